@@ -1,0 +1,132 @@
+"""Shared helpers: logging, docstring fragments, argument checks, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from mne.utils import (  # noqa: F401  (re-exported for the rest of the package)
+    ProgressBar,
+    _check_option,
+    _validate_type,
+    logger,
+    verbose,
+    warn,
+)
+
+# Parameters that recur across the public API, documented once (MNE's fill_doc idea).
+docdict = {
+    "verbose": """verbose : bool | str | int | None
+    Control verbosity of the logging output, as in MNE (``None`` uses MNE's level).""",
+    "n_jobs": """n_jobs : int | None
+    Number of parallel jobs (``None`` or 1: one job; -1: all cores), as in MNE.""",
+    "backend": """backend : 'auto' | 'numpy' | 'cupy' | None
+    Array backend. ``'auto'`` (default, also ``None``) uses CuPy when it imports and a GPU is
+    present, else NumPy. The environment variable ``HYPERINSYNC_BACKEND`` overrides ``'auto'``.""",
+    "bands": """bands : dict | None
+    Named frequency bands ``{name: (fmin, fmax)}`` in Hz. ``None`` uses
+    ``{'theta': (4, 8), 'alpha': (8, 13)}``.""",
+    "rois": """rois : str | dict | path-like | None
+    Regions of interest: the name of a bundled ROI file (``'default'``), a path to an ROI file,
+    or a dict ``{roi_name: [channel, ...]}``. ``None`` skips ROI aggregation.""",
+    "seed": """seed : None | int | numpy.random.Generator
+    Random seed or generator, for reproducible results.""",
+    "roles": """roles : tuple of str
+    The two participants' role names, e.g. ``('therapist', 'client')``. Default ``('A', 'B')``.""",
+}
+
+
+def fill_doc(func):
+    """Fill ``%(name)s`` placeholders in a docstring from :data:`docdict`."""
+    doc = func.__doc__
+    if doc:
+        lines = doc.splitlines()
+        indent = ""
+        for line in lines[1:]:
+            if line.strip():
+                indent = line[: len(line) - len(line.lstrip())]
+                break
+        filled = {
+            key: val.replace("\n", "\n" + indent) for key, val in docdict.items()
+        }
+        func.__doc__ = doc % filled
+    return func
+
+
+DEFAULT_BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
+
+
+def check_bands(bands, sfreq=None):
+    """Validate a band dict and return it as ``{name: (fmin, fmax)}`` floats."""
+    if bands is None:
+        return dict(DEFAULT_BANDS)
+    _validate_type(bands, dict, "bands")
+    if not bands:
+        raise ValueError("bands is empty: pass at least one band, e.g. {'alpha': (8, 13)}.")
+    out = {}
+    for name, edges in bands.items():
+        _validate_type(name, str, "band name")
+        try:
+            fmin, fmax = (float(e) for e in edges)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"Band {name!r} must be a pair (fmin, fmax) in Hz, got {edges!r}."
+            ) from None
+        if not 0 < fmin < fmax:
+            raise ValueError(
+                f"Band {name!r} needs 0 < fmin < fmax, got ({fmin}, {fmax})."
+            )
+        if sfreq is not None and fmax >= sfreq / 2.0:
+            raise ValueError(
+                f"Band {name!r} reaches {fmax} Hz, at or above the Nyquist frequency "
+                f"{sfreq / 2.0} Hz of data sampled at {sfreq} Hz."
+            )
+        out[name] = (fmin, fmax)
+    return out
+
+
+def check_seed(seed):
+    """Return a :class:`numpy.random.Generator` from an int, a Generator or None."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+        return np.random.default_rng(seed)
+    raise TypeError(
+        f"seed must be None, an int or a numpy.random.Generator, got {type(seed).__name__}."
+    )
+
+
+def check_n_jobs(n_jobs):
+    """Return a positive number of jobs (MNE semantics: None -> 1, -1 -> all cores)."""
+    if n_jobs is None:
+        return 1
+    _validate_type(n_jobs, "int", "n_jobs")
+    if n_jobs == 0:
+        raise ValueError("n_jobs must not be 0: use 1 for one job or -1 for all cores.")
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return int(n_jobs)
+
+
+@contextmanager
+def atomic_path(fname):
+    """Yield a temporary path beside ``fname``; move it onto ``fname`` only on success.
+
+    Killing the process or an exception never leaves a half-written ``fname`` behind.
+    """
+    fname = Path(fname)
+    fname.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{fname.name}.", suffix=".part", dir=fname.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, fname)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
