@@ -1,0 +1,648 @@
+"""Read and write TMSi Poly5 files (versions 2.03 and 2.04).
+
+The binary layout is documented in ``shared/formats/poly5.md``: a 217-byte header (218 for
+version 2.04, whose magic string is one byte longer), ``NS = 2 x channels`` signal descriptions
+of 136 bytes ("(Lo) name" / "(Hi) name" pairs; the (Lo) entry is kept) and data blocks of an
+86-byte block header followed by float32 samples stored sample-major.
+
+Decisions that matter to users:
+
+* **Truncated files.** A file whose data stop before the samples-per-channel field raises
+  :class:`Poly5Error` saying how many samples are present, unless ``allow_truncated=True``
+  (then the complete samples are read and a warning is emitted). The one exception is the
+  writer that drops the incomplete last block: when the file ends on a block boundary, holds
+  exactly the number of blocks its header announces and misses less than one block of samples,
+  the samples that were never written are simply absent (logged, no error).
+* **NaN/Inf samples** are kept as they are. Some acquisition software writes NaN for samples
+  it lost; replacing them would invent data, and checking would defeat lazy loading.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import struct
+from pathlib import Path
+
+import numpy as np
+from mne import create_info
+from mne._fiff.constants import FIFF
+from mne._fiff.utils import _mult_cal_one
+from mne.io import BaseRaw
+from mne.utils import _check_fname
+
+from .._utils import (
+    _check_option,
+    _validate_type,
+    atomic_path,
+    fill_doc,
+    logger,
+    verbose,
+    warn,
+)
+from .errors import DyadIOError
+
+__all__ = ["Poly5Error", "RawPoly5", "read_raw_poly5", "write_poly5"]
+
+_MAGIC = {
+    "2.03": b"POLY SAMPLE FILEversion 2.03\r\n\x1a",
+    "2.04": b"POLY SAMPLE FILE version 2.04\r\n\x1a",
+}
+_VERSION_NUMBER = {"2.03": 203, "2.04": 204}
+_HEADER_SIZE = 217  # for version 2.03; version 2.04's longer magic adds one byte
+_DESC_SIZE = 136
+_BLOCK_HEADER_SIZE = 86
+# Offsets below are for version 2.03; version 2.04 adds 1 to each of them.
+_HDR = struct.Struct("<H B80s h h B H i 4x 7H i H H H 64x")  # from offset 31
+assert _HDR.size == _HEADER_SIZE - 31
+_DESC = struct.Struct("<B40s 4x B10s 4f H H 60x")
+assert _DESC.size == _DESC_SIZE
+_BLOCK_HDR = struct.Struct("<i 4x 7H 64x")
+assert _BLOCK_HDR.size == _BLOCK_HEADER_SIZE
+_MAX_READ_BYTES = 32 * 1024**2  # read lazily in pieces of at most this many bytes
+
+# Units, after normalising "µ"/"μ" to "u" and lower-casing, to their factor to SI volts.
+_VOLT_UNITS = {
+    "uvolt": 1e-6, "uv": 1e-6, "mvolt": 1e-3, "mv": 1e-3,
+    "volt": 1.0, "v": 1.0, "nvolt": 1e-9, "nv": 1e-9,
+}
+# Non-voltage units TMSi and others use; values are kept and no message is logged.
+_PLAIN_UNITS = {"", "-", "bit", "bits", "a.u.", "au", "n.u.", "%", "bpm", "ohm", "kohm"}
+
+_STIM_RE = re.compile(r"^(TRIG|DIGI|DIG$|STATUS|STI\d*$|STIM|MARKER)", re.IGNORECASE)
+_ECG_RE = re.compile(r"(ECG|EKG)", re.IGNORECASE)
+_EOG_RE = re.compile(r"EOG", re.IGNORECASE)
+_EMG_RE = re.compile(r"EMG", re.IGNORECASE)
+_MISC_RE = re.compile(
+    r"^(COUNTER|CNT|SAW|APG|BIP|AUX|SPO2|PLETH|PPG|HR$|HEART|BAT|RESP|BREATH|TEMP|GSR|"
+    r"EDA|ACC|GYRO|SENSOR|IMPED)",
+    re.IGNORECASE,
+)
+# 10-20, 10-10 and 10-05 electrode names (Fp1, AF3, FCz, T3, FFC1h, Iz, M1, ...).
+_TEN_TEN_RE = re.compile(
+    r"^(N|NZ|FP|AFP|AF|AFF|F|FFT|FT|FTT|FFC|FC|FCC|T|TTP|C|CCP|TP|TPP|CP|CPP|P|PPO|PO|POO|"
+    r"O|OI|I|IZ|M|A)(Z|\d{1,2}H?)$",
+    re.IGNORECASE,
+)
+
+
+class Poly5Error(DyadIOError):
+    """A Poly5 file is malformed or cannot be read; the message names the file and field.
+
+    A :class:`ValueError` (through :class:`hyperinsync.io.errors.DyadIOError`), so callers
+    that load dyads pass it on unchanged.
+    """
+
+
+_TODO = (
+    "The file is damaged or was not written as a Poly5 file; export the recording again "
+    "from the acquisition software."
+)
+
+
+def _fail(fname, what, todo=_TODO):
+    raise Poly5Error(f"Poly5 file {fname}: {what}. {todo}")
+
+
+def _decode(raw_bytes):
+    # TMSi software writes Latin-1 ("\xb5Volt"); other writers use UTF-8 ("\xc2\xb5Volt").
+    try:
+        return raw_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw_bytes.decode("latin-1")
+
+
+def _pascal(fname, length, raw_bytes, field, max_len, strict=True):
+    """Decode a length-prefixed string, raising (or clamping) when the length overflows."""
+    if length > max_len:
+        if strict:
+            _fail(
+                fname,
+                f"{field} has length byte {length}, but the field holds at most {max_len} "
+                "characters (corrupted signal description)",
+            )
+        length = max_len
+    return _decode(raw_bytes[:length]).rstrip("\x00").strip()
+
+
+def _unit_scale(unit):
+    """Return (factor to SI, kind) with kind 'volt', 'plain' or 'unknown'."""
+    key = unit.replace("\u00b5", "u").replace("\u03bc", "u").lower().strip()
+    if key in _VOLT_UNITS:
+        return _VOLT_UNITS[key], "volt"
+    if key in _PLAIN_UNITS:
+        return 1.0, "plain"
+    return 1.0, "unknown"
+
+
+def _guess_type(name, unit_kind):
+    """Guess an MNE channel type from a TMSi channel name and its unit."""
+    # Dyads written by hyperinsync carry "<role>:<channel>" names; type the channel part.
+    base = name.rsplit(":", 1)[-1].strip()
+    if _STIM_RE.match(base):
+        return "stim"
+    volts = unit_kind == "volt"
+    if volts and _TEN_TEN_RE.match(base):
+        return "eeg"
+    for regex, kind in ((_ECG_RE, "ecg"), (_EOG_RE, "eog"), (_EMG_RE, "emg")):
+        if regex.search(base):
+            return kind if volts else "misc"
+    if _MISC_RE.match(base):
+        return "misc"
+    return "eeg" if volts else "misc"
+
+
+def _parse_date(fname, fields):
+    year, month, day, _, hour, minute, second = fields
+    if not any(fields):
+        logger.info(f"Poly5 file {fname}: no measurement date stored; meas_date is None.")
+        return None
+    try:
+        date = datetime.datetime(
+            year, month, day, hour, minute, second, tzinfo=datetime.timezone.utc
+        )
+    except ValueError as err:
+        logger.info(
+            f"Poly5 file {fname}: invalid measurement date {fields} ({err}); "
+            "meas_date is None."
+        )
+        return None
+    if year < 1970:  # MNE stores meas_date as seconds since the epoch
+        logger.info(f"Poly5 file {fname}: measurement date {date} predates 1970; ignored.")
+        return None
+    return date
+
+
+def _read_header(fname, allow_truncated):
+    """Parse and validate everything before the data; return a dict of layout facts."""
+    size = fname.stat().st_size
+    if size == 0:
+        _fail(fname, "the file is empty (0 bytes)", "Re-export the recording.")
+    with open(fname, "rb") as fid:
+        head = fid.read(_HEADER_SIZE + 1)
+        if head.startswith(_MAGIC["2.04"]):
+            version = "2.04"
+        elif head.startswith(_MAGIC["2.03"]):
+            version = "2.03"
+        else:
+            found = head[:32]
+            hint = (
+                f"truncated header: the file is {len(head)} bytes, too short to hold the "
+                "magic string"
+                if any(m.startswith(head) for m in _MAGIC.values())
+                else f"wrong magic string: expected {_MAGIC['2.03']!r} (version 2.03) or "
+                f"{_MAGIC['2.04']!r} (version 2.04), found {found!r}"
+            )
+            _fail(fname, hint, "Only TMSi Poly5 files of versions 2.03 and 2.04 are supported.")
+        shift = len(_MAGIC[version]) - 31
+        header_size = _HEADER_SIZE + shift
+        if len(head) < header_size:
+            _fail(
+                fname,
+                f"truncated header: expected {header_size} bytes, found {len(head)}",
+            )
+        (
+            version_number, name_len, name_raw, sfreq, storage_rate, storage_type, n_desc,
+            n_samples, *date_fields, n_blocks, spb, block_size, compression,
+        ) = _HDR.unpack_from(head, 31 + shift)
+        if version_number != _VERSION_NUMBER[version]:
+            warn(
+                f"Poly5 file {fname}: the version field is {version_number}, but the magic "
+                f"string says version {version}; reading it as version {version}."
+            )
+        if n_desc == 0 or n_desc % 2:
+            _fail(
+                fname,
+                f"the number of signal descriptions (NS, offset {119 + shift}) is {n_desc}; "
+                "expected a positive even number (two per channel)",
+            )
+        n_chan = n_desc // 2
+        if sfreq <= 0:
+            _fail(
+                fname,
+                f"the sample rate (offset {114 + shift}) is {sfreq} Hz; expected a positive "
+                "number",
+            )
+        if storage_rate != sfreq:
+            logger.info(
+                f"Poly5 file {fname}: storage rate {storage_rate} differs from the sample "
+                f"rate {sfreq}; using the sample rate."
+            )
+        if compression != 0:
+            _fail(
+                fname,
+                f"the compression flag (offset {151 + shift}) is {compression}; only "
+                "uncompressed files (0) are supported",
+            )
+        if n_samples <= 0:
+            _fail(
+                fname,
+                f"the samples-per-channel field (offset {121 + shift}) is {n_samples}; "
+                "expected a positive number (a recording holds at least one sample)",
+            )
+        if spb == 0:
+            _fail(fname, f"the samples-per-block field (offset {147 + shift}) is 0")
+        if n_blocks < 0:
+            _fail(fname, f"the number of data blocks (offset {143 + shift}) is {n_blocks}")
+        # A writer that drops the incomplete last block announces one block fewer than the
+        # samples need; more than that cannot be explained by any known writer.
+        room = n_blocks * spb
+        if n_samples > room + spb or (n_samples > room and n_samples % spb == 0):
+            _fail(
+                fname,
+                f"the header announces {n_samples} samples per channel but only {n_blocks} "
+                f"blocks of {spb} samples (room for {n_blocks * spb})",
+            )
+        data_bytes = n_chan * spb * 4
+        if block_size == 0:
+            logger.info(
+                f"Poly5 file {fname}: block data size (SD) is 0; using channels x samples per "
+                f"block x 4 = {data_bytes} bytes."
+            )
+        elif block_size != data_bytes:
+            if block_size == data_bytes % 65536:
+                logger.info(
+                    f"Poly5 file {fname}: block data size (SD) {block_size} is "
+                    f"{data_bytes} modulo 2**16 (the uint16 field overflowed); using {data_bytes}."
+                )
+            else:
+                _fail(
+                    fname,
+                    f"block data size (SD, offset {149 + shift}) is {block_size} bytes, but "
+                    f"{n_chan} channels x {spb} samples per block x 4 bytes = {data_bytes}",
+                )
+        name = _pascal(fname, name_len, name_raw, "measurement name", 80, strict=False)
+        meas_date = _parse_date(fname, date_fields)
+
+        desc_start = header_size
+        data_start = desc_start + n_desc * _DESC_SIZE
+        if size < data_start:
+            _fail(
+                fname,
+                f"truncated signal descriptions: {n_desc} descriptions of {_DESC_SIZE} bytes "
+                f"need {data_start} bytes before the data, but the file has {size}",
+            )
+        fid.seek(desc_start)
+        descs = fid.read(n_desc * _DESC_SIZE)
+
+    ch_names, units, gains, offsets = [], [], [], []
+    for ci in range(n_chan):
+        (
+            nlen, nraw, ulen, uraw, unit_low, unit_high, adc_low, adc_high, _, _,
+        ) = _DESC.unpack_from(descs, 2 * ci * _DESC_SIZE)
+        ch_name = _pascal(fname, nlen, nraw, f"the name of signal description {2 * ci}", 40)
+        if ch_name.startswith("(Lo) "):
+            ch_name = ch_name[5:].strip()
+        else:
+            logger.info(
+                f"Poly5 file {fname}: signal description {2 * ci} ({ch_name!r}) lacks the "
+                "'(Lo) ' prefix; keeping the name as it is."
+            )
+        if not ch_name:
+            ch_name = f"CH{ci + 1}"
+            logger.info(f"Poly5 file {fname}: channel {ci + 1} has no name; using {ch_name}.")
+        unit = _pascal(fname, ulen, uraw, f"the unit of channel {ch_name!r}", 10)
+        if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in unit):
+            _fail(
+                fname,
+                f"the unit of channel {ch_name!r} is {unit!r}, which contains control "
+                "characters (corrupted signal description)",
+            )
+        cal = np.array([unit_low, unit_high, adc_low, adc_high], float)
+        if not np.all(np.isfinite(cal)) or adc_high == adc_low or unit_high == unit_low:
+            _fail(
+                fname,
+                f"channel {ch_name!r} has calibration UnitLow={unit_low}, "
+                f"UnitHigh={unit_high}, ADCLow={adc_low}, ADCHigh={adc_high}; expected "
+                "finite values with ADCHigh != ADCLow and UnitHigh != UnitLow",
+            )
+        gain = (unit_high - unit_low) / (adc_high - adc_low)
+        ch_names.append(ch_name)
+        units.append(unit)
+        gains.append(gain)
+        offsets.append(unit_low - adc_low * gain)
+
+    # Count the samples actually present; the last block may be partial or missing.
+    stride = _BLOCK_HEADER_SIZE + data_bytes
+    full_blocks, rest = divmod(size - data_start, stride)
+    partial = max(0, rest - _BLOCK_HEADER_SIZE) // (n_chan * 4)
+    n_present = full_blocks * spb + min(partial, spb)
+    n_read = n_samples
+    if n_present < n_samples:
+        dropped_last = rest == 0 and full_blocks == n_blocks and n_samples - n_present < spb
+        if dropped_last:
+            logger.info(
+                f"Poly5 file {fname}: the incomplete last block ({n_samples - n_present} "
+                f"samples) was not written; reading the {n_present} samples present."
+            )
+            n_read = n_present
+        elif allow_truncated and n_present > 0:
+            warn(
+                f"Poly5 file {fname}: the file is truncated; only {n_present} of "
+                f"{n_samples} samples per channel are present. Reading those."
+            )
+            n_read = n_present
+        else:
+            todo = (
+                "Pass allow_truncated=True to read the complete samples."
+                if n_present > 0
+                else "The file holds no complete sample; re-export the recording."
+            )
+            _fail(
+                fname,
+                f"the file is truncated: the header announces {n_samples} samples per "
+                f"channel, but only {n_present} are present ({size} bytes, "
+                f"{full_blocks} complete blocks of {stride} bytes)",
+                todo,
+            )
+    return dict(
+        version=version, name=name, sfreq=float(sfreq), n_chan=n_chan, n_samples=n_read,
+        n_samples_header=n_samples, spb=spb, stride=stride, data_start=data_start,
+        size=size, meas_date=meas_date, ch_names=ch_names, units=units,
+        gains=np.array(gains), offsets=np.array(offsets),
+    )
+
+
+def _unique(fname, names):
+    seen, out = {}, []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            new = f"{name}-{seen[name]}"
+            while new in seen:
+                seen[name] += 1
+                new = f"{name}-{seen[name]}"
+            warn(f"Poly5 file {fname}: channel name {name!r} repeats; renamed to {new!r}.")
+            name = new
+        seen.setdefault(name, 0)
+        out.append(name)
+    return out
+
+
+@fill_doc
+class RawPoly5(BaseRaw):
+    """Raw data from a TMSi Poly5 file, loaded lazily unless ``preload`` is set.
+
+    Parameters
+    ----------
+    fname : path-like
+        The ``.Poly5`` file.
+    preload : bool | str
+        Load the data into memory now (``True``), into a memory-mapped file (a path), or read
+        it on demand (``False``, default).
+    allow_truncated : bool
+        Read the complete samples of a file cut in the middle of its data (with a warning)
+        instead of raising :class:`Poly5Error`.
+    %(verbose)s
+
+    Notes
+    -----
+    Values are calibrated with each channel's UnitLow/UnitHigh/ADCLow/ADCHigh and converted to
+    volts for voltage units. Channels in other units keep their values and become ``misc``
+    (``stim`` for trigger channels). Samples past the samples-per-channel field (zero padding
+    of the last block) are never returned. NaN samples are kept.
+    """
+
+    @verbose
+    def __init__(self, fname, preload=False, *, allow_truncated=False, verbose=None):
+        fname = Path(_check_fname(fname, "read", True, "fname"))
+        _validate_type(allow_truncated, bool, "allow_truncated")
+        logger.info(f"Reading Poly5 file {fname}")
+        hdr = _read_header(fname, allow_truncated)
+        scales, ch_types, fiff_units = [], [], []
+        for name, unit in zip(hdr["ch_names"], hdr["units"]):
+            scale, kind = _unit_scale(unit)
+            if kind == "unknown":
+                logger.info(
+                    f"Poly5 file {fname}: channel {name!r} has unit {unit!r}, which is not "
+                    "a known unit; keeping its values unscaled as a misc channel."
+                )
+            ch_type = "misc" if kind == "unknown" else _guess_type(name, kind)
+            # Trigger codes are kept as stored, whatever unit the writer put on them.
+            scales.append(1.0 if ch_type == "stim" else scale)
+            ch_types.append(ch_type)
+            fiff_units.append(FIFF.FIFF_UNIT_V if kind == "volt" else FIFF.FIFF_UNIT_NONE)
+        ch_names = _unique(fname, hdr["ch_names"])
+        info = create_info(ch_names, hdr["sfreq"], ch_types)
+        for ch, fiff_unit, ch_type in zip(info["chs"], fiff_units, ch_types):
+            if ch_type == "misc":  # create_info gives misc channels volts; keep the truth
+                ch["unit"] = fiff_unit
+        with info._unlock():
+            info["meas_date"] = hdr["meas_date"]
+            if hdr["name"]:
+                info["description"] = hdr["name"]
+        scales = np.array(scales)
+        extras = dict(
+            n_chan=hdr["n_chan"], spb=hdr["spb"], stride=hdr["stride"],
+            data_start=hdr["data_start"], version=hdr["version"], units=hdr["units"],
+            # Calibration and unit conversion folded into one affine map per channel.
+            gain=hdr["gains"] * scales, offset=hdr["offsets"] * scales,
+        )
+        super().__init__(
+            info,
+            preload=preload,
+            filenames=[str(fname)],
+            last_samps=[hdr["n_samples"] - 1],
+            orig_format="single",
+            raw_extras=[extras],
+            verbose=verbose,
+        )
+
+    def _read_segment_file(self, data, idx, fi, start, stop, cals, mult):
+        """Read samples [start, stop) of file ``fi``, touching only the blocks needed."""
+        ex = self._raw_extras[fi]
+        n_chan, spb, stride = ex["n_chan"], ex["spb"], ex["stride"]
+        block_dtype = np.dtype(
+            [("head", f"V{_BLOCK_HEADER_SIZE}"), ("data", "<f4", (spb, n_chan))]
+        )
+        blocks_per_read = max(1, _MAX_READ_BYTES // stride)
+        first, last = start // spb, (stop - 1) // spb  # inclusive block range
+        gain, offset = ex["gain"][:, None], ex["offset"][:, None]
+        with open(self.filenames[fi], "rb") as fid:
+            for b0 in range(first, last + 1, blocks_per_read):
+                b1 = min(last + 1, b0 + blocks_per_read)
+                fid.seek(ex["data_start"] + b0 * stride)
+                buf = fid.read((b1 - b0) * stride)
+                if len(buf) < (b1 - b0) * stride:
+                    # Last block incomplete on disk: only samples < n_times are used and the
+                    # header check guaranteed those are present, so pad to whole blocks.
+                    buf = buf + bytes((b1 - b0) * stride - len(buf))
+                samples = np.frombuffer(buf, block_dtype)["data"].reshape(-1, n_chan)
+                s0 = max(start, b0 * spb)
+                s1 = min(stop, b1 * spb)
+                one = samples[s0 - b0 * spb : s1 - b0 * spb].T * gain + offset
+                _mult_cal_one(data[:, s0 - start : s1 - start], one, idx, cals, mult)
+
+
+@fill_doc
+@verbose
+def read_raw_poly5(fname, preload=False, *, allow_truncated=False, verbose=None):
+    """Read a TMSi Poly5 file (version 2.03 or 2.04).
+
+    Parameters
+    ----------
+    fname : path-like
+        The ``.Poly5`` file.
+    preload : bool | str
+        Load the data into memory now (``True``), into a memory-mapped file (a path), or read
+        it on demand (``False``, default).
+    allow_truncated : bool
+        If the file stops before the number of samples its header announces, read the
+        complete samples and warn, instead of raising :class:`Poly5Error` (default).
+    %(verbose)s
+
+    Returns
+    -------
+    raw : RawPoly5
+        The recording, in volts for voltage channels. Channel types are guessed from names and
+        units: trigger/status channels are ``stim``; counters, saw-tooth, AUX, BIP, SpO2,
+        battery and other sensors are ``misc`` (``ecg``/``eog``/``emg`` when so named); other
+        channels in volts are ``eeg``; channels in unknown units are ``misc``.
+
+    Raises
+    ------
+    Poly5Error
+        The file is empty, not a Poly5 file of a supported version, truncated, or carries
+        impossible header fields or signal descriptions. The message names the file and
+        the field.
+
+    Notes
+    -----
+    ``info['meas_date']`` is the header's start date taken as UTC (the format stores no time
+    zone); invalid dates give ``None``. NaN samples are returned as NaN.
+    """
+    return RawPoly5(fname, preload=preload, allow_truncated=allow_truncated, verbose=verbose)
+
+
+def _date_fields(date):
+    if date is None:
+        return (0,) * 7
+    return (date.year, date.month, date.day, date.isoweekday() % 7, date.hour,
+            date.minute, date.second)
+
+
+def _pascal_bytes(text, max_len, what, encoding="latin-1"):
+    raw = text.encode(encoding, errors="replace")
+    if len(raw) > max_len:
+        raise ValueError(
+            f"{what} {text!r} is {len(raw)} bytes long; Poly5 allows at most {max_len}. "
+            "Rename it (e.g. raw.rename_channels) before writing."
+        )
+    return struct.pack("<B", len(raw)) + raw.ljust(max_len, b"\x00")
+
+
+@fill_doc
+@verbose
+def write_poly5(
+    fname, raw, *, version="2.03", samples_per_block=None, overwrite=False, verbose=None
+):
+    """Write a Raw object to a TMSi Poly5 file.
+
+    Parameters
+    ----------
+    fname : path-like
+        The file to write. It is written atomically: an error or a killed process never
+        leaves a partial file behind.
+    raw : mne.io.BaseRaw
+        The data. The sampling frequency must be a whole number of Hz (the format stores it
+        as int16). Lazily loaded data are written block by block without loading them whole.
+    version : '2.03' | '2.04'
+        The Poly5 version to write.
+    samples_per_block : int | None
+        Samples per data block. ``None`` uses one second of data, capped so that a block of
+        data fits the uint16 block-size field (65535 bytes).
+    overwrite : bool
+        Replace ``fname`` if it exists.
+    %(verbose)s
+
+    Returns
+    -------
+    fname : pathlib.Path
+        The file written.
+
+    Notes
+    -----
+    Calibration is the identity (UnitLow, UnitHigh, ADCLow, ADCHigh = 0, 1000, 0, 1000).
+    Channels measured in volts are stored in µVolt (unit written in Latin-1, as TMSi does);
+    other channels (stim, misc without a voltage unit) are stored as their values with unit
+    ``"-"``. The last block is zero-padded. The format has no channel-type field, so
+    :func:`read_raw_poly5` guesses the types back from names and units.
+    """
+    _validate_type(raw, BaseRaw, "raw")
+    _check_option("version", version, tuple(_MAGIC))
+    _validate_type(overwrite, bool, "overwrite")
+    fname = Path(_check_fname(fname, overwrite=overwrite, name="fname"))
+    sfreq = raw.info["sfreq"]
+    if sfreq != round(sfreq) or not 0 < sfreq <= 32767:
+        raise ValueError(
+            f"Poly5 stores the sample rate as a whole number of Hz up to 32767, but the data "
+            f"are sampled at {sfreq} Hz. Resample first (raw.resample)."
+        )
+    n_chan, n_times = len(raw.ch_names), raw.n_times
+    if n_chan > 65535 // 8:
+        raise ValueError(f"Poly5 holds at most {65535 // 8} channels; the data have {n_chan}.")
+    if n_times > np.iinfo(np.int32).max:
+        raise ValueError(f"Poly5 holds at most 2**31-1 samples; the data have {n_times}.")
+    max_spb = 65535 // (4 * n_chan)
+    if samples_per_block is None:
+        samples_per_block = max(1, min(int(sfreq), max_spb))
+    _validate_type(samples_per_block, "int", "samples_per_block")
+    if not 1 <= samples_per_block <= max_spb:
+        raise ValueError(
+            f"samples_per_block must be between 1 and {max_spb} for {n_chan} channels (the "
+            f"block size {n_chan} x samples x 4 bytes must fit in 65535), got "
+            f"{samples_per_block}."
+        )
+    spb = int(samples_per_block)
+    n_blocks = -(-n_times // spb)
+
+    scales, unit_names = [], []
+    for ch in raw.info["chs"]:
+        # MNE gives stim channels the unit V, but they hold trigger codes, stored as they are.
+        if ch["unit"] == FIFF.FIFF_UNIT_V and ch["kind"] != FIFF.FIFFV_STIM_CH:
+            scales.append(1e6)
+            unit_names.append("\u00b5Volt")
+        else:
+            scales.append(1.0)
+            unit_names.append("-")
+    scales = np.array(scales)[:, None]
+
+    meas_date = raw.info["meas_date"]
+    magic = _MAGIC[version]
+    header = magic + _HDR.pack(
+        _VERSION_NUMBER[version], *struct.unpack("<B80s", _pascal_bytes(
+            (raw.info["description"] or "")[:80], 80, "description", "latin-1")),
+        int(sfreq), int(sfreq), 0, 2 * n_chan, n_times, *_date_fields(meas_date),
+        n_blocks, spb, n_chan * spb * 4, 0,
+    )
+    descs = []
+    for ci, (name, unit) in enumerate(zip(raw.ch_names, unit_names)):
+        for half, prefix in enumerate(("(Lo) ", "(Hi) ")):
+            name_bytes = _pascal_bytes(prefix + name, 40, "Channel name", "utf-8")
+            descs.append(
+                name_bytes + bytes(4) + _pascal_bytes(unit, 10, "unit")
+                + struct.pack("<4f2H", 0.0, 1000.0, 0.0, 1000.0, 2 * ci + half, 0)
+                + bytes(60)
+            )
+    logger.info(
+        f"Writing {n_chan} channels x {n_times} samples to {fname} (Poly5 {version}, "
+        f"{n_blocks} blocks of {spb} samples)"
+    )
+    chunk_blocks = max(1, _MAX_READ_BYTES // (n_chan * spb * 8))
+    with atomic_path(fname) as tmp, open(tmp, "wb") as fid:
+        fid.write(header)
+        fid.write(b"".join(descs))
+        for b0 in range(0, n_blocks, chunk_blocks):
+            b1 = min(n_blocks, b0 + chunk_blocks)
+            values = raw.get_data(start=b0 * spb, stop=min(n_times, b1 * spb)) * scales
+            padded = np.zeros((n_chan, (b1 - b0) * spb), "<f4")
+            padded[:, : values.shape[1]] = values
+            for bi in range(b1 - b0):
+                first = (b0 + bi) * spb
+                when = None if meas_date is None else (
+                    meas_date + datetime.timedelta(seconds=first / sfreq)
+                )
+                fid.write(_BLOCK_HDR.pack(first, *_date_fields(when)))
+                # Sample-major: transpose so all channels of one sample are adjacent.
+                fid.write(np.ascontiguousarray(padded[:, bi * spb : (bi + 1) * spb].T).tobytes())
+    return fname
