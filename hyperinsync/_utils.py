@@ -40,7 +40,11 @@ docdict = {
 
 
 def fill_doc(func):
-    """Fill ``%(name)s`` placeholders in a docstring from :data:`docdict`."""
+    """Fill ``%(name)s`` placeholders in a docstring from :data:`docdict`.
+
+    Apply it below MNE's ``@verbose`` (``@verbose`` then ``@fill_doc`` on the next line), so
+    our placeholders are filled before MNE's own docstring filling runs.
+    """
     doc = func.__doc__
     if doc:
         lines = doc.splitlines()

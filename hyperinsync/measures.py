@@ -1,0 +1,195 @@
+"""Synchrony measures between two sets of analytic signals, written once against ``xp``.
+
+Every measure takes two complex arrays ``xa`` of shape ``(..., n_a, S)`` and ``xb`` of shape
+``(..., n_b, S)`` whose last axis holds the *samples* being averaged, and returns a real array
+``(..., n_a, n_b)`` for every pair. Which samples are averaged is the *convention*, chosen by
+:func:`samples_last`:
+
+- ``'within'`` (hyperscanning / HyPyP): the time points of one epoch; one value per epoch.
+- ``'across'`` (Lachaux's trial PLV; mne-connectivity's ``spectral_connectivity_epochs``): the
+  epochs at one time point; one value per time point.
+
+Bilinear parts are batched matrix products (all channel pairs of a batch at once). Adding a
+measure is one function and one entry in :data:`MEASURES`.
+"""
+
+from __future__ import annotations
+
+from ._utils import _check_option
+
+CONVENTIONS = ("within", "across")
+
+
+def samples_last(x, convention):
+    """Put the averaged axis last.
+
+    Parameters
+    ----------
+    x : array, shape (n_epochs, n_freqs, n_signals, n_times)
+        Analytic signals.
+    convention : 'within' | 'across'
+        ``'within'`` averages over time (returns ``x``); ``'across'`` over epochs (returns
+        shape ``(n_freqs, n_times, n_signals, n_epochs)``).
+
+    Returns
+    -------
+    x : array
+    """
+    _check_option("convention", convention, CONVENTIONS)
+    return x if convention == "within" else x.transpose(1, 3, 2, 0)
+
+
+def _xp(a):
+    """The array namespace of ``a`` (NumPy or CuPy) without importing CuPy here."""
+    mod = type(a).__module__.split(".")[0]
+    if mod == "cupy":
+        import sys
+
+        return sys.modules["cupy"]
+    import numpy
+
+    return numpy
+
+
+def _cross(xa, xb):
+    """Sum over samples of ``xa * conj(xb)`` for every pair: ``xa @ xb^H``."""
+    xp = _xp(xa)
+    return xp.matmul(xa, xb.conj().swapaxes(-1, -2))
+
+
+def _unit(x):
+    """Unit phasors ``x / |x|`` (0 where ``x`` is exactly 0, never NaN)."""
+    xp = _xp(x)
+    mag = xp.abs(x)
+    return x / xp.where(mag == 0, 1, mag)
+
+
+def _outer_sqrt(pa, pb):
+    """``sqrt(pa_i * pb_j)`` for every pair, with zeros replaced by 1 to avoid 0/0."""
+    xp = _xp(pa)
+    den = xp.sqrt(pa[..., :, None] * pb[..., None, :])
+    return xp.where(den == 0, 1, den)
+
+
+def plv(xa, xb):
+    r"""Phase-locking value.
+
+    :math:`PLV = |\langle u_a \bar u_b \rangle|` with unit phasors :math:`u = x / |x|` and
+    :math:`\langle\cdot\rangle` the mean over the convention's samples (HyPyP's ``plv``;
+    mne-connectivity's ``plv`` across epochs).
+    """
+    return abs(_cross(_unit(xa), _unit(xb))) / xa.shape[-1]
+
+
+def coh(xa, xb):
+    r"""Coherence (magnitude, not squared).
+
+    :math:`|S_{ab}| / \sqrt{S_{aa} S_{bb}}` with :math:`S_{ab} = \langle x_a \bar x_b\rangle`,
+    :math:`S_{aa} = \langle |x_a|^2\rangle` (HyPyP's ``coh``; mne-connectivity's ``coh``).
+    """
+    xp = _xp(xa)
+    pa = xp.sum(abs(xa) ** 2, axis=-1)
+    pb = xp.sum(abs(xb) ** 2, axis=-1)
+    return abs(_cross(xa, xb)) / _outer_sqrt(pa, pb)
+
+
+def imcoh(xa, xb, signed=False):
+    r"""Imaginary coherence.
+
+    :math:`\mathrm{Im}(S_{ab}) / \sqrt{S_{aa} S_{bb}}`; its absolute value unless ``signed``
+    (HyPyP's ``imaginary_coh`` is the absolute value; mne-connectivity's ``imcoh`` is signed).
+    A positive signed value means ``a`` leads ``b`` in phase.
+    """
+    xp = _xp(xa)
+    pa = xp.sum(abs(xa) ** 2, axis=-1)
+    pb = xp.sum(abs(xb) ** 2, axis=-1)
+    im = _cross(xa, xb).imag / _outer_sqrt(pa, pb)
+    return im if signed else abs(im)
+
+
+def wpli(xa, xb, chunk=64):
+    r"""Weighted phase-lag index (Vinck et al., 2011).
+
+    :math:`|\langle \mathrm{Im}(x_a \bar x_b)\rangle| / \langle |\mathrm{Im}(x_a \bar x_b)|
+    \rangle` (0 where the denominator is 0), as HyPyP's ``wpli`` within epochs and
+    mne-connectivity's ``wpli`` across epochs. The denominator is not bilinear, so it is
+    computed pair by pair over chunks of ``chunk`` channels of ``a``.
+    """
+    xp = _xp(xa)
+    num = abs(_cross(xa, xb).imag)
+    den = xp.empty(num.shape, dtype=num.dtype)
+    xbc = xb.conj()[..., None, :, :]
+    for i in range(0, xa.shape[-2], chunk):
+        prod = xa[..., i : i + chunk, None, :] * xbc
+        den[..., i : i + chunk, :] = xp.sum(abs(prod.imag), axis=-1)
+    return num / xp.where(den == 0, 1, den)
+
+
+def ccorr(xa, xb):
+    r"""Circular correlation of the phases (absolute value).
+
+    :math:`|\sum s_a s_b| / \sqrt{\sum s_a^2 \sum s_b^2}` with
+    :math:`s = \sin(\phi - \bar\phi)` and :math:`\bar\phi` the circular mean phase
+    (HyPyP's ``ccorr``).
+    """
+    xp = _xp(xa)
+    sa, sb = _centred_sine(xa), _centred_sine(xb)
+    num = xp.matmul(sa, sb.swapaxes(-1, -2))
+    return abs(num) / _outer_sqrt(xp.sum(sa**2, axis=-1), xp.sum(sb**2, axis=-1))
+
+
+def _centred_sine(x):
+    xp = _xp(x)
+    phi = xp.angle(x)
+    mean_dir = xp.angle(xp.sum(_unit(x), axis=-1, keepdims=True))
+    return xp.sin(phi - mean_dir)
+
+
+def envcorr(xa, xb):
+    r"""Amplitude-envelope correlation: Pearson :math:`r` of :math:`|x_a|` and :math:`|x_b|`.
+
+    Signed, as HyPyP's ``envelope_corr``.
+    """
+    xp = _xp(xa)
+    ea = abs(xa)
+    eb = abs(xb)
+    ea = ea - ea.mean(axis=-1, keepdims=True)
+    eb = eb - eb.mean(axis=-1, keepdims=True)
+    num = xp.matmul(ea, eb.swapaxes(-1, -2))
+    return num / _outer_sqrt(xp.sum(ea**2, axis=-1), xp.sum(eb**2, axis=-1))
+
+
+MEASURES = {
+    "plv": plv,
+    "coh": coh,
+    "imcoh": imcoh,
+    "wpli": wpli,
+    "ccorr": ccorr,
+    "envcorr": envcorr,
+}
+
+
+def compute_measure(name, xa, xb, convention="within"):
+    """Compute one measure for every pair of ``xa`` x ``xb`` under a convention.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MEASURES`.
+    xa, xb : array, shape (n_epochs, n_freqs, n_signals, n_times)
+        Analytic signals of the two sets (same epochs, freqs and times).
+    convention : 'within' | 'across'
+        See :func:`samples_last`.
+
+    Returns
+    -------
+    values : array
+        ``(n_epochs, n_freqs, n_a, n_b)`` for ``'within'``,
+        ``(n_freqs, n_times, n_a, n_b)`` for ``'across'``.
+    """
+    _check_option("measure", name, tuple(MEASURES))
+    a, b = samples_last(xa, convention), samples_last(xb, convention)
+    if name == "imcoh":
+        # HyPyP reports |Im|; mne-connectivity (across epochs) keeps the sign
+        return imcoh(a, b, signed=convention == "across")
+    return MEASURES[name](a, b)

@@ -1,0 +1,473 @@
+"""Band analytic signals: FFT filter-Hilbert, MNE FIR + Hilbert, and Morlet wavelets.
+
+The fast methods (``'fft'`` and ``'morlet'``) take one forward real FFT per channel, shared by
+every band, and apply the band's zero-phase filter (or wavelet) and the analytic-signal step
+together in the frequency domain. The result is sampled every ``decim`` samples by folding the
+spectrum before one short inverse FFT per band: for a circular transform of length ``N``
+divisible by ``q``, sample ``q*m`` of the full-rate inverse equals ``ifft_{N/q}`` of the spectrum
+summed over its ``q`` blocks, divided by ``q``. Decimation is therefore exact subsampling of the
+full-rate analytic signal, not an approximation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import gcd
+
+import numpy as np
+from scipy.fft import next_fast_len
+
+from ._utils import _check_option, check_bands, check_n_jobs, logger
+from .backend import complex_dtype, get_backend, real_dtype
+
+METHODS = ("fft", "mne_fir", "morlet")
+
+
+@dataclass
+class BandSignal:
+    """The analytic signal of one band.
+
+    Attributes
+    ----------
+    data : array, complex
+        Shape ``(n_signals, n_freqs, n_out)`` for continuous input or
+        ``(n_epochs, n_signals, n_freqs, n_out)`` for epoched input, on the backend's device.
+    freqs : ndarray
+        The centre frequency of each of ``n_freqs`` (the band centre for filter methods, the
+        wavelet frequencies for ``'morlet'``).
+    band : tuple of float
+        ``(fmin, fmax)`` in Hz.
+    sfreq : float
+        Sampling rate of ``data`` (input rate / ``decim``).
+    decim : int
+        Decimation factor: output sample ``m`` is input sample ``m * decim``.
+    method : str
+        The method that made it.
+    """
+
+    data: object
+    freqs: np.ndarray
+    band: tuple
+    sfreq: float
+    decim: int
+    method: str
+    params: dict = field(default_factory=dict)
+
+
+def mne_transition_bandwidths(l_freq, h_freq, sfreq):
+    """Transition bandwidths that MNE's ``filter_data`` chooses by default ('auto').
+
+    Parameters
+    ----------
+    l_freq, h_freq : float
+        Band edges in Hz.
+    sfreq : float
+        Sampling rate in Hz.
+
+    Returns
+    -------
+    l_trans, h_trans : float
+        Lower and upper transition bandwidths in Hz.
+    """
+    l_trans = min(max(0.25 * l_freq, 2.0), l_freq)
+    h_trans = min(max(0.25 * h_freq, 2.0), sfreq / 2.0 - h_freq)
+    return l_trans, h_trans
+
+
+def fft_filter_response(freqs, l_freq, h_freq, sfreq):
+    """Magnitude response of the ``'fft'`` method's zero-phase band-pass filter.
+
+    The pass band ``[l_freq, h_freq]`` has gain 1; raised-cosine transitions of MNE's default
+    widths (:func:`mne_transition_bandwidths`) fall to 0 at ``l_freq - l_trans`` and
+    ``h_freq + h_trans``. The -6 dB points, ``l_freq - l_trans / 2`` and
+    ``h_freq + h_trans / 2``, are those of MNE's default FIR design (``filter_data`` with
+    ``fir_design='firwin'``), so both filters keep the same band; they differ in the shape of
+    the transitions and in having no stop-band ripple here (see ``tests/test_spectral.py``).
+
+    Parameters
+    ----------
+    freqs : array-like
+        Frequencies in Hz (non-negative).
+    l_freq, h_freq : float
+        Band edges in Hz.
+    sfreq : float
+        Sampling rate in Hz.
+
+    Returns
+    -------
+    gain : ndarray
+        Real, non-negative gain at ``freqs``.
+    """
+    freqs = np.abs(np.asarray(freqs, float))
+    l_trans, h_trans = mne_transition_bandwidths(l_freq, h_freq, sfreq)
+    gain = np.zeros_like(freqs)
+    gain[(freqs >= l_freq) & (freqs <= h_freq)] = 1.0
+    lo = (freqs > l_freq - l_trans) & (freqs < l_freq)
+    gain[lo] = 0.5 - 0.5 * np.cos(np.pi * (freqs[lo] - (l_freq - l_trans)) / l_trans)
+    hi = (freqs > h_freq) & (freqs < h_freq + h_trans)
+    gain[hi] = 0.5 + 0.5 * np.cos(np.pi * (freqs[hi] - h_freq) / h_trans)
+    return gain
+
+
+def band_freqs(band, freq_step=1.0):
+    """Wavelet frequencies spanning a band: ``fmin, fmin + step, ..., fmax`` (inclusive).
+
+    Parameters
+    ----------
+    band : tuple of float
+        ``(fmin, fmax)`` in Hz.
+    freq_step : float
+        Spacing in Hz.
+
+    Returns
+    -------
+    freqs : ndarray
+    """
+    fmin, fmax = band
+    n = int(np.floor((fmax - fmin) / freq_step + 1e-9)) + 1
+    return fmin + freq_step * np.arange(n)
+
+
+def _top_frequency(band, method, sfreq, n_cycles, freq_step):
+    """Highest frequency with non-negligible content in the band's analytic signal."""
+    if method == "morlet":
+        f = band_freqs(band, freq_step)
+        sigma_f = f / np.asarray(n_cycles, float)  # 1/(2 pi sigma_t), sigma_t = n/(2 pi f)
+        return float(np.max(f + 3 * sigma_f))
+    _, h_trans = mne_transition_bandwidths(band[0], band[1], sfreq)
+    return band[1] + h_trans
+
+
+def choose_decim(sfreq, f_top, *, factor=4.0, divides=None):
+    """Largest decimation keeping at least ``factor`` samples per cycle of ``f_top``.
+
+    Parameters
+    ----------
+    sfreq : float
+        Input sampling rate.
+    f_top : float
+        Highest frequency present in the analytic signal.
+    factor : float
+        Minimum samples per cycle of ``f_top`` after decimation.
+    divides : int | None
+        If given, the factor must divide this number of samples (epoch length and step), so
+        that epochs start and end on retained samples.
+
+    Returns
+    -------
+    decim : int
+    """
+    q = max(1, int(np.floor(sfreq / (factor * f_top))))
+    if divides:
+        while divides % q:
+            q -= 1
+    return q
+
+
+def _check_decim(decim, name="decim"):
+    if isinstance(decim, (bool, np.bool_)) or not isinstance(decim, (int, np.integer)):
+        raise TypeError(f"{name} must be 'auto' or a positive int, got {decim!r}.")
+    if decim < 1:
+        raise ValueError(f"{name} must be >= 1, got {decim}.")
+    return int(decim)
+
+
+def _support(spec, rtol):
+    """Contiguous index range of ``spec`` above ``rtol`` times its maximum."""
+    big = np.flatnonzero(np.abs(spec) > rtol * np.abs(spec).max())
+    return (int(big[0]), int(big[-1]) + 1) if big.size else None
+
+
+def _morlet_kernel_spectrum(freq, sfreq, n_cycles, n_fft, rtol):
+    """Spectrum segments of MNE's zero-mean Morlet wavelet in an ``n_fft`` FFT.
+
+    The wavelet is centred on sample 0 (circularly), which reproduces ``cwt(mode='same')``.
+    Its (small) negative-frequency content is kept so the result matches MNE to float
+    precision. Returns a list of ``(k0, values)`` over full-FFT bins.
+    """
+    from mne.time_frequency import morlet
+
+    w = morlet(sfreq, [freq], n_cycles=n_cycles, zero_mean=True)[0]
+    if w.size > n_fft:
+        raise ValueError(
+            f"The {freq} Hz wavelet ({w.size} samples, {n_cycles} cycles) is longer than the "
+            "data: use longer epochs or fewer n_cycles."
+        )
+    c = (w.size - 1) // 2
+    kern = np.zeros(n_fft, complex)
+    kern[: w.size - c] = w[c:]
+    if c:
+        kern[n_fft - c :] = w[:c]
+    spec = np.fft.fft(kern)
+    half = n_fft // 2 + 1
+    thresh = rtol * np.abs(spec).max()
+    segs = []
+    for lo, part in ((0, spec[:half]), (half, spec[half:])):
+        sup = _support(part, 0.0) if part.size and np.abs(part).max() > thresh else None
+        if sup is not None:
+            sup = _support(np.where(np.abs(part) > thresh, part, 0), 0.0)
+            segs.append((lo + sup[0], part[sup[0] : sup[1]]))
+    return segs
+
+
+def _kernels(bands, method, sfreq, n_fft, n_cycles, freq_step, rtol):
+    """Per band: (list over freqs of kernel segments [(k0, values)], freqs)."""
+    out = {}
+    fbins = np.arange(n_fft // 2 + 1) * (sfreq / n_fft)
+    for name, band in bands.items():
+        if method == "fft":
+            gain = fft_filter_response(fbins, band[0], band[1], sfreq)
+            k0, k1 = _support(gain, 0.0)
+            # x2 on positive frequencies: the analytic signal of the filtered data
+            out[name] = ([[(k0, 2.0 * gain[k0:k1])]], np.array([np.mean(band)]))
+        else:
+            freqs = band_freqs(band, freq_step)
+            cyc = np.broadcast_to(np.asarray(n_cycles, float), freqs.shape)
+            kers = [
+                _morlet_kernel_spectrum(f, sfreq, c, n_fft, rtol)
+                for f, c in zip(freqs, cyc)
+            ]
+            out[name] = (kers, freqs)
+    return out
+
+
+def _spec_bins(spec, k0, k1, n_fft):
+    """Full-FFT bins ``k0:k1`` of a real signal from its one-sided spectrum ``spec``."""
+    half = n_fft // 2 + 1
+    if k1 <= half:
+        return spec[:, k0:k1]
+    # negative frequencies: X[N - k] = conj(X[k])
+    return spec[:, n_fft - k1 + 1 : n_fft - k0 + 1][:, ::-1].conj()
+
+
+def _fold_ifft(bk, spec, segments, q, n_fft, xp, cdtype, fft_kw):
+    """Every q-th sample of ifft(kernel * spectrum) via a folded spectrum (exact)."""
+    m = n_fft // q
+    folded = xp.zeros((spec.shape[0], m), dtype=cdtype)
+    for k0, kern in segments:
+        k1 = k0 + kern.shape[0]
+        prod = _spec_bins(spec, k0, k1, n_fft) * xp.asarray(kern, dtype=cdtype)
+        # a segment can be wider than m bins only at tiny decimated rates: add block-wise
+        start = k0
+        while start < k1:
+            pos = start % m
+            stop = min(k1, start + (m - pos))
+            folded[:, pos : pos + stop - start] += prod[:, start - k0 : stop - k0]
+            start = stop
+    return bk.fft.ifft(folded, axis=-1, **fft_kw) * (1.0 / q)
+
+
+def _pad_lengths(n_times, n_pad, q_all):
+    """Left pad rounded up to a multiple of every decimation, and the total FFT length."""
+    lcm = 1
+    for q in q_all:
+        lcm = lcm * q // gcd(lcm, q)
+    left = -(-n_pad // lcm) * lcm
+    need = left + n_times + n_pad
+    n_fft = lcm * next_fast_len(-(-need // lcm))
+    return left, n_fft
+
+
+def _mne_fir_analytic(data2d, sfreq, band, n_jobs, filter_kwargs):
+    """HyPyP's ``compute_freq_bands``: MNE ``filter_data`` defaults, then scipy's Hilbert."""
+    import mne
+    from scipy.signal import hilbert
+
+    filt = mne.filter.filter_data(
+        np.asarray(data2d, float),
+        sfreq,
+        band[0],
+        band[1],
+        n_jobs=n_jobs,
+        verbose=False,
+        **(filter_kwargs or {}),
+    )
+    return hilbert(filt, axis=-1)
+
+
+def band_analytic(
+    data,
+    sfreq,
+    bands=None,
+    *,
+    method="fft",
+    decim=1,
+    n_cycles=7.0,
+    freq_step=1.0,
+    pad="auto",
+    precision="single",
+    backend="auto",
+    n_jobs=1,
+    max_bytes=256e6,
+    filter_kwargs=None,
+):
+    """Band-limited analytic signals of continuous or epoched data.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_signals, n_times) or (n_epochs, n_signals, n_times)
+        Real data. Two dimensions: one continuous recording (filtered whole, so later epochs
+        have no edge effects). Three: epochs, each transformed on its own with padding.
+    sfreq : float
+        Sampling rate in Hz.
+    bands : dict | None
+        ``{name: (fmin, fmax)}``; None for theta (4-8 Hz) and alpha (8-13 Hz).
+    method : 'fft' | 'mne_fir' | 'morlet'
+        ``'fft'``: zero-phase band-pass in the frequency domain (:func:`fft_filter_response`)
+        and analytic signal in one step, from one forward FFT shared by all bands.
+        ``'mne_fir'``: :func:`mne.filter.filter_data` with MNE's defaults, then
+        :func:`scipy.signal.hilbert` -- exactly HyPyP's ``compute_freq_bands`` (slow; a
+        reference). ``'morlet'``: MNE's zero-mean Morlet wavelets (as
+        :func:`mne.time_frequency.tfr.cwt` with ``mode='same'``, and as mne-connectivity's
+        ``cwt_morlet``) at ``band_freqs(band, freq_step)``.
+    decim : int | 'auto'
+        Keep every ``decim``-th sample (exactly those of the full-rate result). ``'auto'``
+        keeps at least 4 samples per cycle of the band's highest frequency.
+    n_cycles : float | array-like
+        Morlet cycles per frequency.
+    freq_step : float
+        Morlet frequency spacing within a band, in Hz.
+    pad : 'auto' | int
+        Samples of padding on each side: reflection for ``'fft'``/``'mne_fir'`` (``'auto'``:
+        3.3 / narrowest transition bandwidth, MNE's filter length, limited by the data
+        length); zeros for ``'morlet'`` on epochs (``'auto'``: the longest wavelet, i.e.
+        MNE's linear convolution).
+    precision : 'single' | 'double'
+        complex64 (default) or complex128 output.
+    backend : 'auto' | 'numpy' | 'cupy'
+        Array backend (see :func:`hyperinsync.backend.get_backend`).
+    n_jobs : int
+        Threads for the CPU FFTs.
+    max_bytes : float
+        Approximate memory bound for one chunk of signals' spectra.
+    filter_kwargs : dict | None
+        Extra arguments to :func:`mne.filter.filter_data` (``'mne_fir'`` only).
+
+    Returns
+    -------
+    signals : dict of BandSignal
+        One per band, in the order of ``bands``.
+    """
+    _check_option("method", method, METHODS)
+    bk = get_backend(backend)
+    xp = bk.xp
+    n_jobs = check_n_jobs(n_jobs)
+    data = np.asarray(data) if not hasattr(data, "__cuda_array_interface__") else data
+    if data.ndim not in (2, 3):
+        raise ValueError(
+            f"data must have shape (n_signals, n_times) or (n_epochs, n_signals, n_times), "
+            f"got {data.shape}."
+        )
+    epoched = data.ndim == 3
+    lead_shape = data.shape[:-1]
+    n_times = data.shape[-1]
+    flat = data.reshape(-1, n_times)
+    bands = check_bands(bands, sfreq)
+    cdtype, rdtype = complex_dtype(precision), real_dtype(precision)
+    n_cycles_arr = np.asarray(n_cycles, float)
+    if np.any(n_cycles_arr <= 0):
+        raise ValueError(f"n_cycles must be positive, got {n_cycles!r}.")
+
+    qs = {}
+    for name, band in bands.items():
+        if decim == "auto":
+            f_top = _top_frequency(band, method, sfreq, n_cycles_arr, freq_step)
+            qs[name] = choose_decim(sfreq, f_top)
+        else:
+            qs[name] = _check_decim(decim)
+
+    if method == "mne_fir":
+        return _band_analytic_fir(
+            flat, lead_shape, sfreq, bands, qs, bk, cdtype, n_jobs, filter_kwargs
+        )
+
+    # padding: reflection for filters (no edge transient), zeros for MNE-style wavelets
+    if method == "fft":
+        min_trans = min(
+            min(mne_transition_bandwidths(b[0], b[1], sfreq)) for b in bands.values()
+        )
+        n_pad = int(np.ceil(3.3 / min_trans * sfreq)) if pad == "auto" else int(pad)
+        n_pad = min(n_pad, n_times - 1)
+        pad_mode = "reflect"
+    else:
+        from mne.time_frequency import morlet
+
+        fmin_all = min(b[0] for b in bands.values())
+        longest = morlet(sfreq, [fmin_all], n_cycles=float(n_cycles_arr.max()))[0].size
+        if longest > n_times:
+            # as MNE's cwt: a wavelet longer than the signal sees mostly padding
+            raise ValueError(
+                f"The {fmin_all} Hz wavelet ({longest} samples, {n_cycles_arr.max()} "
+                f"cycles) is longer than the data ({n_times} samples): use longer epochs, "
+                "fewer n_cycles or a higher band."
+            )
+        n_pad = longest if pad == "auto" else int(pad)
+        pad_mode = "constant" if epoched else "reflect"
+        if pad_mode == "reflect":
+            n_pad = min(n_pad, n_times - 1)
+    left, n_fft = _pad_lengths(n_times, n_pad, qs.values())
+    kernels = _kernels(bands, method, sfreq, n_fft, n_cycles_arr, freq_step, 1e-10)
+
+    n_sig = flat.shape[0]
+    per_sig = n_fft * 8 * (2 if precision == "double" else 1)
+    chunk = int(max(1, min(n_sig, max_bytes // per_sig)))
+    outs = {
+        name: xp.empty((n_sig, len(kernels[name][1]), -(-n_times // q)), dtype=cdtype)
+        for name, q in qs.items()
+    }
+    fft_kw = bk.fft_kwargs(n_jobs)
+    for s0 in range(0, n_sig, chunk):
+        block = xp.asarray(flat[s0 : s0 + chunk], dtype=rdtype)
+        padded = xp.zeros((block.shape[0], n_fft), dtype=rdtype)
+        padded[:, left : left + n_times] = block
+        if n_pad:
+            right = min(n_pad, n_fft - left - n_times)
+            if pad_mode == "reflect":
+                # mirror without repeating the edge sample, as numpy's 'reflect'
+                padded[:, left - n_pad : left] = block[:, n_pad:0:-1]
+                padded[:, left + n_times : left + n_times + right] = block[
+                    :, -2 : -2 - right : -1
+                ]
+        del block
+        spec = bk.fft.rfft(padded, axis=-1, **fft_kw)
+        del padded
+        for name, q in qs.items():
+            m0, n_out = left // q, outs[name].shape[-1]
+            for fi, segments in enumerate(kernels[name][0]):
+                z = _fold_ifft(bk, spec, segments, q, n_fft, xp, cdtype, fft_kw)
+                outs[name][s0 : s0 + chunk, fi] = z[:, m0 : m0 + n_out]
+        del spec
+    logger.debug(
+        f"band_analytic: {method}, {n_sig} signals x {n_times} samples, n_fft={n_fft}, "
+        f"decim={qs}"
+    )
+    return {
+        name: BandSignal(
+            data=outs[name].reshape(lead_shape + outs[name].shape[1:]),
+            freqs=np.asarray(kernels[name][1], float),
+            band=bands[name],
+            sfreq=sfreq / qs[name],
+            decim=qs[name],
+            method=method,
+            params=dict(n_cycles=n_cycles_arr.tolist(), freq_step=freq_step, pad=n_pad),
+        )
+        for name in bands
+    }
+
+
+def _band_analytic_fir(flat, lead_shape, sfreq, bands, qs, bk, cdtype, n_jobs, kw):
+    out = {}
+    for name, band in bands.items():
+        z = _mne_fir_analytic(flat, sfreq, band, n_jobs, kw)[:, None, :: qs[name]]
+        out[name] = BandSignal(
+            data=bk.asarray(z.astype(cdtype, copy=False)).reshape(
+                lead_shape + z.shape[1:]
+            ),
+            freqs=np.array([np.mean(band)]),
+            band=band,
+            sfreq=sfreq / qs[name],
+            decim=qs[name],
+            method="mne_fir",
+            params=dict(filter_kwargs=dict(kw or {})),
+        )
+    return out

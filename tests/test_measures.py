@@ -1,0 +1,129 @@
+"""Measures against closed forms, plain per-pair loops, HyPyP and the no-coupling PLV levels."""
+
+import numpy as np
+import pytest
+
+from hyperinsync.measures import MEASURES, compute_measure
+from hyperinsync.spectral import _top_frequency, band_analytic, choose_decim
+
+
+def _loop_reference(name, a, b):
+    """Per-pair definitions written out plainly (a, b: 1-D complex, one pair)."""
+    if name == "plv":
+        return np.abs(np.mean(np.exp(1j * (np.angle(a) - np.angle(b)))))
+    sab = np.mean(a * np.conj(b))
+    saa, sbb = np.mean(np.abs(a) ** 2), np.mean(np.abs(b) ** 2)
+    if name == "coh":
+        return np.abs(sab) / np.sqrt(saa * sbb)
+    if name == "imcoh":
+        return np.imag(sab) / np.sqrt(saa * sbb)
+    if name == "wpli":
+        im = np.imag(a * np.conj(b))
+        return np.abs(np.mean(im)) / np.mean(np.abs(im))
+    if name == "ccorr":
+        pa, pb = np.angle(a), np.angle(b)
+        ma = np.arctan2(np.mean(np.sin(pa)), np.mean(np.cos(pa)))
+        mb = np.arctan2(np.mean(np.sin(pb)), np.mean(np.cos(pb)))
+        sa, sb = np.sin(pa - ma), np.sin(pb - mb)
+        return np.abs(np.sum(sa * sb) / np.sqrt(np.sum(sa**2) * np.sum(sb**2)))
+    if name == "envcorr":
+        return np.corrcoef(np.abs(a), np.abs(b))[0, 1]
+    raise AssertionError(name)
+
+
+@pytest.fixture(scope="module")
+def pair_data():
+    rng = np.random.default_rng(3)
+    shape = (4, 2, 3, 50)  # epochs, freqs, signals, times
+    za = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    zb = 0.5 * za[:, :, :2] + rng.standard_normal((4, 2, 2, 50)) * (1 + 1j)
+    return za, zb
+
+
+@pytest.mark.parametrize("name", list(MEASURES))
+@pytest.mark.parametrize("convention", ["within", "across"])
+def test_matches_plain_loops(pair_data, name, convention):
+    za, zb = pair_data
+    got = compute_measure(name, za, zb, convention)
+    n_e, n_f, n_a, n_t = za.shape
+    n_b = zb.shape[2]
+    for e_or_t in range(n_e if convention == "within" else n_t):
+        for f in range(n_f):
+            for i in range(n_a):
+                for j in range(n_b):
+                    if convention == "within":
+                        a, b = za[e_or_t, f, i], zb[e_or_t, f, j]
+                        val = got[e_or_t, f, i, j]
+                    else:
+                        a, b = za[:, f, i, e_or_t], zb[:, f, j, e_or_t]
+                        val = got[f, e_or_t, i, j]
+                    ref = _loop_reference(name, a, b)
+                    if name == "imcoh" and convention == "within":
+                        ref = abs(ref)  # HyPyP's |Im|; signed across epochs
+                    assert val == pytest.approx(ref, rel=1e-10, abs=1e-12)
+
+
+def test_closed_forms():
+    t = np.arange(2000) / 500.0
+    rng = np.random.default_rng(0)
+    amp = 1 + 0.5 * rng.random(t.size)
+    za = (amp * np.exp(2j * np.pi * 10 * t + 0.3 * np.sin(2 * np.pi * 0.5 * t)))[None, None, None]
+    lag = 0.7
+    zb = za * np.exp(-1j * lag)
+    # identical signals
+    for name, expected in [("plv", 1), ("coh", 1), ("imcoh", 0), ("ccorr", 1), ("envcorr", 1)]:
+        assert compute_measure(name, za, za)[0, 0, 0, 0] == pytest.approx(expected, abs=1e-9)
+    # constant phase lag: PLV = coh = 1, imcoh = sin(lag), wPLI = 1
+    assert compute_measure("plv", za, zb)[0, 0, 0, 0] == pytest.approx(1, abs=1e-12)
+    assert compute_measure("coh", za, zb)[0, 0, 0, 0] == pytest.approx(1, abs=1e-12)
+    assert compute_measure("imcoh", za, zb)[0, 0, 0, 0] == pytest.approx(np.sin(lag), abs=1e-12)
+    assert compute_measure("wpli", za, zb)[0, 0, 0, 0] == pytest.approx(1, abs=1e-12)
+    # anti-phase: PLV 1, imcoh 0
+    assert compute_measure("plv", za, -za)[0, 0, 0, 0] == pytest.approx(1, abs=1e-12)
+    assert compute_measure("imcoh", za, -za)[0, 0, 0, 0] == pytest.approx(0, abs=1e-9)
+    # signed imcoh across epochs follows the lead: a leads b by +lag -> positive
+    many = np.repeat(za[..., :1], 30, axis=0) * np.exp(1j * rng.uniform(0, 6, (30, 1, 1, 1)))
+    signed = compute_measure("imcoh", many, many * np.exp(-1j * lag), "across")
+    assert signed[0, 0, 0, 0] == pytest.approx(np.sin(lag), abs=1e-9)
+
+
+def test_zero_signal_gives_zero_not_nan():
+    z = np.zeros((1, 1, 2, 10), complex)
+    for name in MEASURES:
+        out = compute_measure(name, z, z)
+        assert np.all(np.isfinite(out)), name
+
+
+@pytest.mark.parametrize(
+    "band, expected",
+    # ../shared/reference/null-plv.md: two independent noise signals, PLV over one window
+    [((4.0, 7.0), {1: 0.35, 2: 0.26, 4: 0.19, 10: 0.11}), ((8.0, 12.0), {1: 0.31, 2: 0.22, 4: 0.16, 10: 0.10})],
+)
+def test_null_plv_levels(band, expected):
+    sf = 250.0
+    x = np.random.default_rng(7).standard_normal((12, int(400 * sf)))
+    for win, level in expected.items():
+        n_len = int(win * sf)
+        q = choose_decim(sf, _top_frequency(band, "fft", sf, 7, 1), divides=n_len)
+        z = band_analytic(x, sf, {"b": band}, decim=q, precision="double")["b"].data
+        n_ep = z.shape[-1] // (n_len // q)
+        z = z[..., : n_ep * (n_len // q)].reshape(12, 1, n_ep, n_len // q).transpose(2, 1, 0, 3)
+        plv = compute_measure("plv", z[:, :, :6], z[:, :, 6:]).mean()
+        assert plv == pytest.approx(level, abs=0.015), (band, win)
+
+
+def test_hypyp_definitions_agree():
+    """Our within-epoch measures equal HyPyP's compute_sync on the same analytic signals."""
+    analyses = pytest.importorskip("hypyp.analyses")
+    rng = np.random.default_rng(5)
+    n_ep, n_ch, n_t = 3, 4, 200
+    sig = rng.standard_normal((2, n_ep, n_ch, 1, n_t)) + 1j * rng.standard_normal((2, n_ep, n_ch, 1, n_t))
+    sig[1] += 0.8 * sig[0]
+    za = sig[0].transpose(0, 2, 1, 3)  # (E, F, n, T)
+    zb = sig[1].transpose(0, 2, 1, 3)
+    modes = {"plv": "plv", "coh": "coh", "imcoh": "imaginary_coh", "ccorr": "ccorr", "envcorr": "envelope_corr", "wpli": "wpli"}
+    for ours, theirs in modes.items():
+        ref = analyses.compute_sync(sig, theirs, epochs_average=False)  # (F, E, 2n, 2n)
+        ref_inter = ref[0][:, :n_ch, n_ch:]
+        got = compute_measure(ours, za, zb)[:, 0]
+        np.testing.assert_allclose(got, ref_inter, rtol=1e-9, atol=1e-12, err_msg=ours)
