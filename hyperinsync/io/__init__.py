@@ -1,0 +1,20 @@
+"""Readers: two recordings onto one timeline, TMSi Poly5, XDF/LSL, one amplifier with two caps."""
+
+from .align import read_dyad
+from .errors import AlignmentError, DyadIOError, SplitError, XDFError
+from .poly5 import Poly5Error, read_raw_poly5, write_poly5
+from .split import split_dyad
+from .xdf import read_dyad_xdf
+
+__all__ = [
+    "AlignmentError",
+    "DyadIOError",
+    "Poly5Error",
+    "SplitError",
+    "XDFError",
+    "read_dyad",
+    "read_dyad_xdf",
+    "read_raw_poly5",
+    "split_dyad",
+    "write_poly5",
+]

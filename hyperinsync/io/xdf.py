@@ -1,0 +1,493 @@
+"""Two people recorded with Lab Streaming Layer into one XDF file (:func:`read_dyad_xdf`).
+
+pyxdf does the clock synchronisation (ClockOffset chunks) and dejitters the time stamps; we
+pick the two EEG streams, crop them to the time both recorded, and resample each from its
+own dejittered time stamps onto one common grid.
+
+pyxdf recovers from corrupt chunks by scanning forward and logging, which can drop data
+without an exception. We first walk the file's chunk structure ourselves
+(:func:`_check_structure`) and refuse a truncated or corrupt file with an :class:`XDFError`
+that names the byte where it breaks.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from xml.etree.ElementTree import ParseError, fromstring
+
+import mne
+import numpy as np
+
+from .._utils import _check_option, _validate_type, logger, verbose
+from .align import _make_dyad, _resample_at, _resolve_montages, _set_annotations_rel
+from .errors import XDFError
+
+__all__ = ["read_dyad_xdf"]
+
+_SELECT_BY = ("name", "type", "source_id", "hostname")
+_SAMPLE_BYTES = {"double64": 8, "float32": 4, "int64": 8, "int32": 4, "int16": 2, "int8": 1}
+_UNIT_SCALE = {
+    "v": 1.0, "volt": 1.0, "volts": 1.0,
+    "mv": 1e-3, "millivolt": 1e-3, "millivolts": 1e-3,
+    "uv": 1e-6, "microvolt": 1e-6, "microvolts": 1e-6,
+    "nv": 1e-9, "nanovolt": 1e-9, "nanovolts": 1e-9,
+}  # fmt: skip
+_CH_TYPES = {"eeg": "eeg", "eog": "eog", "ecg": "ecg", "emg": "emg", "stim": "stim",
+             "trigger": "stim", "misc": "misc", "resp": "resp", "gsr": "gsr"}
+
+
+# --------------------------------------------------------------------------------------
+# structural check
+# --------------------------------------------------------------------------------------
+def _open(fname):
+    if fname.suffix == ".xdfz" or fname.suffixes[-2:] == [".xdf", ".gz"]:
+        return gzip.open(fname, "rb")
+    return open(fname, "rb")
+
+
+def _check_structure(fname):
+    """Walk every chunk of an XDF file; raise XDFError at the first inconsistency."""
+
+    def fail(pos, what):
+        raise XDFError(
+            f"XDF file {fname} is truncated or corrupt at byte {pos}: {what}. The file "
+            "cannot be read reliably; re-export it or cut it at the last complete chunk."
+        )
+
+    with _open(fname) as fid:
+        try:
+            buf = fid.read()
+        except (OSError, EOFError) as err:
+            raise XDFError(f"XDF file {fname} cannot be read: {err}") from err
+    if len(buf) == 0:
+        raise XDFError(f"XDF file {fname} is empty.")
+    if buf[:4] != b"XDF:":
+        raise XDFError(f"{fname} is not an XDF file (it does not start with 'XDF:').")
+    mv = memoryview(buf)
+    n, pos, formats, first = len(buf), 4, {}, True
+
+    def varlen(p):
+        if p >= n:
+            fail(p, "a chunk ends early")
+        k = buf[p]
+        if k not in (1, 4, 8) or p + 1 + k > n:
+            fail(p, f"invalid variable-length integer (width byte {k})")
+        return int.from_bytes(mv[p + 1 : p + 1 + k], "little"), p + 1 + k
+
+    while pos < n:
+        start = pos
+        length, pos = varlen(pos)
+        end = pos + length
+        if length < 2 or end > n:
+            fail(start, f"chunk length {length} runs past the end of the file ({n} bytes)")
+        tag = int.from_bytes(mv[pos : pos + 2], "little")
+        if tag not in (1, 2, 3, 4, 5, 6) or (first and tag != 1):
+            fail(start, f"unexpected chunk tag {tag}")
+        first = False
+        body = pos + 2
+        if tag in (2, 3, 4, 6):
+            if length < 6:
+                fail(start, f"chunk of tag {tag} too short")
+            sid = int.from_bytes(mv[body : body + 4], "little")
+            body += 4
+        if tag in (1, 2, 6):
+            try:
+                xml = fromstring(bytes(mv[body:end]).decode("utf-8"))
+            except (ParseError, UnicodeDecodeError) as err:
+                fail(start, f"unreadable XML in chunk of tag {tag} ({err})")
+            if tag == 2:
+                try:
+                    n_ch = int(xml.findtext("channel_count"))
+                    srate = float(xml.findtext("nominal_srate"))
+                    fmt = xml.findtext("channel_format")
+                except (TypeError, ValueError):
+                    fail(start, "stream header lacks a valid channel_count/nominal_srate")
+                if n_ch < 1 or not np.isfinite(srate) or srate < 0 or (
+                    fmt not in _SAMPLE_BYTES and fmt != "string"
+                ):
+                    fail(start, f"invalid stream header (channels {n_ch}, rate {srate}, "
+                         f"format {fmt!r})")
+                if sid in formats:
+                    fail(start, f"stream {sid} declared twice")
+                formats[sid] = (fmt, n_ch)
+        elif tag == 4 and length != 22:
+            fail(start, f"clock offset chunk of length {length} (must be 22)")
+        elif tag == 3:
+            if sid not in formats:
+                fail(start, f"samples of stream {sid} before its header")
+            fmt, n_ch = formats[sid]
+            n_samp, p = varlen(body)
+            if n_samp > end - p:
+                fail(start, f"chunk claims {n_samp} samples in {end - p} bytes")
+            size = None if fmt == "string" else n_ch * _SAMPLE_BYTES[fmt]
+            for _ in range(n_samp):
+                if p >= end or buf[p] not in (0, 8):
+                    fail(p, "invalid time stamp marker in a samples chunk")
+                p += 1 + buf[p]
+                if size is not None:
+                    p += size
+                else:
+                    for _ in range(n_ch):
+                        nb, p = varlen(p)
+                        p += nb
+                if p > end:
+                    fail(start, "samples run past the end of their chunk")
+            if p != end:
+                fail(start, f"samples chunk has {end - p} stray bytes")
+        pos = end
+    if not formats:
+        raise XDFError(f"XDF file {fname} holds no streams.")
+
+
+# --------------------------------------------------------------------------------------
+# stream selection and conversion
+# --------------------------------------------------------------------------------------
+def _field(stream, key):
+    val = stream["info"].get(key)
+    if isinstance(val, list):
+        val = val[0] if val else None
+    return "" if val is None else str(val)
+
+
+def _describe(streams):
+    return "; ".join(
+        f"name={_field(s, 'name')!r} type={_field(s, 'type')!r} "
+        f"source_id={_field(s, 'source_id')!r} hostname={_field(s, 'hostname')!r}"
+        for s in streams
+    )
+
+
+def _select(streams, wanted, select_by, fname):
+    if wanted is None:
+        eeg = [s for s in streams if _field(s, "type").lower() == "eeg"]
+        if len(eeg) != 2:
+            raise XDFError(
+                f"XDF file {fname}: streams=None needs exactly two streams of type EEG, found "
+                f"{len(eeg)}. Available streams: {_describe(streams)}. Choose two with "
+                "streams=(..., ...) and select_by=."
+            )
+        logger.info(
+            f"Using the two EEG streams in file order: {_field(eeg[0], 'name')!r}, "
+            f"{_field(eeg[1], 'name')!r}."
+        )
+        return eeg
+    _validate_type(wanted, (tuple, list), "streams")
+    if len(wanted) != 2:
+        raise ValueError(f"streams must name two streams, got {wanted!r}.")
+    out = []
+    for w in wanted:
+        hits = [s for s in streams if _field(s, select_by) == str(w)]
+        if not hits:
+            raise XDFError(
+                f"XDF file {fname}: no stream with {select_by}={w!r}. Available streams: "
+                f"{_describe(streams)}."
+            )
+        if len(hits) > 1:
+            raise XDFError(
+                f"XDF file {fname}: {len(hits)} streams have {select_by}={w!r}; select by "
+                f"another field (name, type, source_id, hostname). Streams: "
+                f"{_describe(hits)}."
+            )
+        out.append(hits[0])
+    if out[0] is out[1]:
+        raise XDFError(f"XDF file {fname}: both roles select the same stream {wanted[0]!r}.")
+    return out
+
+
+def _channels(stream):
+    """Channel names, types and scale factors to SI from the stream's desc."""
+    n_ch = int(_field(stream, "channel_count"))
+    stype = _field(stream, "type").lower()
+    names, types, units = [], [], []
+    try:
+        chans = stream["info"]["desc"][0]["channels"][0]["channel"]
+    except (KeyError, IndexError, TypeError):
+        chans = []
+    if len(chans) == n_ch:
+        for ii, ch in enumerate(chans):
+            ch = ch if isinstance(ch, dict) else {}
+            get = lambda key: (ch.get(key) or [""])[0] or ""  # noqa: E731
+            names.append(str(get("label")).strip() or f"ch{ii}")
+            types.append(_CH_TYPES.get(str(get("type")).strip().lower(), None))
+            units.append(str(get("unit")).strip())
+    else:
+        names = [f"ch{ii}" for ii in range(n_ch)]
+        types, units = [None] * n_ch, [""] * n_ch
+    if len(set(names)) != n_ch:  # duplicate labels: keep them apart
+        names = [f"{nm}-{ii}" if names.count(nm) > 1 else nm for ii, nm in enumerate(names)]
+    default = "eeg" if stype == "eeg" else "misc"
+    types = [t or default for t in types]
+    scales = []
+    for unit, typ in zip(units, types):
+        key = unit.replace("\u00b5", "u").replace("\u03bc", "u").lower()
+        if key in _UNIT_SCALE:
+            scales.append(_UNIT_SCALE[key])
+        else:
+            # LSL EEG amplifiers send microvolts; without a unit we cannot know: keep values
+            scales.append(1.0)
+    return names, types, np.array(scales), units
+
+
+def _check_stream(stream, fname):
+    name = _field(stream, "name")
+    ts = np.asarray(stream["time_stamps"], float)
+    data = stream["time_series"]
+    if _field(stream, "channel_format") == "string":
+        raise XDFError(f"XDF file {fname}: stream {name!r} holds strings, not EEG samples.")
+    if len(ts) < 2:
+        raise XDFError(f"XDF file {fname}: stream {name!r} holds {len(ts)} sample(s).")
+    if not np.all(np.isfinite(ts)) or np.any(np.diff(ts) <= 0):
+        raise XDFError(
+            f"XDF file {fname}: stream {name!r} has non-finite or non-increasing time stamps "
+            "(corrupt file or clock offsets)."
+        )
+    data = np.asarray(data, float)
+    bad = ~np.isfinite(data)
+    if bad.any():
+        i, c = np.argwhere(bad)[0]
+        raise XDFError(
+            f"XDF file {fname}: stream {name!r} channel {int(c)} holds NaN/inf at time stamp "
+            f"{ts[i]:.3f} s. hyperinsync does not fill missing data silently."
+        )
+    return ts, data
+
+
+def _to_grid(ts, data, segments, grid, sfreq, name, fname):
+    """Resample one stream onto ``grid`` (recording-clock seconds); return data and gaps.
+
+    Each pyxdf segment has dejittered, exactly linear time stamps, so it is a uniformly
+    sampled signal at its own effective rate; it is resampled band-limited
+    (:func:`hyperinsync.io.align._resample_at`). Grid points between segments are linearly
+    interpolated across the gap and returned as gaps, to become ``BAD_gap`` annotations.
+    """
+    out = np.empty((data.shape[1], len(grid)))
+    filled = np.zeros(len(grid), bool)
+    for s0, s1 in segments:
+        s0, s1 = int(s0), int(s1)
+        if s1 - s0 < 1:
+            continue
+        t0, t1 = ts[s0], ts[s1]
+        rate = (s1 - s0) / (t1 - t0)
+        inside = (grid >= t0) & (grid <= t1)
+        if not inside.any():
+            continue
+        out[:, inside] = _resample_at(data[s0 : s1 + 1].T, rate, grid[inside] - t0, sfreq)
+        filled |= inside
+    gaps = []
+    if not filled.all():
+        # interpolation only keeps the data continuous; these samples are marked BAD_gap
+        for ch in range(out.shape[0]):
+            out[ch, ~filled] = np.interp(grid[~filled], ts, data[:, ch])
+        edges = np.flatnonzero(np.diff(np.r_[0, (~filled).astype(int), 0]))
+        for i0, i1 in zip(edges[::2], edges[1::2]):
+            gaps.append((float(grid[i0] - grid[0]), float((i1 - i0) / sfreq)))
+    if (~filled).mean() > 0.5:
+        raise XDFError(
+            f"XDF file {fname}: stream {name!r} has data for only {100 * filled.mean():.0f} % "
+            "of the time both streams span (gaps or corrupt time stamps)."
+        )
+    return out, gaps
+
+
+@verbose
+def read_dyad_xdf(
+    fname,
+    streams=None,
+    roles=("A", "B"),
+    *,
+    select_by="name",
+    sfreq=None,
+    markers=True,
+    gap_threshold=None,
+    montage=None,
+    verbose=None,
+):
+    """Read a two-person Lab Streaming Layer recording (XDF) into one dyad.
+
+    Parameters
+    ----------
+    fname : path-like
+        The ``.xdf`` (or ``.xdfz``) file.
+    streams : tuple of str | None
+        The two EEG streams, in role order, identified by the field ``select_by``. ``None``
+        takes the two streams of type EEG in file order (an error unless there are exactly
+        two).
+    roles : tuple of str
+        The two participants' role names. Default ``('A', 'B')``.
+    select_by : 'name' | 'type' | 'source_id' | 'hostname'
+        The stream field ``streams`` refers to.
+    sfreq : float | None
+        Sampling rate of the common grid. ``None``: the lower of the two effective rates,
+        rounded to a whole Hz.
+    markers : bool | list of str
+        Turn string (marker) streams into annotations: ``True`` all, ``False`` none, or the
+        names of the marker streams to use. Onset = marker time stamp minus the grid start;
+        markers outside the common span are dropped (logged).
+    gap_threshold : float | None
+        A jump between time stamps longer than this (seconds) splits a stream into segments
+        (passed to pyxdf's break detection). ``None`` uses pyxdf's default, max(1 s, 500
+        samples); shorter dropouts are then absorbed by the dejittering.
+    montage : str | DigMontage | tuple | None
+        Electrode positions for both people, or one per person.
+    %(verbose)s
+
+    Returns
+    -------
+    dyad : DyadRaw
+        Both people on one grid starting at the start of the overlap. Samples of a person
+        inside a gap are linearly interpolated across it (so the array is complete) but
+        covered by a ``BAD_gap`` annotation, so epochs overlapping them are rejected
+        (``reject_by_annotation=True``, MNE's default); they are never real data.
+        ``dyad.alignment`` holds the report: ``method='xdf-clock-sync'``, ``file``,
+        ``streams`` (name, type, source_id, hostname per role), ``nominal_srate``,
+        ``effective_srate``, ``clock_offsets`` (count, median, first and last in seconds
+        per role), ``overlap_s`` (start and end on the recording clock), ``duration_s``,
+        ``sfreq``, ``n_segments``, ``gaps`` and ``resampling``.
+
+    Raises
+    ------
+    XDFError
+        File missing, empty, truncated or corrupt; requested stream not found (the message
+        lists the streams); ambiguous selection; streams that do not overlap in time; a
+        stream without samples or with NaN.
+
+    Notes
+    -----
+    Each stream is resampled from its own dejittered time stamps: within a segment these
+    are linear, so the segment is a uniformly sampled signal at its effective rate, which is
+    resampled band-limited (rational polyphase + quintic spline; see
+    :mod:`hyperinsync.io.align`), not by linear interpolation, which would attenuate the
+    upper EEG bands. Channel names come from the stream's ``desc`` (``ch0``... otherwise);
+    values in microvolts/millivolts (per ``desc``) are converted to volts; without a unit
+    they are kept as they are.
+    """
+    import pyxdf
+
+    _validate_type(fname, "path-like", "fname")
+    fname = Path(fname)
+    _check_option("select_by", select_by, _SELECT_BY)
+    _validate_type(roles, (tuple, list), "roles")
+    if len(roles) != 2:
+        raise ValueError(f"roles must hold two names, got {roles!r}.")
+    if sfreq is not None:
+        _validate_type(sfreq, "numeric", "sfreq")
+        if not sfreq > 0:
+            raise ValueError(f"sfreq must be positive, got {sfreq}.")
+    if gap_threshold is not None:
+        _validate_type(gap_threshold, "numeric", "gap_threshold")
+        if not gap_threshold > 0:
+            raise ValueError(f"gap_threshold must be positive, got {gap_threshold}.")
+    _validate_type(markers, (bool, list, tuple), "markers")
+    montages = _resolve_montages(montage)
+    if not fname.is_file():
+        raise XDFError(f"XDF file not found: {fname}")
+    _check_structure(fname)
+
+    kwargs = {}
+    if gap_threshold is not None:
+        kwargs = dict(jitter_break_threshold_seconds=gap_threshold,
+                      jitter_break_threshold_samples=0)
+    try:
+        all_streams, _ = pyxdf.load_xdf(
+            str(fname), synchronize_clocks=True, dejitter_timestamps=True, **kwargs
+        )
+    except Exception as err:  # pyxdf raises bare Exception, IOError, ValueError, ...
+        raise XDFError(f"XDF file {fname} cannot be read: {type(err).__name__}: {err}") from err
+
+    eeg = _select(all_streams, streams, select_by, fname)
+    checked = [_check_stream(s, fname) for s in eeg]
+    start = max(ts[0] for ts, _ in checked)
+    stop = min(ts[-1] for ts, _ in checked)
+    if stop <= start:
+        raise XDFError(
+            f"XDF file {fname}: streams {_field(eeg[0], 'name')!r} "
+            f"({checked[0][0][0]:.3f}-{checked[0][0][-1]:.3f} s) and "
+            f"{_field(eeg[1], 'name')!r} ({checked[1][0][0]:.3f}-{checked[1][0][-1]:.3f} s) "
+            "do not overlap in time."
+        )
+    eff = [float(s["info"]["effective_srate"] or 0.0) for s in eeg]
+    for s, rate, (ts, _) in zip(eeg, eff, checked):
+        if not (np.isfinite(rate) and rate > 0):
+            raise XDFError(f"XDF file {fname}: stream {_field(s, 'name')!r} has no valid "
+                           "effective sampling rate (corrupt time stamps).")
+    if sfreq is None:
+        sfreq = float(max(1, round(min(eff))))
+    n_grid = int(np.floor((stop - start) * sfreq + 1e-9)) + 1
+    if n_grid < 2:
+        raise XDFError(f"XDF file {fname}: the streams overlap for {stop - start:.4f} s only.")
+    if n_grid > 2 * max(len(ts) for ts, _ in checked) * max(1.0, sfreq / min(eff)) + 10:
+        raise XDFError(f"XDF file {fname}: the streams' time stamps span far more time than "
+                       "their samples cover (corrupt time stamps).")
+    grid = start + np.arange(n_grid) / sfreq
+
+    raws, report_streams, all_gaps = [], [], []
+    for s, (ts, data), role in zip(eeg, checked, roles):
+        name = _field(s, "name")
+        segments = s["info"].get("segments") or [(0, len(ts) - 1)]
+        ch_names, ch_types, scales, units = _channels(s)
+        values, gaps = _to_grid(ts, data, segments, grid, sfreq, name, fname)
+        values *= scales[:, None]
+        raw = mne.io.RawArray(values, mne.create_info(ch_names, sfreq, ch_types),
+                              verbose=False)
+        raws.append(raw)
+        all_gaps += [(o, d, role) for o, d in gaps]
+        cv = np.asarray(s.get("clock_values") or [], float)
+        report_streams.append(dict(
+            role=role, name=name, type=_field(s, "type"), source_id=_field(s, "source_id"),
+            hostname=_field(s, "hostname"), stream_id=s["info"].get("stream_id"),
+            nominal_srate=float(_field(s, "nominal_srate") or 0),
+            effective_srate=float(s["info"]["effective_srate"]),
+            n_segments=len(segments), units=sorted(set(units)),
+            clock_offsets=dict(
+                n=int(len(cv)),
+                median_s=float(np.median(cv)) if len(cv) else None,
+                first_s=float(cv[0]) if len(cv) else None,
+                last_s=float(cv[-1]) if len(cv) else None,
+            ),
+        ))
+        if not len(cv):
+            logger.info(f"Stream {name!r} has no clock offsets: its time stamps are used as "
+                        "they are.")
+
+    # annotations: BAD_gap for either person, markers
+    onsets = [g[0] for g in all_gaps]
+    durs = [g[1] for g in all_gaps]
+    descs = ["BAD_gap"] * len(all_gaps)
+    if markers is not False:
+        wanted = None if markers is True else {str(m) for m in markers}
+        span = (n_grid - 1) / sfreq
+        for s in all_streams:
+            if _field(s, "channel_format") != "string":
+                continue
+            if wanted is not None and _field(s, "name") not in wanted:
+                continue
+            t = np.asarray(s["time_stamps"], float) - start
+            texts = [str(row[0]) if len(row) else "" for row in s["time_series"]]
+            keep = np.isfinite(t) & (t >= 0) & (t <= span)
+            if (~keep).any():
+                logger.info(f"Dropped {int((~keep).sum())} marker(s) of "
+                            f"{_field(s, 'name')!r} outside the common span.")
+            onsets += list(t[keep])
+            durs += [0.0] * int(keep.sum())
+            descs += [texts[i] for i in np.flatnonzero(keep)]
+    _set_annotations_rel(raws[0], onsets, durs, descs)
+
+    report = dict(
+        method="xdf-clock-sync", file=str(fname), streams=report_streams,
+        nominal_srate=[r["nominal_srate"] for r in report_streams],
+        effective_srate=[r["effective_srate"] for r in report_streams],
+        clock_offsets=[r["clock_offsets"] for r in report_streams],
+        overlap_s=[float(start), float(stop)], duration_s=(n_grid - 1) / sfreq,
+        sfreq=float(sfreq), n_segments=[r["n_segments"] for r in report_streams],
+        gaps=[dict(role=r, onset_s=o, duration_s=d) for o, d, r in all_gaps],
+        resampling="band-limited from each stream's dejittered time stamps (polyphase + "
+        "quintic spline); gaps linearly bridged and marked BAD_gap",
+        n_pulses=None, offset_s=None, drift_ppm=None,
+    )
+    logger.info(
+        f"XDF {fname.name}: {report_streams[0]['name']!r} + {report_streams[1]['name']!r}, "
+        f"{report['duration_s']:.3f} s in common at {sfreq} Hz, {len(all_gaps)} gap(s)."
+    )
+    return _make_dyad(raws[0], raws[1], roles, montages, report,
+                      [f"{fname}:{r['name']}" for r in report_streams])
