@@ -44,7 +44,7 @@ def _pulse_times(rng, n=80):
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
-    """A at 500 Hz (FIF) and B at 512 Hz (Poly5), B offset 3.2 s and drifting 40 ppm."""
+    """A at 500 Hz (EDF) and B at 512 Hz (Poly5), B offset 3.2 s and drifting 40 ppm."""
     tmp = tmp_path_factory.mktemp("align")
     dyad, truth = simulate_dyad(
         duration=DUR_A + OFFSET + 4.0,
@@ -70,8 +70,9 @@ def planted(tmp_path_factory):
     info_a = mne.create_info(names + ["STI 014"], SF_A, ["eeg"] * len(names) + ["stim"])
     raw_a = mne.io.RawArray(np.vstack([data_a, stim_a]), info_a, verbose=False)
     raw_a.set_meas_date(1.7e9)
-    fa = tmp / "a_raw.fif"
-    raw_a.save(fa, verbose=False)
+    # EDF, as a second amplifier's software would write it (16-bit, physical range scaling)
+    fa = tmp / "a.edf"
+    mne.export.export_raw(fa, raw_a, fmt="edf", verbose=False)
 
     # B: sample k sits at B-clock k/512, i.e. true time k / (512 (1 + drift))
     n_b = int((DUR_A + OFFSET + 2.0) * SF_B)
@@ -94,7 +95,10 @@ def planted(tmp_path_factory):
 
 def test_accuracy_planted_offset_drift(planted):
     """Offset, drift, residual, the data themselves and the alpha PLV come back."""
-    dyad = read_dyad(planted["fa"], planted["fb"], montage="standard-32")
+    # EDF has no channel types: name the trigger channel of A (B's Poly5 TRIGGER is typed)
+    dyad = read_dyad(
+        planted["fa"], planted["fb"], montage="standard-32", stim_channel=("STI 014", None)
+    )
     rep = dyad.alignment
     assert rep == get_dyad_meta(dyad)["alignment"]
     assert rep["method"] == "sync-pulses" and rep["n_pulses"] == 80
@@ -105,6 +109,7 @@ def test_accuracy_planted_offset_drift(planted):
     assert dyad.info["sfreq"] == SF_A and dyad.n_times == int(DUR_A * SF_A)
     # the stim channels and per-person positions are kept
     assert "A:STI 014" in dyad.ch_names and "B:TRIGGER" in dyad.ch_names
+    assert dyad.get_channel_types(["A:STI 014", "B:TRIGGER"]) == ["stim", "stim"]
     assert np.isfinite(dyad.info["chs"][dyad.ch_names.index("B:Fz")]["loc"][:3]).all()
 
     # data level: B follows the true signal within microseconds over the whole recording

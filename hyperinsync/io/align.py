@@ -250,6 +250,11 @@ def _per_file(value):
 
 def _pick_stim(raw, name, stim_channel):
     if stim_channel is not None:
+        if stim_channel in raw.ch_names and raw.get_channel_types([stim_channel])[0] != "stim":
+            # formats without channel types (EDF) read triggers as EEG: a sync channel is
+            # a trigger channel, never brain signal to pair
+            logger.info(f"{name}: channel {stim_channel!r} typed as stim (sync pulses).")
+            raw.set_channel_types({stim_channel: "stim"}, verbose=False)
         if stim_channel not in raw.ch_names:
             raise AlignmentError(
                 f"{name}: stim channel {stim_channel!r} not found; channels are "
