@@ -8,6 +8,7 @@ import mne
 import numpy as np
 
 from ._utils import (
+    ProgressBar,
     _check_option,
     _validate_type,
     check_bands,
@@ -393,7 +394,7 @@ def _continuous_signals(inst, picks_all, bands, method, decim, n_len, n_step, st
     chunk = int(max(1, min(len(picks_all), kw["max_bytes"] // per_ch)))
     out = {b: [] for b in bands}
     meta = {}
-    for c0 in range(0, len(picks_all), chunk):
+    for c0 in ProgressBar(range(0, len(picks_all), chunk), mesg="Band signals"):
         data = inst.get_data(picks=picks_all[c0 : c0 + chunk])
         if not np.all(np.isfinite(data)):
             bad = picks_all[c0 + int(np.flatnonzero(~np.isfinite(data).all(1))[0])]
