@@ -356,14 +356,22 @@ def _map_annotations(annot, rename, shift=None):
 
 
 # --------------------------------------------------------------------------- classes
-class _RolePicks(np.ndarray):
-    """An index array that is also callable: ``picks(role)`` gives a role's channels."""
+class _DyadMixin:
+    """What DyadRaw and DyadEpochs share: roles and per-person views."""
 
-    def __array_finalize__(self, obj):
-        self._inst = getattr(obj, "_inst", None)
+    def _check_dyad(self):
+        _check_two_roles(get_roles(self))
 
-    def __call__(self, role):
+    @property
+    def roles(self):
+        """The participants' roles, in order of first appearance (tuple of str)."""
+        return get_roles(self)
+
+    def role_picks(self, role):
         """Return the indices of one participant's channels (bads included).
+
+        Named apart from MNE's internal ``picks`` attribute of Epochs, which MNE reads when
+        picking channels.
 
         Parameters
         ----------
@@ -375,43 +383,7 @@ class _RolePicks(np.ndarray):
         picks : ndarray of int
             Indices into ``ch_names``.
         """
-        return role_picks(self._inst, role)
-
-
-class _PicksAttribute:
-    """``inst.picks``: MNE's own index array, callable as ``inst.picks(role)``.
-
-    MNE stores an index array in ``epochs.picks`` and reads ``getattr(inst, "picks")`` when
-    picking channels, so a plain ``picks`` method would break ``pick``. This descriptor keeps
-    MNE's array (stored as ``_mne_picks``) and makes it callable for the dyad API.
-    """
-
-    def __get__(self, inst, owner=None):
-        if inst is None:
-            return self
-        arr = inst.__dict__.get("_mne_picks") if isinstance(inst, mne.BaseEpochs) else None
-        if arr is None:  # Raw: MNE keeps no such array
-            arr = np.arange(inst.info["nchan"] if "info" in inst.__dict__ else 0)
-        out = np.asarray(arr).view(_RolePicks)
-        out._inst = inst  # strong: ``d.copy().picks(role)`` must work on a temporary
-        return out
-
-    def __set__(self, inst, value):
-        inst.__dict__["_mne_picks"] = None if value is None else np.asarray(value)
-
-
-class _DyadMixin:
-    """What DyadRaw and DyadEpochs share: roles and per-person views."""
-
-    picks = _PicksAttribute()
-
-    def _check_dyad(self):
-        _check_two_roles(get_roles(self))
-
-    @property
-    def roles(self):
-        """The participants' roles, in order of first appearance (tuple of str)."""
-        return get_roles(self)
+        return role_picks(self, role)
 
     @property
     def alignment(self):
@@ -433,7 +405,7 @@ class _DyadMixin:
             and (Raw) annotations or (Epochs) events, event_id, metadata, tmin, selection
             and drop_log.
         """
-        idx = self.picks(role)
+        idx = self.role_picks(role)
         info = mne.pick_info(self.info, idx)
         strip = {name: split_ch_name(name)[1] for name in info["ch_names"]}
         with info._unlock():

@@ -151,7 +151,7 @@ def test_make_dyad_epochs(pair, dyad):
     assert dyad.info["bads"] == ["therapist:Oz"]
     # Data unchanged, bit for bit.
     for role, src in zip(ROLES, pair):
-        np.testing.assert_array_equal(dyad.get_data(picks=dyad.picks(role)), src.get_data())
+        np.testing.assert_array_equal(dyad.get_data(picks=dyad.role_picks(role)), src.get_data())
     # Events and bookkeeping from A.
     np.testing.assert_array_equal(dyad.events, epochs_a.events)
     assert dyad.event_id == epochs_a.event_id and dyad.tmin == epochs_a.tmin
@@ -317,7 +317,7 @@ def test_picks_is_mne_compatible(dyad):
     np.testing.assert_array_equal(np.asarray(dyad.picks), np.arange(len(dyad.ch_names)))
     picked = dyad.copy().pick(["client:Fz", "therapist:Cz"])  # MNE keeps the given order
     assert picked.roles == ("client", "therapist")
-    np.testing.assert_array_equal(picked.picks("therapist"), [1])
+    np.testing.assert_array_equal(picked.role_picks("therapist"), [1])
 
 
 # ----------------------------------------------------------------------------- raw
@@ -326,7 +326,7 @@ def test_make_dyad_raw(dyad_raw):
     assert isinstance(dyad_raw, DyadRaw) and isinstance(dyad_raw, mne.io.BaseRaw)
     assert dyad_raw.roles == ROLES
     for role, src in zip(ROLES, (raw_a, raw_b)):
-        picked = dyad_raw.get_data(picks=dyad_raw.picks(role))
+        picked = dyad_raw.get_data(picks=dyad_raw.role_picks(role))
         np.testing.assert_array_equal(picked, src.get_data())
         part = dyad_raw.participant(role)
         assert type(part) is mne.io.RawArray and part.ch_names == src.ch_names
@@ -377,7 +377,7 @@ def test_make_dyad_raw_lazy(tmp_path):
     raw_b.save(tmp_path / "b_raw.fif", verbose=False)
     lazy_b = mne.io.read_raw_fif(tmp_path / "b_raw.fif", preload=False, verbose=False)
     dyad = make_dyad_raw(raw_a, lazy_b)
-    np.testing.assert_array_equal(dyad.get_data(picks=dyad.picks("B")), lazy_b.get_data())
+    np.testing.assert_array_equal(dyad.get_data(picks=dyad.role_picks("B")), lazy_b.get_data())
     assert list(dyad.annotations.description) == ["BAD_b"]
     assert not lazy_b.preload  # the input is left as it was
 
