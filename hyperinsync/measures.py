@@ -54,6 +54,9 @@ def _xp(a):
 def _cross(xa, xb):
     """Sum over samples of ``xa * conj(xb)`` for every pair: ``xa @ xb^H``."""
     xp = _xp(xa)
+    if xb.shape[-2] > xa.shape[-2]:
+        # conjugate the smaller operand: conj() copies, and B can be all pairings at once
+        return xp.matmul(xb, xa.conj().swapaxes(-1, -2)).conj().swapaxes(-1, -2)
     return xp.matmul(xa, xb.conj().swapaxes(-1, -2))
 
 
@@ -167,6 +170,28 @@ MEASURES = {
     "ccorr": ccorr,
     "envcorr": envcorr,
 }
+
+
+def check_measures(measures):
+    """Validate measure names; return them as a list (a single name is allowed).
+
+    Parameters
+    ----------
+    measures : str | list of str
+        Keys of :data:`MEASURES`.
+
+    Returns
+    -------
+    measures : list of str
+    """
+    if isinstance(measures, str):
+        measures = [measures]
+    measures = list(measures)
+    if not measures:
+        raise ValueError("measures is empty: ask for at least one, e.g. 'plv'.")
+    for m in measures:
+        _check_option("measure", m, tuple(MEASURES))
+    return measures
 
 
 def compute_measure(name, xa, xb, convention="within"):

@@ -19,7 +19,7 @@ from ._utils import (
 )
 from .backend import get_backend
 from .dyad import ROLE_SEP, get_roles, role_picks, split_ch_name
-from .measures import CONVENTIONS, MEASURES, compute_measure
+from .measures import CONVENTIONS, check_measures, compute_measure
 from .rois import resolve_rois
 from .spectral import METHODS, _top_frequency, band_analytic, choose_decim
 
@@ -502,18 +502,11 @@ def compute_sync(
     _check_option("method", method, METHODS)
     _check_option("convention", convention, CONVENTIONS)
     _check_option("pairs", pairs, ("inter", "all"))
-    if isinstance(measures, str):
-        measures = [measures]
-    measures = list(measures)
-    if not measures:
-        raise ValueError("measures is empty: ask for at least one, e.g. 'plv'.")
-    for m in measures:
-        _check_option("measure", m, tuple(MEASURES))
+    measures = check_measures(measures)
     sfreq = inst.info["sfreq"]
     bands = check_bands(bands, sfreq)
     n_jobs = check_n_jobs(n_jobs)
     bk = get_backend(backend)
-    xp = bk.xp
     roles, (pa, pb) = _data_picks(inst, picks)
     picks_all = np.concatenate([pa, pb])
     n_a = len(pa)

@@ -1,0 +1,245 @@
+"""Tests for hyperinsync.stats against closed forms, scipy, exact enumeration and simulation."""
+
+from itertools import combinations, permutations
+
+import mne
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from hyperinsync.stats import (
+    correlation_test,
+    fdr_bh,
+    group_contrast,
+    maxstat_p,
+    p_value,
+    permutation_test,
+    zscore,
+)
+
+
+# ---------------------------------------------------------------- closed forms
+def test_p_value_closed_form():
+    null = np.array([1.0, 2.0, 3.0, 4.0])
+    # 2 surrogates >= 3 -> (2 + 1) / (4 + 1)
+    assert p_value(3.0, null) == pytest.approx(3 / 5)
+    assert p_value(3.0, null, tail="less") == pytest.approx(4 / 5)
+    assert p_value(3.0, null, tail="two-sided") == pytest.approx(1.0)
+    assert p_value(10.0, null) == pytest.approx(1 / 5)  # never 0
+    assert p_value(10.0, null, tail="two-sided") == pytest.approx(min(1, 2 * 1 / 5))
+    # surrogate axis elsewhere, NaN observed and NaN surrogates
+    null2 = np.array([[1.0, 2.0, np.nan], [5.0, 6.0, 7.0]])  # (2 entries, 3 surrogates)
+    p = p_value(np.array([1.5, np.nan]), null2, axis=1)
+    assert p[0] == pytest.approx((1 + 1) / (2 + 1))  # NaN surrogate not counted
+    assert np.isnan(p[1])
+    with pytest.raises(ValueError, match="does not match null"):
+        p_value(np.zeros(3), np.zeros((10, 4)))
+    with pytest.raises(ValueError, match="tail"):
+        p_value(0.0, null, tail="both")
+
+
+def test_zscore_closed_form():
+    null = np.array([[1.0, 2.0, 3.0, 6.0], [0.0, 0.0, 0.0, 0.0]]).T
+    z = zscore(np.array([5.0, 1.0]), null)
+    mean, sd = 3.0, np.sqrt(((1 - 3) ** 2 + 1 + 0 + 9) / 3)
+    assert z[0] == pytest.approx((5 - mean) / sd)
+    assert np.isinf(z[1])  # zero spread, different value
+    assert np.isnan(zscore(0.0, np.zeros(5)))
+    with pytest.raises(ValueError, match="at least 2 surrogates"):
+        zscore(1.0, np.ones(1))
+
+
+def test_fdr_bh_against_mne_and_closed_form():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=(4, 5, 3)) ** 3
+    reject, adj = fdr_bh(p, alpha=0.1)
+    rej_mne, adj_mne = mne.stats.fdr_correction(p.ravel(), alpha=0.1)
+    assert adj.shape == p.shape and reject.shape == p.shape
+    np.testing.assert_allclose(adj.ravel(), adj_mne)
+    np.testing.assert_array_equal(reject.ravel(), rej_mne)
+    # hand-computed: m = 4, p*m/rank = .04 .04 .04 .5, running min from the top
+    reject, adj = fdr_bh([0.03, 0.01, 0.02, 0.5])
+    np.testing.assert_allclose(adj, [0.04, 0.04, 0.04, 0.5])
+    np.testing.assert_array_equal(reject, [True, True, True, False])
+    # NaNs stay out of m
+    reject, adj = fdr_bh([0.01, np.nan, 0.04])
+    np.testing.assert_allclose(adj, [0.02, np.nan, 0.04])
+    assert not reject[1]
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        fdr_bh([0.5, 1.5])
+    with pytest.raises(ValueError, match="alpha"):
+        fdr_bh([0.5], alpha=1.0)
+
+
+def test_maxstat_closed_form():
+    # 4 surrogates x 3 pairs; maxima per surrogate: 3, 5, 2, 4
+    null = np.array([[1, 3, 0], [5, 0, 0], [2, 1, 1], [0, 4, 2]], float)
+    p = maxstat_p(np.array([4.0, 1.0, 6.0]), null)
+    np.testing.assert_allclose(p, [(1 + 2) / 5, (1 + 4) / 5, 1 / 5])
+    # surrogate axis last, and a 2-D family
+    p2 = maxstat_p(np.array([[4.0, 1.0, 6.0]]), null.T[None], axis=2)
+    np.testing.assert_allclose(p2[0], p)
+
+
+# ---------------------------------------------------------------- scipy and enumeration
+def _exact_perm_p_meandiff(a, b):
+    pooled = np.r_[a, b]
+    n, na = pooled.size, a.size
+    obs = abs(a.mean() - b.mean())
+    diffs = []
+    for idx in combinations(range(n), na):
+        mask = np.zeros(n, bool)
+        mask[list(idx)] = True
+        diffs.append(abs(pooled[mask].mean() - pooled[~mask].mean()))
+    return np.mean(np.array(diffs) >= obs - 1e-12)
+
+
+def test_permutation_test_against_scipy_and_exact():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=6), rng.normal(size=6) + 1.0
+    res = permutation_test(a, b, n_permutations=20000, seed=0)
+    assert res["diff"] == pytest.approx(a.mean() - b.mean())
+    sp = np.sqrt((5 * a.var(ddof=1) + 5 * b.var(ddof=1)) / 10)
+    assert res["d"] == pytest.approx((a.mean() - b.mean()) / sp)
+    # the Monte Carlo p approaches the exact permutation p (924 splits), SE ~ 0.003
+    assert res["p"] == pytest.approx(_exact_perm_p_meandiff(a, b), abs=0.012)
+    # and for larger samples the t test p
+    a, b = rng.normal(size=30), rng.normal(size=40) + 0.5
+    res = permutation_test(a, b, n_permutations=20000, seed=0)
+    assert res["p"] == pytest.approx(sps.ttest_ind(a, b).pvalue, abs=0.01)
+    greater = permutation_test(b, a, n_permutations=2000, seed=0, tail="greater")
+    less = permutation_test(b, a, n_permutations=2000, seed=0, tail="less")
+    assert greater["p"] < 0.05 < less["p"]
+    # trailing axes tested separately with the same permutations
+    both = permutation_test(np.c_[a, -a], np.c_[b, -b], n_permutations=500, seed=3)
+    assert both["p"].shape == (2,)
+    assert both["p"][0] == pytest.approx(both["p"][1])
+    # reproducible with a seed
+    assert permutation_test(a, b, 300, seed=5)["p"] == permutation_test(a, b, 300, seed=5)["p"]
+
+
+def test_group_contrast_against_scipy_and_exact():
+    rng = np.random.default_rng(2)
+    groups = np.repeat(["mindful", "non-mindful"], 7)
+    values = rng.normal(size=14) + (groups == "mindful") * 1.0
+    res = group_contrast(values, groups, n_permutations=4000, seed=0)
+    a, b = values[:7], values[7:]
+    t = sps.ttest_ind(a, b)
+    f = sps.f_oneway(a, b)
+    assert res["t"] == pytest.approx(t.statistic)
+    assert res["p_t"] == pytest.approx(t.pvalue)
+    assert res["F"] == pytest.approx(f.statistic)
+    assert res["F"] == pytest.approx(res["t"] ** 2)
+    assert res["p"] == pytest.approx(f.pvalue)
+    ssb = 7 * (a.mean() - values.mean()) ** 2 + 7 * (b.mean() - values.mean()) ** 2
+    sst = np.sum((values - values.mean()) ** 2)
+    assert res["eta_sq_partial"] == pytest.approx(ssb / sst)
+    sp = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+    assert res["d"] == pytest.approx((a.mean() - b.mean()) / sp)
+    assert list(res["groups"]) == ["mindful", "non-mindful"]
+    np.testing.assert_allclose(res["means"], [a.mean(), b.mean()])
+
+    # 3 groups of 3: exact permutation p over all 1680 distinct labellings
+    values = rng.normal(size=9) + np.repeat([0.0, 1.0, 2.0], 3)
+    labels = np.repeat([0, 1, 2], 3)
+    res = group_contrast(values, labels, n_permutations=20000, seed=1)
+    f_obs = sps.f_oneway(*[values[labels == g] for g in range(3)]).statistic
+    null = [
+        sps.f_oneway(*[values[np.array(p) == g] for g in range(3)]).statistic
+        for p in set(permutations(labels))
+    ]
+    exact = np.mean(np.array(null) >= f_obs * (1 - 1e-10))
+    assert res["p_perm"] == pytest.approx(exact, abs=0.01)
+    assert res["t"] is None and res["d"] is None
+    assert res["df"] == (2, 6)
+
+
+def test_correlation_test_against_scipy_and_exact():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=7)
+    y = -0.7 * x + rng.normal(size=7)
+    res = correlation_test(x, y, n_permutations=20000, seed=0)
+    pr = sps.pearsonr(x, y)
+    assert res["r"] == pytest.approx(pr.statistic)
+    assert res["p_parametric"] == pytest.approx(pr.pvalue)
+    null = [sps.pearsonr(x, y[list(p)]).statistic for p in permutations(range(7))]
+    exact = np.mean(np.abs(null) >= abs(pr.statistic) - 1e-12)
+    assert res["p_perm"] == pytest.approx(exact, abs=0.01)
+    sr = correlation_test(x, y, n_permutations=100, seed=0, method="spearman")
+    ref = sps.spearmanr(x, y)
+    assert sr["r"] == pytest.approx(ref.statistic)
+    assert sr["p_parametric"] == pytest.approx(ref.pvalue)
+    assert res["n"] == 7
+
+
+# ---------------------------------------------------------------- calibration under the null
+def test_p_value_uniform_under_null():
+    rng = np.random.default_rng(4)
+    null = rng.gamma(2.0, size=(199, 4000))  # skewed, like PLV nulls
+    obs = rng.gamma(2.0, size=4000)
+    p = p_value(obs, null)
+    assert 0.03 <= np.mean(p < 0.05) <= 0.07
+    assert 0.03 <= np.mean(p_value(obs, null, tail="two-sided") < 0.05) <= 0.07
+    # uniform over the whole range too (Kolmogorov-Smirnov, p on a grid of 1/200)
+    assert sps.kstest(p, "uniform").statistic < 0.03
+
+
+def test_permutation_and_group_tests_calibrated():
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(10, 1500)), rng.normal(size=(12, 1500))
+    p = permutation_test(a, b, n_permutations=400, seed=0)["p"]
+    assert 0.03 <= np.mean(p < 0.05) <= 0.07
+    values = rng.normal(size=(14, 1500))
+    p = group_contrast(values, np.repeat([0, 1], 7), n_permutations=400, seed=0)["p_perm"]
+    assert 0.03 <= np.mean(p < 0.05) <= 0.07
+    hits = [
+        correlation_test(rng.normal(size=14), rng.normal(size=14), 200, seed=i)["p_perm"]
+        < 0.05
+        for i in range(1000)
+    ]
+    assert 0.03 <= np.mean(hits) <= 0.07
+
+
+def test_fdr_controls_false_discoveries():
+    rng = np.random.default_rng(6)
+    m, m1, fdp, power = 40, 8, [], []
+    for _ in range(1000):
+        z = rng.normal(size=m)
+        z[:m1] += 3.0
+        reject, _ = fdr_bh(sps.norm.sf(z), alpha=0.05)
+        fdp.append(reject[m1:].sum() / max(reject.sum(), 1))
+        power.append(reject[:m1].mean())
+    # BH: FDR = alpha * m0 / m = 0.04 for independent tests
+    assert np.mean(fdp) <= 0.055
+    assert np.mean(power) > 0.5
+
+
+def test_maxstat_controls_fwer():
+    rng = np.random.default_rng(7)
+    n_fam, hits = 20, []
+    cov = 0.5 * np.ones((n_fam, n_fam)) + 0.5 * np.eye(n_fam)  # correlated family
+    chol = np.linalg.cholesky(cov)
+    for _ in range(1000):
+        draws = rng.normal(size=(200, n_fam)) @ chol.T
+        hits.append(np.any(maxstat_p(draws[0], draws[1:]) <= 0.05))
+    assert 0.03 <= np.mean(hits) <= 0.07
+
+
+# ---------------------------------------------------------------- errors
+def test_bad_input():
+    with pytest.raises(ValueError, match="n_permutations must be at least 1"):
+        permutation_test([1, 2, 3], [4, 5, 6], n_permutations=0)
+    with pytest.raises(TypeError, match="seed"):
+        permutation_test([1, 2, 3], [4, 5, 6], seed="abc")
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        group_contrast(np.arange(6.0), np.zeros(6))
+    with pytest.raises(ValueError, match="at least 2 dyads"):
+        group_contrast(np.arange(6.0), [0, 0, 0, 0, 0, 1])
+    with pytest.raises(ValueError, match="one label per dyad"):
+        group_contrast(np.arange(6.0), [0, 1])
+    with pytest.raises(ValueError, match="1-D of equal length"):
+        correlation_test(np.arange(5.0), np.arange(6.0))
+    with pytest.raises(ValueError, match="constant"):
+        correlation_test(np.ones(5), np.arange(5.0))
+    with pytest.raises(ValueError, match="NaN"):
+        permutation_test([1, np.nan, 3], [4, 5, 6])

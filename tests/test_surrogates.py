@@ -1,0 +1,252 @@
+"""Tests for hyperinsync.surrogates: exactness against compute_sync, calibration, power, errors."""
+
+from pathlib import Path
+
+import mne
+import numpy as np
+import pytest
+
+import hyperinsync as hi
+from hyperinsync import surrogates as sg
+from hyperinsync.dyad import make_dyad_epochs, make_dyad_raw
+from hyperinsync.simulate import Coupling
+
+SFREQ = 100.0
+BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
+ROIS = {
+    "frontal": ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8"],
+    "central": ["C3", "Cz", "C4", "FC1", "FC2", "CP1", "CP2"],
+}
+
+
+def _study_dyads(n_dyads, duration, couplings=(), seed=0):
+    study = hi.simulate_study(
+        n_dyads=n_dyads, segments=(("rest", duration),), sfreq=SFREQ,
+        montage="standard-32", couplings=list(couplings) or None, seed=seed, verbose=False,
+    )
+    dyads = [study.get_dyad(k, verbose=False)[0] for k in range(n_dyads)]
+    return dyads
+
+
+def _null_dyad(duration, seed):
+    raw, _ = hi.simulate_dyad(duration=duration, sfreq=SFREQ, montage="standard-32",
+                              couplings=[], seed=seed, verbose=False)
+    return raw
+
+
+@pytest.fixture(scope="module")
+def three_dyads():
+    dyads = _study_dyads(3, 20.0, seed=1)
+    dyads[1].crop(0, 17.49)  # unequal lengths: cut to the common length
+    dyads[2].annotations.append(3.0, 1.0, "BAD_motion")  # one BAD span
+    return dyads
+
+
+# ------------------------------------------------------------------ exact against a loop
+def test_pseudo_dyads_equal_compute_sync_loop(three_dyads):
+    dyads = three_dyads
+    measures = ["plv", "coh", "envcorr"]
+    res = sg.surrogate_sync(dyads, "pseudo_dyads", None, BANDS, measures, seed=0,
+                            backend="numpy", verbose=False)
+    n = res.params["n_times"]
+    assert n == min(d.n_times for d in dyads) == 1750
+    assert res.null.shape == (6, 3, 2, 32, 32) and res.observed.shape == (3, 3, 2, 32, 32)
+    roles = dyads[0].roles
+    cut = [d.copy().crop(0, (n - 1) / SFREQ) for d in dyads]
+    pairs = res.params["pairs"]
+    assert sorted(map(tuple, pairs)) == [(2 * i, 2 * j + 1) for i in range(3)
+                                         for j in range(3) if i != j]
+    for k, (a, b) in enumerate(pairs):
+        pseudo = make_dyad_raw(cut[a // 2].participant(roles[0]),
+                               cut[b // 2].participant(roles[1]), roles=roles, verbose=False)
+        ref = hi.compute_sync(pseudo, BANDS, measures, backend="numpy", verbose=False)
+        np.testing.assert_allclose(res.null[k], ref.data, rtol=1e-5, atol=1e-6)
+    for d in range(3):
+        ref = hi.compute_sync(cut[d], BANDS, measures, backend="numpy", verbose=False)
+        np.testing.assert_allclose(res.observed[d], ref.data, rtol=1e-5, atol=1e-6)
+        # 17.5 s -> 8 epochs; dyad 2's BAD span removes one (from its pseudo pairings too)
+        assert ref.n_epochs == (7 if d == 2 else 8)
+
+
+def test_pseudo_dyads_any_roles_and_roi_level(three_dyads):
+    dyads = three_dyads
+    res = sg.surrogate_sync(dyads, "pseudo_dyads", 5, BANDS, "plv", rois=ROIS,
+                            keep_roles=False, seed=3, backend="numpy", verbose=False)
+    assert res.level == "roi" and res.rows == ["frontal", "central"]
+    assert len(res.null) == 5  # a random subset of the 12 cross-dyad person pairs
+    n = res.params["n_times"]
+    cut = [d.copy().crop(0, (n - 1) / SFREQ) for d in dyads]
+    roles = dyads[0].roles
+    for k, (p, q) in enumerate(res.params["pairs"]):
+        assert p // 2 != q // 2
+        pa = cut[p // 2].participant(roles[p % 2])
+        pb = cut[q // 2].participant(roles[q % 2])
+        pseudo = make_dyad_raw(pa, pb, roles=roles, verbose=False)
+        ref = hi.compute_sync(pseudo, BANDS, rois=ROIS, backend="numpy", verbose=False)
+        for bi, band in enumerate(BANDS):
+            np.testing.assert_allclose(res.null[k, 0, bi],
+                                       ref.get_data("plv", band, level="roi"), rtol=1e-5)
+    # same seed, same subset and values
+    again = sg.surrogate_sync(dyads, "pseudo_dyads", 5, BANDS, "plv", rois=ROIS,
+                              keep_roles=False, seed=3, backend="numpy", verbose=False)
+    assert again.params["pairs"] == res.params["pairs"]
+    np.testing.assert_array_equal(again.null, res.null)
+
+
+def test_epoch_shuffle_equals_loop_on_permuted_epochs():
+    epochs = _null_dyad(16.0, seed=4).make_epochs(2.0, verbose=False)
+    measures = ["plv", "ccorr"]
+    res = sg.surrogate_sync(epochs, "epoch_shuffle", 4, BANDS, measures, seed=7,
+                            backend="numpy", verbose=False)
+    ref = hi.compute_sync(epochs, BANDS, measures, backend="numpy", verbose=False)
+    np.testing.assert_allclose(res.observed, ref.data, rtol=1e-5, atol=1e-6)
+    # the surrogates' derangements, drawn as surrogate_sync draws them from the seed
+    rng = np.random.default_rng(7)
+    perms = [sg._derangement(rng, len(epochs)) for _ in range(4)]
+    roles = epochs.roles
+    a, b = epochs.participant(roles[0]), epochs.participant(roles[1])
+    for k, perm in enumerate(perms):
+        assert not np.any(perm == np.arange(len(perm)))
+        b_k = mne.EpochsArray(b.get_data()[perm], b.info, events=a.events, tmin=a.tmin,
+                              verbose=False)
+        pseudo = make_dyad_epochs(a, b_k, roles=roles, verbose=False)
+        loop = hi.compute_sync(pseudo, BANDS, measures, backend="numpy", verbose=False)
+        np.testing.assert_allclose(res.null[k], loop.data, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------ calibration under the null
+@pytest.mark.parametrize("null", ["epoch_shuffle", "circular_shift", "segment_shuffle"])
+def test_null_rate_within_dyad(null):
+    # no coupling: across dyads, bands and ROI pairs the rate of p < .05 stays nominal
+    p = []
+    for seed in range(12):
+        res = sg.test_sync(_null_dyad(40.0, seed), null=null, n_surrogates=99, bands=BANDS,
+                           rois="default", seed=seed, segment_duration=4.0,
+                           correction=None, backend="numpy", verbose=False)
+        p.append(res.p.ravel())
+    rate = np.mean(np.concatenate(p) < 0.05)
+    assert 0.03 <= rate <= 0.07, rate
+
+
+def test_null_rate_pseudo_dyads():
+    dyads = _study_dyads(8, 30.0, couplings=[Coupling("alpha", "frontal", "frontal", 0.0)],
+                         seed=2)
+    res = sg.pseudo_dyad_test(dyads, None, BANDS, rois="default", n_permutations=500,
+                              seed=0, backend="numpy", verbose=False)
+    rate = np.mean(res.p < 0.05)  # real dyads vs the 56 pseudo-dyads
+    assert res.p.shape == (8, 1, 2, 5, 5)
+    assert 0.03 <= rate <= 0.07, rate
+    assert np.mean(res.group["p"] < 0.05) <= 0.1
+
+
+def test_corrections_hold_familywise_rate():
+    # complete null: any corrected rejection in a dyad is a family-wise error
+    hits = {"fdr": 0, "maxstat": 0}
+    raw_hits = 0
+    n_dyads = 30
+    for seed in range(n_dyads):
+        raw = _null_dyad(20.0, 100 + seed)
+        res = sg.test_sync(raw, n_surrogates=99, bands={"alpha": (8.0, 13.0)},
+                           correction="maxstat", seed=seed, backend="numpy", verbose=False)
+        hits["maxstat"] += bool(np.any(res.p_corrected <= 0.05))
+        hits["fdr"] += bool(np.any(sg.fdr_bh(res.p)[1] <= 0.05))
+        raw_hits += bool(np.any(res.p <= 0.05))
+    # nominal 5 %: about 1.5 of 30; 5 or more has probability < 2 %
+    assert hits["maxstat"] <= 4 and hits["fdr"] <= 4, hits
+    assert raw_hits >= 25  # uncorrected, 1024 pairs almost always give a false positive
+
+
+# ------------------------------------------------------------------ power
+def test_planted_coupling_detected():
+    # frontal-frontal alpha coupling of strength 0.4 in 60 s at 100 Hz
+    detected = []
+    for seed in range(8):
+        raw, _ = hi.simulate_dyad(duration=60.0, sfreq=SFREQ, montage="standard-32",
+                                  couplings=[Coupling("alpha", "frontal", "frontal", 0.4)],
+                                  seed=seed, verbose=False)
+        res = sg.test_sync(raw, n_surrogates=199, bands=BANDS, rois=ROIS, seed=seed,
+                           correction="fdr", backend="numpy", verbose=False)
+        fi = res.rows.index("frontal")
+        detected.append(res.p_corrected[0, 1, fi, fi] < 0.05)
+        assert res.effect[0, 1, fi, fi] > 3
+    power = np.mean(detected)
+    print(f"power for alpha frontal coupling 0.4, 60 s, 199 surrogates, FDR: {power:.2f}")
+    assert power >= 0.85
+
+
+# ------------------------------------------------------------------ real data
+def _shared():
+    for root in (Path("/work/shared"), Path(__file__).parents[2] / "shared"):
+        if (root / "data" / "hypyp_dyad").is_dir():
+            return root / "data" / "hypyp_dyad"
+    return None
+
+
+@pytest.mark.skipif(_shared() is None, reason="../shared (HyPyP example dyad) is absent")
+def test_hypyp_dyad_not_above_chance():
+    root = _shared()
+    a = mne.read_epochs(root / "preproc_S1-epo.fif", verbose=False)
+    b = mne.read_epochs(root / "preproc_S2-epo.fif", verbose=False)
+    common = np.intersect1d(a.selection, b.selection)  # time-matched epochs
+    a, b = a[np.isin(a.selection, common)], b[np.isin(b.selection, common)]
+    assert len(a) == len(b) == 25
+    dyad = make_dyad_epochs(a, b, roles=("S1", "S2"), verbose=False)
+    res = sg.test_sync(dyad, n_surrogates=999, bands=BANDS, rois=ROIS, seed=0,
+                       backend="numpy", verbose=False)
+    assert res.observed.shape == (1, 2, 2, 2)
+    ref = hi.compute_sync(dyad, BANDS, rois=ROIS, backend="numpy", verbose=False)
+    np.testing.assert_allclose(res.observed[0, 1], ref.get_data("plv", "alpha", level="roi"),
+                               rtol=1e-5)
+    assert np.all(res.p > 0.05), res.p
+
+
+# ------------------------------------------------------------------ result container
+def test_result_table_and_roundtrip(three_dyads):
+    res = sg.pseudo_dyad_test(three_dyads, None, BANDS, rois=ROIS, n_permutations=200,
+                              seed=1, correction="maxstat", backend="numpy", verbose=False)
+    again = sg.SurrogateResult.from_dict(res.to_dict())
+    np.testing.assert_array_equal(again.p, res.p)
+    np.testing.assert_array_equal(again.group["p"], res.group["p"])
+    table = res.to_table()
+    assert len(table) == 3 * 1 * 2 * 2 * 2
+    row = table.iloc[0]
+    assert row["z"] == pytest.approx(
+        (res.observed[0, 0, 0, 0, 0] - res.null[:, 0, 0, 0, 0].mean())
+        / res.null[:, 0, 0, 0, 0].std(ddof=1)
+    )
+    assert row["p"] == pytest.approx(
+        (np.sum(res.null[:, 0, 0, 0, 0] >= res.observed[0, 0, 0, 0, 0]) + 1) / 7
+    )
+    assert "group_p" in table.columns
+
+
+# ------------------------------------------------------------------ errors
+def test_bad_input(three_dyads):
+    raw = three_dyads[0]
+    with pytest.raises(ValueError, match="at least 2 dyads"):
+        sg.surrogate_sync([raw], "pseudo_dyads", verbose=False)
+    with pytest.raises(ValueError, match="n_surrogates must be at least 1"):
+        sg.test_sync(raw, n_surrogates=0, verbose=False)
+    with pytest.raises(TypeError, match="seed"):
+        sg.test_sync(raw, n_surrogates=10, seed="abc", verbose=False)
+    with pytest.raises(TypeError, match="seed"):
+        sg.test_sync(raw, n_surrogates=10, seed=1.5, verbose=False)
+    with pytest.raises(TypeError, match="single DyadRaw"):
+        sg.test_sync([raw, raw], n_surrogates=10, verbose=False)
+    with pytest.raises(TypeError, match="continuous recording"):
+        sg.test_sync(raw.make_epochs(verbose=False), null="circular_shift", verbose=False)
+    with pytest.raises(ValueError, match="min_shift"):
+        sg.test_sync(raw, null="circular_shift", n_surrogates=5, min_shift=15.0,
+                     verbose=False)
+    # mismatched channel sets: common channels, or a clear error when fewer than 2 remain
+    other = three_dyads[1].copy()
+    keep = [c for c in other.ch_names if c.split(":")[1] in ("Fz", "Cz", "Pz")]
+    other.pick(keep)
+    res = sg.surrogate_sync([raw, other], "pseudo_dyads", None, BANDS, seed=0,
+                            verbose=False)
+    assert res.params["channels_a"] == ["Fz", "Cz", "Pz"]
+    tiny = three_dyads[1].copy().pick([keep[0], keep[3]])
+    with pytest.raises(ValueError, match="pseudo-dyads need at least 2"):
+        sg.surrogate_sync([raw, tiny], "pseudo_dyads", verbose=False)
+    with pytest.raises(ValueError, match="sampling rates"):
+        sg.surrogate_sync([raw, raw.copy().resample(50.0)], "pseudo_dyads", verbose=False)
