@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0.dev0"
 
+from . import insync, io, stats, surrogates, viz
 from .backend import get_backend
 from .dyad import (
     DyadEpochs,
@@ -14,13 +15,30 @@ from .dyad import (
     read_dyad_raw,
 )
 from .montage import list_montages, read_montage
+from .insync import annotate, level1, level2, level3
+from .report import make_report
+from .results_io import read_results
 from .rois import read_rois, resolve_rois
 from .simulate import Coupling, simulate_dyad, simulate_study
 from .spectral import band_analytic
+from .study import Study, example_study_toml
+from .surrogates import SurrogateResult, pseudo_dyad_test, surrogate_sync, test_sync
 from .sync import SyncResult, compute_sync
 
 __all__ = [
     "Coupling",
+    "Study",
+    "SurrogateResult",
+    "annotate",
+    "example_study_toml",
+    "level1",
+    "level2",
+    "level3",
+    "make_report",
+    "pseudo_dyad_test",
+    "read_results",
+    "surrogate_sync",
+    "test_sync",
     "DyadEpochs",
     "DyadRaw",
     "SyncResult",

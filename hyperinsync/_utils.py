@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import tempfile
 from contextlib import contextmanager
@@ -113,6 +114,22 @@ def check_n_jobs(n_jobs):
     if n_jobs < 0:
         return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
     return int(n_jobs)
+
+
+def json_default(obj):
+    """``json.dumps`` fallback: NumPy numbers and arrays, dates and paths as plain JSON."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (datetime.date, datetime.datetime)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(
+        f"Cannot store a {type(obj).__name__} as JSON (metadata, results files): use arrays, "
+        "numbers, strings, dates, None, lists or dicts."
+    )
 
 
 @contextmanager

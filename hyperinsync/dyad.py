@@ -15,13 +15,12 @@ from __future__ import annotations
 import copy
 import json
 from functools import partial
-from pathlib import Path
 
 import mne
 import numpy as np
 from mne.io.constants import FIFF
 
-from ._utils import _validate_type, fill_doc, logger, verbose
+from ._utils import _validate_type, fill_doc, json_default, logger, verbose
 
 ROLE_SEP = ":"
 DEFAULT_ROLES = ("A", "B")
@@ -196,20 +195,6 @@ def _split_description(description):
     return head[:-1] if head else "", meta
 
 
-def _to_json(obj):
-    # Readers put numpy numbers/arrays in their reports: store them as plain JSON.
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(
-        f"Cannot store a {type(obj).__name__} in the dyad metadata: use JSON types "
-        "(str, int, float, bool, None, list, dict) or NumPy numbers/arrays."
-    )
-
-
 def get_dyad_meta(inst):
     """Return hyperinsync's metadata stored in ``info['description']``.
 
@@ -245,7 +230,7 @@ def set_dyad_meta(inst, **fields):
     info = _get_info(inst)
     text, meta = _split_description(info["description"])
     meta.update(fields)
-    block = _META_MARKER + json.dumps(meta, default=_to_json, sort_keys=True)
+    block = _META_MARKER + json.dumps(meta, default=json_default, sort_keys=True)
     info["description"] = f"{text}\n{block}" if text else block
     return inst
 

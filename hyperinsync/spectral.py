@@ -12,6 +12,7 @@ full-rate analytic signal, not an approximation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from math import gcd
 
 import numpy as np
@@ -210,25 +211,19 @@ def _morlet_kernel_spectrum(freq, sfreq, n_cycles, n_fft, rtol):
     return segs
 
 
-def _kernels(bands, method, sfreq, n_fft, n_cycles, freq_step, rtol):
-    """Per band: (list over freqs of kernel segments [(k0, values)], freqs)."""
-    out = {}
-    fbins = np.arange(n_fft // 2 + 1) * (sfreq / n_fft)
-    for name, band in bands.items():
-        if method == "fft":
-            gain = fft_filter_response(fbins, band[0], band[1], sfreq)
-            k0, k1 = _support(gain, 0.0)
-            # x2 on positive frequencies: the analytic signal of the filtered data
-            out[name] = ([[(k0, 2.0 * gain[k0:k1])]], np.array([np.mean(band)]))
-        else:
-            freqs = band_freqs(band, freq_step)
-            cyc = np.broadcast_to(np.asarray(n_cycles, float), freqs.shape)
-            kers = [
-                _morlet_kernel_spectrum(f, sfreq, c, n_fft, rtol)
-                for f, c in zip(freqs, cyc)
-            ]
-            out[name] = (kers, freqs)
-    return out
+@lru_cache(maxsize=32)
+def _band_kernel(band, method, sfreq, n_fft, n_cycles, freq_step, rtol=1e-10):
+    """One band's kernel segments per frequency, and the frequencies (cached per grid)."""
+    if method == "fft":
+        fbins = np.arange(n_fft // 2 + 1) * (sfreq / n_fft)
+        gain = fft_filter_response(fbins, band[0], band[1], sfreq)
+        k0, k1 = _support(gain, 0.0)
+        # x2 on positive frequencies: the analytic signal of the filtered data
+        return [[(k0, 2.0 * gain[k0:k1])]], np.array([np.mean(band)])
+    freqs = band_freqs(band, freq_step)
+    cyc = np.broadcast_to(np.asarray(n_cycles, float), freqs.shape)
+    kers = [_morlet_kernel_spectrum(f, sfreq, c, n_fft, rtol) for f, c in zip(freqs, cyc)]
+    return kers, freqs
 
 
 def _spec_bins(spec, k0, k1, n_fft):
@@ -320,9 +315,10 @@ def band_analytic(
         reference). ``'morlet'``: MNE's zero-mean Morlet wavelets (as
         :func:`mne.time_frequency.tfr.cwt` with ``mode='same'``, and as mne-connectivity's
         ``cwt_morlet``) at ``band_freqs(band, freq_step)``.
-    decim : int | 'auto'
+    decim : int | 'auto' | dict
         Keep every ``decim``-th sample (exactly those of the full-rate result). ``'auto'``
-        keeps at least 4 samples per cycle of the band's highest frequency.
+        keeps at least 4 samples per cycle of the band's highest frequency. A dict gives
+        one value per band name (missing bands: ``'auto'``).
     n_cycles : float | array-like
         Morlet cycles per frequency.
     freq_step : float
@@ -370,11 +366,12 @@ def band_analytic(
 
     qs = {}
     for name, band in bands.items():
-        if decim == "auto":
+        q = decim.get(name, "auto") if isinstance(decim, dict) else decim
+        if q == "auto":
             f_top = _top_frequency(band, method, sfreq, n_cycles_arr, freq_step)
             qs[name] = choose_decim(sfreq, f_top)
         else:
-            qs[name] = _check_decim(decim)
+            qs[name] = _check_decim(q)
 
     if method == "mne_fir":
         return _band_analytic_fir(
@@ -406,7 +403,13 @@ def band_analytic(
         if pad_mode == "reflect":
             n_pad = min(n_pad, n_times - 1)
     left, n_fft = _pad_lengths(n_times, n_pad, qs.values())
-    kernels = _kernels(bands, method, sfreq, n_fft, n_cycles_arr, freq_step, 1e-10)
+    kernels = {
+        name: _band_kernel(
+            tuple(band), method, float(sfreq), n_fft, tuple(np.atleast_1d(n_cycles_arr)),
+            float(freq_step),
+        )
+        for name, band in bands.items()
+    }
 
     n_sig = flat.shape[0]
     per_sig = n_fft * 8 * (2 if precision == "double" else 1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from math import gcd
 
+from threadpoolctl import threadpool_limits
+
 import mne
 import numpy as np
 
@@ -369,8 +371,14 @@ def _window_starts(raw, n_len, n_step, reject_by_annotation):
     return starts
 
 
-def _continuous_signals(inst, picks_all, bands, method, decim, n_len, n_step, starts, kw):
-    """Band signals of a Raw, computed on the continuous recording then cut into epochs."""
+def _continuous_signals(
+    inst, picks_all, bands, method, decim, n_len, n_step, starts, kw, common_decim=False
+):
+    """Band signals of a Raw, computed on the continuous recording then cut into epochs.
+
+    ``common_decim`` puts every band on one time grid (needed to average across epochs per
+    time point).
+    """
     sfreq = inst.info["sfreq"]
     if decim == "auto":
         div = gcd(n_len, n_step)
@@ -382,30 +390,37 @@ def _continuous_signals(inst, picks_all, bands, method, decim, n_len, n_step, st
             )
             for b, e in bands.items()
         }
+        if common_decim:
+            decims = dict.fromkeys(bands, min(decims.values()))
     else:
-        decims = {b: decim for b in bands}
+        decims = dict.fromkeys(bands, decim)
         if n_len % decim or n_step % decim:
             raise ValueError(
                 f"decim={decim} must divide the epoch length ({n_len} samples) and step "
                 f"({n_step} samples); use decim='auto' or another epoch_duration/overlap."
             )
-    # channels are read in chunks so a lazily loaded recording is never copied whole
-    per_ch = inst.n_times * 8 * 3
-    chunk = int(max(1, min(len(picks_all), kw["max_bytes"] // per_ch)))
+    # Channels are read in groups so a lazily loaded recording is never copied whole; a
+    # group is larger than one FFT chunk because every read of a FIF file touches all
+    # channels' buffers. Data go to single precision at once when that is what is computed.
+    rdtype = np.float32 if kw["precision"] == "single" else np.float64
+    per_ch = inst.n_times * 8
+    chunk = int(max(1, min(len(picks_all), 2 * kw["max_bytes"] // per_ch)))
     out = {b: [] for b in bands}
     meta = {}
-    for c0 in ProgressBar(range(0, len(picks_all), chunk), mesg="Band signals"):
-        data = inst.get_data(picks=picks_all[c0 : c0 + chunk])
+    starts_ch = range(0, len(picks_all), chunk)
+    # a bar only where there is progress to show (several channel groups)
+    for c0 in ProgressBar(starts_ch, mesg="Band signals") if len(starts_ch) > 1 else starts_ch:
+        data = inst.get_data(picks=picks_all[c0 : c0 + chunk]).astype(rdtype, copy=False)
         if not np.all(np.isfinite(data)):
             bad = picks_all[c0 + int(np.flatnonzero(~np.isfinite(data).all(1))[0])]
             raise ValueError(
                 f"Channel {inst.ch_names[bad]!r} contains NaN or infinite values: mark it "
                 "bad (info['bads']) or annotate the span as BAD_ before computing synchrony."
             )
-        for b in bands:
-            sig = band_analytic(
-                data, sfreq, {b: bands[b]}, method=method, decim=decims[b], **kw
-            )[b]
+        # one forward FFT per channel serves every band
+        sigs = band_analytic(data, sfreq, bands, method=method, decim=decims, **kw)
+        del data
+        for b, sig in sigs.items():
             out[b].append(sig.data)
             meta[b] = sig
     bk = get_backend(kw["backend"])
@@ -413,11 +428,41 @@ def _continuous_signals(inst, picks_all, bands, method, decim, n_len, n_step, st
     res = {}
     for b, parts in out.items():
         z = xp.concatenate(parts, axis=0)  # (n_ch, F, T_dec)
+        del parts[:]
         q = decims[b]
         idx = (starts // q)[:, None] + np.arange(n_len // q)[None, :]
         # (n_ch, F, E, L) -> (E, F, n_ch, L)
         res[b] = (z[:, :, xp.asarray(idx)].transpose(2, 1, 0, 3), meta[b])
+        del z
     return res
+
+
+def _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, summary,
+                 per_epoch, per_time, per_pair, max_bytes, bk):
+    """Compute every measure and band into ``summary`` and the per-epoch/per-time arrays."""
+    n_rows, n_cols = summary.shape[2:]
+    for bi, b in enumerate(bands):
+        z = signals[b][0]
+        za = z[:, :, :n_a] if pairs == "inter" else z
+        zb = z[:, :, n_a:] if pairs == "inter" else z
+        n_f, t_n = z.shape[1], z.shape[-1]
+        for mi, m in enumerate(measures):
+            if convention == "within":
+                step = max(1, int(max_bytes // (per_pair * n_f * max(1, t_n // 64))))
+                for e0 in range(0, n_epochs, step):
+                    v = compute_measure(m, za[e0 : e0 + step], zb[e0 : e0 + step], "within")
+                    per_epoch[mi, bi, e0 : e0 + step] = bk.to_numpy(v.mean(axis=1))
+                summary[mi, bi] = per_epoch[mi, bi].mean(axis=0)
+            else:
+                step = max(1, int(max_bytes // (per_pair * n_f * max(1, n_epochs // 64))))
+                vt = np.empty((t_n, n_rows, n_cols))
+                for t0 in range(0, t_n, step):
+                    v = compute_measure(
+                        m, za[..., t0 : t0 + step], zb[..., t0 : t0 + step], "across"
+                    )
+                    vt[t0 : t0 + step] = bk.to_numpy(v.mean(axis=0))
+                per_time[(mi, bi)] = vt
+                summary[mi, bi] = vt.mean(axis=0)
 
 
 @verbose
@@ -530,7 +575,8 @@ def compute_sync(
         starts = _window_starts(inst, n_len, n_step, reject_by_annotation)
         onsets = inst.times[starts]
         signals = _continuous_signals(
-            inst, picks_all, bands, method, decim, n_len, n_step, starts, kw
+            inst, picks_all, bands, method, decim, n_len, n_step, starts, kw,
+            common_decim=convention == "across",
         )
         times = np.arange(n_len) / sfreq
     else:
@@ -540,7 +586,14 @@ def compute_sync(
                 "The epochs contain NaN or infinite values: drop those epochs or mark the "
                 "channels bad before computing synchrony."
             )
-        sig = band_analytic(data, sfreq, bands, method=method, decim=decim, **kw)
+        dec = decim
+        if convention == "across" and decim == "auto":
+            # averaging over epochs per time point needs one time grid for every band
+            dec = min(
+                choose_decim(sfreq, _top_frequency(e, method, sfreq, n_cycles, freq_step))
+                for e in bands.values()
+            )
+        sig = band_analytic(data, sfreq, bands, method=method, decim=dec, **kw)
         # (E, n, F, T) -> (E, F, n, T)
         signals = {b: (s.data.transpose(0, 2, 1, 3), s) for b, s in sig.items()}
         onsets = inst.events[:, 0] / sfreq
@@ -561,32 +614,13 @@ def compute_sync(
     if convention == "within":
         per_epoch = np.empty((len(measures), len(bands), n_epochs) + summary.shape[2:])
     else:
-        t_len = {b: signals[b][0].shape[-1] for b in bands}
         per_time = {}
     per_pair = 4 * (len(rows) * len(cols) + (len(rows) + len(cols)) * 64)
-    for bi, b in enumerate(bands):
-        z, meta = signals[b]
-        za = z[:, :, :n_a] if pairs == "inter" else z
-        zb = z[:, :, n_a:] if pairs == "inter" else z
-        n_f = z.shape[1]
-        for mi, m in enumerate(measures):
-            if convention == "within":
-                step = max(1, int(max_bytes // (per_pair * n_f * max(1, z.shape[-1] // 64))))
-                for e0 in range(0, n_epochs, step):
-                    v = compute_measure(m, za[e0 : e0 + step], zb[e0 : e0 + step], "within")
-                    per_epoch[mi, bi, e0 : e0 + step] = bk.to_numpy(v.mean(axis=1))
-                summary[mi, bi] = per_epoch[mi, bi].mean(axis=0)
-            else:
-                t_n = t_len[b]
-                step = max(1, int(max_bytes // (per_pair * n_f * max(1, n_epochs // 64))))
-                vt = np.empty((t_n, len(rows), len(cols)))
-                for t0 in range(0, t_n, step):
-                    v = compute_measure(
-                        m, za[..., t0 : t0 + step], zb[..., t0 : t0 + step], "across"
-                    )
-                    vt[t0 : t0 + step] = bk.to_numpy(v.mean(axis=0))
-                per_time[(mi, bi)] = vt
-                summary[mi, bi] = vt.mean(axis=0)
+    # Many small batched products: BLAS threads only add synchronisation there (measured
+    # 2x slower end to end with 2 threads on 2 cores), so the products run on one thread.
+    with threadpool_limits(limits=1, user_api="blas"):
+        _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, summary,
+                     per_epoch, per_time, per_pair, max_bytes, bk)
     time_axis = None
     if convention == "across":
         # bands may be decimated differently: keep the time axis of the first band's grid

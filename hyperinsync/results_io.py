@@ -1,0 +1,555 @@
+"""The HDF5 results file of a study (written by :meth:`hyperinsync.study.Study.run`).
+
+Layout
+------
+One file per study (``results.h5``)::
+
+    /                                   attrs: format='hyperinsync-results', format_version,
+    |                                          created (ISO time), hyperinsync_version
+    |-- provenance/                     attrs (JSON text): params (the full parameter set),
+    |                                          versions (package versions), study_toml (or '')
+    |-- recordings/
+    |   `-- <dyad>/<session>/           one per recording (session = 'ses-<index>')
+    |         attrs: complete=True, dyad, session, input_hash, param_hash,
+    |                meta (JSON: group, date, variables, alignment report, files, elapsed_s)
+    |         |-- sync/<segment>          SyncResult.to_dict()
+    |         |-- surrogates/<segment>    SurrogateResult.to_dict()   (when computed)
+    |         |-- level1/<segment>        In-Sync Level 1 result .to_dict()   (when computed)
+    |         `-- level2                  In-Sync Level 2 result .to_dict()   (when computed)
+    `-- group/                          group statistics (each a stored dict): 'features',
+                                        'contrast', 'correlation', 'pseudo_dyads', 'level3'
+
+``<segment>`` is an annotation description the study analyses separately (``'all'``: the
+whole recording).
+
+Every stored object is a nested dict written by one rule set (:func:`write_dict` /
+:func:`read_dict`): a ``dict`` is an HDF5 group (attr ``__type__='dict'``, the keys in order
+in attr ``__keys__``; '%', '/' and a lone '.' in a key are percent-encoded in the member
+name); a numeric or boolean NumPy array is a dataset (``'ndarray'``); an array of strings is
+a UTF-8 string dataset (``'str_array'``); a list or tuple holding arrays or dicts is a group
+of items ``'0', '1', ...`` (``'list'``); anything else (numbers, strings, ``None``, plain
+lists) is a scalar string dataset with its JSON text (``'json'``; dates become ISO strings).
+Reading undoes each rule, so ``read_dict(write_dict(d)) == d`` up to tuples becoming lists.
+
+Per-recording results are first written to their own files (``parts/<dyad>__<session>.h5``
+beside the results file) through a temporary file that is moved into place only when it is
+complete (:func:`hyperinsync._utils.atomic_path`), then copied into the study file, which is
+itself written to a temporary file and moved over ``results.h5`` at the end. A killed run
+therefore never leaves a half-written part or study file, and the next run resumes from the
+parts.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ._utils import _validate_type, atomic_path, json_default, logger
+
+FORMAT = "hyperinsync-results"
+FORMAT_VERSION = 1
+_TYPE = "__type__"
+_KEYS = "__keys__"
+
+
+# --------------------------------------------------------------------------------------------
+# generic nested dicts
+
+
+def to_json(obj):
+    """JSON text of ``obj`` (NumPy numbers/arrays, dates and paths converted)."""
+    return json.dumps(obj, default=json_default, sort_keys=True)
+
+
+def _has_array(value):
+    """Whether ``value`` holds a NumPy array anywhere (those need HDF5 datasets)."""
+    if isinstance(value, np.ndarray):
+        return True
+    if isinstance(value, dict):
+        return any(_has_array(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_array(v) for v in value)
+    return False
+
+
+def _ordered_json(value):
+    """JSON text keeping dict key order (it can carry meaning, e.g. bands vs an axis)."""
+    if isinstance(value, dict) and not all(isinstance(k, str) for k in value):
+        value = {str(k): v for k, v in value.items()}
+    return json.dumps(value, default=json_default)
+
+
+def _safe_key(key):
+    """A valid HDF5 name for ``key``: '%', '/' and a lone '.' are percent-encoded."""
+    key = str(key).replace("%", "%25").replace("/", "%2F")
+    return "%2E" if key == "." else key
+
+
+def _write_value(group, name, value):
+    import h5py
+
+    if isinstance(value, dict) and _has_array(value):
+        sub = group.create_group(name)
+        write_dict(sub, value)
+    elif isinstance(value, np.ndarray) and value.dtype.kind in "US":
+        ds = group.create_dataset(
+            name, data=value.astype(object), dtype=h5py.string_dtype("utf-8")
+        )
+        ds.attrs[_TYPE] = "str_array"
+    elif isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
+        ds = group.create_dataset(name, data=value)
+        ds.attrs[_TYPE] = "ndarray"
+    elif isinstance(value, (list, tuple)) and _has_array(value):
+        sub = group.create_group(name)
+        sub.attrs[_TYPE] = "list"
+        for i, item in enumerate(value):
+            _write_value(sub, str(i), item)
+    else:
+        # array-free values (tables as lists of rows, parameters) are one JSON text each:
+        # thousands of tiny HDF5 objects made reading and writing the slowest step
+        ds = group.create_dataset(
+            name, data=_ordered_json(value), dtype=h5py.string_dtype("utf-8")
+        )
+        ds.attrs[_TYPE] = "json"
+
+
+def write_dict(group, d):
+    """Write a nested dict into an open :class:`h5py.Group` (see the module docstring).
+
+    Parameters
+    ----------
+    group : h5py.Group
+        An empty group (or file) to write into.
+    d : dict
+        Keys are converted to str; values are arrays, dicts, lists, numbers, strings, None.
+    """
+    _validate_type(d, dict, "d")
+    group.attrs[_TYPE] = "dict"
+    # HDF5 lists members alphabetically; the order matters (e.g. bands vs the data axis)
+    group.attrs[_KEYS] = to_json([str(k) for k in d])
+    for key, value in d.items():
+        _write_value(group, _safe_key(str(key)), value)
+
+
+def _read_value(obj):
+    import h5py
+
+    kind = obj.attrs.get(_TYPE, "ndarray" if isinstance(obj, h5py.Dataset) else "dict")
+    if kind == "dict":
+        return read_dict(obj)
+    if kind == "list":
+        return [_read_value(obj[str(i)]) for i in range(len(obj))]
+    if kind == "json":
+        return json.loads(obj.asstr()[()])
+    if kind == "str_array":
+        return np.asarray(obj.asstr()[()], dtype=str)
+    return obj[()]
+
+
+def read_dict(group):
+    """Read a nested dict written by :func:`write_dict`.
+
+    Parameters
+    ----------
+    group : h5py.Group
+        The group.
+
+    Returns
+    -------
+    d : dict
+        The dict, with NumPy arrays where arrays were stored.
+    """
+    names = json.loads(group.attrs[_KEYS]) if _KEYS in group.attrs else list(group)
+    return {key: _read_value(group[_safe_key(key)]) for key in names}
+
+
+# --------------------------------------------------------------------------------------------
+# per-recording parts
+
+
+def session_key(session):
+    """Group name of a session index (``'ses-<index>'``)."""
+    return f"ses-{int(session)}"
+
+
+def part_name(dyad, session):
+    """File name of one recording's part file."""
+    return f"{dyad}__{session_key(session)}.h5"
+
+
+def _readable(path):
+    """Give a temporary file (created 0600) the permissions of a normal new file."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def write_part(fname, record):
+    """Write one recording's results to its own file, atomically.
+
+    Parameters
+    ----------
+    fname : path-like
+        The part file; it appears only once completely written.
+    record : dict
+        ``dyad``, ``session``, ``input_hash``, ``param_hash``, ``meta`` (JSON-able dict) and
+        the result dicts ``sync``, ``surrogates``, ``level1`` (each ``{segment: dict}``) and
+        ``level2`` (dict or None).
+    """
+    import h5py
+
+    with atomic_path(fname) as tmp:
+        with h5py.File(tmp, "w") as f:
+            _write_record(f, record)
+            # written last: a part without it is never trusted
+            f.attrs["complete"] = True
+        _readable(tmp)
+
+
+def _write_record(group, record):
+    for key in ("dyad", "input_hash", "param_hash"):
+        group.attrs[key] = str(record[key])
+    group.attrs["session"] = int(record["session"])
+    group.attrs["meta"] = to_json(record.get("meta", {}))
+    for key in ("sync", "surrogates", "level1"):
+        if record.get(key):
+            write_dict(group.create_group(key), record[key])
+    if record.get("level2") is not None:
+        write_dict(group.create_group("level2"), record["level2"])
+
+
+def read_part_header(fname):
+    """Return ``(complete, input_hash, param_hash)`` of a part file, or None if unreadable."""
+    import h5py
+
+    try:
+        with h5py.File(fname, "r") as f:
+            return (
+                bool(f.attrs.get("complete", False)),
+                str(f.attrs.get("input_hash", "")),
+                str(f.attrs.get("param_hash", "")),
+            )
+    except (OSError, KeyError) as err:
+        logger.info(f"Ignoring unreadable part {fname}: {err}")
+        return None
+
+
+def _read_record_raw(group):
+    rec = dict(
+        dyad=str(group.attrs["dyad"]),
+        session=int(group.attrs["session"]),
+        input_hash=str(group.attrs["input_hash"]),
+        param_hash=str(group.attrs["param_hash"]),
+        meta=json.loads(group.attrs["meta"]),
+    )
+    for key in ("sync", "surrogates", "level1"):
+        rec[key] = read_dict(group[key]) if key in group else {}
+    rec["level2"] = read_dict(group["level2"]) if "level2" in group else None
+    return rec
+
+
+def read_part(fname):
+    """Read one part file into a record of plain dicts (see :func:`write_part`)."""
+    import h5py
+
+    with h5py.File(fname, "r") as f:
+        if not f.attrs.get("complete", False):
+            raise ValueError(f"{fname} is incomplete (no 'complete' flag): recompute it.")
+        return _read_record_raw(f)
+
+
+# --------------------------------------------------------------------------------------------
+# the study file
+
+
+def write_results(fname, parts, group_stats, params, versions, study_toml=""):
+    """Assemble the study file from part files and group statistics, atomically.
+
+    Parameters
+    ----------
+    fname : path-like
+        The results file (``.h5``).
+    parts : list of path-like
+        Part files written by :func:`write_part`, copied in as ``recordings/<dyad>/<ses>``.
+    group_stats : dict
+        ``{name: dict}`` of group-level results.
+    params : dict
+        The full parameter set (JSON-able).
+    versions : dict
+        Package versions.
+    study_toml : str
+        The study file's text, if the study came from one.
+    """
+    import h5py
+
+    from . import __version__
+
+    with atomic_path(fname) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat()
+            f.attrs["hyperinsync_version"] = __version__
+            prov = f.create_group("provenance")
+            prov.attrs["params"] = to_json(params)
+            prov.attrs["versions"] = to_json(versions)
+            prov.attrs["study_toml"] = study_toml or ""
+            recs = f.create_group("recordings")
+            for part in parts:
+                with h5py.File(part, "r") as src:
+                    dyad = str(src.attrs["dyad"])
+                    dst = recs.require_group(_safe_key(dyad))
+                    name = session_key(src.attrs["session"])
+                    src.copy(src["/"], dst, name=name)
+                    # the root's attrs are not copied with the group: copy them explicitly
+                    for k, v in src.attrs.items():
+                        dst[name].attrs[k] = v
+            grp = f.create_group("group")
+            for name, d in group_stats.items():
+                if d is not None:
+                    write_dict(grp.create_group(_safe_key(name)), d)
+        _readable(tmp)
+
+
+class Results:
+    """The contents of a results file, as result objects.
+
+    Attributes
+    ----------
+    recordings : dict
+        ``{(dyad, session): record}``; each record is a dict with ``meta`` (group, date,
+        variables, alignment report, ...), ``input_hash``, ``param_hash``, ``sync``
+        (``{segment: SyncResult}``), ``surrogates`` (``{segment: SurrogateResult}``),
+        ``level1`` (``{segment: Level 1 result}``) and ``level2`` (result or None).
+    group : dict
+        Group statistics: ``{'features': ..., 'contrast': ..., 'correlation': ...,
+        'pseudo_dyads': ..., 'level3': ...}`` (those computed).
+    params : dict
+        The full parameter set of the run.
+    versions : dict
+        Package versions of the run.
+    study_toml : str
+        The study file text ('' when the study was built in Python).
+    attrs : dict
+        File attributes (format, version, creation time).
+    """
+
+    def __init__(self, recordings, group, params, versions, study_toml, attrs, fname=None):
+        self.recordings = recordings
+        self.group = group
+        self.params = params
+        self.versions = versions
+        self.study_toml = study_toml
+        self.attrs = attrs
+        self.fname = fname
+
+    def __repr__(self):
+        dyads = sorted({d for d, _ in self.recordings})
+        return (
+            f"<Results | {len(dyads)} dyads, {len(self.recordings)} recordings | group: "
+            f"{', '.join(k for k, v in self.group.items() if v) or 'none'}>"
+        )
+
+    @property
+    def dyads(self):
+        """Dyad names, sorted."""
+        return sorted({d for d, _ in self.recordings})
+
+    def get(self, dyad, session=0):
+        """Return the record of one recording.
+
+        Parameters
+        ----------
+        dyad : str
+            Dyad name.
+        session : int
+            Session index.
+
+        Returns
+        -------
+        record : dict
+            See :attr:`recordings`.
+        """
+        key = (dyad, int(session))
+        if key not in self.recordings:
+            raise KeyError(
+                f"No recording ({dyad!r}, session {session}) in {self.fname}: it holds "
+                f"{sorted(self.recordings)}."
+            )
+        return self.recordings[key]
+
+    def to_table(self, measure=None):
+        """Tidy per-recording table of ROI synchrony (same ROI in both people).
+
+        Parameters
+        ----------
+        measure : str | None
+            Keep one measure only (``None``: all).
+
+        Returns
+        -------
+        table : pandas.DataFrame | list of dict
+            Columns ``dyad, session, group, segment, measure, band, roi, value`` and, when
+            surrogates were computed, ``p`` and ``z`` of that ROI pair; then the dyad's
+            variables. A DataFrame when pandas is installed.
+        """
+        rows = []
+        for (dyad, ses), rec in sorted(self.recordings.items()):
+            meta = rec["meta"]
+            for seg, res in rec["sync"].items():
+                sur = rec["surrogates"].get(seg)
+                cells = {} if sur is None else _surrogate_cells(sur)
+                rn, cn = res.roi_names
+                for m in res.measures:
+                    if measure is not None and m != measure:
+                        continue
+                    for b in res.bands:
+                        vals = res.get_data(m, b, level="roi")
+                        for i, roi in enumerate(rn):
+                            if roi not in cn:
+                                continue
+                            j = cn.index(roi)
+                            row = dict(dyad=dyad, session=ses, group=meta.get("group"),
+                                       segment=seg, measure=m, band=b, roi=roi,
+                                       value=float(vals[i, j]))
+                            row.update(cells.get((m, b, roi), {}))
+                            row.update(meta.get("variables", {}))
+                            rows.append(row)
+        try:
+            import pandas as pd
+        except ImportError:
+            return rows
+        return pd.DataFrame(rows)
+
+
+def _surrogate_cells(sur):
+    """``{(measure, band, roi): {'p', 'z'}}`` of a SurrogateResult's same-ROI pairs."""
+    table = sur.to_table()
+    rows = table.to_dict("records") if hasattr(table, "to_dict") else table
+    return {(r["measure"], r["band"], r["row"]): dict(p=r["p"], z=r["z"])
+            for r in rows if r["row"] == r["col"]}
+
+
+def _load_class(path):
+    """Import a result class by dotted path (None if its module does not exist yet)."""
+    import importlib
+
+    mod, _, name = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(mod), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+# stored dict kind -> class that rebuilds it with from_dict
+_CLASSES = {
+    "sync": "hyperinsync.sync.SyncResult",
+    "surrogates": "hyperinsync.surrogates.SurrogateResult",
+    "level1": "hyperinsync.insync.InSyncLevel1",
+    "level2": "hyperinsync.insync.InSyncLevel2",
+    "level3": "hyperinsync.insync.InSyncLevel3",
+}
+
+
+def _rebuild(kind, d):
+    cls = _load_class(_CLASSES[kind])
+    if cls is None or d is None:
+        return d
+    return cls.from_dict(d)
+
+
+def read_results(fname):
+    """Read a results file written by :meth:`hyperinsync.study.Study.run`.
+
+    Parameters
+    ----------
+    fname : path-like
+        The ``results.h5`` file.
+
+    Returns
+    -------
+    results : Results
+        Per-recording :class:`~hyperinsync.sync.SyncResult` (and surrogate and In-Sync
+        results), group statistics and provenance.
+    """
+    import h5py
+
+    fname = Path(fname)
+    if not fname.is_file():
+        raise FileNotFoundError(f"No results file at {fname}.")
+    with h5py.File(fname, "r") as f:
+        if f.attrs.get("format") != FORMAT:
+            raise ValueError(
+                f"{fname} is not a hyperinsync results file (attribute 'format' is "
+                f"{f.attrs.get('format')!r}, expected {FORMAT!r})."
+            )
+        attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
+        prov = f["provenance"].attrs
+        params = json.loads(prov["params"])
+        versions = json.loads(prov["versions"])
+        study_toml = str(prov["study_toml"])
+        recordings = {}
+        for dname in f["recordings"]:
+            for sname in f["recordings"][dname]:
+                rec = _read_record_raw(f["recordings"][dname][sname])
+                for kind in ("sync", "surrogates", "level1"):
+                    rec[kind] = {seg: _rebuild(kind, d) for seg, d in rec[kind].items()}
+                rec["level2"] = _rebuild("level2", rec["level2"])
+                recordings[(rec["dyad"], rec["session"])] = rec
+        group = {name: read_dict(f["group"][name]) for name in f["group"]}
+    # per-segment pseudo-dyad results and per-feature Level 3 results are objects too
+    for key, kind in (("pseudo_dyads", "surrogates"), ("level3", "level3")):
+        if group.get(key):
+            group[key] = {k: _rebuild(kind, d) for k, d in group[key].items()}
+    return Results(recordings, group, params, versions, study_toml, attrs, fname)
+
+
+def describe_results(fname):
+    """Return a short text description of a results file (``hyperinsync info``).
+
+    Parameters
+    ----------
+    fname : path-like
+        The results file.
+
+    Returns
+    -------
+    text : str
+        Format, creation, versions, parameters, recordings and group statistics.
+    """
+    res = read_results(fname)
+    lines = [
+        f"{fname}",
+        f"  format {res.attrs.get('format')} v{res.attrs.get('format_version')}, created "
+        f"{res.attrs.get('created')}, hyperinsync {res.attrs.get('hyperinsync_version')}",
+        "  versions: " + ", ".join(f"{k} {v}" for k, v in sorted(res.versions.items())),
+    ]
+    p = res.params
+    an = p.get("analysis", {})
+    lines.append(
+        f"  analysis: measures {an.get('measures')}, bands {an.get('bands')}, rois "
+        f"{an.get('rois')!r}, segments {an.get('segments')}"
+    )
+    if p.get("surrogates"):
+        s = p["surrogates"]
+        lines.append(f"  surrogates: {s.get('null')} x {s.get('n_surrogates')}")
+    lines.append(f"  recordings: {len(res.recordings)} ({len(res.dyads)} dyads)")
+    for (dyad, ses), rec in sorted(res.recordings.items()):
+        meta = rec["meta"]
+        parts = [f"group {meta.get('group')}"] if meta.get("group") else []
+        parts.append("segments " + ", ".join(rec["sync"]))
+        if rec["surrogates"]:
+            parts.append("surrogates")
+        if rec["level1"]:
+            parts.append("level1")
+        if rec["level2"] is not None:
+            parts.append("level2")
+        lines.append(f"    {dyad} session {ses}: " + "; ".join(parts))
+    done = [k for k, v in res.group.items() if v]
+    lines.append("  group statistics: " + (", ".join(done) if done else "none"))
+    return "\n".join(lines)

@@ -1,0 +1,105 @@
+"""Tests of the command line and the HTML report."""
+
+import matplotlib
+import pandas as pd
+import pytest
+
+import hyperinsync.cli as cli
+from hyperinsync.cli import main
+from hyperinsync.report import SECTIONS
+from hyperinsync.results_io import read_results
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    real = cli.demo_study
+
+    def smaller(quick=False, seed=42):
+        st = real(quick=True, seed=seed)
+        # 4 dyads x 3 sessions of 20 s: enough for every section, fast enough for CI
+        st.simulate["segments"] = [("rest_pre", 6.0), ("session", 10.0), ("rest_post", 6.0)]
+        st.insync["level1"].update(window=2.0, step=1.0, min_shift=3.0)
+        return type(st)(
+            name=st.name, roles=st.roles, analysis=st.analysis,
+            simulate={k: v for k, v in st.simulate.items() if k != "roles"},
+            surrogates=st.surrogates,
+            # the study keeps a disabled level as None; passed back it must say False
+            insync={k: (False if v is None else v) for k, v in st.insync.items()},
+            statistics=dict(st.statistics, pseudo_dyads=dict(n_surrogates=6),
+                            n_permutations=99),
+        )
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(cli, "demo_study", smaller)
+    try:
+        assert main(["demo", "--quick", "--out", str(out)]) == 0
+    finally:
+        mp.undo()
+    return out
+
+
+def test_demo_outputs(demo, capsys):
+    assert {p.name for p in demo.iterdir()} >= {"results.h5", "summary.csv", "report.html",
+                                                 "parts"}
+    res = read_results(demo / "results.h5")
+    assert res.dyads == ["dyad01", "dyad02", "dyad03", "dyad04"]
+    assert len(res.recordings) == 12
+    table = pd.read_csv(demo / "summary.csv")
+    # one row per recording, segment, band and same-ROI pair of the 5 default ROIs
+    assert len(table) == 12 * 3 * 2 * 5
+    assert set(table.segment) == {"rest_pre", "session", "rest_post"}
+    assert {"p", "z", "alliance_gap"} <= set(table.columns)
+    for key in ("contrast", "correlation", "level3", "pseudo_dyads"):
+        assert res.group.get(key), key
+
+
+def test_report_sections(demo, tmp_path, capsys):
+    html_file = tmp_path / "r.html"
+    assert main(["report", str(demo / "results.h5"), "--out", str(html_file)]) == 0
+    assert str(html_file) in capsys.readouterr().out
+    text = html_file.read_text()
+    for title in SECTIONS:
+        assert title in text, title
+    # each section has content of its own, not only the note for missing results
+    assert "Not computed in this run" not in text  # the demo runs every level
+    assert "dyad01 session 0" in text and "alliance_gap vs synchrony" in text
+
+
+def test_info(demo, capsys):
+    assert main(["info", str(demo / "results.h5")]) == 0
+    out = capsys.readouterr().out
+    assert "recordings: 12 (4 dyads)" in out
+    assert "dyad03 session 2: group non-mindful; segments rest_pre, session, rest_post; " \
+           "surrogates; level1" in out
+    assert "group statistics: contrast, correlation, features, level3, pseudo_dyads" in out
+
+
+def test_run_study_file(tmp_path, capsys):
+    toml = tmp_path / "sim.toml"
+    toml.write_text(
+        '[study]\nname = "sim"\nroles = ["T", "C"]\n'
+        "[simulate]\nn_dyads = 4\nsfreq = 100\nseed = 3\n"
+        'segments = [["rest_pre", 10], ["session", 10]]\n'
+        '[analysis]\nsegments = ["session"]\n[surrogates]\nn_surrogates = 19\n'
+        "[insync]\nlevel1 = false\nlevel2 = false\n"
+        '[statistics]\nn_permutations = 99\ncorrelate = ["alliance_gap"]\n'
+        "pseudo_dyads = false\n"
+    )
+    assert main(["run", str(toml), "--out", str(tmp_path / "o"), "--no-report"]) == 0
+    out = capsys.readouterr().out
+    assert "Computed 4 recording(s), reused 0." in out
+    res = read_results(tmp_path / "o" / "results.h5")
+    assert res.study_toml == toml.read_text()
+    assert res.params["roles"] == ["T", "C"]
+    assert main(["run", str(toml), "--out", str(tmp_path / "o"), "--no-report"]) == 0
+    assert "Computed 0 recording(s), reused 4." in capsys.readouterr().out
+
+
+def test_bad_arguments(capsys):
+    with pytest.raises(SystemExit):
+        main(["frobnicate"])
+    with pytest.raises(FileNotFoundError, match="No study file"):
+        main(["run", "missing.toml"])

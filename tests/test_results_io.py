@@ -1,0 +1,140 @@
+"""Tests of the HDF5 results layout: nested dicts, parts, atomic writes, round trips."""
+
+import h5py
+import numpy as np
+import pytest
+
+import hyperinsync.results_io as rio
+from hyperinsync.results_io import (
+    describe_results,
+    read_dict,
+    read_part,
+    read_part_header,
+    read_results,
+    write_dict,
+    write_part,
+    write_results,
+)
+from hyperinsync.simulate import simulate_dyad
+from hyperinsync.sync import SyncResult, compute_sync
+
+
+@pytest.fixture(scope="module")
+def sync_result():
+    raw, _ = simulate_dyad(duration=20.0, sfreq=100.0, seed=3, verbose=False)
+    # two bands in non-alphabetical order: the stored order must follow the data axis
+    return compute_sync(raw, {"theta": (4, 8), "alpha": (8, 13)}, ["plv", "coh"],
+                        rois="default", verbose=False)
+
+
+def _record(res, dyad="dyad01", session=0):
+    return dict(dyad=dyad, session=session, input_hash="in", param_hash="par",
+                meta=dict(group="g1", date="2024-01-08", variables={"WAI_T": 70}),
+                sync={"all": res.to_dict(), "a/b": res.to_dict()}, surrogates={},
+                level1={}, level2=None)
+
+
+def test_dict_round_trip(tmp_path):
+    """Every value kind comes back equal, keys keep their order and odd names survive."""
+    d = {
+        "z": np.arange(6, dtype=np.int16).reshape(2, 3),
+        "a": np.array([1.5, np.nan]),
+        "c": np.array([1 + 2j]),
+        "b": np.array([True, False]),
+        "names": np.array(["Fz", "Cz"]),
+        "nested": {"x/y": 1, ".": [1, 2], "%": None, "deep": {"k": "v"}},
+        "arrays": [np.zeros(2), {"q": np.ones(1)}],
+        "plain": [1, "two", None, 3.25],
+        "none": None,
+        "date": __import__("datetime").date(2024, 1, 8),
+    }
+    with h5py.File(tmp_path / "d.h5", "w") as f:
+        write_dict(f.create_group("g"), d)
+    with h5py.File(tmp_path / "d.h5", "r") as f:
+        out = read_dict(f["g"])
+    assert list(out) == list(d)
+    assert out["z"].dtype == np.int16 and np.array_equal(out["z"], d["z"])
+    assert np.array_equal(out["a"], d["a"], equal_nan=True)
+    assert out["c"][0] == 1 + 2j
+    assert out["b"].dtype == bool and list(out["b"]) == [True, False]
+    assert list(out["names"]) == ["Fz", "Cz"]
+    assert out["nested"] == {"x/y": 1, ".": [1, 2], "%": None, "deep": {"k": "v"}}
+    assert np.array_equal(out["arrays"][0], np.zeros(2))
+    assert np.array_equal(out["arrays"][1]["q"], np.ones(1))
+    assert out["plain"] == [1, "two", None, 3.25]
+    assert out["none"] is None
+    assert out["date"] == "2024-01-08"
+
+
+def test_write_dict_rejects_objects(tmp_path):
+    with h5py.File(tmp_path / "d.h5", "w") as f:
+        with pytest.raises(TypeError, match="Cannot store a object"):
+            write_dict(f.create_group("g"), {"x": object()})
+
+
+def test_part_and_results_round_trip(tmp_path, sync_result):
+    """SyncResults come back equal (SyncResult.__eq__), through a part and the study file."""
+    part = tmp_path / "parts" / "p.h5"
+    write_part(part, _record(sync_result))
+    assert read_part_header(part) == (True, "in", "par")
+    rec = read_part(part)
+    assert SyncResult.from_dict(rec["sync"]["a/b"]) == sync_result
+    assert list(SyncResult.from_dict(rec["sync"]["all"]).bands) == ["theta", "alpha"]
+
+    group = {"contrast": {"F": np.array([2.0, 3.0]), "groups": np.array(["a", "b"])},
+             "level3": None}
+    out = tmp_path / "results.h5"
+    write_results(out, [part], group, params={"analysis": {"measures": ["plv"]}},
+                  versions={"numpy": np.__version__}, study_toml="[study]\n")
+    res = read_results(out)
+    got = res.get("dyad01", 0)
+    assert got["sync"]["all"] == sync_result
+    assert got["meta"]["variables"] == {"WAI_T": 70}
+    assert np.array_equal(res.group["contrast"]["F"], [2.0, 3.0])
+    assert "level3" not in res.group  # None is not stored
+    assert res.study_toml == "[study]\n"
+    assert res.params == {"analysis": {"measures": ["plv"]}}
+    table = res.to_table(measure="plv")
+    # same-ROI pairs only, one row per segment, band and ROI
+    n_roi = len(sync_result.roi_names[0])
+    assert len(table) == 2 * 2 * n_roi
+    row = table[(table.segment == "all") & (table.band == "alpha") & (table.roi == "central")]
+    i = sync_result.roi_names[0].index("central")
+    assert row.value.item() == pytest.approx(
+        sync_result.get_data("plv", "alpha", level="roi")[i, i])
+    text = describe_results(out)
+    assert "dyad01 session 0" in text and "segments all, a/b" in text
+    with pytest.raises(KeyError, match="No recording"):
+        res.get("dyad02")
+
+
+def test_part_write_is_atomic(tmp_path, sync_result, monkeypatch):
+    """A failure while writing leaves the previous part untouched and no temporary file."""
+    part = tmp_path / "p.h5"
+    write_part(part, _record(sync_result))
+    before = part.read_bytes()
+
+    def boom(group, record):
+        group.attrs["dyad"] = "half"
+        raise RuntimeError("killed mid-write")
+
+    monkeypatch.setattr(rio, "_write_record", boom)
+    with pytest.raises(RuntimeError, match="killed mid-write"):
+        write_part(part, _record(sync_result, dyad="other"))
+    assert part.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["p.h5"]
+
+
+def test_incomplete_and_foreign_files(tmp_path):
+    part = tmp_path / "p.h5"
+    with h5py.File(part, "w") as f:
+        f.attrs["dyad"] = "d"
+    assert read_part_header(part)[0] is False
+    with pytest.raises(ValueError, match="incomplete"):
+        read_part(part)
+    (tmp_path / "junk.h5").write_bytes(b"not hdf5")
+    assert read_part_header(tmp_path / "junk.h5") is None
+    with pytest.raises(ValueError, match="not a hyperinsync results file"):
+        read_results(part)
+    with pytest.raises(FileNotFoundError, match="No results file"):
+        read_results(tmp_path / "missing.h5")

@@ -1,0 +1,310 @@
+"""Tests of the study description and runner (tiny simulated studies)."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import hyperinsync.study as study_mod
+from hyperinsync.results_io import read_part, read_part_header
+from hyperinsync.simulate import simulate_study
+from hyperinsync.stats import correlation_test, group_contrast
+from hyperinsync.study import Study, StudyError, example_study_toml
+from hyperinsync.sync import compute_sync
+
+SIM = dict(n_dyads=4, n_sessions=1, segments=[["rest", 12.0], ["session", 20.0]],
+           sfreq=100.0, seed=7)
+
+
+def same(a, b):
+    """Equal SyncResults up to float32 rounding (thread counts differ between workers)."""
+    da, db = a.to_dict(), b.to_dict()
+    assert da.keys() == db.keys()
+    for k in da:
+        if isinstance(da[k], np.ndarray):
+            np.testing.assert_allclose(da[k], db[k], rtol=1e-5, atol=1e-6)
+        else:
+            assert da[k] == db[k], k
+    return True
+
+
+def tiny(**kw):
+    args = dict(
+        simulate=dict(SIM),
+        roles=("therapist", "client"),
+        analysis=dict(segments=["session"], rois="default"),
+        surrogates=dict(n_surrogates=19, seed=1),
+        insync=dict(level1=False, level2=False, level3=False),
+        statistics=dict(n_permutations=199, seed=2, rois=["frontal", "central"],
+                        correlate=["alliance_gap"], pseudo_dyads=False),
+    )
+    args.update(kw)
+    return Study(**args)
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    return out, tiny().run(out, verbose=False)
+
+
+def test_features_and_group_statistics(first_run):
+    """Per-dyad features equal compute_sync on the simulated recordings; stats match stats.*"""
+    _, res = first_run
+    sim = simulate_study(**{**SIM, "segments": [tuple(s) for s in SIM["segments"]]},
+                         roles=("therapist", "client"), verbose=False)
+    feats = res.group["features"]
+    assert list(feats["labels"]) == [f"session/plv/{b}/{r}" for b in ("theta", "alpha")
+                                     for r in ("frontal", "central")]
+    expected = []
+    for row, raw, _ in sim.iter_recordings():
+        seg = raw.copy().crop(12.0, 31.99)  # the last 20 s: samples 1200-3199
+        sync = compute_sync(seg, rois="default", verbose=False)
+        rn = sync.roi_names[0]
+        expected.append([sync.get_data("plv", b, level="roi")[rn.index(r), rn.index(r)]
+                         for b in ("theta", "alpha") for r in ("frontal", "central")])
+        stored = res.get(row["dyad"], 0)["sync"]["session"]
+        assert stored.n_epochs == 10  # 20 s of 'session' in 2-s epochs
+        assert same(stored, sync)
+    np.testing.assert_allclose(feats["values"], expected, rtol=1e-6)
+    assert list(feats["groups"]) == [r["group"] for r in sim.table]
+    gap = [r["WAI_T"] - r["WAI_C"] for r in sim.table]
+    assert list(feats["variables"]["alliance_gap"]) == gap
+
+    con = group_contrast(np.array(expected), feats["groups"], n_permutations=199, seed=2)
+    np.testing.assert_allclose(res.group["contrast"]["F"], con["F"], rtol=1e-6)
+    r = res.group["correlation"]["alliance_gap"]["r"]
+    np.testing.assert_allclose(r, [np.corrcoef(np.array(expected)[:, j], gap)[0, 1]
+                                   for j in range(4)], rtol=1e-6)
+    ref = correlation_test(np.array(expected)[:, 0], gap, n_permutations=199,
+                           seed=np.random.default_rng(2))
+    assert res.group["correlation"]["alliance_gap"]["p_perm"][0] == pytest.approx(
+        ref["p_perm"])
+    # surrogates were run on the same segment: their observed ROI values are the features
+    sur = res.get("dyad01", 0)["surrogates"]["session"]
+    i = sur.rows.index("central")
+    assert sur.observed[0, 1, i, i] == pytest.approx(expected[0][3], rel=1e-5)
+    table = res.to_table()
+    assert {"p", "z"} <= set(table.columns)
+    assert res.params["surrogates"]["n_surrogates"] == 19
+    assert "mne" in res.versions
+
+
+def test_resume_and_parameter_changes(first_run):
+    out, res = first_run
+    again = tiny().run(out, verbose=False)
+    assert again.run_info["computed"] == []
+    assert len(again.run_info["skipped"]) == 4
+    assert again.get("dyad02", 0)["sync"]["session"] == res.get("dyad02", 0)["sync"]["session"]
+    # group-level parameters do not invalidate the recordings
+    st = tiny(statistics=dict(n_permutations=99, rois=["frontal"]))
+    assert st.run(out, verbose=False).run_info["computed"] == []
+    # a recording-level parameter does
+    changed = tiny(analysis=dict(segments=["session"], rois="default", epoch_duration=4.0))
+    info = changed.run(out, verbose=False).run_info
+    assert len(info["computed"]) == 4
+    assert read_part(out / "parts" / "dyad01__ses-0.h5")["sync"]["session"]["params"][
+        "epoch_duration"] == 4.0
+
+
+def test_failure_mid_run_then_resume(tmp_path, monkeypatch):
+    """An exception in one recording keeps the others' parts; the next run computes only it."""
+    real = study_mod._process
+
+    def flaky(job):
+        if job["dyad"] == "dyad03":
+            raise RuntimeError("disk on fire")
+        return real(job)
+
+    monkeypatch.setattr(study_mod, "_process", flaky)
+    with pytest.raises(RuntimeError, match=r"(?s)1 recording\(s\) failed.*dyad03 session 0: "
+                       r"RuntimeError: disk on fire"):
+        tiny().run(tmp_path, verbose=False)
+    parts = sorted(p.name for p in (tmp_path / "parts").iterdir())
+    assert parts == ["dyad01__ses-0.h5", "dyad02__ses-0.h5", "dyad04__ses-0.h5"]
+    assert not (tmp_path / "results.h5").exists()
+    monkeypatch.setattr(study_mod, "_process", real)
+    res = tiny().run(tmp_path, verbose=False)
+    assert res.run_info["computed"] == [("dyad03", 0)]
+    assert res.dyads == ["dyad01", "dyad02", "dyad03", "dyad04"]
+
+
+def test_killed_run_resumes(tmp_path):
+    """SIGKILL after the first part is written: parts stay valid and the run resumes."""
+    script = tmp_path / "run.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        from test_study import tiny
+        tiny().run({str(tmp_path / 'out')!r}, verbose=False)
+    """))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    parts = tmp_path / "out" / "parts"
+    first = parts / "dyad01__ses-0.h5"
+    try:
+        while not first.exists() and proc.poll() is None:
+            time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert first.exists(), proc.stderr.read().decode()
+    assert not (tmp_path / "out" / "results.h5").exists() or proc.returncode == 0
+    done = [p for p in parts.glob("*.h5")]
+    for p in done:
+        assert read_part_header(p)[0] is True
+    res = tiny().run(tmp_path / "out", verbose=False)
+    assert len(res.run_info["skipped"]) == len(done)
+    assert len(res.run_info["computed"]) == 4 - len(done)
+    fresh = tiny().run(tmp_path / "fresh", verbose=False)
+    for d in fresh.dyads:
+        assert same(res.get(d)["sync"]["session"], fresh.get(d)["sync"]["session"])
+
+
+def test_parallel_joblib_and_dask(first_run, tmp_path):
+    """Two joblib jobs and a 2-worker Dask LocalCluster give the serial results."""
+    from distributed import Client, LocalCluster
+
+    _, serial = first_run
+    par = tiny().run(tmp_path / "joblib", n_jobs=2, verbose=False)
+    with LocalCluster(n_workers=2, processes=False, threads_per_worker=1,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        dask = tiny().run(tmp_path / "dask", scheduler=client, verbose=False)
+    for d in serial.dyads:
+        assert same(par.get(d)["sync"]["session"], serial.get(d)["sync"]["session"])
+        assert same(dask.get(d)["sync"]["session"], serial.get(d)["sync"]["session"])
+    np.testing.assert_allclose(dask.group["contrast"]["F"], serial.group["contrast"]["F"],
+                               rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_dask_local_process_workers(first_run, tmp_path):
+    _, serial = first_run
+    res = tiny(surrogates=False).run(tmp_path, n_jobs=2, scheduler="local", verbose=False)
+    for d in serial.dyads:
+        assert same(res.get(d)["sync"]["session"], serial.get(d)["sync"]["session"])
+
+
+def test_insync_levels_and_pseudo_dyads(tmp_path):
+    """Level 1, Level 3 (3 sessions) and pseudo-dyads are stored and read back as objects."""
+    st = tiny(
+        # 2 dyads (one per group: the contrast is skipped), 3 sessions for Level 3
+        simulate=dict(SIM, n_dyads=2, n_sessions=3, trend_per_session=0.1),
+        surrogates=False,
+        insync=dict(level1=dict(window=4.0, step=2.0, n_null=19, lead_lag=False,
+                                min_shift=4.0), level2=False,
+                    level3=dict()),
+        statistics=dict(n_permutations=99, seed=0, rois=["central"],
+                        pseudo_dyads=dict(n_surrogates=6)),
+    )
+    res = st.run(tmp_path, verbose=False)
+    l1 = res.get("dyad02", 2)["level1"]["all"]
+    assert type(l1).__name__ == "InSyncLevel1"
+    assert l1.times[-1] <= 32.0
+    l3 = res.group["level3"]
+    assert set(l3) == {"session/plv/theta/central", "session/plv/alpha/central"}
+    slope = l3["session/plv/alpha/central"].summary["mean_slope"]
+    vals = np.array([[res.get(d, s)["sync"]["session"].get_data(
+        "plv", "alpha", level="roi")[1, 1] for s in range(3)] for d in res.dyads])
+    assert slope == pytest.approx(np.mean([np.polyfit(range(3), v, 1)[0] for v in vals]))
+    pseudo = res.group["pseudo_dyads"]["session"]
+    assert pseudo.observed.shape[0] == 2
+    assert res.group.get("contrast") is None
+    assert pseudo.params["dyads"] == res.dyads
+
+
+# ----------------------------------------------------------------------------------- files
+def _write_fif_study(tmp_path, n=2):
+    sim = simulate_study(n_dyads=n, segments=[("session", 12.0)], sfreq=100.0, seed=1,
+                         roles=("T", "C"), verbose=False)
+    lines = ['[study]\nname = "fif"\nroles = ["T", "C"]\ndata_dir = "data"\n',
+             '[analysis]\nsegments = ["all"]\n', "[surrogates]\nn_surrogates = 19\n",
+             "[insync]\nlevel1 = false\nlevel2 = false\nlevel3 = false\n",
+             "[statistics]\ncontrast = false\npseudo_dyads = false\n"]
+    (tmp_path / "data").mkdir()
+    for row, raw, _ in sim.iter_recordings():
+        raw.save(tmp_path / "data" / f"{row['dyad']}_raw.fif", verbose=False)
+        lines.append(f'[[dyads]]\nname = "{row["dyad"]}"\ngroup = "{row["group"]}"\n'
+                     f'variables = {{ WAI_T = {row["WAI_T"]} }}\n'
+                     f'[[dyads.sessions]]\nindex = 0\ndate = 2024-01-0{row["session"] + 1}\n'
+                     f'file = "{row["dyad"]}_raw.fif"\n')
+    toml = tmp_path / "study.toml"
+    toml.write_text("\n".join(lines))
+    return toml, sim
+
+
+def test_file_study_and_input_hash(tmp_path):
+    toml, sim = _write_fif_study(tmp_path)
+    st = Study.from_toml(toml)
+    res = st.run(tmp_path / "out", verbose=False)
+    raw, _ = sim.get_dyad(0, verbose=False)
+    ref = compute_sync(raw, rois="default", verbose=False)
+    assert np.allclose(res.get("dyad01")["sync"]["all"].data, ref.data, rtol=1e-5)
+    assert res.study_toml == toml.read_text()
+    assert res.get("dyad01")["meta"]["date"] == "2024-01-01"
+    # replace one input file: only that recording is recomputed
+    raw2, _ = sim.get_dyad(1, verbose=False)
+    raw2.save(tmp_path / "data" / "dyad01_raw.fif", overwrite=True, verbose=False)
+    again = Study.from_toml(toml).run(tmp_path / "out", verbose=False)
+    assert again.run_info["computed"] == [("dyad01", 0)]
+    assert again.get("dyad01")["sync"]["all"] == again.get("dyad02")["sync"]["all"]
+
+
+def test_bad_study_files(tmp_path):
+    toml, _ = _write_fif_study(tmp_path)
+    text = toml.read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("[analysis]\n", "[analysis]\nbandz = 1\n"))
+    with pytest.raises(StudyError, match=r"Unknown key\(s\) \['bandz'\] in \[analysis\]. "
+                       r"Valid keys: bands, measures"):
+        Study.from_toml(bad)
+    bad.write_text(text.replace("[study]", "[studdy]"))
+    with pytest.raises(StudyError, match="studdy.*Valid keys: study, reader"):
+        Study.from_toml(bad)
+    for f in (tmp_path / "data").iterdir():
+        f.unlink()
+    with pytest.raises(StudyError, match=r"2 input file\(s\) not found") as err:
+        Study.from_toml(toml)
+    assert "dyad01_raw.fif" in str(err.value) and "dyad02_raw.fif" in str(err.value)
+
+
+def test_example_toml_and_role_errors(tmp_path):
+    text = example_study_toml()
+    (tmp_path / "s.toml").write_text(text)
+    # all four files of the example are reported at once, before any work
+    with pytest.raises(StudyError, match=r"4 input file\(s\) not found"):
+        Study.from_toml(tmp_path / "s.toml")
+    for rel in ("dyad01/therapist.Poly5", "dyad01/client.Poly5", "dyad01/session1.xdf",
+                "dyad02/session0.Poly5"):
+        path = tmp_path / "data" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    st = Study.from_toml(tmp_path / "s.toml")
+    modes = [r["source"]["mode"] for r in st.recordings]
+    assert modes == ["files", "xdf", "split"]
+    assert st.recordings[0]["source"]["options"] == {
+        "sync": "events", "stim_channel": "TRIGGERS", "montage": "tmsi-mobita-32"}
+    assert st.insync["level1"] == {"window": 6.0}
+    files = [dict(index=0, files={"therapist": "a", "patient": "b"})]
+    with pytest.raises(StudyError, match=r"one file per role \['therapist', 'client'\], got "
+                       r"\['therapist', 'patient'\]"):
+        Study([dict(name="d", sessions=files)], roles=("therapist", "client"))
+    split = [dict(index=0, file="x.vhdr",
+                  reader=dict(format="split", mapping={"A": ["Fz"], "X": ["Cz"]}))]
+    with pytest.raises(StudyError, match="mapping keys"):
+        Study([dict(name="d", sessions=split)], roles=("A", "B"))
+    with pytest.raises(StudyError, match="do not apply to 'files'"):
+        Study([dict(name="d", sessions=[dict(files={"A": "a", "B": "b"},
+                                             reader=dict(streams=["x", "y"]))])])
+    with pytest.raises(StudyError, match="not one of \\[study\\] groups"):
+        Study([dict(name="d", group="mindfull", sessions=files)], groups=["mindful"])
+    with pytest.raises(StudyError, match="either dyads"):
+        Study([dict(name="d")], simulate=dict(n_dyads=2))
+    with pytest.raises(StudyError, match=r"Unknown key\(s\) \['n_dyad'\] in \[simulate\]"):
+        Study(simulate=dict(n_dyad=2))
