@@ -27,7 +27,18 @@ _SUFFIX = ".elc"
 
 def _resources():
     """Return the :class:`importlib.resources.abc.Traversable` of the bundled data folder."""
-    return importlib.resources.files(_PACKAGE)
+    try:
+        return importlib.resources.files(_PACKAGE)
+    except ModuleNotFoundError:
+        # Python started inside a source checkout imports hyperinsync/ from there, where the
+        # data sit in the repository's top-level montages/ (installed as hyperinsync.montages)
+        src = Path(__file__).resolve().parents[1] / "montages"
+        if (src / "__init__.py").is_file():
+            return src
+        raise ModuleNotFoundError(
+            f"The bundled montage and ROI files ({_PACKAGE}) are missing: reinstall "
+            "hyperinsync with `pip install .` (or `pip install hyperinsync`)."
+        ) from None
 
 
 def list_montages():
