@@ -100,7 +100,12 @@ def _write_value(group, name, value):
         )
         ds.attrs[_TYPE] = "str_array"
     elif isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
-        ds = group.create_dataset(name, data=value)
+        # lossless compression for all but tiny arrays (per-epoch matrices dominate the file)
+        big = value.nbytes > 4096 and value.ndim > 0
+        ds = group.create_dataset(
+            name, data=value, **(dict(compression="gzip", compression_opts=4, shuffle=True)
+                                 if big else {})
+        )
         ds.attrs[_TYPE] = "ndarray"
     elif isinstance(value, (list, tuple)) and _has_array(value):
         sub = group.create_group(name)

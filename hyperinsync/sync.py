@@ -19,7 +19,7 @@ from ._utils import (
     logger,
     verbose,
 )
-from .backend import get_backend
+from .backend import get_backend, real_dtype
 from .dyad import ROLE_SEP, get_roles, role_picks, split_ch_name
 from .measures import CONVENTIONS, check_measures, compute_measure
 from .rois import resolve_rois
@@ -612,7 +612,10 @@ def compute_sync(
     summary = np.empty((len(measures), len(bands), len(rows), len(cols)))
     per_epoch = per_time = None
     if convention == "within":
-        per_epoch = np.empty((len(measures), len(bands), n_epochs) + summary.shape[2:])
+        # per-epoch values keep the precision they were computed in (they dominate storage)
+        per_epoch = np.empty(
+            (len(measures), len(bands), n_epochs) + summary.shape[2:], dtype=real_dtype(precision)
+        )
     else:
         per_time = {}
     per_pair = 4 * (len(rows) * len(cols) + (len(rows) + len(cols)) * 64)
