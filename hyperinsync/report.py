@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 import numpy as np
 
-from ._utils import logger, verbose
+from ._utils import json_default, logger, verbose
 from .results_io import Results, read_results, to_json
 
 # Section titles of the report, in page order (the tests look for them in the HTML).
@@ -26,7 +27,17 @@ SECTIONS = (
 
 
 def _pre(obj):
-    return f"<pre>{html.escape(to_json(obj) if not isinstance(obj, str) else obj)}</pre>"
+    # two levels of keys on their own lines, values as compact JSON: readable and short
+    def lines(d, indent=""):
+        for key, val in d.items():
+            if isinstance(val, dict) and not indent and val:
+                yield f"{key}:"
+                yield from lines(val, "  ")
+            else:
+                yield f"{indent}{key}: {json.dumps(val, default=json_default)}"
+
+    text = obj if isinstance(obj, str) else "\n".join(lines(obj))
+    return f"<pre>{html.escape(text)}</pre>"
 
 
 def _table(rows, columns):
@@ -88,7 +99,7 @@ def _sync_section(report, res, max_dyads):
             sync = rec["sync"][seg]
             for ax, band in zip(row, bands):
                 plot_sync_matrix(sync, sync.measures[0], band, level=level, axes=ax,
-                                 vmin=0.0, vmax=vmax, title=f"{seg}: {sync.measures[0]} {band}",
+                                 vmin=0.0, vmax=vmax, title=f"{seg}: {sync.measures[0]}",
                                  show=False)
         _add_fig(report, fig, f"{dyad} session {ses}", section)
 

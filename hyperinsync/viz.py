@@ -75,8 +75,12 @@ def _fmt_p(p):
 
 
 def _stats_title(ax, title, stats, default):
-    """Title: the user's text, then the statistics, comma-separated (else ``default``)."""
-    ax.set_title(", ".join(([title] if title else []) + stats) or default)
+    """Title: the user's text, then the statistics on a line of their own (else ``default``).
+
+    A second line keeps long feature names in panel grids from running into each other.
+    """
+    parts = ([title] if title else []) + ([", ".join(stats)] if stats else [])
+    ax.set_title("\n".join(parts) or default)
 
 
 def _vector(x, name):
@@ -259,7 +263,11 @@ def plot_sync_matrix(
             ax.set_title(label)
         if colorbar:
             fig.colorbar(im, ax=ax, shrink=0.85)
-    if title:
+    if title and len(panels) == 1:
+        # one panel may share its figure with others (a grid): title the axes, not the figure
+        label = panels[0][0]
+        axes[0].set_title(title if label is None else f"{title}\n{label}")
+    elif title:
         fig.suptitle(title)
     return _show(fig, show)
 

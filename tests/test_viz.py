@@ -280,7 +280,7 @@ def test_null_distribution():
 
     res = SimpleNamespace(observed=np.float64(0.3), null=null, p=0.0005, z=np.float64(5.0))
     ax = viz.plot_null_distribution(res, title="Fz-Fz alpha", show=False).axes[0]
-    assert ax.get_title() == "Fz-Fz alpha, p < 0.001, z = 5.00"
+    assert ax.get_title() == "Fz-Fz alpha\np < 0.001, z = 5.00"
     with pytest.raises(ValueError, match="observed must be one value"):
         viz.plot_null_distribution(np.ones(3), null, show=False)
     with pytest.raises(ValueError, match="Pass the surrogate values"):
