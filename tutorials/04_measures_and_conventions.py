@@ -127,5 +127,11 @@ ax.set(xlabel="window length T (s)", ylabel="PLV, no coupling")
 ax.legend()
 
 # %%
+# For band-passed white noise these levels are about 0.35, 0.26, 0.19, 0.11 (theta) and
+# 0.31, 0.22, 0.16, 0.10 (alpha) at 1, 2, 4 and 10 s. Simulated EEG carries each person's own
+# alpha rhythm, a narrower spectrum inside the band, hence fewer independent cycles per window
+# and a slightly higher alpha bias than noise: the null depends on the signal, not only on the
+# window.
+#
 # Every synchrony value must therefore be compared with a null of the *same* window length,
 # bands and preprocessing: the surrogate tutorial does exactly that.
