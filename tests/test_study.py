@@ -12,7 +12,7 @@ import pytest
 
 import hyperinsync.study as study_mod
 from hyperinsync.results_io import read_part, read_part_header
-from hyperinsync.simulate import simulate_study
+from hyperinsync.simulate import simulate_dyad, simulate_study
 from hyperinsync.stats import correlation_test, group_contrast
 from hyperinsync.study import Study, StudyError, example_study_toml
 from hyperinsync.sync import compute_sync
@@ -308,3 +308,52 @@ def test_example_toml_and_role_errors(tmp_path):
         Study([dict(name="d")], simulate=dict(n_dyads=2))
     with pytest.raises(StudyError, match=r"Unknown key\(s\) \['n_dyad'\] in \[simulate\]"):
         Study(simulate=dict(n_dyad=2))
+
+
+def test_two_file_and_split_sessions(tmp_path):
+    """A study reads two Poly5 files aligned on pulses, and one file with both caps."""
+    import mne
+
+    from hyperinsync.io import write_poly5
+
+    sf = 100.0
+    raw, _ = simulate_dyad(duration=30.0, sfreq=sf, roles=("T", "C"), seed=5, verbose=False)
+    data = tmp_path / "data"
+    data.mkdir()
+    pulses = np.array([1.3, 3.1, 6.0, 7.7, 11.2, 14.9, 16.0, 21.5, 25.3])  # irregular
+    people = {}
+    for role, fname in (("T", "a.Poly5"), ("C", "b.Poly5")):
+        person = raw.participant(role)
+        stim = np.zeros((1, person.n_times))
+        for t in pulses:
+            stim[0, int(round(t * sf)) : int(round(t * sf)) + 3] = 1
+        info = mne.create_info(["TRIGGERS"], sf, "stim")
+        person.add_channels([mne.io.RawArray(stim, info, verbose=False)], force_update_info=True)
+        write_poly5(data / fname, person)
+        people[role] = raw.participant(role)
+    both = people["T"].copy().rename_channels(lambda n: f"{n}_1")
+    both.add_channels([people["C"].copy().rename_channels(lambda n: f"{n}_2")])
+    both.save(data / "both_raw.fif", verbose=False)
+    toml = tmp_path / "study.toml"
+    toml.write_text(
+        '[study]\nname = "files"\nroles = ["T", "C"]\ndata_dir = "data"\n'
+        '[analysis]\nsegments = ["all"]\n[surrogates]\nn_surrogates = 19\n'
+        "[insync]\nlevel1 = false\nlevel2 = false\nlevel3 = false\n"
+        "[statistics]\ncontrast = false\npseudo_dyads = false\n"
+        '[[dyads]]\nname = "d1"\n'
+        '[[dyads.sessions]]\nindex = 0\nfiles = { T = "a.Poly5", C = "b.Poly5" }\n'
+        'reader = { stim_channel = "TRIGGERS" }\n'
+        '[[dyads.sessions]]\nindex = 1\nfile = "both_raw.fif"\n'
+        "reader = { format = \"split\", pattern = '(?P<name>.+)_(?P<role>[12])$', "
+        'role_map = { "1" = "T", "2" = "C" } }\n'
+    )
+    res = Study.from_toml(toml).run(tmp_path / "out", verbose=False)
+    ref = compute_sync(raw, rois="default", verbose=False)
+    two_files = res.get("d1", 0)["sync"]["all"]
+    split = res.get("d1", 1)["sync"]["all"]
+    # Poly5 stores float32 microvolts and FIF float32 volts: agreement to float32 rounding
+    np.testing.assert_allclose(two_files.data, ref.data, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(split.data, ref.data, rtol=1e-4, atol=1e-6)
+    assert two_files.n_epochs == split.n_epochs == ref.n_epochs == 15
+    report = res.get("d1", 0)["meta"]["alignment"]
+    assert report["n_pulses"] == len(pulses) and abs(report["drift_ppm"]) < 0.01
