@@ -147,6 +147,10 @@ def atomic_path(fname):
     tmp = Path(tmp)
     try:
         yield tmp
+        # mkstemp makes the file private (0600): give it a new file's usual permissions
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, fname)
     finally:
         if tmp.exists():

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from ._utils import atomic_path
+
 DEMO_SEGMENTS = (("rest_pre", 60.0), ("session", 120.0), ("rest_post", 60.0))
 QUICK_SEGMENTS = (("rest_pre", 20.0), ("session", 40.0), ("rest_post", 20.0))
 
@@ -52,15 +54,16 @@ def _finish(results, out_dir, report=True):
     out_dir = Path(out_dir)
     table = results.to_table()
     csv = out_dir / "summary.csv"
-    if hasattr(table, "to_csv"):
-        table.to_csv(csv, index=False)
-    else:  # no pandas
-        import csv as _csv
+    with atomic_path(csv) as tmp:  # never a half-written table
+        if hasattr(table, "to_csv"):
+            table.to_csv(tmp, index=False)
+        else:  # no pandas
+            import csv as _csv
 
-        with open(csv, "w", newline="") as fid:
-            writer = _csv.DictWriter(fid, fieldnames=list(table[0]))
-            writer.writeheader()
-            writer.writerows(table)
+            with open(tmp, "w", newline="") as fid:
+                writer = _csv.DictWriter(fid, fieldnames=list(table[0]))
+                writer.writeheader()
+                writer.writerows(table)
     print(f"Results file : {results.fname}")
     print(f"Summary table: {csv}")
     if report:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._utils import json_default, logger, verbose
+from ._utils import atomic_path, json_default, logger, verbose
 from .results_io import Results, read_results, to_json
 
 # Section titles of the report, in page order (the tests look for them in the HTML).
@@ -366,6 +366,13 @@ def make_report(results, fname=None, *, max_dyads=30, title=None, verbose=None):
     _correlation_section(report, results)
     _pseudo_section(report, results)
     _alignment_section(report, results)
-    report.save(fname, overwrite=True, open_browser=False, verbose=False)
+    # written beside and moved into place: never a half-written page
+    with atomic_path(fname) as tmp:
+        staged = tmp.with_name(tmp.name + ".html")  # MNE picks the format from the extension
+        try:
+            report.save(staged, overwrite=True, open_browser=False, verbose=False)
+            staged.replace(tmp)
+        finally:
+            staged.unlink(missing_ok=True)
     logger.info(f"Report: {fname}")
     return report

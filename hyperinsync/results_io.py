@@ -185,15 +185,6 @@ def part_name(dyad, session):
     return f"{dyad}__{session_key(session)}.h5"
 
 
-def _readable(path):
-    """Give a temporary file (created 0600) the permissions of a normal new file."""
-    import os
-
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 def write_part(fname, record):
     """Write one recording's results to its own file, atomically.
 
@@ -213,7 +204,6 @@ def write_part(fname, record):
             _write_record(f, record)
             # written last: a part without it is never trusted
             f.attrs["complete"] = True
-        _readable(tmp)
 
 
 def _write_record(group, record):
@@ -318,7 +308,6 @@ def write_results(fname, parts, group_stats, params, versions, study_toml=""):
             for name, d in group_stats.items():
                 if d is not None:
                     write_dict(grp.create_group(_safe_key(name)), d)
-        _readable(tmp)
 
 
 class Results:

@@ -1,0 +1,77 @@
+"""Shared helpers: atomic writes, argument checks, docstring filling, JSON conversion."""
+
+import datetime
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hyperinsync._utils import (
+    atomic_path,
+    check_bands,
+    check_n_jobs,
+    check_seed,
+    fill_doc,
+    json_default,
+)
+
+
+def test_atomic_path_success_and_failure(tmp_path):
+    target = tmp_path / "sub" / "out.txt"
+    with atomic_path(target) as tmp:
+        assert tmp.parent == target.parent and tmp != target
+        tmp.write_text("done")
+        assert not target.exists()  # nothing visible until the block succeeds
+    assert target.read_text() == "done"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    with pytest.raises(RuntimeError, match="boom"):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("boom")
+    assert target.read_text() == "done"  # the old file is untouched
+    assert [p.name for p in target.parent.iterdir()] == ["out.txt"]  # no temp left
+
+
+def test_check_bands():
+    assert check_bands(None) == {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
+    assert check_bands({"beta": [13, 30]}) == {"beta": (13.0, 30.0)}
+    with pytest.raises(ValueError, match="empty"):
+        check_bands({})
+    with pytest.raises(ValueError, match="Nyquist"):
+        check_bands({"gamma": (30, 60)}, sfreq=100.0)
+
+
+def test_check_seed_and_n_jobs():
+    rng = np.random.default_rng(1)
+    assert check_seed(rng) is rng
+    assert check_seed(3).integers(100) == np.random.default_rng(3).integers(100)
+    for bad in (1.5, "1", True):
+        with pytest.raises(TypeError, match="seed must be"):
+            check_seed(bad)
+    assert check_n_jobs(None) == 1 and check_n_jobs(2) == 2
+    assert check_n_jobs(-1) == (os.cpu_count() or 1)
+    with pytest.raises(ValueError, match="must not be 0"):
+        check_n_jobs(0)
+
+
+def test_fill_doc_and_json_default():
+    @fill_doc
+    def f():
+        """Do it.
+
+        Parameters
+        ----------
+        %(n_jobs)s
+        """
+
+    assert "n_jobs : int | None" in f.__doc__ and "%(" not in f.__doc__
+    obj = dict(a=np.float32(1.5), b=np.arange(3), c=datetime.date(2024, 1, 8), d=Path("x/y"))
+    assert json.loads(json.dumps(obj, default=json_default)) == dict(
+        a=1.5, b=[0, 1, 2], c="2024-01-08", d="x/y"
+    )
+    with pytest.raises(TypeError, match="Cannot store a object"):
+        json.dumps(object(), default=json_default)
