@@ -192,7 +192,13 @@ def main(argv=None):
     """
     parser = _build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (OSError, ValueError) as err:
+        # the user's input (a study file, a recording, a results file) is wrong: say what,
+        # without a traceback; the library's errors name the file and the fix
+        print(f"hyperinsync: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -101,5 +101,10 @@ def test_run_study_file(tmp_path, capsys):
 def test_bad_arguments(capsys):
     with pytest.raises(SystemExit):
         main(["frobnicate"])
-    with pytest.raises(FileNotFoundError, match="No study file"):
-        main(["run", "missing.toml"])
+    capsys.readouterr()
+    # a user error is one line on stderr and exit status 2, not a traceback
+    assert main(["run", "missing.toml"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hyperinsync: error: No study file") and "Traceback" not in err
+    assert main(["info", "missing.h5"]) == 2
+    assert "missing.h5" in capsys.readouterr().err
