@@ -357,3 +357,41 @@ def test_two_file_and_split_sessions(tmp_path):
     assert two_files.n_epochs == split.n_epochs == ref.n_epochs == 15
     report = res.get("d1", 0)["meta"]["alignment"]
     assert report["n_pulses"] == len(pulses) and abs(report["drift_ppm"]) < 0.01
+
+
+def test_xdf_session(tmp_path):
+    """A study reads one XDF file with a stream per person (LSL), on the streams' clocks."""
+    sys.path.insert(0, os.path.dirname(__file__))
+    from xdf_writer import write_xdf
+
+    sf = 200.0
+    raw, _ = simulate_dyad(duration=30.0, sfreq=sf, roles=("T", "C"), seed=9, verbose=False)
+    data = tmp_path / "data"
+    data.mkdir()
+    streams = []
+    for role, offset in (("T", 0.0), ("C", -250.0)):  # C's clock runs 250 s behind
+        person = raw.participant(role)
+        stamps = 100.0 + np.arange(person.n_times) / sf + offset
+        streams.append(dict(
+            name=f"EEG-{role}", type="EEG", srate=sf, fmt="float32",
+            data=person.get_data().T * 1e6, stamps=stamps, labels=person.ch_names,
+            unit="microvolts", source_id=f"src{role}", hostname=f"host{role}",
+            clock_offsets=[(t + offset, -offset) for t in np.arange(100.0, 131.0, 5.0)],
+        ))
+    write_xdf(data / "s.xdf", streams)
+    toml = tmp_path / "study.toml"
+    toml.write_text(
+        '[study]\nname = "xdf"\nroles = ["T", "C"]\ndata_dir = "data"\n'
+        '[analysis]\nsegments = ["all"]\n[surrogates]\nn_surrogates = 19\n'
+        "[insync]\nlevel1 = false\nlevel2 = false\nlevel3 = false\n"
+        "[statistics]\ncontrast = false\npseudo_dyads = false\n"
+        '[[dyads]]\nname = "d1"\n[[dyads.sessions]]\nindex = 0\nfile = "s.xdf"\n'
+        'reader = { format = "xdf", streams = ["EEG-T", "EEG-C"] }\n'
+    )
+    res = Study.from_toml(toml).run(tmp_path / "out", verbose=False)
+    got = res.get("d1", 0)["sync"]["all"]
+    ref = compute_sync(raw, rois="default", verbose=False)
+    assert got.n_epochs == ref.n_epochs
+    # the streams' clocks are put back on one grid exactly: float32 rounding only
+    np.testing.assert_allclose(got.data, ref.data, atol=1e-5)
+    assert res.get("d1", 0)["meta"]["alignment"]["method"] == "xdf-clock-sync"
