@@ -116,6 +116,16 @@ def check_n_jobs(n_jobs):
     return int(n_jobs)
 
 
+def as_table(rows):
+    """Rows (dicts) as a pandas DataFrame when pandas is installed, else a list of dicts."""
+    rows = [dict(r) for r in rows]
+    try:
+        import pandas as pd
+    except ImportError:
+        return rows
+    return pd.DataFrame(rows)
+
+
 def json_default(obj):
     """``json.dumps`` fallback: NumPy numbers and arrays, dates and paths as plain JSON."""
     if isinstance(obj, np.generic):

@@ -55,6 +55,7 @@ from ._utils import (
     ProgressBar,
     _check_option,
     _validate_type,
+    as_table,
     check_bands,
     check_n_jobs,
     check_seed,
@@ -65,9 +66,10 @@ from ._utils import (
 from .backend import get_backend
 from .dyad import ROLE_SEP, split_ch_name
 from .rois import resolve_rois
-from .spectral import _top_frequency, band_analytic, choose_decim
+from .measures import _unit
+from .spectral import band_analytic
 from .surrogates import _derangement
-from .sync import _data_picks
+from .sync import _annotation_spans, _bad_mask, _check_finite, _data_picks, _epoch_decims
 
 LEVEL1_RANGE = (0.3, 10.0)  # s, the phasic time scale of the In-Sync model
 WINDOW_MEASURES = ("plv", "coh", "imcoh")
@@ -80,15 +82,6 @@ PREFIX = "insync"
 # small helpers
 
 
-def _as_table(rows):
-    """A pandas DataFrame when pandas imports, else the list of dicts."""
-    try:
-        import pandas as pd
-    except ImportError:
-        return [dict(r) for r in rows]
-    return pd.DataFrame([dict(r) for r in rows])
-
-
 def _description(level, band, roi_a, roi_b):
     return f"{PREFIX}/L{level}/{band}/{roi_a}-{roi_b}"
 
@@ -98,13 +91,6 @@ def _check_positive(value, name):
     if not value > 0:
         raise ValueError(f"{name} must be positive, got {value}.")
     return float(value)
-
-
-def _check_alpha(alpha):
-    _validate_type(alpha, "numeric", "alpha")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha}.")
-    return float(alpha)
 
 
 def _check_n_null(n_null, alpha):
@@ -164,52 +150,24 @@ class _Signals:
         self.roi_names = [list(self.roi_chs[r]) for r in self.roles]
         self.bands = bands
         self.bk = bk
-        div = gcd(n_win, n_step) if n_step else n_win
-        self.decim = {}
-        for b, edges in bands.items():
-            if decim == "auto":
-                self.decim[b] = choose_decim(
-                    self.sfreq, _top_frequency(edges, "fft", self.sfreq, 7.0, 1.0),
-                    divides=div,
-                )
-            else:
-                if isinstance(decim, bool) or not isinstance(decim, (int, np.integer)) \
-                        or decim < 1:
-                    raise ValueError(f"decim must be 'auto' or a positive int, got {decim!r}.")
-                if div % decim:
-                    raise ValueError(
-                        f"decim={decim} must divide the window and step lengths ({n_win} and "
-                        f"{n_step} samples): use decim='auto' or other window/step values."
-                    )
-                self.decim[b] = int(decim)
+        # 'fft' band signals: the Morlet arguments do not apply
+        self.decim = _epoch_decims(bands, "fft", self.sfreq, decim, n_win, n_step or n_win,
+                                   7.0, 1.0, what="window")
         ch_index = {n: i for i, n in enumerate(raw.ch_names)}
         self.z = {b: [] for b in bands}  # band -> [za (n_a, T), zb (n_b, T)]
         for names in self.names:
             data = raw.get_data(picks=[ch_index[n] for n in names])
-            if not np.all(np.isfinite(data)):
-                bad = names[int(np.flatnonzero(~np.isfinite(data).all(1))[0])]
-                raise ValueError(
-                    f"Channel {bad!r} contains NaN or infinite values: mark it bad "
-                    "(info['bads']) or annotate the span as BAD_ before computing synchrony."
-                )
-            for b in bands:
-                sig = band_analytic(
-                    data, self.sfreq, {b: bands[b]}, decim=self.decim[b],
-                    precision=precision, backend=bk, n_jobs=n_jobs, max_bytes=max_bytes,
-                )[b]
+            _check_finite(data, names)
+            # one forward FFT per channel serves every band
+            sigs = band_analytic(
+                data, self.sfreq, bands, decim=self.decim, precision=precision, backend=bk,
+                n_jobs=n_jobs, max_bytes=max_bytes,
+            )
+            for b, sig in sigs.items():
                 self.z[b].append(sig.data[:, 0])  # one frequency for the 'fft' method
             del data
         # samples inside BAD_ annotations (both people share one time axis)
-        self.bad = np.zeros(raw.n_times, bool)
-        if reject and len(raw.annotations):
-            ann = raw.annotations
-            is_bad = np.array([d.lower().startswith("bad") for d in ann.description])
-            if is_bad.any():
-                on = raw.time_as_index(ann.onset[is_bad], use_rounding=True,
-                                       origin=ann.orig_time)
-                off = on + np.round(ann.duration[is_bad] * self.sfreq).astype(int)
-                for a, b in zip(on, off):
-                    self.bad[max(a, 0) : max(b, 0)] = True
+        self.bad = _bad_mask(raw, raw.n_times) if reject else np.zeros(raw.n_times, bool)
 
     def pair_matrix(self, xp):
         """(n_roi_a * n_roi_b, n_a * n_b): ROI-pair means of flattened channel-pair values."""
@@ -224,11 +182,6 @@ class _Signals:
 
 # --------------------------------------------------------------------------------------------
 # window sums
-
-
-def _unit(z, xp):
-    mag = xp.abs(z)
-    return z / xp.where(mag == 0, 1, mag)
 
 
 def _blocks(z, g, xp):
@@ -301,7 +254,7 @@ class _PairSeries:
         xp = sig.bk.xp
         za, zb = (z[:, span] for z in sig.z[band])
         if measure == "plv":
-            za, zb = _unit(za, xp), _unit(zb, xp)
+            za, zb = _unit(za), _unit(zb)
         self.zb, self.geo, self.measure, self.max_bytes = zb, geo, measure, max_bytes
         self.bk, self.xp = sig.bk, xp
         self.a_blk = _blocks(za, geo.g, xp).conj()
@@ -472,7 +425,7 @@ class InSyncLevel1(_WindowResult):
         -------
         table : pandas.DataFrame | list of dict
         """
-        return _as_table(self.episodes)
+        return as_table(self.episodes)
 
     def _annotated_rows(self):
         return self.episodes
@@ -764,7 +717,7 @@ def level1(
     _check_option("correction", correction, CORRECTIONS)
     sfreq = raw.info["sfreq"]
     bands = check_bands(bands, sfreq)
-    alpha = _check_alpha(alpha)
+    alpha = stats._check_alpha(alpha)
     n_null = _check_n_null(n_null, alpha)
     n_win, n_step = _check_window(window, step, bands, sfreq, raw.n_times)
     min_shift = _check_positive(min_shift, "min_shift")
@@ -867,8 +820,8 @@ def level1(
                     )
                     if lead_lag:
                         za, zbb = sig.z[band]
-                        ua = bk.to_numpy(_unit(za[sig.idx[0][ri]], xp))
-                        ub = bk.to_numpy(_unit(zbb[sig.idx[1][ci]], xp))
+                        ua = bk.to_numpy(_unit(za[sig.idx[0][ri]]))
+                        ub = bk.to_numpy(_unit(zbb[sig.idx[1][ci]]))
                         row.update(_lead_lag(
                             ua, ub, int(round(on * sfreq / q)), int(round(off * sfreq / q)),
                             int(round(max_lag * sfreq / q)), sfreq / q, roles, max_bytes,
@@ -961,7 +914,7 @@ class InSyncLevel2(_WindowResult):
         -------
         table : pandas.DataFrame | list of dict
         """
-        return _as_table(self.rows)
+        return as_table(self.rows)
 
     def contrast_table(self):
         """One row per contrast (e.g. rest_post - rest_pre), band and ROI pair.
@@ -976,7 +929,7 @@ class InSyncLevel2(_WindowResult):
         -------
         table : pandas.DataFrame | list of dict
         """
-        return _as_table(self.contrasts)
+        return as_table(self.contrasts)
 
     def _annotated_rows(self):
         return [r for r in self.rows if r["significant"]]
@@ -1016,11 +969,8 @@ def _segments_from(raw, segments, block):
                 f"{[round(float(ann.onset[i]), 3) for i in hits]} s): give each stretch its "
                 "own description."
             )
-        i = hits[0]
-        start = int(raw.time_as_index(ann.onset[i], use_rounding=True,
-                                      origin=ann.orig_time)[0])
-        stop = start + int(round(ann.duration[i] * sfreq))
-        out.append((name, "segment", max(start, 0), min(stop, raw.n_times)))
+        (start,), (stop,) = _annotation_spans(raw, hits[:1])
+        out.append((name, "segment", max(int(start), 0), min(int(stop), raw.n_times)))
     if block is not None:
         n_blk = int(round(_check_positive(block, "block") * sfreq))
         for k, s0 in enumerate(range(0, raw.n_times - n_blk + 1, n_blk)):
@@ -1129,7 +1079,7 @@ def level2(
     _check_option("null", null, L2_NULLS)
     sfreq = raw.info["sfreq"]
     bands = check_bands(bands, sfreq)
-    alpha = _check_alpha(alpha)
+    alpha = stats._check_alpha(alpha)
     n_null = _check_n_null(n_null, alpha)
     epoch_duration = _check_positive(epoch_duration, "epoch_duration")
     for name, (fmin, _) in bands.items():
@@ -1301,7 +1251,7 @@ class InSyncLevel3:
         -------
         table : pandas.DataFrame | list of dict
         """
-        return _as_table(self.dyads)
+        return as_table(self.dyads)
 
     def to_dict(self):
         """Plain JSON-able attributes (see :meth:`from_dict`)."""

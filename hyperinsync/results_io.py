@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._utils import _validate_type, atomic_path, json_default, logger
+from ._utils import _validate_type, as_table, atomic_path, json_default, logger
 
 FORMAT = "hyperinsync-results"
 FORMAT_VERSION = 1
@@ -414,11 +414,7 @@ class Results:
                             row.update(cells.get((m, b, roi), {}))
                             row.update(meta.get("variables", {}))
                             rows.append(row)
-        try:
-            import pandas as pd
-        except ImportError:
-            return rows
-        return pd.DataFrame(rows)
+        return as_table(rows)
 
 
 def _surrogate_cells(sur):

@@ -198,18 +198,13 @@ def _check_band(band, sfreq):
                 f"Unknown band {band!r}: use one of {', '.join(DEFAULT_BANDS)} or a "
                 "(fmin, fmax) tuple in Hz."
             )
-        name, (fmin, fmax) = band, DEFAULT_BANDS[band]
+        name, edges = band, DEFAULT_BANDS[band]
     else:
         if not isinstance(band, (tuple, list)) or len(band) != 2:
             raise ValueError(f"band must be a band name or (fmin, fmax), got {band!r}.")
-        name = f"{float(band[0]):g}-{float(band[1]):g}Hz"
-        fmin, fmax = check_bands({name: tuple(band)})[name]
-    if fmax >= sfreq / 2.0:
-        raise ValueError(
-            f"Band {name!r} ({fmin:g}-{fmax:g} Hz) reaches the Nyquist frequency "
-            f"{sfreq / 2.0:g} Hz of sfreq={sfreq:g} Hz."
-        )
-    return name, float(fmin), float(fmax)
+        name, edges = f"{float(band[0]):g}-{float(band[1]):g}Hz", tuple(band)
+    fmin, fmax = check_bands({name: edges}, sfreq)[name]  # also refuses bands past Nyquist
+    return name, fmin, fmax
 
 
 def _check_roi(roi, ch_names, side, montage_label):

@@ -215,6 +215,7 @@ def _check_alpha(alpha):
     _validate_type(alpha, "numeric", "alpha")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}.")
+    return float(alpha)
 
 
 def _check_n_permutations(n_permutations):

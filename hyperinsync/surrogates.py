@@ -47,6 +47,7 @@ from ._utils import (
     ProgressBar,
     _check_option,
     _validate_type,
+    as_table,
     check_bands,
     check_n_jobs,
     check_seed,
@@ -59,7 +60,14 @@ from .dyad import ROLE_SEP, get_roles, split_ch_name
 from .measures import check_measures, compute_measure
 from .spectral import METHODS, band_analytic
 from .stats import fdr_bh, maxstat_p, p_value, permutation_test, zscore
-from .sync import SyncResult, _continuous_signals, _data_picks, _roi_spec, _window_starts
+from .sync import (
+    SyncResult,
+    _bad_mask,
+    _continuous_signals,
+    _data_picks,
+    _roi_spec,
+    _window_starts,
+)
 
 NULLS = (
     "pseudo_dyads",
@@ -204,11 +212,7 @@ class SurrogateResult:
                                     group_d=float(self.group["d"][idx]),
                                 )
                             rows_out.append(row)
-        try:
-            import pandas as pd
-        except ImportError:
-            return rows_out
-        return pd.DataFrame(rows_out)
+        return as_table(rows_out)
 
     def to_dict(self):
         """Plain arrays and JSON-able attributes (see :meth:`from_dict`)."""
@@ -525,17 +529,6 @@ def _pair_shape(prep):
     return prep.signals[b][0].shape[2], prep.signals[b][1].shape[2]
 
 
-def _bad_samples(inst, n):
-    """Boolean mask of samples inside BAD annotations (first ``n`` samples)."""
-    bad = np.zeros(n, bool)
-    ann = inst.annotations
-    for onset, dur, desc in zip(ann.onset, ann.duration, ann.description):
-        if desc.lower().startswith("bad"):
-            on = int(inst.time_as_index(onset, use_rounding=True, origin=ann.orig_time)[0])
-            bad[max(on, 0) : max(on + int(round(dur * inst.info["sfreq"])), 0)] = True
-    return bad
-
-
 def _shift_null(prep, inst, measures, n_sur, min_shift, rng, bk, max_bytes):
     """Circular shift of B's band signals over the span tiled by the epochs."""
     xp = bk.xp
@@ -552,7 +545,7 @@ def _shift_null(prep, inst, measures, n_sur, min_shift, rng, bk, max_bytes):
         )
     lags = rng.integers(lo, hi + 1, n_sur) * unit  # samples
     # which shifted B windows are clean: circular window sums of the BAD sample mask
-    bad = _bad_samples(inst, span)
+    bad = _bad_mask(inst, span)
     csum = np.concatenate([[0], np.cumsum(np.r_[bad, bad])])
     src = (prep.starts[None, :] + lags[:, None]) % span  # (K, E)
     b_ok = (csum[src + prep.n_len] - csum[src]) == 0

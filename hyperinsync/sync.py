@@ -13,6 +13,7 @@ from ._utils import (
     ProgressBar,
     _check_option,
     _validate_type,
+    as_table,
     check_bands,
     check_n_jobs,
     fill_doc,
@@ -23,7 +24,7 @@ from .backend import get_backend, real_dtype
 from .dyad import ROLE_SEP, get_roles, role_picks, split_ch_name
 from .measures import CONVENTIONS, check_measures, compute_measure
 from .rois import resolve_rois
-from .spectral import METHODS, _top_frequency, band_analytic, choose_decim
+from .spectral import METHODS, _check_decim, _top_frequency, band_analytic, choose_decim
 
 # channel types that carry brain signal; others (stim, misc, eog, ...) are never paired
 DATA_TYPES = ("eeg", "mag", "grad", "seeg", "ecog", "dbs", "hbo", "hbr")
@@ -205,11 +206,7 @@ class SyncResult:
                                 row["onset"] = float(self.epoch_onsets[e])
                             row["value"] = float(mat[i, j])
                             rows_out.append(row)
-        try:
-            import pandas as pd
-        except ImportError:
-            return rows_out
-        return pd.DataFrame(rows_out)
+        return as_table(rows_out)
 
     def to_connectivity(self, measure=None, *, kind="mean"):
         """Convert to an mne-connectivity container.
@@ -346,6 +343,29 @@ def _data_picks(inst, picks):
     return roles, out
 
 
+def _annotation_spans(raw, which):
+    """Sample spans ``(on, off)`` of the annotations ``which`` selects, from the first sample."""
+    ann = raw.annotations
+    on = np.atleast_1d(
+        raw.time_as_index(ann.onset[which], use_rounding=True, origin=ann.orig_time)
+    )
+    return on, on + np.round(np.atleast_1d(ann.duration[which]) * raw.info["sfreq"]).astype(int)
+
+
+def _bad_spans(raw):
+    """Sample spans ``(on, off)`` of the BAD_* annotations, from the first sample."""
+    bad = np.array([d.lower().startswith("bad") for d in raw.annotations.description], bool)
+    return _annotation_spans(raw, bad)
+
+
+def _bad_mask(raw, n_times):
+    """Boolean mask of the first ``n_times`` samples: True inside BAD_* annotations."""
+    mask = np.zeros(n_times, bool)
+    for on, off in zip(*_bad_spans(raw)):
+        mask[max(on, 0) : max(off, 0)] = True
+    return mask
+
+
 def _window_starts(raw, n_len, n_step, reject_by_annotation):
     """Sample starts of fixed-length windows; those touching a BAD annotation are dropped."""
     n_times = raw.n_times
@@ -355,12 +375,9 @@ def _window_starts(raw, n_len, n_step, reject_by_annotation):
             f"The recording ({n_times / raw.info['sfreq']:.2f} s) is shorter than one "
             f"epoch ({n_len / raw.info['sfreq']:.2f} s): use a shorter epoch_duration."
         )
-    if reject_by_annotation and len(raw.annotations):
-        ann = raw.annotations
-        bad = np.array([d.lower().startswith("bad") for d in ann.description])
-        if bad.any():
-            on = raw.time_as_index(ann.onset[bad], use_rounding=True, origin=ann.orig_time)
-            off = on + np.round(ann.duration[bad] * raw.info["sfreq"]).astype(int)
+    if reject_by_annotation:
+        on, off = _bad_spans(raw)
+        if len(on):
             ends = starts + n_len
             hit = (starts[:, None] < off[None, :]) & (ends[:, None] > on[None, :])
             starts = starts[~hit.any(axis=1)]
@@ -369,6 +386,41 @@ def _window_starts(raw, n_len, n_step, reject_by_annotation):
                     "Every epoch overlaps a BAD annotation: nothing is left to analyse."
                 )
     return starts
+
+
+def _check_finite(data, ch_names):
+    """Refuse NaN/inf in continuous data ``(n_channels, n_times)``, naming the channel."""
+    if not np.all(np.isfinite(data)):
+        bad = ch_names[int(np.flatnonzero(~np.isfinite(data).all(axis=1))[0])]
+        raise ValueError(
+            f"Channel {bad!r} contains NaN or infinite values: mark it bad "
+            "(info['bads']) or annotate the span as BAD_ before computing synchrony."
+        )
+
+
+def _epoch_decims(bands, method, sfreq, decim, n_len, n_step, n_cycles, freq_step,
+                  what="epoch"):
+    """Decimation per band that divides the epoch (or window) length and step.
+
+    ``'auto'`` keeps at least 4 samples per cycle of each band's highest frequency, so that
+    epochs start and end on retained samples.
+    """
+    if decim == "auto":
+        div = gcd(n_len, n_step)
+        return {
+            b: choose_decim(
+                sfreq, _top_frequency(e, method, sfreq, n_cycles, freq_step), divides=div
+            )
+            for b, e in bands.items()
+        }
+    decim = _check_decim(decim)
+    if n_len % decim or n_step % decim:
+        raise ValueError(
+            f"decim={decim} must divide the {what} length ({n_len} samples) and step "
+            f"({n_step} samples); use decim='auto' or other "
+            f"{dict(epoch='epoch_duration/overlap', window='window/step')[what]} values."
+        )
+    return dict.fromkeys(bands, decim)
 
 
 def _continuous_signals(
@@ -380,25 +432,11 @@ def _continuous_signals(
     time point).
     """
     sfreq = inst.info["sfreq"]
-    if decim == "auto":
-        div = gcd(n_len, n_step)
-        decims = {
-            b: choose_decim(
-                sfreq,
-                _top_frequency(e, method, sfreq, kw["n_cycles"], kw["freq_step"]),
-                divides=div,
-            )
-            for b, e in bands.items()
-        }
-        if common_decim:
-            decims = dict.fromkeys(bands, min(decims.values()))
-    else:
-        decims = dict.fromkeys(bands, decim)
-        if n_len % decim or n_step % decim:
-            raise ValueError(
-                f"decim={decim} must divide the epoch length ({n_len} samples) and step "
-                f"({n_step} samples); use decim='auto' or another epoch_duration/overlap."
-            )
+    decims = _epoch_decims(
+        bands, method, sfreq, decim, n_len, n_step, kw["n_cycles"], kw["freq_step"]
+    )
+    if common_decim and decim == "auto":
+        decims = dict.fromkeys(bands, min(decims.values()))
     # Channels are read in groups so a lazily loaded recording is never copied whole; a
     # group is larger than one FFT chunk because every read of a FIF file touches all
     # channels' buffers. Data go to single precision at once when that is what is computed.
@@ -410,13 +448,9 @@ def _continuous_signals(
     starts_ch = range(0, len(picks_all), chunk)
     # a bar only where there is progress to show (several channel groups)
     for c0 in ProgressBar(starts_ch, mesg="Band signals") if len(starts_ch) > 1 else starts_ch:
-        data = inst.get_data(picks=picks_all[c0 : c0 + chunk]).astype(rdtype, copy=False)
-        if not np.all(np.isfinite(data)):
-            bad = picks_all[c0 + int(np.flatnonzero(~np.isfinite(data).all(1))[0])]
-            raise ValueError(
-                f"Channel {inst.ch_names[bad]!r} contains NaN or infinite values: mark it "
-                "bad (info['bads']) or annotate the span as BAD_ before computing synchrony."
-            )
+        picks = picks_all[c0 : c0 + chunk]
+        data = inst.get_data(picks=picks).astype(rdtype, copy=False)
+        _check_finite(data, [inst.ch_names[i] for i in picks])
         # one forward FFT per channel serves every band
         sigs = band_analytic(data, sfreq, bands, method=method, decim=decims, **kw)
         del data
