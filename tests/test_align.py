@@ -457,3 +457,22 @@ def test_recording_files(tmp_path):
     (mff / "info.xml").write_text("x")
     (mff / "sub" / "signal1.bin").write_bytes(b"x")
     assert recording_files(mff) == [mff, mff / "info.xml", mff / "sub" / "signal1.bin"]
+
+
+def test_fuzz_truncations_refused(tmp_path, planted):
+    """Any cut of an EDF file, or of a BrainVision data file whose header states its
+    length, raises DyadIOError naming the file; nothing else escapes."""
+    rng = np.random.default_rng(7)
+    edf = Path(planted["fa"]).read_bytes()
+    data = np.random.default_rng(0).normal(0, 1e-5, (2, 3000))
+    vhdr = _write_brainvision(tmp_path / "full", data, 512.0, ["Fz", "Cz"], [(10, "sync")],
+                              data_points=3000)
+    eeg = vhdr.with_suffix(".eeg").read_bytes()
+    cut_edf, cut_eeg = tmp_path / "cut.edf", vhdr.with_suffix(".eeg")
+    for _ in range(15):
+        cut_edf.write_bytes(edf[: int(rng.integers(1, len(edf)))])
+        with pytest.raises(DyadIOError, match="cut.edf"):
+            read_recording(cut_edf, stim_channel="STI 014")
+        cut_eeg.write_bytes(eeg[: int(rng.integers(0, len(eeg)))])
+        with pytest.raises(DyadIOError, match="full"):
+            read_recording(vhdr)
