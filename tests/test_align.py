@@ -305,7 +305,7 @@ def _two_grids(pulses_true, offset=1.7, drift=30e-6, sf_a=500.0, sf_b=512.0, dur
     raws = []
     for sf, times, name in ((sf_a, pulses_true, "STI"),
                             (sf_b, (pulses_true + offset) * (1 + drift), "TRIG")):
-        n = int((dur + offset + 1) * sf)
+        n = int(np.ceil(dur + offset + 1) * sf)  # whole seconds: whole EDF records
         data = np.vstack([rng.normal(0, 1e-5, (2, n)), np.zeros(n)])
         times = np.array(times, float)
         if shift_b is not None and name == "TRIG":

@@ -291,53 +291,56 @@ def _brainvision_parts(vhdr):
     return cfg, data, (vhdr.parent / mrk if mrk else None)
 
 
-def _check_brainvision(fname, raw):
+def _check_brainvision(fname):
     """Refuse a BrainVision recording whose data file stops before the header or markers."""
+    import configparser
+
     cfg, data, mrk = _brainvision_parts(fname)
     if cfg is None or not data.is_file():
-        return
+        return  # the reader's own error will say what is missing
     common = cfg["Common Infos"]
-    n_samp = raw.n_times
-    if common.get("DataFormat", "BINARY").strip().upper() == "BINARY":
-        fmt = cfg.get("Binary Infos", "BinaryFormat", fallback="INT_16").strip().upper()
-        bps = {"INT_16": 2, "UINT_16": 2, "INT_32": 4, "IEEE_FLOAT_32": 4}.get(fmt)
-        try:
-            n_ch = int(common["NumberOfChannels"])
-        except (KeyError, ValueError):
-            n_ch = None
-        if bps and n_ch:
-            size = data.stat().st_size
-            if size % (bps * n_ch):
-                _damaged(data, f"{size} bytes is not a whole number of samples of {n_ch} "
-                         f"channels x {bps} bytes (the last sample is incomplete)")
-    points = common.get("DataPoints")
-    if points is not None and points.strip().isdigit() and int(points) != n_samp:
+    if common.get("DataFormat", "BINARY").strip().upper() != "BINARY":
+        return  # ASCII data: one sample per line, nothing to count here
+    fmt = cfg.get("Binary Infos", "BinaryFormat", fallback="INT_16").strip().upper()
+    bps = {"INT_16": 2, "UINT_16": 2, "INT_32": 4, "IEEE_FLOAT_32": 4}.get(fmt)
+    try:
+        n_ch = int(common["NumberOfChannels"])
+    except (KeyError, ValueError):
+        return
+    if not bps or n_ch < 1:
+        return
+    size = data.stat().st_size
+    n_samp, rest = divmod(size, bps * n_ch)
+    if rest:
+        _damaged(data, f"{size} bytes is not a whole number of samples of {n_ch} channels x "
+                 f"{bps} bytes (the last sample is incomplete)")
+    points = common.get("DataPoints", "").strip()
+    if points.isdigit() and int(points) != n_samp:
         _damaged(data, f"its header {fname.name} announces {int(points)} samples per "
                  f"channel, the data file holds {n_samp}")
-    if mrk is not None and mrk.is_file():
-        import configparser
+    if mrk is None or not mrk.is_file():
+        return
+    try:
+        marks = _read_ini(mrk)["Marker Infos"]
+    except (configparser.Error, KeyError, OSError):
+        return
+    positions = []
+    for value in marks.values():
+        fields = value.split(",")
+        if len(fields) >= 3 and fields[2].strip().isdigit():
+            positions.append(int(fields[2]))
+    if positions and max(positions) > n_samp:
+        _damaged(data, f"the marker file {mrk.name} has markers up to sample "
+                 f"{max(positions)}, but the data stop at sample {n_samp}")
 
-        try:
-            marks = _read_ini(mrk)["Marker Infos"]
-        except (configparser.Error, KeyError):
-            return
-        positions = []
-        for value in marks.values():
-            fields = value.split(",")
-            if len(fields) >= 3 and fields[2].strip().isdigit():
-                positions.append(int(fields[2]))
-        if positions and max(positions) > n_samp:
-            _damaged(data, f"the marker file {mrk.name} has markers up to sample "
-                     f"{max(positions)}, but the data stop at sample {n_samp}")
 
-
-def _check_complete(fname, raw=None):
+def _check_complete(fname):
     """Format checks MNE leaves to a warning (or skips): truncated EDF/BDF/BrainVision."""
     suffix = fname.suffix.lower()
-    if raw is None and suffix in (".edf", ".bdf"):
+    if suffix in (".edf", ".bdf"):
         _check_edf(fname)
-    elif raw is not None and suffix in (".vhdr", ".ahdr"):
-        _check_brainvision(fname, raw)
+    elif suffix == ".vhdr":  # .ahdr files hold one channel more than they declare
+        _check_brainvision(fname)
 
 
 def recording_files(fname):
@@ -449,7 +452,6 @@ def read_recording(fname, *, preload=True, verbose=None, **reader_kwargs):
             raw = read_raw_xdf(fname, **reader_kwargs)
         else:
             raw = mne.io.read_raw(fname, preload=preload, verbose=False, **reader_kwargs)
-        _check_complete(fname, raw)
     except (DyadIOError, FileNotFoundError):
         raise
     except Exception as err:
