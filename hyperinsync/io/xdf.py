@@ -184,9 +184,10 @@ def _find_stream(streams, wanted, select_by, fname):
 def _eeg_streams(streams, n, fname, how):
     eeg = [s for s in streams if _field(s, "type").lower() == "eeg"]
     if len(eeg) != n:
+        what = "two streams" if n == 2 else "one stream"
         raise XDFError(
-            f"XDF file {fname}: {how}=None needs exactly {'two streams' if n == 2 else 'one stream'}"
-            f" of type EEG, found {len(eeg)}. Available streams: {_describe(streams)}. "
+            f"XDF file {fname}: {how}=None needs exactly {what} of type EEG, found "
+            f"{len(eeg)}. Available streams: {_describe(streams)}. "
             f"Choose with {how}= and select_by=."
         )
     return eeg
