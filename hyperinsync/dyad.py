@@ -20,7 +20,7 @@ import mne
 import numpy as np
 from mne.io.constants import FIFF
 
-from ._utils import _validate_type, fill_doc, json_default, logger, verbose
+from ._utils import _check_option, _validate_type, fill_doc, json_default, logger, verbose
 
 ROLE_SEP = ":"
 DEFAULT_ROLES = ("A", "B")
@@ -494,6 +494,9 @@ def _epochs_like(cls, data, info, src):
         metadata=None if src.metadata is None else src.metadata.copy(),
         selection=src.selection.copy(),
         drop_log=src.drop_log,
+        # mne.read_epochs keeps every condition of event_id, also those without epochs
+        # (and so does dropping the last epoch of a condition): keep them as MNE does
+        on_missing="ignore",
         verbose=False,
     )
     # Data are already baseline-corrected (or not): record it without correcting again.
@@ -566,15 +569,23 @@ def make_dyad_raw(raw_a, raw_b, roles=DEFAULT_ROLES, verbose=None):
 
 @verbose
 @fill_doc
-def make_dyad_epochs(epochs_a, epochs_b, roles=DEFAULT_ROLES, verbose=None):
+def make_dyad_epochs(epochs_a, epochs_b, roles=DEFAULT_ROLES, *, pair_by="events",
+                     verbose=None):
     """Put two people's epochs into one :class:`DyadEpochs`.
 
     Parameters
     ----------
     epochs_a, epochs_b : mne.Epochs
-        The two people's epochs, paired one to one: same number of epochs, sampling rate,
-        times and events. Channel sets, types and montages may differ.
+        The two people's epochs, paired one to one: same number of epochs, sampling rate
+        and times. Channel sets, types and montages may differ.
     %(roles)s
+    pair_by : 'events' | 'order'
+        ``'events'`` (default): epoch i of A and of B must come from the same event (same
+        sample and code), as when both were cut from one aligned recording; otherwise
+        this raises. ``'order'``: epoch i of A is paired with epoch i of B whatever their
+        events, as HyPyP does after :func:`mne.epochs.equalize_epoch_counts`; use it only
+        when the i-th epochs of the two files are known to be simultaneous (events from
+        two amplifiers' own clocks).
     %(verbose)s
 
     Returns
@@ -585,6 +596,7 @@ def make_dyad_epochs(epochs_a, epochs_b, roles=DEFAULT_ROLES, verbose=None):
     """
     _validate_type(epochs_a, mne.BaseEpochs, "epochs_a", "Epochs")
     _validate_type(epochs_b, mne.BaseEpochs, "epochs_b", "Epochs")
+    _check_option("pair_by", pair_by, ("events", "order"))
     roles = _check_roles(roles)
     # Load first: loading can drop epochs (rejection), which must happen before pairing.
     epochs_a, epochs_b = (
@@ -610,13 +622,18 @@ def make_dyad_epochs(epochs_a, epochs_b, roles=DEFAULT_ROLES, verbose=None):
         raise _mismatch("tmin (s)", a.tmin, b.tmin, crop)
     for col, what in ((0, "event samples"), (2, "event codes")):
         diff = np.flatnonzero(a.events[:, col] != b.events[:, col])
-        if diff.size:
+        if diff.size and pair_by == "order":
+            logger.info(f"Paired by order: {diff.size} epochs differ in {what}; the dyad "
+                        "keeps A's events.")
+        elif diff.size:
             ii = diff[0]
             raise _mismatch(
                 f"{what} ({diff.size} epochs, first at epoch {ii})",
                 a.events[ii, col], b.events[ii, col],
-                "Equalize the epochs / pair them by selection so epoch i of A and of B "
-                "come from the same event.",
+                "Pair them by selection (epochs_a[np.isin(epochs_a.selection, common)], the "
+                "same for B) so epoch i of A and of B come from the same event, or, if the "
+                "i-th epochs are simultaneous though their events differ, pass "
+                "pair_by='order'.",
             )
     for epochs, role in zip((a, b), roles):
         _check_projs(epochs, role)
@@ -669,9 +686,10 @@ def as_dyad(inst, roles=None, verbose=None):
 def _read(reader, fname, verbose):
     inst = reader(fname, preload=True, verbose=verbose)
     try:
-        return as_dyad(inst)
+        _check_two_roles(get_roles(inst))
     except ValueError as err:
         raise ValueError(f"{fname} holds no dyad: {err}") from None
+    return as_dyad(inst)
 
 
 @verbose

@@ -9,7 +9,7 @@ from scipy.interpolate import CubicSpline
 from scipy.signal import butter, hilbert, sosfiltfilt
 
 from hyperinsync.dyad import get_dyad_meta, role_picks
-from hyperinsync.io.align import read_dyad
+from hyperinsync.io.align import read_dyad, read_recording, recording_files
 from hyperinsync.io.errors import AlignmentError, DyadIOError
 from hyperinsync.io.poly5 import read_raw_poly5, write_poly5
 from hyperinsync.simulate import Coupling, simulate_dyad
@@ -259,3 +259,220 @@ def test_nan_run():
     b._data[1, 700:750] = np.nan
     with pytest.raises(DyadIOError, match=r"'Cz'.*7\.000 s to 7\.500 s"):
         read_dyad(_small(), b)
+
+
+# --------------------------------------------------------------------------------------
+# pulse pairing: ambiguity in every path (issue 12, item 8)
+# --------------------------------------------------------------------------------------
+def test_periodic_equal_counts_are_ambiguous():
+    """Periodic pulses, equal counts, one pulse apart: refused, not paired in order."""
+    true = 2.0 + 2.0 * np.arange(8)  # a pulse every 2 s (A's clock)
+    a = _small(n=2500, pulses=true[:-1])  # A recorded pulses 1..7
+    b = _small(n=2500, pulses=true[1:] + 3.2)  # B (started 3.2 s earlier) pulses 2..8
+    with pytest.raises(AlignmentError, match="unambiguously.*pulse_pairing='order'"):
+        read_dyad(a, b)
+    # the same refusal when the counts are equal because both hold the same pulses: from
+    # the pulse times alone the two cases cannot be told apart
+    with pytest.raises(AlignmentError, match="unambiguously"):
+        read_dyad(_small(n=2500, pulses=true), _small(n=2500, pulses=true + 3.2))
+    # ... unless the user vouches that both files hold exactly the same pulses
+    dyad = read_dyad(_small(n=2500, pulses=true), _small(n=2500, pulses=true + 3.2),
+                     pulse_pairing="order")
+    assert abs(dyad.alignment["offset_s"] - 3.2) < 0.02
+    assert dyad.alignment["pulse_pairing"] == "order"
+    with pytest.raises(AlignmentError, match="pulse_pairing='order'.*7.*8"):
+        read_dyad(a, _small(n=2500, pulses=true + 3.2), pulse_pairing="order")
+
+
+def test_equal_counts_shifted_pair_by_intervals():
+    """Equal counts, but A lacks the first pulse and B the last: paired by intervals."""
+    true = np.cumsum(np.r_[2.0, np.random.default_rng(4).uniform(1.0, 2.0, 9)])
+    a = _small(n=2500, pulses=true[1:])
+    b = _small(n=2500, pulses=true[:-1] + 0.8)
+    dyad = read_dyad(a, b)
+    rep = dyad.alignment
+    assert rep["n_pulses"] == 8 and rep["n_dropped_a"] == 1 and rep["n_dropped_b"] == 1
+    assert abs(rep["offset_s"] - 0.8) < 0.02
+
+
+# --------------------------------------------------------------------------------------
+# sample quantisation of pulse times (item 9)
+# --------------------------------------------------------------------------------------
+def _two_grids(pulses_true, offset=1.7, drift=30e-6, sf_a=500.0, sf_b=512.0, dur=40.0,
+               shift_b=None):
+    """A at 500 Hz and B at 512 Hz, each pulse at the first sample at/after its true time."""
+    rng = np.random.default_rng(5)
+    raws = []
+    for sf, times, name in ((sf_a, pulses_true, "STI"),
+                            (sf_b, (pulses_true + offset) * (1 + drift), "TRIG")):
+        n = int(np.ceil(dur + offset + 1) * sf)  # whole seconds: whole EDF records
+        data = np.vstack([rng.normal(0, 1e-5, (2, n)), np.zeros(n)])
+        times = np.array(times, float)
+        if shift_b is not None and name == "TRIG":
+            times = times + shift_b
+        for t in times:
+            k = int(np.ceil(t * sf - 1e-9))  # quantised to this amplifier's grid
+            data[2, k : k + 3] = 1
+        info = mne.create_info(["Fz", "Cz", name], sf, ["eeg", "eeg", "stim"])
+        raws.append(mne.io.RawArray(data, info, verbose=False))
+    return raws
+
+
+def _extreme_quantisation(n_low=7, offset=1.7, drift=30e-6):
+    """Pulse times whose quantisation errors are extreme: 7 with B early, 1 with B late."""
+    cand = np.sort(np.random.default_rng(0).uniform(1.0, 38.0, 200000))
+    err_a = np.ceil(cand * SF_A - 1e-9) / SF_A - cand
+    tb = (cand + offset) * (1 + drift)
+    err_b = np.ceil(tb * SF_B - 1e-9) / SF_B - tb
+    e = err_b - err_a
+    low, high = np.argsort(e)[:2000], np.argsort(e)[-2000:]
+    chosen, last = [], -10.0
+    for i in np.sort(np.r_[low[::250][:n_low], high[:1]]):
+        if cand[i] - last > 0.5:
+            chosen.append(cand[i])
+            last = cand[i]
+    return np.array(chosen)
+
+
+def test_quantised_pulses_accepted_at_default_tolerance():
+    """Pulses on neither grid: one sample of each clock is expected, not an error."""
+    pulses = _extreme_quantisation()
+    a, b = _two_grids(pulses)
+    dyad = read_dyad(a, b)  # the old check (largest residual <= 2 ms) refused this pair
+    rep = dyad.alignment
+    assert rep["residual_ms_max"] > 2.0  # the quantisation the old check tripped on
+    assert rep["misfit_ms"] == 0.0
+    assert abs(rep["quantisation_ms"] - (1e3 / SF_A + 1e3 / SF_B)) < 1e-9
+    # inside the pulse train the line is right to within the quantisation
+    tm = pulses.mean()
+    got = rep["offset_s"] + (1 + rep["drift_ppm"] * 1e-6) * tm
+    assert abs(got - (tm + 1.7) * (1 + 30e-6)) < rep["quantisation_ms"] / 2e3
+    # 25 random pulse trains on both grids: none is refused
+    rng = np.random.default_rng(11)
+    for _ in range(25):
+        pulses = np.cumsum(rng.uniform(1.0, 2.5, 20))
+        a, b = _two_grids(pulses[pulses < 38.0])
+        rep = read_dyad(a, b).alignment
+        assert rep["misfit_ms"] <= 2.0 and abs(rep["drift_ppm"] - 30) < 40
+
+
+def test_real_misalignment_still_refused():
+    pulses = np.cumsum(np.random.default_rng(2).uniform(1.0, 2.5, 20))
+    pulses = pulses[pulses < 38.0]
+    # a clock jump of 12 ms in B halfway through (lost samples): a line through a step
+    # leaves residuals of +-3 ms besides the quantisation
+    jump = np.where(np.arange(len(pulses)) >= len(pulses) // 2, 0.012, 0.0)
+    a, b = _two_grids(pulses, shift_b=jump)
+    with pytest.raises(AlignmentError, match="timing error.*exceeds tolerance_ms=2.0"):
+        read_dyad(a, b)
+    # one pulse 10 ms late
+    late = np.zeros(len(pulses))
+    late[5] = 0.010
+    a, b = _two_grids(pulses, shift_b=late)
+    with pytest.raises(AlignmentError, match="exceeds tolerance_ms"):
+        read_dyad(a, b)
+
+
+def _write_brainvision(stem, data, sfreq, ch_names, markers, data_points=None):
+    """A BrainVision recording (float32, multiplexed), by the format's own layout."""
+    stem = Path(stem)
+    vhdr, eeg, vmrk = (stem.with_suffix(s) for s in (".vhdr", ".eeg", ".vmrk"))
+    chans = "\n".join(f"Ch{i + 1}={n},,0.1,µV" for i, n in enumerate(ch_names))
+    points = "" if data_points is None else f"DataPoints={data_points}\n"
+    vhdr.write_text(
+        "Brain Vision Data Exchange Header File Version 1.0\n\n[Common Infos]\n"
+        f"Codepage=UTF-8\nDataFile={eeg.name}\nMarkerFile={vmrk.name}\nDataFormat=BINARY\n"
+        f"DataOrientation=MULTIPLEXED\nNumberOfChannels={len(ch_names)}\n{points}"
+        f"SamplingInterval={1e6 / sfreq}\n\n[Binary Infos]\nBinaryFormat=IEEE_FLOAT_32\n\n"
+        f"[Channel Infos]\n{chans}\n", encoding="utf-8")
+    (data / 0.1e-6).T.astype("<f4").tofile(eeg)  # resolution 0.1 µV per unit
+    marks = "\n".join(f"Mk{i + 2}=Comment,{d},{k + 1},1,0" for i, (k, d) in enumerate(markers))
+    vmrk.write_text(
+        "Brain Vision Data Exchange Marker File, Version 1.0\n\n[Common Infos]\n"
+        f"Codepage=UTF-8\nDataFile={eeg.name}\n\n[Marker Infos]\n"
+        f"Mk1=New Segment,,1,1,0\n{marks}\n", encoding="utf-8")
+    return vhdr
+
+
+def test_edf_and_brainvision_files(tmp_path):
+    """500 Hz EDF (stim channel) + 512 Hz BrainVision (markers Comment/sync)."""
+    pulses = _extreme_quantisation()
+    a, b = _two_grids(pulses)
+    fa = tmp_path / "a.edf"
+    mne.export.export_raw(fa, a, fmt="edf", verbose=False)
+    kb = np.flatnonzero(np.diff(np.r_[0, b.get_data(picks="TRIG")[0]]) > 0)
+    fb = _write_brainvision(tmp_path / "b", b.get_data(picks=["Fz", "Cz"]), SF_B,
+                            ["Fz", "Cz"], [(k, "sync") for k in kb])
+    dyad = read_dyad(fa, fb, stim_channel=("STI", None), annotation=(None, "Comment/sync"))
+    rep = dyad.alignment
+    assert rep["n_pulses"] == len(pulses) and rep["misfit_ms"] == 0.0
+    assert rep["residual_ms_max"] > 2.0
+    assert rep["pulses"][1] == "annotations 'Comment/sync'"
+
+
+# --------------------------------------------------------------------------------------
+# truncated files (item 10) and the files a reader opens
+# --------------------------------------------------------------------------------------
+def test_truncated_edf_and_brainvision(tmp_path, planted):
+    edf = tmp_path / "cut.edf"
+    edf.write_bytes(Path(planted["fa"]).read_bytes()[:-5000])
+    with pytest.raises(DyadIOError, match=r"cut.edf is truncated.*announces 60 data records"):
+        read_dyad(edf, planted["fb"], stim_channel=("STI 014", None))
+    data = np.random.default_rng(0).normal(0, 1e-5, (2, 5120))
+    vhdr = _write_brainvision(tmp_path / "bv", data, 512.0, ["Fz", "Cz"],
+                              [(100, "sync"), (5000, "sync")])
+    eeg = vhdr.with_suffix(".eeg")
+    full = eeg.read_bytes()
+    eeg.write_bytes(full[:-6])  # ends inside a sample
+    with pytest.raises(DyadIOError, match=r"bv.eeg is truncated.*last sample is incomplete"):
+        read_dyad(vhdr, planted["fb"])
+    eeg.write_bytes(full[: 8 * 4000])  # whole samples, but a marker at 5000 lies beyond
+    with pytest.raises(DyadIOError, match=r"bv.eeg is truncated.*markers up to sample 5001"):
+        read_dyad(vhdr, planted["fb"])
+    vhdr2 = _write_brainvision(tmp_path / "bv2", data, 512.0, ["Fz", "Cz"], [(100, "s")],
+                               data_points=5120)
+    vhdr2.with_suffix(".eeg").write_bytes(vhdr2.with_suffix(".eeg").read_bytes()[: 8 * 4000])
+    with pytest.raises(DyadIOError, match=r"announces 5120 samples.*holds 4000"):
+        read_recording(vhdr2)
+    # the intact files are read
+    eeg.write_bytes(full)
+    assert read_recording(vhdr).n_times == 5120
+
+
+def test_recording_files(tmp_path):
+    data = np.zeros((2, 100))
+    vhdr = _write_brainvision(tmp_path / "x", data, 100.0, ["Fz", "Cz"], [])
+    assert recording_files(vhdr) == [vhdr, tmp_path / "x.eeg", tmp_path / "x.vmrk"]
+    (tmp_path / "s.set").write_bytes(b"")
+    (tmp_path / "s.fdt").write_bytes(b"")
+    assert recording_files(tmp_path / "s.set") == [tmp_path / "s.set", tmp_path / "s.fdt"]
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (8, 100000)),
+                          mne.create_info(8, 100.0, "eeg"), verbose=False)
+    parts = raw.save(tmp_path / "big_raw.fif", split_size="2MB", verbose=False)
+    assert len(parts) > 1
+    assert recording_files(tmp_path / "big_raw.fif") == [Path(p) for p in parts]
+    assert recording_files(tmp_path / "a.edf") == [tmp_path / "a.edf"]
+    mff = tmp_path / "rec.mff"
+    (mff / "sub").mkdir(parents=True)
+    (mff / "info.xml").write_text("x")
+    (mff / "sub" / "signal1.bin").write_bytes(b"x")
+    assert recording_files(mff) == [mff, mff / "info.xml", mff / "sub" / "signal1.bin"]
+
+
+def test_fuzz_truncations_refused(tmp_path, planted):
+    """Any cut of an EDF file, or of a BrainVision data file whose header states its
+    length, raises DyadIOError naming the file; nothing else escapes."""
+    rng = np.random.default_rng(7)
+    edf = Path(planted["fa"]).read_bytes()
+    data = np.random.default_rng(0).normal(0, 1e-5, (2, 3000))
+    vhdr = _write_brainvision(tmp_path / "full", data, 512.0, ["Fz", "Cz"], [(10, "sync")],
+                              data_points=3000)
+    eeg = vhdr.with_suffix(".eeg").read_bytes()
+    cut_edf, cut_eeg = tmp_path / "cut.edf", vhdr.with_suffix(".eeg")
+    for _ in range(15):
+        cut_edf.write_bytes(edf[: int(rng.integers(1, len(edf)))])
+        with pytest.raises(DyadIOError, match="cut.edf"):
+            read_recording(cut_edf, stim_channel="STI 014")
+        cut_eeg.write_bytes(eeg[: int(rng.integers(0, len(eeg)))])
+        with pytest.raises(DyadIOError, match="full"):
+            read_recording(vhdr)

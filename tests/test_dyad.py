@@ -1,6 +1,7 @@
 """Tests for hyperinsync.dyad: dyadic Raw/Epochs that are MNE objects."""
 
 import warnings
+from pathlib import Path
 
 import mne
 import numpy as np
@@ -441,3 +442,77 @@ def test_as_dyad(dyad, tmp_path):
     _epochs(CH_A, 0).save(tmp_path / "single-epo.fif", verbose=False)
     with pytest.raises(ValueError, match=r"single-epo.fif holds no dyad"):
         read_dyad_epochs(tmp_path / "single-epo.fif")
+
+
+# ------------------------------------------------- conditions without epochs (issue 12, #13)
+def _sparse_conditions(tmp_path, names, seed):
+    """Epochs as mne.read_epochs returns them: event_id lists conditions without epochs."""
+    raw = _raw(names, seed, n_times=1200)
+    events = np.array([[100, 0, 1], [300, 0, 2], [500, 0, 1], [700, 0, 3], [900, 0, 1]])
+    event_id = {"rest": 1, "talk": 2, "laugh": 3, "silence": 4, "music": 5}
+    epochs = mne.Epochs(raw, events, event_id, tmin=-0.1, tmax=0.39, baseline=None,
+                        on_missing="ignore", preload=True, verbose=False)
+    fname = tmp_path / f"s{seed}-epo.fif"
+    epochs.save(fname, verbose=False)
+    return mne.read_epochs(fname, verbose=False)
+
+
+def test_unused_conditions(tmp_path):
+    a = _sparse_conditions(tmp_path, CH_A, 0)
+    b = _sparse_conditions(tmp_path, CH_B, 1)
+    assert len(a.event_id) == 5 and len(np.unique(a.events[:, 2])) == 3
+    dyad = make_dyad_epochs(a, b, roles=ROLES)  # "No matching events found" before
+    assert dyad.event_id == a.event_id and len(dyad) == 5
+    np.testing.assert_array_equal(dyad.get_data(picks="therapist:Cz"), a.get_data(picks="Cz"))
+    # drop the only epoch of 'talk' and of 'laugh'
+    dyad.drop([1, 3])
+    one = dyad.participant("client")
+    assert one.event_id == a.event_id and len(one) == 3
+    np.testing.assert_array_equal(one.get_data(), b.get_data()[[0, 2, 4]])
+    fname = tmp_path / "dyad-epo.fif"
+    dyad.save(fname, verbose=False)
+    back = read_dyad_epochs(fname)  # said "holds no dyad" before
+    assert back.roles == ROLES and len(back) == 3 and back.event_id == a.event_id
+    np.testing.assert_array_equal(back.get_data(), dyad.get_data())
+    # a file without roles still says so
+    a.save(tmp_path / "plain-epo.fif", verbose=False)
+    with pytest.raises(ValueError, match="plain-epo.fif holds no dyad.*role prefix"):
+        read_dyad_epochs(tmp_path / "plain-epo.fif")
+
+
+def test_pair_by_order(pair):
+    epochs_a, epochs_b = pair
+    shifted = epochs_b.copy()
+    shifted.events[:, 0] += 35  # B's own clock: every event 0.35 s later
+    with pytest.raises(ValueError, match="event samples.*pair_by='order'"):
+        make_dyad_epochs(epochs_a, shifted)
+    dyad = make_dyad_epochs(epochs_a, shifted, pair_by="order")
+    np.testing.assert_array_equal(dyad.events, epochs_a.events)  # A's bookkeeping
+    np.testing.assert_array_equal(dyad.participant("B").get_data(), shifted.get_data())
+    with pytest.raises(ValueError, match="pair_by"):
+        make_dyad_epochs(epochs_a, shifted, pair_by="selection")
+    with pytest.raises(ValueError, match="number of epochs"):  # still one to one
+        make_dyad_epochs(epochs_a, shifted[:-1], pair_by="order")
+
+
+HYPYP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hypyp_dyad"
+
+
+@pytest.mark.skipif(not HYPYP.is_dir(), reason="../shared (HyPyP example dyad) is absent")
+def test_hypyp_dyad_epochs():
+    """The real dyad: event_id of 360 conditions, 33 epochs each, 25 time-matched."""
+    a = mne.read_epochs(HYPYP / "preproc_S1-epo.fif", verbose=False)
+    b = mne.read_epochs(HYPYP / "preproc_S2-epo.fif", verbose=False)
+    assert len(a.event_id) == 360
+    common = np.intersect1d(a.selection, b.selection)
+    # by selection, dropping in place (event_id keeps all 360 conditions)
+    a_c = a.copy().drop(~np.isin(a.selection, common), verbose=False)
+    b_c = b.copy().drop(~np.isin(b.selection, common), verbose=False)
+    dyad = make_dyad_epochs(a_c, b_c)
+    assert len(dyad) == 25 and len(dyad.event_id) == 360
+    np.testing.assert_array_equal(dyad.selection, common)
+    np.testing.assert_array_equal(dyad.participant("B").get_data(), b_c.get_data())
+    # by order, as HyPyP pairs them: 33 epochs, 8 of them not simultaneous
+    by_order = make_dyad_epochs(a, b, pair_by="order")
+    assert len(by_order) == 33
+    np.testing.assert_array_equal(by_order.participant("B").get_data(), b.get_data())

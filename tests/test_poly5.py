@@ -499,3 +499,97 @@ def test_write_lazy_raw_round_trip(tmp_path):
     back = read_raw_poly5(again, verbose="error")
     assert_array_equal(back.get_data(), lazy.get_data())
     assert back.get_channel_types() == lazy.get_channel_types()
+
+
+# --------------------------------------------------------------------------- issue 12, #14
+def _dyad_raw(n_ch=3, n_times=2000, seed=0):
+    from hyperinsync.dyad import make_dyad_raw, set_dyad_meta
+
+    rng = np.random.default_rng(seed)
+    names = ["Fz", "Cz", "Pz", "Oz"][:n_ch]
+    raws = [mne.io.RawArray(rng.standard_normal((n_ch, n_times)) * 1e-5,
+                            mne.create_info(names, 500.0, "eeg"), verbose=False)
+            for _ in range(2)]
+    dyad = make_dyad_raw(*raws, roles=("therapist", "client"), verbose=False)
+    report = dict(method="sync-pulses", files=["/data/therapist.edf", "/data/client.Poly5"],
+                  offset_s=3.2001, drift_ppm=40.1, residual_ms_max=0.8, n_pulses=80,
+                  note="µV and ü survive")
+    set_dyad_meta(dyad, alignment=report)
+    dyad.info["description"] = "Session 1, room B\n" + dyad.info["description"]
+    return dyad, report
+
+
+def test_dyad_metadata_round_trip(tmp_path):
+    from hyperinsync.dyad import as_dyad
+
+    dyad, report = _dyad_raw()
+    assert len(dyad.info["description"]) > 80
+    fname = write_poly5(tmp_path / "dyad.Poly5", dyad, verbose="error")
+    back = read_raw_poly5(fname, preload=True, verbose="error")
+    assert back.info["description"] == dyad.info["description"]
+    again = as_dyad(back)  # failed on the metadata cut to 80 characters
+    assert again.roles == ("therapist", "client") and again.alignment == report
+    assert_allclose(again.get_data(), dyad.get_data(), rtol=1e-6, atol=1e-12)
+    # other readers see the free text in the measurement-name field, never a cut block
+    blob = fname.read_bytes()
+    n = blob[_off("name", "2.03")]
+    assert blob[_off("name", "2.03") + 1 : _off("name", "2.03") + 1 + n] == b"Session 1, room B"
+    # version 2.04 too
+    fname = write_poly5(tmp_path / "d4.Poly5", dyad, version="2.04", verbose="error")
+    assert as_dyad(read_raw_poly5(fname, preload=True, verbose="error")).alignment == report
+
+
+def test_dyad_metadata_too_long_or_damaged(tmp_path):
+    from hyperinsync.dyad import as_dyad, set_dyad_meta
+
+    tiny, _ = _dyad_raw(n_ch=1, n_times=100)
+    set_dyad_meta(tiny, alignment=dict(files=["x" * 2000]))
+    with pytest.raises(ValueError, match="does not fit in a Poly5 file.*Save it as FIF"):
+        write_poly5(tmp_path / "tiny.Poly5", tiny)
+    assert not (tmp_path / "tiny.Poly5").exists()
+    dyad, _ = _dyad_raw()
+    fname = write_poly5(tmp_path / "dyad.Poly5", dyad, verbose="error")
+    _patch(fname, _desc_start("2.03", 1) + 80, "B", 0x41)  # a byte of the stored text
+    with pytest.warns(RuntimeWarning, match="stored in reserved bytes is damaged.*checksum"):
+        back = read_raw_poly5(fname, preload=True)
+    assert back.info["description"] == "Session 1, room B"
+    assert as_dyad(back).roles == ("therapist", "client")  # the roles are in the names
+    # a file written before this fix: the metadata block cut in the name field
+    old = write_poly5(tmp_path / "old.Poly5", dyad.copy(), verbose="error")
+    cut = (dyad.info["description"].split("\n", 1)[1]).encode()[:80]
+    _patch(old, _off("name", "2.03"), "B80s", 80, cut)
+    _patch(old, _desc_start("2.03") + 76, "4s", b"\x00" * 4)  # no stored text
+    back = read_raw_poly5(old, preload=True, verbose="error")
+    assert not back.info["description"]
+    assert as_dyad(back).roles == ("therapist", "client")
+
+
+def test_sample_rate_fields_disagree(tmp_path):
+    # 10000 samples at 500 Hz in blocks of 100: block stamps 19-20 s apart
+    fname, raw = _write(tmp_path, n_times=10000, samples_per_block=100, name="r.Poly5")
+    orig = fname.read_bytes()
+    _patch(fname, _off("sfreq", "2.03"), "h", 1000)  # the sample-rate field damaged
+    with pytest.warns(RuntimeWarning, match=r"offset 114\) is 1000 Hz.*storage-rate.*500 Hz"
+                      r".*fits 500 Hz only"):
+        back = read_raw_poly5(fname)
+    assert back.info["sfreq"] == 500.0
+    fname.write_bytes(orig)
+    _patch(fname, _off("storage", "2.03"), "h", 2048)  # the storage-rate field damaged
+    with pytest.warns(RuntimeWarning, match="fits 500 Hz only"):
+        assert read_raw_poly5(fname).info["sfreq"] == 500.0
+    # without time stamps in the blocks the file cannot tell: refused
+    undated = raw.copy().set_meas_date(None)
+    fname = write_poly5(tmp_path / "u.Poly5", undated, samples_per_block=100, verbose="error")
+    _patch(fname, _off("storage", "2.03"), "h", 250)
+    with pytest.raises(Poly5Error, match="u.Poly5.*one of them is damaged.*no valid time "
+                       "stamps.*offsets 114 and 116"):
+        read_raw_poly5(fname)
+    # too short to tell 500 Hz from 1000 Hz by whole-second stamps: refused
+    fname, _ = _write(tmp_path, n_times=1234, samples_per_block=100, name="s.Poly5")
+    _patch(fname, _off("sfreq", "2.03"), "h", 1000)
+    with pytest.raises(Poly5Error, match="fits both"):
+        read_raw_poly5(fname)
+    # a storage-rate field left at 0 is not filled in, not damaged
+    fname, _ = _write(tmp_path, name="z.Poly5")
+    _patch(fname, _off("storage", "2.03"), "h", 0)
+    assert read_raw_poly5(fname, verbose="error").info["sfreq"] == 500.0

@@ -3,17 +3,20 @@
 import sys
 from pathlib import Path
 
+import mne
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 from scipy.interpolate import CubicSpline
 from scipy.signal import butter, hilbert, sosfiltfilt
 
 sys.path.insert(0, str(Path(__file__).parent))
 from xdf_writer import write_xdf  # noqa: E402
 
-from hyperinsync.dyad import role_picks  # noqa: E402
-from hyperinsync.io.errors import XDFError  # noqa: E402
-from hyperinsync.io.xdf import read_dyad_xdf  # noqa: E402
+from hyperinsync.dyad import get_dyad_meta, role_picks  # noqa: E402
+from hyperinsync.io.align import read_dyad  # noqa: E402
+from hyperinsync.io.errors import AlignmentError, XDFError  # noqa: E402
+from hyperinsync.io.xdf import read_dyad_xdf, read_raw_xdf  # noqa: E402
 from hyperinsync.simulate import Coupling, simulate_dyad  # noqa: E402
 
 SF_HI = 2000.0
@@ -194,3 +197,186 @@ def test_fuzz_only_xdferror(tmp_path):
         except XDFError:
             pass
     assert n_ok < 150
+
+
+# --------------------------------------------------------------------------------------
+# a clean stream has no gap at its end (issue 12, item 11)
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("t0", [0.0, 1.3, 100.7])
+def test_clean_streams_have_no_gap(tmp_path, t0):
+    """Regular time stamps: no BAD_gap anywhere, every whole epoch is kept."""
+    n = 1500
+    t = np.arange(n) / 500.0
+    sig = np.array([np.sin(2 * np.pi * f * t) for f in (9.0, 10.0)]).T * 10
+    streams = [dict(name=f"amp{r}", type="EEG", srate=500.0, fmt="float32", data=sig,
+                    stamps=t0 + t, labels=["Fz", "Cz"]) for r in "AB"]
+    fname = write_xdf(tmp_path / "clean.xdf", streams)
+    dyad = read_dyad_xdf(fname)
+    assert "BAD_gap" not in dyad.annotations.description and not dyad.alignment["gaps"]
+    assert dyad.n_times == n
+    assert len(dyad.make_epochs(duration=1.0)) == 3  # 1500 samples: three whole seconds
+    raw = read_raw_xdf(fname, "ampA")
+    assert "BAD_gap" not in raw.annotations.description and raw.n_times == n
+
+
+# --------------------------------------------------------------------------------------
+# one person per file (item 12)
+# --------------------------------------------------------------------------------------
+def _clock(offset, drift=0.0):
+    """A computer's clock as a function of true time."""
+    return lambda t: offset + (1.0 + drift) * np.asarray(t, float)
+
+
+def _eeg_stream(name, sig, t_hi, t_true, src, rec, rng, labels, trig=None, uid=""):
+    """Samples at true times ``t_true``, stamped by the source clock, offsets to ``rec``."""
+    data = CubicSpline(t_hi, sig, axis=1)(t_true).T * 1e6  # microvolts
+    types = ["EEG"] * len(labels)
+    if trig is not None:  # a trigger channel: 1 at the first sample at/after each pulse
+        codes = np.zeros(len(t_true))
+        for p in trig:
+            k = int(np.searchsorted(t_true, p))
+            codes[k : k + 3] = 1
+        data = np.column_stack([data, codes])
+        labels, types = labels + ["TRIG"], types + ["trigger"]
+    coll = np.arange(t_true[0], t_true[-1], 5.0)
+    return dict(name=name, type="EEG", srate=500.0, fmt="float32", data=data,
+                stamps=src(t_true) + rng.normal(0, 0.0003, len(t_true)), labels=labels,
+                ch_types=types, uid=uid, source_id=f"src-{name}", hostname=f"host-{name}",
+                clock_offsets=[(float(src(c)), float(rec(c) - src(c)) + rng.normal(0, 5e-5))
+                               for c in coll])
+
+
+def _marker_stream(times, src, rec, uid):
+    coll = np.arange(0.0, 40.0, 5.0)
+    return dict(name="Markers", type="Markers", srate=0, fmt="string",
+                data=[f"m{i}" for i in range(len(times))], stamps=src(times), uid=uid,
+                clock_offsets=[(float(src(c)), float(rec(c) - src(c))) for c in coll])
+
+
+KEEP = ["Fp1", "Fp2", "F7", "F3", "Fz", "Cz"]  # holds the first coupled pairs
+
+
+def _person_files(tmp_path, sim, rec_b, shared=True, trig=None):
+    """a.xdf (person A, recorded on computer A) and b.xdf (person B, on computer B)."""
+    rng = np.random.default_rng(1)
+    idx = [sim["names"].index(n) for n in KEEP]
+    rec_a = _clock(0.0)
+    src_a, src_b, src_m = _clock(5.0, 10e-6), _clock(-1000.0, -20e-6), _clock(77.0)
+    t_a = 1.0 + np.arange(15000) / 500.0
+    t_b = 2.3 + np.arange(14800) / 500.03
+    marks = np.array([4.0, 9.5, 17.25, 30.0])
+    a = [_eeg_stream("ampA", sim["hi"]["A"][idx], sim["t_hi"], t_a, src_a, rec_a, rng,
+                     KEEP, trig)]
+    b = [_eeg_stream("ampB", sim["hi"]["B"][idx], sim["t_hi"], t_b, src_b, rec_b, rng,
+                     KEEP, trig)]
+    a.append(_marker_stream(marks, src_m, rec_a, "marker-uid" if shared else "uid-1"))
+    b.append(_marker_stream(marks, src_m, rec_b, "marker-uid" if shared else "uid-2"))
+    return write_xdf(tmp_path / "a.xdf", a), write_xdf(tmp_path / "b.xdf", b)
+
+
+def _check_against_truth(dyad, sim, true_times, data=True):
+    idx = [sim["names"].index(n) for n in KEEP]
+    for r in "AB" if data else ():
+        ref = CubicSpline(sim["t_hi"], sim["hi"][r][idx], axis=1)(true_times)
+        got = dyad.get_data(picks=[f"{r}:{n}" for n in KEEP])
+        sl = slice(250, -250)
+        rel = np.linalg.norm(got[:, sl] - ref[:, sl]) / np.linalg.norm(ref[:, sl])
+        assert rel < 0.02, (r, rel)
+    for ch_a, ch_b, _ in sim["pairs"][:3]:
+        ia = sim["names"].index(ch_a.split(":")[1])
+        ib = sim["names"].index(ch_b.split(":")[1])
+        want = plv(CubicSpline(sim["t_hi"], sim["hi"]["A"][ia])(true_times),
+                   CubicSpline(sim["t_hi"], sim["hi"]["B"][ib])(true_times), 500.0)
+        got = plv(dyad.get_data(picks=[ch_a])[0], dyad.get_data(picks=[ch_b])[0], 500.0)
+        assert want > 0.3 and abs(got - want) < 0.01
+
+
+def test_read_raw_xdf(tmp_path, sim):
+    fa, _ = _person_files(tmp_path, sim, _clock(0.0), trig=[6.1, 8.4, 13.0])
+    raw = read_raw_xdf(fa)  # the file's only EEG stream
+    assert raw.ch_names == KEEP + ["TRIG"] and raw.info["sfreq"] == 500.0
+    assert raw.get_channel_types(["Fz", "TRIG"]) == ["eeg", "stim"]
+    meta = get_dyad_meta(raw)["xdf"]
+    t0 = meta["lsl_time0"]
+    assert abs(t0 - 1.0) < 1e-3  # recorder clock = true time for computer A
+    true = t0 + raw.times
+    idx = [sim["names"].index(n) for n in KEEP]
+    ref = CubicSpline(sim["t_hi"], sim["hi"]["A"][idx], axis=1)(true)  # volts
+    got = raw.get_data(picks=KEEP)
+    assert np.linalg.norm(got - ref) / np.linalg.norm(ref) < 0.02
+    # trigger codes kept as sent (not scaled as microvolts), at the right samples
+    ev = mne.find_events(raw, "TRIG", verbose=False)
+    assert_allclose(ev[:, 0] / 500.0 + t0, [6.1, 8.4, 13.0], atol=3e-3)
+    assert set(ev[:, 2]) == {1}
+    onsets = dict(zip(raw.annotations.description, raw.annotations.onset - raw.first_time))
+    assert abs(onsets["m2"] - (17.25 - t0)) < 1e-3
+    assert "BAD_gap" not in onsets
+    # clock offsets of the streams another file could share (ampA has no uid: it could not
+    # be recognised in another file)
+    assert [c["name"] for c in meta["clocks"]] == ["Markers"]
+    with pytest.raises(XDFError, match="no stream with name='nope'.*ampA"):
+        read_raw_xdf(fa, "nope")
+    two = write_xdf(tmp_path / "two.xdf", [
+        dict(name=n, type="EEG", srate=100.0, fmt="float32", data=np.zeros((300, 1)),
+             stamps=np.arange(300) / 100.0) for n in ("x", "y")])
+    with pytest.raises(XDFError, match="stream=None needs exactly one stream of type EEG"):
+        read_raw_xdf(two)
+
+
+def test_read_dyad_two_xdf_by_shared_lsl_stream(tmp_path, sim):
+    """Two computers, one file each, both recorded the same marker stream."""
+    rec_b = _clock(2345.6, 15e-6)  # computer B's clock: other origin, runs 15 ppm fast
+    fa, fb = _person_files(tmp_path, sim, rec_b)
+    dyad = read_dyad(fa, fb, roles=("A", "B"), montage="standard-32")
+    rep = dyad.alignment
+    assert rep["method"] == "lsl-clock" and rep["shared_stream"] == "Markers"
+    t0_a = rep["lsl_time0"][0]
+    assert abs(rep["recorder_offset_s"] - float(rec_b(t0_a) - t0_a)) < 1e-3
+    # file times are recording-clock times (read_raw_xdf resamples each amplifier onto its
+    # computer's clock): the drift left is that of computer B against computer A
+    assert abs(rep["drift_ppm"] - 15.0) < 1.0
+    # A's recorder clock is true time: the dyad's samples are at these true times
+    true = t0_a + rep["tmin_a_s"] + np.arange(dyad.n_times) / 500.0
+    assert abs(true[0] - 2.3) < 0.01  # B started last
+    _check_against_truth(dyad, sim, true)
+    # the markers are annotations of both files; A's and B's copies coincide
+    ann = dyad.annotations
+    on = ann.onset[ann.description == "m1"] - dyad.first_time
+    assert len(on) == 1 and abs(on[0] - (9.5 - true[0])) < 2e-3
+    # a Raw from read_raw_xdf works as well as a path
+    dyad2 = read_dyad(read_raw_xdf(fa), fb)
+    assert dyad2.alignment["method"] == "lsl-clock"
+
+
+def test_read_dyad_two_xdf_without_shared_stream(tmp_path, sim):
+    """No common LSL stream: pulses (auto), or one computer's clock (sync='lsl')."""
+    pulses = np.cumsum(np.random.default_rng(3).uniform(1.0, 2.5, 12)) + 2.5
+    fa, fb = _person_files(tmp_path, sim, _clock(2345.6, 15e-6), shared=False,
+                           trig=pulses[pulses < 31.0])
+    dyad = read_dyad(fa, fb)
+    rep = dyad.alignment
+    assert rep["method"] == "sync-pulses" and rep["misfit_ms"] <= 2.0
+    # pulse times are quantised to a sample of each file: the clock line is right to within
+    # that, not to microseconds; the alpha coupling comes back all the same
+    t0 = [get_dyad_meta(read_raw_xdf(f))["xdf"]["lsl_time0"] for f in (fa, fb)]
+    t_mid = rep["tmin_a_s"] + rep["duration_s"] / 2
+    want = float(_clock(2345.6, 15e-6)(t0[0] + t_mid)) - t0[1]
+    got = rep["offset_s"] + (1 + rep["drift_ppm"] * 1e-6) * t_mid
+    assert abs(got - want) < rep["quantisation_ms"] / 2e3
+    true = t0[0] + rep["tmin_a_s"] + np.arange(dyad.n_times) / 500.0
+    _check_against_truth(dyad, sim, true, data=False)
+    # no pulses, no shared stream: the error says what to do
+    fa2, fb2 = _person_files(tmp_path, sim, _clock(0.0), shared=False)
+    with pytest.raises(AlignmentError, match="no stim channel.*sync='lsl'"):
+        read_dyad(fa2, fb2)
+    # both recorded on one computer (same clock): sync='lsl' takes the stamps as they are
+    dyad = read_dyad(fa2, fb2, sync="lsl")
+    rep = dyad.alignment
+    assert rep["method"] == "lsl-clock" and rep["shared_stream"] is None
+    assert rep["recorder_offset_s"] == 0.0
+    true = rep["lsl_time0"][0] + rep["tmin_a_s"] + np.arange(dyad.n_times) / 500.0
+    _check_against_truth(dyad, sim, true)
+    other = mne.io.RawArray(np.zeros((1, 1000)), mne.create_info(1, 500.0, "eeg"),
+                            verbose=False)
+    with pytest.raises(AlignmentError, match="sync='lsl' needs two XDF"):
+        read_dyad(fa2, other, sync="lsl")

@@ -32,12 +32,13 @@ def _chunk(tag, content, stream_id=None):
 
 
 def stream_header_xml(name, type_, n_channels, srate, fmt, source_id="", hostname="",
-                      labels=None, unit="microvolts"):
+                      labels=None, unit="microvolts", ch_types=None, uid=""):
     chans = ""
     if labels is not None:
+        ch_types = ch_types or [type_] * len(labels)
         chans = "<channels>" + "".join(
-            f"<channel><label>{escape(lab)}</label><unit>{unit}</unit><type>{type_}</type>"
-            "</channel>" for lab in labels
+            f"<channel><label>{escape(lab)}</label><unit>{unit}</unit><type>{typ}</type>"
+            "</channel>" for lab, typ in zip(labels, ch_types)
         ) + "</channels>"
     return (
         '<?xml version="1.0"?><info>'
@@ -45,7 +46,8 @@ def stream_header_xml(name, type_, n_channels, srate, fmt, source_id="", hostnam
         f"<channel_count>{n_channels}</channel_count><nominal_srate>{srate}</nominal_srate>"
         f"<channel_format>{fmt}</channel_format><source_id>{escape(source_id)}</source_id>"
         f"<hostname>{escape(hostname)}</hostname><created_at>0</created_at>"
-        f"<desc>{chans}</desc></info>"
+        + (f"<uid>{escape(uid)}</uid>" if uid else "")
+        + f"<desc>{chans}</desc></info>"
     )
 
 
@@ -58,8 +60,11 @@ def write_xdf(fname, streams, chunk_size=64):
         Keys: ``name``, ``type``, ``srate`` (0 for markers), ``fmt`` ('float32', 'double64',
         'string'), ``data`` (n_samples x n_channels array, or a list of strings for a marker
         stream), ``stamps`` (recorder-local time stamps of the stream's clock, seconds),
-        optional ``source_id``, ``hostname``, ``labels``, ``unit``, and ``clock_offsets``,
-        a list of ``(collection_time, offset)`` (offset: recording clock minus stream clock).
+        optional ``source_id``, ``hostname``, ``labels``, ``unit``, ``ch_types`` (one
+        channel type per label; default the stream type), ``uid`` (the LSL outlet's uid,
+        the same in every file that recorded it), and ``clock_offsets``, a list of
+        ``(collection_time, offset)`` (collection time in the stream's clock; offset:
+        recording clock minus stream clock).
     chunk_size : int
         Samples per Samples chunk; chunks of all streams are interleaved by time.
     """
@@ -70,6 +75,7 @@ def write_xdf(fname, streams, chunk_size=64):
         out.append(_chunk(2, stream_header_xml(
             st["name"], st["type"], n_ch, st["srate"], st["fmt"], st.get("source_id", ""),
             st.get("hostname", ""), st.get("labels"), st.get("unit", "microvolts"),
+            st.get("ch_types"), st.get("uid", ""),
         ).encode(), sid))
     # interleave Samples and ClockOffset chunks by time, like LabRecorder
     pieces = []

@@ -86,24 +86,33 @@ print(read_raw_poly5(fname_b, verbose=False))
 # %%
 # Read and align
 # --------------
-# ``sync='events'`` finds the pulses on each file's stim channel, pairs them by their
-# intervals (pulses missing in one file are dropped), fits ``t_B = offset + (1 + drift) t_A``
-# and refuses residuals above ``tolerance_ms``. ``montage`` sets the electrode positions of
-# both people. EDF has no channel types, so the trigger channel of each file is named.
+# ``read_dyad`` finds the pulses on each file's stim channel (files that hold them as
+# markers use ``annotation=``, e.g. ``'Comment/sync'`` for BrainVision), pairs them by their
+# intervals (pulses missing in one file are dropped; periodic pulses that another offset
+# would pair as well are refused), fits ``t_B = offset_s + (1 + drift) t_A`` (times from each
+# file's first sample) and refuses a timing error beyond sample quantisation above
+# ``tolerance_ms``. ``montage`` sets the electrode positions of both people. EDF has no
+# channel types, so the trigger channel of each file is named.
 dyad = read_dyad(fname_a, fname_b, roles=("therapist", "client"),
                  stim_channel=("STI 014", "TRIGGERS"), montage="standard-32", verbose=False)
 print(dyad)
 for key in ("method", "n_pulses", "offset_s", "drift_ppm", "residual_ms_max",
-            "residual_ms_rms", "duration_s", "resampling"):
+            "quantisation_ms", "misfit_ms", "duration_s", "resampling"):
     print(f"{key:16s} {dyad.alignment[key]}")
+# offset_s is the client file's time at the therapist file's first sample: positive, since
+# the client's amplifier started first (3.2 s earlier here)
+print(f"client's recording started {dyad.alignment['offset_s']:.3f} s before the therapist's")
 
 # %%
 # The clock line
 # --------------
 # The pulses of the two files, and what is left after the fit: the residuals are the
-# sample quantisation of the pulse times (about one sample period), far below a phase error
-# that would matter (5 ms is 18 degrees at 10 Hz). Pulse times are quantised to a sample,
-# so the drift estimate sharpens with the length of the recording (more pulses, longer lever).
+# sample quantisation of the pulse times. Each pulse time is known to one sample of each
+# amplifier, so even on the true clock line they spread over up to 2 + 1.95 ms
+# (``quantisation_ms``); that is expected, not an error, and ``tolerance_ms`` bounds only
+# what lies beyond it (``misfit_ms``). The fitted line itself is much better than one pulse
+# (far below a phase error that would matter: 5 ms is 18 degrees at 10 Hz), and the drift
+# estimate sharpens with the length of the recording (more pulses, longer lever).
 ev_a = mne.find_events(mne.io.read_raw_edf(fname_a, stim_channel="STI 014", verbose=False),
                        "STI 014", verbose=False)[:, 0] / sfreq_a
 ev_b = mne.find_events(read_raw_poly5(fname_b, verbose=False), "TRIGGERS",

@@ -1,10 +1,10 @@
 """Readers: two recordings onto one timeline, TMSi Poly5, XDF/LSL, one amplifier with two caps."""
 
-from .align import read_dyad
+from .align import read_dyad, read_recording, recording_files
 from .errors import AlignmentError, DyadIOError, SplitError, XDFError
 from .poly5 import Poly5Error, read_raw_poly5, write_poly5
 from .split import split_dyad
-from .xdf import read_dyad_xdf
+from .xdf import read_dyad_xdf, read_raw_xdf
 
 __all__ = [
     "AlignmentError",
@@ -15,6 +15,9 @@ __all__ = [
     "read_dyad",
     "read_dyad_xdf",
     "read_raw_poly5",
+    "read_raw_xdf",
+    "read_recording",
+    "recording_files",
     "split_dyad",
     "write_poly5",
 ]

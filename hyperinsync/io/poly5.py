@@ -15,6 +15,15 @@ Decisions that matter to users:
   the samples that were never written are simply absent (logged, no error).
 * **NaN/Inf samples** are kept as they are. Some acquisition software writes NaN for samples
   it lost; replacing them would invent data, and checking would defeat lazy loading.
+* **Sample rate.** The layout stores it twice (sample rate and storage rate, documented as
+  equal). When both are positive and differ, one is damaged: the block headers' time stamps
+  decide which (with a warning naming both fields); when they cannot, :class:`Poly5Error`.
+  A storage rate of 0 is taken as not filled in.
+* **Descriptions longer than the 80-character measurement name** (a dyad's roles and
+  alignment report in ``info['description']``) are stored whole, with a checksum, in bytes
+  the layout reserves (60 per signal description, then 64 per block header), which other
+  readers skip; the name field gets the free text. ``write_poly5`` refuses a description
+  that does not fit there.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from __future__ import annotations
 import datetime
 import re
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +70,9 @@ assert _DESC.size == _DESC_SIZE
 _BLOCK_HDR = struct.Struct("<i 4x 7H 64x")
 assert _BLOCK_HDR.size == _BLOCK_HEADER_SIZE
 _MAX_READ_BYTES = 32 * 1024**2  # read lazily in pieces of at most this many bytes
+# Marks a description (info['description'], e.g. a dyad's roles and alignment report) that
+# hyperinsync stored in reserved bytes because the 80-character name field cannot hold it.
+_EXT_MAGIC = b"HISD"
 
 # Units, after normalising "µ"/"μ" to "u" and lower-casing, to their factor to SI volts.
 _VOLT_UNITS = {
@@ -223,11 +236,6 @@ def _read_header(fname, allow_truncated):
                 f"the sample rate (offset {114 + shift}) is {sfreq} Hz; expected a positive "
                 "number",
             )
-        if storage_rate != sfreq:
-            logger.info(
-                f"Poly5 file {fname}: storage rate {storage_rate} differs from the sample "
-                f"rate {sfreq}; using the sample rate."
-            )
         if compression != 0:
             _fail(
                 fname,
@@ -325,6 +333,8 @@ def _read_header(fname, allow_truncated):
     # Count the samples actually present; the last block may be partial or missing.
     stride = _BLOCK_HEADER_SIZE + data_bytes
     full_blocks, rest = divmod(size - data_start, stride)
+    sfreq = _check_rates(fname, sfreq, storage_rate, shift, data_start, stride, spb,
+                         full_blocks)
     partial = max(0, rest - _BLOCK_HEADER_SIZE) // (n_chan * 4)
     n_present = full_blocks * spb + min(partial, spb)
     n_read = n_samples
@@ -355,12 +365,125 @@ def _read_header(fname, allow_truncated):
                 f"{full_blocks} complete blocks of {stride} bytes)",
                 todo,
             )
+    description = _read_description(fname, name, descs, data_start, stride, full_blocks)
     return dict(
-        version=version, name=name, sfreq=float(sfreq), n_chan=n_chan, n_samples=n_read,
+        version=version, name=description, sfreq=float(sfreq), n_chan=n_chan,
+        n_samples=n_read,
         n_samples_header=n_samples, spb=spb, stride=stride, data_start=data_start,
         size=size, meas_date=meas_date, ch_names=ch_names, units=units,
         gains=np.array(gains), offsets=np.array(offsets),
     )
+
+
+def _block_date(fid, offset):
+    fid.seek(offset + 8)
+    fields = struct.unpack("<7H", fid.read(14).ljust(14, b"\x00"))
+    year, month, day, _, hour, minute, second = fields
+    try:
+        return datetime.datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+
+
+def _check_rates(fname, sfreq, storage_rate, shift, data_start, stride, spb, n_blocks):
+    """The sample rate, when the sample-rate and storage-rate fields disagree.
+
+    poly5.md: the storage rate equals the sample rate, so a file where both are positive
+    and differ has one of them damaged. The block headers' time stamps (whole seconds) and
+    the samples between the first and the last complete block tell which one is right.
+    """
+    if storage_rate <= 0 or storage_rate == sfreq:
+        if storage_rate <= 0:
+            logger.info(f"Poly5 file {fname}: the storage-rate field is {storage_rate} (not "
+                        f"filled in); using the sample rate {sfreq} Hz.")
+        return sfreq
+    fields = (f"the sample-rate field (offset {114 + shift}) is {sfreq} Hz and the "
+              f"storage-rate field (offset {116 + shift}) is {storage_rate} Hz, but the "
+              "format requires them equal, so one of them is damaged")
+    why = "it holds fewer than two complete data blocks"
+    if n_blocks >= 2:
+        with open(fname, "rb") as fid:
+            first = _block_date(fid, data_start)
+            last = _block_date(fid, data_start + (n_blocks - 1) * stride)
+        n = (n_blocks - 1) * spb
+        if first is None or last is None:
+            why = "its data blocks carry no valid time stamps"
+        else:
+            dt = (last - first).total_seconds()
+            # each stamp is cut to whole seconds: the true span is within 1 s of dt
+            fits = [r for r in (sfreq, storage_rate) if abs(n / r - dt) < 1.0]
+            if len(fits) == 1:
+                warn(f"Poly5 file {fname}: {fields}. The data blocks are stamped {dt:.0f} s "
+                     f"apart for {n} samples, which fits {fits[0]} Hz only: reading the file "
+                     f"at {fits[0]} Hz.")
+                return fits[0]
+            why = (f"the data blocks are stamped {dt:.0f} s apart for {n} samples, which "
+                   f"fits {'both' if fits else 'neither'}")
+    _fail(fname, f"{fields}; {why}, so the rate cannot be told",
+          f"If you know the true rate, write it into both fields (int16 at offsets "
+          f"{114 + shift} and {116 + shift}) of a copy of the file.")
+
+
+def _description_slots(n_desc, data_start, stride, n_blocks, version_shift):
+    """Where hyperinsync stores a description too long for the measurement name.
+
+    Reserved bytes the layout leaves unused: 60 in each signal description (from offset 76),
+    then 64 in each data block header (from offset 22). Other readers skip them.
+    """
+    desc0 = _HEADER_SIZE + version_shift
+    slots = [(desc0 + k * _DESC_SIZE + 76, 60) for k in range(n_desc)]
+    slots += [(data_start + g * stride + 22, 64) for g in range(n_blocks)]
+    return slots
+
+
+def _pack_description(text):
+    body = text.encode("utf-8")
+    return _EXT_MAGIC + struct.pack("<I", len(body)) + body + struct.pack(
+        "<I", zlib.crc32(body)
+    )
+
+
+def _read_description(fname, name, descs, data_start, stride, n_blocks):
+    """The description: hyperinsync's stored one if present and intact, else the name."""
+    from ..dyad import _META_MARKER, _split_description
+
+    if descs[76:80] == _EXT_MAGIC:
+        n_desc = len(descs) // _DESC_SIZE
+        shift = data_start - n_desc * _DESC_SIZE - _HEADER_SIZE
+        need = None
+        buf = b""
+        with open(fname, "rb") as fid:
+            for pos, length in _description_slots(n_desc, data_start, stride, n_blocks, shift):
+                fid.seek(pos)
+                buf += fid.read(length)
+                if need is None and len(buf) >= 8:
+                    need = 12 + struct.unpack_from("<I", buf, 4)[0]
+                if need is not None and len(buf) >= need:
+                    break
+        why = None
+        if need is None or len(buf) < need:
+            why = "it runs past the space reserved for it"
+        else:
+            body = buf[8 : need - 4]
+            if struct.unpack_from("<I", buf, need - 4)[0] != zlib.crc32(body):
+                why = "its checksum does not match"
+            else:
+                try:
+                    text = body.decode("utf-8")
+                    _split_description(text)
+                    return text
+                except (UnicodeDecodeError, ValueError) as err:
+                    why = f"it cannot be decoded ({err})"
+        warn(f"Poly5 file {fname}: the description hyperinsync stored in reserved bytes is "
+             f"damaged ({why}); using the measurement name field instead.")
+    try:
+        _split_description(name)
+    except ValueError:
+        # an older hyperinsync cut its metadata to the 80-character name field
+        logger.info(f"Poly5 file {fname}: the measurement name holds a cut hyperinsync "
+                    "metadata block; dropped.")
+        name = name.split(_META_MARKER, 1)[0].rstrip("\n")
+    return name
 
 
 def _unique(fname, names):
@@ -503,8 +626,9 @@ def read_raw_poly5(fname, preload=False, *, allow_truncated=False, verbose=None)
     ------
     Poly5Error
         The file is empty, not a Poly5 file of a supported version, truncated, or carries
-        impossible header fields or signal descriptions. The message names the file and
-        the field.
+        impossible header fields or signal descriptions, or sample-rate and storage-rate
+        fields that differ when the block time stamps cannot tell which is right. The
+        message names the file and the field.
 
     Notes
     -----
@@ -519,6 +643,22 @@ def _date_fields(date):
         return (0,) * 7
     return (date.year, date.month, date.day, date.isoweekday() % 7, date.hour,
             date.minute, date.second)
+
+
+def _name_field(description):
+    """The measurement name written for ``description``: its free text, up to 80 bytes.
+
+    hyperinsync's metadata block never goes into the name field (other readers show it,
+    and cut to 80 characters it could not be read back); when the name differs from the
+    description, the whole description goes into reserved bytes, where our reader finds it.
+    """
+    from ..dyad import _split_description
+
+    try:
+        free = _split_description(description)[0]
+    except ValueError:  # a damaged block: the whole text goes to the reserved bytes
+        free = description
+    return free.encode("latin-1", errors="replace")[:80].decode("latin-1").strip()
 
 
 def _pascal_bytes(text, max_len, what, encoding="latin-1"):
@@ -562,6 +702,12 @@ def write_poly5(
 
     Notes
     -----
+    ``info['description']`` round-trips through :func:`read_raw_poly5`: its free text goes
+    into the 80-character measurement name, and when that cannot hold it all (e.g. a
+    dyad's alignment report), the whole text is stored in reserved bytes of the signal
+    descriptions and block headers; a description too long even for those raises
+    ``ValueError`` (save as FIF instead).
+
     Calibration is the identity (UnitLow, UnitHigh, ADCLow, ADCHigh = 0, 1000, 0, 1000).
     Channels measured in volts are stored in µVolt (unit written in Latin-1, as TMSi does);
     other channels (stim, misc without a voltage unit) are stored as their values with unit
@@ -609,20 +755,41 @@ def write_poly5(
 
     meas_date = raw.info["meas_date"]
     magic = _MAGIC[version]
+    text = raw.info["description"] or ""
+    name = _name_field(text)
+    stride = _BLOCK_HEADER_SIZE + n_chan * spb * 4
+    data_start = len(magic) + _HDR.size + 2 * n_chan * _DESC_SIZE
+    slots = _description_slots(2 * n_chan, data_start, stride, n_blocks, len(magic) - 31)
+    reserved = [bytes(length) for _, length in slots]
+    if text != name:
+        payload = _pack_description(text)
+        room = sum(length for _, length in slots)
+        if len(payload) > room:
+            raise ValueError(
+                f"raw.info['description'] ({len(text)} characters, e.g. a dyad's roles and "
+                f"alignment report) does not fit in a Poly5 file: its measurement name holds "
+                f"80 characters and the reserved bytes hyperinsync stores the rest in hold "
+                f"{room - 12} for {n_chan} channels and {n_blocks} blocks. Save it as FIF "
+                "(raw.save), which keeps it whole, or shorten raw.info['description']."
+            )
+        at = 0
+        for k, (_, length) in enumerate(slots):
+            reserved[k] = payload[at : at + length].ljust(length, b"\x00")
+            at += length
     header = magic + _HDR.pack(
-        _VERSION_NUMBER[version], *struct.unpack("<B80s", _pascal_bytes(
-            (raw.info["description"] or "")[:80], 80, "description", "latin-1")),
+        _VERSION_NUMBER[version],
+        *struct.unpack("<B80s", _pascal_bytes(name, 80, "description", "latin-1")),
         int(sfreq), int(sfreq), 0, 2 * n_chan, n_times, *_date_fields(meas_date),
         n_blocks, spb, n_chan * spb * 4, 0,
     )
     descs = []
-    for ci, (name, unit) in enumerate(zip(raw.ch_names, unit_names)):
+    for ci, (ch_name, unit) in enumerate(zip(raw.ch_names, unit_names)):
         for half, prefix in enumerate(("(Lo) ", "(Hi) ")):
-            name_bytes = _pascal_bytes(prefix + name, 40, "Channel name", "utf-8")
+            name_bytes = _pascal_bytes(prefix + ch_name, 40, "Channel name", "utf-8")
             descs.append(
                 name_bytes + bytes(4) + _pascal_bytes(unit, 10, "unit")
                 + struct.pack("<4f2H", 0.0, 1000.0, 0.0, 1000.0, 2 * ci + half, 0)
-                + bytes(60)
+                + reserved[2 * ci + half]
             )
     logger.info(
         f"Writing {n_chan} channels x {n_times} samples to {fname} (Poly5 {version}, "
@@ -642,7 +809,9 @@ def write_poly5(
                 when = None if meas_date is None else (
                     meas_date + datetime.timedelta(seconds=first / sfreq)
                 )
-                fid.write(_BLOCK_HDR.pack(first, *_date_fields(when)))
+                head = bytearray(_BLOCK_HDR.pack(first, *_date_fields(when)))
+                head[22:86] = reserved[2 * n_chan + b0 + bi]
+                fid.write(head)
                 # Sample-major: transpose so all channels of one sample are adjacent.
                 fid.write(np.ascontiguousarray(padded[:, bi * spb : (bi + 1) * spb].T).tobytes())
     return fname

@@ -1,8 +1,10 @@
-"""Two people recorded with Lab Streaming Layer into one XDF file (:func:`read_dyad_xdf`).
+"""Lab Streaming Layer recordings (XDF): two people in one file (:func:`read_dyad_xdf`) or
+one person's stream (:func:`read_raw_xdf`, one file per person, aligned by
+:func:`hyperinsync.io.read_dyad`).
 
 pyxdf does the clock synchronisation (ClockOffset chunks) and dejitters the time stamps; we
-pick the two EEG streams, crop them to the time both recorded, and resample each from its
-own dejittered time stamps onto one common grid.
+pick the EEG stream(s), crop two of them to the time both recorded, and resample each from
+its own dejittered time stamps onto a uniform grid.
 
 pyxdf recovers from corrupt chunks by scanning forward and logging, which can drop data
 without an exception. We first walk the file's chunk structure ourselves
@@ -12,6 +14,7 @@ that names the byte where it breaks.
 
 from __future__ import annotations
 
+import datetime
 import gzip
 from pathlib import Path
 from xml.etree.ElementTree import ParseError, fromstring
@@ -20,12 +23,16 @@ import mne
 import numpy as np
 
 from .._utils import _check_option, _validate_type, logger, verbose
+from ..dyad import set_dyad_meta
 from .align import _make_dyad, _resample_at, _resolve_montages, _set_annotations_rel
 from .errors import XDFError
 
-__all__ = ["read_dyad_xdf"]
+__all__ = ["read_dyad_xdf", "read_raw_xdf"]
 
 _SELECT_BY = ("name", "type", "source_id", "hostname")
+# Grids are built with this tolerance (in samples) against floating-point rounding; the
+# test of which grid points a stream covers uses the same one.
+_GRID_EPS = 1e-9
 _SAMPLE_BYTES = {"double64": 8, "float32": 4, "int64": 8, "int32": 4, "int16": 2, "int8": 1}
 _UNIT_SCALE = {
     "v": 1.0, "volt": 1.0, "volts": 1.0,
@@ -158,15 +165,37 @@ def _describe(streams):
     )
 
 
+def _find_stream(streams, wanted, select_by, fname):
+    """The one stream whose field ``select_by`` is ``wanted``; errors list the streams."""
+    hits = [s for s in streams if _field(s, select_by) == str(wanted)]
+    if not hits:
+        raise XDFError(
+            f"XDF file {fname}: no stream with {select_by}={wanted!r}. Available streams: "
+            f"{_describe(streams)}."
+        )
+    if len(hits) > 1:
+        raise XDFError(
+            f"XDF file {fname}: {len(hits)} streams have {select_by}={wanted!r}; select by "
+            f"another field (name, type, source_id, hostname). Streams: {_describe(hits)}."
+        )
+    return hits[0]
+
+
+def _eeg_streams(streams, n, fname, how):
+    eeg = [s for s in streams if _field(s, "type").lower() == "eeg"]
+    if len(eeg) != n:
+        what = "two streams" if n == 2 else "one stream"
+        raise XDFError(
+            f"XDF file {fname}: {how}=None needs exactly {what} of type EEG, found "
+            f"{len(eeg)}. Available streams: {_describe(streams)}. "
+            f"Choose with {how}= and select_by=."
+        )
+    return eeg
+
+
 def _select(streams, wanted, select_by, fname):
     if wanted is None:
-        eeg = [s for s in streams if _field(s, "type").lower() == "eeg"]
-        if len(eeg) != 2:
-            raise XDFError(
-                f"XDF file {fname}: streams=None needs exactly two streams of type EEG, found "
-                f"{len(eeg)}. Available streams: {_describe(streams)}. Choose two with "
-                "streams=(..., ...) and select_by=."
-            )
+        eeg = _eeg_streams(streams, 2, fname, "streams")
         logger.info(
             f"Using the two EEG streams in file order: {_field(eeg[0], 'name')!r}, "
             f"{_field(eeg[1], 'name')!r}."
@@ -175,21 +204,7 @@ def _select(streams, wanted, select_by, fname):
     _validate_type(wanted, (tuple, list), "streams")
     if len(wanted) != 2:
         raise ValueError(f"streams must name two streams, got {wanted!r}.")
-    out = []
-    for w in wanted:
-        hits = [s for s in streams if _field(s, select_by) == str(w)]
-        if not hits:
-            raise XDFError(
-                f"XDF file {fname}: no stream with {select_by}={w!r}. Available streams: "
-                f"{_describe(streams)}."
-            )
-        if len(hits) > 1:
-            raise XDFError(
-                f"XDF file {fname}: {len(hits)} streams have {select_by}={w!r}; select by "
-                f"another field (name, type, source_id, hostname). Streams: "
-                f"{_describe(hits)}."
-            )
-        out.append(hits[0])
+    out = [_find_stream(streams, w, select_by, fname) for w in wanted]
     if out[0] is out[1]:
         raise XDFError(f"XDF file {fname}: both roles select the same stream {wanted[0]!r}.")
     return out
@@ -221,10 +236,11 @@ def _channels(stream):
     scales = []
     for unit, typ in zip(units, types):
         key = unit.replace("\u00b5", "u").replace("\u03bc", "u").lower()
-        if key in _UNIT_SCALE:
+        if typ != "stim" and key in _UNIT_SCALE:
             scales.append(_UNIT_SCALE[key])
         else:
-            # LSL EEG amplifiers send microvolts; without a unit we cannot know: keep values
+            # LSL EEG amplifiers send microvolts; without a unit we cannot know: keep values.
+            # Trigger codes are kept as sent, whatever unit the stream gives them.
             scales.append(1.0)
     return names, types, np.array(scales), units
 
@@ -250,7 +266,23 @@ def _check_stream(stream, fname):
             f"XDF file {fname}: stream {name!r} channel {int(c)} holds NaN/inf at time stamp "
             f"{ts[i]:.3f} s. hyperinsync does not fill missing data silently."
         )
-    return ts, data
+    rate = float(stream["info"].get("effective_srate") or 0.0)
+    if not (np.isfinite(rate) and rate > 0):
+        raise XDFError(f"XDF file {fname}: stream {name!r} has no valid effective sampling "
+                       "rate (corrupt time stamps).")
+    return ts, data, rate
+
+
+def _make_grid(start, stop, sfreq, checked, fname):
+    """The common sample grid (recording-clock seconds) from ``start`` to ``stop``."""
+    n_grid = int(np.floor((stop - start) * sfreq + _GRID_EPS)) + 1
+    if n_grid < 2:
+        raise XDFError(f"XDF file {fname}: the stream(s) span {stop - start:.4f} s only.")
+    n_max = max(len(ts) for ts, _, _ in checked)
+    if n_grid > 2 * n_max * max(1.0, sfreq / min(r for _, _, r in checked)) + 10:
+        raise XDFError(f"XDF file {fname}: the streams' time stamps span far more time than "
+                       "their samples cover (corrupt time stamps).")
+    return start + np.arange(n_grid) / sfreq
 
 
 def _to_grid(ts, data, segments, grid, sfreq, name, fname):
@@ -263,13 +295,16 @@ def _to_grid(ts, data, segments, grid, sfreq, name, fname):
     """
     out = np.empty((data.shape[1], len(grid)))
     filled = np.zeros(len(grid), bool)
+    # the grid was built with a tolerance of _GRID_EPS samples: a grid point that rounding
+    # puts a hair past a segment's last time stamp is still inside it, not in a gap
+    eps = _GRID_EPS / sfreq
     for s0, s1 in segments:
         s0, s1 = int(s0), int(s1)
         if s1 - s0 < 1:
             continue
         t0, t1 = ts[s0], ts[s1]
         rate = (s1 - s0) / (t1 - t0)
-        inside = (grid >= t0) & (grid <= t1)
+        inside = (grid >= t0 - eps) & (grid <= t1 + eps)
         if not inside.any():
             continue
         out[:, inside] = _resample_at(data[s0 : s1 + 1].T, rate, grid[inside] - t0, sfreq)
@@ -285,9 +320,246 @@ def _to_grid(ts, data, segments, grid, sfreq, name, fname):
     if (~filled).mean() > 0.5:
         raise XDFError(
             f"XDF file {fname}: stream {name!r} has data for only {100 * filled.mean():.0f} % "
-            "of the time both streams span (gaps or corrupt time stamps)."
+            "of the time it should cover (gaps or corrupt time stamps)."
         )
     return out, gaps
+
+
+def _stream_raw(stream, checked, grid, sfreq, fname, role=None):
+    """One EEG stream on ``grid`` as a RawArray, its gaps and its report entry."""
+    ts, data, rate = checked
+    name = _field(stream, "name")
+    segments = stream["info"].get("segments") or [(0, len(ts) - 1)]
+    ch_names, ch_types, scales, units = _channels(stream)
+    values, gaps = _to_grid(ts, data, segments, grid, sfreq, name, fname)
+    values *= scales[:, None]
+    raw = mne.io.RawArray(values, mne.create_info(ch_names, sfreq, ch_types), verbose=False)
+    cv = np.asarray(stream.get("clock_values") or [], float)
+    if not len(cv):
+        logger.info(f"Stream {name!r} has no clock offsets: its time stamps are used as "
+                    "they are.")
+    report = dict(
+        name=name, type=_field(stream, "type"), source_id=_field(stream, "source_id"),
+        hostname=_field(stream, "hostname"), stream_id=stream["info"].get("stream_id"),
+        nominal_srate=float(_field(stream, "nominal_srate") or 0),
+        effective_srate=rate, n_segments=len(segments), units=sorted(set(units)),
+        clock_offsets=dict(
+            n=int(len(cv)),
+            median_s=float(np.median(cv)) if len(cv) else None,
+            first_s=float(cv[0]) if len(cv) else None,
+            last_s=float(cv[-1]) if len(cv) else None,
+        ),
+    )
+    if role is not None:
+        report = dict(role=role, **report)
+    return raw, gaps, report
+
+
+def _marker_annotations(all_streams, markers, start, span):
+    """Onsets (s from ``start``), durations and texts of the marker streams' samples."""
+    onsets, descs = [], []
+    if markers is False:
+        return onsets, [], descs
+    wanted = None if markers is True else {str(m) for m in markers}
+    for s in all_streams:
+        if _field(s, "channel_format") != "string":
+            continue
+        if wanted is not None and _field(s, "name") not in wanted:
+            continue
+        t = np.asarray(s["time_stamps"], float) - start
+        texts = [str(row[0]) if len(row) else "" for row in s["time_series"]]
+        keep = np.isfinite(t) & (t >= 0) & (t <= span)
+        if (~keep).any():
+            logger.info(f"Dropped {int((~keep).sum())} marker(s) of "
+                        f"{_field(s, 'name')!r} outside the recorded span.")
+        onsets += list(t[keep])
+        descs += [texts[i] for i in np.flatnonzero(keep)]
+    return onsets, [0.0] * len(onsets), descs
+
+
+def _check_common(fname, select_by, sfreq, gap_threshold, markers):
+    _validate_type(fname, "path-like", "fname")
+    fname = Path(fname)
+    _check_option("select_by", select_by, _SELECT_BY)
+    if sfreq is not None:
+        _validate_type(sfreq, "numeric", "sfreq")
+        if not sfreq > 0:
+            raise ValueError(f"sfreq must be positive, got {sfreq}.")
+    if gap_threshold is not None:
+        _validate_type(gap_threshold, "numeric", "gap_threshold")
+        if not gap_threshold > 0:
+            raise ValueError(f"gap_threshold must be positive, got {gap_threshold}.")
+    _validate_type(markers, (bool, list, tuple), "markers")
+    return fname
+
+
+def _load_xdf(fname, gap_threshold):
+    """Check the chunk structure, then load every stream with pyxdf (clock sync, dejitter)."""
+    import pyxdf
+
+    if not fname.is_file():
+        raise XDFError(f"XDF file not found: {fname}")
+    _check_structure(fname)
+    kwargs = {}
+    if gap_threshold is not None:
+        kwargs = dict(jitter_break_threshold_seconds=gap_threshold,
+                      jitter_break_threshold_samples=0)
+    try:
+        return pyxdf.load_xdf(
+            str(fname), synchronize_clocks=True, dejitter_timestamps=True, **kwargs
+        )
+    except Exception as err:  # pyxdf raises bare Exception, IOError, ValueError, ...
+        raise XDFError(f"XDF file {fname} cannot be read: {type(err).__name__}: {err}") from err
+
+
+def _clock_key(stream):
+    """What identifies one LSL outlet across files: its uid, else its description."""
+    uid = _field(stream, "uid")
+    if uid:
+        return f"uid:{uid}"
+    parts = [_field(stream, k) for k in ("name", "type", "source_id", "hostname",
+                                         "created_at")]
+    # without a uid, an outlet is recognised only by a source_id and its creation time
+    return "desc:" + "|".join(parts) if parts[2] and parts[4] not in ("", "0") else None
+
+
+def _clock_fit(stream):
+    """Line ``offset = a + b * t`` through a stream's clock offsets (outliers dropped).
+
+    LabRecorder stores each offset with the stream's own clock time it was measured at, so
+    the stream's time ``t`` maps onto the recording computer's clock as ``t + a + b t``.
+    """
+    t = np.asarray(stream.get("clock_times") or [], float)
+    v = np.asarray(stream.get("clock_values") or [], float)
+    ok = np.isfinite(t) & np.isfinite(v)
+    t, v = t[ok], v[ok]
+    if not len(t):
+        return None
+    if len(t) < 3 or np.ptp(t) <= 0:
+        return dict(a=float(np.median(v)), b=0.0, n=int(len(t)), rms_ms=None,
+                    t_range=[float(t.min()), float(t.max())])
+    keep = np.ones(len(t), bool)
+    for _ in range(3):  # a slow network round trip gives a lone bad offset
+        b, a = np.polyfit(t[keep], v[keep], 1)
+        res = v - (a + b * t)
+        mad = np.median(np.abs(res[keep] - np.median(res[keep])))
+        keep = np.abs(res) <= max(5 * 1.4826 * mad, 1e-4)
+        if keep.sum() < 3:
+            keep = np.ones(len(t), bool)
+            break
+    b, a = np.polyfit(t[keep], v[keep], 1)
+    res = v[keep] - (a + b * t[keep])
+    return dict(a=float(a), b=float(b), n=int(keep.sum()),
+                rms_ms=float(1e3 * np.sqrt(np.mean(res**2))),
+                t_range=[float(t.min()), float(t.max())])
+
+
+def _parse_datetime(header):
+    try:
+        text = str(header["info"]["datetime"][0]).strip()
+    except (KeyError, IndexError, TypeError):
+        return None
+    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return datetime.datetime.strptime(text, fmt).isoformat()
+        except ValueError:
+            continue
+    return text or None
+
+
+@verbose
+def read_raw_xdf(
+    fname,
+    stream=None,
+    *,
+    select_by="name",
+    sfreq=None,
+    markers=True,
+    gap_threshold=None,
+    verbose=None,
+):
+    """Read one person's EEG stream from a Lab Streaming Layer recording (XDF).
+
+    Parameters
+    ----------
+    fname : path-like
+        The ``.xdf`` (or ``.xdfz``) file.
+    stream : str | None
+        The EEG stream, identified by the field ``select_by``. ``None`` takes the stream of
+        type EEG (an error unless there is exactly one).
+    select_by : 'name' | 'type' | 'source_id' | 'hostname'
+        The stream field ``stream`` refers to.
+    sfreq : float | None
+        Sampling rate of the output. ``None``: the stream's effective rate rounded to a
+        whole Hz.
+    markers : bool | list of str
+        Turn string (marker) streams into annotations: ``True`` all, ``False`` none, or the
+        names of the marker streams to use. Onset = marker time stamp minus the first EEG
+        time stamp; markers outside the recording are dropped (logged).
+    gap_threshold : float | None
+        A jump between time stamps longer than this (seconds) splits the stream into
+        segments (pyxdf's break detection). ``None`` uses pyxdf's default, max(1 s, 500
+        samples).
+    %(verbose)s
+
+    Returns
+    -------
+    raw : instance of RawArray
+        The stream on a uniform grid of the recording computer's clock (pyxdf's clock
+        synchronisation and dejittering), from its first time stamp, in volts where the
+        stream gives a unit. Samples inside a gap are linearly bridged and covered by a
+        ``BAD_gap`` annotation. ``meas_date`` is ``None`` (the file's creation time is not
+        the time of the first sample). What :func:`hyperinsync.io.read_dyad` needs to align
+        two such recordings by their LSL clocks is stored in ``info['description']``
+        (:func:`hyperinsync.dyad.get_dyad_meta`, key ``'xdf'``): the file, the stream, the
+        recording-clock time of the first sample (``lsl_time0``), the clock offsets of every
+        stream in the file, and the gaps.
+
+    Raises
+    ------
+    XDFError
+        File missing, empty, truncated or corrupt; the stream not found (the message lists
+        the streams) or ambiguous; a stream without samples or with NaN.
+
+    See Also
+    --------
+    read_dyad_xdf : two people in one XDF file.
+    hyperinsync.io.read_dyad : two recordings (XDF or any other format), one per person.
+    """
+    fname = _check_common(fname, select_by, sfreq, gap_threshold, markers)
+    if stream is not None:
+        _validate_type(stream, str, "stream")
+    all_streams, header = _load_xdf(fname, gap_threshold)
+    if stream is None:
+        s = _eeg_streams(all_streams, 1, fname, "stream")[0]
+    else:
+        s = _find_stream(all_streams, stream, select_by, fname)
+    checked = _check_stream(s, fname)
+    if sfreq is None:
+        sfreq = float(max(1, round(checked[2])))
+    ts = checked[0]
+    grid = _make_grid(ts[0], ts[-1], sfreq, [checked], fname)
+    raw, gaps, report = _stream_raw(s, checked, grid, sfreq, fname)
+    onsets, durs, descs = _marker_annotations(
+        all_streams, markers, grid[0], (len(grid) - 1) / sfreq
+    )
+    _set_annotations_rel(raw, [g[0] for g in gaps] + onsets, [g[1] for g in gaps] + durs,
+                         ["BAD_gap"] * len(gaps) + descs)
+    clocks = []
+    for other in all_streams:
+        key, fit = _clock_key(other), _clock_fit(other)
+        if key is not None and fit is not None:
+            clocks.append(dict(key=key, name=_field(other, "name"), **fit))
+    set_dyad_meta(raw, xdf=dict(
+        file=str(fname), stream=report, lsl_time0=float(grid[0]), sfreq=float(sfreq),
+        file_datetime=_parse_datetime(header), clocks=clocks,
+        gaps=[dict(onset_s=o, duration_s=d) for o, d in gaps],
+    ))
+    logger.info(
+        f"XDF {fname.name}: stream {report['name']!r}, {(len(grid) - 1) / sfreq:.3f} s at "
+        f"{sfreq} Hz, {len(gaps)} gap(s)."
+    )
+    return raw
 
 
 @verbose
@@ -352,6 +624,11 @@ def read_dyad_xdf(
         lists the streams); ambiguous selection; streams that do not overlap in time; a
         stream without samples or with NaN.
 
+    See Also
+    --------
+    read_raw_xdf : one person's stream (one XDF file per person: align the two with
+        :func:`hyperinsync.io.read_dyad`).
+
     Notes
     -----
     Each stream is resampled from its own dejittered time stamps: within a segment these
@@ -362,43 +639,17 @@ def read_dyad_xdf(
     values in microvolts/millivolts (per ``desc``) are converted to volts; without a unit
     they are kept as they are.
     """
-    import pyxdf
-
-    _validate_type(fname, "path-like", "fname")
-    fname = Path(fname)
-    _check_option("select_by", select_by, _SELECT_BY)
+    fname = _check_common(fname, select_by, sfreq, gap_threshold, markers)
     _validate_type(roles, (tuple, list), "roles")
     if len(roles) != 2:
         raise ValueError(f"roles must hold two names, got {roles!r}.")
-    if sfreq is not None:
-        _validate_type(sfreq, "numeric", "sfreq")
-        if not sfreq > 0:
-            raise ValueError(f"sfreq must be positive, got {sfreq}.")
-    if gap_threshold is not None:
-        _validate_type(gap_threshold, "numeric", "gap_threshold")
-        if not gap_threshold > 0:
-            raise ValueError(f"gap_threshold must be positive, got {gap_threshold}.")
-    _validate_type(markers, (bool, list, tuple), "markers")
     montages = _resolve_montages(montage)
-    if not fname.is_file():
-        raise XDFError(f"XDF file not found: {fname}")
-    _check_structure(fname)
-
-    kwargs = {}
-    if gap_threshold is not None:
-        kwargs = dict(jitter_break_threshold_seconds=gap_threshold,
-                      jitter_break_threshold_samples=0)
-    try:
-        all_streams, _ = pyxdf.load_xdf(
-            str(fname), synchronize_clocks=True, dejitter_timestamps=True, **kwargs
-        )
-    except Exception as err:  # pyxdf raises bare Exception, IOError, ValueError, ...
-        raise XDFError(f"XDF file {fname} cannot be read: {type(err).__name__}: {err}") from err
+    all_streams, _ = _load_xdf(fname, gap_threshold)
 
     eeg = _select(all_streams, streams, select_by, fname)
     checked = [_check_stream(s, fname) for s in eeg]
-    start = max(ts[0] for ts, _ in checked)
-    stop = min(ts[-1] for ts, _ in checked)
+    start = max(ts[0] for ts, _, _ in checked)
+    stop = min(ts[-1] for ts, _, _ in checked)
     if stop <= start:
         raise XDFError(
             f"XDF file {fname}: streams {_field(eeg[0], 'name')!r} "
@@ -406,72 +657,23 @@ def read_dyad_xdf(
             f"{_field(eeg[1], 'name')!r} ({checked[1][0][0]:.3f}-{checked[1][0][-1]:.3f} s) "
             "do not overlap in time."
         )
-    eff = [float(s["info"]["effective_srate"] or 0.0) for s in eeg]
-    for s, rate, (ts, _) in zip(eeg, eff, checked):
-        if not (np.isfinite(rate) and rate > 0):
-            raise XDFError(f"XDF file {fname}: stream {_field(s, 'name')!r} has no valid "
-                           "effective sampling rate (corrupt time stamps).")
     if sfreq is None:
-        sfreq = float(max(1, round(min(eff))))
-    n_grid = int(np.floor((stop - start) * sfreq + 1e-9)) + 1
-    if n_grid < 2:
-        raise XDFError(f"XDF file {fname}: the streams overlap for {stop - start:.4f} s only.")
-    if n_grid > 2 * max(len(ts) for ts, _ in checked) * max(1.0, sfreq / min(eff)) + 10:
-        raise XDFError(f"XDF file {fname}: the streams' time stamps span far more time than "
-                       "their samples cover (corrupt time stamps).")
-    grid = start + np.arange(n_grid) / sfreq
+        sfreq = float(max(1, round(min(r for _, _, r in checked))))
+    grid = _make_grid(start, stop, sfreq, checked, fname)
+    n_grid = len(grid)
 
     raws, report_streams, all_gaps = [], [], []
-    for s, (ts, data), role in zip(eeg, checked, roles):
-        name = _field(s, "name")
-        segments = s["info"].get("segments") or [(0, len(ts) - 1)]
-        ch_names, ch_types, scales, units = _channels(s)
-        values, gaps = _to_grid(ts, data, segments, grid, sfreq, name, fname)
-        values *= scales[:, None]
-        raw = mne.io.RawArray(values, mne.create_info(ch_names, sfreq, ch_types),
-                              verbose=False)
+    for s, chk, role in zip(eeg, checked, roles):
+        raw, gaps, rep = _stream_raw(s, chk, grid, sfreq, fname, role)
         raws.append(raw)
+        report_streams.append(rep)
         all_gaps += [(o, d, role) for o, d in gaps]
-        cv = np.asarray(s.get("clock_values") or [], float)
-        report_streams.append(dict(
-            role=role, name=name, type=_field(s, "type"), source_id=_field(s, "source_id"),
-            hostname=_field(s, "hostname"), stream_id=s["info"].get("stream_id"),
-            nominal_srate=float(_field(s, "nominal_srate") or 0),
-            effective_srate=float(s["info"]["effective_srate"]),
-            n_segments=len(segments), units=sorted(set(units)),
-            clock_offsets=dict(
-                n=int(len(cv)),
-                median_s=float(np.median(cv)) if len(cv) else None,
-                first_s=float(cv[0]) if len(cv) else None,
-                last_s=float(cv[-1]) if len(cv) else None,
-            ),
-        ))
-        if not len(cv):
-            logger.info(f"Stream {name!r} has no clock offsets: its time stamps are used as "
-                        "they are.")
 
     # annotations: BAD_gap for either person, markers
-    onsets = [g[0] for g in all_gaps]
-    durs = [g[1] for g in all_gaps]
-    descs = ["BAD_gap"] * len(all_gaps)
-    if markers is not False:
-        wanted = None if markers is True else {str(m) for m in markers}
-        span = (n_grid - 1) / sfreq
-        for s in all_streams:
-            if _field(s, "channel_format") != "string":
-                continue
-            if wanted is not None and _field(s, "name") not in wanted:
-                continue
-            t = np.asarray(s["time_stamps"], float) - start
-            texts = [str(row[0]) if len(row) else "" for row in s["time_series"]]
-            keep = np.isfinite(t) & (t >= 0) & (t <= span)
-            if (~keep).any():
-                logger.info(f"Dropped {int((~keep).sum())} marker(s) of "
-                            f"{_field(s, 'name')!r} outside the common span.")
-            onsets += list(t[keep])
-            durs += [0.0] * int(keep.sum())
-            descs += [texts[i] for i in np.flatnonzero(keep)]
-    _set_annotations_rel(raws[0], onsets, durs, descs)
+    onsets, durs, descs = _marker_annotations(all_streams, markers, start,
+                                              (n_grid - 1) / sfreq)
+    _set_annotations_rel(raws[0], [g[0] for g in all_gaps] + onsets,
+                         [g[1] for g in all_gaps] + durs, ["BAD_gap"] * len(all_gaps) + descs)
 
     report = dict(
         method="xdf-clock-sync", file=str(fname), streams=report_streams,
