@@ -42,18 +42,21 @@ def small_epochs():
 
 
 def test_across_morlet_equals_mne_connectivity(small_epochs):
-    """Across-epochs Morlet PLV/coh equal spectral_connectivity_epochs(cwt_morlet, faverage)."""
+    """Across-epochs Morlet PLV/coh equal spectral_connectivity_epochs(cwt_morlet, faverage)
+    on the linearly detrended epochs (compute_sync removes each epoch's line itself)."""
     from mne_connectivity import spectral_connectivity_epochs
+    from scipy.signal import detrend
 
     ep = small_epochs
-    res = compute_sync(
-        ep, BANDS, ["plv", "coh", "imcoh", "wpli"], method="morlet", convention="across",
-        decim=1, precision="double", verbose=False,
-    )
+    with pytest.warns(RuntimeWarning, match="only 6 epochs"):
+        res = compute_sync(
+            ep, BANDS, ["plv", "coh", "imcoh", "wpli"], method="morlet", convention="across",
+            decim=1, precision="double", verbose=False,
+        )
     seeds = np.repeat([0, 1, 2], 2)
     targets = np.tile([3, 4], 3)
     cons = spectral_connectivity_epochs(
-        ep.get_data(), method=["plv", "coh", "imcoh", "wpli"], indices=(seeds, targets),
+        detrend(ep.get_data(), axis=-1), method=["plv", "coh", "imcoh", "wpli"], indices=(seeds, targets),
         sfreq=ep.info["sfreq"], mode="cwt_morlet", cwt_freqs=np.arange(4.0, 14.0),
         cwt_n_cycles=7.0, fmin=(4.0, 8.0), fmax=(8.0, 13.0), faverage=True, verbose=False,
     )
@@ -273,3 +276,82 @@ def test_input_errors():
     one_bad.info["bads"] = ["B:Fz"]
     with pytest.raises(ValueError, match="no good data channels"):
         compute_sync(one_bad, verbose=False)
+
+
+# --- offsets, trends and degenerate input (issue 11, items 8-11) -------------------------
+ALL_MEASURES = ["plv", "coh", "imcoh", "wpli", "ccorr", "envcorr"]
+
+
+@pytest.fixture(scope="module")
+def small_dyad():
+    """3 + 3 channels, 24 s: frontal alpha coupled with a phase lag (wPLI well defined)."""
+    raw, _ = simulate_dyad(
+        duration=24.0, sfreq=250.0, seed=5, verbose=False,
+        couplings=[Coupling(band="alpha", roi_a="frontal", roi_b="frontal", strength=0.6,
+                            phase=0.7)],
+    )
+    return raw.pick(["A:Fz", "A:F3", "A:Cz", "B:Fz", "B:F4", "B:Pz"])
+
+
+def _with_dc(raw, seed=0):
+    """Per-channel offsets up to 200 mV and linear drifts (as raw DC-coupled amplifier data)."""
+    rng = np.random.default_rng(seed)
+    out = raw.copy()
+    n_ch = len(out.ch_names)
+    offset = rng.uniform(-0.2, 0.2, (n_ch, 1))
+    offset[0] = 0.2  # the worst case of the issue
+    drift = rng.uniform(-2e-3, 2e-3, (n_ch, 1))  # V/s: up to 48 mV over the recording
+    out._data = out._data + offset + drift * out.times
+    return out
+
+
+@pytest.mark.parametrize("method", ["fft", "mne_fir", "morlet"])
+@pytest.mark.parametrize("kind", ["raw", "epochs"])
+def test_offsets_and_trends_change_nothing(small_dyad, method, kind):
+    """Every measure, both conventions: offsets up to 200 mV and linear drifts change no
+    value by more than 1e-6 (double precision). Before the fix the 'fft' first-epoch PLV
+    went 0.89 -> 0.71 with a 200 mV offset."""
+    clean, dc = small_dyad, _with_dc(small_dyad)
+    if kind == "epochs":
+        # per-epoch offsets and drifts (each epoch has its own line)
+        clean = mne.make_fixed_length_epochs(clean, 3.0, preload=True, verbose=False)
+        dc = mne.make_fixed_length_epochs(dc, 3.0, preload=True, verbose=False)
+    before = dc.get_data().copy()
+    for convention in ("within", "across"):
+        kw = dict(measures=ALL_MEASURES, method=method, convention=convention,
+                  precision="double", verbose=False)
+        a = compute_sync(clean, **kw)
+        b = compute_sync(dc, **kw)
+        assert a.data.shape == (6, 2, 3, 3)
+        for mi, m in enumerate(ALL_MEASURES):
+            np.testing.assert_allclose(b.data[mi], a.data[mi], rtol=0, atol=1e-6,
+                                       err_msg=f"{method} {convention} {m}")
+        detail = b.epoch_data if convention == "within" else b.time_data
+        ref = a.epoch_data if convention == "within" else a.time_data
+        np.testing.assert_allclose(detail, ref, rtol=0, atol=1e-6)
+        assert b.params["detrend"] == "linear"
+    # the user's data are never modified
+    np.testing.assert_array_equal(dc.get_data(), before)
+
+
+def test_offsets_single_precision(small_dyad):
+    """The line is removed in double precision before the float32 cast: default precision
+    is invariant too (a 200 mV offset in float32 would keep 1e-3 of the EEG)."""
+    a = compute_sync(small_dyad, measures=ALL_MEASURES, verbose=False)
+    b = compute_sync(_with_dc(small_dyad), measures=ALL_MEASURES, verbose=False)
+    np.testing.assert_allclose(b.data, a.data, rtol=0, atol=1e-5)
+
+
+def test_detrend_linear_against_scipy():
+    from scipy.signal import detrend
+
+    from hyperinsync.spectral import detrend_linear
+
+    x = np.random.default_rng(3).standard_normal((2, 3, 500)) * 1e-5 + 0.2
+    x += np.linspace(0, 0.01, 500)
+    np.testing.assert_allclose(detrend_linear(x), detrend(x, axis=-1), rtol=0, atol=1e-15)
+    # an exact line becomes exactly 0 (not rounding noise with a random phase)
+    line = 0.2 + 3e-3 * np.arange(400.0)
+    assert not np.any(detrend_linear(np.stack([line, np.full(400, -0.15)])))
+    x32 = x.astype(np.float32)
+    assert detrend_linear(x32).dtype == np.float64 and x32.dtype == np.float32
