@@ -53,7 +53,10 @@ class SyncResult:
     time_data : ndarray, shape (n_measures, n_bands, n_times, n_rows, n_cols) | None
         Per-time-point values (``'across'`` convention).
     measures, bands, rows, cols, roles, convention, method, times, epoch_onsets, rois, params
-        Names and parameters that describe the values.
+        Names and parameters that describe the values. ``bands`` holds the nominal edges;
+        ``params['effective_band']`` the -6 dB edges actually analysed (with the filter
+        transitions in ``params['trans_bandwidth']``); ``params['flat_channels']`` the
+        channels left out as flat.
     """
 
     def __init__(
@@ -182,6 +185,11 @@ class SyncResult:
     def to_table(self, *, level="roi", kind="mean"):
         """Tidy table, one row per measure, band and pair (and epoch/time for those kinds).
 
+        Columns ``measure, band, fmin_6db, fmax_6db, row, col, value`` (and ``epoch``,
+        ``onset``): ``fmin_6db``/``fmax_6db`` are the band's effective -6 dB edges in Hz
+        (``params['effective_band']``; the nominal edges are in ``bands``), absent for
+        results saved before they were recorded.
+
         Parameters
         ----------
         level : 'channel' | 'roi'
@@ -196,8 +204,12 @@ class SyncResult:
         """
         _check_option("kind", kind, ("mean", "epochs"))
         rows_out = []
+        edges = self.params.get("effective_band") or {}
         for measure in self.measures:
             for band in self.bands:
+                head = dict(measure=measure, band=band)
+                if band in edges:
+                    head.update(fmin_6db=float(edges[band][0]), fmax_6db=float(edges[band][1]))
                 vals = self.get_data(measure, band, level=level, kind=kind)
                 if level == "roi":
                     rnames, cnames = self.roi_names
@@ -208,7 +220,7 @@ class SyncResult:
                 for e, mat in enumerate(vals):
                     for i, rn in enumerate(rnames):
                         for j, cn in enumerate(cnames):
-                            row = dict(measure=measure, band=band, row=rn, col=cn)
+                            row = dict(head, row=rn, col=cn)
                             if kind == "epochs":
                                 row["epoch"] = e
                                 row["onset"] = float(self.epoch_onsets[e])
@@ -472,6 +484,21 @@ def _flat_report(flat, ch_names, onsets, what, flat_out, *, continuous=True):
                 "is undefined. Mark them bad (info['bads']) before computing synchrony."
             )
         flat_out.extend(names)
+
+
+def _refuse_flat(data, ch_names, rejected=None):
+    """Refuse channels constant over all their samples outside ``rejected``."""
+    keep = slice(None) if rejected is None else ~np.asarray(rejected, bool)
+    part = data[:, keep]
+    if not part.size:
+        return
+    flat = part.max(axis=1) == part.min(axis=1)
+    if flat.any():
+        raise ValueError(
+            f"Channel(s) {[ch_names[i] for i in np.flatnonzero(flat)]} are flat (constant) "
+            "outside the rejected spans: their phase is undefined. Mark them bad "
+            "(info['bads']) before computing synchrony."
+        )
 
 
 def _check_epoch_data(data, ch_names, flat_out=None, onsets=None):
