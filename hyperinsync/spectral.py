@@ -218,38 +218,56 @@ def effective_band(band, method, sfreq, *, l_trans_bandwidth="auto",
     return fmin - l_trans / 2.0, fmax + h_trans / 2.0
 
 
-def detrend_linear(x, xp=np):
+def detrend_linear(x, xp=np, *, dtype=np.float64, copy=True):
     """Remove each row's least-squares line (offset and slope) along the last axis.
 
-    Computed in double precision whatever the input's type. A row that is exactly a line
-    (a constant channel, for instance) becomes exactly zero, not rounding noise with a
-    random phase.
+    The line is fitted and removed in double precision whatever the input's and the
+    output's types, so a large offset costs no precision even when the result is single
+    precision. A row that is exactly a line (a constant channel, for instance) becomes
+    exactly zero, not rounding noise with a random phase.
 
     Parameters
     ----------
     x : array, shape (..., n_times)
-        Real data (NumPy, or the backend's arrays with ``xp``). Not modified.
+        Real data (NumPy, or the backend's arrays with ``xp``).
     xp : module
         The array namespace of ``x``.
+    dtype : numpy dtype
+        Type of the result (float64 by default).
+    copy : bool
+        ``True`` (default): ``x`` is not modified. ``False``: a C-contiguous ``x`` of type
+        ``dtype`` is overwritten with the result (other inputs are copied anyway).
 
     Returns
     -------
-    y : array, float64, same shape
+    y : array of ``dtype``, same shape
         ``x`` minus its line.
     """
-    y = xp.array(x, dtype=xp.float64, copy=True)
-    n = y.shape[-1]
-    if n == 0:
-        return y
-    amp = xp.abs(y).max(axis=-1)
-    y -= y.mean(axis=-1, keepdims=True)
-    if n > 1:
-        t = xp.arange(n, dtype=xp.float64) - (n - 1) / 2.0
-        slope = (y @ t) / float(t @ t)
-        y -= slope[..., None] * t
-    # what is left of an exact line is rounding of its values (about eps * |x|)
-    y[xp.abs(y).max(axis=-1) <= 16 * np.finfo(np.float64).eps * amp] = 0.0
-    return y
+    n = x.shape[-1]
+    inplace = not copy and x.dtype == dtype and x.flags.c_contiguous
+    out = x if inplace else xp.empty(x.shape, dtype=dtype)
+    if x.size == 0:
+        return out
+    src, dst = x.reshape(-1, n), out.reshape(-1, n)
+    t = xp.arange(n, dtype=xp.float64) - (n - 1) / 2.0
+    tt = float(t @ t) if n > 1 else 1.0
+    # blocks of rows: the temporaries stay small (allocating whole-array ones costs more
+    # than the arithmetic on long recordings) and the data are read about twice
+    blk = max(1, (1 << 20) // n)
+    for r0 in range(0, src.shape[0], blk):
+        xb = xp.asarray(src[r0 : r0 + blk], dtype=xp.float64)
+        mean = xb.mean(axis=-1, keepdims=True)
+        slope = (xb @ t)[:, None] / tt
+        res = slope * t
+        res += mean
+        xp.subtract(xb, res, out=res)
+        # what is left of an exact line is rounding of its values: about eps * max |x|,
+        # which is at most |mean| + |slope| (n - 1) / 2 + left
+        left = xp.maximum(res.max(axis=-1), -res.min(axis=-1))
+        amp = xp.abs(mean[:, 0]) + xp.abs(slope[:, 0]) * ((n - 1) / 2.0) + left
+        res[left <= 16 * np.finfo(np.float64).eps * amp] = 0.0
+        dst[r0 : r0 + blk] = res
+    return out
 
 
 def band_freqs(band, freq_step=1.0):
@@ -461,6 +479,7 @@ def band_analytic(
     filter_kwargs=None,
     l_trans_bandwidth="auto",
     h_trans_bandwidth="auto",
+    detrend=True,
 ):
     """Band-limited analytic signals of continuous or epoched data.
 
@@ -517,6 +536,10 @@ def band_analytic(
         ``'mne_fir'``; MNE's names and defaults, see :func:`mne_transition_bandwidths`).
         The -6 dB band is ``(fmin - l_trans / 2, fmax + h_trans / 2)``
         (:func:`effective_band`, recorded in each :class:`BandSignal`'s ``params``).
+    detrend : bool
+        Remove each signal's line first (default). ``False`` only for data that have already
+        lost it (:func:`hyperinsync.compute_sync` removes it in double precision before
+        casting to single precision) or to reproduce MNE's transforms of raw data exactly.
 
     Returns
     -------
@@ -563,7 +586,7 @@ def band_analytic(
                 n_cycles=n_cycles, freq_step=freq_step,
             ),
             trans_bandwidth=None if method == "morlet" else edges[name],
-            detrend="linear",
+            detrend="linear" if detrend else None,
         )
         for name, band in bands.items()
     }
@@ -577,10 +600,14 @@ def band_analytic(
 
     # the line goes on the host (in double precision) when the data are there
     src_xp = xp if hasattr(flat, "__cuda_array_interface__") else np
+
+    def lineless(x):
+        return detrend_linear(x, src_xp, dtype=rdtype) if detrend else x
+
     if method == "mne_fir":
         return _band_analytic_fir(
-            detrend_linear(flat, src_xp), lead_shape, sfreq, bands, qs, bk, cdtype, n_jobs,
-            filter_kwargs, trans, params,
+            lineless(flat), lead_shape, sfreq, bands, qs, bk, cdtype, n_jobs, filter_kwargs,
+            trans, params,
         )
 
     # padding: reflection for filters (no edge transient), zeros for MNE-style wavelets
@@ -627,7 +654,7 @@ def band_analytic(
     }
     fft_kw = bk.fft_kwargs(n_jobs)
     for s0 in range(0, n_sig, chunk):
-        block = xp.asarray(detrend_linear(flat[s0 : s0 + chunk], src_xp), dtype=rdtype)
+        block = xp.asarray(lineless(flat[s0 : s0 + chunk]), dtype=rdtype)
         padded = xp.zeros((block.shape[0], n_fft), dtype=rdtype)
         padded[:, left : left + n_times] = block
         if n_pad:

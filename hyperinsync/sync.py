@@ -446,11 +446,14 @@ def _check_finite(data, ch_names, rejected=None, *, sfreq=None):
 
 def _flat_windows(data, starts, n_len):
     """``(n_channels, n_windows)``: True where a channel is constant over a window."""
-    out = np.empty((data.shape[0], len(starts)), bool)
+    out = np.zeros((data.shape[0], len(starts)), bool)
     for ci, row in enumerate(data):
+        change = row[1:] != row[:-1]
+        if n_len < 2 or change.all():  # no two equal neighbours: nothing can be flat
+            continue
         # number of sample-to-sample changes before each sample, one row at a time (memory)
         c = np.zeros(row.shape[0], np.int64)
-        np.cumsum(row[1:] != row[:-1], out=c[1:])
+        np.cumsum(change, out=c[1:])
         out[ci] = c[starts + n_len - 1] == c[starts]
     return out
 
@@ -644,9 +647,10 @@ def _continuous_signals(
         data = _check_finite(inst.get_data(picks=picks), names, rejected, sfreq=sfreq)
         _flat_report(_flat_windows(data, checked, n_len), names, inst.times[checked],
                      "epoch", flat)
-        data = detrend_linear(data).astype(rdtype, copy=False)
-        # one forward FFT per channel serves every band
-        sigs = band_analytic(data, sfreq, bands, method=method, decim=decims, **kw)
+        data = detrend_linear(data, dtype=rdtype)
+        # one forward FFT per channel serves every band (the line is already gone)
+        sigs = band_analytic(data, sfreq, bands, method=method, decim=decims, detrend=False,
+                             **kw)
         del data
         for b, sig in sigs.items():
             out[b].append(sig.data)

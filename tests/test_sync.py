@@ -355,6 +355,17 @@ def test_detrend_linear_against_scipy():
     assert not np.any(detrend_linear(np.stack([line, np.full(400, -0.15)])))
     x32 = x.astype(np.float32)
     assert detrend_linear(x32).dtype == np.float64 and x32.dtype == np.float32
+    # single-precision output, line removed in double: the EEG keeps float32 precision
+    ref = detrend(x, axis=-1)
+    y32 = detrend_linear(x, dtype=np.float32)
+    assert y32.dtype == np.float32
+    assert np.abs(y32 - ref).max() < 1e-6 * np.abs(ref).max()
+    naive = detrend(x32, axis=-1)  # cast first: a 0.2 offset rounds the 1e-5 signal
+    assert np.abs(naive - ref).max() > 1e-3 * np.abs(ref).max()
+    # in place on float64 (compute_sync's private copies), the same numbers
+    y = x.copy()
+    assert detrend_linear(y, copy=False) is y
+    np.testing.assert_allclose(y, ref, rtol=0, atol=1e-15)
 
 
 def _epochs(raw, duration):
