@@ -250,7 +250,7 @@ def detrend_linear(x, xp=np, *, dtype=np.float64, copy=True):
         return out
     src, dst = x.reshape(-1, n), out.reshape(-1, n)
     t = xp.arange(n, dtype=xp.float64) - (n - 1) / 2.0
-    tt = float(t @ t) if n > 1 else 1.0
+    tt = n * (n * n - 1) / 12.0 if n > 1 else 1.0  # sum of t**2, on the host
     # blocks of rows: the temporaries stay small (allocating whole-array ones costs more
     # than the arithmetic on long recordings) and the data are read about twice
     blk = max(1, (1 << 20) // n)

@@ -611,3 +611,21 @@ def test_effective_band_recorded(small_dyad):
     assert SyncResult.from_dict(res.to_dict()) == res
     with pytest.raises(ValueError, match="reaches below 0 Hz"):
         compute_sync(small_dyad, BANDS, l_trans_bandwidth=6.0, verbose=False)
+
+
+def test_mne_fir_across_leaves_out_epoch_ends(small_dyad):
+    """MNE's odd-reflection padding pins the band signal's real part to 0 at an epoch's
+    first and last sample (phase +-90 degrees whatever the data): 'across' leaves them out."""
+    from scipy.signal import hilbert
+
+    ep = _epochs(small_dyad, 3.0)
+    z = hilbert(mne.filter.filter_data(ep.get_data(), ep.info["sfreq"], 8.0, 13.0,
+                                       verbose=False))
+    assert np.abs(z[..., [0, -1]].real).max() < 1e-12 * np.abs(z).max()
+    res = compute_sync(ep, {"alpha": (8.0, 13.0)}, "wpli", method="mne_fir",
+                       convention="across", verbose=False)
+    np.testing.assert_array_equal(res.times, ep.times[1:-1])
+    assert res.time_data.shape[2] == len(ep.times) - 2
+    res5 = compute_sync(ep, {"alpha": (8.0, 13.0)}, "wpli", method="mne_fir",
+                        convention="across", decim=5, verbose=False)
+    np.testing.assert_array_equal(res5.times, ep.times[::5][1:])  # 749 % 5: last not kept
