@@ -69,7 +69,14 @@ from .rois import resolve_rois
 from .measures import _unit
 from .spectral import band_analytic
 from .surrogates import _derangement
-from .sync import _annotation_spans, _bad_mask, _check_finite, _data_picks, _epoch_decims
+from .sync import (
+    _annotation_spans,
+    _bad_mask,
+    _check_finite,
+    _data_picks,
+    _epoch_decims,
+    _refuse_flat,
+)
 
 LEVEL1_RANGE = (0.3, 10.0)  # s, the phasic time scale of the In-Sync model
 WINDOW_MEASURES = ("plv", "coh", "imcoh")
@@ -154,10 +161,14 @@ class _Signals:
         self.decim = _epoch_decims(bands, "fft", self.sfreq, decim, n_win, n_step or n_win,
                                    7.0, 1.0, what="window")
         ch_index = {n: i for i, n in enumerate(raw.ch_names)}
+        # samples inside BAD_ annotations (both people share one time axis)
+        self.bad = _bad_mask(raw, raw.n_times) if reject else np.zeros(raw.n_times, bool)
         self.z = {b: [] for b in bands}  # band -> [za (n_a, T), zb (n_b, T)]
         for names in self.names:
             data = raw.get_data(picks=[ch_index[n] for n in names])
-            _check_finite(data, names)
+            # NaN inside rejected spans is bridged for the filter; flat channels refused
+            data = _check_finite(data, names, self.bad if reject else None, sfreq=self.sfreq)
+            _refuse_flat(data, names, self.bad)
             # one forward FFT per channel serves every band
             sigs = band_analytic(
                 data, self.sfreq, bands, decim=self.decim, precision=precision, backend=bk,
@@ -166,8 +177,6 @@ class _Signals:
             for b, sig in sigs.items():
                 self.z[b].append(sig.data[:, 0])  # one frequency for the 'fft' method
             del data
-        # samples inside BAD_ annotations (both people share one time axis)
-        self.bad = _bad_mask(raw, raw.n_times) if reject else np.zeros(raw.n_times, bool)
 
     def pair_matrix(self, xp):
         """(n_roi_a * n_roi_b, n_a * n_b): ROI-pair means of flattened channel-pair values."""

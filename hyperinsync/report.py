@@ -315,6 +315,32 @@ def _alignment_section(report, res):
                     title="Readers' alignment reports", section=section)
 
 
+def _band_edges(results):
+    """Each band's nominal and effective (-6 dB) edges, as the synchrony results record them.
+
+    Filters pass more than the nominal band (MNE's default transitions: theta 4-8 Hz passes
+    3-9 Hz at -6 dB), so readers see both. Several recordings at different rates can
+    differ; every distinct description is listed.
+    """
+    out = {}
+    for rec in results.recordings.values():
+        for sync in rec["sync"].values():
+            eff = sync.params.get("effective_band") or {}
+            trans = sync.params.get("trans_bandwidth") or {}
+            for band, (lo, hi) in sync.bands.items():
+                if band not in eff:
+                    continue
+                text = (f"nominal {lo:g}-{hi:g} Hz, -6 dB {eff[band][0]:.4g}-{eff[band][1]:.4g} "
+                        f"Hz ({sync.method}")
+                if trans.get(band):
+                    text += f", transitions {trans[band][0]:.4g} / {trans[band][1]:.4g} Hz"
+                text += ")"
+                out.setdefault(band, [])
+                if text not in out[band]:
+                    out[band].append(text)
+    return {b: v[0] if len(v) == 1 else v for b, v in out.items()} or "not recorded"
+
+
 @verbose
 def make_report(results, fname=None, *, max_dyads=30, title=None, verbose=None):
     """Write the HTML report of a study's results.
@@ -353,8 +379,9 @@ def make_report(results, fname=None, *, max_dyads=30, title=None, verbose=None):
     name = results.params.get("name", "study")
     report = mne.Report(title=title or f"hyperinsync: {name}", verbose=False)
     report.add_html(
-        _pre(dict(params=results.params, versions=results.versions,
-                  file=str(results.fname), created=results.attrs.get("created"))),
+        _pre(dict(params=results.params, band_edges=_band_edges(results),
+                  versions=results.versions, file=str(results.fname),
+                  created=results.attrs.get("created"))),
         title="Parameters and provenance", section=SECTIONS[0],
     )
     _sync_section(report, results, max_dyads)

@@ -7,6 +7,31 @@ spectrum before one short inverse FFT per band: for a circular transform of leng
 divisible by ``q``, sample ``q*m`` of the full-rate inverse equals ``ifft_{N/q}`` of the spectrum
 summed over its ``q`` blocks, divided by ``q``. Decimation is therefore exact subsampling of the
 full-rate analytic signal, not an approximation.
+
+Offsets and linear trends
+-------------------------
+Every method first removes each signal's least-squares line (offset and slope), per channel
+of a continuous recording and per channel and epoch of epoched data, computed in double
+precision (:func:`detrend_linear`). A band-pass filter removes both anyway in the interior of
+the data; what remains of them otherwise is the step they make against the padding and the
+finite-length edges, which for raw DC-coupled recordings (an amplifier offset of hundreds of
+millivolts against microvolt EEG) would dominate the band signal. So every measure is
+invariant to per-channel offsets and linear trends (to rounding, about 1e-12 relative in
+double precision). The user's data are never modified: the line is removed from a copy.
+For ``'mne_fir'`` this changes nothing else: MNE's band-pass FIR has zero gain at 0 Hz and
+no response to a ramp, and its odd-reflection padding continues a line exactly, so HyPyP's
+values are unchanged (to 1e-15). For ``'morlet'`` the wavelets have zero mean (no response to
+an offset) but the zero padding of epochs would turn an offset into an edge step.
+
+Band edges
+----------
+The filter methods use MNE's default transition bands unless ``l_trans_bandwidth`` /
+``h_trans_bandwidth`` are given: ``min(max(l_freq / 4, 2), l_freq)`` below and
+``min(max(h_freq / 4, 2), sfreq / 2 - h_freq)`` above the band. The band's gain is 1/2
+(-6 dB) half-way through each transition, so "theta 4-8 Hz" passes 3-9 Hz at -6 dB and
+overlaps alpha (8-13 Hz passes 7-14.6 Hz): a 9 Hz alpha peak is half-amplitude in theta.
+:func:`effective_band` gives these -6 dB points for every method (for ``'morlet'``: the
+half-amplitude points of the band's lowest and highest wavelet).
 """
 
 from __future__ import annotations
@@ -55,8 +80,9 @@ class BandSignal:
     params: dict = field(default_factory=dict)
 
 
-def mne_transition_bandwidths(l_freq, h_freq, sfreq):
-    """Transition bandwidths that MNE's ``filter_data`` chooses by default ('auto').
+def mne_transition_bandwidths(l_freq, h_freq, sfreq, l_trans_bandwidth="auto",
+                              h_trans_bandwidth="auto"):
+    """Transition bandwidths of a band-pass, MNE's ``filter_data`` defaults for ``'auto'``.
 
     Parameters
     ----------
@@ -64,26 +90,60 @@ def mne_transition_bandwidths(l_freq, h_freq, sfreq):
         Band edges in Hz.
     sfreq : float
         Sampling rate in Hz.
+    l_trans_bandwidth, h_trans_bandwidth : float | 'auto'
+        Lower and upper transition widths in Hz. ``'auto'`` is MNE's rule:
+        ``min(max(0.25 * l_freq, 2), l_freq)`` and
+        ``min(max(0.25 * h_freq, 2), sfreq / 2 - h_freq)``.
 
     Returns
     -------
     l_trans, h_trans : float
         Lower and upper transition bandwidths in Hz.
     """
-    l_trans = min(max(0.25 * l_freq, 2.0), l_freq)
-    h_trans = min(max(0.25 * h_freq, 2.0), sfreq / 2.0 - h_freq)
-    return l_trans, h_trans
+    if isinstance(l_trans_bandwidth, str):
+        _check_option("l_trans_bandwidth", l_trans_bandwidth, ("auto",))
+        l_trans = min(max(0.25 * l_freq, 2.0), l_freq)
+    else:
+        l_trans = _check_trans(l_trans_bandwidth, "l_trans_bandwidth")
+        if l_trans > l_freq:
+            raise ValueError(
+                f"l_trans_bandwidth={l_trans} Hz reaches below 0 Hz for the band starting "
+                f"at {l_freq} Hz (stop frequency {l_freq - l_trans} Hz): use at most "
+                f"{l_freq} Hz."
+            )
+    if isinstance(h_trans_bandwidth, str):
+        _check_option("h_trans_bandwidth", h_trans_bandwidth, ("auto",))
+        h_trans = min(max(0.25 * h_freq, 2.0), sfreq / 2.0 - h_freq)
+    else:
+        h_trans = _check_trans(h_trans_bandwidth, "h_trans_bandwidth")
+        if h_freq + h_trans > sfreq / 2.0:
+            raise ValueError(
+                f"h_trans_bandwidth={h_trans} Hz reaches above the Nyquist frequency "
+                f"{sfreq / 2.0} Hz for the band ending at {h_freq} Hz: use at most "
+                f"{sfreq / 2.0 - h_freq} Hz."
+            )
+    return float(l_trans), float(h_trans)
 
 
-def fft_filter_response(freqs, l_freq, h_freq, sfreq):
+def _check_trans(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be 'auto' or a positive number of Hz, got {value!r}.")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be 'auto' or a positive number of Hz, got {value}.")
+    return float(value)
+
+
+def fft_filter_response(freqs, l_freq, h_freq, sfreq, *, l_trans_bandwidth="auto",
+                        h_trans_bandwidth="auto"):
     """Magnitude response of the ``'fft'`` method's zero-phase band-pass filter.
 
-    The pass band ``[l_freq, h_freq]`` has gain 1; raised-cosine transitions of MNE's default
-    widths (:func:`mne_transition_bandwidths`) fall to 0 at ``l_freq - l_trans`` and
-    ``h_freq + h_trans``. The -6 dB points, ``l_freq - l_trans / 2`` and
-    ``h_freq + h_trans / 2``, are those of MNE's default FIR design (``filter_data`` with
-    ``fir_design='firwin'``), so both filters keep the same band; they differ in the shape of
-    the transitions and in having no stop-band ripple here (see ``tests/test_spectral.py``).
+    The pass band ``[l_freq, h_freq]`` has gain 1; raised-cosine transitions of the widths
+    of :func:`mne_transition_bandwidths` (MNE's defaults for ``'auto'``) fall to 0 at
+    ``l_freq - l_trans`` and ``h_freq + h_trans``. The -6 dB points, ``l_freq - l_trans / 2``
+    and ``h_freq + h_trans / 2``, are those of MNE's FIR design (``filter_data`` with
+    ``fir_design='firwin'``) with the same transitions, so both filters keep the same band;
+    they differ in the shape of the transitions and in having no stop-band ripple here (see
+    ``tests/test_spectral.py``).
 
     Parameters
     ----------
@@ -93,6 +153,8 @@ def fft_filter_response(freqs, l_freq, h_freq, sfreq):
         Band edges in Hz.
     sfreq : float
         Sampling rate in Hz.
+    l_trans_bandwidth, h_trans_bandwidth : float | 'auto'
+        Transition widths in Hz (see :func:`mne_transition_bandwidths`).
 
     Returns
     -------
@@ -100,7 +162,9 @@ def fft_filter_response(freqs, l_freq, h_freq, sfreq):
         Real, non-negative gain at ``freqs``.
     """
     freqs = np.abs(np.asarray(freqs, float))
-    l_trans, h_trans = mne_transition_bandwidths(l_freq, h_freq, sfreq)
+    l_trans, h_trans = mne_transition_bandwidths(
+        l_freq, h_freq, sfreq, l_trans_bandwidth, h_trans_bandwidth
+    )
     gain = np.zeros_like(freqs)
     gain[(freqs >= l_freq) & (freqs <= h_freq)] = 1.0
     lo = (freqs > l_freq - l_trans) & (freqs < l_freq)
@@ -108,6 +172,102 @@ def fft_filter_response(freqs, l_freq, h_freq, sfreq):
     hi = (freqs > h_freq) & (freqs < h_freq + h_trans)
     gain[hi] = 0.5 + 0.5 * np.cos(np.pi * (freqs[hi] - h_freq) / h_trans)
     return gain
+
+
+# half amplitude of a Gaussian spectrum exp(-df^2 / (2 sigma^2)) at df = sigma * sqrt(2 ln 2)
+_GAUSS_HALF = float(np.sqrt(2.0 * np.log(2.0)))
+
+
+def effective_band(band, method, sfreq, *, l_trans_bandwidth="auto",
+                   h_trans_bandwidth="auto", n_cycles=7.0, freq_step=1.0):
+    """The -6 dB (half-amplitude) pass band of a band's analytic signal.
+
+    Parameters
+    ----------
+    band : tuple of float
+        ``(fmin, fmax)`` in Hz, the nominal band.
+    method : 'fft' | 'mne_fir' | 'morlet'
+        As in :func:`band_analytic`.
+    sfreq : float
+        Sampling rate in Hz.
+    l_trans_bandwidth, h_trans_bandwidth : float | 'auto'
+        Transition widths of the filter methods (see :func:`mne_transition_bandwidths`).
+    n_cycles, freq_step : float
+        Morlet cycles and frequency spacing (``'morlet'``).
+
+    Returns
+    -------
+    lo, hi : float
+        Frequencies in Hz where the gain falls to 1/2. Filter methods: ``fmin - l_trans / 2``
+        and ``fmax + h_trans / 2`` (MNE's -6 dB cutoffs; the ``'fft'`` filter's raised
+        cosines have exactly 1/2 there). ``'morlet'``: the wavelet at frequency ``f`` with
+        ``n`` cycles has a Gaussian spectrum of SD ``f / n``, half-amplitude at
+        ``f -+ sqrt(2 ln 2) f / n``; the band's values average its wavelets, so the band
+        reaches from the lowest wavelet's lower to the highest wavelet's upper point.
+    """
+    _check_option("method", method, METHODS)
+    fmin, fmax = (float(e) for e in band)
+    if method == "morlet":
+        f = band_freqs((fmin, fmax), freq_step)
+        cyc = np.broadcast_to(np.asarray(n_cycles, float), f.shape)
+        return (float(f[0] - _GAUSS_HALF * f[0] / cyc[0]),
+                float(f[-1] + _GAUSS_HALF * f[-1] / cyc[-1]))
+    l_trans, h_trans = mne_transition_bandwidths(
+        fmin, fmax, sfreq, l_trans_bandwidth, h_trans_bandwidth
+    )
+    return fmin - l_trans / 2.0, fmax + h_trans / 2.0
+
+
+def detrend_linear(x, xp=np, *, dtype=np.float64, copy=True):
+    """Remove each row's least-squares line (offset and slope) along the last axis.
+
+    The line is fitted and removed in double precision whatever the input's and the
+    output's types, so a large offset costs no precision even when the result is single
+    precision. A row that is exactly a line (a constant channel, for instance) becomes
+    exactly zero, not rounding noise with a random phase.
+
+    Parameters
+    ----------
+    x : array, shape (..., n_times)
+        Real data (NumPy, or the backend's arrays with ``xp``).
+    xp : module
+        The array namespace of ``x``.
+    dtype : numpy dtype
+        Type of the result (float64 by default).
+    copy : bool
+        ``True`` (default): ``x`` is not modified. ``False``: a C-contiguous ``x`` of type
+        ``dtype`` is overwritten with the result (other inputs are copied anyway).
+
+    Returns
+    -------
+    y : array of ``dtype``, same shape
+        ``x`` minus its line.
+    """
+    n = x.shape[-1]
+    inplace = not copy and x.dtype == dtype and x.flags.c_contiguous
+    out = x if inplace else xp.empty(x.shape, dtype=dtype)
+    if x.size == 0:
+        return out
+    src, dst = x.reshape(-1, n), out.reshape(-1, n)
+    t = xp.arange(n, dtype=xp.float64) - (n - 1) / 2.0
+    tt = n * (n * n - 1) / 12.0 if n > 1 else 1.0  # sum of t**2, on the host
+    # blocks of rows: the temporaries stay small (allocating whole-array ones costs more
+    # than the arithmetic on long recordings) and the data are read about twice
+    blk = max(1, (1 << 20) // n)
+    for r0 in range(0, src.shape[0], blk):
+        xb = xp.asarray(src[r0 : r0 + blk], dtype=xp.float64)
+        mean = xb.mean(axis=-1, keepdims=True)
+        slope = (xb @ t)[:, None] / tt
+        res = slope * t
+        res += mean
+        xp.subtract(xb, res, out=res)
+        # what is left of an exact line is rounding of its values: about eps * max |x|,
+        # which is at most |mean| + |slope| (n - 1) / 2 + left
+        left = xp.maximum(res.max(axis=-1), -res.min(axis=-1))
+        amp = xp.abs(mean[:, 0]) + xp.abs(slope[:, 0]) * ((n - 1) / 2.0) + left
+        res[left <= 16 * np.finfo(np.float64).eps * amp] = 0.0
+        dst[r0 : r0 + blk] = res
+    return out
 
 
 def band_freqs(band, freq_step=1.0):
@@ -129,14 +289,29 @@ def band_freqs(band, freq_step=1.0):
     return fmin + freq_step * np.arange(n)
 
 
-def _top_frequency(band, method, sfreq, n_cycles, freq_step):
+def _top_frequency(band, method, sfreq, n_cycles, freq_step, trans=("auto", "auto")):
     """Highest frequency with non-negligible content in the band's analytic signal."""
     if method == "morlet":
         f = band_freqs(band, freq_step)
         sigma_f = f / np.asarray(n_cycles, float)  # 1/(2 pi sigma_t), sigma_t = n/(2 pi f)
         return float(np.max(f + 3 * sigma_f))
-    _, h_trans = mne_transition_bandwidths(band[0], band[1], sfreq)
+    _, h_trans = mne_transition_bandwidths(band[0], band[1], sfreq, *trans)
     return band[1] + h_trans
+
+
+def _auto_decim(band, method, sfreq, n_cycles, freq_step, trans=("auto", "auto"),
+                divides=None):
+    """What ``decim='auto'`` means for one band.
+
+    ``'mne_fir'`` is the HyPyP-compatible reference: full rate, so that within-epoch averages
+    are over every sample, as HyPyP's. Otherwise at least 4 samples per cycle of the band's
+    highest frequency (:func:`choose_decim`).
+    """
+    if method == "mne_fir":
+        return 1
+    return choose_decim(
+        sfreq, _top_frequency(band, method, sfreq, n_cycles, freq_step, trans), divides=divides
+    )
 
 
 def choose_decim(sfreq, f_top, *, factor=4.0, divides=None):
@@ -212,11 +387,12 @@ def _morlet_kernel_spectrum(freq, sfreq, n_cycles, n_fft, rtol):
 
 
 @lru_cache(maxsize=32)
-def _band_kernel(band, method, sfreq, n_fft, n_cycles, freq_step, rtol):
+def _band_kernel(band, method, sfreq, n_fft, n_cycles, freq_step, rtol, trans):
     """One band's kernel segments per frequency, and the frequencies (cached per grid)."""
     if method == "fft":
         fbins = np.arange(n_fft // 2 + 1) * (sfreq / n_fft)
-        gain = fft_filter_response(fbins, band[0], band[1], sfreq)
+        gain = fft_filter_response(fbins, band[0], band[1], sfreq, l_trans_bandwidth=trans[0],
+                                   h_trans_bandwidth=trans[1])
         k0, k1 = _support(gain, 0.0)
         # x2 on positive frequencies: the analytic signal of the filtered data
         return [[(k0, 2.0 * gain[k0:k1])]], np.array([np.mean(band)])
@@ -263,8 +439,12 @@ def _pad_lengths(n_times, n_pad, q_all):
     return left, n_fft
 
 
-def _mne_fir_analytic(data2d, sfreq, band, n_jobs, filter_kwargs):
-    """HyPyP's ``compute_freq_bands``: MNE ``filter_data`` defaults, then scipy's Hilbert."""
+def _mne_fir_analytic(data2d, sfreq, band, n_jobs, filter_kwargs, trans=("auto", "auto")):
+    """HyPyP's ``compute_freq_bands``: MNE ``filter_data`` defaults, then scipy's Hilbert.
+
+    ``data2d`` has already lost its line (:func:`detrend_linear`), which leaves MNE's
+    band-pass output unchanged to rounding (zero DC gain, no ramp response).
+    """
     import mne
     from scipy.signal import hilbert
 
@@ -273,6 +453,8 @@ def _mne_fir_analytic(data2d, sfreq, band, n_jobs, filter_kwargs):
         sfreq,
         band[0],
         band[1],
+        l_trans_bandwidth=trans[0],
+        h_trans_bandwidth=trans[1],
         n_jobs=n_jobs,
         verbose=False,
         **(filter_kwargs or {}),
@@ -295,14 +477,22 @@ def band_analytic(
     n_jobs=1,
     max_bytes=256e6,
     filter_kwargs=None,
+    l_trans_bandwidth="auto",
+    h_trans_bandwidth="auto",
+    detrend=True,
 ):
     """Band-limited analytic signals of continuous or epoched data.
+
+    Each signal's least-squares line (offset and slope) is removed first, per channel of
+    continuous data and per channel and epoch of epoched data (:func:`detrend_linear`, on a
+    copy): the results do not depend on DC offsets or linear drifts (see the module notes).
 
     Parameters
     ----------
     data : ndarray, shape (n_signals, n_times) or (n_epochs, n_signals, n_times)
         Real data. Two dimensions: one continuous recording (filtered whole, so later epochs
         have no edge effects). Three: epochs, each transformed on its own with padding.
+        Must be finite (see :func:`hyperinsync.compute_sync` for rejected spans).
     sfreq : float
         Sampling rate in Hz.
     bands : dict | None
@@ -314,11 +504,12 @@ def band_analytic(
         :func:`scipy.signal.hilbert` -- exactly HyPyP's ``compute_freq_bands`` (slow; a
         reference). ``'morlet'``: MNE's zero-mean Morlet wavelets (as
         :func:`mne.time_frequency.tfr.cwt` with ``mode='same'``, and as mne-connectivity's
-        ``cwt_morlet``) at ``band_freqs(band, freq_step)``.
+        ``cwt_morlet``, on the detrended data) at ``band_freqs(band, freq_step)``.
     decim : int | 'auto' | dict
         Keep every ``decim``-th sample (exactly those of the full-rate result). ``'auto'``
-        keeps at least 4 samples per cycle of the band's highest frequency. A dict gives
-        one value per band name (missing bands: ``'auto'``).
+        keeps at least 4 samples per cycle of the band's highest frequency, except for
+        ``'mne_fir'`` (the HyPyP-compatible reference), where it means 1 (full rate). A dict
+        gives one value per band name (missing bands: ``'auto'``).
     n_cycles : float | array-like
         Morlet cycles per frequency.
     freq_step : float
@@ -340,6 +531,15 @@ def band_analytic(
         Approximate memory bound for one chunk of signals' spectra.
     filter_kwargs : dict | None
         Extra arguments to :func:`mne.filter.filter_data` (``'mne_fir'`` only).
+    l_trans_bandwidth, h_trans_bandwidth : float | 'auto'
+        Transition widths in Hz of the filter methods' band-pass (``'fft'`` and
+        ``'mne_fir'``; MNE's names and defaults, see :func:`mne_transition_bandwidths`).
+        The -6 dB band is ``(fmin - l_trans / 2, fmax + h_trans / 2)``
+        (:func:`effective_band`, recorded in each :class:`BandSignal`'s ``params``).
+    detrend : bool
+        Remove each signal's line first (default). ``False`` only for data that have already
+        lost it (:func:`hyperinsync.compute_sync` removes it in double precision before
+        casting to single precision) or to reproduce MNE's transforms of raw data exactly.
 
     Returns
     -------
@@ -366,25 +566,53 @@ def band_analytic(
     if np.any(n_cycles_arr <= 0):
         raise ValueError(f"n_cycles must be positive, got {n_cycles!r}.")
 
+    trans = (l_trans_bandwidth, h_trans_bandwidth)
+    filter_kwargs = dict(filter_kwargs or {})
+    clash = sorted({"l_trans_bandwidth", "h_trans_bandwidth"} & set(filter_kwargs))
+    if clash:
+        raise ValueError(
+            f"Pass {clash} as arguments of their own, not in filter_kwargs: they also set "
+            "the band edges that are reported."
+        )
+    # validated here, per band, for every method (the Morlet values just go unused)
+    edges = {
+        name: mne_transition_bandwidths(band[0], band[1], sfreq, *trans)
+        for name, band in bands.items()
+    }
+    params = {
+        name: dict(
+            effective_band=effective_band(
+                band, method, sfreq, l_trans_bandwidth=trans[0], h_trans_bandwidth=trans[1],
+                n_cycles=n_cycles, freq_step=freq_step,
+            ),
+            trans_bandwidth=None if method == "morlet" else edges[name],
+            detrend="linear" if detrend else None,
+        )
+        for name, band in bands.items()
+    }
     qs = {}
     for name, band in bands.items():
         q = decim.get(name, "auto") if isinstance(decim, dict) else decim
         if q == "auto":
-            f_top = _top_frequency(band, method, sfreq, n_cycles_arr, freq_step)
-            qs[name] = choose_decim(sfreq, f_top)
+            qs[name] = _auto_decim(band, method, sfreq, n_cycles_arr, freq_step, trans)
         else:
             qs[name] = _check_decim(q)
 
+    # the line goes on the host (in double precision) when the data are there
+    src_xp = xp if hasattr(flat, "__cuda_array_interface__") else np
+
+    def lineless(x):
+        return detrend_linear(x, src_xp, dtype=rdtype) if detrend else x
+
     if method == "mne_fir":
         return _band_analytic_fir(
-            flat, lead_shape, sfreq, bands, qs, bk, cdtype, n_jobs, filter_kwargs
+            lineless(flat), lead_shape, sfreq, bands, qs, bk, cdtype, n_jobs, filter_kwargs,
+            trans, params,
         )
 
     # padding: reflection for filters (no edge transient), zeros for MNE-style wavelets
     if method == "fft":
-        min_trans = min(
-            min(mne_transition_bandwidths(b[0], b[1], sfreq)) for b in bands.values()
-        )
+        min_trans = min(min(e) for e in edges.values())
         n_pad = int(np.ceil(3.3 / min_trans * sfreq)) if pad == "auto" else int(pad)
         n_pad = min(n_pad, n_times - 1)
         pad_mode = "reflect"
@@ -412,7 +640,7 @@ def band_analytic(
     kernels = {
         name: _band_kernel(
             tuple(band), method, float(sfreq), n_fft, tuple(np.atleast_1d(n_cycles_arr)),
-            float(freq_step), rtol,
+            float(freq_step), rtol, edges[name] if method == "fft" else None,
         )
         for name, band in bands.items()
     }
@@ -426,7 +654,7 @@ def band_analytic(
     }
     fft_kw = bk.fft_kwargs(n_jobs)
     for s0 in range(0, n_sig, chunk):
-        block = xp.asarray(flat[s0 : s0 + chunk], dtype=rdtype)
+        block = xp.asarray(lineless(flat[s0 : s0 + chunk]), dtype=rdtype)
         padded = xp.zeros((block.shape[0], n_fft), dtype=rdtype)
         padded[:, left : left + n_times] = block
         if n_pad:
@@ -458,16 +686,18 @@ def band_analytic(
             sfreq=sfreq / qs[name],
             decim=qs[name],
             method=method,
-            params=dict(n_cycles=n_cycles_arr.tolist(), freq_step=freq_step, pad=n_pad),
+            params=dict(n_cycles=n_cycles_arr.tolist(), freq_step=freq_step, pad=n_pad,
+                        **params[name]),
         )
         for name in bands
     }
 
 
-def _band_analytic_fir(flat, lead_shape, sfreq, bands, qs, bk, cdtype, n_jobs, kw):
+def _band_analytic_fir(flat, lead_shape, sfreq, bands, qs, bk, cdtype, n_jobs, kw, trans,
+                       params):
     out = {}
     for name, band in bands.items():
-        z = _mne_fir_analytic(flat, sfreq, band, n_jobs, kw)[:, None, :: qs[name]]
+        z = _mne_fir_analytic(flat, sfreq, band, n_jobs, kw, trans)[:, None, :: qs[name]]
         out[name] = BandSignal(
             data=bk.asarray(z.astype(cdtype, copy=False)).reshape(
                 lead_shape + z.shape[1:]
@@ -477,6 +707,6 @@ def _band_analytic_fir(flat, lead_shape, sfreq, bands, qs, bk, cdtype, n_jobs, k
             sfreq=sfreq / qs[name],
             decim=qs[name],
             method="mne_fir",
-            params=dict(filter_kwargs=dict(kw or {})),
+            params=dict(filter_kwargs=dict(kw or {}), **params[name]),
         )
     return out

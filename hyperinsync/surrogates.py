@@ -63,6 +63,7 @@ from .stats import fdr_bh, maxstat_p, p_value, permutation_test, zscore
 from .sync import (
     SyncResult,
     _bad_mask,
+    _check_epoch_data,
     _continuous_signals,
     _data_picks,
     _roi_spec,
@@ -374,8 +375,7 @@ class _Prepared:
                 self.starts, self.kw,
             )
         data = inst.get_data(picks=picks)
-        if not np.all(np.isfinite(data)):
-            raise ValueError("The epochs contain NaN or infinite values: drop those epochs.")
+        _check_epoch_data(data, [inst.ch_names[i] for i in picks])  # finite, not flat
         sig = band_analytic(data, self.sfreq, self.bands, method=self.method,
                             decim=self.decim, **self.kw)
         return {b: (s.data.transpose(0, 2, 1, 3), s) for b, s in sig.items()}

@@ -66,6 +66,8 @@ def test_report_sections(demo, tmp_path, capsys):
     # each section has content of its own, not only the note for missing results
     assert "Not computed in this run" not in text  # the demo runs every level
     assert "dyad01 session 0" in text and "alliance_gap vs synchrony" in text
+    # the parameters show the band actually analysed, not only the nominal one
+    assert "nominal 4-8 Hz, -6 dB 3-9 Hz (fft, transitions 2 / 2 Hz)" in text
 
 
 def test_info(demo, capsys):

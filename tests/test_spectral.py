@@ -4,7 +4,7 @@ import mne
 import numpy as np
 import pytest
 from mne.time_frequency.tfr import cwt, morlet
-from scipy.signal import freqz, hilbert
+from scipy.signal import detrend, freqz, hilbert
 
 from hyperinsync.spectral import (
     band_analytic,
@@ -23,12 +23,15 @@ def noise():
 
 
 def _mne_cwt(x, freqs, n_cycles=7.0):
+    """MNE's cwt of each epoch after scipy's linear detrend (band_analytic removes the line)."""
     ws = morlet(SF, freqs, n_cycles=n_cycles, zero_mean=True)
+    x = detrend(x, axis=-1, type="linear")
     return np.array([[cwt(sig[None], ws, use_fft=True, mode="same")[0] for sig in ep] for ep in x])
 
 
 def test_morlet_equals_mne_cwt(noise):
-    """Morlet on epochs equals MNE's cwt(mode='same') with mne-connectivity's wavelets."""
+    """Morlet on epochs equals MNE's cwt(mode='same') with mne-connectivity's wavelets, on
+    linearly detrended epochs."""
     out = band_analytic(noise, SF, {"alpha": (8, 13)}, method="morlet", precision="double")
     sig = out["alpha"]
     assert sig.data.shape == (3, 4, 6, 1500)
@@ -167,3 +170,106 @@ def test_errors(kwargs, err, match):
     data = args.pop("data")
     with pytest.raises(err, match=match):
         band_analytic(data, args.pop("sfreq"), **args)
+
+
+# --- band edges (issue 11, item 10) -------------------------------------------------------
+def _half_points(f, mag):
+    """Frequencies where a band-pass magnitude (peak 1) crosses 1/2, by interpolation."""
+    above = np.flatnonzero(mag >= 0.5)
+    i, j = above[0], above[-1]
+    lo = np.interp(0.5, [mag[i - 1], mag[i]], [f[i - 1], f[i]])
+    hi = np.interp(0.5, [mag[j + 1], mag[j]], [f[j + 1], f[j]])
+    return lo, hi
+
+
+@pytest.mark.parametrize("sf", [250.0, 500.0])
+@pytest.mark.parametrize("band", [(4.0, 8.0), (8.0, 13.0), (13.0, 30.0)])
+@pytest.mark.parametrize("trans", [("auto", "auto"), (1.0, 1.5)])
+def test_effective_band_is_filters_half_amplitude(sf, band, trans):
+    """The reported -6 dB band is where MNE's actual FIR (create_filter + freqz) and the
+    'fft' filter's response fall to 1/2."""
+    from hyperinsync.spectral import effective_band
+
+    kw = dict(l_trans_bandwidth=trans[0], h_trans_bandwidth=trans[1])
+    lo, hi = effective_band(band, "mne_fir", sf, **kw)
+    assert effective_band(band, "fft", sf, **kw) == (lo, hi)
+    h = mne.filter.create_filter(None, sf, band[0], band[1], verbose=False, **kw)
+    f, resp = freqz(h, worN=2**16, fs=sf)
+    mlo, mhi = _half_points(f, np.abs(resp))
+    assert abs(mlo - lo) < 0.02 and abs(mhi - hi) < 0.02, (mlo, mhi, lo, hi)
+    flo, fhi = _half_points(f, fft_filter_response(f, band[0], band[1], sf, **kw))
+    assert abs(flo - lo) < 1e-3 and abs(fhi - hi) < 1e-3
+
+
+def test_effective_band_defaults_overlap():
+    """MNE's defaults: theta 4-8 passes 3-9 Hz at -6 dB and overlaps alpha (7-14.625 Hz):
+    a 9 Hz alpha peak appears in theta at half amplitude, through the actual transform."""
+    from hyperinsync.spectral import effective_band
+
+    assert effective_band((4, 8), "fft", 500.0) == (3.0, 9.0)
+    assert effective_band((8, 13), "fft", 500.0) == (7.0, 14.625)
+    t = np.arange(40000) / SF
+    for method in ("fft", "mne_fir"):
+        x = np.cos(2 * np.pi * 9.0 * t)[None]
+        z = band_analytic(x, SF, {"theta": (4, 8)}, method=method, precision="double")["theta"]
+        amp = np.abs(z.data[0, 0, 5000:-5000])
+        assert abs(np.median(amp) - 0.5) < 0.02, method
+        assert z.params["effective_band"] == (3.0, 9.0)
+        # narrower transitions keep 9 Hz out of theta
+        z = band_analytic(x, SF, {"theta": (4, 8)}, method=method, precision="double",
+                          l_trans_bandwidth=1.0, h_trans_bandwidth=0.5)["theta"]
+        assert np.median(np.abs(z.data[0, 0, 5000:-5000])) < 0.01, method
+        assert z.params["effective_band"] == (3.5, 8.25)
+        assert z.params["trans_bandwidth"] == (1.0, 0.5)
+
+
+@pytest.mark.parametrize("n_cycles", [7.0, 4.0])
+def test_effective_band_morlet(noise, n_cycles):
+    """Morlet: the half-amplitude points of the lowest and highest wavelets' spectra (MNE's
+    wavelets, measured by FFT), and a tone there gives half the peak response."""
+    from hyperinsync.spectral import effective_band
+
+    band = (4.0, 8.0)
+    lo, hi = effective_band(band, "morlet", SF, n_cycles=n_cycles)
+    n = 2**18
+    f = np.fft.fftfreq(n, 1 / SF)
+    for f0, edge in ((4.0, lo), (8.0, hi)):
+        w = morlet(SF, [f0], n_cycles=n_cycles, zero_mean=True)[0]
+        mag = np.abs(np.fft.fft(w, n))
+        mag /= mag.max()
+        pos = (f > 0) & (f < 20)
+        mlo, mhi = _half_points(f[pos], mag[pos])
+        assert abs((mlo if f0 == 4.0 else mhi) - edge) < 0.01
+    t = np.arange(30000) / SF
+    amp = {}
+    for freq in (4.0, lo):
+        z = band_analytic(np.cos(2 * np.pi * freq * t)[None], SF, {"t": band}, method="morlet",
+                          n_cycles=n_cycles, precision="double")["t"]
+        amp[freq] = np.median(np.abs(z.data[0, 0, 5000:-5000]))  # the 4 Hz wavelet
+    assert abs(amp[lo] / amp[4.0] - 0.5) < 0.01
+
+
+def test_transition_errors():
+    x = np.zeros((1, 2000))
+    with pytest.raises(ValueError, match="reaches below 0 Hz"):
+        band_analytic(x, SF, {"t": (4, 8)}, l_trans_bandwidth=5.0)
+    with pytest.raises(ValueError, match="Nyquist"):
+        band_analytic(x, SF, {"g": (200, 240)}, h_trans_bandwidth=20.0)
+    with pytest.raises(ValueError, match="positive"):
+        band_analytic(x, SF, {"t": (4, 8)}, h_trans_bandwidth=0.0)
+    with pytest.raises(ValueError, match="l_trans_bandwidth"):
+        band_analytic(x, SF, {"t": (4, 8)}, l_trans_bandwidth="wide")
+    with pytest.raises(ValueError, match="as arguments of their own"):
+        band_analytic(x, SF, {"t": (4, 8)}, method="mne_fir",
+                      filter_kwargs=dict(l_trans_bandwidth=1.0))
+
+
+def test_mne_fir_transitions_are_mnes():
+    """Custom transitions reach MNE's filter_data unchanged (HyPyP's filter_options)."""
+    out = band_analytic(np.random.default_rng(4).standard_normal((2, 3000)), SF,
+                        {"alpha": (8, 13)}, method="mne_fir", precision="double",
+                        l_trans_bandwidth=1.0, h_trans_bandwidth=1.0)
+    x = np.random.default_rng(4).standard_normal((2, 3000))
+    ref = hilbert(mne.filter.filter_data(detrend(x), SF, 8, 13, l_trans_bandwidth=1.0,
+                                         h_trans_bandwidth=1.0, verbose=False))
+    np.testing.assert_allclose(out["alpha"].data[:, 0], ref, rtol=0, atol=1e-12)

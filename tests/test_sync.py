@@ -42,18 +42,21 @@ def small_epochs():
 
 
 def test_across_morlet_equals_mne_connectivity(small_epochs):
-    """Across-epochs Morlet PLV/coh equal spectral_connectivity_epochs(cwt_morlet, faverage)."""
+    """Across-epochs Morlet PLV/coh equal spectral_connectivity_epochs(cwt_morlet, faverage)
+    on the linearly detrended epochs (compute_sync removes each epoch's line itself)."""
     from mne_connectivity import spectral_connectivity_epochs
+    from scipy.signal import detrend
 
     ep = small_epochs
-    res = compute_sync(
-        ep, BANDS, ["plv", "coh", "imcoh", "wpli"], method="morlet", convention="across",
-        decim=1, precision="double", verbose=False,
-    )
+    with pytest.warns(RuntimeWarning, match="only 6 epochs"):
+        res = compute_sync(
+            ep, BANDS, ["plv", "coh", "imcoh", "wpli"], method="morlet", convention="across",
+            decim=1, precision="double", verbose=False,
+        )
     seeds = np.repeat([0, 1, 2], 2)
     targets = np.tile([3, 4], 3)
     cons = spectral_connectivity_epochs(
-        ep.get_data(), method=["plv", "coh", "imcoh", "wpli"], indices=(seeds, targets),
+        detrend(ep.get_data(), axis=-1), method=["plv", "coh", "imcoh", "wpli"], indices=(seeds, targets),
         sfreq=ep.info["sfreq"], mode="cwt_morlet", cwt_freqs=np.arange(4.0, 14.0),
         cwt_n_cycles=7.0, fmin=(4.0, 8.0), fmax=(8.0, 13.0), faverage=True, verbose=False,
     )
@@ -273,3 +276,356 @@ def test_input_errors():
     one_bad.info["bads"] = ["B:Fz"]
     with pytest.raises(ValueError, match="no good data channels"):
         compute_sync(one_bad, verbose=False)
+
+
+# --- offsets, trends and degenerate input (issue 11, items 8-11) -------------------------
+ALL_MEASURES = ["plv", "coh", "imcoh", "wpli", "ccorr", "envcorr"]
+
+
+@pytest.fixture(scope="module")
+def small_dyad():
+    """3 + 3 channels, 24 s: frontal alpha coupled with a phase lag (wPLI well defined)."""
+    raw, _ = simulate_dyad(
+        duration=24.0, sfreq=250.0, seed=5, verbose=False,
+        couplings=[Coupling(band="alpha", roi_a="frontal", roi_b="frontal", strength=0.6,
+                            phase=0.7)],
+    )
+    return raw.pick(["A:Fz", "A:F3", "A:Cz", "B:Fz", "B:F4", "B:Pz"])
+
+
+def _with_dc(raw, seed=0):
+    """Per-channel offsets up to 200 mV and linear drifts (as raw DC-coupled amplifier data)."""
+    rng = np.random.default_rng(seed)
+    out = raw.copy()
+    n_ch = len(out.ch_names)
+    offset = rng.uniform(-0.2, 0.2, (n_ch, 1))
+    offset[0] = 0.2  # the worst case of the issue
+    drift = rng.uniform(-2e-3, 2e-3, (n_ch, 1))  # V/s: up to 48 mV over the recording
+    out._data = out._data + offset + drift * out.times
+    return out
+
+
+@pytest.mark.parametrize("method", ["fft", "mne_fir", "morlet"])
+@pytest.mark.parametrize("kind", ["raw", "epochs"])
+def test_offsets_and_trends_change_nothing(small_dyad, method, kind):
+    """Every measure, both conventions: offsets up to 200 mV and linear drifts change no
+    value by more than 1e-6 (double precision). Before the fix the 'fft' first-epoch PLV
+    went 0.89 -> 0.71 with a 200 mV offset."""
+    clean, dc = small_dyad, _with_dc(small_dyad)
+    if kind == "epochs":
+        # per-epoch offsets and drifts (each epoch has its own line)
+        clean = mne.make_fixed_length_epochs(clean, 3.0, preload=True, verbose=False)
+        dc = mne.make_fixed_length_epochs(dc, 3.0, preload=True, verbose=False)
+    before = dc.get_data().copy()
+    for convention in ("within", "across"):
+        kw = dict(measures=ALL_MEASURES, method=method, convention=convention,
+                  precision="double", verbose=False)
+        a = compute_sync(clean, **kw)
+        b = compute_sync(dc, **kw)
+        assert a.data.shape == (6, 2, 3, 3)
+        for mi, m in enumerate(ALL_MEASURES):
+            np.testing.assert_allclose(b.data[mi], a.data[mi], rtol=0, atol=1e-6,
+                                       err_msg=f"{method} {convention} {m}")
+        detail = b.epoch_data if convention == "within" else b.time_data
+        ref = a.epoch_data if convention == "within" else a.time_data
+        np.testing.assert_allclose(detail, ref, rtol=0, atol=1e-6)
+        assert b.params["detrend"] == "linear"
+    # the user's data are never modified
+    np.testing.assert_array_equal(dc.get_data(), before)
+
+
+def test_offsets_single_precision(small_dyad):
+    """The line is removed in double precision before the float32 cast: default precision
+    is invariant too (a 200 mV offset in float32 would keep 1e-3 of the EEG)."""
+    a = compute_sync(small_dyad, measures=ALL_MEASURES, verbose=False)
+    b = compute_sync(_with_dc(small_dyad), measures=ALL_MEASURES, verbose=False)
+    np.testing.assert_allclose(b.data, a.data, rtol=0, atol=1e-5)
+
+
+def test_detrend_linear_against_scipy():
+    from scipy.signal import detrend
+
+    from hyperinsync.spectral import detrend_linear
+
+    x = np.random.default_rng(3).standard_normal((2, 3, 500)) * 1e-5 + 0.2
+    x += np.linspace(0, 0.01, 500)
+    np.testing.assert_allclose(detrend_linear(x), detrend(x, axis=-1), rtol=0, atol=1e-15)
+    # an exact line becomes exactly 0 (not rounding noise with a random phase)
+    line = 0.2 + 3e-3 * np.arange(400.0)
+    assert not np.any(detrend_linear(np.stack([line, np.full(400, -0.15)])))
+    x32 = x.astype(np.float32)
+    assert detrend_linear(x32).dtype == np.float64 and x32.dtype == np.float32
+    # single-precision output, line removed in double: the EEG keeps float32 precision
+    ref = detrend(x, axis=-1)
+    y32 = detrend_linear(x, dtype=np.float32)
+    assert y32.dtype == np.float32
+    assert np.abs(y32 - ref).max() < 1e-6 * np.abs(ref).max()
+    naive = detrend(x32, axis=-1)  # cast first: a 0.2 offset rounds the 1e-5 signal
+    assert np.abs(naive - ref).max() > 1e-3 * np.abs(ref).max()
+    # in place on float64 (compute_sync's private copies), the same numbers
+    y = x.copy()
+    assert detrend_linear(y, copy=False) is y
+    np.testing.assert_allclose(y, ref, rtol=0, atol=1e-15)
+
+
+def _epochs(raw, duration):
+    return mne.make_fixed_length_epochs(raw, duration, preload=True, verbose=False)
+
+
+def test_no_epochs_refused(small_dyad):
+    ep = _epochs(small_dyad, 3.0)
+    ep.drop(np.arange(len(ep)), verbose=False)
+    with pytest.raises(ValueError, match="no epochs|No epochs"):
+        compute_sync(ep, verbose=False)
+    crop = small_dyad.copy()
+    crop.set_annotations(mne.Annotations([0.0], [24.0], ["BAD_all"]))
+    with pytest.raises(ValueError, match="Every epoch overlaps a BAD"):
+        compute_sync(crop, verbose=False)
+
+
+@pytest.mark.parametrize("duration", [2 / 250.0, 0.2, 0.4])
+def test_too_short_epochs_refused(small_dyad, duration):
+    """Under 2 cycles of theta's 4 Hz (0.5 s) PLV tends to 1 for any data: refused, naming
+    the minimum. (Before: 2-sample epochs gave PLV = 1 everywhere.)"""
+    with pytest.raises(ValueError, match=r"at least 2 cycles \(0\.5 s"):
+        compute_sync(small_dyad, epoch_duration=duration, verbose=False)
+    with pytest.raises(ValueError, match="cycle"):
+        compute_sync(_epochs(small_dyad, duration), verbose=False)
+    # a band with a higher floor is fine at 0.4 s (4.8 cycles of 12 Hz)
+    if duration == 0.4:
+        compute_sync(small_dyad, {"beta": (12.0, 20.0)}, epoch_duration=duration,
+                     verbose=False)
+
+
+def test_short_epochs_warn_with_chance_level(small_dyad):
+    """2-4 cycles: valid but inflated, said in a warning; the value is measurably inflated
+    against 4-s epochs of the same uncoupled theta data (closed-form-ish chance levels)."""
+    with pytest.warns(RuntimeWarning, match="inflated"):
+        short = compute_sync(small_dyad, {"theta": (4.0, 8.0)}, epoch_duration=0.75,
+                             precision="double", verbose=False)
+    long = compute_sync(small_dyad, {"theta": (4.0, 8.0)}, epoch_duration=4.0,
+                        precision="double", verbose=False)
+    assert short.data.mean() > long.data.mean() + 0.1
+
+
+def test_across_needs_epochs(small_dyad):
+    """One epoch across epochs is PLV = 1 by construction: refused; few epochs: warned."""
+    ep = _epochs(small_dyad, 3.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        compute_sync(ep[:1], convention="across", verbose=False)
+    with pytest.warns(RuntimeWarning, match="only 4 epochs"):
+        res = compute_sync(ep[:4], convention="across", verbose=False)
+    assert np.all(res.data < 1.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        compute_sync(small_dyad.copy().crop(0, 3.9), convention="across", verbose=False)
+
+
+def test_flat_channel_excluded_from_rois(small_dyad):
+    """A flat channel is left out with a warning naming it, and its ROI average is that of
+    the remaining channels (before: PLV 0 silently pulled the ROI down)."""
+    raw = small_dyad.copy()
+    raw._data[raw.ch_names.index("B:F4")] = 3e-3  # disconnected: constant at its offset
+    rois = {"front": ["Fz", "F3", "F4"], "back": ["Cz", "Pz"]}
+    with pytest.warns(RuntimeWarning, match=r"\['B:F4'\] are flat"):
+        res = compute_sync(raw, measures=["plv", "coh"], rois=rois, verbose=False)
+    assert "B:F4" not in res.cols and res.params["flat_channels"] == ["B:F4"]
+    assert res.rois["cols"]["front"] == ["B:Fz"]
+    # the same as leaving the channel out by hand
+    ref = compute_sync(raw, measures=["plv", "coh"], rois=rois, verbose=False,
+                       picks=[c for c in raw.ch_names if c != "B:F4"])
+    np.testing.assert_allclose(res.get_data("plv", "alpha", level="roi"),
+                               ref.get_data("plv", "alpha", level="roi"))
+    assert np.all(res.get_data("plv", "alpha") > 0.05)
+    # epochs input: the same
+    with pytest.warns(RuntimeWarning, match="B:F4"):
+        r_ep = compute_sync(_epochs(raw, 3.0), rois=rois, verbose=False)
+    assert r_ep.params["flat_channels"] == ["B:F4"]
+
+
+def test_partly_flat_channel_refused(small_dyad):
+    raw = small_dyad.copy()
+    ci = raw.ch_names.index("A:Cz")
+    raw._data[ci, 1000:2000] = 0.0  # 4-8 s: epochs 4-6 s and 6-8 s are flat
+    with pytest.raises(ValueError, match=r"'A:Cz' is flat \(constant\) in 2 of 12 epochs "
+                       r"\(the first at 4\.000 s\).*annotate_amplitude"):
+        compute_sync(raw, verbose=False)
+    # annotated BAD_, those epochs are left out and nothing is flat any more
+    raw.set_annotations(mne.Annotations([4.0], [4.0], ["BAD_flat"]))
+    res = compute_sync(raw, verbose=False)
+    assert res.n_epochs == 10 and res.params["flat_channels"] == []
+    with pytest.raises(ValueError, match=r"Drop those epochs \(\[2, 3\]\)"):
+        compute_sync(_flat_epochs(small_dyad), verbose=False)
+
+
+def _flat_epochs(raw):
+    ep = _epochs(raw, 2.0)
+    data = ep.get_data()
+    data[2:4, 0] = 1e-3
+    return mne.EpochsArray(data, ep.info, verbose=False)
+
+
+def test_nan_inside_bad_span_not_checked(small_dyad):
+    """NaN in a BAD_ span (a gap) is allowed: epochs overlapping it are left out, and the
+    band signals equal those of the same recording with the span bridged by a straight line
+    (np.interp), i.e. the NaN does not spread through the filter."""
+    raw = small_dyad.copy()
+    ci = raw.ch_names.index("B:Fz")
+    raw._data[ci, 1250:1500] = np.nan  # 5-6 s
+    raw.set_annotations(mne.Annotations([5.0], [1.0], ["BAD_gap"]))
+    bridged = raw.copy()
+    row = bridged._data[ci]
+    bad = np.isnan(row)
+    row[bad] = np.interp(np.flatnonzero(bad), np.flatnonzero(~bad), row[~bad])
+    for method in ("fft", "mne_fir", "morlet"):
+        res = compute_sync(raw, measures=ALL_MEASURES, method=method, precision="double",
+                           verbose=False)
+        ref = compute_sync(bridged, measures=ALL_MEASURES, method=method, precision="double",
+                           verbose=False)
+        assert np.all(np.isfinite(res.data))
+        assert res.n_epochs == 11 and 4.0 not in res.epoch_onsets
+        np.testing.assert_allclose(res.data, ref.data, rtol=0, atol=1e-12)
+    # the same NaN outside a BAD_ span: a clear error naming channel and time
+    raw.set_annotations(None)
+    with pytest.raises(ValueError, match=r"'B:Fz' contains NaN.*5\.000 s from the start"):
+        compute_sync(raw, verbose=False)
+    # inside a BAD_ span that is not rejected, the samples are used: refused too
+    raw.set_annotations(mne.Annotations([5.0], [1.0], ["BAD_gap"]))
+    with pytest.raises(ValueError, match="NaN"):
+        compute_sync(raw, reject_by_annotation=False, verbose=False)
+
+
+def test_nan_in_epochs_names_channel_and_epoch(small_dyad):
+    ep = _epochs(small_dyad, 3.0)
+    data = ep.get_data()
+    data[3, 4, 10] = np.nan
+    with pytest.raises(ValueError, match=r"'B:F4' contains NaN or infinite values in epoch 3"):
+        compute_sync(mne.EpochsArray(data, ep.info, verbose=False), verbose=False)
+
+
+def test_nan_in_bad_span_surrogates_and_level1(small_dyad):
+    """The same rule where the null models and In-Sync windows read data: NaN inside a
+    rejected BAD_ span is bridged for the filter (values equal the bridged recording's),
+    a flat channel is refused by name."""
+    from hyperinsync import test_sync
+
+    raw = small_dyad.copy()
+    ci = raw.ch_names.index("A:F3")
+    raw._data[ci, 1250:1500] = np.nan
+    raw.set_annotations(mne.Annotations([5.0], [1.0], ["BAD_gap"]))
+    bridged = raw.copy()
+    row = bridged._data[ci]
+    bad = np.isnan(row)
+    row[bad] = np.interp(np.flatnonzero(bad), np.flatnonzero(~bad), row[~bad])
+    kw = dict(null="epoch_shuffle", n_surrogates=20, bands={"alpha": (8.0, 13.0)}, seed=0,
+              verbose=False)
+    a, b = test_sync(raw, **kw), test_sync(bridged, **kw)
+    np.testing.assert_allclose(a.observed, b.observed, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(a.null, b.null, rtol=0, atol=1e-6)
+    # In-Sync windows: the band signals they are built from
+    from hyperinsync.backend import get_backend
+    from hyperinsync.insync import _Signals
+
+    def signals(r):
+        return _Signals(r, {"alpha": (8.0, 13.0)}, {"f": ["Fz", "F3", "F4"]}, 500, 250, "auto",
+                        True, "double", get_backend("numpy"), 1, 256e6)
+
+    sa, sb = signals(raw), signals(bridged)
+    for za, zb in zip(sa.z["alpha"], sb.z["alpha"]):
+        assert np.all(np.isfinite(za))
+        np.testing.assert_allclose(za, zb, rtol=0, atol=1e-12 * np.abs(zb).max())
+    assert sa.bad[1250:1500].all()
+    flat = small_dyad.copy()
+    flat._data[flat.ch_names.index("B:Fz")] = 0.0
+    with pytest.raises(ValueError, match="B:Fz"):
+        test_sync(flat, **kw)
+    with pytest.raises(ValueError, match="B:Fz"):
+        signals(flat)
+
+
+HYPYP_MODES = {"plv": "plv", "coh": "coh", "imcoh": "imaginary_coh", "ccorr": "ccorr",
+               "envcorr": "envelope_corr", "wpli": "wpli"}
+
+
+def _hypyp_check(dyad, ep_a, ep_b, atol):
+    """compute_sync(method='mne_fir') at otherwise default arguments against HyPyP 0.6."""
+    analyses = pytest.importorskip("hypyp.analyses")
+    res = compute_sync(dyad, BANDS, list(HYPYP_MODES), method="mne_fir", verbose=False)
+    assert set(res.params["decim"].values()) == {1}  # 'auto' is full rate for 'mne_fir'
+    cs = analyses.compute_freq_bands([ep_a, ep_b], dyad.info["sfreq"],
+                                     {k: list(v) for k, v in BANDS.items()})
+    n = ep_a.shape[1]
+    for ours, theirs in HYPYP_MODES.items():
+        ref = analyses.compute_sync(cs, theirs, epochs_average=True)  # (bands, 2n, 2n)
+        for bi, band in enumerate(BANDS):
+            np.testing.assert_allclose(res.get_data(ours, band), ref[bi][:n, n:], rtol=0,
+                                       atol=atol, err_msg=f"{ours} {band}")
+
+
+def test_hypyp_parity_at_default_arguments(small_epochs):
+    """README: method='mne_fir' gives HyPyP's numbers (within convention) at the default
+    arguments -- decim='auto' used to average every 5th sample (9e-3 off). Default
+    precision is float32: agreement to its rounding (measured 3.4e-7 on the real dyad)."""
+    sub = small_epochs.copy().pick(["therapist:Fz", "therapist:Cz", "client:Fz", "client:Cz"])
+    data = sub.get_data()
+    _hypyp_check(sub, data[:, :2], data[:, 2:], atol=1e-6)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared is absent")
+def test_hypyp_parity_real_dyad():
+    """The same on HyPyP's own test dyad (25 one-second epochs; 6 + 6 of its channels to
+    keep HyPyP's loops short). Its 825-tap theta filter is longer than the 501-sample
+    epochs, as MNE warns: still the same numbers."""
+    import warnings
+
+    d = SHARED / "data" / "hypyp_dyad"
+    chs = ["Fp1", "F3", "Fz", "C4", "Pz", "O2"]
+    a = mne.read_epochs(d / "preproc_S1-epo.fif", verbose=False).pick(chs)
+    b = mne.read_epochs(d / "preproc_S2-epo.fif", verbose=False).pick(chs)
+    common = np.intersect1d(a.selection, b.selection)
+    a, b = a[np.isin(a.selection, common)], b[np.isin(b.selection, common)]
+    dyad = make_dyad_epochs(a, b, verbose=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "filter_length .* is longer than the signal")
+        _hypyp_check(dyad, a.get_data(), b.get_data(), atol=1e-6)
+
+
+def test_effective_band_recorded(small_dyad):
+    """The -6 dB band actually analysed is in params and in every table row."""
+    res = compute_sync(small_dyad, BANDS, verbose=False)
+    assert res.params["effective_band"] == {"theta": [3.0, 9.0], "alpha": [7.0, 14.625]}
+    assert res.params["trans_bandwidth"] == {"theta": [2.0, 2.0], "alpha": [2.0, 3.25]}
+    table = res.to_table(level="channel")
+    assert list(table.columns[:4]) == ["measure", "band", "fmin_6db", "fmax_6db"]
+    assert set(table.loc[table.band == "theta", "fmax_6db"]) == {9.0}
+    narrow = compute_sync(small_dyad, BANDS, l_trans_bandwidth=1.0, h_trans_bandwidth=1.0,
+                          verbose=False)
+    assert narrow.params["effective_band"] == {"theta": [3.5, 8.5], "alpha": [7.5, 13.5]}
+    assert not np.allclose(narrow.data, res.data)
+    mor = compute_sync(small_dyad, BANDS, method="morlet", verbose=False)
+    assert mor.params["trans_bandwidth"] == {"theta": None, "alpha": None}
+    lo, hi = mor.params["effective_band"]["theta"]
+    assert lo == pytest.approx(4 - np.sqrt(2 * np.log(2)) * 4 / 7)
+    assert hi == pytest.approx(8 + np.sqrt(2 * np.log(2)) * 8 / 7)
+    from hyperinsync.sync import SyncResult
+
+    assert SyncResult.from_dict(res.to_dict()) == res
+    with pytest.raises(ValueError, match="reaches below 0 Hz"):
+        compute_sync(small_dyad, BANDS, l_trans_bandwidth=6.0, verbose=False)
+
+
+def test_mne_fir_across_leaves_out_epoch_ends(small_dyad):
+    """MNE's odd-reflection padding pins the band signal's real part to 0 at an epoch's
+    first and last sample (phase +-90 degrees whatever the data): 'across' leaves them out."""
+    from scipy.signal import hilbert
+
+    ep = _epochs(small_dyad, 3.0)
+    z = hilbert(mne.filter.filter_data(ep.get_data(), ep.info["sfreq"], 8.0, 13.0,
+                                       verbose=False))
+    assert np.abs(z[..., [0, -1]].real).max() < 1e-12 * np.abs(z).max()
+    res = compute_sync(ep, {"alpha": (8.0, 13.0)}, "wpli", method="mne_fir",
+                       convention="across", verbose=False)
+    np.testing.assert_array_equal(res.times, ep.times[1:-1])
+    assert res.time_data.shape[2] == len(ep.times) - 2
+    res5 = compute_sync(ep, {"alpha": (8.0, 13.0)}, "wpli", method="mne_fir",
+                        convention="across", decim=5, verbose=False)
+    np.testing.assert_array_equal(res5.times, ep.times[::5][1:])  # 749 % 5: last not kept
