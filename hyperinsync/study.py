@@ -14,8 +14,8 @@ of a split FIF file, ...), the contents of ROI and montage files, every paramete
 reaches the recording's analysis, and the versions of hyperinsync (and its code), MNE,
 NumPy, SciPy, mne-connectivity, h5py, pyxdf and Python. The dyad-level facts (group,
 variables, date) are not stored in the parts: the group statistics read them from the study
-each time. Paths are relative to the study file, so the same study run from another folder
-reuses its parts. One run at a time may write into an output folder (a lock file,
+each time. Relative paths (data, ROI and montage files) start at ``[study] data_dir``, itself
+relative to the study file, so the same study run from another folder reuses its parts. One run at a time may write into an output folder (a lock file,
 ``.hyperinsync.lock``); a second is refused. Dyad names become file names and must not hold
 path separators, ``..``, control characters or characters Windows refuses; segment, band and
 ROI names must not hold '/' (it separates the parts of a feature label).

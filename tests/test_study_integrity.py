@@ -86,8 +86,9 @@ def write_split_fif(fname, raw):
     return pieces
 
 
-def write_study(root, statistics=None, extra=""):
-    """Four dyads, one per reader that opens companion files (and one plain FIF)."""
+def write_study(root, statistics=None, rois=None):
+    """Four dyads, one per reader that opens companion files (and one plain FIF); ``rois``:
+    how the study names the ROI file (default: its absolute path)."""
     data = root / "data"
     data.mkdir(parents=True)
     write_brainvision(data / "bv.vhdr", _dyad(1))
@@ -95,6 +96,7 @@ def write_study(root, statistics=None, extra=""):
     write_split_fif(data / "split_raw.fif", _dyad(3))
     _dyad(4).save(data / "plain_raw.fif", verbose=False)
     (data / "rois.txt").write_text("front: Fz, Cz\nside: C3, C4\n")
+    rois = rois or (data / "rois.txt").as_posix()
     statistics = statistics or ('n_permutations = 99\nseed = 3\nrois = ["front", "side"]\n'
                                 'correlate = ["WAI"]\npseudo_dyads = false\n')
     toml = root / "study.toml"
@@ -102,9 +104,9 @@ def write_study(root, statistics=None, extra=""):
         "surrogates = false\n"
         '[study]\nname = "integrity"\nroles = ["T", "C"]\ngroups = ["A", "B"]\n'
         'data_dir = "data"\n'
-        '[analysis]\nsegments = ["all"]\nrois = "rois.txt"\nepoch_duration = 2.0\n'
+        f'[analysis]\nsegments = ["all"]\nrois = "{rois}"\nepoch_duration = 2.0\n'
         "[insync]\nlevel1 = false\nlevel2 = false\nlevel3 = false\n"
-        f"[statistics]\n{statistics}{extra}"
+        f"[statistics]\n{statistics}"
         '[[dyads]]\nname = "bv"\ngroup = "A"\nvariables = { WAI = 60 }\n'
         f'[[dyads.sessions]]\nindex = 0\nfile = "bv.vhdr"\n{SPLIT}'
         '[[dyads]]\nname = "set"\ngroup = "B"\nvariables = { WAI = 70 }\n'
@@ -159,8 +161,8 @@ def test_resumed_run_equals_fresh_run_after_any_edit(tmp_path, monkeypatch):
         resumed = Study.from_toml(toml).run(out, verbose=False)
         fresh_dir = next(fresh_dirs)
         fresh = Study.from_toml(toml).run(fresh_dir, verbose=False)
-        assert sorted(d for d, _ in resumed.run_info["computed"]) == sorted(recomputed)
         assert_same_results(resumed, fresh)
+        assert sorted(d for d, _ in resumed.run_info["computed"]) == sorted(recomputed)
         shutil.rmtree(fresh_dir)
         return resumed
 
@@ -223,8 +225,9 @@ def test_cache_key_covers_library_versions_and_code(monkeypatch):
 
 
 def test_other_working_directory_reuses(tmp_path, monkeypatch):
-    """Relative paths start at the study file: run from elsewhere, everything is reused."""
-    write_study(tmp_path)
+    """Relative paths (data and ROI files) start at the study's data folder: run from
+    elsewhere, everything is reused."""
+    write_study(tmp_path, rois="rois.txt")
     monkeypatch.chdir(tmp_path)
     out = (tmp_path / "out").resolve()
     first = Study.from_toml("study.toml").run(out, verbose=False)
