@@ -76,6 +76,10 @@ class ResultsError(ValueError):
     """
 
 
+class OlderFormatError(ResultsError):
+    """A part file written by an older version of hyperinsync (no checksum): recompute it."""
+
+
 # Every file starts with an HDF5 user block (bytes HDF5 itself skips) holding the SHA-256 of
 # the rest of the file: a damaged or truncated file is refused before HDF5 parses any of it
 # (damaged HDF5 metadata can crash the HDF5 library, not only raise).
@@ -333,13 +337,14 @@ def verify_part(fname):
     Raises
     ------
     ResultsError
-        If the file cannot be read, has no checksum (an older format), does not match its
-        checksum (damaged or truncated) or is incomplete. The message names the file.
+        If the file cannot be read, does not match its checksum (damaged or truncated) or
+        is incomplete; :class:`OlderFormatError` if it has no checksum (an older version
+        wrote it). The message names the file.
     """
     import h5py
 
     if not _check_seal(fname):
-        raise ResultsError(f"{fname} has no checksum (written by an older version).")
+        raise OlderFormatError(f"{fname} has no checksum (written by an older version).")
     try:
         with h5py.File(fname, "r") as f:
             if not f.attrs.get("complete", False):

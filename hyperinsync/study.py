@@ -15,8 +15,9 @@ reaches the recording's analysis, and the versions of hyperinsync (and its code)
 NumPy, SciPy, mne-connectivity, h5py, pyxdf and Python. The dyad-level facts (group,
 variables, date) are not stored in the parts: the group statistics read them from the study
 each time. Relative paths (data, ROI and montage files) start at ``[study] data_dir``, itself
-relative to the study file, so the same study run from another folder reuses its parts. One run at a time may write into an output folder (a lock file,
-``.hyperinsync.lock``); a second is refused. Dyad names become file names and must not hold
+relative to the study file, so the same study run from another folder reuses its parts.
+One run at a time may write into an output folder (a lock file, ``.hyperinsync.lock``); a
+second is refused. Dyad names become file names and must not hold
 path separators, ``..``, control characters or characters Windows refuses; segment, band and
 ROI names must not hold '/' (it separates the parts of a feature label).
 
@@ -147,6 +148,7 @@ from ._utils import (
     warn,
 )
 from .results_io import (
+    OlderFormatError,
     ResultsError,
     failure_line,
     merge_meta,
@@ -1143,6 +1145,9 @@ class Study:
         what = f"{job['dyad']} session {job['session']}"
         try:
             header = verify_part(part)
+        except OlderFormatError:
+            logger.info(f"{what}: its part was written by an older version, recomputing.")
+            return None
         except ResultsError as err:
             warn(f"{err} Recomputing {what}.")
             return None

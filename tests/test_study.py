@@ -171,6 +171,8 @@ def test_killed_run_resumes(tmp_path):
     res = tiny().run(tmp_path / "out", verbose=False)
     assert len(res.run_info["skipped"]) == len(done)
     assert len(res.run_info["computed"]) == 4 - len(done)
+    # the killed run's temporary files are gone: nothing half-written survives
+    assert not [p for p in (tmp_path / "out").rglob(".*") if p.name != ".hyperinsync.lock"]
     fresh = tiny().run(tmp_path / "fresh", verbose=False)
     for d in fresh.dyads:
         assert same(res.get(d)["sync"]["session"], fresh.get(d)["sync"]["session"])

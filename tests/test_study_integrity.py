@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import h5py
 import mne
@@ -460,6 +461,29 @@ def test_damaged_part_is_named_and_recomputed(tmp_path):
         res = Study.from_toml(toml).run(out, verbose=False)
     assert res.run_info["computed"] == [("set", 0)]
     assert_same_results(res, first)
+    # a part of an older version (no checksum) is recomputed quietly
+    with h5py.File(part, "r") as src, h5py.File(tmp_path / "old.h5", "w") as dst:
+        for name in src:
+            src.copy(src[name], dst, name=name)
+        dst.attrs.update(src.attrs)
+    shutil.move(tmp_path / "old.h5", part)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*set__ses-0")
+        res = Study.from_toml(toml).run(out, verbose=False)
+    assert res.run_info["computed"] == [("set", 0)]
+
+
+def damaged(orig, n, seed):
+    """``n`` damaged copies of ``orig``: every 5th truncated, the others 1-3 bytes flipped."""
+    rng = np.random.default_rng(seed)
+    for trial in range(n):
+        blob = bytearray(orig)
+        if trial % 5 == 0:
+            blob = blob[: int(rng.integers(0, len(blob)))]
+        else:
+            for pos in rng.integers(0, len(blob), int(rng.integers(1, 4))):
+                blob[pos] ^= int(rng.integers(1, 256))
+        yield bytes(blob)
 
 
 def test_fuzz_results_file_only_results_error(tmp_path):
@@ -476,20 +500,13 @@ def test_fuzz_results_file_only_results_error(tmp_path):
                   insync=dict(level1=False, level2=False, level3=False),
                   statistics=dict(n_permutations=9, contrast=False, pseudo_dyads=False))
     study.run(tmp_path / "out", verbose=False)
-    rng = np.random.default_rng(7)
-    for good, read in ((tmp_path / "out" / "results.h5", read_results),
-                       (tmp_path / "out" / "parts" / "a__ses-0.h5", verify_part)):
-        orig = good.read_bytes()
+    for seed, (good, read) in enumerate(((tmp_path / "out" / "results.h5", read_results),
+                                         (tmp_path / "out" / "parts" / "a__ses-0.h5",
+                                          verify_part))):
         read(good)
         bad = tmp_path / f"bad{good.suffix}"
-        for trial in range(150):
-            blob = bytearray(orig)
-            if trial % 5 == 0:
-                blob = blob[: int(rng.integers(0, len(blob)))]
-            else:
-                for pos in rng.integers(0, len(blob), int(rng.integers(1, 4))):
-                    blob[pos] ^= int(rng.integers(1, 256))
-            bad.write_bytes(bytes(blob))
+        for blob in damaged(good.read_bytes(), 150, seed):
+            bad.write_bytes(blob)
             with pytest.raises(ResultsError, match=str(bad)):
                 read(bad)
 
@@ -499,16 +516,9 @@ def test_fuzz_study_file_only_study_error(tmp_path):
     toml = write_study(tmp_path)
     good = toml.read_bytes()
     Study.from_toml(toml)
-    rng = np.random.default_rng(11)
     n_error = 0
-    for trial in range(200):
-        blob = bytearray(good)
-        if trial % 4 == 0:
-            blob = blob[: int(rng.integers(0, len(blob)))]
-        else:
-            for pos in rng.integers(0, len(blob), int(rng.integers(1, 4))):
-                blob[pos] ^= int(rng.integers(1, 256))
-        toml.write_bytes(bytes(blob))
+    for blob in damaged(good, 200, 11):
+        toml.write_bytes(blob)
         try:
             Study.from_toml(toml)
         except StudyError:
