@@ -1227,6 +1227,9 @@ class Study:
         t0 = time.perf_counter()
         n_jobs = check_n_jobs(n_jobs)
         _check_name(fname, "results file name", "fname", file=True)
+        if dashboard and scheduler != "local":
+            raise ValueError(f"dashboard={dashboard!r} applies to scheduler='local' only (a "
+                             "running Dask scheduler serves its own dashboard).")
         self.check_files()
         out_dir = Path(out_dir)
         with lock_output(out_dir):

@@ -561,21 +561,28 @@ def test_report_out_folder(tmp_path, monkeypatch, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
 
 
-def test_local_cluster_serves_no_dashboard():
+def test_local_cluster_serves_no_dashboard(tmp_path):
     """The LocalCluster of scheduler='local' has no dashboard (nor port 8787) unless asked."""
     import urllib.error
     import urllib.request
 
-    client, owned = study_mod._dask_client("local", 1)
-    try:
-        port = client.cluster.scheduler.http_server.port
-        assert port != 8787
-        for path in ("/status", "/info/main/workers.html"):
-            with pytest.raises(urllib.error.HTTPError, match="404"):
-                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)
-    finally:
-        client.close()
-        client.cluster.close()
+    def status(port, path):
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10).status
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    for dashboard, expected in ((None, 404), ("127.0.0.1:0", 200)):
+        client, owned = study_mod._dask_client("local", 1, dashboard)
+        try:
+            port = client.cluster.scheduler.http_server.port
+            assert port != 8787
+            assert status(port, "/info/main/workers.html") == expected
+        finally:
+            client.close()
+            client.cluster.close()
+    with pytest.raises(ValueError, match="applies to scheduler='local' only"):
+        Study(simulate=dict(n_dyads=2)).run(tmp_path, dashboard="127.0.0.1:8787")
 
 
 def test_output_lock_is_per_thread(tmp_path):
