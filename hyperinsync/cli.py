@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -148,7 +149,7 @@ def _cmd_report(args):
 
     _use_agg()
     out = Path(args.out) if args.out else Path(args.results).with_name("report.html")
-    if out.is_dir():  # a folder: the report goes into it
+    if out.is_dir() or (args.out or "").endswith(("/", os.sep)):  # a folder: into it
         out = out / "report.html"
     make_report(args.results, out, verbose=args.verbose)
     print(f"HTML report: {out}")

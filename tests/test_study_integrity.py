@@ -557,7 +557,8 @@ def test_report_out_folder(tmp_path, monkeypatch, capsys):
     folder = tmp_path / "site"
     folder.mkdir()
     assert main(["report", str(tmp_path / "results.h5"), "--out", str(folder)]) == 0
-    assert written == [folder / "report.html"]
+    assert main(["report", str(tmp_path / "results.h5"), "--out", f"{tmp_path / 'new'}/"]) == 0
+    assert written == [folder / "report.html", tmp_path / "new" / "report.html"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
 
 
