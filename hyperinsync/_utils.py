@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime
 import os
-import tempfile
+import re
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -142,25 +143,91 @@ def json_default(obj):
     )
 
 
+def _new_temp_file(fname):
+    """Create an empty, unique temporary file beside ``fname`` and return its path.
+
+    It is created with mode 0o666 filtered by the process umask (and the folder's default
+    ACL), exactly as any new file: unlike ``tempfile.mkstemp`` (mode 0600) it needs no chmod
+    afterwards, so the umask is never read by setting it (``os.umask`` is process-wide and
+    would briefly change the permissions of files that other threads create).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
+        # the process id tells a killed writer's leftovers from a live one's file
+        tmp = fname.parent / f".{fname.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"Could not create a temporary file beside {fname}.")
+
+
+_TEMP_NAME = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.[0-9a-f]{8}\.part(\.[A-Za-z0-9]+)?$")
+
+
+def _process_alive(pid):
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # os.kill(pid, 0) would terminate it on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
+
+
+def remove_stale_temp_files(folder):
+    """Delete the temporary files that :func:`atomic_path` writers killed meanwhile left.
+
+    Only files named as :func:`atomic_path` names them, of processes that no longer exist
+    (a live writer's file, in this or another process, is left alone).
+
+    Parameters
+    ----------
+    folder : path-like
+        The folder to clean (not its subfolders).
+
+    Returns
+    -------
+    removed : list of pathlib.Path
+        The files deleted.
+    """
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for entry in folder.iterdir():
+        m = _TEMP_NAME.match(entry.name)
+        if m and entry.is_file() and not _process_alive(int(m["pid"])):
+            entry.unlink(missing_ok=True)
+            removed.append(entry)
+    if removed:
+        logger.info(f"Removed {len(removed)} temporary file(s) of killed runs in {folder}.")
+    return removed
+
+
 @contextmanager
 def atomic_path(fname):
     """Yield a temporary path beside ``fname``; move it onto ``fname`` only on success.
 
-    Killing the process or an exception never leaves a half-written ``fname`` behind.
+    Killing the process or an exception never leaves a half-written ``fname`` behind. The
+    file gets a new file's usual permissions. ``fname`` must not be a folder.
     """
     fname = Path(fname)
+    if fname.is_dir():
+        raise IsADirectoryError(
+            f"{fname} is a folder: give the name of the file to write (e.g. "
+            f"{fname / 'report.html'})."
+        )
     fname.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{fname.name}.", suffix=".part", dir=fname.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp)
+    tmp = _new_temp_file(fname)
     try:
         yield tmp
-        # mkstemp makes the file private (0600): give it a new file's usual permissions
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, fname)
     finally:
         if tmp.exists():

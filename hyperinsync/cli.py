@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from ._utils import atomic_path
@@ -97,29 +99,41 @@ def _print_summary(results):
 
 
 def _cmd_demo(args):
+    from .study import lock_output
+
     out = Path(args.out)
     study = demo_study(quick=args.quick, seed=args.seed)
     t0 = time.perf_counter()
     print(f"{study}: running into {out} ...")
-    results = study.run(out, n_jobs=args.n_jobs, verbose=args.verbose)
-    print(f"Computed {len(results.run_info['computed'])} recording(s), reused "
-          f"{len(results.run_info['skipped'])}, in {time.perf_counter() - t0:.1f} s.")
-    _print_summary(results)
-    _finish(results, out)
+    with lock_output(out):  # the summary files too: no other run may write meanwhile
+        results = study.run(out, n_jobs=args.n_jobs, verbose=args.verbose)
+        print(f"Computed {len(results.run_info['computed'])} recording(s), reused "
+              f"{len(results.run_info['skipped'])}, in {time.perf_counter() - t0:.1f} s.")
+        _print_summary(results)
+        _finish(results, out)
     return 0
 
 
 def _cmd_run(args):
-    from .study import Study
+    from .results_io import failure_line
+    from .study import Study, lock_output
 
     study = Study.from_toml(args.study)
     out = Path(args.out) if args.out else Path(args.study).with_suffix("")
-    results = study.run(out, n_jobs=args.n_jobs, scheduler=args.scheduler,
-                        resume=not args.no_resume, verbose=args.verbose)
-    print(f"Computed {len(results.run_info['computed'])} recording(s), reused "
-          f"{len(results.run_info['skipped'])}.")
-    _print_summary(results)
-    _finish(results, out, report=not args.no_report)
+    with lock_output(out):  # the summary files too: no other run may write meanwhile
+        results = study.run(out, n_jobs=args.n_jobs, scheduler=args.scheduler,
+                            resume=not args.no_resume, keep_going=args.keep_going,
+                            dashboard=args.dashboard, verbose=args.verbose)
+        print(f"Computed {len(results.run_info['computed'])} recording(s), reused "
+              f"{len(results.run_info['skipped'])}.")
+        _print_summary(results)
+        _finish(results, out, report=not args.no_report)
+    if results.failures:
+        for failure in results.failures:
+            print(f"hyperinsync: error: {failure_line(failure)}", file=sys.stderr)
+        print(f"hyperinsync: {len(results.failures)} recording(s) failed and are left out "
+              "of the results.", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -135,6 +149,8 @@ def _cmd_report(args):
 
     _use_agg()
     out = Path(args.out) if args.out else Path(args.results).with_name("report.html")
+    if out.is_dir() or (args.out or "").endswith(("/", os.sep)):  # a folder: into it
+        out = out / "report.html"
     make_report(args.results, out, verbose=args.verbose)
     print(f"HTML report: {out}")
     return 0
@@ -160,6 +176,12 @@ def _build_parser():
     run.add_argument("--scheduler", default=None,
                      help="Dask scheduler: 'local' or an address such as tcp://host:8786")
     run.add_argument("--no-resume", action="store_true", help="recompute every recording")
+    run.add_argument("--keep-going", action="store_true",
+                     help="when a recording fails, analyse the others and list the failures "
+                     "(exit status 2)")
+    run.add_argument("--dashboard", default=None, metavar="ADDRESS",
+                     help="with --scheduler local: serve the Dask dashboard at ADDRESS, e.g. "
+                     "127.0.0.1:8787 (default: no dashboard)")
     run.add_argument("--no-report", action="store_true", help="skip the HTML report")
     run.set_defaults(func=_cmd_run)
 
@@ -169,7 +191,8 @@ def _build_parser():
 
     rep = sub.add_parser("report", help="write the HTML report of a results file")
     rep.add_argument("results", help="results.h5")
-    rep.add_argument("--out", help="HTML file (default: report.html beside the results)")
+    rep.add_argument("--out", help="HTML file, or a folder to write report.html into "
+                     "(default: report.html beside the results)")
     rep.set_defaults(func=_cmd_report)
     for p in (demo, run, info, rep):
         p.add_argument("--verbose", default="warning",
@@ -197,6 +220,8 @@ def main(argv=None):
     except (OSError, ValueError) as err:
         # the user's input (a study file, a recording, a results file) is wrong: say what,
         # without a traceback; the library's errors name the file and the fix
+        if str(args.verbose).lower() == "debug":
+            traceback.print_exc()
         print(f"hyperinsync: error: {err}", file=sys.stderr)
         return 2
 

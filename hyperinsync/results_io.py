@@ -11,13 +11,17 @@ One file per study (``results.h5``)::
     |-- recordings/
     |   `-- <dyad>/<session>/           one per recording (session = 'ses-<index>')
     |         attrs: complete=True, dyad, session, input_hash, param_hash,
-    |                meta (JSON: group, date, variables, alignment report, files, elapsed_s)
+    |                inputs (JSON: {file: SHA-256} of every file its reader opened),
+    |                meta (JSON: group, date, variables and source from the study file;
+    |                alignment report, duration, annotations, elapsed_s from the analysis)
     |         |-- sync/<segment>          SyncResult.to_dict()
     |         |-- surrogates/<segment>    SurrogateResult.to_dict()   (when computed)
     |         |-- level1/<segment>        In-Sync Level 1 result .to_dict()   (when computed)
     |         `-- level2                  In-Sync Level 2 result .to_dict()   (when computed)
-    `-- group/                          group statistics (each a stored dict): 'features',
-                                        'contrast', 'correlation', 'pseudo_dyads', 'level3'
+    |-- group/                          group statistics (each a stored dict): 'features',
+    |                                   'contrast', 'correlation', 'pseudo_dyads', 'level3'
+    `-- failures                        (only after ``keep_going``) JSON list of the recordings
+                                        that failed: dyad, session, files, error, message
 
 ``<segment>`` is an annotation description the study analyses separately (``'all'``: the
 whole recording).
@@ -37,11 +41,20 @@ complete (:func:`hyperinsync._utils.atomic_path`), then copied into the study fi
 itself written to a temporary file and moved over ``results.h5`` at the end. A killed run
 therefore never leaves a half-written part or study file, and the next run resumes from the
 parts.
+
+A part holds only what its analysis computed; facts about the dyad and session that come from
+the study file (group, variables, date, file names) are added when the study file is
+assembled, so correcting them never reuses stale values. Every part and study file starts
+with a 512-byte HDF5 user block (which HDF5 skips) holding ``hyperinsync-sha256:`` and the
+SHA-256 of the rest of the file: a damaged or truncated file is refused
+(:class:`ResultsError`, naming the file) before HDF5 reads any of it, instead of yielding
+altered numbers.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -50,9 +63,75 @@ import numpy as np
 from ._utils import _validate_type, as_table, atomic_path, json_default, logger
 
 FORMAT = "hyperinsync-results"
-FORMAT_VERSION = 1
+# 2: a checksum in the user block; dyad-level facts merged from the study; 'failures'
+FORMAT_VERSION = 2
 _TYPE = "__type__"
 _KEYS = "__keys__"
+
+
+class ResultsError(ValueError):
+    """A results or part file that cannot be trusted: damaged, truncated, incomplete or foreign.
+
+    The message names the file. Re-running the study rewrites it (intact parts are reused).
+    """
+
+
+class OlderFormatError(ResultsError):
+    """A part file written by an older version of hyperinsync (no checksum): recompute it."""
+
+
+# Every file starts with an HDF5 user block (bytes HDF5 itself skips) holding the SHA-256 of
+# the rest of the file: a damaged or truncated file is refused before HDF5 parses any of it
+# (damaged HDF5 metadata can crash the HDF5 library, not only raise).
+_USERBLOCK = 512
+_SEAL = b"hyperinsync-sha256:"
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _sha256_after_userblock(fid):
+    h = hashlib.sha256()
+    fid.seek(_USERBLOCK)
+    for block in iter(lambda: fid.read(1 << 20), b""):
+        h.update(block)
+    return h.hexdigest().encode()
+
+
+def _create_h5(fname):
+    """A new HDF5 file with room for the seal (see :func:`_seal`)."""
+    import h5py
+
+    return h5py.File(fname, "w", userblock_size=_USERBLOCK)
+
+
+def _seal(fname):
+    """Write the SHA-256 of a closed file's HDF5 content into its user block."""
+    with open(fname, "r+b") as fid:
+        stamp = _SEAL + _sha256_after_userblock(fid)
+        fid.seek(0)
+        fid.write(stamp.ljust(_USERBLOCK, b"\0"))
+
+
+def _check_seal(fname):
+    """Raise :class:`ResultsError` unless the file's content matches its seal.
+
+    Returns False for a file without a user block (written before seals existed).
+    """
+    try:
+        with open(fname, "rb") as fid:
+            head = fid.read(_USERBLOCK)
+            if head.startswith(_HDF5_SIGNATURE):
+                return False
+            if not head.startswith(_SEAL):
+                raise ResultsError(f"{fname} is not a hyperinsync results file, or its first "
+                                   "bytes are damaged (no checksum header).")
+            actual = _sha256_after_userblock(fid)
+    except OSError as err:
+        raise ResultsError(f"{fname} cannot be read: {err}") from err
+    end = len(_SEAL) + len(actual)
+    if head[len(_SEAL):end] != actual or head[end:].strip(b"\0"):
+        raise ResultsError(f"{fname} is damaged or truncated: its content does not match the "
+                           "checksum written with it.")
+    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,23 +272,23 @@ def write_part(fname, record):
     fname : path-like
         The part file; it appears only once completely written.
     record : dict
-        ``dyad``, ``session``, ``input_hash``, ``param_hash``, ``meta`` (JSON-able dict) and
-        the result dicts ``sync``, ``surrogates``, ``level1`` (each ``{segment: dict}``) and
-        ``level2`` (dict or None).
+        ``dyad``, ``session``, ``input_hash``, ``param_hash``, ``inputs`` (``{file:
+        SHA-256}``, optional), ``meta`` (JSON-able dict) and the result dicts ``sync``,
+        ``surrogates``, ``level1`` (each ``{segment: dict}``) and ``level2`` (dict or None).
     """
-    import h5py
-
     with atomic_path(fname) as tmp:
-        with h5py.File(tmp, "w") as f:
+        with _create_h5(tmp) as f:
             _write_record(f, record)
             # written last: a part without it is never trusted
             f.attrs["complete"] = True
+        _seal(tmp)
 
 
 def _write_record(group, record):
     for key in ("dyad", "input_hash", "param_hash"):
         group.attrs[key] = str(record[key])
     group.attrs["session"] = int(record["session"])
+    group.attrs["inputs"] = to_json(record.get("inputs") or {})
     group.attrs["meta"] = to_json(record.get("meta", {}))
     for key in ("sync", "surrogates", "level1"):
         if record.get(key):
@@ -229,9 +308,56 @@ def read_part_header(fname):
                 str(f.attrs.get("input_hash", "")),
                 str(f.attrs.get("param_hash", "")),
             )
-    except (OSError, KeyError) as err:
+    except Exception as err:  # damaged bytes raise OSError, KeyError, RuntimeError, ...
         logger.info(f"Ignoring unreadable part {fname}: {err}")
         return None
+
+
+def merge_meta(facts, meta):
+    """A recording's ``meta``: the study's facts (group, date, ...) first, then the part's."""
+    out = dict(facts)
+    out.update((k, v) for k, v in meta.items() if k not in facts)
+    return out
+
+
+def verify_part(fname):
+    """Check that a part file is complete and intact; return its header.
+
+    Parameters
+    ----------
+    fname : path-like
+        The part file.
+
+    Returns
+    -------
+    header : dict
+        ``dyad``, ``session``, ``input_hash``, ``param_hash`` and ``inputs`` (``{file:
+        SHA-256}`` of the files its reader opened).
+
+    Raises
+    ------
+    ResultsError
+        If the file cannot be read, does not match its checksum (damaged or truncated) or
+        is incomplete; :class:`OlderFormatError` if it has no checksum (an older version
+        wrote it). The message names the file.
+    """
+    import h5py
+
+    if not _check_seal(fname):
+        raise OlderFormatError(f"{fname} has no checksum (written by an older version).")
+    try:
+        with h5py.File(fname, "r") as f:
+            if not f.attrs.get("complete", False):
+                raise ResultsError(f"{fname} is incomplete (no 'complete' flag).")
+            return dict(
+                dyad=str(f.attrs["dyad"]), session=int(f.attrs["session"]),
+                input_hash=str(f.attrs["input_hash"]), param_hash=str(f.attrs["param_hash"]),
+                inputs=json.loads(f.attrs["inputs"]),
+            )
+    except ResultsError:
+        raise
+    except Exception as err:  # h5py and json raise many kinds on damaged bytes
+        raise ResultsError(f"{fname} cannot be read: {type(err).__name__}: {err}") from err
 
 
 def _read_record_raw(group):
@@ -240,6 +366,7 @@ def _read_record_raw(group):
         session=int(group.attrs["session"]),
         input_hash=str(group.attrs["input_hash"]),
         param_hash=str(group.attrs["param_hash"]),
+        inputs=json.loads(group.attrs["inputs"]) if "inputs" in group.attrs else {},
         meta=json.loads(group.attrs["meta"]),
     )
     for key in ("sync", "surrogates", "level1"):
@@ -254,7 +381,7 @@ def read_part(fname):
 
     with h5py.File(fname, "r") as f:
         if not f.attrs.get("complete", False):
-            raise ValueError(f"{fname} is incomplete (no 'complete' flag): recompute it.")
+            raise ResultsError(f"{fname} is incomplete (no 'complete' flag): recompute it.")
         return _read_record_raw(f)
 
 
@@ -262,7 +389,8 @@ def read_part(fname):
 # the study file
 
 
-def write_results(fname, parts, group_stats, params, versions, study_toml=""):
+def write_results(fname, parts, group_stats, params, versions, study_toml="", *, meta=None,
+                  failures=None):
     """Assemble the study file from part files and group statistics, atomically.
 
     Parameters
@@ -279,13 +407,18 @@ def write_results(fname, parts, group_stats, params, versions, study_toml=""):
         Package versions.
     study_toml : str
         The study file's text, if the study came from one.
+    meta : dict | None
+        ``{(dyad, session): dict}``: facts from the study (group, date, variables, source)
+        merged into each recording's ``meta``.
+    failures : list of dict | None
+        Recordings that failed (stored as ``failures``; ``None``: none recorded).
     """
     import h5py
 
     from . import __version__
 
     with atomic_path(fname) as tmp:
-        with h5py.File(tmp, "w") as f:
+        with _create_h5(tmp) as f:
             f.attrs["format"] = FORMAT
             f.attrs["format_version"] = FORMAT_VERSION
             f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat()
@@ -304,10 +437,17 @@ def write_results(fname, parts, group_stats, params, versions, study_toml=""):
                     # the root's attrs are not copied with the group: copy them explicitly
                     for k, v in src.attrs.items():
                         dst[name].attrs[k] = v
+                    facts = (meta or {}).get((dyad, int(src.attrs["session"])))
+                    if facts:
+                        merged = merge_meta(facts, json.loads(src.attrs["meta"]))
+                        dst[name].attrs["meta"] = to_json(merged)
             grp = f.create_group("group")
             for name, d in group_stats.items():
                 if d is not None:
                     write_dict(grp.create_group(_safe_key(name)), d)
+            if failures is not None:
+                _write_value(f, "failures", list(failures))
+        _seal(tmp)
 
 
 class Results:
@@ -331,9 +471,14 @@ class Results:
         The study file text ('' when the study was built in Python).
     attrs : dict
         File attributes (format, version, creation time).
+    failures : list of dict
+        Recordings that failed in a run with ``keep_going=True`` (``dyad``, ``session``,
+        ``files``, ``error``, ``message``); empty when all were analysed.
     """
 
-    def __init__(self, recordings, group, params, versions, study_toml, attrs, fname=None):
+    def __init__(self, recordings, group, params, versions, study_toml, attrs, fname=None,
+                 failures=None):
+        self.failures = list(failures or [])
         self.recordings = recordings
         self.group = group
         self.params = params
@@ -466,18 +611,41 @@ def read_results(fname):
     results : Results
         Per-recording :class:`~hyperinsync.sync.SyncResult` (and surrogate and In-Sync
         results), group statistics and provenance.
-    """
-    import h5py
 
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``fname``.
+    ResultsError
+        If the file is not a hyperinsync results file, or is truncated or damaged (its
+        content does not match its digest). The message names the file.
+    """
     fname = Path(fname)
     if not fname.is_file():
         raise FileNotFoundError(f"No results file at {fname}.")
+    sealed = _check_seal(fname)  # before HDF5 parses anything
+    try:
+        return _read_results(fname, sealed)
+    except ResultsError:
+        raise
+    except Exception as err:  # h5py, json and the result classes fail in many ways on damage
+        raise ResultsError(
+            f"{fname} is damaged or truncated and cannot be read ({type(err).__name__}: "
+            f"{err}). Run the study again to rewrite it (intact parts are reused)."
+        ) from err
+
+
+def _read_results(fname, sealed):
+    import h5py
+
     with h5py.File(fname, "r") as f:
         if f.attrs.get("format") != FORMAT:
-            raise ValueError(
+            raise ResultsError(
                 f"{fname} is not a hyperinsync results file (attribute 'format' is "
                 f"{f.attrs.get('format')!r}, expected {FORMAT!r})."
             )
+        if not sealed and int(f.attrs.get("format_version", 1)) >= 2:
+            raise ResultsError(f"{fname} has lost its checksum: it is damaged.")
         attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
         prov = f["provenance"].attrs
         params = json.loads(prov["params"])
@@ -492,11 +660,20 @@ def read_results(fname):
                 rec["level2"] = _rebuild("level2", rec["level2"])
                 recordings[(rec["dyad"], rec["session"])] = rec
         group = {name: read_dict(f["group"][name]) for name in f["group"]}
+        failures = _read_value(f["failures"]) if "failures" in f else []
     # per-segment pseudo-dyad results and per-feature Level 3 results are objects too
     for key, kind in (("pseudo_dyads", "surrogates"), ("level3", "level3")):
         if group.get(key):
             group[key] = {k: _rebuild(kind, d) for k, d in group[key].items()}
-    return Results(recordings, group, params, versions, study_toml, attrs, fname)
+    return Results(recordings, group, params, versions, study_toml, attrs, fname,
+                   failures=failures)
+
+
+def failure_line(failure):
+    """One line naming a failed recording, its files and the problem (CLI, ``info``)."""
+    files = ", ".join(failure.get("files") or []) or "simulated"
+    return (f"{failure['dyad']} session {failure['session']} ({files}): "
+            f"{failure['error']}: {failure['message']}")
 
 
 def describe_results(fname):
@@ -542,4 +719,7 @@ def describe_results(fname):
         lines.append(f"    {dyad} session {ses}: " + "; ".join(parts))
     done = [k for k, v in res.group.items() if v]
     lines.append("  group statistics: " + (", ".join(done) if done else "none"))
+    if res.failures:
+        lines.append(f"  failed recordings: {len(res.failures)} (not in the statistics)")
+        lines.extend(f"    {failure_line(f)}" for f in res.failures)
     return "\n".join(lines)

@@ -6,8 +6,20 @@ A study is written in a TOML file (:meth:`Study.from_toml`) or built in Python
 surrogate test -> In-Sync Levels 1-2), in parallel with joblib or a Dask cluster, then the
 group statistics (group contrast, questionnaire correlations, real vs pseudo-dyads, Level 3
 trends), and writes one HDF5 results file (layout in :mod:`hyperinsync.results_io`).
-Re-running resumes: a recording whose part file is complete and whose input file hashes and
-parameters are unchanged is not recomputed.
+
+Re-running resumes: a recording whose part file is intact and whose inputs are unchanged is
+not recomputed. Its inputs are the contents of every file its reader opened (a BrainVision
+``.vhdr`` with its ``.eeg`` and ``.vmrk``, an EEGLAB ``.set`` with its ``.fdt``, the pieces
+of a split FIF file, ...), the contents of ROI and montage files, every parameter that
+reaches the recording's analysis, and the versions of hyperinsync (and its code), MNE,
+NumPy, SciPy, mne-connectivity, h5py, pyxdf and Python. The dyad-level facts (group,
+variables, date) are not stored in the parts: the group statistics read them from the study
+each time. Relative paths (data, ROI and montage files) start at ``[study] data_dir``, itself
+relative to the study file, so the same study run from another folder reuses its parts.
+One run at a time may write into an output folder (a lock file, ``.hyperinsync.lock``); a
+second is refused. Dyad names become file names and must not hold
+path separators, ``..``, control characters or characters Windows refuses; segment, band and
+ROI names must not hold '/' (it separates the parts of a feature label).
 
 Study file format
 -----------------
@@ -103,25 +115,49 @@ Reader options by source:
 
 from __future__ import annotations
 
+import contextvars
+import copy
+import datetime as _dt
 import functools
 import hashlib
 import inspect
 import json
+import math
+import os
 import platform
+import re
+import sys
+import threading
 import time
+import unicodedata
+from contextlib import contextmanager
 from copy import deepcopy
 from pathlib import Path
 
 import mne
 import numpy as np
 
-from ._utils import ProgressBar, _validate_type, check_n_jobs, logger, verbose
+from ._utils import (
+    ProgressBar,
+    _validate_type,
+    check_bands,
+    check_n_jobs,
+    logger,
+    remove_stale_temp_files,
+    verbose,
+    warn,
+)
 from .results_io import (
+    OlderFormatError,
+    ResultsError,
+    failure_line,
+    merge_meta,
     part_name,
     read_part,
     read_part_header,
     read_results,
     to_json,
+    verify_part,
     write_part,
     write_results,
 )
@@ -164,6 +200,105 @@ DEFAULT_STATISTICS = dict(n_permutations=5000, seed=0, rois=None, contrast="grou
 
 class StudyError(ValueError):
     """A study description that cannot be run (unknown keys, missing files, bad roles)."""
+
+
+class RecordingError(StudyError):
+    """The analysis of one recording failed; the message names the dyad, session and files.
+
+    Attributes
+    ----------
+    dyad : str
+    session : int
+    files : list of str
+        The recording's input files (empty for a simulated recording).
+    error : Exception
+        The original error (also the ``__cause__``).
+    """
+
+    def __init__(self, dyad, session, files, error):
+        self.dyad, self.session, self.files, self.error = dyad, int(session), list(files), error
+        super().__init__(failure_line(self.as_dict()))
+
+    def as_dict(self):
+        """The failure as stored in the results file (``Results.failures``)."""
+        # one line: a multi-line message (a list of files, ...) is joined
+        message = re.sub(r"\s*\n\s*", " ", str(self.error)).strip()
+        return dict(dyad=self.dyad, session=self.session, files=self.files,
+                    error=type(self.error).__name__, message=message)
+
+
+# Names that become file names (dyads) or '/'-joined feature labels (segments, bands, ROIs).
+_WINDOWS_CHARS = set('<>:"|?*')
+_WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"{d}{i}" for d in ("COM", "LPT")
+                                                   for i in range(1, 10))}
+
+
+def _check_name(name, what, where, *, file=False):
+    """Refuse a name that could leave the output folder, collide as a file or break a label."""
+    if not isinstance(name, str) or not name.strip():
+        raise StudyError(f"{where}: {what} must be a non-empty text, got {name!r}.")
+    fix = f"Rename it in the study ({where}); letters, digits, '-', '_' and '.' are safe."
+    control = sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c)[0] == "C"})
+    if control:
+        raise StudyError(f"{what} {name!r} holds control character(s) {control}. {fix}")
+    seps = [c for c in ("/", "\\") if c in name]
+    if seps:
+        use = "would make it a path" if file else "separates the parts of a feature label"
+        raise StudyError(f"{what} {name!r} contains {seps[0]!r}, which {use}. {fix}")
+    if name in (".", ".."):
+        raise StudyError(f"{what} {name!r} is not allowed (it names a folder). {fix}")
+    if not file:
+        return
+    odd = sorted(_WINDOWS_CHARS & set(name))
+    if odd:
+        raise StudyError(f"{what} {name!r} contains {odd}, not allowed in file names. {fix}")
+    if name != name.strip() or name.startswith(".") or name.endswith("."):
+        raise StudyError(
+            f"{what} {name!r} starts or ends with a space or a dot (a hidden file, or one "
+            f"Windows renames). {fix}"
+        )
+    if name.split(".")[0].upper() in _WINDOWS_DEVICES:
+        raise StudyError(f"{what} {name!r} is a reserved device name on Windows. {fix}")
+    if len(name.encode("utf-8")) > 200:
+        raise StudyError(f"{what} {name[:40]!r}... is longer than 200 bytes. {fix}")
+
+
+def _file_key(name):
+    """Names equal under this key are one file on macOS and Windows (case, normal form)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _check_number(value, what, *, integer=False, minimum=None, positive=False):
+    """A finite number (an int when ``integer``), at least ``minimum`` / above 0."""
+    kind = "a whole number" if integer else "a number"
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok and integer and isinstance(value, float):
+        ok = value.is_integer()
+    if not ok or not math.isfinite(value) or (positive and value <= 0) or (
+            minimum is not None and value < minimum):
+        limit = " above 0" if positive else ("" if minimum is None else f" >= {minimum}")
+        raise StudyError(f"{what} must be {kind}{limit}, got {value!r}.")
+    return int(value) if integer else value
+
+
+def _check_date(value, where):
+    """A session date as ISO text: a TOML date or datetime, or 'YYYY-MM-DD' text."""
+    if value is None:
+        return None
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, str):
+        for parse in (_dt.date.fromisoformat, _dt.datetime.fromisoformat):
+            try:
+                return parse(value.strip()).isoformat()
+            except ValueError as err:
+                reason = err
+    else:
+        reason = f"a {type(value).__name__}"
+    raise StudyError(
+        f"{where}: date {value!r} is not a date ({reason}). Write it as YYYY-MM-DD, e.g. "
+        "date = 2024-01-08 (a TOML date, without quotes)."
+    )
 
 
 def _check_keys(d, valid, where):
@@ -212,7 +347,7 @@ def _load_toml(path):
     with open(path, "rb") as fid:
         try:
             return tomllib.load(fid)
-        except tomllib.TOMLDecodeError as err:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
             raise StudyError(f"{path} is not valid TOML: {err}") from None
 
 
@@ -229,6 +364,9 @@ def _sha256_json(obj):
 
 
 def _versions():
+    """Versions of Python and of the libraries whose code computes or stores the results."""
+    import importlib
+
     import h5py
     import scipy
 
@@ -237,13 +375,205 @@ def _versions():
     out = dict(hyperinsync=__version__, mne=mne.__version__, numpy=np.__version__,
                scipy=scipy.__version__, h5py=h5py.__version__,
                python=platform.python_version())
-    try:
-        import mne_connectivity
-
-        out["mne_connectivity"] = mne_connectivity.__version__
-    except ImportError:
-        pass
+    for name in ("mne_connectivity", "pyxdf"):  # pyxdf reads XDF recordings
+        try:
+            out[name] = getattr(importlib.import_module(name), "__version__", "unknown")
+        except ImportError:
+            pass
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest():
+    """SHA-256 of hyperinsync's code and bundled files.
+
+    A development copy changes without a new version number; its parts must not be reused
+    across code changes either.
+    """
+    from .montage import _resources
+
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parent
+    entries = [(f"code/{f.relative_to(pkg).as_posix()}", f) for f in sorted(pkg.rglob("*.py"))]
+    entries += [(f"data/{e.name}", e) for e in sorted(_resources().iterdir(), key=str)
+                if e.is_file() and not e.name.endswith(".pyc")]
+    for name, entry in entries:
+        h.update(name.encode())
+        h.update(hashlib.sha256(entry.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _cache_versions():
+    """What a part's numbers depend on besides its inputs and parameters: code versions,
+    and whether ``backend='auto'`` would compute on a GPU (CuPy rounds differently)."""
+    from .backend import ENV_VAR, cupy_available
+
+    out = dict(_versions(), hyperinsync_code=_code_digest(),
+               backend_env=os.environ.get(ENV_VAR, ""), cupy=None)
+    if cupy_available():
+        import cupy
+
+        out["cupy"] = cupy.__version__
+    return out
+
+
+# -- the files a recording's reader opens ------------------------------------------------------
+# Readers open companions of the file they are given (BrainVision .eeg/.vmrk, EEGLAB .fdt, the
+# pieces of a split FIF file, ...), each format its own way. Rather than re-implement every
+# format's rules, the runner asks Python which files were opened while a recording was read
+# and analysed (an audit hook on the "open" event) and hashes those.
+_OPENED = contextvars.ContextVar("hyperinsync_opened", default=None)
+_HOOK_LOCK = threading.Lock()
+_HOOKED = False
+
+
+def _audit_open(event, args):
+    if event != "open":
+        return
+    seen = _OPENED.get()
+    if seen is None:
+        return
+    try:  # an exception here would make the reader's open() fail
+        path, mode, flags = args
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            return  # a file descriptor
+        if mode is not None:
+            if any(c in mode for c in "wax+"):
+                return
+        elif flags & (os.O_WRONLY | os.O_RDWR):
+            return
+        path = os.path.realpath(os.fsdecode(path))
+        if path not in seen:
+            st = os.stat(path)
+            seen[path] = (st.st_size, st.st_mtime_ns)
+    except Exception:
+        pass
+
+
+def _install_open_hook():
+    global _HOOKED
+    with _HOOK_LOCK:
+        if not _HOOKED:
+            # audit hooks cannot be removed: this one does nothing outside _opened_files()
+            sys.addaudithook(_audit_open)
+            _HOOKED = True
+
+
+@contextmanager
+def _opened_files():
+    """Collect ``{real path: (size, mtime_ns)}`` of the files opened for reading meanwhile
+    (in this thread), as first seen."""
+    _install_open_hook()
+    seen = {}
+    token = _OPENED.set(seen)
+    try:
+        yield seen
+    finally:
+        _OPENED.reset(token)
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_roots():
+    """Folders of installed software: files read from there (Python modules, MNE's own data
+    and configuration, bundled montages) are covered by the versions, not hashed."""
+    import site
+
+    from .montage import _resources
+
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(mne.__file__),
+             os.path.dirname(os.path.abspath(__file__)), str(_resources()),
+             os.path.dirname(mne.get_config_path()), "/proc", "/sys", "/dev"}
+    try:
+        roots.update(site.getsitepackages())
+        roots.add(site.getusersitepackages())
+    except AttributeError:  # a virtualenv's site module may lack them
+        pass
+    return tuple(sorted(os.path.realpath(r) for r in roots if r))
+
+
+def _is_input_file(path):
+    if os.path.splitext(path)[1].lower() in (".py", ".pyc", ".pyd", ".so", ".pth"):
+        return False
+    return not any(path == r or path.startswith(r.rstrip(os.sep) + os.sep)
+                   for r in _installed_roots())
+
+
+def _input_key(path, base):
+    """How a file is named in a part: relative to the study's folder, so that the study
+    can be moved or run from any folder."""
+    path, base = os.path.realpath(path), os.path.realpath(base)
+    try:
+        return Path(os.path.relpath(path, base)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return Path(path).as_posix()
+
+
+def _key_path(key, base):
+    return Path(os.path.realpath(base)) / key
+
+
+def _sha256_cached(path, cache):
+    """SHA-256 of a file, hashed once per run (``cache``: by path, size and mtime)."""
+    st = os.stat(path)
+    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    if key not in cache:
+        cache[key] = _sha256_file(path)
+    return cache[key]
+
+
+# -- one run per output folder ---------------------------------------------------------------
+LOCK_NAME = ".hyperinsync.lock"
+_HELD = {}  # lock file (real path) -> the thread of this process that holds it
+_HELD_GUARD = threading.Lock()
+
+
+@contextmanager
+def lock_output(out_dir):
+    """Hold the lock of an output folder while writing into it.
+
+    Two runs writing into one folder would mix their parts and results; the second is
+    refused instead. The lock is an OS file lock on ``out_dir/.hyperinsync.lock``
+    (:mod:`filelock`), released when the process ends, even when it is killed. The thread
+    that holds it may take it again (``hyperinsync run`` holds it around the run and the
+    summary files).
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The output folder (created if needed).
+
+    Raises
+    ------
+    StudyError
+        If another process, or another thread of this one, holds the lock.
+    """
+    from filelock import FileLock, Timeout
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = os.path.realpath(out_dir / LOCK_NAME)
+    me = threading.get_ident()
+    with _HELD_GUARD:
+        mine = _HELD.get(path) == me
+    if mine:
+        yield
+        return
+    lock = FileLock(path, timeout=0, thread_local=False)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StudyError(
+            f"Another hyperinsync run is writing into {out_dir} (it holds {path}): wait "
+            "until it has finished, or write into another folder."
+        ) from None
+    with _HELD_GUARD:
+        _HELD[path] = me
+    try:
+        yield
+    finally:
+        with _HELD_GUARD:
+            _HELD.pop(path, None)
+        lock.release()
 
 
 def _optional_function(module, name):
@@ -315,15 +645,29 @@ class Study:
         study_toml="",
     ):
         self.name = str(name)
+        if isinstance(roles, str) or not isinstance(roles, (list, tuple)):
+            raise StudyError(f"roles must be a list of two names, got {roles!r}.")
         roles = tuple(roles)
         if len(roles) != 2 or len(set(roles)) != 2 or not all(isinstance(r, str) for r in roles):
             raise StudyError(f"roles must be two different names, got {roles!r}.")
+        from .dyad import ROLE_SEP
+
+        for r in roles:
+            if not r.strip() or ROLE_SEP in r:
+                raise StudyError(f"role {r!r} must be a non-empty name without {ROLE_SEP!r}.")
         self.roles = roles
+        if groups is not None and (isinstance(groups, str)
+                                   or not isinstance(groups, (list, tuple))):
+            raise StudyError(f"[study] groups must be a list of group labels, got {groups!r}.")
         self.groups = None if groups is None else [str(g) for g in groups]
-        self.base_dir = Path.cwd() if base_dir is None else Path(base_dir)
+        # absolute: the parts name their input files relative to it, whatever the cwd
+        self.base_dir = Path(os.path.abspath(Path.cwd() if base_dir is None
+                                             else Path(base_dir).expanduser()))
         self.study_toml = study_toml or ""
+        _check_keys({} if reader is None else reader, _READER_KEYS, "[reader]")
         self.reader = dict(reader or {})
-        _check_keys(self.reader, _READER_KEYS, "[reader]")
+        if analysis is False:
+            raise StudyError("[analysis] cannot be false: leave it out for the defaults.")
         self.analysis = _optional(analysis, DEFAULT_ANALYSIS, "[analysis]")
         _check_keys(self.analysis, _ANALYSIS_KEYS, "[analysis]")
         if isinstance(self.analysis["segments"], str):
@@ -332,8 +676,8 @@ class Study:
         if self.surrogates is not None:
             _check_keys(self.surrogates, _SURROGATE_KEYS + self._extra_keys("test_sync"),
                         "[surrogates]")
+        _check_keys({} if insync is None else insync, _INSYNC_KEYS, "[insync]")
         insync = dict(insync or {})
-        _check_keys(insync, _INSYNC_KEYS, "[insync]")
         self.insync = {lvl: _optional(insync.get(lvl), {}, f"[insync] {lvl}")
                        for lvl in _INSYNC_KEYS}
         for lvl, opts in self.insync.items():
@@ -343,27 +687,39 @@ class Study:
                 valid = tuple(p for p in inspect.signature(func).parameters if p not in skip)
                 _check_keys(opts, valid + (("segment",) if lvl == "level1" else ()),
                             f"[insync] {lvl}")
+        # `statistics = false` skips the group statistics
         self.statistics = _optional(statistics, DEFAULT_STATISTICS, "[statistics]")
-        _check_keys(self.statistics, _STAT_KEYS, "[statistics]")
-        pseudo = self.statistics.get("pseudo_dyads")
-        func = _optional_function("surrogates", "pseudo_dyad_test")
-        if isinstance(pseudo, dict) and func is not None:
-            skip = {"dyads", "bands", "measures", "rois", "verbose", "n_permutations"}
-            valid = tuple(p for p in inspect.signature(func).parameters if p not in skip)
-            _check_keys(pseudo, valid + ("session",), "[statistics] pseudo_dyads")
+        if self.statistics is not None:
+            _check_keys(self.statistics, _STAT_KEYS, "[statistics]")
+            pseudo = self.statistics.get("pseudo_dyads")
+            func = _optional_function("surrogates", "pseudo_dyad_test")
+            if isinstance(pseudo, dict) and func is not None:
+                skip = {"dyads", "bands", "measures", "rois", "verbose", "n_permutations"}
+                valid = tuple(p for p in inspect.signature(func).parameters if p not in skip)
+                _check_keys(pseudo, valid + ("session",), "[statistics] pseudo_dyads")
         if simulate is not None and dyads:
             raise StudyError("Give either dyads ([[dyads]]) or [simulate], not both.")
         if simulate is None and not dyads:
             raise StudyError("The study has no dyads: add [[dyads]] tables or a [simulate] table.")
         self.simulate = None
         if simulate is not None:
+            if not isinstance(simulate, dict):
+                raise StudyError(f"[simulate] must be a table, got {simulate!r}.")
             self.simulate = dict(simulate)
             valid = tuple(p for p in inspect.signature(_simulate_study()).parameters
                           if p not in ("verbose", "roles"))
             _check_keys(self.simulate, valid, "[simulate]")
             self.simulate["roles"] = list(roles)
             if "segments" in self.simulate:
-                self.simulate["segments"] = [tuple(s) for s in self.simulate["segments"]]
+                segs = self.simulate["segments"]
+                if not isinstance(segs, list) or not all(
+                        isinstance(x, (list, tuple)) and len(x) == 2 for x in segs):
+                    raise StudyError(f"[simulate] segments must be a list of [name, seconds] "
+                                     f"pairs, got {segs!r}.")
+                self.simulate["segments"] = [tuple(x) for x in segs]
+        # files named by options (ROI and montage files): their contents enter the cache key
+        self._option_files = set()
+        self._check_values()
         self.recordings = self._build_recordings(dyads)
         self.check_files()
 
@@ -374,6 +730,105 @@ class Study:
             return ()
         skip = {"inst", "bands", "measures", "rois", "verbose", "null", "n_surrogates", "seed"}
         return tuple(p for p in inspect.signature(func).parameters if p not in skip)
+
+    def _check_values(self):
+        """Check, before any work, what would otherwise fail deep in the analysis of every
+        recording: names that become labels, numbers, ROI files."""
+        an = self.analysis
+        try:
+            bands = check_bands(an.get("bands"))
+        except (TypeError, ValueError) as err:
+            raise StudyError(f"[analysis] bands: {err}") from None
+        for band in bands:
+            _check_name(band, "band name", "[analysis] bands")
+        segments = an["segments"]
+        if not isinstance(segments, list) or not segments:
+            raise StudyError(f"[analysis] segments must be a list of annotation descriptions "
+                             f"(or 'all'), got {segments!r}.")
+        for seg in segments:
+            _check_name(seg, "segment", "[analysis] segments")
+        if len(set(segments)) != len(segments):
+            raise StudyError(f"[analysis] segments lists a segment twice: {segments}.")
+        measures = an.get("measures", "plv")
+        if not (isinstance(measures, str) or (isinstance(measures, list) and measures and all(
+                isinstance(m, str) for m in measures))):
+            raise StudyError(f"[analysis] measures must be a name or a list of names, got "
+                             f"{measures!r}.")
+        if "epoch_duration" in an:
+            _check_number(an["epoch_duration"], "[analysis] epoch_duration (seconds)",
+                          positive=True)
+        if "overlap" in an:
+            _check_number(an["overlap"], "[analysis] overlap (seconds)", minimum=0)
+        an["rois"] = self._check_rois(an.get("rois"), "[analysis] rois")
+        for lvl in ("level1", "level2"):
+            opts = self.insync[lvl]
+            if opts and opts.get("rois") is not None:
+                opts["rois"] = self._check_rois(opts["rois"], f"[insync] {lvl} rois")
+        l1 = self.insync["level1"]
+        if l1 and "segment" in l1:
+            _check_name(l1["segment"], "segment", "[insync] level1 segment")
+        if self.surrogates is not None and "n_surrogates" in self.surrogates:
+            _check_number(self.surrogates["n_surrogates"], "[surrogates] n_surrogates",
+                          integer=True, minimum=1)
+        st = self.statistics
+        if st is not None:
+            _check_number(st["n_permutations"], "[statistics] n_permutations", integer=True,
+                          minimum=1)
+            rois = st.get("rois")
+            if rois is not None and not (isinstance(rois, list)
+                                         and all(isinstance(r, str) for r in rois)):
+                raise StudyError(f"[statistics] rois must be a list of ROI names, got {rois!r}.")
+
+    def _check_rois(self, rois, where):
+        """Validate an ROI option; an ROI file is found relative to the study's folder."""
+        from .rois import _check_roi_dict, list_roi_sets, read_rois
+
+        if rois is None:
+            return None
+        if isinstance(rois, dict):
+            try:
+                names = list(_check_roi_dict(rois))
+            except (TypeError, ValueError) as err:
+                raise StudyError(f"{where}: {err}") from None
+        elif isinstance(rois, str):
+            if rois not in list_roi_sets():
+                path = self._path(rois)
+                if not path.is_file():
+                    raise StudyError(
+                        f"{where}: {rois!r} is neither a bundled ROI set "
+                        f"({', '.join(list_roi_sets())}) nor an ROI file (looked for {path})."
+                    )
+                rois = str(path)
+                self._option_files.add(rois)
+            try:
+                names = list(read_rois(rois, verbose=False))
+            except ValueError as err:
+                raise StudyError(f"{where}: {err}") from None
+        else:
+            raise StudyError(f"{where} must name a bundled ROI set or an ROI file, or be a "
+                             f"table {{name = [channels]}}, got {rois!r}.")
+        for name in names:
+            _check_name(name, "ROI name", where)
+        return rois
+
+    def _check_montage(self, montage, where):
+        """A montage option: a bundled or MNE montage name, or a file (relative to the study)."""
+        from .montage import list_montages
+
+        if isinstance(montage, list):
+            return [self._check_montage(m, where) for m in montage]
+        if not isinstance(montage, str) or montage in list_montages() or (
+                montage in mne.channels.get_builtin_montages()):
+            return montage
+        path = self._path(montage)
+        if not path.is_file():
+            raise StudyError(
+                f"{where}: montage {montage!r} is neither a bundled montage "
+                f"({', '.join(list_montages())}), an MNE standard montage nor a file (looked "
+                f"for {path})."
+            )
+        self._option_files.add(str(path))
+        return str(path)
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -389,12 +844,27 @@ class Study:
         -------
         study : Study
             The study; relative paths start at ``[study] data_dir`` (relative to the file).
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no file at ``fname``.
+        StudyError
+            If the file is not valid TOML or does not describe a study that can run (the
+            message names the file and what is wrong).
         """
         fname = Path(fname)
         if not fname.is_file():
             raise FileNotFoundError(f"No study file at {fname}.")
         d = _load_toml(fname)
-        return cls.from_dict(d, base_dir=fname.parent, study_toml=fname.read_text())
+        try:
+            return cls.from_dict(d, base_dir=fname.parent,
+                                 study_toml=fname.read_text(encoding="utf-8"))
+        except StudyError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError) as err:
+            # a value of the wrong kind that no explicit check caught
+            raise StudyError(f"{fname}: {type(err).__name__}: {err}") from err
 
     @classmethod
     def from_dict(cls, d, base_dir=None, study_toml=""):
@@ -419,10 +889,13 @@ class Study:
         _check_keys(head, _STUDY_KEYS, "[study]")
         base = Path.cwd() if base_dir is None else Path(base_dir)
         if "data_dir" in head:
+            if not isinstance(head["data_dir"], str):
+                raise StudyError(f"[study] data_dir must be a folder path, got "
+                                 f"{head['data_dir']!r}.")
             base = base / head["data_dir"]
         return cls(
             d.get("dyads"),
-            roles=tuple(head.get("roles", ("A", "B"))),
+            roles=head.get("roles", ("A", "B")),
             name=head.get("name", "study"),
             groups=head.get("groups"),
             reader=d.get("reader"),
@@ -438,7 +911,12 @@ class Study:
     def _build_recordings(self, dyads):
         """One job description per dyad and session."""
         if self.simulate is not None:
-            sim = _make_simulated(to_json(self.simulate))
+            try:
+                sim = _make_simulated(to_json(self.simulate))
+            except StudyError:
+                raise
+            except (TypeError, ValueError) as err:
+                raise StudyError(f"[simulate]: {err}") from err
             out = []
             for row in sim.table:
                 variables = {k: row[k] for k in ("WAI_T", "WAI_C", "alliance_gap")}
@@ -448,14 +926,23 @@ class Study:
                     source=dict(mode="simulate", design=self.simulate),
                 ))
             return out
-        _validate_type(dyads, (list, tuple), "dyads")
-        out, seen = [], set()
+        if not isinstance(dyads, (list, tuple)):
+            raise StudyError(f"dyads ([[dyads]]) must be a list of tables, got {dyads!r}.")
+        out, seen, files = [], set(), {}
         for k, dyad in enumerate(dyads):
             where = f"[[dyads]] #{k + 1}"
             _check_keys(dyad, _DYAD_KEYS, where)
             if "name" not in dyad:
                 raise StudyError(f"{where} has no name.")
-            name = str(dyad["name"])
+            name = dyad["name"]
+            # the name becomes the name of the dyad's part files
+            _check_name(name, "dyad name", where, file=True)
+            other = files.setdefault(_file_key(name), name)
+            if other != name:
+                raise StudyError(
+                    f"dyad names {other!r} and {name!r} differ only in upper/lower case (or "
+                    "Unicode form): their files would be one on macOS and Windows. Rename one."
+                )
             where = f"dyad {name!r}"
             group = dyad.get("group")
             if self.groups is not None and group not in self.groups:
@@ -463,28 +950,41 @@ class Study:
                     f"{where} has group {group!r}, not one of [study] groups {self.groups}."
                 )
             sessions = dyad.get("sessions") or []
-            if not sessions:
+            if not isinstance(sessions, list) or not sessions:
                 raise StudyError(f"{where} has no sessions ([[dyads.sessions]]).")
+            dyad_vars = self._check_variables(dyad.get("variables"), where)
             for j, ses in enumerate(sessions):
                 swhere = f"{where}, session #{j + 1}"
                 _check_keys(ses, _SESSION_KEYS, swhere)
-                index = int(ses.get("index", j))
+                index = _check_number(ses.get("index", j), f"{swhere}: index", integer=True,
+                                      minimum=0)
                 if (name, index) in seen:
                     raise StudyError(f"{where} lists session {index} twice.")
                 seen.add((name, index))
-                variables = dict(dyad.get("variables") or {})
-                variables.update(ses.get("variables") or {})
-                date = ses.get("date")
+                swhere = f"{where}, session {index}"
+                variables = dict(dyad_vars)
+                variables.update(self._check_variables(ses.get("variables"), swhere))
                 out.append(dict(
                     dyad=name, session=index, group=group,
-                    date=None if date is None else str(date),
+                    date=_check_date(ses.get("date"), swhere),
                     variables=variables, source=self._source(ses, swhere),
                 ))
         return out
 
+    @staticmethod
+    def _check_variables(variables, where):
+        if variables is None:
+            return {}
+        if not isinstance(variables, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool)
+                for v in variables.values()):
+            raise StudyError(f"{where}: variables must be a table of numbers "
+                             f"{{name = value}}, got {variables!r}.")
+        return dict(variables)
+
     def _source(self, ses, where):
         """Resolve a session's files and reader options (mode: files | xdf | split | fif)."""
-        own = dict(ses.get("reader") or {})
+        own = {} if ses.get("reader") is None else ses["reader"]
         _check_keys(own, _READER_KEYS, f"{where} reader")
         opts = {**self.reader, **own}
         fmt = opts.pop("format", "auto")
@@ -530,6 +1030,8 @@ class Study:
                 f"valid: {', '.join(keys) or 'none'}."
             )
         opts = {k: v for k, v in opts.items() if k in keys}
+        if opts.get("montage") is not None:
+            opts["montage"] = self._check_montage(opts["montage"], f"{where} reader")
         if mode == "split":
             self._check_split_roles(opts, where)
         return dict(mode=mode, format=fmt, paths=[str(p) for p in paths], options=opts)
@@ -537,6 +1039,22 @@ class Study:
     def _check_split_roles(self, opts, where):
         if ("pattern" in opts) == ("mapping" in opts):
             raise StudyError(f"{where}: a split recording needs exactly one of pattern, mapping.")
+        for key in ("mapping", "role_map"):
+            if key in opts and not isinstance(opts[key], dict):
+                raise StudyError(f"{where}: reader {key} must be a table, got {opts[key]!r}.")
+        if "pattern" in opts:
+            try:
+                rx = re.compile(opts["pattern"])
+            except (re.error, TypeError) as err:
+                raise StudyError(
+                    f"{where}: reader pattern {opts['pattern']!r} is not a valid regular "
+                    f"expression: {err}."
+                ) from None
+            if not {"name", "role"} <= set(rx.groupindex):
+                raise StudyError(
+                    f"{where}: reader pattern {opts['pattern']!r} needs the groups "
+                    "(?P<name>...) and (?P<role>...), e.g. '(?P<name>.+)_(?P<role>[12])$'."
+                )
         if "mapping" in opts and set(opts["mapping"]) != set(self.roles):
             raise StudyError(
                 f"{where}: mapping keys {list(opts['mapping'])} must be the roles "
@@ -549,6 +1067,8 @@ class Study:
             )
 
     def _path(self, p):
+        if not isinstance(p, (str, os.PathLike)) or not str(p).strip():
+            raise StudyError(f"A file path must be a non-empty text, got {p!r}.")
         p = Path(p).expanduser()
         return p if p.is_absolute() else self.base_dir / p
 
@@ -581,98 +1101,218 @@ class Study:
             statistics=self.statistics, simulate=self.simulate,
         )
 
-    def _recording_params(self, rec):
-        """What a recording's results depend on, besides its input files."""
-        return dict(roles=list(self.roles), source=rec["source"], analysis=self.analysis,
-                    surrogates=self.surrogates,
-                    insync={k: v for k, v in self.insync.items() if k != "level3"})
-
-    def _input_hash(self, rec):
+    def _recording_params(self, rec, sha_cache):
+        """What a recording's results depend on, besides the contents of its input files."""
         src = rec["source"]
-        if src["mode"] == "simulate":
-            return _sha256_json(dict(design=src["design"], dyad=rec["dyad"],
-                                     session=rec["session"]))
-        return _sha256_json([_sha256_file(p) for p in src["paths"]])
+        # file names, not paths: the same study run from another folder reuses its parts
+        source = {k: v for k, v in src.items() if k != "paths"}
+        source["files"] = [Path(p).name for p in src.get("paths", [])]
+        params = dict(roles=list(self.roles), source=source, analysis=self.analysis,
+                      surrogates=self.surrogates,
+                      insync={k: v for k, v in self.insync.items() if k != "level3"},
+                      versions=_cache_versions())
+        return self._file_contents(params, sha_cache)
+
+    def _file_contents(self, obj, sha_cache):
+        """``obj`` with each ROI or montage file path replaced by its name and content hash."""
+        if isinstance(obj, dict):
+            return {k: self._file_contents(v, sha_cache) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [self._file_contents(v, sha_cache) for v in obj]
+        if isinstance(obj, str) and obj in self._option_files:
+            return dict(file=Path(obj).name, sha256=_sha256_cached(obj, sha_cache))
+        return obj
+
+    def _primary_inputs(self, rec, sha_cache):
+        """``{file key: SHA-256}`` of the files a recording names (its reader may open more)."""
+        return {_input_key(p, self.base_dir): _sha256_cached(p, sha_cache)
+                for p in rec["source"].get("paths", [])}
+
+    def _facts(self):
+        """``{(dyad, session): facts}``: what the study file says about each recording."""
+        return {(r["dyad"], r["session"]): dict(group=r["group"], date=r["date"],
+                                                variables=r["variables"], source=r["source"])
+                for r in self.recordings}
+
+    def _read_record(self, part):
+        """A part's record, with the study's facts about its dyad and session in ``meta``."""
+        rec = read_part(part)
+        rec["meta"] = merge_meta(self._facts()[(rec["dyad"], rec["session"])], rec["meta"])
+        return rec
+
+    def _reusable(self, part, job, sha_cache):
+        """The header of ``part`` if it holds exactly what ``job`` would compute, else None."""
+        what = f"{job['dyad']} session {job['session']}"
+        try:
+            header = verify_part(part)
+        except OlderFormatError:
+            logger.info(f"{what}: its part was written by an older version, recomputing.")
+            return None
+        except ResultsError as err:
+            warn(f"{err} Recomputing {what}.")
+            return None
+        if (header["dyad"], header["session"]) != (job["dyad"], job["session"]):
+            warn(f"{part} holds {header['dyad']} session {header['session']}, not {what}: "
+                 "recomputing it.")
+            return None
+        if header["param_hash"] != job["param_hash"]:
+            logger.info(f"{what}: parameters or package versions changed, recomputing.")
+            return None
+        inputs = header["inputs"]
+        current = {}
+        for key in inputs:
+            try:
+                current[key] = _sha256_cached(_key_path(key, self.base_dir), sha_cache)
+            except OSError:
+                current[key] = None
+        if (not set(job["inputs"]) <= set(inputs) or current != inputs
+                or _input_hash(job, current) != header["input_hash"]):
+            logger.info(f"{what}: input files changed, recomputing.")
+            return None
+        return header
 
     # -- running --------------------------------------------------------------------------
     @verbose
     def run(self, out_dir, n_jobs=1, scheduler=None, resume=True, *, fname="results.h5",
-            verbose=None):
+            keep_going=False, dashboard=None, verbose=None):
         """Analyse every recording, then the group, and write the results file.
 
         Parameters
         ----------
         out_dir : path-like
             Output folder: ``results.h5`` and ``parts/`` (one file per recording, reused
-            by the next run).
+            by the next run). One run at a time may write into it: another run (or a
+            thread) that holds its lock makes this one raise :class:`StudyError`.
         n_jobs : int
             Parallel recordings (joblib processes; with ``scheduler='local'`` the number of
             Dask workers). ``-1``: all cores.
         scheduler : None | 'local' | str | distributed.Client
             ``None``: joblib. ``'local'``: a :class:`distributed.LocalCluster` of ``n_jobs``
-            process workers, closed at the end. An address (``'tcp://host:8786'``): that Dask
-            scheduler (workers must see the input files and ``out_dir`` is written by this
-            process). A :class:`distributed.Client`: used as is.
+            process workers on 127.0.0.1, closed at the end. An address
+            (``'tcp://host:8786'``): that Dask scheduler (workers must see the input files
+            and ``out_dir`` is written by this process). A :class:`distributed.Client`: used
+            as is.
         resume : bool
-            Reuse complete parts whose input hashes and parameters are unchanged.
+            Reuse intact parts whose inputs (the contents of every file the reader opened,
+            ROI and montage files), parameters and package versions are unchanged. A damaged
+            part is named in a warning and recomputed.
         fname : str
             Name of the results file inside ``out_dir``.
+        keep_going : bool
+            When a recording fails, go on with the others, leave it out of the group
+            statistics and list it in ``results.failures`` (and in the results file).
+            ``False``: stop at the first failure with a :class:`RecordingError` naming the
+            dyad, session, files and problem (the recordings already done are kept).
+        dashboard : str | None
+            With ``scheduler='local'``: the address of the Dask dashboard, e.g.
+            ``'127.0.0.1:8787'``. ``None`` (default): no dashboard; the cluster's HTTP
+            servers listen on 127.0.0.1 on free ports and serve nothing.
         verbose : bool | str | int | None
             Control verbosity of the logging output, as in MNE.
 
         Returns
         -------
         results : hyperinsync.results_io.Results
-            The results file read back; ``results.run_info`` holds ``computed`` and
-            ``skipped`` ``(dyad, session)`` lists and ``elapsed_s``.
+            The results file read back; ``results.run_info`` holds ``computed``,
+            ``skipped`` and ``failed`` ``(dyad, session)`` lists and ``elapsed_s``.
+
+        Raises
+        ------
+        RecordingError
+            A recording failed (without ``keep_going``).
+        StudyError
+            Another run holds the output folder; input files are missing; every recording
+            failed; a part changed under this run.
         """
         t0 = time.perf_counter()
         n_jobs = check_n_jobs(n_jobs)
+        _check_name(fname, "results file name", "fname", file=True)
+        if dashboard and scheduler != "local":
+            raise ValueError(f"dashboard={dashboard!r} applies to scheduler='local' only (a "
+                             "running Dask scheduler serves its own dashboard).")
         self.check_files()
         out_dir = Path(out_dir)
-        parts_dir = out_dir / "parts"
-        parts_dir.mkdir(parents=True, exist_ok=True)
-        for stale in parts_dir.glob(".*.part"):  # left by a killed run
-            stale.unlink()
-        jobs, skipped = [], []
+        with lock_output(out_dir):
+            remove_stale_temp_files(out_dir)
+            parts_dir = out_dir / "parts"
+            parts_dir.mkdir(exist_ok=True)
+            remove_stale_temp_files(parts_dir)
+            return self._run(out_dir, parts_dir, n_jobs, scheduler, resume, fname, keep_going,
+                             dashboard, t0)
+
+    def _run(self, out_dir, parts_dir, n_jobs, scheduler, resume, fname, keep_going,
+             dashboard, t0):
+        sha_cache = {}  # each input file is hashed once per run
+        jobs, skipped, expected = [], [], {}
         for rec in self.recordings:
-            part = parts_dir / part_name(rec["dyad"], rec["session"])
-            job = dict(rec, part=str(part), input_hash=self._input_hash(rec),
-                       param_hash=_sha256_json(self._recording_params(rec)),
+            key = (rec["dyad"], rec["session"])
+            part = parts_dir / part_name(*key)
+            if part.resolve().parent != parts_dir.resolve():  # the names were checked
+                raise StudyError(f"{key}: part file {part} would leave {parts_dir}.")
+            job = dict(rec, part=str(part), base_dir=str(self.base_dir),
+                       inputs=self._primary_inputs(rec, sha_cache),
+                       param_hash=_sha256_json(self._recording_params(rec, sha_cache)),
                        analysis=self.analysis, surrogates=self.surrogates,
                        insync=self.insync, roles=list(self.roles))
-            header = read_part_header(part) if resume and part.is_file() else None
-            if header == (True, job["input_hash"], job["param_hash"]):
-                skipped.append((rec["dyad"], rec["session"]))
-                continue
+            header = self._reusable(part, job, sha_cache) if resume and part.exists() else None
             if header is not None:
-                logger.info(f"{rec['dyad']} session {rec['session']}: inputs or parameters "
-                            "changed, recomputing.")
+                skipped.append(key)
+                expected[key] = (header["input_hash"], job["param_hash"])
+                continue
             jobs.append(job)
         logger.info(f"Study {self.name!r}: {len(jobs)} recording(s) to compute, "
                     f"{len(skipped)} reused from {parts_dir}.")
-        failures = _execute(jobs, n_jobs, scheduler)
-        if failures:
-            lines = [f"{d} session {s}: {type(e).__name__}: {e}" for (d, s), e in failures]
-            raise RuntimeError(
-                f"{len(failures)} recording(s) failed (the others are saved in {parts_dir} "
-                "and will be reused):\n  " + "\n  ".join(lines)
-            ) from failures[0][1]
-        parts = [parts_dir / part_name(r["dyad"], r["session"]) for r in self.recordings]
-        group_stats = self._group_statistics(parts)
+
+        def commit(job, rec):
+            write_part(job["part"], rec)
+            expected[(job["dyad"], job["session"])] = (rec["input_hash"], rec["param_hash"])
+            logger.info(f"  {job['dyad']} session {job['session']} done "
+                        f"({rec['meta']['elapsed_s']:.1f} s)")
+
+        failures = _execute(jobs, n_jobs, scheduler, commit, keep_going=keep_going,
+                            dashboard=dashboard)
+        failed = {(job["dyad"], job["session"]): RecordingError(
+            job["dyad"], job["session"], job["source"].get("paths", []), err)
+            for job, err in failures}
+        if failed and not keep_going:
+            first = next(iter(failed.values()))
+            raise first from first.error
+        ok = [r for r in self.recordings if (r["dyad"], r["session"]) not in failed]
+        if not ok:
+            raise StudyError(f"All {len(failed)} recording(s) failed:\n  " + "\n  ".join(
+                str(e) for e in failed.values()))
+        if failed:
+            warn(f"{len(failed)} recording(s) failed and are left out of the results (see "
+                 "results.failures): " + ", ".join(f"{d} session {s}" for d, s in failed))
+        parts = [parts_dir / part_name(r["dyad"], r["session"]) for r in ok]
+        for part, rec in zip(parts, ok):
+            # the parts must be those this run computed or checked (their contents were
+            # verified then, and the lock keeps other runs out)
+            if read_part_header(part) != (True, *expected[(rec["dyad"], rec["session"])]):
+                raise StudyError(f"{part} changed during this run (another process wrote it?): "
+                                 "run the study again.")
+        study = self
+        if failed:  # the group statistics see the recordings that were analysed
+            study = copy.copy(self)
+            study.recordings = ok
+        group_stats = study._group_statistics(parts)
         out = out_dir / fname
-        write_results(out, parts, group_stats, self.params, _versions(), self.study_toml)
+        write_results(out, parts, group_stats, self.params, _versions(), self.study_toml,
+                      meta=self._facts(),
+                      failures=[e.as_dict() for e in failed.values()] if keep_going else None)
         results = read_results(out)
         results.run_info = dict(
-            computed=[(j["dyad"], j["session"]) for j in jobs], skipped=skipped,
-            elapsed_s=time.perf_counter() - t0,
+            computed=[(j["dyad"], j["session"]) for j in jobs
+                      if (j["dyad"], j["session"]) not in failed],
+            skipped=skipped, failed=list(failed), elapsed_s=time.perf_counter() - t0,
         )
         logger.info(f"Results: {out} ({results.run_info['elapsed_s']:.1f} s).")
         return results
 
     # -- group level ----------------------------------------------------------------------
     def _group_statistics(self, parts):
-        records = [read_part(p) for p in parts]
+        # the study's facts (group, variables, date) join each part's record here
+        records = [self._read_record(p) for p in parts]
         st = self.statistics
         out = dict(features=None, contrast=None, correlation=None, pseudo_dyads=None,
                    level3=None)
@@ -855,44 +1495,76 @@ def _process(job):
     from .sync import compute_sync
 
     t0 = time.perf_counter()
-    raw = _load_recording(job)
-    an = dict(job["analysis"])
-    segments = an.pop("segments")
-    test_sync = _optional_function("surrogates", "test_sync")
-    rec = dict(dyad=job["dyad"], session=job["session"], input_hash=job["input_hash"],
-               param_hash=job["param_hash"], sync={}, surrogates={}, level1={}, level2=None)
-    for seg in segments:
-        inst = raw if seg == "all" else _crop_segment(raw, seg)
-        res = compute_sync(inst, **an, verbose=False)
-        rec["sync"][seg] = res.to_dict()
-        if job["surrogates"] is not None and test_sync is not None:
-            sur = test_sync(inst, bands=an.get("bands"), measures=an.get("measures", "plv"),
-                            rois=an.get("rois"), **job["surrogates"], verbose=False)
-            rec["surrogates"][seg] = sur.to_dict()
-    level1 = _optional_function("insync", "level1")
-    l1 = job["insync"].get("level1")
-    if l1 is not None and level1 is not None:
-        l1 = dict(l1)
-        seg = l1.pop("segment", "all")
-        inst = raw if seg == "all" else _crop_segment(raw, seg)
-        l1.setdefault("bands", an.get("bands"))
-        l1.setdefault("rois", an.get("rois") or "default")
-        res = level1(inst, **l1, verbose=False)
-        rec["level1"][seg] = res.to_dict()
-    level2 = _optional_function("insync", "level2")
-    l2 = job["insync"].get("level2")
-    if l2 is not None and level2 is not None:
-        l2 = dict(l2)
-        l2.setdefault("bands", an.get("bands"))
-        l2.setdefault("rois", an.get("rois") or "default")
-        rec["level2"] = level2(raw, **l2, verbose=False).to_dict()
-    meta = dict(group=job["group"], date=job["date"], variables=job["variables"],
-                source=job["source"], alignment=get_dyad_meta(raw).get("alignment"),
-                duration_s=float(raw.times[-1] + 1 / raw.info["sfreq"]),
-                sfreq=float(raw.info["sfreq"]), annotations=_annotation_list(raw))
+    with _opened_files() as opened:  # the files the reader opens are inputs too
+        raw = _load_recording(job)
+        an = dict(job["analysis"])
+        segments = an.pop("segments")
+        test_sync = _optional_function("surrogates", "test_sync")
+        rec = dict(dyad=job["dyad"], session=job["session"], param_hash=job["param_hash"],
+                   sync={}, surrogates={}, level1={}, level2=None)
+        for seg in segments:
+            inst = raw if seg == "all" else _crop_segment(raw, seg)
+            res = compute_sync(inst, **an, verbose=False)
+            rec["sync"][seg] = res.to_dict()
+            if job["surrogates"] is not None and test_sync is not None:
+                sur = test_sync(inst, bands=an.get("bands"),
+                                measures=an.get("measures", "plv"), rois=an.get("rois"),
+                                **job["surrogates"], verbose=False)
+                rec["surrogates"][seg] = sur.to_dict()
+        level1 = _optional_function("insync", "level1")
+        l1 = job["insync"].get("level1")
+        if l1 is not None and level1 is not None:
+            l1 = dict(l1)
+            seg = l1.pop("segment", "all")
+            inst = raw if seg == "all" else _crop_segment(raw, seg)
+            l1.setdefault("bands", an.get("bands"))
+            l1.setdefault("rois", an.get("rois") or "default")
+            res = level1(inst, **l1, verbose=False)
+            rec["level1"][seg] = res.to_dict()
+        level2 = _optional_function("insync", "level2")
+        l2 = job["insync"].get("level2")
+        if l2 is not None and level2 is not None:
+            l2 = dict(l2)
+            l2.setdefault("bands", an.get("bands"))
+            l2.setdefault("rois", an.get("rois") or "default")
+            rec["level2"] = level2(raw, **l2, verbose=False).to_dict()
+        # only what the analysis found: the study's facts (group, variables, date, files)
+        # are added when the results are assembled, so that correcting them needs no rerun
+        meta = dict(alignment=get_dyad_meta(raw).get("alignment"),
+                    duration_s=float(raw.times[-1] + 1 / raw.info["sfreq"]),
+                    sfreq=float(raw.info["sfreq"]), annotations=_annotation_list(raw))
+    rec["inputs"] = _opened_inputs(job, opened)
+    rec["input_hash"] = _input_hash(job, rec["inputs"])
     meta["elapsed_s"] = time.perf_counter() - t0
     rec["meta"] = meta
     return rec
+
+
+def _input_hash(job, inputs):
+    """The hash of a recording's inputs: its files' contents, or its simulation."""
+    src = job["source"]
+    sim = None
+    if src["mode"] == "simulate":
+        sim = dict(design=src["design"], dyad=job["dyad"], session=job["session"])
+    return _sha256_json(dict(files=inputs, simulated=sim))
+
+
+def _opened_inputs(job, opened):
+    """``{file key: SHA-256}`` of the files named by ``job`` and of those its reader opened."""
+    inputs = dict(job["inputs"])  # the named files, hashed before the run
+    for path, first in opened.items():
+        key = _input_key(path, job["base_dir"])
+        if key in inputs or not _is_input_file(path):
+            continue
+        try:
+            sha = _sha256_file(path)
+            st = os.stat(path)
+            if (st.st_size, st.st_mtime_ns) != first:
+                sha = "changed while it was read"  # never equal to a hash: recomputed next time
+        except OSError:
+            sha = "unreadable"
+        inputs[key] = sha
+    return inputs
 
 
 def _annotation_list(raw):
@@ -900,41 +1572,46 @@ def _annotation_list(raw):
                  description=str(a["description"])) for a in raw.annotations]
 
 
-def _execute(jobs, n_jobs, scheduler):
-    """Run jobs, writing each part as soon as it is back; return [(key, exception)]."""
+def _safe_process(job):
+    """``(job, record, None)`` or ``(job, None, error)``: errors are reported by the runner."""
+    try:
+        return job, _process(job), None
+    except Exception as err:
+        return job, None, err
+
+
+def _execute(jobs, n_jobs, scheduler, commit, *, keep_going=False, dashboard=None):
+    """Run jobs, committing each record as soon as it is back; return [(job, exception)].
+
+    Without ``keep_going`` the first failure stops the run: jobs not yet started are
+    dropped (those already finished are committed).
+    """
     failures = []
     if not jobs:
         return failures
-
-    def commit(job, rec):
-        write_part(job["part"], rec)
-        logger.info(f"  {job['dyad']} session {job['session']} done "
-                    f"({rec['meta']['elapsed_s']:.1f} s)")
-
     with ProgressBar(len(jobs), mesg="Recordings") as bar:
         if scheduler is None:
             from joblib import Parallel, delayed
 
-            def safe(job):
-                try:
-                    return job, _process(job), None
-                except Exception as err:  # reported together at the end
-                    return job, None, err
-
             if n_jobs == 1:
-                results = (safe(job) for job in jobs)
+                results = (_safe_process(job) for job in jobs)
             else:
                 results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                    delayed(safe)(job) for job in jobs
+                    delayed(_safe_process)(job) for job in jobs
                 )
-            for job, rec, err in results:
-                if err is None:
-                    commit(job, rec)
-                else:
-                    failures.append(((job["dyad"], job["session"]), err))
-                bar.update_with_increment_value(1)
+            try:
+                for job, rec, err in results:
+                    if err is None:
+                        commit(job, rec)
+                    else:
+                        failures.append((job, err))
+                        if not keep_going:
+                            break
+                    bar.update_with_increment_value(1)
+            finally:
+                results.close()  # joblib cancels the jobs not yet started
             return failures
-        client, owned = _dask_client(scheduler, n_jobs)
+        client, owned = _dask_client(scheduler, n_jobs, dashboard)
         try:
             from distributed import as_completed
 
@@ -942,9 +1619,14 @@ def _execute(jobs, n_jobs, scheduler):
             for fut in as_completed(futures):
                 job = futures[fut]
                 try:
-                    commit(job, fut.result())
+                    rec = fut.result()
                 except Exception as err:
-                    failures.append(((job["dyad"], job["session"]), err))
+                    failures.append((job, err))
+                    if not keep_going:
+                        client.cancel(list(futures))
+                        break
+                else:
+                    commit(job, rec)
                 bar.update_with_increment_value(1)
         finally:
             if owned:
@@ -955,16 +1637,28 @@ def _execute(jobs, n_jobs, scheduler):
     return failures
 
 
-def _dask_client(scheduler, n_jobs):
+def _dask_client(scheduler, n_jobs, dashboard=None):
     """Return (client, whether we own and must close it)."""
+    import dask
     from distributed import Client, LocalCluster
 
     if isinstance(scheduler, Client):
         return scheduler, False
     _validate_type(scheduler, str, "scheduler")
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        kwargs = dict(n_workers=n_jobs, threads_per_worker=1, processes=True,
+                      host="127.0.0.1")
+        if dashboard:
+            _validate_type(dashboard, str, "dashboard")
+            return Client(LocalCluster(**kwargs, dashboard_address=dashboard)), True
+        # Dask's scheduler and workers always start an HTTP server (the dashboard, worker
+        # pages, metrics; the scheduler's on port 8787): without routes, on free loopback
+        # ports, they serve nothing
+        routes = {"distributed.scheduler.http.routes": [],
+                  "distributed.worker.http.routes": []}
+        with dask.config.set(routes):
+            cluster = LocalCluster(**kwargs, dashboard_address=None, scheduler_kwargs=dict(
+                dashboard=False, dashboard_address="127.0.0.1:0"))
         return Client(cluster), True
     return Client(scheduler), True
 

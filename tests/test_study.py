@@ -14,7 +14,7 @@ import hyperinsync.study as study_mod
 from hyperinsync.results_io import read_part, read_part_header
 from hyperinsync.simulate import simulate_dyad, simulate_study
 from hyperinsync.stats import correlation_test, group_contrast
-from hyperinsync.study import Study, StudyError, example_study_toml
+from hyperinsync.study import RecordingError, Study, StudyError, example_study_toml
 from hyperinsync.sync import compute_sync
 
 SIM = dict(n_dyads=4, n_sessions=1, segments=[["rest", 12.0], ["session", 20.0]],
@@ -113,7 +113,8 @@ def test_resume_and_parameter_changes(first_run):
 
 
 def test_failure_mid_run_then_resume(tmp_path, monkeypatch):
-    """An exception in one recording keeps the others' parts; the next run computes only it."""
+    """An exception in one recording stops the run with an error naming it; the parts done
+    are kept and the next run computes only the rest. keep_going finishes the others."""
     real = study_mod._process
 
     def flaky(job):
@@ -122,16 +123,24 @@ def test_failure_mid_run_then_resume(tmp_path, monkeypatch):
         return real(job)
 
     monkeypatch.setattr(study_mod, "_process", flaky)
-    with pytest.raises(RuntimeError, match=r"(?s)1 recording\(s\) failed.*dyad03 session 0: "
-                       r"RuntimeError: disk on fire"):
+    with pytest.raises(RecordingError, match=r"^dyad03 session 0 \(simulated\): "
+                       r"RuntimeError: disk on fire$"):
         tiny().run(tmp_path, verbose=False)
     parts = sorted(p.name for p in (tmp_path / "parts").iterdir())
-    assert parts == ["dyad01__ses-0.h5", "dyad02__ses-0.h5", "dyad04__ses-0.h5"]
+    assert parts == ["dyad01__ses-0.h5", "dyad02__ses-0.h5"]  # stopped at dyad03
     assert not (tmp_path / "results.h5").exists()
+    with pytest.warns(RuntimeWarning, match=r"1 recording\(s\) failed .*: dyad03 session 0"):
+        res = tiny().run(tmp_path, keep_going=True, verbose=False)
+    assert res.run_info["computed"] == [("dyad04", 0)]
+    assert res.run_info["failed"] == [("dyad03", 0)]
+    assert res.dyads == ["dyad01", "dyad02", "dyad04"]
+    assert list(res.group["features"]["dyads"]) == res.dyads
+    assert res.failures == [dict(dyad="dyad03", session=0, files=[], error="RuntimeError",
+                                 message="disk on fire")]
     monkeypatch.setattr(study_mod, "_process", real)
     res = tiny().run(tmp_path, verbose=False)
     assert res.run_info["computed"] == [("dyad03", 0)]
-    assert res.dyads == ["dyad01", "dyad02", "dyad03", "dyad04"]
+    assert res.dyads == ["dyad01", "dyad02", "dyad03", "dyad04"] and res.failures == []
 
 
 def test_killed_run_resumes(tmp_path):
@@ -162,6 +171,8 @@ def test_killed_run_resumes(tmp_path):
     res = tiny().run(tmp_path / "out", verbose=False)
     assert len(res.run_info["skipped"]) == len(done)
     assert len(res.run_info["computed"]) == 4 - len(done)
+    # the killed run's temporary files are gone: nothing half-written survives
+    assert not [p for p in (tmp_path / "out").rglob(".*") if p.name != ".hyperinsync.lock"]
     fresh = tiny().run(tmp_path / "fresh", verbose=False)
     for d in fresh.dyads:
         assert same(res.get(d)["sync"]["session"], fresh.get(d)["sync"]["session"])

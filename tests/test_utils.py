@@ -3,6 +3,8 @@
 import datetime
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ from hyperinsync._utils import (
     check_seed,
     fill_doc,
     json_default,
+    remove_stale_temp_files,
 )
 
 
@@ -34,6 +37,43 @@ def test_atomic_path_success_and_failure(tmp_path):
             raise RuntimeError("boom")
     assert target.read_text() == "done"  # the old file is untouched
     assert [p.name for p in target.parent.iterdir()] == ["out.txt"]  # no temp left
+
+
+def test_atomic_path_never_touches_the_umask(tmp_path, monkeypatch):
+    """The process umask is never changed (other threads' files would get mode 0666), yet
+    the file gets a new file's usual permissions; a folder is refused as the target."""
+    old = os.umask(0o027)
+    try:
+        def no_umask(mask):
+            raise AssertionError("os.umask called")
+
+        monkeypatch.setattr(os, "umask", no_umask)
+        with atomic_path(tmp_path / "f.txt") as tmp:
+            assert (tmp.stat().st_mode & 0o777) == 0o640
+            tmp.write_text("x")
+        assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o640
+    finally:
+        monkeypatch.undo()
+        os.umask(old)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        with atomic_path(folder):
+            pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt", "folder"]
+
+
+def test_remove_stale_temp_files(tmp_path):
+    """Temporary files of killed writers are removed; a live writer's file is kept."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".r.h5.{dead.pid}.0123abcd.part"
+    live = tmp_path / f".r.h5.{os.getpid()}.0123abcd.part"
+    other = tmp_path / ".r.h5.notours.part"
+    for f in (stale, live, other):
+        f.write_text("half")
+    assert remove_stale_temp_files(tmp_path) == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
 
 
 def test_check_bands():
