@@ -174,8 +174,8 @@ _INSYNC_KEYS = ("level1", "level2", "level3")
 _STAT_KEYS = ("n_permutations", "seed", "rois", "contrast", "differences", "correlate",
               "pseudo_dyads")
 _READER_BY_MODE = {
-    "files": ("sync", "stim_channel", "event_id", "annotation", "tolerance_ms", "montage",
-              "reader_kwargs"),
+    "files": ("sync", "stim_channel", "event_id", "annotation", "tolerance_ms",
+              "pulse_pairing", "montage", "reader_kwargs"),
     "xdf": ("streams", "select_by", "sfreq", "markers", "gap_threshold", "montage"),
     "split": ("pattern", "mapping", "role_map", "shared", "shared_to", "montage",
               "reader_kwargs"),
@@ -1458,13 +1458,15 @@ def _load_recording(job):
         return raw
     from .io.split import split_dyad
 
+    from .io.align import read_recording
+
     kwargs = opts.pop("reader_kwargs", None) or {}
-    if src["format"] == "poly5" or path.lower().endswith(".poly5"):
+    if src["format"] == "poly5" and not path.lower().endswith(".poly5"):
         from .io.poly5 import read_raw_poly5
 
         raw = read_raw_poly5(path, preload=True, verbose=False, **kwargs)
-    else:
-        raw = mne.io.read_raw(path, preload=True, verbose=False, **kwargs)
+    else:  # the truncation checks of read_dyad apply to one-file recordings too
+        raw = read_recording(path, preload=True, verbose=False, **kwargs)
     return split_dyad(raw, roles=roles, **opts, verbose=False)
 
 
