@@ -661,23 +661,33 @@ def _r_ci(r, n, method, ci):
 
 @fill_doc
 def correlation_test(
-    x, y, n_permutations=5000, seed=None, method="pearson", tail="two-sided", *, ci=0.95
+    x, y, n_permutations=5000, seed=None, method="pearson", tail="two-sided", *,
+    correction="fdr", ci=0.95
 ):
     r"""Correlation with a permutation p-value (e.g. dyad PLV vs alliance gap WAI-T - WAI-C).
 
     Pearson :math:`r` (or Spearman :math:`\rho`: Pearson on ranks). The permutation p
     shuffles ``y`` against ``x`` ``n_permutations`` times and counts :math:`|r^*| \ge |r|`
     (``'two-sided'``), :math:`r^* \ge r` (``'greater'``) or :math:`r^* \le r` (``'less'``);
-    the parametric p is :func:`scipy.stats.pearsonr` / :func:`scipy.stats.spearmanr` with
-    the same alternative. The confidence interval is Fisher's:
-    :math:`\tanh(\operatorname{artanh} r \pm z_{1-\alpha/2}\,\sigma)` with
+    the parametric p is the t test of the coefficient,
+    :math:`t = r\sqrt{(n-2)/(1-r^2)}` on :math:`n - 2` df, with the same alternative (as
+    :func:`scipy.stats.pearsonr` / :func:`scipy.stats.spearmanr`). The confidence interval
+    is Fisher's: :math:`\tanh(\operatorname{artanh} r \pm z_{1-\alpha/2}\,\sigma)` with
     :math:`\sigma = 1/\sqrt{n - 3}` (Pearson; as :meth:`scipy.stats.pearsonr`) or
     :math:`\sqrt{1.06 / (n - 3)}` (Spearman; Fieller, Hartley & Pearson, 1957).
 
+    Several features (trailing axes of ``x``, e.g. bands x ROIs, all against the same
+    ``y``) are tested with the same permutations of ``y`` and form one family for
+    ``correction``: Benjamini-Hochberg FDR over their permutation p-values (``'fdr'``), or
+    the single-step maximum of the statistic (:math:`|r|`, :math:`r` or :math:`-r` by
+    ``tail``) over the features (``'maxstat'``, family-wise).
+
     Parameters
     ----------
-    x, y : array-like, shape (n,)
-        Paired observations (at least 3 pairs), e.g. one value per dyad.
+    x : array-like, shape (n,) or (n, ...)
+        Observations on axis 0 (e.g. one value per dyad), one or several features.
+    y : array-like, shape (n,)
+        The paired variable (at least 3 pairs).
     n_permutations : int
         Number of permutations of ``y``.
     %(seed)s
@@ -685,56 +695,76 @@ def correlation_test(
         Correlation coefficient.
     tail : 'two-sided' | 'greater' | 'less'
         Alternative hypothesis.
+    correction : 'fdr' | 'maxstat' | None
+        Correction over the features of ``x``.
     ci : float
         Level of the two-sided confidence interval of the coefficient.
 
     Returns
     -------
     result : dict
-        ``r``, ``r_ci`` (lower, upper), ``p_perm``, ``p_parametric``, ``n``, ``method``,
-        ``n_permutations``, ``ci``.
+        ``r``, ``r_ci`` (trailing axis: lower, upper), ``p_perm``, ``p_parametric``,
+        ``p_corrected``, ``correction``, ``n_tests``, ``n``, ``method``,
+        ``n_permutations``, ``ci`` (floats for 1-D ``x``, arrays of the feature shape
+        otherwise).
     """
     _check_option("method", method, ("pearson", "spearman"))
     _check_option("tail", tail, TAILS)
+    _check_option("correction", correction, CORRECTIONS)
     n_permutations = _check_n_permutations(n_permutations)
     ci = _check_ci(ci)
     rng = check_seed(seed)
     x = _as_samples(x, "x", min_n=3)
     y = _as_samples(y, "y", min_n=3)
-    if x.ndim != 1 or x.shape != y.shape:
+    if y.ndim != 1 or x.shape[0] != y.shape[0]:
         raise ValueError(
-            f"x and y must be 1-D of equal length, got shapes {x.shape} and {y.shape}."
+            f"x and y must be 1-D of equal length (x may have feature axes after the "
+            f"first), got shapes {x.shape} and {y.shape}."
         )
-    for name, v in (("x", x), ("y", y)):
-        if np.ptp(v) == 0:
-            raise ValueError(
-                f"{name} is constant (all {v[0]:g}): a correlation with it is undefined."
-            )
+    n, shape = y.size, x.shape[1:]
+    flat = x.reshape(n, -1)
+    if np.ptp(y) == 0:
+        raise ValueError(f"y is constant (all {y[0]:g}): a correlation with it is undefined.")
+    const = np.flatnonzero(np.ptp(flat, axis=0) == 0)
+    if const.size:
+        where = "" if not shape else f" at feature index(es) {const.tolist()}"
+        raise ValueError(f"x is constant{where}: a correlation with it is undefined.")
     if method == "spearman":
-        xs, ys = _sps.rankdata(x), _sps.rankdata(y)
-        par = _sps.spearmanr(x, y, alternative=tail)
+        flat, ys = _sps.rankdata(flat, axis=0), _sps.rankdata(y)
     else:
-        xs, ys = x, y
-        par = _sps.pearsonr(x, y, alternative=tail)
-    xz = (xs - xs.mean()) / np.linalg.norm(xs - xs.mean())
+        ys = y
+    xz = flat - flat.mean(axis=0)
+    xz = xz / np.linalg.norm(xz, axis=0)
     yz = (ys - ys.mean()) / np.linalg.norm(ys - ys.mean())
-    r = float(xz @ yz)
-    null = np.concatenate(
-        [yz[perm] @ xz for perm in _perm_blocks(rng, x.size, n_permutations)]
-    )
+    r = yz @ xz  # (m,)
+    null = np.concatenate([yz[perm] @ xz for perm in _perm_blocks(rng, n, n_permutations)])
     eps = 1e-12
     if tail == "two-sided":
-        p = p_value(abs(r) - eps, np.abs(null), "greater")
+        obs, null = np.abs(r) - eps, np.abs(null)
     elif tail == "greater":
-        p = p_value(r - eps, null, "greater")
+        obs = r - eps
     else:
-        p = p_value(r + eps, null, "less")
+        obs, null = -r - eps, -null
+    p = p_value(obs, null, "greater")
+    p_corr = _correct_family(p, correction, obs, null)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = r * np.sqrt((n - 2) / np.maximum(1.0 - r**2, 0.0))
+    p_par = {"two-sided": 2 * _sps.t.sf(np.abs(t), n - 2), "greater": _sps.t.sf(t, n - 2),
+             "less": _sps.t.cdf(t, n - 2)}[tail]
+    r_ci = np.stack([_r_ci(rj, n, method, ci) for rj in r])
+
+    def out(v):
+        return float(v[0]) if not shape else v.reshape(shape)
+
     return dict(
-        r=r,
-        r_ci=_r_ci(r, x.size, method, ci),
-        p_perm=float(p),
-        p_parametric=float(par.pvalue),
-        n=int(x.size),
+        r=out(r),
+        r_ci=r_ci[0] if not shape else r_ci.reshape(shape + (2,)),
+        p_perm=out(p),
+        p_parametric=out(p_par),
+        p_corrected=None if p_corr is None else out(p_corr),
+        correction=correction,
+        n_tests=int(flat.shape[1]),
+        n=int(n),
         method=method,
         n_permutations=n_permutations,
         ci=ci,

@@ -412,3 +412,23 @@ def test_mixed_model_bad_input():
     with pytest.warns(RuntimeWarning, match="1 row.*excluded.*d3"):
         mixed_model([dict(r, value=np.nan) if (r["dyad"], r["segment"]) == ("d3", "pre")
                      else r for r in rows], within="segment")
+
+
+def test_correlation_features_share_permutations_and_family():
+    """Columns of x: the same p as one at a time (same seed), corrected as one family."""
+    rng = np.random.default_rng(17)
+    y = rng.normal(size=10)
+    x = rng.normal(size=(10, 2, 2))
+    x[:, 0, 0] += 1.5 * y
+    res = correlation_test(x, y, n_permutations=999, seed=3)
+    for idx in np.ndindex(2, 2):
+        one = correlation_test(x[(slice(None),) + idx], y, n_permutations=999, seed=3)
+        assert res["r"][idx] == pytest.approx(one["r"])
+        assert res["p_perm"][idx] == pytest.approx(one["p_perm"])
+        assert res["p_parametric"][idx] == pytest.approx(
+            sps.pearsonr(x[(slice(None),) + idx], y).pvalue)
+    np.testing.assert_allclose(res["p_corrected"].ravel(),
+                               mne.stats.fdr_correction(res["p_perm"].ravel())[1])
+    mx = correlation_test(x, y, n_permutations=999, seed=3, correction="maxstat")
+    assert np.all(mx["p_corrected"] >= mx["p_perm"] - 1e-12) and mx["p_corrected"][0, 0] < 0.05
+    assert res["r_ci"].shape == (2, 2, 2) and res["n_tests"] == 4
