@@ -453,3 +453,51 @@ def test_xdf_session(tmp_path):
     # the streams' clocks are put back on one grid exactly: float32 rounding only
     np.testing.assert_allclose(got.data, ref.data, atol=1e-5)
     assert res.get("d1", 0)["meta"]["alignment"]["method"] == "xdf-clock-sync"
+
+
+def test_groups_differing_only_in_alpha_power(tmp_path):
+    """Issue 11 item 2: a stronger alpha rhythm raises chance PLV. Two groups of uncoupled
+    dyads, one with extra (independent) alpha: raw alpha PLV differs between the groups, the
+    default surrogate-corrected feature does not."""
+    import mne
+    from scipy import fft as sp_fft
+
+    from hyperinsync.montage import read_montage
+
+    pos = read_montage("standard-32").get_positions()["ch_pos"]
+    rois = {"frontal": ["F3", "Fz", "F4"], "central": ["C3", "Cz", "C4"]}
+    montage = mne.channels.make_dig_montage({c: pos[c] for r in rois.values() for c in r},
+                                            coord_frame="head")
+    rng = np.random.default_rng(0)
+    dyads = []
+    (tmp_path / "data").mkdir()
+    for k in range(10):
+        raw, _ = simulate_dyad(duration=30.0, sfreq=100.0, montage=montage, couplings=[],
+                               seed=k, verbose=False)
+        group = "alpha" if k % 2 else "plain"
+        if group == "alpha":  # an alpha-peaked background of its own on every channel
+            n = raw.n_times
+            amp = np.exp(-0.5 * ((sp_fft.rfftfreq(n, 0.01) - 10.0) / 0.8) ** 2)
+            spec = (rng.standard_normal((12, amp.size)) + 1j * rng.standard_normal(
+                (12, amp.size))) * amp
+            extra = sp_fft.irfft(spec, n)
+            raw._data += 1.5 * extra * raw._data.std(1, keepdims=True) / extra.std(
+                1, keepdims=True)
+        raw.save(tmp_path / "data" / f"d{k}_raw.fif", verbose=False)
+        dyads.append(dict(name=f"d{k}", group=group,
+                          sessions=[dict(file=f"data/d{k}_raw.fif")]))
+    kw = dict(roles=("A", "B"), base_dir=tmp_path,
+              analysis=dict(bands={"alpha": [8, 13]}, rois=rois),
+              surrogates=dict(n_surrogates=39, seed=1),
+              insync=dict(level1=False, level2=False, level3=False))
+    stat = dict(n_permutations=999, seed=0, pseudo_dyads=False, mixed=False)
+    res = Study(dyads, statistics=stat, **kw).run(tmp_path / "out", verbose=False)
+    raw_res = Study(dyads, statistics=dict(stat, feature="raw"), **kw).run(
+        tmp_path / "out", verbose=False)
+    assert raw_res.run_info["computed"] == []
+    con, raw_con = res.group["contrast"], raw_res.group["contrast"]
+    assert list(con["groups"]) == ["alpha", "plain"]
+    # chance PLV: ~0.2 without extra alpha, far higher with it; both groups are uncoupled
+    assert np.all(raw_con["diff"] > 0.05) and np.all(raw_con["p_perm"] < 0.01)
+    assert np.all(np.abs(con["diff"]) < 0.2 * raw_con["diff"])
+    assert np.all(con["p_perm"] > 0.05) and np.all(con["p_corrected"] > 0.05)
