@@ -386,6 +386,17 @@ def eta_sq_partial_ci(F, df1, df2, ci=0.95):
     return out
 
 
+def _holm(p):
+    """Holm's step-down adjusted p-values (family-wise, any dependence)."""
+    p = np.asarray(p, float)
+    order = np.argsort(p)
+    m = len(p)
+    adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out = np.empty(m)
+    out[order] = np.minimum(adj, 1.0)
+    return out
+
+
 def _correct_family(p, correction, observed=None, null=None):
     """Corrected p over all entries: BH FDR, single-step max statistic, or none."""
     if correction is None:

@@ -783,7 +783,7 @@ class Study:
             logger.info("Level 3 skipped: it needs at least 3 sessions of every dyad "
                         f"(fewest: {min(n_ses.values())}).")
             return None
-        from .stats import fdr_bh
+        from .stats import _holm, fdr_bh
 
         kwargs = dict(n_permutations=st["n_permutations"], seed=st.get("seed"))
         kwargs.update(opts)
@@ -1171,17 +1171,6 @@ def _dyad_features(records, rois, differences, feature="raw"):
     return dict(dyads=np.array(dyads), labels=np.array(labels), groups=groups,
                 values=values, raw=raw_values, feature=feature,
                 description=_FEATURE_TEXT[feature], variables=variables, sessions=sessions)
-
-
-def _holm(p):
-    """Holm's step-down adjusted p-values (family-wise, any dependence)."""
-    p = np.asarray(p, float)
-    order = np.argsort(p)
-    m = len(p)
-    adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out = np.empty(m)
-    out[order] = np.minimum(adj, 1.0)
-    return out
 
 
 def _family(labels):

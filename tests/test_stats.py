@@ -432,3 +432,12 @@ def test_correlation_features_share_permutations_and_family():
     mx = correlation_test(x, y, n_permutations=999, seed=3, correction="maxstat")
     assert np.all(mx["p_corrected"] >= mx["p_perm"] - 1e-12) and mx["p_corrected"][0, 0] < 0.05
     assert res["r_ci"].shape == (2, 2, 2) and res["n_tests"] == 4
+
+
+def test_holm_against_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    from hyperinsync.stats import _holm
+
+    p = np.array([0.01, 0.04, 0.03, 0.2, 0.005, 0.5])
+    np.testing.assert_allclose(_holm(p), multipletests(p, method="holm")[1])

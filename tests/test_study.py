@@ -13,7 +13,7 @@ import pytest
 import hyperinsync.study as study_mod
 from hyperinsync.results_io import read_part, read_part_header
 from hyperinsync.simulate import simulate_dyad, simulate_study
-from hyperinsync.stats import correlation_test, group_contrast
+from hyperinsync.stats import correlation_test, fdr_bh, group_contrast
 from hyperinsync.study import Study, StudyError, example_study_toml
 from hyperinsync.sync import compute_sync
 
@@ -267,6 +267,11 @@ def test_insync_levels_and_pseudo_dyads(tmp_path):
     assert l1.times[-1] <= 32.0
     l3 = res.group["level3"]
     assert set(l3) == {"session/plv/theta/central", "session/plv/alpha/central"}
+    summ = [l3[k].summary for k in ("session/plv/theta/central", "session/plv/alpha/central")]
+    np.testing.assert_allclose([d["p_corrected"] for d in summ],
+                               fdr_bh([d["p"] for d in summ])[1])
+    assert summ[0]["correction"] == "fdr" and summ[0]["feature"] == "raw"
+    assert summ[0]["family"] == "1 segments x 1 measures x 2 bands x 1 ROI pairs = 2 features"
     slope = l3["session/plv/alpha/central"].summary["mean_slope"]
     vals = np.array([[res.get(d, s)["sync"]["session"].get_data(
         "plv", "alpha", level="roi")[1, 1] for s in range(3)] for d in res.dyads])

@@ -42,6 +42,8 @@ strengths) ~48 000 dyads, about 40 minutes. ``quick=True``: 3 replications of 4 
 (a smoke check of the code path; its rates mean nothing).
 """
 
+import sys
+
 import mne
 import numpy as np
 from scipy import fft as sp_fft
@@ -165,6 +167,7 @@ def run(n_rep, seed, quick=False):
                 hits[("contrast1", f)] += bool(con["p_perm"][alpha_frontal] <= ALPHA)
                 cor = correlation_test(data[f], score, n_perm, seed=pseed)
                 hits[("corr", f)] += bool(np.any(cor["p_corrected"] <= ALPHA))
+        print(f"  [{__name__}] {name}: done", file=sys.stderr, flush=True)
         for f in FEATURES:
             target = None if f == "raw" else NOMINAL
             scenario = f"{name}: {desc}"

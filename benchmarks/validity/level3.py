@@ -32,6 +32,8 @@ scenarios, 250 per power point, 3 slopes) simulates ~67 000 recordings, about 50
 one idle core. ``quick=True``: 2 replications of 3 dyads x 3 sessions (a smoke check).
 """
 
+import sys
+
 import numpy as np
 
 from hyperinsync import level3
@@ -96,6 +98,7 @@ def run(n_rep, seed, quick=False):
             for f in FEATURES:
                 one[f] += bool(res[f][0])
                 fam[f] += bool(res[f][1])
+        print(f"  [{__name__}] {name}: done", file=sys.stderr, flush=True)
         for f in FEATURES:
             target = None if f == "raw" else NOMINAL
             rows += [
