@@ -823,7 +823,9 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
     Within terms with more than two levels assume sphericity within their stratum, as an
     uncorrected repeated-measures ANOVA does (liberal when it fails); the between term and
     its interactions with two-level within factors do not depend on it. A variance
-    component estimated at 0 (on the boundary) makes the affected tests approximate.
+    component estimated at 0 (on the boundary) makes the affected tests approximate. When the
+    stratified model does not converge (too few dyads for its variance components), the
+    random-intercept-only model is fitted instead, with a warning (``pooled``).
 
     Parameters
     ----------
@@ -849,7 +851,8 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
         dict per fixed coefficient: ``name``, ``estimate``, ``se``, ``ci_low``,
         ``ci_high``, ``standardised``, ``standardised_ci_low`` / ``_high``), ``variance``
         (``subject``, one per stratum, ``residual``), ``boundary`` (variance components
-        estimated at 0), ``n_subjects``, ``n_obs``, ``within`` (factors
+        estimated at 0), ``pooled`` (True when the stratified model did not converge and a
+        random intercept only was fitted, with a warning), ``n_subjects``, ``n_obs``, ``within`` (factors
         used), ``formula``, ``converged``, ``method``, ``ci``.
     """
     import warnings
@@ -902,29 +905,45 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
     # within term is tested against its own subject x term interaction
     strata = [c for r in range(1, len(used)) for c in combinations(n_levels, r)]
     vc = {f"vc{k}_": "0 + " + ":".join(f"C({w})" for w in s) for k, s in enumerate(strata)}
-    model = smf.mixedlm(formula, frame, groups=frame["s_"], re_formula="1",
-                        vc_formula=vc or None)
-    fit, converged = None, False
-    # statsmodels' default optimiser stops short now and then near a variance of 0: fall
-    # back to derivative-free ones and keep the best converged REML fit
-    for method in (None, "powell", "nm"):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                cand = model.fit(reml=True, **({} if method is None else dict(method=method)))
-            except (np.linalg.LinAlgError, ValueError):
-                continue
-        ok = bool(getattr(cand, "converged", True)) and not any(
-            "converge" in str(w.message).lower() for w in caught)
-        if fit is None or (ok and (not converged or cand.llf > fit.llf + 1e-8)):
-            fit, converged = cand, ok
-        if converged and method is None:
-            break
+    def fit_model(vc_formula):
+        model = smf.mixedlm(formula, frame, groups=frame["s_"], re_formula="1",
+                            vc_formula=vc_formula or None)
+        best, best_ok = None, False
+        # statsmodels' default optimiser stops short now and then near a variance of 0:
+        # fall back to derivative-free ones and keep the best converged REML fit
+        for method in (None, "powell", "nm"):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    cand = model.fit(reml=True,
+                                     **({} if method is None else dict(method=method)))
+                except (np.linalg.LinAlgError, ValueError):
+                    continue
+            ok = bool(getattr(cand, "converged", True)) and not any(
+                "converge" in str(w.message).lower() for w in caught)
+            if best is None or (ok and (not best_ok or cand.llf > best.llf + 1e-8)):
+                best, best_ok = cand, ok
+            if best_ok and method is None:
+                break
+        return best, best_ok
+
+    from ._utils import warn
+
+    fit, converged = fit_model(vc)
+    pooled = False
+    if not converged and vc:
+        # too many variance components for these data: the random-intercept model (one
+        # pooled within-dyad error, i.e. compound symmetry) is the usual simplification
+        simple, ok = fit_model(None)
+        if ok:
+            warn("mixed_model: the model with one variance component per error stratum did "
+                 "not converge; fitted with a random intercept per subject only (within "
+                 "terms tested against the pooled within-subject error, assuming compound "
+                 "symmetry).")
+            fit, converged, pooled, strata, vc = simple, True, True, [], {}
     if fit is None:
         raise ValueError(f"The mixed model {formula} could not be fitted to these data.")
     if not converged:
-        from ._utils import warn
-
         warn("mixed_model: the REML fit did not converge; its tests are unreliable "
              "(result['converged'] is False).")
     with warnings.catch_warnings():
@@ -935,8 +954,11 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
     names = {v: k for k, v in cols.items()}
 
     def denominator_df(term):
-        # containment: the subject x (within part of the term) stratum
+        # containment: the subject x (within part of the term) stratum; pooled within-
+        # subject error (between-within df) for the random-intercept-only fallback
         within_part = [f for f in re.findall(r"C\((w\d+_), Sum\)", term)]
+        if pooled and within_part:
+            return float(n_obs - n_sub - (len(fit.fe_params) - frame["b_"].nunique()))
         return float(df_subjects * np.prod([n_levels[w] - 1 for w in within_part]))
 
     def readable(term):
@@ -984,7 +1006,10 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
         terms=terms, coefficients=coefs, variance=variance,
         n_subjects=int(n_sub), n_obs=int(n_obs), within=used, boundary=boundary,
         formula=f"{dv} ~ {' * '.join([between] + used)} + " + " + ".join(random),
-        converged=converged, ci=ci,
-        method="statsmodels MixedLM (REML): random intercept per subject and per subject x "
-               "within-factor stratum; Wald F with containment denominator df",
+        converged=converged, ci=ci, pooled=pooled,
+        method=("statsmodels MixedLM (REML): random intercept per subject only (the "
+                "stratified model did not converge); Wald F with between-within "
+                "denominator df" if pooled else
+                "statsmodels MixedLM (REML): random intercept per subject and per subject x "
+                "within-factor stratum; Wald F with containment denominator df"),
     )

@@ -441,3 +441,23 @@ def test_holm_against_statsmodels():
 
     p = np.array([0.01, 0.04, 0.03, 0.2, 0.005, 0.5])
     np.testing.assert_allclose(_holm(p), multipletests(p, method="holm")[1])
+
+
+def test_mixed_model_falls_back_to_random_intercept():
+    """4 dyads and 7 strata: the stratified fit does not converge; the random-intercept
+    model is fitted instead, said so, with between-within df."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for d in range(4):
+        u = rng.normal(0, 0.3)
+        for s in ("pre", "post", "mid"):
+            for b in ("theta", "alpha"):
+                for r in ("f", "c"):
+                    rows.append(dict(dyad=f"d{d}", group=d % 2, segment=s, band=b, roi=r,
+                                     value=u + rng.normal()))
+    with pytest.warns(RuntimeWarning, match="random intercept per subject only"):
+        res = mixed_model(rows, within=["segment", "band", "roi"])
+    assert res["pooled"] and res["converged"] and "intercept per subject only" in res["method"]
+    assert list(res["variance"]) == ["subject", "residual"]
+    df2 = {t["term"]: t["df2"] for t in res["terms"]}
+    assert df2["group"] == 2 and df2["segment x band x roi"] == 48 - 4 - (24 - 2)
