@@ -148,7 +148,7 @@ def run(n_rep, seed, quick=False):
     if quick:
         scen = {k: scen[k] for k in ("null", "alpha confound")}
     alpha_frontal = list(BANDS).index("alpha") * len(ROIS)  # the feature coupling is planted on
-    rows = []
+    rows, shown = [], 0
     for name, design in scen.items():
         hits = {(kind, f): 0 for kind in ("contrast", "contrast1", "corr") for f in FEATURES}
         desc = " vs ".join(f"{n} x {kw['duration']:g} s"
@@ -167,7 +167,6 @@ def run(n_rep, seed, quick=False):
                 hits[("contrast1", f)] += bool(con["p_perm"][alpha_frontal] <= ALPHA)
                 cor = correlation_test(data[f], score, n_perm, seed=pseed)
                 hits[("corr", f)] += bool(np.any(cor["p_corrected"] <= ALPHA))
-        print(f"  [{__name__}] {name}: done", file=sys.stderr, flush=True)
         for f in FEATURES:
             target = None if f == "raw" else NOMINAL
             scenario = f"{name}: {desc}"
@@ -179,6 +178,7 @@ def run(n_rep, seed, quick=False):
                 Row(f"questionnaire correlation (FDR over 4 features), {f}", scenario, "FWER",
                     hits[("corr", f)], n_rep, target),
             ]
+        shown = _progress(rows, shown)
     for s in strengths:
         design = [(n_group, dict(duration=20.0 if quick else 40.0)),
                   (n_group, dict(duration=20.0 if quick else 40.0, strength=s))]
@@ -191,4 +191,13 @@ def run(n_rep, seed, quick=False):
         rows.append(Row("group contrast (Welch F, FDR over 4 features), corrected",
                         f"alpha frontal coupling in group 2 only, {n_group} + {n_group} dyads",
                         "power", hits, n_power, None, extra=dict(strength=s)))
+        shown = _progress(rows, shown)
     return rows
+
+
+def _progress(rows, start):
+    """Print the rows measured since ``start`` to stderr (long runs show progress)."""
+    for r in rows[start:]:
+        print(f"  [{__name__}] {r.family} | {r.scenario} | {r.quantity} {r.k}/{r.n} "
+              f"{r.extra or ''}", file=sys.stderr, flush=True)
+    return len(rows)

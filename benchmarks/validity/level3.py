@@ -89,7 +89,7 @@ def run(n_rep, seed, quick=False):
     if quick:
         scenarios = dict(list(scenarios.items())[:1])
     design = f"{n_dyads} dyads x {n_sessions} sessions of {duration:g} s"
-    rows = []
+    rows, shown = [], 0
     for name, kwargs in scenarios.items():
         one = {f: 0 for f in FEATURES}
         fam = {f: 0 for f in FEATURES}
@@ -98,7 +98,6 @@ def run(n_rep, seed, quick=False):
             for f in FEATURES:
                 one[f] += bool(res[f][0])
                 fam[f] += bool(res[f][1])
-        print(f"  [{__name__}] {name}: done", file=sys.stderr, flush=True)
         for f in FEATURES:
             target = None if f == "raw" else NOMINAL
             rows += [
@@ -107,6 +106,7 @@ def run(n_rep, seed, quick=False):
                 Row(f"level3 trend, FDR over 4 features, {f}", f"{name}; {design}", "FWER",
                     fam[f], n_rep, target),
             ]
+        shown = _progress(rows, shown)
     for slope in slopes:
         hits = 0
         for _ in range(n_power):
@@ -118,4 +118,13 @@ def run(n_rep, seed, quick=False):
         rows.append(Row("level3 trend (mean slope across dyads), alpha frontal, corrected",
                         f"coupling strength 0.05 + slope x session; {design}", "power",
                         hits, n_power, None, extra=dict(slope_per_session=slope)))
+        shown = _progress(rows, shown)
     return rows
+
+
+def _progress(rows, start):
+    """Print the rows measured since ``start`` to stderr (long runs show progress)."""
+    for r in rows[start:]:
+        print(f"  [{__name__}] {r.family} | {r.scenario} | {r.quantity} {r.k}/{r.n} "
+              f"{r.extra or ''}", file=sys.stderr, flush=True)
+    return len(rows)
