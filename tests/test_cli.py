@@ -64,6 +64,12 @@ def test_demo_outputs(demo, capsys):
                                                   rel=1e-4, abs=1e-6)
     for key in ("contrast", "correlation", "level3", "pseudo_dyads"):
         assert res.group.get(key), key
+    capsys.readouterr()
+    cli._print_summary(res)
+    out = capsys.readouterr().out
+    assert "Per-dyad synchrony (corrected, mean over sessions)" in out
+    assert "(p corrected: fdr over 3 segments x 1 measures x 2 bands x 2 ROI pairs" in out
+    assert "p_corr=" in out
 
 
 def test_report_sections(demo, tmp_path, capsys):
