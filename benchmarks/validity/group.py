@@ -36,10 +36,12 @@ central-central PLV: a family of 4 features per dyad. Groups of 8 dyads (unbalan
 
 Cost
 ----
-About 16 dyads x 4 null scenarios per replication plus 16 per power point; on one idle core
-a dyad takes ~40 ms, a full run (n_rep = 500 null replications, 250 per power point, 4
-strengths) ~48 000 dyads, about 40 minutes. ``quick=True``: 3 replications of 4 + 4 dyads
-(a smoke check of the code path; its rates mean nothing).
+About 16 dyads x 4 null scenarios per replication plus 16 per power point and replication;
+a dyad (simulation, test_sync with 50 surrogates, its share of the group tests) costs about
+0.1-0.15 s of CPU. A full run (n_rep = 500 null replications, 250 per power point, 4
+strengths: ~48 000 dyads) is 1.5-2 hours on one core; n_rep = 40 (3 840 dyads) took 20 min
+on a shared, overloaded 2-core machine. ``quick=True``: 3 replications of 4 + 4 dyads in 2
+scenarios and one power point, about 6 s of CPU (a smoke check; its rates mean nothing).
 """
 
 import sys

@@ -27,9 +27,11 @@ sessions per replication; 999 permutations of session order.
 
 Cost
 ----
-30 recordings per scenario and replication: a full run (n_rep = 500 for the 3 null
-scenarios, 250 per power point, 3 slopes) simulates ~67 000 recordings, about 50 minutes on
-one idle core. ``quick=True``: 2 replications of 3 dyads x 3 sessions (a smoke check).
+30 recordings per scenario and replication, about 0.1-0.15 s of CPU each: a full run
+(n_rep = 500 for the 3 null scenarios, 250 per power point, 3 slopes: ~67 000 recordings)
+is 2-3 hours on one core; n_rep = 30 (4 050 recordings) took 20 min on a shared, overloaded
+2-core machine. ``quick=True``: 2 replications of 3 dyads x 3 sessions, one scenario and one
+power point, about 3 s of CPU (a smoke check).
 """
 
 import sys
