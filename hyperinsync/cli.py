@@ -83,7 +83,10 @@ def _print_summary(results):
     feats, con = results.group.get("features"), results.group.get("contrast")
     if not feats:
         return
-    print("Per-dyad synchrony (mean over sessions), group means and contrast:")
+    feature = feats.get("feature", "raw")
+    print(f"Per-dyad synchrony ({feature}, mean over sessions), group means and contrast"
+          + (f" (p corrected: {con.get('correction')} over {con.get('family')})"
+             if con and con.get("family") else "") + ":")
     groups = sorted(set(feats["groups"]))
     cor = (results.group.get("correlation") or {}).get("alliance_gap")
     for j, lab in enumerate(feats["labels"]):
@@ -93,6 +96,8 @@ def _print_summary(results):
         line = f"  {lab:<28} {means}"
         if con:
             line += f"  F={np.atleast_1d(con['F'])[j]:.2f} p={np.atleast_1d(con['p_perm'])[j]:.3f}"
+            if con.get("p_corrected") is not None:
+                line += f" p_corr={np.atleast_1d(con['p_corrected'])[j]:.3f}"
         if cor:
             line += f"  r(gap)={cor['r'][j]:+.2f}"
         print(line)

@@ -62,6 +62,7 @@ from ._utils import (
     fill_doc,
     logger,
     verbose,
+    warn,
 )
 from .backend import get_backend
 from .dyad import ROLE_SEP, split_ch_name
@@ -1296,6 +1297,9 @@ def _session_rows(session_values, dates):
             _validate_type(dates, dict, "dates", "dict like session_values")
         rows = []
         for dyad, vals in session_values.items():
+            if vals is None or len(vals) == 0:
+                raise ValueError(f"Dyad {dyad!r} has no session values; give at least 3 "
+                                 "sessions per dyad or leave the dyad out.")
             dd = None if dates is None else dates.get(dyad)
             if dates is not None and dd is None:
                 raise ValueError(f"dates has no entry for dyad {dyad!r}.")
@@ -1358,10 +1362,25 @@ def level3(session_values, dates=None, *, n_permutations=5000, seed=None):
     -------
     result : InSyncLevel3
         Per-dyad table (``to_table()``) and ``summary`` across dyads.
+
+    Notes
+    -----
+    Empty input, a dyad with fewer than 3 sessions of finite values and duplicated session
+    indices raise a ``ValueError``. Sessions whose value is NaN are excluded with a warning
+    naming them. A dyad with the same value in every session keeps slope 0 and p = 1 (every
+    order gives that slope), with a warning that its correlation ``r`` is undefined (NaN).
+    In a study the values are by default the surrogate-corrected synchrony of each session
+    (``[statistics] feature``), so that a change of spectrum or recording length across
+    sessions does not show as a trend.
     """
     rng = check_seed(seed)
     _validate_type(n_permutations, "int", "n_permutations")
     rows = _session_rows(session_values, dates)
+    if not rows:
+        raise ValueError(
+            "level3 got no session values: give one dyad's values per session (at least 3), "
+            "a dict {dyad: values} or a table with dyad, session and value columns."
+        )
     by_dyad = {}
     for r in rows:
         by_dyad.setdefault(r["dyad"], []).append(r)
@@ -1372,14 +1391,26 @@ def level3(session_values, dates=None, *, n_permutations=5000, seed=None):
         idx = np.array([r["session"] for r in rs], float)
         if len(np.unique(idx)) != len(idx):
             raise ValueError(f"Dyad {dyad!r} lists a session index twice: {idx.tolist()}.")
+        missing = [r["session"] for r in rs if not np.isfinite(r["value"])]
+        if missing:
+            warn(f"level3: dyad {dyad!r} has no finite value in session(s) {missing}; "
+                 "those sessions are excluded from its trend.")
+            rs = [r for r in rs if np.isfinite(r["value"])]
+            idx = np.array([r["session"] for r in rs], float)
         vals = np.array([r["value"] for r in rs])
-        if len(vals) < 3 or not np.all(np.isfinite(vals)):
+        if len(vals) < 3:
             raise ValueError(
                 f"Dyad {dyad!r} needs at least 3 sessions with finite values for a trend, "
-                f"got {vals.tolist()}."
+                f"got {len(vals)} ({vals.tolist()}); leave the dyad out or add sessions."
             )
         slope = float(np.polyfit(idx, vals, 1)[0])
-        ct = stats.correlation_test(idx, vals, n_permutations, seed=rng)
+        if np.ptp(vals) == 0:
+            # every order gives slope 0: p = 1 exactly; a correlation is undefined
+            warn(f"level3: dyad {dyad!r} has the same value ({vals[0]:g}) in every session: "
+                 "its slope is 0 with p = 1 and its correlation r is undefined (NaN).")
+            slope, ct = 0.0, dict(r=float("nan"), p_perm=1.0)
+        else:
+            ct = stats.correlation_test(idx, vals, n_permutations, seed=rng)
         row = dict(dyad=dyad, n_sessions=len(vals), first=float(vals[0]),
                    last=float(vals[-1]), change=float(vals[-1] - vals[0]), slope=slope,
                    r=ct["r"], p=ct["p_perm"])
@@ -1387,9 +1418,10 @@ def level3(session_values, dates=None, *, n_permutations=5000, seed=None):
             days = np.array([(r["date"] - rs[0]["date"]).days for r in rs], float)
             if np.ptp(days) == 0:
                 raise ValueError(f"All sessions of dyad {dyad!r} share one date.")
-            row["slope_per_week"] = float(np.polyfit(days / 7.0, vals, 1)[0])
-            row["p_week"] = stats.correlation_test(days, vals, n_permutations,
-                                                   seed=rng)["p_perm"]
+            row["slope_per_week"] = (0.0 if np.ptp(vals) == 0
+                                     else float(np.polyfit(days / 7.0, vals, 1)[0]))
+            row["p_week"] = (1.0 if np.ptp(vals) == 0 else stats.correlation_test(
+                days, vals, n_permutations, seed=rng)["p_perm"])
         out.append(row)
         xc = idx - idx.mean()
         centred.append((xc / (xc @ xc), vals))
@@ -1437,9 +1469,17 @@ def correlate_with_questionnaire(values, scores, n_permutations=5000, seed=None,
     Returns
     -------
     result : dict
-        ``r``, ``p_perm``, ``p_parametric``, ``n``, ``method``, ``n_permutations`` and
-        ``dyads`` (the pairing order; None for sequences).
+        ``r``, ``r_ci``, ``p_perm``, ``p_parametric``, ``n``, ``method``,
+        ``n_permutations``, ``ci`` and ``dyads`` (the pairing order of the dyads used; None
+        for sequences).
+
+    Notes
+    -----
+    A dyad whose value or score is NaN is excluded with a warning naming it; constant
+    values or scores (no correlation defined) and fewer than 3 remaining dyads raise a
+    ``ValueError``.
     """
+    _validate_type(n_permutations, "int", "n_permutations")
     dyads = None
     if isinstance(values, dict) or isinstance(scores, dict):
         if not (isinstance(values, dict) and isinstance(scores, dict)):
@@ -1457,6 +1497,32 @@ def correlate_with_questionnaire(values, scores, n_permutations=5000, seed=None,
         y = [scores[d] for d in dyads]
     else:
         x, y = values, scores
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(
+            f"values and scores must be 1-D of equal length, got shapes {x.shape} and "
+            f"{y.shape}."
+        )
+    names = dyads if dyads is not None else [f"#{k}" for k in range(len(x))]
+    bad = ~(np.isfinite(x) & np.isfinite(y))
+    if bad.any():
+        which = [f"{names[k]} (value {x[k]:g}, score {y[k]:g})" for k in np.flatnonzero(bad)]
+        warn(f"correlate_with_questionnaire: excluding dyad(s) without a finite value and "
+             f"score: {', '.join(which)}.")
+        x, y = x[~bad], y[~bad]
+        if dyads is not None:
+            dyads = [d for d, b in zip(dyads, bad) if not b]
+    if len(x) < 3:
+        raise ValueError(
+            f"correlate_with_questionnaire needs at least 3 dyads with finite values and "
+            f"scores, got {len(x)}."
+        )
+    for what, v in (("values", x), ("scores", y)):
+        if np.ptp(v) == 0:
+            raise ValueError(
+                f"The {what} are the same ({v[0]:g}) for every dyad: a correlation with "
+                "them is undefined."
+            )
     res = stats.correlation_test(x, y, n_permutations, seed=seed, method=method)
     res["dyads"] = dyads
     return res

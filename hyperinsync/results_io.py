@@ -534,8 +534,9 @@ class Results:
         -------
         table : pandas.DataFrame | list of dict
             Columns ``dyad, session, group, segment, measure, band, roi, value`` and, when
-            surrogates were computed, ``p`` and ``z`` of that ROI pair; then the dyad's
-            variables. A DataFrame when pandas is installed.
+            surrogates were computed, ``p``, ``z``, ``null_mean`` and ``corrected`` (value
+            minus null mean) of that ROI pair; then the dyad's variables. A DataFrame when
+            pandas is installed.
         """
         rows = []
         for (dyad, ses), rec in sorted(self.recordings.items()):
@@ -563,11 +564,13 @@ class Results:
 
 
 def _surrogate_cells(sur):
-    """``{(measure, band, roi): {'p', 'z'}}`` of a SurrogateResult's same-ROI pairs."""
+    """``{(measure, band, roi): {'p', 'z', 'null_mean', 'corrected'}}`` of a SurrogateResult's
+    same-ROI pairs (``corrected``: observed - null mean, the study's default group feature)."""
     table = sur.to_table()
     rows = table.to_dict("records") if hasattr(table, "to_dict") else table
-    return {(r["measure"], r["band"], r["row"]): dict(p=r["p"], z=r["z"])
-            for r in rows if r["row"] == r["col"]}
+    return {(r["measure"], r["band"], r["row"]): dict(
+        p=r["p"], z=r["z"], null_mean=r["null_mean"], corrected=r["observed"] - r["null_mean"])
+        for r in rows if r["row"] == r["col"]}
 
 
 def _load_class(path):

@@ -62,7 +62,12 @@ A complete example (also returned by :func:`example_study_toml`); every table ex
     n_permutations = 5000
     seed = 2
     rois = ["frontal", "central"]         # same-ROI pairs to test (default: all)
+    feature = "corrected"                 # per-dyad value: corrected | z | raw (see below)
+    correction = "fdr"                    # over the features: fdr | maxstat | false
+    statistic = "welch"                   # permuted group statistic: welch | F
+    ci = 0.95                             # level of the confidence intervals
     contrast = "group"                    # compare the dyads' groups; false: skip
+    mixed = true                          # group x segment x band x ROI mixed model
     differences = { alliance_gap = ["WAI_T", "WAI_C"] }  # derived: WAI_T - WAI_C
     correlate = ["alliance_gap"]          # per-dyad variables correlated with synchrony
     pseudo_dyads = { n_surrogates = 100 } # real vs pseudo-dyads (first sessions); false: skip
@@ -98,6 +103,33 @@ Instead of ``[[dyads]]``, a ``[simulate]`` table (the arguments of
 ``segments = [["rest_pre", 60], ["session", 120], ["rest_post", 60]]``, ``sfreq = 250``,
 ``seed = 42``) makes a simulated study: groups, dates and the variables ``WAI_T``, ``WAI_C``
 and ``alliance_gap`` come from its design table.
+
+Group statistics
+----------------
+Every dyad gets one value per *feature*, ``segment/measure/band/roi`` (same-ROI pairs),
+averaged over its sessions. Which value is ``[statistics] feature``:
+
+- ``"corrected"`` (default): the observed synchrony minus the mean of the recording's own
+  surrogate null (``[surrogates]``), i.e. synchrony above chance in the measure's units.
+  Chance synchrony depends on the spectrum (a strong alpha rhythm raises chance PLV in the
+  alpha band) and on the epoch length, so raw values of groups that differ only in alpha
+  power differ in "synchrony"; corrected values do not.
+- ``"z"``: the surrogate z, (observed - null mean) / null SD: unitless, equal spread for
+  every recording (also when recordings differ in length).
+- ``"raw"``: uncorrected values (no surrogates needed); only comparable between groups with
+  the same spectra and recording design.
+
+The group contrast (:func:`hyperinsync.stats.group_contrast`) tests every feature with the
+same label permutations, the permuted statistic being Welch's F (``statistic = "welch"``,
+robust to groups with different spreads, e.g. recording lengths) or the classical F, and
+corrects over the family of all features (segments x measures x bands x ROI pairs) with
+Benjamini-Hochberg FDR (``correction = "fdr"``) or the max statistic (``"maxstat"``). It
+reports partial eta squared, for two groups the mean difference and Cohen's d, each with
+its confidence interval. The questionnaire correlations are corrected over the same family
+(per variable) and the Level 3 trends over their features (FDR, or Holm for ``"maxstat"``).
+The mixed model (``mixed = true``; :func:`hyperinsync.stats.mixed_model`, statsmodels
+MixedLM) analyses the whole design per measure: group (between dyads) x segment x band x ROI
+(within), dyad random, with per-term F, partial eta squared and their intervals.
 
 Reader options by source:
 
@@ -171,8 +203,8 @@ _ANALYSIS_KEYS = ("bands", "measures", "rois", "segments", "epoch_duration", "ov
                   "method", "convention", "reject_by_annotation", "precision", "backend")
 _SURROGATE_KEYS = ("null", "n_surrogates", "seed")
 _INSYNC_KEYS = ("level1", "level2", "level3")
-_STAT_KEYS = ("n_permutations", "seed", "rois", "contrast", "differences", "correlate",
-              "pseudo_dyads")
+_STAT_KEYS = ("n_permutations", "seed", "rois", "feature", "correction", "statistic", "ci",
+              "contrast", "differences", "correlate", "mixed", "pseudo_dyads")
 _READER_BY_MODE = {
     "files": ("sync", "stim_channel", "event_id", "annotation", "tolerance_ms",
               "pulse_pairing", "montage", "reader_kwargs"),
@@ -194,8 +226,9 @@ DEFAULT_ANALYSIS = dict(
     epoch_duration=2.0,
 )
 DEFAULT_SURROGATES = dict(null="epoch_shuffle", n_surrogates=200, seed=0)
-DEFAULT_STATISTICS = dict(n_permutations=5000, seed=0, rois=None, contrast="group",
-                          differences={}, correlate=[], pseudo_dyads={})
+DEFAULT_STATISTICS = dict(n_permutations=5000, seed=0, rois=None, feature="corrected",
+                          correction="fdr", statistic="welch", ci=0.95, contrast="group",
+                          differences={}, correlate=[], mixed=True, pseudo_dyads={})
 
 
 class StudyError(ValueError):
@@ -491,11 +524,15 @@ def _installed_roots():
     return tuple(sorted(os.path.realpath(r) for r in roots if r))
 
 
+def _under(path, roots):
+    """Whether ``path`` is one of ``roots`` or inside one of them."""
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
 def _is_input_file(path):
     if os.path.splitext(path)[1].lower() in (".py", ".pyc", ".pyd", ".so", ".pth"):
         return False
-    return not any(path == r or path.startswith(r.rstrip(os.sep) + os.sep)
-                   for r in _installed_roots())
+    return not _under(path, _installed_roots())
 
 
 def _input_key(path, base):
@@ -614,7 +651,8 @@ class Study:
         to analyse; default the whole recording). A level that is missing or ``None`` runs
         with defaults; ``False`` skips it.
     statistics : dict | None
-        Group statistics options (see the module docstring).
+        Group statistics options (see "Group statistics" in the module docstring); its
+        ``feature`` (default ``'corrected'``) needs ``surrogates``.
     simulate : dict | None
         Arguments of :func:`hyperinsync.simulate_study` for a simulated study.
     base_dir : path-like | None
@@ -691,6 +729,7 @@ class Study:
         self.statistics = _optional(statistics, DEFAULT_STATISTICS, "[statistics]")
         if self.statistics is not None:
             _check_keys(self.statistics, _STAT_KEYS, "[statistics]")
+            _check_statistics(self.statistics, self.surrogates)
             pseudo = self.statistics.get("pseudo_dyads")
             func = _optional_function("surrogates", "pseudo_dyad_test")
             if isinstance(pseudo, dict) and func is not None:
@@ -1314,23 +1353,27 @@ class Study:
         # the study's facts (group, variables, date) join each part's record here
         records = [self._read_record(p) for p in parts]
         st = self.statistics
-        out = dict(features=None, contrast=None, correlation=None, pseudo_dyads=None,
-                   level3=None)
+        out = dict(features=None, contrast=None, correlation=None, mixed=None,
+                   pseudo_dyads=None, level3=None)
         if st is None:
             return out
-        feats = _dyad_features(records, st.get("rois"), st.get("differences") or {})
+        feats = _dyad_features(records, st.get("rois"), st.get("differences") or {},
+                               st.get("feature", "corrected"))
         out["features"] = feats
-        values, dyads = feats["values"], feats["dyads"]
+        values, dyads, labels = feats["values"], feats["dyads"], feats["labels"]
         seed = st.get("seed")
         if st.get("contrast"):
-            out["contrast"] = _contrast(values, feats["groups"], st, seed)
+            out["contrast"] = _contrast(values, feats["groups"], st, seed, labels)
+            if st.get("mixed", True):
+                out["mixed"] = _mixed(feats, st)
         correlate = list(st.get("correlate") or [])
         if correlate:
             out["correlation"] = _correlations(values, feats["variables"], correlate, st,
-                                               seed)
+                                               seed, dyads, labels)
         out["pseudo_dyads"] = self._pseudo_dyads(records, st)
         out["level3"] = self._level3(records, feats, st)
-        logger.info(f"Group statistics over {len(dyads)} dyads, {values.shape[1]} features.")
+        logger.info(f"Group statistics over {len(dyads)} dyads, {values.shape[1]} features "
+                    f"({feats['feature']}).")
         return out
 
     def _pseudo_dyads(self, records, st):
@@ -1384,25 +1427,37 @@ class Study:
             logger.info("Level 3 skipped: it needs at least 3 sessions of every dyad "
                         f"(fewest: {min(n_ses.values())}).")
             return None
+        from .stats import _holm, fdr_bh
+
         kwargs = dict(n_permutations=st["n_permutations"], seed=st.get("seed"))
         kwargs.update(opts)
+        dates = {(rec["dyad"], rec["session"]): rec["meta"].get("date") for rec in records}
+        ses = feats["sessions"]
         out = {}
-        for lab in feats["labels"]:
-            seg, m, b, roi = str(lab).split("/")
+        for j, lab in enumerate(feats["labels"]):
             rows = []
-            for rec in records:
-                from .sync import SyncResult
-
-                res = SyncResult.from_dict(rec["sync"][seg])
-                rn, cn = res.roi_names
-                val = res.get_data(m, b, level="roi")[rn.index(roi), cn.index(roi)]
-                row = dict(dyad=rec["dyad"], session=rec["session"], value=float(val))
-                if rec["meta"].get("date"):
-                    row["date"] = rec["meta"]["date"]
+            for dyad, session, val in zip(ses["dyad"], ses["session"], ses["values"][:, j]):
+                row = dict(dyad=str(dyad), session=int(session), value=float(val))
+                if dates.get((str(dyad), int(session))):
+                    row["date"] = dates[(str(dyad), int(session))]
                 rows.append(row)
             if any("date" not in r for r in rows):
                 rows = [{k: v for k, v in r.items() if k != "date"} for r in rows]
             out[str(lab)] = func(rows, **kwargs).to_dict()
+        # the features' trend tests form one family; max-stat needs joint permutations,
+        # which the per-feature tests do not share: Holm keeps the family-wise rate instead
+        corr = _correction(st)
+        p = np.array([d["summary"]["p"] for d in out.values()])
+        if corr == "fdr":
+            p_corr = fdr_bh(p)[1]
+        elif corr == "maxstat":
+            corr, p_corr = "holm", _holm(p)
+        else:
+            p_corr = np.full(len(p), np.nan)
+        for d, pc in zip(out.values(), p_corr):
+            d["summary"].update(p_corrected=None if corr is None else float(pc),
+                                correction=corr, family=_family(feats["labels"]),
+                                feature=feats["feature"])
         return out
 
 
@@ -1554,9 +1609,15 @@ def _input_hash(job, inputs):
 def _opened_inputs(job, opened):
     """``{file key: SHA-256}`` of the files named by ``job`` and of those its reader opened."""
     inputs = dict(job["inputs"])  # the named files, hashed before the run
+    # Only files beside the study's data count: a reader's companions (.eeg/.vmrk, .fdt,
+    # split FIF parts) live there, while caches, configuration and package metadata that
+    # libraries open lazily elsewhere would make the key depend on the order of imports.
+    base = job["base_dir"]
+    roots = {os.path.realpath(base)} | {
+        os.path.realpath(os.path.dirname(_key_path(k, base))) for k in job["inputs"]}
     for path, first in opened.items():
         key = _input_key(path, job["base_dir"])
-        if key in inputs or not _is_input_file(path):
+        if key in inputs or not _is_input_file(path) or not _under(path, roots):
             continue
         try:
             sha = _sha256_file(path)
@@ -1669,41 +1730,126 @@ def _dask_client(scheduler, n_jobs, dashboard=None):
 # group statistics
 
 
-def _dyad_features(records, rois, differences):
-    """Per-dyad synchrony of same-ROI pairs (mean over sessions) and per-dyad variables."""
+FEATURES = ("corrected", "z", "raw")
+_FEATURE_TEXT = {
+    "corrected": "surrogate-corrected synchrony: observed minus the mean of the recording's "
+                 "own surrogate null ([surrogates]), per session, then the mean over sessions",
+    "z": "surrogate z: (observed - null mean) / null SD of the recording's own surrogate "
+         "null ([surrogates]), per session, then the mean over sessions",
+    "raw": "raw synchrony (not corrected for chance level, which depends on the spectrum "
+           "and the epoch length), mean over sessions",
+}
+
+
+def _check_statistics(st, surrogates):
+    """Validate the [statistics] options that shape the group step."""
+    if st is None:
+        return
+    if st.get("feature") not in FEATURES:
+        raise StudyError(f"[statistics] feature must be one of {', '.join(FEATURES)}, got "
+                         f"{st.get('feature')!r}.")
+    if st["feature"] != "raw" and surrogates is None:
+        raise StudyError(
+            f"[statistics] feature = {st['feature']!r} is corrected against each recording's "
+            "surrogate null, but [surrogates] is false. Enable [surrogates], or set "
+            "[statistics] feature = \"raw\" (not corrected for chance level: groups that "
+            "differ in spectrum, e.g. alpha power, then differ in 'synchrony')."
+        )
+    if st.get("correction") not in ("fdr", "maxstat", False, None):
+        raise StudyError(f"[statistics] correction must be \"fdr\", \"maxstat\" or false, "
+                         f"got {st.get('correction')!r}.")
+    if st.get("statistic") not in ("F", "welch"):
+        raise StudyError(f"[statistics] statistic must be \"welch\" or \"F\", got "
+                         f"{st.get('statistic')!r}.")
+    ci = st.get("ci")
+    if not isinstance(ci, (int, float)) or isinstance(ci, bool) or not 0 < ci < 1:
+        raise StudyError(f"[statistics] ci must be a confidence level in (0, 1), got {ci!r}.")
+
+
+def _session_features(records, rois, feature):
+    """Same-ROI synchrony of every recording as ``{(dyad, session): {label: value}}``.
+
+    Returns ``(chosen, raw, labels)``: the ``feature`` values and the raw values, labels
+    ``segment/measure/band/roi`` in first-seen order.
+    """
+    from .surrogates import SurrogateResult
+    from .sync import SyncResult
+
+    chosen, raw, labels = {}, {}, {}
+    for rec in records:
+        key = (rec["dyad"], rec["session"])
+        where = f"{rec['dyad']} session {rec['session']}"
+        chosen[key], raw[key] = {}, {}
+        for seg, d in rec["sync"].items():
+            res = SyncResult.from_dict(d)
+            rn, cn = res.roi_names
+            if not rn:
+                raise StudyError("Group statistics compare ROI pairs: set [analysis] rois "
+                                 "(e.g. \"default\").")
+            names = [r for r in rn if r in cn and (rois is None or r in rois)]
+            if rois is not None:
+                missing = [r for r in rois if r not in names]
+                if missing:
+                    raise StudyError(
+                        f"[statistics] rois {missing} are not ROIs of the results "
+                        f"(ROIs: {rn}); check [analysis] rois."
+                    )
+            sur = None
+            if feature != "raw":
+                if seg not in rec["surrogates"]:
+                    raise StudyError(
+                        f"{where}: no surrogate results for segment {seg!r}, which the "
+                        f"{feature!r} feature needs; re-run with [surrogates] enabled or set "
+                        "[statistics] feature = \"raw\"."
+                    )
+                sur = SurrogateResult.from_dict(rec["surrogates"][seg])
+            for m in res.measures:
+                for b in res.bands:
+                    mat = res.get_data(m, b, level="roi")
+                    for r in names:
+                        lab = f"{seg}/{m}/{b}/{r}"
+                        labels.setdefault(lab, None)
+                        raw[key][lab] = float(mat[rn.index(r), cn.index(r)])
+                        if sur is None:
+                            chosen[key][lab] = raw[key][lab]
+                            continue
+                        try:
+                            ix = (sur.measures.index(m), list(sur.bands).index(b),
+                                  sur.rows.index(r), sur.cols.index(r))
+                        except ValueError:
+                            raise StudyError(
+                                f"{where}: the surrogate results of segment {seg!r} hold no "
+                                f"{m} / {b} / {r}-{r} value; re-run the study."
+                            ) from None
+                        val = (sur.observed[ix] - sur.null_mean[ix] if feature == "corrected"
+                               else sur.z[ix])
+                        if not np.isfinite(val):
+                            raise StudyError(
+                                f"{where}, {lab}: the {feature} value is {val} (null with "
+                                "no spread?); use more surrogates or another feature."
+                            )
+                        chosen[key][lab] = float(val)
+    return chosen, raw, list(labels)
+
+
+def _dyad_features(records, rois, differences, feature="raw"):
+    """Per-dyad features of same-ROI pairs (mean over sessions) and per-dyad variables."""
+    chosen, raw, labels = _session_features(records, rois, feature)
     by_dyad = {}
     for rec in records:
         by_dyad.setdefault(rec["dyad"], []).append(rec)
     dyads = sorted(by_dyad)
-    labels, cells = None, {}
-    for dyad in dyads:
-        for rec in by_dyad[dyad]:
-            for seg, d in rec["sync"].items():
-                from .sync import SyncResult
-
-                res = SyncResult.from_dict(d)
-                rn, cn = res.roi_names
-                names = [r for r in rn if r in cn and (rois is None or r in rois)]
-                if rois is not None:
-                    missing = [r for r in rois if r not in names]
-                    if missing:
-                        raise StudyError(
-                            f"[statistics] rois {missing} are not ROIs of the results "
-                            f"(ROIs: {rn}); check [analysis] rois."
-                        )
-                for m in res.measures:
-                    for b in res.bands:
-                        mat = res.get_data(m, b, level="roi")
-                        for r in names:
-                            key = f"{seg}/{m}/{b}/{r}"
-                            cells.setdefault(key, {}).setdefault(dyad, []).append(
-                                float(mat[rn.index(r), cn.index(r)])
-                            )
-    labels = list(cells)
-    incomplete = [k for k in labels if len(cells[k]) != len(dyads)]
+    incomplete = sorted({lab for lab in labels for key in chosen if lab not in chosen[key]})
     if incomplete:
-        raise StudyError(f"Features {incomplete} are missing for some dyads.")
-    values = np.array([[np.mean(cells[k][d]) for k in labels] for d in dyads])
+        raise StudyError(f"Features {incomplete} are missing for some recordings (segments "
+                         "absent from some of them?).")
+
+    def mean_over_sessions(cells, lab, dyad):
+        return np.mean([cells[(dyad, r["session"])][lab] for r in by_dyad[dyad]])
+
+    values = np.array([[mean_over_sessions(chosen, lab, d) for lab in labels] for d in dyads])
+    raw_values = np.array([[mean_over_sessions(raw, lab, d) for lab in labels]
+                           for d in dyads])
     groups = np.array([str(by_dyad[d][0]["meta"].get("group")) for d in dyads])
     var_names = sorted({v for recs in by_dyad.values() for r in recs
                         for v in r["meta"].get("variables", {})})
@@ -1724,25 +1870,47 @@ def _dyad_features(records, rois, differences):
                 f"variables are {var_names}."
             )
         variables[name] = variables[pair[0]] - variables[pair[1]]
+    sessions = dict(
+        dyad=np.array([k[0] for k in chosen]), session=np.array([k[1] for k in chosen]),
+        values=np.array([[chosen[k][lab] for lab in labels] for k in chosen]),
+    )
     return dict(dyads=np.array(dyads), labels=np.array(labels), groups=groups,
-                values=values, variables=variables)
+                values=values, raw=raw_values, feature=feature,
+                description=_FEATURE_TEXT[feature], variables=variables, sessions=sessions)
 
 
-def _contrast(values, groups, st, seed):
+def _family(labels):
+    """Words for a family of features ``segment/measure/band/roi``: its factors and size."""
+    parts = [sorted(set(p)) for p in zip(*(str(lab).split("/") for lab in labels))]
+    names = ("segments", "measures", "bands", "ROI pairs")
+    dims = " x ".join(f"{len(p)} {n}" for p, n in zip(parts, names))
+    return f"{dims} = {len(labels)} features"
+
+
+def _correction(st):
+    return st.get("correction") or None
+
+
+def _contrast(values, groups, st, seed, labels=None):
     from .stats import group_contrast
 
-    labels, counts = np.unique(groups, return_counts=True)
-    if len(labels) < 2 or np.any(counts < 2):
-        logger.info(f"Group contrast skipped: groups {dict(zip(labels, counts))} need at "
+    labels_, counts = np.unique(groups, return_counts=True)
+    if len(labels_) < 2 or np.any(counts < 2):
+        logger.info(f"Group contrast skipped: groups {dict(zip(labels_, counts))} need at "
                     "least 2 groups of at least 2 dyads.")
         return None
-    res = group_contrast(values, groups, n_permutations=st["n_permutations"], seed=seed)
-    return {k: (np.asarray(v) if isinstance(v, (list, tuple)) and k != "df" else v)
-            for k, v in res.items()}
+    res = group_contrast(values, groups, n_permutations=st["n_permutations"], seed=seed,
+                         statistic=st.get("statistic", "welch"), correction=_correction(st),
+                         ci=st.get("ci", 0.95))
+    out = {k: (np.asarray(v) if isinstance(v, (list, tuple)) and k != "df" else v)
+           for k, v in res.items()}
+    out["feature"] = st.get("feature", "raw")
+    out["family"] = None if labels is None else _family(labels)
+    return out
 
 
-def _correlations(values, variables, names, st, seed):
-    from .stats import correlation_test, fdr_bh
+def _correlations(values, variables, names, st, seed, dyads=None, labels=None):
+    from .stats import correlation_test
 
     unknown = [n for n in names if n not in variables]
     if unknown:
@@ -1753,13 +1921,47 @@ def _correlations(values, variables, names, st, seed):
     rng = np.random.default_rng(seed)
     out = {}
     for name in names:
-        y = variables[name]
+        y = np.asarray(variables[name], float)
         ok = np.isfinite(y)
-        r, p_perm, p_par = (np.full(values.shape[1], np.nan) for _ in range(3))
-        for j in range(values.shape[1]):
-            res = correlation_test(values[ok, j], y[ok], n_permutations=st["n_permutations"],
-                                   seed=rng)
-            r[j], p_perm[j], p_par[j] = res["r"], res["p_perm"], res["p_parametric"]
-        out[name] = dict(r=r, p_perm=p_perm, p_parametric=p_par,
-                         p_fdr=fdr_bh(p_perm)[1], n=int(ok.sum()))
+        if not ok.all():
+            left = [str(d) for d in np.asarray(dyads)[~ok]] if dyads is not None else []
+            warn(f"Correlation with {name!r}: dyad(s) {left} have no value of {name!r} and "
+                 "are left out.")
+        if ok.sum() < 3:
+            logger.info(f"Correlation with {name!r} skipped: fewer than 3 dyads have it.")
+            continue
+        res = correlation_test(values[ok], y[ok], n_permutations=st["n_permutations"],
+                               seed=rng, correction=_correction(st), ci=st.get("ci", 0.95))
+        res["p_fdr"] = res["p_corrected"]  # the name earlier results files used
+        res["feature"] = st.get("feature", "raw")
+        res["family"] = None if labels is None else _family(labels)
+        res["dyads"] = None if dyads is None else np.asarray(dyads)[ok]
+        out[name] = res
+    return out or None
+
+
+def _mixed(feats, st):
+    """The mixed design: group (between) x segment x band x ROI (within), dyad random."""
+    from .stats import mixed_model
+
+    groups, dyads = feats["groups"], feats["dyads"]
+    labs, counts = np.unique(groups, return_counts=True)
+    if len(labs) < 2 or np.any(counts < 2):
+        return None
+    parts = [str(lab).split("/") for lab in feats["labels"]]
+    out = {}
+    for m in dict.fromkeys(p[1] for p in parts):
+        rows = [dict(dyad=str(d), group=str(g), segment=p[0], band=p[2], roi=p[3],
+                     value=float(feats["values"][i, j]))
+                for i, (d, g) in enumerate(zip(dyads, groups))
+                for j, p in enumerate(parts) if p[1] == m]
+        within = [w for w, k in (("segment", 0), ("band", 2), ("roi", 3))
+                  if len({p[k] for p in parts if p[1] == m}) > 1]
+        if not within:
+            logger.info("Mixed model skipped: one segment, band and ROI only (the group "
+                        "contrast is the whole design).")
+            return None
+        res = mixed_model(rows, within=within, ci=st.get("ci", 0.95))
+        res["feature"] = st.get("feature", "raw")
+        out[m] = res
     return out

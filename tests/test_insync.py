@@ -315,3 +315,44 @@ def test_level1_bad_spans_are_left_out(planted):
     assert np.all(np.isnan(res.values[0, 0, 0, touching]))
     assert np.all(np.isfinite(res.values[0, 0, 0, ~touching]))
     assert len(res.episodes) == len(PLANTED)
+
+
+def test_level3_and_questionnaire_degenerate_input():
+    """Empty input: error. NaN sessions/dyads: excluded with a warning. Constant: explicit."""
+    with pytest.raises(ValueError, match="level3 got no session values"):
+        level3({})
+    with pytest.raises(ValueError, match="level3 got no session values"):
+        level3([])
+    with pytest.raises(ValueError, match="Dyad 'b' has no session values"):
+        level3({"a": [0.1, 0.2, 0.3], "b": []})
+    with pytest.raises(ValueError, match="Dyad 'a' needs at least 3 sessions.*got 1"):
+        level3({"a": [0.4]})
+    vals = {"a": [0.1, np.nan, 0.2, 0.4, 0.5], "b": [0.3, 0.2, 0.25, 0.1]}
+    with pytest.warns(RuntimeWarning, match=r"dyad 'a' has no finite value in session\(s\) "
+                      r"\[1\]"):
+        res = level3(vals, n_permutations=99, seed=0)
+    row = res.to_table().set_index("dyad").loc["a"]
+    assert row["n_sessions"] == 4
+    assert row["slope"] == pytest.approx(np.polyfit([0, 2, 3, 4], [0.1, 0.2, 0.4, 0.5], 1)[0])
+    with pytest.raises(ValueError, match="at least 3 sessions with finite values"):
+        with pytest.warns(RuntimeWarning, match="excluded"):
+            level3({"a": [0.1, np.nan, np.nan, 0.3]})
+    with pytest.warns(RuntimeWarning, match="same value .0.2. in every session.*r is "
+                      "undefined"):
+        res = level3({"flat": [0.2] * 4, "up": [0.1, 0.2, 0.3, 0.45]}, n_permutations=99,
+                     seed=0)
+    flat = res.to_table().set_index("dyad").loc["flat"]
+    assert flat["slope"] == 0 and flat["p"] == 1.0 and np.isnan(flat["r"])
+    assert np.isfinite(res.summary["mean_slope"]) and np.isfinite(res.summary["p"])
+    # questionnaire: NaN dyads excluded by name, then the same as without them
+    values = {"d1": 0.3, "d2": np.nan, "d3": 0.4, "d4": 0.8, "d5": 0.6}
+    scores = {"d1": 3.0, "d2": 1.0, "d3": 1.0, "d4": -6.0, "d5": np.nan}
+    with pytest.warns(RuntimeWarning, match=r"excluding dyad\(s\).*d2 \(value nan.*d5"):
+        res = correlate_with_questionnaire(values, scores, n_permutations=99, seed=0)
+    assert res["dyads"] == ["d1", "d3", "d4"] and res["n"] == 3
+    assert res["r"] == pytest.approx(np.corrcoef([0.3, 0.4, 0.8], [3.0, 1.0, -6.0])[0, 1])
+    with pytest.raises(ValueError, match="scores are the same .2. for every dyad"):
+        correlate_with_questionnaire([0.1, 0.2, 0.3], [2.0, 2.0, 2.0])
+    with pytest.raises(ValueError, match="at least 3 dyads"):
+        with pytest.warns(RuntimeWarning):
+            correlate_with_questionnaire([0.1, np.nan, 0.3], [1.0, 2.0, 3.0])

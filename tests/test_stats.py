@@ -8,6 +8,7 @@ import pytest
 from scipy import stats as sps
 
 from hyperinsync.stats import (
+    mixed_model,
     correlation_test,
     fdr_bh,
     group_contrast,
@@ -243,3 +244,220 @@ def test_bad_input():
         correlation_test(np.ones(5), np.arange(5.0))
     with pytest.raises(ValueError, match="NaN"):
         permutation_test([1, np.nan, 3], [4, 5, 6])
+
+
+# ---------------------------------------------------------------- effect sizes and intervals
+def test_group_contrast_intervals_against_scipy_and_pingouin():
+    """Mean difference, d and eta_p^2 intervals; Welch's F against scipy and pingouin."""
+    pg = pytest.importorskip("pingouin")
+    rng = np.random.default_rng(11)
+    groups = np.repeat(["a", "b"], [6, 9])
+    values = rng.normal(size=(15, 3)) * np.where(groups == "a", 3.0, 1.0)[:, None]
+    values[groups == "a"] += [0.0, 2.0, -1.0]
+    res = group_contrast(values, groups, n_permutations=999, seed=0, ci=0.9)
+    a, b = values[:6], values[6:]
+    lim = sps.ttest_ind(a, b).confidence_interval(0.9)
+    np.testing.assert_allclose(res["diff_ci"], np.c_[lim.low, lim.high])
+    # the d interval inverts the noncentral t: its limits put t at the 5 % / 95 % quantiles
+    t = res["d"] * np.sqrt(6 * 9 / 15)
+    np.testing.assert_allclose(sps.nct.cdf(t, 13, res["d_ci"][:, 0] * np.sqrt(54 / 15)),
+                               0.95, atol=1e-6)
+    np.testing.assert_allclose(sps.nct.cdf(t, 13, res["d_ci"][:, 1] * np.sqrt(54 / 15)),
+                               0.05, atol=1e-6)
+    # ... and is close to the large-sample interval pingouin computes
+    for j in range(3):
+        approx = pg.compute_esci(res["d"][j], 6, 9, eftype="cohen", confidence=0.9)
+        np.testing.assert_allclose(res["d_ci"][j], approx, atol=0.15)
+    # Welch: scipy's unequal-variance t for two groups, pingouin's welch_anova for three
+    w = sps.ttest_ind(a, b, equal_var=False)
+    np.testing.assert_allclose(res["F_welch"], w.statistic**2)
+    np.testing.assert_allclose(res["p_welch"], w.pvalue)
+    welch = group_contrast(values, groups, n_permutations=99, seed=0, statistic="welch")
+    lim = w.confidence_interval(0.95)
+    np.testing.assert_allclose(welch["diff_ci"], np.c_[lim.low, lim.high])
+    g3 = np.repeat(["x", "y", "z"], [4, 5, 6])
+    res3 = group_contrast(values[:, 0], g3, n_permutations=99, seed=0)
+    import pandas as pd
+
+    ref = pg.welch_anova(pd.DataFrame(dict(v=values[:, 0], g=g3)), dv="v", between="g")
+    assert res3["F_welch"] == pytest.approx(ref["F"][0])
+    assert res3["df_welch_den"] == pytest.approx(ref["ddof2"][0])
+    assert res3["p_welch"] == pytest.approx(ref["p_unc"][0])
+    assert res3["d_ci"] is None and res3["eta_sq_partial_ci"].shape == (2,)
+
+
+def test_effect_size_intervals_cover_the_truth():
+    """95 % intervals of eta_p^2 (noncentral F) and d (noncentral t) cover the true value."""
+    rng = np.random.default_rng(12)
+    n_rep, sizes, mu = 400, np.array([5, 7, 8]), np.array([0.0, 0.6, 1.2])
+    codes = np.repeat([0, 1, 2], sizes)
+    lam = np.sum(sizes * (mu - np.sum(sizes * mu) / sizes.sum()) ** 2)  # sigma = 1
+    eta_true = lam / (lam + sizes.sum())
+    values = rng.normal(size=(sizes.sum(), n_rep)) + mu[codes][:, None]
+    res = group_contrast(values, codes, n_permutations=1, seed=0)
+    lo, hi = res["eta_sq_partial_ci"][:, 0], res["eta_sq_partial_ci"][:, 1]
+    assert 0.92 <= np.mean((lo <= eta_true) & (eta_true <= hi)) <= 0.98
+    values = rng.normal(size=(13, n_rep)) + np.repeat([0.8, 0.0], [6, 7])[:, None]
+    res = group_contrast(values, np.repeat([0, 1], [6, 7]), n_permutations=1, seed=0)
+    lo, hi = res["d_ci"][:, 0], res["d_ci"][:, 1]
+    assert 0.92 <= np.mean((lo <= 0.8) & (0.8 <= hi)) <= 0.98
+    # the eta_p^2 interval limits put F at the 97.5 % / 2.5 % quantiles of noncentral F
+    F, (d1, d2) = res["F"][0], res["df"]
+    lam_hi = res["eta_sq_partial_ci"][0, 1] * (d1 + d2 + 1) / (1 - res["eta_sq_partial_ci"][0, 1])
+    assert sps.ncf.cdf(F, d1, d2, lam_hi) == pytest.approx(0.025, abs=1e-6)
+
+
+def test_group_contrast_family_correction():
+    """p_corrected: BH over the features (mne), or the max-F over the same permutations."""
+    rng = np.random.default_rng(13)
+    values = rng.normal(size=(16, 2, 3))
+    values[:8, 0, 0] += 1.5
+    groups = np.repeat([0, 1], 8)
+    res = group_contrast(values, groups, n_permutations=2000, seed=1)
+    assert res["n_tests"] == 6 and res["correction"] == "fdr"
+    np.testing.assert_allclose(res["p_corrected"].ravel(),
+                               mne.stats.fdr_correction(res["p_perm"].ravel())[1])
+    mx = group_contrast(values, groups, n_permutations=2000, seed=1, correction="maxstat")
+    # same permutations: the max-F p is at least the per-feature p, and the largest F of
+    # the family gets (nearly) its own p: the other features rarely beat it
+    assert np.all(mx["p_corrected"] >= mx["p_perm"] - 1e-12)
+    assert mx["p_corrected"][0, 0] < 0.05
+    assert group_contrast(values, groups, 10, seed=1, correction=None)["p_corrected"] is None
+
+
+def test_welch_permutation_keeps_error_rate_with_unequal_spread():
+    """Small noisy group vs large quiet group: the pooled F is liberal, Welch's is not."""
+    rng = np.random.default_rng(14)
+    groups = np.repeat([0, 1], [5, 15])
+    values = rng.normal(size=(20, 1000)) * np.where(groups == 0, 2.0, 1.0)[:, None]
+    pooled = group_contrast(values, groups, n_permutations=300, seed=0, correction=None)
+    welch = group_contrast(values, groups, n_permutations=300, seed=0, statistic="welch",
+                           correction=None)
+    assert np.mean(pooled["p_perm"] < 0.05) > 0.1
+    assert 0.03 <= np.mean(welch["p_perm"] < 0.05) <= 0.07
+
+
+def test_correlation_interval_against_scipy():
+    rng = np.random.default_rng(15)
+    x = rng.normal(size=12)
+    y = 0.5 * x + rng.normal(size=12)
+    res = correlation_test(x, y, n_permutations=99, seed=0, ci=0.9)
+    lim = sps.pearsonr(x, y).confidence_interval(0.9)
+    np.testing.assert_allclose(res["r_ci"], [lim.low, lim.high])
+    sr = correlation_test(x, y, n_permutations=99, seed=0, method="spearman")
+    z = np.arctanh(sr["r"])
+    np.testing.assert_allclose(np.arctanh(sr["r_ci"]), z + np.array([-1, 1]) * 1.959964 *
+                               np.sqrt(1.06 / 9), rtol=1e-6)
+
+
+def test_mixed_model_against_pingouin_and_closed_form():
+    """Balanced split-plot: MixedLM Wald F with between-within df equals the mixed ANOVA."""
+    pg = pytest.importorskip("pingouin")
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    rows = []
+    for d in range(10):
+        # dyad, dyad x segment and dyad x band effects: every stratum has its own variance
+        g, u = ("mindful" if d < 5 else "other"), rng.normal(0, 0.7)
+        us, ub = rng.normal(0, 0.6, 2), rng.normal(0, 0.6, 2)
+        for i, s in enumerate(("rest_pre", "rest_post")):
+            for j, band in enumerate(("theta", "alpha")):
+                shift = 0.9 if (g == "mindful" and s == "rest_post") else 0.0
+                rows.append(dict(dyad=f"d{d}", group=g, segment=s, band=band,
+                                 value=u + us[i] + ub[j] + shift + rng.normal(0, 0.5)))
+    df = pd.DataFrame(rows)
+    res = mixed_model(df, within=["segment", "band"])
+    terms = {t["term"]: t for t in res["terms"]}
+    assert set(terms) == {"group", "segment", "band", "group x segment", "group x band",
+                          "segment x band", "group x segment x band"}
+    # one within factor at a time against pingouin's mixed ANOVA on the cell means
+    for w in ("segment", "band"):
+        cell = df.groupby(["dyad", "group", w], as_index=False)["value"].mean()
+        ref = pg.mixed_anova(cell, dv="value", within=w, between="group", subject="dyad",
+                             correction=False).set_index("Source")
+        one = {t["term"]: t for t in mixed_model(cell, within=w)["terms"]}
+        for src, term in (("group", "group"), (w, w), ("Interaction", f"group x {w}")):
+            assert one[term]["F"] == pytest.approx(ref.loc[src, "F"], rel=1e-3)
+            assert one[term]["df2"] == ref.loc[src, "DF2"]
+            assert one[term]["eta_sq_partial"] == pytest.approx(ref.loc[src, "np2"], rel=1e-3)
+    # closed form: group x segment (2 levels) is the t test of the per-dyad post - pre
+    # differences (averaged over band), and group the t test of the dyad means
+    wide = df.pivot_table(index=["dyad", "group"], columns="segment", values="value")
+    diff = (wide["rest_post"] - wide["rest_pre"]).groupby("group").apply(np.asarray)
+    t = sps.ttest_ind(diff["mindful"], diff["other"])
+    assert terms["group x segment"]["F"] == pytest.approx(t.statistic**2, rel=1e-3)
+    assert terms["group x segment"]["p"] == pytest.approx(t.pvalue, rel=1e-2)
+    means = df.groupby(["dyad", "group"])["value"].mean().groupby("group").apply(np.asarray)
+    assert terms["group"]["F"] == pytest.approx(
+        sps.f_oneway(means["mindful"], means["other"]).statistic, rel=1e-3)
+    assert terms["group"]["df2"] == 8 and terms["segment x band"]["df2"] == 8
+    assert res["converged"] and res["n_subjects"] == 10 and res["boundary"] == []
+    coef = {c["name"]: c for c in res["coefficients"]}
+    # sum contrasts: the interaction coefficient is a quarter of the difference of differences
+    assert coef["group[mindful] x segment[rest_post]"]["estimate"] == pytest.approx(
+        (diff["mindful"].mean() - diff["other"].mean()) / 4, rel=1e-3)
+
+
+def test_mixed_model_bad_input():
+    rows = [dict(dyad=f"d{d}", group=d % 2, segment=s, value=float(d + k))
+            for d in range(6) for k, s in enumerate(("pre", "post"))]
+    with pytest.raises(ValueError, match="no column"):
+        mixed_model(rows, within="band")
+    with pytest.raises(ValueError, match="No within factor"):
+        mixed_model([r for r in rows if r["segment"] == "pre"], within="segment")
+    bad = [dict(r, group=k % 2) for k, r in enumerate(rows)]
+    with pytest.raises(ValueError, match="more than one 'group' level"):
+        mixed_model(bad, within="segment")
+    with pytest.warns(RuntimeWarning, match="1 row.*excluded.*d3"):
+        mixed_model([dict(r, value=np.nan) if (r["dyad"], r["segment"]) == ("d3", "pre")
+                     else r for r in rows], within="segment")
+
+
+def test_correlation_features_share_permutations_and_family():
+    """Columns of x: the same p as one at a time (same seed), corrected as one family."""
+    rng = np.random.default_rng(17)
+    y = rng.normal(size=10)
+    x = rng.normal(size=(10, 2, 2))
+    x[:, 0, 0] += 1.5 * y
+    res = correlation_test(x, y, n_permutations=999, seed=3)
+    for idx in np.ndindex(2, 2):
+        one = correlation_test(x[(slice(None),) + idx], y, n_permutations=999, seed=3)
+        assert res["r"][idx] == pytest.approx(one["r"])
+        assert res["p_perm"][idx] == pytest.approx(one["p_perm"])
+        assert res["p_parametric"][idx] == pytest.approx(
+            sps.pearsonr(x[(slice(None),) + idx], y).pvalue)
+    np.testing.assert_allclose(res["p_corrected"].ravel(),
+                               mne.stats.fdr_correction(res["p_perm"].ravel())[1])
+    mx = correlation_test(x, y, n_permutations=999, seed=3, correction="maxstat")
+    assert np.all(mx["p_corrected"] >= mx["p_perm"] - 1e-12) and mx["p_corrected"][0, 0] < 0.05
+    assert res["r_ci"].shape == (2, 2, 2) and res["n_tests"] == 4
+
+
+def test_holm_against_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    from hyperinsync.stats import _holm
+
+    p = np.array([0.01, 0.04, 0.03, 0.2, 0.005, 0.5])
+    np.testing.assert_allclose(_holm(p), multipletests(p, method="holm")[1])
+
+
+def test_mixed_model_falls_back_to_random_intercept():
+    """4 dyads and 7 strata: the stratified fit does not converge; the random-intercept
+    model is fitted instead, said so, with between-within df."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for d in range(4):
+        u = rng.normal(0, 0.3)
+        for s in ("pre", "post", "mid"):
+            for b in ("theta", "alpha"):
+                for r in ("f", "c"):
+                    rows.append(dict(dyad=f"d{d}", group=d % 2, segment=s, band=b, roi=r,
+                                     value=u + rng.normal()))
+    with pytest.warns(RuntimeWarning, match="random intercept per subject only"):
+        res = mixed_model(rows, within=["segment", "band", "roi"])
+    assert res["pooled"] and res["converged"] and "intercept per subject only" in res["method"]
+    assert list(res["variance"]) == ["subject", "residual"]
+    df2 = {t["term"]: t["df2"] for t in res["terms"]}
+    assert df2["group"] == 2 and df2["segment x band x roi"] == 48 - 4 - (24 - 2)

@@ -13,7 +13,7 @@ import pytest
 import hyperinsync.study as study_mod
 from hyperinsync.results_io import read_part, read_part_header
 from hyperinsync.simulate import simulate_dyad, simulate_study
-from hyperinsync.stats import correlation_test, group_contrast
+from hyperinsync.stats import correlation_test, fdr_bh, group_contrast
 from hyperinsync.study import RecordingError, Study, StudyError, example_study_toml
 from hyperinsync.sync import compute_sync
 
@@ -54,14 +54,18 @@ def first_run(tmp_path_factory):
 
 
 def test_features_and_group_statistics(first_run):
-    """Per-dyad features equal compute_sync on the simulated recordings; stats match stats.*"""
+    """Per-dyad features: raw equals compute_sync, the default (surrogate-corrected) equals
+    observed - null mean of test_sync on the same segment; stats match stats.*"""
+    from hyperinsync.surrogates import test_sync
+
     _, res = first_run
     sim = simulate_study(**{**SIM, "segments": [tuple(s) for s in SIM["segments"]]},
                          roles=("therapist", "client"), verbose=False)
     feats = res.group["features"]
-    assert list(feats["labels"]) == [f"session/plv/{b}/{r}" for b in ("theta", "alpha")
-                                     for r in ("frontal", "central")]
-    expected = []
+    labels = [f"session/plv/{b}/{r}" for b in ("theta", "alpha") for r in ("frontal", "central")]
+    assert list(feats["labels"]) == labels
+    assert feats["feature"] == "corrected"
+    expected, corrected = [], []
     for row, raw, _ in sim.iter_recordings():
         seg = raw.copy().crop(12.0, 31.99)  # the last 20 s: samples 1200-3199
         sync = compute_sync(seg, rois="default", verbose=False)
@@ -71,21 +75,52 @@ def test_features_and_group_statistics(first_run):
         stored = res.get(row["dyad"], 0)["sync"]["session"]
         assert stored.n_epochs == 10  # 20 s of 'session' in 2-s epochs
         assert same(stored, sync)
-    np.testing.assert_allclose(feats["values"], expected, rtol=1e-6)
+        sur = test_sync(seg, n_surrogates=19, rois="default", seed=1, verbose=False)
+        null_mean = sur.null.mean(axis=0)
+        corrected.append([sur.observed[0, bi, sur.rows.index(r), sur.cols.index(r)]
+                          - null_mean[0, bi, sur.rows.index(r), sur.cols.index(r)]
+                          for bi in range(2) for r in ("frontal", "central")])
+    np.testing.assert_allclose(feats["raw"], expected, rtol=1e-6)
+    np.testing.assert_allclose(feats["values"], corrected, rtol=1e-5, atol=1e-7)
+    # chance level is gone: raw PLV ~ 0.2, corrected ~ 0
+    assert np.all(feats["raw"] > 0.15) and np.all(np.abs(feats["values"]) < 0.05)
     assert list(feats["groups"]) == [r["group"] for r in sim.table]
     gap = [r["WAI_T"] - r["WAI_C"] for r in sim.table]
     assert list(feats["variables"]["alliance_gap"]) == gap
 
-    con = group_contrast(np.array(expected), feats["groups"], n_permutations=199, seed=2)
-    np.testing.assert_allclose(res.group["contrast"]["F"], con["F"], rtol=1e-6)
-    r = res.group["correlation"]["alliance_gap"]["r"]
-    np.testing.assert_allclose(r, [np.corrcoef(np.array(expected)[:, j], gap)[0, 1]
-                                   for j in range(4)], rtol=1e-6)
-    ref = correlation_test(np.array(expected)[:, 0], gap, n_permutations=199,
+    con = group_contrast(np.array(corrected), feats["groups"], n_permutations=199, seed=2,
+                         statistic="welch")
+    np.testing.assert_allclose(res.group["contrast"]["F"], con["F"], rtol=1e-4)
+    np.testing.assert_allclose(res.group["contrast"]["p_perm"], con["p_perm"])
+    np.testing.assert_allclose(res.group["contrast"]["p_corrected"], con["p_corrected"])
+    assert res.group["contrast"]["statistic"] == "welch"
+    assert res.group["contrast"]["correction"] == "fdr"
+    assert res.group["contrast"]["family"] == ("1 segments x 1 measures x 2 bands x 2 ROI "
+                                               "pairs = 4 features")
+    assert res.group["contrast"]["d_ci"].shape == (4, 2)
+    cor = res.group["correlation"]["alliance_gap"]
+    np.testing.assert_allclose(cor["r"], [np.corrcoef(np.array(corrected)[:, j], gap)[0, 1]
+                                          for j in range(4)], rtol=1e-4)
+    ref = correlation_test(np.array(corrected), gap, n_permutations=199,
                            seed=np.random.default_rng(2))
-    assert res.group["correlation"]["alliance_gap"]["p_perm"][0] == pytest.approx(
-        ref["p_perm"])
-    # surrogates were run on the same segment: their observed ROI values are the features
+    np.testing.assert_allclose(cor["p_perm"], ref["p_perm"])
+    np.testing.assert_allclose(cor["p_corrected"], ref["p_corrected"])
+    # one segment, one measure: band x ROI within, group between, dyad random
+    mixed = res.group["mixed"]["plv"]
+    assert sorted(t["term"] for t in mixed["terms"]) == sorted([
+        "group", "band", "group x band", "roi", "group x roi", "band x roi",
+        "group x band x roi"])
+    # it is stats.mixed_model on the long table of the corrected features
+    from hyperinsync.stats import mixed_model
+
+    rows = [dict(dyad=d, group=g, band=lab.split("/")[2], roi=lab.split("/")[3],
+                 value=corrected[i][j]) for i, (d, g) in enumerate(zip(feats["dyads"],
+                                                                       feats["groups"]))
+            for j, lab in enumerate(labels)]
+    ref = {t["term"]: t["F"] for t in mixed_model(rows, within=["band", "roi"])["terms"]}
+    for t in mixed["terms"]:
+        assert t["F"] == pytest.approx(ref[t["term"]], rel=1e-3)
+    # surrogates were run on the same segment: their observed ROI values are the raw ones
     sur = res.get("dyad01", 0)["surrogates"]["session"]
     i = sur.rows.index("central")
     assert sur.observed[0, 1, i, i] == pytest.approx(expected[0][3], rel=1e-5)
@@ -93,6 +128,28 @@ def test_features_and_group_statistics(first_run):
     assert {"p", "z"} <= set(table.columns)
     assert res.params["surrogates"]["n_surrogates"] == 19
     assert "mne" in res.versions
+
+
+def test_raw_feature_and_statistics_options(first_run, tmp_path):
+    """feature = raw gives compute_sync's values; bad options are refused up front."""
+    out, res = first_run
+    raw = tiny(statistics=dict(n_permutations=99, seed=2, rois=["frontal", "central"],
+                               feature="raw", correction="maxstat", statistic="F",
+                               pseudo_dyads=False)).run(out, verbose=False)
+    assert raw.run_info["computed"] == []  # group options do not invalidate recordings
+    feats = raw.group["features"]
+    np.testing.assert_allclose(feats["values"], res.group["features"]["raw"])
+    con = group_contrast(feats["values"], feats["groups"], n_permutations=99, seed=2,
+                         correction="maxstat")
+    np.testing.assert_allclose(raw.group["contrast"]["p_corrected"], con["p_corrected"])
+    with pytest.raises(StudyError, match="feature = 'corrected'.*\\[surrogates\\] is false"):
+        tiny(surrogates=False)
+    with pytest.raises(StudyError, match="feature must be one of corrected, z, raw"):
+        tiny(statistics=dict(feature="zscore"))
+    with pytest.raises(StudyError, match="correction must be"):
+        tiny(statistics=dict(correction="bonferroni"))
+    with pytest.raises(StudyError, match="ci must be a confidence level"):
+        tiny(statistics=dict(ci=95))
 
 
 def test_resume_and_parameter_changes(first_run):
@@ -197,7 +254,8 @@ def test_parallel_joblib_and_dask(first_run, tmp_path):
 @pytest.mark.slow
 def test_dask_local_process_workers(first_run, tmp_path):
     _, serial = first_run
-    res = tiny(surrogates=False).run(tmp_path, n_jobs=2, scheduler="local", verbose=False)
+    res = tiny(surrogates=False, statistics=dict(feature="raw", pseudo_dyads=False)).run(
+        tmp_path, n_jobs=2, scheduler="local", verbose=False)
     for d in serial.dyads:
         assert same(res.get(d)["sync"]["session"], serial.get(d)["sync"]["session"])
 
@@ -211,7 +269,7 @@ def test_insync_levels_and_pseudo_dyads(tmp_path):
         insync=dict(level1=dict(window=4.0, step=2.0, n_null=19, lead_lag=False,
                                 min_shift=4.0), level2=False,
                     level3=dict()),
-        statistics=dict(n_permutations=99, seed=0, rois=["central"],
+        statistics=dict(n_permutations=99, seed=0, rois=["central"], feature="raw",
                         pseudo_dyads=dict(n_surrogates=6)),
     )
     res = st.run(tmp_path, verbose=False)
@@ -220,6 +278,11 @@ def test_insync_levels_and_pseudo_dyads(tmp_path):
     assert l1.times[-1] <= 32.0
     l3 = res.group["level3"]
     assert set(l3) == {"session/plv/theta/central", "session/plv/alpha/central"}
+    summ = [l3[k].summary for k in ("session/plv/theta/central", "session/plv/alpha/central")]
+    np.testing.assert_allclose([d["p_corrected"] for d in summ],
+                               fdr_bh([d["p"] for d in summ])[1])
+    assert summ[0]["correction"] == "fdr" and summ[0]["feature"] == "raw"
+    assert summ[0]["family"] == "1 segments x 1 measures x 2 bands x 1 ROI pairs = 2 features"
     slope = l3["session/plv/alpha/central"].summary["mean_slope"]
     vals = np.array([[res.get(d, s)["sync"]["session"].get_data(
         "plv", "alpha", level="roi")[1, 1] for s in range(3)] for d in res.dyads])
@@ -406,3 +469,51 @@ def test_xdf_session(tmp_path):
     # the streams' clocks are put back on one grid exactly: float32 rounding only
     np.testing.assert_allclose(got.data, ref.data, atol=1e-5)
     assert res.get("d1", 0)["meta"]["alignment"]["method"] == "xdf-clock-sync"
+
+
+def test_groups_differing_only_in_alpha_power(tmp_path):
+    """Issue 11 item 2: a stronger alpha rhythm raises chance PLV. Two groups of uncoupled
+    dyads, one with extra (independent) alpha: raw alpha PLV differs between the groups, the
+    default surrogate-corrected feature does not."""
+    import mne
+    from scipy import fft as sp_fft
+
+    from hyperinsync.montage import read_montage
+
+    pos = read_montage("standard-32").get_positions()["ch_pos"]
+    rois = {"frontal": ["F3", "Fz", "F4"], "central": ["C3", "Cz", "C4"]}
+    montage = mne.channels.make_dig_montage({c: pos[c] for r in rois.values() for c in r},
+                                            coord_frame="head")
+    rng = np.random.default_rng(0)
+    dyads = []
+    (tmp_path / "data").mkdir()
+    for k in range(10):
+        raw, _ = simulate_dyad(duration=30.0, sfreq=100.0, montage=montage, couplings=[],
+                               seed=k, verbose=False)
+        group = "alpha" if k % 2 else "plain"
+        if group == "alpha":  # an alpha-peaked background of its own on every channel
+            n = raw.n_times
+            amp = np.exp(-0.5 * ((sp_fft.rfftfreq(n, 0.01) - 10.0) / 0.8) ** 2)
+            spec = (rng.standard_normal((12, amp.size)) + 1j * rng.standard_normal(
+                (12, amp.size))) * amp
+            extra = sp_fft.irfft(spec, n)
+            raw._data += 1.5 * extra * raw._data.std(1, keepdims=True) / extra.std(
+                1, keepdims=True)
+        raw.save(tmp_path / "data" / f"d{k}_raw.fif", verbose=False)
+        dyads.append(dict(name=f"d{k}", group=group,
+                          sessions=[dict(file=f"data/d{k}_raw.fif")]))
+    kw = dict(roles=("A", "B"), base_dir=tmp_path,
+              analysis=dict(bands={"alpha": [8, 13]}, rois=rois),
+              surrogates=dict(n_surrogates=39, seed=1),
+              insync=dict(level1=False, level2=False, level3=False))
+    stat = dict(n_permutations=999, seed=0, pseudo_dyads=False, mixed=False)
+    res = Study(dyads, statistics=stat, **kw).run(tmp_path / "out", verbose=False)
+    raw_res = Study(dyads, statistics=dict(stat, feature="raw"), **kw).run(
+        tmp_path / "out", verbose=False)
+    assert raw_res.run_info["computed"] == []
+    con, raw_con = res.group["contrast"], raw_res.group["contrast"]
+    assert list(con["groups"]) == ["alpha", "plain"]
+    # chance PLV: ~0.2 without extra alpha, far higher with it; both groups are uncoupled
+    assert np.all(raw_con["diff"] > 0.05) and np.all(raw_con["p_perm"] < 0.01)
+    assert np.all(np.abs(con["diff"]) < 0.2 * raw_con["diff"])
+    assert np.all(con["p_perm"] > 0.05) and np.all(con["p_corrected"] > 0.05)

@@ -99,6 +99,7 @@ def write_study(root, statistics=None, rois=None):
     (data / "rois.txt").write_text("front: Fz, Cz\nside: C3, C4\n")
     rois = rois or (data / "rois.txt").as_posix()
     statistics = statistics or ('n_permutations = 99\nseed = 3\nrois = ["front", "side"]\n'
+                                'feature = "raw"\n'
                                 'correlate = ["WAI"]\npseudo_dyads = false\n')
     toml = root / "study.toml"
     toml.write_text(
@@ -375,7 +376,7 @@ def test_no_file_outside_the_output_folder(tmp_path):
     study = Study([dict(name=n, sessions=[dict(index=0, file="r_raw.fif")]) for n in names],
                   roles=ROLES, base_dir=data, surrogates=False,
                   insync=dict(level1=False, level2=False, level3=False),
-                  statistics=dict(contrast=False, pseudo_dyads=False))
+                  statistics=dict(feature="raw", contrast=False, pseudo_dyads=False))
     before = {p for p in tmp_path.rglob("*")}
     res = study.run(tmp_path / "out", verbose=False)
     assert sorted(res.dyads) == sorted(names)
@@ -402,7 +403,7 @@ def _failing_study(tmp_path):
         'surrogates = false\n[study]\nroles = ["T", "C"]\ndata_dir = "data"\n'
         '[analysis]\nsegments = ["all"]\nbands = { alpha = [8, 12], gamma = [30, 45] }\n'
         "[insync]\nlevel1 = false\nlevel2 = false\nlevel3 = false\n"
-        "[statistics]\ncontrast = false\npseudo_dyads = false\n"
+        "[statistics]\nfeature = \"raw\"\ncontrast = false\npseudo_dyads = false\n"
         + "".join(f'[[dyads]]\nname = "{n}"\n[[dyads.sessions]]\nfile = "{n}_raw.fif"\n'
                   for n in ("ok", "roles", "slow")))
     return toml
@@ -498,7 +499,8 @@ def test_fuzz_results_file_only_results_error(tmp_path):
                    for n, g in (("a", "x"), ("b", "x"), ("c", "y"), ("d", "y"))],
                   roles=ROLES, base_dir=tmp_path / "data", surrogates=False,
                   insync=dict(level1=False, level2=False, level3=False),
-                  statistics=dict(n_permutations=9, contrast=False, pseudo_dyads=False))
+                  statistics=dict(n_permutations=9, feature="raw", contrast=False,
+                                  pseudo_dyads=False))
     study.run(tmp_path / "out", verbose=False)
     for seed, (good, read) in enumerate(((tmp_path / "out" / "results.h5", read_results),
                                          (tmp_path / "out" / "parts" / "a__ses-0.h5",
