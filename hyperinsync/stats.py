@@ -180,57 +180,90 @@ def _tail_oriented(x, tail):
     return np.abs(x)
 
 
-def _split_family(observed, null):
-    """Observed values as ``(n_sets, *family)``: each set is one family against ``null``.
+def _family_sets(observed, family):
+    """Observed values as ``(n_sets, *family)``, and a function that undoes it.
 
-    ``null`` is ``(N, *family)``; ``observed`` is the family's shape (or broadcasts to it)
-    or carries leading axes (e.g. one family per real dyad compared with one null).
+    ``family`` is the null's shape without its surrogate axis. Axes of ``observed`` that the
+    family lacks (leading axes), or where the family has size 1 and ``observed`` more (e.g.
+    windows compared with one series' null), hold separate observations: each is one family
+    compared with the same null.
     """
-    family = null.shape[1:]
-    n_lead = max(0, observed.ndim - len(family))
-    lead = observed.shape[:n_lead]
     try:
-        obs = np.broadcast_to(observed, lead + family)
+        shape = np.broadcast_shapes(observed.shape, family)
     except ValueError:
         raise ValueError(
-            f"observed of shape {observed.shape} does not end with the family shape "
-            f"{family} of null (its shape without the surrogate axis)."
+            f"observed of shape {observed.shape} does not match the family shape {family} "
+            "of null (its shape without the surrogate axis)."
         ) from None
-    return obs.reshape((-1,) + family), lead, family
+    n_extra = len(shape) - len(family)
+    lead = list(range(n_extra)) + [
+        n_extra + i for i, f in enumerate(family) if f == 1 and shape[n_extra + i] > 1
+    ]
+    moved = np.moveaxis(np.broadcast_to(observed, shape), lead, list(range(len(lead))))
+    moved_shape = moved.shape
+
+    def restore(x):
+        """(..., n_sets, *family) back to (..., *shape)."""
+        pre = x.shape[: x.ndim - 1 - len(family)]
+        k = len(pre)
+        y = x.reshape(pre + moved_shape)
+        return np.moveaxis(y, [k + i for i in range(len(lead))], [k + a for a in lead])
+
+    return moved.reshape((-1,) + tuple(family)), restore
 
 
-def _standardize_one(obs, null, tail, method):
-    """Standardise one family ``obs`` (shape F) and its ``null`` (N, *F); see standardize."""
+def _standardize_sets(sets, null, tail, method):
+    """Standardise families ``sets`` (S, *F) against ``null`` (N, *F); see standardize.
+
+    Returns ``(S, *F)`` and ``(N, S, *F)`` (for ``method=None`` the null does not depend on
+    the set and comes back as ``(N, 1, *F)``).
+    """
     if method is None:
-        return _tail_oriented(obs, tail), _tail_oriented(null, tail)
-    pool = np.concatenate([obs[None], null])  # the observed value is one more member
+        return _tail_oriented(sets, tail), _tail_oriented(null, tail)[:, None]
     if method == "z":
+        # pooled mean and SD of each test's N + 1 values, about the null mean for accuracy
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.nanmean(pool, axis=0)
-            sd = np.nanstd(pool, axis=0, ddof=1)
-            z = (pool - mean) / sd
+            centre = np.nanmean(null, axis=0)
+        centre = np.where(np.isfinite(centre), centre, 0.0)
+        dn, do = null - centre, sets - centre
+        n = np.isfinite(dn).sum(axis=0) + np.isfinite(do)
+        s1 = np.nansum(dn, axis=0) + np.nan_to_num(do)
+        s2 = np.nansum(dn**2, axis=0) + np.nan_to_num(do) ** 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = s1 / n
+            sd = np.sqrt(np.maximum(s2 - n * mean**2, 0.0) / (n - 1))
+            z_obs = (do - mean) / sd
+            z_null = (dn[:, None] - mean) / sd
         # a test whose pooled values are all equal can never be extreme
-        z = np.where(sd > 0, z, np.where(np.isnan(pool), np.nan, 0.0))
-        z = _tail_oriented(z, tail)
-        return z[0], z[1:]
+        z_obs = np.where(sd > 0, z_obs, np.where(np.isnan(do), np.nan, 0.0))
+        z_null = np.where(sd > 0, z_null, np.where(np.isnan(dn[:, None]), np.nan, 0.0))
+        return _tail_oriented(z_obs, tail), _tail_oriented(z_null, tail)
     # 'p': each value's p-value among its test's pooled values, negated (small p = large)
-    finite = np.isfinite(pool)
-    n = finite.sum(axis=0)
-    counts = []
-    for side in (("greater",) if tail == "greater" else ("less",) if tail == "less"
-                 else ("greater", "less")):
-        x = pool if side == "greater" else -pool
-        # number of pooled values >= each value: n minus the values strictly below it
-        below = _sps.rankdata(np.where(finite, x, -np.inf), method="min", axis=0) - 1
-        below = below - (~finite).sum(axis=0)  # NaN values (ranked lowest) are not counted
-        counts.append(n - below)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if len(counts) == 1:
-            p = counts[0] / n
-        else:
-            p = np.minimum(1.0, 2.0 * np.minimum(counts[0], counts[1]) / n)
-    s = np.where(finite, -p, np.nan)
-    return s[0], s[1:]
+    obs_s, null_s = np.empty(sets.shape), np.empty((null.shape[0],) + sets.shape)
+    for i, o in enumerate(sets):
+        pool = np.concatenate([o[None], null])  # the observed value is one more member
+        finite = np.isfinite(pool)
+        n = finite.sum(axis=0)
+        counts = []
+        for side in (("greater",) if tail == "greater" else ("less",) if tail == "less"
+                     else ("greater", "less")):
+            x = pool if side == "greater" else -pool
+            # pooled values >= each value: n minus the values strictly below it (NaN, ranked
+            # lowest as -inf, are not counted)
+            below = _sps.rankdata(np.where(finite, x, -np.inf), method="min", axis=0) - 1
+            counts.append(n - (below - (~finite).sum(axis=0)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if len(counts) == 1:
+                pv = counts[0] / n
+            else:
+                pv = np.minimum(1.0, 2.0 * np.minimum(counts[0], counts[1]) / n)
+        pv = np.where(finite, -pv, np.nan)
+        obs_s[i], null_s[:, i] = pv[0], pv[1:]
+    return obs_s, null_s
+
+
+# bound on the standardised copies of the null held at once (values), for many families
+_STD_BLOCK = 4_000_000
 
 
 def standardize(observed, null, axis=0, tail="greater", method="z"):
@@ -283,12 +316,10 @@ def standardize(observed, null, axis=0, tail="greater", method="z"):
     _check_option("tail", tail, TAILS)
     _check_option("method", method, STANDARDIZE)
     observed, null = _null_first(observed, null, axis)
-    sets, lead, family = _split_family(observed, null)
-    obs_s = np.empty(sets.shape)
-    null_s = np.empty((null.shape[0],) + sets.shape)
-    for i, o in enumerate(sets):
-        obs_s[i], null_s[:, i] = _standardize_one(o, null, tail, method)
-    return obs_s.reshape(lead + family), null_s.reshape((null.shape[0],) + lead + family)
+    sets, restore = _family_sets(observed, null.shape[1:])
+    obs_s, null_s = _standardize_sets(sets, null, tail, method)
+    null_s = np.broadcast_to(null_s, (null.shape[0],) + sets.shape)
+    return restore(obs_s), restore(np.array(null_s))
 
 
 def maxstat_p(observed, null, axis=0, tail="greater", standardize="z"):
@@ -345,18 +376,18 @@ def maxstat_p(observed, null, axis=0, tail="greater", standardize="z"):
     n_surr = null.shape[0]
     if null[0].size == 0:
         raise ValueError("null holds no statistics besides its surrogate axis.")
-    sets, lead, family = _split_family(observed, null)
+    sets, restore = _family_sets(observed, null.shape[1:])
     out = np.empty(sets.shape)
-    for i, o in enumerate(sets):
-        obs_s, null_s = _standardize_one(o, null, tail, standardize)
-        flat = null_s.reshape(n_surr, -1)
-        maxima = np.max(np.where(np.isnan(flat), -np.inf, flat), axis=1)
-        maxima = np.sort(maxima)
-        # count of maxima >= observed, by binary search on the sorted maxima
-        ge = n_surr - np.searchsorted(maxima, obs_s, side="left")
+    step = max(1, _STD_BLOCK // max(1, null.size))
+    for s0 in range(0, len(sets), step):
+        obs_s, null_s = _standardize_sets(sets[s0 : s0 + step], null, tail, standardize)
+        flat = null_s.reshape(n_surr, null_s.shape[1], -1)
+        maxima = np.max(np.where(np.isnan(flat), -np.inf, flat), axis=2)  # (N, sets)
+        obs_flat = obs_s.reshape(obs_s.shape[0], -1)
+        ge = (maxima[:, :, None] >= obs_flat[None]).sum(axis=0)
         p = (1.0 + ge) / (n_surr + 1.0)
-        out[i] = np.where(np.isnan(obs_s), np.nan, p)
-    out = out.reshape(lead + family)
+        out[s0 : s0 + step] = np.where(np.isnan(obs_flat), np.nan, p).reshape(obs_s.shape)
+    out = restore(out)
     return out[()] if out.ndim == 0 else out
 
 

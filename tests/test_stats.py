@@ -94,6 +94,12 @@ def test_maxstat_closed_form():
     two = maxstat_p(np.stack([obs, obs[::-1]]), null)
     np.testing.assert_allclose(two[0], expected)
     np.testing.assert_allclose(two[1], maxstat_p(obs[::-1], null))
+    # many observations of one test (e.g. the windows of one series against its null of
+    # series maxima): each compared with the same maxima, for any standardisation
+    windows = np.array([0.5, 3.0, 5.5])
+    for method in ("z", "p", None):
+        got = maxstat_p(windows, null[:, 1:2], standardize=method)
+        np.testing.assert_allclose(got, [(1 + np.sum(null[:, 1] >= w)) / 5 for w in windows])
 
 
 def test_maxstat_standardised_equals_mne_max_t():
