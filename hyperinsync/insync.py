@@ -68,7 +68,7 @@ from .dyad import ROLE_SEP, split_ch_name
 from .rois import resolve_rois
 from .measures import _unit
 from .spectral import band_analytic
-from .surrogates import _derangement
+from .surrogates import _shuffle_orders
 from .sync import _annotation_spans, _bad_mask, _check_finite, _data_picks, _epoch_decims
 
 LEVEL1_RANGE = (0.3, 10.0)  # s, the phasic time scale of the In-Sync model
@@ -1127,7 +1127,7 @@ def level2(
         if null == "circular_shift":
             draws = _null_shifts(rng, n_epochs * n_ep, n_ep, n_null)
         else:
-            draws = [_derangement(rng, n_epochs) for _ in range(n_null)]
+            draws = _shuffle_orders(rng, n_epochs, n_null, "epochs")
         for bi, band in enumerate(bands):
             q = sig.decim[band]
             g = n_ep // q
