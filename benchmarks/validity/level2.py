@@ -39,7 +39,7 @@ from hyperinsync import Coupling, simulate_dyad
 from hyperinsync.insync import level2
 
 from .common import FDR_TARGET, NOMINAL, Row
-from .surrogates import ALPHA, BANDS, ROIS, STRENGTHS, _montage, _seed
+from .surrogates import ALPHA, BANDS, ROIS, STRENGTHS, _run_parts, _seed
 
 SEGMENT, FOCUS = "rest_post", ("alpha", "central", "central")
 L2_NULLS = ("circular_shift", "epoch_shuffle")
@@ -168,27 +168,8 @@ def _power_rows(cfg, n_power, seed, montage):
 
 
 def run(n_rep, seed, quick=False):
-    """Error rates and power of Level 2 (see the module docstring).
+    """Level 2 rows (see the module docstring); ``quick``: 2 x 20 s at 100 Hz, 3 replications.
 
-    Parameters
-    ----------
-    n_rep : int
-        Null replications per family.
-    seed : int
-        Seed of the whole study.
-    quick : bool
-        Reduced sizes (2 x 20 s at 100 Hz, at most 3 replications).
-
-    Returns
-    -------
-    rows : list of Row
+    The arguments are those of every scenario module (``validity.surrogates.run``).
     """
-    cfg = _config(quick)
-    if cfg["max_rep"] is not None:
-        n_rep = min(n_rep, cfg["max_rep"])
-    n_power = cfg["n_power"] or max(20, n_rep // 10)
-    montage = _montage()
-    rows = _null_rows(cfg, n_rep, seed, montage)
-    rows += _tonic_rows(cfg, n_rep, seed, montage)
-    rows += _power_rows(cfg, n_power, seed, montage)
-    return rows
+    return _run_parts(_config(quick), [_null_rows, _tonic_rows], [_power_rows], n_rep, seed)

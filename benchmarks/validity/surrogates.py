@@ -75,6 +75,20 @@ def _montage(channels=CHANNELS):
     return mne.channels.make_dig_montage({c: pos[c] for c in channels}, coord_frame="head")
 
 
+def _run_parts(cfg, null_parts, power_parts, n_rep, seed):
+    """Rows of every part: ``part(cfg, n, seed, montage)`` with the null or power count."""
+    if cfg["max_rep"] is not None:  # quick runs
+        n_rep = min(n_rep, cfg["max_rep"])
+    n_power = cfg["n_power"] or max(20, n_rep // 10)
+    montage = _montage()
+    rows = []
+    for part in null_parts:
+        rows += part(cfg, n_rep, seed, montage)
+    for part in power_parts:
+        rows += part(cfg, n_power, seed, montage)
+    return rows
+
+
 def _seed(*key):
     """An int seed for one scenario and replication, independent of all others."""
     return int(np.random.SeedSequence([int(k) for k in key]).generate_state(1)[0])
@@ -230,13 +244,5 @@ def run(n_rep, seed, quick=False):
     -------
     rows : list of Row
     """
-    cfg = _config(quick)
-    if cfg["max_rep"] is not None:
-        n_rep = min(n_rep, cfg["max_rep"])
-    n_power = cfg["n_power"] or max(20, n_rep // 10)
-    montage = _montage()
-    rows = _null_models(cfg, n_rep, seed, montage)
-    rows += _signed(cfg, n_rep, seed, montage)
-    rows += _pseudo(cfg, n_rep, seed, montage)
-    rows += _power(cfg, n_power, seed, montage)
-    return rows
+    return _run_parts(_config(quick), [_null_models, _signed, _pseudo], [_power], n_rep,
+                      seed)
