@@ -928,7 +928,7 @@ class InSyncLevel2(_WindowResult):
         ``null_mean``, ``z`` (surrogate z, :func:`hyperinsync.stats.zscore`; also the
         effect size), ``tail``, ``p`` (:func:`hyperinsync.stats.p_value` with ``tail``),
         ``p_fdr`` (Benjamini-Hochberg over all rows), ``p_corrected`` (the ``correction``
-        asked for: the same as ``p_fdr``, or the standardised maximum statistic),
+        asked for: the standardised maximum statistic, or the same as ``p_fdr``),
         ``significant`` (``p_corrected <= alpha``), ``direction`` (``'above chance'`` or
         ``'below chance'``: the sign of z), ``phase_diff`` (mean phase difference A - B in
         radians) and ``phase`` (``'in-phase'``, ``'anti-phase'`` or ``'lagged'``,
@@ -1065,7 +1065,7 @@ def level2(
     null="circular_shift",
     n_null=200,
     alpha=0.05,
-    correction="fdr",
+    correction="maxstat",
     tail="auto",
     contrasts=(("rest_post", "rest_pre"),),
     n_permutations=5000,
@@ -1094,10 +1094,12 @@ def level2(
     annotations. z is :func:`hyperinsync.stats.zscore` (the surrogate-synchrony effect
     size), p is :func:`hyperinsync.stats.p_value` with ``tail``.
 
-    **Correction** over all rows (segments and blocks x bands x ROI pairs): ``'fdr'``
-    (Benjamini-Hochberg, :func:`hyperinsync.stats.fdr_bh`) or ``'maxstat'`` (family-wise
-    error, the maximum of the standardised statistics, :func:`hyperinsync.stats.maxstat_p`;
-    surrogate ``k`` of every segment is taken together). Rows with corrected
+    **Correction** over all rows (segments and blocks x bands x ROI pairs): ``'maxstat'``
+    (default; family-wise error, the maximum of the statistics standardised against each
+    test's own null, :func:`hyperinsync.stats.maxstat_p`; surrogate ``k`` of every segment is
+    taken together) or ``'fdr'`` (Benjamini-Hochberg, :func:`hyperinsync.stats.fdr_bh`; it
+    cannot reject a single test among :math:`m` unless ``n_null + 1 >= m / alpha``, a floor
+    the standardised maximum does not have, and is warned about). Rows with corrected
     :math:`p \le \alpha` are significant and annotated ``insync/L2/<band>/<roiA>-<roiB>``.
 
     **Contrasts** ``(a, b)`` (e.g. ``rest_post`` minus ``rest_pre``), two tests:
@@ -1137,7 +1139,7 @@ def level2(
         Number of surrogates per segment.
     alpha : float
         Level of the corrected p-values for the ``significant`` column and the annotations.
-    correction : 'fdr' | 'maxstat'
+    correction : 'maxstat' | 'fdr'
         Multiple-comparison correction over all rows (see above).
     tail : 'auto' | 'greater' | 'less' | 'two-sided'
         Alternative of the tests against chance. ``'auto'`` is ``'greater'`` (synchrony
@@ -1271,6 +1273,13 @@ def level2(
         raise ValueError(
             f"Level 2: in segment(s) {short} fewer than {need} surrogates keep a clean epoch "
             "(BAD annotations cover most of them): shorten the BAD spans or drop the segment."
+        )
+    n_tests = values.size
+    if correction == "fdr" and n_null + 1 < n_tests / alpha:
+        warn(
+            f"Level 2: with {n_null} surrogates and {n_tests} tests, FDR can reject a test "
+            f"only when several are significant together (one alone needs n_null >= "
+            f"{int(np.ceil(n_tests / alpha)) - 1}); correction='maxstat' has no such floor."
         )
     z = stats.zscore(values, nulls, axis=1)
     p = stats.p_value(values, nulls, tail=tail, axis=1)

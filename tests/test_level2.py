@@ -90,7 +90,6 @@ def test_maxstat_correction_over_segments_bands_and_pairs():
 def test_phase_relation_reported(phase, label):
     raw = _dyad([Coupling("alpha", "frontal", "frontal", 0.5, phase=phase,
                           episodes=[(40.0, 60.0)])], seed=2)
-    # 8 tests: BH needs p <= 0.05 / 8, so at least 199 surrogates
     res = level2(raw, ["rest_pre", "rest_post"], bands=ALPHA, rois=ROIS, n_null=199,
                  n_permutations=99, seed=0, verbose=False)
     rows = {(r["segment"], r["roi_a"], r["roi_b"]): r for r in res.rows}
@@ -127,3 +126,22 @@ def test_null_leaves_out_b_data_inside_bad_spans():
         np.testing.assert_allclose(res.values, ref.values, atol=0.005)
         np.testing.assert_allclose(np.nanmean(res.null, axis=1),
                                    np.nanmean(ref.null, axis=1), atol=0.005)
+
+
+def test_fdr_floor_is_warned_and_maxstat_is_the_default():
+    # one coupled row among 64: BH needs p <= 0.05 / 64, below 1 / (n_null + 1) = 0.005,
+    # so FDR cannot find it; the standardised maximum (default) does
+    raw = _dyad([Coupling("alpha", ["C3", "C4"], ["C3", "C4"], 0.5, episodes=[(40.0, 60.0)])],
+                seed=5)
+    rois = {"frontal": ["F3", "F4"], "central": ["C3", "C4"], "parietal": ["P3", "P4"],
+            "occipital": ["O1", "O2"]}
+    kw = dict(bands={"theta": (4.0, 8.0), **ALPHA}, rois=rois, n_null=199, contrasts=(),
+              seed=0, verbose=False)
+    res = level2(raw, ["rest_pre", "rest_post"], **kw)
+    assert res.params["correction"] == "maxstat"
+    sig = [(r["segment"], r["band"], r["roi_a"], r["roi_b"]) for r in res.rows
+           if r["significant"]]
+    assert sig == [("rest_post", "alpha", "central", "central")]
+    with pytest.warns(RuntimeWarning, match="one alone needs n_null >= 1279"):
+        fdr = level2(raw, ["rest_pre", "rest_post"], correction="fdr", **kw)
+    assert not any(r["significant"] for r in fdr.rows)
