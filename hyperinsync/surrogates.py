@@ -974,6 +974,13 @@ def surrogate_sync(
         params.update(n_surrogates=int(n_surrogates), n_epochs=int(prep.masks[0].sum()))
         if isinstance(insts[0], mne.io.BaseRaw):
             params.update(n_times=int(insts[0].n_times))
+    n_tests = len(measures) * len(bands) * len(rows) * len(cols)
+    if correction == "fdr" and len(null_vals) + 1 < n_tests / 0.05:
+        logger.info(
+            f"FDR over {n_tests} tests with {len(null_vals)} surrogates: a single test cannot "
+            f"be significant at 0.05 on its own (it needs {int(np.ceil(n_tests / 0.05)) - 1} "
+            "surrogates); correction='maxstat' has no such floor."
+        )
     phase = _observed_phase(prep, len(insts) if null == "pseudo_dyads" else None, reducer, bk)
     level = "channel"
     if rois is not None:
@@ -1032,7 +1039,10 @@ def test_sync(
     correction : 'fdr' | 'maxstat' | None
         Correction over every measure, band and pair of the result: Benjamini-Hochberg FDR,
         or the family-wise maximum statistic of the standardised values (max-z; see
-        :class:`SurrogateResult`).
+        :class:`SurrogateResult`). With ``m`` tests, FDR at 0.05 cannot reject one test on
+        its own unless ``n_surrogates + 1 >= m / 0.05`` (p-values are at least
+        ``1 / (n_surrogates + 1)``); it still finds effects spread over many pairs. The
+        maximum statistic has no such floor.
     %(tail_sync)s
     %(signed_sync)s
     %(rois)s

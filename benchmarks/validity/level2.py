@@ -26,9 +26,10 @@ permutations per contrast):
    tests (max-stat, FDR), and of the change by the contrast's ``p_epochs`` (uncorrected and
    FDR).
 
-Cost on 2 cores (idle): about 1.5 s per null replication (both null models and the tonic
-scenario) and 0.5 s per power replication; ``n_rep = 500`` takes about 15 min (about twice
-that on a loaded machine). ``quick=True``: a few seconds.
+Cost, measured on the project's 2-core machine while shared (load average about 10, one
+BLAS thread): ``n_rep = 100`` (20 replications per power point) took 10 min; ``n_rep = 500``
+(50 per point) takes about 40 min there, about half that on an idle machine.
+``quick=True``: about 5 s (2 s of CPU).
 """
 
 from __future__ import annotations

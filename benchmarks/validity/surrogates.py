@@ -24,12 +24,14 @@ F3 F4 C3 C4 P3 P4 O1 O2, analysed as 4 two-channel ROIs, so the family of one re
 4. **Power**: a coupling of strength s (expected coherence; 0.05-0.5) planted between C3/C4 of
    both people in one band; detection rate of the planted pair and band by the corrected tests
    (max-stat and FDR) for epoch shuffles and circular shifts, ``max(20, n_rep // 10)``
-   replications per point.
+   replications per point. FDR can reject a single coupled test among 32 only with at least
+   639 surrogates (p >= 1 / (N + 1)): with the 499 circular shifts it mostly cannot.
 
-Cost on 2 cores (idle, numpy/OpenBLAS): one null replication of all five within-dyad null
-models takes about 4 s (mostly the circular shifts and phase randomisation), a pseudo-dyad
-study about 1.5 s, a power point about 2 s per replication; ``n_rep = 500`` takes about
-1 h 15 min (about twice that on a loaded machine). ``quick=True``: a few seconds.
+Cost, measured on the project's 2-core machine while shared (load average about 10):
+``n_rep = 100`` (20 replications per power point) took 25 min; ``n_rep = 500`` (50 per
+point) takes about 1 h 45 min there, about half that on an idle machine. Most of it is the
+circular shifts and the phase randomisation (which re-filters B per surrogate).
+``quick=True``: about 10 s (5 s of CPU).
 """
 
 from __future__ import annotations
