@@ -38,6 +38,17 @@ docdict = {
     Random seed or generator, for reproducible results.""",
     "roles": """roles : tuple of str
     The two participants' role names, e.g. ``('therapist', 'client')``. Default ``('A', 'B')``.""",
+    "tail_sync": """tail : 'auto' | 'greater' | 'less' | 'two-sided' | dict
+    Alternative hypothesis of each test, or ``{measure: tail}``. ``'auto'`` (default):
+    ``'two-sided'`` for signed measures (``envcorr``; ``ccorr`` and ``imcoh`` with
+    ``signed=True``), whose negative values (anti-phase, anti-correlated) are coupling too,
+    and ``'greater'`` (above chance) for magnitudes (PLV, coh, wPLI, HyPyP's absolute ccorr
+    and imcoh), which rise with coupling whatever its phase.""",
+    "signed_sync": """signed : bool
+    Keep the sign of ``ccorr`` and ``imcoh`` in each epoch (the circular correlation
+    coefficient; mne-connectivity's imaginary coherency) instead of HyPyP's absolute values
+    (default, as :func:`hyperinsync.compute_sync`). Signed, the epoch mean keeps the direction
+    (imcoh: positive when the first role leads in phase) and chance sits at 0.""",
 }
 
 

@@ -44,6 +44,7 @@ pair values are then averaged over the channel pairs of each ROI pair.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from concurrent.futures import ThreadPoolExecutor
 from math import gcd
 
@@ -67,9 +68,9 @@ from ._utils import (
 from .backend import get_backend
 from .dyad import ROLE_SEP, split_ch_name
 from .rois import resolve_rois
-from .measures import _unit
+from .measures import _unit, phase_relation
 from .spectral import band_analytic
-from .surrogates import _derangement
+from .surrogates import _resolve_tails, _shuffle_orders
 from .sync import (
     _annotation_spans,
     _bad_mask,
@@ -83,6 +84,7 @@ LEVEL1_RANGE = (0.3, 10.0)  # s, the phasic time scale of the In-Sync model
 WINDOW_MEASURES = ("plv", "coh", "imcoh")
 CORRECTIONS = ("maxstat", "none")
 L2_NULLS = ("circular_shift", "epoch_shuffle")
+L2_CORRECTIONS = ("fdr", "maxstat")
 PREFIX = "insync"
 
 
@@ -871,12 +873,17 @@ class InSyncLevel2(_WindowResult):
     contrasts : list of dict
         One per contrast, band and ROI pair; see :meth:`contrast_table`.
     values : ndarray, shape (n_segments, n_bands, n_roi_a, n_roi_b)
-        Observed synchrony (mean over the segment's epochs).
+        Observed synchrony (mean over the segment's clean epochs).
     null : ndarray, shape (n_segments, n_null, n_bands, n_roi_a, n_roi_b)
-        Surrogate synchrony of each segment.
+        Surrogate synchrony of each segment (NaN for a surrogate that keeps no clean
+        epoch; such surrogates are left out of z and p).
+    phase : ndarray, shape (n_segments, n_bands, n_roi_a, n_roi_b) | None
+        Mean phase difference A - B in radians (angle of the summed unit-phasor cross
+        products over the segment's clean epochs and the ROI pair's channel pairs).
     segments : list of dict
         ``name``, ``kind`` (``'segment'`` or ``'block'``), ``onset``, ``duration`` (s from the
-        first sample), ``n_epochs``.
+        first sample), ``n_epochs`` (clean ones). Segments left out are listed in
+        ``params['excluded']`` with the reason.
     bands, roles, roi_names, roi_channels, measure, params
         As in :class:`InSyncLevel1`.
     """
@@ -884,6 +891,17 @@ class InSyncLevel2(_WindowResult):
     _ARRAYS = ("values", "null")
     _LISTS = ("segments", "rows", "contrasts")
     _LEVEL = 2
+
+    def __init__(self, *, phase=None, **fields):
+        super().__init__(**fields)
+        self.phase = None if phase is None else np.asarray(phase, float)
+
+    def to_dict(self):
+        """Plain arrays and JSON-able attributes (see :meth:`from_dict`)."""
+        out = super().to_dict()
+        if self.phase is not None:
+            out["phase"] = self.phase
+        return out
 
     def __repr__(self):
         return (
@@ -917,8 +935,13 @@ class InSyncLevel2(_WindowResult):
         Columns: ``kind``, ``segment``, ``onset``, ``duration``, ``n_epochs``, ``band``,
         ``roi_a``, ``roi_b``, ``value`` (mean synchrony over the segment's epochs),
         ``null_mean``, ``z`` (surrogate z, :func:`hyperinsync.stats.zscore`; also the
-        effect size), ``p`` (:func:`hyperinsync.stats.p_value`, greater), ``p_fdr``
-        (Benjamini-Hochberg over all rows) and ``significant`` (``p_fdr <= alpha``).
+        effect size), ``tail``, ``p`` (:func:`hyperinsync.stats.p_value` with ``tail``),
+        ``p_fdr`` (Benjamini-Hochberg over all rows), ``p_corrected`` (the ``correction``
+        asked for: the standardised maximum statistic, or the same as ``p_fdr``),
+        ``significant`` (``p_corrected <= alpha``), ``direction`` (``'above chance'`` or
+        ``'below chance'``: the sign of z), ``phase_diff`` (mean phase difference A - B in
+        radians) and ``phase`` (``'in-phase'``, ``'anti-phase'`` or ``'lagged'``,
+        :func:`hyperinsync.measures.phase_relation`; meaningful where significant).
 
         Returns
         -------
@@ -931,9 +954,12 @@ class InSyncLevel2(_WindowResult):
 
         Columns: ``contrast``, ``a``, ``b``, ``band``, ``roi_a``, ``roi_b``, ``diff``
         (value of ``a`` minus value of ``b``), ``z_null`` and ``p_null`` (the difference
-        against the distribution of surrogate differences, two-sided), ``p_epochs`` and ``d``
-        (permutation test of the two segments' per-epoch values,
-        :func:`hyperinsync.stats.permutation_test`, two-sided, with Cohen's d).
+        against the distribution of surrogate differences, two-sided; valid when neither
+        segment is coupled), ``p_null_corrected`` (over contrasts x bands x ROI pairs, with
+        the result's ``correction``), ``p_epochs`` and ``d`` (permutation test of the two
+        segments' per-epoch values, :func:`hyperinsync.stats.permutation_test`, two-sided,
+        with Cohen's d; the test of a change) and ``p_epochs_fdr`` (Benjamini-Hochberg over
+        contrasts x bands x ROI pairs).
 
         Returns
         -------
@@ -946,7 +972,11 @@ class InSyncLevel2(_WindowResult):
 
 
 def _segments_from(raw, segments, block):
-    """``[(name, kind, start sample, stop sample)]`` of the requested segments and blocks."""
+    """``[(name, kind, start sample, stop sample)]`` of the requested segments and blocks.
+
+    Spans are clipped to the recording; a span that lies wholly outside it keeps
+    ``start >= stop`` (the caller excludes it with a warning).
+    """
     sfreq, ann = raw.info["sfreq"], raw.annotations
     out = []
     descs = list(ann.description)
@@ -990,6 +1020,46 @@ def _segments_from(raw, segments, block):
     return out
 
 
+def _segment_problem(name, s0, s1, bad, n_ep, sfreq, null, need):
+    """Why a segment cannot be tested (a sentence), or ``None``."""
+    if s1 <= s0:
+        return f"segment {name!r} lies outside the recording"
+    n_epochs = len(bad)
+    clean = int((~bad).sum())
+    if clean < 2:
+        return (f"segment {name!r} ({(s1 - s0) / sfreq:g} s) has {clean} epoch(s) of "
+                f"{n_ep / sfreq:g} s free of BAD annotations ({n_epochs} in all); at least 2 "
+                "are needed")
+    if null == "circular_shift":
+        n_opts = (n_epochs - 2) * n_ep + 1  # lags of at least one epoch either way
+    else:
+        n_opts = math.factorial(min(n_epochs, 20))
+    if n_opts < need:
+        return (f"segment {name!r} ({n_epochs} epochs) allows only {n_opts} distinct "
+                f"'{null}' surrogates, too few for p <= alpha; use shorter epochs")
+    return None
+
+
+def _l2_phase(sig, band, span, epoch_ok, g):
+    """Mean phase difference A - B per ROI pair over a segment's clean epochs (radians)."""
+    xp = sig.bk.xp
+    za, zb = (_unit(z[:, span]) for z in sig.z[band])
+    w = xp.asarray(np.repeat(epoch_ok, g).astype(np.float32))
+    cross = xp.matmul(za * w, zb.conj().T)  # (n_a, n_b) summed over clean samples
+    roi = sig.pair_matrix(xp) @ cross.reshape(-1)
+    return np.angle(sig.bk.to_numpy(roi)).reshape(len(sig.idx[0]), len(sig.idx[1]))
+
+
+def _l2_correct(p, obs, null, correction, tail, alpha):
+    """Corrected p-values over all entries: BH-FDR or the standardised maximum statistic.
+
+    ``obs`` (...), ``null`` (N, ...) with surrogate ``k`` of every entry taken together.
+    """
+    if correction == "fdr":
+        return stats.fdr_bh(p, alpha)[1]
+    return stats.maxstat_p(obs, null, tail=tail)
+
+
 @verbose
 @fill_doc
 def level2(
@@ -1004,6 +1074,8 @@ def level2(
     null="circular_shift",
     n_null=200,
     alpha=0.05,
+    correction="maxstat",
+    tail="auto",
     contrasts=(("rest_post", "rest_pre"),),
     n_permutations=5000,
     reject_by_annotation=True,
@@ -1025,19 +1097,34 @@ def level2(
 
     **Null** (per segment, ``n_null`` surrogates): ``'circular_shift'`` shifts B's signal
     circularly *within the segment* by a random lag of at least one epoch;
-    ``'epoch_shuffle'`` pairs A's epochs with B's epochs in a random order without fixed
-    points. z is :func:`hyperinsync.stats.zscore` (the surrogate-synchrony effect size), p is
-    :func:`hyperinsync.stats.p_value` (greater), Benjamini-Hochberg FDR
-    (:func:`hyperinsync.stats.fdr_bh`) runs over all rows; rows with ``p_fdr <= alpha`` are
-    annotated ``insync/L2/<band>/<roiA>-<roiB>``.
+    ``'epoch_shuffle'`` pairs A's epochs with B's epochs in a random order (uniform over all
+    orders, so the observed pairing is one of them and the p-value is exact). A surrogate
+    epoch counts only when both A's epoch and the B data moved onto it are free of ``BAD_``
+    annotations. z is :func:`hyperinsync.stats.zscore` (the surrogate-synchrony effect
+    size), p is :func:`hyperinsync.stats.p_value` with ``tail``.
+
+    **Correction** over all rows (segments and blocks x bands x ROI pairs): ``'maxstat'``
+    (default; family-wise error, the maximum of the statistics standardised against each
+    test's own null, :func:`hyperinsync.stats.maxstat_p`; surrogate ``k`` of every segment is
+    taken together) or ``'fdr'`` (Benjamini-Hochberg, :func:`hyperinsync.stats.fdr_bh`; it
+    cannot reject a single test among :math:`m` unless ``n_null + 1 >= m / alpha``, a floor
+    the standardised maximum does not have, and is warned about). Rows with corrected
+    :math:`p \le \alpha` are significant and annotated ``insync/L2/<band>/<roiA>-<roiB>``.
 
     **Contrasts** ``(a, b)`` (e.g. ``rest_post`` minus ``rest_pre``), two tests:
     ``p_null`` compares the observed difference with the differences of the two segments'
     surrogates (surrogate ``k`` of ``a`` minus surrogate ``k`` of ``b``; two-sided). It asks
-    whether the change exceeds what chance-level synchrony produces, and ignores the extra
-    variability of genuinely coupled segments. ``p_epochs`` is a two-sample permutation test
-    of the two segments' per-epoch values (:func:`hyperinsync.stats.permutation_test`),
-    which tests the change itself, assuming exchangeable epochs.
+    whether the change exceeds what chance-level synchrony produces and holds its error
+    rate only when neither segment is coupled: with tonic coupling, use ``p_epochs``.
+    ``p_epochs`` is a two-sample permutation test of the two segments' per-epoch values
+    (:func:`hyperinsync.stats.permutation_test`, two-sided), which tests the change itself,
+    assuming exchangeable epochs. Both are also corrected over contrasts x bands x ROI pairs
+    (``p_null_corrected`` with ``correction``; ``p_epochs_fdr`` by FDR).
+
+    **Degenerate segments.** A segment that lies outside the recording, has fewer than two
+    epochs free of ``BAD_`` annotations, or allows too few distinct surrogates for
+    :math:`p \le \alpha` is left out with a warning naming it (and so are contrasts that
+    involve it); when nothing is left, an error. No NaN is reported as a value.
 
     Parameters
     ----------
@@ -1052,7 +1139,7 @@ def level2(
     %(bands)s
     %(rois)s
     measure : 'plv' | 'coh' | 'imcoh'
-        Synchrony measure per epoch.
+        Synchrony measure per epoch (magnitudes; imcoh is :math:`|\mathrm{Im}|`).
     epoch_duration : float
         Epoch length in s (at least two cycles of every band's lowest frequency).
     null : 'circular_shift' | 'epoch_shuffle'
@@ -1060,10 +1147,16 @@ def level2(
     n_null : int
         Number of surrogates per segment.
     alpha : float
-        FDR level for the annotations.
+        Level of the corrected p-values for the ``significant`` column and the annotations.
+    correction : 'maxstat' | 'fdr'
+        Multiple-comparison correction over all rows (see above).
+    tail : 'auto' | 'greater' | 'less' | 'two-sided'
+        Alternative of the tests against chance. ``'auto'`` is ``'greater'`` (synchrony
+        above chance): the Level 2 measures are magnitudes, which rise with coupling in
+        phase, anti-phase or lagged alike (the ``phase`` column tells which).
     contrasts : sequence of (str, str)
-        Segment pairs ``(a, b)`` for ``a - b``; pairs naming segments that were not analysed
-        are an error. ``()`` for none.
+        Segment pairs ``(a, b)`` for ``a - b``; pairs naming segments that were not asked
+        for are an error. ``()`` for none.
     n_permutations : int
         Permutations of the per-epoch test of each contrast.
     reject_by_annotation : bool
@@ -1087,6 +1180,8 @@ def level2(
     _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
     _check_option("measure", measure, WINDOW_MEASURES)
     _check_option("null", null, L2_NULLS)
+    _check_option("correction", correction, L2_CORRECTIONS)
+    tail = _resolve_tails(tail, [measure])[measure]
     sfreq = raw.info["sfreq"]
     bands = check_bands(bands, sfreq)
     alpha = stats._check_alpha(alpha)
@@ -1100,71 +1195,108 @@ def level2(
             )
     n_ep = int(round(epoch_duration * sfreq))
     segs = _segments_from(raw, segments, block)
-    names = [s[0] for s in segs]
     contrasts = [tuple(c) for c in contrasts]
+    asked = [s[0] for s in segs]
     for c in contrasts:
-        if len(c) != 2 or any(x not in names for x in c):
+        if len(c) != 2 or any(x not in asked for x in c):
             raise ValueError(
-                f"Contrast {c!r} must name two analysed segments; analysed: {names}."
-            )
-    for name, _, s0, s1 in segs:
-        if (s1 - s0) // n_ep < 2:
-            raise ValueError(
-                f"Segment {name!r} ({(s1 - s0) / sfreq:g} s) holds fewer than two epochs of "
-                f"{epoch_duration:g} s: use shorter epochs or drop the segment."
+                f"Contrast {c!r} must name two analysed segments; analysed: {asked}."
             )
     rng = check_seed(seed)
     bk = get_backend(backend)
     xp = bk.xp
     sig = _Signals(raw, bands, rois, n_ep, n_ep, decim, reject_by_annotation, precision, bk,
                    check_n_jobs(n_jobs), max_bytes)
+    # a p-value (b + 1) / (N + 1) <= alpha needs this many distinct surrogates
+    need = int(np.ceil(1.0 / alpha)) - 1
+    kept, excluded = [], []
+    for name, kind, s0, s1 in segs:
+        n_epochs = max(0, (s1 - s0) // n_ep)
+        bad = sig.bad[s0 : s0 + n_epochs * n_ep].reshape(n_epochs, n_ep).any(axis=1)
+        why = _segment_problem(name, s0, s1, bad, n_ep, sfreq, null, need)
+        if why is None:
+            kept.append((name, kind, s0, s1, bad))
+        else:
+            excluded.append(dict(name=name, reason=why))
+            warn(f"Level 2: {why}; it is left out.")
+    if not kept:
+        raise ValueError(
+            "Level 2: no segment can be tested: "
+            + "; ".join(e["reason"] for e in excluded) + "."
+        )
+    names = [k[0] for k in kept]
+    dropped = [c for c in contrasts if any(x not in names for x in c)]
+    if dropped:
+        warn(f"Level 2: contrast(s) {dropped} left out: they involve a segment left out.")
+    contrasts = [c for c in contrasts if c not in dropped]
     n_ra, n_rb = len(sig.roi_names[0]), len(sig.roi_names[1])
     shape = (len(bands), n_ra, n_rb)
-    values = np.empty((len(segs),) + shape)
-    nulls = np.empty((len(segs), n_null) + shape)
+    values = np.empty((len(kept),) + shape)
+    nulls = np.empty((len(kept), n_null) + shape)
+    phase = np.empty((len(kept),) + shape)
     epoch_vals = {}
     seg_info = []
     logger.info(
-        f"In-Sync Level 2: {measure} in {', '.join(bands)}, {len(segs)} segment(s)/block(s), "
+        f"In-Sync Level 2: {measure} in {', '.join(bands)}, {len(kept)} segment(s)/block(s), "
         f"epochs of {epoch_duration:g} s, {n_null} surrogates ({null})"
     )
-    for si, (name, kind, s0, s1) in enumerate(ProgressBar(segs, mesg="Level 2")):
-        n_epochs = (s1 - s0) // n_ep
-        bad = sig.bad[s0 : s0 + n_epochs * n_ep].reshape(n_epochs, n_ep).any(axis=1)
-        if bad.all():
-            raise ValueError(f"Every epoch of segment {name!r} touches a BAD annotation.")
+    for si, (name, kind, s0, s1, bad) in enumerate(ProgressBar(kept, mesg="Level 2")):
+        n_epochs = len(bad)
+        seg_bad = sig.bad[s0 : s0 + n_epochs * n_ep]
         # surrogate draws are shared by all bands of a segment (same lags / orders)
         if null == "circular_shift":
             draws = _null_shifts(rng, n_epochs * n_ep, n_ep, n_null)
         else:
-            draws = [_derangement(rng, n_epochs) for _ in range(n_null)]
+            draws = _shuffle_orders(rng, n_epochs, n_null, "epochs")
         for bi, band in enumerate(bands):
             q = sig.decim[band]
             g = n_ep // q
             a0 = s0 // q
             geo = _Geometry(g, 1, 1, n_epochs, n_epochs * g)
-            seg_values = _PairSeries(sig, band, measure, geo, slice(a0, a0 + n_epochs * g),
-                                     max_bytes)
+            span = slice(a0, a0 + n_epochs * g)
+            seg_values = _PairSeries(sig, band, measure, geo, span, max_bytes)
             zb = seg_values.zb
-
             ev = seg_values()[~bad]
             epoch_vals[(si, bi)] = ev
             values[si, bi] = ev.mean(axis=0)
+            phase[si, bi] = _l2_phase(sig, band, span, ~bad, g)
             for k in range(n_null):
                 if null == "circular_shift":
                     # lags are drawn at the input rate; B's signal shifts by the nearest
                     # decimated sample (at least one epoch either way)
-                    zs = xp.roll(zb, int(round(draws[k] / q)), axis=-1)
+                    lag = int(round(draws[k] / q))
+                    zs = xp.roll(zb, lag, axis=-1)
+                    b_bad = np.roll(seg_bad, lag * q).reshape(n_epochs, n_ep).any(axis=1)
                 else:
                     zs = zb.reshape(zb.shape[0], n_epochs, g)[:, xp.asarray(draws[k])]
                     zs = zs.reshape(zb.shape)
-                nulls[si, k, bi] = seg_values(zs)[~bad].mean(axis=0)
+                    b_bad = bad[draws[k]]
+                ok = ~bad & ~b_bad  # A's epoch and the B data moved onto it both clean
+                nulls[si, k, bi] = (seg_values(zs)[ok].mean(axis=0) if ok.any()
+                                    else np.nan)
         seg_info.append(dict(name=name, kind=kind, onset=s0 / sfreq,
                              duration=(s1 - s0) / sfreq, n_epochs=int((~bad).sum())))
+    n_usable = np.isfinite(nulls).reshape(len(kept), n_null, -1).all(axis=-1).sum(axis=1)
+    if np.any(n_usable < need):
+        short = [seg_info[i]["name"] for i in np.flatnonzero(n_usable < need)]
+        raise ValueError(
+            f"Level 2: in segment(s) {short} fewer than {need} surrogates keep a clean epoch "
+            "(BAD annotations cover most of them): shorten the BAD spans or drop the segment."
+        )
+    n_tests = values.size
+    if correction == "fdr" and n_null + 1 < n_tests / alpha:
+        warn(
+            f"Level 2: with {n_null} surrogates and {n_tests} tests, FDR can reject a test "
+            f"only when several are significant together (one alone needs n_null >= "
+            f"{int(np.ceil(n_tests / alpha)) - 1}); correction='maxstat' has no such floor."
+        )
     z = stats.zscore(values, nulls, axis=1)
-    p = stats.p_value(values, nulls, tail="greater", axis=1)
-    reject, p_fdr = stats.fdr_bh(p, alpha)
-    null_mean = nulls.mean(axis=1)
+    p = stats.p_value(values, nulls, tail=tail, axis=1)
+    p_fdr = stats.fdr_bh(p, alpha)[1]
+    p_corr = _l2_correct(p, values, np.moveaxis(nulls, 1, 0), correction, tail, alpha)
+    reject = p_corr <= alpha
+    null_mean = np.nanmean(nulls, axis=1)
+    relation = phase_relation(phase)
     rows = []
     for si, seg in enumerate(seg_info):
         for bi, band in enumerate(bands):
@@ -1175,41 +1307,69 @@ def level2(
                         kind=seg["kind"], segment=seg["name"], onset=seg["onset"],
                         duration=seg["duration"], n_epochs=seg["n_epochs"], band=band,
                         roi_a=ra, roi_b=rb, value=float(values[ix]),
-                        null_mean=float(null_mean[ix]), z=float(z[ix]), p=float(p[ix]),
-                        p_fdr=float(p_fdr[ix]), significant=bool(reject[ix]),
+                        null_mean=float(null_mean[ix]), z=float(z[ix]), tail=tail,
+                        p=float(p[ix]), p_fdr=float(p_fdr[ix]),
+                        p_corrected=float(p_corr[ix]), significant=bool(reject[ix]),
+                        direction=("above chance" if z[ix] > 0 else "below chance"
+                                   if z[ix] < 0 else "none"),
+                        phase_diff=float(phase[ix]), phase=str(relation[ix]),
                     ))
-    con_rows = []
-    for a, b in contrasts:
-        ia, ib = names.index(a), names.index(b)
-        diff = values[ia] - values[ib]
-        null_diff = nulls[ia] - nulls[ib]
-        z_null = stats.zscore(diff, null_diff)
-        p_null = stats.p_value(diff, null_diff, tail="two-sided")
-        for bi, band in enumerate(bands):
-            test = stats.permutation_test(epoch_vals[(ia, bi)], epoch_vals[(ib, bi)],
-                                          n_permutations, seed=rng)
-            for ri, ra in enumerate(sig.roi_names[0]):
-                for ci, rb in enumerate(sig.roi_names[1]):
-                    ix = (bi, ri, ci)
-                    con_rows.append(dict(
-                        contrast=f"{a} - {b}", a=a, b=b, band=band, roi_a=ra, roi_b=rb,
-                        diff=float(diff[ix]), z_null=float(z_null[ix]),
-                        p_null=float(p_null[ix]), p_epochs=float(test["p"][ri, ci]),
-                        d=float(test["d"][ri, ci]),
-                    ))
+    con_rows = _l2_contrasts(contrasts, names, values, nulls, epoch_vals, bands, sig,
+                             n_permutations, rng, correction, alpha)
     params = dict(
         epoch_duration=n_ep / sfreq, null=null, n_null=n_null, alpha=alpha, sfreq=sfreq,
+        correction=correction, tail=tail,
         decim={b: int(q) for b, q in sig.decim.items()}, precision=precision,
         backend=bk.name, block=None if block is None else float(block),
         reject_by_annotation=bool(reject_by_annotation),
         first_time=float(sig.first_time), orig_time=_orig_time_str(sig.orig_time),
-        n_permutations=int(n_permutations),
+        n_permutations=int(n_permutations), excluded=excluded,
     )
     return InSyncLevel2(
-        values=values, null=nulls, segments=seg_info, rows=rows, contrasts=con_rows,
-        bands=bands, roles=sig.roles, roi_names=sig.roi_names, roi_channels=sig.roi_chs,
-        measure=measure, params=params,
+        values=values, null=nulls, phase=phase, segments=seg_info, rows=rows,
+        contrasts=con_rows, bands=bands, roles=sig.roles, roi_names=sig.roi_names,
+        roi_channels=sig.roi_chs, measure=measure, params=params,
     )
+
+
+def _l2_contrasts(contrasts, names, values, nulls, epoch_vals, bands, sig, n_permutations,
+                  rng, correction, alpha):
+    """Rows of the contrast table (see :meth:`InSyncLevel2.contrast_table`)."""
+    if not contrasts:
+        return []
+    diffs, null_diffs, p_null, z_null, p_ep, d_ep = [], [], [], [], [], []
+    for a, b in contrasts:
+        ia, ib = names.index(a), names.index(b)
+        diff = values[ia] - values[ib]
+        null_diff = nulls[ia] - nulls[ib]
+        diffs.append(diff)
+        null_diffs.append(null_diff)
+        z_null.append(stats.zscore(diff, null_diff))
+        p_null.append(stats.p_value(diff, null_diff, tail="two-sided"))
+        tests = [stats.permutation_test(epoch_vals[(ia, bi)], epoch_vals[(ib, bi)],
+                                        n_permutations, seed=rng)
+                 for bi in range(len(bands))]
+        p_ep.append(np.stack([t["p"] for t in tests]))
+        d_ep.append(np.stack([t["d"] for t in tests]))
+    p_null, p_ep = np.stack(p_null), np.stack(p_ep)
+    # family: contrasts x bands x ROI pairs (surrogate k of every contrast together)
+    p_null_corr = _l2_correct(p_null, np.stack(diffs), np.stack(null_diffs, axis=1),
+                              correction, "two-sided", alpha)
+    p_ep_fdr = stats.fdr_bh(p_ep, alpha)[1]
+    rows = []
+    for k, (a, b) in enumerate(contrasts):
+        for bi, band in enumerate(bands):
+            for ri, ra in enumerate(sig.roi_names[0]):
+                for ci, rb in enumerate(sig.roi_names[1]):
+                    ix = (k, bi, ri, ci)
+                    rows.append(dict(
+                        contrast=f"{a} - {b}", a=a, b=b, band=band, roi_a=ra, roi_b=rb,
+                        diff=float(diffs[k][bi, ri, ci]), z_null=float(z_null[k][bi, ri, ci]),
+                        p_null=float(p_null[ix]), p_null_corrected=float(p_null_corr[ix]),
+                        p_epochs=float(p_ep[ix]), p_epochs_fdr=float(p_ep_fdr[ix]),
+                        d=float(d_ep[k][bi, ri, ci]),
+                    ))
+    return rows
 
 
 # --------------------------------------------------------------------------------------------

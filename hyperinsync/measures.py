@@ -128,17 +128,20 @@ def wpli(xa, xb, chunk=64):
     return num / xp.where(den == 0, 1, den)
 
 
-def ccorr(xa, xb):
-    r"""Circular correlation of the phases (absolute value).
+def ccorr(xa, xb, signed=False):
+    r"""Circular correlation of the phases (absolute value unless ``signed``).
 
     :math:`|\sum s_a s_b| / \sqrt{\sum s_a^2 \sum s_b^2}` with
     :math:`s = \sin(\phi - \bar\phi)` and :math:`\bar\phi` the circular mean phase
-    (HyPyP's ``ccorr``).
+    (HyPyP's ``ccorr`` is the absolute value; Jammalamadaka & SenGupta's circular
+    correlation coefficient keeps the sign). A negative signed value means the two phases
+    deviate from their mean directions in opposite senses.
     """
     xp = _xp(xa)
     sa, sb = _centred_sine(xa), _centred_sine(xb)
     num = xp.matmul(sa, sb.swapaxes(-1, -2))
-    return abs(num) / _outer_sqrt(xp.sum(sa**2, axis=-1), xp.sum(sb**2, axis=-1))
+    den = _outer_sqrt(xp.sum(sa**2, axis=-1), xp.sum(sb**2, axis=-1))
+    return num / den if signed else abs(num) / den
 
 
 def _centred_sine(x):
@@ -162,6 +165,10 @@ def envcorr(xa, xb):
     return num / _outer_sqrt(xp.sum(ea**2, axis=-1), xp.sum(eb**2, axis=-1))
 
 
+# measures whose 'within' values carry a sign, and those that keep it on request (signed=True)
+SIGNED = ("envcorr",)
+SIGNABLE = ("ccorr", "imcoh")
+
 MEASURES = {
     "plv": plv,
     "coh": coh,
@@ -170,6 +177,30 @@ MEASURES = {
     "ccorr": ccorr,
     "envcorr": envcorr,
 }
+
+
+def phase_relation(phase):
+    r"""Name the relation of a mean phase difference (radians).
+
+    ``'in-phase'`` within :math:`\pi/4` of 0, ``'anti-phase'`` within :math:`\pi/4` of
+    :math:`\pm\pi`, ``'lagged'`` otherwise (``'n/a'`` for NaN).
+
+    Parameters
+    ----------
+    phase : float | array
+        Phase differences in radians (any range; wrapped to :math:`(-\pi, \pi]`).
+
+    Returns
+    -------
+    relation : str | ndarray of str
+    """
+    import numpy as np
+
+    ph = np.abs(np.angle(np.exp(1j * np.asarray(phase, float))))
+    out = np.where(ph <= np.pi / 4, "in-phase",
+                   np.where(ph >= 3 * np.pi / 4, "anti-phase", "lagged"))
+    out = np.where(np.isnan(ph), "n/a", out)
+    return str(out) if out.ndim == 0 else out
 
 
 def check_measures(measures):
@@ -194,7 +225,30 @@ def check_measures(measures):
     return measures
 
 
-def compute_measure(name, xa, xb, convention="within"):
+def is_signed(name, signed=False, convention="within"):
+    """Whether a measure's values carry a sign (negative = opposite relation).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MEASURES`.
+    signed : bool
+        Whether ``ccorr`` and ``imcoh`` keep their sign (see :func:`compute_measure`).
+    convention : 'within' | 'across'
+        ``imcoh`` across epochs is signed by default (mne-connectivity's convention).
+
+    Returns
+    -------
+    signed : bool
+    """
+    if name in SIGNED:
+        return True
+    if name in SIGNABLE:
+        return bool(signed) or (name == "imcoh" and convention == "across")
+    return False
+
+
+def compute_measure(name, xa, xb, convention="within", signed=False):
     """Compute one measure for every pair of ``xa`` x ``xb`` under a convention.
 
     Parameters
@@ -205,6 +259,10 @@ def compute_measure(name, xa, xb, convention="within"):
         Analytic signals of the two sets (same epochs, freqs and times).
     convention : 'within' | 'across'
         See :func:`samples_last`.
+    signed : bool
+        Keep the sign of ``ccorr`` and ``imcoh`` (by default ``ccorr`` and, within epochs,
+        ``imcoh`` are absolute values as in HyPyP; ``imcoh`` across epochs is signed as in
+        mne-connectivity). ``envcorr`` is always signed; other measures are magnitudes.
 
     Returns
     -------
@@ -214,7 +272,7 @@ def compute_measure(name, xa, xb, convention="within"):
     """
     _check_option("measure", name, tuple(MEASURES))
     a, b = samples_last(xa, convention), samples_last(xb, convention)
-    if name == "imcoh":
-        # HyPyP reports |Im|; mne-connectivity (across epochs) keeps the sign
-        return imcoh(a, b, signed=convention == "across")
+    if name in SIGNABLE:
+        # HyPyP reports |Im| and |ccorr|; mne-connectivity (imcoh across epochs) the sign
+        return MEASURES[name](a, b, signed=is_signed(name, signed, convention))
     return MEASURES[name](a, b)

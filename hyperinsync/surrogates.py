@@ -14,15 +14,17 @@ Null models (``null=``), each reproducible with ``seed``:
     otherwise any two people of different dyads. All such pairs, or a random subset of
     ``n_surrogates``.
 ``'epoch_shuffle'``
-    Within a dyad: epoch *k* of A with epoch *l* != *k* of B (a random derangement of B's
-    epochs per surrogate).
+    Within a dyad: A's epochs with B's epochs in a random order (uniform over all orders, so
+    the observed pairing is exchangeable with the surrogates and the p-value is exact; an
+    epoch may keep its partner, as in any permutation test).
 ``'circular_shift'``
     Within a dyad (continuous data): B's band signals circularly shifted by a random lag of
     at least ``min_shift`` seconds from either end.
 ``'segment_shuffle'``
     Within a dyad (continuous data): Ramseyer & Tschacher's (2010) pseudo-interactions for
-    windowed measures: B's recording cut into segments of ``segment_duration`` seconds whose
-    order is deranged; windows stay inside segments.
+    windowed measures: B's recording cut into segments of ``segment_duration`` seconds put in
+    a random order (10 or more segments give a fine-grained null; with fewer than 4 no
+    p-value can reach 0.05, which is warned about); windows stay inside segments.
 ``'phase_randomization'``
     Within a dyad (continuous data): Fourier phase randomisation of B (Theiler et al.,
     1992), the same random phases for all of B's channels (Prichard & Theiler, 1994), which
@@ -40,6 +42,8 @@ into chunks whose intermediate arrays stay below about ``max_bytes`` (the same b
 from __future__ import annotations
 
 
+import math
+
 import mne
 import numpy as np
 
@@ -54,12 +58,13 @@ from ._utils import (
     fill_doc,
     logger,
     verbose,
+    warn,
 )
 from .backend import get_backend
 from .dyad import ROLE_SEP, get_roles, split_ch_name
-from .measures import check_measures, compute_measure
+from .measures import _unit, check_measures, compute_measure, is_signed, phase_relation
 from .spectral import METHODS, band_analytic
-from .stats import fdr_bh, maxstat_p, p_value, permutation_test, zscore
+from .stats import TAILS, fdr_bh, maxstat_p, p_value, permutation_test, standardize, zscore
 from .sync import (
     SyncResult,
     _bad_mask,
@@ -82,8 +87,26 @@ CORRECTIONS = ("fdr", "maxstat", None)
 
 
 # ------------------------------------------------------------------------------ result
+def _resolve_tails(tail, measures, signed=False):
+    """``{measure: tail}``: ``'auto'`` is two-sided for signed measures, greater otherwise."""
+    if isinstance(tail, dict):
+        missing = [m for m in measures if m not in tail]
+        if missing:
+            raise ValueError(f"tail has no entry for measure(s) {missing}.")
+        out = {m: tail[m] for m in measures}
+    else:
+        _validate_type(tail, str, "tail")
+        out = {m: tail for m in measures}
+    for m, t in out.items():
+        if t == "auto":
+            out[m] = "two-sided" if is_signed(m, signed) else "greater"
+        else:
+            _check_option("tail", t, TAILS + ("auto",))
+    return out
+
+
 class SurrogateResult:
-    """Observed synchrony against a surrogate null.
+    r"""Observed synchrony against a surrogate null.
 
     Attributes
     ----------
@@ -95,23 +118,38 @@ class SurrogateResult:
     null_mean, null_sd : ndarray
         Mean and SD (``ddof=1``) of the null per measure, band and pair.
     z, effect : ndarray
-        :math:`(obs - \\bar{null}) / SD(null)` (:func:`hyperinsync.stats.zscore`);
-        ``effect`` is the same number, the SUSY-style surrogate effect size.
+        :math:`(obs - \bar{null}) / SD(null)` (:func:`hyperinsync.stats.zscore`);
+        ``effect`` is the same number, the SUSY-style surrogate effect size. Its sign is the
+        direction of the effect: for signed measures (``envcorr``; ``ccorr`` and ``imcoh``
+        with ``signed=True``) positive is a positive relation, negative a negative one.
+    tail : dict
+        The alternative of each measure's test: ``'greater'`` (synchrony above chance; the
+        default for magnitudes: PLV, coh, wPLI, HyPyP's absolute ccorr and imcoh),
+        ``'two-sided'`` (the default for signed measures: a negative envelope correlation is
+        coupling too) or ``'less'``.
     p : ndarray
-        One-sided surrogate p-value, :math:`(b + 1)/(N + 1)`, ``b`` = surrogates >= observed.
+        Surrogate p-value, :math:`(b + 1)/(N + 1)` (:func:`hyperinsync.stats.p_value` with the
+        measure's ``tail``).
     p_corrected : ndarray | None
-        ``'fdr'``: Benjamini-Hochberg over all entries; ``'maxstat'``: max statistic over the
-        pairs of each measure and band; ``None``: not corrected.
+        ``'fdr'``: Benjamini-Hochberg over all measures, bands and pairs (per dyad for
+        pseudo-dyads); ``'maxstat'``: the maximum statistic over the same family, each test
+        first standardised against its own null (max-z, :func:`hyperinsync.stats.maxstat_p`)
+        so pairs with a higher chance level do not dominate; ``None``: not corrected.
+    phase : ndarray | None
+        Mean phase difference A - B of each observed pair in radians (angle of the summed
+        unit-phasor cross products over the valid epochs; for ROI pairs over their channel
+        pairs), shape of ``observed`` without the measure axis. Near 0 in-phase, near
+        :math:`\pm\pi` anti-phase; meaningful where the coupling is significant.
     group : dict | None
         ``'pseudo_dyads'`` only: real dyads vs pseudo-dyads per measure, band and pair,
         ``diff`` (mean real - mean pseudo), ``p`` (permutation), ``d`` (Cohen's d),
-        ``p_corrected`` (same correction as above).
+        ``p_corrected`` (Benjamini-Hochberg over measures, bands and pairs).
     measures, bands, rows, cols : list
         Names of the axes; ``rows``/``cols`` are channels (``'role:channel'``) or ROI labels.
     level : 'channel' | 'roi'
     params : dict
         The null model and how it was drawn: ``null``, ``n_surrogates``, ``seed``,
-        ``n_times`` / ``n_epochs`` used, channels dropped, pairs, lags ...
+        ``n_times`` / ``n_epochs`` used, channels dropped, pairs, lags, ``signed`` ...
     """
 
     def __init__(
@@ -125,6 +163,8 @@ class SurrogateResult:
         cols,
         level="channel",
         correction="fdr",
+        tail="auto",
+        phase=None,
         params=None,
         group=None,
     ):
@@ -137,6 +177,8 @@ class SurrogateResult:
         self.level = level
         self.correction = correction
         self.params = dict(params or {})
+        self.tail = _resolve_tails(tail, self.measures, self.params.get("signed", False))
+        self.phase = None if phase is None else np.asarray(phase, float)
         self.null_mean = self.null.mean(axis=0)
         # one observed value per dyad (pseudo-dyads): each is compared with the same null
         per_dyad = self.observed.ndim == self.null.ndim
@@ -148,22 +190,31 @@ class SurrogateResult:
             self.null_sd = np.full_like(self.null_mean, np.nan)
             self.z = np.full(np.broadcast(self.observed, self.null_mean).shape, np.nan)
         self.effect = self.z
-        self.p = p_value(self.observed, null)
-        self.p_corrected = self._correct(self.p, self.observed, self.null)
+        self.p = np.empty(np.broadcast_shapes(self.observed.shape, self.null.shape[1:]))
+        for mi, m in enumerate(self.measures):
+            self.p[..., mi, :, :, :] = p_value(self.observed[..., mi, :, :, :],
+                                               null[:, ..., mi, :, :, :], tail=self.tail[m])
+        self.p_corrected = self._correct()
         self.group = group
 
-    def _correct(self, p, observed, null):
+    def _correct(self):
         if self.correction is None:
             return None
-        if self.correction == "fdr":
-            return fdr_bh(p)[1]
-        # max statistic within each measure and band (values of one scale); the pairs are
-        # the family
-        out = np.empty(np.broadcast_shapes(observed.shape, null.shape[1:]))
-        for mi in range(len(self.measures)):
-            for bi in range(len(self.bands)):
-                out[..., mi, bi, :, :] = maxstat_p(observed[..., mi, bi, :, :], null[:, mi, bi])
-        return out
+        obs = self.observed if self.observed.ndim == 5 else self.observed[None]
+        p = self.p if self.p.ndim == 5 else self.p[None]
+        out = np.empty(obs.shape)
+        for d in range(len(obs)):
+            # one family per dyad: every measure, band and pair
+            if self.correction == "fdr":
+                out[d] = fdr_bh(p[d])[1]
+                continue
+            # max statistic: each test standardised against its own null (with the tail of
+            # its measure), so the family can mix measures, bands and chance levels
+            std = [standardize(obs[d, mi], self.null[:, mi], tail=self.tail[m], method="z")
+                   for mi, m in enumerate(self.measures)]
+            out[d] = maxstat_p(np.stack([o for o, _ in std]),
+                               np.stack([n for _, n in std], axis=1), standardize=None)
+        return out if self.observed.ndim == 5 else out[0]
 
     def __repr__(self):
         n_obs = "" if self.observed.ndim == 4 else f"{self.observed.shape[0]} dyads, "
@@ -179,16 +230,27 @@ class SurrogateResult:
         Returns
         -------
         table : pandas.DataFrame | list of dict
-            Columns ``measure, band, row, col, observed, null_mean, null_sd, z, effect, p,
-            p_corrected`` (and ``dyad`` for pseudo-dyad results; then also the group-level
-            ``group_diff, group_p, group_d`` per pair).
+            Columns ``measure, band, row, col, observed, null_mean, null_sd, z, effect, tail,
+            p, p_corrected, direction`` and, when the phase is known, ``phase_diff`` and
+            ``phase`` (and ``dyad`` for pseudo-dyad results; then also the group-level
+            ``group_diff, group_p, group_d`` per pair). ``direction`` is the sign of the
+            effect: ``'positive'``/``'negative'`` for signed measures (the relation's sign;
+            for signed imcoh positive means the row leads in phase), ``'above chance'`` /
+            ``'below chance'`` for magnitudes. ``phase_diff`` is the mean phase difference
+            row - col in radians and ``phase`` names it: ``'in-phase'``, ``'anti-phase'``
+            or ``'lagged'`` (:func:`hyperinsync.measures.phase_relation`).
         """
         obs = self.observed if self.observed.ndim == 5 else self.observed[None]
         dyads = self.params.get("dyads") or list(range(len(obs)))
         p_corr = self.p_corrected
+        phase = None if self.phase is None else (
+            self.phase if self.phase.ndim == 4 else self.phase[None])
+        signed = self.params.get("signed", False)
         rows_out = []
         for di in range(len(obs)):
             for mi, m in enumerate(self.measures):
+                labels = (("positive", "negative") if is_signed(m, signed)
+                          else ("above chance", "below chance"))
                 for bi, b in enumerate(self.bands):
                     for i, rn in enumerate(self.rows):
                         for j, cn in enumerate(self.cols):
@@ -197,15 +259,22 @@ class SurrogateResult:
                             row = dict(measure=m, band=b, row=rn, col=cn)
                             if self.observed.ndim == 5:
                                 row = dict(dyad=dyads[di], **row)
+                            z = float(self.z[full])
                             row.update(
                                 observed=float(self.observed[full]),
                                 null_mean=float(self.null_mean[idx]),
                                 null_sd=float(self.null_sd[idx]),
-                                z=float(self.z[full]),
+                                z=z,
                                 effect=float(self.effect[full]),
+                                tail=self.tail[m],
                                 p=float(self.p[full]),
                                 p_corrected=None if p_corr is None else float(p_corr[full]),
+                                direction=(labels[0] if z > 0 else labels[1] if z < 0
+                                           else "none"),
                             )
+                            if phase is not None:
+                                ph = float(phase[di, bi, i, j])
+                                row.update(phase_diff=ph, phase=phase_relation(ph))
                             if self.group is not None:
                                 row.update(
                                     group_diff=float(self.group["diff"][idx]),
@@ -226,8 +295,11 @@ class SurrogateResult:
             cols=self.cols,
             level=self.level,
             correction=self.correction,
+            tail=dict(self.tail),
             params=self.params,
         )
+        if self.phase is not None:
+            out["phase"] = self.phase
         if self.group is not None:
             out["group"] = {
                 k: (np.asarray(v) if k in ("diff", "p", "d", "p_corrected") else v)
@@ -254,41 +326,76 @@ def _check_n_surrogates(n_surrogates, allow_none=False):
     return int(n_surrogates)
 
 
-def _common_channels(insts, keep_roles):
-    """Plain channel names used for every person, and per-dyad logs of dropped ones."""
-    per_person = []  # (dyad index, role position, [plain names])
+def _role_order(insts, keep_roles):
+    """Each dyad's two roles in one order, by name: the order of dyad 0's roles.
+
+    Pseudo-dyads pair people by role *name* (the therapist of dyad *i* with the client of
+    dyad *j*), whatever order a dyad's channels come in. With ``keep_roles`` every dyad must
+    have the same two roles; otherwise a dyad with other role names keeps its own order.
+    """
+    ref = tuple(get_roles(insts[0]))
+    order = []
     for d, inst in enumerate(insts):
-        roles, picks = _data_picks(inst, None)
-        for r, idx in enumerate(picks):
-            per_person.append((d, r, [split_ch_name(inst.ch_names[i])[1] for i in idx]))
+        roles = tuple(get_roles(inst))
+        if set(roles) == set(ref):
+            order.append(ref)
+        elif keep_roles:
+            raise ValueError(
+                f"Dyad {d} has roles {list(roles)}, but dyad 0 has {list(ref)}: with "
+                "keep_roles=True pseudo-dyads pair people by role name, so every dyad needs "
+                "the same two roles. Rename the roles (e.g. make_dyad_raw(..., roles=...)) "
+                "or pass keep_roles=False to pair any two people of different dyads."
+            )
+        else:
+            logger.info(f"Dyad {d} has roles {list(roles)} (dyad 0: {list(ref)}); with "
+                        "keep_roles=False its people are paired in their own order.")
+            order.append(roles)
+    return order
+
+
+def _plain_good_channels(inst, role):
+    """Plain names of one person's good data channels."""
+    roles, picks = _data_picks(inst, None)
+    return [split_ch_name(inst.ch_names[i])[1] for i in picks[roles.index(role)]]
+
+
+def _common_channels(insts, keep_roles, order):
+    """Plain channel names used for every person, and per-dyad logs of dropped ones.
+
+    ``order[d]`` are dyad ``d``'s roles in the common order (see :func:`_role_order`).
+    """
+    per_person = []  # (dyad index, role position in the common order, role, [plain names])
+    for d, inst in enumerate(insts):
+        for r, role in enumerate(order[d]):
+            per_person.append((d, r, role, _plain_good_channels(inst, role)))
     groups = [[0], [1]] if keep_roles else [[0, 1]]
     common = []
     for g in groups:
-        sets = [names for _, r, names in per_person if r in g]
+        sets = [names for _, r, _, names in per_person if r in g]
         keep = [c for c in sets[0] if all(c in s for s in sets[1:])]
         common.append(keep)
-        for d, r, names in per_person:
+        for d, r, role, names in per_person:
             if r in g:
                 dropped = [c for c in names if c not in keep]
                 if dropped:
                     logger.info(
-                        f"Dyad {d}, role {get_roles(insts[d])[r]!r}: channels {dropped} "
-                        "are not in every recording and are left out."
+                        f"Dyad {d}, role {role!r}: channels {dropped} are not in every "
+                        "recording and are left out."
                     )
         if len(keep) < 2:
+            which = f" for role {order[0][g[0]]!r}" if keep_roles else ""
             raise ValueError(
                 f"Only {len(keep)} good data channel(s) ({keep}) are common to all "
-                f"{len(insts)} recordings{' for role position ' + str(g[0]) if keep_roles else ''}: "
-                "pseudo-dyads need at least 2. Check info['bads'] and the channel names, or "
-                "pass recordings with matching montages."
+                f"{len(insts)} recordings{which}: pseudo-dyads need at least 2. Check "
+                "info['bads'] and the channel names, or pass recordings with matching "
+                "montages."
             )
     if not keep_roles:
         common = [common[0], common[0]]
     return common
 
 
-def _person_picks(inst, r, plain):
-    role = get_roles(inst)[r]
+def _person_picks(inst, role, plain):
     return np.array([inst.ch_names.index(f"{role}{ROLE_SEP}{c}") for c in plain], int)
 
 
@@ -332,8 +439,10 @@ def _crop_common(insts):
 class _Prepared:
     """Band signals of the people of one or more dyads, cut into epochs as compute_sync."""
 
-    def __init__(self, insts, bands, method, decim, epoch_duration, kw, channels):
+    def __init__(self, insts, bands, method, decim, epoch_duration, kw, channels, order,
+                 signed=False):
         self.bands = bands
+        self.signed = signed
         self.kw = kw
         self.method, self.decim = method, decim
         first = insts[0]
@@ -351,12 +460,13 @@ class _Prepared:
             self.n_len = len(first.times)
             self.starts = None
             self.masks = [np.ones(len(inst), bool) for inst in insts]
-        # signals[band][person] = array (E, F, C, L); person = 2 * dyad + role position
+        # signals[band][person] = array (E, F, C, L); person = 2 * dyad + position of the
+        # role in the common order (order[d], roles by name)
         self.signals = {b: [] for b in bands}
         self.meta = {}
-        for inst in insts:
-            for r in (0, 1):
-                picks = _person_picks(inst, r, channels[r])
+        for inst, roles in zip(insts, order):
+            for r, role in enumerate(roles):
+                picks = _person_picks(inst, role, channels[r])
                 for b, (z, meta) in self._transform(inst, picks).items():
                     self.signals[b].append(z)
                     self.meta[b] = meta
@@ -381,9 +491,9 @@ class _Prepared:
         return {b: (s.data.transpose(0, 2, 1, 3), s) for b, s in sig.items()}
 
 
-def _values(measure, xa, xb):
+def _values(measure, xa, xb, signed=False):
     """Per-epoch values of every pair, mean over the band's frequencies: (..., Na, Nb)."""
-    return compute_measure(measure, xa, xb, "within").mean(axis=-3)
+    return compute_measure(measure, xa, xb, "within", signed=signed).mean(axis=-3)
 
 
 def _fold(z):
@@ -440,7 +550,7 @@ def _pseudo_null(prep, measures, pairs, n_dyads, bk, max_bytes):
         for e0 in range(0, n_ep, step):
             wk = xp.asarray(w[:, :, e0 : e0 + step])
             for mi, m in enumerate(measures):
-                v = _values(m, za[e0 : e0 + step], zb[e0 : e0 + step])
+                v = _values(m, za[e0 : e0 + step], zb[e0 : e0 + step], prep.signed)
                 v = v.reshape(v.shape[0], len(pa), c_a, len(pb), c_b)
                 # mean over each pairing's valid epochs (BAD windows of either dyad)
                 total[mi, bi] += bk.to_numpy(xp.einsum("eiajb,ije->iajb", v, wk))
@@ -458,12 +568,22 @@ def _pseudo_null(prep, measures, pairs, n_dyads, bk, max_bytes):
     return null, real
 
 
-def _derangement(rng, n):
-    """A random permutation of range(n) without fixed points (rejection sampling)."""
-    while True:
-        perm = rng.permutation(n)
-        if not np.any(perm == np.arange(n)):
-            return perm
+def _shuffle_orders(rng, n, n_surrogates, what):
+    """``n_surrogates`` uniformly random orders of ``range(n)`` (fixed points allowed).
+
+    Uniform over all :math:`n!` orders, so the observed order is exchangeable with the
+    surrogates and :math:`(b + 1)/(N + 1)` is exact. Derangements (no epoch left in place)
+    are not: the mean of the other pairings moves *against* the observed value (the
+    pairings share row and column sums), which inflates its z by :math:`n/(n-1)` -- 11 %
+    with 10 epochs, enough to break a max-statistic over many pairs.
+    """
+    if math.factorial(n) < 20:
+        warn(
+            f"Shuffling {n} {what} gives only {math.factorial(n)} distinct orders: no "
+            f"p-value can fall below 1/{math.factorial(n)}, so nothing can be significant at "
+            f"0.05. Use more {what} (shorter ones): at least 4, better 10 or more."
+        )
+    return np.stack([rng.permutation(n) for _ in range(n_surrogates)])
 
 
 def _pairing_null(prep, measures, perms, bk, max_bytes, reducer=None):
@@ -498,7 +618,8 @@ def _pairing_null(prep, measures, perms, bk, max_bytes, reducer=None):
         for e0 in range(0, n_ep, step):
             za_c = _fold(za[e0 : e0 + step])
             for mi, m in enumerate(measures):
-                v = _values(m, za_c, zbf)[0].reshape(-1, c_a, n_ep, c_b)  # (Ec, Ca, E, Cb)
+                # (Ec, Ca, E, Cb)
+                v = _values(m, za_c, zbf, prep.signed)[0].reshape(-1, c_a, n_ep, c_b)
                 if reducer is not None:
                     v = xp.matmul(xp.matmul(wa, v.transpose(0, 2, 1, 3)), wb)  # (Ec, E, Ra, Rb)
                     v = v.transpose(0, 2, 1, 3)
@@ -519,7 +640,7 @@ def _observed_within(prep, measures, bk):
     for bi, b in enumerate(prep.bands):
         za, zb = prep.signals[b][0], prep.signals[b][1]
         for mi, m in enumerate(measures):
-            v = bk.to_numpy(_values(m, za, zb))
+            v = bk.to_numpy(_values(m, za, zb, prep.signed))
             out[mi, bi] = v[mask].mean(axis=0)
     return out
 
@@ -527,6 +648,35 @@ def _observed_within(prep, measures, bk):
 def _pair_shape(prep):
     b = next(iter(prep.bands))
     return prep.signals[b][0].shape[2], prep.signals[b][1].shape[2]
+
+
+def _observed_phase(prep, n_dyads, reducer, bk):
+    r"""Mean phase difference A - B of each observed pair (radians), per band.
+
+    The angle of :math:`\sum u_a \bar u_b` over the time points of the valid epochs (unit
+    phasors), summed over the channel pairs of each ROI pair when ``reducer`` is given: 0 is
+    in-phase, :math:`\pm\pi` anti-phase. ``n_dyads``: one per real dyad (pseudo-dyads), or
+    ``None`` for one within-dyad pair. Shape ``(n_bands, rows, cols)``, with a leading dyad
+    axis for pseudo-dyads.
+    """
+    xp = bk.xp
+    out = []
+    for d in range(1 if n_dyads is None else n_dyads):
+        mask = prep.masks[d]
+        per_band = []
+        for b in prep.bands:
+            za, zb = prep.signals[b][2 * d], prep.signals[b][2 * d + 1]
+            keep = xp.asarray(np.flatnonzero(mask))
+            # the valid epochs joined in time, (F, C, E * L): one product per band
+            ua, ub = (_unit(z[keep]).transpose(1, 2, 0, 3) for z in (za, zb))
+            ua = ua.reshape(ua.shape[0], ua.shape[1], -1)
+            ub = ub.reshape(ub.shape[0], ub.shape[1], -1)
+            cross = bk.to_numpy(xp.matmul(ua, ub.conj().swapaxes(-1, -2)).sum(axis=0))
+            if reducer is not None:
+                cross = reducer[0] @ cross @ reducer[1]
+            per_band.append(np.angle(cross))
+        out.append(np.stack(per_band))
+    return out[0] if n_dyads is None else np.stack(out)
 
 
 def _shift_null(prep, inst, measures, n_sur, min_shift, rng, bk, max_bytes):
@@ -571,14 +721,14 @@ def _shift_null(prep, inst, measures, n_sur, min_shift, rng, bk, max_bytes):
             xb = xb.transpose(3, 0, 2, 1, 4).reshape(n_ep, n_f, n_k * cb, n_l)
             wk = xp.asarray(weight[sl], dtype=xp.float32)
             for mi, m in enumerate(measures):
-                v = _values(m, za, xb).reshape(n_ep, ca, n_k, cb)  # (E, Ca, Kc, Cb)
+                v = _values(m, za, xb, prep.signed).reshape(n_ep, ca, n_k, cb)  # (E, Ca, Kc, Cb)
                 null[sl, mi, bi] = bk.to_numpy(xp.einsum("eikj,ke->kij", v, wk))
     return null / count[:, None, None, None, None], dict(lags_s=(lags / prep.sfreq).tolist())
 
 
 def _phase_null(prep, inst, channels, measures, n_sur, rng, bk, max_bytes):
     """Fourier phase randomisation of B (same phases on all B channels), re-transformed."""
-    picks_b = _person_picks(inst, 1, channels[1])
+    picks_b = _person_picks(inst, get_roles(inst)[1], channels[1])
     data = inst.get_data(picks=picks_b)
     n = data.shape[1]
     spec = np.fft.rfft(data, axis=1)
@@ -599,7 +749,7 @@ def _phase_null(prep, inst, channels, measures, n_sur, rng, bk, max_bytes):
         )
         for bi, b in enumerate(prep.bands):
             for mi, m in enumerate(measures):
-                v = bk.to_numpy(_values(m, prep.signals[b][0], sig[b][0]))
+                v = bk.to_numpy(_values(m, prep.signals[b][0], sig[b][0], prep.signed))
                 null[k, mi, bi] = v[mask].mean(axis=0)
     return null
 
@@ -645,6 +795,8 @@ def surrogate_sync(
     method="fft",
     decim="auto",
     correction="fdr",
+    tail="auto",
+    signed=False,
     backend="auto",
     n_jobs=1,
     max_bytes=256e6,
@@ -690,6 +842,8 @@ def surrogate_sync(
         Decimation of the band signals, as in :func:`hyperinsync.compute_sync`.
     correction : 'fdr' | 'maxstat' | None
         Multiple-comparison correction of the p-values (see :class:`SurrogateResult`).
+    %(tail_sync)s
+    %(signed_sync)s
     %(backend)s
     %(n_jobs)s
     max_bytes : float
@@ -742,15 +896,20 @@ def surrogate_sync(
                   epoch_duration=float(epoch_duration), method=method, backend=bk.name)
     _check_option("method", method, METHODS)
 
+    _validate_type(signed, bool, "signed")
+    tails = _resolve_tails(tail, measures, signed)
+    params.update(signed=signed)
     if null == "pseudo_dyads":
         insts, crop = _crop_common(insts)
         params.update(crop)
-        channels = _common_channels(insts, keep_roles)
-        params.update(keep_roles=keep_roles, channels_a=channels[0], channels_b=channels[1])
+        order = _role_order(insts, keep_roles)
+        channels = _common_channels(insts, keep_roles, order)
+        params.update(keep_roles=keep_roles, channels_a=channels[0], channels_b=channels[1],
+                      roles=[list(o) for o in order])
     else:
-        roles, picks = _data_picks(insts[0], None)
-        channels = [[split_ch_name(insts[0].ch_names[i])[1] for i in idx] for idx in picks]
-    roles0 = get_roles(insts[0])
+        order = [tuple(get_roles(insts[0]))]
+        channels = [_plain_good_channels(insts[0], role) for role in order[0]]
+    roles0 = order[0]
     rows = [f"{roles0[0]}{ROLE_SEP}{c}" for c in channels[0]]
     cols = [f"{roles0[1]}{ROLE_SEP}{c}" for c in channels[1]]
     reducer = None
@@ -766,7 +925,7 @@ def surrogate_sync(
         rows = [n for n in rows if n in used_r]
         cols = [n for n in cols if n in used_c]
         reducer = (_roi_weights(spec["rows"], rows), _roi_weights(spec["cols"], cols).T)
-    prep = _Prepared(insts, bands, method, decim, epoch_duration, kw, channels)
+    prep = _Prepared(insts, bands, method, decim, epoch_duration, kw, channels, order, signed)
     n_ep = len(prep.masks[0])
     logger.info(
         f"Surrogates: {null}, {len(insts)} dyad(s), {len(rows)} x {len(cols)} channels, "
@@ -782,7 +941,7 @@ def surrogate_sync(
         if null == "epoch_shuffle":
             if n_ep < 2:
                 raise ValueError("epoch_shuffle needs at least 2 epochs.")
-            perms = np.stack([_derangement(rng, n_ep) for _ in range(n_surrogates)])
+            perms = _shuffle_orders(rng, n_ep, n_surrogates, "epochs")
             null_vals = _pairing_null(prep, measures, perms, bk, max_bytes, reducer)
         elif null == "segment_shuffle":
             per_seg = max(1, int(round(segment_duration / epoch_duration)))
@@ -791,16 +950,14 @@ def surrogate_sync(
                 raise ValueError(
                     f"segment_shuffle needs at least 2 segments: the recording has {n_ep} "
                     f"epochs of {epoch_duration} s, segment_duration={segment_duration} s. "
-                    "Use a shorter segment_duration."
+                    "Use a shorter segment_duration (10 or more segments give a "
+                    "fine-grained null)."
                 )
-            perms = []
-            base = np.arange(per_seg)
-            for _ in range(n_surrogates):
-                order = _derangement(rng, n_seg)
-                perm = np.arange(n_ep)  # epochs past the last whole segment stay in place
-                perm[: n_seg * per_seg] = (order[:, None] * per_seg + base).ravel()
-                perms.append(perm)
-            perms = np.array(perms)
+            orders = _shuffle_orders(rng, n_seg, n_surrogates, "segments")
+            # epochs past the last whole segment stay in place
+            perms = np.tile(np.arange(n_ep), (n_surrogates, 1))
+            perms[:, : n_seg * per_seg] = (orders[:, :, None] * per_seg
+                                           + np.arange(per_seg)).reshape(n_surrogates, -1)
             # epochs after the last whole segment are not shuffled: leave them out
             prep.masks[0] = prep.masks[0] & (np.arange(n_ep) < n_seg * per_seg)
             observed = _observed_within(prep, measures, bk)
@@ -817,6 +974,14 @@ def surrogate_sync(
         params.update(n_surrogates=int(n_surrogates), n_epochs=int(prep.masks[0].sum()))
         if isinstance(insts[0], mne.io.BaseRaw):
             params.update(n_times=int(insts[0].n_times))
+    n_tests = len(measures) * len(bands) * len(rows) * len(cols)
+    if correction == "fdr" and len(null_vals) + 1 < n_tests / 0.05:
+        logger.info(
+            f"FDR over {n_tests} tests with {len(null_vals)} surrogates: a single test cannot "
+            f"be significant at 0.05 on its own (it needs {int(np.ceil(n_tests / 0.05)) - 1} "
+            "surrogates); correction='maxstat' has no such floor."
+        )
+    phase = _observed_phase(prep, len(insts) if null == "pseudo_dyads" else None, reducer, bk)
     level = "channel"
     if rois is not None:
         observed, r_rows, r_cols = _roi_level(observed, rows, cols, roles0, rois)
@@ -827,8 +992,8 @@ def surrogate_sync(
     if null == "pseudo_dyads":
         params["dyads"] = [str(k) for k in range(len(insts))]
     return SurrogateResult(observed, null_vals, measures=measures, bands=bands, rows=rows,
-                           cols=cols, level=level, correction=correction, params=params,
-                           group=group)
+                           cols=cols, level=level, correction=correction, tail=tails,
+                           phase=phase, params=params, group=group)
 
 
 @verbose
@@ -841,6 +1006,8 @@ def test_sync(
     measures="plv",
     *,
     correction="fdr",
+    tail="auto",
+    signed=False,
     rois=None,
     seed=None,
     min_shift=2.0,
@@ -854,8 +1021,9 @@ def test_sync(
     """Test a dyad's synchrony against a within-dyad surrogate null.
 
     The observed values are those of :func:`hyperinsync.compute_sync` (``convention='within'``,
-    ``pairs='inter'``, same ``epoch_duration``, bands and method); p-values are one-sided
-    (synchrony above chance), :math:`p = (b + 1) / (N + 1)`.
+    ``pairs='inter'``, same ``epoch_duration``, bands and method); :math:`p = (b + 1) / (N + 1)`,
+    one-sided (synchrony above chance) for magnitudes and two-sided for signed measures
+    (see ``tail``).
 
     Parameters
     ----------
@@ -869,7 +1037,14 @@ def test_sync(
     measures : str | list of str
         Measures of :mod:`hyperinsync.measures`.
     correction : 'fdr' | 'maxstat' | None
-        Correction over the pairs (and measures and bands for ``'fdr'``).
+        Correction over every measure, band and pair of the result: Benjamini-Hochberg FDR,
+        or the family-wise maximum statistic of the standardised values (max-z; see
+        :class:`SurrogateResult`). With ``m`` tests, FDR at 0.05 cannot reject one test on
+        its own unless ``n_surrogates + 1 >= m / 0.05`` (p-values are at least
+        ``1 / (n_surrogates + 1)``); it still finds effects spread over many pairs. The
+        maximum statistic has no such floor.
+    %(tail_sync)s
+    %(signed_sync)s
     %(rois)s
     %(seed)s
     min_shift, epoch_duration, segment_duration, method
@@ -888,8 +1063,8 @@ def test_sync(
     return surrogate_sync(
         inst, null=null, n_surrogates=n_surrogates, bands=bands, measures=measures,
         rois=rois, seed=seed, min_shift=min_shift, epoch_duration=epoch_duration,
-        segment_duration=segment_duration, method=method, correction=correction,
-        backend=backend, n_jobs=n_jobs,
+        segment_duration=segment_duration, method=method, correction=correction, tail=tail,
+        signed=signed, backend=backend, n_jobs=n_jobs,
     )
 
 
@@ -904,6 +1079,8 @@ def pseudo_dyad_test(
     keep_roles=True,
     rois=None,
     correction="fdr",
+    tail="auto",
+    signed=False,
     n_permutations=5000,
     seed=None,
     epoch_duration=2.0,
@@ -917,7 +1094,11 @@ def pseudo_dyad_test(
     Per real dyad: its value, p and z against the pseudo-dyad distribution. At group level:
     the real dyads' values against the pseudo-dyads' with
     :func:`hyperinsync.stats.permutation_test` (mean difference, permutation p, Cohen's d),
-    per measure, band and pair, one-sided (real > pseudo).
+    per measure, band and pair, with the measure's ``tail`` (real > pseudo for magnitudes).
+
+    People are paired by role *name*: with ``keep_roles=True`` the first role of dyad 0
+    (e.g. ``'therapist'``) of dyad *i* is paired with the second role of dyad *j*, whatever
+    the order of a dyad's channels; every dyad must have the same two roles.
 
     Parameters
     ----------
@@ -930,11 +1111,17 @@ def pseudo_dyad_test(
     measures : str | list of str
         Measures of :mod:`hyperinsync.measures`.
     keep_roles : bool
-        Pair only first-role x second-role people of different dyads.
+        Pair only people of the two different roles (by name; dyad 0's roles define which
+        is first) of different dyads. Dyads whose role names differ from dyad 0's are an
+        error. ``False``: any two people of different dyads.
     %(rois)s
     correction : 'fdr' | 'maxstat' | None
-        Correction of per-dyad p-values and (``'fdr'`` for ``'maxstat'`` too, since the group
-        test has no surrogate maxima) of the group p-values.
+        Correction of each real dyad's p-values over its measures, bands and pairs (FDR or
+        the standardised maximum statistic, see :class:`SurrogateResult`). The group
+        p-values are corrected by FDR in either case (Benjamini-Hochberg over measures, bands
+        and pairs; under the complete null it holds the family-wise rate too).
+    %(tail_sync)s
+    %(signed_sync)s
     n_permutations : int
         Permutations of the group test.
     %(seed)s
@@ -954,13 +1141,17 @@ def pseudo_dyad_test(
     res = surrogate_sync(
         dyads, null="pseudo_dyads", n_surrogates=n_surrogates, bands=bands, measures=measures,
         rois=rois, seed=rng, keep_roles=keep_roles, epoch_duration=epoch_duration,
-        method=method, correction=correction, backend=backend, n_jobs=n_jobs,
+        method=method, correction=correction, tail=tail, signed=signed, backend=backend,
+        n_jobs=n_jobs,
     )
     if len(res.null) < 2:
         raise ValueError("The group test needs at least 2 pseudo-dyads.")
-    grp = permutation_test(res.observed, res.null, n_permutations=n_permutations, seed=rng,
-                           tail="greater")
-    grp = {k: grp[k] for k in ("diff", "p", "d", "n_a", "n_b", "n_permutations", "tail")}
+    per = [permutation_test(res.observed[:, mi], res.null[:, mi],
+                            n_permutations=n_permutations, seed=rng, tail=res.tail[m])
+           for mi, m in enumerate(res.measures)]
+    grp = {k: np.stack([np.asarray(g[k]) for g in per]) for k in ("diff", "p", "d")}
+    grp.update(n_a=per[0]["n_a"], n_b=per[0]["n_b"], n_permutations=per[0]["n_permutations"],
+               tail=dict(res.tail))
     grp["p_corrected"] = None if correction is None else fdr_bh(grp["p"])[1]
     res.group = grp
     res.params["seed"] = seed if isinstance(seed, (int, np.integer)) else None

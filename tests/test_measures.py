@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hyperinsync.measures import MEASURES, compute_measure
+from hyperinsync.measures import MEASURES, compute_measure, is_signed, phase_relation
 from hyperinsync.spectral import _top_frequency, band_analytic, choose_decim
 
 
@@ -25,7 +25,7 @@ def _loop_reference(name, a, b):
         ma = np.arctan2(np.mean(np.sin(pa)), np.mean(np.cos(pa)))
         mb = np.arctan2(np.mean(np.sin(pb)), np.mean(np.cos(pb)))
         sa, sb = np.sin(pa - ma), np.sin(pb - mb)
-        return np.abs(np.sum(sa * sb) / np.sqrt(np.sum(sa**2) * np.sum(sb**2)))
+        return np.sum(sa * sb) / np.sqrt(np.sum(sa**2) * np.sum(sb**2))
     if name == "envcorr":
         return np.corrcoef(np.abs(a), np.abs(b))[0, 1]
     raise AssertionError(name)
@@ -42,9 +42,10 @@ def pair_data():
 
 @pytest.mark.parametrize("name", list(MEASURES))
 @pytest.mark.parametrize("convention", ["within", "across"])
-def test_matches_plain_loops(pair_data, name, convention):
+@pytest.mark.parametrize("signed", [False, True])
+def test_matches_plain_loops(pair_data, name, convention, signed):
     za, zb = pair_data
-    got = compute_measure(name, za, zb, convention)
+    got = compute_measure(name, za, zb, convention, signed=signed)
     n_e, n_f, n_a, n_t = za.shape
     n_b = zb.shape[2]
     for e_or_t in range(n_e if convention == "within" else n_t):
@@ -58,8 +59,8 @@ def test_matches_plain_loops(pair_data, name, convention):
                         a, b = za[:, f, i, e_or_t], zb[:, f, j, e_or_t]
                         val = got[f, e_or_t, i, j]
                     ref = _loop_reference(name, a, b)
-                    if name == "imcoh" and convention == "within":
-                        ref = abs(ref)  # HyPyP's |Im|; signed across epochs
+                    if name in ("imcoh", "ccorr") and not is_signed(name, signed, convention):
+                        ref = abs(ref)  # HyPyP's |Im| and |ccorr|; imcoh signed across
                     assert val == pytest.approx(ref, rel=1e-10, abs=1e-12)
 
 
@@ -127,3 +128,20 @@ def test_hypyp_definitions_agree():
         ref_inter = ref[0][:, :n_ch, n_ch:]
         got = compute_measure(ours, za, zb)[:, 0]
         np.testing.assert_allclose(got, ref_inter, rtol=1e-9, atol=1e-12, err_msg=ours)
+
+
+def test_signed_measures_and_phase_relation():
+    assert [m for m in MEASURES if is_signed(m)] == ["envcorr"]
+    assert is_signed("ccorr", signed=True) and is_signed("imcoh", convention="across")
+    assert not is_signed("plv", signed=True)
+    # signed ccorr keeps the sign the absolute value drops: B's phase mirrored
+    t = np.arange(500) / 250.0
+    phase = 2 * np.pi * 10 * t + 2 * np.sin(2 * np.pi * 1.3 * t)
+    za = np.exp(1j * phase)[None, None, None]
+    zb = np.exp(-1j * phase)[None, None, None]
+    assert compute_measure("ccorr", za, zb, signed=True)[0, 0, 0, 0] < -0.9
+    assert compute_measure("ccorr", za, zb)[0, 0, 0, 0] > 0.9
+    names = phase_relation(np.array([0.1, -0.7, np.pi, -3.0, 2.0, 2 * np.pi, np.nan]))
+    assert list(names) == ["in-phase", "in-phase", "anti-phase", "anti-phase", "lagged",
+                           "in-phase", "n/a"]
+    assert phase_relation(np.pi / 2) == "lagged"

@@ -1,6 +1,6 @@
 """Tests for hyperinsync.stats against closed forms, scipy, exact enumeration and simulation."""
 
-from itertools import combinations, permutations
+from itertools import combinations, permutations, product
 
 import mne
 import numpy as np
@@ -15,6 +15,7 @@ from hyperinsync.stats import (
     maxstat_p,
     p_value,
     permutation_test,
+    standardize,
     zscore,
 )
 
@@ -73,13 +74,98 @@ def test_fdr_bh_against_mne_and_closed_form():
 
 
 def test_maxstat_closed_form():
-    # 4 surrogates x 3 pairs; maxima per surrogate: 3, 5, 2, 4
+    # raw values: 4 surrogates x 3 pairs; maxima per surrogate: 3, 5, 2, 4
     null = np.array([[1, 3, 0], [5, 0, 0], [2, 1, 1], [0, 4, 2]], float)
-    p = maxstat_p(np.array([4.0, 1.0, 6.0]), null)
+    p = maxstat_p(np.array([4.0, 1.0, 6.0]), null, standardize=None)
     np.testing.assert_allclose(p, [(1 + 2) / 5, (1 + 4) / 5, 1 / 5])
     # surrogate axis last, and a 2-D family
-    p2 = maxstat_p(np.array([[4.0, 1.0, 6.0]]), null.T[None], axis=2)
+    p2 = maxstat_p(np.array([[4.0, 1.0, 6.0]]), null.T[None], axis=2, standardize=None)
     np.testing.assert_allclose(p2[0], p)
+    # standardised (default): each column's 5 pooled values (observed first) as z-scores
+    obs = np.array([4.0, 1.0, 6.0])
+    pool = np.vstack([obs, null])
+    z = (pool - pool.mean(0)) / pool.std(0, ddof=1)
+    maxima = z[1:].max(axis=1)
+    expected = [(1 + np.sum(maxima >= z[0, j])) / 5 for j in range(3)]
+    np.testing.assert_allclose(maxstat_p(obs, null), expected)
+    o, n = standardize(obs, null)
+    np.testing.assert_allclose(o, z[0])
+    np.testing.assert_allclose(n, z[1:])
+    # leading axes: one family per leading index, each pooled with its own observed values
+    two = maxstat_p(np.stack([obs, obs[::-1]]), null)
+    np.testing.assert_allclose(two[0], expected)
+    np.testing.assert_allclose(two[1], maxstat_p(obs[::-1], null))
+    # many observations of one test (e.g. the windows of one series against its null of
+    # series maxima): each compared with the same maxima, for any standardisation
+    windows = np.array([0.5, 3.0, 5.5])
+    for method in ("z", "p", None):
+        got = maxstat_p(windows, null[:, 1:2], standardize=method)
+        np.testing.assert_allclose(got, [(1 + np.sum(null[:, 1] >= w)) / 5 for w in windows])
+
+
+def test_maxstat_standardised_equals_mne_max_t():
+    # mne.stats.permutation_t_test is a max-t procedure over sign flips. On the same flips
+    # (all 2^8, exact), max-|z| of the plain sums gives the same p-values: the pooled z of a
+    # sum is a fixed monotone function of its t. Raw sums, whose scales differ 1000-fold
+    # between tests, do not.
+    rng = np.random.default_rng(3)
+    n, m = 8, 6
+    scale = np.array([1e-3, 1e-2, 0.1, 1.0, 1.0, 1.0])
+    x = rng.normal(size=(n, m)) * scale + np.array([0, 0, 0.1, 2.5, 0, -0.9]) * scale
+    _, p_mne, _ = mne.stats.permutation_t_test(x, n_permutations=10000, tail=0,
+                                               verbose=False)
+    flips = np.array(list(product([1.0, -1.0], repeat=n)))  # identity first
+    sums = flips @ x
+    p = maxstat_p(sums[0], sums[1:], tail="two-sided")
+    np.testing.assert_allclose(p, p_mne, rtol=1e-12)
+    assert np.min(p) < 0.05
+    raw = maxstat_p(sums[0], sums[1:], tail="two-sided", standardize=None)
+    assert not np.allclose(raw, p_mne)
+
+
+def test_maxstat_min_p_against_loop():
+    # Westfall-Young single-step min-p, written out with loops
+    rng = np.random.default_rng(4)
+    obs = rng.normal(size=4) + [0.0, 2.5, 0.0, -2.5]
+    null = rng.normal(size=(30, 4)) * [1, 2, 3, 4]
+    null[3, 0] = obs[0]  # a tie
+    pool = np.vstack([obs, null])
+    for tail in ("greater", "less", "two-sided"):
+        pv = np.empty(pool.shape)
+        for k in range(31):
+            for j in range(4):
+                ge = np.sum(pool[:, j] >= pool[k, j]) / 31
+                le = np.sum(pool[:, j] <= pool[k, j]) / 31
+                pv[k, j] = {"greater": ge, "less": le,
+                            "two-sided": min(1.0, 2 * min(ge, le))}[tail]
+        minp = pv.min(axis=1)
+        expected = [np.sum(minp <= pv[0, j]) / 31 for j in range(4)]
+        np.testing.assert_allclose(maxstat_p(obs, null, tail=tail, standardize="p"),
+                                   expected, err_msg=tail)
+        # the observed p-values are those of p_value
+        o, _ = standardize(obs, null, tail=tail, method="p")
+        np.testing.assert_allclose(-o, p_value(obs, null, tail=tail))
+
+
+def test_maxstat_unequal_chance_levels():
+    # Issue 11: chance PLV differs between ROI pairs (null means .226-.278, SDs .003-.009).
+    # A pair with a low chance level, observed at z = 3.25, was corrected to p = 1 on raw
+    # values; standardised, its corrected p is near the max-z expectation (~0.014 for 25
+    # independent tests).
+    rng = np.random.default_rng(5)
+    m, n_sur = 25, 2000
+    mean = np.linspace(0.226, 0.278, m)
+    sd = np.linspace(0.003, 0.009, m)
+    null = mean + sd * rng.normal(size=(n_sur, m))
+    obs = mean + sd * rng.normal(size=m).clip(-2, 2)
+    obs[0] = mean[0] + 3.25 * sd[0]
+    assert p_value(obs[0], null[:, 0]) < 0.002
+    assert maxstat_p(obs, null, standardize=None)[0] == 1.0  # the defect
+    p = maxstat_p(obs, null)
+    assert p[0] <= 0.03
+    assert np.all(p[1:] > 0.5)
+    # min-p agrees (near its resolution: 25 tests share 2000 surrogates' ranks)
+    assert maxstat_p(obs, null, standardize="p")[0] <= 0.06
 
 
 # ---------------------------------------------------------------- scipy and enumeration
@@ -217,13 +303,29 @@ def test_fdr_controls_false_discoveries():
 
 def test_maxstat_controls_fwer():
     rng = np.random.default_rng(7)
-    n_fam, hits = 20, []
+    n_fam, hits = 20, {"z": [], "p": [], None: []}
     cov = 0.5 * np.ones((n_fam, n_fam)) + 0.5 * np.eye(n_fam)  # correlated family
     chol = np.linalg.cholesky(cov)
-    for _ in range(1000):
+    # tests with different chance levels, spreads and shapes (skewed chi-square nulls)
+    loc, scale = rng.uniform(0, 1, n_fam), rng.uniform(0.1, 3, n_fam)
+    for _ in range(600):
         draws = rng.normal(size=(200, n_fam)) @ chol.T
-        hits.append(np.any(maxstat_p(draws[0], draws[1:]) <= 0.05))
-    assert 0.03 <= np.mean(hits) <= 0.07
+        draws = loc + scale * np.where(np.arange(n_fam) % 2, draws, draws**2)
+        for method in hits:
+            hits[method].append(np.any(maxstat_p(draws[0], draws[1:],
+                                                 standardize=method) <= 0.05))
+    # exchangeable observed: exact for max-z and raw values (binomial SD ~0.009 at 600);
+    # min-p is exact only for continuous p-values: with 200 surrogates for 20 tests its
+    # ties make it conservative
+    for method in ("z", None):
+        assert 0.025 <= np.mean(hits[method]) <= 0.075, (method, np.mean(hits[method]))
+    assert np.mean(hits["p"]) <= 0.075
+
+
+def test_fdr_bh_against_scipy():
+    rng = np.random.default_rng(8)
+    p = rng.uniform(size=50) ** 4
+    np.testing.assert_allclose(fdr_bh(p)[1], sps.false_discovery_control(p, method="bh"))
 
 
 # ---------------------------------------------------------------- errors

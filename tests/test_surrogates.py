@@ -100,13 +100,13 @@ def test_epoch_shuffle_equals_loop_on_permuted_epochs():
                             backend="numpy", verbose=False)
     ref = hi.compute_sync(epochs, BANDS, measures, backend="numpy", verbose=False)
     np.testing.assert_allclose(res.observed, ref.data, rtol=1e-5, atol=1e-6)
-    # the surrogates' derangements, drawn as surrogate_sync draws them from the seed
+    # the surrogates' orders, drawn as surrogate_sync draws them from the seed
     rng = np.random.default_rng(7)
-    perms = [sg._derangement(rng, len(epochs)) for _ in range(4)]
+    perms = sg._shuffle_orders(rng, len(epochs), 4, "epochs")
     roles = epochs.roles
     a, b = epochs.participant(roles[0]), epochs.participant(roles[1])
     for k, perm in enumerate(perms):
-        assert not np.any(perm == np.arange(len(perm)))
+        assert sorted(perm) == list(range(len(epochs)))
         b_k = mne.EpochsArray(b.get_data()[perm], b.info, events=a.events, tmin=a.tmin,
                               verbose=False)
         pseudo = make_dyad_epochs(a, b_k, roles=roles, verbose=False)
@@ -250,3 +250,180 @@ def test_bad_input(three_dyads):
         sg.surrogate_sync([raw, tiny], "pseudo_dyads", verbose=False)
     with pytest.raises(ValueError, match="sampling rates"):
         sg.surrogate_sync([raw, raw.copy().resample(50.0)], "pseudo_dyads", verbose=False)
+
+
+# ------------------------------------------------------------------ issue 11
+def _white_dyad(n_ch, n_times, seed, sfreq=SFREQ):
+    rng = np.random.default_rng(seed)
+    info = mne.create_info([f"C{i}" for i in range(n_ch)], sfreq, "eeg")
+    a, b = (mne.io.RawArray(x, info.copy(), verbose=False)
+            for x in rng.normal(size=(2, n_ch, n_times)) * 1e-5)
+    return make_dyad_raw(a, b, verbose=False)
+
+
+def test_epoch_shuffle_observed_exchangeable_with_surrogates():
+    # Independent white noise, 10 epochs: the observed value must look like one more
+    # surrogate, so its z has SD 1 across pairs. Deranged epoch orders (no epoch kept in
+    # place) inflated it by n / (n - 1) = 1.11, which a max-statistic over many pairs turns
+    # into a large family-wise error.
+    z = []
+    for seed in range(6):
+        res = sg.test_sync(_white_dyad(16, 2000, seed), n_surrogates=199,
+                           bands={"alpha": (8.0, 13.0)}, seed=seed, correction=None,
+                           backend="numpy", verbose=False)
+        z.append(res.z.ravel())
+    sd = np.std(np.concatenate(z))
+    assert 0.94 <= sd <= 1.06, sd
+
+
+def test_maxstat_standardised_finds_low_chance_pair():
+    # Issue 11: a central-central coupling (pairs with a low chance level) hidden by the
+    # raw maximum, which the pairs with the highest chance level (occipital alpha) dominate.
+    raw, _ = hi.simulate_dyad(duration=60.0, sfreq=SFREQ, montage="standard-32",
+                              couplings=[Coupling("alpha", "central", "central", 0.2)],
+                              seed=3, verbose=False)
+    res = sg.test_sync(raw, null="circular_shift", n_surrogates=299,
+                       bands={"alpha": (8.0, 12.0)}, rois="default", seed=0,
+                       correction="maxstat", backend="numpy", verbose=False)
+    ci = res.rows.index("central")
+    assert res.null_mean[0, 0].max() - res.null_mean[0, 0, ci, ci] > 0.02  # chance levels
+    assert res.z[0, 0, ci, ci] > 4
+    raw_p = hi.stats.maxstat_p(res.observed, res.null, standardize=None)
+    assert raw_p[0, 0, ci, ci] > 0.2  # the defect: raw values
+    assert res.p_corrected[0, 0, ci, ci] <= 0.05
+    others = np.ones(res.p.shape[2:], bool)
+    others[ci, ci] = False
+    assert np.all(res.p_corrected[0, 0][others] > 0.05)
+
+
+def test_maxstat_family_spans_measures_and_bands():
+    raw = _null_dyad(30.0, seed=5)
+    res = sg.test_sync(raw, n_surrogates=99, bands=BANDS, measures=["plv", "envcorr"],
+                       rois=ROIS, seed=1, correction="maxstat", backend="numpy",
+                       verbose=False)
+    # by hand: every test standardised with its measure's tail, one maximum over all
+    std = [hi.stats.standardize(res.observed[mi], res.null[:, mi], tail=t)
+           for mi, t in enumerate(["greater", "two-sided"])]
+    obs = np.stack([o for o, _ in std])
+    maxima = np.stack([n for _, n in std], axis=1).reshape(99, -1).max(axis=1)
+    expected = (1 + (maxima[:, None] >= obs.ravel()[None]).sum(0)) / 100
+    np.testing.assert_allclose(res.p_corrected.ravel(), expected)
+
+
+def _anti_envelope_dyad(seed, sign=-1.0, duration=60.0):
+    """Alpha carriers independent between people, envelopes co- or counter-modulated."""
+    rng = np.random.default_rng(seed)
+    n = int(duration * SFREQ)
+    # a 0.5-2 Hz modulation shared by both people: several cycles per 2-s epoch
+    mod = mne.filter.filter_data(rng.normal(size=n), SFREQ, 0.5, 2.0, verbose=False)
+    mod = np.clip(0.5 * mod / mod.std(), -0.9, 0.9)
+    chans = []
+    for side in (1.0, sign):
+        carrier = mne.filter.filter_data(rng.normal(size=(3, n)), SFREQ, 9.0, 11.0,
+                                         verbose=False)
+        carrier /= carrier.std()
+        noise = rng.normal(size=(3, n)) * 0.3
+        chans.append((1.0 + side * mod) * carrier + noise)
+    info = mne.create_info(["Fz", "Cz", "Pz"], SFREQ, "eeg")
+    a, b = (mne.io.RawArray(x * 1e-5, info.copy(), verbose=False) for x in chans)
+    return make_dyad_raw(a, b, roles=("therapist", "client"), verbose=False)
+
+
+def test_anti_phase_envelopes_need_two_sided_test():
+    # Issue 11: anti-correlated envelopes are coupling too; a one-sided test misses them
+    raw = _anti_envelope_dyad(0, sign=-1.0)
+    kw = dict(null="circular_shift", n_surrogates=199, bands={"alpha": (8.0, 12.0)},
+              measures=["envcorr", "plv"], seed=1, backend="numpy", verbose=False)
+    res = sg.test_sync(raw, **kw)
+    assert res.tail == {"envcorr": "two-sided", "plv": "greater"}
+    # every channel pair shares the modulation, with opposite signs in the two people
+    assert np.all(res.observed[0, 0] < -0.2)
+    assert np.all(res.p[0, 0] <= 0.01)
+    table = res.to_table()
+    env = table[table.measure == "envcorr"]
+    assert set(env["direction"]) == {"negative"} and set(env["tail"]) == {"two-sided"}
+    one_sided = sg.test_sync(raw, tail="greater", **kw)
+    assert np.all(one_sided.p[0, 0] > 0.9)  # invisible to a magnitude test
+    # co-modulated envelopes: positive, found either way
+    pos = sg.test_sync(_anti_envelope_dyad(0, sign=1.0), **kw)
+    assert np.all(pos.observed[0, 0] > 0.2)
+    assert np.all(pos.p[0, 0] <= 0.01)
+    assert set(pos.to_table().query("measure == 'envcorr'")["direction"]) == {"positive"}
+
+
+@pytest.mark.parametrize("lag, sign", [(0.02, 1), (-0.02, -1)])
+def test_signed_imcoh_two_sided_and_phase_relation(lag, sign):
+    raw, _ = hi.simulate_dyad(duration=60.0, sfreq=SFREQ, montage="standard-32",
+                              couplings=[Coupling("alpha", ["Cz"], ["Cz"], 0.5, lag=lag)],
+                              seed=7, verbose=False)
+    raw.pick([f"{r}:{c}" for r in raw.roles for c in ("Cz", "Pz")])
+    res = sg.test_sync(raw, null="circular_shift", n_surrogates=199,
+                       bands={"alpha": (8.0, 12.0)}, measures=["imcoh", "plv"], signed=True,
+                       seed=2, backend="numpy", verbose=False)
+    assert res.tail["imcoh"] == "two-sided" and res.params["signed"]
+    assert np.sign(res.observed[0, 0, 0, 0]) == sign  # A leads: positive imaginary part
+    assert res.p[0, 0, 0, 0] <= 0.01
+    # the mean phase difference A - B of a lag is 2 pi f lag (f ~ 10 Hz): lagged
+    assert res.phase[0, 0, 0] == pytest.approx(sign * 2 * np.pi * 10 * 0.02, abs=0.35)
+    row = res.to_table().iloc[0]
+    assert row["direction"] == ("positive" if sign > 0 else "negative")
+    assert row["phase"] == "lagged"
+    # HyPyP's absolute imcoh (default) is a magnitude: one-sided
+    mag = sg.test_sync(raw, null="circular_shift", n_surrogates=19, bands={"alpha": (8, 12)},
+                       measures="imcoh", seed=2, backend="numpy", verbose=False)
+    assert mag.tail == {"imcoh": "greater"} and mag.observed[0, 0, 0, 0] > 0
+
+
+def test_anti_phase_coupling_found_and_named():
+    raw, _ = hi.simulate_dyad(duration=60.0, sfreq=SFREQ, montage="standard-32",
+                              couplings=[Coupling("alpha", "frontal", "frontal", 0.4,
+                                                  phase=np.pi)], seed=8, verbose=False)
+    res = sg.test_sync(raw, n_surrogates=199, bands={"alpha": (8.0, 12.0)}, rois=ROIS,
+                       seed=3, correction="maxstat", backend="numpy", verbose=False)
+    fi = res.rows.index("frontal")
+    assert res.p_corrected[0, 0, fi, fi] <= 0.05
+    table = res.to_table()
+    row = table[(table.row == "frontal") & (table.col == "frontal")].iloc[0]
+    assert row["phase"] == "anti-phase" and abs(row["phase_diff"]) > 3 * np.pi / 4
+    assert row["direction"] == "above chance"
+    again = sg.SurrogateResult.from_dict(res.to_dict())
+    np.testing.assert_array_equal(again.phase, res.phase)
+    assert again.tail == res.tail
+    np.testing.assert_array_equal(again.p_corrected, res.p_corrected)
+
+
+def test_pseudo_dyads_pair_people_by_role_name(three_dyads):
+    # Issue 11: a dyad built as (client, therapist) among (therapist, client) dyads was
+    # paired by position, its client taken for a therapist
+    roles = three_dyads[0].roles
+    swapped = [three_dyads[0],
+               make_dyad_raw(three_dyads[1].participant(roles[1]),
+                             three_dyads[1].participant(roles[0]),
+                             roles=(roles[1], roles[0]), verbose=False),
+               three_dyads[2]]
+    kw = dict(bands=BANDS, measures=["plv", "envcorr"], rois=ROIS, n_permutations=200,
+              seed=4, backend="numpy", verbose=False)
+    ref = sg.pseudo_dyad_test(three_dyads, None, **kw)
+    got = sg.pseudo_dyad_test(swapped, None, **kw)
+    assert got.params["pairs"] == ref.params["pairs"]
+    np.testing.assert_allclose(got.null, ref.null, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(got.observed, ref.observed, rtol=1e-6, atol=1e-9)
+    assert got.params["roles"][1] == list(roles)
+    # dyads whose role sets differ are refused, naming the dyad and its roles
+    other = make_dyad_raw(three_dyads[2].participant(roles[0]),
+                          three_dyads[2].participant(roles[1]), roles=("mother", "child"),
+                          verbose=False)
+    with pytest.raises(ValueError, match=r"Dyad 2 has roles \['mother', 'child'\]"):
+        sg.pseudo_dyad_test([three_dyads[0], three_dyads[1], other], None, **kw)
+    # without keep_roles any two people may be paired: allowed
+    res = sg.pseudo_dyad_test([three_dyads[0], three_dyads[1], other], None,
+                              keep_roles=False, **kw)
+    assert res.observed.shape[0] == 3
+
+
+def test_few_epochs_warn_that_nothing_can_be_significant():
+    epochs = _null_dyad(6.0, seed=9).make_epochs(2.0, verbose=False)  # 3 epochs: 6 orders
+    with pytest.warns(RuntimeWarning, match="only 6 distinct orders"):
+        res = sg.test_sync(epochs, n_surrogates=50, bands=BANDS, seed=0, backend="numpy",
+                           verbose=False)
+    assert res.p.min() >= 1 / 51

@@ -16,7 +16,8 @@ windows and preprocessing as the observed value:
 - **segment shuffles** and **phase randomisation** (see :func:`~hyperinsync.surrogates.surrogate_sync`).
 
 Each gives a p-value per pair, :math:`p = (b + 1) / (N + 1)`, and a z-score; p-values over
-many pairs are corrected (FDR or the maximum statistic).
+many pairs are corrected (FDR, or the maximum statistic of the values standardised against
+each pair's own null, since chance levels differ between pairs).
 
 Set the environment variable ``HYPERINSYNC_TUTORIAL_SMALL=1`` to run this tutorial with
 shorter recordings and fewer surrogates (the test suite does).
@@ -62,6 +63,14 @@ print(f"significant pairs: {len(found)}, of which coupled in the simulation: "
 plot_sync_matrix(sur.observed[0, 0], mask=mask, row_names=sur.rows, col_names=sur.cols,
                  title="alpha PLV, FDR-significant pairs marked")
 plot_null_distribution(sur, pair=("therapist:Fz", "client:Fz"), title="Fz-Fz, epoch shuffle")
+
+# %%
+# Each row of the table also says which way the effect goes (``direction``: above or below
+# chance for magnitudes such as PLV; positive or negative for signed measures, which are
+# tested two-sided) and the pair's mean phase difference: in-phase, anti-phase or lagged.
+table = sur.to_table()
+print(table[(table.row == "therapist:Fz") & (table.col == "client:Fz")][
+    ["observed", "z", "tail", "p", "p_corrected", "direction", "phase"]])
 
 shift = test_sync(raw, null="circular_shift", n_surrogates=n_sur, bands={"alpha": (8, 13)},
                   correction="maxstat", min_shift=5.0, seed=2, verbose=False)
