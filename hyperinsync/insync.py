@@ -5,9 +5,11 @@ time scales. This module turns a dyad's recording (a :class:`~hyperinsync.dyad.D
 MNE ``Raw`` whose channel names are ``'<role>:<channel>'``) into findings on each:
 
 - **Level 1, phasic (0.3-10 s)** -- :func:`level1`: sliding-window synchrony per band and ROI
-  pair, each window tested against a window-level circular-shift null; runs of significant
-  windows become *episodes* (``mne.Annotations`` described ``insync/L1/<band>/<roiA>-<roiB>``)
-  with their lead-lag and phase relation.
+  pair of one segment; windows rising above the segment's own tonic level (tested against
+  block shuffles of the coupling, one max-statistic over windows, ROI pairs and bands) become
+  *episodes* (``mne.Annotations`` described ``insync/L1/<band>/<roiA>-<roiB>``) with their
+  lead-lag and phase relation and confidence intervals; synchrony above chance (a
+  circular-shift null) is a separate result.
 - **Level 2, tonic (10 s to ~1 h)** -- :func:`level2`: synchrony per annotated segment (e.g.
   ``rest_pre``, ``session``, ``rest_post``) and per fixed block, with surrogate z and p,
   changes between segments, and (:func:`correlate_with_questionnaire`) links to per-dyad
@@ -1863,14 +1865,17 @@ def annotate(raw, *results, overwrite=True):
     """Add the annotations of In-Sync results to a recording, in place.
 
     Onsets are converted to the recording's annotation time frame (``raw.first_time`` and
-    ``orig_time`` handled as by :meth:`mne.io.Raw.set_annotations`). The annotations are
+    ``orig_time`` handled as by :meth:`mne.io.Raw.set_annotations`). A result computed on a
+    segment cropped from the recording (``raw.copy().crop(...)``, as Level 1 wants one
+    segment at a time) lands at its place in the whole recording. The annotations are
     ordinary ones: they show in ``raw.plot()`` and survive ``raw.save`` and
     :func:`hyperinsync.dyad.read_dyad_raw`.
 
     Parameters
     ----------
     raw : DyadRaw | mne.io.BaseRaw
-        The recording the results were computed on (same length and sampling rate).
+        The recording the results were computed on, or the recording a segment they were
+        computed on was cropped from (same sampling rate).
     *results : InSyncLevel1 | InSyncLevel2
         Results whose annotations to add.
     overwrite : bool
@@ -1901,7 +1906,10 @@ def annotate(raw, *results, overwrite=True):
     for res in results:
         new = res.annotations
         if len(new):
-            # raw.annotations count from first_time (relative to orig_time if set)
-            ann.append(new.onset + raw.first_time, new.duration, new.description,
+            # raw.annotations count from first_time (relative to orig_time if set); the
+            # result's onsets count from the first sample of the recording it was computed
+            # on, which may be a segment cropped from this one
+            first = res.params.get("first_time", raw.first_time)
+            ann.append(new.onset + first, new.duration, new.description,
                        ch_names=new.ch_names)
     return raw

@@ -418,3 +418,19 @@ def test_level1_degenerate_inputs(planted):
         level1(raw, ALPHA, FRONTAL, shuffle_block=1.5, **kw)
     with pytest.raises(ValueError, match="multiple of 0.5 s"):
         level1(raw, ALPHA, FRONTAL, shuffle_block=0.7, **kw)
+
+
+def test_annotate_places_a_cropped_segments_episodes(planted):
+    """Level 1 runs on one segment; its episodes land at their place in the whole recording."""
+    raw, res = planted
+    seg = raw.copy().crop(10.0, None)
+    r_seg = level1(seg, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_null=39, seed=0,
+                   lead_lag=False, verbose=False)
+    assert len(r_seg.episodes) == len(PLANTED)
+    whole = annotate(raw.copy(), r_seg)
+    got = [o - whole.first_time for o, d in zip(whole.annotations.onset,
+                                                whole.annotations.description)
+           if d.startswith("insync/L1/")]
+    np.testing.assert_allclose(got, [e["onset"] + 10.0 for e in r_seg.episodes])
+    for ep, (on, _) in zip(r_seg.episodes, PLANTED):
+        assert abs(ep["onset"] + 10.0 - (on + 0.25)) <= STEP
