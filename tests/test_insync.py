@@ -434,3 +434,18 @@ def test_annotate_places_a_cropped_segments_episodes(planted):
     np.testing.assert_allclose(got, [e["onset"] + 10.0 for e in r_seg.episodes])
     for ep, (on, _) in zip(r_seg.episodes, PLANTED):
         assert abs(ep["onset"] + 10.0 - (on + 0.25)) <= STEP
+
+
+def test_level1_uncorrected_is_never_stricter(planted):
+    """correction='none' (each window alone) gives p-values at most the family-wise ones."""
+    raw, res = planted
+    none = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_null=100, seed=0,
+                  correction="none", lead_lag=False, verbose=False)
+    np.testing.assert_array_equal(none.values, res.values)
+    ok = np.isfinite(res.values)
+    assert np.all(none.p_values[ok] <= res.p_values[ok] + 1e-12)
+    assert np.all(none.p_chance[ok] <= res.p_chance[ok] + 1e-12)
+    assert none.p_values[ok].min() < res.p_values[ok].min()
+    v = none.values[0, 0, 0]
+    np.testing.assert_array_equal(v > none.threshold[0, 0, 0], none.p_values[0, 0, 0] <= 0.05)
+    assert len(none.episodes) >= len(res.episodes)
