@@ -660,10 +660,13 @@ class _BlockCross:
         return self.bk.to_numpy(out)
 
 
+_MAD_TO_SD = 1.482602218505602  # 1 / Phi^-1(3/4): MAD x this = SD, for Gaussian values
+
+
 def _robust_level(v):
-    """Median and robust SD (1.4826 x MAD) over the first axis (windows)."""
+    """Median and robust SD (MAD scaled to an SD) over the first axis (windows)."""
     med = np.median(v, axis=0)
-    return med, 1.4826 * np.median(np.abs(v - med), axis=0)
+    return med, _MAD_TO_SD * np.median(np.abs(v - med), axis=0)
 
 
 def _standardise(v, loc, scale):
