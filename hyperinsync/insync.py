@@ -489,7 +489,7 @@ class InSyncLevel1(_WindowResult):
         interval ``lag_ci_low``, ``lag_ci_high`` (level ``1 - alpha``, jackknife over blocks
         of the episode), ``leader`` (``'<role>-led'`` only when the interval excludes 0, else
         ``'simultaneous'``), ``lag_plv`` (ROI-mean PLV at that lag), ``phase_diff`` (mean
-        phase of the first role minus the second at that lag, radians in (-pi, pi]) with
+        phase of the first role minus the second at zero lag, radians in (-pi, pi]) with
         its interval ``phase_ci_low``, ``phase_ci_high`` (wrapped into (-pi, pi]: an
         interval across +-pi has ``low > high``), ``phase_cos`` (mean cosine of the phase
         difference), ``p_phase`` (two-sided test of ``phase_cos = 0``) and ``phase``
@@ -791,42 +791,77 @@ def _merge_episodes(eps, vals, merge_gap, min_duration):
     return [m for m in merged if m[1] - m[0] >= min_duration]
 
 
-def _jackknife_se(reps):
+def _jackknife_se(reps, axis=0):
     """Delete-one jackknife standard error from the leave-one-out replicates."""
     reps = np.asarray(reps, float)
-    k = len(reps)
-    return float(np.sqrt((k - 1) / k * np.sum((reps - reps.mean()) ** 2)))
+    k = reps.shape[axis]
+    dev = reps - reps.mean(axis=axis, keepdims=True)
+    return np.sqrt((k - 1) / k * np.sum(dev**2, axis=axis))
 
 
-def _peak_lag(cross, n):
-    """Lag index (fractional) maximising the mean |cross| / n over channel pairs.
+def _asymmetry(plv, h):
+    """``D(i) = sum_{d=1..h} plv[i + d] - plv[i - d]`` for ``i`` in ``[h, n_lags - h)``.
 
-    ``cross``: (n_lags, n_a, n_b) cross sums. Sub-sample peak by a parabola through the three
-    highest points. Returns the fractional index, the cross sum over channel pairs there
-    (interpolated linearly between the neighbouring lags) and the PLV at the peak sample.
+    Positive where the PLV curve is higher on the side of larger lags: its peak lies to the
+    right. ``plv``: (..., n_lags).
     """
-    plv = np.abs(cross).mean(axis=(1, 2)) / n
-    best = int(np.argmax(plv))
-    frac = 0.0
-    if 0 < best < len(plv) - 1:
-        y0, y1, y2 = plv[best - 1 : best + 2]
-        curv = y0 - 2 * y1 + y2
-        frac = float(0.5 * (y0 - y2) / curv) if curv < 0 else 0.0
-    nb = min(max(best + (1 if frac > 0 else -1), 0), len(plv) - 1)
-    at = (1 - abs(frac)) * cross[best].sum() + abs(frac) * cross[nb].sum()
-    return best + frac, complex(at), float(plv[best])
+    c = np.concatenate([np.zeros(plv.shape[:-1] + (1,)), np.cumsum(plv, axis=-1)], axis=-1)
+    i = np.arange(h, plv.shape[-1] - h)
+    return (c[..., i + h + 1] - c[..., i + 1]) - (c[..., i] - c[..., i - h])
 
 
-def _lead_lag(ua, ub, i0, i1, k_max, sfreq_dec, n_block, roles, alpha, max_bytes):
+def _centre(d, start):
+    """Fractional index of the zero crossing of the falling curve ``d`` nearest ``start``."""
+    k = int(np.clip(start, 0, len(d) - 1))
+    if d[k] > 0:  # the peak lies to the right: walk right to the crossing
+        while k + 1 < len(d) and d[k + 1] > 0:
+            k += 1
+        if k + 1 == len(d):
+            return float(k)
+        return k + d[k] / (d[k] - d[k + 1])
+    while k > 0 and d[k - 1] <= 0:  # or left
+        k -= 1
+    if k == 0:
+        return 0.0
+    return k - 1 + d[k - 1] / (d[k - 1] - d[k])
+
+
+def _accepted(t, x, crit):
+    """The interval around ``x`` (where ``t`` = 0) in which the linear ``t`` stays in +-crit."""
+    n = len(t)
+    out = []
+    for step in (-1, 1):
+        k = int(np.floor(x)) if step < 0 else int(np.ceil(x))
+        prev_k, prev_t = x, 0.0
+        while 0 <= k < n and abs(t[k]) <= crit:
+            prev_k, prev_t = k, t[k]
+            k += step
+        if not 0 <= k < n:  # accepted up to the searched range
+            out.append(float(prev_k))
+            continue
+        # |t| crosses crit between prev_k and k
+        target = np.sign(t[k]) * crit
+        frac = (target - prev_t) / (t[k] - prev_t) if t[k] != prev_t else 0.0
+        out.append(float(prev_k + frac * (k - prev_k)))
+    return out[0], out[1]
+
+
+def _lead_lag(ua, ub, i0, i1, k_max, sfreq_dec, bandwidth, roles, alpha, max_bytes):
     """Lag, leader and phase relation of one episode, with jackknife confidence intervals.
 
     ``ua``, ``ub``: unit phasors of the two ROIs (host arrays, (n, T)); the episode spans
-    decimated samples ``[i0, i1)``. The lag maximises the ROI-mean PLV of A(t) with
-    B(t + lag). The episode is cut into ``K`` contiguous blocks of at least ``n_block``
-    samples (4 <= K <= 20) and the cross sums are kept per block, so every delete-one-block
-    replicate is the total minus one block: the jackknife standard errors of the lag, of the
-    phase and of the mean cosine of the phase difference give intervals with Student's t
-    on ``K - 1`` degrees of freedom.
+    decimated samples ``[i0, i1)``. ``PLV(tau)`` is the ROI-mean PLV of A(t) with
+    B(t + tau). The lag is the centre of symmetry of its peak: the zero of
+    :math:`D(\\tau) = \\sum_{d=1}^{h} PLV(\\tau + d) - PLV(\\tau - d)` near the highest PLV,
+    with :math:`h` = 1 / bandwidth (the half-width of the peak). The episode is cut into
+    ``K`` contiguous blocks (4 <= K <= 20, at least 2 / bandwidth long) and the cross sums
+    are kept per block, so every delete-one-block replicate is the total minus one block.
+    :math:`D(\\tau_0) / \\mathrm{SE}_{jack}` tests "the peak is centred at :math:`\\tau_0`"
+    (Student's t, K - 1 degrees of freedom; a smooth statistic, which the jackknife suits,
+    unlike the peak's location itself); the confidence interval of the lag holds the lags
+    around the estimate that this test accepts. Phase: the angle of the summed cross term, its
+    interval from the jackknife, and a two-sided jackknife t-test of the mean cosine of the
+    phase difference, at zero lag.
     """
     n_t = ua.shape[1]
     s0, s1 = max(i0, k_max), min(i1, n_t - k_max)
@@ -834,6 +869,7 @@ def _lead_lag(ua, ub, i0, i1, k_max, sfreq_dec, n_block, roles, alpha, max_bytes
         s0, s1 = i0, i1
         k_max = min(k_max, s0, n_t - s1)
     n = s1 - s0
+    n_block = int(np.ceil(2.0 / bandwidth * sfreq_dec))
     n_k = int(min(n, max(4, min(20, n // max(1, n_block)))))
     edges = np.linspace(0, n, n_k + 1).round().astype(int)
     a = ua[:, s0:s1]
@@ -850,40 +886,50 @@ def _lead_lag(ua, ub, i0, i1, k_max, sfreq_dec, n_block, roles, alpha, max_bytes
             cross[j, l0 : l0 + step] = np.matmul(a[None, :, e0:e1], bl[:, e0:e1])
     total = cross.sum(axis=0)
     sizes = np.diff(edges)
-    pos, full, lag_plv = _peak_lag(total, n)
-    # leave-one-block-out replicates, each at its own lag (the phase's uncertainty includes
-    # the lag's: a lag error turns the phase by 2 pi f dt)
-    loo = [_peak_lag(total - cross[j], n - sizes[j]) for j in range(n_k)]
-    tq = float(student_t.ppf(1.0 - alpha / 2.0, n_k - 1))
-    half = tq * _jackknife_se([r[0] for r in loo])
-    lag = (pos - k_max) / sfreq_dec
-    lo, hi = lag - half / sfreq_dec, lag + half / sfreq_dec
+    loo = total[None] - cross  # (K, n_lags, n_a, n_b): every block left out in turn
+    plv = np.abs(total).mean(axis=(1, 2)) / n
+    plv_j = np.abs(loo).mean(axis=(2, 3)) / (n - sizes)[:, None]
+    h = int(min(max(1, round(sfreq_dec / bandwidth)), max(1, (n_lags - 1) // 2 - 1)))
+    d, d_j = _asymmetry(plv, h), _asymmetry(plv_j, h)  # lags -k_max + h ... k_max - h
+    se = _jackknife_se(d_j)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(se > 0, d / se, np.where(d == 0, 0.0, np.inf * np.sign(d)))
+    crit = float(student_t.ppf(1.0 - alpha / 2.0, n_k - 1))
+    best = int(np.clip(np.argmax(plv), h, n_lags - 1 - h)) - h
+    x = _centre(d, best)
+    lo, hi = _accepted(t, x, crit)
+    to_s = lambda i: (i + h - k_max) / sfreq_dec  # noqa: E731  (index of d -> lag in s)
+    lag, lo, hi = to_s(x), to_s(lo), to_s(hi)
     if lo > 0:
         leader = f"{roles[0]}-led"
     elif hi < 0:
         leader = f"{roles[1]}-led"
     else:
         leader = "simultaneous"
+
+    # the phase relation at zero lag: the instantaneous phase difference (at the estimated
+    # lag it would carry the lag's error, 2 pi f dt, which is large for narrow bands)
+    full = complex(total[k_max].sum())
+    reps = loo[:, k_max].sum(axis=(1, 2))
     n_pairs = ua.shape[0] * ub.shape[0]
-    reps = np.array([r[1] for r in loo])
     phase = float(np.angle(full))
     dev = np.angle(reps * np.conj(full))  # replicate phases relative to the estimate
-    ph_half = tq * _jackknife_se(dev)
+    ph_half = crit * float(_jackknife_se(dev))
     ph_lo, ph_hi = (-np.pi, np.pi) if ph_half >= np.pi else (phase - ph_half, phase + ph_half)
     cos = full.real / (n * n_pairs)
-    se_cos = _jackknife_se(reps.real / ((n - sizes) * n_pairs))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p_phase = float(2 * student_t.sf(abs(cos) / se_cos, n_k - 1)) if se_cos > 0 else \
-            float(cos == 0)
+    se_cos = float(_jackknife_se(reps.real / ((n - sizes) * n_pairs)))
+    if se_cos > 0:
+        p_phase = float(2 * student_t.sf(abs(cos) / se_cos, n_k - 1))
+    else:
+        p_phase = float(cos == 0)
     if p_phase <= alpha:
         label = "in-phase" if cos > 0 else "anti-phase"
     else:
         label = "undetermined"
     return dict(
         lag=float(lag), lag_ci_low=float(lo), lag_ci_high=float(hi), leader=leader,
-        lag_plv=lag_plv, phase_diff=phase, phase_ci_low=_wrap(ph_lo),
-        phase_ci_high=_wrap(ph_hi), phase_cos=float(cos), p_phase=p_phase,
-        phase=label,
+        lag_plv=float(plv[int(round(x)) + h]), phase_diff=phase, phase_ci_low=_wrap(ph_lo),
+        phase_ci_high=_wrap(ph_hi), phase_cos=float(cos), p_phase=p_phase, phase=label,
     )
 
 
@@ -980,15 +1026,23 @@ def level1(
 
     **Lead-lag.** Within each episode, the ROI-mean PLV of :math:`A(t)` with
     :math:`B(t + \tau)` is computed for every :math:`\tau` in ``[-max_lag, max_lag]`` in steps
-    of one decimated sample (``1 / (sfreq / decim)`` s) and its peak is interpolated by a
-    parabola. :math:`\tau > 0` means B follows A. The episode is cut into 4-20 blocks (at
-    least 2 / bandwidth s each) and the delete-one-block jackknife gives the lag's
-    ``1 - alpha`` confidence interval (Student's t, blocks - 1 degrees of freedom); a leader
-    (``'<roleA>-led'`` or ``'<roleB>-led'``) is named only when the interval excludes 0,
-    else ``'simultaneous'``. The angle of the summed cross term at :math:`\tau` is the mean
-    phase difference A - B, with its jackknife interval; the mean cosine of the phase
-    difference gets a two-sided test (``p_phase``): significantly positive is
-    ``'in-phase'``, negative ``'anti-phase'``, else ``'undetermined'``.
+    of one decimated sample (``1 / (sfreq / decim)`` s). :math:`\tau > 0` means B follows A.
+    The lag is the centre of symmetry of the PLV peak: the zero, near the highest PLV, of
+    :math:`D(\tau) = \sum_{d=1}^{h} \mathrm{PLV}(\tau + d) - \mathrm{PLV}(\tau - d)`
+    (:math:`h` = 1 / bandwidth, the peak's half-width). The episode is cut into 4-20 blocks
+    (at least 2 / bandwidth s each); the delete-one-block jackknife gives the standard error
+    of :math:`D(\tau_0)`, and the ``1 - alpha`` confidence interval of the lag holds the lags
+    :math:`\tau_0` around the estimate where :math:`|D(\tau_0)| / \mathrm{SE}` stays below
+    Student's t (blocks - 1 degrees of freedom). A leader (``'<roleA>-led'`` or
+    ``'<roleB>-led'``) is named only when the interval excludes 0, else ``'simultaneous'``:
+    at zero lag a leader is named in about ``alpha`` of episodes.
+
+    **Phase relation.** The mean phase difference A - B at zero lag (the instantaneous
+    relation; with a lag :math:`\tau` a band at :math:`f` turns by :math:`2 \pi f \tau`, so
+    read it with the lag) and its jackknife interval. The mean cosine of the phase
+    difference gets a two-sided jackknife t-test (``p_phase``): significantly positive is
+    ``'in-phase'``, negative ``'anti-phase'``, else ``'undetermined'`` (no phase relation, or
+    near quadrature).
 
     Parameters
     ----------
@@ -1227,9 +1281,8 @@ def level1(
                         fmin, fmax = bands[band]
                         row.update(_lead_lag(
                             ua, ub, int(round(on * sfreq / q)), int(round(off * sfreq / q)),
-                            int(round(max_lag * sfreq / q)), sfreq / q,
-                            int(np.ceil(2.0 / (fmax - fmin) * sfreq / q)), roles, alpha,
-                            max_bytes,
+                            int(round(max_lag * sfreq / q)), sfreq / q, fmax - fmin, roles,
+                            alpha, max_bytes,
                         ))
                     episodes.append(row)
     episodes.sort(key=lambda e: (e["onset"], e["band"], e["roi_a"], e["roi_b"]))

@@ -175,8 +175,8 @@ def test_level1_lead_lag(lag, leader):
     assert main["duration"] > 12
     assert abs(main["lag"] - lag) <= 0.02
     assert main["lag_ci_low"] <= lag <= main["lag_ci_high"]
+    assert main["lag_ci_high"] - main["lag_ci_low"] < 0.1
     assert main["leader"] == leader
-    assert main["phase"] == "in-phase"
 
 
 def test_level1_zero_lag_is_simultaneous():
