@@ -704,23 +704,32 @@ def _run_null(func, draws, n_jobs, bk, mesg):
 
 
 def _check_valid_windows(raw, valid, window, step):
-    """Refuse a recording whose windows all touch ``BAD_`` spans; warn when most do."""
+    """Refuse a recording with (almost) no windows free of ``BAD_`` spans; warn on few.
+
+    The tonic level and spread of a series (median and MAD of its windows) need a few
+    windows; ``2 * window / step`` windows (two windows' worth of independent data) are
+    about the least that makes them meaningful.
+    """
     spans = [f"{on / raw.info['sfreq']:.1f}-{off / raw.info['sfreq']:.1f} s"
              for on, off in zip(*_bad_spans(raw))]
     listed = ", ".join(spans[:10]) + (f" and {len(spans) - 10} more" if len(spans) > 10 else "")
-    need = max(10, int(np.ceil(2 * window / step)))
-    if valid.sum() < need:
+    n_ok, n = int(valid.sum()), valid.size
+    where = f"{n - n_ok} touch BAD_ annotations ({listed})" if n_ok < n else "none is BAD_"
+    if n_ok < 3:
         raise ValueError(
-            f"Only {int(valid.sum())} of {valid.size} windows of {window:g} s are free of "
-            f"BAD_ annotations ({listed}); Level 1 needs at least {need} to estimate the "
-            "tonic level and test windows: remove or shorten BAD_ spans, or analyse a "
-            "longer recording."
+            f"Only {n_ok} of {n} windows of {window:g} s ({where}) are left for Level 1, "
+            "which needs at least 3 to estimate each series' tonic level: remove or shorten "
+            "BAD_ spans, or analyse a longer recording."
         )
-    if valid.sum() < valid.size / 2:
+    if n_ok < 2 * window / step:
         warn(
-            f"{valid.size - int(valid.sum())} of {valid.size} windows touch BAD_ annotations "
-            f"({listed}) and are left out of Level 1."
+            f"Only {n_ok} of {n} windows of {window:g} s every {step:g} s ({where}) are "
+            "left for Level 1: the tonic level and its spread rest on little data, which "
+            "costs power. Analyse a longer recording."
         )
+    elif n_ok < n / 2:
+        warn(f"{n - n_ok} of {n} windows touch BAD_ annotations ({listed}) and are left "
+             "out of Level 1.")
 
 
 def _episode_bounds(times, vals, sig, chance, tonic, step, window, t_end):

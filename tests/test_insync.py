@@ -395,7 +395,8 @@ def test_level1_degenerate_inputs(planted):
     raw, _ = planted
     kw = dict(window=WINDOW, step=STEP, n_null=19, lead_lag=False, seed=0, verbose=False)
     allbad = raw.copy().set_annotations(mne.Annotations([0.0], [80.0], ["BAD_lost"]))
-    with pytest.raises(ValueError, match=r"Only 0 of 157 windows .* \(0.0-80.0 s\)"):
+    with pytest.raises(ValueError, match=r"Only 0 of 157 windows .* BAD_ annotations "
+                                         r"\(0.0-80.0 s\)"):
         level1(allbad, ALPHA, FRONTAL, **kw)
     most = raw.copy().set_annotations(mne.Annotations([5.0], [50.0], ["BAD_motion"]))
     with pytest.warns(RuntimeWarning, match=r"touch BAD_ annotations \(5.0-55.0 s\)"):
