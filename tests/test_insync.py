@@ -413,7 +413,7 @@ def test_level1_degenerate_inputs(planted):
         level1(drop.copy().set_annotations(None), ALPHA, FRONTAL, **kw)
     flat = raw.copy()
     flat._data[flat.ch_names.index("A:F3")] = 1e-6
-    with pytest.raises(ValueError, match=r"'A:F3' \(ROI 'frontal'\) is flat"):
+    with pytest.raises(ValueError, match=r"'A:F3'.* flat"):
         level1(flat, ALPHA, FRONTAL, **kw)
     with pytest.raises(ValueError, match="shuffle_block=1.5 s is longer than half"):
         level1(raw, ALPHA, FRONTAL, shuffle_block=1.5, **kw)
