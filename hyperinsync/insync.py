@@ -5,9 +5,11 @@ time scales. This module turns a dyad's recording (a :class:`~hyperinsync.dyad.D
 MNE ``Raw`` whose channel names are ``'<role>:<channel>'``) into findings on each:
 
 - **Level 1, phasic (0.3-10 s)** -- :func:`level1`: sliding-window synchrony per band and ROI
-  pair, each window tested against a window-level circular-shift null; runs of significant
-  windows become *episodes* (``mne.Annotations`` described ``insync/L1/<band>/<roiA>-<roiB>``)
-  with their lead-lag and phase relation.
+  pair of one segment; windows rising above the segment's own tonic level (tested against
+  block shuffles of the coupling, one max-statistic over windows, ROI pairs and bands) become
+  *episodes* (``mne.Annotations`` described ``insync/L1/<band>/<roiA>-<roiB>``) with their
+  lead-lag and phase relation and confidence intervals; synchrony above chance (a
+  circular-shift null) is a separate result.
 - **Level 2, tonic (10 s to ~1 h)** -- :func:`level2`: synchrony per annotated segment (e.g.
   ``rest_pre``, ``session``, ``rest_post``) and per fixed block, with surrogate z and p,
   changes between segments, and (:func:`correlate_with_questionnaire`) links to per-dyad
@@ -50,6 +52,7 @@ from math import gcd
 
 import mne
 import numpy as np
+from scipy.stats import t as student_t
 
 from . import stats
 from ._utils import (
@@ -74,6 +77,7 @@ from .surrogates import _resolve_tails, _shuffle_orders
 from .sync import (
     _annotation_spans,
     _bad_mask,
+    _bad_spans,
     _check_finite,
     _data_picks,
     _epoch_decims,
@@ -183,13 +187,18 @@ class _Signals:
 
     def pair_matrix(self, xp):
         """(n_roi_a * n_roi_b, n_a * n_b): ROI-pair means of flattened channel-pair values."""
-        mats = []
-        for side in (0, 1):
-            m = np.zeros((len(self.idx[side]), len(self.names[side])))
-            for r, ii in enumerate(self.idx[side]):
-                m[r, ii] = 1.0 / len(ii)
-            mats.append(m)
-        return xp.asarray(np.kron(mats[0], mats[1]))
+        return xp.asarray(np.kron(*_roi_means(self)))
+
+
+def _roi_means(sig):
+    """Per role, (n_roi, n_channels): each ROI's mean over its channels' signals."""
+    mats = []
+    for side in (0, 1):
+        m = np.zeros((len(sig.idx[side]), len(sig.names[side])))
+        for r, ii in enumerate(sig.idx[side]):
+            m[r, ii] = 1.0 / len(ii)
+        mats.append(m)
+    return mats
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,16 +252,21 @@ def _roi_series(a_blk, zb, geo, measure, mab, xp, max_bytes, pa_win=None):
     for a0 in range(0, n_a, chunk):
         a1 = min(n_a, a0 + chunk)
         s = _window_sum(xp.matmul(a_blk[:, a0:a1], b), geo.w, geo.h, geo.n, xp)
-        if measure == "plv":
-            v = xp.abs(s) / (geo.w * geo.g)
-        else:
-            den = xp.sqrt(pa_win[:, a0:a1, None] * pb_win[:, None, :])
-            den = xp.where(den == 0, 1, den)
-            v = (xp.abs(s) if measure == "coh" else xp.abs(s.imag)) / den
+        v = _window_values(s, measure, geo, None if pa_win is None else pa_win[:, a0:a1],
+                           None if measure == "plv" else pb_win, xp)
         del s
         # one matrix product averages all windows' channel pairs into ROI pairs
         out += v.reshape(geo.n, -1) @ mab[:, a0 * n_b : a1 * n_b].T
     return out
+
+
+def _window_values(s, measure, geo, pa_win, pb_win, xp):
+    """The measure per window and channel pair from window cross sums (and powers)."""
+    if measure == "plv":
+        return xp.abs(s) / (geo.w * geo.g)
+    den = xp.sqrt(pa_win[:, :, None] * pb_win[:, None, :])
+    den = xp.where(den == 0, 1, den)
+    return (xp.abs(s) if measure == "coh" else xp.abs(s.imag)) / den
 
 
 class _PairSeries:
@@ -368,6 +382,10 @@ class InSyncLevel1(_WindowResult):
     """In-Sync Level 1 (phasic) result: sliding-window synchrony and its episodes.
 
     Made by :func:`level1`; rebuild from :meth:`to_dict` output with :meth:`from_dict`.
+    Two tests run on every window (see :func:`level1`): the **episode** test (a transient
+    rise above the series' own tonic level) and the **chance** test (above the synchrony of
+    circularly shifted, uncoupled signals). Both are family-wise corrected over all windows,
+    ROI pairs and bands. Only the episode test makes episodes.
 
     Attributes
     ----------
@@ -375,24 +393,41 @@ class InSyncLevel1(_WindowResult):
         Window centres in seconds from the first sample of the recording.
     values : ndarray, shape (n_bands, n_roi_a, n_roi_b, n_windows)
         Synchrony per window (NaN for windows touching a ``BAD_`` annotation).
+    tonic, tonic_sd : ndarray, shape (n_bands, n_roi_a, n_roi_b)
+        Tonic level of each series (median of its windows) and its robust spread
+        (1.4826 x the median absolute deviation, an SD for Gaussian values).
+    z : ndarray, shape like ``values``
+        ``(values - tonic) / tonic_sd``: each window's rise above the tonic level.
     p_values : ndarray, shape like ``values``
-        Per-window p-values (family-wise corrected over windows with ``'maxstat'``).
+        Episode test: family-wise corrected p-values (max-statistic of ``z`` over windows,
+        ROI pairs and bands against the block-shuffled null; uncorrected with
+        ``correction='none'``).
     threshold : ndarray, shape (n_bands, n_roi_a, n_roi_b)
-        A window is significant when its value exceeds this (equivalently ``p <= alpha``).
-    null_max : ndarray, shape (n_bands, n_roi_a, n_roi_b, n_null)
-        Maximum over windows of each circularly shifted surrogate series.
+        A window belongs to an episode when its value exceeds this (``p_values <= alpha``).
+    tonic_null_max : ndarray, shape (n_null,)
+        Maximum standardised value over the family of each block-shuffled surrogate.
+    p_chance : ndarray, shape like ``values``
+        Chance test: family-wise corrected p-values of each window against the circular-shift
+        null (standardised by each series' surrogate windows).
+    chance_threshold : ndarray, shape (n_bands, n_roi_a, n_roi_b)
+        A window is above chance when its value exceeds this (``p_chance <= alpha``).
+    chance_null_max : ndarray, shape (n_null,)
+        Maximum standardised value over the family of each circularly shifted surrogate.
     null_mean, null_sd : ndarray, shape (n_bands, n_roi_a, n_roi_b)
         Mean and SD of non-overlapping surrogate windows (the chance level of one window).
     episodes : list of dict
         One per episode; see :meth:`to_table`.
+    chance : list of dict
+        One per band and ROI pair; see :meth:`chance_table`.
     bands, roles, roi_names, roi_channels, measure, params
         What the values are: band edges, the two roles, ROI labels per role, their dyad
         channel names, the measure and the analysis parameters.
     """
 
-    _ARRAYS = ("times", "values", "p_values", "threshold", "null_max", "null_mean",
-               "null_sd")
-    _LISTS = ("episodes",)
+    _ARRAYS = ("times", "values", "tonic", "tonic_sd", "z", "p_values", "threshold",
+               "tonic_null_max", "p_chance", "chance_threshold", "chance_null_max",
+               "null_mean", "null_sd")
+    _LISTS = ("episodes", "chance")
     _LEVEL = 1
 
     def __repr__(self):
@@ -402,6 +437,12 @@ class InSyncLevel1(_WindowResult):
             f"{len(self.times)} windows of {self.params['window']:g} s | "
             f"{len(self.episodes)} episode(s)>"
         )
+
+    @property
+    def above_chance(self):
+        """Windows above chance (``p_chance <= alpha``), bool, shaped like ``values``."""
+        with np.errstate(invalid="ignore"):
+            return np.asarray(self.p_chance <= self.params["alpha"])
 
     def get_series(self, band, roi_a, roi_b):
         """Return the window values of one band and ROI pair.
@@ -425,19 +466,43 @@ class InSyncLevel1(_WindowResult):
         """Episodes, one row each.
 
         Columns: ``band``, ``roi_a``, ``roi_b``, ``onset`` and ``duration`` (s from the first
-        sample), ``peak`` (highest window value), ``peak_time`` (its window centre), ``z``
-        (the peak standardised by the surrogate windows, :func:`hyperinsync.stats.zscore`),
-        ``p`` (the peak's corrected p), ``lag`` (s; positive: the first role leads),
-        ``leader`` (``'<role>-led'`` or ``'simultaneous'``), ``lag_plv`` (PLV at that lag),
-        ``phase_diff`` (mean phase of the first role minus the second at that lag, radians in
-        (-pi, pi]) and ``phase`` (``'in-phase'`` within pi/4 of 0, ``'anti-phase'`` within
-        pi/4 of pi, else ``'lagged'``).
+        sample), ``peak`` (highest window value), ``peak_time`` (its window centre),
+        ``tonic`` (the series' tonic level), ``z`` (the peak's rise above it in robust SDs),
+        ``p`` (the peak's family-wise corrected p of the episode test), ``p_chance`` and
+        ``above_chance`` (the peak against the circular-shift chance null, corrected).
+
+        With lead-lag: ``lag`` (s; positive: the first role leads) with its confidence
+        interval ``lag_ci_low``, ``lag_ci_high`` (level ``1 - alpha``, jackknife over blocks
+        of the episode), ``leader`` (``'<role>-led'`` only when the interval excludes 0, else
+        ``'simultaneous'``), ``lag_plv`` (ROI-mean PLV at that lag), ``phase_diff`` (mean
+        phase of the first role minus the second at zero lag, radians in (-pi, pi]) with
+        its interval ``phase_ci_low``, ``phase_ci_high`` (wrapped into (-pi, pi]: an
+        interval across +-pi has ``low > high``), ``phase_cos`` (mean cosine of the phase
+        difference), ``p_phase`` (two-sided test of ``phase_cos = 0``) and ``phase``
+        (``'in-phase'`` or ``'anti-phase'`` when ``p_phase <= alpha``, by the sign of
+        ``phase_cos``; else ``'undetermined'``).
 
         Returns
         -------
         table : pandas.DataFrame | list of dict
         """
         return as_table(self.episodes)
+
+    def chance_table(self):
+        """Synchrony above chance, one row per band and ROI pair (not episodes).
+
+        Columns: ``band``, ``roi_a``, ``roi_b``, ``tonic`` (median window value), ``mean``
+        (mean window value), ``null_mean`` (its mean over the circular-shift surrogates),
+        ``z`` (the mean standardised by the surrogates' means), ``p`` (its p-value, with the
+        max-statistic over ROI pairs and bands unless ``correction='none'``),
+        ``n_windows`` (windows free of ``BAD_`` annotations), ``n_above_chance`` and
+        ``frac_above_chance`` (windows with ``p_chance <= alpha``).
+
+        Returns
+        -------
+        table : pandas.DataFrame | list of dict
+        """
+        return as_table(self.chance)
 
     def _annotated_rows(self):
         return self.episodes
@@ -482,17 +547,191 @@ def _null_shifts(rng, n_samples, min_shift, n_null):
     return lo + rng.integers(0, n_opts, n_null)
 
 
-def _episode_bounds(times, vals, sig, base, step, window, t_end):
+def _check_shuffle_block(shuffle_block, n_unit, sfreq, window, bands):
+    """Pieces of the tonic null, in units of the window grid (``n_unit`` input samples)."""
+    unit = n_unit / sfreq
+    memory = max(2.0 / (fmax - fmin) for fmin, fmax in bands.values())
+    most = max(1, int(np.floor(window / 2.0 / unit + 1e-9)))  # pieces per half window
+    if shuffle_block == "auto":
+        # long enough to keep the coupling within a piece (band signals remember about
+        # 1 / bandwidth), short enough to break episodes into several pieces per window
+        m = min(most, max(1, int(np.ceil(memory / unit - 1e-9))))
+    else:
+        length = _check_positive(shuffle_block, "shuffle_block")
+        m = int(round(length / unit))
+        if m < 1 or abs(m * unit - length) > 1e-6 * max(1.0, length):
+            raise ValueError(
+                f"shuffle_block={length:g} s must be a multiple of {unit:g} s (the greatest "
+                "common divisor of window and step), e.g. 'auto'."
+            )
+        if m > most:
+            raise ValueError(
+                f"shuffle_block={length:g} s is longer than half the window ({window:g} s): "
+                "episodes would move whole instead of being broken up. Use 'auto'."
+            )
+    if m * unit < memory - 1e-9:
+        warn(
+            f"The episode test shuffles pieces of {m * unit:g} s, shorter than twice the "
+            f"memory of the narrowest band (2 / bandwidth = {memory:g} s): its error rate "
+            "has been validated only for pieces at least that long. Use a longer window or "
+            "step, or wider bands."
+        )
+    return m
+
+
+def _piece_orders(rng, n_blocks, m, fixed, n_null):
+    """Block orders of the tonic null: pieces of ``m`` consecutive blocks, shuffled.
+
+    Pieces holding a ``fixed`` block (``BAD_`` spans) and a last piece shorter than ``m``
+    stay in place, so windows touching bad samples are the same in every order.
+    """
+    n_pieces = n_blocks // m
+    stay = fixed[: n_pieces * m].reshape(n_pieces, m).any(axis=1)
+    free = np.flatnonzero(~stay)
+    orders = np.tile(np.arange(n_blocks), (n_null, 1))
+    within = np.arange(m)
+    for k in range(n_null):
+        piece = np.arange(n_pieces)
+        piece[free] = rng.permutation(free)
+        orders[k, : n_pieces * m] = (piece[:, None] * m + within).ravel()
+    return orders
+
+
+class _BlockCross:
+    """Window values of one band for any order of its blocks (Level 1's tonic null).
+
+    The windows are sums of per-block cross sums :math:`S_{ij}` (and, for coherence, block
+    powers; module docstring). Re-ordering those blocks re-orders the recording block by
+    block while keeping each block's coupling: a series with the same tonic coupling whose
+    transient rises are scattered. The cross sums are computed once when they fit in
+    ``max_bytes`` (else per chunk of A channels at every call). Returns host values
+    ``(n_windows, n_roi_a, n_roi_b)``.
+    """
+
+    def __init__(self, pairs, sig, max_bytes):
+        xp = pairs.xp
+        self.xp, self.bk, self.geo, self.measure = xp, pairs.bk, pairs.geo, pairs.measure
+        self.a_blk = pairs.a_blk
+        n_blk, n_a, g = pairs.a_blk.shape
+        n_b = pairs.zb.shape[0]
+        self.b = pairs.zb[:, : n_blk * g].reshape(n_b, n_blk, g).transpose(1, 2, 0)
+        self.ma, self.mb = (xp.asarray(m) for m in _roi_means(sig))
+        if self.measure != "plv":
+            self.pa = (pairs.a_blk.real**2 + pairs.a_blk.imag**2).sum(-1)  # (n_blk, n_a)
+            self.pb = (self.b.real**2 + self.b.imag**2).sum(1)  # (n_blk, n_b)
+        # block sums, their re-ordered copy, cumulative sums and window sums per A channel
+        chunk = int(max(1, min(n_a, max_bytes // max(1, 48 * (n_blk + 1) * n_b))))
+        self.chunks = [(a0, min(n_a, a0 + chunk)) for a0 in range(0, n_a, chunk)]
+        self.cache = self._cross(0, n_a) if len(self.chunks) == 1 else None
+
+    def _cross(self, a0, a1):
+        return self.xp.matmul(self.a_blk[:, a0:a1], self.b)  # (n_blk, a1 - a0, n_b)
+
+    def __call__(self, order=None):
+        xp, geo = self.xp, self.geo
+        idx = slice(None) if order is None else xp.asarray(order)
+        pa = pb = None
+        if self.measure != "plv":
+            pa = _window_sum(self.pa[idx], geo.w, geo.h, geo.n, xp)
+            pb = _window_sum(self.pb[idx], geo.w, geo.h, geo.n, xp)
+        out = xp.zeros((geo.n, self.ma.shape[0], self.mb.shape[0]))
+        for a0, a1 in self.chunks:
+            s = self.cache if self.cache is not None else self._cross(a0, a1)
+            s = _window_sum(s[idx], geo.w, geo.h, geo.n, xp)
+            v = _window_values(s, self.measure, geo, None if pa is None else pa[:, a0:a1],
+                               pb, xp)
+            del s
+            # ROI means: A's channels (rows) and B's channels (columns), two small products
+            out += xp.matmul(self.ma[:, a0:a1], xp.matmul(v, self.mb.T))
+        return self.bk.to_numpy(out)
+
+
+_MAD_TO_SD = 1.482602218505602  # 1 / Phi^-1(3/4): MAD x this = SD, for Gaussian values
+
+
+def _robust_level(v):
+    """Median and robust SD (MAD scaled to an SD) over the first axis (windows)."""
+    med = np.median(v, axis=0)
+    return med, _MAD_TO_SD * np.median(np.abs(v - med), axis=0)
+
+
+def _standardise(v, loc, scale):
+    """``(v - loc) / scale``; 0 where the scale is 0 (a constant series rises nowhere)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (v - loc) / scale
+    return np.where(scale > 0, z, np.where(np.isnan(v), np.nan, 0.0))
+
+
+def _count_p(stat, ref):
+    """``(1 + #{ref >= stat}) / (len(ref) + 1)`` for every entry of ``stat`` (NaN stays).
+
+    ``ref`` holds the null's family maxima (max-statistic) or one series' null values.
+    """
+    ref = np.sort(np.asarray(ref, float).ravel())
+    ref = ref[~np.isnan(ref)]
+    stat = np.asarray(stat, float)
+    ge = len(ref) - np.searchsorted(ref, np.where(np.isnan(stat), np.inf, stat), "left")
+    return np.where(np.isnan(stat), np.nan, (1.0 + ge) / (len(ref) + 1.0))
+
+
+def _critical(ref, alpha):
+    """The value that ``stat`` must exceed for ``_count_p(stat, ref) <= alpha``."""
+    ref = np.sort(np.asarray(ref, float).ravel())[::-1]
+    ref = ref[~np.isnan(ref)]
+    # p <= alpha  <=>  fewer than alpha * (N + 1) references reach the value
+    k = int(np.floor(alpha * (len(ref) + 1) + 1e-9)) - 1
+    return float(ref[k]) if 0 <= k < len(ref) else np.inf
+
+
+def _run_null(func, draws, n_jobs, bk, mesg):
+    """``[func(d) for d in draws]``, in ``n_jobs`` threads with NumPy (it releases the GIL)."""
+    with ThreadPoolExecutor(n_jobs if bk.name == "numpy" else 1) as pool:
+        return list(ProgressBar(pool.map(func, draws), max_value=len(draws), mesg=mesg))
+
+
+def _check_valid_windows(raw, valid, window, step):
+    """Refuse a recording with (almost) no windows free of ``BAD_`` spans; warn on few.
+
+    The tonic level and spread of a series (median and MAD of its windows) need a few
+    windows; ``2 * window / step`` windows (two windows' worth of independent data) are
+    about the least that makes them meaningful.
+    """
+    spans = [f"{on / raw.info['sfreq']:.1f}-{off / raw.info['sfreq']:.1f} s"
+             for on, off in zip(*_bad_spans(raw))]
+    listed = ", ".join(spans[:10]) + (f" and {len(spans) - 10} more" if len(spans) > 10 else "")
+    n_ok, n = int(valid.sum()), valid.size
+    where = f"{n - n_ok} touch BAD_ annotations ({listed})" if n_ok < n else "none is BAD_"
+    if n_ok < 3:
+        raise ValueError(
+            f"Only {n_ok} of {n} windows of {window:g} s ({where}) are left for Level 1, "
+            "which needs at least 3 to estimate each series' tonic level: remove or shorten "
+            "BAD_ spans, or analyse a longer recording."
+        )
+    if n_ok < 2 * window / step:
+        warn(
+            f"Only {n_ok} of {n} windows of {window:g} s every {step:g} s ({where}) are "
+            "left for Level 1: the tonic level and its spread rest on little data, which "
+            "costs power. Analyse a longer recording."
+        )
+    elif n_ok < n / 2:
+        warn(f"{n - n_ok} of {n} windows touch BAD_ annotations ({listed}) and are left "
+             "out of Level 1.")
+
+
+def _episode_bounds(times, vals, sig, chance, tonic, step, window, t_end):
     """Episodes of one series: supra-threshold runs, bounded at half height.
 
     A run of significant windows is a detection. Its height :math:`P` is the median of the
-    run's values (robust to single noisy windows). A window whose fraction :math:`f` overlaps
-    a coupled stretch sums :math:`f n` phase-locked terms coherently and :math:`(1 - f) n`
-    independent ones incoherently, so its value is about
-    :math:`\\sqrt{f^2 P^2 + (1 - f) B^2}` with :math:`B` the chance level (mean of surrogate
-    windows). The boundaries are where the series crosses the value of a half-coupled
-    window, :math:`\\sqrt{P^2/4 + B^2/2}`, interpolated between window centres: there the
-    window centre sits on the stretch's edge. Returns ``[onset, offset, peak index]`` per run.
+    run's values (robust to single noisy windows). A window overlapping a coupled stretch
+    with a fraction :math:`f` sums the coherent parts of the stretch and of the tonic
+    coupling around it, plus incoherent noise at the chance level :math:`B` (mean of
+    circular-shift surrogate windows). With coherent parts
+    :math:`c_P = \\sqrt{P^2 - B^2}` and :math:`c_T = \\sqrt{T^2 - B^2}` (``tonic`` level
+    :math:`T`; 0 when at chance) its value is about
+    :math:`\\sqrt{(f c_P + (1 - f) c_T)^2 + B^2}`. The boundaries are where the series
+    crosses the value of a half-coupled window (:math:`f = 1/2`), interpolated between
+    window centres: there the window centre sits on the stretch's edge. Returns
+    ``[onset, offset, peak index]`` per run.
     """
     out = []
     v = np.where(np.isfinite(vals), vals, -np.inf)
@@ -500,10 +739,12 @@ def _episode_bounds(times, vals, sig, base, step, window, t_end):
     padded = np.concatenate([[0], sig.astype(int), [0]])
     starts = np.flatnonzero(np.diff(padded) == 1)
     stops = np.flatnonzero(np.diff(padded) == -1) - 1  # last window of the run
+    c_t = np.sqrt(max(tonic**2 - chance**2, 0.0))
     for s0, s1 in zip(starts, stops):
         pk = s0 + int(np.argmax(v[s0 : s1 + 1]))
         height = np.median(v[s0 : s1 + 1])
-        half = np.sqrt(0.25 * height**2 + 0.5 * base**2)
+        c_p = np.sqrt(max(height**2 - chance**2, 0.0))
+        half = np.sqrt((0.5 * (c_p + c_t)) ** 2 + chance**2)
         i = s0
         if v[i] >= half:  # walk out of the run while still above half height
             while i > 0 and v[i - 1] >= half:
@@ -511,8 +752,8 @@ def _episode_bounds(times, vals, sig, base, step, window, t_end):
         else:  # or into it until half height is reached
             while v[i] < half:
                 i += 1
-        if i == 0:
-            onset = max(0.0, times[0] - window / 2.0)
+        if i == 0 or not np.isfinite(v[i - 1]):
+            onset = max(0.0, times[i] - window / 2.0) if i == 0 else times[i] - step / 2.0
         else:
             onset = times[i - 1] + step * (half - v[i - 1]) / (v[i] - v[i - 1])
         j = s1
@@ -522,8 +763,8 @@ def _episode_bounds(times, vals, sig, base, step, window, t_end):
         else:
             while v[j] < half:
                 j -= 1
-        if j == n - 1:
-            offset = min(t_end, times[-1] + window / 2.0)
+        if j == n - 1 or not np.isfinite(v[j + 1]):
+            offset = min(t_end, times[j] + window / 2.0) if j == n - 1 else times[j] + step / 2.0
         else:
             offset = times[j] + step * (v[j] - half) / (v[j] - v[j + 1])
         out.append([onset, offset, pk])
@@ -545,11 +786,77 @@ def _merge_episodes(eps, vals, merge_gap, min_duration):
     return [m for m in merged if m[1] - m[0] >= min_duration]
 
 
-def _lead_lag(ua, ub, i0, i1, k_max, sfreq_dec, roles, max_bytes):
-    """Lag (decimated samples) maximising the ROI-mean PLV of A(t) with B(t + lag).
+def _jackknife_se(reps, axis=0):
+    """Delete-one jackknife standard error from the leave-one-out replicates."""
+    reps = np.asarray(reps, float)
+    k = reps.shape[axis]
+    dev = reps - reps.mean(axis=axis, keepdims=True)
+    return np.sqrt((k - 1) / k * np.sum(dev**2, axis=axis))
 
-    ``ua``, ``ub``: unit phasors of the two ROIs (host arrays, (n, T)). Returns the lag in
-    s, the PLV there and the phase of the summed cross term (A minus B).
+
+def _asymmetry(plv, h):
+    """``D(i) = sum_{d=1..h} plv[i + d] - plv[i - d]`` for ``i`` in ``[h, n_lags - h)``.
+
+    Positive where the PLV curve is higher on the side of larger lags: its peak lies to the
+    right. ``plv``: (..., n_lags).
+    """
+    c = np.concatenate([np.zeros(plv.shape[:-1] + (1,)), np.cumsum(plv, axis=-1)], axis=-1)
+    i = np.arange(h, plv.shape[-1] - h)
+    return (c[..., i + h + 1] - c[..., i + 1]) - (c[..., i] - c[..., i - h])
+
+
+def _centre(d, start):
+    """Fractional index of the zero crossing of the falling curve ``d`` nearest ``start``."""
+    k = int(np.clip(start, 0, len(d) - 1))
+    if d[k] > 0:  # the peak lies to the right: walk right to the crossing
+        while k + 1 < len(d) and d[k + 1] > 0:
+            k += 1
+        if k + 1 == len(d):
+            return float(k)
+        return k + d[k] / (d[k] - d[k + 1])
+    while k > 0 and d[k - 1] <= 0:  # or left
+        k -= 1
+    if k == 0:
+        return 0.0
+    return k - 1 + d[k - 1] / (d[k - 1] - d[k])
+
+
+def _accepted(t, x, crit):
+    """The interval around ``x`` (where ``t`` = 0) in which the linear ``t`` stays in +-crit."""
+    n = len(t)
+    out = []
+    for step in (-1, 1):
+        k = int(np.floor(x)) if step < 0 else int(np.ceil(x))
+        prev_k, prev_t = x, 0.0
+        while 0 <= k < n and abs(t[k]) <= crit:
+            prev_k, prev_t = k, t[k]
+            k += step
+        if not 0 <= k < n:  # accepted up to the searched range
+            out.append(float(prev_k))
+            continue
+        # |t| crosses crit between prev_k and k
+        target = np.sign(t[k]) * crit
+        frac = (target - prev_t) / (t[k] - prev_t) if t[k] != prev_t else 0.0
+        out.append(float(prev_k + frac * (k - prev_k)))
+    return out[0], out[1]
+
+
+def _lead_lag(ua, ub, i0, i1, k_max, sfreq_dec, bandwidth, roles, alpha, max_bytes):
+    """Lag, leader and phase relation of one episode, with jackknife confidence intervals.
+
+    ``ua``, ``ub``: unit phasors of the two ROIs (host arrays, (n, T)); the episode spans
+    decimated samples ``[i0, i1)``. ``PLV(tau)`` is the ROI-mean PLV of A(t) with
+    B(t + tau). The lag is the centre of symmetry of its peak: the zero of
+    :math:`D(\\tau) = \\sum_{d=1}^{h} PLV(\\tau + d) - PLV(\\tau - d)` near the highest PLV,
+    with :math:`h` = 1 / bandwidth (the half-width of the peak). The episode is cut into
+    ``K`` contiguous blocks (4 <= K <= 20, at least 2 / bandwidth long) and the cross sums
+    are kept per block, so every delete-one-block replicate is the total minus one block.
+    :math:`D(\\tau_0) / \\mathrm{SE}_{jack}` tests "the peak is centred at :math:`\\tau_0`"
+    (Student's t, K - 1 degrees of freedom; a smooth statistic, which the jackknife suits,
+    unlike the peak's location itself); the confidence interval of the lag holds the lags
+    around the estimate that this test accepts. Phase: the angle of the summed cross term, its
+    interval from the jackknife, and a two-sided jackknife t-test of the mean cosine of the
+    phase difference, at zero lag.
     """
     n_t = ua.shape[1]
     s0, s1 = max(i0, k_max), min(i1, n_t - k_max)
@@ -557,45 +864,73 @@ def _lead_lag(ua, ub, i0, i1, k_max, sfreq_dec, roles, max_bytes):
         s0, s1 = i0, i1
         k_max = min(k_max, s0, n_t - s1)
     n = s1 - s0
+    n_block = int(np.ceil(2.0 / bandwidth * sfreq_dec))
+    n_k = int(min(n, max(4, min(20, n // max(1, n_block)))))
+    edges = np.linspace(0, n, n_k + 1).round().astype(int)
     a = ua[:, s0:s1]
-    lags = np.arange(-k_max, k_max + 1)
+    n_lags = 2 * k_max + 1
     b_ext = ub[:, s0 - k_max : s1 + k_max]
     # (n_b, n_lags, n): B(t + lag) for every lag, a strided view
     views = np.lib.stride_tricks.sliding_window_view(b_ext, n, axis=1)
-    step = int(max(1, max_bytes // max(1, 16 * ub.shape[0] * n)))
-    cross = np.empty((len(lags), ua.shape[0], ub.shape[0]), complex)
-    for l0 in range(0, len(lags), step):
-        bl = views[:, l0 : l0 + step].transpose(1, 0, 2)  # (lags, n_b, n)
-        cross[l0 : l0 + step] = np.matmul(a[None], bl.conj().transpose(0, 2, 1))
-    plv = np.abs(cross).mean(axis=(1, 2)) / n
-    best = int(np.argmax(plv))
-    total = cross.sum(axis=(1, 2))
-    frac, phase = 0.0, float(np.angle(total[best]))
-    if 0 < best < len(lags) - 1:
-        # sub-sample peak by a parabola through the three highest points; the phase is
-        # read at that lag (linear in the lag, as a pure delay turns it)
-        y0, y1, y2 = plv[best - 1 : best + 2]
-        curv = y0 - 2 * y1 + y2
-        frac = float(0.5 * (y0 - y2) / curv) if curv < 0 else 0.0
-        nb = best + (1 if frac > 0 else -1)
-        turn = np.angle(total[nb] * np.conj(total[best]))
-        phase = float(np.angle(np.exp(1j * (phase + abs(frac) * turn))))
-    lag = (lags[best] + frac) / sfreq_dec
-    resolution = 0.5 / sfreq_dec  # below half a sample, nobody demonstrably leads
-    if lag >= resolution:
+    step = int(max(1, max_bytes // max(1, 32 * ub.shape[0] * n)))
+    cross = np.empty((n_k, n_lags, ua.shape[0], ub.shape[0]), complex)
+    for l0 in range(0, n_lags, step):
+        bl = views[:, l0 : l0 + step].conj().transpose(1, 2, 0)  # (lags, n, n_b)
+        for j in range(n_k):
+            e0, e1 = edges[j], edges[j + 1]
+            cross[j, l0 : l0 + step] = np.matmul(a[None, :, e0:e1], bl[:, e0:e1])
+    total = cross.sum(axis=0)
+    sizes = np.diff(edges)
+    loo = total[None] - cross  # (K, n_lags, n_a, n_b): every block left out in turn
+    plv = np.abs(total).mean(axis=(1, 2)) / n
+    plv_j = np.abs(loo).mean(axis=(2, 3)) / (n - sizes)[:, None]
+    h = int(min(max(1, round(sfreq_dec / bandwidth)), max(1, (n_lags - 1) // 2 - 1)))
+    d, d_j = _asymmetry(plv, h), _asymmetry(plv_j, h)  # lags -k_max + h ... k_max - h
+    se = _jackknife_se(d_j)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(se > 0, d / se, np.where(d == 0, 0.0, np.inf * np.sign(d)))
+    crit = float(student_t.ppf(1.0 - alpha / 2.0, n_k - 1))
+    best = int(np.clip(np.argmax(plv), h, n_lags - 1 - h)) - h
+    x = _centre(d, best)
+    lo, hi = _accepted(t, x, crit)
+    to_s = lambda i: (i + h - k_max) / sfreq_dec  # noqa: E731  (index of d -> lag in s)
+    lag, lo, hi = to_s(x), to_s(lo), to_s(hi)
+    if lo > 0:
         leader = f"{roles[0]}-led"
-    elif lag <= -resolution:
+    elif hi < 0:
         leader = f"{roles[1]}-led"
     else:
         leader = "simultaneous"
-    if abs(phase) <= np.pi / 4:
-        label = "in-phase"
-    elif abs(phase) >= 3 * np.pi / 4:
-        label = "anti-phase"
+
+    # the phase relation at zero lag: the instantaneous phase difference (at the estimated
+    # lag it would carry the lag's error, 2 pi f dt, which is large for narrow bands)
+    full = complex(total[k_max].sum())
+    reps = loo[:, k_max].sum(axis=(1, 2))
+    n_pairs = ua.shape[0] * ub.shape[0]
+    phase = float(np.angle(full))
+    dev = np.angle(reps * np.conj(full))  # replicate phases relative to the estimate
+    ph_half = crit * float(_jackknife_se(dev))
+    ph_lo, ph_hi = (-np.pi, np.pi) if ph_half >= np.pi else (phase - ph_half, phase + ph_half)
+    cos = full.real / (n * n_pairs)
+    se_cos = float(_jackknife_se(reps.real / ((n - sizes) * n_pairs)))
+    if se_cos > 0:
+        p_phase = float(2 * student_t.sf(abs(cos) / se_cos, n_k - 1))
     else:
-        label = "lagged"
-    return dict(lag=float(lag), leader=leader, lag_plv=float(plv[best]),
-                phase_diff=phase, phase=label)
+        p_phase = float(cos == 0)
+    if p_phase <= alpha:
+        label = "in-phase" if cos > 0 else "anti-phase"
+    else:
+        label = "undetermined"
+    return dict(
+        lag=float(lag), lag_ci_low=float(lo), lag_ci_high=float(hi), leader=leader,
+        lag_plv=float(plv[int(round(x)) + h]), phase_diff=phase, phase_ci_low=_wrap(ph_lo),
+        phase_ci_high=_wrap(ph_hi), phase_cos=float(cos), p_phase=p_phase, phase=label,
+    )
+
+
+def _wrap(phase):
+    """An angle in [-pi, pi]."""
+    return float(np.angle(np.exp(1j * phase)))
 
 
 @verbose
@@ -609,6 +944,7 @@ def level1(
     window=6.0,
     step=0.5,
     n_null=200,
+    shuffle_block="auto",
     min_shift=10.0,
     alpha=0.05,
     correction="maxstat",
@@ -629,52 +965,86 @@ def level1(
 
     For every band and ROI pair (first role's ROI x second role's ROI) the measure is computed
     in windows of ``window`` s every ``step`` s (per channel pair, then averaged over the ROI
-    pair's channel pairs), by running sums (see the module docstring), and compared with a
-    window-level null of the same window length.
+    pair's channel pairs), by running sums (see the module docstring). Each window is tested
+    twice:
 
-    **Null.** Person B's band signals are circularly shifted by ``n_null`` random lags of at
-    least ``min_shift`` s (and at most the recording length minus ``min_shift``) and the whole
-    window series is recomputed for each lag. The shift keeps each person's spectrum and
-    autocorrelation and destroys their alignment in time.
+    **Episodes: a transient rise above the tonic level.** In the In-Sync model a Level 1
+    episode is a brief rise of synchrony above the segment's own tonic (Level 2) level, not
+    synchrony above chance: constant coupling over a recording is tonic and makes no episode.
+    Pass one segment at a time (e.g. ``raw.copy().crop(...)``; in a study, ``segment=``).
+    Each series' tonic level is its median window value :math:`T` and its spread the robust SD
+    :math:`S` (1.4826 x median absolute deviation; both barely moved by a few episodes), and a
+    window's rise is :math:`z = (v - T) / S`. The null keeps the tonic coupling and scatters
+    transient rises: the per-block cross sums of the two people's signals (which hold their
+    coupling) are cut into pieces of ``shuffle_block`` s and put in random order, the same
+    order for every channel pair and band (pieces touching ``BAD_`` spans stay in place), and
+    every window is recomputed; each shuffled series is standardised by its own median and
+    robust SD. Standardising each series by itself removes the differences in level and
+    spread between ROI pairs and bands (different chance levels, tonic couplings) and the
+    slightly smaller variance that breaking the signals' short memory at the cuts gives the
+    shuffled windows.
 
-    **Correction over windows** (``correction='maxstat'``, default). A window series tests
-    hundreds of overlapping windows. With the maximum statistic (Nichols & Holmes, 2002; via
-    :func:`hyperinsync.stats.maxstat_p`) each surrogate series contributes its maximum over
-    windows :math:`M_k`, and a window's corrected p-value is
-    :math:`(1 + \#\{k: M_k \ge v\}) / (N + 1)`. Declaring windows with :math:`p \le \alpha`
-    significant keeps the probability of *any* false episode in the series (one band and ROI
-    pair) at :math:`\alpha`, with no assumption about the strong dependence of overlapping
-    windows (which makes Bonferroni needlessly strict). The threshold is the value above
-    which :math:`p \le \alpha`. The error rate is per band and ROI pair: with ``B`` bands and
-    ``R`` ROI pairs, up to ``B * R * alpha`` series may show a false episode in a recording
-    without coupling. ``correction='none'`` tests each window on its own against
-    non-overlapping surrogate windows (:func:`hyperinsync.stats.p_value`), for exploration.
+    **Correction** (``correction='maxstat'``, default): one family of all windows, ROI pairs
+    and bands. Each of the ``n_null`` shuffles contributes the maximum :math:`M_k` of its
+    standardised windows over the family (Nichols & Holmes, 2002), and a window's p-value is
+    :math:`(1 + \#\{k: M_k \ge z\}) / (N + 1)`. Windows with :math:`p \le \alpha` are
+    significant: the probability that a recording without transient coupling (no coupling,
+    or constant coupling of any strength) shows *any* episode is about :math:`\alpha`,
+    whatever the number of windows, ROI pairs and bands and their dependence (about, because
+    the shuffle keeps each piece's coupling but not the short memory of the signals across
+    the cuts). Measured on simulated dyads (``benchmarks/validity/level1.py``; 3-min
+    recordings at 250 Hz, 3 x 3 ROI pairs of 3 channels, theta and alpha, 6 s windows every
+    0.5 s) the rate was 0.040 with no coupling (400 recordings) and 0.053 and 0.061 under
+    constant coupling of 0.2 and 0.4 (400 and 800; ``benchmarks/VALIDITY.md``): strong tonic
+    coupling makes the test slightly liberal. ``threshold`` is the value above which a window
+    is significant. ``correction='none'`` tests each window
+    on its own against non-overlapping windows of its series' shuffles, for exploration.
 
-    **Episodes.** Runs of significant windows are detections. Each is bounded where the
-    series crosses the value of a *half-coupled* window, interpolated between window
-    centres: with :math:`P` the run's median value and :math:`B` the chance level (mean of
-    surrogate windows), a window with a fraction :math:`f` of coupled samples sums those
-    coherently and the rest incoherently, :math:`v(f) \approx \sqrt{f^2 P^2 + (1-f) B^2}`,
-    so the crossing of :math:`v(1/2) = \sqrt{P^2/4 + B^2/2}` is where the window centre
-    sits on the coupled stretch's edge. Onsets and offsets of episodes longer than
-    ``window`` are thus resolved to about ``step`` (tested: within one step, durations
-    within two, for 2 s windows every 0.5 s); an episode shorter than ``window`` appears
-    about ``window`` long (the window is the time resolution). Episodes less than
-    ``merge_gap`` s apart (or overlapping) are merged; those shorter than ``min_duration``
-    are dropped. Each episode's ``z`` standardises its peak by the surrogate windows
-    (:func:`hyperinsync.stats.zscore`) and ``p`` is the peak window's p-value.
+    **Above chance** (a separate, named result, not episodes). Person B's band signals are
+    circularly shifted by ``n_null`` random lags of at least ``min_shift`` s (at most the
+    recording length minus ``min_shift``; the same lag in s for every band), which keeps each
+    person's spectrum and autocorrelation and destroys their alignment. Each window is
+    standardised by its series' surrogate windows (mean and SD) and corrected with the
+    maximum over the same family (``p_chance``, ``above_chance``); each series' mean
+    window value is tested against the surrogates' means (:meth:`InSyncLevel1.chance_table`).
+
+    **Episodes' bounds.** Runs of significant windows are detections. Each is bounded where
+    the series crosses the value of a *half-coupled* window, interpolated between window
+    centres: with :math:`P` the run's median value, :math:`T` the tonic level and :math:`B`
+    the chance level (mean of circular-shift windows), a window with a fraction :math:`f` of
+    the stretch sums its coherent part and that of the tonic coupling around it, plus noise,
+    :math:`v(f) \approx \sqrt{(f\sqrt{P^2-B^2} + (1-f)\sqrt{T^2-B^2})^2 + B^2}`, so the
+    crossing of :math:`v(1/2)` is where the window centre sits on the stretch's edge.
+    Onsets and offsets of episodes longer than ``window`` are thus resolved to about
+    ``step``; an episode shorter than ``window`` appears about ``window`` long (the window
+    is the time resolution). Episodes less than ``merge_gap`` s apart (or overlapping) are
+    merged; those shorter than ``min_duration`` are dropped.
 
     **Lead-lag.** Within each episode, the ROI-mean PLV of :math:`A(t)` with
     :math:`B(t + \tau)` is computed for every :math:`\tau` in ``[-max_lag, max_lag]`` in steps
-    of one decimated sample (``1 / (sfreq / decim)`` s; 10 ms for alpha at 500 Hz). The
-    maximising :math:`\tau > 0` means B follows A (``'<roleA>-led'``), :math:`\tau < 0` the
-    reverse. The angle of the summed cross term at :math:`\tau` is the mean phase difference
-    A - B: near 0 in-phase, near :math:`\pi` anti-phase.
+    of one decimated sample (``1 / (sfreq / decim)`` s). :math:`\tau > 0` means B follows A.
+    The lag is the centre of symmetry of the PLV peak: the zero, near the highest PLV, of
+    :math:`D(\tau) = \sum_{d=1}^{h} \mathrm{PLV}(\tau + d) - \mathrm{PLV}(\tau - d)`
+    (:math:`h` = 1 / bandwidth, the peak's half-width). The episode is cut into 4-20 blocks
+    (at least 2 / bandwidth s each); the delete-one-block jackknife gives the standard error
+    of :math:`D(\tau_0)`, and the ``1 - alpha`` confidence interval of the lag holds the lags
+    :math:`\tau_0` around the estimate where :math:`|D(\tau_0)| / \mathrm{SE}` stays below
+    Student's t (blocks - 1 degrees of freedom). A leader (``'<roleA>-led'`` or
+    ``'<roleB>-led'``) is named only when the interval excludes 0, else ``'simultaneous'``:
+    at zero lag a leader is named in about ``alpha`` of episodes.
+
+    **Phase relation.** The mean phase difference A - B at zero lag (the instantaneous
+    relation; with a lag :math:`\tau` a band at :math:`f` turns by :math:`2 \pi f \tau`, so
+    read it with the lag) and its jackknife interval. The mean cosine of the phase
+    difference gets a two-sided jackknife t-test (``p_phase``): significantly positive is
+    ``'in-phase'``, negative ``'anti-phase'``, else ``'undetermined'`` (no phase relation, or
+    near quadrature).
 
     Parameters
     ----------
     raw : DyadRaw | mne.io.BaseRaw
-        The dyad recording (channel names ``'<role>:<channel>'``); bad channels are skipped.
+        The dyad recording (channel names ``'<role>:<channel>'``), one segment; bad channels
+        are skipped.
     %(bands)s
     %(rois)s
         ROIs are resolved per person; names must not contain ``'/'``.
@@ -687,13 +1057,22 @@ def level1(
     step : float
         Window step in s (at most ``window``).
     n_null : int
-        Number of circular shifts (surrogates); at least ``1 / alpha - 1``.
+        Number of block shuffles (episode test) and of circular shifts (chance test); at
+        least ``1 / alpha - 1``.
+    shuffle_block : float | 'auto'
+        Length in s of the pieces the episode test's null shuffles: a multiple of the greatest
+        common divisor of ``window`` and ``step``, at most half the window. ``'auto'``: about
+        1 s (at most half the window), longer than the memory of band signals
+        (about 1 / bandwidth) so that each piece's coupling is kept, shorter than an episode
+        so that episodes are broken up.
     min_shift : float
-        Smallest circular shift in s; the recording must be longer than twice this.
+        Smallest circular shift in s (chance test); the recording must be longer than twice
+        this plus the window.
     alpha : float
-        Significance level of windows.
+        Significance level of windows (family-wise with ``'maxstat'``) and ``1 -`` the level
+        of the lead-lag and phase intervals.
     correction : 'maxstat' | 'none'
-        Multiple-comparison correction over windows (see above).
+        Multiple-comparison correction (see above).
     merge_gap : float
         Episodes closer than this (s) are merged.
     min_duration : float | None
@@ -704,7 +1083,8 @@ def level1(
         Largest lag searched (s).
     reject_by_annotation : bool
         Windows touching a ``BAD_`` annotation (of A, or of B at the surrogate's shift) get
-        NaN and never count.
+        NaN and never count; NaN or infinite samples inside ``BAD_`` spans are allowed (set
+        to 0 before filtering). A recording with too few windows left is an error.
     decim : int | 'auto'
         Decimation of the analytic signals (must divide window and step in samples);
         ``'auto'`` keeps at least 4 samples per cycle of the band's top frequency.
@@ -721,7 +1101,8 @@ def level1(
     Returns
     -------
     result : InSyncLevel1
-        Window series, thresholds, episodes (``result.to_table()``) and their annotations
+        Window series, both tests, episodes (``result.to_table()``), synchrony above chance
+        (``result.chance_table()``, ``result.above_chance``) and the episodes' annotations
         (``result.annotations``; add them with :func:`annotate`).
     """
     _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
@@ -732,6 +1113,9 @@ def level1(
     alpha = stats._check_alpha(alpha)
     n_null = _check_n_null(n_null, alpha)
     n_win, n_step = _check_window(window, step, bands, sfreq, raw.n_times)
+    # windows start and end on a grid of n_unit samples: the blocks of the running sums
+    n_unit = gcd(n_win, n_step)
+    m = _check_shuffle_block(shuffle_block, n_unit, sfreq, n_win / sfreq, bands)
     min_shift = _check_positive(min_shift, "min_shift")
     max_lag = _check_positive(max_lag, "max_lag")
     _validate_type(merge_gap, "numeric", "merge_gap")
@@ -755,105 +1139,165 @@ def level1(
     t_end = raw.n_times / sfreq
     shape = (len(bands), n_ra, n_rb)
     values = np.full(shape + (n_windows,), np.nan)
-    p_values = np.full_like(values, np.nan)
-    threshold = np.empty(shape)
-    null_max = np.empty(shape + (n_null,))
+    tonic, tonic_sd = np.empty(shape), np.empty(shape)
     null_mean, null_sd = np.empty(shape), np.empty(shape)
-    episodes = []
+    tonic_max = np.empty((n_null,) + shape)  # per shuffle: max standardised window
+    chance_max = np.empty((n_null,) + shape)  # per shift: max window value
+    series_null = np.empty((n_null,) + shape)  # per shift: mean window value
+    tonic_pool, chance_pool = [], []  # non-overlapping null windows ('none')
+    # one set of draws for all bands: the family's maxima keep the bands' dependence
+    n_blocks = raw.n_times // n_unit
+    bad_blocks = sig.bad[: n_blocks * n_unit].reshape(n_blocks, n_unit).any(axis=1)
+    orders = _piece_orders(rng, n_blocks, m, bad_blocks, n_null)
+    shifts = _null_shifts(rng, raw.n_times, int(np.ceil(min_shift * sfreq)), n_null)
+    _check_valid_windows(raw, ~_bad_windows(sig.bad, 0, _Geometry(
+        n_unit, n_win // n_unit, n_step // n_unit, n_windows, raw.n_times)), window, step)
     logger.info(
         f"In-Sync Level 1: {measure} in {', '.join(bands)}, {n_ra} x {n_rb} ROI pairs, "
-        f"{n_windows} windows of {window:g} s every {step:g} s, {n_null} circular shifts"
+        f"{n_windows} windows of {window:g} s every {step:g} s, {n_null} block shuffles "
+        f"({m * n_unit / sfreq:g} s pieces) and {n_null} circular shifts"
     )
     for bi, band in enumerate(bands):
         q = sig.decim[band]
-        g = gcd(n_win // q, n_step // q)
         n_dec = sig.z[band][0].shape[-1]
-        geo = _Geometry(g, n_win // q // g, n_step // q // g, n_windows, n_dec)
+        geo = _Geometry(n_unit // q, n_win // n_unit, n_step // n_unit, n_windows, n_dec)
         pairs = _PairSeries(sig, band, measure, geo, slice(None), max_bytes)
+        cross = _BlockCross(pairs, sig, max_bytes)
         bad_dec = sig.bad[::q][:n_dec]
-
-        def series(shift):
-            zs = None if shift == 0 else xp.roll(pairs.zb, int(shift), axis=-1)
-            v = np.moveaxis(pairs(zs), 0, -1)  # (n_ra, n_rb, n_windows)
-            if bad_dec.any():
-                v[..., _bad_windows(bad_dec, int(shift), geo)] = np.nan
-            return v
-
-        obs = series(0)
-        shifts = _null_shifts(rng, n_dec, int(np.ceil(min_shift * sfreq / q)), n_null)
-        # non-overlapping windows of each surrogate series: the chance level of one window
+        bad_w = _bad_windows(bad_dec, 0, geo)
+        valid = ~bad_w
+        obs = cross()
+        obs[bad_w] = np.nan
+        values[bi] = np.moveaxis(obs, 0, -1)
+        tonic[bi], tonic_sd[bi] = _robust_level(obs[valid])
+        # non-overlapping windows of each null series: the null of one window
         sub = slice(0, None, max(1, -(-geo.w // geo.h)))
+        # blocks past the common grid (decimation rounding) stay at the end
+        tail = np.arange(n_blocks, geo.n_blocks)
+
+        def shuffled(order):
+            v = cross(np.concatenate([order, tail]))[valid]
+            loc, scale = _robust_level(v)
+            return _standardise(v.max(axis=0), loc, scale), _standardise(v[sub], loc, scale)
+
         pooled = []
+        for k, (vmax, vsub) in enumerate(_run_null(shuffled, orders, n_jobs, bk,
+                                                   f"Level 1 tonic null ({band})")):
+            tonic_max[k, bi] = vmax
+            pooled.append(vsub)
+        if correction == "none":
+            tonic_pool.append(np.concatenate(pooled, axis=0))
 
-        def surrogate(shift):
-            v = series(shift)
-            return np.nanmax(v, axis=-1), v[..., sub]
+        def shifted(shift):
+            s = int(round(shift / q))
+            v = pairs(xp.roll(pairs.zb, s, axis=-1))
+            if not bad_dec.any():
+                return v.max(axis=0), v.mean(axis=0), v[sub]
+            v[_bad_windows(bad_dec, s, geo)] = np.nan
+            ok = np.isfinite(v[:, 0, 0])
+            if not ok.any():  # BAD_ spans of A and of shifted B cover every window
+                return np.full(v.shape[1:], np.nan), np.full(v.shape[1:], np.nan), v[sub]
+            return v[ok].max(axis=0), v[ok].mean(axis=0), v[sub]
 
-        # NumPy releases the GIL in the heavy steps: surrogates run in n_jobs threads
-        with ThreadPoolExecutor(n_jobs if bk.name == "numpy" else 1) as pool:
-            done = pool.map(surrogate, shifts)
-            for k, (vmax, vsub) in enumerate(
-                ProgressBar(done, max_value=len(shifts), mesg=f"Level 1 null ({band})")
-            ):
-                null_max[bi, ..., k] = vmax
-                pooled.append(vsub)
-        pooled = np.concatenate(pooled, axis=-1)  # (n_ra, n_rb, n_pooled)
-        pooled_first = np.moveaxis(pooled, -1, 0)
-        null_mean[bi] = np.nanmean(pooled, axis=-1)
-        null_sd[bi] = np.nanstd(pooled, axis=-1, ddof=1)
-        values[bi] = obs
-        for ri in range(n_ra):
-            for ci in range(n_rb):
-                nm = null_max[bi, ri, ci]
-                if correction == "maxstat":
-                    p = stats.maxstat_p(obs[ri, ci], nm[:, None])
-                    ref = nm
-                else:
-                    p = stats.p_value(obs[ri, ci], pooled_first[:, ri, ci][:, None])
-                    ref = pooled[ri, ci][np.isfinite(pooled[ri, ci])]
-                p_values[bi, ri, ci] = p
-                # p <= alpha  <=>  fewer than alpha * (N + 1) surrogates reach the value
-                k_max = int(np.floor(alpha * (len(ref) + 1) + 1e-9)) - 1
-                threshold[bi, ri, ci] = np.sort(ref)[::-1][k_max]
-                sig_w = np.isfinite(p) & (p <= alpha)
+        pooled = []
+        for k, (vmax, vmean, vsub) in enumerate(_run_null(shifted, shifts, n_jobs, bk,
+                                                          f"Level 1 chance null ({band})")):
+            chance_max[k, bi], series_null[k, bi] = vmax, vmean
+            pooled.append(vsub)
+        pooled = np.concatenate(pooled, axis=0)  # (n_pooled, n_ra, n_rb)
+        null_mean[bi] = np.nanmean(pooled, axis=0)
+        null_sd[bi] = np.nanstd(pooled, axis=0, ddof=1)
+        if correction == "none":
+            chance_pool.append(pooled)
+    z = _standardise(values, tonic[..., None], tonic_sd[..., None])
+    z_chance = _standardise(values, null_mean[..., None], null_sd[..., None])
+    chance_z_max = _standardise(chance_max, null_mean, null_sd)
+    # (a shift whose BAD_ spans cover every window is NaN and left out)
+    s_mean, s_sd = np.nanmean(series_null, axis=0), np.nanstd(series_null, axis=0, ddof=1)
+    obs_mean = np.nanmean(values, axis=-1)
+    s_z = _standardise(obs_mean, s_mean, s_sd)
+    s_null_z = _standardise(series_null, s_mean, s_sd)
+    p_values, p_chance = np.empty_like(values), np.empty_like(values)
+    threshold, chance_threshold, s_p = np.empty(shape), np.empty(shape), np.empty(shape)
+    # the family's maxima (max-statistic) or each series' own null windows ('none')
+    fam_t, fam_c = tonic_max.max(axis=(1, 2, 3)), chance_z_max.max(axis=(1, 2, 3))
+    fam_s = s_null_z.max(axis=(1, 2, 3))
+    for ix in np.ndindex(shape):
+        if correction == "maxstat":
+            ref_t, ref_c, ref_s = fam_t, fam_c, fam_s
+        else:
+            bi, ri, ci = ix
+            ref_t = tonic_pool[bi][:, ri, ci]
+            ref_c = chance_pool[bi][:, ri, ci]
+            ref_c = _standardise(ref_c, null_mean[ix], null_sd[ix])
+            ref_s = s_null_z[(slice(None),) + ix]
+        p_values[ix] = _count_p(z[ix], ref_t)
+        p_chance[ix] = _count_p(z_chance[ix], ref_c)
+        s_p[ix] = _count_p(s_z[ix], ref_s)
+        threshold[ix] = tonic[ix] + tonic_sd[ix] * _critical(ref_t, alpha)
+        chance_threshold[ix] = null_mean[ix] + null_sd[ix] * _critical(ref_c, alpha)
+    tonic_null_max, chance_null_max = fam_t, fam_c
+    with np.errstate(invalid="ignore"):
+        above = p_chance <= alpha
+    episodes, chance = [], []
+    for bi, band in enumerate(bands):
+        za, zb = sig.z[band]
+        q = sig.decim[band]
+        for ri, roi_a in enumerate(sig.roi_names[0]):
+            for ci, roi_b in enumerate(sig.roi_names[1]):
+                ix = (bi, ri, ci)
+                n_valid = int(np.isfinite(values[ix]).sum())
+                chance.append(dict(
+                    band=band, roi_a=roi_a, roi_b=roi_b, tonic=float(tonic[ix]),
+                    mean=float(obs_mean[ix]), null_mean=float(s_mean[ix]), z=float(s_z[ix]),
+                    p=float(s_p[ix]), n_windows=n_valid,
+                    n_above_chance=int(above[ix].sum()),
+                    frac_above_chance=float(above[ix].sum() / max(n_valid, 1)),
+                ))
+                obs, p = values[ix], p_values[ix]
+                with np.errstate(invalid="ignore"):
+                    sig_w = p <= alpha
                 if not sig_w.any():
                     continue
-                found = _episode_bounds(times, obs[ri, ci], sig_w, null_mean[bi, ri, ci],
+                found = _episode_bounds(times, obs, sig_w, null_mean[ix], tonic[ix],
                                         n_step / sfreq, n_win / sfreq, t_end)
-                found = _merge_episodes(found, obs[ri, ci], float(merge_gap), min_duration)
-                roi_a, roi_b = sig.roi_names[0][ri], sig.roi_names[1][ci]
+                found = _merge_episodes(found, obs, float(merge_gap), min_duration)
+                if lead_lag:
+                    ua = bk.to_numpy(_unit(za[sig.idx[0][ri]]))
+                    ub = bk.to_numpy(_unit(zb[sig.idx[1][ci]]))
                 for on, off, pk in found:
-                    peak = float(obs[ri, ci, pk])
                     row = dict(
                         band=band, roi_a=roi_a, roi_b=roi_b, onset=float(on),
-                        duration=float(off - on), peak=peak, peak_time=float(times[pk]),
-                        z=float(stats.zscore(peak, pooled_first[:, ri, ci])),
-                        p=float(p[pk]),
+                        duration=float(off - on), peak=float(obs[pk]),
+                        peak_time=float(times[pk]), tonic=float(tonic[ix]),
+                        z=float(z[ix][pk]), p=float(p[pk]), p_chance=float(p_chance[ix][pk]),
+                        above_chance=bool(above[ix][pk]),
                     )
                     if lead_lag:
-                        za, zbb = sig.z[band]
-                        ua = bk.to_numpy(_unit(za[sig.idx[0][ri]]))
-                        ub = bk.to_numpy(_unit(zbb[sig.idx[1][ci]]))
+                        fmin, fmax = bands[band]
                         row.update(_lead_lag(
                             ua, ub, int(round(on * sfreq / q)), int(round(off * sfreq / q)),
-                            int(round(max_lag * sfreq / q)), sfreq / q, roles, max_bytes,
+                            int(round(max_lag * sfreq / q)), sfreq / q, fmax - fmin, roles,
+                            alpha, max_bytes,
                         ))
                     episodes.append(row)
     episodes.sort(key=lambda e: (e["onset"], e["band"], e["roi_a"], e["roi_b"]))
     logger.info(f"In-Sync Level 1: {len(episodes)} episode(s)")
     params = dict(
-        window=n_win / sfreq, step=n_step / sfreq, n_null=n_null, min_shift=min_shift,
-        alpha=alpha, correction=correction, merge_gap=float(merge_gap),
-        min_duration=min_duration, max_lag=max_lag, sfreq=sfreq,
-        decim={b: int(q) for b, q in sig.decim.items()}, precision=precision,
-        backend=bk.name, reject_by_annotation=bool(reject_by_annotation),
+        window=n_win / sfreq, step=n_step / sfreq, n_null=n_null,
+        shuffle_block=m * n_unit / sfreq, min_shift=min_shift, alpha=alpha,
+        correction=correction, merge_gap=float(merge_gap), min_duration=min_duration,
+        max_lag=max_lag, sfreq=sfreq, decim={b: int(q) for b, q in sig.decim.items()},
+        precision=precision, backend=bk.name, reject_by_annotation=bool(reject_by_annotation),
         first_time=float(sig.first_time), orig_time=_orig_time_str(sig.orig_time),
     )
     return InSyncLevel1(
-        times=times, values=values, p_values=p_values, threshold=threshold,
-        null_max=null_max, null_mean=null_mean, null_sd=null_sd, episodes=episodes,
-        bands=bands, roles=roles, roi_names=sig.roi_names, roi_channels=sig.roi_chs,
-        measure=measure, params=params,
+        times=times, values=values, tonic=tonic, tonic_sd=tonic_sd, z=z, p_values=p_values,
+        threshold=threshold, tonic_null_max=tonic_null_max, p_chance=p_chance,
+        chance_threshold=chance_threshold, chance_null_max=chance_null_max,
+        null_mean=null_mean, null_sd=null_sd, episodes=episodes, chance=chance, bands=bands,
+        roles=roles, roi_names=sig.roi_names, roi_channels=sig.roi_chs, measure=measure,
+        params=params,
     )
 
 
@@ -1696,14 +2140,17 @@ def annotate(raw, *results, overwrite=True):
     """Add the annotations of In-Sync results to a recording, in place.
 
     Onsets are converted to the recording's annotation time frame (``raw.first_time`` and
-    ``orig_time`` handled as by :meth:`mne.io.Raw.set_annotations`). The annotations are
+    ``orig_time`` handled as by :meth:`mne.io.Raw.set_annotations`). A result computed on a
+    segment cropped from the recording (``raw.copy().crop(...)``, as Level 1 wants one
+    segment at a time) lands at its place in the whole recording. The annotations are
     ordinary ones: they show in ``raw.plot()`` and survive ``raw.save`` and
     :func:`hyperinsync.dyad.read_dyad_raw`.
 
     Parameters
     ----------
     raw : DyadRaw | mne.io.BaseRaw
-        The recording the results were computed on (same length and sampling rate).
+        The recording the results were computed on, or the recording a segment they were
+        computed on was cropped from (same sampling rate).
     *results : InSyncLevel1 | InSyncLevel2
         Results whose annotations to add.
     overwrite : bool
@@ -1734,7 +2181,10 @@ def annotate(raw, *results, overwrite=True):
     for res in results:
         new = res.annotations
         if len(new):
-            # raw.annotations count from first_time (relative to orig_time if set)
-            ann.append(new.onset + raw.first_time, new.duration, new.description,
+            # raw.annotations count from first_time (relative to orig_time if set); the
+            # result's onsets count from the first sample of the recording it was computed
+            # on, which may be a segment cropped from this one
+            first = res.params.get("first_time", raw.first_time)
+            ann.append(new.onset + first, new.duration, new.description,
                        ch_names=new.ch_names)
     return raw
