@@ -1,4 +1,4 @@
-"""Shared helpers: logging, docstring fragments, argument checks, atomic writes."""
+"""Shared helpers: logging, argument checks, atomic writes (docstrings: ``_docs``)."""
 
 from __future__ import annotations
 
@@ -18,60 +18,6 @@ from mne.utils import (  # noqa: F401  (re-exported for the rest of the package)
     verbose,
     warn,
 )
-
-# Parameters that recur across the public API, documented once (MNE's fill_doc idea).
-docdict = {
-    "verbose": """verbose : bool | str | int | None
-    Control verbosity of the logging output, as in MNE (``None`` uses MNE's level).""",
-    "n_jobs": """n_jobs : int | None
-    Number of parallel jobs (``None`` or 1: one job; -1: all cores), as in MNE.""",
-    "backend": """backend : 'auto' | 'numpy' | 'cupy' | None
-    Array backend. ``'auto'`` (default, also ``None``) uses CuPy when it imports and a GPU is
-    present, else NumPy. The environment variable ``HYPERINSYNC_BACKEND`` overrides ``'auto'``.""",
-    "bands": """bands : dict | None
-    Named frequency bands ``{name: (fmin, fmax)}`` in Hz. ``None`` uses
-    ``{'theta': (4, 8), 'alpha': (8, 13)}``.""",
-    "rois": """rois : str | dict | path-like | None
-    Regions of interest: the name of a bundled ROI file (``'default'``), a path to an ROI file,
-    or a dict ``{roi_name: [channel, ...]}``. ``None`` skips ROI aggregation.""",
-    "seed": """seed : None | int | numpy.random.Generator
-    Random seed or generator, for reproducible results.""",
-    "roles": """roles : tuple of str
-    The two participants' role names, e.g. ``('therapist', 'client')``. Default ``('A', 'B')``.""",
-    "tail_sync": """tail : 'auto' | 'greater' | 'less' | 'two-sided' | dict
-    Alternative hypothesis of each test, or ``{measure: tail}``. ``'auto'`` (default):
-    ``'two-sided'`` for signed measures (``envcorr``; ``ccorr`` and ``imcoh`` with
-    ``signed=True``), whose negative values (anti-phase, anti-correlated) are coupling too,
-    and ``'greater'`` (above chance) for magnitudes (PLV, coh, wPLI, HyPyP's absolute ccorr
-    and imcoh), which rise with coupling whatever its phase.""",
-    "signed_sync": """signed : bool
-    Keep the sign of ``ccorr`` and ``imcoh`` in each epoch (the circular correlation
-    coefficient; mne-connectivity's imaginary coherency) instead of HyPyP's absolute values
-    (default, as :func:`hyperinsync.compute_sync`). Signed, the epoch mean keeps the direction
-    (imcoh: positive when the first role leads in phase) and chance sits at 0.""",
-}
-
-
-def fill_doc(func):
-    """Fill ``%(name)s`` placeholders in a docstring from :data:`docdict`.
-
-    Apply it below MNE's ``@verbose`` (``@verbose`` then ``@fill_doc`` on the next line), so
-    our placeholders are filled before MNE's own docstring filling runs.
-    """
-    doc = func.__doc__
-    if doc:
-        lines = doc.splitlines()
-        indent = ""
-        for line in lines[1:]:
-            if line.strip():
-                indent = line[: len(line) - len(line.lstrip())]
-                break
-        filled = {
-            key: val.replace("\n", "\n" + indent) for key, val in docdict.items()
-        }
-        func.__doc__ = doc % filled
-    return func
-
 
 DEFAULT_BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
 

@@ -20,7 +20,8 @@ import mne
 import numpy as np
 from mne.io.constants import FIFF
 
-from ._utils import _check_option, _validate_type, fill_doc, json_default, logger, verbose
+from ._docs import fill_doc
+from ._utils import _check_option, _validate_type, json_default, logger, verbose
 
 ROLE_SEP = ":"
 DEFAULT_ROLES = ("A", "B")

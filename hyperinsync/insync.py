@@ -55,6 +55,7 @@ import numpy as np
 from scipy.stats import t as student_t
 
 from . import stats
+from ._docs import fill_doc
 from ._utils import (
     ProgressBar,
     _check_option,
@@ -63,7 +64,6 @@ from ._utils import (
     check_bands,
     check_n_jobs,
     check_seed,
-    fill_doc,
     logger,
     verbose,
     warn,

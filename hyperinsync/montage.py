@@ -19,7 +19,8 @@ from pathlib import Path
 
 import mne
 
-from ._utils import _validate_type, fill_doc, logger, verbose
+from ._docs import fill_doc
+from ._utils import _validate_type, logger, verbose
 
 _PACKAGE = "hyperinsync.montages"
 _SUFFIX = ".elc"

@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._utils import _validate_type, fill_doc, logger, verbose
+from ._docs import fill_doc
+from ._utils import _validate_type, logger, verbose
 from .montage import _PACKAGE, _resources
 
 _PREFIX, _SUFFIX = "rois-", ".txt"

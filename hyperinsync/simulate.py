@@ -46,7 +46,8 @@ import mne
 import numpy as np
 from scipy import fft as sp_fft
 
-from ._utils import DEFAULT_BANDS, _validate_type, check_bands, fill_doc, logger, verbose
+from ._docs import fill_doc
+from ._utils import DEFAULT_BANDS, _validate_type, check_bands, logger, verbose
 from .montage import read_montage
 from .rois import _matcher, read_rois
 

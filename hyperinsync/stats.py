@@ -20,7 +20,8 @@ from itertools import combinations
 import numpy as np
 from scipy import stats as _sps
 
-from ._utils import _check_option, _validate_type, check_seed, fill_doc
+from ._docs import fill_doc
+from ._utils import _check_option, _validate_type, check_seed
 
 TAILS = ("greater", "less", "two-sided")
 

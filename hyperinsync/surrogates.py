@@ -47,6 +47,7 @@ import math
 import mne
 import numpy as np
 
+from ._docs import fill_doc
 from ._utils import (
     ProgressBar,
     _check_option,
@@ -55,7 +56,6 @@ from ._utils import (
     check_bands,
     check_n_jobs,
     check_seed,
-    fill_doc,
     logger,
     verbose,
     warn,

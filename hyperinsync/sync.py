@@ -9,6 +9,7 @@ from threadpoolctl import threadpool_limits
 import mne
 import numpy as np
 
+from ._docs import fill_doc
 from ._utils import (
     ProgressBar,
     _check_option,
@@ -16,7 +17,6 @@ from ._utils import (
     as_table,
     check_bands,
     check_n_jobs,
-    fill_doc,
     logger,
     verbose,
     warn,

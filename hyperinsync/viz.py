@@ -12,13 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._utils import _check_option, _validate_type, docdict, fill_doc
-
-# parameters every figure function shares, documented once (filled by fill_doc)
-docdict.setdefault("viz_axes", """axes : matplotlib Axes | None
-    Where to draw; ``None``: a new figure.""")
-docdict.setdefault("viz_show", """show : bool
-    Show the figure (never on non-interactive backends such as Agg).""")
+from ._docs import fill_doc
+from ._utils import _check_option, _validate_type
 
 # MNE's default head sphere (origin and radius in m, head coordinates): sensors are projected
 # with the same azimuthal-equidistant rule as MNE's topomaps, so the heads look the same.

@@ -41,11 +41,11 @@ from mne._fiff.utils import _mult_cal_one
 from mne.io import BaseRaw
 from mne.utils import _check_fname
 
+from .._docs import fill_doc
 from .._utils import (
     _check_option,
     _validate_type,
     atomic_path,
-    fill_doc,
     logger,
     verbose,
     warn,
