@@ -20,7 +20,7 @@ from .report import make_report
 from .results_io import read_results
 from .rois import read_rois, resolve_rois
 from .simulate import Coupling, simulate_dyad, simulate_study
-from .spectral import band_analytic
+from .sync import band_analytic
 from .study import Study, example_study_toml
 from .surrogates import SurrogateResult, pseudo_dyad_test, surrogate_sync, test_sync
 from .sync import SyncResult, compute_sync

@@ -25,7 +25,7 @@ annotations, so they show in ``raw.plot()`` and survive ``raw.save`` and
 Window sums (Level 1 and 2)
 ---------------------------
 Band analytic signals are computed once per person on the continuous recording
-(:func:`hyperinsync.spectral.band_analytic`, exactly decimated). For channel pair
+(:func:`hyperinsync.sync.band_analytic`, exactly decimated). For channel pair
 :math:`(i, j)` the measures need only sums over a window :math:`W` of
 
 .. math:: S_{ij} = \sum_{t \in W} x_i(t)\,\bar y_j(t), \qquad
@@ -71,17 +71,17 @@ from ._utils import (
 from .backend import get_backend
 from .dyad import ROLE_SEP, split_ch_name
 from .rois import resolve_rois
-from .measures import _unit, phase_relation
-from .spectral import band_analytic
+from .sync.measures import phase_relation, unit
+from .sync.spectral import band_analytic
 from .surrogates import _resolve_tails, _shuffle_orders
-from .sync import (
-    _annotation_spans,
-    _bad_mask,
-    _bad_spans,
-    _check_finite,
-    _data_picks,
-    _epoch_decims,
-    _refuse_flat,
+from .sync.signals import (
+    annotation_spans,
+    bad_mask,
+    bad_spans,
+    check_finite,
+    data_picks,
+    epoch_decims,
+    refuse_flat,
 )
 
 LEVEL1_RANGE = (0.3, 10.0)  # s, the phasic time scale of the In-Sync model
@@ -135,7 +135,7 @@ class _Signals:
         self.sfreq = raw.info["sfreq"]
         self.first_time = raw.first_time
         self.orig_time = raw.annotations.orig_time
-        self.roles, (pa, pb) = _data_picks(raw, None)
+        self.roles, (pa, pb) = data_picks(raw, None)
         self.roi_chs = {}  # role -> {roi: [dyad channel names]}
         self.idx = []  # per role: indices (into that role's signals) per ROI
         self.names = []  # per role: dyad channel names of the signals
@@ -165,17 +165,17 @@ class _Signals:
         self.bands = bands
         self.bk = bk
         # 'fft' band signals: the Morlet arguments do not apply
-        self.decim = _epoch_decims(bands, "fft", self.sfreq, decim, n_win, n_step or n_win,
+        self.decim = epoch_decims(bands, "fft", self.sfreq, decim, n_win, n_step or n_win,
                                    7.0, 1.0, what="window")
         ch_index = {n: i for i, n in enumerate(raw.ch_names)}
         # samples inside BAD_ annotations (both people share one time axis)
-        self.bad = _bad_mask(raw, raw.n_times) if reject else np.zeros(raw.n_times, bool)
+        self.bad = bad_mask(raw, raw.n_times) if reject else np.zeros(raw.n_times, bool)
         self.z = {b: [] for b in bands}  # band -> [za (n_a, T), zb (n_b, T)]
         for names in self.names:
             data = raw.get_data(picks=[ch_index[n] for n in names])
             # NaN inside rejected spans is bridged for the filter; flat channels refused
-            data = _check_finite(data, names, self.bad if reject else None, sfreq=self.sfreq)
-            _refuse_flat(data, names, self.bad)
+            data = check_finite(data, names, self.bad if reject else None, sfreq=self.sfreq)
+            refuse_flat(data, names, self.bad)
             # one forward FFT per channel serves every band
             sigs = band_analytic(
                 data, self.sfreq, bands, decim=self.decim, precision=precision, backend=bk,
@@ -280,7 +280,7 @@ class _PairSeries:
         xp = sig.bk.xp
         za, zb = (z[:, span] for z in sig.z[band])
         if measure == "plv":
-            za, zb = _unit(za), _unit(zb)
+            za, zb = unit(za), unit(zb)
         self.zb, self.geo, self.measure, self.max_bytes = zb, geo, measure, max_bytes
         self.bk, self.xp = sig.bk, xp
         self.a_blk = _blocks(za, geo.g, xp).conj()
@@ -697,7 +697,7 @@ def _check_valid_windows(raw, valid, window, step):
     about the least that makes them meaningful.
     """
     spans = [f"{on / raw.info['sfreq']:.1f}-{off / raw.info['sfreq']:.1f} s"
-             for on, off in zip(*_bad_spans(raw))]
+             for on, off in zip(*bad_spans(raw))]
     listed = ", ".join(spans[:10]) + (f" and {len(spans) - 10} more" if len(spans) > 10 else "")
     n_ok, n = int(valid.sum()), valid.size
     where = f"{n - n_ok} touch BAD_ annotations ({listed})" if n_ok < n else "none is BAD_"
@@ -1263,8 +1263,8 @@ def level1(
                                         n_step / sfreq, n_win / sfreq, t_end)
                 found = _merge_episodes(found, obs, float(merge_gap), min_duration)
                 if lead_lag:
-                    ua = bk.to_numpy(_unit(za[sig.idx[0][ri]]))
-                    ub = bk.to_numpy(_unit(zb[sig.idx[1][ci]]))
+                    ua = bk.to_numpy(unit(za[sig.idx[0][ri]]))
+                    ub = bk.to_numpy(unit(zb[sig.idx[1][ci]]))
                 for on, off, pk in found:
                     row = dict(
                         band=band, roi_a=roi_a, roi_b=roi_b, onset=float(on),
@@ -1453,7 +1453,7 @@ def _segments_from(raw, segments, block):
                 f"{[round(float(ann.onset[i]), 3) for i in hits]} s): give each stretch its "
                 "own description."
             )
-        (start,), (stop,) = _annotation_spans(raw, hits[:1])
+        (start,), (stop,) = annotation_spans(raw, hits[:1])
         out.append((name, "segment", max(int(start), 0), min(int(stop), raw.n_times)))
     if block is not None:
         n_blk = int(round(_check_positive(block, "block") * sfreq))
@@ -1487,7 +1487,7 @@ def _segment_problem(name, s0, s1, bad, n_ep, sfreq, null, need):
 def _l2_phase(sig, band, span, epoch_ok, g):
     """Mean phase difference A - B per ROI pair over a segment's clean epochs (radians)."""
     xp = sig.bk.xp
-    za, zb = (_unit(z[:, span]) for z in sig.z[band])
+    za, zb = (unit(z[:, span]) for z in sig.z[band])
     w = xp.asarray(np.repeat(epoch_ok, g).astype(np.float32))
     cross = xp.matmul(za * w, zb.conj().T)  # (n_a, n_b) summed over clean samples
     roi = sig.pair_matrix(xp) @ cross.reshape(-1)

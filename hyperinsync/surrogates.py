@@ -62,17 +62,18 @@ from ._utils import (
 )
 from .backend import get_backend
 from .dyad import ROLE_SEP, get_roles, split_ch_name
-from .measures import _unit, check_measures, compute_measure, is_signed, phase_relation
-from .spectral import METHODS, band_analytic
+from .sync.bands import METHODS
+from .sync.measures import check_measures, compute_measure, is_signed, phase_relation, unit
+from .sync.result import SyncResult
+from .sync.spectral import band_analytic
 from .stats import TAILS, fdr_bh, maxstat_p, p_value, permutation_test, standardize, zscore
-from .sync import (
-    SyncResult,
-    _bad_mask,
-    _check_epoch_data,
-    _continuous_signals,
-    _data_picks,
-    _roi_spec,
-    _window_starts,
+from .sync.signals import (
+    bad_mask,
+    check_epoch_data,
+    continuous_signals,
+    data_picks,
+    roi_spec,
+    window_starts,
 )
 
 NULLS = (
@@ -355,7 +356,7 @@ def _role_order(insts, keep_roles):
 
 def _plain_good_channels(inst, role):
     """Plain names of one person's good data channels."""
-    roles, picks = _data_picks(inst, None)
+    roles, picks = data_picks(inst, None)
     return [split_ch_name(inst.ch_names[i])[1] for i in picks[roles.index(role)]]
 
 
@@ -454,7 +455,7 @@ class _Prepared:
                 raise ValueError(f"epoch_duration={epoch_duration} s is under 2 samples.")
             self.n_len = n_len
             # all windows; BAD ones are masked afterwards so every person shares one grid
-            self.starts = _window_starts(first, n_len, n_len, False)
+            self.starts = window_starts(first, n_len, n_len, False)
             self.masks = [self._valid(inst) for inst in insts]
         else:
             self.n_len = len(first.times)
@@ -473,19 +474,19 @@ class _Prepared:
 
     def _valid(self, inst):
         try:
-            good = _window_starts(inst, self.n_len, self.n_len, True)
+            good = window_starts(inst, self.n_len, self.n_len, True)
         except ValueError:
             good = np.array([], int)
         return np.isin(self.starts, good)
 
     def _transform(self, inst, picks):
         if self.raw:
-            return _continuous_signals(
+            return continuous_signals(
                 inst, picks, self.bands, self.method, self.decim, self.n_len, self.n_len,
                 self.starts, self.kw,
             )
         data = inst.get_data(picks=picks)
-        _check_epoch_data(data, [inst.ch_names[i] for i in picks])  # finite, not flat
+        check_epoch_data(data, [inst.ch_names[i] for i in picks])  # finite, not flat
         sig = band_analytic(data, self.sfreq, self.bands, method=self.method,
                             decim=self.decim, **self.kw)
         return {b: (s.data.transpose(0, 2, 1, 3), s) for b, s in sig.items()}
@@ -668,7 +669,7 @@ def _observed_phase(prep, n_dyads, reducer, bk):
             za, zb = prep.signals[b][2 * d], prep.signals[b][2 * d + 1]
             keep = xp.asarray(np.flatnonzero(mask))
             # the valid epochs joined in time, (F, C, E * L): one product per band
-            ua, ub = (_unit(z[keep]).transpose(1, 2, 0, 3) for z in (za, zb))
+            ua, ub = (unit(z[keep]).transpose(1, 2, 0, 3) for z in (za, zb))
             ua = ua.reshape(ua.shape[0], ua.shape[1], -1)
             ub = ub.reshape(ub.shape[0], ub.shape[1], -1)
             cross = bk.to_numpy(xp.matmul(ua, ub.conj().swapaxes(-1, -2)).sum(axis=0))
@@ -695,7 +696,7 @@ def _shift_null(prep, inst, measures, n_sur, min_shift, rng, bk, max_bytes):
         )
     lags = rng.integers(lo, hi + 1, n_sur) * unit  # samples
     # which shifted B windows are clean: circular window sums of the BAD sample mask
-    bad = _bad_mask(inst, span)
+    bad = bad_mask(inst, span)
     csum = np.concatenate([[0], np.cumsum(np.r_[bad, bad])])
     src = (prep.starts[None, :] + lags[:, None]) % span  # (K, E)
     b_ok = (csum[src + prep.n_len] - csum[src]) == 0
@@ -743,7 +744,7 @@ def _phase_null(prep, inst, channels, measures, n_sur, rng, bk, max_bytes):
             phases[-1] = 0.0  # and the Nyquist bin
         surr = np.fft.irfft(spec * np.exp(1j * phases), n=n, axis=1)
         raw = mne.io.RawArray(surr, info, verbose=False)
-        sig = _continuous_signals(
+        sig = continuous_signals(
             raw, np.arange(cb), prep.bands, prep.method, prep.decim, prep.n_len, prep.n_len,
             prep.starts, prep.kw,
         )
@@ -756,7 +757,7 @@ def _phase_null(prep, inst, channels, measures, n_sur, rng, bk, max_bytes):
 
 def _roi_level(values, rows, cols, roles, rois):
     """Average channel pairs within each ROI pair (per surrogate); returns values, names."""
-    spec = _roi_spec(rois, rows, cols, roles, "inter")
+    spec = roi_spec(rois, rows, cols, roles, "inter")
     holder = SyncResult(
         np.zeros((0, 0, len(rows), len(cols))), measures=[], bands={}, rows=rows, cols=cols,
         roles=roles, convention="within", method="", rois=spec,
@@ -915,7 +916,7 @@ def surrogate_sync(
     reducer = None
     if rois is not None:
         # only channels inside an ROI matter for ROI values: transform and pair just those
-        spec = _roi_spec(rois, rows, cols, roles0, "inter")
+        spec = roi_spec(rois, rows, cols, roles0, "inter")
         used_r = {c for chs in spec["rows"].values() for c in chs}
         used_c = {c for chs in spec["cols"].values() for c in chs}
         channels = [

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hyperinsync import Coupling, compute_sync, make_dyad_epochs, simulate_dyad
-from hyperinsync.measures import MEASURES
+from hyperinsync.sync.measures import MEASURES
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
@@ -345,7 +345,7 @@ def test_offsets_single_precision(small_dyad):
 def test_detrend_linear_against_scipy():
     from scipy.signal import detrend
 
-    from hyperinsync.spectral import detrend_linear
+    from hyperinsync.sync.spectral import detrend_linear
 
     x = np.random.default_rng(3).standard_normal((2, 3, 500)) * 1e-5 + 0.2
     x += np.linspace(0, 0.01, 500)

@@ -5,7 +5,7 @@
 PLV, coherence and their cousins; two conventions
 ==================================================
 
-What each synchrony measure of :mod:`hyperinsync.measures` responds to, the two ways of
+What each synchrony measure of :mod:`hyperinsync.sync.measures` responds to, the two ways of
 averaging (within an epoch over time, or across epochs at each time point), and why a
 synchrony value is never read on its own: in a short window, two signals that never
 interacted still have a clearly positive PLV.

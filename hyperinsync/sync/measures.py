@@ -15,7 +15,7 @@ measure is one function and one entry in :data:`MEASURES`.
 
 from __future__ import annotations
 
-from ._utils import _check_option
+from .._utils import _check_option
 
 CONVENTIONS = ("within", "across")
 
@@ -60,7 +60,7 @@ def _cross(xa, xb):
     return xp.matmul(xa, xb.conj().swapaxes(-1, -2))
 
 
-def _unit(x):
+def unit(x):
     """Unit phasors ``x / |x|`` (0 where ``x`` is exactly 0, never NaN)."""
     xp = _xp(x)
     mag = xp.abs(x)
@@ -81,7 +81,7 @@ def plv(xa, xb):
     :math:`\langle\cdot\rangle` the mean over the convention's samples (HyPyP's ``plv``;
     mne-connectivity's ``plv`` across epochs).
     """
-    return abs(_cross(_unit(xa), _unit(xb))) / xa.shape[-1]
+    return abs(_cross(unit(xa), unit(xb))) / xa.shape[-1]
 
 
 def coh(xa, xb):
@@ -147,7 +147,7 @@ def ccorr(xa, xb, signed=False):
 def _centred_sine(x):
     xp = _xp(x)
     phi = xp.angle(x)
-    mean_dir = xp.angle(xp.sum(_unit(x), axis=-1, keepdims=True))
+    mean_dir = xp.angle(xp.sum(unit(x), axis=-1, keepdims=True))
     return xp.sin(phi - mean_dir)
 
 
