@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0.dev0"
 
-from . import insync, io, stats, surrogates, viz
+from . import insync, io, stats, viz
 from .backend import get_backend
 from .dyad import (
     DyadEpochs,
@@ -22,7 +22,7 @@ from .rois import read_rois, resolve_rois
 from .simulate import Coupling, simulate_dyad, simulate_study
 from .sync import band_analytic
 from .study import Study, example_study_toml
-from .surrogates import SurrogateResult, pseudo_dyad_test, surrogate_sync, test_sync
+from .stats import SurrogateResult, pseudo_dyad_test, surrogate_sync, test_sync
 from .sync import SyncResult, compute_sync
 
 __all__ = [

@@ -73,7 +73,8 @@ from .dyad import ROLE_SEP, split_ch_name
 from .rois import resolve_rois
 from .sync.measures import phase_relation, unit
 from .sync.spectral import band_analytic
-from .surrogates import _resolve_tails, _shuffle_orders
+from .stats.pairings import shuffle_orders
+from .stats.result import resolve_tails
 from .sync.signals import (
     annotation_spans,
     bad_mask,
@@ -1110,7 +1111,7 @@ def level1(
     _check_option("correction", correction, CORRECTIONS)
     sfreq = raw.info["sfreq"]
     bands = check_bands(bands, sfreq)
-    alpha = stats._check_alpha(alpha)
+    alpha = stats.check_alpha(alpha)
     n_null = _check_n_null(n_null, alpha)
     n_win, n_step = _check_window(window, step, bands, sfreq, raw.n_times)
     # windows start and end on a grid of n_unit samples: the blocks of the running sums
@@ -1625,10 +1626,10 @@ def level2(
     _check_option("measure", measure, WINDOW_MEASURES)
     _check_option("null", null, L2_NULLS)
     _check_option("correction", correction, L2_CORRECTIONS)
-    tail = _resolve_tails(tail, [measure])[measure]
+    tail = resolve_tails(tail, [measure])[measure]
     sfreq = raw.info["sfreq"]
     bands = check_bands(bands, sfreq)
-    alpha = stats._check_alpha(alpha)
+    alpha = stats.check_alpha(alpha)
     n_null = _check_n_null(n_null, alpha)
     epoch_duration = _check_positive(epoch_duration, "epoch_duration")
     for name, (fmin, _) in bands.items():
@@ -1691,7 +1692,7 @@ def level2(
         if null == "circular_shift":
             draws = _null_shifts(rng, n_epochs * n_ep, n_ep, n_null)
         else:
-            draws = _shuffle_orders(rng, n_epochs, n_null, "epochs")
+            draws = shuffle_orders(rng, n_epochs, n_null, "epochs")
         for bi, band in enumerate(bands):
             q = sig.decim[band]
             g = n_ep // q

@@ -328,7 +328,7 @@ def _pseudo_section(report, res):
     section = SECTIONS[8]
     pseudo = res.group.get("pseudo_dyads")
     if not pseudo:
-        _not_computed(report, section, "disabled or hyperinsync.surrogates.pseudo_dyad_test "
+        _not_computed(report, section, "disabled or hyperinsync.stats.pseudo_dyad_test "
                       "unavailable.")
         return
     for seg, sur in pseudo.items():

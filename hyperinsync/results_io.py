@@ -61,6 +61,9 @@ from pathlib import Path
 import numpy as np
 
 from ._utils import _validate_type, as_table, atomic_path, json_default, logger
+from .insync import InSyncLevel1, InSyncLevel2, InSyncLevel3
+from .stats.result import SurrogateResult
+from .sync.result import SyncResult
 
 FORMAT = "hyperinsync-results"
 # 2: a checksum in the user block; dyad-level facts merged from the study; 'failures'
@@ -573,32 +576,21 @@ def _surrogate_cells(sur):
         for r in rows if r["row"] == r["col"]}
 
 
-def _load_class(path):
-    """Import a result class by dotted path (None if its module does not exist yet)."""
-    import importlib
-
-    mod, _, name = path.rpartition(".")
-    try:
-        return getattr(importlib.import_module(mod), name)
-    except (ImportError, AttributeError):
-        return None
-
-
-# stored dict kind -> class that rebuilds it with from_dict
-_CLASSES = {
-    "sync": "hyperinsync.sync.SyncResult",
-    "surrogates": "hyperinsync.surrogates.SurrogateResult",
-    "level1": "hyperinsync.insync.InSyncLevel1",
-    "level2": "hyperinsync.insync.InSyncLevel2",
-    "level3": "hyperinsync.insync.InSyncLevel3",
+# stored dict kind -> the class that rebuilds it with from_dict (an explicit registry: a
+# result kind without a class here is an error, never silently left a plain dict)
+RESULT_CLASSES = {
+    "sync": SyncResult,
+    "surrogates": SurrogateResult,
+    "level1": InSyncLevel1,
+    "level2": InSyncLevel2,
+    "level3": InSyncLevel3,
 }
 
 
 def _rebuild(kind, d):
-    cls = _load_class(_CLASSES[kind])
-    if cls is None or d is None:
+    if d is None:
         return d
-    return cls.from_dict(d)
+    return RESULT_CLASSES[kind].from_dict(d)
 
 
 def read_results(fname):

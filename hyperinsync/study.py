@@ -48,7 +48,7 @@ A complete example (also returned by :func:`example_study_toml`); every table ex
     epoch_duration = 2.0
     method = "fft"
 
-    [surrogates]              # hyperinsync.surrogates.test_sync; `surrogates = false` skips
+    [surrogates]              # hyperinsync.stats.test_sync; `surrogates = false` skips
     null = "epoch_shuffle"
     n_surrogates = 200
     seed = 1
@@ -179,6 +179,8 @@ from ._utils import (
     verbose,
     warn,
 )
+from .insync import level1, level2, level3
+from .stats import pseudo_dyad_test, test_sync
 from .results_io import (
     OlderFormatError,
     ResultsError,
@@ -613,14 +615,15 @@ def lock_output(out_dir):
         lock.release()
 
 
-def _optional_function(module, name):
-    """A function of a sibling module, or None while that module is not there."""
-    import importlib
-
-    try:
-        return getattr(importlib.import_module(f"hyperinsync.{module}"), name)
-    except (ImportError, AttributeError):
-        return None
+# The analyses a study runs, by name (plain imports: a missing analysis is an ImportError
+# when the package is imported, never a step silently dropped from a study).
+_ANALYSES = {
+    "test_sync": test_sync,
+    "pseudo_dyad_test": pseudo_dyad_test,
+    "level1": level1,
+    "level2": level2,
+    "level3": level3,
+}
 
 
 class Study:
@@ -644,7 +647,7 @@ class Study:
     analysis : dict | None
         Options of :func:`~hyperinsync.sync.compute_sync` plus ``segments``.
     surrogates : dict | bool | None
-        Options of ``hyperinsync.surrogates.test_sync``; ``False`` skips surrogates.
+        Options of ``hyperinsync.stats.test_sync``; ``False`` skips surrogates.
     insync : dict | None
         ``{'level1': dict | False, 'level2': ..., 'level3': ...}``: options of
         ``hyperinsync.insync.level1`` etc. (``level1`` also takes ``segment``, the annotation
@@ -719,7 +722,7 @@ class Study:
         self.insync = {lvl: _optional(insync.get(lvl), {}, f"[insync] {lvl}")
                        for lvl in _INSYNC_KEYS}
         for lvl, opts in self.insync.items():
-            func = _optional_function("insync", lvl)
+            func = _ANALYSES[lvl]
             if opts is not None and func is not None:
                 skip = {"raw", "verbose", "n_jobs"}
                 valid = tuple(p for p in inspect.signature(func).parameters if p not in skip)
@@ -731,7 +734,7 @@ class Study:
             _check_keys(self.statistics, _STAT_KEYS, "[statistics]")
             _check_statistics(self.statistics, self.surrogates)
             pseudo = self.statistics.get("pseudo_dyads")
-            func = _optional_function("surrogates", "pseudo_dyad_test")
+            func = _ANALYSES["pseudo_dyad_test"]
             if isinstance(pseudo, dict) and func is not None:
                 skip = {"dyads", "bands", "measures", "rois", "verbose", "n_permutations"}
                 valid = tuple(p for p in inspect.signature(func).parameters if p not in skip)
@@ -764,7 +767,7 @@ class Study:
 
     @staticmethod
     def _extra_keys(func_name):
-        func = _optional_function("surrogates", func_name)
+        func = _ANALYSES[func_name]
         if func is None:
             return ()
         skip = {"inst", "bands", "measures", "rois", "verbose", "null", "n_surrogates", "seed"}
@@ -1379,11 +1382,11 @@ class Study:
     def _pseudo_dyads(self, records, st):
         """Real vs pseudo-dyads per segment, on each dyad's first session."""
         opts = st.get("pseudo_dyads")
-        func = _optional_function("surrogates", "pseudo_dyad_test")
+        func = _ANALYSES["pseudo_dyad_test"]
         if opts is None or opts is False:
             return None
         if func is None:
-            logger.info("Pseudo-dyads skipped: hyperinsync.surrogates.pseudo_dyad_test is "
+            logger.info("Pseudo-dyads skipped: hyperinsync.stats.pseudo_dyad_test is "
                         "not available.")
             return None
         opts = dict(opts)
@@ -1417,7 +1420,7 @@ class Study:
     def _level3(self, records, feats, st):
         """Session trends of every feature (needs 3 or more sessions of every dyad)."""
         opts = self.insync.get("level3")
-        func = _optional_function("insync", "level3")
+        func = _ANALYSES["level3"]
         if opts is None or func is None:
             return None
         n_ses = {}
@@ -1427,7 +1430,7 @@ class Study:
             logger.info("Level 3 skipped: it needs at least 3 sessions of every dyad "
                         f"(fewest: {min(n_ses.values())}).")
             return None
-        from .stats import _holm, fdr_bh
+        from .stats import holm, fdr_bh
 
         kwargs = dict(n_permutations=st["n_permutations"], seed=st.get("seed"))
         kwargs.update(opts)
@@ -1451,7 +1454,7 @@ class Study:
         if corr == "fdr":
             p_corr = fdr_bh(p)[1]
         elif corr == "maxstat":
-            corr, p_corr = "holm", _holm(p)
+            corr, p_corr = "holm", holm(p)
         else:
             p_corr = np.full(len(p), np.nan)
         for d, pc in zip(out.values(), p_corr):
@@ -1556,7 +1559,6 @@ def _process(job):
         raw = _load_recording(job)
         an = dict(job["analysis"])
         segments = an.pop("segments")
-        test_sync = _optional_function("surrogates", "test_sync")
         rec = dict(dyad=job["dyad"], session=job["session"], param_hash=job["param_hash"],
                    sync={}, surrogates={}, level1={}, level2=None)
         for seg in segments:
@@ -1568,7 +1570,6 @@ def _process(job):
                                 measures=an.get("measures", "plv"), rois=an.get("rois"),
                                 **job["surrogates"], verbose=False)
                 rec["surrogates"][seg] = sur.to_dict()
-        level1 = _optional_function("insync", "level1")
         l1 = job["insync"].get("level1")
         if l1 is not None and level1 is not None:
             l1 = dict(l1)
@@ -1578,7 +1579,6 @@ def _process(job):
             l1.setdefault("rois", an.get("rois") or "default")
             res = level1(inst, **l1, verbose=False)
             rec["level1"][seg] = res.to_dict()
-        level2 = _optional_function("insync", "level2")
         l2 = job["insync"].get("level2")
         if l2 is not None and level2 is not None:
             l2 = dict(l2)
@@ -1772,7 +1772,7 @@ def _session_features(records, rois, feature):
     Returns ``(chosen, raw, labels)``: the ``feature`` values and the raw values, labels
     ``segment/measure/band/roi`` in first-seen order.
     """
-    from .surrogates import SurrogateResult
+    from .stats import SurrogateResult
     from .sync import SyncResult
 
     chosen, raw, labels = {}, {}, {}

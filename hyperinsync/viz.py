@@ -753,7 +753,7 @@ def plot_null_distribution(
     Parameters
     ----------
     observed : float | SurrogateResult
-        The observed value, or a :class:`~hyperinsync.surrogates.SurrogateResult` (of one
+        The observed value, or a :class:`~hyperinsync.stats.SurrogateResult` (of one
         dyad) from which ``measure``, ``band`` and ``pair`` select one value, its null, p
         (FDR/max-stat corrected p too, when computed) and z.
     null : array, shape (n_surrogates,) | None

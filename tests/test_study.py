@@ -56,7 +56,7 @@ def first_run(tmp_path_factory):
 def test_features_and_group_statistics(first_run):
     """Per-dyad features: raw equals compute_sync, the default (surrogate-corrected) equals
     observed - null mean of test_sync on the same segment; stats match stats.*"""
-    from hyperinsync.surrogates import test_sync
+    from hyperinsync.stats import test_sync
 
     _, res = first_run
     sim = simulate_study(**{**SIM, "segments": [tuple(s) for s in SIM["segments"]]},

@@ -1,4 +1,4 @@
-"""Tests for hyperinsync.surrogates: exactness against compute_sync, calibration, power, errors."""
+"""Tests for hyperinsync.stats.surrogates: exactness against compute_sync, calibration, power, errors."""
 
 from pathlib import Path
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import hyperinsync as hi
-from hyperinsync import surrogates as sg
+from hyperinsync import stats as sg
+from hyperinsync.stats.pairings import shuffle_orders
 from hyperinsync.dyad import make_dyad_epochs, make_dyad_raw
 from hyperinsync.simulate import Coupling
 
@@ -102,7 +103,7 @@ def test_epoch_shuffle_equals_loop_on_permuted_epochs():
     np.testing.assert_allclose(res.observed, ref.data, rtol=1e-5, atol=1e-6)
     # the surrogates' orders, drawn as surrogate_sync draws them from the seed
     rng = np.random.default_rng(7)
-    perms = sg._shuffle_orders(rng, len(epochs), 4, "epochs")
+    perms = shuffle_orders(rng, len(epochs), 4, "epochs")
     roles = epochs.roles
     a, b = epochs.participant(roles[0]), epochs.participant(roles[1])
     for k, perm in enumerate(perms):

@@ -358,7 +358,8 @@ def test_trend():
 
 
 def test_null_distribution_surrogate_result(dyad_result):
-    surrogates = pytest.importorskip("hyperinsync.surrogates")
+    from hyperinsync import stats as surrogates
+
     raw, _ = dyad_result
     picks = ["therapist:Fz", "therapist:Cz", "client:Fz", "client:Oz"]
     raw = raw.copy().pick(picks)

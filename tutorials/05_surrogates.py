@@ -6,14 +6,14 @@ Surrogates: is this synchrony more than chance?
 =====================================================
 
 A PLV of 0.3 between two people can be pure chance (see the measures tutorial: in 2 s
-windows, uncoupled signals reach about 0.25). :mod:`hyperinsync.surrogates` builds null
+windows, uncoupled signals reach about 0.25). :mod:`hyperinsync.stats.surrogates` builds null
 distributions from pairings that never interacted, computed from the *same* band signals,
 windows and preprocessing as the observed value:
 
 - **pseudo-dyads**: the therapist of dyad *i* with the client of dyad *j*;
 - **epoch shuffles**: epoch *k* of A with epoch *l* != *k* of B;
 - **circular shifts**: B's band signals shifted in time by at least ``min_shift`` s;
-- **segment shuffles** and **phase randomisation** (see :func:`~hyperinsync.surrogates.surrogate_sync`).
+- **segment shuffles** and **phase randomisation** (see :func:`~hyperinsync.stats.surrogate_sync`).
 
 Each gives a p-value per pair, :math:`p = (b + 1) / (N + 1)`, and a z-score; p-values over
 many pairs are corrected (FDR, or the maximum statistic of the values standardised against
@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import hyperinsync as hi
-from hyperinsync.surrogates import pseudo_dyad_test, test_sync
+from hyperinsync.stats import pseudo_dyad_test, test_sync
 from hyperinsync.viz import plot_group_contrast, plot_null_distribution, plot_sync_matrix
 
 small = os.environ.get("HYPERINSYNC_TUTORIAL_SMALL") == "1"
@@ -50,7 +50,7 @@ print("coupled pairs (truth):", len(truth.coupled_pairs))
 # %%
 # Within one dyad: epoch shuffles and circular shifts
 # ---------------------------------------------------
-# :func:`~hyperinsync.surrogates.test_sync` compares every channel pair with its own null.
+# :func:`~hyperinsync.stats.test_sync` compares every channel pair with its own null.
 # With FDR correction over the 100 pairs, the significant pairs are the frontal ones.
 sur = test_sync(raw, null="epoch_shuffle", n_surrogates=n_sur, bands={"alpha": (8, 13)},
                 correction="fdr", seed=1, verbose=False)

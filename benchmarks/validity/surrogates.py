@@ -41,7 +41,7 @@ from scipy import stats as sps
 
 from hyperinsync import Coupling, read_montage, simulate_dyad
 from hyperinsync.stats import fdr_bh
-from hyperinsync.surrogates import pseudo_dyad_test, test_sync
+from hyperinsync.stats import pseudo_dyad_test, test_sync
 
 from .common import FDR_TARGET, NOMINAL, Row
 
