@@ -523,7 +523,7 @@ def test_nan_in_bad_span_surrogates_and_level1(small_dyad):
     np.testing.assert_allclose(a.null, b.null, rtol=0, atol=1e-6)
     # In-Sync windows: the band signals they are built from
     from hyperinsync.backend import get_backend
-    from hyperinsync.insync import _Signals
+    from hyperinsync.insync.windows import _Signals
 
     def signals(r):
         return _Signals(r, {"alpha": (8.0, 13.0)}, {"f": ["Fz", "F3", "F4"]}, 500, 250, "auto",

@@ -230,7 +230,7 @@ def test_level1_arrays_and_result():
 
 
 def test_level1_result():
-    insync = pytest.importorskip("hyperinsync.insync")
+    from hyperinsync import insync
     raw, _ = hi.simulate_dyad(
         60.0, 100.0, roles=ROLES, seed=2, verbose=False,
         couplings=[hi.Coupling("alpha", "frontal", "frontal", 0.6, episodes=[(20, 35)])],
