@@ -19,7 +19,7 @@ from .insync import annotate, level1, level2, level3
 from .report import make_report
 from .results_io import read_results
 from .rois import read_rois, resolve_rois
-from .simulate import Coupling, simulate_dyad, simulate_study
+from .simulation import Coupling, simulate_dyad, simulate_study
 from .sync import band_analytic
 from .study import Study, example_study_toml
 from .stats import SurrogateResult, pseudo_dyad_test, surrogate_sync, test_sync

@@ -151,7 +151,7 @@ def _check_roi_dict(rois):
     return out
 
 
-def _matcher(ch_names):
+def channel_matcher(ch_names):
     """Return a function mapping a channel name to its spelling in ch_names (or None)."""
     exact = set(ch_names)
     folded = {}
@@ -211,7 +211,7 @@ def resolve_rois(rois, ch_names, *, min_channels=1, verbose=None):
         definitions = _check_roi_dict(rois)
     else:
         definitions = read_rois(rois)
-    match = _matcher(ch_names)
+    match = channel_matcher(ch_names)
     out = {}
     for name, channels in definitions.items():
         present = []

@@ -1469,7 +1469,7 @@ class Study:
 
 
 def _simulate_study():
-    from .simulate import simulate_study
+    from .simulation import simulate_study
 
     return simulate_study
 

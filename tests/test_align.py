@@ -12,7 +12,7 @@ from hyperinsync.dyad import get_dyad_meta, role_picks
 from hyperinsync.io.align import read_dyad, read_recording, recording_files
 from hyperinsync.io.errors import AlignmentError, DyadIOError
 from hyperinsync.io.poly5 import read_raw_poly5, write_poly5
-from hyperinsync.simulate import Coupling, simulate_dyad
+from hyperinsync.simulation import Coupling, simulate_dyad
 
 SF_HI, SF_A, SF_B = 2000.0, 500.0, 512.0
 OFFSET, DRIFT = 3.2, 40e-6  # B started 3.2 s before A; B's clock runs 40 ppm fast

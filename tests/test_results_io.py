@@ -15,7 +15,7 @@ from hyperinsync.results_io import (
     write_part,
     write_results,
 )
-from hyperinsync.simulate import simulate_dyad
+from hyperinsync.simulation import simulate_dyad
 from hyperinsync.sync import SyncResult, compute_sync
 
 

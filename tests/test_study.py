@@ -12,7 +12,7 @@ import pytest
 
 import hyperinsync.study as study_mod
 from hyperinsync.results_io import read_part, read_part_header
-from hyperinsync.simulate import simulate_dyad, simulate_study
+from hyperinsync.simulation import simulate_dyad, simulate_study
 from hyperinsync.stats import correlation_test, fdr_bh, group_contrast
 from hyperinsync.study import RecordingError, Study, StudyError, example_study_toml
 from hyperinsync.sync import compute_sync

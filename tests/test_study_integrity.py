@@ -21,7 +21,7 @@ import hyperinsync
 import hyperinsync.study as study_mod
 from hyperinsync.cli import main
 from hyperinsync.results_io import ResultsError, read_results
-from hyperinsync.simulate import simulate_dyad
+from hyperinsync.simulation import simulate_dyad
 from hyperinsync.study import RecordingError, Study, StudyError, lock_output
 
 ROLES = ("T", "C")

@@ -17,7 +17,7 @@ from hyperinsync.dyad import get_dyad_meta, role_picks  # noqa: E402
 from hyperinsync.io.align import read_dyad  # noqa: E402
 from hyperinsync.io.errors import AlignmentError, XDFError  # noqa: E402
 from hyperinsync.io.xdf import read_dyad_xdf, read_raw_xdf  # noqa: E402
-from hyperinsync.simulate import Coupling, simulate_dyad  # noqa: E402
+from hyperinsync.simulation import Coupling, simulate_dyad  # noqa: E402
 
 SF_HI = 2000.0
 HOST = {"A": 5.0, "B": -1000.0}  # stream clock minus recorder clock
