@@ -16,8 +16,8 @@ from .dyad import (
 )
 from .montage import list_montages, read_montage
 from .insync import annotate, level1, level2, level3
-from .report import make_report
-from .results_io import read_results
+from .study import make_report
+from .study import read_results
 from .rois import read_rois, resolve_rois
 from .simulation import Coupling, simulate_dyad, simulate_study
 from .sync import band_analytic

@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-import hyperinsync.study as study_mod
-from hyperinsync.results_io import read_part, read_part_header
+import hyperinsync.study.runner as study_mod
+from hyperinsync.study.parts import read_part, read_part_header
 from hyperinsync.simulation import simulate_dyad, simulate_study
 from hyperinsync.stats import correlation_test, fdr_bh, group_contrast
 from hyperinsync.study import RecordingError, Study, StudyError, example_study_toml

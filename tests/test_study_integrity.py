@@ -18,9 +18,9 @@ import pytest
 import scipy.io
 
 import hyperinsync
-import hyperinsync.study as study_mod
+import hyperinsync.study.runner as study_mod
 from hyperinsync.cli import main
-from hyperinsync.results_io import ResultsError, read_results
+from hyperinsync.study import ResultsError, read_results
 from hyperinsync.simulation import simulate_dyad
 from hyperinsync.study import RecordingError, Study, StudyError, lock_output
 
@@ -282,13 +282,14 @@ RUNNER = textwrap.dedent("""
     import pathlib, sys, time
     sys.path.insert(0, sys.argv[3])
     import hyperinsync.study as sm
-    real = sm._process
+    import hyperinsync.study.runner as runner
+    real = runner._process
     def slow(job):  # holds the run open until the test says go
         pathlib.Path(sys.argv[2], "started").touch()
         while not pathlib.Path(sys.argv[2], "go").exists():
             time.sleep(0.02)
         return real(job)
-    sm._process = slow
+    runner._process = slow
     res = sm.Study.from_toml(sys.argv[1]).run(sys.argv[2] + "/out", verbose=False)
     print(len(res.run_info["computed"]))
 """)
@@ -490,7 +491,7 @@ def damaged(orig, n, seed):
 def test_fuzz_results_file_only_results_error(tmp_path):
     """Byte flips and truncations of results.h5 and of a part: each is detected (checksum)
     and read_results / verify_part raise ResultsError naming the file, nothing else."""
-    from hyperinsync.results_io import verify_part
+    from hyperinsync.study.parts import verify_part
 
     raw = _dyad(8, duration=8.0)
     (tmp_path / "data").mkdir()
@@ -551,7 +552,7 @@ def test_small_study_file_errors(tmp_path):
 
 def test_report_out_folder(tmp_path, monkeypatch, capsys):
     """`report --out <folder>` writes <folder>/report.html, nothing beside the folder."""
-    import hyperinsync.report as report_mod
+    import hyperinsync.study as report_mod
 
     written = []
     monkeypatch.setattr(report_mod, "make_report",

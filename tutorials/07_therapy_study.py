@@ -14,7 +14,7 @@ Working Alliance Inventory (``WAI_T - WAI_C``; the pilot found r = -.67 for cent
 :func:`hyperinsync.simulate_study` generates such a study with known effects, and
 :class:`hyperinsync.study.Study` runs the whole pipeline (synchrony per segment, surrogate
 tests, group statistics), writes one HDF5 results file and, with
-:func:`hyperinsync.report.make_report`, an HTML report. A real study is the same
+:func:`hyperinsync.study.make_report`, an HTML report. A real study is the same
 :class:`~hyperinsync.study.Study` with ``[[dyads]]`` file entries, usually from a TOML file
 (:meth:`~hyperinsync.study.Study.from_toml`; see :func:`hyperinsync.study.example_study_toml`).
 
@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 import hyperinsync as hi
-from hyperinsync.report import make_report
+from hyperinsync.study import make_report
 from hyperinsync.study import Study
 from hyperinsync.viz import plot_correlation, plot_group_contrast
 
@@ -95,9 +95,9 @@ for lab, r, p in zip(labels, cor["r"], cor["p_perm"]):
 # %%
 # The same tests by hand, from the results file
 # ---------------------------------------------
-# :func:`hyperinsync.results_io.read_results` reads the HDF5 file back; the group tests are
+# :func:`hyperinsync.study.read_results` reads the HDF5 file back; the group tests are
 # plain functions of :mod:`hyperinsync.stats` that take one value per dyad.
-from hyperinsync.results_io import read_results  # noqa: E402
+from hyperinsync.study import read_results  # noqa: E402
 from hyperinsync.stats import correlation_test, group_contrast  # noqa: E402
 
 again = read_results(out_dir / "results.h5")

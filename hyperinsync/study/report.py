@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._utils import atomic_path, json_default, logger, verbose
-from .results_io import Results, read_results, to_json
+from .._utils import atomic_path, json_default, logger, verbose
+from .h5 import to_json
+from .results import Results, read_results
 
 # Section titles of the report, in page order (the tests look for them in the HTML).
 SECTIONS = (
@@ -78,7 +79,7 @@ def _first_sessions(res):
 def _sync_section(report, res, max_dyads):
     import matplotlib.pyplot as plt
 
-    from .viz import plot_sync_matrix
+    from ..viz import plot_sync_matrix
 
     section = SECTIONS[1]
     for k, (dyad, (ses, rec)) in enumerate(_first_sessions(res).items()):
@@ -124,7 +125,7 @@ def _surrogate_section(report, res):
 def _level1_section(report, res, max_dyads):
     import matplotlib.pyplot as plt
 
-    from .viz import plot_level1
+    from ..viz import plot_level1
 
     section = SECTIONS[3]
     shown = 0
@@ -210,7 +211,7 @@ def _feature_note(feats, stat):
 
 
 def _contrast_section(report, res):
-    from .viz import plot_group_contrast
+    from ..viz import plot_group_contrast
 
     section = SECTIONS[6]
     got = _group_inputs(report, res, "contrast", section,
@@ -295,7 +296,7 @@ def _grid(func, labels, kwargs_of, ncols=4):
 
 
 def _correlation_section(report, res):
-    from .viz import plot_correlation
+    from ..viz import plot_correlation
 
     section = SECTIONS[7]
     got = _group_inputs(report, res, "correlation", section,
@@ -351,7 +352,7 @@ def _pseudo_section(report, res):
 
 
 def _level3_section(report, res):
-    from .viz import plot_trend
+    from ..viz import plot_trend
 
     section = SECTIONS[5]
     l3 = res.group.get("level3")
@@ -449,7 +450,7 @@ def make_report(results, fname=None, *, max_dyads=30, title=None, verbose=None):
 
     Parameters
     ----------
-    results : path-like | hyperinsync.results_io.Results
+    results : path-like | hyperinsync.study.Results
         A results file or its contents.
     fname : path-like | None
         The HTML file; ``None``: ``report.html`` beside the results file.
