@@ -16,6 +16,8 @@ from scipy import stats  # noqa: E402
 
 import hyperinsync as hi  # noqa: E402
 from hyperinsync import viz  # noqa: E402
+from hyperinsync.viz.base import _fmt_p  # noqa: E402
+from hyperinsync.viz.heads import _HEAD_GAP, _head_coords  # noqa: E402
 
 ROLES = ("therapist", "client")
 
@@ -105,10 +107,10 @@ def test_head_coords_closed_form():
     pos = np.array([[0, 0, r], [r, 0, 0], [0, r, 0], [0, -r, 0],
                     [r * np.cos(np.pi / 4), 0, r * np.sin(np.pi / 4)]])
     expected = np.array([[0, 0], [r, 0], [0, r], [0, -r], [r / 2, 0]])
-    np.testing.assert_allclose(viz._head_coords(pos), expected, atol=1e-12)
+    np.testing.assert_allclose(_head_coords(pos), expected, atol=1e-12)
     # a shifted sphere shifts the origin
     np.testing.assert_allclose(
-        viz._head_coords(pos + [0.01, 0.02, 0.0], sphere=(0.01, 0.02, 0.0, r)),
+        _head_coords(pos + [0.01, 0.02, 0.0], sphere=(0.01, 0.02, 0.0, r)),
         expected + [0.01, 0.02], atol=1e-12,
     )
 
@@ -123,7 +125,7 @@ def test_head_coords_match_mne_topomap(dyad_result):
     pos = np.array([ch["loc"][:3] for ch in info["chs"]])
     sphere = np.array(viz.HEAD_SPHERE)
     np.testing.assert_allclose(
-        viz._head_coords(pos), find(info, picks=None, sphere=sphere), atol=1e-9
+        _head_coords(pos), find(info, picks=None, sphere=sphere), atol=1e-9
     )
 
 
@@ -146,9 +148,9 @@ def test_heads_channel_links(dyad_result):
     radius = viz.HEAD_SPHERE[3]
     info = raw.info
     xyz = np.array([ch["loc"][:3] for ch in info["chs"]])
-    xy = viz._head_coords(xyz) / radius
-    start = xy[ii] - [viz._HEAD_GAP, 0]
-    end = xy[len(res.rows) + jj] + [viz._HEAD_GAP, 0]
+    xy = _head_coords(xyz) / radius
+    start = xy[ii] - [_HEAD_GAP, 0]
+    end = xy[len(res.rows) + jj] + [_HEAD_GAP, 0]
     np.testing.assert_allclose(np.array([s[0] for s in segs]), start, atol=1e-12)
     np.testing.assert_allclose(np.array([s[1] for s in segs]), end, atol=1e-12)
     # the largest value draws the widest line
@@ -372,6 +374,6 @@ def test_null_distribution_surrogate_result(dyad_result):
     assert ax.lines[0].get_xdata()[0] == sur.observed[idx]
     assert sum(p.get_height() for p in ax.patches) == 30
     p, z, pc = sur.p[idx], sur.z[idx], sur.p_corrected[idx]
-    fmt = viz._fmt_p
+    fmt = _fmt_p
     assert ax.get_title() == (
         f"{fmt(p)}, z = {z:.2f}, {fmt(pc).replace('p', 'corrected p', 1)}")
