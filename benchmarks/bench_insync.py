@@ -49,7 +49,7 @@ def main():
     print(f"simulated {duration:g} s, 2 x {len(raw.ch_names) // 2} channels at {sfreq:g} Hz "
           f"in {t_sim:.1f} s")
     t0, c0 = time.perf_counter(), time.process_time()
-    res = level1(raw, bands, "default", window=6.0, step=0.5, n_null=n_null, seed=0,
+    res = level1(raw, bands, "default", window=6.0, step=0.5, n_surrogates=n_null, seed=0,
                  backend=args.backend, n_jobs=args.n_jobs, verbose=False)
     t_l1, c_l1 = time.perf_counter() - t0, time.process_time() - c0
     n_bands, n_ra, n_rb, n_win = res.values.shape

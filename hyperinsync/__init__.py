@@ -22,7 +22,8 @@ from .rois import read_rois, resolve_rois
 from .simulation import Coupling, simulate_dyad, simulate_study
 from .sync import band_analytic
 from .study import Study, example_study_toml
-from .stats import SurrogateResult, pseudo_dyad_test, surrogate_sync, test_sync
+from ._deprecated import test_sync
+from .stats import SurrogateResult, pseudo_dyad_test, surrogate_sync, surrogate_test
 from .sync import SyncResult, compute_sync
 
 __all__ = [
@@ -38,7 +39,7 @@ __all__ = [
     "pseudo_dyad_test",
     "read_results",
     "surrogate_sync",
-    "test_sync",
+    "surrogate_test",
     "DyadEpochs",
     "DyadRaw",
     "SyncResult",

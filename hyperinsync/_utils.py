@@ -189,3 +189,46 @@ def atomic_path(fname):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def renamed_argument(new, old, new_name, old_name, default):
+    """The value of a renamed argument, accepting its deprecated old name with a warning.
+
+    Parameters
+    ----------
+    new, old : object
+        The values passed under the new and the old name (``old`` is ``None`` when not
+        passed).
+    new_name, old_name : str
+        The two names.
+    default : object
+        The new argument's default (passing both names is an error).
+
+    Returns
+    -------
+    value : object
+    """
+    if old is None:
+        return new
+    if new != default:
+        raise ValueError(
+            f"Pass {new_name} only: {old_name} is its deprecated old name (got both, "
+            f"{new_name}={new!r} and {old_name}={old!r})."
+        )
+    warn(f"{old_name} is deprecated and will be removed: use {new_name}={old!r}.",
+         category=FutureWarning)
+    return old
+
+
+def check_correction(correction, allowed):
+    """A multiple-comparison correction; ``None`` is "no correction" everywhere.
+
+    The string ``'none'`` (the old spelling of Level 1) is accepted with a deprecation
+    warning and returned as ``None``.
+    """
+    if isinstance(correction, str) and correction.lower() == "none":
+        warn("correction='none' is deprecated and will be removed: use correction=None.",
+             category=FutureWarning)
+        correction = None
+    _check_option("correction", correction, tuple(allowed))
+    return correction

@@ -37,8 +37,8 @@ def demo_study(quick=False, seed=42):
         analysis=dict(segments=["rest_pre", "session", "rest_post"], rois="default"),
         surrogates=dict(null="epoch_shuffle", n_surrogates=20 if quick else 100, seed=seed),
         insync=dict(
-            level1=dict(window=6.0, step=1.0, n_null=19 if quick else 99, segment="session"),
-            level2=dict(n_null=19 if quick else 99, contrasts=[["rest_post", "rest_pre"]]),
+            level1=dict(window=6.0, step=1.0, n_surrogates=19 if quick else 99, segment="session"),
+            level2=dict(n_surrogates=19 if quick else 99, contrasts=[["rest_post", "rest_pre"]]),
         ),
         statistics=dict(n_permutations=500 if quick else 2000, seed=seed,
                         rois=["frontal", "central"], correlate=["alliance_gap"]),

@@ -40,7 +40,7 @@ def _sim(couplings, duration=80.0, seed=0, **kw):
 def planted():
     raw = _sim([Coupling("alpha", "frontal", "frontal", strength=0.9, episodes=PLANTED)],
                seed=1)
-    res = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_null=100, seed=0,
+    res = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_surrogates=100, seed=0,
                  verbose=False)
     return raw, res
 
@@ -52,7 +52,7 @@ def test_running_sums_equal_per_window_computation():
     picks = [f"{role}:{c}" for role in ("A", "B") for c in chs]  # only the ROI channels
     for measure in ("plv", "coh", "imcoh"):
         res = level1(raw, BANDS, TWO_ROIS, measure=measure, window=2.0, step=0.25,
-                     n_null=19, min_shift=5.0, lead_lag=False, seed=0, verbose=False)
+                     n_surrogates=19, min_shift=5.0, lead_lag=False, seed=0, verbose=False)
         for bi, band in enumerate(BANDS):
             ref = compute_sync(
                 raw, {band: BANDS[band]}, measure, rois=TWO_ROIS, epoch_duration=2.0,
@@ -120,7 +120,7 @@ def test_level1_one_family_over_windows_pairs_and_bands():
     hits = 0
     for seed in range(16):
         raw = _sim([], duration=60.0, seed=100 + seed)
-        res = level1(raw, BANDS, TWO_ROIS, window=WINDOW, step=STEP, n_null=99,
+        res = level1(raw, BANDS, TWO_ROIS, window=WINDOW, step=STEP, n_surrogates=99,
                      lead_lag=False, seed=seed, verbose=False)
         assert res.values.shape[:3] == (2, 2, 2)
         hits += len(res.episodes) > 0
@@ -134,7 +134,7 @@ def test_level1_one_family_over_windows_pairs_and_bands():
 def test_level1_constant_coupling_is_tonic_not_an_episode():
     """Coupling constant over the recording is above chance but no Level 1 episode (item 4)."""
     raw = _sim([Coupling("alpha", "frontal", "frontal", strength=0.4)], duration=90.0)
-    res = level1(raw, ALPHA, FRONTAL, window=4.0, step=STEP, n_null=99, seed=0,
+    res = level1(raw, ALPHA, FRONTAL, window=4.0, step=STEP, n_surrogates=99, seed=0,
                  verbose=False)
     assert res.episodes == []
     (row,) = res.chance
@@ -151,7 +151,7 @@ def test_level1_finds_episode_on_top_of_tonic_coupling():
                          episodes=[(0.0, on), (off, 90.0)]),
                 Coupling("alpha", "frontal", "frontal", strength=0.8, episodes=[(on, off)])],
                duration=90.0)
-    res = level1(raw, ALPHA, FRONTAL, window=4.0, step=STEP, n_null=99, seed=0,
+    res = level1(raw, ALPHA, FRONTAL, window=4.0, step=STEP, n_surrogates=99, seed=0,
                  verbose=False)
     (ep,) = res.episodes
     # half-coupled points 0.25 s inside the planted edges (see the top of this file)
@@ -169,7 +169,7 @@ def _lagged(lag, seed, phase=0.0, strength=0.9):
 
 @pytest.mark.parametrize("lag, leader", [(0.1, "therapist-led"), (-0.1, "client-led")])
 def test_level1_lead_lag(lag, leader):
-    res = level1(_lagged(lag, 2), ALPHA, FRONTAL, window=4.0, step=STEP, n_null=99, seed=0,
+    res = level1(_lagged(lag, 2), ALPHA, FRONTAL, window=4.0, step=STEP, n_surrogates=99, seed=0,
                  verbose=False)
     (main,) = res.episodes
     assert main["duration"] > 12
@@ -186,7 +186,7 @@ def test_level1_zero_lag_is_simultaneous():
     half-a-sample rule labelled 'therapist-led'.
     """
     res = level1(_lagged(0.0, 4, strength=0.7), ALPHA, FRONTAL, window=4.0, step=STEP,
-                 n_null=99, seed=0, verbose=False)
+                 n_surrogates=99, seed=0, verbose=False)
     (ep,) = res.episodes
     assert 0.005 < ep["lag"] < 0.01
     assert ep["lag_ci_low"] < 0 < ep["lag_ci_high"]
@@ -196,7 +196,7 @@ def test_level1_zero_lag_is_simultaneous():
 @pytest.mark.parametrize("phase, label", [(np.pi, "anti-phase"), (0.0, "in-phase")])
 def test_level1_phase_relation(phase, label):
     res = level1(_lagged(0.0, 3, phase=phase), ALPHA, FRONTAL, window=4.0, step=STEP,
-                 n_null=99, seed=0, verbose=False)
+                 n_surrogates=99, seed=0, verbose=False)
     (main,) = res.episodes
     assert main["phase"] == label and main["p_phase"] <= 0.05
     assert np.sign(main["phase_cos"]) == np.cos(phase)
@@ -221,8 +221,8 @@ def segmented():
 
 @pytest.mark.parametrize("null", ["circular_shift", "epoch_shuffle"])
 def test_level2_recovers_planted_increase(segmented, null):
-    res = level2(segmented, ["rest_pre", "rest_post"], bands=ALPHA, rois=TWO_ROIS,
-                 null=null, n_null=199, n_permutations=999, seed=0, verbose=False)
+    res = level2(segmented, segments=["rest_pre", "rest_post"], bands=ALPHA, rois=TWO_ROIS,
+                 null=null, n_surrogates=199, n_permutations=999, seed=0, verbose=False)
     assert res.get_value("rest_post", "alpha", "frontal", "frontal") > res.get_value(
         "rest_pre", "alpha", "frontal", "frontal") + 0.1
     rows = {(r["segment"], r["roi_a"], r["roi_b"]): r for r in res.rows}
@@ -243,7 +243,7 @@ def test_level2_recovers_planted_increase(segmented, null):
 
 def test_level2_blocks_and_values_equal_per_epoch_mean(segmented):
     """A block's value is the mean of per-epoch values computed by compute_sync."""
-    res = level2(segmented, segments=[], block=50.0, bands=ALPHA, rois=FRONTAL, n_null=19,
+    res = level2(segmented, segments=[], block=50.0, bands=ALPHA, rois=FRONTAL, n_surrogates=19,
                  contrasts=(), seed=0, verbose=False)
     assert [s["name"] for s in res.segments] == ["block001", "block002"]
     picks = [f"{role}:{c}" for role in ("A", "B") for c in FRONTAL["frontal"]]
@@ -314,7 +314,7 @@ def test_annotations_survive_save_and_read(planted, segmented, tmp_path):
         res.annotations.ch_names)]
     assert got == want and len(got) == 2
     # Level 2 segments go on a recording with segment annotations, next to them
-    r2 = level2(segmented, ["rest_post"], bands=ALPHA, rois=FRONTAL, n_null=99,
+    r2 = level2(segmented, segments=["rest_post"], bands=ALPHA, rois=FRONTAL, n_surrogates=99,
                 contrasts=(), seed=0, verbose=False)
     seg = annotate(segmented.copy(), r2)
     assert list(seg.annotations.description).count("insync/L2/alpha/frontal-frontal") == 1
@@ -327,7 +327,7 @@ def test_results_round_trip(planted, segmented):
     np.testing.assert_array_equal(back.values, res.values)
     assert back.episodes == res.episodes and back.params == res.params
     assert back.to_table().equals(res.to_table())
-    r2 = level2(segmented, ["rest_pre", "rest_post"], bands=ALPHA, rois=FRONTAL, n_null=19,
+    r2 = level2(segmented, segments=["rest_pre", "rest_post"], bands=ALPHA, rois=FRONTAL, n_surrogates=19,
                 n_permutations=99, seed=0, verbose=False)
     b2 = InSyncLevel2.from_dict(r2.to_dict())
     assert b2.rows == r2.rows and b2.contrasts == r2.contrasts
@@ -343,15 +343,15 @@ def test_bad_input_errors(segmented):
     with pytest.raises(ValueError, match="outside the In-Sync Level 1"):
         level1(raw, ALPHA, FRONTAL, window=20.0)
     with pytest.raises(ValueError, match="cannot give p <= alpha"):
-        level1(raw, ALPHA, FRONTAL, n_null=10)
+        level1(raw, ALPHA, FRONTAL, n_surrogates=10)
     with pytest.raises(ValueError, match="too short for circular shifts"):
         level1(raw.copy().crop(0, 20), ALPHA, FRONTAL, min_shift=10.0)
     with pytest.raises(ValueError, match="Segment 'baseline' is not annotated"):
-        level2(raw, ["rest_pre", "baseline"], bands=ALPHA, rois=FRONTAL)
+        level2(raw, segments=["rest_pre", "baseline"], bands=ALPHA, rois=FRONTAL)
     with pytest.raises(ValueError, match="Contrast .* must name two analysed segments"):
-        level2(raw, ["rest_pre", "session"], bands=ALPHA, rois=FRONTAL)
+        level2(raw, segments=["rest_pre", "session"], bands=ALPHA, rois=FRONTAL)
     with pytest.raises(ValueError, match="fewer than two cycles"):
-        level2(raw, ["rest_pre"], bands=BANDS, rois=FRONTAL, epoch_duration=0.3,
+        level2(raw, segments=["rest_pre"], bands=BANDS, rois=FRONTAL, epoch_duration=0.3,
                contrasts=())
     with pytest.raises(ValueError, match="at least 3 sessions"):
         level3([0.1, 0.2])
@@ -360,7 +360,7 @@ def test_bad_input_errors(segmented):
     with pytest.raises(ValueError, match="contain '/'"):
         level1(raw, ALPHA, {"a/b": ["Fz"]})
     with pytest.raises(ValueError, match="computed at 100 Hz"):
-        res = level2(raw, ["rest_post"], bands=ALPHA, rois=FRONTAL, n_null=19,
+        res = level2(raw, segments=["rest_post"], bands=ALPHA, rois=FRONTAL, n_surrogates=19,
                      contrasts=(), seed=0, verbose=False)
         annotate(raw.copy().resample(50.0, verbose=False), res)
     assert isinstance(raw, mne.io.BaseRaw)
@@ -368,7 +368,7 @@ def test_bad_input_errors(segmented):
 
 def test_level1_threads_give_identical_results(planted):
     raw, res = planted
-    res2 = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_null=100, seed=0,
+    res2 = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_surrogates=100, seed=0,
                   n_jobs=2, verbose=False)
     np.testing.assert_array_equal(res2.tonic_null_max, res.tonic_null_max)
     np.testing.assert_array_equal(res2.chance_null_max, res.chance_null_max)
@@ -380,7 +380,7 @@ def test_level1_bad_spans_are_left_out(planted):
     raw, _ = planted
     raw = raw.copy()
     raw.set_annotations(mne.Annotations([50.0], [2.0], ["BAD_motion"]))
-    res = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_null=100, seed=0,
+    res = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_surrogates=100, seed=0,
                  lead_lag=False, verbose=False)
     t = res.times
     touching = (t + WINDOW / 2 > 50.0) & (t - WINDOW / 2 < 52.0)
@@ -434,7 +434,7 @@ def test_level3_and_questionnaire_degenerate_input():
 def test_level1_degenerate_inputs(planted):
     """All-BAD recordings and flat channels are refused; NaN inside BAD_ spans is fine."""
     raw, _ = planted
-    kw = dict(window=WINDOW, step=STEP, n_null=19, lead_lag=False, seed=0, verbose=False)
+    kw = dict(window=WINDOW, step=STEP, n_surrogates=19, lead_lag=False, seed=0, verbose=False)
     allbad = raw.copy().set_annotations(mne.Annotations([0.0], [80.0], ["BAD_lost"]))
     with pytest.raises(ValueError, match=r"Only 0 of 157 windows .* BAD_ annotations "
                                          r"\(0.0-80.0 s\)"):
@@ -466,7 +466,7 @@ def test_annotate_places_a_cropped_segments_episodes(planted):
     """Level 1 runs on one segment; its episodes land at their place in the whole recording."""
     raw, res = planted
     seg = raw.copy().crop(10.0, None)
-    r_seg = level1(seg, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_null=39, seed=0,
+    r_seg = level1(seg, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_surrogates=39, seed=0,
                    lead_lag=False, verbose=False)
     assert len(r_seg.episodes) == len(PLANTED)
     whole = annotate(raw.copy(), r_seg)
@@ -481,7 +481,7 @@ def test_annotate_places_a_cropped_segments_episodes(planted):
 def test_level1_uncorrected_is_never_stricter(planted):
     """correction='none' (each window alone) gives p-values at most the family-wise ones."""
     raw, res = planted
-    none = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_null=100, seed=0,
+    none = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_surrogates=100, seed=0,
                   correction="none", lead_lag=False, verbose=False)
     np.testing.assert_array_equal(none.values, res.values)
     ok = np.isfinite(res.values)

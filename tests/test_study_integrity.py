@@ -440,7 +440,7 @@ def test_level1_error_names_the_recording(tmp_path):
     toml = _failing_study(tmp_path)
     st = Study.from_toml(toml)
     st.recordings = st.recordings[:1]
-    st.insync["level1"] = dict(window=4.0, step=2.0, n_null=19, min_shift=100.0)
+    st.insync["level1"] = dict(window=4.0, step=2.0, n_surrogates=19, min_shift=100.0)
     with pytest.raises(RecordingError, match=r"^ok session 0 \(.*ok_raw.fif\): ValueError: "
                        r".*min_shift") as err:
         st.run(tmp_path / "out", verbose=False)

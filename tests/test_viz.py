@@ -238,7 +238,7 @@ def test_level1_result():
         couplings=[hi.Coupling("alpha", "frontal", "frontal", 0.6, episodes=[(20, 35)])],
     )
     rois = {"frontal": ["Fz", "F3", "F4"], "occipital": ["O1", "O2", "Oz"]}
-    l1 = insync.level1(raw, bands={"alpha": (8, 13)}, rois=rois, n_null=39, seed=0,
+    l1 = insync.level1(raw, bands={"alpha": (8, 13)}, rois=rois, n_surrogates=39, seed=0,
                        verbose=False)
     with pytest.raises(ValueError, match="several roi_as"):
         viz.plot_level1(l1, show=False)
@@ -365,7 +365,7 @@ def test_null_distribution_surrogate_result(dyad_result):
     raw, _ = dyad_result
     picks = ["therapist:Fz", "therapist:Cz", "client:Fz", "client:Oz"]
     raw = raw.copy().pick(picks)
-    sur = surrogates.test_sync(raw, n_surrogates=30, bands={"alpha": (8, 13)}, seed=1,
+    sur = surrogates.surrogate_test(raw, n_surrogates=30, bands={"alpha": (8, 13)}, seed=1,
                                verbose=False)
     with pytest.raises(ValueError, match="holds 2 x 2 pairs"):
         viz.plot_null_distribution(sur, show=False)

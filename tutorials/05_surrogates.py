@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import hyperinsync as hi
-from hyperinsync.stats import pseudo_dyad_test, test_sync
+from hyperinsync.stats import pseudo_dyad_test, surrogate_test
 from hyperinsync.viz import plot_group_contrast, plot_null_distribution, plot_sync_matrix
 
 small = os.environ.get("HYPERINSYNC_TUTORIAL_SMALL") == "1"
@@ -50,9 +50,9 @@ print("coupled pairs (truth):", len(truth.coupled_pairs))
 # %%
 # Within one dyad: epoch shuffles and circular shifts
 # ---------------------------------------------------
-# :func:`~hyperinsync.stats.test_sync` compares every channel pair with its own null.
+# :func:`~hyperinsync.stats.surrogate_test` compares every channel pair with its own null.
 # With FDR correction over the 100 pairs, the significant pairs are the frontal ones.
-sur = test_sync(raw, null="epoch_shuffle", n_surrogates=n_sur, bands={"alpha": (8, 13)},
+sur = surrogate_test(raw, null="epoch_shuffle", n_surrogates=n_sur, bands={"alpha": (8, 13)},
                 correction="fdr", seed=1, verbose=False)
 print(sur)
 mask = sur.p_corrected[0, 0] < 0.05
@@ -72,7 +72,7 @@ table = sur.to_table()
 print(table[(table.row == "therapist:Fz") & (table.col == "client:Fz")][
     ["observed", "z", "tail", "p", "p_corrected", "direction", "phase"]])
 
-shift = test_sync(raw, null="circular_shift", n_surrogates=n_sur, bands={"alpha": (8, 13)},
+shift = surrogate_test(raw, null="circular_shift", n_surrogates=n_sur, bands={"alpha": (8, 13)},
                   correction="maxstat", min_shift=5.0, seed=2, verbose=False)
 plot_null_distribution(shift, pair=("therapist:Pz", "client:Pz"),
                        title="Pz-Pz (not coupled), circular shift")

@@ -61,7 +61,7 @@ print("planted Level 1 episodes (s):", truth.extra["episodes"])
 onset, duration = segments[0][1], segments[1][1]
 session = raw.copy().crop(onset, onset + duration - 1 / raw.info["sfreq"])
 l1 = level1(session, bands={"theta": (4, 8), "alpha": (8, 13)}, rois="default",
-            window=6.0, step=0.5, n_null=n_null, seed=0, verbose=False)
+            window=6.0, step=0.5, n_surrogates=n_null, seed=0, verbose=False)
 print(l1)
 # Onsets count from the start of the session. Each lag has a 95 % confidence interval and a
 # leader is named only when it excludes 0: the simulated coupling has no lag, so most
@@ -84,7 +84,7 @@ print(l1.chance_table().sort_values("z", ascending=False).head())
 # Synchrony per annotated segment against a circular-shift null, and the contrast
 # ``rest_post - rest_pre``.
 l2 = level2(raw, segments=["rest_pre", "rest_post"], bands={"alpha": (8, 13)},
-            rois="default", n_null=19 if small else n_null, n_permutations=999, seed=1,
+            rois="default", n_surrogates=19 if small else n_null, n_permutations=999, seed=1,
             verbose=False)
 print(l2)
 print(l2.contrast_table().head())

@@ -66,8 +66,8 @@ ALPHA = 0.05
 
 def _sizes(quick):
     if quick:
-        return dict(duration=60.0, n_null=19, window=4.0, onset=25.0)
-    return dict(duration=180.0, n_null=200, window=6.0, onset=60.0)
+        return dict(duration=60.0, n_surrogates=19, window=4.0, onset=25.0)
+    return dict(duration=180.0, n_surrogates=200, window=6.0, onset=60.0)
 
 
 def _recording(seed, duration, couplings, roles=("A", "B")):
@@ -80,7 +80,7 @@ def _recording(seed, duration, couplings, roles=("A", "B")):
 def _level1(raw, sz, seed, lead_lag):
     from hyperinsync.insync import level1
 
-    return level1(raw, BANDS, ROIS, window=sz["window"], step=0.5, n_null=sz["n_null"],
+    return level1(raw, BANDS, ROIS, window=sz["window"], step=0.5, n_surrogates=sz["n_null"],
                   lead_lag=lead_lag, seed=seed, n_jobs=1, verbose=False)
 
 

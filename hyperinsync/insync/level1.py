@@ -12,25 +12,26 @@ from .._docs import fill_doc
 from .._utils import (
     _check_option,
     _validate_type,
-    check_bands,
-    check_n_jobs,
+    check_correction,
     check_seed,
     logger,
+    renamed_argument,
     verbose,
     warn,
 )
-from ..backend import get_backend
 from ..sync.measures import unit
 from ..sync.signals import (
+    DyadSignals,
     bad_spans,
 )
 from .episodes import _episode_bounds, _lead_lag, _merge_episodes
 from .results import InSyncLevel1
 from .windows import (
+    _check_window_method,
     WINDOW_MEASURES,
     _bad_windows,
     _BlockCross,
-    _check_n_null,
+    _check_n_surrogates,
     _check_positive,
     _Geometry,
     _null_shifts,
@@ -43,7 +44,7 @@ from .windows import (
 LEVEL1_RANGE = (0.3, 10.0)  # s, the phasic time scale of the In-Sync model
 
 
-CORRECTIONS = ("maxstat", "none")
+CORRECTIONS = ("maxstat", None)
 
 
 def _check_window(window, step, bands, sfreq, n_times):
@@ -108,7 +109,7 @@ def _check_shuffle_block(shuffle_block, n_unit, sfreq, window, bands):
     return m
 
 
-def _piece_orders(rng, n_blocks, m, fixed, n_null):
+def _piece_orders(rng, n_blocks, m, fixed, n_surrogates):
     """Block orders of the tonic null: pieces of ``m`` consecutive blocks, shuffled.
 
     Pieces holding a ``fixed`` block (``BAD_`` spans) and a last piece shorter than ``m``
@@ -117,9 +118,9 @@ def _piece_orders(rng, n_blocks, m, fixed, n_null):
     n_pieces = n_blocks // m
     stay = fixed[: n_pieces * m].reshape(n_pieces, m).any(axis=1)
     free = np.flatnonzero(~stay)
-    orders = np.tile(np.arange(n_blocks), (n_null, 1))
+    orders = np.tile(np.arange(n_blocks), (n_surrogates, 1))
     within = np.arange(m)
-    for k in range(n_null):
+    for k in range(n_surrogates):
         piece = np.arange(n_pieces)
         piece[free] = rng.permutation(free)
         orders[k, : n_pieces * m] = (piece[:, None] * m + within).ravel()
@@ -202,7 +203,7 @@ def level1(
     measure="plv",
     window=6.0,
     step=0.5,
-    n_null=200,
+    n_surrogates=200,
     shuffle_block="auto",
     min_shift=10.0,
     alpha=0.05,
@@ -211,13 +212,20 @@ def level1(
     min_duration=None,
     lead_lag=True,
     max_lag=1.0,
-    reject_by_annotation=True,
-    decim="auto",
-    precision="single",
     seed=None,
+    reject_by_annotation=True,
+    picks=None,
+    method="fft",
+    decim="auto",
+    n_cycles=7.0,
+    freq_step=1.0,
+    l_trans_bandwidth="auto",
+    h_trans_bandwidth="auto",
+    precision="single",
     backend="auto",
     n_jobs=1,
     max_bytes=256e6,
+    n_null=None,
     verbose=None,
 ):
     r"""In-Sync Level 1 (phasic): synchrony episodes in sliding windows.
@@ -244,7 +252,7 @@ def level1(
     shuffled windows.
 
     **Correction** (``correction='maxstat'``, default): one family of all windows, ROI pairs
-    and bands. Each of the ``n_null`` shuffles contributes the maximum :math:`M_k` of its
+    and bands. Each of the ``n_surrogates`` shuffles contributes the maximum :math:`M_k` of its
     standardised windows over the family (Nichols & Holmes, 2002), and a window's p-value is
     :math:`(1 + \#\{k: M_k \ge z\}) / (N + 1)`. Windows with :math:`p \le \alpha` are
     significant: the probability that a recording without transient coupling (no coupling,
@@ -256,11 +264,11 @@ def level1(
     0.5 s) the rate was 0.040 with no coupling (400 recordings) and 0.053 and 0.061 under
     constant coupling of 0.2 and 0.4 (400 and 800; ``benchmarks/VALIDITY.md``): strong tonic
     coupling makes the test slightly liberal. ``threshold`` is the value above which a window
-    is significant. ``correction='none'`` tests each window
+    is significant. ``correction=None`` tests each window
     on its own against non-overlapping windows of its series' shuffles, for exploration.
 
     **Above chance** (a separate, named result, not episodes). Person B's band signals are
-    circularly shifted by ``n_null`` random lags of at least ``min_shift`` s (at most the
+    circularly shifted by ``n_surrogates`` random lags of at least ``min_shift`` s (at most the
     recording length minus ``min_shift``; the same lag in s for every band), which keeps each
     person's spectrum and autocorrelation and destroys their alignment. Each window is
     standardised by its series' surrogate windows (mean and SD) and corrected with the
@@ -307,15 +315,13 @@ def level1(
     %(bands)s
     %(rois)s
         ROIs are resolved per person; names must not contain ``'/'``.
-    measure : 'plv' | 'coh' | 'imcoh'
-        Phase-locking value, coherence or |imaginary coherence| within each window
-        (:mod:`hyperinsync.measures`).
+    %(window_measure)s
     window : float
         Window length in s, within the Level 1 range 0.3-10 s (default 6 s, the "social
         present") and at least two cycles of every band's lowest frequency.
     step : float
         Window step in s (at most ``window``).
-    n_null : int
+    n_surrogates : int
         Number of block shuffles (episode test) and of circular shifts (chance test); at
         least ``1 / alpha - 1``.
     shuffle_block : float | 'auto'
@@ -330,7 +336,7 @@ def level1(
     alpha : float
         Significance level of windows (family-wise with ``'maxstat'``) and ``1 -`` the level
         of the lead-lag and phase intervals.
-    correction : 'maxstat' | 'none'
+    correction : 'maxstat' | None
         Multiple-comparison correction (see above).
     merge_gap : float
         Episodes closer than this (s) are merged.
@@ -340,21 +346,25 @@ def level1(
         Estimate lag, leader and phase relation per episode.
     max_lag : float
         Largest lag searched (s).
+    %(seed)s
     reject_by_annotation : bool
         Windows touching a ``BAD_`` annotation (of A, or of B at the surrogate's shift) get
-        NaN and never count; NaN or infinite samples inside ``BAD_`` spans are allowed (set
-        to 0 before filtering). A recording with too few windows left is an error.
-    decim : int | 'auto'
-        Decimation of the analytic signals (must divide window and step in samples);
-        ``'auto'`` keeps at least 4 samples per cycle of the band's top frequency.
-    precision : 'single' | 'double'
-        Precision of the analytic signals; sums accumulate in double precision.
-    %(seed)s
+        NaN and never count; NaN or infinite samples inside ``BAD_`` spans are allowed
+        (bridged by a straight line for the filter only). A recording with too few windows
+        left is an error.
+    %(picks)s
+    %(method)s
+        ``'morlet'`` is refused: the window sums need one analytic signal per band.
+    %(decim)s
+    %(n_cycles)s
+    %(freq_step)s
+    %(trans_bandwidth)s
+    %(precision)s
     %(backend)s
     %(n_jobs)s
         Used for the FFTs and, with NumPy, as threads over the surrogates.
-    max_bytes : float
-        Approximate memory bound for one chunk of channel pairs.
+    %(max_bytes)s
+    %(n_null_deprecated)s
     %(verbose)s
 
     Returns
@@ -365,12 +375,19 @@ def level1(
         (``result.annotations``; add them with :func:`annotate`).
     """
     _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
+    dsig = DyadSignals(
+        raw, bands, reject_by_annotation=reject_by_annotation, picks=picks, method=method,
+        decim=decim, n_cycles=n_cycles, freq_step=freq_step,
+        l_trans_bandwidth=l_trans_bandwidth, h_trans_bandwidth=h_trans_bandwidth,
+        precision=precision, backend=backend, n_jobs=n_jobs, max_bytes=max_bytes,
+    )
+    _check_window_method(dsig, "Level 1")
     _check_option("measure", measure, WINDOW_MEASURES)
-    _check_option("correction", correction, CORRECTIONS)
-    sfreq = raw.info["sfreq"]
-    bands = check_bands(bands, sfreq)
+    correction = check_correction(correction, CORRECTIONS)
+    n_surrogates = renamed_argument(n_surrogates, n_null, "n_surrogates", "n_null", 200)
+    sfreq, bands = dsig.sfreq, dsig.bands
     alpha = stats.check_alpha(alpha)
-    n_null = _check_n_null(n_null, alpha)
+    n_surrogates = _check_n_surrogates(n_surrogates, alpha)
     n_win, n_step = _check_window(window, step, bands, sfreq, raw.n_times)
     # windows start and end on a grid of n_unit samples: the blocks of the running sums
     n_unit = gcd(n_win, n_step)
@@ -386,11 +403,9 @@ def level1(
             f"window = {2 * min_shift + window:g} s. Use a smaller min_shift."
         )
     rng = check_seed(seed)
-    bk = get_backend(backend)
+    bk, n_jobs = dsig.bk, dsig.n_jobs
     xp = bk.xp
-    n_jobs = check_n_jobs(n_jobs)
-    sig = _Signals(raw, bands, rois, n_win, n_step, decim, reject_by_annotation, precision,
-                   bk, n_jobs, max_bytes)
+    sig = _Signals(dsig, rois, n_win, n_step, what="Level 1")
     roles = sig.roles
     n_ra, n_rb = len(sig.roi_names[0]), len(sig.roi_names[1])
     n_windows = (raw.n_times - n_win) // n_step + 1
@@ -400,21 +415,21 @@ def level1(
     values = np.full(shape + (n_windows,), np.nan)
     tonic, tonic_sd = np.empty(shape), np.empty(shape)
     null_mean, null_sd = np.empty(shape), np.empty(shape)
-    tonic_max = np.empty((n_null,) + shape)  # per shuffle: max standardised window
-    chance_max = np.empty((n_null,) + shape)  # per shift: max window value
-    series_null = np.empty((n_null,) + shape)  # per shift: mean window value
-    tonic_pool, chance_pool = [], []  # non-overlapping null windows ('none')
+    tonic_max = np.empty((n_surrogates,) + shape)  # per shuffle: max standardised window
+    chance_max = np.empty((n_surrogates,) + shape)  # per shift: max window value
+    series_null = np.empty((n_surrogates,) + shape)  # per shift: mean window value
+    tonic_pool, chance_pool = [], []  # non-overlapping null windows (None)
     # one set of draws for all bands: the family's maxima keep the bands' dependence
     n_blocks = raw.n_times // n_unit
     bad_blocks = sig.bad[: n_blocks * n_unit].reshape(n_blocks, n_unit).any(axis=1)
-    orders = _piece_orders(rng, n_blocks, m, bad_blocks, n_null)
-    shifts = _null_shifts(rng, raw.n_times, int(np.ceil(min_shift * sfreq)), n_null)
+    orders = _piece_orders(rng, n_blocks, m, bad_blocks, n_surrogates)
+    shifts = _null_shifts(rng, raw.n_times, int(np.ceil(min_shift * sfreq)), n_surrogates)
     _check_valid_windows(raw, ~_bad_windows(sig.bad, 0, _Geometry(
         n_unit, n_win // n_unit, n_step // n_unit, n_windows, raw.n_times)), window, step)
     logger.info(
         f"In-Sync Level 1: {measure} in {', '.join(bands)}, {n_ra} x {n_rb} ROI pairs, "
-        f"{n_windows} windows of {window:g} s every {step:g} s, {n_null} block shuffles "
-        f"({m * n_unit / sfreq:g} s pieces) and {n_null} circular shifts"
+        f"{n_windows} windows of {window:g} s every {step:g} s, {n_surrogates} block shuffles "
+        f"({m * n_unit / sfreq:g} s pieces) and {n_surrogates} circular shifts"
     )
     for bi, band in enumerate(bands):
         q = sig.decim[band]
@@ -444,7 +459,7 @@ def level1(
                                                    f"Level 1 tonic null ({band})")):
             tonic_max[k, bi] = vmax
             pooled.append(vsub)
-        if correction == "none":
+        if correction is None:
             tonic_pool.append(np.concatenate(pooled, axis=0))
 
         def shifted(shift):
@@ -466,7 +481,7 @@ def level1(
         pooled = np.concatenate(pooled, axis=0)  # (n_pooled, n_ra, n_rb)
         null_mean[bi] = np.nanmean(pooled, axis=0)
         null_sd[bi] = np.nanstd(pooled, axis=0, ddof=1)
-        if correction == "none":
+        if correction is None:
             chance_pool.append(pooled)
     z = _standardise(values, tonic[..., None], tonic_sd[..., None])
     z_chance = _standardise(values, null_mean[..., None], null_sd[..., None])
@@ -478,7 +493,7 @@ def level1(
     s_null_z = _standardise(series_null, s_mean, s_sd)
     p_values, p_chance = np.empty_like(values), np.empty_like(values)
     threshold, chance_threshold, s_p = np.empty(shape), np.empty(shape), np.empty(shape)
-    # the family's maxima (max-statistic) or each series' own null windows ('none')
+    # the family's maxima (max-statistic) or each series' own null windows (None)
     fam_t, fam_c = tonic_max.max(axis=(1, 2, 3)), chance_z_max.max(axis=(1, 2, 3))
     fam_s = s_null_z.max(axis=(1, 2, 3))
     for ix in np.ndindex(shape):
@@ -543,7 +558,7 @@ def level1(
     episodes.sort(key=lambda e: (e["onset"], e["band"], e["roi_a"], e["roi_b"]))
     logger.info(f"In-Sync Level 1: {len(episodes)} episode(s)")
     params = dict(
-        window=n_win / sfreq, step=n_step / sfreq, n_null=n_null,
+        window=n_win / sfreq, step=n_step / sfreq, n_surrogates=n_surrogates,
         shuffle_block=m * n_unit / sfreq, min_shift=min_shift, alpha=alpha,
         correction=correction, merge_gap=float(merge_gap), min_duration=min_duration,
         max_lag=max_lag, sfreq=sfreq, decim={b: int(q) for b, q in sig.decim.items()},

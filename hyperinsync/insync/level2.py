@@ -13,24 +13,25 @@ from .._utils import (
     ProgressBar,
     _check_option,
     _validate_type,
-    check_bands,
-    check_n_jobs,
+    check_correction,
     check_seed,
+    renamed_argument,
     logger,
     verbose,
     warn,
 )
-from ..backend import get_backend
 from ..sync.measures import phase_relation, unit
 from ..stats.pairings import shuffle_orders
 from ..stats.result import resolve_tails
 from ..sync.signals import (
     annotation_spans,
 )
+from ..sync.signals import DyadSignals
 from .results import PREFIX, InSyncLevel2
 from .windows import (
+    _check_window_method,
     WINDOW_MEASURES,
-    _check_n_null,
+    _check_n_surrogates,
     _check_positive,
     _Geometry,
     _null_shifts,
@@ -138,27 +139,34 @@ def _l2_correct(p, obs, null, correction, tail, alpha):
 @fill_doc
 def level2(
     raw,
-    segments=None,
-    block=None,
     bands=None,
     rois="default",
     *,
+    segments=None,
+    block=None,
     measure="plv",
     epoch_duration=2.0,
     null="circular_shift",
-    n_null=200,
+    n_surrogates=200,
     alpha=0.05,
     correction="maxstat",
     tail="auto",
     contrasts=(("rest_post", "rest_pre"),),
     n_permutations=5000,
-    reject_by_annotation=True,
-    decim="auto",
-    precision="single",
     seed=None,
+    reject_by_annotation=True,
+    picks=None,
+    method="fft",
+    decim="auto",
+    n_cycles=7.0,
+    freq_step=1.0,
+    l_trans_bandwidth="auto",
+    h_trans_bandwidth="auto",
+    precision="single",
     backend="auto",
     n_jobs=1,
     max_bytes=256e6,
+    n_null=None,
     verbose=None,
 ):
     r"""In-Sync Level 2 (tonic): synchrony per segment and per block, against chance.
@@ -169,7 +177,7 @@ def level2(
     :func:`level1`), averaged over the ROI pair's channel pairs and over epochs (epochs
     touching ``BAD_`` annotations are left out).
 
-    **Null** (per segment, ``n_null`` surrogates): ``'circular_shift'`` shifts B's signal
+    **Null** (per segment, ``n_surrogates`` surrogates): ``'circular_shift'`` shifts B's signal
     circularly *within the segment* by a random lag of at least one epoch;
     ``'epoch_shuffle'`` pairs A's epochs with B's epochs in a random order (uniform over all
     orders, so the observed pairing is one of them and the p-value is exact). A surrogate
@@ -181,7 +189,7 @@ def level2(
     (default; family-wise error, the maximum of the statistics standardised against each
     test's own null, :func:`hyperinsync.stats.maxstat_p`; surrogate ``k`` of every segment is
     taken together) or ``'fdr'`` (Benjamini-Hochberg, :func:`hyperinsync.stats.fdr_bh`; it
-    cannot reject a single test among :math:`m` unless ``n_null + 1 >= m / alpha``, a floor
+    cannot reject a single test among :math:`m` unless ``n_surrogates + 1 >= m / alpha``, a floor
     the standardised maximum does not have, and is warned about). Rows with corrected
     :math:`p \le \alpha` are significant and annotated ``insync/L2/<band>/<roiA>-<roiB>``.
 
@@ -204,21 +212,20 @@ def level2(
     ----------
     raw : DyadRaw | mne.io.BaseRaw
         The dyad recording.
+    %(bands)s
+    %(rois)s
     segments : str | list of str | None
         Annotation descriptions of the segments (each annotated once). ``None``: every
         description in the recording except ``BAD*``, ``EDGE*`` and ``insync/*`` (none when
         ``block`` is given).
     block : float | None
         Also analyse consecutive fixed blocks of this many seconds (named ``'block001'``, ...).
-    %(bands)s
-    %(rois)s
-    measure : 'plv' | 'coh' | 'imcoh'
-        Synchrony measure per epoch (magnitudes; imcoh is :math:`|\mathrm{Im}|`).
+    %(window_measure)s
     epoch_duration : float
         Epoch length in s (at least two cycles of every band's lowest frequency).
     null : 'circular_shift' | 'epoch_shuffle'
         Surrogate model (see above).
-    n_null : int
+    n_surrogates : int
         Number of surrogates per segment.
     alpha : float
         Level of the corrected p-values for the ``significant`` column and the annotations.
@@ -233,17 +240,22 @@ def level2(
         for are an error. ``()`` for none.
     n_permutations : int
         Permutations of the per-epoch test of each contrast.
-    reject_by_annotation : bool
-        Leave out epochs touching ``BAD_`` annotations.
-    decim : int | 'auto'
-        Decimation of the analytic signals (must divide the epoch length in samples).
-    precision : 'single' | 'double'
-        Precision of the analytic signals.
     %(seed)s
+    reject_by_annotation : bool
+        Leave out epochs touching ``BAD_`` annotations (NaN or infinite samples inside them
+        are allowed: bridged by a straight line for the filter only).
+    %(picks)s
+    %(method)s
+        ``'morlet'`` is refused: the window sums need one analytic signal per band.
+    %(decim)s
+    %(n_cycles)s
+    %(freq_step)s
+    %(trans_bandwidth)s
+    %(precision)s
     %(backend)s
     %(n_jobs)s
-    max_bytes : float
-        Approximate memory bound for one chunk of channel pairs.
+    %(max_bytes)s
+    %(n_null_deprecated)s
     %(verbose)s
 
     Returns
@@ -252,14 +264,21 @@ def level2(
         ``to_table()``, ``contrast_table()``, ``annotations``, ``get_value(...)``.
     """
     _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
+    dsig = DyadSignals(
+        raw, bands, reject_by_annotation=reject_by_annotation, picks=picks, method=method,
+        decim=decim, n_cycles=n_cycles, freq_step=freq_step,
+        l_trans_bandwidth=l_trans_bandwidth, h_trans_bandwidth=h_trans_bandwidth,
+        precision=precision, backend=backend, n_jobs=n_jobs, max_bytes=max_bytes,
+    )
+    _check_window_method(dsig, "Level 2")
     _check_option("measure", measure, WINDOW_MEASURES)
     _check_option("null", null, L2_NULLS)
-    _check_option("correction", correction, L2_CORRECTIONS)
+    correction = check_correction(correction, L2_CORRECTIONS)
+    n_surrogates = renamed_argument(n_surrogates, n_null, "n_surrogates", "n_null", 200)
     tail = resolve_tails(tail, [measure])[measure]
-    sfreq = raw.info["sfreq"]
-    bands = check_bands(bands, sfreq)
+    sfreq, bands = dsig.sfreq, dsig.bands
     alpha = stats.check_alpha(alpha)
-    n_null = _check_n_null(n_null, alpha)
+    n_surrogates = _check_n_surrogates(n_surrogates, alpha)
     epoch_duration = _check_positive(epoch_duration, "epoch_duration")
     for name, (fmin, _) in bands.items():
         if epoch_duration * fmin < 2.0:
@@ -277,10 +296,9 @@ def level2(
                 f"Contrast {c!r} must name two analysed segments; analysed: {asked}."
             )
     rng = check_seed(seed)
-    bk = get_backend(backend)
+    bk = dsig.bk
     xp = bk.xp
-    sig = _Signals(raw, bands, rois, n_ep, n_ep, decim, reject_by_annotation, precision, bk,
-                   check_n_jobs(n_jobs), max_bytes)
+    sig = _Signals(dsig, rois, n_ep, n_ep, what="Level 2")
     # a p-value (b + 1) / (N + 1) <= alpha needs this many distinct surrogates
     need = int(np.ceil(1.0 / alpha)) - 1
     kept, excluded = [], []
@@ -306,22 +324,22 @@ def level2(
     n_ra, n_rb = len(sig.roi_names[0]), len(sig.roi_names[1])
     shape = (len(bands), n_ra, n_rb)
     values = np.empty((len(kept),) + shape)
-    nulls = np.empty((len(kept), n_null) + shape)
+    nulls = np.empty((len(kept), n_surrogates) + shape)
     phase = np.empty((len(kept),) + shape)
     epoch_vals = {}
     seg_info = []
     logger.info(
         f"In-Sync Level 2: {measure} in {', '.join(bands)}, {len(kept)} segment(s)/block(s), "
-        f"epochs of {epoch_duration:g} s, {n_null} surrogates ({null})"
+        f"epochs of {epoch_duration:g} s, {n_surrogates} surrogates ({null})"
     )
     for si, (name, kind, s0, s1, bad) in enumerate(ProgressBar(kept, mesg="Level 2")):
         n_epochs = len(bad)
         seg_bad = sig.bad[s0 : s0 + n_epochs * n_ep]
         # surrogate draws are shared by all bands of a segment (same lags / orders)
         if null == "circular_shift":
-            draws = _null_shifts(rng, n_epochs * n_ep, n_ep, n_null)
+            draws = _null_shifts(rng, n_epochs * n_ep, n_ep, n_surrogates)
         else:
-            draws = shuffle_orders(rng, n_epochs, n_null, "epochs")
+            draws = shuffle_orders(rng, n_epochs, n_surrogates, "epochs")
         for bi, band in enumerate(bands):
             q = sig.decim[band]
             g = n_ep // q
@@ -334,7 +352,7 @@ def level2(
             epoch_vals[(si, bi)] = ev
             values[si, bi] = ev.mean(axis=0)
             phase[si, bi] = _l2_phase(sig, band, span, ~bad, g)
-            for k in range(n_null):
+            for k in range(n_surrogates):
                 if null == "circular_shift":
                     # lags are drawn at the input rate; B's signal shifts by the nearest
                     # decimated sample (at least one epoch either way)
@@ -350,7 +368,7 @@ def level2(
                                     else np.nan)
         seg_info.append(dict(name=name, kind=kind, onset=s0 / sfreq,
                              duration=(s1 - s0) / sfreq, n_epochs=int((~bad).sum())))
-    n_usable = np.isfinite(nulls).reshape(len(kept), n_null, -1).all(axis=-1).sum(axis=1)
+    n_usable = np.isfinite(nulls).reshape(len(kept), n_surrogates, -1).all(axis=-1).sum(axis=1)
     if np.any(n_usable < need):
         short = [seg_info[i]["name"] for i in np.flatnonzero(n_usable < need)]
         raise ValueError(
@@ -358,10 +376,10 @@ def level2(
             "(BAD annotations cover most of them): shorten the BAD spans or drop the segment."
         )
     n_tests = values.size
-    if correction == "fdr" and n_null + 1 < n_tests / alpha:
+    if correction == "fdr" and n_surrogates + 1 < n_tests / alpha:
         warn(
-            f"Level 2: with {n_null} surrogates and {n_tests} tests, FDR can reject a test "
-            f"only when several are significant together (one alone needs n_null >= "
+            f"Level 2: with {n_surrogates} surrogates and {n_tests} tests, FDR can reject a test "
+            f"only when several are significant together (one alone needs n_surrogates >= "
             f"{int(np.ceil(n_tests / alpha)) - 1}); correction='maxstat' has no such floor."
         )
     z = stats.zscore(values, nulls, axis=1)
@@ -391,7 +409,7 @@ def level2(
     con_rows = _l2_contrasts(contrasts, names, values, nulls, epoch_vals, bands, sig,
                              n_permutations, rng, correction, alpha)
     params = dict(
-        epoch_duration=n_ep / sfreq, null=null, n_null=n_null, alpha=alpha, sfreq=sfreq,
+        epoch_duration=n_ep / sfreq, null=null, n_surrogates=n_surrogates, alpha=alpha, sfreq=sfreq,
         correction=correction, tail=tail,
         decim={b: int(q) for b, q in sig.decim.items()}, precision=precision,
         backend=bk.name, block=None if block is None else float(block),

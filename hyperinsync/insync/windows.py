@@ -31,16 +31,9 @@ from .._utils import (
     ProgressBar,
     _validate_type,
 )
-from ..dyad import ROLE_SEP, split_ch_name
-from ..rois import resolve_rois
-from ..sync.measures import unit
-from ..sync.spectral import band_analytic
+from ..sync.measures import FROM_SUMS, power, unit
 from ..sync.signals import (
-    bad_mask,
-    check_finite,
-    data_picks,
-    epoch_decims,
-    refuse_flat,
+    role_rois,
 )
 
 WINDOW_MEASURES = ("plv", "coh", "imcoh")
@@ -53,79 +46,78 @@ def _check_positive(value, name):
     return float(value)
 
 
-def _check_n_null(n_null, alpha):
-    _validate_type(n_null, "int", "n_null")
+def _check_n_surrogates(n_surrogates, alpha):
+    _validate_type(n_surrogates, "int", "n_surrogates")
     # the (b + 1) / (N + 1) p-value cannot reach alpha with fewer surrogates
     need = int(np.ceil(1.0 / alpha)) - 1
-    if n_null < max(need, 2):
+    if n_surrogates < max(need, 2):
         raise ValueError(
-            f"n_null={n_null} surrogates cannot give p <= alpha={alpha} (p >= 1/(N+1)): "
-            f"use at least {max(need, 2)}, e.g. 200."
+            f"n_surrogates={n_surrogates} surrogates cannot give p <= alpha={alpha} "
+            f"(p >= 1/(N+1)): use at least {max(need, 2)}, e.g. 200."
         )
-    return int(n_null)
+    return int(n_surrogates)
 
 
 def _orig_time_str(orig_time):
     return None if orig_time is None else orig_time.isoformat()
 
 
-class _Signals:
-    """Decimated band analytic signals of both people's ROI channels (on the backend)."""
+def _check_window_method(dsig, what):
+    """Refuse band signals the window engine cannot sum (several per band)."""
+    if dsig.method == "morlet":
+        raise ValueError(
+            f"{what} sums each band's analytic signal over windows and needs one signal "
+            "per band: method='morlet' gives one per wavelet frequency. Use "
+            "method='fft' (default) or 'mne_fir'."
+        )
 
-    def __init__(self, raw, bands, rois, n_win, n_step, decim, reject, precision, bk,
-                 n_jobs, max_bytes):
-        self.sfreq = raw.info["sfreq"]
+
+class _Signals:
+    """Decimated band analytic signals of both people's ROI channels (on the backend).
+
+    Built on :class:`~hyperinsync.sync.DyadSignals` (``dsig``), whose options (method,
+    decimation, precision, ...) it uses; the window engine needs one analytic signal per
+    band, so ``method='morlet'`` (one per wavelet frequency) is refused.
+    """
+
+    def __init__(self, dsig, rois, n_win, n_step, what="Level 1/2"):
+        _check_window_method(dsig, what)
+        raw = dsig.inst
+        self.sfreq = dsig.sfreq
         self.first_time = raw.first_time
         self.orig_time = raw.annotations.orig_time
-        self.roles, (pa, pb) = data_picks(raw, None)
-        self.roi_chs = {}  # role -> {roi: [dyad channel names]}
+        self.roles, (pa, pb) = dsig.data_picks()
+        names_all = [raw.ch_names[i] for i in np.concatenate([pa, pb])]
+        # every channel is its own "ROI" when rois is None
+        self.roi_chs = role_rois(rois, names_all, self.roles, verbose=False)
         self.idx = []  # per role: indices (into that role's signals) per ROI
         self.names = []  # per role: dyad channel names of the signals
         for role, picks in zip(self.roles, (pa, pb)):
-            plain = [split_ch_name(raw.ch_names[i])[1] for i in picks]
-            if rois is None:  # every channel is its own "ROI"
-                groups = {p: [p] for p in plain}
-            else:
-                groups = resolve_rois(rois, plain, verbose=False)
+            groups = self.roi_chs[role]
             bad = [n for n in groups if "/" in n or n == ""]
             if bad:
                 raise ValueError(
                     f"ROI names {bad} contain '/', which separates the fields of the "
                     "annotation descriptions insync/L<n>/<band>/<roiA>-<roiB>: rename them."
                 )
-            used = sorted({plain.index(c) for chs in groups.values() for c in chs})
-            names = [f"{role}{ROLE_SEP}{plain[i]}" for i in used]
+            used = {c for chs in groups.values() for c in chs}
+            names = [raw.ch_names[i] for i in picks if raw.ch_names[i] in used]
             pos = {n: k for k, n in enumerate(names)}
-            self.roi_chs[role] = {
-                r: [f"{role}{ROLE_SEP}{c}" for c in chs] for r, chs in groups.items()
-            }
-            self.idx.append(
-                [np.array([pos[c] for c in chs]) for chs in self.roi_chs[role].values()]
-            )
+            self.idx.append([np.array([pos[c] for c in chs]) for chs in groups.values()])
             self.names.append(names)
         self.roi_names = [list(self.roi_chs[r]) for r in self.roles]
-        self.bands = bands
-        self.bk = bk
-        # 'fft' band signals: the Morlet arguments do not apply
-        self.decim = epoch_decims(bands, "fft", self.sfreq, decim, n_win, n_step or n_win,
-                                   7.0, 1.0, what="window")
+        self.bands = dsig.bands
+        self.bk = dsig.bk
+        self.decim = dsig.decims(n_win, n_step or n_win, what="window")
         ch_index = {n: i for i, n in enumerate(raw.ch_names)}
         # samples inside BAD_ annotations (both people share one time axis)
-        self.bad = bad_mask(raw, raw.n_times) if reject else np.zeros(raw.n_times, bool)
-        self.z = {b: [] for b in bands}  # band -> [za (n_a, T), zb (n_b, T)]
+        self.bad = dsig.bad_mask()
+        self.z = {b: [] for b in self.bands}  # band -> [za (n_a, T), zb (n_b, T)]
         for names in self.names:
-            data = raw.get_data(picks=[ch_index[n] for n in names])
             # NaN inside rejected spans is bridged for the filter; flat channels refused
-            data = check_finite(data, names, self.bad if reject else None, sfreq=self.sfreq)
-            refuse_flat(data, names, self.bad)
-            # one forward FFT per channel serves every band
-            sigs = band_analytic(
-                data, self.sfreq, bands, decim=self.decim, precision=precision, backend=bk,
-                n_jobs=n_jobs, max_bytes=max_bytes,
-            )
-            for b, sig in sigs.items():
-                self.z[b].append(sig.data[:, 0])  # one frequency for the 'fft' method
-            del data
+            sigs = dsig.continuous([ch_index[n] for n in names], self.decim)
+            for b, (z, _) in sigs.items():
+                self.z[b].append(z[:, 0])  # one frequency per band ('fft', 'mne_fir')
 
     def pair_matrix(self, xp):
         """(n_roi_a * n_roi_b, n_a * n_b): ROI-pair means of flattened channel-pair values."""
@@ -182,8 +174,8 @@ def _roi_series(a_blk, zb, geo, measure, mab, xp, max_bytes, pa_win=None):
     n_blk, n_a, g = a_blk.shape
     n_b = zb.shape[0]
     b = zb[:, : n_blk * g].reshape(n_b, n_blk, g).transpose(1, 2, 0)  # (n_blk, g, n_b)
-    if measure != "plv":
-        pb_win = _window_sum((b.real**2 + b.imag**2).sum(axis=1), geo.w, geo.h, geo.n, xp)
+    if not FROM_SUMS[measure][0]:  # powers normalise the measure
+        pb_win = _window_sum(power(b).sum(axis=1), geo.w, geo.h, geo.n, xp)
     out = xp.zeros((geo.n, mab.shape[0]))
     # chunk over A channels: the cumulative sums hold n_blocks x chunk x n_b complex128
     chunk = int(max(1, min(n_a, max_bytes // max(1, 48 * (n_blk + 1) * n_b))))
@@ -191,7 +183,7 @@ def _roi_series(a_blk, zb, geo, measure, mab, xp, max_bytes, pa_win=None):
         a1 = min(n_a, a0 + chunk)
         s = _window_sum(xp.matmul(a_blk[:, a0:a1], b), geo.w, geo.h, geo.n, xp)
         v = _window_values(s, measure, geo, None if pa_win is None else pa_win[:, a0:a1],
-                           None if measure == "plv" else pb_win, xp)
+                           None if FROM_SUMS[measure][0] else pb_win, xp)
         del s
         # one matrix product averages all windows' channel pairs into ROI pairs
         out += v.reshape(geo.n, -1) @ mab[:, a0 * n_b : a1 * n_b].T
@@ -199,12 +191,14 @@ def _roi_series(a_blk, zb, geo, measure, mab, xp, max_bytes, pa_win=None):
 
 
 def _window_values(s, measure, geo, pa_win, pb_win, xp):
-    """The measure per window and channel pair from window cross sums (and powers)."""
-    if measure == "plv":
-        return xp.abs(s) / (geo.w * geo.g)
-    den = xp.sqrt(pa_win[:, :, None] * pb_win[:, None, :])
-    den = xp.where(den == 0, 1, den)
-    return (xp.abs(s) if measure == "coh" else xp.abs(s.imag)) / den
+    """The measure per window and channel pair from window cross sums (and powers).
+
+    The formulas are those of :mod:`hyperinsync.sync.measures` (``FROM_SUMS``); ``s`` is the
+    conjugate of the cross sum, which changes neither :math:`|S|` nor
+    :math:`|\\mathrm{Im}\\,S|` (the window measures are magnitudes).
+    """
+    _, value = FROM_SUMS[measure]
+    return value(s, geo.w * geo.g, pa_win, pb_win)
 
 
 class _PairSeries:
@@ -217,14 +211,14 @@ class _PairSeries:
     def __init__(self, sig, band, measure, geo, span, max_bytes):
         xp = sig.bk.xp
         za, zb = (z[:, span] for z in sig.z[band])
-        if measure == "plv":
+        if FROM_SUMS[measure][0]:  # sums of unit phasors
             za, zb = unit(za), unit(zb)
         self.zb, self.geo, self.measure, self.max_bytes = zb, geo, measure, max_bytes
         self.bk, self.xp = sig.bk, xp
         self.a_blk = _blocks(za, geo.g, xp).conj()
         self.pa = None
-        if measure != "plv":
-            a2 = (self.a_blk.real**2 + self.a_blk.imag**2).sum(-1)
+        if not FROM_SUMS[measure][0]:  # powers normalise the measure
+            a2 = power(self.a_blk).sum(-1)
             self.pa = _window_sum(a2, geo.w, geo.h, geo.n, xp)
         self.mab = sig.pair_matrix(xp)
         self.shape = (geo.n, len(sig.idx[0]), len(sig.idx[1]))
@@ -264,9 +258,9 @@ class _BlockCross:
         n_b = pairs.zb.shape[0]
         self.b = pairs.zb[:, : n_blk * g].reshape(n_b, n_blk, g).transpose(1, 2, 0)
         self.ma, self.mb = (xp.asarray(m) for m in _roi_means(sig))
-        if self.measure != "plv":
-            self.pa = (pairs.a_blk.real**2 + pairs.a_blk.imag**2).sum(-1)  # (n_blk, n_a)
-            self.pb = (self.b.real**2 + self.b.imag**2).sum(1)  # (n_blk, n_b)
+        if not FROM_SUMS[self.measure][0]:
+            self.pa = power(pairs.a_blk).sum(-1)  # (n_blk, n_a)
+            self.pb = power(self.b).sum(1)  # (n_blk, n_b)
         # block sums, their re-ordered copy, cumulative sums and window sums per A channel
         chunk = int(max(1, min(n_a, max_bytes // max(1, 48 * (n_blk + 1) * n_b))))
         self.chunks = [(a0, min(n_a, a0 + chunk)) for a0 in range(0, n_a, chunk)]
@@ -279,7 +273,7 @@ class _BlockCross:
         xp, geo = self.xp, self.geo
         idx = slice(None) if order is None else xp.asarray(order)
         pa = pb = None
-        if self.measure != "plv":
+        if not FROM_SUMS[self.measure][0]:
             pa = _window_sum(self.pa[idx], geo.w, geo.h, geo.n, xp)
             pb = _window_sum(self.pb[idx], geo.w, geo.h, geo.n, xp)
         out = xp.zeros((geo.n, self.ma.shape[0], self.mb.shape[0]))
@@ -300,10 +294,10 @@ def _run_null(func, draws, n_jobs, bk, mesg):
         return list(ProgressBar(pool.map(func, draws), max_value=len(draws), mesg=mesg))
 
 
-def _null_shifts(rng, n_samples, min_shift, n_null):
+def _null_shifts(rng, n_samples, min_shift, n_surrogates):
     """Distinct circular lags in [min_shift, n_samples - min_shift] (decimated samples)."""
     lo, hi = min_shift, n_samples - min_shift  # the callers check that hi >= lo
     n_opts = hi - lo + 1
-    if n_opts >= n_null:
-        return lo + rng.choice(n_opts, n_null, replace=False)
-    return lo + rng.integers(0, n_opts, n_null)
+    if n_opts >= n_surrogates:
+        return lo + rng.choice(n_opts, n_surrogates, replace=False)
+    return lo + rng.integers(0, n_opts, n_surrogates)

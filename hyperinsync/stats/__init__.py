@@ -3,7 +3,7 @@ r"""Statistics of synchrony: inference, null models, group tests, mixed models.
 - :mod:`~hyperinsync.stats.inference` -- p-values (Phipson & Smyth, :math:`(b + 1)/(N + 1)`),
   z, FDR, Holm, standardised max-statistic;
 - :mod:`~hyperinsync.stats.surrogates` -- null models of a dyad's synchrony
-  (:func:`surrogate_sync`, :func:`test_sync`, :func:`pseudo_dyad_test`), built on
+  (:func:`surrogate_sync`, :func:`surrogate_test`, :func:`pseudo_dyad_test`), built on
   :mod:`~hyperinsync.stats.pairings` (who is paired with whom) and
   :mod:`~hyperinsync.stats.nulls` (the batched engines); their result
   :class:`~hyperinsync.stats.result.SurrogateResult`;
@@ -28,7 +28,7 @@ from .inference import (
 )
 from .mixed import mixed_model
 from .result import SurrogateResult
-from .surrogates import NULLS, pseudo_dyad_test, surrogate_sync, test_sync
+from .surrogates import NULLS, pseudo_dyad_test, surrogate_sync, surrogate_test
 
 __all__ = [
     "CORRECTIONS",
@@ -51,6 +51,6 @@ __all__ = [
     "pseudo_dyad_test",
     "standardize",
     "surrogate_sync",
-    "test_sync",
+    "surrogate_test",
     "zscore",
 ]

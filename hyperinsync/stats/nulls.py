@@ -19,69 +19,59 @@ from .._utils import (
 from ..dyad import get_roles
 from ..sync.measures import compute_measure, unit
 from ..sync.result import SyncResult
-from ..sync.spectral import band_analytic
 from .pairings import _person_picks
 from ..sync.signals import (
     bad_mask,
-    check_epoch_data,
-    continuous_signals,
     roi_spec,
-    window_starts,
 )
 
 class _Prepared:
-    """Band signals of the people of one or more dyads, cut into epochs as compute_sync."""
+    """Band signals of the people of one or more dyads, cut into epochs as compute_sync.
 
-    def __init__(self, insts, bands, method, decim, epoch_duration, kw, channels, order,
-                 signed=False):
-        self.bands = bands
+    ``sigs``: one :class:`~hyperinsync.sync.DyadSignals` per dyad (the same options).
+    """
+
+    def __init__(self, sigs, epoch_duration, channels, order, signed=False):
+        first = sigs[0]
+        self.sig = first
+        self.bands = first.bands
         self.signed = signed
-        self.kw = kw
-        self.method, self.decim = method, decim
-        first = insts[0]
-        self.sfreq = first.info["sfreq"]
-        self.raw = isinstance(first, mne.io.BaseRaw)
+        self.sfreq = first.sfreq
+        self.raw = first.is_raw
         if self.raw:
             n_len = int(round(epoch_duration * self.sfreq))
             if n_len < 2:
                 raise ValueError(f"epoch_duration={epoch_duration} s is under 2 samples.")
             self.n_len = n_len
             # all windows; BAD ones are masked afterwards so every person shares one grid
-            self.starts = window_starts(first, n_len, n_len, False)
-            self.masks = [self._valid(inst) for inst in insts]
+            self.starts = first.window_starts(n_len, n_len, reject=False)
+            self.masks = [self._valid(sig) for sig in sigs]
         else:
-            self.n_len = len(first.times)
+            self.n_len = len(first.inst.times)
             self.starts = None
-            self.masks = [np.ones(len(inst), bool) for inst in insts]
+            self.masks = [np.ones(len(sig.inst), bool) for sig in sigs]
         # signals[band][person] = array (E, F, C, L); person = 2 * dyad + position of the
         # role in the common order (order[d], roles by name)
-        self.signals = {b: [] for b in bands}
+        self.signals = {b: [] for b in self.bands}
         self.meta = {}
-        for inst, roles in zip(insts, order):
+        for sig, roles in zip(sigs, order):
             for r, role in enumerate(roles):
-                picks = _person_picks(inst, role, channels[r])
-                for b, (z, meta) in self._transform(inst, picks).items():
+                picks = _person_picks(sig.inst, role, channels[r])
+                for b, (z, meta) in self._transform(sig, picks).items():
                     self.signals[b].append(z)
                     self.meta[b] = meta
 
-    def _valid(self, inst):
+    def _valid(self, sig):
         try:
-            good = window_starts(inst, self.n_len, self.n_len, True)
+            good = sig.window_starts(self.n_len, self.n_len)
         except ValueError:
             good = np.array([], int)
         return np.isin(self.starts, good)
 
-    def _transform(self, inst, picks):
+    def _transform(self, sig, picks):
         if self.raw:
-            return continuous_signals(
-                inst, picks, self.bands, self.method, self.decim, self.n_len, self.n_len,
-                self.starts, self.kw,
-            )
-        data = inst.get_data(picks=picks)
-        check_epoch_data(data, [inst.ch_names[i] for i in picks])  # finite, not flat
-        sig = band_analytic(data, self.sfreq, self.bands, method=self.method,
-                            decim=self.decim, **self.kw)
-        return {b: (s.data.transpose(0, 2, 1, 3), s) for b, s in sig.items()}
+            return sig.epochs(picks, self.n_len, self.n_len, self.starts)
+        return sig.epoch_signals(picks)  # finite, not flat
 
 
 def _values(measure, xa, xb, signed=False):
@@ -298,10 +288,7 @@ def _phase_null(prep, inst, channels, measures, n_sur, rng, bk, max_bytes):
             phases[-1] = 0.0  # and the Nyquist bin
         surr = np.fft.irfft(spec * np.exp(1j * phases), n=n, axis=1)
         raw = mne.io.RawArray(surr, info, verbose=False)
-        sig = continuous_signals(
-            raw, np.arange(cb), prep.bands, prep.method, prep.decim, prep.n_len, prep.n_len,
-            prep.starts, prep.kw,
-        )
+        sig = prep.sig.like(raw).epochs(np.arange(cb), prep.n_len, prep.n_len, prep.starts)
         for bi, b in enumerate(prep.bands):
             for mi, m in enumerate(measures):
                 v = bk.to_numpy(_values(m, prep.signals[b][0], sig[b][0], prep.signed))

@@ -57,13 +57,13 @@ def _role_order(insts, keep_roles):
     return order
 
 
-def _plain_good_channels(inst, role):
-    """Plain names of one person's good data channels."""
-    roles, picks = data_picks(inst, None)
+def _plain_good_channels(inst, role, picks=None):
+    """Plain names of one person's good data channels (or of ``picks``)."""
+    roles, picks = data_picks(inst, picks)
     return [split_ch_name(inst.ch_names[i])[1] for i in picks[roles.index(role)]]
 
 
-def _common_channels(insts, keep_roles, order):
+def _common_channels(insts, keep_roles, order, picks=None):
     """Plain channel names used for every person, and per-dyad logs of dropped ones.
 
     ``order[d]`` are dyad ``d``'s roles in the common order (see :func:`_role_order`).
@@ -71,7 +71,7 @@ def _common_channels(insts, keep_roles, order):
     per_person = []  # (dyad index, role position in the common order, role, [plain names])
     for d, inst in enumerate(insts):
         for r, role in enumerate(order[d]):
-            per_person.append((d, r, role, _plain_good_channels(inst, role)))
+            per_person.append((d, r, role, _plain_good_channels(inst, role, picks)))
     groups = [[0], [1]] if keep_roles else [[0, 1]]
     common = []
     for g in groups:

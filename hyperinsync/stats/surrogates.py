@@ -50,15 +50,11 @@ from .._docs import fill_doc
 from .._utils import (
     _check_option,
     _validate_type,
-    check_bands,
-    check_n_jobs,
     check_seed,
     logger,
     verbose,
 )
-from ..backend import get_backend
 from ..dyad import ROLE_SEP, get_roles
-from ..sync.bands import METHODS
 from ..sync.measures import check_measures
 from .group import permutation_test
 from .inference import fdr_bh
@@ -84,6 +80,7 @@ from .pairings import (
 )
 from .result import CORRECTIONS, SurrogateResult, resolve_tails
 from ..sync.signals import (
+    DyadSignals,
     roi_spec,
 )
 
@@ -107,22 +104,29 @@ def _check_common(measures, seed):
 @fill_doc
 def surrogate_sync(
     inst_or_insts,
-    null="epoch_shuffle",
-    n_surrogates=1000,
     bands=None,
     measures="plv",
     *,
+    null="epoch_shuffle",
+    n_surrogates=1000,
     rois=None,
     seed=None,
     keep_roles=True,
     min_shift=2.0,
     epoch_duration=2.0,
     segment_duration=30.0,
-    method="fft",
-    decim="auto",
     correction="fdr",
     tail="auto",
     signed=False,
+    reject_by_annotation=True,
+    picks=None,
+    method="fft",
+    decim="auto",
+    n_cycles=7.0,
+    freq_step=1.0,
+    l_trans_bandwidth="auto",
+    h_trans_bandwidth="auto",
+    precision="single",
     backend="auto",
     n_jobs=1,
     max_bytes=256e6,
@@ -140,6 +144,8 @@ def surrogate_sync(
     ----------
     inst_or_insts : DyadRaw | DyadEpochs | list of them
         One dyad (within-dyad nulls) or a list of at least 2 dyads (``'pseudo_dyads'``).
+    %(bands)s
+    %(measures)s
     null : str
         ``'pseudo_dyads'``, ``'epoch_shuffle'``, ``'circular_shift'``, ``'segment_shuffle'``
         or ``'phase_randomization'`` (see :mod:`hyperinsync.stats.surrogates`). The last three
@@ -147,9 +153,6 @@ def surrogate_sync(
     n_surrogates : int | None
         Number of surrogates; for ``'pseudo_dyads'`` ``None`` uses all pseudo-dyads (a
         random subset otherwise).
-    %(bands)s
-    measures : str | list of str
-        Measures of :mod:`hyperinsync.measures`.
     %(rois)s
         With ROIs, observed and null values are ROI-pair means (per surrogate).
     %(seed)s
@@ -158,22 +161,24 @@ def surrogate_sync(
         client *j*); ``False``: any two people of different dyads.
     min_shift : float
         ``'circular_shift'``: the smallest lag in seconds (from either end of the recording).
-    epoch_duration : float
-        Window length in seconds for Raw input.
+    %(epoch_duration)s
     segment_duration : float
         ``'segment_shuffle'``: segment length in seconds, rounded to whole epochs.
-    method : 'fft' | 'mne_fir' | 'morlet'
-        Band analytic signal method, as in :func:`hyperinsync.compute_sync`.
-    decim : int | 'auto'
-        Decimation of the band signals, as in :func:`hyperinsync.compute_sync`.
     correction : 'fdr' | 'maxstat' | None
         Multiple-comparison correction of the p-values (see :class:`SurrogateResult`).
     %(tail_sync)s
     %(signed_sync)s
+    %(reject_by_annotation)s
+    %(picks)s
+    %(method)s
+    %(decim)s
+    %(n_cycles)s
+    %(freq_step)s
+    %(trans_bandwidth)s
+    %(precision)s
     %(backend)s
     %(n_jobs)s
-    max_bytes : float
-        Approximate bound on the memory of one chunk of work, in bytes.
+    %(max_bytes)s
     %(verbose)s
 
     Returns
@@ -212,15 +217,18 @@ def surrogate_sync(
             "null='epoch_shuffle' for epochs."
         )
     _validate_type(keep_roles, bool, "keep_roles")
-    sfreq = insts[0].info["sfreq"]
-    bands = check_bands(bands, sfreq)
-    n_jobs = check_n_jobs(n_jobs)
-    bk = get_backend(backend)
-    kw = dict(n_cycles=7.0, freq_step=1.0, precision="single", backend=bk, n_jobs=n_jobs,
-              max_bytes=max_bytes)
+    # the signal options, checked once on the first dyad (every dyad gets the same)
+    sig0 = DyadSignals(
+        insts[0], bands, reject_by_annotation=reject_by_annotation, picks=picks,
+        method=method, decim=decim, n_cycles=n_cycles, freq_step=freq_step,
+        l_trans_bandwidth=l_trans_bandwidth, h_trans_bandwidth=h_trans_bandwidth,
+        precision=precision, backend=backend, n_jobs=n_jobs, max_bytes=max_bytes,
+    )
+    bands, bk = sig0.bands, sig0.bk
     params = dict(null=null, seed=seed if isinstance(seed, (int, np.integer)) else None,
-                  epoch_duration=float(epoch_duration), method=method, backend=bk.name)
-    _check_option("method", method, METHODS)
+                  epoch_duration=float(epoch_duration), method=method, backend=bk.name,
+                  precision=precision, decim=decim,
+                  reject_by_annotation=bool(reject_by_annotation))
 
     _validate_type(signed, bool, "signed")
     tails = resolve_tails(tail, measures, signed)
@@ -229,12 +237,12 @@ def surrogate_sync(
         insts, crop = _crop_common(insts)
         params.update(crop)
         order = _role_order(insts, keep_roles)
-        channels = _common_channels(insts, keep_roles, order)
+        channels = _common_channels(insts, keep_roles, order, picks)
         params.update(keep_roles=keep_roles, channels_a=channels[0], channels_b=channels[1],
                       roles=[list(o) for o in order])
     else:
         order = [tuple(get_roles(insts[0]))]
-        channels = [_plain_good_channels(insts[0], role) for role in order[0]]
+        channels = [_plain_good_channels(insts[0], role, picks) for role in order[0]]
     roles0 = order[0]
     rows = [f"{roles0[0]}{ROLE_SEP}{c}" for c in channels[0]]
     cols = [f"{roles0[1]}{ROLE_SEP}{c}" for c in channels[1]]
@@ -251,7 +259,8 @@ def surrogate_sync(
         rows = [n for n in rows if n in used_r]
         cols = [n for n in cols if n in used_c]
         reducer = (_roi_weights(spec["rows"], rows), _roi_weights(spec["cols"], cols).T)
-    prep = _Prepared(insts, bands, method, decim, epoch_duration, kw, channels, order, signed)
+    prep = _Prepared([sig0.like(inst) for inst in insts], epoch_duration, channels, order,
+                     signed)
     n_ep = len(prep.masks[0])
     logger.info(
         f"Surrogates: {null}, {len(insts)} dyad(s), {len(rows)} x {len(cols)} channels, "
@@ -324,13 +333,13 @@ def surrogate_sync(
 
 @verbose
 @fill_doc
-def test_sync(
+def surrogate_test(
     inst,
-    null="epoch_shuffle",
-    n_surrogates=1000,
     bands=None,
     measures="plv",
     *,
+    null="epoch_shuffle",
+    n_surrogates=1000,
     correction="fdr",
     tail="auto",
     signed=False,
@@ -339,9 +348,18 @@ def test_sync(
     min_shift=2.0,
     epoch_duration=2.0,
     segment_duration=30.0,
+    reject_by_annotation=True,
+    picks=None,
     method="fft",
+    decim="auto",
+    n_cycles=7.0,
+    freq_step=1.0,
+    l_trans_bandwidth="auto",
+    h_trans_bandwidth="auto",
+    precision="single",
     backend="auto",
     n_jobs=1,
+    max_bytes=256e6,
     verbose=None,
 ):
     """Test a dyad's synchrony against a within-dyad surrogate null.
@@ -355,13 +373,11 @@ def test_sync(
     ----------
     inst : DyadRaw | DyadEpochs
         The dyad.
+    %(bands)s
+    %(measures)s
     null : 'epoch_shuffle' | 'circular_shift' | 'segment_shuffle' | 'phase_randomization'
         The null model (see :mod:`hyperinsync.stats.surrogates`).
-    n_surrogates : int
-        Number of surrogates.
-    %(bands)s
-    measures : str | list of str
-        Measures of :mod:`hyperinsync.measures`.
+    %(n_surrogates)s
     correction : 'fdr' | 'maxstat' | None
         Correction over every measure, band and pair of the result: Benjamini-Hochberg FDR,
         or the family-wise maximum statistic of the standardised values (max-z; see
@@ -373,10 +389,20 @@ def test_sync(
     %(signed_sync)s
     %(rois)s
     %(seed)s
-    min_shift, epoch_duration, segment_duration, method
+    min_shift, segment_duration
         See :func:`surrogate_sync`.
+    %(epoch_duration)s
+    %(reject_by_annotation)s
+    %(picks)s
+    %(method)s
+    %(decim)s
+    %(n_cycles)s
+    %(freq_step)s
+    %(trans_bandwidth)s
+    %(precision)s
     %(backend)s
     %(n_jobs)s
+    %(max_bytes)s
     %(verbose)s
 
     Returns
@@ -385,12 +411,17 @@ def test_sync(
         Observed, null, p, corrected p, z and effect size per measure, band and pair.
     """
     if null == "pseudo_dyads":
-        raise ValueError("test_sync tests one dyad: use pseudo_dyad_test for pseudo-dyads.")
+        raise ValueError(
+            "surrogate_test tests one dyad: use pseudo_dyad_test for pseudo-dyads."
+        )
     return surrogate_sync(
-        inst, null=null, n_surrogates=n_surrogates, bands=bands, measures=measures,
-        rois=rois, seed=seed, min_shift=min_shift, epoch_duration=epoch_duration,
-        segment_duration=segment_duration, method=method, correction=correction, tail=tail,
-        signed=signed, backend=backend, n_jobs=n_jobs,
+        inst, bands, measures, null=null, n_surrogates=n_surrogates, rois=rois, seed=seed,
+        min_shift=min_shift, epoch_duration=epoch_duration,
+        segment_duration=segment_duration, correction=correction, tail=tail, signed=signed,
+        reject_by_annotation=reject_by_annotation, picks=picks, method=method, decim=decim,
+        n_cycles=n_cycles, freq_step=freq_step, l_trans_bandwidth=l_trans_bandwidth,
+        h_trans_bandwidth=h_trans_bandwidth, precision=precision, backend=backend,
+        n_jobs=n_jobs, max_bytes=max_bytes,
     )
 
 
@@ -398,10 +429,10 @@ def test_sync(
 @fill_doc
 def pseudo_dyad_test(
     dyads,
-    n_surrogates=None,
     bands=None,
     measures="plv",
     *,
+    n_surrogates=None,
     keep_roles=True,
     rois=None,
     correction="fdr",
@@ -410,9 +441,18 @@ def pseudo_dyad_test(
     n_permutations=5000,
     seed=None,
     epoch_duration=2.0,
+    reject_by_annotation=True,
+    picks=None,
     method="fft",
+    decim="auto",
+    n_cycles=7.0,
+    freq_step=1.0,
+    l_trans_bandwidth="auto",
+    h_trans_bandwidth="auto",
+    precision="single",
     backend="auto",
     n_jobs=1,
+    max_bytes=256e6,
     verbose=None,
 ):
     """Real dyads against pseudo-dyads (people who never interacted).
@@ -431,11 +471,10 @@ def pseudo_dyad_test(
     dyads : list of DyadRaw | list of DyadEpochs
         At least 2 dyads (same sampling rate; lengths are cut to the shortest and channels
         to those all share, both reported in ``result.params``).
+    %(bands)s
+    %(measures)s
     n_surrogates : int | None
         Number of pseudo-dyads drawn at random; ``None``: all.
-    %(bands)s
-    measures : str | list of str
-        Measures of :mod:`hyperinsync.measures`.
     keep_roles : bool
         Pair only people of the two different roles (by name; dyad 0's roles define which
         is first) of different dyads. Dyads whose role names differ from dyad 0's are an
@@ -451,10 +490,18 @@ def pseudo_dyad_test(
     n_permutations : int
         Permutations of the group test.
     %(seed)s
-    epoch_duration, method
-        See :func:`surrogate_sync`.
+    %(epoch_duration)s
+    %(reject_by_annotation)s
+    %(picks)s
+    %(method)s
+    %(decim)s
+    %(n_cycles)s
+    %(freq_step)s
+    %(trans_bandwidth)s
+    %(precision)s
     %(backend)s
     %(n_jobs)s
+    %(max_bytes)s
     %(verbose)s
 
     Returns
@@ -465,10 +512,13 @@ def pseudo_dyad_test(
     """
     rng = check_seed(seed)
     res = surrogate_sync(
-        dyads, null="pseudo_dyads", n_surrogates=n_surrogates, bands=bands, measures=measures,
-        rois=rois, seed=rng, keep_roles=keep_roles, epoch_duration=epoch_duration,
-        method=method, correction=correction, tail=tail, signed=signed, backend=backend,
-        n_jobs=n_jobs,
+        dyads, bands, measures, null="pseudo_dyads", n_surrogates=n_surrogates, rois=rois,
+        seed=rng, keep_roles=keep_roles, epoch_duration=epoch_duration,
+        correction=correction, tail=tail, signed=signed,
+        reject_by_annotation=reject_by_annotation, picks=picks, method=method, decim=decim,
+        n_cycles=n_cycles, freq_step=freq_step, l_trans_bandwidth=l_trans_bandwidth,
+        h_trans_bandwidth=h_trans_bandwidth, precision=precision, backend=backend,
+        n_jobs=n_jobs, max_bytes=max_bytes,
     )
     if len(res.null) < 2:
         raise ValueError("The group test needs at least 2 pseudo-dyads.")
@@ -483,5 +533,3 @@ def pseudo_dyad_test(
     res.params["seed"] = seed if isinstance(seed, (int, np.integer)) else None
     return res
 
-
-test_sync.__test__ = False  # a public function, not a pytest test

@@ -26,7 +26,9 @@ _STUDY_KEYS = ("name", "roles", "groups", "data_dir")
 _DYAD_KEYS = ("name", "group", "variables", "sessions")
 _SESSION_KEYS = ("index", "date", "files", "file", "reader", "variables")
 _ANALYSIS_KEYS = ("bands", "measures", "rois", "segments", "epoch_duration", "overlap",
-                  "method", "convention", "reject_by_annotation", "precision", "backend")
+                  "convention", "reject_by_annotation", "picks", "method", "decim",
+                  "n_cycles", "freq_step", "l_trans_bandwidth", "h_trans_bandwidth",
+                  "precision", "backend", "max_bytes")
 _SURROGATE_KEYS = ("null", "n_surrogates", "seed")
 _INSYNC_KEYS = ("level1", "level2", "level3")
 _STAT_KEYS = ("n_permutations", "seed", "rois", "feature", "correction", "statistic", "ci",

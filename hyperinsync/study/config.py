@@ -40,7 +40,9 @@ A complete example (also returned by :func:`example_study_toml`); every table ex
     stim_channel = "TRIGGERS" # two files: channel with the sync pulses
     montage = "tmsi-mobita-32"
 
-    [analysis]                # passed to hyperinsync.compute_sync
+    [analysis]                # hyperinsync.compute_sync; bands, rois, epoch_duration and
+                              # the signal options (method, decim, precision, backend, ...)
+                              # also reach the surrogates and In-Sync Levels 1-2
     bands = { theta = [4, 8], alpha = [8, 13] }
     measures = ["plv"]
     rois = "default"          # a bundled ROI set, an ROI file, or { name = [channels] }
@@ -48,7 +50,7 @@ A complete example (also returned by :func:`example_study_toml`); every table ex
     epoch_duration = 2.0
     method = "fft"
 
-    [surrogates]              # hyperinsync.stats.test_sync; `surrogates = false` skips
+    [surrogates]              # hyperinsync.stats.surrogate_test; `surrogates = false` skips
     null = "epoch_shuffle"
     n_surrogates = 200
     seed = 1
@@ -285,7 +287,7 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
     analysis : dict | None
         Options of :func:`~hyperinsync.sync.compute_sync` plus ``segments``.
     surrogates : dict | bool | None
-        Options of ``hyperinsync.stats.test_sync``; ``False`` skips surrogates.
+        Options of ``hyperinsync.stats.surrogate_test``; ``False`` skips surrogates.
     insync : dict | None
         ``{'level1': dict | False, 'level2': ..., 'level3': ...}``: options of
         ``hyperinsync.insync.level1`` etc. (``level1`` also takes ``segment``, the annotation
@@ -353,7 +355,7 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
             self.analysis["segments"] = [self.analysis["segments"]]
         self.surrogates = _optional(surrogates, DEFAULT_SURROGATES, "[surrogates]")
         if self.surrogates is not None:
-            _check_keys(self.surrogates, _SURROGATE_KEYS + self._extra_keys("test_sync"),
+            _check_keys(self.surrogates, _SURROGATE_KEYS + self._extra_keys("surrogate_test"),
                         "[surrogates]")
         _check_keys({} if insync is None else insync, _INSYNC_KEYS, "[insync]")
         insync = dict(insync or {})
@@ -361,7 +363,7 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
                        for lvl in _INSYNC_KEYS}
         for lvl, opts in self.insync.items():
             func = _ANALYSES[lvl]
-            if opts is not None and func is not None:
+            if opts is not None:
                 skip = {"raw", "verbose", "n_jobs"}
                 valid = tuple(p for p in inspect.signature(func).parameters if p not in skip)
                 _check_keys(opts, valid + (("segment",) if lvl == "level1" else ()),
@@ -373,7 +375,7 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
             _check_statistics(self.statistics, self.surrogates)
             pseudo = self.statistics.get("pseudo_dyads")
             func = _ANALYSES["pseudo_dyad_test"]
-            if isinstance(pseudo, dict) and func is not None:
+            if isinstance(pseudo, dict):
                 skip = {"dyads", "bands", "measures", "rois", "verbose", "n_permutations"}
                 valid = tuple(p for p in inspect.signature(func).parameters if p not in skip)
                 _check_keys(pseudo, valid + ("session",), "[statistics] pseudo_dyads")
@@ -406,8 +408,6 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
     @staticmethod
     def _extra_keys(func_name):
         func = _ANALYSES[func_name]
-        if func is None:
-            return ()
         skip = {"inst", "bands", "measures", "rois", "verbose", "null", "n_surrogates", "seed"}
         return tuple(p for p in inspect.signature(func).parameters if p not in skip)
 
@@ -439,6 +439,16 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
                           positive=True)
         if "overlap" in an:
             _check_number(an["overlap"], "[analysis] overlap (seconds)", minimum=0)
+        # the Levels take [analysis]'s signal options too: their window sums need one
+        # analytic signal per band, which Morlet wavelets do not give
+        for lvl in ("level1", "level2"):
+            opts = self.insync[lvl]
+            if opts is not None and opts.get("method", an.get("method")) == "morlet":
+                raise StudyError(
+                    f"[insync] {lvl} takes [analysis] method = 'morlet', which it cannot use "
+                    "(its window sums need one analytic signal per band): set [insync] "
+                    f"{lvl} = {{ method = \"fft\" }} or {lvl} = false."
+                )
         an["rois"] = self._check_rois(an.get("rois"), "[analysis] rois")
         for lvl in ("level1", "level2"):
             opts = self.insync[lvl]

@@ -16,6 +16,7 @@ from .checks import (
     StudyError,
 )
 from .runner import (
+    _shared_options,
     _ANALYSES,
     _load_recording,
     _crop_segment,
@@ -304,10 +305,6 @@ class _StudyGroup:
         func = _ANALYSES["pseudo_dyad_test"]
         if opts is None or opts is False:
             return None
-        if func is None:
-            logger.info("Pseudo-dyads skipped: hyperinsync.stats.pseudo_dyad_test is "
-                        "not available.")
-            return None
         opts = dict(opts)
         session = opts.pop("session", None)
         first = {}
@@ -324,12 +321,9 @@ class _StudyGroup:
         out = {}
         for seg in segments:
             insts = [raw if seg == "all" else _crop_segment(raw, seg) for raw in raws]
-            kwargs = dict(bands=an.get("bands"), measures=an.get("measures", "plv"),
-                          rois=an.get("rois"), n_permutations=st["n_permutations"],
-                          seed=st.get("seed"))
-            for key in ("epoch_duration", "method"):
-                if key in an:
-                    kwargs[key] = an[key]
+            kwargs = _shared_options(an, func)
+            kwargs.update(measures=an.get("measures", "plv"),
+                          n_permutations=st["n_permutations"], seed=st.get("seed"))
             kwargs.update(opts)
             res = func(insts, **kwargs, verbose=False)
             res.params["dyads"] = list(first)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import json
 import time
 from pathlib import Path
 
 import mne
 
+from .._docs import SIGNAL_OPTIONS
 from .._utils import (
     ProgressBar,
     _validate_type,
@@ -24,7 +26,7 @@ from .._utils import (
     warn,
 )
 from ..insync import level1, level2, level3
-from ..stats import pseudo_dyad_test, test_sync
+from ..stats import pseudo_dyad_test, surrogate_test
 from .h5 import OlderFormatError, ResultsError, to_json
 from .parts import (
     merge_meta,
@@ -78,10 +80,22 @@ def _make_simulated(design_json):
     return _simulate_study()(**design, verbose=False)
 
 
+# [analysis] options that every analysis of a recording shares when it takes them: the
+# bands and ROIs, the signal options of DyadSignals (one set for compute_sync, the
+# surrogates and Levels 1-2) and the epoch length (surrogates, Level 2)
+_SHARED = ("bands", "rois", "epoch_duration") + tuple(o for o in SIGNAL_OPTIONS if o != "n_jobs")
+
+
+def _shared_options(analysis, func):
+    """The [analysis] options that ``func`` takes, as keyword arguments."""
+    params = inspect.signature(func).parameters
+    return {k: v for k, v in analysis.items() if k in _SHARED and k in params}
+
+
 # The analyses a study runs, by name (plain imports: a missing analysis is an ImportError
 # when the package is imported, never a step silently dropped from a study).
 _ANALYSES = {
-    "test_sync": test_sync,
+    "surrogate_test": surrogate_test,
     "pseudo_dyad_test": pseudo_dyad_test,
     "level1": level1,
     "level2": level2,
@@ -168,26 +182,22 @@ def _process(job):
             inst = raw if seg == "all" else _crop_segment(raw, seg)
             res = compute_sync(inst, **an, verbose=False)
             rec["sync"][seg] = res.to_dict()
-            if job["surrogates"] is not None and test_sync is not None:
-                sur = test_sync(inst, bands=an.get("bands"),
-                                measures=an.get("measures", "plv"), rois=an.get("rois"),
-                                **job["surrogates"], verbose=False)
+            if job["surrogates"] is not None:
+                kw = _shared_options(an, surrogate_test)
+                kw.update(measures=an.get("measures", "plv"), **job["surrogates"])
+                sur = surrogate_test(inst, **kw, verbose=False)
                 rec["surrogates"][seg] = sur.to_dict()
         l1 = job["insync"].get("level1")
-        if l1 is not None and level1 is not None:
+        if l1 is not None:
             l1 = dict(l1)
             seg = l1.pop("segment", "all")
             inst = raw if seg == "all" else _crop_segment(raw, seg)
-            l1.setdefault("bands", an.get("bands"))
-            l1.setdefault("rois", an.get("rois") or "default")
-            res = level1(inst, **l1, verbose=False)
+            res = level1(inst, **{**_shared_options(an, level1), **l1}, verbose=False)
             rec["level1"][seg] = res.to_dict()
         l2 = job["insync"].get("level2")
-        if l2 is not None and level2 is not None:
-            l2 = dict(l2)
-            l2.setdefault("bands", an.get("bands"))
-            l2.setdefault("rois", an.get("rois") or "default")
-            rec["level2"] = level2(raw, **l2, verbose=False).to_dict()
+        if l2 is not None:
+            kw = {**_shared_options(an, level2), **l2}
+            rec["level2"] = level2(raw, **kw, verbose=False).to_dict()
         # only what the analysis found: the study's facts (group, variables, date, files)
         # are added when the results are assembled, so that correcting them needs no rerun
         meta = dict(alignment=get_dyad_meta(raw).get("alignment"),

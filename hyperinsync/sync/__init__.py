@@ -15,10 +15,12 @@ from .bands import METHODS, effective_band
 from .engine import compute_sync
 from .measures import MEASURES, compute_measure
 from .result import SyncResult
+from .signals import DyadSignals
 from .spectral import BandSignal, band_analytic
 
 __all__ = [
     "BandSignal",
+    "DyadSignals",
     "MEASURES",
     "METHODS",
     "SyncResult",

@@ -5,35 +5,21 @@ from __future__ import annotations
 
 from threadpoolctl import threadpool_limits
 
-import mne
 import numpy as np
 
 from .._docs import fill_doc
 from .._utils import (
     _check_option,
-    _validate_type,
-    check_bands,
-    check_n_jobs,
     logger,
     verbose,
+    warn,
 )
-from ..backend import get_backend, real_dtype
-from .measures import CONVENTIONS, check_measures, compute_measure
+from ..backend import real_dtype
+from .measures import CONVENTIONS, _xp, check_measures, compute_measure
 from .result import SyncResult
 from .signals import (
-    _drop_flat,
-    _min_length_checks,
-    check_epoch_data,
-    continuous_signals,
-    data_picks,
+    DyadSignals,
     roi_spec,
-    window_starts,
-)
-from .spectral import (
-    METHODS,
-    _auto_decim,
-    band_analytic,
-    mne_transition_bandwidths,
 )
 
 def _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, summary,
@@ -64,6 +50,83 @@ def _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, sum
                 summary[mi, bi] = vt.mean(axis=0)
 
 
+def _min_length_checks(bands, convention, n_len, sfreq, n_epochs, what="epoch"):
+    """Refuse epoch lengths and counts that make the measures trivial; warn where inflated.
+
+    Chance PLV of two independent signals is about 0.44 over 2 cycles of theta, 0.31 over
+    4 and 0.22 over 8 (``'within'``); about ``sqrt(pi / (4 n))`` over ``n`` epochs
+    (``'across'``): 0.63 for 2, 0.31 for 8.
+    """
+    if n_epochs == 0:
+        raise ValueError(f"No {what}s to analyse.")
+    if convention == "within":
+        dur = n_len / sfreq
+        for name, (fmin, _) in bands.items():
+            cycles = dur * fmin
+            if cycles < MIN_CYCLES:
+                raise ValueError(
+                    f"{what.capitalize()}s of {dur:.3g} s hold {cycles:.2g} cycle(s) of the "
+                    f"lowest frequency of band {name!r} ({fmin:g} Hz): within an {what} "
+                    "the phase difference of any two band signals then barely changes, so "
+                    f"PLV tends to 1 whatever the data. Use {what}s of at least "
+                    f"{MIN_CYCLES} cycles ({MIN_CYCLES / fmin:.3g} s for this band; "
+                    f"{WARN_CYCLES / fmin:.3g} s or more is better)."
+                )
+            if cycles < WARN_CYCLES:
+                warn(
+                    f"{what.capitalize()}s of {dur:.3g} s hold only {cycles:.2g} cycles of "
+                    f"the lowest frequency of band {name!r} ({fmin:g} Hz): values are valid "
+                    "but strongly inflated by the short window (chance PLV about 0.44 over "
+                    "2 cycles of theta, 0.31 over 4); compare them with surrogates "
+                    f"(hyperinsync.surrogate_test) or use {what}s of at least {WARN_CYCLES} cycles "
+                    f"({WARN_CYCLES / fmin:.3g} s)."
+                )
+    else:
+        if n_epochs < MIN_EPOCHS_ACROSS:
+            raise ValueError(
+                f"convention='across' averages over {what}s at each time point and needs at "
+                f"least {MIN_EPOCHS_ACROSS}; got {n_epochs} (one epoch gives PLV = 1 "
+                "whatever the data). Use more epochs or convention='within'."
+            )
+        if n_epochs < WARN_EPOCHS_ACROSS:
+            warn(
+                f"convention='across' over only {n_epochs} {what}s: values are valid but "
+                f"strongly inflated (chance PLV about sqrt(pi / (4 n)) = "
+                f"{np.sqrt(np.pi / (4 * n_epochs)):.2f}); compare them with surrogates or use "
+                f"at least {WARN_EPOCHS_ACROSS} epochs."
+            )
+
+
+# Minimum cycles of a band's lowest frequency per epoch ('within') and epochs ('across'):
+# below them the measures are trivial (PLV -> 1); below the WARN_ values, valid but inflated.
+MIN_CYCLES, WARN_CYCLES = 2, 4
+
+
+MIN_EPOCHS_ACROSS, WARN_EPOCHS_ACROSS = 2, 8
+
+
+def _drop_flat(flat, names, picks_all, n_a, signals, rois, roles):
+    """Leave channels flat in every analysed epoch out of the signals, with a warning."""
+    keep = np.array([n not in flat for n in names])
+    n_a_new = int(keep[:n_a].sum())
+    for side, (lo, hi) in zip(roles, ((0, n_a), (n_a, len(names)))):
+        if not keep[lo:hi].any():
+            raise ValueError(
+                f"Every channel of {side!r} is flat (constant): no signal to analyse."
+            )
+    msg = (
+        f"Channel(s) {flat} are flat (constant) over the analysed data: their phase is "
+        "undefined, so they are left out of the results"
+    )
+    if rois is not None:
+        msg += " and of every ROI average"
+    warn(msg + " (result.params['flat_channels']). Mark them bad (info['bads']) to "
+         "silence this warning.")
+    idx = np.flatnonzero(keep)
+    out = {b: (z[:, :, _xp(z).asarray(idx)], meta) for b, (z, meta) in signals.items()}
+    return picks_all[keep], n_a_new, [names[i] for i in idx], out
+
+
 @verbose
 @fill_doc
 def compute_sync(
@@ -71,7 +134,6 @@ def compute_sync(
     bands=None,
     measures="plv",
     *,
-    method="fft",
     convention="within",
     pairs="inter",
     rois=None,
@@ -79,15 +141,16 @@ def compute_sync(
     overlap=0.0,
     reject_by_annotation=True,
     picks=None,
+    method="fft",
     decim="auto",
     n_cycles=7.0,
     freq_step=1.0,
+    l_trans_bandwidth="auto",
+    h_trans_bandwidth="auto",
     precision="single",
     backend="auto",
     n_jobs=1,
     max_bytes=256e6,
-    l_trans_bandwidth="auto",
-    h_trans_bandwidth="auto",
     verbose=None,
 ):
     """Compute inter-brain (and intra-brain) synchrony of a dyad.
@@ -95,7 +158,8 @@ def compute_sync(
     The data are not modified. Band signals are computed from a copy without each channel's
     least-squares line (per channel of a Raw, per channel and epoch of Epochs), so offsets
     and linear drifts -- raw DC-coupled amplifier data carry hundreds of millivolts of them
-    -- change no value (see :mod:`hyperinsync.spectral`).
+    -- change no value (see :mod:`hyperinsync.sync.spectral`). The band signals are those of
+    :class:`~hyperinsync.sync.DyadSignals` with the same options.
 
     Degenerate inputs are refused with an error that says what to do: no epochs; epochs
     shorter than 2 cycles of a band's lowest frequency (``'within'``: PLV would tend to 1
@@ -115,19 +179,7 @@ def compute_sync(
         transformed as one continuous recording (no epoch-edge effects) and then cut into
         fixed-length epochs; Epochs are transformed one by one with padding.
     %(bands)s
-    measures : str | list of str
-        Any of ``'plv'``, ``'coh'``, ``'imcoh'``, ``'wpli'``, ``'ccorr'``, ``'envcorr'``
-        (formulas in :mod:`hyperinsync.measures`).
-    method : 'fft' | 'mne_fir' | 'morlet'
-        How band analytic signals are made (see :func:`hyperinsync.spectral.band_analytic`).
-        ``'mne_fir'`` on Epochs with ``convention='within'`` reproduces HyPyP's
-        ``compute_freq_bands`` + ``compute_sync`` exactly, at the default arguments
-        (``decim='auto'`` means full rate for it; to float32 rounding with the default
-        ``precision='single'``, at most 3.4e-7 on HyPyP's test dyad, to 1e-15 with
-        ``'double'``). With
-        ``convention='across'`` on Epochs, ``'mne_fir'`` leaves out each epoch's first and
-        last sample: MNE's odd-reflection padding forces the band signal's real part to 0
-        there, so their phase is +-90 degrees whatever the data.
+    %(measures)s
     convention : 'within' | 'across'
         ``'within'``: each measure over the time points of an epoch, then averaged over
         epochs (hyperscanning convention, HyPyP); per-epoch values are kept.
@@ -143,33 +195,24 @@ def compute_sync(
         Epoch length in seconds when ``inst`` is a Raw.
     overlap : float
         Overlap of consecutive epochs in seconds when ``inst`` is a Raw.
-    reject_by_annotation : bool
-        Drop epochs of a Raw that overlap ``BAD_*`` annotations (for both people). Samples
-        inside them are then not used; NaN there (e.g. a gap) is allowed.
-    picks : list of str | None
-        Channel names (role-prefixed) to use; None: good data channels of both.
-    decim : int | 'auto'
-        Keep every ``decim``-th sample of the analytic signals (exact subsampling).
-        ``'auto'`` keeps at least 4 samples per cycle of the band's highest frequency; with
-        ``method='mne_fir'`` it means 1 (every sample), so that values equal HyPyP's.
-    n_cycles, freq_step : float
-        Morlet cycles and frequency spacing (``method='morlet'``).
-    precision : 'single' | 'double'
-        complex64 (default) or complex128 arithmetic.
+    %(reject_by_annotation)s
+    %(picks)s
+    %(method)s
+        ``'mne_fir'`` on Epochs with ``convention='within'`` reproduces HyPyP's
+        ``compute_freq_bands`` + ``compute_sync`` exactly, at the default arguments (to
+        float32 rounding with the default ``precision='single'``, at most 3.4e-7 on
+        HyPyP's test dyad, to 1e-15 with ``'double'``). With ``convention='across'`` on
+        Epochs, ``'mne_fir'`` leaves out each epoch's first and last sample: MNE's
+        odd-reflection padding forces the band signal's real part to 0 there, so their
+        phase is +-90 degrees whatever the data.
+    %(decim)s
+    %(n_cycles)s
+    %(freq_step)s
+    %(trans_bandwidth)s
+    %(precision)s
     %(backend)s
     %(n_jobs)s
-    max_bytes : float
-        Approximate memory bound for one chunk of work.
-    l_trans_bandwidth, h_trans_bandwidth : float | 'auto'
-        Widths in Hz of the lower and upper transition bands of the filter methods
-        (``'fft'``, ``'mne_fir'``), as in :func:`mne.filter.filter_data`. ``'auto'`` is MNE's
-        default (and HyPyP's): ``min(max(fmin / 4, 2), fmin)`` and
-        ``min(max(fmax / 4, 2), sfreq / 2 - fmax)``. The gain is 1/2 (-6 dB) half-way
-        through each transition, so with the defaults theta 4-8 Hz passes 3-9 Hz and
-        overlaps alpha (8-13 Hz passes 7-14.6 Hz): a 9 Hz alpha peak shows in theta at half
-        amplitude. Narrower transitions separate adjacent bands better at the cost of
-        longer filters (more edge samples, more ringing). The -6 dB band of every band and
-        method is in ``result.params['effective_band']`` and in :meth:`SyncResult.to_table`.
+    %(max_bytes)s
     %(verbose)s
 
     Returns
@@ -178,36 +221,24 @@ def compute_sync(
         Values per measure, band and pair, with per-epoch (or per-time) values, ROI access
         and conversions to tables and mne-connectivity containers.
     """
-    _validate_type(inst, (mne.io.BaseRaw, mne.BaseEpochs), "inst")
-    _check_option("method", method, METHODS)
+    sig = DyadSignals(
+        inst, bands, reject_by_annotation=reject_by_annotation, picks=picks, method=method,
+        decim=decim, n_cycles=n_cycles, freq_step=freq_step,
+        l_trans_bandwidth=l_trans_bandwidth, h_trans_bandwidth=h_trans_bandwidth,
+        precision=precision, backend=backend, n_jobs=n_jobs, max_bytes=max_bytes,
+    )
     _check_option("convention", convention, CONVENTIONS)
     _check_option("pairs", pairs, ("inter", "all"))
     measures = check_measures(measures)
-    sfreq = inst.info["sfreq"]
-    bands = check_bands(bands, sfreq)
-    n_jobs = check_n_jobs(n_jobs)
-    bk = get_backend(backend)
-    roles, (pa, pb) = data_picks(inst, picks)
+    sfreq, bands, bk = sig.sfreq, sig.bands, sig.bk
+    roles, (pa, pb) = sig.data_picks()
     picks_all = np.concatenate([pa, pb])
     n_a = len(pa)
-    trans = (l_trans_bandwidth, h_trans_bandwidth)
-    for band in bands.values():  # invalid widths fail here, before any data is read
-        mne_transition_bandwidths(band[0], band[1], sfreq, *trans)
-    kw = dict(
-        n_cycles=n_cycles,
-        freq_step=freq_step,
-        precision=precision,
-        backend=bk,
-        n_jobs=n_jobs,
-        max_bytes=max_bytes,
-        l_trans_bandwidth=l_trans_bandwidth,
-        h_trans_bandwidth=h_trans_bandwidth,
-    )
     names = [inst.ch_names[i] for i in picks_all]
     flat = []
     t_skip = 0  # decimated samples left out at the start of each epoch (see 'mne_fir')
 
-    if isinstance(inst, mne.io.BaseRaw):
+    if sig.is_raw:
         n_len = int(round(epoch_duration * sfreq))
         n_step = n_len - int(round(overlap * sfreq))
         if n_len < 2 or not 0 < n_step <= n_len:
@@ -215,31 +246,17 @@ def compute_sync(
                 f"epoch_duration={epoch_duration} s and overlap={overlap} s give epochs of "
                 f"{n_len} samples every {n_step} samples: need overlap < epoch_duration."
             )
-        starts = window_starts(inst, n_len, n_step, reject_by_annotation)
+        starts = sig.window_starts(n_len, n_step)
         _min_length_checks(bands, convention, n_len, sfreq, len(starts))
         onsets = inst.times[starts]
-        signals = continuous_signals(
-            inst, picks_all, bands, method, decim, n_len, n_step, starts, kw,
-            common_decim=convention == "across", reject_by_annotation=reject_by_annotation,
-            flat=flat,
-        )
+        signals = sig.epochs(picks_all, n_len, n_step, starts,
+                             common_decim=convention == "across", flat=flat)
         times = np.arange(n_len) / sfreq
     else:
         onsets = inst.events[:, 0] / sfreq
         _min_length_checks(bands, convention, len(inst.times), sfreq, len(onsets))
-        data = inst.get_data(picks=picks_all)
-        check_epoch_data(data, names, flat, onsets)
-        dec = decim
-        if convention == "across" and decim == "auto":
-            # averaging over epochs per time point needs one time grid for every band
-            dec = min(
-                _auto_decim(e, method, sfreq, n_cycles, freq_step, trans)
-                for e in bands.values()
-            )
-        sig = band_analytic(data, sfreq, bands, method=method, decim=dec, **kw)
-        del data
-        # (E, n, F, T) -> (E, F, n, T)
-        signals = {b: (s.data.transpose(0, 2, 1, 3), s) for b, s in sig.items()}
+        signals = sig.epoch_signals(picks_all, common_decim=convention == "across", flat=flat,
+                                    onsets=onsets)
         times = inst.times
         if method == "mne_fir" and convention == "across":
             # MNE pads each epoch by odd reflection about its end samples, which pins the
@@ -306,9 +323,9 @@ def compute_sync(
         decim={b: signals[b][1].decim for b in bands},
         freqs={b: signals[b][1].freqs.tolist() for b in bands},
         pairs=pairs,
-        input="raw" if isinstance(inst, mne.io.BaseRaw) else "epochs",
+        input="raw" if sig.is_raw else "epochs",
         epoch_duration=float(len(times) / sfreq),
-        overlap=float(overlap) if isinstance(inst, mne.io.BaseRaw) else 0.0,
+        overlap=float(overlap) if sig.is_raw else 0.0,
         # the -6 dB band actually analysed, and the filter transitions that give it
         effective_band={b: list(signals[b][1].params["effective_band"]) for b in bands},
         trans_bandwidth={

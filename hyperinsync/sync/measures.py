@@ -10,7 +10,9 @@ Every measure takes two complex arrays ``xa`` of shape ``(..., n_a, S)`` and ``x
   epochs at one time point; one value per time point.
 
 Bilinear parts are batched matrix products (all channel pairs of a batch at once). Adding a
-measure is one function and one entry in :data:`MEASURES`.
+measure is one function and one entry in :data:`MEASURES` (and, when it is a function of
+sums over samples, one in :data:`FROM_SUMS`, which the window engine of In-Sync Levels 1
+and 2 then uses as well).
 """
 
 from __future__ import annotations
@@ -74,6 +76,49 @@ def _outer_sqrt(pa, pb):
     return xp.where(den == 0, 1, den)
 
 
+def power(x):
+    """Per-sample power ``|x|^2`` of analytic signals (the normalisation of coh and imcoh)."""
+    return abs(x) ** 2
+
+
+def plv_from_sums(cross, n):
+    r"""PLV from the cross sum of unit phasors over ``n`` samples: :math:`|S| / n`.
+
+    ``cross`` is :math:`S_{ab} = \sum u_a \bar u_b` (or its conjugate: the value is the
+    same). :func:`plv` and the window engine of :mod:`hyperinsync.insync` (window sums of
+    block cross sums) both end here.
+    """
+    return abs(cross) / n
+
+
+def coh_from_sums(cross, pa, pb):
+    r"""Coherence from sums over samples: :math:`|S_{ab}| / \sqrt{P_a P_b}`.
+
+    ``cross`` (..., n_a, n_b) is :math:`S_{ab} = \sum x_a \bar x_b`; ``pa`` (..., n_a) and
+    ``pb`` (..., n_b) are the summed :func:`power` of each signal.
+    """
+    return abs(cross) / _outer_sqrt(pa, pb)
+
+
+def imcoh_from_sums(cross, pa, pb, signed=False):
+    r"""Imaginary coherence from sums: :math:`\mathrm{Im}(S_{ab}) / \sqrt{P_a P_b}`.
+
+    Its absolute value unless ``signed`` (then ``cross`` must be :math:`S_{ab}`, not its
+    conjugate: a positive value means ``a`` leads ``b`` in phase).
+    """
+    im = cross.imag / _outer_sqrt(pa, pb)
+    return im if signed else abs(im)
+
+
+# The measures that are functions of sums over samples (window sums need nothing else):
+# name -> (whether the sums are of unit phasors, the value from the sums)
+FROM_SUMS = {
+    "plv": (True, lambda cross, n, pa, pb: plv_from_sums(cross, n)),
+    "coh": (False, lambda cross, n, pa, pb: coh_from_sums(cross, pa, pb)),
+    "imcoh": (False, lambda cross, n, pa, pb: imcoh_from_sums(cross, pa, pb)),
+}
+
+
 def plv(xa, xb):
     r"""Phase-locking value.
 
@@ -81,7 +126,7 @@ def plv(xa, xb):
     :math:`\langle\cdot\rangle` the mean over the convention's samples (HyPyP's ``plv``;
     mne-connectivity's ``plv`` across epochs).
     """
-    return abs(_cross(unit(xa), unit(xb))) / xa.shape[-1]
+    return plv_from_sums(_cross(unit(xa), unit(xb)), xa.shape[-1])
 
 
 def coh(xa, xb):
@@ -91,9 +136,8 @@ def coh(xa, xb):
     :math:`S_{aa} = \langle |x_a|^2\rangle` (HyPyP's ``coh``; mne-connectivity's ``coh``).
     """
     xp = _xp(xa)
-    pa = xp.sum(abs(xa) ** 2, axis=-1)
-    pb = xp.sum(abs(xb) ** 2, axis=-1)
-    return abs(_cross(xa, xb)) / _outer_sqrt(pa, pb)
+    return coh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
+                         xp.sum(power(xb), axis=-1))
 
 
 def imcoh(xa, xb, signed=False):
@@ -104,10 +148,8 @@ def imcoh(xa, xb, signed=False):
     A positive signed value means ``a`` leads ``b`` in phase.
     """
     xp = _xp(xa)
-    pa = xp.sum(abs(xa) ** 2, axis=-1)
-    pb = xp.sum(abs(xb) ** 2, axis=-1)
-    im = _cross(xa, xb).imag / _outer_sqrt(pa, pb)
-    return im if signed else abs(im)
+    return imcoh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
+                           xp.sum(power(xb), axis=-1), signed=signed)
 
 
 def wpli(xa, xb, chunk=64):

@@ -1,4 +1,10 @@
-"""The signal layer: picks, BAD spans, finite and flat checks, decimation, band signals."""
+"""The signal layer: :class:`DyadSignals` and its checks (picks, ``BAD_`` spans, finite and
+flat data, decimation, ROIs).
+
+Every analysis of a dyad -- :func:`hyperinsync.compute_sync`, the surrogate tests, In-Sync
+Levels 1 and 2 -- makes its band signals through :class:`DyadSignals`, with one set of
+options (names, order and defaults in :data:`hyperinsync._docs.SIGNAL_OPTIONS`).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,20 @@ from math import gcd
 
 import numpy as np
 
+import mne
+
+from .._docs import fill_doc
 from .._utils import (
     ProgressBar,
+    _check_option,
     _validate_type,
-    warn,
+    check_bands,
+    check_n_jobs,
 )
 from ..backend import get_backend
 from ..dyad import ROLE_SEP, get_roles, role_picks, split_ch_name
-from .measures import _xp
 from ..rois import resolve_rois
+from .bands import METHODS, mne_transition_bandwidths
 from .spectral import (
     _auto_decim,
     _check_decim,
@@ -27,7 +38,6 @@ from .spectral import (
 DATA_TYPES = ("eeg", "mag", "grad", "seeg", "ecog", "dbs", "hbo", "hbr")
 
 
-# --- the engine ---------------------------------------------------------------------------
 def data_picks(inst, picks):
     """Channel indices per role: good data channels, or the user's channel names."""
     roles = get_roles(inst)
@@ -223,59 +233,10 @@ def check_epoch_data(data, ch_names, flat_out=None, onsets=None):
     _flat_report(flat, ch_names, onsets, "epoch", flat_out, continuous=False)
 
 
-def _min_length_checks(bands, convention, n_len, sfreq, n_epochs, what="epoch"):
-    """Refuse epoch lengths and counts that make the measures trivial; warn where inflated.
-
-    Chance PLV of two independent signals is about 0.44 over 2 cycles of theta, 0.31 over
-    4 and 0.22 over 8 (``'within'``); about ``sqrt(pi / (4 n))`` over ``n`` epochs
-    (``'across'``): 0.63 for 2, 0.31 for 8.
-    """
-    if n_epochs == 0:
-        raise ValueError(f"No {what}s to analyse.")
-    if convention == "within":
-        dur = n_len / sfreq
-        for name, (fmin, _) in bands.items():
-            cycles = dur * fmin
-            if cycles < MIN_CYCLES:
-                raise ValueError(
-                    f"{what.capitalize()}s of {dur:.3g} s hold {cycles:.2g} cycle(s) of the "
-                    f"lowest frequency of band {name!r} ({fmin:g} Hz): within an {what} "
-                    "the phase difference of any two band signals then barely changes, so "
-                    f"PLV tends to 1 whatever the data. Use {what}s of at least "
-                    f"{MIN_CYCLES} cycles ({MIN_CYCLES / fmin:.3g} s for this band; "
-                    f"{WARN_CYCLES / fmin:.3g} s or more is better)."
-                )
-            if cycles < WARN_CYCLES:
-                warn(
-                    f"{what.capitalize()}s of {dur:.3g} s hold only {cycles:.2g} cycles of "
-                    f"the lowest frequency of band {name!r} ({fmin:g} Hz): values are valid "
-                    "but strongly inflated by the short window (chance PLV about 0.44 over "
-                    "2 cycles of theta, 0.31 over 4); compare them with surrogates "
-                    f"(hyperinsync.test_sync) or use {what}s of at least {WARN_CYCLES} cycles "
-                    f"({WARN_CYCLES / fmin:.3g} s)."
-                )
-    else:
-        if n_epochs < MIN_EPOCHS_ACROSS:
-            raise ValueError(
-                f"convention='across' averages over {what}s at each time point and needs at "
-                f"least {MIN_EPOCHS_ACROSS}; got {n_epochs} (one epoch gives PLV = 1 "
-                "whatever the data). Use more epochs or convention='within'."
-            )
-        if n_epochs < WARN_EPOCHS_ACROSS:
-            warn(
-                f"convention='across' over only {n_epochs} {what}s: values are valid but "
-                f"strongly inflated (chance PLV about sqrt(pi / (4 n)) = "
-                f"{np.sqrt(np.pi / (4 * n_epochs)):.2f}); compare them with surrogates or use "
-                f"at least {WARN_EPOCHS_ACROSS} epochs."
-            )
 
 
-# Minimum cycles of a band's lowest frequency per epoch ('within') and epochs ('across'):
-# below them the measures are trivial (PLV -> 1); below the WARN_ values, valid but inflated.
-MIN_CYCLES, WARN_CYCLES = 2, 4
 
 
-MIN_EPOCHS_ACROSS, WARN_EPOCHS_ACROSS = 2, 8
 
 
 def epoch_decims(bands, method, sfreq, decim, n_len, n_step, n_cycles, freq_step,
@@ -301,111 +262,261 @@ def epoch_decims(bands, method, sfreq, decim, n_len, n_step, n_cycles, freq_step
     return dict.fromkeys(bands, decim)
 
 
-def _trans(kw):
-    return (kw.get("l_trans_bandwidth", "auto"), kw.get("h_trans_bandwidth", "auto"))
+@fill_doc
+class DyadSignals:
+    """The band analytic signals of a dyad: the one signal layer every analysis builds on.
 
+    Holds a recording and the signal options, checked once; :func:`hyperinsync.compute_sync`,
+    the surrogate tests (:mod:`hyperinsync.stats.surrogates`) and In-Sync Levels 1 and 2
+    (:mod:`hyperinsync.insync`) all make their band signals here, so the same options give
+    the same signals whatever the analysis. It resolves the channels to analyse
+    (:meth:`data_picks`), the samples inside ``BAD_`` annotations (:meth:`bad_mask`), the
+    windows free of them (:meth:`window_starts`) and the decimation (:meth:`decims`); it
+    reads channels in groups bounded by ``max_bytes`` (a lazily loaded recording is never
+    copied whole), refuses NaN/inf outside rejected spans and flat channels (naming them),
+    removes each channel's line in double precision and computes the band analytic signals
+    (:meth:`continuous`, :meth:`epochs` for a Raw cut into epochs, :meth:`epoch_signals`
+    for Epochs).
 
-def continuous_signals(
-    inst, picks_all, bands, method, decim, n_len, n_step, starts, kw, common_decim=False,
-    *, reject_by_annotation=True, flat=None,
-):
-    """Band signals of a Raw, computed on the continuous recording then cut into epochs.
-
-    ``common_decim`` puts every band on one time grid (needed to average across epochs per
-    time point). With ``reject_by_annotation``, samples inside BAD_ annotations are not
-    checked for NaN (they are filled for the filter, see :func:`check_finite`) and windows
-    overlapping them are not checked for flatness: the caller leaves those windows out.
-    Channels constant in every other window go to the list ``flat`` when given (their
-    signals are still returned, for the caller to drop), else they are refused.
+    Parameters
+    ----------
+    inst : DyadRaw | DyadEpochs | mne.io.BaseRaw | mne.BaseEpochs
+        A dyad: channel names ``'<role>:<channel>'``.
+    %(bands)s
+    %(reject_by_annotation)s
+    %(picks)s
+    %(method)s
+    %(decim)s
+    %(n_cycles)s
+    %(freq_step)s
+    %(trans_bandwidth)s
+    %(precision)s
+    %(backend)s
+    %(n_jobs)s
+    %(max_bytes)s
     """
-    sfreq = inst.info["sfreq"]
-    decims = epoch_decims(
-        bands, method, sfreq, decim, n_len, n_step, kw["n_cycles"], kw["freq_step"],
-        trans=_trans(kw),
-    )
-    if common_decim and decim == "auto":
-        decims = dict.fromkeys(bands, min(decims.values()))
-    rejected = bad_mask(inst, inst.n_times) if reject_by_annotation else None
-    checked = starts
-    if rejected is not None and rejected.any():
-        csum = np.concatenate([[0], np.cumsum(rejected)])
-        checked = starts[csum[starts + n_len] == csum[starts]]
-    # Channels are read in groups so a lazily loaded recording is never copied whole; a
-    # group is larger than one FFT chunk because every read of a FIF file touches all
-    # channels' buffers. Data go to single precision at once when that is what is computed,
-    # after the line is removed in double precision (a 200 mV offset in float32 would round
-    # the EEG on it to 1e-3 of its size).
-    rdtype = np.float32 if kw["precision"] == "single" else np.float64
-    per_ch = inst.n_times * 8
-    chunk = int(max(1, min(len(picks_all), 2 * kw["max_bytes"] // per_ch)))
-    out = {b: [] for b in bands}
-    meta = {}
-    starts_ch = range(0, len(picks_all), chunk)
-    # a bar only where there is progress to show (several channel groups)
-    for c0 in ProgressBar(starts_ch, mesg="Band signals") if len(starts_ch) > 1 else starts_ch:
-        picks = picks_all[c0 : c0 + chunk]
-        names = [inst.ch_names[i] for i in picks]
-        data = check_finite(inst.get_data(picks=picks), names, rejected, sfreq=sfreq)
-        _flat_report(_flat_windows(data, checked, n_len), names, inst.times[checked],
-                     "epoch", flat)
-        data = detrend_linear(data, dtype=rdtype)
-        # one forward FFT per channel serves every band (the line is already gone)
-        sigs = band_analytic(data, sfreq, bands, method=method, decim=decims, detrend=False,
-                             **kw)
-        del data
-        for b, sig in sigs.items():
-            out[b].append(sig.data)
-            meta[b] = sig
-    bk = get_backend(kw["backend"])
-    xp = bk.xp
-    res = {}
-    for b, parts in out.items():
-        z = xp.concatenate(parts, axis=0)  # (n_ch, F, T_dec)
-        del parts[:]
-        q = decims[b]
-        idx = (starts // q)[:, None] + np.arange(n_len // q)[None, :]
-        # (n_ch, F, E, L) -> (E, F, n_ch, L)
-        res[b] = (z[:, :, xp.asarray(idx)].transpose(2, 1, 0, 3), meta[b])
-        del z
-    return res
 
+    def __init__(self, inst, bands=None, *, reject_by_annotation=True, picks=None,
+                 method="fft", decim="auto", n_cycles=7.0, freq_step=1.0,
+                 l_trans_bandwidth="auto", h_trans_bandwidth="auto", precision="single",
+                 backend="auto", n_jobs=1, max_bytes=256e6):
+        _validate_type(inst, (mne.io.BaseRaw, mne.BaseEpochs), "inst")
+        _check_option("method", method, METHODS)
+        _check_option("precision", precision, ("single", "double"))
+        _validate_type(reject_by_annotation, bool, "reject_by_annotation")
+        _validate_type(max_bytes, "numeric", "max_bytes")
+        if decim != "auto":
+            _check_decim(decim)
+        self.inst = inst
+        self.sfreq = float(inst.info["sfreq"])
+        self.bands = check_bands(bands, self.sfreq)
+        self.is_raw = isinstance(inst, mne.io.BaseRaw)
+        self.reject = reject_by_annotation
+        self.picks = picks
+        self.method, self.decim = method, decim
+        self.n_cycles, self.freq_step = n_cycles, freq_step
+        self.trans = (l_trans_bandwidth, h_trans_bandwidth)
+        for band in self.bands.values():  # invalid widths fail here, before any data is read
+            mne_transition_bandwidths(band[0], band[1], self.sfreq, *self.trans)
+        self.precision = precision
+        self.bk = get_backend(backend)
+        self.n_jobs = check_n_jobs(n_jobs)
+        self.max_bytes = max_bytes
 
-def _drop_flat(flat, names, picks_all, n_a, signals, rois, roles):
-    """Leave channels flat in every analysed epoch out of the signals, with a warning."""
-    keep = np.array([n not in flat for n in names])
-    n_a_new = int(keep[:n_a].sum())
-    for side, (lo, hi) in zip(roles, ((0, n_a), (n_a, len(names)))):
-        if not keep[lo:hi].any():
-            raise ValueError(
-                f"Every channel of {side!r} is flat (constant): no signal to analyse."
+    def __repr__(self):
+        kind = "Raw" if self.is_raw else "Epochs"
+        return (f"<DyadSignals | {kind} | {', '.join(self.bands)} | {self.method} | "
+                f"decim={self.decim} | {self.precision} | {self.bk.name}>")
+
+    @property
+    def options(self):
+        """The signal options, as keyword arguments (for :meth:`like` and ``params``)."""
+        return dict(
+            reject_by_annotation=self.reject, picks=self.picks, method=self.method,
+            decim=self.decim, n_cycles=self.n_cycles, freq_step=self.freq_step,
+            l_trans_bandwidth=self.trans[0], h_trans_bandwidth=self.trans[1],
+            precision=self.precision, backend=self.bk, n_jobs=self.n_jobs,
+            max_bytes=self.max_bytes,
+        )
+
+    def like(self, inst):
+        """The same bands and options on another recording (another dyad, a surrogate)."""
+        return DyadSignals(inst, self.bands, **self.options)
+
+    @property
+    def band_kwargs(self):
+        """Keyword arguments of :func:`~hyperinsync.sync.band_analytic` for these options."""
+        return dict(
+            n_cycles=self.n_cycles, freq_step=self.freq_step, precision=self.precision,
+            backend=self.bk, n_jobs=self.n_jobs, max_bytes=self.max_bytes,
+            l_trans_bandwidth=self.trans[0], h_trans_bandwidth=self.trans[1],
+        )
+
+    def data_picks(self):
+        """The two roles and, per role, the indices of the channels to analyse."""
+        return data_picks(self.inst, self.picks)
+
+    def bad_mask(self):
+        """Samples inside ``BAD_`` annotations (all False for Epochs or without rejection)."""
+        if not self.is_raw:
+            raise TypeError("BAD_ samples are defined for continuous recordings (Raw).")
+        if not self.reject:
+            return np.zeros(self.inst.n_times, bool)
+        return bad_mask(self.inst, self.inst.n_times)
+
+    def window_starts(self, n_len, n_step, reject=None):
+        """Starts of the windows of ``n_len`` samples every ``n_step`` (see :func:`window_starts`)."""
+        return window_starts(self.inst, n_len, n_step, self.reject if reject is None else reject)
+
+    def decims(self, n_len, n_step, *, what="epoch", common=False):
+        """Decimation per band dividing the epoch (window) length and step.
+
+        ``common``: one factor for every band (with ``decim='auto'``, the smallest), so all
+        bands share one time grid.
+        """
+        decims = epoch_decims(self.bands, self.method, self.sfreq, self.decim, n_len, n_step,
+                              self.n_cycles, self.freq_step, what=what, trans=self.trans)
+        if common and self.decim == "auto":
+            decims = dict.fromkeys(self.bands, min(decims.values()))
+        return decims
+
+    def continuous(self, picks, decims, *, windows=None, flat=None):
+        """Band signals of channels of a continuous recording, ``{band: (z, BandSignal)}``.
+
+        ``z`` has shape ``(n_channels, n_freqs, n_times_decimated)``. With
+        ``reject_by_annotation``, samples inside ``BAD_`` annotations are not checked for
+        NaN (they are bridged for the filter, see :func:`check_finite`). Flat channels:
+        with ``windows=(starts, n_len)`` a channel constant in some of the windows free of
+        ``BAD_`` spans is refused and one constant in all of them goes to the list ``flat``
+        when given (else it is refused); without ``windows``, a channel constant over all
+        its samples outside ``BAD_`` spans is refused.
+        """
+        inst, sfreq = self.inst, self.sfreq
+        picks = np.asarray(picks, int)
+        rejected = bad_mask(inst, inst.n_times) if self.reject else None
+        if windows is not None:
+            starts, n_len = windows
+            checked = starts
+            if rejected is not None and rejected.any():
+                csum = np.concatenate([[0], np.cumsum(rejected)])
+                checked = starts[csum[starts + n_len] == csum[starts]]
+        # Channels are read in groups so a lazily loaded recording is never copied whole; a
+        # group is larger than one FFT chunk because every read of a FIF file touches all
+        # channels' buffers. Data go to single precision at once when that is what is
+        # computed, after the line is removed in double precision (a 200 mV offset in
+        # float32 would round the EEG on it to 1e-3 of its size).
+        rdtype = np.float32 if self.precision == "single" else np.float64
+        per_ch = inst.n_times * 8
+        chunk = int(max(1, min(len(picks), 2 * self.max_bytes // per_ch)))
+        out = {b: [] for b in self.bands}
+        meta = {}
+        starts_ch = range(0, len(picks), chunk)
+        # a bar only where there is progress to show (several channel groups)
+        groups = ProgressBar(starts_ch, mesg="Band signals") if len(starts_ch) > 1 else starts_ch
+        for c0 in groups:
+            part = picks[c0 : c0 + chunk]
+            names = [inst.ch_names[i] for i in part]
+            data = check_finite(inst.get_data(picks=part), names, rejected, sfreq=sfreq)
+            if windows is None:
+                refuse_flat(data, names, rejected)
+            else:
+                _flat_report(_flat_windows(data, checked, n_len), names, inst.times[checked],
+                             "epoch", flat)
+            data = detrend_linear(data, dtype=rdtype)
+            # one forward FFT per channel serves every band (the line is already gone)
+            sigs = band_analytic(data, sfreq, self.bands, method=self.method, decim=decims,
+                                 detrend=False, **self.band_kwargs)
+            del data
+            for b, sig in sigs.items():
+                out[b].append(sig.data)
+                meta[b] = sig
+        xp = self.bk.xp
+        res = {}
+        for b, parts in out.items():
+            res[b] = (parts[0] if len(parts) == 1 else xp.concatenate(parts, axis=0), meta[b])
+            del parts[:]
+        return res
+
+    def epochs(self, picks, n_len, n_step, starts, *, common_decim=False, flat=None):
+        """Band signals of a Raw, made on the continuous recording then cut into epochs.
+
+        Returns ``{band: (z, BandSignal)}`` with ``z`` of shape ``(n_epochs, n_freqs,
+        n_channels, n_samples)``: the epochs of ``n_len`` samples at ``starts`` (decimated
+        as :meth:`decims`; ``common_decim`` puts every band on one time grid, needed to
+        average across epochs per time point). Flat channels as :meth:`continuous` with
+        these windows.
+        """
+        decims = self.decims(n_len, n_step, common=common_decim)
+        cont = self.continuous(picks, decims, windows=(starts, n_len), flat=flat)
+        xp = self.bk.xp
+        res = {}
+        for b, (z, meta) in cont.items():
+            q = decims[b]
+            idx = (starts // q)[:, None] + np.arange(n_len // q)[None, :]
+            # (n_ch, F, E, L) -> (E, F, n_ch, L)
+            res[b] = (z[:, :, xp.asarray(idx)].transpose(2, 1, 0, 3), meta)
+        del cont
+        return res
+
+    def epoch_signals(self, picks, *, common_decim=False, flat=None, onsets=None):
+        """Band signals of Epochs, each epoch transformed on its own with padding.
+
+        Returns ``{band: (z, BandSignal)}``, ``z`` of shape ``(n_epochs, n_freqs,
+        n_channels, n_times_decimated)``. NaN/inf are refused (naming the channel and
+        epoch); a channel flat in some epochs is refused, one flat in all goes to ``flat``
+        when given (else it is refused).
+        """
+        picks = np.asarray(picks, int)
+        data = self.inst.get_data(picks=picks)
+        check_epoch_data(data, [self.inst.ch_names[i] for i in picks], flat, onsets)
+        dec = self.decim
+        if common_decim and dec == "auto":
+            # averaging over epochs per time point needs one time grid for every band
+            dec = min(
+                _auto_decim(e, self.method, self.sfreq, self.n_cycles, self.freq_step,
+                            self.trans)
+                for e in self.bands.values()
             )
-    msg = (
-        f"Channel(s) {flat} are flat (constant) over the analysed data: their phase is "
-        "undefined, so they are left out of the results"
-    )
-    if rois is not None:
-        msg += " and of every ROI average"
-    warn(msg + " (result.params['flat_channels']). Mark them bad (info['bads']) to "
-         "silence this warning.")
-    idx = np.flatnonzero(keep)
-    out = {b: (z[:, :, _xp(z).asarray(idx)], meta) for b, (z, meta) in signals.items()}
-    return picks_all[keep], n_a_new, [names[i] for i in idx], out
+        sig = band_analytic(data, self.sfreq, self.bands, method=self.method, decim=dec,
+                            **self.band_kwargs)
+        del data
+        # (E, n, F, T) -> (E, F, n, T)
+        return {b: (s.data.transpose(0, 2, 1, 3), s) for b, s in sig.items()}
+
+
+
+
+def role_rois(rois, names, roles, *, verbose=None):
+    """ROIs of each person, ``{role: {label: [dyad channel names]}}``, among ``names``.
+
+    ``rois`` as everywhere (:func:`hyperinsync.rois.resolve_rois`: a bundled set, a file or
+    a dict, restricted to the channels present); ``None``: every channel is its own ROI.
+    Roles without a channel in ``names`` are left out.
+    """
+    out = {}
+    for role in roles:
+        plain = [split_ch_name(n)[1] for n in names if split_ch_name(n)[0] == role]
+        if not plain:
+            continue
+        if rois is None:
+            groups = {p: [p] for p in plain}
+        else:
+            groups = resolve_rois(rois, plain, verbose=verbose)
+        out[role] = {label: [f"{role}{ROLE_SEP}{c}" for c in chs] for label, chs in groups.items()}
+    return out
 
 
 def roi_spec(rois, rows, cols, roles, pairs):
-    """Resolve ROIs per role into row and column groups of channel names."""
+    """Resolve ROIs per role into row and column groups of channel names (``None``: none)."""
     if rois is None:
         return None
 
     def groups(names):
         out = {}
-        for role in roles:
-            plain = [split_ch_name(n)[1] for n in names if split_ch_name(n)[0] == role]
-            if not plain:
-                continue
-            for label, chs in resolve_rois(rois, plain).items():
+        for role, per_role in role_rois(rois, names, roles).items():
+            for label, chs in per_role.items():
                 key = label if pairs == "inter" else f"{role}{ROLE_SEP}{label}"
-                out[key] = [f"{role}{ROLE_SEP}{c}" for c in chs]
+                out[key] = chs
         return out
 
     return {"rows": groups(rows), "cols": groups(cols)}
