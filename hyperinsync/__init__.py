@@ -12,6 +12,7 @@ from .dyad import (
     make_dyad_epochs,
     make_dyad_raw,
     read_dyad_epochs,
+    read_dyad_fif,
     read_dyad_raw,
 )
 from .montage import list_montages, read_montage
@@ -52,6 +53,7 @@ __all__ = [
     "make_dyad_epochs",
     "make_dyad_raw",
     "read_dyad_epochs",
+    "read_dyad_fif",
     "read_dyad_raw",
     "read_montage",
     "read_rois",

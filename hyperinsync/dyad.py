@@ -20,13 +20,13 @@ import numpy as np
 from mne.io.constants import FIFF
 
 from ._docs import fill_doc
-from ._utils import _check_option, _validate_type, logger, verbose
+from ._utils import _check_option, _validate_type, logger, verbose, warn
 from .roles import (  # noqa: F401  (the dyad naming API is also dyad's)
     DEFAULT_ROLES,
     ROLE_SEP,
-    _check_roles,
-    _check_two_roles,
-    _get_info,
+    check_roles,
+    check_two_roles,
+    get_info,
     split_description,
     get_dyad_meta,
     get_roles,
@@ -164,7 +164,7 @@ class _DyadMixin:
     """What DyadRaw and DyadEpochs share: roles and per-person views."""
 
     def _check_dyad(self):
-        _check_two_roles(get_roles(self))
+        check_two_roles(get_roles(self))
 
     @property
     def roles(self):
@@ -225,7 +225,7 @@ class _DyadMixin:
 class DyadRaw(_DyadMixin, mne.io.RawArray):
     """Continuous data of two people in one :class:`mne.io.RawArray`.
 
-    Build it with :func:`make_dyad_raw` (or :func:`as_dyad`, :func:`read_dyad_raw`).
+    Build it with :func:`make_dyad_raw` (or :func:`as_dyad`, :func:`read_dyad_fif`).
 
     Parameters
     ----------
@@ -350,7 +350,7 @@ def make_dyad_raw(raw_a, raw_b, roles=DEFAULT_ROLES, verbose=None):
     """
     _validate_type(raw_a, mne.io.BaseRaw, "raw_a", "Raw")
     _validate_type(raw_b, mne.io.BaseRaw, "raw_b", "Raw")
-    roles = _check_roles(roles)
+    roles = check_roles(roles)
     fix = (
         "Align the two recordings first, with a hyperinsync.io reader (e.g. "
         "hyperinsync.io.align) or by resampling / cropping both to a common span "
@@ -416,7 +416,7 @@ def make_dyad_epochs(epochs_a, epochs_b, roles=DEFAULT_ROLES, *, pair_by="events
     _validate_type(epochs_a, mne.BaseEpochs, "epochs_a", "Epochs")
     _validate_type(epochs_b, mne.BaseEpochs, "epochs_b", "Epochs")
     _check_option("pair_by", pair_by, ("events", "order"))
-    roles = _check_roles(roles)
+    roles = check_roles(roles)
     # Load first: loading can drop epochs (rejection), which must happen before pairing.
     epochs_a, epochs_b = (
         e if e.preload else e.copy().load_data() for e in (epochs_a, epochs_b)
@@ -484,14 +484,14 @@ def as_dyad(inst, roles=None, verbose=None):
     """
     _validate_type(inst, (mne.io.BaseRaw, mne.BaseEpochs), "inst", "Raw or Epochs")
     found = get_roles(inst)
-    if roles is not None and _check_roles(roles) != found:
+    if roles is not None and check_roles(roles) != found:
         raise ValueError(
             f"Expected roles {tuple(roles)}, but the channel names hold roles {found} "
             "(in order of first appearance; reorder with inst.reorder_channels)."
         )
     if isinstance(inst, (DyadRaw, DyadEpochs)):
         return inst
-    _check_two_roles(found)  # before copying any data
+    check_two_roles(found)  # before copying any data
     if isinstance(inst, mne.io.BaseRaw):
         out = DyadRaw(inst.get_data(), inst.info, first_samp=inst.first_samp)
         out.set_annotations(inst.annotations)
@@ -505,14 +505,14 @@ def as_dyad(inst, roles=None, verbose=None):
 def _read(reader, fname, verbose):
     inst = reader(fname, preload=True, verbose=verbose)
     try:
-        _check_two_roles(get_roles(inst))
+        check_two_roles(get_roles(inst))
     except ValueError as err:
         raise ValueError(f"{fname} holds no dyad: {err}") from None
     return as_dyad(inst)
 
 
 @verbose
-def read_dyad_raw(fname, verbose=None):
+def read_dyad_fif(fname, verbose=None):
     """Read a :class:`DyadRaw` saved with ``raw.save`` (a ``*_raw.fif`` file).
 
     Parameters
@@ -545,3 +545,26 @@ def read_dyad_epochs(fname, verbose=None):
         The dyad, loaded into memory.
     """
     return _read(mne.read_epochs, fname, verbose)
+
+
+def read_dyad_raw(fname, verbose=None):
+    """Deprecated alias of :func:`read_dyad_fif` (it warns; will be removed).
+
+    ``read_dyad_fif`` reads a dyad saved as one FIF file;
+    :func:`hyperinsync.io.read_dyad_files` reads two recordings, one per person.
+
+    Parameters
+    ----------
+    fname : path-like
+        The FIF file.
+    verbose : bool | str | int | None
+        As in MNE.
+
+    Returns
+    -------
+    raw : DyadRaw
+    """
+    warn("hyperinsync.read_dyad_raw is deprecated and will be removed: use "
+         "hyperinsync.read_dyad_fif (one saved FIF file); hyperinsync.io.read_dyad_files "
+         "reads two recordings, one per person.", category=FutureWarning)
+    return read_dyad_fif(fname, verbose=verbose)

@@ -26,7 +26,8 @@ META_MARKER = "hyperinsync-dyad:"
 
 
 # --------------------------------------------------------------------------- names, roles
-def _check_role(role, name="role"):
+def check_role(role, name="role"):
+    """Refuse a role name that is empty or holds :data:`ROLE_SEP`; return it."""
     _validate_type(role, str, name)
     if not role or ROLE_SEP in role:
         raise ValueError(
@@ -35,20 +36,22 @@ def _check_role(role, name="role"):
     return role
 
 
-def _check_roles(roles):
+def check_roles(roles):
+    """Refuse anything but two different valid role names; return them as a tuple."""
     _validate_type(roles, (tuple, list), "roles", "tuple of two str")
     if len(roles) != 2:
         raise ValueError(
             f"roles must name exactly two participants, got {len(roles)}: {roles!r}."
         )
     for role in roles:
-        _check_role(role, "each role")
+        check_role(role, "each role")
     if roles[0] == roles[1]:
         raise ValueError(f"The two roles must differ, got {tuple(roles)!r}.")
     return tuple(roles)
 
 
-def _check_two_roles(found):
+def check_two_roles(found):
+    """Refuse a dyad whose channel names carry other than two roles."""
     if len(found) != 2:
         raise ValueError(
             f"A dyad holds exactly two roles, found {len(found)}: {found}. Build one with "
@@ -71,7 +74,7 @@ def role_ch_name(role, ch_name):
     name : str
         The role-prefixed channel name, e.g. ``'therapist:Fz'``.
     """
-    _check_role(role)
+    check_role(role)
     _validate_type(ch_name, str, "ch_name")
     return f"{role}{ROLE_SEP}{ch_name}"
 
@@ -102,7 +105,8 @@ def split_ch_name(name):
     return role, ch_name
 
 
-def _get_info(inst):
+def get_info(inst):
+    """The :class:`mne.Info` of an MNE object (or the Info itself)."""
     return inst if isinstance(inst, mne.Info) else inst.info
 
 
@@ -120,7 +124,7 @@ def get_roles(inst):
         The roles, ordered by their first channel.
     """
     roles, bad = [], []
-    for name in _get_info(inst)["ch_names"]:
+    for name in get_info(inst)["ch_names"]:
         role, sep, _ = name.partition(ROLE_SEP)
         if not sep or not role:
             bad.append(name)
@@ -154,7 +158,7 @@ def role_picks(inst, role):
     roles = get_roles(inst)
     if role not in roles:
         raise ValueError(f"Unknown role {role!r}: this object holds roles {roles}.")
-    names = _get_info(inst)["ch_names"]
+    names = get_info(inst)["ch_names"]
     return np.array(
         [ii for ii, name in enumerate(names) if name.partition(ROLE_SEP)[0] == role],
         dtype=int,
@@ -191,7 +195,7 @@ def get_dyad_meta(inst):
     meta : dict
         For example ``{'roles': [...], 'alignment': {...}}``; ``{}`` if none is stored.
     """
-    return split_description(_get_info(inst)["description"])[1]
+    return split_description(get_info(inst)["description"])[1]
 
 
 def set_dyad_meta(inst, **fields):
@@ -210,7 +214,7 @@ def set_dyad_meta(inst, **fields):
     inst : Raw | Epochs | Evoked | Info
         The same object, modified in place.
     """
-    info = _get_info(inst)
+    info = get_info(inst)
     text, meta = split_description(info["description"])
     meta.update(fields)
     block = META_MARKER + json.dumps(meta, default=json_default, sort_keys=True)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import median_abs_deviation
 
-from hyperinsync import Coupling, compute_sync, read_dyad_raw, simulate_dyad, stats
+from hyperinsync import Coupling, compute_sync, read_dyad_fif, simulate_dyad, stats
 from hyperinsync.insync import (
     InSyncLevel1,
     InSyncLevel2,
@@ -305,7 +305,7 @@ def test_annotations_survive_save_and_read(planted, segmented, tmp_path):
     annotate(raw, res)  # overwrite: no duplicates
     fname = tmp_path / "dyad_raw.fif"
     raw.save(fname, verbose=False)
-    back = read_dyad_raw(fname, verbose=False)
+    back = read_dyad_fif(fname, verbose=False)
     got = [(d, round(o - back.first_time, 3), round(u, 3), c) for d, o, u, c in zip(
         back.annotations.description, back.annotations.onset, back.annotations.duration,
         back.annotations.ch_names) if d.startswith("insync/")]
@@ -479,10 +479,10 @@ def test_annotate_places_a_cropped_segments_episodes(planted):
 
 
 def test_level1_uncorrected_is_never_stricter(planted):
-    """correction='none' (each window alone) gives p-values at most the family-wise ones."""
+    """correction=None (each window alone) gives p-values at most the family-wise ones."""
     raw, res = planted
     none = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_surrogates=100, seed=0,
-                  correction="none", lead_lag=False, verbose=False)
+                  correction=None, lead_lag=False, verbose=False)
     np.testing.assert_array_equal(none.values, res.values)
     ok = np.isfinite(res.values)
     assert np.all(none.p_values[ok] <= res.p_values[ok] + 1e-12)

@@ -113,3 +113,49 @@ def test_study_passes_analysis_options_to_surrogates_and_levels(tmp_path):
     with pytest.raises(hs.study.StudyError, match="level1.*morlet"):
         hs.Study(simulate=dict(n_dyads=2, n_sessions=1, segments=[("rest", 30.0)]),
                  analysis=dict(method="morlet"), insync=dict(level2=False))
+
+
+def test_deprecated_names_warn_and_give_the_same_numbers(dyad, tmp_path):
+    """Old names and spellings keep working, each with a FutureWarning, with equal values."""
+    kw = dict(n_surrogates=19, seed=3, rois=None, verbose=False)
+    new = hs.surrogate_test(dyad, ALPHA, "plv", null="circular_shift", min_shift=5.0, **kw)
+    with pytest.warns(FutureWarning, match="test_sync is deprecated.*surrogate_test"):
+        old = hs.test_sync(dyad, "circular_shift", 19, ALPHA, "plv", min_shift=5.0, seed=3,
+                           verbose=False)  # the old positional order and rois=None default
+    np.testing.assert_array_equal(old.null, new.null)
+    np.testing.assert_array_equal(old.p, new.p)
+    assert "test_sync" not in hs.__all__  # star-imports bring no pytest-collectable name
+    l1 = dict(window=2.0, step=1.0, min_shift=5.0, seed=0, lead_lag=False, verbose=False)
+    ref = hs.level1(dyad, ALPHA, FRONTAL, n_surrogates=19, correction=None, **l1)
+    with pytest.warns(FutureWarning, match="n_null is deprecated"):
+        with pytest.warns(FutureWarning, match="correction='none' is deprecated"):
+            got = hs.level1(dyad, ALPHA, FRONTAL, n_null=19, correction="none", **l1)
+    np.testing.assert_array_equal(got.p_values, ref.p_values)
+    assert got.params["correction"] is None and got.params["n_surrogates"] == 19
+    with pytest.raises(ValueError, match="Pass n_surrogates only"):
+        hs.level1(dyad, ALPHA, FRONTAL, n_surrogates=39, n_null=19, **l1)
+    with pytest.warns(FutureWarning, match="correction='none' is deprecated"):
+        assert hs.surrogate_test(dyad, ALPHA, correction="none", **kw).p_corrected is None
+    fname = tmp_path / "dyad_raw.fif"
+    dyad.save(fname, verbose=False)
+    with pytest.warns(FutureWarning, match="read_dyad_raw is deprecated.*read_dyad_fif"):
+        old_raw = hs.read_dyad_raw(fname, verbose=False)
+    np.testing.assert_array_equal(old_raw.get_data(), hs.read_dyad_fif(fname).get_data())
+    with pytest.warns(FutureWarning, match="read_dyad is deprecated.*read_dyad_files"):
+        with pytest.raises(FileNotFoundError):
+            hs.io.read_dyad(tmp_path / "a.fif", tmp_path / "b.fif", verbose=False)
+
+
+def test_one_rois_default_and_a_clear_error():
+    """rois='default' everywhere; channels outside every default ROI give an error that
+    says how to analyse channel pairs instead."""
+    for func in (hs.compute_sync, hs.surrogate_sync, hs.surrogate_test, hs.pseudo_dyad_test,
+                 hs.level1, hs.level2):
+        assert inspect.signature(func).parameters["rois"].default == "default"
+    info = __import__("mne").create_info(["A:x1", "A:x2", "B:x1", "B:x2"], 100.0, "eeg")
+    raw = __import__("mne").io.RawArray(
+        np.random.default_rng(0).normal(size=(4, 2000)) * 1e-5, info, verbose=False)
+    with pytest.raises(ValueError, match="No ROI.*Pass rois=None"):
+        hs.compute_sync(raw, ALPHA, verbose=False)
+    res = hs.compute_sync(raw, ALPHA, rois=None, verbose=False)
+    assert res.rows == ["A:x1", "A:x2"] and res.rois is None

@@ -48,6 +48,7 @@ def test_pseudo_dyads_equal_compute_sync_loop(three_dyads):
     dyads = three_dyads
     measures = ["plv", "coh", "envcorr"]
     res = sg.surrogate_sync(dyads, BANDS, measures, null="pseudo_dyads", n_surrogates=None, seed=0,
+                            rois=None,
                             backend="numpy", verbose=False)
     n = res.params["n_times"]
     assert n == min(d.n_times for d in dyads) == 1750
@@ -98,6 +99,7 @@ def test_epoch_shuffle_equals_loop_on_permuted_epochs():
     epochs = _null_dyad(16.0, seed=4).make_epochs(2.0, verbose=False)
     measures = ["plv", "ccorr"]
     res = sg.surrogate_sync(epochs, BANDS, measures, null="epoch_shuffle", n_surrogates=4, seed=7,
+                            rois=None,
                             backend="numpy", verbose=False)
     ref = hi.compute_sync(epochs, BANDS, measures, backend="numpy", verbose=False)
     np.testing.assert_allclose(res.observed, ref.data, rtol=1e-5, atol=1e-6)
@@ -147,7 +149,7 @@ def test_corrections_hold_familywise_rate():
     n_dyads = 30
     for seed in range(n_dyads):
         raw = _null_dyad(20.0, 100 + seed)
-        res = sg.surrogate_test(raw, n_surrogates=99, bands={"alpha": (8.0, 13.0)},
+        res = sg.surrogate_test(raw, rois=None, n_surrogates=99, bands={"alpha": (8.0, 13.0)},
                            correction="maxstat", seed=seed, backend="numpy", verbose=False)
         hits["maxstat"] += bool(np.any(res.p_corrected <= 0.05))
         hits["fdr"] += bool(np.any(sg.fdr_bh(res.p)[1] <= 0.05))
@@ -269,7 +271,7 @@ def test_epoch_shuffle_observed_exchangeable_with_surrogates():
     # into a large family-wise error.
     z = []
     for seed in range(6):
-        res = sg.surrogate_test(_white_dyad(16, 2000, seed), n_surrogates=199,
+        res = sg.surrogate_test(_white_dyad(16, 2000, seed), n_surrogates=199, rois=None,
                            bands={"alpha": (8.0, 13.0)}, seed=seed, correction=None,
                            backend="numpy", verbose=False)
         z.append(res.z.ravel())

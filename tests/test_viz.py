@@ -366,7 +366,7 @@ def test_null_distribution_surrogate_result(dyad_result):
     picks = ["therapist:Fz", "therapist:Cz", "client:Fz", "client:Oz"]
     raw = raw.copy().pick(picks)
     sur = surrogates.surrogate_test(raw, n_surrogates=30, bands={"alpha": (8, 13)}, seed=1,
-                               verbose=False)
+                                    rois=None, verbose=False)
     with pytest.raises(ValueError, match="holds 2 x 2 pairs"):
         viz.plot_null_distribution(sur, show=False)
     ax = viz.plot_null_distribution(sur, pair=("therapist:Cz", "client:Fz"), show=False).axes[0]

@@ -20,7 +20,7 @@ MNE ``Raw`` whose channel names are ``'<role>:<channel>'``) into findings on eac
 
 :func:`annotate` adds the annotations of any results to the recording; they are ordinary MNE
 annotations, so they show in ``raw.plot()`` and survive ``raw.save`` and
-:func:`hyperinsync.dyad.read_dyad_raw`.
+:func:`hyperinsync.dyad.read_dyad_fif`.
 
 Modules: :mod:`~hyperinsync.insync.windows` (the window engine: window sums of the
 formulas of :mod:`hyperinsync.sync.measures`), :mod:`~hyperinsync.insync.level1` (with

@@ -18,7 +18,7 @@ def annotate(raw, *results, overwrite=True):
     segment cropped from the recording (``raw.copy().crop(...)``, as Level 1 wants one
     segment at a time) lands at its place in the whole recording. The annotations are
     ordinary ones: they show in ``raw.plot()`` and survive ``raw.save`` and
-    :func:`hyperinsync.dyad.read_dyad_raw`.
+    :func:`hyperinsync.dyad.read_dyad_fif`.
 
     Parameters
     ----------

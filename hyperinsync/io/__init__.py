@@ -1,6 +1,6 @@
 """Readers: two recordings onto one timeline, TMSi Poly5, XDF/LSL, one amplifier with two caps."""
 
-from .align import read_dyad, read_recording, recording_files
+from .align import read_dyad, read_dyad_files, read_recording, recording_files
 from .errors import AlignmentError, DyadIOError, SplitError, XDFError
 from .poly5 import Poly5Error, read_raw_poly5, write_poly5
 from .split import split_dyad
@@ -13,6 +13,7 @@ __all__ = [
     "SplitError",
     "XDFError",
     "read_dyad",
+    "read_dyad_files",
     "read_dyad_xdf",
     "read_raw_poly5",
     "read_raw_xdf",

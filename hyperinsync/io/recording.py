@@ -159,9 +159,9 @@ def recording_files(fname):
     Parameters
     ----------
     fname : path-like
-        The path given to the reader (:func:`read_recording`, :func:`read_dyad`,
+        The path given to the reader (:func:`read_recording`, :func:`read_dyad_files`,
         :func:`hyperinsync.io.read_raw_poly5`, :func:`hyperinsync.io.read_raw_xdf`,
-        :func:`hyperinsync.io.read_dyad_xdf`, :func:`hyperinsync.read_dyad_raw`, ...).
+        :func:`hyperinsync.io.read_dyad_xdf`, :func:`hyperinsync.read_dyad_fif`, ...).
 
     Returns
     -------

@@ -1,6 +1,6 @@
 """Lab Streaming Layer recordings (XDF): two people in one file (:func:`read_dyad_xdf`) or
 one person's stream (:func:`read_raw_xdf`, one file per person, aligned by
-:func:`hyperinsync.io.read_dyad`).
+:func:`hyperinsync.io.read_dyad_files`).
 
 pyxdf does the clock synchronisation (ClockOffset chunks) and dejitters the time stamps; we
 pick the EEG stream(s), crop two of them to the time both recorded, and resample each from
@@ -279,7 +279,7 @@ def read_raw_xdf(
         synchronisation and dejittering), from its first time stamp, in volts where the
         stream gives a unit. Samples inside a gap are linearly bridged and covered by a
         ``BAD_gap`` annotation. ``meas_date`` is ``None`` (the file's creation time is not
-        the time of the first sample). What :func:`hyperinsync.io.read_dyad` needs to align
+        the time of the first sample). What :func:`hyperinsync.io.read_dyad_files` needs to align
         two such recordings by their LSL clocks is stored in ``info['description']``
         (:func:`hyperinsync.dyad.get_dyad_meta`, key ``'xdf'``): the file, the stream, the
         recording-clock time of the first sample (``lsl_time0``), the clock offsets of every
@@ -294,7 +294,7 @@ def read_raw_xdf(
     See Also
     --------
     read_dyad_xdf : two people in one XDF file.
-    hyperinsync.io.read_dyad : two recordings (XDF or any other format), one per person.
+    hyperinsync.io.read_dyad_files : two recordings (XDF or any other format), one per person.
     """
     fname = _check_common(fname, select_by, sfreq, gap_threshold, markers)
     if stream is not None:
@@ -397,7 +397,7 @@ def read_dyad_xdf(
     See Also
     --------
     read_raw_xdf : one person's stream (one XDF file per person: align the two with
-        :func:`hyperinsync.io.read_dyad`).
+        :func:`hyperinsync.io.read_dyad_files`).
 
     Notes
     -----

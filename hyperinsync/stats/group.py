@@ -7,7 +7,7 @@ import numpy as np
 from scipy import stats as _sps
 
 from .._docs import fill_doc
-from .._utils import _check_option, _validate_type, check_seed
+from .._utils import _check_option, _validate_type, check_correction, check_seed
 from .effects import _check_ci, _cohens_d, _r_ci, cohens_d_ci, eta_sq_partial_ci
 from .inference import CORRECTIONS, TAILS, _correct_family, p_value
 
@@ -210,7 +210,7 @@ def group_contrast(values, groups, n_permutations=5000, seed=None, *, statistic=
     """
     n_permutations = _check_n_permutations(n_permutations)
     _check_option("statistic", statistic, STATISTICS)
-    _check_option("correction", correction, CORRECTIONS)
+    correction = check_correction(correction, CORRECTIONS)
     ci = _check_ci(ci)
     rng = check_seed(seed)
     values = _as_samples(values, "values", min_n=4)
@@ -352,7 +352,7 @@ def correlation_test(
     """
     _check_option("method", method, ("pearson", "spearman"))
     _check_option("tail", tail, TAILS)
-    _check_option("correction", correction, CORRECTIONS)
+    correction = check_correction(correction, CORRECTIONS)
     n_permutations = _check_n_permutations(n_permutations)
     ci = _check_ci(ci)
     rng = check_seed(seed)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._utils import (
+    check_correction,
     _check_option,
     _validate_type,
     as_table,
@@ -99,7 +100,7 @@ class SurrogateResult:
         params=None,
         group=None,
     ):
-        _check_option("correction", correction, CORRECTIONS)
+        correction = check_correction(correction, CORRECTIONS)
         self.observed = np.asarray(observed, float)
         self.null = np.asarray(null, float)
         self.measures = list(measures)

@@ -48,6 +48,7 @@ import numpy as np
 
 from .._docs import fill_doc
 from .._utils import (
+    check_correction,
     _check_option,
     _validate_type,
     check_seed,
@@ -109,7 +110,7 @@ def surrogate_sync(
     *,
     null="epoch_shuffle",
     n_surrogates=1000,
-    rois=None,
+    rois="default",
     seed=None,
     keep_roles=True,
     min_shift=2.0,
@@ -187,7 +188,7 @@ def surrogate_sync(
         Observed values, the null, p, z and effect sizes.
     """
     _check_option("null", null, NULLS)
-    _check_option("correction", correction, CORRECTIONS)
+    correction = check_correction(correction, CORRECTIONS)
     measures, rng = _check_common(measures, seed)
     n_surrogates = _check_n_surrogates(n_surrogates, allow_none=null == "pseudo_dyads")
     if null == "pseudo_dyads":
@@ -343,7 +344,7 @@ def surrogate_test(
     correction="fdr",
     tail="auto",
     signed=False,
-    rois=None,
+    rois="default",
     seed=None,
     min_shift=2.0,
     epoch_duration=2.0,
@@ -434,7 +435,7 @@ def pseudo_dyad_test(
     *,
     n_surrogates=None,
     keep_roles=True,
-    rois=None,
+    rois="default",
     correction="fdr",
     tail="auto",
     signed=False,
@@ -511,6 +512,7 @@ def pseudo_dyad_test(
         pseudo-dyad ``null``, and ``group`` (real vs pseudo).
     """
     rng = check_seed(seed)
+    correction = check_correction(correction, CORRECTIONS)
     res = surrogate_sync(
         dyads, bands, measures, null="pseudo_dyads", n_surrogates=n_surrogates, rois=rois,
         seed=rng, keep_roles=keep_roles, epoch_duration=epoch_duration,

@@ -48,9 +48,9 @@ def _sha256_json(obj):
 
 def _versions():
     """Versions of Python and of the libraries whose code computes or stores the results."""
-    import importlib
-
     import h5py
+    import mne_connectivity
+    import pyxdf  # reads XDF recordings
     import scipy
 
     from .. import __version__
@@ -58,11 +58,8 @@ def _versions():
     out = dict(hyperinsync=__version__, mne=mne.__version__, numpy=np.__version__,
                scipy=scipy.__version__, h5py=h5py.__version__,
                python=platform.python_version())
-    for name in ("mne_connectivity", "pyxdf"):  # pyxdf reads XDF recordings
-        try:
-            out[name] = getattr(importlib.import_module(name), "__version__", "unknown")
-        except ImportError:
-            pass
+    for name, mod in (("mne_connectivity", mne_connectivity), ("pyxdf", pyxdf)):
+        out[name] = getattr(mod, "__version__", "unknown")
     return out
 
 
@@ -73,12 +70,12 @@ def _code_digest():
     A development copy changes without a new version number; its parts must not be reused
     across code changes either.
     """
-    from ..montage import _resources
+    from ..montage import data_files
 
     h = hashlib.sha256()
     pkg = Path(__file__).resolve().parent
     entries = [(f"code/{f.relative_to(pkg).as_posix()}", f) for f in sorted(pkg.rglob("*.py"))]
-    entries += [(f"data/{e.name}", e) for e in sorted(_resources().iterdir(), key=str)
+    entries += [(f"data/{e.name}", e) for e in sorted(data_files().iterdir(), key=str)
                 if e.is_file() and not e.name.endswith(".pyc")]
     for name, entry in entries:
         h.update(name.encode())
@@ -165,10 +162,10 @@ def _installed_roots():
     and configuration, bundled montages) are covered by the versions, not hashed."""
     import site
 
-    from ..montage import _resources
+    from ..montage import data_files
 
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(mne.__file__),
-             os.path.dirname(os.path.abspath(__file__)), str(_resources()),
+             os.path.dirname(os.path.abspath(__file__)), str(data_files()),
              os.path.dirname(mne.get_config_path()), "/proc", "/sys", "/dev"}
     try:
         roots.update(site.getsitepackages())

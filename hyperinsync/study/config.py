@@ -135,7 +135,7 @@ MixedLM) analyses the whole design per measure: group (between dyads) x segment 
 
 Reader options by source:
 
-- ``files = {role: path}`` (two amplifiers): :func:`hyperinsync.io.align.read_dyad` with
+- ``files = {role: path}`` (two amplifiers): :func:`hyperinsync.io.align.read_dyad_files` with
   ``sync``, ``stim_channel``, ``event_id``, ``annotation``, ``tolerance_ms``, ``montage``,
   ``reader_kwargs``.
 - ``file`` with ``format = "xdf"`` (or a ``.xdf`` file): :func:`hyperinsync.io.xdf.read_dyad_xdf`
@@ -144,7 +144,7 @@ Reader options by source:
   :func:`hyperinsync.io.split.split_dyad` with ``pattern``, ``mapping``, ``role_map``,
   ``shared``, ``shared_to``, ``montage``, ``reader_kwargs``.
 - ``file`` with ``format = "fif"`` (or a ``.fif`` file): a saved dyad
-  (:func:`hyperinsync.read_dyad_raw`).
+  (:func:`hyperinsync.read_dyad_fif`).
 '''
 
 from __future__ import annotations

@@ -211,13 +211,13 @@ class _StudyRecordings:
 
     def _check_rois(self, rois, where):
         """Validate an ROI option; an ROI file is found relative to the study's folder."""
-        from ..rois import _check_roi_dict, list_roi_sets, read_rois
+        from ..rois import check_roi_dict, list_roi_sets, read_rois
 
         if rois is None:
             return None
         if isinstance(rois, dict):
             try:
-                names = list(_check_roi_dict(rois))
+                names = list(check_roi_dict(rois))
             except (TypeError, ValueError) as err:
                 raise StudyError(f"{where}: {err}") from None
         elif isinstance(rois, str):

@@ -114,9 +114,9 @@ def _load_recording(job):
         )
         return raw
     if src["mode"] == "files":
-        from ..io.align import read_dyad
+        from ..io.align import read_dyad_files
 
-        return read_dyad(*src["paths"], roles=roles, **opts, verbose=False)
+        return read_dyad_files(*src["paths"], roles=roles, **opts, verbose=False)
     path = src["paths"][0]
     if src["mode"] == "xdf":
         from ..io.xdf import read_dyad_xdf
@@ -125,9 +125,9 @@ def _load_recording(job):
             opts["streams"] = tuple(opts["streams"])
         return read_dyad_xdf(path, roles=roles, **opts, verbose=False)
     if src["mode"] == "fif":
-        from ..dyad import get_roles, read_dyad_raw
+        from ..dyad import get_roles, read_dyad_fif
 
-        raw = read_dyad_raw(path, verbose=False)
+        raw = read_dyad_fif(path, verbose=False)
         if tuple(get_roles(raw)) != roles:
             raise StudyError(f"{path} holds roles {get_roles(raw)}, the study {roles}.")
         return raw
@@ -140,7 +140,7 @@ def _load_recording(job):
         from ..io.poly5 import read_raw_poly5
 
         raw = read_raw_poly5(path, preload=True, verbose=False, **kwargs)
-    else:  # the truncation checks of read_dyad apply to one-file recordings too
+    else:  # the truncation checks of read_dyad_files apply to one-file recordings too
         raw = read_recording(path, preload=True, verbose=False, **kwargs)
     return split_dyad(raw, roles=roles, **opts, verbose=False)
 

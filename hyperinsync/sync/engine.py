@@ -136,7 +136,7 @@ def compute_sync(
     *,
     convention="within",
     pairs="inter",
-    rois=None,
+    rois="default",
     epoch_duration=2.0,
     overlap=0.0,
     reject_by_annotation=True,

@@ -501,7 +501,13 @@ def role_rois(rois, names, roles, *, verbose=None):
         if rois is None:
             groups = {p: [p] for p in plain}
         else:
-            groups = resolve_rois(rois, plain, verbose=verbose)
+            try:
+                groups = resolve_rois(rois, plain, verbose=verbose)
+            except ValueError as err:
+                raise ValueError(
+                    f"{err} (role {role!r}). Pass rois=None to analyse channel pairs "
+                    "without ROIs, or a dict {roi_name: [channel, ...]}."
+                ) from None
         out[role] = {label: [f"{role}{ROLE_SEP}{c}" for c in chs] for label, chs in groups.items()}
     return out
 
