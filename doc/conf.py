@@ -45,6 +45,8 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    # MathJax 3.2.2 served from the site itself (the default loads it from a CDN)
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -194,6 +196,8 @@ sphinx_gallery_conf = {
     "doc_module": ("hyperinsync",),
     "backreferences_dir": "generated/backreferences",
     "min_reported_time": 1,
+    # its summary page loads jQuery/DataTables from CDNs; each tutorial shows its own time
+    "write_computation_times": False,
     "remove_config_comments": True,
     "show_memory": False,
     "plot_gallery": "True",

@@ -9,6 +9,7 @@
 """
 
 import ipaddress
+import re
 import socket
 from pathlib import Path
 
@@ -384,6 +385,48 @@ def check_fixes_used(app, exception):
                        f"{sorted(unused)}")
 
 
+_BACKLINK = re.compile(
+    r'(<div class="viewcode-block" id="(?P<name>[^"]+)">\s*<a class="viewcode-back" '
+    r'href=")(?P<page>[^"#]*)#(?P<anchor>[^"]*)(?P<end>")'
+)
+_IDS = re.compile(r'\bid="([^"]+)"')
+
+
+def fix_viewcode_backlinks(app, exception):
+    """Point the "[docs]" links of the highlighted sources at the right anchors.
+
+    sphinx.ext.viewcode builds every back-link of a module from one module path, but the
+    API documents some of a module's objects at the top level (``hyperinsync.get_backend``)
+    and others under the module (``hyperinsync.backend.Backend``), so some anchors would not
+    exist. Each link gets the anchor of the page's signature that ends with the object's
+    name.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    ids_of = {}
+
+    def ids(page):
+        if page not in ids_of:
+            ids_of[page] = set(_IDS.findall(page.read_text(encoding="utf-8")))
+        return ids_of[page]
+
+    for src in (out / "_modules").rglob("*.html"):
+        text = src.read_text(encoding="utf-8")
+
+        def repl(m):
+            page = (src.parent / m["page"]).resolve()
+            if not page.is_file() or m["anchor"] in ids(page):
+                return m.group(0)
+            hits = sorted((i for i in ids(page) if i.endswith("." + m["name"])), key=len)
+            anchor = hits[0] if hits else ""
+            return f'{m.group(1)}{m["page"]}{"#" + anchor if anchor else ""}{m["end"]}'
+
+        new = _BACKLINK.sub(repl, text)
+        if new != text:
+            src.write_text(new, encoding="utf-8")
+
+
 def setup(app):
     app.connect("config-inited", check_inventories)
     app.connect("config-inited", write_optional_includes)
@@ -398,4 +441,5 @@ def setup(app):
     app.connect("build-finished", check_fixes_used)
     _guard_network()
     app.connect("build-finished", check_offline)
+    app.connect("build-finished", fix_viewcode_backlinks)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
