@@ -183,8 +183,13 @@ intersphinx_mapping = {
 }
 intersphinx_timeout = 1  # seconds; with local files no request is ever made
 intersphinx_cache_limit = -1  # keep the inventories read once for the whole build
-# Cross-document labels (:doc:) never resolve into another project by accident.
-intersphinx_disabled_reftypes = ["std:doc"]
+# Documents, labels and glossary terms of other projects resolve only when named with their
+# project (:ref:`mne:tut-logging`): names collide between projects (Python's tutorial and
+# MNE's both have a "tut-logging" label). Unprefixed ones, which reach us in docstrings
+# borrowed from MNE, are looked up in this order by doc/sphinxext/hyperinsync_docs.py.
+intersphinx_disabled_reftypes = ["std:doc", "std:label", "std:term"]
+hyperinsync_label_inventories = ("mne", "mne_connectivity", "numpy", "scipy", "matplotlib",
+                                 "python")
 
 # -- sphinx-gallery: the eight tutorials, executed ----------------------------------------
 sphinx_gallery_conf = {

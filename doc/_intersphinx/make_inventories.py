@@ -165,6 +165,10 @@ PROJECTS = {
         # documented without members (their methods are documented on Raw and Epochs)
         no_members={"mne.io.BaseRaw", "mne.BaseEpochs"},
         terms={},
+        # labels MNE's docstrings link to (its "verbose" parameter); Python's tutorial has a
+        # label of the same name
+        labels={"tut-logging": ("auto_tutorials/intro/50_configure_mne.html#tut-logging",
+                                "Logging")},
     ),
     "statsmodels": dict(
         title="statsmodels", package="statsmodels",
@@ -269,17 +273,21 @@ def _entries(key, spec):
         yield term, "std:term", uri
     for data, uri in spec.get("data", {}).items():
         yield data, "py:data", uri
+    for label, (uri, title) in spec.get("labels", {}).items():
+        yield label, "std:label", uri, title
 
 
 def write_inventory(path, project, version, entries):
     """Write a version-2 Sphinx inventory (a header, then zlib-compressed lines)."""
     lines = []
-    for name, role, uri in sorted(set(entries)):
+    for name, role, uri, *title in sorted(set(entries)):
         if uri is None or re.search(r"\s", name):
             continue
         if uri.endswith("#" + name):  # the inventory format's shorthand for the name
             uri = uri[: -len(name)] + "$"
-        lines.append(f"{name} {role} 1 {uri} -")
+        # objects: priority 1, display name as the name ("-"); labels: -1 and their title
+        lines.append(f"{name} {role} -1 {uri} {title[0]}" if title
+                     else f"{name} {role} 1 {uri} -")
     header = (
         "# Sphinx inventory version 2\n"
         f"# Project: {project}\n"
@@ -306,8 +314,8 @@ def main(argv=None):
             print(f"{key}.inv: not refreshed ({spec['package']} is not installed)")
             continue
         version = ".".join(pkg.__version__.split(".")[:2])
-        entries = [(n, r, u.replace("$", n) if u else None)
-                   for n, r, u in _entries(key, spec)]
+        entries = [(n, r, u.replace("$", n) if u else None, *t)
+                   for n, r, u, *t in _entries(key, spec)]
         n = write_inventory(HERE / f"{key}.inv", spec["title"], version, entries)
         print(f"{key}.inv: {n} objects of {spec['title']} {pkg.__version__}")
     if args.python_inv is not None:

@@ -211,6 +211,27 @@ def _documented_by_object(env):
     return cache
 
 
+def resolve_label_in_order(app, env, node, contnode):
+    """Resolve a label or glossary term of another project in a fixed order, MNE first.
+
+    Labels are not unique across projects (Python's tutorial and MNE's configuration
+    tutorial both define ``tut-logging``), and intersphinx would pick one by inventory name.
+    Unprefixed labels reach our pages only through docstrings borrowed from MNE (its
+    ``verbose`` parameter), so ``intersphinx_disabled_reftypes`` turns off the implicit
+    lookup and this resolves them in ``hyperinsync_label_inventories`` order.
+    """
+    if node.get("refdomain") != "std" or node.get("reftype") not in ("ref", "term"):
+        return None
+    from sphinx.ext.intersphinx import inventory_exists, resolve_reference_in_inventory
+
+    for name in app.config.hyperinsync_label_inventories:
+        if inventory_exists(env, name):
+            found = resolve_reference_in_inventory(env, name, node, contnode)
+            if found is not None:
+                return found
+    return None
+
+
 def _page_object(docname):
     """The object an API page documents (``generated/hyperinsync.level1`` -> level1)."""
     if not docname.startswith("generated/"):
@@ -433,6 +454,8 @@ def setup(app):
     app.connect("config-inited", write_cli_help)
     app.connect("config-inited", write_example_study)
     app.connect("missing-reference", resolve_by_object)
+    app.add_config_value("hyperinsync_label_inventories", ("mne",), "env")
+    app.connect("missing-reference", resolve_label_in_order)
     app.connect("autodoc-process-bases", public_bases)
     app.connect("autodoc-skip-member", skip_foreign_members)
     # before numpydoc (priority 500) turns the docstring into reST
