@@ -244,6 +244,10 @@ window.addEventListener("load", function () {
                    .length,
       navbar: !!d.querySelector(".bd-header"),
       math: d.querySelectorAll("mjx-container").length,
+      // every resource the page requested (scripts, styles, fonts, images, MathJax's parts)
+      remote: f.contentWindow.performance.getEntriesByType("resource")
+                .map(function (r) { return r.name; })
+                .filter(function (u) { return u.indexOf(location.origin) !== 0; }),
     };
   });
   document.getElementById("result").textContent = JSON.stringify(out);
@@ -308,6 +312,7 @@ def test_pages_render_in_a_headless_browser(tmp_path):
         assert expected in got["text"], f"{page}: {expected!r} not shown"
         assert "404" not in got["title"], f"{page}: {got['title']}"
         assert not got["broken"], f"{page}: images that did not load: {got['broken']}"
+        assert not got["remote"], f"{page}: requested from the network: {got['remote']}"
     # the gallery shows a thumbnail per tutorial, the tutorial page its figures
     n_tutorials = len(list((ROOT / "tutorials").glob("[0-9][0-9]_*.py")))
     assert found["auto_tutorials/index.html"]["figures"] >= n_tutorials
