@@ -58,8 +58,7 @@ def numpy_uri(name, kind, owner):
 def scipy_uri(name, kind, owner):
     if kind == "module":
         return f"reference/{name.split('.', 1)[1]}.html#module-$"
-    if owner is not None:  # methods have pages of their own in SciPy's API reference
-        return "reference/generated/$.html#$"
+    # functions, classes and methods: a page each
     return "reference/generated/$.html#$"
 
 
@@ -75,10 +74,12 @@ def matplotlib_uri(name, kind, owner):
     return "api/_as_gen/$.html#$"
 
 
-def pandas_uri(name, kind, owner):
-    if kind == "module":
-        return None
-    return "reference/api/$.html#$"
+def page_per_name(folder):
+    """Projects that give every class, function and method a page (pandas, statsmodels,
+    pingouin): ``<folder><name>.html#<name>``."""
+    def uri(name, kind, owner):
+        return None if kind == "module" else f"{folder}$.html#$"
+    return uri
 
 
 def mne_uri(name, kind, owner):
@@ -88,19 +89,6 @@ def mne_uri(name, kind, owner):
         return None
     if owner is not None:
         return f"generated/{owner}.html#$"
-    return "generated/$.html#$"
-
-
-def statsmodels_uri(name, kind, owner):
-    # every class, function and method has a page under generated/
-    if kind == "module":
-        return None
-    return "generated/$.html#$"
-
-
-def pingouin_uri(name, kind, owner):
-    if kind == "module":
-        return None
     return "generated/$.html#$"
 
 
@@ -152,7 +140,7 @@ PROJECTS = {
     "pandas": dict(
         title="pandas", package="pandas",
         modules=["pandas"],
-        uri=pandas_uri,
+        uri=page_per_name("reference/api/"),
     ),
     "mne": dict(
         title="MNE", package="mne",
@@ -174,12 +162,12 @@ PROJECTS = {
         title="statsmodels", package="statsmodels",
         modules=["statsmodels.regression.mixed_linear_model", "statsmodels.stats.multitest",
                  "statsmodels.stats.anova"],
-        uri=statsmodels_uri,
+        uri=page_per_name("generated/"),
     ),
     "pingouin": dict(
         title="Pingouin", package="pingouin",
         modules=["pingouin"],
-        uri=pingouin_uri,
+        uri=page_per_name("generated/"),
     ),
     "h5py": dict(
         title="h5py", package="h5py",

@@ -9,6 +9,7 @@
 """
 
 import ipaddress
+import pkgutil
 import re
 import socket
 from pathlib import Path
@@ -172,21 +173,10 @@ def check_offline(app, exception):
 # -- cross-references: link an object where the API reference documents it ----------------
 def _import_object(name):
     """The object a dotted name points to (module attributes and class members), or None."""
-    import importlib
-
-    parts = name.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            return None
-        return obj
-    return None
+    try:
+        return pkgutil.resolve_name(name)
+    except (ImportError, AttributeError, ValueError):
+        return None
 
 
 def _unwrap(obj):
