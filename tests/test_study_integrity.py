@@ -280,7 +280,7 @@ def test_second_run_is_refused_and_spares_the_first_runs_files(tmp_path, capsys)
 
 RUNNER = textwrap.dedent("""
     import pathlib, sys, time
-    sys.path.insert(0, sys.argv[3])
+    sys.path.insert(0, sys.argv[3])  # the hyperinsync this test imported, not the cwd's
     import hyperinsync.study as sm
     import hyperinsync.study.runner as runner
     real = runner._process
@@ -299,7 +299,8 @@ def test_two_concurrent_runs(tmp_path):
     """Two real runs into one folder: the second is refused, the first finishes intact."""
     toml = write_study(tmp_path)
     first = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, str(toml), str(tmp_path), os.path.dirname(__file__)],
+        [sys.executable, "-c", RUNNER, str(toml), str(tmp_path),
+         os.path.dirname(os.path.dirname(hyperinsync.__file__))],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         while not (tmp_path / "started").exists() and first.poll() is None:
