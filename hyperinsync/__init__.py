@@ -27,6 +27,7 @@ from ._deprecated import test_sync
 from .stats import SurrogateResult, pseudo_dyad_test, surrogate_sync, surrogate_test
 from .sync import SyncResult, compute_sync
 
+# read_dyad_raw (deprecated alias of read_dyad_fif) stays importable, outside __all__
 __all__ = [
     "Coupling",
     "Study",
@@ -54,7 +55,6 @@ __all__ = [
     "make_dyad_raw",
     "read_dyad_epochs",
     "read_dyad_fif",
-    "read_dyad_raw",
     "read_montage",
     "read_rois",
     "resolve_rois",
