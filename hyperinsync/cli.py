@@ -52,7 +52,19 @@ def _use_agg():
     matplotlib.use("Agg")
 
 
-def _finish(results, out_dir, report=True):
+def _show_progress(args):
+    """Whether this command shows its progress on stderr (``--quiet``, a terminal, --verbose)."""
+    from mne.utils import use_log_level
+
+    from .study.progress import progress_enabled
+
+    if args.quiet:
+        return False
+    with use_log_level(args.verbose):
+        return progress_enabled(None)
+
+
+def _finish(results, out_dir, report=True, progress=False):
     out_dir = Path(out_dir)
     table = results.to_table()
     csv = out_dir / "summary.csv"
@@ -70,10 +82,13 @@ def _finish(results, out_dir, report=True):
     print(f"Summary table: {csv}")
     if report:
         from .study import make_report
+        from .study.progress import steps
 
         _use_agg()
         html = out_dir / "report.html"
-        make_report(results, html, verbose=False)
+        with steps(["HTML report"], progress) as advance:
+            advance("HTML report")
+            make_report(results, html, verbose=False)
         print(f"HTML report  : {html}")
 
 
@@ -109,13 +124,14 @@ def _cmd_demo(args):
     out = Path(args.out)
     study = demo_study(quick=args.quick, seed=args.seed)
     t0 = time.perf_counter()
-    print(f"{study}: running into {out} ...")
+    progress = _show_progress(args)
+    print(f"{study}: running into {out} ...", flush=True)  # before the bar on stderr
     with lock_output(out):  # the summary files too: no other run may write meanwhile
-        results = study.run(out, n_jobs=args.n_jobs, verbose=args.verbose)
+        results = study.run(out, n_jobs=args.n_jobs, progress=progress, verbose=args.verbose)
         print(f"Computed {len(results.run_info['computed'])} recording(s), reused "
               f"{len(results.run_info['skipped'])}, in {time.perf_counter() - t0:.1f} s.")
         _print_summary(results)
-        _finish(results, out)
+        _finish(results, out, progress=progress)
     return 0
 
 
@@ -125,14 +141,16 @@ def _cmd_run(args):
 
     study = Study.from_toml(args.study)
     out = Path(args.out) if args.out else Path(args.study).with_suffix("")
+    progress = _show_progress(args)
     with lock_output(out):  # the summary files too: no other run may write meanwhile
         results = study.run(out, n_jobs=args.n_jobs, scheduler=args.scheduler,
                             resume=not args.no_resume, keep_going=args.keep_going,
-                            dashboard=args.dashboard, verbose=args.verbose)
+                            dashboard=args.dashboard, progress=progress,
+                            verbose=args.verbose)
         print(f"Computed {len(results.run_info['computed'])} recording(s), reused "
               f"{len(results.run_info['skipped'])}.")
         _print_summary(results)
-        _finish(results, out, report=not args.no_report)
+        _finish(results, out, report=not args.no_report, progress=progress)
     if results.failures:
         for failure in results.failures:
             print(f"hyperinsync: error: {failure_line(failure)}", file=sys.stderr)
@@ -199,6 +217,10 @@ def _build_parser():
     rep.add_argument("--out", help="HTML file, or a folder to write report.html into "
                      "(default: report.html beside the results)")
     rep.set_defaults(func=_cmd_report)
+    for p in (demo, run):
+        p.add_argument("--quiet", action="store_true",
+                       help="no progress display (it is shown on stderr when stderr is a "
+                       "terminal and --verbose is warning or lower)")
     for p in (demo, run, info, rep):
         p.add_argument("--verbose", default="warning",
                        help="logging level (debug, info, warning, error)")

@@ -134,3 +134,111 @@ def test_bad_arguments(capsys):
     assert err.startswith("hyperinsync: error: No study file") and "Traceback" not in err
     assert main(["info", "missing.h5"]) == 2
     assert "missing.h5" in capsys.readouterr().err
+
+
+class _Terminal:
+    """A stand-in for stderr that says it is a terminal and keeps what is written."""
+
+    def __init__(self, tty=True):
+        import io
+
+        self.buf, self.tty = io.StringIO(), tty
+
+    def write(self, text):
+        return self.buf.write(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return self.tty
+
+    def getvalue(self):
+        return self.buf.getvalue()
+
+
+def _small_study_file(tmp_path):
+    toml = tmp_path / "sim.toml"
+    toml.write_text(
+        '[study]\nname = "sim"\nroles = ["T", "C"]\n'
+        "[simulate]\nn_dyads = 2\nn_sessions = 1\nsfreq = 100\nseed = 3\n"
+        'segments = [["rest_pre", 8], ["session", 8]]\n'
+        '[analysis]\nsegments = ["rest_pre", "session"]\n[surrogates]\nn_surrogates = 9\n'
+        "[insync]\nlevel1 = false\nlevel2 = false\n"
+        "[statistics]\nn_permutations = 19\npseudo_dyads = false\n"
+    )
+    return toml
+
+
+@pytest.mark.parametrize("how", ["terminal", "quiet", "pipe", "verbose error"])
+def test_run_progress(tmp_path, monkeypatch, capsys, how):
+    """A terminal sees the run recording by recording and stage by stage; --quiet, a pipe
+    or --verbose error see nothing."""
+    import sys
+
+    toml = _small_study_file(tmp_path)
+    err = _Terminal(tty=how != "pipe")
+    monkeypatch.setattr(sys, "stderr", err)
+    argv = ["run", str(toml), "--out", str(tmp_path / "o"), "--no-report"]
+    argv += {"quiet": ["--quiet"], "verbose error": ["--verbose", "error"]}.get(how, [])
+    assert main(argv) == 0
+    text = err.getvalue()
+    if how != "terminal":
+        assert text == ""
+        return
+    # per recording, per stage (in the order the runner runs them), with the time left
+    for stage in ("dyad01 session 0: read", "dyad01 session 0: sync rest_pre",
+                  "dyad01 session 0: surrogates rest_pre", "dyad02 session 0: sync session",
+                  "1/2 done", "2/2 done", "Study: group statistics",
+                  "Study: results file", "Study: done"):
+        assert stage in text, stage
+    assert "100%" in text and "<" in text  # elapsed<remaining
+    assert text.index("dyad01 session 0: surrogates rest_pre") < text.index(
+        "dyad01 session 0: sync session")
+    assert "Computed 2 recording(s)" in capsys.readouterr().out  # stdout unchanged
+
+
+def test_progress_stages_match_the_runner():
+    """The stages the display expects are those the runner reports, in order."""
+    from hyperinsync.study import Study, runner
+    from hyperinsync.study.progress import recording_stages
+
+    st = Study(
+        name="stages", roles=("T", "C"),
+        simulate=dict(n_dyads=2, n_sessions=1, sfreq=100.0, seed=1,
+                      segments=[["rest_pre", 10.0], ["session", 10.0]]),
+        analysis=dict(segments=["rest_pre", "session"], epoch_duration=1.0),
+        surrogates=dict(n_surrogates=5, seed=1),
+        insync=dict(level1=dict(window=2.0, step=1.0, n_surrogates=19, min_shift=3.0,
+                                segment="session"),
+                    level2=dict(n_surrogates=19, contrasts=[["session", "rest_pre"]])),
+    )
+    job = dict(st.recordings[0], part="", base_dir=".", inputs={}, param_hash="",
+               analysis=st.analysis, surrogates=st.surrogates, insync=st.insync,
+               roles=list(st.roles))
+    got = []
+    runner._process(job, got.append)
+    assert got == recording_stages(job) == [
+        "read", "sync rest_pre", "surrogates rest_pre", "sync session", "surrogates session",
+        "level 1", "level 2"]
+
+
+def test_progress_enabled(monkeypatch):
+    import sys
+
+    from mne.utils import use_log_level
+
+    from hyperinsync.study.progress import progress_enabled
+
+    monkeypatch.setattr(sys, "stderr", _Terminal(tty=True))
+    with use_log_level("warning"):
+        assert progress_enabled(None)
+        assert not progress_enabled(False)
+    with use_log_level("error"):
+        assert not progress_enabled(None)
+        assert progress_enabled(True)  # forced
+    monkeypatch.setattr(sys, "stderr", _Terminal(tty=False))
+    with use_log_level("info"):
+        assert not progress_enabled(None)
+    with pytest.raises(TypeError, match="progress"):
+        progress_enabled("yes")

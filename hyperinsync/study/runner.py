@@ -17,7 +17,6 @@ import mne
 
 from .._docs import SIGNAL_OPTIONS
 from .._utils import (
-    ProgressBar,
     _validate_type,
     check_n_jobs,
     logger,
@@ -27,6 +26,7 @@ from .._utils import (
 )
 from ..insync import level1, level2, level3
 from ..stats import pseudo_dyad_test, surrogate_test
+from .progress import RunProgress, progress_enabled, steps
 from .h5 import OlderFormatError, ResultsError, to_json
 from .parts import (
     merge_meta,
@@ -166,29 +166,38 @@ def _crop_segment(raw, description):
     return pieces[0] if len(pieces) == 1 else mne.concatenate_raws(pieces)
 
 
-def _process(job):
-    """Analyse one recording; return a record of plain dicts (see hyperinsync.study.parts.write_part)."""
+def _process(job, report=None):
+    """Analyse one recording; return a record of plain dicts (see hyperinsync.study.parts.write_part).
+
+    ``report(stage)``, when given, is called as each stage starts (the names of
+    :func:`hyperinsync.study.progress.recording_stages`).
+    """
     from ..dyad import get_dyad_meta
     from ..sync import compute_sync
 
+    report = report or (lambda stage: None)
     t0 = time.perf_counter()
     with _opened_files() as opened:  # the files the reader opens are inputs too
+        report("read")
         raw = _load_recording(job)
         an = dict(job["analysis"])
         segments = an.pop("segments")
         rec = dict(dyad=job["dyad"], session=job["session"], param_hash=job["param_hash"],
                    sync={}, surrogates={}, level1={}, level2=None)
         for seg in segments:
+            report(f"sync {seg}")
             inst = raw if seg == "all" else _crop_segment(raw, seg)
             res = compute_sync(inst, **an, verbose=False)
             rec["sync"][seg] = res.to_dict()
             if job["surrogates"] is not None:
+                report(f"surrogates {seg}")
                 kw = _shared_options(an, surrogate_test)
                 kw.update(measures=an.get("measures", "plv"), **job["surrogates"])
                 sur = surrogate_test(inst, **kw, verbose=False)
                 rec["surrogates"][seg] = sur.to_dict()
         l1 = job["insync"].get("level1")
         if l1 is not None:
+            report("level 1")
             l1 = dict(l1)
             seg = l1.pop("segment", "all")
             inst = raw if seg == "all" else _crop_segment(raw, seg)
@@ -196,6 +205,7 @@ def _process(job):
             rec["level1"][seg] = res.to_dict()
         l2 = job["insync"].get("level2")
         if l2 is not None:
+            report("level 2")
             kw = {**_shared_options(an, level2), **l2}
             rec["level2"] = level2(raw, **kw, verbose=False).to_dict()
         # only what the analysis found: the study's facts (group, variables, date, files)
@@ -215,29 +225,32 @@ def _annotation_list(raw):
                  description=str(a["description"])) for a in raw.annotations]
 
 
-def _safe_process(job):
+def _safe_process(job, report=None):
     """``(job, record, None)`` or ``(job, None, error)``: errors are reported by the runner."""
     try:
-        return job, _process(job), None
+        return job, _process(job, report), None
     except Exception as err:
         return job, None, err
 
 
-def _execute(jobs, n_jobs, scheduler, commit, *, keep_going=False, dashboard=None):
+def _execute(jobs, n_jobs, scheduler, commit, *, keep_going=False, dashboard=None,
+             progress=False):
     """Run jobs, committing each record as soon as it is back; return [(job, exception)].
 
     Without ``keep_going`` the first failure stops the run: jobs not yet started are
-    dropped (those already finished are committed).
+    dropped (those already finished are committed). ``progress``: show a
+    :class:`~hyperinsync.study.progress.RunProgress` on stderr.
     """
     failures = []
     if not jobs:
         return failures
-    with ProgressBar(len(jobs), mesg="Recordings") as bar:
+    parallel = n_jobs if scheduler is None else max(n_jobs, 2)
+    with RunProgress(len(jobs), progress, parallel=parallel) as bar:
         if scheduler is None:
             from joblib import Parallel, delayed
 
-            if n_jobs == 1:
-                results = (_safe_process(job) for job in jobs)
+            if n_jobs == 1:  # stage by stage: the reporter is made as each job starts
+                results = (_safe_process(job, bar.stage_reporter(job)) for job in jobs)
             else:
                 results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
                     delayed(_safe_process)(job) for job in jobs
@@ -250,7 +263,7 @@ def _execute(jobs, n_jobs, scheduler, commit, *, keep_going=False, dashboard=Non
                         failures.append((job, err))
                         if not keep_going:
                             break
-                    bar.update_with_increment_value(1)
+                    bar.recording_done()
             finally:
                 results.close()  # joblib cancels the jobs not yet started
             return failures
@@ -270,7 +283,7 @@ def _execute(jobs, n_jobs, scheduler, commit, *, keep_going=False, dashboard=Non
                         break
                 else:
                     commit(job, rec)
-                bar.update_with_increment_value(1)
+                bar.recording_done()
         finally:
             if owned:
                 cluster = client.cluster
@@ -391,7 +404,7 @@ class _StudyRunner:
     # -- running --------------------------------------------------------------------------
     @verbose
     def run(self, out_dir, n_jobs=1, scheduler=None, resume=True, *, fname="results.h5",
-            keep_going=False, dashboard=None, verbose=None):
+            keep_going=False, dashboard=None, progress=None, verbose=None):
         """Analyse every recording, then the group, and write the results file.
 
         Parameters
@@ -424,6 +437,12 @@ class _StudyRunner:
             With ``scheduler='local'``: the address of the Dask dashboard, e.g.
             ``'127.0.0.1:8787'``. ``None`` (default): no dashboard; the cluster's HTTP
             servers listen on 127.0.0.1 on free ports and serve nothing.
+        progress : bool | None
+            Show the progress on stderr: a bar over the recordings with the estimated time
+            left, stage by stage inside each recording when ``n_jobs=1`` (reading,
+            synchrony and surrogates per segment, Levels 1 and 2), then the group
+            statistics and the results file. ``None`` (default): when stderr is a terminal
+            and ``verbose`` is ``'warning'`` or lower; ``False``: never; ``True``: always.
         verbose : bool | str | int | None
             Control verbosity of the logging output, as in MNE.
 
@@ -447,6 +466,7 @@ class _StudyRunner:
         if dashboard and scheduler != "local":
             raise ValueError(f"dashboard={dashboard!r} applies to scheduler='local' only (a "
                              "running Dask scheduler serves its own dashboard).")
+        progress = progress_enabled(progress)  # here: ``verbose`` applies
         self.check_files()
         out_dir = Path(out_dir)
         with lock_output(out_dir):
@@ -455,10 +475,10 @@ class _StudyRunner:
             parts_dir.mkdir(exist_ok=True)
             remove_stale_temp_files(parts_dir)
             return self._run(out_dir, parts_dir, n_jobs, scheduler, resume, fname, keep_going,
-                             dashboard, t0)
+                             dashboard, t0, progress)
 
     def _run(self, out_dir, parts_dir, n_jobs, scheduler, resume, fname, keep_going,
-             dashboard, t0):
+             dashboard, t0, progress=False):
         sha_cache = {}  # each input file is hashed once per run
         jobs, skipped, expected = [], [], {}
         for rec in self.recordings:
@@ -487,7 +507,7 @@ class _StudyRunner:
                         f"({rec['meta']['elapsed_s']:.1f} s)")
 
         failures = _execute(jobs, n_jobs, scheduler, commit, keep_going=keep_going,
-                            dashboard=dashboard)
+                            dashboard=dashboard, progress=progress)
         failed = {(job["dyad"], job["session"]): RecordingError(
             job["dyad"], job["session"], job["source"].get("paths", []), err)
             for job, err in failures}
@@ -512,12 +532,15 @@ class _StudyRunner:
         if failed:  # the group statistics see the recordings that were analysed
             study = copy.copy(self)
             study.recordings = ok
-        group_stats = study._group_statistics(parts)
-        out = out_dir / fname
-        write_results(out, parts, group_stats, self.params, _versions(), self.study_toml,
-                      meta=self._facts(),
-                      failures=[e.as_dict() for e in failed.values()] if keep_going else None)
-        results = read_results(out)
+        with steps(["group statistics", "results file"], progress) as advance:
+            advance("group statistics")
+            group_stats = study._group_statistics(parts)
+            advance("results file")
+            out = out_dir / fname
+            write_results(out, parts, group_stats, self.params, _versions(), self.study_toml,
+                          meta=self._facts(), failures=[e.as_dict() for e in failed.values()]
+                          if keep_going else None)
+            results = read_results(out)
         results.run_info = dict(
             computed=[(j["dyad"], j["session"]) for j in jobs
                       if (j["dyad"], j["session"]) not in failed],
