@@ -241,8 +241,11 @@ def test_parallel_joblib_and_dask(first_run, tmp_path):
 
     _, serial = first_run
     par = tiny().run(tmp_path / "joblib", n_jobs=2, verbose=False)
+    # the scheduler's HTTP server on a free port (its default, 8787, may be taken)
     with LocalCluster(n_workers=2, processes=False, threads_per_worker=1,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=None, scheduler_kwargs=dict(
+                          dashboard=False, dashboard_address="127.0.0.1:0"),
+                      ) as cluster, Client(cluster) as client:
         dask = tiny().run(tmp_path / "dask", scheduler=client, verbose=False)
     for d in serial.dyads:
         assert same(par.get(d)["sync"]["session"], serial.get(d)["sync"]["session"])

@@ -67,7 +67,10 @@ ax.set_xlabel(f"compute_sync, {duration:g} s of 2 x 32 channels (s)")
 # :meth:`hyperinsync.study.Study.run` sends one job per recording to the workers and writes
 # each result as it comes back; the group statistics run at the end. Here a
 # :class:`distributed.LocalCluster` on this machine (threads, so it starts instantly); for
-# a real cluster pass ``scheduler='tcp://host:8786'`` or a :class:`distributed.Client`.
+# a real cluster pass ``scheduler='tcp://host:8786'`` or a :class:`distributed.Client`
+# (running on an HPC cluster through SLURM: :ref:`user_guide_study`). Dask's scheduler
+# always starts an HTTP server, on port 8787 unless told otherwise, even without a
+# dashboard: here it listens on a free loopback port, so two runs never collide.
 from distributed import Client, LocalCluster  # noqa: E402
 
 
@@ -84,7 +87,9 @@ study = hs.Study(
 )
 with tempfile.TemporaryDirectory() as out_dir, \
         LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                     dashboard_address=None) as cluster, Client(cluster) as client:
+                     dashboard_address=None,
+                     scheduler_kwargs=dict(dashboard=False, dashboard_address="127.0.0.1:0"),
+                     ) as cluster, Client(cluster) as client:
     results = study.run(out_dir, scheduler=client, verbose=False)
     table = results.to_table()
 print(results.run_info["computed"])
