@@ -268,3 +268,18 @@ def test_mne_fir_transitions_are_mnes():
     ref = hilbert(mne.filter.filter_data(detrend(x), SF, 8, 13, l_trans_bandwidth=1.0,
                                          h_trans_bandwidth=1.0, verbose=False))
     np.testing.assert_allclose(out["alpha"].data[:, 0], ref, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("epoched", [True, False])
+def test_morlet_half_wavelet_padding(noise, epoched):
+    """Half the longest wavelet on each side (zeros on epochs, reflection on continuous data)
+    gives the values of a whole wavelet on each side: every wavelet's support is covered."""
+    data = noise if epoched else noise[0]
+    kw = dict(bands={"theta": (4, 8), "alpha": (8, 13)}, method="morlet", precision="double",
+              n_cycles=5.0)
+    auto = band_analytic(data, SF, **kw)
+    longest = morlet(SF, [4.0], n_cycles=5.0)[0].size
+    assert auto["theta"].params["pad"] == longest // 2
+    whole = band_analytic(data, SF, pad=longest, **kw)
+    for band in kw["bands"]:
+        np.testing.assert_allclose(auto[band].data, whole[band].data, rtol=1e-12, atol=1e-12)

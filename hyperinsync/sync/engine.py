@@ -15,7 +15,16 @@ from .._utils import (
     warn,
 )
 from ..backend import real_dtype
-from .measures import CONVENTIONS, _xp, check_measures, compute_measure
+from .measures import (
+    CONVENTIONS,
+    FROM_SUMS,
+    _xp,
+    check_measures,
+    compute_measure,
+    measure_samples_last,
+    samples_last,
+    sums_measures,
+)
 from .result import SyncResult
 from .signals import (
     DyadSignals,
@@ -25,29 +34,69 @@ from .signals import (
 def _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, summary,
                  per_epoch, per_time, per_pair, max_bytes, bk):
     """Compute every measure and band into ``summary`` and the per-epoch/per-time arrays."""
-    n_rows, n_cols = summary.shape[2:]
     for bi, b in enumerate(bands):
         z = signals[b][0]
         za = z[:, :, :n_a] if pairs == "inter" else z
         zb = z[:, :, n_a:] if pairs == "inter" else z
+        if convention == "across":
+            _fill_across(za, zb, measures, bi, n_epochs, per_time, summary, max_bytes, bk)
+            continue
         n_f, t_n = z.shape[1], z.shape[-1]
         for mi, m in enumerate(measures):
-            if convention == "within":
-                step = max(1, int(max_bytes // (per_pair * n_f * max(1, t_n // 64))))
-                for e0 in range(0, n_epochs, step):
-                    v = compute_measure(m, za[e0 : e0 + step], zb[e0 : e0 + step], "within")
-                    per_epoch[mi, bi, e0 : e0 + step] = bk.to_numpy(v.mean(axis=1))
-                summary[mi, bi] = per_epoch[mi, bi].mean(axis=0)
-            else:
-                step = max(1, int(max_bytes // (per_pair * n_f * max(1, n_epochs // 64))))
-                vt = np.empty((t_n, n_rows, n_cols))
-                for t0 in range(0, t_n, step):
-                    v = compute_measure(
-                        m, za[..., t0 : t0 + step], zb[..., t0 : t0 + step], "across"
-                    )
-                    vt[t0 : t0 + step] = bk.to_numpy(v.mean(axis=0))
-                per_time[(mi, bi)] = vt
-                summary[mi, bi] = vt.mean(axis=0)
+            step = max(1, int(max_bytes // (per_pair * n_f * max(1, t_n // 64))))
+            for e0 in range(0, n_epochs, step):
+                v = compute_measure(m, za[e0 : e0 + step], zb[e0 : e0 + step], "within")
+                per_epoch[mi, bi, e0 : e0 + step] = bk.to_numpy(v.mean(axis=1))
+            summary[mi, bi] = per_epoch[mi, bi].mean(axis=0)
+
+
+# Bytes of one chunk of time points in 'across' (layout copies, phasors), at most: the
+# copies read each signal's time points in runs of the chunk's length, so a chunk should
+# hold several time points (a run shorter than a cache line wastes most of each line).
+_ACROSS_CHUNK_BYTES = 64e6
+
+
+def _fill_across(za, zb, measures, bi, n_epochs, per_time, summary, max_bytes, bk):
+    """Values over epochs at each time point, for every measure of one band.
+
+    Per chunk of time points, each side is copied once into the contiguous (freq, time,
+    channel, epoch) layout of :func:`samples_last` (the second side conjugated in the same
+    pass), shared by every measure: each per-time-point product over epochs is then one
+    BLAS matrix product of a batch, and no measure copies the data again.
+    """
+    xp = _xp(za)
+    t_n = za.shape[-1]
+    same = zb is za
+    sums = [m for m in measures if m in FROM_SUMS]
+    rest = [m for m in measures if m not in FROM_SUMS]
+    n_sig = za.shape[2] + (0 if same else zb.shape[2])
+    # the layout copies and the magnitudes and phasors made from them
+    per_t = za.shape[1] * n_sig * n_epochs * za.dtype.itemsize * 3
+    step = max(1, int(min(max_bytes, _ACROSS_CHUNK_BYTES) // per_t))
+    vts = {}
+    for t0 in range(0, t_n, step):
+        a = samples_last(za[..., t0 : t0 + step], "across")
+        vals = {}
+        if sums:
+            if same:
+                b_conj = a.conj()
+            else:  # the transposing copy and the conjugate in one pass
+                view = zb[..., t0 : t0 + step].transpose(1, 3, 2, 0)
+                b_conj = xp.conjugate(view, out=xp.empty(view.shape, dtype=view.dtype))
+            vals = sums_measures(sums, a, b_conj, "across")
+            del b_conj
+        if rest:
+            b = a if same else samples_last(zb[..., t0 : t0 + step], "across")
+            vals.update({m: measure_samples_last(m, a, b, "across") for m in rest})
+        for m, v in vals.items():
+            v = bk.to_numpy(v.mean(axis=0))
+            if m not in vts:
+                vts[m] = np.empty((t_n,) + v.shape[1:])
+            vts[m][t0 : t0 + step] = v
+        del a, vals
+    for mi, m in enumerate(measures):
+        per_time[(mi, bi)] = vts[m]
+        summary[mi, bi] = vts[m].mean(axis=0)
 
 
 def _min_length_checks(bands, convention, n_len, sfreq, n_epochs, what="epoch"):

@@ -225,6 +225,10 @@ def _morlet_kernel_spectrum(freq, sfreq, n_cycles, n_fft, rtol):
     return segs
 
 
+# Bytes of the spectra processed together on the CPU (about an L2 cache)
+_CACHE_BYTES = 2e6
+
+
 @lru_cache(maxsize=32)
 def _band_kernel(band, method, sfreq, n_fft, n_cycles, freq_step, rtol, trans):
     """One band's kernel segments per frequency, and the frequencies (cached per grid)."""
@@ -256,7 +260,12 @@ def _fold_ifft(bk, spec, segments, q, n_fft, xp, cdtype, fft_kw):
     folded = xp.zeros((spec.shape[0], m), dtype=cdtype)
     for k0, kern in segments:
         k1 = k0 + kern.shape[0]
-        prod = _spec_bins(spec, k0, k1, n_fft) * xp.asarray(kern, dtype=cdtype)
+        # the 1 / q of the folding goes into the (short) kernel, not over the output
+        kern = xp.asarray(kern if q == 1 else kern * (1.0 / q), dtype=cdtype)
+        if q == 1:  # no folding: the product is written in place
+            xp.multiply(_spec_bins(spec, k0, k1, n_fft), kern, out=folded[:, k0:k1])
+            continue
+        prod = _spec_bins(spec, k0, k1, n_fft) * kern
         # a segment can be wider than m bins only at tiny decimated rates: add block-wise
         start = k0
         while start < k1:
@@ -264,7 +273,7 @@ def _fold_ifft(bk, spec, segments, q, n_fft, xp, cdtype, fft_kw):
             stop = min(k1, start + (m - pos))
             folded[:, pos : pos + stop - start] += prod[:, start - k0 : stop - k0]
             start = stop
-    return bk.fft.ifft(folded, axis=-1, **fft_kw) * (1.0 / q)
+    return bk.fft.ifft(folded, axis=-1, overwrite_x=True, **fft_kw)
 
 
 def _pad_lengths(n_times, n_pad, q_all):
@@ -356,8 +365,9 @@ def band_analytic(
     pad : 'auto' | int
         Samples of padding on each side: reflection for ``'fft'``/``'mne_fir'`` (``'auto'``:
         3.3 / narrowest transition bandwidth, MNE's filter length, limited by the data
-        length); zeros for ``'morlet'`` on epochs (``'auto'``: the longest wavelet, i.e.
-        MNE's linear convolution).
+        length); zeros for ``'morlet'`` on epochs (``'auto'``: half the longest wavelet,
+        which makes the circular convolution MNE's linear one), reflection for
+        ``'morlet'`` on continuous data.
     precision : 'single' | 'double'
         complex64 (default) or complex128 output. Morlet wavelet spectra are truncated where
         they fall below 1e-7 (single) or 1e-12 (double) of their peak, which matches MNE's
@@ -467,7 +477,10 @@ def band_analytic(
                 f"cycles) is longer than the data ({n_times} samples): use longer epochs, "
                 "fewer n_cycles or a higher band."
             )
-        n_pad = longest if pad == "auto" else int(pad)
+        # half the longest wavelet on each side covers every wavelet's support: the
+        # circular convolution is then MNE's linear one (a whole wavelet per side would
+        # only lengthen the FFTs, 1.5x for a wavelet as long as the epoch)
+        n_pad = longest // 2 if pad == "auto" else int(pad)
         pad_mode = "constant" if epoched else "reflect"
         if pad_mode == "reflect":
             n_pad = min(n_pad, n_times - 1)
@@ -507,11 +520,17 @@ def band_analytic(
         del block
         spec = bk.fft.rfft(padded, axis=-1, **fft_kw)
         del padded
-        for name, q in qs.items():
-            m0, n_out = left // q, outs[name].shape[-1]
-            for fi, segments in enumerate(kernels[name][0]):
-                z = _fold_ifft(bk, spec, segments, q, n_fft, xp, cdtype, fft_kw)
-                outs[name][s0 : s0 + chunk, fi] = z[:, m0 : m0 + n_out]
+        # On the CPU, a few hundred signals at a time: their spectra, folded spectra and
+        # inverse FFTs stay in cache across the bands and frequencies (a whole chunk makes
+        # each step a pass through memory). The GPU takes the chunk at once.
+        rows = len(spec) if bk.name != "numpy" else max(1, int(_CACHE_BYTES // (n_fft * 8)))
+        for r0 in range(0, len(spec), rows):
+            sp = spec[r0 : r0 + rows]
+            for name, q in qs.items():
+                m0, n_out = left // q, outs[name].shape[-1]
+                for fi, segments in enumerate(kernels[name][0]):
+                    z = _fold_ifft(bk, sp, segments, q, n_fft, xp, cdtype, fft_kw)
+                    outs[name][s0 + r0 : s0 + r0 + len(sp), fi] = z[:, m0 : m0 + n_out]
         del spec
     logger.debug(
         f"band_analytic: {method}, {n_sig} signals x {n_times} samples, n_fft={n_fft}, "
