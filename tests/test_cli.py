@@ -79,6 +79,14 @@ def test_report_sections(demo, tmp_path, capsys):
     text = html_file.read_text()
     for title in SECTIONS:
         assert title in text, title
+    # the headline results open the report (table of contents and page), the per-dyad
+    # matrices follow
+    for where in ('href="#{}"', 'id="{}"'):
+        at = [text.index(where.format(t.replace(" ", "_"))) for t in SECTIONS]
+        assert at == sorted(at), where
+    assert SECTIONS[:3] == ("Group contrast", "Questionnaire correlation",
+                            "Real vs pseudo-dyads")
+    assert SECTIONS.index("Inter-brain synchrony") > SECTIONS.index("Real vs pseudo-dyads")
     # each section has content of its own, not only the note for missing results
     assert "Not computed in this run" not in text  # the demo runs every level
     assert "dyad01 session 0" in text and "alliance_gap vs synchrony" in text
@@ -91,6 +99,42 @@ def test_report_sections(demo, tmp_path, capsys):
     assert "eta_sq_partial_ci" in text and "d_ci" in text and "r_ci" in text
     assert "Mixed model (plv): group x within, dyad random" in text
     assert "group x segment" in text
+
+
+def test_report_figures_drawn_once(demo, tmp_path, monkeypatch):
+    """Each figure of the report is laid out on a fixed grid and drawn once (a constrained
+    layout made saving draw every figure twice and measured every label), with one shared
+    colour bar on each dyad's matrices (they share one scale)."""
+    from matplotlib.figure import Figure
+
+    from hyperinsync.study import make_report
+
+    draws, figs = [], []
+    real_draw = Figure.draw
+
+    def draw(self, renderer):
+        draws.append(self)
+        return real_draw(self, renderer)
+
+    import hyperinsync.study.report as rep
+
+    real_add = rep._add_fig
+
+    def add(report, fig, title, section):
+        figs.append((fig, section, fig.get_layout_engine()))
+        return real_add(report, fig, title, section)
+
+    monkeypatch.setattr(Figure, "draw", draw)
+    monkeypatch.setattr(rep, "_add_fig", add)
+    make_report(demo / "results.h5", tmp_path / "r.html", verbose=False)
+    assert len(figs) == 4 + 4 + 3  # 4 dyads' matrices and Level 1, 3 group grids
+    assert all(engine is None for _, _, engine in figs)
+    assert len(draws) == len(figs) and {id(f) for f in draws} == {id(f) for f, _, _ in figs}
+    matrices = [f for f, section, _ in figs if section == "Inter-brain synchrony"]
+    for fig in matrices:  # 3 segments x 2 bands and one colour bar, on one scale
+        images = [ax.images[0] for ax in fig.axes if ax.images]
+        assert len(images) == 6 and len(fig.axes) == 7
+        assert len({im.get_clim() for im in images}) == 1
 
 
 def test_info(demo, capsys):

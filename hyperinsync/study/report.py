@@ -12,17 +12,18 @@ from .._utils import atomic_path, json_default, logger, verbose
 from .h5 import to_json
 from .results import Results, read_results
 
-# Section titles of the report, in page order (the tests look for them in the HTML).
+# Section titles of the report, in page order (the tests look for them in the HTML): the
+# study's headline results first, then the parameters, then each recording's details.
 SECTIONS = (
+    "Group contrast",
+    "Questionnaire correlation",
+    "Real vs pseudo-dyads",
+    "In-Sync Level 3",
     "Parameters",
     "Inter-brain synchrony",
     "Surrogate tests",
     "In-Sync Level 1",
     "In-Sync Level 2",
-    "In-Sync Level 3",
-    "Group contrast",
-    "Questionnaire correlation",
-    "Real vs pseudo-dyads",
     "Alignment",
 )
 
@@ -68,6 +69,29 @@ def _add_fig(report, fig, title, section):
     plt.close(fig)
 
 
+def _fixed_subplots(nrows, ncols, panel, *, left, right, bottom, top, wgap, hgap):
+    """A figure of ``nrows x ncols`` panels of ``panel`` (w, h) inches on a fixed grid.
+
+    Margins and gaps are in inches, sized for the labels the report's figures carry. A
+    constrained layout would place them by itself, but it measures every label of every
+    panel and makes saving draw the figure twice (to lay it out, then to render): on the
+    report's 31 figures that was most of the report's time.
+    """
+    import matplotlib.pyplot as plt
+
+    pw, ph = panel
+    width = left + right + ncols * pw + (ncols - 1) * wgap
+    height = bottom + top + nrows * ph + (nrows - 1) * hgap
+    return plt.subplots(nrows, ncols, squeeze=False, figsize=(width, height), gridspec_kw=dict(
+        left=left / width, right=1 - right / width, bottom=bottom / height,
+        top=1 - top / height, wspace=wgap / pw, hspace=hgap / ph))
+
+
+def _text_inches(labels, points=10.0):
+    """About the length of the longest label, in inches (0.5 em per character)."""
+    return 0.5 * points / 72 * max((len(str(x)) for x in labels), default=1)
+
+
 def _first_sessions(res):
     """The first recorded session of each dyad (figures show one per dyad)."""
     out = {}
@@ -77,11 +101,9 @@ def _first_sessions(res):
 
 
 def _sync_section(report, res, max_dyads):
-    import matplotlib.pyplot as plt
-
     from ..viz import plot_sync_matrix
 
-    section = SECTIONS[1]
+    section = "Inter-brain synchrony"
     for k, (dyad, (ses, rec)) in enumerate(_first_sessions(res).items()):
         if k >= max_dyads:
             report.add_html(f"<p>Further dyads not shown (max_dyads={max_dyads}).</p>",
@@ -90,10 +112,17 @@ def _sync_section(report, res, max_dyads):
         segs = list(rec["sync"])
         first = rec["sync"][segs[0]]
         bands = list(first.bands)
-        # one figure per dyad: segments x bands, on one colour scale
-        fig, axes = plt.subplots(len(segs), len(bands), squeeze=False, layout="constrained",
-                                 figsize=(3.6 * len(bands), 3.2 * len(segs)))
         level = "roi" if first.rois else "channel"
+        rows, cols = first.roi_names if level == "roi" else (first.rows, first.cols)
+        # tick labels without the role prefix, in a smaller font beyond 12 (plot_sync_matrix)
+        pts = [8.0 if len(n) > 12 else 10.0 for n in (rows, cols)]
+        ylab, xlab = (_text_inches([str(x).rpartition(":")[2] for x in n], p)
+                      for n, p in zip((rows, cols), pts))
+        # one figure per dyad: segments x bands on one colour scale, so one colour bar
+        # (in the right margin) serves every panel
+        fig, axes = _fixed_subplots(len(segs), len(bands), (2.4, 2.0), left=ylab + 0.4,
+                                    right=1.0, bottom=xlab + 0.4, top=0.5,
+                                    wgap=ylab + 0.45, hgap=xlab + 0.85)
         vmax = max(float(np.nanmax(r.get_data(r.measures[0], b, level=level)))
                    for r in rec["sync"].values() for b in bands)
         for row, seg in zip(axes, segs):
@@ -101,12 +130,17 @@ def _sync_section(report, res, max_dyads):
             for ax, band in zip(row, bands):
                 plot_sync_matrix(sync, sync.measures[0], band, level=level, axes=ax,
                                  vmin=0.0, vmax=vmax, title=f"{seg}: {sync.measures[0]}",
-                                 show=False)
+                                 colorbar=False, show=False)
+        width, height = fig.get_size_inches()
+        top, bottom = axes[0, -1].get_position(), axes[-1, -1].get_position()
+        cax = fig.add_axes([top.x1 + 0.15 / width, bottom.y0, 0.15 / width,
+                            top.y1 - bottom.y0])
+        fig.colorbar(axes[0, 0].images[0], cax=cax, label=first.measures[0])
         _add_fig(report, fig, f"{dyad} session {ses}", section)
 
 
 def _surrogate_section(report, res):
-    section = SECTIONS[2]
+    section = "Surrogate tests"
     rows = []
     for (dyad, ses), rec in sorted(res.recordings.items()):
         for seg, sur in rec["surrogates"].items():
@@ -123,11 +157,9 @@ def _surrogate_section(report, res):
 
 
 def _level1_section(report, res, max_dyads):
-    import matplotlib.pyplot as plt
-
     from ..viz import plot_level1
 
-    section = SECTIONS[3]
+    section = "In-Sync Level 1"
     shown = 0
     for dyad, (ses, rec) in _first_sessions(res).items():
         for seg, l1 in rec["level1"].items():
@@ -139,9 +171,9 @@ def _level1_section(report, res, max_dyads):
             # the ROIs the study tests (else the first two shared ones) keep the figure small
             wanted = (res.params.get("statistics") or {}).get("rois") or ra[:2]
             pairs = [(r, r) for r in ra if r in rb and r in wanted] or [(ra[0], rb[0])]
-            fig, axes = plt.subplots(len(bands), len(pairs), squeeze=False,
-                                     layout="constrained",
-                                     figsize=(4.0 * len(pairs), 2.4 * len(bands)))
+            fig, axes = _fixed_subplots(len(bands), len(pairs), (3.2, 1.8), left=0.75,
+                                        right=0.15, bottom=0.5, top=0.35, wgap=0.85,
+                                        hgap=0.85)
             for bi, band in enumerate(bands):
                 for pi, (a, b) in enumerate(pairs):
                     times, vals = l1.get_series(band, a, b)
@@ -213,7 +245,7 @@ def _feature_note(feats, stat):
 def _contrast_section(report, res):
     from ..viz import plot_group_contrast
 
-    section = SECTIONS[6]
+    section = "Group contrast"
     got = _group_inputs(report, res, "contrast", section,
                         "fewer than two groups of two dyads, or disabled.")
     if got is None:
@@ -282,12 +314,11 @@ def _mixed_tables(report, measure, mixed, section):
 
 def _grid(func, labels, kwargs_of, ncols=4):
     """One figure with a panel per feature."""
-    import matplotlib.pyplot as plt
-
     nrows = -(-len(labels) // ncols)
     ncols = min(ncols, len(labels))
-    fig, axes = plt.subplots(nrows, ncols, squeeze=False, layout="constrained",
-                             figsize=(3.6 * ncols, 3.2 * nrows))
+    # two-line titles (feature, statistics) and group labels; dyad names right of points
+    fig, axes = _fixed_subplots(nrows, ncols, (2.7, 2.2), left=0.9, right=0.5, bottom=0.7,
+                                top=0.55, wgap=0.95, hgap=1.25)
     for j, lab in enumerate(labels):
         func(**kwargs_of(j, lab, axes.flat[j]))
     for ax in axes.flat[len(labels):]:
@@ -298,7 +329,7 @@ def _grid(func, labels, kwargs_of, ncols=4):
 def _correlation_section(report, res):
     from ..viz import plot_correlation
 
-    section = SECTIONS[7]
+    section = "Questionnaire correlation"
     got = _group_inputs(report, res, "correlation", section,
                         "no variables to correlate ([statistics] correlate).")
     if got is None:
@@ -326,7 +357,7 @@ def _correlation_section(report, res):
 
 
 def _pseudo_section(report, res):
-    section = SECTIONS[8]
+    section = "Real vs pseudo-dyads"
     pseudo = res.group.get("pseudo_dyads")
     if not pseudo:
         _not_computed(report, section, "disabled or hyperinsync.stats.pseudo_dyad_test "
@@ -354,7 +385,7 @@ def _pseudo_section(report, res):
 def _level3_section(report, res):
     from ..viz import plot_trend
 
-    section = SECTIONS[5]
+    section = "In-Sync Level 3"
     l3 = res.group.get("level3")
     if not l3:
         _not_computed(report, section, "needs hyperinsync.insync.level3 and at least 3 "
@@ -402,7 +433,7 @@ def _level3_section(report, res):
 
 
 def _alignment_section(report, res):
-    section = SECTIONS[9]
+    section = "Alignment"
     rows = []
     for (dyad, ses), rec in sorted(res.recordings.items()):
         al = rec["meta"].get("alignment")
@@ -443,10 +474,11 @@ def _band_edges(results):
 def make_report(results, fname=None, *, max_dyads=30, title=None, verbose=None):
     """Write the HTML report of a study's results.
 
-    Sections (in order): parameters and provenance; per-recording inter-brain matrices per
-    band; ROI results against their surrogate nulls; In-Sync Levels 1, 2 and 3; the group
-    contrast of real dyads; questionnaire correlations; real vs pseudo-dyads; the readers'
-    alignment reports. A section whose results are not in the file says so.
+    Sections (in order): the study's headline results -- the group contrast of real dyads,
+    questionnaire correlations, real vs pseudo-dyads, the session trends of In-Sync Level 3
+    --; parameters and provenance; then per recording: inter-brain matrices per band, ROI
+    results against their surrogate nulls, In-Sync Levels 1 and 2; the readers' alignment
+    reports. A section whose results are not in the file says so.
 
     Parameters
     ----------
@@ -476,20 +508,21 @@ def make_report(results, fname=None, *, max_dyads=30, title=None, verbose=None):
         fname = Path(results.fname).with_name("report.html")
     name = results.params.get("name", "study")
     report = mne.Report(title=title or f"hyperinsync: {name}", verbose=False)
+    # the headline results first, the parameters, then each recording's details
+    _contrast_section(report, results)
+    _correlation_section(report, results)
+    _pseudo_section(report, results)
+    _level3_section(report, results)
     report.add_html(
         _pre(dict(params=results.params, band_edges=_band_edges(results),
                   versions=results.versions, file=str(results.fname),
                   created=results.attrs.get("created"))),
-        title="Parameters and provenance", section=SECTIONS[0],
+        title="Parameters and provenance", section="Parameters",
     )
     _sync_section(report, results, max_dyads)
     _surrogate_section(report, results)
     _level1_section(report, results, max_dyads)
-    _records_section(report, results, "level2", SECTIONS[4], "Level 2")
-    _level3_section(report, results)
-    _contrast_section(report, results)
-    _correlation_section(report, results)
-    _pseudo_section(report, results)
+    _records_section(report, results, "level2", "In-Sync Level 2", "Level 2")
     _alignment_section(report, results)
     # written beside and moved into place: never a half-written page
     with atomic_path(fname) as tmp:
