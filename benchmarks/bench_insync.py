@@ -30,12 +30,16 @@ def main():
     # one BLAS thread per job, set before NumPy loads: the jobs are the parallelism
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    run(args.quick, args.n_null, args.n_jobs, args.backend)
 
+
+def run(quick=False, n_null=None, n_jobs=2, backend="numpy"):
+    """Simulate, run Level 1 and print; return (result, wall s, CPU s, raw)."""
     from hyperinsync import Coupling, simulate_dyad
     from hyperinsync.insync import level1
 
-    duration = 180.0 if args.quick else 1800.0
-    n_null = args.n_null or (50 if args.quick else 200)
+    duration = 180.0 if quick else 1800.0
+    n_null = n_null or (50 if quick else 200)
     sfreq = 500.0
     bands = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
     t0 = time.perf_counter()
@@ -50,15 +54,16 @@ def main():
           f"in {t_sim:.1f} s")
     t0, c0 = time.perf_counter(), time.process_time()
     res = level1(raw, bands, "default", window=6.0, step=0.5, n_surrogates=n_null, seed=0,
-                 backend=args.backend, n_jobs=args.n_jobs, verbose=False)
+                 backend=backend, n_jobs=n_jobs, verbose=False)
     t_l1, c_l1 = time.perf_counter() - t0, time.process_time() - c0
     n_bands, n_ra, n_rb, n_win = res.values.shape
     print(f"level1: {n_bands} bands x {n_ra} x {n_rb} ROI pairs x {n_win} windows "
           f"(6 s, step 0.5 s), {n_null} block shuffles + {n_null} circular shifts, "
-          f"backend {res.params['backend']}, decim {res.params['decim']}, n_jobs {args.n_jobs}")
+          f"backend {res.params['backend']}, decim {res.params['decim']}, n_jobs {n_jobs}")
     # CPU time next to wall time: on a shared machine the wall time includes waiting
     print(f"level1 time: {t_l1:.2f} s wall, {c_l1:.2f} s CPU "
           f"({len(res.episodes)} episode(s))")
+    return res, t_l1, c_l1, raw
 
 
 if __name__ == "__main__":

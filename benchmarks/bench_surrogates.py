@@ -14,15 +14,20 @@ Signal simulation is not timed.
 import argparse
 import os
 import sys
+from types import SimpleNamespace
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--quick", action="store_true", help="reduced sizes (CI smoke run)")
-parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
-parser.add_argument("--repeats", type=int, default=3, help="repeats per timing (median)")
-parser.add_argument("--backend", default="numpy", help="numpy | cupy | auto")
-args = parser.parse_args()
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ[var] = str(args.threads)
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="reduced sizes (CI smoke run)")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats per timing (median)")
+    parser.add_argument("--backend", default="numpy", help="numpy | cupy | auto")
+    args = parser.parse_args()
+    for var in THREAD_VARS:
+        os.environ[var] = str(args.threads)
+else:  # imported (benchmarks/run_all.py): it sets the thread variables and args
+    args = SimpleNamespace(quick=False, threads=2, repeats=3, backend="numpy")
 
 import time  # noqa: E402
 
@@ -73,8 +78,10 @@ def bench_p1(quick):
         for a, b in subset:
             raw = make_dyad_raw(people[a // 2][0], people[b // 2][1], roles=roles,
                                 verbose=False)
-            out.append(hi.compute_sync(raw, BANDS, "plv", n_jobs=args.threads,
-                                       backend=args.backend, verbose=False).data)
+            sync = hi.compute_sync(raw, BANDS, "plv", n_jobs=args.threads,
+                                   backend=args.backend, verbose=False)
+            # at the level of the batched null (surrogate_sync's rois='default')
+            out.append(np.stack([sync.get_data("plv", b, level="roi") for b in BANDS])[None])
         return out
 
     t_loop_sub, loop_vals = median_time(loop, args.repeats)
@@ -85,6 +92,9 @@ def bench_p1(quick):
     print(f"  loop compute_sync: {t_loop_sub:.2f} s for {len(subset)} pairs -> "
           f"{t_loop:8.2f} s extrapolated to {n_pairs}")
     print(f"  speed-up: {t_loop / t_batch:6.1f}x   max |batched - loop| = {err:.2e}")
+    bench_p1.info = dict(n_dyads=n_dyads, duration=dur, n_ch=n_ch, n_pairs=n_pairs,
+                         n_subset=len(subset), t_loop_subset=t_loop_sub, max_diff=err,
+                         sfreq=500.0, dyad=dyads[0])
     return t_batch, t_loop
 
 
@@ -104,6 +114,7 @@ def bench_p2(quick):
     t, res = median_time(run, args.repeats)
     print(f"  surrogate_sync epoch_shuffle: {t:8.2f} s (median of {args.repeats}); "
           f"{res.null.shape[0]} surrogates x {len(res.rows)} x {len(res.cols)} ROI pairs")
+    bench_p2.info = dict(duration=dur, n_ch=n_ch, n_surrogates=n_sur, sfreq=500.0, raw=raw)
     return t
 
 
