@@ -82,9 +82,16 @@ def _fixed_subplots(nrows, ncols, panel, *, left, right, bottom, top, wgap, hgap
     pw, ph = panel
     width = left + right + ncols * pw + (ncols - 1) * wgap
     height = bottom + top + nrows * ph + (nrows - 1) * hgap
-    return plt.subplots(nrows, ncols, squeeze=False, figsize=(width, height), gridspec_kw=dict(
-        left=left / width, right=1 - right / width, bottom=bottom / height,
-        top=1 - top / height, wspace=wgap / pw, hspace=hgap / ph))
+    # titles at a fixed height above each panel (where matplotlib puts them when nothing is
+    # on top of the panel, as here): placing them automatically measures every tick label
+    with plt.rc_context(_FIXED_TITLES):
+        return plt.subplots(nrows, ncols, squeeze=False, figsize=(width, height),
+                            gridspec_kw=dict(left=left / width, right=1 - right / width,
+                                             bottom=bottom / height, top=1 - top / height,
+                                             wspace=wgap / pw, hspace=hgap / ph))
+
+
+_FIXED_TITLES = {"axes.titley": 1.0}
 
 
 def _text_inches(labels, points=10.0):
@@ -101,6 +108,8 @@ def _first_sessions(res):
 
 
 def _sync_section(report, res, max_dyads):
+    import matplotlib.pyplot as plt
+
     from ..viz import plot_sync_matrix
 
     section = "Inter-brain synchrony"
@@ -133,8 +142,9 @@ def _sync_section(report, res, max_dyads):
                                  colorbar=False, show=False)
         width, height = fig.get_size_inches()
         top, bottom = axes[0, -1].get_position(), axes[-1, -1].get_position()
-        cax = fig.add_axes([top.x1 + 0.15 / width, bottom.y0, 0.15 / width,
-                            top.y1 - bottom.y0])
+        with plt.rc_context(_FIXED_TITLES):
+            cax = fig.add_axes([top.x1 + 0.15 / width, bottom.y0, 0.15 / width,
+                                top.y1 - bottom.y0])
         fig.colorbar(axes[0, 0].images[0], cax=cax, label=first.measures[0])
         _add_fig(report, fig, f"{dyad} session {ses}", section)
 
