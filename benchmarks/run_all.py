@@ -150,10 +150,25 @@ def limit_seconds(gemm_flops, fft_flops_, rates):
 
 # ----------------------------------------------------------------------------- scenarios
 def _core():
+    """bench_core, with warnings and MNE's log quiet (as bench_core's own main)."""
+    import warnings
+
+    import mne
+
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    mne.set_log_level("ERROR")
     sys.path.insert(0, str(HERE))
     import bench_core
 
     return bench_core
+
+
+def _s1_input(args):
+    """bench_core, S1's size and recording, and its two roles' channel indices."""
+    bc = _core()
+    size = (bc.QUICK if args.quick else bc.SIZES)["S1"]
+    raw = bc.make_input(size)
+    return bc, size, raw, bc.split_roles(raw)
 
 
 def _rows_of(bc_rows, scenario, ours_tool, size_text):
@@ -167,19 +182,9 @@ def _rows_of(bc_rows, scenario, ours_tool, size_text):
 
 
 def scen_s1(args):
-    import warnings
-
-    import mne
-    import numpy as np
-
     from hyperinsync import compute_sync
 
-    warnings.filterwarnings("ignore", category=RuntimeWarning)
-    mne.set_log_level("ERROR")
-    bc = _core()
-    size = (bc.QUICK if args.quick else bc.SIZES)["S1"]
-    raw = bc.make_input(size)
-    pa, pb = bc.split_roles(raw)
+    bc, size, raw, (pa, pb) = _s1_input(args)
     call = lambda: compute_sync(raw, bc.BANDS, bc.MEASURES, method="fft",  # noqa: E731
                                 convention="within", verbose=False)
     res = call()  # warm-up
@@ -202,12 +207,6 @@ def scen_s1(args):
 
 
 def scen_s2(args):
-    import warnings
-
-    import mne
-
-    warnings.filterwarnings("ignore", category=RuntimeWarning)
-    mne.set_log_level("ERROR")
     bc = _core()
     size = (bc.QUICK if args.quick else bc.SIZES)["S2"]
     rows = []
@@ -226,8 +225,6 @@ def scen_s2(args):
 
 
 def scen_morlet(args):
-    import warnings
-
     import mne
     import numpy as np
     from threadpoolctl import threadpool_limits
@@ -236,12 +233,7 @@ def scen_morlet(args):
     from hyperinsync.sync import DyadSignals
     from hyperinsync.sync.spectral import _pad_lengths
 
-    warnings.filterwarnings("ignore", category=RuntimeWarning)
-    mne.set_log_level("ERROR")
-    bc = _core()
-    size = (bc.QUICK if args.quick else bc.SIZES)["S1"]
-    raw = bc.make_input(size)
-    pa, pb = bc.split_roles(raw)
+    bc, size, raw, (pa, pb) = _s1_input(args)
     epochs = raw.make_epochs(duration=bc.EPOCH_S, verbose=False)
     del raw
     kw = dict(method="morlet", decim=1, n_cycles=bc.N_CYCLES)
@@ -277,8 +269,7 @@ def scen_morlet(args):
     n_products = sum(n_freqs.values()) * n_t * len(bc.MEASURES)
     t_gemm = float(np.median(t8)) / 8 * n_products
     gemm = n_products * len(pa) * len(pb) * e * 8
-    longest = __import__("mne").time_frequency.morlet(size.sfreq, [4.0],
-                                                        n_cycles=bc.N_CYCLES)[0].size
+    longest = mne.time_frequency.morlet(size.sfreq, [4.0], n_cycles=bc.N_CYCLES)[0].size
     _, n_fft = _pad_lengths(n_t, longest // 2, [1])
     n_sig = e * 2 * size.n_ch
     fft = n_sig * (fft_flops(n_fft, real=True) + sum(n_freqs.values()) * fft_flops(n_fft))
