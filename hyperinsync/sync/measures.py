@@ -354,7 +354,7 @@ def measure_samples_last(name, a, b, convention="within", signed=False):
 
 
 def sums_measures(names, a, b_conj, convention="across"):
-    """Measures that are functions of sums (:data:`FROM_SUMS`) from one pass over the data.
+    """Measures that are functions of sums (``FROM_SUMS``) from one pass over the data.
 
     For signals already in :func:`samples_last` layout, with the second set *conjugated*:
     the cross sums are then plain matrix products ``a @ b_conj^T`` (BLAS reads the
@@ -366,7 +366,7 @@ def sums_measures(names, a, b_conj, convention="across"):
     Parameters
     ----------
     names : list of str
-        Keys of :data:`FROM_SUMS`.
+        Keys of ``FROM_SUMS`` (``plv``, ``coh``, ``imcoh``).
     a : array, shape (..., n_a, n_samples)
         The first set.
     b_conj : array, shape (..., n_b, n_samples)
