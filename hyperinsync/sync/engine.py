@@ -21,6 +21,7 @@ from .measures import (
     _xp,
     check_measures,
     compute_measure,
+    _work,
     measure_samples_last,
     samples_last,
     sums_measures,
@@ -53,6 +54,7 @@ def _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, sum
 # Bytes of one chunk of time points in 'across' (layout copies, phasors), at most: the
 # copies read each signal's time points in runs of the chunk's length, so a chunk should
 # hold several time points (a run shorter than a cache line wastes most of each line).
+# The chunks' scratch arrays are allocated once and reused.
 _ACROSS_CHUNK_BYTES = 64e6
 
 
@@ -73,18 +75,17 @@ def _fill_across(za, zb, measures, bi, n_epochs, per_time, summary, max_bytes, b
     # the layout copies and the magnitudes and phasors made from them
     per_t = za.shape[1] * n_sig * n_epochs * za.dtype.itemsize * 3
     step = max(1, int(min(max_bytes, _ACROSS_CHUNK_BYTES) // per_t))
-    vts = {}
+    vts, work = {}, {}  # the chunks' scratch arrays, allocated once
     for t0 in range(0, t_n, step):
-        a = samples_last(za[..., t0 : t0 + step], "across")
+        view = za[..., t0 : t0 + step].transpose(1, 3, 2, 0)
+        a = _work(work, "a", view.shape, view.dtype, xp)
+        a[...] = view  # the layout of samples_last('across')
         vals = {}
         if sums:
-            if same:
-                b_conj = a.conj()
-            else:  # the transposing copy and the conjugate in one pass
-                view = zb[..., t0 : t0 + step].transpose(1, 3, 2, 0)
-                b_conj = xp.conjugate(view, out=xp.empty(view.shape, dtype=view.dtype))
-            vals = sums_measures(sums, a, b_conj, "across")
-            del b_conj
+            # the second side's transposing copy and its conjugate in one pass
+            view = (za if same else zb)[..., t0 : t0 + step].transpose(1, 3, 2, 0)
+            b_conj = xp.conjugate(view, out=_work(work, "b", view.shape, view.dtype, xp))
+            vals = sums_measures(sums, a, b_conj, "across", work=work)
         if rest:
             b = a if same else samples_last(zb[..., t0 : t0 + step], "across")
             vals.update({m: measure_samples_last(m, a, b, "across") for m in rest})
@@ -93,7 +94,7 @@ def _fill_across(za, zb, measures, bi, n_epochs, per_time, summary, max_bytes, b
             if m not in vts:
                 vts[m] = np.empty((t_n,) + v.shape[1:])
             vts[m][t0 : t0 + step] = v
-        del a, vals
+        del vals
     for mi, m in enumerate(measures):
         per_time[(mi, bi)] = vts[m]
         summary[mi, bi] = vts[m].mean(axis=0)

@@ -353,7 +353,23 @@ def measure_samples_last(name, a, b, convention="within", signed=False):
     return MEASURES[name](a, b)
 
 
-def sums_measures(names, a, b_conj, convention="across"):
+def _work(work, key, shape, dtype, xp):
+    """A scratch array of ``shape``: from ``work`` (reused across calls) when given.
+
+    Chunked loops pass the same dict each time, so their large temporaries are allocated
+    once: a fresh array of tens of MB is a fresh mapping whose every page faults on first
+    touch, which cost more than the arithmetic done in it.
+    """
+    if work is None:
+        return xp.empty(shape, dtype)
+    buf = work.get(key)
+    if (buf is None or buf.dtype != dtype or buf.ndim != len(shape)
+            or any(b < n for b, n in zip(buf.shape, shape))):
+        buf = work[key] = xp.empty(shape, dtype)
+    return buf[tuple(slice(0, n) for n in shape)]
+
+
+def sums_measures(names, a, b_conj, convention="across", *, work=None):
     """Measures that are functions of sums (``FROM_SUMS``) from one pass over the data.
 
     For signals already in :func:`samples_last` layout, with the second set *conjugated*:
@@ -373,6 +389,9 @@ def sums_measures(names, a, b_conj, convention="across"):
         The complex conjugate of the second set.
     convention : 'within' | 'across'
         Decides the sign of ``imcoh`` (signed across epochs, as in :func:`is_signed`).
+    work : dict | None
+        Scratch arrays reused from one call to the next (pass the same empty dict to every
+        call of a loop over chunks); ``None``: fresh arrays.
 
     Returns
     -------
@@ -384,16 +403,19 @@ def sums_measures(names, a, b_conj, convention="across"):
     xp = _xp(a)
     n = a.shape[-1]
     wants_unit = {FROM_SUMS[m][0] for m in names}
-    mags = [xp.abs(x) for x in (a, b_conj)]
+    real = xp.abs(a[..., :1, :1]).dtype
+    mags = [xp.abs(x, out=_work(work, f"mag{i}", x.shape, real, xp))
+            for i, x in enumerate((a, b_conj))]
     sums = {}
     if False in wants_unit:  # raw cross sums and powers
         sums[False] = (xp.matmul(a, b_conj.swapaxes(-1, -2)),
-                       *(xp.sum(mag * mag, axis=-1) for mag in mags))
+                       *(xp.einsum("...i,...i->...", mag, mag) for mag in mags))
     if True in wants_unit:  # unit phasors x / |x| (0 stays 0), as unit()
         phasors = []
-        for x, mag in zip((a, b_conj), mags):
+        for i, (x, mag) in enumerate(zip((a, b_conj), mags)):
             mag[mag == 0] = 1
-            phasors.append(x * xp.reciprocal(mag, out=mag))
+            phasors.append(xp.multiply(x, xp.reciprocal(mag, out=mag),
+                                       out=_work(work, f"unit{i}", x.shape, x.dtype, xp)))
         sums[True] = (xp.matmul(phasors[0], phasors[1].swapaxes(-1, -2)), None, None)
     out = {}
     for m in names:
