@@ -228,7 +228,8 @@ def _annotation_list(raw):
 def _safe_process(job, report=None):
     """``(job, record, None)`` or ``(job, None, error)``: errors are reported by the runner."""
     try:
-        return job, _process(job, report), None
+        # without a reporter, the one-argument call (wrappers of _process take one)
+        return job, (_process(job) if report is None else _process(job, report)), None
     except Exception as err:
         return job, None, err
 
