@@ -245,8 +245,8 @@ def _execute(jobs, n_jobs, scheduler, commit, *, keep_going=False, dashboard=Non
     failures = []
     if not jobs:
         return failures
-    parallel = n_jobs if scheduler is None else max(n_jobs, 2)
-    with RunProgress(len(jobs), progress, parallel=parallel) as bar:
+    # how many run at once is known for joblib only (a Dask cluster may grow or shrink)
+    with RunProgress(len(jobs), progress, parallel=n_jobs if scheduler is None else 1) as bar:
         if scheduler is None:
             from joblib import Parallel, delayed
 
