@@ -523,7 +523,8 @@ def band_analytic(
         # On the CPU, a few hundred signals at a time: their spectra, folded spectra and
         # inverse FFTs stay in cache across the bands and frequencies (a whole chunk makes
         # each step a pass through memory). The GPU takes the chunk at once.
-        rows = len(spec) if bk.name != "numpy" else max(1, int(_CACHE_BYTES // (n_fft * 8)))
+        # (at least 8: the FFTs run several rows at once in SIMD lanes)
+        rows = len(spec) if bk.name != "numpy" else max(8, int(_CACHE_BYTES // (n_fft * 8)))
         for r0 in range(0, len(spec), rows):
             sp = spec[r0 : r0 + rows]
             for name, q in qs.items():
