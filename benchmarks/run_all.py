@@ -513,7 +513,7 @@ def write_results(path, results, rates, mach, load0, load1, started, args):
         f"{mach['usable_cpus']} cores."
         + (" **The machine was shared and loaded while this ran**: other processes competed "
            "for the cores and memory bandwidth, so times are longer than on an idle machine "
-           "(by 2-5x at such loads) and ratios between tools, measured in the same process "
+           "and ratios between tools, measured in the same process "
            "minutes apart, are the comparable figures." if load0[0] > 0.5 * mach["usable_cpus"]
            or load1[0] > 0.5 * mach["usable_cpus"] else " The machine was otherwise idle."),
         "",
