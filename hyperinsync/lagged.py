@@ -134,6 +134,7 @@ from ._utils import (
 )
 from .backend import get_backend
 from .dyad import ROLE_SEP, get_roles, role_ch_name, split_ch_name
+from .io.physio import _bad_masks
 from .stats import maxstat_p, p_value, zscore
 from .surrogates import _shuffle_orders
 from .sync import _annotation_spans
@@ -243,22 +244,6 @@ class _Geometry:
 
 # --------------------------------------------------------------------------------------------
 # reading the pairs of series out of a Raw
-
-
-def _bad_masks(raw, names):
-    """Boolean (n_names, n_times): True inside a BAD_ annotation that applies to the channel."""
-    ann = raw.annotations
-    out = np.zeros((len(names), raw.n_times), bool)
-    is_bad = np.array([d.lower().startswith("bad") for d in ann.description], bool)
-    if not is_bad.any():
-        return out
-    on, off = _annotation_spans(raw, is_bad)
-    chs = [ann.ch_names[i] for i in np.flatnonzero(is_bad)]
-    for i0, i1, ch in zip(on, off, chs):
-        rows = range(len(names)) if not len(ch) else [k for k, n in enumerate(names) if n in ch]
-        for k in rows:
-            out[k, max(int(i0), 0) : max(int(i1), 0)] = True
-    return out
 
 
 def _resolve_pairs(inst, pairs):

@@ -90,6 +90,28 @@ def _annotate_nan(raw, description="BAD_missing"):
     return len(onset)
 
 
+def _bad_masks(raw, names):
+    """Boolean (n_names, n_times): True inside a BAD_ annotation that applies to the channel
+    (one naming it, or one naming no channel)."""
+    ann = raw.annotations
+    out = np.zeros((len(names), raw.n_times), bool)
+    is_bad = np.array([d.lower().startswith("bad") for d in ann.description], bool)
+    if not is_bad.any():
+        return out
+    sfreq = raw.info["sfreq"]
+    idx = np.flatnonzero(is_bad)
+    on = np.atleast_1d(raw.time_as_index(ann.onset[idx], use_rounding=True,
+                                         origin=ann.orig_time))
+    off = on + np.round(ann.duration[idx] * sfreq).astype(int)
+    for i0, i1, k in zip(on, off, idx):
+        chs = ann.ch_names[k]
+        rows = range(len(names)) if not len(chs) else [r for r, n in enumerate(names)
+                                                        if n in chs]
+        for r in rows:
+            out[r, max(int(i0), 0) : max(int(i1), 0)] = True
+    return out
+
+
 def _raw(data, names, types, sfreq, meas_date, fname, scales=None):
     info = mne.create_info(list(names), float(sfreq), list(types))
     data = np.asarray(data, float)
