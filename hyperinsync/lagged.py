@@ -1305,3 +1305,127 @@ def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", a
         null_sum_abs=np.array(s_abs), null_sum_signed=np.array(s_sgn),
         null_count=np.array(s_cnt), window_p=np.array(wp),
     )
+
+
+def _observed(definition, a, b, geom, fisher_z, max_missing, bk):
+    """Observed window x lag values of one pair (no surrogates)."""
+    ident = np.arange(geom.n_windows)[None, :]
+    if definition == "wcc":
+        return _run_wcc(bk, a, b, geom, geom.starts[:, None], fisher_z, max_missing).obs
+    if definition == "rmea":
+        return _run_rmea(bk, a, b, geom, ident, fisher_z, max_missing).obs
+    return _run_susy(bk, a, b, geom, ident, fisher_z)[0].obs
+
+
+@verbose
+@fill_doc
+def lagged_pseudo_dyads(raws, pairs=None, *, lag, window, step=None, definition="wcc",
+                        keep_roles=True, n_pseudo=None, fisher_z=True, max_missing=0.5,
+                        n_permutations=5000, seed=None, backend="auto", verbose=None):
+    """Real dyads against pseudo-dyads (people who never interacted) across a study.
+
+    For every real dyad and every pseudo-dyad -- the first role of dyad *i* with the second
+    role of dyad *j* (*i* != *j*; ``keep_roles=False``: any two people of different dyads,
+    as rMEA's ``shuffle``) -- the grand mean of :math:`|z|` over windows and lags is
+    computed with the same definition and parameters, each pair on the stretch both
+    recordings cover (the shorter length, as rMEA's ``shuffle`` pairs series).
+
+    Parameters
+    ----------
+    raws : list of DyadRaw
+        The study's dyads (one recording each), same roles and sampling rate.
+    pairs, lag, window, step, definition, fisher_z, max_missing
+        As in :func:`lagged_sync`.
+    keep_roles : bool
+        Pair only the first role of one dyad with the second role of another.
+    n_pseudo : int | None
+        Random subset of pseudo-dyads; ``None``: all of them.
+    n_permutations : int
+        Permutations of the group test (:func:`hyperinsync.stats.permutation_test`).
+    %(seed)s
+    %(backend)s
+    %(verbose)s
+
+    Returns
+    -------
+    result : dict
+        ``dyads``: a table, one row per modality and real dyad: ``sync`` (real), the
+        pseudo-dyads' ``pseudo_mean`` and ``pseudo_sd``, the SUSY-style ``effect_size``
+        :math:`(\\text{real} - \\text{mean}) / \\text{SD}`, and ``p`` (the share of
+        pseudo-dyads at least as synchronous, :math:`(b + 1)/(N + 1)`). ``group``: one row per
+        modality: mean real and pseudo synchrony, Cohen's d of real vs pseudo (rMEA's
+        comparison) and a permutation p-value of the difference (one-sided: real greater;
+        pseudo-dyads share people, so treat it as descriptive when they are few).
+        ``pseudo``: every pseudo-dyad's value (``person_a``, ``person_b`` as ``'<dyad
+        index>:<role>'``). ``params``.
+    """
+    from .stats import permutation_test
+
+    _validate_type(raws, (list, tuple), "raws")
+    if len(raws) < 2:
+        raise ValueError("Pseudo-dyads need at least 2 dyads.")
+    _check_option("definition", definition, DEFINITIONS)
+    bk = get_backend(backend)
+    rng = check_seed(seed)
+    roles = get_roles(raws[0])
+    sfreq = raws[0].info["sfreq"]
+    for k, raw in enumerate(raws):
+        _validate_type(raw, mne.io.BaseRaw, f"raws[{k}]", "Raw")
+        if get_roles(raw) != roles or raw.info["sfreq"] != sfreq:
+            raise ValueError(
+                f"raws[{k}] has roles {get_roles(raw)} at {raw.info['sfreq']:g} Hz; the first "
+                f"has {roles} at {sfreq:g} Hz: all dyads need the same roles and rate."
+            )
+    chans = [_resolve_pairs(raw, pairs) for raw in raws]
+    mods = list(chans[0])
+    for k, c in enumerate(chans):
+        if list(c) != mods:
+            raise ValueError(f"raws[{k}] has modalities {list(c)}, the first {mods}.")
+    n = len(raws)
+    people = [(d, r) for d in range(n) for r in (0, 1)]
+    if keep_roles:
+        combos = [((i, 0), (j, 1)) for i in range(n) for j in range(n) if i != j]
+    else:
+        combos = [(p, q) for x, p in enumerate(people) for q in people[x + 1:] if p[0] != q[0]]
+    if n_pseudo is not None and n_pseudo < len(combos):
+        combos = [combos[i] for i in np.sort(rng.choice(len(combos), n_pseudo, replace=False))]
+    dyad_rows, group_rows, pseudo_rows = [], [], []
+    for mod in mods:
+        series = {}
+        for d, raw in enumerate(raws):
+            names = list(chans[d][mod])
+            bad = _bad_masks(raw, names)
+            for r in (0, 1):
+                series[(d, r)] = _series(raw, names[r], bad[r], max_missing)
+
+        def value(p, q):
+            a, b = series[p], series[q]
+            m = min(len(a), len(b))
+            geom = _Geometry(definition, sfreq, m, window, lag, step)
+            with _quiet():
+                obs = _observed(definition, a[:m], b[:m], geom, fisher_z, max_missing, bk)
+            return float(np.nanmean(np.abs(obs))) if np.isfinite(obs).any() else np.nan
+
+        real = np.array([value((d, 0), (d, 1)) for d in range(n)])
+        pseudo = np.array([value(p, q) for p, q in combos])
+        for (p, q), v in zip(combos, pseudo):
+            pseudo_rows.append(dict(modality=mod, person_a=f"{p[0]}:{roles[p[1]]}",
+                                    person_b=f"{q[0]}:{roles[q[1]]}", sync=v))
+        ps = pseudo[np.isfinite(pseudo)]
+        for d in range(n):
+            p, m, s, es = _surrogate_test(real[d], ps, "greater")
+            dyad_rows.append(dict(modality=mod, dyad=d, sync=real[d], pseudo_mean=m,
+                                  pseudo_sd=s, effect_size=es, p=p, n_pseudo=len(ps)))
+        ok = real[np.isfinite(real)]
+        test = permutation_test(ok, ps, n_permutations=n_permutations, seed=rng,
+                                tail="greater")
+        group_rows.append(dict(modality=mod, n_dyads=len(ok), n_pseudo=len(ps),
+                               real_mean=float(ok.mean()), pseudo_mean=float(ps.mean()),
+                               cohens_d=test["d"], p=test["p"]))
+    params = dict(definition=definition, lag=float(lag), window=float(window),
+                  step=None if step is None else float(step), keep_roles=bool(keep_roles),
+                  n_pseudo=len(combos), fisher_z=bool(fisher_z), roles=list(roles))
+    logger.info(f"Pseudo-dyads: {n} dyads, {len(combos)} pseudo-dyads, {len(mods)} "
+                "modalities.")
+    return dict(dyads=as_table(dyad_rows), group=as_table(group_rows),
+                pseudo=as_table(pseudo_rows), params=params)

@@ -348,3 +348,31 @@ def test_episodes_annotations():
     assert list(ann.ch_names[0]) == ["therapist:HR", "client:HR"]
     raw.set_annotations(raw.annotations + ann)  # onsets from the first sample
     assert (raw.annotations.description == "insync/L1/HR/HR-HR").sum() == len(ann)
+
+
+def test_pseudo_dyads():
+    """Coupled dyads stand out from pseudo-dyads; a pseudo-dyad's value equals lagged_sync
+    on the two people put together."""
+    from hyperinsync.lagged import lagged_pseudo_dyads
+
+    raws = []
+    for k in range(4):
+        raw, _ = simulate_physio_dyad(300 + 20 * k, 4.0, modalities=["heart"], seed=20 + k,
+                                      couplings=[PhysioCoupling("heart", 0.7, 1.0)])
+        raws.append(raw)
+    out = lagged_pseudo_dyads(raws, lag=3, window=20, step=10, n_permutations=999, seed=0)
+    pseudo = out["pseudo"]
+    assert len(pseudo) == 12  # 4 x 3 therapist-client pseudo-dyads
+    grp = out["group"].iloc[0]
+    assert grp["cohens_d"] > 1 and grp["p"] < 0.01
+    assert (out["dyads"]["effect_size"] > 0).all()
+    # one pseudo-dyad by hand: therapist of dyad 0 with client of dyad 2, cropped to 300 s
+    row = pseudo[(pseudo["person_a"] == "0:therapist") & (pseudo["person_b"] == "2:client")]
+    a = raws[0].get_data(picks=["therapist:HR"])
+    b = raws[2].get_data(picks=["client:HR"])[:, : a.shape[1]]
+    info = mne.create_info(["HR"], 4.0, "misc")
+    both = make_dyad_raw(mne.io.RawArray(a, info, verbose=False),
+                         mne.io.RawArray(b, info.copy(), verbose=False), roles=ROLES,
+                         verbose=False)
+    ref = lagged_sync(both, lag=3, window=20, step=10, null=None)
+    assert row["sync"].iloc[0] == pytest.approx(ref.sessions[0]["sync"], abs=1e-12)
