@@ -368,13 +368,17 @@ class _Other:
         self.nfft = int(_next_fast_len(host["b"].shape[-1] + win - 1))
         self._spec = {}
         if self.complete:
-            # window sums of the other series at every start, by running sums
-            xp = bk.xp
-            for key, src in (("sb", "b"), ("sbb", "bb")):
+            # 1 / sqrt(sum of squared deviations) of the other series' segment at every
+            # start, by running sums (NaN where the segment is constant)
+            sums = {}
+            for src in ("b", "bb"):
                 v = host[src]
                 cs = np.concatenate([np.zeros(v.shape[:-1] + (1,)), np.cumsum(v, axis=-1)], -1)
-                sums = cs[..., win : win + self.n_pos] - cs[..., : self.n_pos]
-                setattr(self, key, xp.asarray(sums))
+                sums[src] = cs[..., win : win + self.n_pos] - cs[..., : self.n_pos]
+            ss = sums["bb"] - sums["b"] ** 2 / win
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self._isd = bk.xp.asarray(np.where(ss > _FLAT * win, 1.0 / np.sqrt(ss),
+                                                   np.nan))
 
     def spectrum(self, key, c0, c1):
         """rfft of the series ``'b'``, its square ``'bb'`` or its mask ``'mb'`` (rows)."""
@@ -385,13 +389,11 @@ class _Other:
         spec = self._spec[key]
         return spec[None, :] if self.circular else spec[c0:c1]
 
-    def window_sums(self, off, c0, c1):
-        """Sums of the other series and of its square over each segment (complete series)."""
-        xp = self.bk.xp
+    def inv_spread(self, off, c0, c1):
+        """1 / sqrt(sum of squared deviations) of the segments at ``off`` (complete series)."""
         if self.circular:
-            return self.sb[off], self.sbb[off]
-        return (xp.take_along_axis(self.sb[c0:c1], off, axis=1),
-                xp.take_along_axis(self.sbb[c0:c1], off, axis=1))
+            return self._isd[off]
+        return self.bk.xp.take_along_axis(self._isd[c0:c1], off, axis=1)
 
 
 def _circular_missing(y, start, length):
@@ -433,32 +435,50 @@ def _pearson_z(n, sa, sb, saa, sbb, sab, xp, fisher_z):
     vyy = sbb - sb * sb / nm
     cov = sab - sa * sb / nm
     ok = (n >= _MIN_PAIRS) & (vxx > _FLAT * n) & (vyy > _FLAT * n)
-    r = cov / xp.sqrt(xp.where(ok, vxx * vyy, 1.0))
+    r = _fisher(cov / xp.sqrt(xp.where(ok, vxx * vyy, 1.0)), xp, fisher_z)
+    return xp.where(ok, r, xp.nan)
+
+
+def _fisher(r, xp, fisher_z):
+    """r (clipped to [-1, 1] against round-off), or Fisher z clamped to +-10 as rMEA."""
     r = xp.clip(r, -1.0, 1.0)
     if fisher_z:
-        # atanh(+-1) is infinite: rMEA clamps to +-10
-        r = xp.clip(xp.arctanh(xp.clip(r, -1.0 + 1e-16, 1.0 - 1e-16)), -Z_CLAMP, Z_CLAMP)
-    return xp.where(ok, r, xp.nan)
+        with np.errstate(divide="ignore"):  # atanh(+-1) is infinite, then clamped
+            r = xp.clip(xp.arctanh(r), -Z_CLAMP, Z_CLAMP)
+    return r
 
 
 def _anchored_z(bk, x, other, starts, offsets, fisher_z, max_bytes=_TABLE_BYTES):
     """z of the anchor windows of ``x`` against ``other``'s segments starting at ``offsets``.
 
     ``starts`` (W,): anchor window starts in ``x`` (``other.win`` samples each);
-    ``offsets`` (W, M): start positions of the other series' segments, taken circularly.
-    Pearson r over the complete pairs of each (window, segment). Yields ``(c0, c1, z)`` per
-    chunk of windows, ``z`` (c1 - c0, M) on the backend's device.
+    ``offsets``: (W, M) start positions of the other series' segments (taken circularly),
+    or a pair ``(base, lags)`` meaning ``base[w, j] + lags[k]`` flattened over ``(j, k)``
+    (built chunk by chunk: the full array can be large). Pearson r over the complete pairs
+    of each (window, segment). Yields ``(c0, c1, z)`` per chunk of windows, ``z``
+    (c1 - c0, M) on the backend's device.
     """
     xp, fft = bk.xp, bk.fft
     win, n, nfft = other.win, other.n_pos, other.nfft
     kw = bk.fft_kwargs()
+    if isinstance(offsets, tuple):
+        base, lags = offsets
+        n_m = base.shape[1] * len(lags)
+
+        def chunk_offsets(c0, c1):
+            return (base[c0:c1, :, None] + lags[None, None, :]).reshape(c1 - c0, n_m)
+    else:
+        n_m = offsets.shape[1]
+
+        def chunk_offsets(c0, c1):
+            return offsets[c0:c1]
     # the tables of one window: up to 6 real rows of nfft, 3 anchor spectra, the gathers
-    per_window = 8 * nfft * 9 + 8 * 8 * offsets.shape[1]
+    per_window = 8 * nfft * 9 + 8 * 8 * n_m
     chunk = int(max(1, max_bytes // per_window))
     for c0 in range(0, len(starts), chunk):
         a, ma = _anchor_windows(x, starts[c0 : c0 + chunk], win)
         c1 = c0 + len(a)
-        off = offsets[c0:c1]
+        off = chunk_offsets(c0, c1)
         off = xp.asarray(np.mod(off, n) if other.circular else off)
         spec = {}
 
@@ -471,16 +491,19 @@ def _anchored_z(bk, x, other, starts, offsets, fisher_z, max_bytes=_TABLE_BYTES)
             return xp.take_along_axis(table, off, axis=1)
 
         if other.complete and ma.all():
-            # no missing sample: only the cross-products need an FFT
-            nn = float(win)
-            sa = xp.asarray(a.sum(axis=1))[:, None]
-            saa = xp.asarray((a * a).sum(axis=1))[:, None]
-            sb, sbb = other.window_sums(off, c0, c1)
+            # no missing sample: the anchor windows are centred (their sums are 0), so
+            # r = sum(a * b) / sqrt(sum(a^2) * var_b * n); only the cross-products need an
+            # FFT and the other series' spread at every start is a running sum
+            saa = (a * a).sum(axis=1)
+            with np.errstate(divide="ignore"):
+                isd_a = np.where(saa > _FLAT * win, 1.0 / np.sqrt(saa), np.nan)
+            r = corr("a", "b") * other.inv_spread(off, c0, c1) * xp.asarray(isd_a)[:, None]
+            z = _fisher(r, xp, fisher_z)
         else:
             nn = xp.rint(corr("ma", "mb"))
             sa, saa = corr("a", "mb"), corr("aa", "mb")
             sb, sbb = corr("ma", "b"), corr("ma", "bb")
-        z = _pearson_z(nn, sa, sb, saa, sbb, corr("a", "b"), xp, fisher_z)
+            z = _pearson_z(nn, sa, sb, saa, sbb, corr("a", "b"), xp, fisher_z)
         yield c0, c1, z
 
 
@@ -528,7 +551,7 @@ def _run_wcc(bk, a, b, geom, base, fisher_z, max_missing):
         offsets = np.broadcast_to(geom.lags + L, (n_w, K))
     else:
         other = _Other(bk, b, win)
-        offsets = (base[:, :, None] + geom.lags[None, None, :]).reshape(n_w, n_j * K)
+        offsets = (base, geom.lags)
     red = _Reducer(n_w, n_j - 1, K)
     miss_a = _window_missing(a, geom.starts, win) > max_missing * win
     miss_b = _circular_missing(b, base - L, win + 2 * L) > max_missing * (win + 2 * L)
@@ -554,7 +577,7 @@ def _run_rmea(bk, a, b, geom, pairing, fisher_z, max_missing):
         off = np.broadcast_to(pos, (n_w, L + 1))
     else:
         other_b = _Other(bk, b, win)
-        off = (st[pairing.T][:, :, None] + pos[None, None, :]).reshape(n_w, -1)
+        off = (st[pairing.T], pos)
     for c0, c1, zz in _anchored_z(bk, a, other_b, st, off, fisher_z):
         z[c0:c1, :, L:] = bk.to_numpy(zz).reshape(c1 - c0, n_j, L + 1)
     if L:
@@ -566,7 +589,7 @@ def _run_rmea(bk, a, b, geom, pairing, fisher_z, max_missing):
             off = np.broadcast_to(neg, (n_w, L))
         else:
             other_a = _Other(bk, a, win)
-            off = (st[inv.T][:, :, None] + neg[None, None, :]).reshape(n_w, -1)
+            off = (st[inv.T], neg)
         zneg = np.empty((n_w, n_j, L))
         for c0, c1, zz in _anchored_z(bk, b, other_a, st, off, fisher_z):
             zneg[c0:c1] = bk.to_numpy(zz).reshape(c1 - c0, n_j, L)
