@@ -64,9 +64,13 @@ Synchrony (``sync``)
     :math:`(\text{real} - \text{mean surrogate}) / \text{SD surrogate}`
     (:func:`hyperinsync.stats.zscore`).
 Phase (``phase``)
-    The grand mean of the signed :math:`z`, tested two-sided against the same surrogates:
-    ``'in-phase'`` (matching) when significantly positive, ``'anti-phase'`` (complementary)
-    when significantly negative, else ``'none'``.
+    The signed lag profile (mean :math:`z` over the windows, per lag) at its lag of largest
+    magnitude, tested two-sided against the same statistic of every surrogate:
+    ``'in-phase'`` (matching) when significantly above chance, ``'anti-phase'``
+    (complementary) when significantly below, else ``'none'``; ``phase_lag`` is that lag.
+    (The mean over every lag, rMEA's signed ``grandAver``, is also reported as
+    ``grand_average`` with ``absolute=False``, but it dilutes a sharply peaked
+    cross-correlation -- motion energy -- to nothing.)
 Leader (``lead``)
     :math:`D` = mean :math:`|z|` at positive lags minus mean :math:`|z|` at negative lags
     (rMEA's ``s1_lead - s2_lead``), over the valid windows. Its null is "no one leads": the
@@ -133,7 +137,7 @@ from ._utils import (
     warn,
 )
 from .backend import get_backend
-from .dyad import ROLE_SEP, get_roles, role_ch_name, split_ch_name
+from .dyad import ROLE_SEP, _check_two_roles, get_roles, role_ch_name, split_ch_name
 from .io.physio import _bad_masks
 from .stats import maxstat_p, p_value, zscore
 from .surrogates import _shuffle_orders
@@ -249,11 +253,7 @@ class _Geometry:
 def _resolve_pairs(inst, pairs):
     """``{modality: (dyad name A, dyad name B)}`` from the user's ``pairs``."""
     roles = get_roles(inst)
-    if len(roles) != 2:
-        raise ValueError(
-            f"A dyad holds exactly two roles, found {len(roles)}: {roles}. Build one with "
-            "hyperinsync.make_dyad_raw."
-        )
+    _check_two_roles(roles)
     names = inst.ch_names
     plain = {r: {} for r in roles}
     for name, kind in zip(names, inst.get_channel_types()):
@@ -513,25 +513,41 @@ def _window_missing(x, starts, length):
 
 
 class _Reducer:
-    """Keeps the observed z (W, K) and per-surrogate window sums of |z|, z and counts."""
+    """Keeps the observed z (W, K) and what the statistics need of every surrogate.
 
-    def __init__(self, n_windows, n_sur, n_lags):
+    Per surrogate and window: the sums of |z| and z over lags and the number of valid lags
+    (window, segment and session synchrony). Per group of windows (``groups`` (G, W): the
+    whole recording, each segment) and surrogate: the signed lag profile summed over the
+    group's windows and its counts (the phase statistic).
+    """
+
+    def __init__(self, n_windows, n_sur, n_lags, groups=None):
         self.obs = np.full((n_windows, n_lags), np.nan)
         self.sum_abs = np.zeros((n_sur, n_windows))
         self.sum_sgn = np.zeros((n_sur, n_windows))
         self.count = np.zeros((n_sur, n_windows))
+        self.groups = (np.ones((1, n_windows)) if groups is None else
+                       np.asarray(groups, float))
+        self.prof_sgn = np.zeros((len(self.groups), n_sur, n_lags))
+        self.prof_cnt = np.zeros((len(self.groups), n_sur, n_lags))
 
     def add(self, bk, c0, c1, z):
         """``z`` (c, J, K) on the device, surrogate 0 the observed pairing."""
         xp = bk.xp
         self.obs[c0:c1] = bk.to_numpy(z[:, 0])
-        if self.sum_abs.shape[0]:
+        n_sur, k = self.sum_abs.shape[0], z.shape[2]
+        if n_sur:
             sur = z[:, 1:]
             ok = ~xp.isnan(sur)
             zero = xp.where(ok, sur, 0.0)
             self.sum_abs[:, c0:c1] = bk.to_numpy(xp.abs(zero).sum(axis=2)).T
             self.sum_sgn[:, c0:c1] = bk.to_numpy(zero.sum(axis=2)).T
             self.count[:, c0:c1] = bk.to_numpy(ok.sum(axis=2)).T
+            g = xp.asarray(self.groups[:, c0:c1])
+            shape = (len(self.groups), n_sur, k)
+            self.prof_sgn += bk.to_numpy(g @ zero.reshape(c1 - c0, -1)).reshape(shape)
+            self.prof_cnt += bk.to_numpy(g @ ok.reshape(c1 - c0, -1).astype(float)).reshape(
+                shape)
 
 
 def _mask_pairs(z, bad):
@@ -541,7 +557,7 @@ def _mask_pairs(z, bad):
     return z
 
 
-def _run_wcc(bk, a, b, geom, base, fisher_z, max_missing):
+def _run_wcc(bk, a, b, geom, base, fisher_z, max_missing, groups=None):
     """'wcc': A's windows fixed; B's segment at ``base[w, j] + lag`` (circular)."""
     xp = bk.xp
     win, L, K = geom.win, geom.L, len(geom.lags)
@@ -552,7 +568,7 @@ def _run_wcc(bk, a, b, geom, base, fisher_z, max_missing):
     else:
         other = _Other(bk, b, win)
         offsets = (base, geom.lags)
-    red = _Reducer(n_w, n_j - 1, K)
+    red = _Reducer(n_w, n_j - 1, K, groups)
     miss_a = _window_missing(a, geom.starts, win) > max_missing * win
     miss_b = _circular_missing(b, base - L, win + 2 * L) > max_missing * (win + 2 * L)
     for c0, c1, z in _anchored_z(bk, a, other, geom.starts, offsets, fisher_z):
@@ -563,7 +579,7 @@ def _run_wcc(bk, a, b, geom, base, fisher_z, max_missing):
     return red
 
 
-def _run_rmea(bk, a, b, geom, pairing, fisher_z, max_missing):
+def _run_rmea(bk, a, b, geom, pairing, fisher_z, max_missing, groups=None):
     """'rmea': the leader's segment at the start of each block; ``pairing`` (J, W)."""
     win, L, st = geom.win, geom.L, geom.starts
     n_j, n_w = pairing.shape
@@ -599,7 +615,7 @@ def _run_rmea(bk, a, b, geom, pairing, fisher_z, max_missing):
     miss_a = _window_missing(a, st, span) > max_missing * span
     miss_b = _window_missing(b, st, span)[pairing.T] > max_missing * span
     z = _mask_pairs(z, miss_a[:, None] | miss_b)
-    red = _Reducer(n_w, n_j - 1, K)
+    red = _Reducer(n_w, n_j - 1, K, groups)
     red.add(_HOST, 0, n_w, z)
     return red
 
@@ -636,11 +652,11 @@ def _susy_table(bk, a, b, geom, fisher_z):
     return table
 
 
-def _run_susy(bk, a, b, geom, pairing, fisher_z):
+def _run_susy(bk, a, b, geom, pairing, fisher_z, groups=None):
     table = _susy_table(bk, a, b, geom, fisher_z)
     n_j, n_w = pairing.shape
     z = table[np.arange(n_w)[:, None], pairing.T]  # (W, J, K)
-    red = _Reducer(n_w, n_j - 1, z.shape[2])
+    red = _Reducer(n_w, n_j - 1, z.shape[2], groups)
     red.add(_HOST, 0, n_w, z)
     return red, table
 
@@ -802,21 +818,32 @@ def _surrogate_test(obs, null, tail):
             float(null.std(ddof=1)), float(zscore(obs, null)))
 
 
-def _stats_over(windows, red, d, prof, blocks, *, roles, lags_s, alpha, ci, n_sur, n_boot,
-                rng, where=None):
+def _extreme_lag(profile, count):
+    """Index and value of the signed mean lag profile at its largest magnitude (per row)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = profile / count
+    k = np.argmax(np.where(np.isfinite(mean), np.abs(mean), -1.0), axis=-1)
+    return k, np.take_along_axis(mean, k[..., None], -1)[..., 0]
+
+
+def _stats_over(windows, red, d, prof, blocks, *, group, roles, lags_s, alpha, ci, n_sur,
+                n_boot, rng, where=None):
     """Synchrony, phase and lead statistics over a set of windows (boolean mask)."""
     obs = red.obs[windows]
     ok = np.isfinite(obs)
-    n_valid = int(np.isfinite(obs).any(axis=1).sum())
+    n_valid = int(ok.any(axis=1).sum())
     sync = float(np.abs(obs[ok]).mean()) if ok.any() else np.nan
-    phase_val = float(obs[ok].mean()) if ok.any() else np.nan
+    # phase: the signed mean lag profile at its strongest lag (a peaked cross-correlation
+    # would be diluted by the mean over every lag)
+    k_obs, phase_val = _extreme_lag(np.where(ok, obs, 0.0).sum(0), ok.sum(0))
+    phase_val = float(phase_val) if ok.any() else np.nan
     row = dict(n_windows=int(windows.sum()), n_windows_valid=n_valid, sync=sync,
-               phase_value=phase_val)
+               phase_value=phase_val, phase_lag=float(lags_s[k_obs]) if ok.any() else np.nan)
     if red.sum_abs.shape[0]:
         cnt = red.count[:, windows].sum(1)
         with np.errstate(invalid="ignore", divide="ignore"):
             null_sync = red.sum_abs[:, windows].sum(1) / cnt
-            null_phase = red.sum_sgn[:, windows].sum(1) / cnt
+        _, null_phase = _extreme_lag(red.prof_sgn[group], red.prof_cnt[group])
         p, m, s, es = _surrogate_test(sync, null_sync, "greater")
         row.update(sync_p=p, sync_null_mean=m, sync_null_sd=s, sync_effect_size=es)
         pp, pm, ps, pes = _surrogate_test(phase_val, null_phase, "two-sided")
@@ -979,9 +1006,9 @@ class LaggedSyncResult:
         level : 'session' | 'segment' | 'window' | 'episode'
             ``'session'``: one row per modality over the whole recording: ``sync`` (mean
             :math:`|z|`), ``sync_p``, ``sync_null_mean``, ``sync_null_sd``,
-            ``sync_effect_size`` (SUSY-style), ``synchrony``; ``phase_value`` (mean signed
-            :math:`z`), ``phase_p`` (two-sided), ``phase`` (``'in-phase'``,
-            ``'anti-phase'``, ``'none'``); ``lead`` (:math:`D`, first role minus second),
+            ``sync_effect_size`` (SUSY-style), ``synchrony``; ``phase_value`` (the signed lag
+            profile at its strongest lag, ``phase_lag``), ``phase_p`` (two-sided), ``phase``
+            (``'in-phase'``, ``'anti-phase'``, ``'none'``); ``lead`` (:math:`D`, first role minus second),
             ``lead_p``, ``lead_ci_low``/``_high``, ``leader``, ``peak_lag`` (s) with
             ``peak_lag_ci_low``/``_high``; ``n_windows``, ``n_windows_valid``,
             ``grand_average`` (of the values as analysed), ``n_blocks``; with
@@ -1245,6 +1272,8 @@ def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", a
     pairing, n_sur = _surrogate_pairings(definition, null, geom, n_surrogates, min_shift_n,
                                          rng)
     seg_masks = _segment_windows(inst, list(segments or []), geom)
+    # the whole recording, then each segment: the groups of windows tested
+    groups = np.array([np.ones(geom.n_windows, bool)] + list(seg_masks.values()))
     lags_s = geom.lags / sfreq
     win_s = geom.win / sfreq
     blocks, block_size, block_gap = geom.block_of_windows(
@@ -1264,11 +1293,11 @@ def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", a
                 base = geom.starts[:, None] + pairing[None, :]
             else:  # window pairings: B's block of the paired window
                 base = geom.starts[pairing.T]
-            red = _run_wcc(bk, a, b, geom, base, fisher_z, max_missing)
+            red = _run_wcc(bk, a, b, geom, base, fisher_z, max_missing, groups)
         elif definition == "rmea":
-            red = _run_rmea(bk, a, b, geom, pairing, fisher_z, max_missing)
+            red = _run_rmea(bk, a, b, geom, pairing, fisher_z, max_missing, groups)
         else:
-            red, table = _run_susy(bk, a, b, geom, pairing, fisher_z)
+            red, table = _run_susy(bk, a, b, geom, pairing, fisher_z, groups)
             extra, _ = _susy_summary(table, lags_s)
         obs = red.obs
         obs_abs = np.abs(obs)
@@ -1283,16 +1312,16 @@ def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", a
                  "within the window); they are left out of every statistic.")
         row = dict(modality=mod, ch_a=ch_a, ch_b=ch_b, role_a=roles[0], role_b=roles[1],
                    definition=definition)
-        row.update(_stats_over(all_w, red, d, obs_abs, blocks, where=mod, **stat_kw))
+        row.update(_stats_over(all_w, red, d, obs_abs, blocks, group=0, where=mod, **stat_kw))
         disp = obs_abs if absolute else obs
         row["grand_average"] = float(np.nanmean(disp)) if np.isfinite(disp).any() else np.nan
         row["n_windows_missing"] = n_missing
         row.update(extra)
         sessions.append(row)
-        for name, mask in seg_masks.items():
+        for gi, (name, mask) in enumerate(seg_masks.items(), start=1):
             srow = dict(modality=mod, segment=name, ch_a=ch_a, ch_b=ch_b)
             if mask.any():
-                srow.update(_stats_over(mask, red, d, obs_abs, blocks, **stat_kw))
+                srow.update(_stats_over(mask, red, d, obs_abs, blocks, group=gi, **stat_kw))
             else:
                 srow.update(n_windows=0, n_windows_valid=0)
             seg_rows.append(srow)

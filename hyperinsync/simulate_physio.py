@@ -52,6 +52,7 @@ import numpy as np
 
 from ._utils import _check_option, _validate_type, fill_doc, logger, verbose
 from .dyad import make_dyad_raw, set_dyad_meta
+from .simulate import SimulatedStudy, _seed_int
 
 MODALITIES = ("eda", "heart", "movement")
 CHANNELS = {"eda": "EDA", "heart": "HR", "movement": "MEA"}
@@ -135,17 +136,6 @@ class PhysioTruth:
 
 
 # --------------------------------------------------------------------------------------------
-
-
-def _seed_int(seed):
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(0, 2**62))
-    if seed is None:
-        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(2))
-    _validate_type(seed, "int", "seed")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}.")
-    return int(seed)
 
 
 def _band_noise(rng, n, sfreq, band):
@@ -404,13 +394,8 @@ class SimulatedPhysioStudy:
                 f"{self.design['n_sessions']} sessions, segments "
                 f"{[s for s, _ in self.design['segments']]}>")
 
-    def _row(self, dyad, session):
-        if isinstance(dyad, (int, np.integer)) and not isinstance(dyad, bool):
-            dyad = self.dyads[dyad]
-        for row in self.table:
-            if row["dyad"] == dyad and row["session"] == session:
-                return row
-        raise ValueError(f"No recording for dyad {dyad!r}, session {session!r}.")
+    # the same lookup (name or index, clear error) as the EEG study simulator
+    _row = SimulatedStudy._row
 
     @verbose
     def get_dyad(self, dyad, session=0, verbose=None):

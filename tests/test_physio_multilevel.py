@@ -19,6 +19,8 @@ def _two_level(n_dyads=30, n_sessions=5, sd_dyad=0.5, sd_session=1.0, seed=0):
     return pd.DataFrame(rows)
 
 
+# pingouin's own pandas deprecation, not ours
+@pytest.mark.filterwarnings("ignore:The inplace keyword")
 def test_icc_matches_anova_and_pingouin():
     pg = pytest.importorskip("pingouin")
     df = _two_level()

@@ -26,7 +26,7 @@ import warnings
 import mne
 import numpy as np
 
-from .._utils import _check_option, _validate_type, as_table, logger, verbose, warn
+from .._utils import _check_option, _validate_type, as_table, fill_doc, logger, verbose, warn
 from ..dyad import ROLE_SEP, get_dyad_meta, set_dyad_meta
 from ..io.physio import _abs_start, _bad_masks, _runs
 
@@ -80,6 +80,7 @@ def _annotate(raw, spans, description):
 
 
 @verbose
+@fill_doc
 def annotate_missing(raw, picks=None, verbose=None):
     """Return a copy with a ``BAD_missing`` annotation over every NaN run of each channel.
 
@@ -89,8 +90,7 @@ def annotate_missing(raw, picks=None, verbose=None):
         The recording (a dyad or one person).
     picks : list of str | None
         Channels; ``None``: all.
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------
@@ -108,6 +108,7 @@ def annotate_missing(raw, picks=None, verbose=None):
 
 
 @verbose
+@fill_doc
 def annotate_flat(raw, picks=None, *, min_duration=10.0, tol=0.0, verbose=None):
     """Return a copy with ``BAD_flat`` over stretches where a channel does not change.
 
@@ -126,8 +127,7 @@ def annotate_flat(raw, picks=None, *, min_duration=10.0, tol=0.0, verbose=None):
     tol : float
         Largest change between consecutive samples that still counts as flat (in the
         channel's units; 0: exactly constant).
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------
