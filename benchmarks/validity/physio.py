@@ -13,8 +13,10 @@ Scenarios:
    synchrony test (circular shifts), the phase test (two-sided) and the lead test (lag-mirror
    sign flips), each per modality, target [0.03, 0.07]; the rate of leader labels
    (``'<role>-led'``, which needs the test and the peak-lag interval), at most 0.07. The same
-   synchrony and phase tests with ``definition='susy'`` (segment shuffles of 30-s segments)
-   and ``definition='rmea'`` (whole-window circular shifts, about 190 distinct ones).
+   synchrony and phase tests with ``definition='susy'`` (30-s segments; whole-segment
+   circular shifts, the default, and SUSY's segment shuffles, which are liberal for the
+   slowly drifting EDA) and ``definition='rmea'`` (whole-window circular shifts, about 190
+   distinct ones).
 2. **Lead**: coupling at the simulator's default strength (``DEFAULT_STRENGTH``) with the
    second person following 2 s later (half of the runs) or leading by 2 s: share of runs whose
    leader label names the planted leader, target >= 0.95; the share whose peak-lag interval
@@ -24,7 +26,8 @@ Scenarios:
 
 Scenarios 2-4 use ``max(40, n_rep // 4)`` replications each.
 
-Cost: ``n_rep = 500`` about 6 min on the 2-core machine (0.1-0.3 s per replication);
+Cost: ``n_rep = 500`` 11 min on the 2-core machine while shared (load about 5; 0.1-0.3 s
+per replication), 14 min with the second SUSY null;
 ``quick=True`` (10-min null and 20-min coupled sessions, 3 replications, 49 surrogates)
 about 3 s.
 """
@@ -93,10 +96,13 @@ def run(n_rep, seed, quick=False):
         for mod, (k, n) in _count(wcc, test).items():
             rows.append(Row(f"lagged_sync wcc / {fam}", f"null dyad, {mod}", quantity, k, n,
                             target, dict(extra)))
-    for definition, kw in (("susy", {}), ("rmea", dict(step=15.0))):
-        res = [_run(cfg["null_duration"], [], seed + 10_000 + r, cfg, definition=definition,
-                    **kw) for r in range(n_null)]
-        null = "segment shuffle" if definition == "susy" else "whole-window shifts"
+    for k, (definition, kw) in enumerate((
+            ("susy", dict(null="circular_shift")), ("susy", dict(null="segment_shuffle")),
+            ("rmea", dict(step=15.0)))):
+        res = [_run(cfg["null_duration"], [], seed + 10_000 * (k + 1) + r, cfg,
+                    definition=definition, **kw) for r in range(n_null)]
+        null = "segment shuffle" if kw.get("null") == "segment_shuffle" else \
+            "whole-window shifts"
         for fam, test in ((f"sync ({null})", lambda r: r["sync_p"] <= ALPHA),
                           ("phase, two-sided", lambda r: r["phase_p"] <= ALPHA)):
             for mod, (k, n) in _count(res, test).items():
@@ -113,7 +119,7 @@ def run(n_rep, seed, quick=False):
     led, cover = [], []
     for r in range(n_pow):
         lag = LAG if r % 2 == 0 else -LAG
-        out = _run(cfg["duration"], coupled(lag, "in", r), seed + 20_000 + r, cfg, step=15.0)
+        out = _run(cfg["duration"], coupled(lag, "in", r), seed + 50_000 + r, cfg, step=15.0)
         want = "therapist-led" if lag > 0 else "client-led"
         led.append({m: dict(ok=row["leader"] == want) for m, row in out.items()})
         cover.append({m: dict(ok=row["peak_lag_ci_low"] <= lag <= row["peak_lag_ci_high"])
@@ -124,12 +130,12 @@ def run(n_rep, seed, quick=False):
     for mod, (k, n) in _count(cover, lambda r: r["ok"]).items():
         rows.append(Row("lagged_sync wcc / peak-lag interval", f"lag +/-{LAG:g} s, {mod}",
                         "coverage", k, n, None, dict(extra, lag_s=LAG)))
-    zero = [_run(cfg["duration"], coupled(0.0, "in", r), seed + 30_000 + r, cfg, step=15.0)
+    zero = [_run(cfg["duration"], coupled(0.0, "in", r), seed + 60_000 + r, cfg, step=15.0)
             for r in range(n_pow)]
     for mod, (k, n) in _count(zero, lambda r: r["leader"] == "simultaneous").items():
         rows.append(Row("lagged_sync wcc / leader label", f"zero lag, {mod}",
                         "simultaneous", k, n, ("at_least", 0.95), dict(extra, lag_s=0.0)))
-    anti = [_run(cfg["duration"], coupled(0.0, "anti", r), seed + 40_000 + r, cfg, step=15.0)
+    anti = [_run(cfg["duration"], coupled(0.0, "anti", r), seed + 70_000 + r, cfg, step=15.0)
             for r in range(n_pow)]
     for mod, (k, n) in _count(anti, lambda r: r["phase"] == "anti-phase").items():
         rows.append(Row("lagged_sync wcc / phase label", f"anti-phase, {mod}",
