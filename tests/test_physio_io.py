@@ -151,6 +151,13 @@ def test_acqknowledge(monkeypatch):
         read_raw_acqknowledge("session.acq")
     ecg_only = read_raw_acqknowledge("session.acq", channels=["ECG100C"])
     assert ecg_only.info["sfreq"] == 500.0
+    # a channel typed by the user: its unit still sets the scale (mV -> V)
+    acq = _fake_acq()
+    acq.channels[1].name = "CH2"
+    monkeypatch.setattr(bioread, "read_file", lambda fname: acq)
+    raw = read_raw_acqknowledge("session.acq", ch_types={"CH2": "ecg"})
+    assert raw.get_channel_types() == ["gsr", "ecg"]
+    np.testing.assert_allclose(raw.get_data()[1], np.sin(np.arange(3000) / 50.0) * 1e-3)
 
 
 # ---------------------------------------------------------------------------- MEA

@@ -128,23 +128,47 @@ def _word(name, alternatives):
     return re.search(rf"(?<![a-z])({alternatives})(?![a-z])", name) is not None
 
 
+_CONDUCTANCE = {"µs": 1e-6, "us": 1e-6, "microsiemens": 1e-6, "microsiemen": 1e-6,
+                "µmho": 1e-6, "umho": 1e-6, "micromho": 1e-6, "micromhos": 1e-6,
+                "ms": 1e-3, "millisiemens": 1e-3, "s": 1.0, "siemens": 1.0, "mho": 1.0}
+_VOLTAGE = {"v": 1.0, "volt": 1.0, "volts": 1.0, "mv": 1e-3, "millivolts": 1e-3,
+            "µv": 1e-6, "uv": 1e-6, "microvolts": 1e-6}
+
+
+def _norm_unit(unit):
+    return (unit or "").strip().lower().replace("μ", "µ")
+
+
 def _guess_type(name, unit=""):
-    """MNE channel type and scale to SI from a channel name and unit text."""
-    n, u = name.lower(), (unit or "").strip().lower().replace("μ", "µ")
-    if u in ("µs", "us", "microsiemens", "microsiemen", "µmho", "umho", "micromho",
-             "micromhos"):
-        return "gsr", 1e-6
-    if u in ("siemens", "mho") or _word(n, r"eda|gsr|scl|scr|skin ?conductance"):
-        return "gsr", 1.0
-    volt = {"v": 1.0, "volts": 1.0, "mv": 1e-3, "millivolts": 1e-3, "µv": 1e-6,
-            "microvolts": 1e-6, "uv": 1e-6}.get(u)
+    """MNE channel type from a channel name and unit text."""
+    n, u = name.lower(), _norm_unit(unit)
+    if (u in _CONDUCTANCE and u not in ("s", "ms")) or \
+            _word(n, r"eda|gsr|scl|scr|skin ?conductance"):
+        return "gsr"
     if _word(n, r"ecg|ekg"):
-        return "ecg", volt if volt is not None else 1.0
+        return "ecg"
     if _word(n, r"resp|rsp|respiration|breath\w*"):
-        return "resp", 1.0
+        return "resp"
     if _word(n, r"ppg|bvp|pulse|pleth\w*"):
-        return "bio", 1.0
-    return "misc", 1.0
+        return "bio"
+    return "misc"
+
+
+def _unit_scale(kind, unit, where):
+    """Factor to SI of values in ``unit`` for an MNE channel type (1: keep as they are).
+
+    Conductance (gsr) goes to siemens, voltages (any other type) to volts; other units of
+    ``misc`` channels (bpm, degrees, ...) are kept.
+    """
+    u = _norm_unit(unit)
+    if not u:
+        return 1.0
+    if kind == "gsr":
+        if u not in _CONDUCTANCE:
+            raise PhysioIOError(f"{where}: unit {unit!r} is not a conductance unit (µS, uS, "
+                                "µmho, mS, S).")
+        return _CONDUCTANCE[u]
+    return _VOLTAGE.get(u, 1.0)
 
 
 def _check_types(ch_types, names):
@@ -262,9 +286,10 @@ def read_raw_physio_csv(fname, *, time_column="auto", sfreq=None, time_unit="s",
         ``SCL`` -> ``gsr``; ``ECG``/``EKG`` -> ``ecg``; ``RESP``/``RSP`` -> ``resp``;
         ``PPG``/``BVP``/``PULSE`` -> ``bio``; else ``misc``).
     units : dict | None
-        ``{column: unit}`` of the values, e.g. ``{'EDA': 'uS', 'ECG': 'mV'}``: skin
-        conductance is stored in siemens and ECG in volts as MNE expects; columns without a
-        unit are assumed to be in SI units (gsr: siemens) and stored unchanged.
+        ``{column: unit}`` of the values, e.g. ``{'EDA': 'uS', 'ECG': 'mV'}``: conductance
+        is stored in siemens and voltages in volts, as MNE expects; other units (``'bpm'``)
+        and columns without a unit are stored unchanged (a ``gsr`` column without a unit
+        is taken to be in siemens).
     meas_date : datetime | None
         The recording's start when the stamps are relative; ignored (with a warning if it
         differs) when they are absolute.
@@ -325,19 +350,9 @@ def read_raw_physio_csv(fname, *, time_column="auto", sfreq=None, time_unit="s",
     start = start if start is not None else meas_date
     types_over = _check_types(ch_types, names)
     units = dict(units or {})
-    types, scales = [], []
-    for c in names:
-        guess, _ = _guess_type(c)
-        kind = types_over.get(c, guess)
-        scale = _guess_type(c, units[c])[1] if c in units else 1.0
-        if c in units and kind == "gsr":
-            scale = {"us": 1e-6, "µs": 1e-6, "microsiemens": 1e-6, "s": 1.0, "siemens": 1.0,
-                     "ms": 1e-3}.get(units[c].lower().replace("μ", "µ"), None)
-            if scale is None:
-                raise PhysioIOError(f"{fname}: unit {units[c]!r} of {c!r} is not a "
-                                    "conductance unit (uS, mS, S).")
-        types.append(kind)
-        scales.append(scale)
+    types = [types_over.get(c, _guess_type(c)) for c in names]
+    scales = [_unit_scale(k, units.get(c), f"{fname}: column {c!r}")
+              for c, k in zip(names, types)]
     raw = _raw(data, names, types, sfreq, start, fname, scales)
     for i0, i1 in gaps:
         raw.annotations.append(i0 / sfreq, (i1 - i0) / sfreq, "BAD_gap")
@@ -512,14 +527,9 @@ def read_raw_acqknowledge(fname, *, channels=None, ch_types=None, verbose=None):
         warn(f"{fname}: channels have {sorted(lengths)} samples (recording stopped within a "
              f"block); all are cut to {n}.")
     over = _check_types(ch_types, [c.name for c in chans])
-    types, scales = [], []
-    for c in chans:
-        kind, scale = _guess_type(c.name, c.units)
-        if c.name in over:
-            kind = over[c.name]
-            scale = _guess_type(c.name, c.units)[1] if kind in ("gsr", "ecg") else 1.0
-        types.append(kind)
-        scales.append(scale)
+    types = [over.get(c.name, _guess_type(c.name, c.units)) for c in chans]
+    scales = [_unit_scale(k, c.units, f"{fname}: channel {c.name!r}")
+              for c, k in zip(chans, types)]
     start = None
     markers = list(acq.event_markers or [])
     base_rate = float(acq.samples_per_second)
