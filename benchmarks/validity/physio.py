@@ -16,7 +16,7 @@ Scenarios:
    synchrony and phase tests with ``definition='susy'`` (30-s segments; whole-segment
    circular shifts, the default, and SUSY's segment shuffles, which are liberal for the
    slowly drifting EDA) and ``definition='rmea'`` (whole-window circular shifts, about 190
-   distinct ones).
+   distinct ones in the 50-min sessions it is run on).
 2. **Lead**: coupling at the simulator's default strength (``DEFAULT_STRENGTH``) with the
    second person following 2 s later (half of the runs) or leading by 2 s: share of runs whose
    leader label names the planted leader, target >= 0.95; the share whose peak-lag interval
@@ -99,15 +99,18 @@ def run(n_rep, seed, quick=False):
     for k, (definition, kw) in enumerate((
             ("susy", dict(null="circular_shift")), ("susy", dict(null="segment_shuffle")),
             ("rmea", dict(step=15.0)))):
-        res = [_run(cfg["null_duration"], [], seed + 10_000 * (k + 1) + r, cfg,
-                    definition=definition, **kw) for r in range(n_null)]
+        # rmea shifts whole windows: 50 min give about 190 distinct shifts (30 min only 113,
+        # too coarse for a two-sided p: its effective alpha is then about 0.035)
+        dur = cfg["duration"] if definition == "rmea" else cfg["null_duration"]
+        res = [_run(dur, [], seed + 10_000 * (k + 1) + r, cfg, definition=definition, **kw)
+               for r in range(n_null)]
         null = "segment shuffle" if kw.get("null") == "segment_shuffle" else \
             "whole-window shifts"
         for fam, test in ((f"sync ({null})", lambda r: r["sync_p"] <= ALPHA),
                           ("phase, two-sided", lambda r: r["phase_p"] <= ALPHA)):
             for mod, (k, n) in _count(res, test).items():
                 rows.append(Row(f"lagged_sync {definition} / {fam}", f"null dyad, {mod}",
-                                "FPR", k, n, NOMINAL, dict(extra)))
+                                "FPR", k, n, NOMINAL, dict(extra, duration_s=dur)))
 
     # 2-4. coupled dyads at the default strength
     extra = dict(duration_s=cfg["duration"], strength=DEFAULT_STRENGTH,
