@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 
 import hyperinsync as hi  # noqa: E402
 from hyperinsync.dyad import make_dyad_raw  # noqa: E402
-from hyperinsync.surrogates import surrogate_sync  # noqa: E402
+from hyperinsync.stats import surrogate_sync  # noqa: E402
 
 BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
 

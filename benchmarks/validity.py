@@ -7,10 +7,16 @@ target). Usage, from the repository root::
     python benchmarks/validity.py                 # the full study (see VALIDITY.md for its cost)
     python benchmarks/validity.py --quick         # reduced sizes, a smoke check (not recorded)
     python benchmarks/validity.py --only level1   # one scenario module
+    python benchmarks/validity.py --only group --rows-out rows_group.json   # keep its rows
+    python benchmarks/validity.py --assemble rows_*.json   # VALIDITY.md from saved rows
+
+Areas can run as separate processes (one per core) and be assembled afterwards.
 """
 
 import argparse
+import dataclasses
 import importlib
+import json
 import platform
 import sys
 import time
@@ -90,6 +96,31 @@ def to_markdown(results, n_rep, seed):
     return "\n".join(lines)
 
 
+def save_rows(results, fname, n_rep, seed):
+    """Write ``results`` (``{area: (rows, seconds)}``) to a JSON file."""
+    out = {area: dict(seconds=secs, n_rep=n_rep, seed=seed,
+                      rows=[dataclasses.asdict(r) for r in rows])
+           for area, (rows, secs) in results.items()}
+    Path(fname).write_text(json.dumps(out, indent=1, default=float), encoding="utf-8")
+
+
+def load_rows(fnames):
+    """Read saved rows back: ``({area: (rows, seconds)}, n_rep, seed)`` in AREAS order."""
+    from validity.common import Row
+
+    found, n_rep, seed = {}, set(), set()
+    for fname in fnames:
+        for area, d in json.loads(Path(fname).read_text(encoding="utf-8")).items():
+            rows = [Row(**{**r, "target": tuple(r["target"]) if r["target"] else None})
+                    for r in d["rows"]]
+            found[area] = (rows, d["seconds"])
+            n_rep.add(d["n_rep"])
+            seed.add(d["seed"])
+    ordered = {a: found[a] for a in AREAS if a in found}
+    ordered.update({a: v for a, v in found.items() if a not in ordered})
+    return ordered, "/".join(map(str, sorted(n_rep))), "/".join(map(str, sorted(seed)))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n-rep", type=int, default=500, help="null replications per family")
@@ -97,8 +128,18 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="reduced sizes; VALIDITY.md not written")
     p.add_argument("--only", nargs="*", choices=AREAS)
     p.add_argument("--out", default=str(HERE / "VALIDITY.md"))
+    p.add_argument("--rows-out", help="also save the rows as JSON (to assemble later)")
+    p.add_argument("--assemble", nargs="+", metavar="JSON",
+                   help="write VALIDITY.md from rows saved by --rows-out; run nothing")
     a = p.parse_args(argv)
+    if a.assemble:
+        results, n_rep, seed = load_rows(a.assemble)
+        Path(a.out).write_text(to_markdown(results, n_rep, seed) + "\n", encoding="utf-8")
+        print(f"wrote {a.out}")
+        return
     results = run_all(a.n_rep, a.seed, quick=a.quick, only=a.only)
+    if a.rows_out:
+        save_rows(results, a.rows_out, a.n_rep, a.seed)
     if not a.quick and not a.only:
         Path(a.out).write_text(to_markdown(results, a.n_rep, a.seed) + "\n", encoding="utf-8")
         print(f"wrote {a.out}")

@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0.dev0"
 
-from . import insync, io, stats, surrogates, viz
+from . import insync, io, stats, viz
 from .backend import get_backend
 from .dyad import (
     DyadEpochs,
@@ -12,17 +12,19 @@ from .dyad import (
     make_dyad_epochs,
     make_dyad_raw,
     read_dyad_epochs,
+    read_dyad_fif,
     read_dyad_raw,
 )
 from .montage import list_montages, read_montage
 from .insync import annotate, level1, level2, level3
-from .report import make_report
-from .results_io import read_results
+from .study import make_report
+from .study import read_results
 from .rois import read_rois, resolve_rois
-from .simulate import Coupling, simulate_dyad, simulate_study
-from .spectral import band_analytic
+from .simulation import Coupling, simulate_dyad, simulate_study
+from .sync import band_analytic
 from .study import Study, example_study_toml
-from .surrogates import SurrogateResult, pseudo_dyad_test, surrogate_sync, test_sync
+from ._deprecated import test_sync
+from .stats import SurrogateResult, pseudo_dyad_test, surrogate_sync, surrogate_test
 from .sync import SyncResult, compute_sync
 
 __all__ = [
@@ -38,7 +40,7 @@ __all__ = [
     "pseudo_dyad_test",
     "read_results",
     "surrogate_sync",
-    "test_sync",
+    "surrogate_test",
     "DyadEpochs",
     "DyadRaw",
     "SyncResult",
@@ -51,6 +53,7 @@ __all__ = [
     "make_dyad_epochs",
     "make_dyad_raw",
     "read_dyad_epochs",
+    "read_dyad_fif",
     "read_dyad_raw",
     "read_montage",
     "read_rois",

@@ -1,4 +1,4 @@
-"""Shared helpers: logging, docstring fragments, argument checks, atomic writes."""
+"""Shared helpers: logging, argument checks, atomic writes (docstrings: ``_docs``)."""
 
 from __future__ import annotations
 
@@ -18,60 +18,6 @@ from mne.utils import (  # noqa: F401  (re-exported for the rest of the package)
     verbose,
     warn,
 )
-
-# Parameters that recur across the public API, documented once (MNE's fill_doc idea).
-docdict = {
-    "verbose": """verbose : bool | str | int | None
-    Control verbosity of the logging output, as in MNE (``None`` uses MNE's level).""",
-    "n_jobs": """n_jobs : int | None
-    Number of parallel jobs (``None`` or 1: one job; -1: all cores), as in MNE.""",
-    "backend": """backend : 'auto' | 'numpy' | 'cupy' | None
-    Array backend. ``'auto'`` (default, also ``None``) uses CuPy when it imports and a GPU is
-    present, else NumPy. The environment variable ``HYPERINSYNC_BACKEND`` overrides ``'auto'``.""",
-    "bands": """bands : dict | None
-    Named frequency bands ``{name: (fmin, fmax)}`` in Hz. ``None`` uses
-    ``{'theta': (4, 8), 'alpha': (8, 13)}``.""",
-    "rois": """rois : str | dict | path-like | None
-    Regions of interest: the name of a bundled ROI file (``'default'``), a path to an ROI file,
-    or a dict ``{roi_name: [channel, ...]}``. ``None`` skips ROI aggregation.""",
-    "seed": """seed : None | int | numpy.random.Generator
-    Random seed or generator, for reproducible results.""",
-    "roles": """roles : tuple of str
-    The two participants' role names, e.g. ``('therapist', 'client')``. Default ``('A', 'B')``.""",
-    "tail_sync": """tail : 'auto' | 'greater' | 'less' | 'two-sided' | dict
-    Alternative hypothesis of each test, or ``{measure: tail}``. ``'auto'`` (default):
-    ``'two-sided'`` for signed measures (``envcorr``; ``ccorr`` and ``imcoh`` with
-    ``signed=True``), whose negative values (anti-phase, anti-correlated) are coupling too,
-    and ``'greater'`` (above chance) for magnitudes (PLV, coh, wPLI, HyPyP's absolute ccorr
-    and imcoh), which rise with coupling whatever its phase.""",
-    "signed_sync": """signed : bool
-    Keep the sign of ``ccorr`` and ``imcoh`` in each epoch (the circular correlation
-    coefficient; mne-connectivity's imaginary coherency) instead of HyPyP's absolute values
-    (default, as :func:`hyperinsync.compute_sync`). Signed, the epoch mean keeps the direction
-    (imcoh: positive when the first role leads in phase) and chance sits at 0.""",
-}
-
-
-def fill_doc(func):
-    """Fill ``%(name)s`` placeholders in a docstring from :data:`docdict`.
-
-    Apply it below MNE's ``@verbose`` (``@verbose`` then ``@fill_doc`` on the next line), so
-    our placeholders are filled before MNE's own docstring filling runs.
-    """
-    doc = func.__doc__
-    if doc:
-        lines = doc.splitlines()
-        indent = ""
-        for line in lines[1:]:
-            if line.strip():
-                indent = line[: len(line) - len(line.lstrip())]
-                break
-        filled = {
-            key: val.replace("\n", "\n" + indent) for key, val in docdict.items()
-        }
-        func.__doc__ = doc % filled
-    return func
-
 
 DEFAULT_BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
 
@@ -243,3 +189,46 @@ def atomic_path(fname):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def renamed_argument(new, old, new_name, old_name, default):
+    """The value of a renamed argument, accepting its deprecated old name with a warning.
+
+    Parameters
+    ----------
+    new, old : object
+        The values passed under the new and the old name (``old`` is ``None`` when not
+        passed).
+    new_name, old_name : str
+        The two names.
+    default : object
+        The new argument's default (passing both names is an error).
+
+    Returns
+    -------
+    value : object
+    """
+    if old is None:
+        return new
+    if new != default:
+        raise ValueError(
+            f"Pass {new_name} only: {old_name} is its deprecated old name (got both, "
+            f"{new_name}={new!r} and {old_name}={old!r})."
+        )
+    warn(f"{old_name} is deprecated and will be removed: use {new_name}={old!r}.",
+         category=FutureWarning)
+    return old
+
+
+def check_correction(correction, allowed):
+    """A multiple-comparison correction; ``None`` is "no correction" everywhere.
+
+    The string ``'none'`` (the old spelling of Level 1) is accepted with a deprecation
+    warning and returned as ``None``.
+    """
+    if isinstance(correction, str) and correction.lower() == "none":
+        warn("correction='none' is deprecated and will be removed: use correction=None.",
+             category=FutureWarning)
+        correction = None
+    _check_option("correction", correction, tuple(allowed))
+    return correction

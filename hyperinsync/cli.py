@@ -37,8 +37,8 @@ def demo_study(quick=False, seed=42):
         analysis=dict(segments=["rest_pre", "session", "rest_post"], rois="default"),
         surrogates=dict(null="epoch_shuffle", n_surrogates=20 if quick else 100, seed=seed),
         insync=dict(
-            level1=dict(window=6.0, step=1.0, n_null=19 if quick else 99, segment="session"),
-            level2=dict(n_null=19 if quick else 99, contrasts=[["rest_post", "rest_pre"]]),
+            level1=dict(window=6.0, step=1.0, n_surrogates=19 if quick else 99, segment="session"),
+            level2=dict(n_surrogates=19 if quick else 99, contrasts=[["rest_post", "rest_pre"]]),
         ),
         statistics=dict(n_permutations=500 if quick else 2000, seed=seed,
                         rois=["frontal", "central"], correlate=["alliance_gap"]),
@@ -69,7 +69,7 @@ def _finish(results, out_dir, report=True):
     print(f"Results file : {results.fname}")
     print(f"Summary table: {csv}")
     if report:
-        from .report import make_report
+        from .study import make_report
 
         _use_agg()
         html = out_dir / "report.html"
@@ -120,7 +120,7 @@ def _cmd_demo(args):
 
 
 def _cmd_run(args):
-    from .results_io import failure_line
+    from .study import failure_line
     from .study import Study, lock_output
 
     study = Study.from_toml(args.study)
@@ -143,14 +143,14 @@ def _cmd_run(args):
 
 
 def _cmd_info(args):
-    from .results_io import describe_results
+    from .study import describe_results
 
     print(describe_results(args.results))
     return 0
 
 
 def _cmd_report(args):
-    from .report import make_report
+    from .study import make_report
 
     _use_agg()
     out = Path(args.out) if args.out else Path(args.results).with_name("report.html")

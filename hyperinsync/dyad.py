@@ -13,226 +13,45 @@ hyperinsync's own bookkeeping (roles, alignment report) is stored as JSON in
 from __future__ import annotations
 
 import copy
-import json
 from functools import partial
 
 import mne
 import numpy as np
 from mne.io.constants import FIFF
 
-from ._utils import _check_option, _validate_type, fill_doc, json_default, logger, verbose
+from ._docs import fill_doc
+from ._utils import _check_option, _validate_type, logger, verbose, warn
+from .roles import (  # noqa: F401  (the dyad naming API is also dyad's)
+    DEFAULT_ROLES,
+    ROLE_SEP,
+    check_roles,
+    check_two_roles,
+    get_info,
+    split_description,
+    get_dyad_meta,
+    get_roles,
+    role_ch_name,
+    role_picks,
+    set_dyad_meta,
+    split_ch_name,
+)
 
-ROLE_SEP = ":"
-DEFAULT_ROLES = ("A", "B")
-
-# The JSON block is the last line of info['description'], after this marker, so free text a
-# user or a reader put in the description stays intact before it.
-_META_MARKER = "hyperinsync-dyad:"
 _CH_KEYS = ("loc", "kind", "unit", "coil_type", "cal", "range", "coord_frame")
+
+
 _FRAMES = {
     FIFF.FIFFV_COORD_HEAD: "head",
     FIFF.FIFFV_COORD_MRI: "mri",
     FIFF.FIFFV_MNE_COORD_MNI_TAL: "mni_tal",
     FIFF.FIFFV_COORD_UNKNOWN: "unknown",
 }
+
+
 _CARDINALS = {
     FIFF.FIFFV_POINT_NASION: "nasion",
     FIFF.FIFFV_POINT_LPA: "lpa",
     FIFF.FIFFV_POINT_RPA: "rpa",
 }
-
-
-# --------------------------------------------------------------------------- names, roles
-def _check_role(role, name="role"):
-    _validate_type(role, str, name)
-    if not role or ROLE_SEP in role:
-        raise ValueError(
-            f"{name} must be a non-empty string without {ROLE_SEP!r}, got {role!r}."
-        )
-    return role
-
-
-def _check_roles(roles):
-    _validate_type(roles, (tuple, list), "roles", "tuple of two str")
-    if len(roles) != 2:
-        raise ValueError(
-            f"roles must name exactly two participants, got {len(roles)}: {roles!r}."
-        )
-    for role in roles:
-        _check_role(role, "each role")
-    if roles[0] == roles[1]:
-        raise ValueError(f"The two roles must differ, got {tuple(roles)!r}.")
-    return tuple(roles)
-
-
-def _check_two_roles(found):
-    if len(found) != 2:
-        raise ValueError(
-            f"A dyad holds exactly two roles, found {len(found)}: {found}. Build one with "
-            "make_dyad_raw / make_dyad_epochs."
-        )
-
-
-def role_ch_name(role, ch_name):
-    """Return the dyad channel name ``f"{role}{ROLE_SEP}{ch_name}"``.
-
-    Parameters
-    ----------
-    role : str
-        The participant's role (non-empty, without ``ROLE_SEP``).
-    ch_name : str
-        The original channel name (may contain ``ROLE_SEP``).
-
-    Returns
-    -------
-    name : str
-        The role-prefixed channel name, e.g. ``'therapist:Fz'``.
-    """
-    _check_role(role)
-    _validate_type(ch_name, str, "ch_name")
-    return f"{role}{ROLE_SEP}{ch_name}"
-
-
-def split_ch_name(name):
-    """Split a dyad channel name into ``(role, ch_name)``.
-
-    Parameters
-    ----------
-    name : str
-        A role-prefixed channel name such as ``'client:Fz'``.
-
-    Returns
-    -------
-    role : str
-        The role (the text before the first ``ROLE_SEP``).
-    ch_name : str
-        The original channel name (everything after it).
-    """
-    _validate_type(name, str, "name")
-    role, sep, ch_name = name.partition(ROLE_SEP)
-    if not sep or not role:
-        raise ValueError(
-            f"Channel name {name!r} has no role prefix: dyad channel names look like "
-            f"'A{ROLE_SEP}Fz' (role, {ROLE_SEP!r}, channel). Build dyads with "
-            "make_dyad_raw / make_dyad_epochs."
-        )
-    return role, ch_name
-
-
-def _get_info(inst):
-    return inst if isinstance(inst, mne.Info) else inst.info
-
-
-def get_roles(inst):
-    """Return the roles present in an object's channel names, in order of first appearance.
-
-    Parameters
-    ----------
-    inst : Raw | Epochs | Evoked | Info
-        Any MNE object (or Info) with role-prefixed channel names.
-
-    Returns
-    -------
-    roles : tuple of str
-        The roles, ordered by their first channel.
-    """
-    roles, bad = [], []
-    for name in _get_info(inst)["ch_names"]:
-        role, sep, _ = name.partition(ROLE_SEP)
-        if not sep or not role:
-            bad.append(name)
-        elif role not in roles:
-            roles.append(role)
-    if bad:
-        raise ValueError(
-            f"{len(bad)} channel name(s) have no role prefix ('role{ROLE_SEP}channel'), "
-            f"e.g. {bad[:5]}: this object holds no dyad. Build one with make_dyad_raw / "
-            "make_dyad_epochs."
-        )
-    return tuple(roles)
-
-
-def role_picks(inst, role):
-    """Return the indices of one participant's channels (bad channels included).
-
-    Parameters
-    ----------
-    inst : Raw | Epochs | Evoked | Info
-        An MNE object (or Info) with role-prefixed channel names.
-    role : str
-        The participant's role.
-
-    Returns
-    -------
-    picks : ndarray of int
-        Indices into ``inst.ch_names``.
-    """
-    _validate_type(role, str, "role")
-    roles = get_roles(inst)
-    if role not in roles:
-        raise ValueError(f"Unknown role {role!r}: this object holds roles {roles}.")
-    names = _get_info(inst)["ch_names"]
-    return np.array(
-        [ii for ii, name in enumerate(names) if name.partition(ROLE_SEP)[0] == role],
-        dtype=int,
-    )
-
-
-# --------------------------------------------------------------------------- metadata
-def _split_description(description):
-    """Return (free text, metadata dict) of an info['description']."""
-    description = description or ""
-    head, sep, block = description.rpartition(_META_MARKER)
-    if not sep or (head and not head.endswith("\n")):
-        return description, {}
-    try:
-        meta = json.loads(block)
-    except json.JSONDecodeError as err:
-        raise ValueError(
-            f"info['description'] holds a corrupted hyperinsync metadata block ({err}); "
-            f"remove the text from {_META_MARKER!r} on or fix the JSON."
-        ) from None
-    return head[:-1] if head else "", meta
-
-
-def get_dyad_meta(inst):
-    """Return hyperinsync's metadata stored in ``info['description']``.
-
-    Parameters
-    ----------
-    inst : Raw | Epochs | Evoked | Info
-        The MNE object (or its Info).
-
-    Returns
-    -------
-    meta : dict
-        For example ``{'roles': [...], 'alignment': {...}}``; ``{}`` if none is stored.
-    """
-    return _split_description(_get_info(inst)["description"])[1]
-
-
-def set_dyad_meta(inst, **fields):
-    """Merge fields into hyperinsync's metadata in ``info['description']``, in place.
-
-    Parameters
-    ----------
-    inst : Raw | Epochs | Evoked | Info
-        The MNE object (or its Info). Other text in the description is kept.
-    **fields
-        JSON-serializable values (NumPy numbers and arrays are converted), e.g.
-        ``alignment={...}``. They replace stored fields of the same name.
-
-    Returns
-    -------
-    inst : Raw | Epochs | Evoked | Info
-        The same object, modified in place.
-    """
-    info = _get_info(inst)
-    text, meta = _split_description(info["description"])
-    meta.update(fields)
-    block = _META_MARKER + json.dumps(meta, default=json_default, sort_keys=True)
-    info["description"] = f"{text}\n{block}" if text else block
-    return inst
 
 
 # --------------------------------------------------------------------------- info helpers
@@ -345,7 +164,7 @@ class _DyadMixin:
     """What DyadRaw and DyadEpochs share: roles and per-person views."""
 
     def _check_dyad(self):
-        _check_two_roles(get_roles(self))
+        check_two_roles(get_roles(self))
 
     @property
     def roles(self):
@@ -395,7 +214,7 @@ class _DyadMixin:
         strip = {name: split_ch_name(name)[1] for name in info["ch_names"]}
         with info._unlock():
             info["projs"] = _map_projs(self.info["projs"], strip.get)
-            info["description"] = _split_description(info["description"])[0] or None
+            info["description"] = split_description(info["description"])[0] or None
         mne.rename_channels(info, strip)
         with info._unlock():
             info["dig"] = _dig_from_chs(info, self.info["dig"])
@@ -406,7 +225,7 @@ class _DyadMixin:
 class DyadRaw(_DyadMixin, mne.io.RawArray):
     """Continuous data of two people in one :class:`mne.io.RawArray`.
 
-    Build it with :func:`make_dyad_raw` (or :func:`as_dyad`, :func:`read_dyad_raw`).
+    Build it with :func:`make_dyad_raw` (or :func:`as_dyad`, :func:`read_dyad_fif`).
 
     Parameters
     ----------
@@ -531,7 +350,7 @@ def make_dyad_raw(raw_a, raw_b, roles=DEFAULT_ROLES, verbose=None):
     """
     _validate_type(raw_a, mne.io.BaseRaw, "raw_a", "Raw")
     _validate_type(raw_b, mne.io.BaseRaw, "raw_b", "Raw")
-    roles = _check_roles(roles)
+    roles = check_roles(roles)
     fix = (
         "Align the two recordings first, with a hyperinsync.io reader (e.g. "
         "hyperinsync.io.align) or by resampling / cropping both to a common span "
@@ -597,7 +416,7 @@ def make_dyad_epochs(epochs_a, epochs_b, roles=DEFAULT_ROLES, *, pair_by="events
     _validate_type(epochs_a, mne.BaseEpochs, "epochs_a", "Epochs")
     _validate_type(epochs_b, mne.BaseEpochs, "epochs_b", "Epochs")
     _check_option("pair_by", pair_by, ("events", "order"))
-    roles = _check_roles(roles)
+    roles = check_roles(roles)
     # Load first: loading can drop epochs (rejection), which must happen before pairing.
     epochs_a, epochs_b = (
         e if e.preload else e.copy().load_data() for e in (epochs_a, epochs_b)
@@ -665,14 +484,14 @@ def as_dyad(inst, roles=None, verbose=None):
     """
     _validate_type(inst, (mne.io.BaseRaw, mne.BaseEpochs), "inst", "Raw or Epochs")
     found = get_roles(inst)
-    if roles is not None and _check_roles(roles) != found:
+    if roles is not None and check_roles(roles) != found:
         raise ValueError(
             f"Expected roles {tuple(roles)}, but the channel names hold roles {found} "
             "(in order of first appearance; reorder with inst.reorder_channels)."
         )
     if isinstance(inst, (DyadRaw, DyadEpochs)):
         return inst
-    _check_two_roles(found)  # before copying any data
+    check_two_roles(found)  # before copying any data
     if isinstance(inst, mne.io.BaseRaw):
         out = DyadRaw(inst.get_data(), inst.info, first_samp=inst.first_samp)
         out.set_annotations(inst.annotations)
@@ -686,14 +505,14 @@ def as_dyad(inst, roles=None, verbose=None):
 def _read(reader, fname, verbose):
     inst = reader(fname, preload=True, verbose=verbose)
     try:
-        _check_two_roles(get_roles(inst))
+        check_two_roles(get_roles(inst))
     except ValueError as err:
         raise ValueError(f"{fname} holds no dyad: {err}") from None
     return as_dyad(inst)
 
 
 @verbose
-def read_dyad_raw(fname, verbose=None):
+def read_dyad_fif(fname, verbose=None):
     """Read a :class:`DyadRaw` saved with ``raw.save`` (a ``*_raw.fif`` file).
 
     Parameters
@@ -726,3 +545,26 @@ def read_dyad_epochs(fname, verbose=None):
         The dyad, loaded into memory.
     """
     return _read(mne.read_epochs, fname, verbose)
+
+
+def read_dyad_raw(fname, verbose=None):
+    """Deprecated alias of :func:`read_dyad_fif` (it warns; will be removed).
+
+    ``read_dyad_fif`` reads a dyad saved as one FIF file;
+    :func:`hyperinsync.io.read_dyad_files` reads two recordings, one per person.
+
+    Parameters
+    ----------
+    fname : path-like
+        The FIF file.
+    verbose : bool | str | int | None
+        As in MNE.
+
+    Returns
+    -------
+    raw : DyadRaw
+    """
+    warn("hyperinsync.read_dyad_raw is deprecated and will be removed: use "
+         "hyperinsync.read_dyad_fif (one saved FIF file); hyperinsync.io.read_dyad_files "
+         "reads two recordings, one per person.", category=FutureWarning)
+    return read_dyad_fif(fname, verbose=verbose)

@@ -19,16 +19,18 @@ from pathlib import Path
 
 import mne
 
-from ._utils import _validate_type, fill_doc, logger, verbose
+from ._docs import fill_doc
+from ._utils import _validate_type, logger, verbose
 
-_PACKAGE = "hyperinsync.montages"
+# the package that holds the bundled montage and ROI files (top-level montages/ installed)
+DATA_PACKAGE = "hyperinsync.montages"
 _SUFFIX = ".elc"
 
 
-def _resources():
+def data_files():
     """Return the :class:`importlib.resources.abc.Traversable` of the bundled data folder."""
     try:
-        return importlib.resources.files(_PACKAGE)
+        return importlib.resources.files(DATA_PACKAGE)
     except ModuleNotFoundError:
         # Python started inside a source checkout imports hyperinsync/ from there, where the
         # data sit in the repository's top-level montages/ (installed as hyperinsync.montages)
@@ -36,7 +38,7 @@ def _resources():
         if (src / "__init__.py").is_file():
             return src
         raise ModuleNotFoundError(
-            f"The bundled montage and ROI files ({_PACKAGE}) are missing: reinstall "
+            f"The bundled montage and ROI files ({DATA_PACKAGE}) are missing: reinstall "
             "hyperinsync with `pip install .` (or `pip install hyperinsync`)."
         ) from None
 
@@ -51,7 +53,7 @@ def list_montages():
     """
     return sorted(
         entry.name[: -len(_SUFFIX)]
-        for entry in _resources().iterdir()
+        for entry in data_files().iterdir()
         if entry.name.endswith(_SUFFIX)
     )
 
@@ -97,9 +99,9 @@ def read_montage(name_or_path, verbose=None):
     _validate_type(name_or_path, ("path-like",), "name_or_path")
     available = list_montages()
     if isinstance(name_or_path, str) and name_or_path in available:
-        resource = _resources() / f"{name_or_path}{_SUFFIX}"
+        resource = data_files() / f"{name_or_path}{_SUFFIX}"
         with importlib.resources.as_file(resource) as fname:
-            montage = _read_file(fname, f"{_PACKAGE}/{resource.name}")
+            montage = _read_file(fname, f"{DATA_PACKAGE}/{resource.name}")
         logger.debug(f"Read bundled montage {name_or_path!r} ({len(montage.ch_names)} ch).")
         return montage
     fname = Path(os.fspath(name_or_path)).expanduser()

@@ -19,8 +19,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._utils import _validate_type, fill_doc, logger, verbose
-from .montage import _PACKAGE, _resources
+from ._docs import fill_doc
+from ._utils import _validate_type, logger, verbose
+from .montage import DATA_PACKAGE, data_files
 
 _PREFIX, _SUFFIX = "rois-", ".txt"
 
@@ -35,7 +36,7 @@ def list_roi_sets():
     """
     return sorted(
         entry.name[len(_PREFIX) : -len(_SUFFIX)]
-        for entry in _resources().iterdir()
+        for entry in data_files().iterdir()
         if entry.name.startswith(_PREFIX) and entry.name.endswith(_SUFFIX)
     )
 
@@ -116,9 +117,9 @@ def read_rois(name_or_path="default", verbose=None):
     _validate_type(name_or_path, ("path-like",), "name_or_path")
     available = list_roi_sets()
     if isinstance(name_or_path, str) and name_or_path in available:
-        resource = _resources() / f"{_PREFIX}{name_or_path}{_SUFFIX}"
+        resource = data_files() / f"{_PREFIX}{name_or_path}{_SUFFIX}"
         text = resource.read_text(encoding="utf-8")
-        return parse_rois(text, source=f"{_PACKAGE}/{resource.name}")
+        return parse_rois(text, source=f"{DATA_PACKAGE}/{resource.name}")
     fname = Path(os.fspath(name_or_path)).expanduser()
     if not fname.is_file():
         raise ValueError(
@@ -130,7 +131,7 @@ def read_rois(name_or_path="default", verbose=None):
     return rois
 
 
-def _check_roi_dict(rois):
+def check_roi_dict(rois):
     """Validate a user ROI dict and return a copy with lists of str."""
     out = {}
     for name, channels in rois.items():
@@ -150,7 +151,7 @@ def _check_roi_dict(rois):
     return out
 
 
-def _matcher(ch_names):
+def channel_matcher(ch_names):
     """Return a function mapping a channel name to its spelling in ch_names (or None)."""
     exact = set(ch_names)
     folded = {}
@@ -207,10 +208,10 @@ def resolve_rois(rois, ch_names, *, min_channels=1, verbose=None):
     if rois is None:
         rois = "default"
     if isinstance(rois, dict):
-        definitions = _check_roi_dict(rois)
+        definitions = check_roi_dict(rois)
     else:
         definitions = read_rois(rois)
-    match = _matcher(ch_names)
+    match = channel_matcher(ch_names)
     out = {}
     for name, channels in definitions.items():
         present = []

@@ -1,4 +1,4 @@
-"""Tests for hyperinsync.io.align.read_dyad: accuracy against a planted clock, bad inputs."""
+"""Tests for hyperinsync.io.align.read_dyad_files: accuracy against a planted clock, bad inputs."""
 
 from pathlib import Path
 
@@ -9,10 +9,10 @@ from scipy.interpolate import CubicSpline
 from scipy.signal import butter, hilbert, sosfiltfilt
 
 from hyperinsync.dyad import get_dyad_meta, role_picks
-from hyperinsync.io.align import read_dyad, read_recording, recording_files
+from hyperinsync.io.align import read_dyad_files, read_recording, recording_files
 from hyperinsync.io.errors import AlignmentError, DyadIOError
 from hyperinsync.io.poly5 import read_raw_poly5, write_poly5
-from hyperinsync.simulate import Coupling, simulate_dyad
+from hyperinsync.simulation import Coupling, simulate_dyad
 
 SF_HI, SF_A, SF_B = 2000.0, 500.0, 512.0
 OFFSET, DRIFT = 3.2, 40e-6  # B started 3.2 s before A; B's clock runs 40 ppm fast
@@ -96,7 +96,7 @@ def planted(tmp_path_factory):
 def test_accuracy_planted_offset_drift(planted):
     """Offset, drift, residual, the data themselves and the alpha PLV come back."""
     # EDF has no channel types: name the trigger channel of A (B's Poly5 TRIGGER is typed)
-    dyad = read_dyad(
+    dyad = read_dyad_files(
         planted["fa"], planted["fb"], montage="standard-32", stim_channel=("STI 014", None)
     )
     rep = dyad.alignment
@@ -145,7 +145,7 @@ def test_raw_objects_annotations_and_unequal_counts(planted):
         stim[k : k + 5] = 1
     raw_b._data[raw_b.ch_names.index("TRIGGER")] = stim
     raw_b.set_annotations(mne.Annotations([10.0], [0.5], ["B_event"]))
-    dyad = read_dyad(raw_a, raw_b, roles=("mother", "child"))
+    dyad = read_dyad_files(raw_a, raw_b, roles=("mother", "child"))
     rep = dyad.alignment
     assert rep["n_pulses"] == 80 and rep["n_dropped_b"] == 3 and rep["n_dropped_a"] == 0
     assert abs(rep["drift_ppm"] - 40) < 2
@@ -167,7 +167,7 @@ def test_annotation_pulses(planted):
                             orig_time=None)
         )
         raws.append(raw)
-    dyad = read_dyad(*raws, annotation="sync")
+    dyad = read_dyad_files(*raws, annotation="sync")
     assert dyad.alignment["n_pulses"] == 80
     assert abs(dyad.alignment["drift_ppm"] - 40) < 2
     assert (np.asarray(dyad.annotations.description) == "sync").sum() >= 80
@@ -175,7 +175,7 @@ def test_annotation_pulses(planted):
 
 def test_start_only_warns(planted):
     with pytest.warns(RuntimeWarning, match="drift is not corrected"):
-        dyad = read_dyad(planted["fa"], planted["fb"], sync="start")
+        dyad = read_dyad_files(planted["fa"], planted["fb"], sync="start")
     rep = dyad.alignment
     assert rep["method"] == "start-time" and rep["drift_ppm"] is None
     # Poly5 stores the start time in whole seconds: expect what the file holds
@@ -203,62 +203,62 @@ def test_bad_files(tmp_path, planted):
     empty = tmp_path / "empty_raw.fif"
     empty.write_bytes(b"")
     with pytest.raises(DyadIOError, match="empty_raw.fif"):
-        read_dyad(empty, planted["fb"])
+        read_dyad_files(empty, planted["fb"])
     trunc = tmp_path / "trunc.Poly5"
     trunc.write_bytes(Path(planted["fb"]).read_bytes()[:300])
     with pytest.raises(DyadIOError, match="trunc.Poly5"):
-        read_dyad(planted["fa"], trunc)
+        read_dyad_files(planted["fa"], trunc)
     corrupt = tmp_path / "corrupt_raw.fif"
     data = bytearray(Path(planted["fa"]).read_bytes()[:5000])
     data[20:400] = b"\xff" * 380
     corrupt.write_bytes(bytes(data))
     with pytest.raises(DyadIOError, match="corrupt_raw.fif"):
-        read_dyad(corrupt, planted["fb"])
+        read_dyad_files(corrupt, planted["fb"])
     with pytest.raises(FileNotFoundError, match="nothere"):
-        read_dyad(tmp_path / "nothere.edf", planted["fb"])
+        read_dyad_files(tmp_path / "nothere.edf", planted["fb"])
 
 
 def test_pulse_errors():
     a = _small()
     with pytest.raises(AlignmentError, match="no stim channel"):
-        read_dyad(a, _small(stim=False))
+        read_dyad_files(a, _small(stim=False))
     with pytest.raises(AlignmentError, match="no sync pulses"):
-        read_dyad(a, _small(pulses=()))
+        read_dyad_files(a, _small(pulses=()))
     with pytest.raises(AlignmentError, match="Fewer than 2"):
-        read_dyad(a, _small(pulses=(3.0,)))
+        read_dyad_files(a, _small(pulses=(3.0,)))
     # unequal counts of periodic pulses: ambiguous
     with pytest.raises(AlignmentError, match="unambiguously"):
-        read_dyad(_small(pulses=(2, 4, 6, 8, 10)), _small(pulses=(2, 4, 6, 8, 10, 12, 14)))
+        read_dyad_files(_small(pulses=(2, 4, 6, 8, 10)), _small(pulses=(2, 4, 6, 8, 10, 12, 14)))
     # unequal counts with no common pattern
     with pytest.raises(AlignmentError, match="Cannot match"):
-        read_dyad(_small(pulses=(1, 1.5, 7, 12)), _small(pulses=(2, 8.3, 9.1, 9.9, 16.4)))
+        read_dyad_files(_small(pulses=(1, 1.5, 7, 12)), _small(pulses=(2, 8.3, 9.1, 9.9, 16.4)))
     # same count, but the pulses do not lie on one clock line
     with pytest.raises(AlignmentError, match="exceeds tolerance_ms=2.0.*18 degrees"):
-        read_dyad(a, _small(pulses=(2.0, 5.55, 9.0, 13.5)))
+        read_dyad_files(a, _small(pulses=(2.0, 5.55, 9.0, 13.5)))
     # ... which a looser tolerance accepts (residual ~ 25 ms)
-    dyad = read_dyad(a, _small(pulses=(2.0, 5.55, 9.0, 13.5)), tolerance_ms=40)
+    dyad = read_dyad_files(a, _small(pulses=(2.0, 5.55, 9.0, 13.5)), tolerance_ms=40)
     assert 10 < dyad.alignment["residual_ms_max"] < 40
 
 
 def test_rate_mismatch_and_overlap():
     with pytest.raises(AlignmentError, match="different sampling rates.*sync='start'"):
-        read_dyad(_small(), _small(sfreq=128.0, stim=False))
+        read_dyad_files(_small(), _small(sfreq=128.0, stim=False))
     with pytest.warns(RuntimeWarning, match="drift is not corrected"):
-        dyad = read_dyad(_small(), _small(sfreq=128.0, n=2560, stim=False), sync="start")
+        dyad = read_dyad_files(_small(), _small(sfreq=128.0, n=2560, stim=False), sync="start")
     assert dyad.info["sfreq"] == 100.0
     with pytest.warns(RuntimeWarning, match="drift"), pytest.raises(
         AlignmentError, match="do not overlap"
     ):
-        read_dyad(_small(), _small(meas=100.0), sync="start")
+        read_dyad_files(_small(), _small(meas=100.0), sync="start")
     with pytest.raises(AlignmentError, match="measurement start"):
-        read_dyad(_small(meas=None), _small(), sync="start")
+        read_dyad_files(_small(meas=None), _small(), sync="start")
 
 
 def test_nan_run():
     b = _small()
     b._data[1, 700:750] = np.nan
     with pytest.raises(DyadIOError, match=r"'Cz'.*7\.000 s to 7\.500 s"):
-        read_dyad(_small(), b)
+        read_dyad_files(_small(), b)
 
 
 # --------------------------------------------------------------------------------------
@@ -270,18 +270,18 @@ def test_periodic_equal_counts_are_ambiguous():
     a = _small(n=2500, pulses=true[:-1])  # A recorded pulses 1..7
     b = _small(n=2500, pulses=true[1:] + 3.2)  # B (started 3.2 s earlier) pulses 2..8
     with pytest.raises(AlignmentError, match="unambiguously.*pulse_pairing='order'"):
-        read_dyad(a, b)
+        read_dyad_files(a, b)
     # the same refusal when the counts are equal because both hold the same pulses: from
     # the pulse times alone the two cases cannot be told apart
     with pytest.raises(AlignmentError, match="unambiguously"):
-        read_dyad(_small(n=2500, pulses=true), _small(n=2500, pulses=true + 3.2))
+        read_dyad_files(_small(n=2500, pulses=true), _small(n=2500, pulses=true + 3.2))
     # ... unless the user vouches that both files hold exactly the same pulses
-    dyad = read_dyad(_small(n=2500, pulses=true), _small(n=2500, pulses=true + 3.2),
+    dyad = read_dyad_files(_small(n=2500, pulses=true), _small(n=2500, pulses=true + 3.2),
                      pulse_pairing="order")
     assert abs(dyad.alignment["offset_s"] - 3.2) < 0.02
     assert dyad.alignment["pulse_pairing"] == "order"
     with pytest.raises(AlignmentError, match="pulse_pairing='order'.*7.*8"):
-        read_dyad(a, _small(n=2500, pulses=true + 3.2), pulse_pairing="order")
+        read_dyad_files(a, _small(n=2500, pulses=true + 3.2), pulse_pairing="order")
 
 
 def test_equal_counts_shifted_pair_by_intervals():
@@ -289,7 +289,7 @@ def test_equal_counts_shifted_pair_by_intervals():
     true = np.cumsum(np.r_[2.0, np.random.default_rng(4).uniform(1.0, 2.0, 9)])
     a = _small(n=2500, pulses=true[1:])
     b = _small(n=2500, pulses=true[:-1] + 0.8)
-    dyad = read_dyad(a, b)
+    dyad = read_dyad_files(a, b)
     rep = dyad.alignment
     assert rep["n_pulses"] == 8 and rep["n_dropped_a"] == 1 and rep["n_dropped_b"] == 1
     assert abs(rep["offset_s"] - 0.8) < 0.02
@@ -338,7 +338,7 @@ def test_quantised_pulses_accepted_at_default_tolerance():
     """Pulses on neither grid: one sample of each clock is expected, not an error."""
     pulses = _extreme_quantisation()
     a, b = _two_grids(pulses)
-    dyad = read_dyad(a, b)  # the old check (largest residual <= 2 ms) refused this pair
+    dyad = read_dyad_files(a, b)  # the old check (largest residual <= 2 ms) refused this pair
     rep = dyad.alignment
     assert rep["residual_ms_max"] > 2.0  # the quantisation the old check tripped on
     assert rep["misfit_ms"] == 0.0
@@ -352,7 +352,7 @@ def test_quantised_pulses_accepted_at_default_tolerance():
     for _ in range(25):
         pulses = np.cumsum(rng.uniform(1.0, 2.5, 20))
         a, b = _two_grids(pulses[pulses < 38.0])
-        rep = read_dyad(a, b).alignment
+        rep = read_dyad_files(a, b).alignment
         assert rep["misfit_ms"] <= 2.0 and abs(rep["drift_ppm"] - 30) < 40
 
 
@@ -364,13 +364,13 @@ def test_real_misalignment_still_refused():
     jump = np.where(np.arange(len(pulses)) >= len(pulses) // 2, 0.012, 0.0)
     a, b = _two_grids(pulses, shift_b=jump)
     with pytest.raises(AlignmentError, match="timing error.*exceeds tolerance_ms=2.0"):
-        read_dyad(a, b)
+        read_dyad_files(a, b)
     # one pulse 10 ms late
     late = np.zeros(len(pulses))
     late[5] = 0.010
     a, b = _two_grids(pulses, shift_b=late)
     with pytest.raises(AlignmentError, match="exceeds tolerance_ms"):
-        read_dyad(a, b)
+        read_dyad_files(a, b)
 
 
 def _write_brainvision(stem, data, sfreq, ch_names, markers, data_points=None):
@@ -403,7 +403,7 @@ def test_edf_and_brainvision_files(tmp_path):
     kb = np.flatnonzero(np.diff(np.r_[0, b.get_data(picks="TRIG")[0]]) > 0)
     fb = _write_brainvision(tmp_path / "b", b.get_data(picks=["Fz", "Cz"]), SF_B,
                             ["Fz", "Cz"], [(k, "sync") for k in kb])
-    dyad = read_dyad(fa, fb, stim_channel=("STI", None), annotation=(None, "Comment/sync"))
+    dyad = read_dyad_files(fa, fb, stim_channel=("STI", None), annotation=(None, "Comment/sync"))
     rep = dyad.alignment
     assert rep["n_pulses"] == len(pulses) and rep["misfit_ms"] == 0.0
     assert rep["residual_ms_max"] > 2.0
@@ -417,7 +417,7 @@ def test_truncated_edf_and_brainvision(tmp_path, planted):
     edf = tmp_path / "cut.edf"
     edf.write_bytes(Path(planted["fa"]).read_bytes()[:-5000])
     with pytest.raises(DyadIOError, match=r"cut.edf is truncated.*announces 60 data records"):
-        read_dyad(edf, planted["fb"], stim_channel=("STI 014", None))
+        read_dyad_files(edf, planted["fb"], stim_channel=("STI 014", None))
     data = np.random.default_rng(0).normal(0, 1e-5, (2, 5120))
     vhdr = _write_brainvision(tmp_path / "bv", data, 512.0, ["Fz", "Cz"],
                               [(100, "sync"), (5000, "sync")])
@@ -425,10 +425,10 @@ def test_truncated_edf_and_brainvision(tmp_path, planted):
     full = eeg.read_bytes()
     eeg.write_bytes(full[:-6])  # ends inside a sample
     with pytest.raises(DyadIOError, match=r"bv.eeg is truncated.*last sample is incomplete"):
-        read_dyad(vhdr, planted["fb"])
+        read_dyad_files(vhdr, planted["fb"])
     eeg.write_bytes(full[: 8 * 4000])  # whole samples, but a marker at 5000 lies beyond
     with pytest.raises(DyadIOError, match=r"bv.eeg is truncated.*markers up to sample 5001"):
-        read_dyad(vhdr, planted["fb"])
+        read_dyad_files(vhdr, planted["fb"])
     vhdr2 = _write_brainvision(tmp_path / "bv2", data, 512.0, ["Fz", "Cz"], [(100, "s")],
                                data_points=5120)
     vhdr2.with_suffix(".eeg").write_bytes(vhdr2.with_suffix(".eeg").read_bytes()[: 8 * 4000])

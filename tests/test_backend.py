@@ -5,7 +5,7 @@ import pytest
 
 from hyperinsync import compute_sync, simulate_dyad
 from hyperinsync.backend import ENV_VAR, cupy_available, get_backend
-from hyperinsync.spectral import band_analytic
+from hyperinsync.sync.spectral import band_analytic
 
 
 def test_numpy_backend(monkeypatch):

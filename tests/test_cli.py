@@ -6,8 +6,8 @@ import pytest
 
 import hyperinsync.cli as cli
 from hyperinsync.cli import main
-from hyperinsync.report import SECTIONS
-from hyperinsync.results_io import read_results
+from hyperinsync.study import read_results
+from hyperinsync.study.report import SECTIONS
 
 matplotlib.use("Agg")
 

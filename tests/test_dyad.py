@@ -18,7 +18,7 @@ from hyperinsync.dyad import (
     make_dyad_epochs,
     make_dyad_raw,
     read_dyad_epochs,
-    read_dyad_raw,
+    read_dyad_fif,
     role_ch_name,
     role_picks,
     set_dyad_meta,
@@ -396,7 +396,7 @@ def test_raw_survives_mne_methods(dyad_raw, tmp_path):
     dyad_raw.info["bads"] = ["client:C4"]
     fname = tmp_path / "dyad_raw.fif"
     dyad_raw.save(fname, verbose=False)
-    back = read_dyad_raw(fname)
+    back = read_dyad_fif(fname)
     assert isinstance(back, DyadRaw) and back.roles == ROLES
     assert back.alignment == {"method": "pulses", "lag_s": 0.012}
     assert back.info["bads"] == ["client:C4"]
@@ -438,7 +438,7 @@ def test_as_dyad(dyad, tmp_path):
     # A file that holds no dyad: the error names it.
     _raw(CH_A, 0).save(tmp_path / "single_raw.fif", verbose=False)
     with pytest.raises(ValueError, match=r"single_raw.fif holds no dyad.*no role prefix"):
-        read_dyad_raw(tmp_path / "single_raw.fif")
+        read_dyad_fif(tmp_path / "single_raw.fif")
     _epochs(CH_A, 0).save(tmp_path / "single-epo.fif", verbose=False)
     with pytest.raises(ValueError, match=r"single-epo.fif holds no dyad"):
         read_dyad_epochs(tmp_path / "single-epo.fif")

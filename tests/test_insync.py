@@ -5,8 +5,9 @@ import datetime as dt
 import mne
 import numpy as np
 import pytest
+from scipy.stats import median_abs_deviation
 
-from hyperinsync import Coupling, compute_sync, read_dyad_raw, simulate_dyad, stats
+from hyperinsync import Coupling, compute_sync, read_dyad_fif, simulate_dyad, stats
 from hyperinsync.insync import (
     InSyncLevel1,
     InSyncLevel2,
@@ -39,7 +40,7 @@ def _sim(couplings, duration=80.0, seed=0, **kw):
 def planted():
     raw = _sim([Coupling("alpha", "frontal", "frontal", strength=0.9, episodes=PLANTED)],
                seed=1)
-    res = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_null=100, seed=0,
+    res = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_surrogates=100, seed=0,
                  verbose=False)
     return raw, res
 
@@ -51,7 +52,7 @@ def test_running_sums_equal_per_window_computation():
     picks = [f"{role}:{c}" for role in ("A", "B") for c in chs]  # only the ROI channels
     for measure in ("plv", "coh", "imcoh"):
         res = level1(raw, BANDS, TWO_ROIS, measure=measure, window=2.0, step=0.25,
-                     n_null=19, min_shift=5.0, lead_lag=False, seed=0, verbose=False)
+                     n_surrogates=19, min_shift=5.0, lead_lag=False, seed=0, verbose=False)
         for bi, band in enumerate(BANDS):
             ref = compute_sync(
                 raw, {band: BANDS[band]}, measure, rois=TWO_ROIS, epoch_duration=2.0,
@@ -85,55 +86,126 @@ def test_level1_finds_planted_episodes(planted):
     )
 
 
+def _family_p(stat, maxima):
+    """(1 + #{k: M_k >= stat}) / (N + 1), by brute force."""
+    return (1 + (maxima[None, :] >= stat[:, None]).sum(axis=1)) / (len(maxima) + 1)
+
+
 def test_level1_maxstat_threshold_matches_p(planted):
-    """A window is significant exactly when it exceeds the threshold; p is maxstat_p."""
+    """Windows are standardised by the series' median and MAD; p from the family maxima."""
     _, res = planted
     v, p = res.values[0, 0, 0], res.p_values[0, 0, 0]
     np.testing.assert_array_equal(v > res.threshold[0, 0, 0], p <= 0.05)
-    np.testing.assert_allclose(p, stats.maxstat_p(v, res.null_max[0, 0, 0][:, None]))
-    n_above = np.sum(res.null_max[0, 0, 0] > res.threshold[0, 0, 0])
-    assert (n_above + 1) / (100 + 1) <= 0.05
+    ok = np.isfinite(v)
+    med = np.median(v[ok])
+    sd = median_abs_deviation(v[ok], scale="normal")
+    np.testing.assert_allclose([res.tonic[0, 0, 0], res.tonic_sd[0, 0, 0]], [med, sd],
+                               rtol=1e-5)
+    z = (v - med) / sd
+    np.testing.assert_allclose(res.z[0, 0, 0], z, rtol=1e-5)
+    np.testing.assert_allclose(p, _family_p(z, res.tonic_null_max), rtol=1e-12)
+    # the chance test: standardised by the circular-shift windows, its own family maxima
+    zc = (v - res.null_mean[0, 0, 0]) / res.null_sd[0, 0, 0]
+    np.testing.assert_allclose(res.p_chance[0, 0, 0], _family_p(zc, res.chance_null_max))
+    np.testing.assert_array_equal(res.above_chance[0, 0, 0],
+                                  v > res.chance_threshold[0, 0, 0])
 
 
-def test_level1_uncoupled_false_positive_rate():
-    """Without coupling, series with any episode stay within the family-wise rate (5%)."""
-    hits, n = 0, 0
-    for seed in range(3):
+def test_level1_one_family_over_windows_pairs_and_bands():
+    """Without coupling at most alpha of the recordings show any episode (item 3).
+
+    Each recording tests 2 bands x 2 x 2 ROI pairs = 8 series; with the error rate controlled
+    per series (the old behaviour) about 1 - 0.95 ** 8 = 34 % of them showed an episode.
+    """
+    hits = 0
+    for seed in range(16):
         raw = _sim([], duration=60.0, seed=100 + seed)
-        res = level1(raw, BANDS, TWO_ROIS, window=WINDOW, step=STEP, n_null=100,
+        res = level1(raw, BANDS, TWO_ROIS, window=WINDOW, step=STEP, n_surrogates=99,
                      lead_lag=False, seed=seed, verbose=False)
-        series = {(e["band"], e["roi_a"], e["roi_b"]) for e in res.episodes}
-        hits += len(series)
-        n += res.values[..., 0].size
-    assert n == 24
-    # Binomial(24, 0.05): P(X >= 5) < 0.01
-    assert hits <= 4
+        assert res.values.shape[:3] == (2, 2, 2)
+        hits += len(res.episodes) > 0
+        # one set of maxima for the whole family: the same threshold in z for every series
+        crit = (res.threshold - res.tonic) / res.tonic_sd
+        np.testing.assert_allclose(crit, crit.flat[0])
+    # Binomial(16, 0.05): P(X >= 4) < 0.01
+    assert hits <= 3
+
+
+def test_level1_constant_coupling_is_tonic_not_an_episode():
+    """Coupling constant over the recording is above chance but no Level 1 episode (item 4)."""
+    raw = _sim([Coupling("alpha", "frontal", "frontal", strength=0.4)], duration=90.0)
+    res = level1(raw, ALPHA, FRONTAL, window=4.0, step=STEP, n_surrogates=99, seed=0,
+                 verbose=False)
+    assert res.episodes == []
+    (row,) = res.chance
+    assert row["p"] <= 0.05 and row["z"] > 10
+    assert row["frac_above_chance"] > 0.5 and res.above_chance.sum() == row["n_above_chance"]
+    # the tonic level is the coupled level, well above the chance level of one window
+    assert res.tonic[0, 0, 0] > res.null_mean[0, 0, 0] + 5 * res.null_sd[0, 0, 0]
+
+
+def test_level1_finds_episode_on_top_of_tonic_coupling():
+    """A planted rise above tonic coupling is an episode, with its onset and duration."""
+    on, off = 40.0, 52.0
+    raw = _sim([Coupling("alpha", "frontal", "frontal", strength=0.3,
+                         episodes=[(0.0, on), (off, 90.0)]),
+                Coupling("alpha", "frontal", "frontal", strength=0.8, episodes=[(on, off)])],
+               duration=90.0)
+    res = level1(raw, ALPHA, FRONTAL, window=4.0, step=STEP, n_surrogates=99, seed=0,
+                 verbose=False)
+    (ep,) = res.episodes
+    # half-coupled points 0.25 s inside the planted edges (see the top of this file)
+    assert abs(ep["onset"] - (on + 0.25)) <= STEP
+    assert abs(ep["duration"] - (off - on - 0.5)) <= 2 * STEP
+    assert ep["p"] <= 0.05 and ep["above_chance"]
+    assert ep["tonic"] == res.tonic[0, 0, 0] > res.null_mean[0, 0, 0]
+
+
+def _lagged(lag, seed, phase=0.0, strength=0.9):
+    return _sim([Coupling("alpha", "frontal", "frontal", strength=strength, lag=lag,
+                          phase=phase, episodes=[(30.0, 45.0)])], duration=90.0, seed=seed,
+                roles=("therapist", "client"))
 
 
 @pytest.mark.parametrize("lag, leader", [(0.1, "therapist-led"), (-0.1, "client-led")])
 def test_level1_lead_lag(lag, leader):
-    raw = _sim([Coupling("alpha", "frontal", "frontal", strength=0.9, lag=lag,
-                         episodes=[(15.0, 45.0)])], duration=60.0, seed=2,
-               roles=("therapist", "client"))
-    res = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_null=100, seed=0,
+    res = level1(_lagged(lag, 2), ALPHA, FRONTAL, window=4.0, step=STEP, n_surrogates=99, seed=0,
                  verbose=False)
-    main = max(res.episodes, key=lambda e: e["duration"])
-    assert main["duration"] > 20
+    (main,) = res.episodes
+    assert main["duration"] > 12
     assert abs(main["lag"] - lag) <= 0.02
+    assert main["lag_ci_low"] <= lag <= main["lag_ci_high"]
+    assert main["lag_ci_high"] - main["lag_ci_low"] < 0.1
     assert main["leader"] == leader
-    assert main["phase"] == "in-phase"
+
+
+def test_level1_zero_lag_is_simultaneous():
+    """Zero-lag coupling: the lag's interval holds 0, no leader (item 5).
+
+    On this recording the lag estimate is +7 ms (at 100 Hz, 10 ms per sample), which the old
+    half-a-sample rule labelled 'therapist-led'.
+    """
+    res = level1(_lagged(0.0, 4, strength=0.7), ALPHA, FRONTAL, window=4.0, step=STEP,
+                 n_surrogates=99, seed=0, verbose=False)
+    (ep,) = res.episodes
+    assert 0.005 < ep["lag"] < 0.01
+    assert ep["lag_ci_low"] < 0 < ep["lag_ci_high"]
+    assert ep["leader"] == "simultaneous"
 
 
 @pytest.mark.parametrize("phase, label", [(np.pi, "anti-phase"), (0.0, "in-phase")])
 def test_level1_phase_relation(phase, label):
-    raw = _sim([Coupling("alpha", "frontal", "frontal", strength=0.9, phase=phase,
-                         episodes=[(15.0, 45.0)])], duration=60.0, seed=3)
-    res = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_null=100, seed=0,
-                 verbose=False)
-    main = max(res.episodes, key=lambda e: e["duration"])
-    assert main["phase"] == label
+    res = level1(_lagged(0.0, 3, phase=phase), ALPHA, FRONTAL, window=4.0, step=STEP,
+                 n_surrogates=99, seed=0, verbose=False)
+    (main,) = res.episodes
+    assert main["phase"] == label and main["p_phase"] <= 0.05
+    assert np.sign(main["phase_cos"]) == np.cos(phase)
     assert abs(np.angle(np.exp(1j * (main["phase_diff"] + phase)))) < np.pi / 4
-    assert abs(main["lag"]) <= 0.02 and main["leader"] in ("simultaneous", "A-led", "B-led")
+    # the interval, wrapped into (-pi, pi], may cross +-pi (then low > high)
+    lo, hi = (np.angle(np.exp(1j * (main[k] - main["phase_diff"])))
+              for k in ("phase_ci_low", "phase_ci_high"))
+    assert -np.pi / 4 < lo < 0 < hi < np.pi / 4
+    assert abs(main["lag"]) <= 0.02
 
 
 @pytest.fixture(scope="module")
@@ -149,8 +221,8 @@ def segmented():
 
 @pytest.mark.parametrize("null", ["circular_shift", "epoch_shuffle"])
 def test_level2_recovers_planted_increase(segmented, null):
-    res = level2(segmented, ["rest_pre", "rest_post"], bands=ALPHA, rois=TWO_ROIS,
-                 null=null, n_null=199, n_permutations=999, seed=0, verbose=False)
+    res = level2(segmented, segments=["rest_pre", "rest_post"], bands=ALPHA, rois=TWO_ROIS,
+                 null=null, n_surrogates=199, n_permutations=999, seed=0, verbose=False)
     assert res.get_value("rest_post", "alpha", "frontal", "frontal") > res.get_value(
         "rest_pre", "alpha", "frontal", "frontal") + 0.1
     rows = {(r["segment"], r["roi_a"], r["roi_b"]): r for r in res.rows}
@@ -171,7 +243,7 @@ def test_level2_recovers_planted_increase(segmented, null):
 
 def test_level2_blocks_and_values_equal_per_epoch_mean(segmented):
     """A block's value is the mean of per-epoch values computed by compute_sync."""
-    res = level2(segmented, segments=[], block=50.0, bands=ALPHA, rois=FRONTAL, n_null=19,
+    res = level2(segmented, segments=[], block=50.0, bands=ALPHA, rois=FRONTAL, n_surrogates=19,
                  contrasts=(), seed=0, verbose=False)
     assert [s["name"] for s in res.segments] == ["block001", "block002"]
     picks = [f"{role}:{c}" for role in ("A", "B") for c in FRONTAL["frontal"]]
@@ -233,7 +305,7 @@ def test_annotations_survive_save_and_read(planted, segmented, tmp_path):
     annotate(raw, res)  # overwrite: no duplicates
     fname = tmp_path / "dyad_raw.fif"
     raw.save(fname, verbose=False)
-    back = read_dyad_raw(fname, verbose=False)
+    back = read_dyad_fif(fname, verbose=False)
     got = [(d, round(o - back.first_time, 3), round(u, 3), c) for d, o, u, c in zip(
         back.annotations.description, back.annotations.onset, back.annotations.duration,
         back.annotations.ch_names) if d.startswith("insync/")]
@@ -242,7 +314,7 @@ def test_annotations_survive_save_and_read(planted, segmented, tmp_path):
         res.annotations.ch_names)]
     assert got == want and len(got) == 2
     # Level 2 segments go on a recording with segment annotations, next to them
-    r2 = level2(segmented, ["rest_post"], bands=ALPHA, rois=FRONTAL, n_null=99,
+    r2 = level2(segmented, segments=["rest_post"], bands=ALPHA, rois=FRONTAL, n_surrogates=99,
                 contrasts=(), seed=0, verbose=False)
     seg = annotate(segmented.copy(), r2)
     assert list(seg.annotations.description).count("insync/L2/alpha/frontal-frontal") == 1
@@ -255,7 +327,7 @@ def test_results_round_trip(planted, segmented):
     np.testing.assert_array_equal(back.values, res.values)
     assert back.episodes == res.episodes and back.params == res.params
     assert back.to_table().equals(res.to_table())
-    r2 = level2(segmented, ["rest_pre", "rest_post"], bands=ALPHA, rois=FRONTAL, n_null=19,
+    r2 = level2(segmented, segments=["rest_pre", "rest_post"], bands=ALPHA, rois=FRONTAL, n_surrogates=19,
                 n_permutations=99, seed=0, verbose=False)
     b2 = InSyncLevel2.from_dict(r2.to_dict())
     assert b2.rows == r2.rows and b2.contrasts == r2.contrasts
@@ -271,15 +343,15 @@ def test_bad_input_errors(segmented):
     with pytest.raises(ValueError, match="outside the In-Sync Level 1"):
         level1(raw, ALPHA, FRONTAL, window=20.0)
     with pytest.raises(ValueError, match="cannot give p <= alpha"):
-        level1(raw, ALPHA, FRONTAL, n_null=10)
+        level1(raw, ALPHA, FRONTAL, n_surrogates=10)
     with pytest.raises(ValueError, match="too short for circular shifts"):
         level1(raw.copy().crop(0, 20), ALPHA, FRONTAL, min_shift=10.0)
     with pytest.raises(ValueError, match="Segment 'baseline' is not annotated"):
-        level2(raw, ["rest_pre", "baseline"], bands=ALPHA, rois=FRONTAL)
+        level2(raw, segments=["rest_pre", "baseline"], bands=ALPHA, rois=FRONTAL)
     with pytest.raises(ValueError, match="Contrast .* must name two analysed segments"):
-        level2(raw, ["rest_pre", "session"], bands=ALPHA, rois=FRONTAL)
+        level2(raw, segments=["rest_pre", "session"], bands=ALPHA, rois=FRONTAL)
     with pytest.raises(ValueError, match="fewer than two cycles"):
-        level2(raw, ["rest_pre"], bands=BANDS, rois=FRONTAL, epoch_duration=0.3,
+        level2(raw, segments=["rest_pre"], bands=BANDS, rois=FRONTAL, epoch_duration=0.3,
                contrasts=())
     with pytest.raises(ValueError, match="at least 3 sessions"):
         level3([0.1, 0.2])
@@ -288,7 +360,7 @@ def test_bad_input_errors(segmented):
     with pytest.raises(ValueError, match="contain '/'"):
         level1(raw, ALPHA, {"a/b": ["Fz"]})
     with pytest.raises(ValueError, match="computed at 100 Hz"):
-        res = level2(raw, ["rest_post"], bands=ALPHA, rois=FRONTAL, n_null=19,
+        res = level2(raw, segments=["rest_post"], bands=ALPHA, rois=FRONTAL, n_surrogates=19,
                      contrasts=(), seed=0, verbose=False)
         annotate(raw.copy().resample(50.0, verbose=False), res)
     assert isinstance(raw, mne.io.BaseRaw)
@@ -296,9 +368,10 @@ def test_bad_input_errors(segmented):
 
 def test_level1_threads_give_identical_results(planted):
     raw, res = planted
-    res2 = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_null=100, seed=0,
+    res2 = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_surrogates=100, seed=0,
                   n_jobs=2, verbose=False)
-    np.testing.assert_array_equal(res2.null_max, res.null_max)
+    np.testing.assert_array_equal(res2.tonic_null_max, res.tonic_null_max)
+    np.testing.assert_array_equal(res2.chance_null_max, res.chance_null_max)
     np.testing.assert_array_equal(res2.values, res.values)
     assert res2.episodes == res.episodes
 
@@ -307,7 +380,7 @@ def test_level1_bad_spans_are_left_out(planted):
     raw, _ = planted
     raw = raw.copy()
     raw.set_annotations(mne.Annotations([50.0], [2.0], ["BAD_motion"]))
-    res = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_null=100, seed=0,
+    res = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_surrogates=100, seed=0,
                  lead_lag=False, verbose=False)
     t = res.times
     touching = (t + WINDOW / 2 > 50.0) & (t - WINDOW / 2 < 52.0)
@@ -356,3 +429,65 @@ def test_level3_and_questionnaire_degenerate_input():
     with pytest.raises(ValueError, match="at least 3 dyads"):
         with pytest.warns(RuntimeWarning):
             correlate_with_questionnaire([0.1, np.nan, 0.3], [1.0, 2.0, 3.0])
+
+
+def test_level1_degenerate_inputs(planted):
+    """All-BAD recordings and flat channels are refused; NaN inside BAD_ spans is fine."""
+    raw, _ = planted
+    kw = dict(window=WINDOW, step=STEP, n_surrogates=19, lead_lag=False, seed=0, verbose=False)
+    allbad = raw.copy().set_annotations(mne.Annotations([0.0], [80.0], ["BAD_lost"]))
+    with pytest.raises(ValueError, match=r"Only 0 of 157 windows .* BAD_ annotations "
+                                         r"\(0.0-80.0 s\)"):
+        level1(allbad, ALPHA, FRONTAL, **kw)
+    most = raw.copy().set_annotations(mne.Annotations([5.0], [50.0], ["BAD_motion"]))
+    with pytest.warns(RuntimeWarning, match=r"touch BAD_ annotations \(5.0-55.0 s\)"):
+        res = level1(most, ALPHA, FRONTAL, **kw)
+    assert np.isnan(res.values[0, 0, 0, (res.times > 5) & (res.times < 55)]).all()
+    # a dropout (NaN) inside a BAD_ span is never analysed
+    drop = raw.copy().set_annotations(mne.Annotations([50.0], [2.0], ["BAD_dropout"]))
+    drop._data[drop.ch_names.index("B:Fz"), 5010:5100] = np.nan
+    res = level1(drop, ALPHA, FRONTAL, **kw)
+    touching = (res.times + WINDOW / 2 > 50.0) & (res.times - WINDOW / 2 < 52.0)
+    assert np.isnan(res.values[0, 0, 0, touching]).all()
+    assert np.isfinite(res.values[0, 0, 0, ~touching]).all()
+    with pytest.raises(ValueError, match="'B:Fz' contains NaN"):
+        level1(drop.copy().set_annotations(None), ALPHA, FRONTAL, **kw)
+    flat = raw.copy()
+    flat._data[flat.ch_names.index("A:F3")] = 1e-6
+    with pytest.raises(ValueError, match=r"'A:F3'.* flat"):
+        level1(flat, ALPHA, FRONTAL, **kw)
+    with pytest.raises(ValueError, match="shuffle_block=1.5 s is longer than half"):
+        level1(raw, ALPHA, FRONTAL, shuffle_block=1.5, **kw)
+    with pytest.raises(ValueError, match="multiple of 0.5 s"):
+        level1(raw, ALPHA, FRONTAL, shuffle_block=0.7, **kw)
+
+
+def test_annotate_places_a_cropped_segments_episodes(planted):
+    """Level 1 runs on one segment; its episodes land at their place in the whole recording."""
+    raw, res = planted
+    seg = raw.copy().crop(10.0, None)
+    r_seg = level1(seg, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_surrogates=39, seed=0,
+                   lead_lag=False, verbose=False)
+    assert len(r_seg.episodes) == len(PLANTED)
+    whole = annotate(raw.copy(), r_seg)
+    got = [o - whole.first_time for o, d in zip(whole.annotations.onset,
+                                                whole.annotations.description)
+           if d.startswith("insync/L1/")]
+    np.testing.assert_allclose(got, [e["onset"] + 10.0 for e in r_seg.episodes])
+    for ep, (on, _) in zip(r_seg.episodes, PLANTED):
+        assert abs(ep["onset"] + 10.0 - (on + 0.25)) <= STEP
+
+
+def test_level1_uncorrected_is_never_stricter(planted):
+    """correction=None (each window alone) gives p-values at most the family-wise ones."""
+    raw, res = planted
+    none = level1(raw, ALPHA, FRONTAL, window=WINDOW, step=STEP, n_surrogates=100, seed=0,
+                  correction=None, lead_lag=False, verbose=False)
+    np.testing.assert_array_equal(none.values, res.values)
+    ok = np.isfinite(res.values)
+    assert np.all(none.p_values[ok] <= res.p_values[ok] + 1e-12)
+    assert np.all(none.p_chance[ok] <= res.p_chance[ok] + 1e-12)
+    assert none.p_values[ok].min() < res.p_values[ok].min()
+    v = none.values[0, 0, 0]
+    np.testing.assert_array_equal(v > none.threshold[0, 0, 0], none.p_values[0, 0, 0] <= 0.05)
+    assert len(none.episodes) >= len(res.episodes)

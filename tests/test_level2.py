@@ -26,45 +26,45 @@ def _finite(res):
 def test_fully_bad_segment_is_left_out_with_a_warning():
     raw = _dyad()
     raw.annotations.append(40.0, 20.0, "BAD_motion")  # all of rest_post
-    kw = dict(bands=ALPHA, rois=ROIS, n_null=19, n_permutations=99, seed=0, verbose=False)
+    kw = dict(bands=ALPHA, rois=ROIS, n_surrogates=19, n_permutations=99, seed=0, verbose=False)
     with pytest.warns(RuntimeWarning, match=r"'rest_post' .* 0 epoch\(s\) .* left out"):
         with pytest.warns(RuntimeWarning, match="contrast.*rest_post.*left out"):
-            res = level2(raw, ["rest_pre", "session", "rest_post"], **kw)
+            res = level2(raw, segments=["rest_pre", "session", "rest_post"], **kw)
     assert [s["name"] for s in res.segments] == ["rest_pre", "session"]
     assert res.params["excluded"][0]["name"] == "rest_post"
     assert res.contrasts == []
     _finite(res)
     # the segments left are exactly those of a run without the BAD one
-    ref = level2(raw, ["rest_pre", "session"], contrasts=(), **kw)
+    ref = level2(raw, segments=["rest_pre", "session"], contrasts=(), **kw)
     np.testing.assert_array_equal(res.values, ref.values)
     # nothing testable: an error naming every segment's problem
     everything = raw.copy()
     everything.annotations.append(0.0, 40.0, "BAD_motion")
     with pytest.raises(ValueError, match="no segment can be tested.*'rest_pre'.*'session'"):
         with pytest.warns(RuntimeWarning):
-            level2(everything, ["rest_pre", "session", "rest_post"], **kw)
+            level2(everything, segments=["rest_pre", "session", "rest_post"], **kw)
 
 
 def test_segment_outside_recording_or_too_short_is_left_out():
     raw = _dyad()
     cut = raw.copy().crop(0, 39.99)  # rest_post's annotation now lies past the end
     cut.set_annotations(raw.annotations)
-    kw = dict(bands=ALPHA, rois=ROIS, n_null=19, n_permutations=99, seed=0, verbose=False,
+    kw = dict(bands=ALPHA, rois=ROIS, n_surrogates=19, n_permutations=99, seed=0, verbose=False,
               contrasts=())
     with pytest.warns(RuntimeWarning, match="'rest_post' lies outside the recording"):
-        res = level2(cut, ["rest_pre", "rest_post"], **kw)
+        res = level2(cut, segments=["rest_pre", "rest_post"], **kw)
     assert [s["name"] for s in res.segments] == ["rest_pre"]
     _finite(res)
     # 3 epochs: 6 epoch orders, too few for p <= 0.05
     short = _dyad(segments=[("a", 6.0), ("b", 30.0)])
     with pytest.warns(RuntimeWarning, match="'a' .* only 6 distinct 'epoch_shuffle'"):
-        res = level2(short, ["a", "b"], null="epoch_shuffle", **kw)
+        res = level2(short, segments=["a", "b"], null="epoch_shuffle", **kw)
     assert [s["name"] for s in res.segments] == ["b"]
 
 
 def test_maxstat_correction_over_segments_bands_and_pairs():
     raw = _dyad()
-    res = level2(raw, bands={"theta": (4.0, 8.0), **ALPHA}, rois=ROIS, n_null=99,
+    res = level2(raw, bands={"theta": (4.0, 8.0), **ALPHA}, rois=ROIS, n_surrogates=99,
                  correction="maxstat", n_permutations=99, seed=1, verbose=False)
     nulls = np.moveaxis(res.null, 1, 0)  # (N, segments, bands, roi_a, roi_b)
     expected = stats.maxstat_p(res.values, nulls)
@@ -90,7 +90,7 @@ def test_maxstat_correction_over_segments_bands_and_pairs():
 def test_phase_relation_reported(phase, label):
     raw = _dyad([Coupling("alpha", "frontal", "frontal", 0.5, phase=phase,
                           episodes=[(40.0, 60.0)])], seed=2)
-    res = level2(raw, ["rest_pre", "rest_post"], bands=ALPHA, rois=ROIS, n_null=199,
+    res = level2(raw, segments=["rest_pre", "rest_post"], bands=ALPHA, rois=ROIS, n_surrogates=199,
                  n_permutations=99, seed=0, verbose=False)
     rows = {(r["segment"], r["roi_a"], r["roi_b"]): r for r in res.rows}
     post = rows[("rest_post", "frontal", "frontal")]
@@ -118,9 +118,9 @@ def test_null_leaves_out_b_data_inside_bad_spans():
     art._data[np.ix_(b_idx, span)] = 4 * sine[span]
     for raw in (clean, art):
         raw.annotations.append(20.0, 12.0, "BAD_artifact")
-    kw = dict(bands=ALPHA, rois=ROIS, n_null=99, contrasts=(), seed=4, verbose=False)
+    kw = dict(bands=ALPHA, rois=ROIS, n_surrogates=99, contrasts=(), seed=4, verbose=False)
     for null in ("circular_shift", "epoch_shuffle"):
-        ref, res = (level2(r, ["rest"], null=null, **kw) for r in (clean, art))
+        ref, res = (level2(r, segments=["rest"], null=null, **kw) for r in (clean, art))
         # B's data in the BAD span never enter (but for the band filter's reach into the
         # neighbouring epochs): the same values and chance level
         np.testing.assert_allclose(res.values, ref.values, atol=0.005)
@@ -129,19 +129,19 @@ def test_null_leaves_out_b_data_inside_bad_spans():
 
 
 def test_fdr_floor_is_warned_and_maxstat_is_the_default():
-    # one coupled row among 64: BH needs p <= 0.05 / 64, below 1 / (n_null + 1) = 0.005,
+    # one coupled row among 64: BH needs p <= 0.05 / 64, below 1 / (n_surrogates + 1) = 0.005,
     # so FDR cannot find it; the standardised maximum (default) does
     raw = _dyad([Coupling("alpha", ["C3", "C4"], ["C3", "C4"], 0.5, episodes=[(40.0, 60.0)])],
                 seed=5)
     rois = {"frontal": ["F3", "F4"], "central": ["C3", "C4"], "parietal": ["P3", "P4"],
             "occipital": ["O1", "O2"]}
-    kw = dict(bands={"theta": (4.0, 8.0), **ALPHA}, rois=rois, n_null=199, contrasts=(),
+    kw = dict(bands={"theta": (4.0, 8.0), **ALPHA}, rois=rois, n_surrogates=199, contrasts=(),
               seed=0, verbose=False)
-    res = level2(raw, ["rest_pre", "rest_post"], **kw)
+    res = level2(raw, segments=["rest_pre", "rest_post"], **kw)
     assert res.params["correction"] == "maxstat"
     sig = [(r["segment"], r["band"], r["roi_a"], r["roi_b"]) for r in res.rows
            if r["significant"]]
     assert sig == [("rest_post", "alpha", "central", "central")]
-    with pytest.warns(RuntimeWarning, match="one alone needs n_null >= 1279"):
-        fdr = level2(raw, ["rest_pre", "rest_post"], correction="fdr", **kw)
+    with pytest.warns(RuntimeWarning, match="one alone needs n_surrogates >= 1279"):
+        fdr = level2(raw, segments=["rest_pre", "rest_post"], correction="fdr", **kw)
     assert not any(r["significant"] for r in fdr.rows)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from hyperinsync.measures import MEASURES, compute_measure, is_signed, phase_relation
-from hyperinsync.spectral import _top_frequency, band_analytic, choose_decim
+from hyperinsync.sync.measures import MEASURES, compute_measure, is_signed, phase_relation
+from hyperinsync.sync.spectral import _top_frequency, band_analytic, choose_decim
 
 
 def _loop_reference(name, a, b):

@@ -4,18 +4,11 @@ import h5py
 import numpy as np
 import pytest
 
-import hyperinsync.results_io as rio
-from hyperinsync.results_io import (
-    describe_results,
-    read_dict,
-    read_part,
-    read_part_header,
-    read_results,
-    write_dict,
-    write_part,
-    write_results,
-)
-from hyperinsync.simulate import simulate_dyad
+import hyperinsync.study.parts as rio
+from hyperinsync.study.h5 import read_dict, write_dict
+from hyperinsync.study.parts import read_part, read_part_header, write_part
+from hyperinsync.study.results import describe_results, read_results, write_results
+from hyperinsync.simulation import simulate_dyad
 from hyperinsync.sync import SyncResult, compute_sync
 
 

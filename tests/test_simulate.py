@@ -1,4 +1,4 @@
-"""Tests of hyperinsync.simulate against references written out here.
+"""Tests of hyperinsync.simulation against references written out here.
 
 The reference measures are plain SciPy: a 4th-order Butterworth band-pass applied forwards and
 backwards (``filtfilt``), the analytic signal (``hilbert``), and
@@ -25,7 +25,7 @@ from scipy.signal import butter, csd, filtfilt, hilbert, welch
 
 from hyperinsync.dyad import get_dyad_meta
 from hyperinsync.montage import read_montage
-from hyperinsync.simulate import (
+from hyperinsync.simulation import (
     Coupling,
     SimulatedStudy,
     SimulationTruth,

@@ -6,13 +6,8 @@ import pytest
 from mne.time_frequency.tfr import cwt, morlet
 from scipy.signal import detrend, freqz, hilbert
 
-from hyperinsync.spectral import (
-    band_analytic,
-    band_freqs,
-    choose_decim,
-    fft_filter_response,
-    mne_transition_bandwidths,
-)
+from hyperinsync.sync.bands import band_freqs, fft_filter_response, mne_transition_bandwidths
+from hyperinsync.sync.spectral import band_analytic, choose_decim
 
 SF = 500.0
 
@@ -188,7 +183,7 @@ def _half_points(f, mag):
 def test_effective_band_is_filters_half_amplitude(sf, band, trans):
     """The reported -6 dB band is where MNE's actual FIR (create_filter + freqz) and the
     'fft' filter's response fall to 1/2."""
-    from hyperinsync.spectral import effective_band
+    from hyperinsync.sync.bands import effective_band
 
     kw = dict(l_trans_bandwidth=trans[0], h_trans_bandwidth=trans[1])
     lo, hi = effective_band(band, "mne_fir", sf, **kw)
@@ -204,7 +199,7 @@ def test_effective_band_is_filters_half_amplitude(sf, band, trans):
 def test_effective_band_defaults_overlap():
     """MNE's defaults: theta 4-8 passes 3-9 Hz at -6 dB and overlaps alpha (7-14.625 Hz):
     a 9 Hz alpha peak appears in theta at half amplitude, through the actual transform."""
-    from hyperinsync.spectral import effective_band
+    from hyperinsync.sync.bands import effective_band
 
     assert effective_band((4, 8), "fft", 500.0) == (3.0, 9.0)
     assert effective_band((8, 13), "fft", 500.0) == (7.0, 14.625)
@@ -227,7 +222,7 @@ def test_effective_band_defaults_overlap():
 def test_effective_band_morlet(noise, n_cycles):
     """Morlet: the half-amplitude points of the lowest and highest wavelets' spectra (MNE's
     wavelets, measured by FFT), and a tone there gives half the peak response."""
-    from hyperinsync.spectral import effective_band
+    from hyperinsync.sync.bands import effective_band
 
     band = (4.0, 8.0)
     lo, hi = effective_band(band, "morlet", SF, n_cycles=n_cycles)

@@ -539,10 +539,10 @@ def test_correlation_features_share_permutations_and_family():
 def test_holm_against_statsmodels():
     from statsmodels.stats.multitest import multipletests
 
-    from hyperinsync.stats import _holm
+    from hyperinsync.stats import holm
 
     p = np.array([0.01, 0.04, 0.03, 0.2, 0.005, 0.5])
-    np.testing.assert_allclose(_holm(p), multipletests(p, method="holm")[1])
+    np.testing.assert_allclose(holm(p), multipletests(p, method="holm")[1])
 
 
 def test_mixed_model_falls_back_to_random_intercept():

@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 
-import hyperinsync.study as study_mod
-from hyperinsync.results_io import read_part, read_part_header
-from hyperinsync.simulate import simulate_dyad, simulate_study
+import hyperinsync.study.runner as study_mod
+from hyperinsync.study.parts import read_part, read_part_header
+from hyperinsync.simulation import simulate_dyad, simulate_study
 from hyperinsync.stats import correlation_test, fdr_bh, group_contrast
 from hyperinsync.study import RecordingError, Study, StudyError, example_study_toml
 from hyperinsync.sync import compute_sync
@@ -56,7 +56,7 @@ def first_run(tmp_path_factory):
 def test_features_and_group_statistics(first_run):
     """Per-dyad features: raw equals compute_sync, the default (surrogate-corrected) equals
     observed - null mean of test_sync on the same segment; stats match stats.*"""
-    from hyperinsync.surrogates import test_sync
+    from hyperinsync.stats import surrogate_test
 
     _, res = first_run
     sim = simulate_study(**{**SIM, "segments": [tuple(s) for s in SIM["segments"]]},
@@ -75,7 +75,7 @@ def test_features_and_group_statistics(first_run):
         stored = res.get(row["dyad"], 0)["sync"]["session"]
         assert stored.n_epochs == 10  # 20 s of 'session' in 2-s epochs
         assert same(stored, sync)
-        sur = test_sync(seg, n_surrogates=19, rois="default", seed=1, verbose=False)
+        sur = surrogate_test(seg, n_surrogates=19, rois="default", seed=1, verbose=False)
         null_mean = sur.null.mean(axis=0)
         corrected.append([sur.observed[0, bi, sur.rows.index(r), sur.cols.index(r)]
                           - null_mean[0, bi, sur.rows.index(r), sur.cols.index(r)]
@@ -266,7 +266,7 @@ def test_insync_levels_and_pseudo_dyads(tmp_path):
         # 2 dyads (one per group: the contrast is skipped), 3 sessions for Level 3
         simulate=dict(SIM, n_dyads=2, n_sessions=3, trend_per_session=0.1),
         surrogates=False,
-        insync=dict(level1=dict(window=4.0, step=2.0, n_null=19, lead_lag=False,
+        insync=dict(level1=dict(window=4.0, step=2.0, n_surrogates=19, lead_lag=False,
                                 min_shift=4.0), level2=False,
                     level3=dict()),
         statistics=dict(n_permutations=99, seed=0, rois=["central"], feature="raw",

@@ -18,10 +18,10 @@ import pytest
 import scipy.io
 
 import hyperinsync
-import hyperinsync.study as study_mod
+import hyperinsync.study.runner as study_mod
 from hyperinsync.cli import main
-from hyperinsync.results_io import ResultsError, read_results
-from hyperinsync.simulate import simulate_dyad
+from hyperinsync.study import ResultsError, read_results
+from hyperinsync.simulation import simulate_dyad
 from hyperinsync.study import RecordingError, Study, StudyError, lock_output
 
 ROLES = ("T", "C")
@@ -280,15 +280,16 @@ def test_second_run_is_refused_and_spares_the_first_runs_files(tmp_path, capsys)
 
 RUNNER = textwrap.dedent("""
     import pathlib, sys, time
-    sys.path.insert(0, sys.argv[3])
+    sys.path.insert(0, sys.argv[3])  # the hyperinsync this test imported, not the cwd's
     import hyperinsync.study as sm
-    real = sm._process
+    import hyperinsync.study.runner as runner
+    real = runner._process
     def slow(job):  # holds the run open until the test says go
         pathlib.Path(sys.argv[2], "started").touch()
         while not pathlib.Path(sys.argv[2], "go").exists():
             time.sleep(0.02)
         return real(job)
-    sm._process = slow
+    runner._process = slow
     res = sm.Study.from_toml(sys.argv[1]).run(sys.argv[2] + "/out", verbose=False)
     print(len(res.run_info["computed"]))
 """)
@@ -298,7 +299,8 @@ def test_two_concurrent_runs(tmp_path):
     """Two real runs into one folder: the second is refused, the first finishes intact."""
     toml = write_study(tmp_path)
     first = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, str(toml), str(tmp_path), os.path.dirname(__file__)],
+        [sys.executable, "-c", RUNNER, str(toml), str(tmp_path),
+         os.path.dirname(os.path.dirname(hyperinsync.__file__))],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         while not (tmp_path / "started").exists() and first.poll() is None:
@@ -439,7 +441,7 @@ def test_level1_error_names_the_recording(tmp_path):
     toml = _failing_study(tmp_path)
     st = Study.from_toml(toml)
     st.recordings = st.recordings[:1]
-    st.insync["level1"] = dict(window=4.0, step=2.0, n_null=19, min_shift=100.0)
+    st.insync["level1"] = dict(window=4.0, step=2.0, n_surrogates=19, min_shift=100.0)
     with pytest.raises(RecordingError, match=r"^ok session 0 \(.*ok_raw.fif\): ValueError: "
                        r".*min_shift") as err:
         st.run(tmp_path / "out", verbose=False)
@@ -490,7 +492,7 @@ def damaged(orig, n, seed):
 def test_fuzz_results_file_only_results_error(tmp_path):
     """Byte flips and truncations of results.h5 and of a part: each is detected (checksum)
     and read_results / verify_part raise ResultsError naming the file, nothing else."""
-    from hyperinsync.results_io import verify_part
+    from hyperinsync.study.parts import verify_part
 
     raw = _dyad(8, duration=8.0)
     (tmp_path / "data").mkdir()
@@ -551,7 +553,7 @@ def test_small_study_file_errors(tmp_path):
 
 def test_report_out_folder(tmp_path, monkeypatch, capsys):
     """`report --out <folder>` writes <folder>/report.html, nothing beside the folder."""
-    import hyperinsync.report as report_mod
+    import hyperinsync.study as report_mod
 
     written = []
     monkeypatch.setattr(report_mod, "make_report",

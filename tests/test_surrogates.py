@@ -1,4 +1,4 @@
-"""Tests for hyperinsync.surrogates: exactness against compute_sync, calibration, power, errors."""
+"""Tests for hyperinsync.stats.surrogates: exactness against compute_sync, calibration, power, errors."""
 
 from pathlib import Path
 
@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 import hyperinsync as hi
-from hyperinsync import surrogates as sg
+from hyperinsync import stats as sg
+from hyperinsync.stats.pairings import shuffle_orders
 from hyperinsync.dyad import make_dyad_epochs, make_dyad_raw
-from hyperinsync.simulate import Coupling
+from hyperinsync.simulation import Coupling
 
 SFREQ = 100.0
 BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
@@ -46,7 +47,8 @@ def three_dyads():
 def test_pseudo_dyads_equal_compute_sync_loop(three_dyads):
     dyads = three_dyads
     measures = ["plv", "coh", "envcorr"]
-    res = sg.surrogate_sync(dyads, "pseudo_dyads", None, BANDS, measures, seed=0,
+    res = sg.surrogate_sync(dyads, BANDS, measures, null="pseudo_dyads", n_surrogates=None, seed=0,
+                            rois=None,
                             backend="numpy", verbose=False)
     n = res.params["n_times"]
     assert n == min(d.n_times for d in dyads) == 1750
@@ -70,7 +72,7 @@ def test_pseudo_dyads_equal_compute_sync_loop(three_dyads):
 
 def test_pseudo_dyads_any_roles_and_roi_level(three_dyads):
     dyads = three_dyads
-    res = sg.surrogate_sync(dyads, "pseudo_dyads", 5, BANDS, "plv", rois=ROIS,
+    res = sg.surrogate_sync(dyads, BANDS, "plv", null="pseudo_dyads", n_surrogates=5, rois=ROIS,
                             keep_roles=False, seed=3, backend="numpy", verbose=False)
     assert res.level == "roi" and res.rows == ["frontal", "central"]
     assert len(res.null) == 5  # a random subset of the 12 cross-dyad person pairs
@@ -87,7 +89,7 @@ def test_pseudo_dyads_any_roles_and_roi_level(three_dyads):
             np.testing.assert_allclose(res.null[k, 0, bi],
                                        ref.get_data("plv", band, level="roi"), rtol=1e-5)
     # same seed, same subset and values
-    again = sg.surrogate_sync(dyads, "pseudo_dyads", 5, BANDS, "plv", rois=ROIS,
+    again = sg.surrogate_sync(dyads, BANDS, "plv", null="pseudo_dyads", n_surrogates=5, rois=ROIS,
                               keep_roles=False, seed=3, backend="numpy", verbose=False)
     assert again.params["pairs"] == res.params["pairs"]
     np.testing.assert_array_equal(again.null, res.null)
@@ -96,13 +98,14 @@ def test_pseudo_dyads_any_roles_and_roi_level(three_dyads):
 def test_epoch_shuffle_equals_loop_on_permuted_epochs():
     epochs = _null_dyad(16.0, seed=4).make_epochs(2.0, verbose=False)
     measures = ["plv", "ccorr"]
-    res = sg.surrogate_sync(epochs, "epoch_shuffle", 4, BANDS, measures, seed=7,
+    res = sg.surrogate_sync(epochs, BANDS, measures, null="epoch_shuffle", n_surrogates=4, seed=7,
+                            rois=None,
                             backend="numpy", verbose=False)
     ref = hi.compute_sync(epochs, BANDS, measures, backend="numpy", verbose=False)
     np.testing.assert_allclose(res.observed, ref.data, rtol=1e-5, atol=1e-6)
     # the surrogates' orders, drawn as surrogate_sync draws them from the seed
     rng = np.random.default_rng(7)
-    perms = sg._shuffle_orders(rng, len(epochs), 4, "epochs")
+    perms = shuffle_orders(rng, len(epochs), 4, "epochs")
     roles = epochs.roles
     a, b = epochs.participant(roles[0]), epochs.participant(roles[1])
     for k, perm in enumerate(perms):
@@ -120,7 +123,7 @@ def test_null_rate_within_dyad(null):
     # no coupling: across dyads, bands and ROI pairs the rate of p < .05 stays nominal
     p = []
     for seed in range(12):
-        res = sg.test_sync(_null_dyad(40.0, seed), null=null, n_surrogates=99, bands=BANDS,
+        res = sg.surrogate_test(_null_dyad(40.0, seed), null=null, n_surrogates=99, bands=BANDS,
                            rois="default", seed=seed, segment_duration=4.0,
                            correction=None, backend="numpy", verbose=False)
         p.append(res.p.ravel())
@@ -131,7 +134,7 @@ def test_null_rate_within_dyad(null):
 def test_null_rate_pseudo_dyads():
     dyads = _study_dyads(8, 30.0, couplings=[Coupling("alpha", "frontal", "frontal", 0.0)],
                          seed=2)
-    res = sg.pseudo_dyad_test(dyads, None, BANDS, rois="default", n_permutations=500,
+    res = sg.pseudo_dyad_test(dyads, BANDS, rois="default", n_permutations=500,
                               seed=0, backend="numpy", verbose=False)
     rate = np.mean(res.p < 0.05)  # real dyads vs the 56 pseudo-dyads
     assert res.p.shape == (8, 1, 2, 5, 5)
@@ -146,7 +149,7 @@ def test_corrections_hold_familywise_rate():
     n_dyads = 30
     for seed in range(n_dyads):
         raw = _null_dyad(20.0, 100 + seed)
-        res = sg.test_sync(raw, n_surrogates=99, bands={"alpha": (8.0, 13.0)},
+        res = sg.surrogate_test(raw, rois=None, n_surrogates=99, bands={"alpha": (8.0, 13.0)},
                            correction="maxstat", seed=seed, backend="numpy", verbose=False)
         hits["maxstat"] += bool(np.any(res.p_corrected <= 0.05))
         hits["fdr"] += bool(np.any(sg.fdr_bh(res.p)[1] <= 0.05))
@@ -164,7 +167,7 @@ def test_planted_coupling_detected():
         raw, _ = hi.simulate_dyad(duration=60.0, sfreq=SFREQ, montage="standard-32",
                                   couplings=[Coupling("alpha", "frontal", "frontal", 0.4)],
                                   seed=seed, verbose=False)
-        res = sg.test_sync(raw, n_surrogates=199, bands=BANDS, rois=ROIS, seed=seed,
+        res = sg.surrogate_test(raw, n_surrogates=199, bands=BANDS, rois=ROIS, seed=seed,
                            correction="fdr", backend="numpy", verbose=False)
         fi = res.rows.index("frontal")
         detected.append(res.p_corrected[0, 1, fi, fi] < 0.05)
@@ -191,7 +194,7 @@ def test_hypyp_dyad_not_above_chance():
     a, b = a[np.isin(a.selection, common)], b[np.isin(b.selection, common)]
     assert len(a) == len(b) == 25
     dyad = make_dyad_epochs(a, b, roles=("S1", "S2"), verbose=False)
-    res = sg.test_sync(dyad, n_surrogates=999, bands=BANDS, rois=ROIS, seed=0,
+    res = sg.surrogate_test(dyad, n_surrogates=999, bands=BANDS, rois=ROIS, seed=0,
                        backend="numpy", verbose=False)
     assert res.observed.shape == (1, 2, 2, 2)
     ref = hi.compute_sync(dyad, BANDS, rois=ROIS, backend="numpy", verbose=False)
@@ -202,7 +205,7 @@ def test_hypyp_dyad_not_above_chance():
 
 # ------------------------------------------------------------------ result container
 def test_result_table_and_roundtrip(three_dyads):
-    res = sg.pseudo_dyad_test(three_dyads, None, BANDS, rois=ROIS, n_permutations=200,
+    res = sg.pseudo_dyad_test(three_dyads, BANDS, rois=ROIS, n_permutations=200,
                               seed=1, correction="maxstat", backend="numpy", verbose=False)
     again = sg.SurrogateResult.from_dict(res.to_dict())
     np.testing.assert_array_equal(again.p, res.p)
@@ -224,32 +227,32 @@ def test_result_table_and_roundtrip(three_dyads):
 def test_bad_input(three_dyads):
     raw = three_dyads[0]
     with pytest.raises(ValueError, match="at least 2 dyads"):
-        sg.surrogate_sync([raw], "pseudo_dyads", verbose=False)
+        sg.surrogate_sync([raw], null="pseudo_dyads", verbose=False)
     with pytest.raises(ValueError, match="n_surrogates must be at least 1"):
-        sg.test_sync(raw, n_surrogates=0, verbose=False)
+        sg.surrogate_test(raw, n_surrogates=0, verbose=False)
     with pytest.raises(TypeError, match="seed"):
-        sg.test_sync(raw, n_surrogates=10, seed="abc", verbose=False)
+        sg.surrogate_test(raw, n_surrogates=10, seed="abc", verbose=False)
     with pytest.raises(TypeError, match="seed"):
-        sg.test_sync(raw, n_surrogates=10, seed=1.5, verbose=False)
+        sg.surrogate_test(raw, n_surrogates=10, seed=1.5, verbose=False)
     with pytest.raises(TypeError, match="single DyadRaw"):
-        sg.test_sync([raw, raw], n_surrogates=10, verbose=False)
+        sg.surrogate_test([raw, raw], n_surrogates=10, verbose=False)
     with pytest.raises(TypeError, match="continuous recording"):
-        sg.test_sync(raw.make_epochs(verbose=False), null="circular_shift", verbose=False)
+        sg.surrogate_test(raw.make_epochs(verbose=False), null="circular_shift", verbose=False)
     with pytest.raises(ValueError, match="min_shift"):
-        sg.test_sync(raw, null="circular_shift", n_surrogates=5, min_shift=15.0,
+        sg.surrogate_test(raw, null="circular_shift", n_surrogates=5, min_shift=15.0,
                      verbose=False)
     # mismatched channel sets: common channels, or a clear error when fewer than 2 remain
     other = three_dyads[1].copy()
     keep = [c for c in other.ch_names if c.split(":")[1] in ("Fz", "Cz", "Pz")]
     other.pick(keep)
-    res = sg.surrogate_sync([raw, other], "pseudo_dyads", None, BANDS, seed=0,
+    res = sg.surrogate_sync([raw, other], BANDS, null="pseudo_dyads", n_surrogates=None, seed=0,
                             verbose=False)
     assert res.params["channels_a"] == ["Fz", "Cz", "Pz"]
     tiny = three_dyads[1].copy().pick([keep[0], keep[3]])
     with pytest.raises(ValueError, match="pseudo-dyads need at least 2"):
-        sg.surrogate_sync([raw, tiny], "pseudo_dyads", verbose=False)
+        sg.surrogate_sync([raw, tiny], null="pseudo_dyads", verbose=False)
     with pytest.raises(ValueError, match="sampling rates"):
-        sg.surrogate_sync([raw, raw.copy().resample(50.0)], "pseudo_dyads", verbose=False)
+        sg.surrogate_sync([raw, raw.copy().resample(50.0)], null="pseudo_dyads", verbose=False)
 
 
 # ------------------------------------------------------------------ issue 11
@@ -268,7 +271,7 @@ def test_epoch_shuffle_observed_exchangeable_with_surrogates():
     # into a large family-wise error.
     z = []
     for seed in range(6):
-        res = sg.test_sync(_white_dyad(16, 2000, seed), n_surrogates=199,
+        res = sg.surrogate_test(_white_dyad(16, 2000, seed), n_surrogates=199, rois=None,
                            bands={"alpha": (8.0, 13.0)}, seed=seed, correction=None,
                            backend="numpy", verbose=False)
         z.append(res.z.ravel())
@@ -282,7 +285,7 @@ def test_maxstat_standardised_finds_low_chance_pair():
     raw, _ = hi.simulate_dyad(duration=60.0, sfreq=SFREQ, montage="standard-32",
                               couplings=[Coupling("alpha", "central", "central", 0.2)],
                               seed=3, verbose=False)
-    res = sg.test_sync(raw, null="circular_shift", n_surrogates=299,
+    res = sg.surrogate_test(raw, null="circular_shift", n_surrogates=299,
                        bands={"alpha": (8.0, 12.0)}, rois="default", seed=0,
                        correction="maxstat", backend="numpy", verbose=False)
     ci = res.rows.index("central")
@@ -298,7 +301,7 @@ def test_maxstat_standardised_finds_low_chance_pair():
 
 def test_maxstat_family_spans_measures_and_bands():
     raw = _null_dyad(30.0, seed=5)
-    res = sg.test_sync(raw, n_surrogates=99, bands=BANDS, measures=["plv", "envcorr"],
+    res = sg.surrogate_test(raw, n_surrogates=99, bands=BANDS, measures=["plv", "envcorr"],
                        rois=ROIS, seed=1, correction="maxstat", backend="numpy",
                        verbose=False)
     # by hand: every test standardised with its measure's tail, one maximum over all
@@ -334,7 +337,7 @@ def test_anti_phase_envelopes_need_two_sided_test():
     raw = _anti_envelope_dyad(0, sign=-1.0)
     kw = dict(null="circular_shift", n_surrogates=199, bands={"alpha": (8.0, 12.0)},
               measures=["envcorr", "plv"], seed=1, backend="numpy", verbose=False)
-    res = sg.test_sync(raw, **kw)
+    res = sg.surrogate_test(raw, **kw)
     assert res.tail == {"envcorr": "two-sided", "plv": "greater"}
     # every channel pair shares the modulation, with opposite signs in the two people
     assert np.all(res.observed[0, 0] < -0.2)
@@ -342,10 +345,10 @@ def test_anti_phase_envelopes_need_two_sided_test():
     table = res.to_table()
     env = table[table.measure == "envcorr"]
     assert set(env["direction"]) == {"negative"} and set(env["tail"]) == {"two-sided"}
-    one_sided = sg.test_sync(raw, tail="greater", **kw)
+    one_sided = sg.surrogate_test(raw, tail="greater", **kw)
     assert np.all(one_sided.p[0, 0] > 0.9)  # invisible to a magnitude test
     # co-modulated envelopes: positive, found either way
-    pos = sg.test_sync(_anti_envelope_dyad(0, sign=1.0), **kw)
+    pos = sg.surrogate_test(_anti_envelope_dyad(0, sign=1.0), **kw)
     assert np.all(pos.observed[0, 0] > 0.2)
     assert np.all(pos.p[0, 0] <= 0.01)
     assert set(pos.to_table().query("measure == 'envcorr'")["direction"]) == {"positive"}
@@ -357,7 +360,7 @@ def test_signed_imcoh_two_sided_and_phase_relation(lag, sign):
                               couplings=[Coupling("alpha", ["Cz"], ["Cz"], 0.5, lag=lag)],
                               seed=7, verbose=False)
     raw.pick([f"{r}:{c}" for r in raw.roles for c in ("Cz", "Pz")])
-    res = sg.test_sync(raw, null="circular_shift", n_surrogates=199,
+    res = sg.surrogate_test(raw, null="circular_shift", n_surrogates=199,
                        bands={"alpha": (8.0, 12.0)}, measures=["imcoh", "plv"], signed=True,
                        seed=2, backend="numpy", verbose=False)
     assert res.tail["imcoh"] == "two-sided" and res.params["signed"]
@@ -369,7 +372,7 @@ def test_signed_imcoh_two_sided_and_phase_relation(lag, sign):
     assert row["direction"] == ("positive" if sign > 0 else "negative")
     assert row["phase"] == "lagged"
     # HyPyP's absolute imcoh (default) is a magnitude: one-sided
-    mag = sg.test_sync(raw, null="circular_shift", n_surrogates=19, bands={"alpha": (8, 12)},
+    mag = sg.surrogate_test(raw, null="circular_shift", n_surrogates=19, bands={"alpha": (8, 12)},
                        measures="imcoh", seed=2, backend="numpy", verbose=False)
     assert mag.tail == {"imcoh": "greater"} and mag.observed[0, 0, 0, 0] > 0
 
@@ -378,7 +381,7 @@ def test_anti_phase_coupling_found_and_named():
     raw, _ = hi.simulate_dyad(duration=60.0, sfreq=SFREQ, montage="standard-32",
                               couplings=[Coupling("alpha", "frontal", "frontal", 0.4,
                                                   phase=np.pi)], seed=8, verbose=False)
-    res = sg.test_sync(raw, n_surrogates=199, bands={"alpha": (8.0, 12.0)}, rois=ROIS,
+    res = sg.surrogate_test(raw, n_surrogates=199, bands={"alpha": (8.0, 12.0)}, rois=ROIS,
                        seed=3, correction="maxstat", backend="numpy", verbose=False)
     fi = res.rows.index("frontal")
     assert res.p_corrected[0, 0, fi, fi] <= 0.05
@@ -403,8 +406,8 @@ def test_pseudo_dyads_pair_people_by_role_name(three_dyads):
                three_dyads[2]]
     kw = dict(bands=BANDS, measures=["plv", "envcorr"], rois=ROIS, n_permutations=200,
               seed=4, backend="numpy", verbose=False)
-    ref = sg.pseudo_dyad_test(three_dyads, None, **kw)
-    got = sg.pseudo_dyad_test(swapped, None, **kw)
+    ref = sg.pseudo_dyad_test(three_dyads, **kw)
+    got = sg.pseudo_dyad_test(swapped, **kw)
     assert got.params["pairs"] == ref.params["pairs"]
     np.testing.assert_allclose(got.null, ref.null, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(got.observed, ref.observed, rtol=1e-6, atol=1e-9)
@@ -414,9 +417,9 @@ def test_pseudo_dyads_pair_people_by_role_name(three_dyads):
                           three_dyads[2].participant(roles[1]), roles=("mother", "child"),
                           verbose=False)
     with pytest.raises(ValueError, match=r"Dyad 2 has roles \['mother', 'child'\]"):
-        sg.pseudo_dyad_test([three_dyads[0], three_dyads[1], other], None, **kw)
+        sg.pseudo_dyad_test([three_dyads[0], three_dyads[1], other], **kw)
     # without keep_roles any two people may be paired: allowed
-    res = sg.pseudo_dyad_test([three_dyads[0], three_dyads[1], other], None,
+    res = sg.pseudo_dyad_test([three_dyads[0], three_dyads[1], other],
                               keep_roles=False, **kw)
     assert res.observed.shape[0] == 3
 
@@ -424,6 +427,6 @@ def test_pseudo_dyads_pair_people_by_role_name(three_dyads):
 def test_few_epochs_warn_that_nothing_can_be_significant():
     epochs = _null_dyad(6.0, seed=9).make_epochs(2.0, verbose=False)  # 3 epochs: 6 orders
     with pytest.warns(RuntimeWarning, match="only 6 distinct orders"):
-        res = sg.test_sync(epochs, n_surrogates=50, bands=BANDS, seed=0, backend="numpy",
+        res = sg.surrogate_test(epochs, n_surrogates=50, bands=BANDS, seed=0, backend="numpy",
                            verbose=False)
     assert res.p.min() >= 1 / 51

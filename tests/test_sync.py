@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hyperinsync import Coupling, compute_sync, make_dyad_epochs, simulate_dyad
-from hyperinsync.measures import MEASURES
+from hyperinsync.sync.measures import MEASURES
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
@@ -345,7 +345,7 @@ def test_offsets_single_precision(small_dyad):
 def test_detrend_linear_against_scipy():
     from scipy.signal import detrend
 
-    from hyperinsync.spectral import detrend_linear
+    from hyperinsync.sync.spectral import detrend_linear
 
     x = np.random.default_rng(3).standard_normal((2, 3, 500)) * 1e-5 + 0.2
     x += np.linspace(0, 0.01, 500)
@@ -506,7 +506,7 @@ def test_nan_in_bad_span_surrogates_and_level1(small_dyad):
     """The same rule where the null models and In-Sync windows read data: NaN inside a
     rejected BAD_ span is bridged for the filter (values equal the bridged recording's),
     a flat channel is refused by name."""
-    from hyperinsync import test_sync
+    from hyperinsync import surrogate_test
 
     raw = small_dyad.copy()
     ci = raw.ch_names.index("A:F3")
@@ -518,16 +518,16 @@ def test_nan_in_bad_span_surrogates_and_level1(small_dyad):
     row[bad] = np.interp(np.flatnonzero(bad), np.flatnonzero(~bad), row[~bad])
     kw = dict(null="epoch_shuffle", n_surrogates=20, bands={"alpha": (8.0, 13.0)}, seed=0,
               verbose=False)
-    a, b = test_sync(raw, **kw), test_sync(bridged, **kw)
+    a, b = surrogate_test(raw, **kw), surrogate_test(bridged, **kw)
     np.testing.assert_allclose(a.observed, b.observed, rtol=0, atol=1e-6)
     np.testing.assert_allclose(a.null, b.null, rtol=0, atol=1e-6)
     # In-Sync windows: the band signals they are built from
-    from hyperinsync.backend import get_backend
-    from hyperinsync.insync import _Signals
+    from hyperinsync.insync.windows import _Signals
+    from hyperinsync.sync import DyadSignals
 
     def signals(r):
-        return _Signals(r, {"alpha": (8.0, 13.0)}, {"f": ["Fz", "F3", "F4"]}, 500, 250, "auto",
-                        True, "double", get_backend("numpy"), 1, 256e6)
+        dsig = DyadSignals(r, {"alpha": (8.0, 13.0)}, precision="double", backend="numpy")
+        return _Signals(dsig, {"f": ["Fz", "F3", "F4"]}, 500, 250)
 
     sa, sb = signals(raw), signals(bridged)
     for za, zb in zip(sa.z["alpha"], sb.z["alpha"]):
@@ -537,7 +537,7 @@ def test_nan_in_bad_span_surrogates_and_level1(small_dyad):
     flat = small_dyad.copy()
     flat._data[flat.ch_names.index("B:Fz")] = 0.0
     with pytest.raises(ValueError, match="B:Fz"):
-        test_sync(flat, **kw)
+        surrogate_test(flat, **kw)
     with pytest.raises(ValueError, match="B:Fz"):
         signals(flat)
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hyperinsync._docs import fill_doc
 from hyperinsync._utils import (
     atomic_path,
     check_bands,
     check_n_jobs,
     check_seed,
-    fill_doc,
     json_default,
     remove_stale_temp_files,
 )
@@ -115,3 +115,30 @@ def test_fill_doc_and_json_default():
     )
     with pytest.raises(TypeError, match="Cannot store a object"):
         json.dumps(object(), default=json_default)
+
+
+def test_fill_doc_fills_and_refuses_a_missing_entry():
+    from hyperinsync._docs import docdict, fill_doc
+
+    def documented(bands=None):
+        """Do something.
+
+        Parameters
+        ----------
+        %(bands)s
+        """
+
+    fill_doc(documented)
+    assert docdict["bands"].splitlines()[1].strip() in documented.__doc__
+    assert "%(" not in documented.__doc__
+
+    def undocumented(x):
+        """Do something.
+
+        Parameters
+        ----------
+        %(no_such_parameter)s
+        """
+
+    with pytest.raises(RuntimeError, match="no_such_parameter.*docdict"):
+        fill_doc(undocumented)

@@ -16,6 +16,8 @@ from scipy import stats  # noqa: E402
 
 import hyperinsync as hi  # noqa: E402
 from hyperinsync import viz  # noqa: E402
+from hyperinsync.viz.base import _fmt_p  # noqa: E402
+from hyperinsync.viz.heads import _HEAD_GAP, _head_coords  # noqa: E402
 
 ROLES = ("therapist", "client")
 
@@ -105,10 +107,10 @@ def test_head_coords_closed_form():
     pos = np.array([[0, 0, r], [r, 0, 0], [0, r, 0], [0, -r, 0],
                     [r * np.cos(np.pi / 4), 0, r * np.sin(np.pi / 4)]])
     expected = np.array([[0, 0], [r, 0], [0, r], [0, -r], [r / 2, 0]])
-    np.testing.assert_allclose(viz._head_coords(pos), expected, atol=1e-12)
+    np.testing.assert_allclose(_head_coords(pos), expected, atol=1e-12)
     # a shifted sphere shifts the origin
     np.testing.assert_allclose(
-        viz._head_coords(pos + [0.01, 0.02, 0.0], sphere=(0.01, 0.02, 0.0, r)),
+        _head_coords(pos + [0.01, 0.02, 0.0], sphere=(0.01, 0.02, 0.0, r)),
         expected + [0.01, 0.02], atol=1e-12,
     )
 
@@ -123,7 +125,7 @@ def test_head_coords_match_mne_topomap(dyad_result):
     pos = np.array([ch["loc"][:3] for ch in info["chs"]])
     sphere = np.array(viz.HEAD_SPHERE)
     np.testing.assert_allclose(
-        viz._head_coords(pos), find(info, picks=None, sphere=sphere), atol=1e-9
+        _head_coords(pos), find(info, picks=None, sphere=sphere), atol=1e-9
     )
 
 
@@ -146,9 +148,9 @@ def test_heads_channel_links(dyad_result):
     radius = viz.HEAD_SPHERE[3]
     info = raw.info
     xyz = np.array([ch["loc"][:3] for ch in info["chs"]])
-    xy = viz._head_coords(xyz) / radius
-    start = xy[ii] - [viz._HEAD_GAP, 0]
-    end = xy[len(res.rows) + jj] + [viz._HEAD_GAP, 0]
+    xy = _head_coords(xyz) / radius
+    start = xy[ii] - [_HEAD_GAP, 0]
+    end = xy[len(res.rows) + jj] + [_HEAD_GAP, 0]
     np.testing.assert_allclose(np.array([s[0] for s in segs]), start, atol=1e-12)
     np.testing.assert_allclose(np.array([s[1] for s in segs]), end, atol=1e-12)
     # the largest value draws the widest line
@@ -230,13 +232,13 @@ def test_level1_arrays_and_result():
 
 
 def test_level1_result():
-    insync = pytest.importorskip("hyperinsync.insync")
+    from hyperinsync import insync
     raw, _ = hi.simulate_dyad(
         60.0, 100.0, roles=ROLES, seed=2, verbose=False,
         couplings=[hi.Coupling("alpha", "frontal", "frontal", 0.6, episodes=[(20, 35)])],
     )
     rois = {"frontal": ["Fz", "F3", "F4"], "occipital": ["O1", "O2", "Oz"]}
-    l1 = insync.level1(raw, bands={"alpha": (8, 13)}, rois=rois, n_null=39, seed=0,
+    l1 = insync.level1(raw, bands={"alpha": (8, 13)}, rois=rois, n_surrogates=39, seed=0,
                        verbose=False)
     with pytest.raises(ValueError, match="several roi_as"):
         viz.plot_level1(l1, show=False)
@@ -358,12 +360,13 @@ def test_trend():
 
 
 def test_null_distribution_surrogate_result(dyad_result):
-    surrogates = pytest.importorskip("hyperinsync.surrogates")
+    from hyperinsync import stats as surrogates
+
     raw, _ = dyad_result
     picks = ["therapist:Fz", "therapist:Cz", "client:Fz", "client:Oz"]
     raw = raw.copy().pick(picks)
-    sur = surrogates.test_sync(raw, n_surrogates=30, bands={"alpha": (8, 13)}, seed=1,
-                               verbose=False)
+    sur = surrogates.surrogate_test(raw, n_surrogates=30, bands={"alpha": (8, 13)}, seed=1,
+                                    rois=None, verbose=False)
     with pytest.raises(ValueError, match="holds 2 x 2 pairs"):
         viz.plot_null_distribution(sur, show=False)
     ax = viz.plot_null_distribution(sur, pair=("therapist:Cz", "client:Fz"), show=False).axes[0]
@@ -371,6 +374,6 @@ def test_null_distribution_surrogate_result(dyad_result):
     assert ax.lines[0].get_xdata()[0] == sur.observed[idx]
     assert sum(p.get_height() for p in ax.patches) == 30
     p, z, pc = sur.p[idx], sur.z[idx], sur.p_corrected[idx]
-    fmt = viz._fmt_p
+    fmt = _fmt_p
     assert ax.get_title() == (
         f"{fmt(p)}, z = {z:.2f}, {fmt(pc).replace('p', 'corrected p', 1)}")

@@ -14,10 +14,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from xdf_writer import write_xdf  # noqa: E402
 
 from hyperinsync.dyad import get_dyad_meta, role_picks  # noqa: E402
-from hyperinsync.io.align import read_dyad  # noqa: E402
+from hyperinsync.io.align import read_dyad_files  # noqa: E402
 from hyperinsync.io.errors import AlignmentError, XDFError  # noqa: E402
 from hyperinsync.io.xdf import read_dyad_xdf, read_raw_xdf  # noqa: E402
-from hyperinsync.simulate import Coupling, simulate_dyad  # noqa: E402
+from hyperinsync.simulation import Coupling, simulate_dyad  # noqa: E402
 
 SF_HI = 2000.0
 HOST = {"A": 5.0, "B": -1000.0}  # stream clock minus recorder clock
@@ -327,7 +327,7 @@ def test_read_dyad_two_xdf_by_shared_lsl_stream(tmp_path, sim):
     """Two computers, one file each, both recorded the same marker stream."""
     rec_b = _clock(2345.6, 15e-6)  # computer B's clock: other origin, runs 15 ppm fast
     fa, fb = _person_files(tmp_path, sim, rec_b)
-    dyad = read_dyad(fa, fb, roles=("A", "B"), montage="standard-32")
+    dyad = read_dyad_files(fa, fb, roles=("A", "B"), montage="standard-32")
     rep = dyad.alignment
     assert rep["method"] == "lsl-clock" and rep["shared_stream"] == "Markers"
     t0_a = rep["lsl_time0"][0]
@@ -344,7 +344,7 @@ def test_read_dyad_two_xdf_by_shared_lsl_stream(tmp_path, sim):
     on = ann.onset[ann.description == "m1"] - dyad.first_time
     assert len(on) == 1 and abs(on[0] - (9.5 - true[0])) < 2e-3
     # a Raw from read_raw_xdf works as well as a path
-    dyad2 = read_dyad(read_raw_xdf(fa), fb)
+    dyad2 = read_dyad_files(read_raw_xdf(fa), fb)
     assert dyad2.alignment["method"] == "lsl-clock"
 
 
@@ -353,7 +353,7 @@ def test_read_dyad_two_xdf_without_shared_stream(tmp_path, sim):
     pulses = np.cumsum(np.random.default_rng(3).uniform(1.0, 2.5, 12)) + 2.5
     fa, fb = _person_files(tmp_path, sim, _clock(2345.6, 15e-6), shared=False,
                            trig=pulses[pulses < 31.0])
-    dyad = read_dyad(fa, fb)
+    dyad = read_dyad_files(fa, fb)
     rep = dyad.alignment
     assert rep["method"] == "sync-pulses" and rep["misfit_ms"] <= 2.0
     # pulse times are quantised to a sample of each file: the clock line is right to within
@@ -368,9 +368,9 @@ def test_read_dyad_two_xdf_without_shared_stream(tmp_path, sim):
     # no pulses, no shared stream: the error says what to do
     fa2, fb2 = _person_files(tmp_path, sim, _clock(0.0), shared=False)
     with pytest.raises(AlignmentError, match="no stim channel.*sync='lsl'"):
-        read_dyad(fa2, fb2)
+        read_dyad_files(fa2, fb2)
     # both recorded on one computer (same clock): sync='lsl' takes the stamps as they are
-    dyad = read_dyad(fa2, fb2, sync="lsl")
+    dyad = read_dyad_files(fa2, fb2, sync="lsl")
     rep = dyad.alignment
     assert rep["method"] == "lsl-clock" and rep["shared_stream"] is None
     assert rep["recorder_offset_s"] == 0.0
@@ -379,4 +379,4 @@ def test_read_dyad_two_xdf_without_shared_stream(tmp_path, sim):
     other = mne.io.RawArray(np.zeros((1, 1000)), mne.create_info(1, 500.0, "eeg"),
                             verbose=False)
     with pytest.raises(AlignmentError, match="sync='lsl' needs two XDF"):
-        read_dyad(fa2, other, sync="lsl")
+        read_dyad_files(fa2, other, sync="lsl")

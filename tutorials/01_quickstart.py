@@ -23,27 +23,26 @@ shorter recording (the test suite does; results are noisier).
 # alpha source, each carrying 40 % of the in-band power.
 import os
 
-import hyperinsync as hi
-from hyperinsync.viz import plot_heads, plot_sync_matrix
+import hyperinsync as hs
 
 small = os.environ.get("HYPERINSYNC_TUTORIAL_SMALL") == "1"
 duration = 30.0 if small else 180.0  # seconds
 
-raw, truth = hi.simulate_dyad(
+raw, truth = hs.simulate_dyad(
     duration, sfreq=250.0, montage="tmsi-mobita-32", roles=("therapist", "client"),
-    couplings=[hi.Coupling("theta", "frontal", "frontal", strength=0.4),
-               hi.Coupling("alpha", "central", "central", strength=0.4)],
+    couplings=[hs.Coupling("theta", "frontal", "frontal", strength=0.4),
+               hs.Coupling("alpha", "central", "central", strength=0.4)],
     seed=42,
 )
-sync = hi.compute_sync(raw, bands={"theta": (4, 8), "alpha": (8, 13)}, measures="plv",
+sync = hs.compute_sync(raw, bands={"theta": (4, 8), "alpha": (8, 13)}, measures="plv",
                        rois="default")
 print(sync)
 
 # %%
 # The bundled montages and ROI sets are listed by :func:`hyperinsync.list_montages` and
 # :func:`hyperinsync.rois.list_roi_sets`; :func:`hyperinsync.read_rois` shows an ROI set.
-print(hi.list_montages())
-print(hi.read_rois("default")["central"])
+print(hs.list_montages())
+print(hs.read_rois("default")["central"])
 
 # %%
 # ROI values as a table
@@ -59,5 +58,5 @@ print(same_roi.pivot(index="row", columns="band", values="value").round(3))
 # Figures
 # -------
 # The ROI matrix per band, and the two heads with a line per ROI pair.
-plot_sync_matrix(sync, level="roi")
-plot_heads(sync, band="alpha", info=raw, level="roi")
+hs.viz.plot_sync_matrix(sync, level="roi")
+hs.viz.plot_heads(sync, band="alpha", info=raw, level="roi")

@@ -9,7 +9,7 @@ In many hyperscanning set-ups each person wears their own amplifier (for example
 Mobita devices), so a dyad arrives as two files with two clocks: they start at different
 moments, may run at different sampling rates, and drift apart by tens of parts per million.
 Both amplifiers record the same sync pulses (a TTL into each trigger input), and
-:func:`hyperinsync.io.align.read_dyad` fits B's clock against A's from them, resamples B onto
+:func:`hyperinsync.io.align.read_dyad_files` fits B's clock against A's from them, resamples B onto
 A's samples and returns one :class:`~hyperinsync.DyadRaw` with an alignment report.
 
 Here we make the two files ourselves: the therapist's amplifier writes EDF at 500 Hz, the
@@ -30,10 +30,7 @@ import mne
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-import hyperinsync as hi
-from hyperinsync.io.align import read_dyad
-from hyperinsync.io.poly5 import read_raw_poly5, write_poly5
-from hyperinsync.viz import plot_sync_matrix
+import hyperinsync as hs
 
 small = os.environ.get("HYPERINSYNC_TUTORIAL_SMALL") == "1"
 duration = 40.0 if small else 300.0  # s recorded by the therapist's amplifier
@@ -47,9 +44,9 @@ rng = np.random.default_rng(0)
 # One dyad on a common "true" time line, coupled in alpha over frontal channels. Person A is
 # sampled on A's grid; person B at the instants B's drifting clock ticks. A sync pulse every
 # 1.5-2.5 s goes into both trigger channels.
-truth_raw, _ = hi.simulate_dyad(
+truth_raw, _ = hs.simulate_dyad(
     duration + offset + 3.0, sfreq_a, roles=("A", "B"), montage="standard-32",
-    couplings=[hi.Coupling("alpha", "frontal", "frontal", strength=0.5)], seed=1,
+    couplings=[hs.Coupling("alpha", "frontal", "frontal", strength=0.5)], seed=1,
     verbose=False,
 )
 names = truth_raw.participant("A").ch_names
@@ -80,20 +77,20 @@ tmpdir = tempfile.TemporaryDirectory()
 tmp = Path(tmpdir.name)
 fname_a, fname_b = tmp / "therapist.edf", tmp / "client.Poly5"
 mne.export.export_raw(fname_a, raw_a, fmt="edf", verbose=False)
-write_poly5(fname_b, raw_b)
-print(read_raw_poly5(fname_b, verbose=False))
+hs.io.write_poly5(fname_b, raw_b)
+print(hs.io.read_raw_poly5(fname_b, verbose=False))
 
 # %%
 # Read and align
 # --------------
-# ``read_dyad`` finds the pulses on each file's stim channel (files that hold them as
+# ``read_dyad_files`` finds the pulses on each file's stim channel (files that hold them as
 # markers use ``annotation=``, e.g. ``'Comment/sync'`` for BrainVision), pairs them by their
 # intervals (pulses missing in one file are dropped; periodic pulses that another offset
 # would pair as well are refused), fits ``t_B = offset_s + (1 + drift) t_A`` (times from each
 # file's first sample) and refuses a timing error beyond sample quantisation above
 # ``tolerance_ms``. ``montage`` sets the electrode positions of both people. EDF has no
 # channel types, so the trigger channel of each file is named.
-dyad = read_dyad(fname_a, fname_b, roles=("therapist", "client"),
+dyad = hs.io.read_dyad_files(fname_a, fname_b, roles=("therapist", "client"),
                  stim_channel=("STI 014", "TRIGGERS"), montage="standard-32", verbose=False)
 print(dyad)
 for key in ("method", "n_pulses", "offset_s", "drift_ppm", "residual_ms_max",
@@ -115,7 +112,7 @@ print(f"client's recording started {dyad.alignment['offset_s']:.3f} s before the
 # estimate sharpens with the length of the recording (more pulses, longer lever).
 ev_a = mne.find_events(mne.io.read_raw_edf(fname_a, stim_channel="STI 014", verbose=False),
                        "STI 014", verbose=False)[:, 0] / sfreq_a
-ev_b = mne.find_events(read_raw_poly5(fname_b, verbose=False), "TRIGGERS",
+ev_b = mne.find_events(hs.io.read_raw_poly5(fname_b, verbose=False), "TRIGGERS",
                        verbose=False)[:, 0] / sfreq_b
 n = min(len(ev_a), len(ev_b))
 slope, intercept = np.polyfit(ev_a[:n], ev_b[:n], 1)
@@ -130,6 +127,6 @@ print(f"drift planted {drift * 1e6:.1f} ppm, recovered {dyad.alignment['drift_pp
 # Synchrony on the aligned dyad
 # -----------------------------
 # The frontal alpha coupling of the simulation is back where it was planted.
-sync = hi.compute_sync(dyad, bands={"alpha": (8, 13)}, verbose=False)
-plot_sync_matrix(sync)
+sync = hs.compute_sync(dyad, bands={"alpha": (8, 13)}, verbose=False)
+hs.viz.plot_sync_matrix(sync)
 tmpdir.cleanup()

@@ -26,8 +26,7 @@ import matplotlib.pyplot as plt
 import mne
 import numpy as np
 
-import hyperinsync as hi
-from hyperinsync.viz import plot_sync_matrix
+import hyperinsync as hs
 
 small = os.environ.get("HYPERINSYNC_TUTORIAL_SMALL") == "1"
 rest, talk = (20.0, 20.0) if small else (120.0, 120.0)
@@ -36,9 +35,9 @@ rest, talk = (20.0, 20.0) if small else (120.0, 120.0)
 # A recording with two annotated segments
 # ---------------------------------------
 # Coupling in the alpha band over central channels, with eye blinks in both people.
-raw, truth = hi.simulate_dyad(
+raw, truth = hs.simulate_dyad(
     sfreq=250.0, roles=("therapist", "client"), montage="tmsi-mobita-32",
-    couplings=[hi.Coupling("alpha", "central", "central", strength=0.4)],
+    couplings=[hs.Coupling("alpha", "central", "central", strength=0.4)],
     segments=[("rest", rest), ("talk", talk)], blinks=True, seed=7,
 )
 print(raw)
@@ -62,7 +61,7 @@ raw.crop(tmin=1.0, tmax=raw.times[-1] - 1.0)
 events, event_id = mne.events_from_annotations(raw, chunk_duration=2.0, verbose=False)
 epochs = mne.Epochs(raw, events, event_id, tmin=0.0, tmax=2.0 - 1 / 250.0, baseline=None,
                     preload=True, verbose=False)
-epochs = hi.as_dyad(epochs)
+epochs = hs.as_dyad(epochs)
 print(type(epochs).__name__, epochs)
 
 # %%
@@ -85,7 +84,7 @@ print({name: len(epochs[name]) for name in event_id})
 with tempfile.TemporaryDirectory() as tmp:
     fname = Path(tmp) / "dyad-epo.fif"
     epochs.save(fname, fmt="double", verbose=False)
-    loaded = hi.read_dyad_epochs(fname, verbose=False)
+    loaded = hs.read_dyad_epochs(fname, verbose=False)
 print("round trip equal:", np.array_equal(loaded.get_data(), epochs.get_data()))
 client = loaded.participant("client")
 print(client.ch_names[:4], len(client))
@@ -98,8 +97,8 @@ client.compute_psd(fmax=40.0, verbose=False).plot(average=True, amplitude=False,
 # continuous data) put two people's objects together again, checking that their epochs,
 # times and events pair up; :func:`hyperinsync.get_roles` reads the roles from any object.
 therapist = loaded.participant("therapist")
-again = hi.make_dyad_epochs(therapist, client, roles=("therapist", "client"))
-print(hi.get_roles(again), np.array_equal(again.get_data(), loaded.get_data()))
+again = hs.make_dyad_epochs(therapist, client, roles=("therapist", "client"))
+print(hs.get_roles(again), np.array_equal(again.get_data(), loaded.get_data()))
 
 # %%
 # Synchrony per segment
@@ -107,11 +106,11 @@ print(hi.get_roles(again), np.array_equal(again.get_data(), loaded.get_data()))
 # :func:`hyperinsync.compute_sync` takes the dyad's epochs directly (one value per epoch,
 # then averaged).
 for name in event_id:
-    sync = hi.compute_sync(loaded[name], bands={"alpha": (8, 13)}, rois="default",
+    sync = hs.compute_sync(loaded[name], bands={"alpha": (8, 13)}, rois="default",
                            verbose=False)
     print(name, "central-central alpha PLV:",
           round(float(sync.get_data(level="roi")[1, 1]), 3))
 fig, axes = plt.subplots(1, 2, figsize=(9, 4), layout="constrained")
 for ax, name in zip(axes, event_id):
-    sync = hi.compute_sync(loaded[name], bands={"alpha": (8, 13)}, verbose=False)
-    plot_sync_matrix(sync, axes=ax, colorbar=False, title=f"alpha PLV: {name}", show=False)
+    sync = hs.compute_sync(loaded[name], bands={"alpha": (8, 13)}, verbose=False)
+    hs.viz.plot_sync_matrix(sync, axes=ax, colorbar=False, title=f"alpha PLV: {name}", show=False)

@@ -5,7 +5,7 @@
 PLV, coherence and their cousins; two conventions
 ==================================================
 
-What each synchrony measure of :mod:`hyperinsync.measures` responds to, the two ways of
+What each synchrony measure of :mod:`hyperinsync.sync.measures` responds to, the two ways of
 averaging (within an epoch over time, or across epochs at each time point), and why a
 synchrony value is never read on its own: in a short window, two signals that never
 interacted still have a clearly positive PLV.
@@ -20,7 +20,7 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 
-import hyperinsync as hi
+import hyperinsync as hs
 
 small = os.environ.get("HYPERINSYNC_TUTORIAL_SMALL") == "1"
 duration = 40.0 if small else 300.0
@@ -48,12 +48,12 @@ picks = [f"{r}:{c}" for r in roles for c in chans]
 measures = ["plv", "coh", "imcoh", "wpli", "ccorr", "envcorr"]
 values = {}
 for lag in (0.0, 0.025):
-    raw, _ = hi.simulate_dyad(
+    raw, _ = hs.simulate_dyad(
         duration, sfreq, roles=roles,
-        couplings=[hi.Coupling("alpha", "frontal", "frontal", strength=0.5, lag=lag)],
+        couplings=[hs.Coupling("alpha", "frontal", "frontal", strength=0.5, lag=lag)],
         seed=11, verbose=False,
     )
-    sync = hi.compute_sync(raw, bands={"alpha": (8, 13)}, measures=measures,
+    sync = hs.compute_sync(raw, bands={"alpha": (8, 13)}, measures=measures,
                            picks=picks, verbose=False)
     # frontal pairs are the first three channels of each person
     values[lag] = [sync.get_data(m)[:3, :3].mean() for m in measures]
@@ -78,14 +78,14 @@ for m, v0, v1 in zip(measures, values[0.0], values[0.025]):
 # "is the phase difference the same at this moment of every epoch?", which only makes
 # sense when epochs are time-locked to an event. On continuous coupling with a constant
 # lag both find it; the per-time values of ``'across'`` come back in ``time_data``.
-raw, _ = hi.simulate_dyad(
+raw, _ = hs.simulate_dyad(
     duration, sfreq, roles=roles,
-    couplings=[hi.Coupling("alpha", "frontal", "frontal", strength=0.5)], seed=12,
+    couplings=[hs.Coupling("alpha", "frontal", "frontal", strength=0.5)], seed=12,
     verbose=False,
 )
 epochs = raw.make_epochs(duration=2.0, verbose=False)
-within = hi.compute_sync(epochs, bands={"alpha": (8, 13)}, picks=picks, verbose=False)
-across = hi.compute_sync(epochs, bands={"alpha": (8, 13)}, picks=picks,
+within = hs.compute_sync(epochs, bands={"alpha": (8, 13)}, picks=picks, verbose=False)
+across = hs.compute_sync(epochs, bands={"alpha": (8, 13)}, picks=picks,
                          convention="across", decim=1, verbose=False)
 print("Fz-Fz  within:", within.get_data()[0, 0].round(3), " across:",
       across.get_data()[0, 0].round(3))
@@ -106,12 +106,12 @@ ax.legend()
 # inter-brain channel pairs.
 windows = [1.0, 2.0, 4.0, 10.0] if small else [1.0, 2.0, 4.0, 10.0, 30.0]
 null_duration = 60.0 if small else 600.0
-raw0, _ = hi.simulate_dyad(null_duration, sfreq, roles=roles, couplings=[], seed=13,
+raw0, _ = hs.simulate_dyad(null_duration, sfreq, roles=roles, couplings=[], seed=13,
                            verbose=False)
 bands = {"theta": (4, 7), "alpha": (8, 12)}
 bias = {band: [] for band in bands}
 for win in windows:
-    res = hi.compute_sync(raw0, bands=bands, picks=picks, epoch_duration=win, verbose=False)
+    res = hs.compute_sync(raw0, bands=bands, picks=picks, epoch_duration=win, verbose=False)
     for band in bands:
         bias[band].append(res.get_data("plv", band).mean())
 print("window (s): " + "  ".join(f"{w:5g}" for w in windows))
@@ -144,9 +144,9 @@ ax.legend()
 # 3-9 Hz and overlaps alpha, whose 8-13 Hz passes 7-14.6 Hz at 250 Hz. A 9 Hz alpha peak then
 # shows in theta at half amplitude. Every result records the band actually analysed;
 # ``l_trans_bandwidth`` / ``h_trans_bandwidth`` (Hz) narrow it, at the cost of longer filters.
-default = hi.compute_sync(raw, bands={"theta": (4, 8), "alpha": (8, 13)}, picks=picks,
+default = hs.compute_sync(raw, bands={"theta": (4, 8), "alpha": (8, 13)}, picks=picks,
                           verbose=False)
-narrow = hi.compute_sync(raw, bands={"theta": (4, 8), "alpha": (8, 13)}, picks=picks,
+narrow = hs.compute_sync(raw, bands={"theta": (4, 8), "alpha": (8, 13)}, picks=picks,
                          l_trans_bandwidth=1.0, h_trans_bandwidth=1.0, verbose=False)
 for name, res in (("default transitions", default), ("1 Hz transitions", narrow)):
     print(f"{name:20s} -6 dB bands: {res.params['effective_band']}")

@@ -14,7 +14,7 @@ Working Alliance Inventory (``WAI_T - WAI_C``; the pilot found r = -.67 for cent
 :func:`hyperinsync.simulate_study` generates such a study with known effects, and
 :class:`hyperinsync.study.Study` runs the whole pipeline (synchrony per segment, surrogate
 tests, group statistics), writes one HDF5 results file and, with
-:func:`hyperinsync.report.make_report`, an HTML report. A real study is the same
+:func:`hyperinsync.study.make_report`, an HTML report. A real study is the same
 :class:`~hyperinsync.study.Study` with ``[[dyads]]`` file entries, usually from a TOML file
 (:meth:`~hyperinsync.study.Study.from_toml`; see :func:`hyperinsync.study.example_study_toml`).
 
@@ -27,10 +27,7 @@ import os
 import tempfile
 from pathlib import Path
 
-import hyperinsync as hi
-from hyperinsync.report import make_report
-from hyperinsync.study import Study
-from hyperinsync.viz import plot_correlation, plot_group_contrast
+import hyperinsync as hs
 
 small = os.environ.get("HYPERINSYNC_TUTORIAL_SMALL") == "1"
 n_dyads = 4 if small else 14
@@ -41,7 +38,7 @@ rest, session = (10.0, 10.0) if small else (300.0, 60.0)
 # ----------
 # The simulated design table: each dyad's group, coupling strength (mindful 0.45,
 # non-mindful 0.25, with jitter) and WAI scores drawn to correlate with the strength.
-design = hi.simulate_study(n_dyads=n_dyads, sfreq=100.0, seed=7,
+design = hs.simulate_study(n_dyads=n_dyads, sfreq=100.0, seed=7,
                            segments=[("rest_pre", rest), ("session", session),
                                      ("rest_post", rest)])
 print(design.to_table()[["dyad", "group", "strength", "WAI_T", "WAI_C", "alliance_gap"]])
@@ -52,7 +49,7 @@ print(design.to_table()[["dyad", "group", "strength", "WAI_T", "WAI_C", "allianc
 # The same arguments as a ``[simulate]`` table of a study file. The analysis uses the two
 # rest segments; every recording gets an epoch-shuffle surrogate test; the group statistics
 # compare groups and correlate with the alliance gap (a derived variable).
-study = Study(
+study = hs.Study(
     name="therapy-pilot", roles=("therapist", "client"),
     simulate=dict(n_dyads=n_dyads, sfreq=100.0, seed=7,
                   segments=[["rest_pre", rest], ["session", session], ["rest_post", rest]]),
@@ -76,7 +73,7 @@ print(results)
 feats, contrast = results.group["features"], results.group["contrast"]
 labels = list(feats["labels"])
 j = labels.index("rest_pre/plv/alpha/central")
-plot_group_contrast(feats["values"][:, j], feats["groups"], statistic=contrast["F"][j],
+hs.viz.plot_group_contrast(feats["values"][:, j], feats["groups"], statistic=contrast["F"][j],
                     p=contrast["p"][j], ylabel="central alpha PLV (rest before)")
 for lab, F, p in zip(labels, contrast["F"], contrast["p"]):
     print(f"{lab:30s} F({contrast['df'][0]}, {contrast['df'][1]}) = {F:6.2f}  p = {p:.3f}")
@@ -86,7 +83,7 @@ for lab, F, p in zip(labels, contrast["F"], contrast["p"]):
 # --------------------------
 cor = results.group["correlation"]["alliance_gap"]
 gap = feats["variables"]["alliance_gap"]
-plot_correlation(gap, feats["values"][:, j], r=cor["r"][j], p=cor["p_perm"][j],
+hs.viz.plot_correlation(gap, feats["values"][:, j], r=cor["r"][j], p=cor["p_perm"][j],
                  xlabel="alliance gap WAI_T - WAI_C", ylabel="central alpha PLV",
                  labels=list(feats["dyads"]))
 for lab, r, p in zip(labels, cor["r"], cor["p_perm"]):
@@ -95,21 +92,19 @@ for lab, r, p in zip(labels, cor["r"], cor["p_perm"]):
 # %%
 # The same tests by hand, from the results file
 # ---------------------------------------------
-# :func:`hyperinsync.results_io.read_results` reads the HDF5 file back; the group tests are
+# :func:`hyperinsync.study.read_results` reads the HDF5 file back; the group tests are
 # plain functions of :mod:`hyperinsync.stats` that take one value per dyad.
-from hyperinsync.results_io import read_results  # noqa: E402
-from hyperinsync.stats import correlation_test, group_contrast  # noqa: E402
 
-again = read_results(out_dir / "results.h5")
+again = hs.read_results(out_dir / "results.h5")
 print(again.to_table().head())
-print(group_contrast(feats["values"][:, j], feats["groups"], n_permutations=999, seed=0))
-print(correlation_test(gap, feats["values"][:, j], n_permutations=999, seed=0))
+print(hs.stats.group_contrast(feats["values"][:, j], feats["groups"], n_permutations=999, seed=0))
+print(hs.stats.correlation_test(gap, feats["values"][:, j], n_permutations=999, seed=0))
 
 # %%
 # The report
 # ----------
 # Every section of the HTML report (matrices per recording, surrogate results, group
 # contrast, correlations, ...) is drawn with :mod:`hyperinsync.viz`.
-report = make_report(results, out_dir / "report.html")
+report = hs.make_report(results, out_dir / "report.html")
 print("report written:", (out_dir / "report.html").is_file())
 tmpdir.cleanup()

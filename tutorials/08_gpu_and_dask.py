@@ -24,8 +24,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-import hyperinsync as hi
-from hyperinsync.backend import cupy_available
+import hyperinsync as hs
 
 small = os.environ.get("HYPERINSYNC_TUTORIAL_SMALL") == "1"
 duration = 10.0 if small else 600.0
@@ -36,8 +35,8 @@ duration = 10.0 if small else 600.0
 # :func:`hyperinsync.get_backend` resolves ``'auto'``. Without a GPU (or without CuPy,
 # installed with ``pip install hyperinsync[gpu]``) it is NumPy; asking for ``'cupy'``
 # explicitly then raises an error that says why.
-backend = hi.get_backend("auto")
-print("CuPy usable:", cupy_available(), "-> backend 'auto' is", backend.name)
+backend = hs.get_backend("auto")
+print("CuPy usable:", hs.backend.cupy_available(), "-> backend 'auto' is", backend.name)
 
 # %%
 # Same result on either backend
@@ -45,12 +44,12 @@ print("CuPy usable:", cupy_available(), "-> backend 'auto' is", backend.name)
 # The GPU computes in the same precision (``precision='single'`` by default, complex64), so
 # results agree to single-precision rounding. Here both calls may run on NumPy; on a GPU
 # machine the first one runs on CuPy.
-raw, _ = hi.simulate_dyad(duration, 250.0, roles=("therapist", "client"), seed=5,
+raw, _ = hs.simulate_dyad(duration, 250.0, roles=("therapist", "client"), seed=5,
                           verbose=False)
 timings = {}
 for name in ("auto", "numpy"):
     t0 = time.perf_counter()
-    res = hi.compute_sync(raw, measures=["plv", "coh"], backend=name, verbose=False)
+    res = hs.compute_sync(raw, measures=["plv", "coh"], backend=name, verbose=False)
     timings[f"{name} ({res.params['backend']})"] = time.perf_counter() - t0
     if name == "auto":
         res_auto = res
@@ -71,9 +70,8 @@ ax.set_xlabel(f"compute_sync, {duration:g} s of 2 x 32 channels (s)")
 # a real cluster pass ``scheduler='tcp://host:8786'`` or a :class:`distributed.Client`.
 from distributed import Client, LocalCluster  # noqa: E402
 
-from hyperinsync.study import Study  # noqa: E402
 
-study = Study(
+study = hs.Study(
     roles=("therapist", "client"),
     simulate=dict(n_dyads=3 if small else 14, sfreq=100.0,
                   segments=[["rest", 10.0 if small else 120.0]], seed=3),

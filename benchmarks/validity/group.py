@@ -29,7 +29,7 @@ Every dyad is a simulated EEG recording (:func:`hyperinsync.simulate_dyad`: pink
 an individual alpha rhythm, volume conduction, couplings as shared band-limited sources):
 2 x 6 channels (F3 Fz F4 / C3 Cz C4, ROIs frontal and central) at 100 Hz, 40 s (length
 scenarios: 20 s vs 80 s). Each goes through the study's per-recording step,
-:func:`hyperinsync.test_sync` (epoch-shuffle null, 2-s epochs, ROI level), which gives the
+:func:`hyperinsync.surrogate_test` (epoch-shuffle null, 2-s epochs, ROI level), which gives the
 raw value, the surrogate null mean and z of theta and alpha frontal-frontal and
 central-central PLV: a family of 4 features per dyad. Groups of 8 dyads (unbalanced: 5 vs
 11); 999 label permutations.
@@ -37,7 +37,7 @@ central-central PLV: a family of 4 features per dyad. Groups of 8 dyads (unbalan
 Cost
 ----
 About 16 dyads x 4 null scenarios per replication plus 16 per power point and replication;
-a dyad (simulation, test_sync with 50 surrogates, its share of the group tests) costs about
+a dyad (simulation, surrogate_test with 50 surrogates, its share of the group tests) costs about
 0.1-0.15 s of CPU. A full run (n_rep = 500 null replications, 250 per power point, 4
 strengths: ~48 000 dyads) is 1.5-2 hours on one core; n_rep = 40 (3 840 dyads) took 20 min
 on a shared, overloaded 2-core machine. ``quick=True``: 3 replications of 4 + 4 dyads in 2
@@ -50,7 +50,7 @@ import mne
 import numpy as np
 from scipy import fft as sp_fft
 
-from hyperinsync import Coupling, simulate_dyad, test_sync
+from hyperinsync import Coupling, simulate_dyad, surrogate_test
 from hyperinsync.montage import read_montage
 from hyperinsync.stats import correlation_test, group_contrast
 
@@ -91,7 +91,7 @@ def dyad_features(seed, duration=40.0, alpha_gain=0.0, strength=0.0, n_surrogate
                   montage=None):
     """Raw, corrected and z features (4 each: theta/alpha x frontal/central) of one dyad.
 
-    The dyad is simulated, then analysed as a study's recording is: test_sync with the
+    The dyad is simulated, then analysed as a study's recording is: surrogate_test with the
     epoch-shuffle null at ROI level.
     """
     montage = _montage() if montage is None else montage
@@ -102,7 +102,7 @@ def dyad_features(seed, duration=40.0, alpha_gain=0.0, strength=0.0, n_surrogate
                            couplings=couplings, seed=int(rng.integers(2**31)), verbose=False)
     if alpha_gain:
         add_alpha(raw, alpha_gain, rng)
-    sur = test_sync(raw, n_surrogates=n_surrogates, bands=BANDS, rois=ROIS,
+    sur = surrogate_test(raw, n_surrogates=n_surrogates, bands=BANDS, rois=ROIS,
                     seed=int(rng.integers(2**31)), verbose=False)
     same = [(sur.rows.index(r), sur.cols.index(r)) for r in ROIS]
     obs = np.array([sur.observed[0, b, i, j] for b in range(len(BANDS)) for i, j in same])

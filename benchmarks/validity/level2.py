@@ -48,9 +48,9 @@ L2_NULLS = ("circular_shift", "epoch_shuffle")
 
 def _config(quick):
     if quick:
-        return dict(seg=20.0, sfreq=100.0, max_rep=3, n_null=39, n_perm=99, n_power=2,
+        return dict(seg=20.0, sfreq=100.0, max_rep=3, n_surrogates=39, n_perm=99, n_power=2,
                     strengths=(0.5,), power_bands=("alpha",))
-    return dict(seg=60.0, sfreq=250.0, max_rep=None, n_null=199, n_perm=999, n_power=None,
+    return dict(seg=60.0, sfreq=250.0, max_rep=None, n_surrogates=199, n_perm=999, n_power=None,
                 strengths=STRENGTHS, power_bands=tuple(BANDS))
 
 
@@ -63,8 +63,8 @@ def _dyad(cfg, montage, seed, couplings=()):
 
 
 def _level2(cfg, raw, null, seed):
-    return level2(raw, ["rest_pre", "rest_post"], bands=BANDS, rois=ROIS, null=null,
-                  n_null=cfg["n_null"], correction="maxstat",
+    return level2(raw, segments=["rest_pre", "rest_post"], bands=BANDS, rois=ROIS, null=null,
+                  n_surrogates=cfg["n_null"], correction="maxstat",
                   contrasts=(("rest_post", "rest_pre"),), n_permutations=cfg["n_perm"],
                   seed=seed, backend="numpy", verbose=False)
 

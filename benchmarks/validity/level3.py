@@ -22,7 +22,7 @@ How it is simulated
 -------------------
 Every session of every dyad is a simulated recording analysed as a study's recording is
 (``validity.group.dyad_features``: :func:`hyperinsync.simulate_dyad`, 2 x 6 channels, 100 Hz,
-40 s; :func:`hyperinsync.test_sync`, epoch-shuffle null, 50 surrogates, ROI level). 6 dyads x 5
+40 s; :func:`hyperinsync.surrogate_test`, epoch-shuffle null, 50 surrogates, ROI level). 6 dyads x 5
 sessions per replication; 999 permutations of session order.
 
 Cost

@@ -1,4 +1,4 @@
-"""Validation of the surrogate tests: ``test_sync`` (every within-dyad null model) and
+"""Validation of the surrogate tests: ``surrogate_test`` (every within-dyad null model) and
 ``pseudo_dyad_test``.
 
 Scenarios (simulated with :func:`hyperinsync.simulate_dyad`; montage: 8 channels per person,
@@ -41,7 +41,7 @@ from scipy import stats as sps
 
 from hyperinsync import Coupling, read_montage, simulate_dyad
 from hyperinsync.stats import fdr_bh
-from hyperinsync.surrogates import pseudo_dyad_test, test_sync
+from hyperinsync.stats import pseudo_dyad_test, surrogate_test
 
 from .common import FDR_TARGET, NOMINAL, Row
 
@@ -132,7 +132,7 @@ def _null_models(cfg, n_rep, seed, montage):
         all_rates = []
         for r in range(n_rep):
             raw = _dyad(cfg, montage, _seed(seed, 1, ni, r))
-            res = test_sync(raw, null=null, n_surrogates=n_sur, bands=BANDS, rois=ROIS,
+            res = surrogate_test(raw, null=null, n_surrogates=n_sur, bands=BANDS, rois=ROIS,
                             correction="maxstat", seed=_seed(seed, 2, ni, r),
                             segment_duration=cfg["segment_duration"], min_shift=5.0,
                             backend="numpy", verbose=False)
@@ -155,7 +155,7 @@ def _signed(cfg, n_rep, seed, montage):
     maxstat = 0
     for r in range(n_rep):
         raw = _dyad(cfg, montage, _seed(seed, 3, r))
-        res = test_sync(raw, null="epoch_shuffle", n_surrogates=cfg["n_sur"]["epoch_shuffle"],
+        res = surrogate_test(raw, null="epoch_shuffle", n_surrogates=cfg["n_sur"]["epoch_shuffle"],
                         bands=BANDS, measures=measures, signed=True, rois=ROIS,
                         correction="maxstat", seed=_seed(seed, 4, r), backend="numpy",
                         verbose=False)
@@ -178,7 +178,7 @@ def _pseudo(cfg, n_rep, seed, montage):
     n_pairs = 0
     for r in range(n_rep):
         dyads = [_dyad(cfg, montage, _seed(seed, 5, r, d)) for d in range(cfg["n_dyads"])]
-        res = pseudo_dyad_test(dyads, None, BANDS, rois=ROIS, correction="maxstat",
+        res = pseudo_dyad_test(dyads, BANDS, rois=ROIS, correction="maxstat",
                                n_permutations=cfg["n_perm"], seed=_seed(seed, 6, r),
                                backend="numpy", verbose=False)
         n_pairs = len(res.null)
@@ -214,7 +214,7 @@ def _power(cfg, n_power, seed, montage):
                     coupling = Coupling(band, ["C3", "C4"], ["C3", "C4"], strength)
                     raw = _dyad(cfg, montage, _seed(seed, 7, ni, bi_, si, r),
                                 [coupling])
-                    res = test_sync(raw, null=null, n_surrogates=n_sur, bands=BANDS,
+                    res = surrogate_test(raw, null=null, n_surrogates=n_sur, bands=BANDS,
                                     rois=ROIS, correction="maxstat", min_shift=5.0,
                                     seed=_seed(seed, 8, ni, bi_, si, r), backend="numpy",
                                     verbose=False)

@@ -1,7 +1,7 @@
 """Readers: two recordings onto one timeline, TMSi Poly5, XDF/LSL, one amplifier with two caps,
 physiological devices (CSV/TSV, Empatica, BIOPAC AcqKnowledge) and motion energy (MEA)."""
 
-from .align import read_dyad, read_recording, recording_files
+from .align import read_dyad, read_dyad_files, read_recording, recording_files
 from .errors import AlignmentError, DyadIOError, SplitError, XDFError
 from .mea import read_mea
 from .physio import (
@@ -27,6 +27,7 @@ __all__ = [
     "align_physio",
     "make_physio_dyad",
     "read_dyad",
+    "read_dyad_files",
     "read_dyad_xdf",
     "read_empatica_ibi",
     "read_mea",

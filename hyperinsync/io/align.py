@@ -1,4 +1,4 @@
-"""Two recordings, one per amplifier, aligned by shared sync pulses (:func:`read_dyad`).
+"""Two recordings, one per amplifier, aligned by shared sync pulses (:func:`read_dyad_files`).
 
 The alignment is a linear map between the two clocks, ``t_b = offset_s + (1 + drift) * t_a``
 (times in seconds from each file's first sample), fitted by least squares to the times of the
@@ -18,16 +18,26 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
-from pathlib import Path
 
 import mne
 import numpy as np
 from mne.io import BaseRaw
 
 from .._utils import _check_option, _validate_type, logger, verbose, warn
+from .recording import (
+    recording_files,
+    read_recording,
+)
+from .pulses import (
+    _pulse_times,
+    _misfit,
+    _match_pulses,
+)
+from .clocks import _lsl_line, _shared_clock, _xdf_meta
 from .errors import AlignmentError, DyadIOError
 
-__all__ = ["read_dyad", "read_recording", "recording_files"]
+__all__ = ["read_dyad", "read_dyad_files", "read_recording", "recording_files"]
+
 
 # Channel types that hold codes, not signals: never interpolated, only re-placed in time.
 _CODE_TYPES = ("stim",)
@@ -208,263 +218,6 @@ def _replace_codes(codes, sfreq_in, times):
     return out
 
 
-# --------------------------------------------------------------------------------------
-# reading
-# --------------------------------------------------------------------------------------
-_XDF_SUFFIXES = (".xdf", ".xdfz")
-
-
-def _is_xdf(fname):
-    return fname.suffix.lower() in _XDF_SUFFIXES or fname.name.lower().endswith(".xdf.gz")
-
-
-def _damaged(fname, what, todo="Re-export or re-copy the recording"):
-    raise DyadIOError(
-        f"{fname} is truncated or damaged: {what}. hyperinsync does not read part of a "
-        f"recording silently. {todo}."
-    )
-
-
-def _check_edf(fname):
-    """Refuse an EDF/BDF file whose data do not match the record count of its header."""
-    size = fname.stat().st_size
-    try:
-        with open(fname, "rb") as fid:
-            head = fid.read(256)
-            header_bytes = int(head[184:192].decode("ascii"))
-            n_records = int(head[236:244].decode("ascii"))
-            n_sig = int(head[252:256].decode("ascii"))
-            fid.seek(256 + 216 * n_sig)
-            spr = [int(fid.read(8).decode("ascii")) for _ in range(n_sig)]
-    except (ValueError, UnicodeDecodeError):
-        return  # not a header we can parse: the reader's own error will say why
-    bps = 3 if head[:1] == b"\xff" else 2  # BDF: 24-bit samples
-    record = sum(spr) * bps
-    if record <= 0 or size < header_bytes:
-        return
-    data = size - header_bytes
-    n_full, rest = divmod(data, record)
-    if n_records == -1:  # allowed while recording: the file was not closed
-        if rest:
-            _damaged(fname, f"its header does not state the number of data records and "
-                     f"the last record is incomplete ({rest} of {record} bytes)")
-        warn(f"{fname}: its header does not state the number of data records (the "
-             f"recording was not stopped properly); reading the {n_full} complete records.")
-        return
-    if n_full < n_records:
-        _damaged(fname, f"its header announces {n_records} data records, but the file holds "
-                 f"{data / record:.2f} ({size} bytes)")
-    if n_full > n_records:
-        _damaged(fname, f"it holds {n_full} data records, {n_full - n_records} more than "
-                 "its header announces")
-
-
-def _read_ini(fname):
-    """A BrainVision header or marker file as a ConfigParser (keys keep their case)."""
-    import configparser
-
-    raw = fname.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    # the first line is the file's title, not an INI entry
-    text = text.split("\n", 1)[1] if "\n" in text else ""
-    cfg = configparser.ConfigParser(interpolation=None, strict=False,
-                                    comment_prefixes=(";",), inline_comment_prefixes=None)
-    cfg.optionxform = str
-    cfg.read_string(text)
-    return cfg
-
-
-def _brainvision_parts(vhdr):
-    """(header config, data file, marker file or None) of a BrainVision header."""
-    import configparser
-
-    try:
-        cfg = _read_ini(vhdr)
-        common = cfg["Common Infos"]
-        data = vhdr.parent / common["DataFile"].strip()
-        mrk = common.get("MarkerFile", "").strip()
-    except (configparser.Error, KeyError, OSError, IndexError):
-        return None, None, None
-    return cfg, data, (vhdr.parent / mrk if mrk else None)
-
-
-def _check_brainvision(fname):
-    """Refuse a BrainVision recording whose data file stops before the header or markers."""
-    import configparser
-
-    cfg, data, mrk = _brainvision_parts(fname)
-    if cfg is None or not data.is_file():
-        return  # the reader's own error will say what is missing
-    common = cfg["Common Infos"]
-    if common.get("DataFormat", "BINARY").strip().upper() != "BINARY":
-        return  # ASCII data: one sample per line, nothing to count here
-    fmt = cfg.get("Binary Infos", "BinaryFormat", fallback="INT_16").strip().upper()
-    bps = {"INT_16": 2, "UINT_16": 2, "INT_32": 4, "IEEE_FLOAT_32": 4}.get(fmt)
-    try:
-        n_ch = int(common["NumberOfChannels"])
-    except (KeyError, ValueError):
-        return
-    if not bps or n_ch < 1:
-        return
-    size = data.stat().st_size
-    n_samp, rest = divmod(size, bps * n_ch)
-    if rest:
-        _damaged(data, f"{size} bytes is not a whole number of samples of {n_ch} channels x "
-                 f"{bps} bytes (the last sample is incomplete)")
-    points = common.get("DataPoints", "").strip()
-    if points.isdigit() and int(points) != n_samp:
-        _damaged(data, f"its header {fname.name} announces {int(points)} samples per "
-                 f"channel, the data file holds {n_samp}")
-    if mrk is None or not mrk.is_file():
-        return
-    try:
-        marks = _read_ini(mrk)["Marker Infos"]
-    except (configparser.Error, KeyError, OSError):
-        return
-    positions = []
-    for value in marks.values():
-        fields = value.split(",")
-        if len(fields) >= 3 and fields[2].strip().isdigit():
-            positions.append(int(fields[2]))
-    if positions and max(positions) > n_samp:
-        _damaged(data, f"the marker file {mrk.name} has markers up to sample "
-                 f"{max(positions)}, but the data stop at sample {n_samp}")
-
-
-def _check_complete(fname):
-    """Format checks MNE leaves to a warning (or skips): truncated EDF/BDF/BrainVision."""
-    suffix = fname.suffix.lower()
-    if suffix in (".edf", ".bdf"):
-        _check_edf(fname)
-    elif suffix == ".vhdr":  # .ahdr files hold one channel more than they declare
-        _check_brainvision(fname)
-
-
-def recording_files(fname):
-    """List every file a hyperinsync reader opens to read one recording.
-
-    Use it to tell whether a recording changed (hash every file it lists): a BrainVision
-    recording is three files, an EEGLAB one may be two, a FIF recording larger than 2 GB is
-    split into parts.
-
-    Parameters
-    ----------
-    fname : path-like
-        The path given to the reader (:func:`read_recording`, :func:`read_dyad`,
-        :func:`hyperinsync.io.read_raw_poly5`, :func:`hyperinsync.io.read_raw_xdf`,
-        :func:`hyperinsync.io.read_dyad_xdf`, :func:`hyperinsync.read_dyad_raw`, ...).
-
-    Returns
-    -------
-    files : list of pathlib.Path
-        ``fname`` first, then its companions that exist: BrainVision ``.vhdr``/``.ahdr`` ->
-        the data and marker files its header names; EEGLAB ``.set`` -> the ``.fdt`` of the
-        same name; FIF -> every part of a split file (from the file's own links); Nihon
-        Kohden ``.eeg`` -> ``.pnt``/``.21e``/``.log``; Persyst ``.lay`` -> ``.dat``; Curry
-        ``.cdt`` -> ``.cdt.dpa``/``.cdt.dpo``/``.cdt.ceo``; a directory (EGI ``.mff``, CTF
-        ``.ds``) -> every file inside it, sorted. Other formats (EDF, BDF, GDF, Poly5, XDF,
-        ...) are one file.
-    """
-    _validate_type(fname, "path-like", "fname")
-    fname = Path(fname)
-    if fname.is_dir():
-        return [fname] + sorted(p for p in fname.rglob("*") if p.is_file())
-    out = [fname]
-    suffix, name = fname.suffix.lower(), fname.name.lower()
-    if suffix in (".vhdr", ".ahdr") and fname.is_file():
-        _, data, mrk = _brainvision_parts(fname)
-        out += [p for p in (data, mrk) if p is not None]
-    elif suffix == ".fif" or name.endswith(".fif.gz"):
-        if fname.is_file():
-            try:
-                parts = mne.io.read_raw_fif(fname, preload=False, verbose=False).filenames
-            except Exception:  # epochs or a damaged file: its reader will say what is wrong
-                parts = []
-            out += [Path(p) for p in parts if p is not None and Path(p) != fname]
-    else:
-        companions = {
-            ".set": (".fdt", ".FDT"),
-            ".eeg": (".pnt", ".PNT", ".21e", ".21E", ".log", ".LOG"),
-            ".lay": (".dat", ".DAT"),
-            ".cdt": (".cdt.dpa", ".cdt.dpo", ".cdt.ceo"),
-        }.get(suffix, ())
-        stem = fname.with_suffix("")
-        out += [stem.with_name(stem.name + ext) for ext in companions]
-    seen, files = set(), []
-    for p in out:
-        if p not in seen and (p == fname or p.is_file()):
-            seen.add(p)
-            files.append(p)
-    return files
-
-
-@verbose
-def read_recording(fname, *, preload=True, verbose=None, **reader_kwargs):
-    """Read one recording in any format hyperinsync reads, refusing damaged files.
-
-    Parameters
-    ----------
-    fname : path-like
-        A file :func:`mne.io.read_raw` reads, a TMSi ``.Poly5`` file
-        (:func:`hyperinsync.io.read_raw_poly5`) or one person's XDF file
-        (:func:`hyperinsync.io.read_raw_xdf`).
-    preload : bool
-        Load the data into memory (XDF recordings are always loaded).
-    %(verbose)s
-    **reader_kwargs
-        Passed to the format's reader (e.g. ``stream=`` for XDF, ``stim_channel=`` for EDF).
-
-    Returns
-    -------
-    raw : instance of Raw
-        The recording.
-
-    Raises
-    ------
-    FileNotFoundError
-        ``fname`` does not exist.
-    DyadIOError
-        The file is empty, holds fewer than 2 samples, cannot be read, or is truncated: an
-        EDF/BDF file with fewer or more data records than its header announces, a
-        BrainVision data file that ends inside a sample, before its header's
-        ``DataPoints`` or before a marker of its marker file (MNE only warns, or reads what
-        is there). Poly5 and XDF files raise their subclasses :class:`Poly5Error` and
-        :class:`XDFError`.
-    """
-    _validate_type(fname, "path-like", "fname")
-    fname = Path(fname)
-    if not fname.exists():
-        raise FileNotFoundError(f"Recording not found: {fname}")
-    if fname.is_file() and fname.stat().st_size == 0:
-        raise DyadIOError(f"Recording {fname} is an empty file.")
-    try:
-        _check_complete(fname)
-        if fname.suffix.lower() == ".poly5":
-            from .poly5 import read_raw_poly5
-
-            raw = read_raw_poly5(fname, preload=preload, **reader_kwargs)
-        elif _is_xdf(fname):
-            from .xdf import read_raw_xdf
-
-            raw = read_raw_xdf(fname, **reader_kwargs)
-        else:
-            raw = mne.io.read_raw(fname, preload=preload, verbose=False, **reader_kwargs)
-    except (DyadIOError, FileNotFoundError):
-        raise
-    except Exception as err:
-        raise DyadIOError(
-            f"Cannot read the recording {fname}: {type(err).__name__}: {err}. Check that the "
-            "file is complete and in a format MNE reads (reader options go in "
-            "reader_kwargs=)."
-        ) from err
-    if raw.n_times < 2:
-        raise DyadIOError(f"Recording {fname} holds {raw.n_times} sample(s).")
-    return raw
-
-
 def _load(path, role, reader_kwargs):
     """Read one recording (path or Raw) fully into memory; errors name the file."""
     if isinstance(path, BaseRaw):
@@ -481,212 +234,6 @@ def _per_file(value):
     if isinstance(value, (tuple, list)) and len(value) == 2 and not isinstance(value[0], int):
         return tuple(value)
     return value, value
-
-
-def _pick_stim(raw, name, stim_channel):
-    if stim_channel is not None:
-        if stim_channel in raw.ch_names and raw.get_channel_types([stim_channel])[0] != "stim":
-            # formats without channel types (EDF) read triggers as EEG: a sync channel is
-            # a trigger channel, never brain signal to pair
-            logger.info(f"{name}: channel {stim_channel!r} typed as stim (sync pulses).")
-            raw.set_channel_types({stim_channel: "stim"}, verbose=False)
-        if stim_channel not in raw.ch_names:
-            raise AlignmentError(
-                f"{name}: stim channel {stim_channel!r} not found; channels are "
-                f"{raw.ch_names}."
-            )
-        return stim_channel
-    stims = [raw.ch_names[i] for i in mne.pick_types(raw.info, stim=True)]
-    if len(stims) == 1:
-        return stims[0]
-    if not stims:
-        raise AlignmentError(
-            f"{name}: no stim channel to read sync pulses from. Pass stim_channel= (a name, "
-            "or a pair of names, one per file), annotation= to use annotations, or "
-            "sync='start' to align by measurement start only (drift is then not corrected)."
-        )
-    raise AlignmentError(
-        f"{name}: several stim channels {stims}; choose one with stim_channel=."
-    )
-
-
-def _pulse_times(raw, name, stim_channel, event_id, annotation):
-    """Times (s from the first sample) and a label of the sync pulses in one recording."""
-    if annotation is not None:
-        ann = raw.annotations
-        keep = np.array([d == annotation for d in ann.description], bool)
-        times = np.sort(np.asarray(ann.onset, float)[keep] - raw.first_time)
-        where = f"annotations {annotation!r}"
-        if not len(times):
-            found = sorted(set(ann.description))
-            raise AlignmentError(
-                f"{name}: no sync pulses: no annotation is described {annotation!r} "
-                f"(descriptions present: {found[:20]})."
-            )
-        return times, where
-    ch = _pick_stim(raw, name, stim_channel)
-    events = mne.find_events(
-        raw, stim_channel=ch, shortest_event=1, consecutive=True, verbose=False
-    )
-    if event_id is not None:
-        ids = np.atleast_1d(event_id).astype(int)
-        events = events[np.isin(events[:, 2], ids)]
-    where = f"stim channel {ch!r}" + (f", event_id {event_id}" if event_id is not None else "")
-    if not len(events):
-        raise AlignmentError(
-            f"{name}: no sync pulses found on {where}. Check the channel and event_id, or use "
-            "sync='start' to align by measurement start only (drift is then not corrected)."
-        )
-    return (events[:, 0] - raw.first_samp) / raw.info["sfreq"], where
-
-
-def _pair_nearest(tb, pred, win):
-    """Pair each predicted B time with its nearest B pulse within ``win``; a B pulse once."""
-    j = np.clip(np.searchsorted(tb, pred), 1, len(tb) - 1)
-    j = np.where(np.abs(tb[j - 1] - pred) < np.abs(tb[j] - pred), j - 1, j)
-    ok = np.abs(tb[j] - pred) <= win
-    ia, jb = np.flatnonzero(ok), j[ok]
-    # one B pulse may pair only once: keep the closest
-    order = np.argsort(np.abs(tb[jb] - pred[ia]), kind="stable")
-    _, first = np.unique(jb[order], return_index=True)
-    sel = np.sort(order[first])
-    return ia[sel], jb[sel]
-
-
-def _interval_candidates(ta, tb, quant):
-    """Pairings of two pulse trains found by their intervals, best first.
-
-    Each of up to 25 anchor pulses of A (spread over the recording) is put on each pulse of
-    B in turn; the offset that puts the most of up to 100 probe pulses of A within 20 ms +
-    ``quant`` + 200 ppm of the distance to the anchor of a B pulse is kept (four per
-    anchor). Each kept offset is refined: all pulses paired under it, the clock line fitted,
-    pulses re-paired within 5 ms + ``quant`` of the line and the line fitted again.
-
-    Returns
-    -------
-    cands : list of (n_paired, line, ia, jb)
-        Distinct pairings (``line`` from :func:`numpy.polyfit`, B time against A time).
-    """
-    na, nb = len(ta), len(tb)
-    w1, w2 = 0.020 + quant, 0.005 + quant
-    anchors = np.unique(np.round(np.linspace(0, na - 1, min(na, 25))).astype(int))
-    probe = ta[np.unique(np.round(np.linspace(0, na - 1, min(na, 100))).astype(int))]
-    chunk = max(1, 2**20 // len(probe))  # bounded memory for long pulse trains
-    rows = []
-    for i in anchors:
-        win = w1 + 200e-6 * np.abs(probe - ta[i])
-        counts = np.empty(nb, int)
-        for j0 in range(0, nb, chunk):
-            pred = probe[None, :] + (tb[j0 : j0 + chunk] - ta[i])[:, None]
-            k = np.clip(np.searchsorted(tb, pred), 1, nb - 1)
-            dist = np.minimum(np.abs(tb[k - 1] - pred), np.abs(tb[k] - pred))
-            counts[j0 : j0 + chunk] = (dist <= win).sum(axis=1)
-        for j in np.argsort(-counts, kind="stable")[:4]:
-            if counts[j] >= 2:
-                rows.append((i, j))
-    cands, seen = [], set()
-    for i, j in rows:
-        ia, jb = _pair_nearest(tb, ta + (tb[j] - ta[i]), w1 + 200e-6 * np.abs(ta - ta[i]))
-        if len(ia) < 2:
-            continue
-        ia, jb = _pair_nearest(tb, np.polyval(np.polyfit(ta[ia], tb[jb], 1), ta), w2)
-        key = (ia.tobytes(), jb.tobytes())
-        if len(ia) < 2 or key in seen:
-            continue
-        seen.add(key)
-        cands.append((len(ia), np.polyfit(ta[ia], tb[jb], 1), ia, jb))
-    cands.sort(key=lambda c: -c[0])
-    return cands
-
-
-def _misfit(ta, tb, quant):
-    """Clock line through paired pulses and how far they stray from it beyond quantisation.
-
-    Pulse times are known to a sample of each file, so on a perfect clock line the
-    residuals still spread over up to ``quant`` (one sample period of each file) around an
-    unknown centre. ``misfit`` is half the spread in excess of that: the largest timing
-    error sample quantisation cannot explain.
-    """
-    slope, intercept = np.polyfit(ta, tb, 1)
-    resid = tb - (slope * ta + intercept)
-    misfit = max(0.0, (float(np.ptp(resid)) - quant) / 2.0)
-    return slope, intercept, resid, misfit
-
-
-def _match_pulses(ta, tb, names, quant, tol_s, pairing="intervals"):
-    """Pair the pulses of both files; refuse pairings that other offsets match as well.
-
-    ``pairing='order'``: the i-th pulse of A with the i-th of B (equal counts only; the user
-    vouches for it). ``'intervals'``: equal counts pair in order when they fit one clock
-    line, else (and for unequal counts) by their intervals (:func:`_interval_candidates`).
-    In both cases the pairing is refused as ambiguous when a different pairing, one that
-    puts at least max(3, half) as many pulses as the chosen one pairs on B pulses off the
-    chosen clock line: periodic pulses, or a jump in one file's clock.
-    """
-    na, nb = len(ta), len(tb)
-    if na < 2 or nb < 2:
-        raise AlignmentError(
-            f"Fewer than 2 sync pulses ({na} in {names[0]}, {nb} in {names[1]}): at least "
-            "2 shared pulses are needed to fit offset and drift."
-        )
-    if pairing == "order":
-        if na != nb:
-            raise AlignmentError(
-                f"pulse_pairing='order' pairs the pulses of both files one to one, but "
-                f"{names[0]} holds {na} and {names[1]} holds {nb}. Use "
-                "pulse_pairing='intervals', or select the same pulses (event_id=, crop)."
-            )
-        return ta, tb, 0, 0
-    if na == nb == 2:  # nothing to compare: fitted exactly (the caller warns)
-        return ta, tb, 0, 0
-    cands = _interval_candidates(ta, tb, quant)
-    w2 = 0.005 + quant
-    chosen = None
-    if na == nb:
-        in_order = (na, np.polyfit(ta, tb, 1), np.arange(na), np.arange(nb))
-        if _misfit(ta, tb, quant)[3] <= tol_s or not cands or np.array_equal(
-            cands[0][2], cands[0][3]
-        ):
-            # In order, unless the intervals pair the pulses shifted against each other
-            # (one file lacks a first pulse, the other a last). A misfit with pulses paired
-            # in order is a timing error: the caller refuses it by tolerance_ms.
-            chosen = in_order
-            if _misfit(ta, tb, quant)[3] > tol_s:
-                return ta, tb, 0, 0  # refused by the caller, naming tolerance_ms
-    if chosen is None:
-        if not cands:
-            raise AlignmentError(
-                f"Cannot match sync pulses: {na} in {names[0]} and {nb} in {names[1]} "
-                "share no common pattern of inter-pulse intervals."
-            )
-        chosen = cands[0]
-    n_best, line, ia, jb = chosen
-    rivals = []
-    for n, line_c, ia_c, jb_c in cands:
-        # pulses this pairing puts off the chosen clock line: it is a different pairing
-        n_off = int(np.sum(np.abs(tb[jb_c] - np.polyval(line, ta[ia_c])) > w2))
-        if n_off >= max(3, 0.5 * n_best):
-            rivals.append((n, float(np.polyval(line_c, 0.0))))
-    if rivals:
-        offs = ", ".join(f"{n} at {o:.3f} s" for n, o in sorted(rivals, reverse=True)[:4])
-        raise AlignmentError(
-            f"Cannot match sync pulses unambiguously: {na} in {names[0]} and {nb} in "
-            f"{names[1]}. The best pairing matches {n_best} pulses at offset "
-            f"{float(np.polyval(line, 0.0)):.3f} s (B's file time at A's first sample), but "
-            f"other offsets pair almost as many ({offs}): the pulses are periodic, or one "
-            "file's clock jumps "
-            "(lost samples). Use pulses with irregular intervals; if both files hold "
-            "exactly the same pulses (the pulse train started after both recordings and "
-            "stopped before either ended), pass pulse_pairing='order'."
-        )
-    if na != nb or len(ia) != na:
-        if n_best < max(3, 0.5 * min(na, nb)):
-            raise AlignmentError(
-                f"Cannot match sync pulses: only {n_best} of {na} ({names[0]}) and {nb} "
-                f"({names[1]}) pulses pair up by their intervals; are they the same pulse "
-                "train?"
-            )
-    return ta[ia], tb[jb], na - len(ia), nb - len(jb)
 
 
 def _reader_kwargs(reader_kwargs):
@@ -706,72 +253,8 @@ def _reader_kwargs(reader_kwargs):
     return dict(reader_kwargs), dict(reader_kwargs)
 
 
-def _xdf_meta(raw):
-    """The LSL facts :func:`hyperinsync.io.read_raw_xdf` stored, or None."""
-    from ..dyad import get_dyad_meta
-
-    try:
-        meta = get_dyad_meta(raw).get("xdf")
-    except ValueError:  # a description we cannot parse holds no LSL facts
-        return None
-    return meta if isinstance(meta, dict) and "lsl_time0" in meta else None
-
-
-def _shared_clock(xdf_a, xdf_b):
-    """Map A's recording clock onto B's through an LSL stream both files recorded.
-
-    Each file stores, for every stream, the line ``offset = a + b t`` through its clock
-    offsets (``t`` the stream's own clock), which puts the stream's time ``t`` at
-    ``a + (1 + b) t`` on that file's recording computer. A stream recorded in both files
-    (same LSL uid) links the two recording clocks: ``t_B = c0 + c1 t_A``. Returns None if
-    the files share no stream.
-    """
-    fits_b = {c["key"]: c for c in xdf_b.get("clocks", [])}
-    best = None
-    for ca in xdf_a.get("clocks", []):
-        cb = fits_b.get(ca["key"])
-        if cb is not None and (best is None or min(ca["n"], cb["n"]) > best[0]):
-            best = (min(ca["n"], cb["n"]), ca, cb)
-    if best is None:
-        return None
-    _, ca, cb = best
-    c1 = (1.0 + cb["b"]) / (1.0 + ca["b"])
-    return dict(stream=ca["name"], c0=cb["a"] - c1 * ca["a"], c1=c1,
-                n_offsets=[ca["n"], cb["n"]], offset_fit_rms_ms=[ca["rms_ms"], cb["rms_ms"]])
-
-
-def _lsl_line(xdf_a, xdf_b, names, report):
-    """B's file time against A's from the LSL clocks: (slope, intercept)."""
-    link = _shared_clock(xdf_a, xdf_b)
-    if link is None:
-        logger.info(
-            f"{names[0]} and {names[1]} share no LSL stream: sync='lsl' takes them as "
-            "recorded on one computer's clock."
-        )
-        link = dict(stream=None, c0=0.0, c1=1.0)
-    t0_a, t0_b = xdf_a["lsl_time0"], xdf_b["lsl_time0"]
-    slope = link["c1"]
-    intercept = link["c0"] + slope * t0_a - t0_b
-    report.update(
-        method="lsl-clock",
-        clock=(f"recording clocks linked by the stream {link['stream']!r} both files hold"
-               if link["stream"] is not None else "one recording clock (assumed, sync='lsl')"),
-        shared_stream=link["stream"],
-        recorder_offset_s=float(link["c0"] + (link["c1"] - 1.0) * t0_a),
-        lsl_time0=[t0_a, t0_b],
-        n_offsets=link.get("n_offsets"),
-        offset_fit_rms_ms=link.get("offset_fit_rms_ms"),
-        n_pulses=0,
-        offset_s=float(intercept),
-        drift_ppm=float((slope - 1.0) * 1e6),
-        residual_ms_max=None,
-        residual_ms_rms=None,
-    )
-    return slope, intercept
-
-
 @verbose
-def read_dyad(
+def read_dyad_files(
     path_a,
     path_b,
     roles=("A", "B"),
@@ -1058,3 +541,24 @@ def _realign(raw_a, raw_b, slope, intercept, names, report):
         "stim codes moved to the nearest sample",
     )
     return raw_a, out_b
+
+
+def read_dyad(*args, **kwargs):
+    """Deprecated alias of :func:`read_dyad_files` (it warns; will be removed).
+
+    ``read_dyad_files`` reads two recordings, one per person, onto one timeline;
+    :func:`hyperinsync.read_dyad_fif` reads a dyad saved as one FIF file.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As :func:`read_dyad_files`.
+
+    Returns
+    -------
+    raw : DyadRaw
+    """
+    warn("hyperinsync.io.read_dyad is deprecated and will be removed: use "
+         "hyperinsync.io.read_dyad_files (two recordings, one per person); "
+         "hyperinsync.read_dyad_fif reads a saved dyad (one FIF file).", category=FutureWarning)
+    return read_dyad_files(*args, **kwargs)

@@ -1,0 +1,173 @@
+"""The shared docstring dictionary: every parameter that recurs in the API, worded once.
+
+Functions write ``%(name)s`` in their docstring and are decorated with :func:`fill_doc`
+(below MNE's ``@verbose``). A placeholder without an entry here is an error at import time
+(as in MNE's ``fill_doc``), so a docstring cannot silently show ``%(name)s``.
+
+The signal options (``method`` ... ``max_bytes``) are those of
+:class:`hyperinsync.sync.DyadSignals`; every analysis that builds on it takes them with the
+same names, order and defaults.
+"""
+
+from __future__ import annotations
+
+docdict = {}
+
+# -------------------------------------------------------------------------- general
+docdict["verbose"] = """verbose : bool | str | int | None
+    Control verbosity of the logging output, as in MNE (``None`` uses MNE's level)."""
+docdict["n_jobs"] = """n_jobs : int | None
+    Number of parallel jobs (``None`` or 1: one job; -1: all cores), as in MNE."""
+docdict["seed"] = """seed : None | int | numpy.random.Generator
+    Random seed or generator, for reproducible results."""
+docdict["roles"] = """roles : tuple of str
+    The two participants' role names, e.g. ``('therapist', 'client')``. Default ``('A', 'B')``."""
+
+# -------------------------------------------------------------------------- what to analyse
+docdict["bands"] = """bands : dict | None
+    Named frequency bands ``{name: (fmin, fmax)}`` in Hz. ``None`` uses
+    ``{'theta': (4, 8), 'alpha': (8, 13)}``."""
+docdict["rois"] = """rois : str | dict | path-like | None
+    Regions of interest: ``'default'`` (the bundled default ROI set, restricted to the
+    channels present), the name of another bundled ROI set, a path to an ROI file, or a dict
+    ``{roi_name: [channel, ...]}``. ``None``: no ROIs, every channel on its own."""
+docdict["measures"] = """measures : str | list of str
+    Any of ``'plv'``, ``'coh'``, ``'imcoh'``, ``'wpli'``, ``'ccorr'``, ``'envcorr'``
+    (formulas in :mod:`hyperinsync.sync.measures`)."""
+docdict["window_measure"] = """measure : 'plv' | 'coh' | 'imcoh'
+    Phase-locking value, coherence or :math:`|\\mathrm{Im}|` coherence per window or epoch:
+    the formulas of :mod:`hyperinsync.sync.measures` applied to window sums."""
+docdict["epoch_duration"] = """epoch_duration : float
+    Epoch length in seconds (Raw input: the recording is cut into consecutive epochs of this
+    length, those touching ``BAD_`` annotations left out)."""
+docdict["picks"] = """picks : list of str | None
+    Channel names (role-prefixed, ``'<role>:<channel>'``) to use; ``None``: the good data
+    channels (EEG, MEG, sEEG, ECoG, DBS, fNIRS; ``info['bads']`` excluded) of both people."""
+
+# -------------------------------------------------------------------------- signal options
+docdict["reject_by_annotation"] = """reject_by_annotation : bool
+    Leave out epochs and windows that overlap ``BAD_*`` annotations (of either person: the
+    dyad shares one time axis). Their samples are then not used, and NaN or infinite values
+    inside them are allowed (bridged by a straight line for the filter only); elsewhere they
+    are an error naming the channel and time."""
+docdict["method"] = """method : 'fft' | 'mne_fir' | 'morlet'
+    How band analytic signals are made (:func:`hyperinsync.sync.band_analytic`): ``'fft'``
+    zero-phase band-pass and analytic signal in one frequency-domain step (fast);
+    ``'mne_fir'`` MNE's FIR band-pass then Hilbert, HyPyP's ``compute_freq_bands`` exactly
+    (slow, the reference); ``'morlet'`` MNE's Morlet wavelets at ``freq_step`` spacing
+    within each band, values averaged over them."""
+docdict["decim"] = """decim : int | 'auto'
+    Keep every ``decim``-th sample of the band analytic signals (exact subsampling of the
+    full-rate signal). ``'auto'`` keeps at least 4 samples per cycle of each band's highest
+    frequency (with ``method='mne_fir'``: every sample, so that values equal HyPyP's). An
+    integer must divide the epoch (window) length and step in samples."""
+docdict["n_cycles"] = """n_cycles : float | array-like
+    Morlet cycles per frequency (``method='morlet'``)."""
+docdict["freq_step"] = """freq_step : float
+    Morlet frequency spacing within a band, in Hz (``method='morlet'``)."""
+docdict["trans_bandwidth"] = """l_trans_bandwidth, h_trans_bandwidth : float | 'auto'
+    Widths in Hz of the lower and upper transition bands of the filter methods
+    (``'fft'``, ``'mne_fir'``), as in :func:`mne.filter.filter_data`. ``'auto'`` is MNE's
+    default (and HyPyP's): ``min(max(fmin / 4, 2), fmin)`` and
+    ``min(max(fmax / 4, 2), sfreq / 2 - fmax)``. The gain is 1/2 (-6 dB) half-way through
+    each transition, so with the defaults theta 4-8 Hz passes 3-9 Hz and overlaps alpha
+    (8-13 Hz passes 7-14.6 Hz). Narrower transitions separate adjacent bands better at the
+    cost of longer filters. The -6 dB band actually analysed is recorded in the result's
+    ``params['effective_band']``."""
+docdict["precision"] = """precision : 'single' | 'double'
+    complex64 (default) or complex128 band signals; sums over samples accumulate in double
+    precision where the result depends on many of them."""
+docdict["backend"] = """backend : 'auto' | 'numpy' | 'cupy' | None
+    Array backend. ``'auto'`` (default, also ``None``) uses CuPy when it imports and a GPU is
+    present, else NumPy. The environment variable ``HYPERINSYNC_BACKEND`` overrides ``'auto'``."""
+docdict["max_bytes"] = """max_bytes : float
+    Approximate bound in bytes on the memory of one chunk of work (channel groups read at
+    once, spectra, pair products); lower it on small machines or GPUs."""
+
+# -------------------------------------------------------------------------- statistics
+docdict["n_surrogates"] = """n_surrogates : int
+    Number of surrogates (null draws)."""
+docdict["alpha"] = """alpha : float
+    Significance level of the corrected p-values."""
+docdict["n_permutations"] = """n_permutations : int
+    Number of random permutations of the test."""
+docdict["tail_sync"] = """tail : 'auto' | 'greater' | 'less' | 'two-sided' | dict
+    Alternative hypothesis of each test, or ``{measure: tail}``. ``'auto'`` (default):
+    ``'two-sided'`` for signed measures (``envcorr``; ``ccorr`` and ``imcoh`` with
+    ``signed=True``), whose negative values (anti-phase, anti-correlated) are coupling too,
+    and ``'greater'`` (above chance) for magnitudes (PLV, coh, wPLI, HyPyP's absolute ccorr
+    and imcoh), which rise with coupling whatever its phase."""
+docdict["signed_sync"] = """signed : bool
+    Keep the sign of ``ccorr`` and ``imcoh`` in each epoch (the circular correlation
+    coefficient; mne-connectivity's imaginary coherency) instead of HyPyP's absolute values
+    (default, as :func:`hyperinsync.compute_sync`). Signed, the epoch mean keeps the direction
+    (imcoh: positive when the first role leads in phase) and chance sits at 0."""
+docdict["n_null_deprecated"] = """n_null : int | None
+    Deprecated alias of ``n_surrogates`` (it warns); will be removed."""
+
+# -------------------------------------------------------------------------- figures
+docdict["viz_axes"] = """axes : matplotlib Axes | None
+    Where to draw; ``None``: a new figure."""
+docdict["viz_show"] = """show : bool
+    Show the figure (never on non-interactive backends such as Agg)."""
+
+# the signal options in their one order (DyadSignals and every analysis built on it)
+SIGNAL_OPTIONS = (
+    "reject_by_annotation",
+    "picks",
+    "method",
+    "decim",
+    "n_cycles",
+    "freq_step",
+    "l_trans_bandwidth",
+    "h_trans_bandwidth",
+    "precision",
+    "backend",
+    "n_jobs",
+    "max_bytes",
+)
+
+
+class _Filled(dict):
+    """The entries, indented for one docstring; a missing key names the function."""
+
+    def __init__(self, entries, func):
+        super().__init__(entries)
+        self.func = func
+
+    def __missing__(self, key):
+        raise RuntimeError(
+            f"Error documenting {self.func.__module__}.{self.func.__qualname__}: "
+            f"%({key})s has no entry in hyperinsync._docs.docdict. Add it there (once) "
+            "or write the parameter out."
+        )
+
+
+def fill_doc(func):
+    """Fill ``%(name)s`` placeholders in a docstring from :data:`docdict`.
+
+    Apply it below MNE's ``@verbose`` (``@verbose`` then ``@fill_doc`` on the next line), so
+    our placeholders are filled before MNE's own docstring filling runs. A placeholder
+    without an entry raises :class:`RuntimeError` (at import time).
+
+    Parameters
+    ----------
+    func : callable
+        The function or class whose docstring is filled (in place).
+
+    Returns
+    -------
+    func : callable
+        The same object.
+    """
+    doc = func.__doc__
+    if doc:
+        lines = doc.splitlines()
+        indent = ""
+        for line in lines[1:]:
+            if line.strip():
+                indent = line[: len(line) - len(line.lstrip())]
+                break
+        filled = {key: val.replace("\n", "\n" + indent) for key, val in docdict.items()}
+        func.__doc__ = doc % _Filled(filled, func)
+    return func

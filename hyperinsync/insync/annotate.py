@@ -1,0 +1,64 @@
+"""Add the findings of In-Sync results to a recording as MNE annotations."""
+
+from __future__ import annotations
+
+
+import mne
+
+from .._utils import (
+    _validate_type,
+)
+from .results import PREFIX, InSyncLevel1, InSyncLevel2
+
+def annotate(raw, *results, overwrite=True):
+    """Add the annotations of In-Sync results to a recording, in place.
+
+    Onsets are converted to the recording's annotation time frame (``raw.first_time`` and
+    ``orig_time`` handled as by :meth:`mne.io.Raw.set_annotations`). A result computed on a
+    segment cropped from the recording (``raw.copy().crop(...)``, as Level 1 wants one
+    segment at a time) lands at its place in the whole recording. The annotations are
+    ordinary ones: they show in ``raw.plot()`` and survive ``raw.save`` and
+    :func:`hyperinsync.dyad.read_dyad_fif`.
+
+    Parameters
+    ----------
+    raw : DyadRaw | mne.io.BaseRaw
+        The recording the results were computed on, or the recording a segment they were
+        computed on was cropped from (same sampling rate).
+    *results : InSyncLevel1 | InSyncLevel2
+        Results whose annotations to add.
+    overwrite : bool
+        Remove annotations of the same levels (``insync/L1/...``, ``insync/L2/...``) first, so
+        annotating twice does not duplicate them.
+
+    Returns
+    -------
+    raw : DyadRaw | mne.io.BaseRaw
+        The same object, annotated.
+    """
+    _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
+    levels = []
+    for res in results:
+        _validate_type(res, (InSyncLevel1, InSyncLevel2), "result")
+        if res.params["sfreq"] != raw.info["sfreq"]:
+            raise ValueError(
+                f"The result was computed at {res.params['sfreq']:g} Hz, the recording is at "
+                f"{raw.info['sfreq']:g} Hz: annotate the recording the result came from."
+            )
+        levels.append(1 if isinstance(res, InSyncLevel1) else 2)
+    ann = raw.annotations
+    if overwrite:
+        prefixes = tuple(f"{PREFIX}/L{lv}/" for lv in levels)
+        drop = [i for i, d in enumerate(ann.description) if d.startswith(prefixes)]
+        if drop:
+            ann.delete(drop)
+    for res in results:
+        new = res.annotations
+        if len(new):
+            # raw.annotations count from first_time (relative to orig_time if set); the
+            # result's onsets count from the first sample of the recording it was computed
+            # on, which may be a segment cropped from this one
+            first = res.params.get("first_time", raw.first_time)
+            ann.append(new.onset + first, new.duration, new.description,
+                       ch_names=new.ch_names)
+    return raw

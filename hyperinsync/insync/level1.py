@@ -1,0 +1,575 @@
+r"""In-Sync Level 1 (phasic): synchrony episodes in sliding windows (:func:`level1`)."""
+
+from __future__ import annotations
+
+from math import gcd
+
+import mne
+import numpy as np
+
+from .. import stats
+from .._docs import fill_doc
+from .._utils import (
+    _check_option,
+    _validate_type,
+    check_correction,
+    check_seed,
+    logger,
+    renamed_argument,
+    verbose,
+    warn,
+)
+from ..sync.measures import unit
+from ..sync.signals import (
+    DyadSignals,
+    bad_spans,
+)
+from .episodes import _episode_bounds, _lead_lag, _merge_episodes
+from .results import InSyncLevel1
+from .windows import (
+    _check_window_method,
+    WINDOW_MEASURES,
+    _bad_windows,
+    _BlockCross,
+    _check_n_surrogates,
+    _check_positive,
+    _Geometry,
+    _null_shifts,
+    _orig_time_str,
+    _PairSeries,
+    _run_null,
+    _Signals,
+)
+
+LEVEL1_RANGE = (0.3, 10.0)  # s, the phasic time scale of the In-Sync model
+
+
+CORRECTIONS = ("maxstat", None)
+
+
+def _check_window(window, step, bands, sfreq, n_times):
+    window = _check_positive(window, "window")
+    step = _check_positive(step, "step")
+    lo, hi = LEVEL1_RANGE
+    if not lo <= window <= hi:
+        raise ValueError(
+            f"window={window} s is outside the In-Sync Level 1 (phasic) range {lo}-{hi} s; "
+            "use level2 for longer time scales."
+        )
+    if step > window:
+        raise ValueError(
+            f"step={step} s is larger than window={window} s: windows would leave gaps; "
+            "use a step at most the window length."
+        )
+    for name, (fmin, _) in bands.items():
+        if window * fmin < 2.0:
+            raise ValueError(
+                f"window={window} s holds fewer than two cycles of band {name!r}'s lowest "
+                f"frequency {fmin:g} Hz: use a window of at least {2.0 / fmin:g} s."
+            )
+    n_win, n_step = int(round(window * sfreq)), int(round(step * sfreq))
+    if n_step < 1:
+        raise ValueError(f"step={step} s is shorter than one sample at {sfreq:g} Hz.")
+    if n_win > n_times:
+        raise ValueError(
+            f"The recording ({n_times / sfreq:g} s) is shorter than one window ({window} s)."
+        )
+    return n_win, n_step
+
+
+def _check_shuffle_block(shuffle_block, n_unit, sfreq, window, bands):
+    """Pieces of the tonic null, in units of the window grid (``n_unit`` input samples)."""
+    unit = n_unit / sfreq
+    memory = max(2.0 / (fmax - fmin) for fmin, fmax in bands.values())
+    most = max(1, int(np.floor(window / 2.0 / unit + 1e-9)))  # pieces per half window
+    if shuffle_block == "auto":
+        # long enough to keep the coupling within a piece (band signals remember about
+        # 1 / bandwidth), short enough to break episodes into several pieces per window
+        m = min(most, max(1, int(np.ceil(memory / unit - 1e-9))))
+    else:
+        length = _check_positive(shuffle_block, "shuffle_block")
+        m = int(round(length / unit))
+        if m < 1 or abs(m * unit - length) > 1e-6 * max(1.0, length):
+            raise ValueError(
+                f"shuffle_block={length:g} s must be a multiple of {unit:g} s (the greatest "
+                "common divisor of window and step), e.g. 'auto'."
+            )
+        if m > most:
+            raise ValueError(
+                f"shuffle_block={length:g} s is longer than half the window ({window:g} s): "
+                "episodes would move whole instead of being broken up. Use 'auto'."
+            )
+    if m * unit < memory - 1e-9:
+        warn(
+            f"The episode test shuffles pieces of {m * unit:g} s, shorter than twice the "
+            f"memory of the narrowest band (2 / bandwidth = {memory:g} s): its error rate "
+            "has been validated only for pieces at least that long. Use a longer window or "
+            "step, or wider bands."
+        )
+    return m
+
+
+def _piece_orders(rng, n_blocks, m, fixed, n_surrogates):
+    """Block orders of the tonic null: pieces of ``m`` consecutive blocks, shuffled.
+
+    Pieces holding a ``fixed`` block (``BAD_`` spans) and a last piece shorter than ``m``
+    stay in place, so windows touching bad samples are the same in every order.
+    """
+    n_pieces = n_blocks // m
+    stay = fixed[: n_pieces * m].reshape(n_pieces, m).any(axis=1)
+    free = np.flatnonzero(~stay)
+    orders = np.tile(np.arange(n_blocks), (n_surrogates, 1))
+    within = np.arange(m)
+    for k in range(n_surrogates):
+        piece = np.arange(n_pieces)
+        piece[free] = rng.permutation(free)
+        orders[k, : n_pieces * m] = (piece[:, None] * m + within).ravel()
+    return orders
+
+
+_MAD_TO_SD = 1.482602218505602  # 1 / Phi^-1(3/4): MAD x this = SD, for Gaussian values
+
+
+def _robust_level(v):
+    """Median and robust SD (MAD scaled to an SD) over the first axis (windows)."""
+    med = np.median(v, axis=0)
+    return med, _MAD_TO_SD * np.median(np.abs(v - med), axis=0)
+
+
+def _standardise(v, loc, scale):
+    """``(v - loc) / scale``; 0 where the scale is 0 (a constant series rises nowhere)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (v - loc) / scale
+    return np.where(scale > 0, z, np.where(np.isnan(v), np.nan, 0.0))
+
+
+def _count_p(stat, ref):
+    """``(1 + #{ref >= stat}) / (len(ref) + 1)`` for every entry of ``stat`` (NaN stays).
+
+    ``ref`` holds the null's family maxima (max-statistic) or one series' null values.
+    """
+    ref = np.sort(np.asarray(ref, float).ravel())
+    ref = ref[~np.isnan(ref)]
+    stat = np.asarray(stat, float)
+    ge = len(ref) - np.searchsorted(ref, np.where(np.isnan(stat), np.inf, stat), "left")
+    return np.where(np.isnan(stat), np.nan, (1.0 + ge) / (len(ref) + 1.0))
+
+
+def _critical(ref, alpha):
+    """The value that ``stat`` must exceed for ``_count_p(stat, ref) <= alpha``."""
+    ref = np.sort(np.asarray(ref, float).ravel())[::-1]
+    ref = ref[~np.isnan(ref)]
+    # p <= alpha  <=>  fewer than alpha * (N + 1) references reach the value
+    k = int(np.floor(alpha * (len(ref) + 1) + 1e-9)) - 1
+    return float(ref[k]) if 0 <= k < len(ref) else np.inf
+
+
+def _check_valid_windows(raw, valid, window, step):
+    """Refuse a recording with (almost) no windows free of ``BAD_`` spans; warn on few.
+
+    The tonic level and spread of a series (median and MAD of its windows) need a few
+    windows; ``2 * window / step`` windows (two windows' worth of independent data) are
+    about the least that makes them meaningful.
+    """
+    spans = [f"{on / raw.info['sfreq']:.1f}-{off / raw.info['sfreq']:.1f} s"
+             for on, off in zip(*bad_spans(raw))]
+    listed = ", ".join(spans[:10]) + (f" and {len(spans) - 10} more" if len(spans) > 10 else "")
+    n_ok, n = int(valid.sum()), valid.size
+    where = f"{n - n_ok} touch BAD_ annotations ({listed})" if n_ok < n else "none is BAD_"
+    if n_ok < 3:
+        raise ValueError(
+            f"Only {n_ok} of {n} windows of {window:g} s ({where}) are left for Level 1, "
+            "which needs at least 3 to estimate each series' tonic level: remove or shorten "
+            "BAD_ spans, or analyse a longer recording."
+        )
+    if n_ok < 2 * window / step:
+        warn(
+            f"Only {n_ok} of {n} windows of {window:g} s every {step:g} s ({where}) are "
+            "left for Level 1: the tonic level and its spread rest on little data, which "
+            "costs power. Analyse a longer recording."
+        )
+    elif n_ok < n / 2:
+        warn(f"{n - n_ok} of {n} windows touch BAD_ annotations ({listed}) and are left "
+             "out of Level 1.")
+
+
+@verbose
+@fill_doc
+def level1(
+    raw,
+    bands=None,
+    rois="default",
+    *,
+    measure="plv",
+    window=6.0,
+    step=0.5,
+    n_surrogates=200,
+    shuffle_block="auto",
+    min_shift=10.0,
+    alpha=0.05,
+    correction="maxstat",
+    merge_gap=1.0,
+    min_duration=None,
+    lead_lag=True,
+    max_lag=1.0,
+    seed=None,
+    reject_by_annotation=True,
+    picks=None,
+    method="fft",
+    decim="auto",
+    n_cycles=7.0,
+    freq_step=1.0,
+    l_trans_bandwidth="auto",
+    h_trans_bandwidth="auto",
+    precision="single",
+    backend="auto",
+    n_jobs=1,
+    max_bytes=256e6,
+    n_null=None,
+    verbose=None,
+):
+    r"""In-Sync Level 1 (phasic): synchrony episodes in sliding windows.
+
+    For every band and ROI pair (first role's ROI x second role's ROI) the measure is computed
+    in windows of ``window`` s every ``step`` s (per channel pair, then averaged over the ROI
+    pair's channel pairs), by running sums (see the module docstring). Each window is tested
+    twice:
+
+    **Episodes: a transient rise above the tonic level.** In the In-Sync model a Level 1
+    episode is a brief rise of synchrony above the segment's own tonic (Level 2) level, not
+    synchrony above chance: constant coupling over a recording is tonic and makes no episode.
+    Pass one segment at a time (e.g. ``raw.copy().crop(...)``; in a study, ``segment=``).
+    Each series' tonic level is its median window value :math:`T` and its spread the robust SD
+    :math:`S` (1.4826 x median absolute deviation; both barely moved by a few episodes), and a
+    window's rise is :math:`z = (v - T) / S`. The null keeps the tonic coupling and scatters
+    transient rises: the per-block cross sums of the two people's signals (which hold their
+    coupling) are cut into pieces of ``shuffle_block`` s and put in random order, the same
+    order for every channel pair and band (pieces touching ``BAD_`` spans stay in place), and
+    every window is recomputed; each shuffled series is standardised by its own median and
+    robust SD. Standardising each series by itself removes the differences in level and
+    spread between ROI pairs and bands (different chance levels, tonic couplings) and the
+    slightly smaller variance that breaking the signals' short memory at the cuts gives the
+    shuffled windows.
+
+    **Correction** (``correction='maxstat'``, default): one family of all windows, ROI pairs
+    and bands. Each of the ``n_surrogates`` shuffles contributes the maximum :math:`M_k` of its
+    standardised windows over the family (Nichols & Holmes, 2002), and a window's p-value is
+    :math:`(1 + \#\{k: M_k \ge z\}) / (N + 1)`. Windows with :math:`p \le \alpha` are
+    significant: the probability that a recording without transient coupling (no coupling,
+    or constant coupling of any strength) shows *any* episode is about :math:`\alpha`,
+    whatever the number of windows, ROI pairs and bands and their dependence (about, because
+    the shuffle keeps each piece's coupling but not the short memory of the signals across
+    the cuts). Measured on simulated dyads (``benchmarks/validity/level1.py``; 3-min
+    recordings at 250 Hz, 3 x 3 ROI pairs of 3 channels, theta and alpha, 6 s windows every
+    0.5 s) the rate was 0.040 with no coupling (400 recordings) and 0.053 and 0.061 under
+    constant coupling of 0.2 and 0.4 (400 and 800; ``benchmarks/VALIDITY.md``): strong tonic
+    coupling makes the test slightly liberal. ``threshold`` is the value above which a window
+    is significant. ``correction=None`` tests each window
+    on its own against non-overlapping windows of its series' shuffles, for exploration.
+
+    **Above chance** (a separate, named result, not episodes). Person B's band signals are
+    circularly shifted by ``n_surrogates`` random lags of at least ``min_shift`` s (at most the
+    recording length minus ``min_shift``; the same lag in s for every band), which keeps each
+    person's spectrum and autocorrelation and destroys their alignment. Each window is
+    standardised by its series' surrogate windows (mean and SD) and corrected with the
+    maximum over the same family (``p_chance``, ``above_chance``); each series' mean
+    window value is tested against the surrogates' means (:meth:`InSyncLevel1.chance_table`).
+
+    **Episodes' bounds.** Runs of significant windows are detections. Each is bounded where
+    the series crosses the value of a *half-coupled* window, interpolated between window
+    centres: with :math:`P` the run's median value, :math:`T` the tonic level and :math:`B`
+    the chance level (mean of circular-shift windows), a window with a fraction :math:`f` of
+    the stretch sums its coherent part and that of the tonic coupling around it, plus noise,
+    :math:`v(f) \approx \sqrt{(f\sqrt{P^2-B^2} + (1-f)\sqrt{T^2-B^2})^2 + B^2}`, so the
+    crossing of :math:`v(1/2)` is where the window centre sits on the stretch's edge.
+    Onsets and offsets of episodes longer than ``window`` are thus resolved to about
+    ``step``; an episode shorter than ``window`` appears about ``window`` long (the window
+    is the time resolution). Episodes less than ``merge_gap`` s apart (or overlapping) are
+    merged; those shorter than ``min_duration`` are dropped.
+
+    **Lead-lag.** Within each episode, the ROI-mean PLV of :math:`A(t)` with
+    :math:`B(t + \tau)` is computed for every :math:`\tau` in ``[-max_lag, max_lag]`` in steps
+    of one decimated sample (``1 / (sfreq / decim)`` s). :math:`\tau > 0` means B follows A.
+    The lag is the centre of symmetry of the PLV peak: the zero, near the highest PLV, of
+    :math:`D(\tau) = \sum_{d=1}^{h} \mathrm{PLV}(\tau + d) - \mathrm{PLV}(\tau - d)`
+    (:math:`h` = 1 / bandwidth, the peak's half-width). The episode is cut into 4-20 blocks
+    (at least 2 / bandwidth s each); the delete-one-block jackknife gives the standard error
+    of :math:`D(\tau_0)`, and the ``1 - alpha`` confidence interval of the lag holds the lags
+    :math:`\tau_0` around the estimate where :math:`|D(\tau_0)| / \mathrm{SE}` stays below
+    Student's t (blocks - 1 degrees of freedom). A leader (``'<roleA>-led'`` or
+    ``'<roleB>-led'``) is named only when the interval excludes 0, else ``'simultaneous'``:
+    at zero lag a leader is named in about ``alpha`` of episodes.
+
+    **Phase relation.** The mean phase difference A - B at zero lag (the instantaneous
+    relation; with a lag :math:`\tau` a band at :math:`f` turns by :math:`2 \pi f \tau`, so
+    read it with the lag) and its jackknife interval. The mean cosine of the phase
+    difference gets a two-sided jackknife t-test (``p_phase``): significantly positive is
+    ``'in-phase'``, negative ``'anti-phase'``, else ``'undetermined'`` (no phase relation, or
+    near quadrature).
+
+    Parameters
+    ----------
+    raw : DyadRaw | mne.io.BaseRaw
+        The dyad recording (channel names ``'<role>:<channel>'``), one segment; bad channels
+        are skipped.
+    %(bands)s
+    %(rois)s
+        ROIs are resolved per person; names must not contain ``'/'``.
+    %(window_measure)s
+    window : float
+        Window length in s, within the Level 1 range 0.3-10 s (default 6 s, the "social
+        present") and at least two cycles of every band's lowest frequency.
+    step : float
+        Window step in s (at most ``window``).
+    n_surrogates : int
+        Number of block shuffles (episode test) and of circular shifts (chance test); at
+        least ``1 / alpha - 1``.
+    shuffle_block : float | 'auto'
+        Length in s of the pieces the episode test's null shuffles: a multiple of the greatest
+        common divisor of ``window`` and ``step``, at most half the window. ``'auto'``: about
+        1 s (at most half the window), longer than the memory of band signals
+        (about 1 / bandwidth) so that each piece's coupling is kept, shorter than an episode
+        so that episodes are broken up.
+    min_shift : float
+        Smallest circular shift in s (chance test); the recording must be longer than twice
+        this plus the window.
+    alpha : float
+        Significance level of windows (family-wise with ``'maxstat'``) and ``1 -`` the level
+        of the lead-lag and phase intervals.
+    correction : 'maxstat' | None
+        Multiple-comparison correction (see above).
+    merge_gap : float
+        Episodes closer than this (s) are merged.
+    min_duration : float | None
+        Episodes shorter than this (s) are dropped; ``None``: keep all.
+    lead_lag : bool
+        Estimate lag, leader and phase relation per episode.
+    max_lag : float
+        Largest lag searched (s).
+    %(seed)s
+    reject_by_annotation : bool
+        Windows touching a ``BAD_`` annotation (of A, or of B at the surrogate's shift) get
+        NaN and never count; NaN or infinite samples inside ``BAD_`` spans are allowed
+        (bridged by a straight line for the filter only). A recording with too few windows
+        left is an error.
+    %(picks)s
+    %(method)s
+        ``'morlet'`` is refused: the window sums need one analytic signal per band.
+    %(decim)s
+    %(n_cycles)s
+    %(freq_step)s
+    %(trans_bandwidth)s
+    %(precision)s
+    %(backend)s
+    %(n_jobs)s
+        Used for the FFTs and, with NumPy, as threads over the surrogates.
+    %(max_bytes)s
+    %(n_null_deprecated)s
+    %(verbose)s
+
+    Returns
+    -------
+    result : InSyncLevel1
+        Window series, both tests, episodes (``result.to_table()``), synchrony above chance
+        (``result.chance_table()``, ``result.above_chance``) and the episodes' annotations
+        (``result.annotations``; add them with :func:`annotate`).
+    """
+    _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
+    dsig = DyadSignals(
+        raw, bands, reject_by_annotation=reject_by_annotation, picks=picks, method=method,
+        decim=decim, n_cycles=n_cycles, freq_step=freq_step,
+        l_trans_bandwidth=l_trans_bandwidth, h_trans_bandwidth=h_trans_bandwidth,
+        precision=precision, backend=backend, n_jobs=n_jobs, max_bytes=max_bytes,
+    )
+    _check_window_method(dsig, "Level 1")
+    _check_option("measure", measure, WINDOW_MEASURES)
+    correction = check_correction(correction, CORRECTIONS)
+    n_surrogates = renamed_argument(n_surrogates, n_null, "n_surrogates", "n_null", 200)
+    sfreq, bands = dsig.sfreq, dsig.bands
+    alpha = stats.check_alpha(alpha)
+    n_surrogates = _check_n_surrogates(n_surrogates, alpha)
+    n_win, n_step = _check_window(window, step, bands, sfreq, raw.n_times)
+    # windows start and end on a grid of n_unit samples: the blocks of the running sums
+    n_unit = gcd(n_win, n_step)
+    m = _check_shuffle_block(shuffle_block, n_unit, sfreq, n_win / sfreq, bands)
+    min_shift = _check_positive(min_shift, "min_shift")
+    max_lag = _check_positive(max_lag, "max_lag")
+    _validate_type(merge_gap, "numeric", "merge_gap")
+    min_duration = 0.0 if min_duration is None else float(min_duration)
+    if raw.n_times / sfreq <= 2 * min_shift + window:
+        raise ValueError(
+            f"The recording ({raw.n_times / sfreq:g} s) is too short for circular shifts of "
+            f"at least min_shift={min_shift:g} s: it must be longer than 2 * min_shift + "
+            f"window = {2 * min_shift + window:g} s. Use a smaller min_shift."
+        )
+    rng = check_seed(seed)
+    bk, n_jobs = dsig.bk, dsig.n_jobs
+    xp = bk.xp
+    sig = _Signals(dsig, rois, n_win, n_step, what="Level 1")
+    roles = sig.roles
+    n_ra, n_rb = len(sig.roi_names[0]), len(sig.roi_names[1])
+    n_windows = (raw.n_times - n_win) // n_step + 1
+    times = (np.arange(n_windows) * n_step + n_win / 2.0) / sfreq
+    t_end = raw.n_times / sfreq
+    shape = (len(bands), n_ra, n_rb)
+    values = np.full(shape + (n_windows,), np.nan)
+    tonic, tonic_sd = np.empty(shape), np.empty(shape)
+    null_mean, null_sd = np.empty(shape), np.empty(shape)
+    tonic_max = np.empty((n_surrogates,) + shape)  # per shuffle: max standardised window
+    chance_max = np.empty((n_surrogates,) + shape)  # per shift: max window value
+    series_null = np.empty((n_surrogates,) + shape)  # per shift: mean window value
+    tonic_pool, chance_pool = [], []  # non-overlapping null windows (None)
+    # one set of draws for all bands: the family's maxima keep the bands' dependence
+    n_blocks = raw.n_times // n_unit
+    bad_blocks = sig.bad[: n_blocks * n_unit].reshape(n_blocks, n_unit).any(axis=1)
+    orders = _piece_orders(rng, n_blocks, m, bad_blocks, n_surrogates)
+    shifts = _null_shifts(rng, raw.n_times, int(np.ceil(min_shift * sfreq)), n_surrogates)
+    _check_valid_windows(raw, ~_bad_windows(sig.bad, 0, _Geometry(
+        n_unit, n_win // n_unit, n_step // n_unit, n_windows, raw.n_times)), window, step)
+    logger.info(
+        f"In-Sync Level 1: {measure} in {', '.join(bands)}, {n_ra} x {n_rb} ROI pairs, "
+        f"{n_windows} windows of {window:g} s every {step:g} s, {n_surrogates} block shuffles "
+        f"({m * n_unit / sfreq:g} s pieces) and {n_surrogates} circular shifts"
+    )
+    for bi, band in enumerate(bands):
+        q = sig.decim[band]
+        n_dec = sig.z[band][0].shape[-1]
+        geo = _Geometry(n_unit // q, n_win // n_unit, n_step // n_unit, n_windows, n_dec)
+        pairs = _PairSeries(sig, band, measure, geo, slice(None), max_bytes)
+        cross = _BlockCross(pairs, sig, max_bytes)
+        bad_dec = sig.bad[::q][:n_dec]
+        bad_w = _bad_windows(bad_dec, 0, geo)
+        valid = ~bad_w
+        obs = cross()
+        obs[bad_w] = np.nan
+        values[bi] = np.moveaxis(obs, 0, -1)
+        tonic[bi], tonic_sd[bi] = _robust_level(obs[valid])
+        # non-overlapping windows of each null series: the null of one window
+        sub = slice(0, None, max(1, -(-geo.w // geo.h)))
+        # blocks past the common grid (decimation rounding) stay at the end
+        tail = np.arange(n_blocks, geo.n_blocks)
+
+        def shuffled(order):
+            v = cross(np.concatenate([order, tail]))[valid]
+            loc, scale = _robust_level(v)
+            return _standardise(v.max(axis=0), loc, scale), _standardise(v[sub], loc, scale)
+
+        pooled = []
+        for k, (vmax, vsub) in enumerate(_run_null(shuffled, orders, n_jobs, bk,
+                                                   f"Level 1 tonic null ({band})")):
+            tonic_max[k, bi] = vmax
+            pooled.append(vsub)
+        if correction is None:
+            tonic_pool.append(np.concatenate(pooled, axis=0))
+
+        def shifted(shift):
+            s = int(round(shift / q))
+            v = pairs(xp.roll(pairs.zb, s, axis=-1))
+            if not bad_dec.any():
+                return v.max(axis=0), v.mean(axis=0), v[sub]
+            v[_bad_windows(bad_dec, s, geo)] = np.nan
+            ok = np.isfinite(v[:, 0, 0])
+            if not ok.any():  # BAD_ spans of A and of shifted B cover every window
+                return np.full(v.shape[1:], np.nan), np.full(v.shape[1:], np.nan), v[sub]
+            return v[ok].max(axis=0), v[ok].mean(axis=0), v[sub]
+
+        pooled = []
+        for k, (vmax, vmean, vsub) in enumerate(_run_null(shifted, shifts, n_jobs, bk,
+                                                          f"Level 1 chance null ({band})")):
+            chance_max[k, bi], series_null[k, bi] = vmax, vmean
+            pooled.append(vsub)
+        pooled = np.concatenate(pooled, axis=0)  # (n_pooled, n_ra, n_rb)
+        null_mean[bi] = np.nanmean(pooled, axis=0)
+        null_sd[bi] = np.nanstd(pooled, axis=0, ddof=1)
+        if correction is None:
+            chance_pool.append(pooled)
+    z = _standardise(values, tonic[..., None], tonic_sd[..., None])
+    z_chance = _standardise(values, null_mean[..., None], null_sd[..., None])
+    chance_z_max = _standardise(chance_max, null_mean, null_sd)
+    # (a shift whose BAD_ spans cover every window is NaN and left out)
+    s_mean, s_sd = np.nanmean(series_null, axis=0), np.nanstd(series_null, axis=0, ddof=1)
+    obs_mean = np.nanmean(values, axis=-1)
+    s_z = _standardise(obs_mean, s_mean, s_sd)
+    s_null_z = _standardise(series_null, s_mean, s_sd)
+    p_values, p_chance = np.empty_like(values), np.empty_like(values)
+    threshold, chance_threshold, s_p = np.empty(shape), np.empty(shape), np.empty(shape)
+    # the family's maxima (max-statistic) or each series' own null windows (None)
+    fam_t, fam_c = tonic_max.max(axis=(1, 2, 3)), chance_z_max.max(axis=(1, 2, 3))
+    fam_s = s_null_z.max(axis=(1, 2, 3))
+    for ix in np.ndindex(shape):
+        if correction == "maxstat":
+            ref_t, ref_c, ref_s = fam_t, fam_c, fam_s
+        else:
+            bi, ri, ci = ix
+            ref_t = tonic_pool[bi][:, ri, ci]
+            ref_c = chance_pool[bi][:, ri, ci]
+            ref_c = _standardise(ref_c, null_mean[ix], null_sd[ix])
+            ref_s = s_null_z[(slice(None),) + ix]
+        p_values[ix] = _count_p(z[ix], ref_t)
+        p_chance[ix] = _count_p(z_chance[ix], ref_c)
+        s_p[ix] = _count_p(s_z[ix], ref_s)
+        threshold[ix] = tonic[ix] + tonic_sd[ix] * _critical(ref_t, alpha)
+        chance_threshold[ix] = null_mean[ix] + null_sd[ix] * _critical(ref_c, alpha)
+    tonic_null_max, chance_null_max = fam_t, fam_c
+    with np.errstate(invalid="ignore"):
+        above = p_chance <= alpha
+    episodes, chance = [], []
+    for bi, band in enumerate(bands):
+        za, zb = sig.z[band]
+        q = sig.decim[band]
+        for ri, roi_a in enumerate(sig.roi_names[0]):
+            for ci, roi_b in enumerate(sig.roi_names[1]):
+                ix = (bi, ri, ci)
+                n_valid = int(np.isfinite(values[ix]).sum())
+                chance.append(dict(
+                    band=band, roi_a=roi_a, roi_b=roi_b, tonic=float(tonic[ix]),
+                    mean=float(obs_mean[ix]), null_mean=float(s_mean[ix]), z=float(s_z[ix]),
+                    p=float(s_p[ix]), n_windows=n_valid,
+                    n_above_chance=int(above[ix].sum()),
+                    frac_above_chance=float(above[ix].sum() / max(n_valid, 1)),
+                ))
+                obs, p = values[ix], p_values[ix]
+                with np.errstate(invalid="ignore"):
+                    sig_w = p <= alpha
+                if not sig_w.any():
+                    continue
+                found = _episode_bounds(times, obs, sig_w, null_mean[ix], tonic[ix],
+                                        n_step / sfreq, n_win / sfreq, t_end)
+                found = _merge_episodes(found, obs, float(merge_gap), min_duration)
+                if lead_lag:
+                    ua = bk.to_numpy(unit(za[sig.idx[0][ri]]))
+                    ub = bk.to_numpy(unit(zb[sig.idx[1][ci]]))
+                for on, off, pk in found:
+                    row = dict(
+                        band=band, roi_a=roi_a, roi_b=roi_b, onset=float(on),
+                        duration=float(off - on), peak=float(obs[pk]),
+                        peak_time=float(times[pk]), tonic=float(tonic[ix]),
+                        z=float(z[ix][pk]), p=float(p[pk]), p_chance=float(p_chance[ix][pk]),
+                        above_chance=bool(above[ix][pk]),
+                    )
+                    if lead_lag:
+                        fmin, fmax = bands[band]
+                        row.update(_lead_lag(
+                            ua, ub, int(round(on * sfreq / q)), int(round(off * sfreq / q)),
+                            int(round(max_lag * sfreq / q)), sfreq / q, fmax - fmin, roles,
+                            alpha, max_bytes,
+                        ))
+                    episodes.append(row)
+    episodes.sort(key=lambda e: (e["onset"], e["band"], e["roi_a"], e["roi_b"]))
+    logger.info(f"In-Sync Level 1: {len(episodes)} episode(s)")
+    params = dict(
+        window=n_win / sfreq, step=n_step / sfreq, n_surrogates=n_surrogates,
+        shuffle_block=m * n_unit / sfreq, min_shift=min_shift, alpha=alpha,
+        correction=correction, merge_gap=float(merge_gap), min_duration=min_duration,
+        max_lag=max_lag, sfreq=sfreq, decim={b: int(q) for b, q in sig.decim.items()},
+        precision=precision, backend=bk.name, reject_by_annotation=bool(reject_by_annotation),
+        first_time=float(sig.first_time), orig_time=_orig_time_str(sig.orig_time),
+    )
+    return InSyncLevel1(
+        times=times, values=values, tonic=tonic, tonic_sd=tonic_sd, z=z, p_values=p_values,
+        threshold=threshold, tonic_null_max=tonic_null_max, p_chance=p_chance,
+        chance_threshold=chance_threshold, chance_null_max=chance_null_max,
+        null_mean=null_mean, null_sd=null_sd, episodes=episodes, chance=chance, bands=bands,
+        roles=roles, roi_names=sig.roi_names, roi_channels=sig.roi_chs, measure=measure,
+        params=params,
+    )

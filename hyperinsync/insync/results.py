@@ -1,0 +1,324 @@
+"""The results of In-Sync Levels 1 and 2: window series, episodes, segments, annotations."""
+
+from __future__ import annotations
+
+
+import mne
+import numpy as np
+
+from .._utils import (
+    as_table,
+)
+
+PREFIX = "insync"
+
+
+def _description(level, band, roi_a, roi_b):
+    return f"{PREFIX}/L{level}/{band}/{roi_a}-{roi_b}"
+
+
+class _WindowResult:
+    """What Level 1 and Level 2 results share: labels, parameters, serialisation."""
+
+    _ARRAYS = ()
+    _LISTS = ()
+    _LEVEL = 0
+
+    def __init__(self, *, bands, roles, roi_names, roi_channels, measure, params, **fields):
+        for key in self._ARRAYS:
+            setattr(self, key, np.asarray(fields.pop(key), float))
+        for key in self._LISTS:
+            setattr(self, key, [dict(r) for r in fields.pop(key)])
+        if fields:
+            raise TypeError(f"Unexpected fields {sorted(fields)} for {type(self).__name__}.")
+        self.bands = {k: tuple(float(x) for x in v) for k, v in dict(bands).items()}
+        self.roles = tuple(roles)
+        self.roi_names = [list(r) for r in roi_names]
+        self.roi_channels = {k: {r: list(c) for r, c in v.items()}
+                             for k, v in dict(roi_channels).items()}
+        self.measure = measure
+        self.params = dict(params)
+
+    def _annotated_rows(self):
+        raise NotImplementedError
+
+    @property
+    def annotations(self):
+        """The findings as :class:`mne.Annotations` (onsets from the first sample).
+
+        Descriptions are ``insync/L<level>/<band>/<roiA>-<roiB>``; each annotation names the
+        ROI channels of both people (``ch_names``). Add them to the recording with
+        :func:`annotate`.
+        """
+        onset, duration, desc, chs = [], [], [], []
+        first, second = (self.roi_channels[r] for r in self.roles)
+        for r in self._annotated_rows():
+            onset.append(r["onset"])
+            duration.append(r["duration"])
+            desc.append(_description(self._LEVEL, r["band"], r["roi_a"], r["roi_b"]))
+            chs.append(first[r["roi_a"]] + second[r["roi_b"]])
+        return mne.Annotations(onset, duration, desc, orig_time=None, ch_names=chs)
+
+    def _index(self, band, roi_a, roi_b):
+        for what, val, opts in (("band", band, list(self.bands)),
+                                ("roi_a", roi_a, self.roi_names[0]),
+                                ("roi_b", roi_b, self.roi_names[1])):
+            if val not in opts:
+                raise ValueError(f"{what} {val!r} is not in this result: {opts}.")
+        return (list(self.bands).index(band), self.roi_names[0].index(roi_a),
+                self.roi_names[1].index(roi_b))
+
+    def to_dict(self):
+        """Plain arrays and JSON-able attributes (see :meth:`from_dict`)."""
+        out = {k: getattr(self, k) for k in self._ARRAYS + self._LISTS}
+        out.update(
+            bands={k: list(v) for k, v in self.bands.items()}, roles=list(self.roles),
+            roi_names=self.roi_names, roi_channels=self.roi_channels, measure=self.measure,
+            params=self.params,
+        )
+        return out
+
+    @classmethod
+    def from_dict(cls, d):
+        """Rebuild a result from :meth:`to_dict` output."""
+        return cls(**dict(d))
+
+
+class InSyncLevel1(_WindowResult):
+    """In-Sync Level 1 (phasic) result: sliding-window synchrony and its episodes.
+
+    Made by :func:`level1`; rebuild from :meth:`to_dict` output with :meth:`from_dict`.
+    Two tests run on every window (see :func:`level1`): the **episode** test (a transient
+    rise above the series' own tonic level) and the **chance** test (above the synchrony of
+    circularly shifted, uncoupled signals). Both are family-wise corrected over all windows,
+    ROI pairs and bands. Only the episode test makes episodes.
+
+    Attributes
+    ----------
+    times : ndarray, shape (n_windows,)
+        Window centres in seconds from the first sample of the recording.
+    values : ndarray, shape (n_bands, n_roi_a, n_roi_b, n_windows)
+        Synchrony per window (NaN for windows touching a ``BAD_`` annotation).
+    tonic, tonic_sd : ndarray, shape (n_bands, n_roi_a, n_roi_b)
+        Tonic level of each series (median of its windows) and its robust spread
+        (1.4826 x the median absolute deviation, an SD for Gaussian values).
+    z : ndarray, shape like ``values``
+        ``(values - tonic) / tonic_sd``: each window's rise above the tonic level.
+    p_values : ndarray, shape like ``values``
+        Episode test: family-wise corrected p-values (max-statistic of ``z`` over windows,
+        ROI pairs and bands against the block-shuffled null; uncorrected with
+        ``correction='none'``).
+    threshold : ndarray, shape (n_bands, n_roi_a, n_roi_b)
+        A window belongs to an episode when its value exceeds this (``p_values <= alpha``).
+    tonic_null_max : ndarray, shape (n_null,)
+        Maximum standardised value over the family of each block-shuffled surrogate.
+    p_chance : ndarray, shape like ``values``
+        Chance test: family-wise corrected p-values of each window against the circular-shift
+        null (standardised by each series' surrogate windows).
+    chance_threshold : ndarray, shape (n_bands, n_roi_a, n_roi_b)
+        A window is above chance when its value exceeds this (``p_chance <= alpha``).
+    chance_null_max : ndarray, shape (n_null,)
+        Maximum standardised value over the family of each circularly shifted surrogate.
+    null_mean, null_sd : ndarray, shape (n_bands, n_roi_a, n_roi_b)
+        Mean and SD of non-overlapping surrogate windows (the chance level of one window).
+    episodes : list of dict
+        One per episode; see :meth:`to_table`.
+    chance : list of dict
+        One per band and ROI pair; see :meth:`chance_table`.
+    bands, roles, roi_names, roi_channels, measure, params
+        What the values are: band edges, the two roles, ROI labels per role, their dyad
+        channel names, the measure and the analysis parameters.
+    """
+
+    _ARRAYS = ("times", "values", "tonic", "tonic_sd", "z", "p_values", "threshold",
+               "tonic_null_max", "p_chance", "chance_threshold", "chance_null_max",
+               "null_mean", "null_sd")
+    _LISTS = ("episodes", "chance")
+    _LEVEL = 1
+
+    def __repr__(self):
+        return (
+            f"<InSyncLevel1 | {self.measure} | {', '.join(self.bands)} | "
+            f"{len(self.roi_names[0])} x {len(self.roi_names[1])} ROIs | "
+            f"{len(self.times)} windows of {self.params['window']:g} s | "
+            f"{len(self.episodes)} episode(s)>"
+        )
+
+    @property
+    def above_chance(self):
+        """Windows above chance (``p_chance <= alpha``), bool, shaped like ``values``."""
+        with np.errstate(invalid="ignore"):
+            return np.asarray(self.p_chance <= self.params["alpha"])
+
+    def get_series(self, band, roi_a, roi_b):
+        """Return the window values of one band and ROI pair.
+
+        Parameters
+        ----------
+        band, roi_a, roi_b : str
+            Band name and ROI labels of the first and second role.
+
+        Returns
+        -------
+        times : ndarray
+            Window centres (s).
+        values : ndarray
+            Window values.
+        """
+        bi, ri, ci = self._index(band, roi_a, roi_b)
+        return self.times, self.values[bi, ri, ci]
+
+    def to_table(self):
+        """Episodes, one row each.
+
+        Columns: ``band``, ``roi_a``, ``roi_b``, ``onset`` and ``duration`` (s from the first
+        sample), ``peak`` (highest window value), ``peak_time`` (its window centre),
+        ``tonic`` (the series' tonic level), ``z`` (the peak's rise above it in robust SDs),
+        ``p`` (the peak's family-wise corrected p of the episode test), ``p_chance`` and
+        ``above_chance`` (the peak against the circular-shift chance null, corrected).
+
+        With lead-lag: ``lag`` (s; positive: the first role leads) with its confidence
+        interval ``lag_ci_low``, ``lag_ci_high`` (level ``1 - alpha``, jackknife over blocks
+        of the episode), ``leader`` (``'<role>-led'`` only when the interval excludes 0, else
+        ``'simultaneous'``), ``lag_plv`` (ROI-mean PLV at that lag), ``phase_diff`` (mean
+        phase of the first role minus the second at zero lag, radians in (-pi, pi]) with
+        its interval ``phase_ci_low``, ``phase_ci_high`` (wrapped into (-pi, pi]: an
+        interval across +-pi has ``low > high``), ``phase_cos`` (mean cosine of the phase
+        difference), ``p_phase`` (two-sided test of ``phase_cos = 0``) and ``phase``
+        (``'in-phase'`` or ``'anti-phase'`` when ``p_phase <= alpha``, by the sign of
+        ``phase_cos``; else ``'undetermined'``).
+
+        Returns
+        -------
+        table : pandas.DataFrame | list of dict
+        """
+        return as_table(self.episodes)
+
+    def chance_table(self):
+        """Synchrony above chance, one row per band and ROI pair (not episodes).
+
+        Columns: ``band``, ``roi_a``, ``roi_b``, ``tonic`` (median window value), ``mean``
+        (mean window value), ``null_mean`` (its mean over the circular-shift surrogates),
+        ``z`` (the mean standardised by the surrogates' means), ``p`` (its p-value, with the
+        max-statistic over ROI pairs and bands unless ``correction='none'``),
+        ``n_windows`` (windows free of ``BAD_`` annotations), ``n_above_chance`` and
+        ``frac_above_chance`` (windows with ``p_chance <= alpha``).
+
+        Returns
+        -------
+        table : pandas.DataFrame | list of dict
+        """
+        return as_table(self.chance)
+
+    def _annotated_rows(self):
+        return self.episodes
+
+
+class InSyncLevel2(_WindowResult):
+    """In-Sync Level 2 (tonic) result: synchrony per segment and block, and their changes.
+
+    Made by :func:`level2`; rebuild from :meth:`to_dict` output with :meth:`from_dict`.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One per segment (or block), band and ROI pair; see :meth:`to_table`.
+    contrasts : list of dict
+        One per contrast, band and ROI pair; see :meth:`contrast_table`.
+    values : ndarray, shape (n_segments, n_bands, n_roi_a, n_roi_b)
+        Observed synchrony (mean over the segment's clean epochs).
+    null : ndarray, shape (n_segments, n_null, n_bands, n_roi_a, n_roi_b)
+        Surrogate synchrony of each segment (NaN for a surrogate that keeps no clean
+        epoch; such surrogates are left out of z and p).
+    phase : ndarray, shape (n_segments, n_bands, n_roi_a, n_roi_b) | None
+        Mean phase difference A - B in radians (angle of the summed unit-phasor cross
+        products over the segment's clean epochs and the ROI pair's channel pairs).
+    segments : list of dict
+        ``name``, ``kind`` (``'segment'`` or ``'block'``), ``onset``, ``duration`` (s from the
+        first sample), ``n_epochs`` (clean ones). Segments left out are listed in
+        ``params['excluded']`` with the reason.
+    bands, roles, roi_names, roi_channels, measure, params
+        As in :class:`InSyncLevel1`.
+    """
+
+    _ARRAYS = ("values", "null")
+    _LISTS = ("segments", "rows", "contrasts")
+    _LEVEL = 2
+
+    def __init__(self, *, phase=None, **fields):
+        super().__init__(**fields)
+        self.phase = None if phase is None else np.asarray(phase, float)
+
+    def to_dict(self):
+        """Plain arrays and JSON-able attributes (see :meth:`from_dict`)."""
+        out = super().to_dict()
+        if self.phase is not None:
+            out["phase"] = self.phase
+        return out
+
+    def __repr__(self):
+        return (
+            f"<InSyncLevel2 | {self.measure} | {', '.join(self.bands)} | "
+            f"{len(self.segments)} segment(s)/block(s) | {len(self.contrasts)} contrast row(s)>"
+        )
+
+    def get_value(self, segment, band, roi_a, roi_b):
+        """Return the observed synchrony of one segment, band and ROI pair (a float).
+
+        Parameters
+        ----------
+        segment : str
+            Segment name (e.g. ``'rest_post'``) or block name (``'block001'``, ...).
+        band, roi_a, roi_b : str
+            Band and ROI labels of the first and second role.
+
+        Returns
+        -------
+        value : float
+        """
+        names = [s["name"] for s in self.segments]
+        if segment not in names:
+            raise ValueError(f"segment {segment!r} is not in this result: {names}.")
+        bi, ri, ci = self._index(band, roi_a, roi_b)
+        return float(self.values[names.index(segment), bi, ri, ci])
+
+    def to_table(self):
+        """One row per segment (or block), band and ROI pair.
+
+        Columns: ``kind``, ``segment``, ``onset``, ``duration``, ``n_epochs``, ``band``,
+        ``roi_a``, ``roi_b``, ``value`` (mean synchrony over the segment's epochs),
+        ``null_mean``, ``z`` (surrogate z, :func:`hyperinsync.stats.zscore`; also the
+        effect size), ``tail``, ``p`` (:func:`hyperinsync.stats.p_value` with ``tail``),
+        ``p_fdr`` (Benjamini-Hochberg over all rows), ``p_corrected`` (the ``correction``
+        asked for: the standardised maximum statistic, or the same as ``p_fdr``),
+        ``significant`` (``p_corrected <= alpha``), ``direction`` (``'above chance'`` or
+        ``'below chance'``: the sign of z), ``phase_diff`` (mean phase difference A - B in
+        radians) and ``phase`` (``'in-phase'``, ``'anti-phase'`` or ``'lagged'``,
+        :func:`hyperinsync.measures.phase_relation`; meaningful where significant).
+
+        Returns
+        -------
+        table : pandas.DataFrame | list of dict
+        """
+        return as_table(self.rows)
+
+    def contrast_table(self):
+        """One row per contrast (e.g. rest_post - rest_pre), band and ROI pair.
+
+        Columns: ``contrast``, ``a``, ``b``, ``band``, ``roi_a``, ``roi_b``, ``diff``
+        (value of ``a`` minus value of ``b``), ``z_null`` and ``p_null`` (the difference
+        against the distribution of surrogate differences, two-sided; valid when neither
+        segment is coupled), ``p_null_corrected`` (over contrasts x bands x ROI pairs, with
+        the result's ``correction``), ``p_epochs`` and ``d`` (permutation test of the two
+        segments' per-epoch values, :func:`hyperinsync.stats.permutation_test`, two-sided,
+        with Cohen's d; the test of a change) and ``p_epochs_fdr`` (Benjamini-Hochberg over
+        contrasts x bands x ROI pairs).
+
+        Returns
+        -------
+        table : pandas.DataFrame | list of dict
+        """
+        return as_table(self.contrasts)
+
+    def _annotated_rows(self):
+        return [r for r in self.rows if r["significant"]]

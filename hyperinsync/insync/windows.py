@@ -1,0 +1,303 @@
+r"""The window engine of Levels 1 and 2: band signals of ROI channels and window sums.
+
+Window sums (Level 1 and 2)
+---------------------------
+Band analytic signals are computed once per person on the continuous recording
+(:func:`hyperinsync.sync.band_analytic`, exactly decimated). For channel pair
+:math:`(i, j)` the measures need only sums over a window :math:`W` of
+
+.. math:: S_{ij} = \sum_{t \in W} x_i(t)\,\bar y_j(t), \qquad
+          P_i = \sum_{t \in W} |x_i(t)|^2, \qquad Q_j = \sum_{t \in W} |y_j(t)|^2,
+
+with :math:`x, y` the unit phasors :math:`z/|z|` for PLV and the analytic signals themselves
+for coherence. Then :math:`\mathrm{PLV}_{ij} = |S_{ij}|/n_W`,
+:math:`\mathrm{coh}_{ij} = |S_{ij}|/\sqrt{P_i Q_j}` and
+:math:`\mathrm{imcoh}_{ij} = |\mathrm{Im}\,S_{ij}|/\sqrt{P_i Q_j}` (the ``'within'``
+convention of :mod:`hyperinsync.measures`). Windows start every ``step`` and last ``window``,
+so both are multiples of a block of :math:`g = \gcd(n_\mathrm{window}, n_\mathrm{step})`
+decimated samples. The block sums of all channel pairs are one batched matrix product
+(``(n_blocks, n_a, g) @ (n_blocks, g, n_b)``); their cumulative sum :math:`C` gives every
+window as :math:`C[k + w] - C[k]` -- O(1) per window, no loop over windows or pairs. Channel
+pair values are then averaged over the channel pairs of each ROI pair.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .._utils import (
+    ProgressBar,
+    _validate_type,
+)
+from ..sync.measures import FROM_SUMS, power, unit
+from ..sync.signals import (
+    role_rois,
+)
+
+WINDOW_MEASURES = ("plv", "coh", "imcoh")
+
+
+def _check_positive(value, name):
+    _validate_type(value, "numeric", name)
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {value}.")
+    return float(value)
+
+
+def _check_n_surrogates(n_surrogates, alpha):
+    _validate_type(n_surrogates, "int", "n_surrogates")
+    # the (b + 1) / (N + 1) p-value cannot reach alpha with fewer surrogates
+    need = int(np.ceil(1.0 / alpha)) - 1
+    if n_surrogates < max(need, 2):
+        raise ValueError(
+            f"n_surrogates={n_surrogates} surrogates cannot give p <= alpha={alpha} "
+            f"(p >= 1/(N+1)): use at least {max(need, 2)}, e.g. 200."
+        )
+    return int(n_surrogates)
+
+
+def _orig_time_str(orig_time):
+    return None if orig_time is None else orig_time.isoformat()
+
+
+def _check_window_method(dsig, what):
+    """Refuse band signals the window engine cannot sum (several per band)."""
+    if dsig.method == "morlet":
+        raise ValueError(
+            f"{what} sums each band's analytic signal over windows and needs one signal "
+            "per band: method='morlet' gives one per wavelet frequency. Use "
+            "method='fft' (default) or 'mne_fir'."
+        )
+
+
+class _Signals:
+    """Decimated band analytic signals of both people's ROI channels (on the backend).
+
+    Built on :class:`~hyperinsync.sync.DyadSignals` (``dsig``), whose options (method,
+    decimation, precision, ...) it uses; the window engine needs one analytic signal per
+    band, so ``method='morlet'`` (one per wavelet frequency) is refused.
+    """
+
+    def __init__(self, dsig, rois, n_win, n_step, what="Level 1/2"):
+        _check_window_method(dsig, what)
+        raw = dsig.inst
+        self.sfreq = dsig.sfreq
+        self.first_time = raw.first_time
+        self.orig_time = raw.annotations.orig_time
+        self.roles, (pa, pb) = dsig.data_picks()
+        names_all = [raw.ch_names[i] for i in np.concatenate([pa, pb])]
+        # every channel is its own "ROI" when rois is None
+        self.roi_chs = role_rois(rois, names_all, self.roles, verbose=False)
+        self.idx = []  # per role: indices (into that role's signals) per ROI
+        self.names = []  # per role: dyad channel names of the signals
+        for role, picks in zip(self.roles, (pa, pb)):
+            groups = self.roi_chs[role]
+            bad = [n for n in groups if "/" in n or n == ""]
+            if bad:
+                raise ValueError(
+                    f"ROI names {bad} contain '/', which separates the fields of the "
+                    "annotation descriptions insync/L<n>/<band>/<roiA>-<roiB>: rename them."
+                )
+            used = {c for chs in groups.values() for c in chs}
+            names = [raw.ch_names[i] for i in picks if raw.ch_names[i] in used]
+            pos = {n: k for k, n in enumerate(names)}
+            self.idx.append([np.array([pos[c] for c in chs]) for chs in groups.values()])
+            self.names.append(names)
+        self.roi_names = [list(self.roi_chs[r]) for r in self.roles]
+        self.bands = dsig.bands
+        self.bk = dsig.bk
+        self.decim = dsig.decims(n_win, n_step or n_win, what="window")
+        ch_index = {n: i for i, n in enumerate(raw.ch_names)}
+        # samples inside BAD_ annotations (both people share one time axis)
+        self.bad = dsig.bad_mask()
+        self.z = {b: [] for b in self.bands}  # band -> [za (n_a, T), zb (n_b, T)]
+        for names in self.names:
+            # NaN inside rejected spans is bridged for the filter; flat channels refused
+            sigs = dsig.continuous([ch_index[n] for n in names], self.decim)
+            for b, (z, _) in sigs.items():
+                self.z[b].append(z[:, 0])  # one frequency per band ('fft', 'mne_fir')
+
+    def pair_matrix(self, xp):
+        """(n_roi_a * n_roi_b, n_a * n_b): ROI-pair means of flattened channel-pair values."""
+        return xp.asarray(np.kron(*_roi_means(self)))
+
+
+def _roi_means(sig):
+    """Per role, (n_roi, n_channels): each ROI's mean over its channels' signals."""
+    mats = []
+    for side in (0, 1):
+        m = np.zeros((len(sig.idx[side]), len(sig.names[side])))
+        for r, ii in enumerate(sig.idx[side]):
+            m[r, ii] = 1.0 / len(ii)
+        mats.append(m)
+    return mats
+
+
+def _blocks(z, g, xp):
+    """(n_ch, T) -> contiguous (n_blocks, n_ch, g), the tail that fills no block dropped."""
+    n_blk = z.shape[-1] // g
+    return xp.ascontiguousarray(
+        z[:, : n_blk * g].reshape(z.shape[0], n_blk, g).transpose(1, 0, 2)
+    )
+
+
+def _window_sum(blk, w, h, n_win, xp):
+    """Sums over windows of ``w`` blocks every ``h`` blocks, by a cumulative sum (float64)."""
+    wide = xp.complex128 if xp.iscomplexobj(blk) else xp.float64
+    c = xp.zeros((blk.shape[0] + 1,) + blk.shape[1:], dtype=wide)
+    xp.cumsum(blk, axis=0, dtype=wide, out=c[1:])
+    last = (n_win - 1) * h
+    # strided slices, not fancy indexing: no gathered copies of the cumulative sums
+    return c[w : w + last + 1 : h] - c[: last + 1 : h]
+
+
+class _Geometry:
+    """Windows of ``w`` blocks of ``g`` samples, every ``h`` blocks; ``n`` windows."""
+
+    def __init__(self, g, w, h, n, n_samples):
+        self.g, self.w, self.h, self.n = g, w, h, n
+        self.n_blocks = n_samples // g
+
+
+def _roi_series(a_blk, zb, geo, measure, mab, xp, max_bytes, pa_win=None):
+    """ROI-pair values (n_windows, n_roi_a * n_roi_b) of A's blocks against signal ``zb``.
+
+    ``a_blk`` are the conjugated blocks of A (:func:`_prepare_a`); ``zb`` is B's signal
+    (n_b, T), unit phasors for PLV, shifted as wanted. The block products are
+    :math:`\\bar S`, the conjugate of the cross sums, which changes neither :math:`|S|` nor
+    :math:`|\\mathrm{Im}\\,S|` and lets B enter the matrix product as a strided view (no
+    conjugated copy per surrogate). ``mab`` (n_roi_a * n_roi_b, n_a * n_b) averages channel
+    pairs into ROI pairs.
+    """
+    n_blk, n_a, g = a_blk.shape
+    n_b = zb.shape[0]
+    b = zb[:, : n_blk * g].reshape(n_b, n_blk, g).transpose(1, 2, 0)  # (n_blk, g, n_b)
+    if not FROM_SUMS[measure][0]:  # powers normalise the measure
+        pb_win = _window_sum(power(b).sum(axis=1), geo.w, geo.h, geo.n, xp)
+    out = xp.zeros((geo.n, mab.shape[0]))
+    # chunk over A channels: the cumulative sums hold n_blocks x chunk x n_b complex128
+    chunk = int(max(1, min(n_a, max_bytes // max(1, 48 * (n_blk + 1) * n_b))))
+    for a0 in range(0, n_a, chunk):
+        a1 = min(n_a, a0 + chunk)
+        s = _window_sum(xp.matmul(a_blk[:, a0:a1], b), geo.w, geo.h, geo.n, xp)
+        v = _window_values(s, measure, geo, None if pa_win is None else pa_win[:, a0:a1],
+                           None if FROM_SUMS[measure][0] else pb_win, xp)
+        del s
+        # one matrix product averages all windows' channel pairs into ROI pairs
+        out += v.reshape(geo.n, -1) @ mab[:, a0 * n_b : a1 * n_b].T
+    return out
+
+
+def _window_values(s, measure, geo, pa_win, pb_win, xp):
+    """The measure per window and channel pair from window cross sums (and powers).
+
+    The formulas are those of :mod:`hyperinsync.sync.measures` (``FROM_SUMS``); ``s`` is the
+    conjugate of the cross sum, which changes neither :math:`|S|` nor
+    :math:`|\\mathrm{Im}\\,S|` (the window measures are magnitudes).
+    """
+    _, value = FROM_SUMS[measure]
+    return value(s, geo.w * geo.g, pa_win, pb_win)
+
+
+class _PairSeries:
+    """ROI-pair window values of one band: A's signal against B's, shifted or permuted.
+
+    Holds A's conjugated blocks and window powers, computed once; each call takes a version
+    of B's signal (same span) and returns host values ``(n_windows, n_roi_a, n_roi_b)``.
+    """
+
+    def __init__(self, sig, band, measure, geo, span, max_bytes):
+        xp = sig.bk.xp
+        za, zb = (z[:, span] for z in sig.z[band])
+        if FROM_SUMS[measure][0]:  # sums of unit phasors
+            za, zb = unit(za), unit(zb)
+        self.zb, self.geo, self.measure, self.max_bytes = zb, geo, measure, max_bytes
+        self.bk, self.xp = sig.bk, xp
+        self.a_blk = _blocks(za, geo.g, xp).conj()
+        self.pa = None
+        if not FROM_SUMS[measure][0]:  # powers normalise the measure
+            a2 = power(self.a_blk).sum(-1)
+            self.pa = _window_sum(a2, geo.w, geo.h, geo.n, xp)
+        self.mab = sig.pair_matrix(xp)
+        self.shape = (geo.n, len(sig.idx[0]), len(sig.idx[1]))
+
+    def __call__(self, zb=None):
+        v = _roi_series(self.a_blk, self.zb if zb is None else zb, self.geo, self.measure,
+                        self.mab, self.xp, self.max_bytes, self.pa)
+        return self.bk.to_numpy(v).reshape(self.shape)
+
+
+def _bad_windows(bad_dec, shift, geo):
+    """Windows touching a bad sample of A or of B shifted by ``shift`` (bool, host)."""
+    mask = bad_dec | np.roll(bad_dec, shift)
+    n = geo.n_blocks
+    blk = mask[: n * geo.g].reshape(n, geo.g).any(axis=1).astype(float)
+    c = np.concatenate([[0.0], np.cumsum(blk)])
+    k = np.arange(geo.n) * geo.h
+    return (c[k + geo.w] - c[k]) > 0
+
+
+class _BlockCross:
+    """Window values of one band for any order of its blocks (Level 1's tonic null).
+
+    The windows are sums of per-block cross sums :math:`S_{ij}` (and, for coherence, block
+    powers; module docstring). Re-ordering those blocks re-orders the recording block by
+    block while keeping each block's coupling: a series with the same tonic coupling whose
+    transient rises are scattered. The cross sums are computed once when they fit in
+    ``max_bytes`` (else per chunk of A channels at every call). Returns host values
+    ``(n_windows, n_roi_a, n_roi_b)``.
+    """
+
+    def __init__(self, pairs, sig, max_bytes):
+        xp = pairs.xp
+        self.xp, self.bk, self.geo, self.measure = xp, pairs.bk, pairs.geo, pairs.measure
+        self.a_blk = pairs.a_blk
+        n_blk, n_a, g = pairs.a_blk.shape
+        n_b = pairs.zb.shape[0]
+        self.b = pairs.zb[:, : n_blk * g].reshape(n_b, n_blk, g).transpose(1, 2, 0)
+        self.ma, self.mb = (xp.asarray(m) for m in _roi_means(sig))
+        if not FROM_SUMS[self.measure][0]:
+            self.pa = power(pairs.a_blk).sum(-1)  # (n_blk, n_a)
+            self.pb = power(self.b).sum(1)  # (n_blk, n_b)
+        # block sums, their re-ordered copy, cumulative sums and window sums per A channel
+        chunk = int(max(1, min(n_a, max_bytes // max(1, 48 * (n_blk + 1) * n_b))))
+        self.chunks = [(a0, min(n_a, a0 + chunk)) for a0 in range(0, n_a, chunk)]
+        self.cache = self._cross(0, n_a) if len(self.chunks) == 1 else None
+
+    def _cross(self, a0, a1):
+        return self.xp.matmul(self.a_blk[:, a0:a1], self.b)  # (n_blk, a1 - a0, n_b)
+
+    def __call__(self, order=None):
+        xp, geo = self.xp, self.geo
+        idx = slice(None) if order is None else xp.asarray(order)
+        pa = pb = None
+        if not FROM_SUMS[self.measure][0]:
+            pa = _window_sum(self.pa[idx], geo.w, geo.h, geo.n, xp)
+            pb = _window_sum(self.pb[idx], geo.w, geo.h, geo.n, xp)
+        out = xp.zeros((geo.n, self.ma.shape[0], self.mb.shape[0]))
+        for a0, a1 in self.chunks:
+            s = self.cache if self.cache is not None else self._cross(a0, a1)
+            s = _window_sum(s[idx], geo.w, geo.h, geo.n, xp)
+            v = _window_values(s, self.measure, geo, None if pa is None else pa[:, a0:a1],
+                               pb, xp)
+            del s
+            # ROI means: A's channels (rows) and B's channels (columns), two small products
+            out += xp.matmul(self.ma[:, a0:a1], xp.matmul(v, self.mb.T))
+        return self.bk.to_numpy(out)
+
+
+def _run_null(func, draws, n_jobs, bk, mesg):
+    """``[func(d) for d in draws]``, in ``n_jobs`` threads with NumPy (it releases the GIL)."""
+    with ThreadPoolExecutor(n_jobs if bk.name == "numpy" else 1) as pool:
+        return list(ProgressBar(pool.map(func, draws), max_value=len(draws), mesg=mesg))
+
+
+def _null_shifts(rng, n_samples, min_shift, n_surrogates):
+    """Distinct circular lags in [min_shift, n_samples - min_shift] (decimated samples)."""
+    lo, hi = min_shift, n_samples - min_shift  # the callers check that hi >= lo
+    n_opts = hi - lo + 1
+    if n_opts >= n_surrogates:
+        return lo + rng.choice(n_opts, n_surrogates, replace=False)
+    return lo + rng.integers(0, n_opts, n_surrogates)

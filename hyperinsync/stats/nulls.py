@@ -1,0 +1,315 @@
+"""The null engines: observed and surrogate values of every pairing from shared band signals.
+
+Every pairing is a batched product of :mod:`hyperinsync.sync.measures`: people (or epochs)
+are folded into the channel axis, so one product yields all A_i x B_j (or all epoch k x
+epoch l) pairs of a band at once. Work is cut into chunks whose intermediate arrays stay
+below about ``max_bytes``.
+"""
+
+from __future__ import annotations
+
+
+
+import mne
+import numpy as np
+
+from .._utils import (
+    ProgressBar,
+)
+from ..dyad import get_roles
+from ..sync.measures import compute_measure, unit
+from ..sync.result import SyncResult
+from .pairings import _person_picks
+from ..sync.signals import (
+    bad_mask,
+    roi_spec,
+)
+
+class _Prepared:
+    """Band signals of the people of one or more dyads, cut into epochs as compute_sync.
+
+    ``sigs``: one :class:`~hyperinsync.sync.DyadSignals` per dyad (the same options).
+    """
+
+    def __init__(self, sigs, epoch_duration, channels, order, signed=False):
+        first = sigs[0]
+        self.sig = first
+        self.bands = first.bands
+        self.signed = signed
+        self.sfreq = first.sfreq
+        self.raw = first.is_raw
+        if self.raw:
+            n_len = int(round(epoch_duration * self.sfreq))
+            if n_len < 2:
+                raise ValueError(f"epoch_duration={epoch_duration} s is under 2 samples.")
+            self.n_len = n_len
+            # all windows; BAD ones are masked afterwards so every person shares one grid
+            self.starts = first.window_starts(n_len, n_len, reject=False)
+            self.masks = [self._valid(sig) for sig in sigs]
+        else:
+            self.n_len = len(first.inst.times)
+            self.starts = None
+            self.masks = [np.ones(len(sig.inst), bool) for sig in sigs]
+        # signals[band][person] = array (E, F, C, L); person = 2 * dyad + position of the
+        # role in the common order (order[d], roles by name)
+        self.signals = {b: [] for b in self.bands}
+        self.meta = {}
+        for sig, roles in zip(sigs, order):
+            for r, role in enumerate(roles):
+                picks = _person_picks(sig.inst, role, channels[r])
+                for b, (z, meta) in self._transform(sig, picks).items():
+                    self.signals[b].append(z)
+                    self.meta[b] = meta
+
+    def _valid(self, sig):
+        try:
+            good = sig.window_starts(self.n_len, self.n_len)
+        except ValueError:
+            good = np.array([], int)
+        return np.isin(self.starts, good)
+
+    def _transform(self, sig, picks):
+        if self.raw:
+            return sig.epochs(picks, self.n_len, self.n_len, self.starts)
+        return sig.epoch_signals(picks)  # finite, not flat
+
+
+def _values(measure, xa, xb, signed=False):
+    """Per-epoch values of every pair, mean over the band's frequencies: (..., Na, Nb)."""
+    return compute_measure(measure, xa, xb, "within", signed=signed).mean(axis=-3)
+
+
+def _fold(z):
+    """(E, F, C, L) -> (1, F, E*C, L): epochs folded into the signal axis."""
+    e, f, c, n = z.shape
+    return z.transpose(1, 0, 2, 3).reshape(1, f, e * c, n)
+
+
+def _pseudo_null(prep, measures, pairs, n_dyads, bk, max_bytes):
+    """Values of every (person_a, person_b) pairing from one product per chunk.
+
+    Returns the null (n_pairs, M, B, C, C) and the real dyads (n_dyads, M, B, C, C).
+    """
+    xp = bk.xp
+    pa = np.unique(pairs[:, 0].tolist() + list(range(0, 2 * n_dyads, 2)))
+    pb = np.unique(pairs[:, 1].tolist() + list(range(1, 2 * n_dyads, 2)))
+    masks = np.array([prep.masks[p // 2] for p in range(2 * n_dyads)], float)
+    n_b = len(prep.bands)
+    c_a = prep.signals[next(iter(prep.bands))][0].shape[2]
+    c_b = prep.signals[next(iter(prep.bands))][1].shape[2]
+    total = np.zeros((len(measures), n_b, len(pa), c_a, len(pb), c_b))
+    count = None
+    for bi, b in enumerate(prep.bands):
+        sig = prep.signals[b]
+        n_ep, n_f, _, n_l = sig[0].shape
+        za = xp.concatenate([sig[p] for p in pa], axis=2)  # (E, F, Pa*C, L)
+        zb = xp.concatenate([sig[p] for p in pb], axis=2)
+        # bytes per epoch: complex inputs, unit copies, complex and real products
+        # bytes per epoch of a chunk: unit copies of the inputs, complex and real products
+        per_ep = 16 * n_f * (za.shape[2] + zb.shape[2]) * n_l + 24 * n_f * za.shape[2] * zb.shape[2]
+        step = int(max(1, max_bytes // per_ep))
+        w = masks[pa][:, None, :] * masks[pb][None, :, :]  # (Pa, Pb, E)
+        count = w.sum(axis=-1)
+        for e0 in range(0, n_ep, step):
+            wk = xp.asarray(w[:, :, e0 : e0 + step])
+            for mi, m in enumerate(measures):
+                v = _values(m, za[e0 : e0 + step], zb[e0 : e0 + step], prep.signed)
+                v = v.reshape(v.shape[0], len(pa), c_a, len(pb), c_b)
+                # mean over each pairing's valid epochs (BAD windows of either dyad)
+                total[mi, bi] += bk.to_numpy(xp.einsum("eiajb,ije->iajb", v, wk))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = total / count[:, None, :, None]
+    ia = {p: k for k, p in enumerate(pa)}
+    ib = {p: k for k, p in enumerate(pb)}
+    null = np.stack([means[:, :, ia[a], :, ib[b], :] for a, b in pairs])
+    real = np.stack([means[:, :, ia[2 * d], :, ib[2 * d + 1], :] for d in range(n_dyads)])
+    if np.any(count == 0):
+        raise ValueError(
+            "Some pairings have no epoch free of BAD annotations in both recordings: remove "
+            "those dyads or shorten the BAD spans."
+        )
+    return null, real
+
+
+def _pairing_null(prep, measures, perms, bk, max_bytes, reducer=None):
+    """Within-dyad null from all epoch-k-of-A x epoch-l-of-B values.
+
+    ``perms`` (K, E): surrogate k pairs A's epoch e with B's epoch perms[k, e]. One product
+    per chunk of A's epochs gives all (e, l) values; surrogates index into them, so no
+    surrogate copies B's signals. Cost ~E^2 pairings, at most that of K*E when K >= E.
+    ``reducer`` = (Wa, Wb) averages channel pairs into ROI pairs (``Wa @ V @ Wb``) before the
+    surrogates gather their values, so the gather runs over ROI pairs, not channel pairs.
+    """
+    xp = bk.xp
+    mask = prep.masks[0]
+    n_sur = len(perms)
+    c_a, c_b = _pair_shape(prep)
+    if reducer is not None:
+        wa, wb = (xp.asarray(w, dtype=xp.float32) for w in reducer)
+    out_a, out_b = (c_a, c_b) if reducer is None else (reducer[0].shape[0], reducer[1].shape[1])
+    null = np.zeros((n_sur, len(measures), len(prep.bands), out_a, out_b))
+    weight = mask[:, None] & mask[perms.T]  # (E, K): both windows free of BAD spans
+    count = weight.sum(axis=0)
+    if np.any(count == 0):
+        raise ValueError("A surrogate pairs no BAD-free epochs: too few clean epochs.")
+    for bi, b in enumerate(prep.bands):
+        za, zb = prep.signals[b][0], prep.signals[b][1]
+        n_ep, n_f, _, n_l = za.shape
+        zbf = _fold(zb)
+        # B (all epochs) is held whole; each of A's epochs in a chunk adds its products
+        fixed = 16 * n_f * n_ep * c_b * n_l
+        per_ep = 16 * n_f * c_a * n_l + 24 * n_f * c_a * n_ep * c_b
+        step = int(max(1, (max_bytes - fixed) // per_ep))
+        for e0 in range(0, n_ep, step):
+            za_c = _fold(za[e0 : e0 + step])
+            for mi, m in enumerate(measures):
+                # (Ec, Ca, E, Cb)
+                v = _values(m, za_c, zbf, prep.signed)[0].reshape(-1, c_a, n_ep, c_b)
+                if reducer is not None:
+                    v = xp.matmul(xp.matmul(wa, v.transpose(0, 2, 1, 3)), wb)  # (Ec, E, Ra, Rb)
+                    v = v.transpose(0, 2, 1, 3)
+                v = bk.to_numpy(v)
+                for k in range(v.shape[0]):
+                    e = e0 + k
+                    if not mask[e]:
+                        continue
+                    # (Ca, K, Cb) values of epoch e against each surrogate's B epoch
+                    vals = v[k][:, perms[:, e], :] * weight[e][None, :, None]
+                    null[:, mi, bi] += vals.transpose(1, 0, 2)
+    return null / count[:, None, None, None, None]
+
+
+def _observed_within(prep, measures, bk):
+    mask = prep.masks[0]
+    out = np.empty((len(measures), len(prep.bands)) + _pair_shape(prep))
+    for bi, b in enumerate(prep.bands):
+        za, zb = prep.signals[b][0], prep.signals[b][1]
+        for mi, m in enumerate(measures):
+            v = bk.to_numpy(_values(m, za, zb, prep.signed))
+            out[mi, bi] = v[mask].mean(axis=0)
+    return out
+
+
+def _pair_shape(prep):
+    b = next(iter(prep.bands))
+    return prep.signals[b][0].shape[2], prep.signals[b][1].shape[2]
+
+
+def _observed_phase(prep, n_dyads, reducer, bk):
+    r"""Mean phase difference A - B of each observed pair (radians), per band.
+
+    The angle of :math:`\sum u_a \bar u_b` over the time points of the valid epochs (unit
+    phasors), summed over the channel pairs of each ROI pair when ``reducer`` is given: 0 is
+    in-phase, :math:`\pm\pi` anti-phase. ``n_dyads``: one per real dyad (pseudo-dyads), or
+    ``None`` for one within-dyad pair. Shape ``(n_bands, rows, cols)``, with a leading dyad
+    axis for pseudo-dyads.
+    """
+    xp = bk.xp
+    out = []
+    for d in range(1 if n_dyads is None else n_dyads):
+        mask = prep.masks[d]
+        per_band = []
+        for b in prep.bands:
+            za, zb = prep.signals[b][2 * d], prep.signals[b][2 * d + 1]
+            keep = xp.asarray(np.flatnonzero(mask))
+            # the valid epochs joined in time, (F, C, E * L): one product per band
+            ua, ub = (unit(z[keep]).transpose(1, 2, 0, 3) for z in (za, zb))
+            ua = ua.reshape(ua.shape[0], ua.shape[1], -1)
+            ub = ub.reshape(ub.shape[0], ub.shape[1], -1)
+            cross = bk.to_numpy(xp.matmul(ua, ub.conj().swapaxes(-1, -2)).sum(axis=0))
+            if reducer is not None:
+                cross = reducer[0] @ cross @ reducer[1]
+            per_band.append(np.angle(cross))
+        out.append(np.stack(per_band))
+    return out[0] if n_dyads is None else np.stack(out)
+
+
+def _shift_null(prep, inst, measures, n_sur, min_shift, rng, bk, max_bytes):
+    """Circular shift of B's band signals over the span tiled by the epochs."""
+    xp = bk.xp
+    decims = [prep.meta[b].decim for b in prep.bands]
+    unit = int(np.lcm.reduce(decims))  # lags all bands can represent exactly
+    n_ep = len(prep.starts)
+    span = n_ep * prep.n_len
+    lo = int(np.ceil(min_shift * prep.sfreq / unit))
+    hi = (span - int(np.ceil(min_shift * prep.sfreq))) // unit
+    if hi < lo:
+        raise ValueError(
+            f"min_shift={min_shift} s leaves no lag in a {span / prep.sfreq:.1f} s recording: "
+            "lower min_shift (at most a third of the recording is sensible)."
+        )
+    lags = rng.integers(lo, hi + 1, n_sur) * unit  # samples
+    # which shifted B windows are clean: circular window sums of the BAD sample mask
+    bad = bad_mask(inst, span)
+    csum = np.concatenate([[0], np.cumsum(np.r_[bad, bad])])
+    src = (prep.starts[None, :] + lags[:, None]) % span  # (K, E)
+    b_ok = (csum[src + prep.n_len] - csum[src]) == 0
+    weight = prep.masks[0][None, :] & b_ok  # (K, E)
+    count = weight.sum(axis=1)
+    if np.any(count == 0):
+        raise ValueError("A circular shift leaves no BAD-free epoch pair: too few clean data.")
+    ca, cb = _pair_shape(prep)
+    null = np.zeros((n_sur, len(measures), len(prep.bands), ca, cb))
+    for bi, b in enumerate(prep.bands):
+        q = prep.meta[b].decim
+        za, zb = prep.signals[b][0], prep.signals[b][1]
+        n_f, n_l = za.shape[1], za.shape[3]
+        cont = zb.transpose(1, 2, 0, 3).reshape(n_f, cb, n_ep * n_l)  # tiled span
+        per_sur = 16 * n_f * n_ep * (ca + cb) * n_l + 24 * n_f * n_ep * ca * cb
+        step = int(max(1, max_bytes // per_sur))
+        for k0 in range(0, n_sur, step):
+            sl = slice(k0, k0 + step)
+            idx = ((src[sl] // q)[:, :, None] + np.arange(n_l)) % (n_ep * n_l)  # (Kc, E, L)
+            xb = cont[:, :, xp.asarray(idx)]  # (F, Cb, Kc, E, L)
+            n_k = xb.shape[2]
+            # surrogates folded into B's signal axis: one BLAS product per epoch
+            xb = xb.transpose(3, 0, 2, 1, 4).reshape(n_ep, n_f, n_k * cb, n_l)
+            wk = xp.asarray(weight[sl], dtype=xp.float32)
+            for mi, m in enumerate(measures):
+                v = _values(m, za, xb, prep.signed).reshape(n_ep, ca, n_k, cb)  # (E, Ca, Kc, Cb)
+                null[sl, mi, bi] = bk.to_numpy(xp.einsum("eikj,ke->kij", v, wk))
+    return null / count[:, None, None, None, None], dict(lags_s=(lags / prep.sfreq).tolist())
+
+
+def _phase_null(prep, inst, channels, measures, n_sur, rng, bk, max_bytes):
+    """Fourier phase randomisation of B (same phases on all B channels), re-transformed."""
+    picks_b = _person_picks(inst, get_roles(inst)[1], channels[1])
+    data = inst.get_data(picks=picks_b)
+    n = data.shape[1]
+    spec = np.fft.rfft(data, axis=1)
+    info = mne.pick_info(inst.info, picks_b)
+    ca, cb = _pair_shape(prep)
+    null = np.zeros((n_sur, len(measures), len(prep.bands), ca, cb))
+    mask = prep.masks[0]
+    for k in ProgressBar(range(n_sur), mesg="Phase-randomised surrogates"):
+        phases = rng.uniform(0, 2 * np.pi, spec.shape[1])
+        phases[0] = 0.0  # keep the mean real
+        if n % 2 == 0:
+            phases[-1] = 0.0  # and the Nyquist bin
+        surr = np.fft.irfft(spec * np.exp(1j * phases), n=n, axis=1)
+        raw = mne.io.RawArray(surr, info, verbose=False)
+        sig = prep.sig.like(raw).epochs(np.arange(cb), prep.n_len, prep.n_len, prep.starts)
+        for bi, b in enumerate(prep.bands):
+            for mi, m in enumerate(measures):
+                v = bk.to_numpy(_values(m, prep.signals[b][0], sig[b][0], prep.signed))
+                null[k, mi, bi] = v[mask].mean(axis=0)
+    return null
+
+
+def _roi_level(values, rows, cols, roles, rois):
+    """Average channel pairs within each ROI pair (per surrogate); returns values, names."""
+    spec = roi_spec(rois, rows, cols, roles, "inter")
+    holder = SyncResult(
+        np.zeros((0, 0, len(rows), len(cols))), measures=[], bands={}, rows=rows, cols=cols,
+        roles=roles, convention="within", method="", rois=spec,
+    )
+    return holder._roi_mean(values), list(spec["rows"]), list(spec["cols"])
+
+
+def _roi_weights(groups, names):
+    """(n_rois, n_names) matrix whose rows average the channels of each ROI."""
+    pos = {n: i for i, n in enumerate(names)}
+    w = np.zeros((len(groups), len(names)))
+    for r, chs in enumerate(groups.values()):
+        w[r, [pos[c] for c in chs]] = 1.0 / len(chs)
+    return w

@@ -1,0 +1,37 @@
+"""Studies: the description of many dyads and sessions, the runner, the group step, the results.
+
+- :mod:`~hyperinsync.study.config` -- :class:`Study` (the study file format is described
+  there), built from :mod:`~hyperinsync.study.checks` (keys, defaults, errors, value checks)
+  and :mod:`~hyperinsync.study.recordings` (sources and files);
+- :mod:`~hyperinsync.study.runner` -- the per-recording analysis and its parallel execution,
+  with :mod:`~hyperinsync.study.cache` (what makes a part reusable; the output lock);
+- :mod:`~hyperinsync.study.group` -- the group statistics;
+- :mod:`~hyperinsync.study.results` -- the results file (:func:`read_results`), stored through
+  :mod:`~hyperinsync.study.h5` and :mod:`~hyperinsync.study.parts`;
+- :mod:`~hyperinsync.study.report` -- the HTML report.
+"""
+
+from .cache import LOCK_NAME, lock_output
+from .checks import RecordingError, StudyError
+from .config import Study, example_study_toml
+from .group import FEATURES
+from .h5 import OlderFormatError, ResultsError
+from .report import make_report
+from .results import Results, describe_results, failure_line, read_results
+
+__all__ = [
+    "FEATURES",
+    "LOCK_NAME",
+    "OlderFormatError",
+    "RecordingError",
+    "Results",
+    "ResultsError",
+    "Study",
+    "StudyError",
+    "describe_results",
+    "example_study_toml",
+    "failure_line",
+    "lock_output",
+    "make_report",
+    "read_results",
+]

@@ -1,0 +1,413 @@
+"""The HDF5 results file of a study (written by :meth:`hyperinsync.study.Study.run`).
+
+Layout
+------
+One file per study (``results.h5``)::
+
+    /                                   attrs: format='hyperinsync-results', format_version,
+    |                                          created (ISO time), hyperinsync_version
+    |-- provenance/                     attrs (JSON text): params (the full parameter set),
+    |                                          versions (package versions), study_toml (or '')
+    |-- recordings/
+    |   `-- <dyad>/<session>/           one per recording (session = 'ses-<index>')
+    |         attrs: complete=True, dyad, session, input_hash, param_hash,
+    |                inputs (JSON: {file: SHA-256} of every file its reader opened),
+    |                meta (JSON: group, date, variables and source from the study file;
+    |                alignment report, duration, annotations, elapsed_s from the analysis)
+    |         |-- sync/<segment>          SyncResult.to_dict()
+    |         |-- surrogates/<segment>    SurrogateResult.to_dict()   (when computed)
+    |         |-- level1/<segment>        In-Sync Level 1 result .to_dict()   (when computed)
+    |         `-- level2                  In-Sync Level 2 result .to_dict()   (when computed)
+    |-- group/                          group statistics (each a stored dict): 'features',
+    |                                   'contrast', 'correlation', 'pseudo_dyads', 'level3'
+    `-- failures                        (only after ``keep_going``) JSON list of the recordings
+                                        that failed: dyad, session, files, error, message
+
+``<segment>`` is an annotation description the study analyses separately (``'all'``: the
+whole recording).
+
+Every stored object is a nested dict written by one rule set (:func:`write_dict` /
+:func:`read_dict`): a ``dict`` is an HDF5 group (attr ``__type__='dict'``, the keys in order
+in attr ``__keys__``; '%', '/' and a lone '.' in a key are percent-encoded in the member
+name); a numeric or boolean NumPy array is a dataset (``'ndarray'``); an array of strings is
+a UTF-8 string dataset (``'str_array'``); a list or tuple holding arrays or dicts is a group
+of items ``'0', '1', ...`` (``'list'``); anything else (numbers, strings, ``None``, plain
+lists) is a scalar string dataset with its JSON text (``'json'``; dates become ISO strings).
+Reading undoes each rule, so ``read_dict(write_dict(d)) == d`` up to tuples becoming lists.
+
+Per-recording results are first written to their own files (``parts/<dyad>__<session>.h5``
+beside the results file) through a temporary file that is moved into place only when it is
+complete (:func:`hyperinsync._utils.atomic_path`), then copied into the study file, which is
+itself written to a temporary file and moved over ``results.h5`` at the end. A killed run
+therefore never leaves a half-written part or study file, and the next run resumes from the
+parts.
+
+A part holds only what its analysis computed; facts about the dyad and session that come from
+the study file (group, variables, date, file names) are added when the study file is
+assembled, so correcting them never reuses stale values. Every part and study file starts
+with a 512-byte HDF5 user block (which HDF5 skips) holding ``hyperinsync-sha256:`` and the
+SHA-256 of the rest of the file: a damaged or truncated file is refused
+(:class:`ResultsError`, naming the file) before HDF5 reads any of it, instead of yielding
+altered numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .h5 import (
+    FORMAT,
+    FORMAT_VERSION,
+    ResultsError,
+    _create_h5,
+    _seal,
+    _check_seal,
+    to_json,
+    _safe_key,
+    _write_value,
+    write_dict,
+    _read_value,
+    read_dict,
+)
+from .parts import (
+    session_key,
+    merge_meta,
+    _read_record_raw,
+)
+from .._utils import as_table, atomic_path
+from ..insync import InSyncLevel1, InSyncLevel2, InSyncLevel3
+from ..stats.result import SurrogateResult
+from ..sync.result import SyncResult
+
+
+
+def write_results(fname, parts, group_stats, params, versions, study_toml="", *, meta=None,
+                  failures=None):
+    """Assemble the study file from part files and group statistics, atomically.
+
+    Parameters
+    ----------
+    fname : path-like
+        The results file (``.h5``).
+    parts : list of path-like
+        Part files written by :func:`write_part`, copied in as ``recordings/<dyad>/<ses>``.
+    group_stats : dict
+        ``{name: dict}`` of group-level results.
+    params : dict
+        The full parameter set (JSON-able).
+    versions : dict
+        Package versions.
+    study_toml : str
+        The study file's text, if the study came from one.
+    meta : dict | None
+        ``{(dyad, session): dict}``: facts from the study (group, date, variables, source)
+        merged into each recording's ``meta``.
+    failures : list of dict | None
+        Recordings that failed (stored as ``failures``; ``None``: none recorded).
+    """
+    import h5py
+
+    from .. import __version__
+
+    with atomic_path(fname) as tmp:
+        with _create_h5(tmp) as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat()
+            f.attrs["hyperinsync_version"] = __version__
+            prov = f.create_group("provenance")
+            prov.attrs["params"] = to_json(params)
+            prov.attrs["versions"] = to_json(versions)
+            prov.attrs["study_toml"] = study_toml or ""
+            recs = f.create_group("recordings")
+            for part in parts:
+                with h5py.File(part, "r") as src:
+                    dyad = str(src.attrs["dyad"])
+                    dst = recs.require_group(_safe_key(dyad))
+                    name = session_key(src.attrs["session"])
+                    src.copy(src["/"], dst, name=name)
+                    # the root's attrs are not copied with the group: copy them explicitly
+                    for k, v in src.attrs.items():
+                        dst[name].attrs[k] = v
+                    facts = (meta or {}).get((dyad, int(src.attrs["session"])))
+                    if facts:
+                        merged = merge_meta(facts, json.loads(src.attrs["meta"]))
+                        dst[name].attrs["meta"] = to_json(merged)
+            grp = f.create_group("group")
+            for name, d in group_stats.items():
+                if d is not None:
+                    write_dict(grp.create_group(_safe_key(name)), d)
+            if failures is not None:
+                _write_value(f, "failures", list(failures))
+        _seal(tmp)
+
+
+class Results:
+    """The contents of a results file, as result objects.
+
+    Attributes
+    ----------
+    recordings : dict
+        ``{(dyad, session): record}``; each record is a dict with ``meta`` (group, date,
+        variables, alignment report, ...), ``input_hash``, ``param_hash``, ``sync``
+        (``{segment: SyncResult}``), ``surrogates`` (``{segment: SurrogateResult}``),
+        ``level1`` (``{segment: Level 1 result}``) and ``level2`` (result or None).
+    group : dict
+        Group statistics: ``{'features': ..., 'contrast': ..., 'correlation': ...,
+        'pseudo_dyads': ..., 'level3': ...}`` (those computed).
+    params : dict
+        The full parameter set of the run.
+    versions : dict
+        Package versions of the run.
+    study_toml : str
+        The study file text ('' when the study was built in Python).
+    attrs : dict
+        File attributes (format, version, creation time).
+    failures : list of dict
+        Recordings that failed in a run with ``keep_going=True`` (``dyad``, ``session``,
+        ``files``, ``error``, ``message``); empty when all were analysed.
+    """
+
+    def __init__(self, recordings, group, params, versions, study_toml, attrs, fname=None,
+                 failures=None):
+        self.failures = list(failures or [])
+        self.recordings = recordings
+        self.group = group
+        self.params = params
+        self.versions = versions
+        self.study_toml = study_toml
+        self.attrs = attrs
+        self.fname = fname
+
+    def __repr__(self):
+        dyads = sorted({d for d, _ in self.recordings})
+        return (
+            f"<Results | {len(dyads)} dyads, {len(self.recordings)} recordings | group: "
+            f"{', '.join(k for k, v in self.group.items() if v) or 'none'}>"
+        )
+
+    @property
+    def dyads(self):
+        """Dyad names, sorted."""
+        return sorted({d for d, _ in self.recordings})
+
+    def get(self, dyad, session=0):
+        """Return the record of one recording.
+
+        Parameters
+        ----------
+        dyad : str
+            Dyad name.
+        session : int
+            Session index.
+
+        Returns
+        -------
+        record : dict
+            See :attr:`recordings`.
+        """
+        key = (dyad, int(session))
+        if key not in self.recordings:
+            raise KeyError(
+                f"No recording ({dyad!r}, session {session}) in {self.fname}: it holds "
+                f"{sorted(self.recordings)}."
+            )
+        return self.recordings[key]
+
+    def to_table(self, measure=None):
+        """Tidy per-recording table of ROI synchrony (same ROI in both people).
+
+        Parameters
+        ----------
+        measure : str | None
+            Keep one measure only (``None``: all).
+
+        Returns
+        -------
+        table : pandas.DataFrame | list of dict
+            Columns ``dyad, session, group, segment, measure, band, roi, value`` and, when
+            surrogates were computed, ``p``, ``z``, ``null_mean`` and ``corrected`` (value
+            minus null mean) of that ROI pair; then the dyad's variables. A DataFrame when
+            pandas is installed.
+        """
+        rows = []
+        for (dyad, ses), rec in sorted(self.recordings.items()):
+            meta = rec["meta"]
+            for seg, res in rec["sync"].items():
+                sur = rec["surrogates"].get(seg)
+                cells = {} if sur is None else _surrogate_cells(sur)
+                rn, cn = res.roi_names
+                for m in res.measures:
+                    if measure is not None and m != measure:
+                        continue
+                    for b in res.bands:
+                        vals = res.get_data(m, b, level="roi")
+                        for i, roi in enumerate(rn):
+                            if roi not in cn:
+                                continue
+                            j = cn.index(roi)
+                            row = dict(dyad=dyad, session=ses, group=meta.get("group"),
+                                       segment=seg, measure=m, band=b, roi=roi,
+                                       value=float(vals[i, j]))
+                            row.update(cells.get((m, b, roi), {}))
+                            row.update(meta.get("variables", {}))
+                            rows.append(row)
+        return as_table(rows)
+
+
+def _surrogate_cells(sur):
+    """``{(measure, band, roi): {'p', 'z', 'null_mean', 'corrected'}}`` of a SurrogateResult's
+    same-ROI pairs (``corrected``: observed - null mean, the study's default group feature)."""
+    table = sur.to_table()
+    rows = table.to_dict("records") if hasattr(table, "to_dict") else table
+    return {(r["measure"], r["band"], r["row"]): dict(
+        p=r["p"], z=r["z"], null_mean=r["null_mean"], corrected=r["observed"] - r["null_mean"])
+        for r in rows if r["row"] == r["col"]}
+
+
+# stored dict kind -> the class that rebuilds it with from_dict (an explicit registry: a
+# result kind without a class here is an error, never silently left a plain dict)
+RESULT_CLASSES = {
+    "sync": SyncResult,
+    "surrogates": SurrogateResult,
+    "level1": InSyncLevel1,
+    "level2": InSyncLevel2,
+    "level3": InSyncLevel3,
+}
+
+
+def _rebuild(kind, d):
+    if d is None:
+        return d
+    return RESULT_CLASSES[kind].from_dict(d)
+
+
+def read_results(fname):
+    """Read a results file written by :meth:`hyperinsync.study.Study.run`.
+
+    Parameters
+    ----------
+    fname : path-like
+        The ``results.h5`` file.
+
+    Returns
+    -------
+    results : Results
+        Per-recording :class:`~hyperinsync.sync.SyncResult` (and surrogate and In-Sync
+        results), group statistics and provenance.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``fname``.
+    ResultsError
+        If the file is not a hyperinsync results file, or is truncated or damaged (its
+        content does not match its digest). The message names the file.
+    """
+    fname = Path(fname)
+    if not fname.is_file():
+        raise FileNotFoundError(f"No results file at {fname}.")
+    sealed = _check_seal(fname)  # before HDF5 parses anything
+    try:
+        return _read_results(fname, sealed)
+    except ResultsError:
+        raise
+    except Exception as err:  # h5py, json and the result classes fail in many ways on damage
+        raise ResultsError(
+            f"{fname} is damaged or truncated and cannot be read ({type(err).__name__}: "
+            f"{err}). Run the study again to rewrite it (intact parts are reused)."
+        ) from err
+
+
+def _read_results(fname, sealed):
+    import h5py
+
+    with h5py.File(fname, "r") as f:
+        if f.attrs.get("format") != FORMAT:
+            raise ResultsError(
+                f"{fname} is not a hyperinsync results file (attribute 'format' is "
+                f"{f.attrs.get('format')!r}, expected {FORMAT!r})."
+            )
+        if not sealed and int(f.attrs.get("format_version", 1)) >= 2:
+            raise ResultsError(f"{fname} has lost its checksum: it is damaged.")
+        attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
+        prov = f["provenance"].attrs
+        params = json.loads(prov["params"])
+        versions = json.loads(prov["versions"])
+        study_toml = str(prov["study_toml"])
+        recordings = {}
+        for dname in f["recordings"]:
+            for sname in f["recordings"][dname]:
+                rec = _read_record_raw(f["recordings"][dname][sname])
+                for kind in ("sync", "surrogates", "level1"):
+                    rec[kind] = {seg: _rebuild(kind, d) for seg, d in rec[kind].items()}
+                rec["level2"] = _rebuild("level2", rec["level2"])
+                recordings[(rec["dyad"], rec["session"])] = rec
+        group = {name: read_dict(f["group"][name]) for name in f["group"]}
+        failures = _read_value(f["failures"]) if "failures" in f else []
+    # per-segment pseudo-dyad results and per-feature Level 3 results are objects too
+    for key, kind in (("pseudo_dyads", "surrogates"), ("level3", "level3")):
+        if group.get(key):
+            group[key] = {k: _rebuild(kind, d) for k, d in group[key].items()}
+    return Results(recordings, group, params, versions, study_toml, attrs, fname,
+                   failures=failures)
+
+
+def failure_line(failure):
+    """One line naming a failed recording, its files and the problem (CLI, ``info``)."""
+    files = ", ".join(failure.get("files") or []) or "simulated"
+    return (f"{failure['dyad']} session {failure['session']} ({files}): "
+            f"{failure['error']}: {failure['message']}")
+
+
+def describe_results(fname):
+    """Return a short text description of a results file (``hyperinsync info``).
+
+    Parameters
+    ----------
+    fname : path-like
+        The results file.
+
+    Returns
+    -------
+    text : str
+        Format, creation, versions, parameters, recordings and group statistics.
+    """
+    res = read_results(fname)
+    lines = [
+        f"{fname}",
+        f"  format {res.attrs.get('format')} v{res.attrs.get('format_version')}, created "
+        f"{res.attrs.get('created')}, hyperinsync {res.attrs.get('hyperinsync_version')}",
+        "  versions: " + ", ".join(f"{k} {v}" for k, v in sorted(res.versions.items())),
+    ]
+    p = res.params
+    an = p.get("analysis", {})
+    lines.append(
+        f"  analysis: measures {an.get('measures')}, bands {an.get('bands')}, rois "
+        f"{an.get('rois')!r}, segments {an.get('segments')}"
+    )
+    if p.get("surrogates"):
+        s = p["surrogates"]
+        lines.append(f"  surrogates: {s.get('null')} x {s.get('n_surrogates')}")
+    lines.append(f"  recordings: {len(res.recordings)} ({len(res.dyads)} dyads)")
+    for (dyad, ses), rec in sorted(res.recordings.items()):
+        meta = rec["meta"]
+        parts = [f"group {meta.get('group')}"] if meta.get("group") else []
+        parts.append("segments " + ", ".join(rec["sync"]))
+        if rec["surrogates"]:
+            parts.append("surrogates")
+        if rec["level1"]:
+            parts.append("level1")
+        if rec["level2"] is not None:
+            parts.append("level2")
+        lines.append(f"    {dyad} session {ses}: " + "; ".join(parts))
+    done = [k for k, v in res.group.items() if v]
+    lines.append("  group statistics: " + (", ".join(done) if done else "none"))
+    if res.failures:
+        lines.append(f"  failed recordings: {len(res.failures)} (not in the statistics)")
+        lines.extend(f"    {failure_line(f)}" for f in res.failures)
+    return "\n".join(lines)

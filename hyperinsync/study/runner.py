@@ -1,0 +1,527 @@
+"""Running a study: each recording read (or simulated) and analysed, in parallel, then committed.
+
+Workers receive and return plain dicts (picklable for joblib and Dask).
+"""
+
+from __future__ import annotations
+
+
+import copy
+import functools
+import inspect
+import json
+import time
+from pathlib import Path
+
+import mne
+
+from .._docs import SIGNAL_OPTIONS
+from .._utils import (
+    ProgressBar,
+    _validate_type,
+    check_n_jobs,
+    logger,
+    remove_stale_temp_files,
+    verbose,
+    warn,
+)
+from ..insync import level1, level2, level3
+from ..stats import pseudo_dyad_test, surrogate_test
+from .h5 import OlderFormatError, ResultsError, to_json
+from .parts import (
+    merge_meta,
+    part_name,
+    read_part,
+    read_part_header,
+    verify_part,
+    write_part,
+)
+from .results import read_results, write_results
+from .checks import (
+    StudyError,
+    RecordingError,
+    _check_name,
+)
+from .cache import (
+    _sha256_json,
+    _versions,
+    _cache_versions,
+    _opened_files,
+    _input_key,
+    _key_path,
+    _sha256_cached,
+    lock_output,
+    _input_hash,
+    _opened_inputs,
+)
+
+
+
+
+
+
+
+
+def _simulate_study():
+    from ..simulation import simulate_study
+
+    return simulate_study
+
+
+@functools.lru_cache(maxsize=4)
+def _make_simulated(design_json):
+    """The simulated study of a design (cached: every recording of a worker shares it)."""
+    design = json.loads(design_json)
+    if "segments" in design:
+        design["segments"] = [tuple(s) for s in design["segments"]]
+    if "couplings" in design:
+        raise StudyError("[simulate] couplings cannot be given in a study file; use Python.")
+    design["roles"] = tuple(design["roles"])
+    return _simulate_study()(**design, verbose=False)
+
+
+# [analysis] options that every analysis of a recording shares when it takes them: the
+# bands and ROIs, the signal options of DyadSignals (one set for compute_sync, the
+# surrogates and Levels 1-2) and the epoch length (surrogates, Level 2)
+_SHARED = ("bands", "rois", "epoch_duration") + tuple(o for o in SIGNAL_OPTIONS if o != "n_jobs")
+
+
+def _shared_options(analysis, func):
+    """The [analysis] options that ``func`` takes, as keyword arguments."""
+    params = inspect.signature(func).parameters
+    return {k: v for k, v in analysis.items() if k in _SHARED and k in params}
+
+
+# The analyses a study runs, by name (plain imports: a missing analysis is an ImportError
+# when the package is imported, never a step silently dropped from a study).
+_ANALYSES = {
+    "surrogate_test": surrogate_test,
+    "pseudo_dyad_test": pseudo_dyad_test,
+    "level1": level1,
+    "level2": level2,
+    "level3": level3,
+}
+
+
+def _load_recording(job):
+    """Read (or simulate) one recording as a DyadRaw."""
+    src = job["source"]
+    roles = tuple(job["roles"])
+    opts = dict(src.get("options", {}))
+    if src["mode"] == "simulate":
+        raw, _ = _make_simulated(to_json(src["design"])).get_dyad(
+            job["dyad"], job["session"], verbose=False
+        )
+        return raw
+    if src["mode"] == "files":
+        from ..io.align import read_dyad_files
+
+        return read_dyad_files(*src["paths"], roles=roles, **opts, verbose=False)
+    path = src["paths"][0]
+    if src["mode"] == "xdf":
+        from ..io.xdf import read_dyad_xdf
+
+        if "streams" in opts:
+            opts["streams"] = tuple(opts["streams"])
+        return read_dyad_xdf(path, roles=roles, **opts, verbose=False)
+    if src["mode"] == "fif":
+        from ..dyad import get_roles, read_dyad_fif
+
+        raw = read_dyad_fif(path, verbose=False)
+        if tuple(get_roles(raw)) != roles:
+            raise StudyError(f"{path} holds roles {get_roles(raw)}, the study {roles}.")
+        return raw
+    from ..io.split import split_dyad
+
+    from ..io.align import read_recording
+
+    kwargs = opts.pop("reader_kwargs", None) or {}
+    if src["format"] == "poly5" and not path.lower().endswith(".poly5"):
+        from ..io.poly5 import read_raw_poly5
+
+        raw = read_raw_poly5(path, preload=True, verbose=False, **kwargs)
+    else:  # the truncation checks of read_dyad_files apply to one-file recordings too
+        raw = read_recording(path, preload=True, verbose=False, **kwargs)
+    return split_dyad(raw, roles=roles, **opts, verbose=False)
+
+
+def _crop_segment(raw, description):
+    """The parts of ``raw`` annotated ``description`` (several are concatenated)."""
+    ann = raw.annotations
+    hits = [i for i, d in enumerate(ann.description) if d == description]
+    if not hits:
+        raise StudyError(
+            f"No annotation {description!r} in the recording to analyse as a segment; it has "
+            f"{sorted(set(ann.description))}. Fix [analysis] segments."
+        )
+    sfreq = raw.info["sfreq"]
+    t0 = raw.first_samp / sfreq
+    pieces = []
+    for i in hits:
+        onset = ann.onset[i] - (t0 if ann.orig_time is not None else 0.0)
+        # in samples, so a segment that ends with the recording keeps its last sample
+        start = max(int(round(onset * sfreq)), 0)
+        stop = min(int(round((onset + ann.duration[i]) * sfreq)), raw.n_times)
+        pieces.append(raw.copy().crop(start / sfreq, (stop - 1) / sfreq, include_tmax=True))
+    return pieces[0] if len(pieces) == 1 else mne.concatenate_raws(pieces)
+
+
+def _process(job):
+    """Analyse one recording; return a record of plain dicts (see hyperinsync.study.parts.write_part)."""
+    from ..dyad import get_dyad_meta
+    from ..sync import compute_sync
+
+    t0 = time.perf_counter()
+    with _opened_files() as opened:  # the files the reader opens are inputs too
+        raw = _load_recording(job)
+        an = dict(job["analysis"])
+        segments = an.pop("segments")
+        rec = dict(dyad=job["dyad"], session=job["session"], param_hash=job["param_hash"],
+                   sync={}, surrogates={}, level1={}, level2=None)
+        for seg in segments:
+            inst = raw if seg == "all" else _crop_segment(raw, seg)
+            res = compute_sync(inst, **an, verbose=False)
+            rec["sync"][seg] = res.to_dict()
+            if job["surrogates"] is not None:
+                kw = _shared_options(an, surrogate_test)
+                kw.update(measures=an.get("measures", "plv"), **job["surrogates"])
+                sur = surrogate_test(inst, **kw, verbose=False)
+                rec["surrogates"][seg] = sur.to_dict()
+        l1 = job["insync"].get("level1")
+        if l1 is not None:
+            l1 = dict(l1)
+            seg = l1.pop("segment", "all")
+            inst = raw if seg == "all" else _crop_segment(raw, seg)
+            res = level1(inst, **{**_shared_options(an, level1), **l1}, verbose=False)
+            rec["level1"][seg] = res.to_dict()
+        l2 = job["insync"].get("level2")
+        if l2 is not None:
+            kw = {**_shared_options(an, level2), **l2}
+            rec["level2"] = level2(raw, **kw, verbose=False).to_dict()
+        # only what the analysis found: the study's facts (group, variables, date, files)
+        # are added when the results are assembled, so that correcting them needs no rerun
+        meta = dict(alignment=get_dyad_meta(raw).get("alignment"),
+                    duration_s=float(raw.times[-1] + 1 / raw.info["sfreq"]),
+                    sfreq=float(raw.info["sfreq"]), annotations=_annotation_list(raw))
+    rec["inputs"] = _opened_inputs(job, opened)
+    rec["input_hash"] = _input_hash(job, rec["inputs"])
+    meta["elapsed_s"] = time.perf_counter() - t0
+    rec["meta"] = meta
+    return rec
+
+
+def _annotation_list(raw):
+    return [dict(onset=float(a["onset"]), duration=float(a["duration"]),
+                 description=str(a["description"])) for a in raw.annotations]
+
+
+def _safe_process(job):
+    """``(job, record, None)`` or ``(job, None, error)``: errors are reported by the runner."""
+    try:
+        return job, _process(job), None
+    except Exception as err:
+        return job, None, err
+
+
+def _execute(jobs, n_jobs, scheduler, commit, *, keep_going=False, dashboard=None):
+    """Run jobs, committing each record as soon as it is back; return [(job, exception)].
+
+    Without ``keep_going`` the first failure stops the run: jobs not yet started are
+    dropped (those already finished are committed).
+    """
+    failures = []
+    if not jobs:
+        return failures
+    with ProgressBar(len(jobs), mesg="Recordings") as bar:
+        if scheduler is None:
+            from joblib import Parallel, delayed
+
+            if n_jobs == 1:
+                results = (_safe_process(job) for job in jobs)
+            else:
+                results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                    delayed(_safe_process)(job) for job in jobs
+                )
+            try:
+                for job, rec, err in results:
+                    if err is None:
+                        commit(job, rec)
+                    else:
+                        failures.append((job, err))
+                        if not keep_going:
+                            break
+                    bar.update_with_increment_value(1)
+            finally:
+                results.close()  # joblib cancels the jobs not yet started
+            return failures
+        client, owned = _dask_client(scheduler, n_jobs, dashboard)
+        try:
+            from distributed import as_completed
+
+            futures = {client.submit(_process, job, pure=False): job for job in jobs}
+            for fut in as_completed(futures):
+                job = futures[fut]
+                try:
+                    rec = fut.result()
+                except Exception as err:
+                    failures.append((job, err))
+                    if not keep_going:
+                        client.cancel(list(futures))
+                        break
+                else:
+                    commit(job, rec)
+                bar.update_with_increment_value(1)
+        finally:
+            if owned:
+                cluster = client.cluster
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+    return failures
+
+
+def _dask_client(scheduler, n_jobs, dashboard=None):
+    """Return (client, whether we own and must close it)."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if isinstance(scheduler, Client):
+        return scheduler, False
+    _validate_type(scheduler, str, "scheduler")
+    if scheduler == "local":
+        kwargs = dict(n_workers=n_jobs, threads_per_worker=1, processes=True,
+                      host="127.0.0.1")
+        if dashboard:
+            _validate_type(dashboard, str, "dashboard")
+            return Client(LocalCluster(**kwargs, dashboard_address=dashboard)), True
+        # Dask's scheduler and workers always start an HTTP server (the dashboard, worker
+        # pages, metrics; the scheduler's on port 8787): without routes, on free loopback
+        # ports, they serve nothing
+        routes = {"distributed.scheduler.http.routes": [],
+                  "distributed.worker.http.routes": []}
+        with dask.config.set(routes):
+            cluster = LocalCluster(**kwargs, dashboard_address=None, scheduler_kwargs=dict(
+                dashboard=False, dashboard_address="127.0.0.1:0"))
+        return Client(cluster), True
+    return Client(scheduler), True
+
+
+class _StudyRunner:
+    """How a :class:`~hyperinsync.study.Study` runs (a mixin of ``Study``)."""
+
+    @property
+    def params(self):
+        """The full parameter set (a JSON-able dict)."""
+        return dict(
+            name=self.name, roles=list(self.roles), groups=self.groups, reader=self.reader,
+            analysis=self.analysis, surrogates=self.surrogates, insync=self.insync,
+            statistics=self.statistics, simulate=self.simulate,
+        )
+
+    def _recording_params(self, rec, sha_cache):
+        """What a recording's results depend on, besides the contents of its input files."""
+        src = rec["source"]
+        # file names, not paths: the same study run from another folder reuses its parts
+        source = {k: v for k, v in src.items() if k != "paths"}
+        source["files"] = [Path(p).name for p in src.get("paths", [])]
+        params = dict(roles=list(self.roles), source=source, analysis=self.analysis,
+                      surrogates=self.surrogates,
+                      insync={k: v for k, v in self.insync.items() if k != "level3"},
+                      versions=_cache_versions())
+        return self._file_contents(params, sha_cache)
+
+    def _file_contents(self, obj, sha_cache):
+        """``obj`` with each ROI or montage file path replaced by its name and content hash."""
+        if isinstance(obj, dict):
+            return {k: self._file_contents(v, sha_cache) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [self._file_contents(v, sha_cache) for v in obj]
+        if isinstance(obj, str) and obj in self._option_files:
+            return dict(file=Path(obj).name, sha256=_sha256_cached(obj, sha_cache))
+        return obj
+
+    def _primary_inputs(self, rec, sha_cache):
+        """``{file key: SHA-256}`` of the files a recording names (its reader may open more)."""
+        return {_input_key(p, self.base_dir): _sha256_cached(p, sha_cache)
+                for p in rec["source"].get("paths", [])}
+
+    def _facts(self):
+        """``{(dyad, session): facts}``: what the study file says about each recording."""
+        return {(r["dyad"], r["session"]): dict(group=r["group"], date=r["date"],
+                                                variables=r["variables"], source=r["source"])
+                for r in self.recordings}
+
+    def _read_record(self, part):
+        """A part's record, with the study's facts about its dyad and session in ``meta``."""
+        rec = read_part(part)
+        rec["meta"] = merge_meta(self._facts()[(rec["dyad"], rec["session"])], rec["meta"])
+        return rec
+
+    def _reusable(self, part, job, sha_cache):
+        """The header of ``part`` if it holds exactly what ``job`` would compute, else None."""
+        what = f"{job['dyad']} session {job['session']}"
+        try:
+            header = verify_part(part)
+        except OlderFormatError:
+            logger.info(f"{what}: its part was written by an older version, recomputing.")
+            return None
+        except ResultsError as err:
+            warn(f"{err} Recomputing {what}.")
+            return None
+        if (header["dyad"], header["session"]) != (job["dyad"], job["session"]):
+            warn(f"{part} holds {header['dyad']} session {header['session']}, not {what}: "
+                 "recomputing it.")
+            return None
+        if header["param_hash"] != job["param_hash"]:
+            logger.info(f"{what}: parameters or package versions changed, recomputing.")
+            return None
+        inputs = header["inputs"]
+        current = {}
+        for key in inputs:
+            try:
+                current[key] = _sha256_cached(_key_path(key, self.base_dir), sha_cache)
+            except OSError:
+                current[key] = None
+        if (not set(job["inputs"]) <= set(inputs) or current != inputs
+                or _input_hash(job, current) != header["input_hash"]):
+            logger.info(f"{what}: input files changed, recomputing.")
+            return None
+        return header
+
+    # -- running --------------------------------------------------------------------------
+    @verbose
+    def run(self, out_dir, n_jobs=1, scheduler=None, resume=True, *, fname="results.h5",
+            keep_going=False, dashboard=None, verbose=None):
+        """Analyse every recording, then the group, and write the results file.
+
+        Parameters
+        ----------
+        out_dir : path-like
+            Output folder: ``results.h5`` and ``parts/`` (one file per recording, reused
+            by the next run). One run at a time may write into it: another run (or a
+            thread) that holds its lock makes this one raise :class:`StudyError`.
+        n_jobs : int
+            Parallel recordings (joblib processes; with ``scheduler='local'`` the number of
+            Dask workers). ``-1``: all cores.
+        scheduler : None | 'local' | str | distributed.Client
+            ``None``: joblib. ``'local'``: a :class:`distributed.LocalCluster` of ``n_jobs``
+            process workers on 127.0.0.1, closed at the end. An address
+            (``'tcp://host:8786'``): that Dask scheduler (workers must see the input files
+            and ``out_dir`` is written by this process). A :class:`distributed.Client`: used
+            as is.
+        resume : bool
+            Reuse intact parts whose inputs (the contents of every file the reader opened,
+            ROI and montage files), parameters and package versions are unchanged. A damaged
+            part is named in a warning and recomputed.
+        fname : str
+            Name of the results file inside ``out_dir``.
+        keep_going : bool
+            When a recording fails, go on with the others, leave it out of the group
+            statistics and list it in ``results.failures`` (and in the results file).
+            ``False``: stop at the first failure with a :class:`RecordingError` naming the
+            dyad, session, files and problem (the recordings already done are kept).
+        dashboard : str | None
+            With ``scheduler='local'``: the address of the Dask dashboard, e.g.
+            ``'127.0.0.1:8787'``. ``None`` (default): no dashboard; the cluster's HTTP
+            servers listen on 127.0.0.1 on free ports and serve nothing.
+        verbose : bool | str | int | None
+            Control verbosity of the logging output, as in MNE.
+
+        Returns
+        -------
+        results : hyperinsync.study.Results
+            The results file read back; ``results.run_info`` holds ``computed``,
+            ``skipped`` and ``failed`` ``(dyad, session)`` lists and ``elapsed_s``.
+
+        Raises
+        ------
+        RecordingError
+            A recording failed (without ``keep_going``).
+        StudyError
+            Another run holds the output folder; input files are missing; every recording
+            failed; a part changed under this run.
+        """
+        t0 = time.perf_counter()
+        n_jobs = check_n_jobs(n_jobs)
+        _check_name(fname, "results file name", "fname", file=True)
+        if dashboard and scheduler != "local":
+            raise ValueError(f"dashboard={dashboard!r} applies to scheduler='local' only (a "
+                             "running Dask scheduler serves its own dashboard).")
+        self.check_files()
+        out_dir = Path(out_dir)
+        with lock_output(out_dir):
+            remove_stale_temp_files(out_dir)
+            parts_dir = out_dir / "parts"
+            parts_dir.mkdir(exist_ok=True)
+            remove_stale_temp_files(parts_dir)
+            return self._run(out_dir, parts_dir, n_jobs, scheduler, resume, fname, keep_going,
+                             dashboard, t0)
+
+    def _run(self, out_dir, parts_dir, n_jobs, scheduler, resume, fname, keep_going,
+             dashboard, t0):
+        sha_cache = {}  # each input file is hashed once per run
+        jobs, skipped, expected = [], [], {}
+        for rec in self.recordings:
+            key = (rec["dyad"], rec["session"])
+            part = parts_dir / part_name(*key)
+            if part.resolve().parent != parts_dir.resolve():  # the names were checked
+                raise StudyError(f"{key}: part file {part} would leave {parts_dir}.")
+            job = dict(rec, part=str(part), base_dir=str(self.base_dir),
+                       inputs=self._primary_inputs(rec, sha_cache),
+                       param_hash=_sha256_json(self._recording_params(rec, sha_cache)),
+                       analysis=self.analysis, surrogates=self.surrogates,
+                       insync=self.insync, roles=list(self.roles))
+            header = self._reusable(part, job, sha_cache) if resume and part.exists() else None
+            if header is not None:
+                skipped.append(key)
+                expected[key] = (header["input_hash"], job["param_hash"])
+                continue
+            jobs.append(job)
+        logger.info(f"Study {self.name!r}: {len(jobs)} recording(s) to compute, "
+                    f"{len(skipped)} reused from {parts_dir}.")
+
+        def commit(job, rec):
+            write_part(job["part"], rec)
+            expected[(job["dyad"], job["session"])] = (rec["input_hash"], rec["param_hash"])
+            logger.info(f"  {job['dyad']} session {job['session']} done "
+                        f"({rec['meta']['elapsed_s']:.1f} s)")
+
+        failures = _execute(jobs, n_jobs, scheduler, commit, keep_going=keep_going,
+                            dashboard=dashboard)
+        failed = {(job["dyad"], job["session"]): RecordingError(
+            job["dyad"], job["session"], job["source"].get("paths", []), err)
+            for job, err in failures}
+        if failed and not keep_going:
+            first = next(iter(failed.values()))
+            raise first from first.error
+        ok = [r for r in self.recordings if (r["dyad"], r["session"]) not in failed]
+        if not ok:
+            raise StudyError(f"All {len(failed)} recording(s) failed:\n  " + "\n  ".join(
+                str(e) for e in failed.values()))
+        if failed:
+            warn(f"{len(failed)} recording(s) failed and are left out of the results (see "
+                 "results.failures): " + ", ".join(f"{d} session {s}" for d, s in failed))
+        parts = [parts_dir / part_name(r["dyad"], r["session"]) for r in ok]
+        for part, rec in zip(parts, ok):
+            # the parts must be those this run computed or checked (their contents were
+            # verified then, and the lock keeps other runs out)
+            if read_part_header(part) != (True, *expected[(rec["dyad"], rec["session"])]):
+                raise StudyError(f"{part} changed during this run (another process wrote it?): "
+                                 "run the study again.")
+        study = self
+        if failed:  # the group statistics see the recordings that were analysed
+            study = copy.copy(self)
+            study.recordings = ok
+        group_stats = study._group_statistics(parts)
+        out = out_dir / fname
+        write_results(out, parts, group_stats, self.params, _versions(), self.study_toml,
+                      meta=self._facts(),
+                      failures=[e.as_dict() for e in failed.values()] if keep_going else None)
+        results = read_results(out)
+        results.run_info = dict(
+            computed=[(j["dyad"], j["session"]) for j in jobs
+                      if (j["dyad"], j["session"]) not in failed],
+            skipped=skipped, failed=list(failed), elapsed_s=time.perf_counter() - t0,
+        )
+        logger.info(f"Results: {out} ({results.run_info['elapsed_s']:.1f} s).")
+        return results

@@ -1,0 +1,31 @@
+"""Synchrony of a dyad: band signals, measures, the engine and its result.
+
+Modules, in the order data flow through them:
+
+- :mod:`~hyperinsync.sync.signals` -- the signal layer every analysis builds on (picks,
+  ``BAD_`` spans, finite and flat checks, decimation, band signals, chunking);
+- :mod:`~hyperinsync.sync.bands`, :mod:`~hyperinsync.sync.spectral` -- band edges and band
+  analytic signals (FFT filter-Hilbert, MNE FIR + Hilbert, Morlet);
+- :mod:`~hyperinsync.sync.measures` -- PLV, coh, imcoh, wPLI, ccorr, envcorr, written once;
+- :mod:`~hyperinsync.sync.engine` -- :func:`compute_sync`;
+- :mod:`~hyperinsync.sync.result` -- :class:`SyncResult`.
+"""
+
+from .bands import METHODS, effective_band
+from .engine import compute_sync
+from .measures import MEASURES, compute_measure
+from .result import SyncResult
+from .signals import DyadSignals
+from .spectral import BandSignal, band_analytic
+
+__all__ = [
+    "BandSignal",
+    "DyadSignals",
+    "MEASURES",
+    "METHODS",
+    "SyncResult",
+    "band_analytic",
+    "compute_measure",
+    "compute_sync",
+    "effective_band",
+]

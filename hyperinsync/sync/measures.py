@@ -1,0 +1,320 @@
+"""Synchrony measures between two sets of analytic signals, written once against ``xp``.
+
+Every measure takes two complex arrays ``xa`` of shape ``(..., n_a, S)`` and ``xb`` of shape
+``(..., n_b, S)`` whose last axis holds the *samples* being averaged, and returns a real array
+``(..., n_a, n_b)`` for every pair. Which samples are averaged is the *convention*, chosen by
+:func:`samples_last`:
+
+- ``'within'`` (hyperscanning / HyPyP): the time points of one epoch; one value per epoch.
+- ``'across'`` (Lachaux's trial PLV; mne-connectivity's ``spectral_connectivity_epochs``): the
+  epochs at one time point; one value per time point.
+
+Bilinear parts are batched matrix products (all channel pairs of a batch at once). Adding a
+measure is one function and one entry in :data:`MEASURES` (and, when it is a function of
+sums over samples, one in :data:`FROM_SUMS`, which the window engine of In-Sync Levels 1
+and 2 then uses as well).
+"""
+
+from __future__ import annotations
+
+from .._utils import _check_option
+
+CONVENTIONS = ("within", "across")
+
+
+def samples_last(x, convention):
+    """Put the averaged axis last.
+
+    Parameters
+    ----------
+    x : array, shape (n_epochs, n_freqs, n_signals, n_times)
+        Analytic signals.
+    convention : 'within' | 'across'
+        ``'within'`` averages over time (returns ``x``); ``'across'`` over epochs (returns
+        shape ``(n_freqs, n_times, n_signals, n_epochs)``).
+
+    Returns
+    -------
+    x : array
+    """
+    _check_option("convention", convention, CONVENTIONS)
+    return x if convention == "within" else x.transpose(1, 3, 2, 0)
+
+
+def _xp(a):
+    """The array namespace of ``a`` (NumPy or CuPy) without importing CuPy here."""
+    mod = type(a).__module__.split(".")[0]
+    if mod == "cupy":
+        import sys
+
+        return sys.modules["cupy"]
+    import numpy
+
+    return numpy
+
+
+def _cross(xa, xb):
+    """Sum over samples of ``xa * conj(xb)`` for every pair: ``xa @ xb^H``."""
+    xp = _xp(xa)
+    if xb.shape[-2] > xa.shape[-2]:
+        # conjugate the smaller operand: conj() copies, and B can be all pairings at once
+        return xp.matmul(xb, xa.conj().swapaxes(-1, -2)).conj().swapaxes(-1, -2)
+    return xp.matmul(xa, xb.conj().swapaxes(-1, -2))
+
+
+def unit(x):
+    """Unit phasors ``x / |x|`` (0 where ``x`` is exactly 0, never NaN)."""
+    xp = _xp(x)
+    mag = xp.abs(x)
+    return x / xp.where(mag == 0, 1, mag)
+
+
+def _outer_sqrt(pa, pb):
+    """``sqrt(pa_i * pb_j)`` for every pair, with zeros replaced by 1 to avoid 0/0."""
+    xp = _xp(pa)
+    den = xp.sqrt(pa[..., :, None] * pb[..., None, :])
+    return xp.where(den == 0, 1, den)
+
+
+def power(x):
+    """Per-sample power ``|x|^2`` of analytic signals (the normalisation of coh and imcoh)."""
+    return abs(x) ** 2
+
+
+def plv_from_sums(cross, n):
+    r"""PLV from the cross sum of unit phasors over ``n`` samples: :math:`|S| / n`.
+
+    ``cross`` is :math:`S_{ab} = \sum u_a \bar u_b` (or its conjugate: the value is the
+    same). :func:`plv` and the window engine of :mod:`hyperinsync.insync` (window sums of
+    block cross sums) both end here.
+    """
+    return abs(cross) / n
+
+
+def coh_from_sums(cross, pa, pb):
+    r"""Coherence from sums over samples: :math:`|S_{ab}| / \sqrt{P_a P_b}`.
+
+    ``cross`` (..., n_a, n_b) is :math:`S_{ab} = \sum x_a \bar x_b`; ``pa`` (..., n_a) and
+    ``pb`` (..., n_b) are the summed :func:`power` of each signal.
+    """
+    return abs(cross) / _outer_sqrt(pa, pb)
+
+
+def imcoh_from_sums(cross, pa, pb, signed=False):
+    r"""Imaginary coherence from sums: :math:`\mathrm{Im}(S_{ab}) / \sqrt{P_a P_b}`.
+
+    Its absolute value unless ``signed`` (then ``cross`` must be :math:`S_{ab}`, not its
+    conjugate: a positive value means ``a`` leads ``b`` in phase).
+    """
+    im = cross.imag / _outer_sqrt(pa, pb)
+    return im if signed else abs(im)
+
+
+# The measures that are functions of sums over samples (window sums need nothing else):
+# name -> (whether the sums are of unit phasors, the value from the sums)
+FROM_SUMS = {
+    "plv": (True, lambda cross, n, pa, pb: plv_from_sums(cross, n)),
+    "coh": (False, lambda cross, n, pa, pb: coh_from_sums(cross, pa, pb)),
+    "imcoh": (False, lambda cross, n, pa, pb: imcoh_from_sums(cross, pa, pb)),
+}
+
+
+def plv(xa, xb):
+    r"""Phase-locking value.
+
+    :math:`PLV = |\langle u_a \bar u_b \rangle|` with unit phasors :math:`u = x / |x|` and
+    :math:`\langle\cdot\rangle` the mean over the convention's samples (HyPyP's ``plv``;
+    mne-connectivity's ``plv`` across epochs).
+    """
+    return plv_from_sums(_cross(unit(xa), unit(xb)), xa.shape[-1])
+
+
+def coh(xa, xb):
+    r"""Coherence (magnitude, not squared).
+
+    :math:`|S_{ab}| / \sqrt{S_{aa} S_{bb}}` with :math:`S_{ab} = \langle x_a \bar x_b\rangle`,
+    :math:`S_{aa} = \langle |x_a|^2\rangle` (HyPyP's ``coh``; mne-connectivity's ``coh``).
+    """
+    xp = _xp(xa)
+    return coh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
+                         xp.sum(power(xb), axis=-1))
+
+
+def imcoh(xa, xb, signed=False):
+    r"""Imaginary coherence.
+
+    :math:`\mathrm{Im}(S_{ab}) / \sqrt{S_{aa} S_{bb}}`; its absolute value unless ``signed``
+    (HyPyP's ``imaginary_coh`` is the absolute value; mne-connectivity's ``imcoh`` is signed).
+    A positive signed value means ``a`` leads ``b`` in phase.
+    """
+    xp = _xp(xa)
+    return imcoh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
+                           xp.sum(power(xb), axis=-1), signed=signed)
+
+
+def wpli(xa, xb, chunk=64):
+    r"""Weighted phase-lag index (Vinck et al., 2011).
+
+    :math:`|\langle \mathrm{Im}(x_a \bar x_b)\rangle| / \langle |\mathrm{Im}(x_a \bar x_b)|
+    \rangle` (0 where the denominator is 0), as HyPyP's ``wpli`` within epochs and
+    mne-connectivity's ``wpli`` across epochs. The denominator is not bilinear, so it is
+    computed pair by pair over chunks of ``chunk`` channels of ``a``.
+    """
+    xp = _xp(xa)
+    num = abs(_cross(xa, xb).imag)
+    den = xp.empty(num.shape, dtype=num.dtype)
+    xbc = xb.conj()[..., None, :, :]
+    for i in range(0, xa.shape[-2], chunk):
+        prod = xa[..., i : i + chunk, None, :] * xbc
+        den[..., i : i + chunk, :] = xp.sum(abs(prod.imag), axis=-1)
+    return num / xp.where(den == 0, 1, den)
+
+
+def ccorr(xa, xb, signed=False):
+    r"""Circular correlation of the phases (absolute value unless ``signed``).
+
+    :math:`|\sum s_a s_b| / \sqrt{\sum s_a^2 \sum s_b^2}` with
+    :math:`s = \sin(\phi - \bar\phi)` and :math:`\bar\phi` the circular mean phase
+    (HyPyP's ``ccorr`` is the absolute value; Jammalamadaka & SenGupta's circular
+    correlation coefficient keeps the sign). A negative signed value means the two phases
+    deviate from their mean directions in opposite senses.
+    """
+    xp = _xp(xa)
+    sa, sb = _centred_sine(xa), _centred_sine(xb)
+    num = xp.matmul(sa, sb.swapaxes(-1, -2))
+    den = _outer_sqrt(xp.sum(sa**2, axis=-1), xp.sum(sb**2, axis=-1))
+    return num / den if signed else abs(num) / den
+
+
+def _centred_sine(x):
+    xp = _xp(x)
+    phi = xp.angle(x)
+    mean_dir = xp.angle(xp.sum(unit(x), axis=-1, keepdims=True))
+    return xp.sin(phi - mean_dir)
+
+
+def envcorr(xa, xb):
+    r"""Amplitude-envelope correlation: Pearson :math:`r` of :math:`|x_a|` and :math:`|x_b|`.
+
+    Signed, as HyPyP's ``envelope_corr``.
+    """
+    xp = _xp(xa)
+    ea = abs(xa)
+    eb = abs(xb)
+    ea = ea - ea.mean(axis=-1, keepdims=True)
+    eb = eb - eb.mean(axis=-1, keepdims=True)
+    num = xp.matmul(ea, eb.swapaxes(-1, -2))
+    return num / _outer_sqrt(xp.sum(ea**2, axis=-1), xp.sum(eb**2, axis=-1))
+
+
+# measures whose 'within' values carry a sign, and those that keep it on request (signed=True)
+SIGNED = ("envcorr",)
+SIGNABLE = ("ccorr", "imcoh")
+
+MEASURES = {
+    "plv": plv,
+    "coh": coh,
+    "imcoh": imcoh,
+    "wpli": wpli,
+    "ccorr": ccorr,
+    "envcorr": envcorr,
+}
+
+
+def phase_relation(phase):
+    r"""Name the relation of a mean phase difference (radians).
+
+    ``'in-phase'`` within :math:`\pi/4` of 0, ``'anti-phase'`` within :math:`\pi/4` of
+    :math:`\pm\pi`, ``'lagged'`` otherwise (``'n/a'`` for NaN).
+
+    Parameters
+    ----------
+    phase : float | array
+        Phase differences in radians (any range; wrapped to :math:`(-\pi, \pi]`).
+
+    Returns
+    -------
+    relation : str | ndarray of str
+    """
+    import numpy as np
+
+    ph = np.abs(np.angle(np.exp(1j * np.asarray(phase, float))))
+    out = np.where(ph <= np.pi / 4, "in-phase",
+                   np.where(ph >= 3 * np.pi / 4, "anti-phase", "lagged"))
+    out = np.where(np.isnan(ph), "n/a", out)
+    return str(out) if out.ndim == 0 else out
+
+
+def check_measures(measures):
+    """Validate measure names; return them as a list (a single name is allowed).
+
+    Parameters
+    ----------
+    measures : str | list of str
+        Keys of :data:`MEASURES`.
+
+    Returns
+    -------
+    measures : list of str
+    """
+    if isinstance(measures, str):
+        measures = [measures]
+    measures = list(measures)
+    if not measures:
+        raise ValueError("measures is empty: ask for at least one, e.g. 'plv'.")
+    for m in measures:
+        _check_option("measure", m, tuple(MEASURES))
+    return measures
+
+
+def is_signed(name, signed=False, convention="within"):
+    """Whether a measure's values carry a sign (negative = opposite relation).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MEASURES`.
+    signed : bool
+        Whether ``ccorr`` and ``imcoh`` keep their sign (see :func:`compute_measure`).
+    convention : 'within' | 'across'
+        ``imcoh`` across epochs is signed by default (mne-connectivity's convention).
+
+    Returns
+    -------
+    signed : bool
+    """
+    if name in SIGNED:
+        return True
+    if name in SIGNABLE:
+        return bool(signed) or (name == "imcoh" and convention == "across")
+    return False
+
+
+def compute_measure(name, xa, xb, convention="within", signed=False):
+    """Compute one measure for every pair of ``xa`` x ``xb`` under a convention.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MEASURES`.
+    xa, xb : array, shape (n_epochs, n_freqs, n_signals, n_times)
+        Analytic signals of the two sets (same epochs, freqs and times).
+    convention : 'within' | 'across'
+        See :func:`samples_last`.
+    signed : bool
+        Keep the sign of ``ccorr`` and ``imcoh`` (by default ``ccorr`` and, within epochs,
+        ``imcoh`` are absolute values as in HyPyP; ``imcoh`` across epochs is signed as in
+        mne-connectivity). ``envcorr`` is always signed; other measures are magnitudes.
+
+    Returns
+    -------
+    values : array
+        ``(n_epochs, n_freqs, n_a, n_b)`` for ``'within'``,
+        ``(n_freqs, n_times, n_a, n_b)`` for ``'across'``.
+    """
+    _check_option("measure", name, tuple(MEASURES))
+    a, b = samples_last(xa, convention), samples_last(xb, convention)
+    if name in SIGNABLE:
+        # HyPyP reports |Im| and |ccorr|; mne-connectivity (imcoh across epochs) the sign
+        return MEASURES[name](a, b, signed=is_signed(name, signed, convention))
+    return MEASURES[name](a, b)

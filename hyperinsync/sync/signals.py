@@ -1,0 +1,528 @@
+"""The signal layer: :class:`DyadSignals` and its checks (picks, ``BAD_`` spans, finite and
+flat data, decimation, ROIs).
+
+Every analysis of a dyad -- :func:`hyperinsync.compute_sync`, the surrogate tests, In-Sync
+Levels 1 and 2 -- makes its band signals through :class:`DyadSignals`, with one set of
+options (names, order and defaults in :data:`hyperinsync._docs.SIGNAL_OPTIONS`).
+"""
+
+from __future__ import annotations
+
+from math import gcd
+
+
+import numpy as np
+
+import mne
+
+from .._docs import fill_doc
+from .._utils import (
+    ProgressBar,
+    _check_option,
+    _validate_type,
+    check_bands,
+    check_n_jobs,
+)
+from ..backend import get_backend
+from ..dyad import ROLE_SEP, get_roles, role_picks, split_ch_name
+from ..rois import resolve_rois
+from .bands import METHODS, mne_transition_bandwidths
+from .spectral import (
+    _auto_decim,
+    _check_decim,
+    band_analytic,
+    detrend_linear,
+)
+
+# channel types that carry brain signal; others (stim, misc, eog, ...) are never paired
+DATA_TYPES = ("eeg", "mag", "grad", "seeg", "ecog", "dbs", "hbo", "hbr")
+
+
+def data_picks(inst, picks):
+    """Channel indices per role: good data channels, or the user's channel names."""
+    roles = get_roles(inst)
+    if len(roles) != 2:
+        raise ValueError(
+            f"A dyad needs channels of exactly two roles, found {len(roles)}: {roles}. "
+            "Channel names must be '<role>:<channel>' (see hyperinsync.make_dyad_raw)."
+        )
+    types = inst.get_channel_types()
+    bads = set(inst.info["bads"])
+    if picks is None:
+        ok = [
+            i
+            for i, (name, t) in enumerate(zip(inst.ch_names, types))
+            if t in DATA_TYPES and name not in bads
+        ]
+    else:
+        _validate_type(picks, (list, tuple), "picks")
+        missing = [p for p in picks if p not in inst.ch_names]
+        if missing:
+            raise ValueError(f"picks name channels that are not in the data: {missing}.")
+        ok = [inst.ch_names.index(p) for p in picks]
+    out = []
+    for role in roles:
+        idx = [i for i in role_picks(inst, role) if i in set(ok)]
+        if not idx:
+            raise ValueError(
+                f"Role {role!r} has no good data channels to analyse (channel types "
+                f"{DATA_TYPES}, bads excluded). Check info['bads'] and the channel types."
+            )
+        out.append(np.array(idx, int))
+    return roles, out
+
+
+def annotation_spans(raw, which):
+    """Sample spans ``(on, off)`` of the annotations ``which`` selects, from the first sample."""
+    ann = raw.annotations
+    on = np.atleast_1d(
+        raw.time_as_index(ann.onset[which], use_rounding=True, origin=ann.orig_time)
+    )
+    return on, on + np.round(np.atleast_1d(ann.duration[which]) * raw.info["sfreq"]).astype(int)
+
+
+def bad_spans(raw):
+    """Sample spans ``(on, off)`` of the BAD_* annotations, from the first sample."""
+    bad = np.array([d.lower().startswith("bad") for d in raw.annotations.description], bool)
+    return annotation_spans(raw, bad)
+
+
+def bad_mask(raw, n_times):
+    """Boolean mask of the first ``n_times`` samples: True inside BAD_* annotations."""
+    mask = np.zeros(n_times, bool)
+    for on, off in zip(*bad_spans(raw)):
+        mask[max(on, 0) : max(off, 0)] = True
+    return mask
+
+
+def window_starts(raw, n_len, n_step, reject_by_annotation):
+    """Sample starts of fixed-length windows; those touching a BAD annotation are dropped."""
+    n_times = raw.n_times
+    starts = np.arange(0, n_times - n_len + 1, n_step)
+    if not len(starts):
+        raise ValueError(
+            f"The recording ({n_times / raw.info['sfreq']:.2f} s) is shorter than one "
+            f"epoch ({n_len / raw.info['sfreq']:.2f} s): use a shorter epoch_duration."
+        )
+    if reject_by_annotation:
+        on, off = bad_spans(raw)
+        if len(on):
+            ends = starts + n_len
+            hit = (starts[:, None] < off[None, :]) & (ends[:, None] > on[None, :])
+            starts = starts[~hit.any(axis=1)]
+            if not len(starts):
+                raise ValueError(
+                    "Every epoch overlaps a BAD annotation: nothing is left to analyse."
+                )
+    return starts
+
+
+def check_finite(data, ch_names, rejected=None, *, sfreq=None):
+    """Refuse NaN/inf in continuous data ``(n_channels, n_times)`` outside rejected samples.
+
+    Samples flagged in ``rejected`` (inside BAD_ annotations whose epochs/windows are left
+    out) are not checked: non-finite values there are replaced, in a copy, by the straight
+    line between the finite samples around them, only so that the filter does not spread
+    NaN over the whole channel. A line adds no offset, trend or step, and no analysed epoch
+    or window overlaps those samples; their neighbours see what filtering across any BAD_
+    span gives. Returns ``data`` itself when all is finite, else the filled copy.
+    """
+    ok = np.isfinite(data)
+    if ok.all():
+        return data
+    outside = ~ok if rejected is None else ~ok & ~np.asarray(rejected, bool)[None, :]
+    if outside.any():
+        ci = int(np.flatnonzero(outside.any(axis=1))[0])
+        ti = int(np.flatnonzero(outside[ci])[0])
+        when = f"sample {ti}" + ("" if sfreq is None else f" ({ti / sfreq:.3f} s from the start)")
+        raise ValueError(
+            f"Channel {ch_names[ci]!r} contains NaN or infinite values at {when}, "
+            f"{int(outside[ci].sum())} sample(s) outside any rejected BAD_ annotation: "
+            "annotate the span as BAD_ (epochs and windows overlapping it are then left out "
+            "with reject_by_annotation=True) or mark the channel bad (info['bads'])."
+        )
+    data = np.array(data, dtype=np.float64)
+    idx = np.arange(data.shape[1])
+    for ci in np.flatnonzero(~ok.all(axis=1)):
+        good = ok[ci]
+        if not good.any():
+            raise ValueError(
+                f"Channel {ch_names[ci]!r} has no finite value: mark it bad (info['bads'])."
+            )
+        data[ci, ~good] = np.interp(idx[~good], idx[good], data[ci, good])
+    return data
+
+
+def _flat_windows(data, starts, n_len):
+    """``(n_channels, n_windows)``: True where a channel is constant over a window."""
+    out = np.zeros((data.shape[0], len(starts)), bool)
+    for ci, row in enumerate(data):
+        change = row[1:] != row[:-1]
+        if n_len < 2 or change.all():  # no two equal neighbours: nothing can be flat
+            continue
+        # number of sample-to-sample changes before each sample, one row at a time (memory)
+        c = np.zeros(row.shape[0], np.int64)
+        np.cumsum(change, out=c[1:])
+        out[ci] = c[starts + n_len - 1] == c[starts]
+    return out
+
+
+def _flat_report(flat, ch_names, onsets, what, flat_out, *, continuous=True):
+    """Act on a ``(n_channels, n_epochs)`` flatness table of the analysed epochs/windows.
+
+    A channel constant in every one of them is excluded when ``flat_out`` (a list) collects
+    it (compute_sync), else refused; a channel constant in only some of them is refused:
+    its phase is undefined there, and a value of 0 would silently pull its averages down.
+    """
+    if not flat.size:
+        return
+    every = flat.all(axis=1)
+    some = flat.any(axis=1) & ~every
+    if some.any():
+        ci = int(np.flatnonzero(some)[0])
+        k = np.flatnonzero(flat[ci])
+        raise ValueError(
+            f"Channel {ch_names[ci]!r} is flat (constant) in {len(k)} of {flat.shape[1]} "
+            f"{what}s (the first at {onsets[k[0]]:.3f} s): its phase is undefined there. "
+            + ("Annotate those spans BAD_ (mne.preprocessing.annotate_amplitude finds flat "
+               "spans)" if continuous else f"Drop those epochs ({k.tolist()[:10]})")
+            + " or mark the channel bad (info['bads'])."
+        )
+    if every.any():
+        names = [ch_names[i] for i in np.flatnonzero(every)]
+        if flat_out is None:
+            raise ValueError(
+                f"Channel(s) {names} are flat (constant) over the analysed data: their phase "
+                "is undefined. Mark them bad (info['bads']) before computing synchrony."
+            )
+        flat_out.extend(names)
+
+
+def refuse_flat(data, ch_names, rejected=None):
+    """Refuse channels constant over all their samples outside ``rejected``."""
+    keep = slice(None) if rejected is None else ~np.asarray(rejected, bool)
+    part = data[:, keep]
+    if not part.size:
+        return
+    flat = part.max(axis=1) == part.min(axis=1)
+    if flat.any():
+        raise ValueError(
+            f"Channel(s) {[ch_names[i] for i in np.flatnonzero(flat)]} are flat (constant) "
+            "outside the rejected spans: their phase is undefined. Mark them bad "
+            "(info['bads']) before computing synchrony."
+        )
+
+
+def check_epoch_data(data, ch_names, flat_out=None, onsets=None):
+    """Finite, non-flat epochs ``(n_epochs, n_channels, n_times)``; names what is wrong."""
+    if not data.shape[0]:
+        raise ValueError(
+            "The epochs object holds no epochs (all dropped?): nothing to compute synchrony on."
+        )
+    ok = np.isfinite(data)
+    if not ok.all():
+        bad = ~ok.all(axis=2)  # (E, C)
+        ei, ci = (int(i[0]) for i in np.nonzero(bad))
+        raise ValueError(
+            f"Channel {ch_names[ci]!r} contains NaN or infinite values in epoch {ei} "
+            f"({int(bad[:, ci].sum())} epoch(s) in all): drop those epochs (epochs.drop) or "
+            "mark the channel bad (info['bads']) before computing synchrony."
+        )
+    flat = (data.max(axis=2) == data.min(axis=2)).T  # (C, E)
+    onsets = np.arange(data.shape[0], dtype=float) if onsets is None else onsets
+    _flat_report(flat, ch_names, onsets, "epoch", flat_out, continuous=False)
+
+
+
+
+
+
+
+
+def epoch_decims(bands, method, sfreq, decim, n_len, n_step, n_cycles, freq_step,
+                  what="epoch", trans=("auto", "auto")):
+    """Decimation per band that divides the epoch (or window) length and step.
+
+    ``'auto'`` keeps at least 4 samples per cycle of each band's highest frequency, so that
+    epochs start and end on retained samples (``'mne_fir'``: full rate).
+    """
+    if decim == "auto":
+        div = gcd(n_len, n_step)
+        return {
+            b: _auto_decim(e, method, sfreq, n_cycles, freq_step, trans, divides=div)
+            for b, e in bands.items()
+        }
+    decim = _check_decim(decim)
+    if n_len % decim or n_step % decim:
+        raise ValueError(
+            f"decim={decim} must divide the {what} length ({n_len} samples) and step "
+            f"({n_step} samples); use decim='auto' or other "
+            f"{dict(epoch='epoch_duration/overlap', window='window/step')[what]} values."
+        )
+    return dict.fromkeys(bands, decim)
+
+
+@fill_doc
+class DyadSignals:
+    """The band analytic signals of a dyad: the one signal layer every analysis builds on.
+
+    Holds a recording and the signal options, checked once; :func:`hyperinsync.compute_sync`,
+    the surrogate tests (:mod:`hyperinsync.stats.surrogates`) and In-Sync Levels 1 and 2
+    (:mod:`hyperinsync.insync`) all make their band signals here, so the same options give
+    the same signals whatever the analysis. It resolves the channels to analyse
+    (:meth:`data_picks`), the samples inside ``BAD_`` annotations (:meth:`bad_mask`), the
+    windows free of them (:meth:`window_starts`) and the decimation (:meth:`decims`); it
+    reads channels in groups bounded by ``max_bytes`` (a lazily loaded recording is never
+    copied whole), refuses NaN/inf outside rejected spans and flat channels (naming them),
+    removes each channel's line in double precision and computes the band analytic signals
+    (:meth:`continuous`, :meth:`epochs` for a Raw cut into epochs, :meth:`epoch_signals`
+    for Epochs).
+
+    Parameters
+    ----------
+    inst : DyadRaw | DyadEpochs | mne.io.BaseRaw | mne.BaseEpochs
+        A dyad: channel names ``'<role>:<channel>'``.
+    %(bands)s
+    %(reject_by_annotation)s
+    %(picks)s
+    %(method)s
+    %(decim)s
+    %(n_cycles)s
+    %(freq_step)s
+    %(trans_bandwidth)s
+    %(precision)s
+    %(backend)s
+    %(n_jobs)s
+    %(max_bytes)s
+    """
+
+    def __init__(self, inst, bands=None, *, reject_by_annotation=True, picks=None,
+                 method="fft", decim="auto", n_cycles=7.0, freq_step=1.0,
+                 l_trans_bandwidth="auto", h_trans_bandwidth="auto", precision="single",
+                 backend="auto", n_jobs=1, max_bytes=256e6):
+        _validate_type(inst, (mne.io.BaseRaw, mne.BaseEpochs), "inst")
+        _check_option("method", method, METHODS)
+        _check_option("precision", precision, ("single", "double"))
+        _validate_type(reject_by_annotation, bool, "reject_by_annotation")
+        _validate_type(max_bytes, "numeric", "max_bytes")
+        if decim != "auto":
+            _check_decim(decim)
+        self.inst = inst
+        self.sfreq = float(inst.info["sfreq"])
+        self.bands = check_bands(bands, self.sfreq)
+        self.is_raw = isinstance(inst, mne.io.BaseRaw)
+        self.reject = reject_by_annotation
+        self.picks = picks
+        self.method, self.decim = method, decim
+        self.n_cycles, self.freq_step = n_cycles, freq_step
+        self.trans = (l_trans_bandwidth, h_trans_bandwidth)
+        for band in self.bands.values():  # invalid widths fail here, before any data is read
+            mne_transition_bandwidths(band[0], band[1], self.sfreq, *self.trans)
+        self.precision = precision
+        self.bk = get_backend(backend)
+        self.n_jobs = check_n_jobs(n_jobs)
+        self.max_bytes = max_bytes
+
+    def __repr__(self):
+        kind = "Raw" if self.is_raw else "Epochs"
+        return (f"<DyadSignals | {kind} | {', '.join(self.bands)} | {self.method} | "
+                f"decim={self.decim} | {self.precision} | {self.bk.name}>")
+
+    @property
+    def options(self):
+        """The signal options, as keyword arguments (for :meth:`like` and ``params``)."""
+        return dict(
+            reject_by_annotation=self.reject, picks=self.picks, method=self.method,
+            decim=self.decim, n_cycles=self.n_cycles, freq_step=self.freq_step,
+            l_trans_bandwidth=self.trans[0], h_trans_bandwidth=self.trans[1],
+            precision=self.precision, backend=self.bk, n_jobs=self.n_jobs,
+            max_bytes=self.max_bytes,
+        )
+
+    def like(self, inst):
+        """The same bands and options on another recording (another dyad, a surrogate)."""
+        return DyadSignals(inst, self.bands, **self.options)
+
+    @property
+    def band_kwargs(self):
+        """Keyword arguments of :func:`~hyperinsync.sync.band_analytic` for these options."""
+        return dict(
+            n_cycles=self.n_cycles, freq_step=self.freq_step, precision=self.precision,
+            backend=self.bk, n_jobs=self.n_jobs, max_bytes=self.max_bytes,
+            l_trans_bandwidth=self.trans[0], h_trans_bandwidth=self.trans[1],
+        )
+
+    def data_picks(self):
+        """The two roles and, per role, the indices of the channels to analyse."""
+        return data_picks(self.inst, self.picks)
+
+    def bad_mask(self):
+        """Samples inside ``BAD_`` annotations (all False for Epochs or without rejection)."""
+        if not self.is_raw:
+            raise TypeError("BAD_ samples are defined for continuous recordings (Raw).")
+        if not self.reject:
+            return np.zeros(self.inst.n_times, bool)
+        return bad_mask(self.inst, self.inst.n_times)
+
+    def window_starts(self, n_len, n_step, reject=None):
+        """Starts of the windows of ``n_len`` samples every ``n_step`` (see :func:`window_starts`)."""
+        return window_starts(self.inst, n_len, n_step, self.reject if reject is None else reject)
+
+    def decims(self, n_len, n_step, *, what="epoch", common=False):
+        """Decimation per band dividing the epoch (window) length and step.
+
+        ``common``: one factor for every band (with ``decim='auto'``, the smallest), so all
+        bands share one time grid.
+        """
+        decims = epoch_decims(self.bands, self.method, self.sfreq, self.decim, n_len, n_step,
+                              self.n_cycles, self.freq_step, what=what, trans=self.trans)
+        if common and self.decim == "auto":
+            decims = dict.fromkeys(self.bands, min(decims.values()))
+        return decims
+
+    def continuous(self, picks, decims, *, windows=None, flat=None):
+        """Band signals of channels of a continuous recording, ``{band: (z, BandSignal)}``.
+
+        ``z`` has shape ``(n_channels, n_freqs, n_times_decimated)``. With
+        ``reject_by_annotation``, samples inside ``BAD_`` annotations are not checked for
+        NaN (they are bridged for the filter, see :func:`check_finite`). Flat channels:
+        with ``windows=(starts, n_len)`` a channel constant in some of the windows free of
+        ``BAD_`` spans is refused and one constant in all of them goes to the list ``flat``
+        when given (else it is refused); without ``windows``, a channel constant over all
+        its samples outside ``BAD_`` spans is refused.
+        """
+        inst, sfreq = self.inst, self.sfreq
+        picks = np.asarray(picks, int)
+        rejected = bad_mask(inst, inst.n_times) if self.reject else None
+        if windows is not None:
+            starts, n_len = windows
+            checked = starts
+            if rejected is not None and rejected.any():
+                csum = np.concatenate([[0], np.cumsum(rejected)])
+                checked = starts[csum[starts + n_len] == csum[starts]]
+        # Channels are read in groups so a lazily loaded recording is never copied whole; a
+        # group is larger than one FFT chunk because every read of a FIF file touches all
+        # channels' buffers. Data go to single precision at once when that is what is
+        # computed, after the line is removed in double precision (a 200 mV offset in
+        # float32 would round the EEG on it to 1e-3 of its size).
+        rdtype = np.float32 if self.precision == "single" else np.float64
+        per_ch = inst.n_times * 8
+        chunk = int(max(1, min(len(picks), 2 * self.max_bytes // per_ch)))
+        out = {b: [] for b in self.bands}
+        meta = {}
+        starts_ch = range(0, len(picks), chunk)
+        # a bar only where there is progress to show (several channel groups)
+        groups = ProgressBar(starts_ch, mesg="Band signals") if len(starts_ch) > 1 else starts_ch
+        for c0 in groups:
+            part = picks[c0 : c0 + chunk]
+            names = [inst.ch_names[i] for i in part]
+            data = check_finite(inst.get_data(picks=part), names, rejected, sfreq=sfreq)
+            if windows is None:
+                refuse_flat(data, names, rejected)
+            else:
+                _flat_report(_flat_windows(data, checked, n_len), names, inst.times[checked],
+                             "epoch", flat)
+            data = detrend_linear(data, dtype=rdtype)
+            # one forward FFT per channel serves every band (the line is already gone)
+            sigs = band_analytic(data, sfreq, self.bands, method=self.method, decim=decims,
+                                 detrend=False, **self.band_kwargs)
+            del data
+            for b, sig in sigs.items():
+                out[b].append(sig.data)
+                meta[b] = sig
+        xp = self.bk.xp
+        res = {}
+        for b, parts in out.items():
+            res[b] = (parts[0] if len(parts) == 1 else xp.concatenate(parts, axis=0), meta[b])
+            del parts[:]
+        return res
+
+    def epochs(self, picks, n_len, n_step, starts, *, common_decim=False, flat=None):
+        """Band signals of a Raw, made on the continuous recording then cut into epochs.
+
+        Returns ``{band: (z, BandSignal)}`` with ``z`` of shape ``(n_epochs, n_freqs,
+        n_channels, n_samples)``: the epochs of ``n_len`` samples at ``starts`` (decimated
+        as :meth:`decims`; ``common_decim`` puts every band on one time grid, needed to
+        average across epochs per time point). Flat channels as :meth:`continuous` with
+        these windows.
+        """
+        decims = self.decims(n_len, n_step, common=common_decim)
+        cont = self.continuous(picks, decims, windows=(starts, n_len), flat=flat)
+        xp = self.bk.xp
+        res = {}
+        for b, (z, meta) in cont.items():
+            q = decims[b]
+            idx = (starts // q)[:, None] + np.arange(n_len // q)[None, :]
+            # (n_ch, F, E, L) -> (E, F, n_ch, L)
+            res[b] = (z[:, :, xp.asarray(idx)].transpose(2, 1, 0, 3), meta)
+        del cont
+        return res
+
+    def epoch_signals(self, picks, *, common_decim=False, flat=None, onsets=None):
+        """Band signals of Epochs, each epoch transformed on its own with padding.
+
+        Returns ``{band: (z, BandSignal)}``, ``z`` of shape ``(n_epochs, n_freqs,
+        n_channels, n_times_decimated)``. NaN/inf are refused (naming the channel and
+        epoch); a channel flat in some epochs is refused, one flat in all goes to ``flat``
+        when given (else it is refused).
+        """
+        picks = np.asarray(picks, int)
+        data = self.inst.get_data(picks=picks)
+        check_epoch_data(data, [self.inst.ch_names[i] for i in picks], flat, onsets)
+        dec = self.decim
+        if common_decim and dec == "auto":
+            # averaging over epochs per time point needs one time grid for every band
+            dec = min(
+                _auto_decim(e, self.method, self.sfreq, self.n_cycles, self.freq_step,
+                            self.trans)
+                for e in self.bands.values()
+            )
+        sig = band_analytic(data, self.sfreq, self.bands, method=self.method, decim=dec,
+                            **self.band_kwargs)
+        del data
+        # (E, n, F, T) -> (E, F, n, T)
+        return {b: (s.data.transpose(0, 2, 1, 3), s) for b, s in sig.items()}
+
+
+
+
+def role_rois(rois, names, roles, *, verbose=None):
+    """ROIs of each person, ``{role: {label: [dyad channel names]}}``, among ``names``.
+
+    ``rois`` as everywhere (:func:`hyperinsync.rois.resolve_rois`: a bundled set, a file or
+    a dict, restricted to the channels present); ``None``: every channel is its own ROI.
+    Roles without a channel in ``names`` are left out.
+    """
+    out = {}
+    for role in roles:
+        plain = [split_ch_name(n)[1] for n in names if split_ch_name(n)[0] == role]
+        if not plain:
+            continue
+        if rois is None:
+            groups = {p: [p] for p in plain}
+        else:
+            try:
+                groups = resolve_rois(rois, plain, verbose=verbose)
+            except ValueError as err:
+                raise ValueError(
+                    f"{err} (role {role!r}). Pass rois=None to analyse channel pairs "
+                    "without ROIs, or a dict {roi_name: [channel, ...]}."
+                ) from None
+        out[role] = {label: [f"{role}{ROLE_SEP}{c}" for c in chs] for label, chs in groups.items()}
+    return out
+
+
+def roi_spec(rois, rows, cols, roles, pairs):
+    """Resolve ROIs per role into row and column groups of channel names (``None``: none)."""
+    if rois is None:
+        return None
+
+    def groups(names):
+        out = {}
+        for role, per_role in role_rois(rois, names, roles).items():
+            for label, chs in per_role.items():
+                key = label if pairs == "inter" else f"{role}{ROLE_SEP}{label}"
+                out[key] = chs
+        return out
+
+    return {"rows": groups(rows), "cols": groups(cols)}
