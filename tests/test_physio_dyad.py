@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import hyperinsync as hs
-from hyperinsync.lagged import lagged_sync
+from hyperinsync.sync.lagged import lagged_sync
 
 TYPES = ["gsr", "ecg", "bio", "resp", "misc"]
 

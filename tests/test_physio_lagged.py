@@ -1,4 +1,4 @@
-"""Windowed lagged cross-correlation (hyperinsync.lagged): parity with rMEA and SUSY, the
+"""Windowed lagged cross-correlation (hyperinsync.sync.lagged): parity with rMEA and SUSY, the
 surrogate engine, missing data, and the tests' answers on dyads with known coupling."""
 
 import math
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from hyperinsync import make_dyad_raw
-from hyperinsync.lagged import LaggedSyncResult, lagged_sync, peak_lag
-from hyperinsync.simulate_physio import PhysioCoupling, simulate_physio_dyad
+from hyperinsync.sync.lagged import LaggedSyncResult, lagged_sync, peak_lag
+from hyperinsync.simulation.physio import PhysioCoupling, simulate_physio_dyad
 
 ROLES = ("therapist", "client")
 
@@ -198,7 +198,7 @@ def test_wcc_parity_and_surrogates():
     assert np.nanmax(np.abs(res.values[0] - ref)) < 1e-12
     # the engine with surrogates: every circular shift's window sums, recomputed by hand
     from hyperinsync.backend import get_backend
-    from hyperinsync.lagged import _Geometry, _run_wcc
+    from hyperinsync.sync.lagged import _Geometry, _run_wcc
 
     geom = _Geometry("wcc", sf, len(a), 20, 3, 7)
     shifts = np.array([0, 161, 400, 733, 740])  # 0: the observed pairing
@@ -343,7 +343,7 @@ def test_episodes_annotations():
 def test_pseudo_dyads():
     """Coupled dyads stand out from pseudo-dyads; a pseudo-dyad's value equals lagged_sync
     on the two people put together."""
-    from hyperinsync.lagged import lagged_pseudo_dyads
+    from hyperinsync.sync.lagged import lagged_pseudo_dyads
 
     raws = []
     for k in range(4):

@@ -1,12 +1,12 @@
-"""Multilevel statistics of synchrony (hyperinsync.stats_multilevel)."""
+"""Multilevel statistics of synchrony (hyperinsync.stats.multilevel)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from hyperinsync.lagged import lagged_sync
-from hyperinsync.simulate_physio import simulate_physio_study
-from hyperinsync.stats_multilevel import icc, predict_outcome, segment_table
+from hyperinsync.sync.lagged import lagged_sync
+from hyperinsync.simulation.physio import simulate_physio_study
+from hyperinsync.stats.multilevel import icc, predict_outcome, segment_table
 
 
 def _two_level(n_dyads=30, n_sessions=5, sd_dyad=0.5, sd_session=1.0, seed=0):

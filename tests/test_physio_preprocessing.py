@@ -7,7 +7,7 @@ import pytest
 
 from hyperinsync import make_dyad_raw
 from hyperinsync.dyad import get_dyad_meta
-from hyperinsync.lagged import lagged_sync
+from hyperinsync.sync.lagged import lagged_sync
 from hyperinsync.preprocessing import (
     annotate_flat,
     annotate_missing,
@@ -21,7 +21,7 @@ from hyperinsync.preprocessing import (
     mea_scale,
     mea_smooth,
 )
-from hyperinsync.simulate_physio import PhysioCoupling, simulate_physio_dyad
+from hyperinsync.simulation.physio import PhysioCoupling, simulate_physio_dyad
 
 
 def _spans(raw, desc):

@@ -14,7 +14,7 @@ import mne
 import numpy as np
 
 from .._utils import _validate_type, logger, verbose, warn
-from ..dyad import DEFAULT_ROLES, _check_roles, make_dyad_raw, set_dyad_meta
+from ..dyad import DEFAULT_ROLES, check_roles, make_dyad_raw, set_dyad_meta
 from .physio import PhysioIOError, _annotate_nan
 
 
@@ -64,7 +64,7 @@ def read_mea(fname, *, sfreq=25.0, roles=DEFAULT_ROLES, columns=(0, 1), ch_name=
         them with :func:`hyperinsync.preprocessing.movement.mea_artifacts`.
     """
     fname = str(fname)
-    roles = _check_roles(roles)
+    roles = check_roles(roles)
     _validate_type(sfreq, "numeric", "sfreq")
     if not sfreq > 0:
         raise ValueError(f"sfreq must be positive, got {sfreq}.")

@@ -26,7 +26,8 @@ import warnings
 import mne
 import numpy as np
 
-from .._utils import _check_option, _validate_type, as_table, fill_doc, logger, verbose, warn
+from .._docs import fill_doc
+from .._utils import _check_option, _validate_type, as_table, logger, verbose, warn
 from ..dyad import ROLE_SEP, get_dyad_meta, set_dyad_meta
 from ..io.physio import _abs_start, _bad_masks, _runs
 

@@ -30,8 +30,9 @@ import warnings
 import numpy as np
 from scipy import stats as _sps
 
-from ._utils import _check_option, _validate_type, as_table, warn
-from .stats import _as_frame, _check_ci
+from .._utils import _check_option, _validate_type, as_table, warn
+from .effects import _check_ci
+from .mixed import _as_frame
 
 
 def _fit(model):

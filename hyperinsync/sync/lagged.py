@@ -136,22 +136,22 @@ from itertools import product
 import mne
 import numpy as np
 
-from ._utils import (
+from .._docs import fill_doc
+from .._utils import (
     _check_option,
     _validate_type,
     as_table,
     check_seed,
-    fill_doc,
     logger,
     verbose,
     warn,
 )
-from .backend import get_backend
-from .dyad import ROLE_SEP, _check_two_roles, get_roles, role_ch_name, split_ch_name
-from .io.physio import _bad_masks
-from .stats import maxstat_p, p_value, zscore
-from .surrogates import _shuffle_orders
-from .sync import _annotation_spans
+from ..backend import get_backend
+from ..io.physio import _bad_masks
+from ..roles import ROLE_SEP, check_two_roles, get_roles, role_ch_name, split_ch_name
+from ..stats import maxstat_p, p_value, zscore
+from ..stats.pairings import shuffle_orders
+from .signals import annotation_spans
 
 DEFINITIONS = ("wcc", "rmea", "susy")
 NULLS = ("circular_shift", "segment_shuffle")
@@ -263,7 +263,7 @@ class _Geometry:
 def _resolve_pairs(inst, pairs):
     """``{modality: (dyad name A, dyad name B)}`` from the user's ``pairs``."""
     roles = get_roles(inst)
-    _check_two_roles(roles)
+    check_two_roles(roles)
     names = inst.ch_names
     plain = {r: {} for r in roles}
     for name, kind in zip(names, inst.get_channel_types()):
@@ -1089,7 +1089,7 @@ def _segment_windows(raw, names, geom):
                 f"Segment {name!r} is not annotated in the recording (annotation "
                 f"descriptions: {', '.join(present)})."
             )
-        on, off = _annotation_spans(raw, sel)
+        on, off = annotation_spans(raw, sel)
         inside = np.zeros(len(lo), bool)
         for s0, s1 in zip(on, off):
             inside |= (lo >= s0) & (hi <= s1)
@@ -1116,7 +1116,7 @@ def _surrogate_pairings(definition, null, geom, n_sur, min_shift, rng):
                 "pairing keeps (a liberal test): use null='circular_shift', or step >= "
                 f"{geom.span / geom.sfreq:g} s."
             )
-        perms = _shuffle_orders(rng, n_w, n_sur, "windows")
+        perms = shuffle_orders(rng, n_w, n_sur, "windows")
         return np.concatenate([ident, perms]), n_sur
     if definition == "wcc":
         lo, hi = min_shift, n - min_shift
@@ -1427,7 +1427,7 @@ def lagged_pseudo_dyads(raws, pairs=None, *, lag, window, step=None, definition=
         ``pseudo``: every pseudo-dyad's value (``person_a``, ``person_b`` as ``'<dyad
         index>:<role>'``). ``params``.
     """
-    from .stats import permutation_test
+    from ..stats import permutation_test
 
     _validate_type(raws, (list, tuple), "raws")
     if len(raws) < 2:

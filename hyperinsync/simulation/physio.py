@@ -50,9 +50,11 @@ from dataclasses import asdict, dataclass, field
 import mne
 import numpy as np
 
-from ._utils import _check_option, _validate_type, fill_doc, logger, verbose
-from .dyad import make_dyad_raw, set_dyad_meta
-from .simulate import SimulatedStudy, _seed_int
+from .._docs import fill_doc
+from .._utils import _check_option, _validate_type, logger, verbose
+from ..dyad import make_dyad_raw, set_dyad_meta
+from .design import _seed_int
+from .study import SimulatedStudy
 
 MODALITIES = ("eda", "heart", "movement")
 CHANNELS = {"eda": "EDA", "heart": "HR", "movement": "MEA"}
