@@ -15,7 +15,8 @@ import numpy as np
 
 from .._utils import _validate_type, logger, verbose, warn
 from ..dyad import DEFAULT_ROLES, check_roles, make_dyad_raw, set_dyad_meta
-from .physio import PhysioIOError, _annotate_nan
+from .errors import PhysioIOError
+from .physio import annotate_nan
 
 
 def _columns(spec, n_cols, fname, who):
@@ -134,7 +135,7 @@ def read_mea(fname, *, sfreq=25.0, roles=DEFAULT_ROLES, columns=(0, 1), ch_name=
     if meas_date is not None:
         _validate_type(meas_date, _dt.datetime, "meas_date")
         dyad.set_meas_date(meas_date)
-    n_missing = _annotate_nan(dyad)
+    n_missing = annotate_nan(dyad)
     set_dyad_meta(dyad, physio_source=dict(
         file=fname, kind="mea", sfreq=float(sfreq), header=names,
         columns=[list(np.atleast_1d(c)) for c in columns], n_missing_runs=n_missing,

@@ -25,7 +25,7 @@ import mne
 import numpy as np
 
 from .._utils import _validate_type, logger, verbose, warn
-from ..io.physio import _runs
+from ..io.physio import mask_runs
 from .physio import _annotate, _names
 
 
@@ -144,9 +144,9 @@ def mea_artifacts(raw, picks=None, *, threshold=10.0, max_still=None, verbose=No
     sf = out.info["sfreq"]
     outliers, still = [], []
     for name, row in zip(names, data):
-        outliers += [(name, i0, i1) for i0, i1 in _runs(row > threshold * sd)]
+        outliers += [(name, i0, i1) for i0, i1 in mask_runs(row > threshold * sd)]
         if max_still is not None:
-            still += [(name, i0, i1) for i0, i1 in _runs(row == 0)
+            still += [(name, i0, i1) for i0, i1 in mask_runs(row == 0)
                       if (i1 - i0) / sf > max_still]
     _annotate(out, outliers, "BAD_outlier")
     _annotate(out, still, "BAD_dropout")

@@ -29,7 +29,7 @@ import numpy as np
 from .._docs import fill_doc
 from .._utils import _check_option, _validate_type, as_table, logger, verbose, warn
 from ..dyad import ROLE_SEP, get_dyad_meta, set_dyad_meta
-from ..io.physio import _abs_start, _bad_masks, _runs
+from ..io.physio import abs_start, bad_masks, mask_runs
 
 _MIN_IBI, _MAX_IBI = 0.3, 2.0  # s: 200 and 30 beats per minute
 
@@ -61,7 +61,7 @@ def _names(raw, picks, types, what):
 def _valid(raw, names):
     """(n, n_times) bool: finite and outside the channel's BAD_ annotations."""
     data = raw.get_data(picks=names)
-    return np.isfinite(data) & ~_bad_masks(raw, names), data
+    return np.isfinite(data) & ~bad_masks(raw, names), data
 
 
 def _renamed(name, new):
@@ -102,7 +102,7 @@ def annotate_missing(raw, picks=None, verbose=None):
     out = raw.copy().load_data()
     names = out.ch_names if picks is None else _names(out, picks, (), "")
     data = out.get_data(picks=names)
-    spans = [(n, i0, i1) for n, row in zip(names, data) for i0, i1 in _runs(np.isnan(row))]
+    spans = [(n, i0, i1) for n, row in zip(names, data) for i0, i1 in mask_runs(np.isnan(row))]
     _annotate(out, spans, "BAD_missing")
     logger.info(f"annotate_missing: {len(spans)} NaN run(s).")
     return out
@@ -154,7 +154,7 @@ def annotate_flat(raw, picks=None, *, min_duration=10.0, tol=0.0, verbose=None):
             )
         still = np.zeros(len(row), bool)
         still[1:] = np.abs(np.diff(row)) <= tol  # NaN compare False: a gap ends a run
-        for i0, i1 in _runs(still):
+        for i0, i1 in mask_runs(still):
             if (i1 - i0 + 1) / sf >= min_duration:
                 spans.append((name, i0 - 1, i1))
     _annotate(out, spans, "BAD_flat")
@@ -169,7 +169,7 @@ def _per_run(raw, name, valid, row, min_run, func, what):
     sf = raw.info["sfreq"]
     out = np.full(len(row), np.nan)
     short = []
-    for i0, i1 in _runs(valid):
+    for i0, i1 in mask_runs(valid):
         if (i1 - i0) / sf < min_run:
             short.append((name, i0, i1))
             continue
@@ -291,7 +291,7 @@ def eda_decompose(raw, picks="gsr", *, method="highpass", min_run=30.0, verbose=
         shorts += short
         for comp in ("SCL", "SCR"):
             row = np.full(out.n_times, np.nan)
-            runs = [(i0, i1) for i0, i1 in _runs(valid[k]) if (i1 - i0) / sf >= min_run]
+            runs = [(i0, i1) for i0, i1 in mask_runs(valid[k]) if (i1 - i0) / sf >= min_run]
             for (i0, i1), vals in zip(runs, parts.get(comp, [])):
                 row[i0:i1] = vals
             new.append(row)
@@ -302,7 +302,7 @@ def eda_decompose(raw, picks="gsr", *, method="highpass", min_run=30.0, verbose=
         add.info["meas_date"] = out.info["meas_date"]
     out.add_channels([add], force_update_info=True)
     missing = [(n, i0, i1) for n, row in zip(new_names, new)
-               for i0, i1 in _runs(np.isnan(row))]
+               for i0, i1 in mask_runs(np.isnan(row))]
     _annotate(out, missing, "BAD_too_short" if shorts else "BAD_missing")
     logger.info(f"eda_decompose ({method}): {len(names)} channel(s) -> "
                 f"{', '.join(new_names)}.")
@@ -370,7 +370,7 @@ def detect_beats(raw, picks=None, *, kind="auto", correct_artifacts=True, min_ru
     for k, name in enumerate(names):
         kk = _beat_kind(raw, name, kind)
         times, segs = [], []
-        for i0, i1 in _runs(valid[k]):
+        for i0, i1 in mask_runs(valid[k]):
             if (i1 - i0) / sf < min_run:
                 continue
             x = data[k, i0:i1]
@@ -454,7 +454,7 @@ def heart_rate_from_beats(beats, *, sfreq=4.0, n_times=None, meas_date=None,
     for ch, entry in beats.items():
         t_end, ibi, ok = _intervals(entry, min_ibi, max_ibi)
         row = np.full(n_times, np.nan)
-        for i0, i1 in _runs(ok):
+        for i0, i1 in mask_runs(ok):
             if i1 - i0 < 2:
                 continue
             x, y = t_end[i0:i1], 60.0 / ibi[i0:i1]
@@ -466,7 +466,7 @@ def heart_rate_from_beats(beats, *, sfreq=4.0, n_times=None, meas_date=None,
         out_name = _renamed(ch, name)
         names.append(out_name)
         rows.append(row)
-        spans += [(out_name, i0, i1) for i0, i1 in _runs(np.isnan(row))]
+        spans += [(out_name, i0, i1) for i0, i1 in mask_runs(np.isnan(row))]
     info = mne.create_info(names, float(sfreq), "misc")
     raw = mne.io.RawArray(np.array(rows), info, verbose=False)
     if meas_date is not None:
@@ -510,7 +510,7 @@ def heart_rate(raw, picks=None, *, sfreq=4.0, kind="auto", correct_artifacts=Tru
     beats = detect_beats(raw, picks, kind=kind, correct_artifacts=correct_artifacts)
     n_out = int(np.floor((raw.n_times - 1) / raw.info["sfreq"] * sfreq)) + 1
     # time 0 of the output is the input's first sample
-    hr = heart_rate_from_beats(beats, sfreq=sfreq, n_times=n_out, meas_date=_abs_start(raw),
+    hr = heart_rate_from_beats(beats, sfreq=sfreq, n_times=n_out, meas_date=abs_start(raw),
                                min_ibi=min_ibi, max_ibi=max_ibi)
     set_dyad_meta(hr, beats={ch: dict(times=e["times"].tolist(), segments=e["segments"],
                                       sfreq=e["sfreq"]) for ch, e in beats.items()},

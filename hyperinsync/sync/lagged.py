@@ -147,7 +147,7 @@ from .._utils import (
     warn,
 )
 from ..backend import get_backend
-from ..io.physio import _bad_masks
+from ..io.physio import bad_masks
 from ..roles import ROLE_SEP, check_two_roles, get_roles, role_ch_name, split_ch_name
 from ..stats import maxstat_p, p_value, zscore
 from ..stats.pairings import shuffle_orders
@@ -1284,7 +1284,7 @@ def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", a
     chans = _resolve_pairs(inst, pairs)
     roles = get_roles(inst)
     names = [n for pair in chans.values() for n in pair]
-    bad = _bad_masks(inst, names)
+    bad = bad_masks(inst, names)
     pairing, n_sur = _surrogate_pairings(definition, null, geom, n_surrogates, min_shift_n,
                                          rng)
     seg_masks = _segment_windows(inst, list(segments or []), geom)
@@ -1462,7 +1462,7 @@ def lagged_pseudo_dyads(raws, pairs=None, *, lag, window, step=None, definition=
         series = {}
         for d, raw in enumerate(raws):
             names = list(chans[d][mod])
-            bad = _bad_masks(raw, names)
+            bad = bad_masks(raw, names)
             for r in (0, 1):
                 series[(d, r)] = _series(raw, names[r], bad[r], max_missing)
 
