@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import hyperinsync as hs
-from hyperinsync.sync.lagged import lagged_sync
+from hyperinsync import lagged_sync
 
 TYPES = ["gsr", "ecg", "bio", "resp", "misc"]
 
@@ -29,7 +29,7 @@ def test_dyad_keeps_physio_channels(tmp_path):
     assert raw.get_channel_types() == (["eeg"] * 3 + TYPES) * 2
     fname = tmp_path / "d_raw.fif"
     raw.save(fname)
-    back = hs.read_dyad_raw(fname)
+    back = hs.read_dyad_fif(fname)
     assert back.ch_names == raw.ch_names
     assert back.get_channel_types() == raw.get_channel_types()
     np.testing.assert_allclose(back.get_data(picks=["client:EDA"]),

@@ -1,4 +1,4 @@
-"""Windowed lagged cross-correlation (hyperinsync.sync.lagged): parity with rMEA and SUSY, the
+"""Windowed lagged cross-correlation (hyperinsync.sync.lagged, hyperinsync.stats.lagged): parity with rMEA and SUSY, the
 surrogate engine, missing data, and the tests' answers on dyads with known coupling."""
 
 import math
@@ -8,9 +8,15 @@ import mne
 import numpy as np
 import pytest
 
-from hyperinsync import make_dyad_raw
-from hyperinsync.sync.lagged import LaggedSyncResult, lagged_sync, peak_lag
-from hyperinsync.simulation.physio import PhysioCoupling, simulate_physio_dyad
+from hyperinsync import (
+    LaggedSyncResult,
+    PhysioCoupling,
+    lagged_pseudo_dyads,
+    lagged_sync,
+    make_dyad_raw,
+    simulate_physio_dyad,
+)
+from hyperinsync.sync import peak_lag
 
 ROLES = ("therapist", "client")
 
@@ -197,14 +203,13 @@ def test_wcc_parity_and_surrogates():
     np.testing.assert_array_equal(np.isnan(res.values[0]), np.isnan(ref))
     assert np.nanmax(np.abs(res.values[0] - ref)) < 1e-12
     # the engine with surrogates: every circular shift's window sums, recomputed by hand
-    from hyperinsync.backend import get_backend
-    from hyperinsync.sync.lagged import _Geometry, _run_wcc
+    from hyperinsync.sync.lagged import LagGeometry, lagged_values
 
-    geom = _Geometry("wcc", sf, len(a), 20, 3, 7)
+    geom = LagGeometry("wcc", sf, len(a), 20, 3, 7)
     shifts = np.array([0, 161, 400, 733, 740])  # 0: the observed pairing
     mean, sd = np.nanmean(b), np.nanstd(b)
-    red = _run_wcc(get_backend("numpy"), (a - a.mean()) / a.std(), (b - mean) / sd, geom,
-                   geom.starts[:, None] + shifts[None, :], True, 0.5)
+    red = lagged_values((a - a.mean()) / a.std(), (b - mean) / sd, geom, shifts,
+                        fisher_z=True, max_missing=0.5)
     np.testing.assert_allclose(red.obs, ref, atol=1e-12)
     for k, s in enumerate(shifts[1:]):
         full = wcc_by_hand(a, np.roll(b, -s), sf, 3, 20, 7)  # B(t + s), circularly
@@ -343,7 +348,6 @@ def test_episodes_annotations():
 def test_pseudo_dyads():
     """Coupled dyads stand out from pseudo-dyads; a pseudo-dyad's value equals lagged_sync
     on the two people put together."""
-    from hyperinsync.sync.lagged import lagged_pseudo_dyads
 
     raws = []
     for k in range(4):

@@ -4,9 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hyperinsync.sync.lagged import lagged_sync
-from hyperinsync.simulation.physio import simulate_physio_study
-from hyperinsync.stats.multilevel import icc, predict_outcome, segment_table
+from hyperinsync import lagged_sync, simulate_physio_study
+from hyperinsync.stats import icc, predict_outcome, segment_table
 
 
 def _two_level(n_dyads=30, n_sessions=5, sd_dyad=0.5, sd_session=1.0, seed=0):

@@ -5,9 +5,8 @@ import neurokit2 as nk
 import numpy as np
 import pytest
 
-from hyperinsync import make_dyad_raw
+from hyperinsync import PhysioCoupling, lagged_sync, make_dyad_raw, simulate_physio_dyad
 from hyperinsync.dyad import get_dyad_meta
-from hyperinsync.sync.lagged import lagged_sync
 from hyperinsync.preprocessing import (
     annotate_flat,
     annotate_missing,
@@ -21,7 +20,6 @@ from hyperinsync.preprocessing import (
     mea_scale,
     mea_smooth,
 )
-from hyperinsync.simulation.physio import PhysioCoupling, simulate_physio_dyad
 
 
 def _spans(raw, desc):

@@ -165,7 +165,7 @@ def mea_ccf_artifacts(result, modality, *, threshold=0.2, delta=1, min_duration=
 
     Parameters
     ----------
-    result : hyperinsync.lagged.LaggedSyncResult
+    result : hyperinsync.stats.LaggedSyncResult
         Lagged synchrony of the motion energy.
     modality : str
         The modality (pair) to read.

@@ -267,7 +267,7 @@ def simulate_physio_dyad(duration=600.0, sfreq=25.0, roles=("therapist", "client
                          seed=None, *, meas_date=None, verbose=None):
     """Simulate a dyad's EDA, heart and movement signals with known coupling.
 
-    See :mod:`hyperinsync.simulate_physio` for the model.
+    See :mod:`hyperinsync.simulation.physio` for the model.
 
     Parameters
     ----------

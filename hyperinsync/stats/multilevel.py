@@ -20,7 +20,7 @@ cognitive-behavioural ``CB`` techniques), per session, in 30 dyads x 5 sessions,
   intervals of the coefficients use the normal distribution, as statsmodels reports them.
 
 :func:`segment_table` gathers the per-segment results of many
-:class:`~hyperinsync.lagged.LaggedSyncResult` into the long table both functions take.
+:class:`~hyperinsync.stats.LaggedSyncResult` into the long table both functions take.
 """
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ def segment_table(results, design=None, *, level="segment"):
         One dict per result with its identifiers (e.g. ``{'dyad': 'd01', 'session': 2,
         'bond': 5.3}``), added to each of its rows.
     level : 'segment' | 'session'
-        Which rows of :meth:`~hyperinsync.lagged.LaggedSyncResult.to_table`.
+        Which rows of :meth:`~hyperinsync.stats.LaggedSyncResult.to_table`.
 
     Returns
     -------
