@@ -82,6 +82,11 @@ def test_predict_outcome_recovers_planted_coefficients():
     study = simulate_physio_study(n_dyads=40, n_sessions=5, seed=1)
     table = study.to_table()
     res = predict_outcome(table, "bond", ["strength_IM", "strength_CB"])
+    # no centring is spelled None, as correction=None everywhere
+    same = predict_outcome(table, "bond", ["strength_IM", "strength_CB"], center=None)
+    pd.testing.assert_frame_equal(same["table"], res["table"])
+    with pytest.raises(ValueError, match="center"):
+        predict_outcome(table, "bond", "strength_IM", center="none")
     tab = res["table"].set_index("term")
     lo, hi = tab.loc["strength_IM", ["ci_low", "ci_high"]]
     assert lo < 4.0 < hi and lo > 0  # planted: bond = ... + 4 * strength_IM

@@ -13,6 +13,7 @@ import datetime as _dt
 import mne
 import numpy as np
 
+from .._docs import fill_doc
 from .._utils import _validate_type, logger, verbose, warn
 from ..dyad import DEFAULT_ROLES, check_roles, make_dyad_raw, set_dyad_meta
 from .errors import PhysioIOError
@@ -30,6 +31,7 @@ def _columns(spec, n_cols, fname, who):
 
 
 @verbose
+@fill_doc
 def read_mea(fname, *, sfreq=25.0, roles=DEFAULT_ROLES, columns=(0, 1), ch_name="MEA",
              header="auto", delimiter=None, meas_date=None, verbose=None):
     """Read a motion energy (MEA) file into a dyad.
@@ -53,8 +55,7 @@ def read_mea(fname, *, sfreq=25.0, roles=DEFAULT_ROLES, columns=(0, 1), ch_name=
         first data row holds them.
     meas_date : datetime | None
         When the video started (MEA files do not say).
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------

@@ -31,6 +31,7 @@ from pathlib import Path
 import mne
 import numpy as np
 
+from .._docs import fill_doc
 from .._utils import _check_option, _validate_type, logger, verbose, warn
 from ..roles import set_dyad_meta
 from .errors import PhysioIOError
@@ -298,6 +299,7 @@ def _grid(t, sfreq, fname, gap_threshold, jitter_tolerance):
 
 
 @verbose
+@fill_doc
 def read_raw_physio_csv(fname, *, time_column="auto", sfreq=None, time_unit="s",
                         ch_types=None, units=None, meas_date=None, delimiter=None,
                         gap_threshold=1.5, jitter_tolerance=0.25, verbose=None):
@@ -337,8 +339,7 @@ def read_raw_physio_csv(fname, *, time_column="auto", sfreq=None, time_unit="s",
         samples are NaN under a ``BAD_gap`` annotation.
     jitter_tolerance : float
         Largest distance, in samples, of a stamp from the regular grid.
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------
@@ -419,6 +420,7 @@ _EMPATICA = {"EDA": ("gsr", 1e-6), "BVP": ("bio", 1.0), "HR": ("misc", 1.0),
 
 
 @verbose
+@fill_doc
 def read_raw_empatica(fname, *, ch_name=None, ch_type=None, verbose=None):
     """Read an Empatica E4-style CSV (start time and rate in the first two rows).
 
@@ -437,8 +439,7 @@ def read_raw_empatica(fname, *, ch_name=None, ch_type=None, verbose=None):
         Channel name; ``None``: the file's stem (``EDA``, ...).
     ch_type : str | None
         MNE type; ``None``: from the name (other names: ``misc``, values unchanged).
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------
@@ -509,6 +510,7 @@ def read_empatica_ibi(fname):
 
 
 @verbose
+@fill_doc
 def read_raw_acqknowledge(fname, *, channels=None, ch_types=None, verbose=None):
     """Read a BIOPAC AcqKnowledge ``.acq`` file (through ``bioread``).
 
@@ -528,8 +530,7 @@ def read_raw_acqknowledge(fname, *, channels=None, ch_types=None, verbose=None):
         rates (a divider per channel); the channels read must share one rate.
     ch_types : dict | None
         ``{channel: MNE type}`` overriding the guess.
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------

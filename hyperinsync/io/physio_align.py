@@ -34,6 +34,7 @@ import datetime as _dt
 import mne
 import numpy as np
 
+from .._docs import fill_doc
 from .._utils import _check_option, _validate_type, logger, verbose, warn
 from ..dyad import DEFAULT_ROLES, make_dyad_raw
 from ..roles import get_dyad_meta, set_dyad_meta
@@ -70,6 +71,7 @@ def _lowpass(data, sfreq, sfreq_target):
 
 
 @verbose
+@fill_doc
 def align_physio(raw, *, sfreq, reference=None, start=None, duration=None, offset=None,
                  drift_ppm=0.0, sync_times=None, method="linear", verbose=None):
     """Resample one person's recording onto a reference timeline at a stated rate.
@@ -104,8 +106,7 @@ def align_physio(raw, *, sfreq, reference=None, start=None, duration=None, offse
         ``drift_ppm``.
     method : 'linear' | 'pchip'
         Interpolation; see the module docstring.
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------
@@ -228,6 +229,7 @@ def align_physio(raw, *, sfreq, reference=None, start=None, duration=None, offse
 
 
 @verbose
+@fill_doc
 def make_physio_dyad(raw_a, raw_b, *, sfreq, roles=DEFAULT_ROLES, reference=None,
                      span="overlap", offsets=(None, None), drift_ppm=(0.0, 0.0),
                      missing="error", method="linear", verbose=None):
@@ -239,8 +241,7 @@ def make_physio_dyad(raw_a, raw_b, *, sfreq, roles=DEFAULT_ROLES, reference=None
         The two people's recordings (any devices and rates).
     sfreq : float
         The common rate.
-    roles : tuple of str
-        The roles of A and B.
+    %(roles)s
     reference : mne.io.Raw | None
         A timeline to follow (e.g. the dyad's EEG); ``None``: the two recordings' own
         start times.
@@ -256,8 +257,7 @@ def make_physio_dyad(raw_a, raw_b, *, sfreq, roles=DEFAULT_ROLES, reference=None
         other person's channel added as NaN under a ``BAD_missing`` annotation.
     method : 'linear' | 'pchip'
         Interpolation of :func:`align_physio`.
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------

@@ -24,6 +24,7 @@ from __future__ import annotations
 import mne
 import numpy as np
 
+from .._docs import fill_doc
 from .._utils import _validate_type, logger, verbose, warn
 from ..io.physio import mask_runs
 from .physio import _annotate, _names
@@ -34,6 +35,7 @@ def _mea_names(raw, picks):
 
 
 @verbose
+@fill_doc
 def mea_scale(raw, picks=None, *, center=False, verbose=None):
     """Divide each motion energy series by its SD (missing samples ignored), as rMEA.
 
@@ -45,8 +47,7 @@ def mea_scale(raw, picks=None, *, center=False, verbose=None):
         Channels; ``None``: every ``misc`` and ``bio`` channel.
     center : bool
         Also subtract the mean (rMEA's default does not).
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------
@@ -71,6 +72,7 @@ def mea_scale(raw, picks=None, *, center=False, verbose=None):
 
 
 @verbose
+@fill_doc
 def mea_smooth(raw, picks=None, *, window=0.5, verbose=None):
     """Centred moving average of motion energy (rMEA's ``MEAsmooth``; see the module).
 
@@ -83,8 +85,7 @@ def mea_smooth(raw, picks=None, *, window=0.5, verbose=None):
     window : float
         Window length in seconds; ``round(window * sfreq)`` samples, at least 1. An even
         number of samples reaches one sample further back than forward.
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------
@@ -112,6 +113,7 @@ def mea_smooth(raw, picks=None, *, window=0.5, verbose=None):
 
 
 @verbose
+@fill_doc
 def mea_artifacts(raw, picks=None, *, threshold=10.0, max_still=None, verbose=None):
     """Annotate motion energy outliers (and frozen video) as ``BAD_`` spans; data unchanged.
 
@@ -127,8 +129,7 @@ def mea_artifacts(raw, picks=None, *, threshold=10.0, max_still=None, verbose=No
     max_still : float | None
         Runs of exact zeros longer than this many seconds are a frozen or occluded video
         (``BAD_dropout``); ``None``: not checked (a still person also gives zeros).
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------

@@ -185,6 +185,7 @@ def _per_run(raw, name, valid, row, min_run, func, what):
 
 
 @verbose
+@fill_doc
 def clean_eda(raw, picks="gsr", *, method="neurokit", min_run=10.0, verbose=None):
     """Clean skin conductance with NeuroKit2's ``eda_clean``, stretch by stretch.
 
@@ -200,8 +201,7 @@ def clean_eda(raw, picks="gsr", *, method="neurokit", min_run=10.0, verbose=None
     min_run : float
         Shortest stretch between missing samples to clean, in seconds; shorter ones become
         missing (``BAD_too_short``).
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------
@@ -241,6 +241,7 @@ def clean_eda(raw, picks="gsr", *, method="neurokit", min_run=10.0, verbose=None
 
 
 @verbose
+@fill_doc
 def eda_decompose(raw, picks="gsr", *, method="highpass", min_run=30.0, verbose=None):
     """Tonic (SCL) and phasic (SCR) components of skin conductance, with NeuroKit2.
 
@@ -257,8 +258,7 @@ def eda_decompose(raw, picks="gsr", *, method="highpass", min_run=30.0, verbose=
     min_run : float
         Shortest stretch between missing samples to decompose, in seconds (the 0.05 Hz
         filter needs tens of seconds); shorter ones are missing (``BAD_too_short``).
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------
@@ -325,6 +325,7 @@ def _beat_kind(raw, name, kind):
 
 
 @verbose
+@fill_doc
 def detect_beats(raw, picks=None, *, kind="auto", correct_artifacts=True, min_run=10.0,
                  verbose=None):
     """Heart beats from ECG (R peaks) or PPG (pulse peaks) with NeuroKit2.
@@ -346,8 +347,7 @@ def detect_beats(raw, picks=None, *, kind="auto", correct_artifacts=True, min_ru
         NeuroKit's artefact correction of the peaks.
     min_run : float
         Shortest stretch (s) to search; shorter ones give no beats.
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------
@@ -410,6 +410,7 @@ def _intervals(entry, min_ibi, max_ibi):
 
 
 @verbose
+@fill_doc
 def heart_rate_from_beats(beats, *, sfreq=4.0, n_times=None, meas_date=None,
                           min_ibi=_MIN_IBI, max_ibi=_MAX_IBI, name="HR", verbose=None):
     """An evenly sampled heart rate (bpm) from beat times.
@@ -435,8 +436,7 @@ def heart_rate_from_beats(beats, *, sfreq=4.0, n_times=None, meas_date=None,
         Valid interval range in seconds (default 0.3-2 s: 200-30 bpm).
     name : str
         Output channel name (``'<role>:HR'`` for a dyad's ``'<role>:ECG'``).
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------
@@ -476,6 +476,7 @@ def heart_rate_from_beats(beats, *, sfreq=4.0, n_times=None, meas_date=None,
 
 
 @verbose
+@fill_doc
 def heart_rate(raw, picks=None, *, sfreq=4.0, kind="auto", correct_artifacts=True,
                min_ibi=_MIN_IBI, max_ibi=_MAX_IBI, verbose=None):
     """ECG/PPG -> beats -> inter-beat intervals -> evenly sampled heart rate (bpm).
@@ -497,8 +498,7 @@ def heart_rate(raw, picks=None, *, sfreq=4.0, kind="auto", correct_artifacts=Tru
         See :func:`detect_beats`.
     min_ibi, max_ibi : float
         See :func:`heart_rate_from_beats`.
-    verbose : bool | str | int | None
-        Verbosity, as in MNE.
+    %(verbose)s
 
     Returns
     -------

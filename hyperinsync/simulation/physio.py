@@ -400,6 +400,7 @@ class SimulatedPhysioStudy:
     _row = SimulatedStudy._row
 
     @verbose
+    @fill_doc
     def get_dyad(self, dyad, session=0, verbose=None):
         """Generate one recording.
 
@@ -409,8 +410,7 @@ class SimulatedPhysioStudy:
             Dyad name or index.
         session : int
             Session index (0-based).
-        verbose : bool | str | int | None
-            Verbosity, as in MNE.
+        %(verbose)s
 
         Returns
         -------
@@ -445,6 +445,7 @@ class SimulatedPhysioStudy:
         return pd.DataFrame(self.table)
 
 
+@fill_doc
 def simulate_physio_study(n_dyads=31, n_sessions=5, segments=(("IM", 600.0), ("CB", 600.0)),
                           modalities=("eda",), sfreq=8.0, roles=("therapist", "client"),
                           mean_strength=None, dyad_sd=0.12, session_sd=0.08, lag=1.0,
@@ -488,8 +489,7 @@ def simulate_physio_study(n_dyads=31, n_sessions=5, segments=(("IM", 600.0), ("C
         ``None``: ``bond`` depends on the first segment (coefficient 4), ``task`` on the
         second (coefficient 4, when there is one), ``goal`` on neither; intercept 5, dyad SD
         0.3, residual SD 0.3.
-    seed : None | int
-        Random seed.
+    %(seed)s
     start_date : str
         Date of the first session of the first dyad.
 

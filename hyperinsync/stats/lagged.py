@@ -242,34 +242,21 @@ def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", a
         as they are (e.g. skin conductance level, heart rate in bpm, motion energy), all
         channels at one sampling rate. NaN samples and ``BAD_`` annotations (all channels or
         naming the channel) are missing data.
-    pairs : None | str | list of str | dict
-        What to correlate. ``None``: every channel name both roles have among the types
-        ``gsr``, ``ecg``, ``bio``, ``resp`` and ``misc`` (EEG is never taken), one modality
-        per name. A name or list of names: those channels of both roles. A dict
-        ``{modality: (channel of the first role, channel of the second)}`` pairs differently
-        named channels. A modality missing for one person is an error.
-    lag : float
-        The largest lag in seconds (lags run from ``-lag`` to ``+lag`` in steps of one
-        sample). No default, as in rMEA (its example: 5 s).
-    window : float
-        Window (segment) length in seconds (rMEA's example: 60 s; SUSY's default: 30 s).
-    step : float | None
-        Seconds between window starts; ``None``: ``window`` (non-overlapping windows).
-    definition : 'wcc' | 'rmea' | 'susy'
-        See :mod:`hyperinsync.sync.lagged`. ``'rmea'`` and ``'susy'`` equal those packages to
-        floating-point precision where their definitions apply.
+    %(lagged_pairs)s
+    %(lagged_lag)s
+    %(lagged_window)s
+    %(lagged_step)s
+    %(lagged_definition)s
     absolute : bool
         Report window values and their summaries as absolute values (rMEA's ABS).
-    fisher_z : bool
-        Fisher z (atanh, clamped to +/-10) instead of r (rMEA's r2Z).
-    max_missing : float
-        Largest fraction of missing samples a window may have, per person (rMEA: 0.5).
+    %(fisher_z)s
+    %(max_missing)s
     null : 'auto' | 'circular_shift' | 'segment_shuffle' | None
         The surrogates; ``'auto'``: ``'circular_shift'`` (whole-window shifts for
         ``'rmea'`` and ``'susy'``). See :mod:`hyperinsync.stats.lagged` for when segment shuffles
         are liberal.
-    n_surrogates : int
-        Number of surrogates (also of the lag-mirror sign flips).
+    %(n_surrogates)s
+        Also the number of the lead test's lag-mirror sign flips.
     min_shift : float | None
         Smallest circular shift in seconds from either end; ``None``: the data span of one
         window (``window`` + the lag range).
@@ -426,14 +413,19 @@ def lagged_pseudo_dyads(raws, pairs=None, *, lag, window, step=None, definition=
     ----------
     raws : list of DyadRaw
         The study's dyads (one recording each), same roles and sampling rate.
-    pairs, lag, window, step, definition, fisher_z, max_missing
-        As in :func:`lagged_sync`.
+    %(lagged_pairs)s
+    %(lagged_lag)s
+    %(lagged_window)s
+    %(lagged_step)s
+    %(lagged_definition)s
     keep_roles : bool
         Pair only the first role of one dyad with the second role of another.
     n_pseudo : int | None
         Random subset of pseudo-dyads; ``None``: all of them.
-    n_permutations : int
-        Permutations of the group test (:func:`hyperinsync.stats.permutation_test`).
+    %(fisher_z)s
+    %(max_missing)s
+    %(n_permutations)s
+        The group test is :func:`hyperinsync.stats.permutation_test`.
     %(seed)s
     %(backend)s
     %(verbose)s

@@ -162,7 +162,7 @@ def icc(data, value="sync", group="dyad", *, nested=None, ci=0.95):
     return out
 
 
-def predict_outcome(data, outcome, predictors, group="dyad", *, center="none",
+def predict_outcome(data, outcome, predictors, group="dyad", *, center=None,
                     covariates=(), ci=0.95):
     """Session outcomes predicted from segment synchrony, random intercept per dyad.
 
@@ -180,8 +180,8 @@ def predict_outcome(data, outcome, predictors, group="dyad", *, center="none",
         Synchrony columns.
     group : str
         The dyad column.
-    center : 'none' | 'within'
-        ``'within'``: each predictor ``x`` becomes ``x (between)``, the dyad's mean, and
+    center : None | 'within'
+        ``None``: the predictors as they are. ``'within'``: each predictor ``x`` becomes ``x (between)``, the dyad's mean, and
         ``x (within)``, the session's deviation from it, so the within-dyad effect (does a
         dyad's more synchronous session have a better alliance?) is not confounded with
         stable differences between dyads.
@@ -202,7 +202,7 @@ def predict_outcome(data, outcome, predictors, group="dyad", *, center="none",
     import statsmodels.formula.api as smf
 
     ci = _check_ci(ci)
-    _check_option("center", center, ("none", "within"))
+    _check_option("center", center, (None, "within"))
     predictors = [predictors] if isinstance(predictors, str) else list(predictors)
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     if not predictors:

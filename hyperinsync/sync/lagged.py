@@ -68,6 +68,7 @@ import math
 
 import numpy as np
 
+from .._docs import fill_doc
 from .._utils import _validate_type, logger, quiet_empty_slices, warn
 from ..backend import get_backend
 from ..roles import ROLE_SEP, check_two_roles, get_roles, role_ch_name, split_ch_name
@@ -234,6 +235,7 @@ class LagGeometry:
 # reading the pairs of series out of a Raw
 
 
+@fill_doc
 def resolve_pairs(inst, pairs):
     """The pairs of channels to correlate, one per modality.
 
@@ -241,8 +243,7 @@ def resolve_pairs(inst, pairs):
     ----------
     inst : mne.io.Raw
         A dyad (channel names ``'<role>:<channel>'``).
-    pairs : None | str | list of str | dict
-        As in :func:`hyperinsync.lagged_sync`.
+    %(lagged_pairs)s
 
     Returns
     -------
