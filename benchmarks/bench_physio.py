@@ -7,8 +7,8 @@ The series are analysed at the rates they are usually analysed at (``--rates``, 
 EDA 8 Hz, heart rate 4 Hz, MEA 25 Hz; each modality is its own dyad on the same timeline),
 windows of 60 s every 30 s with lags of +/-5 s (rMEA's example), ``definition='wcc'`` with
 1000 circular shifts (each a different shift in samples), the lag-mirror lead test with
-1000 sign flips and 2000 bootstrap resamples. Timed: :func:`hyperinsync.sync.lagged.lagged_sync`
-only (the simulation is not). ``--same-rate`` puts all three at 25 Hz in one dyad (a harder
+1000 sign flips and 2000 bootstrap resamples. Timed: :func:`hyperinsync.lagged_sync` only
+(the simulation is not). ``--same-rate`` puts all three at 25 Hz in one dyad (a harder
 case). ``--missing`` adds dropouts (5 % of each series missing, in 20-s runs), which takes
 the general path of the engine (six FFT tables instead of one). ``--repeats N``: median.
 
@@ -47,9 +47,8 @@ def main():
     import numpy as np
 
     import mne
+    from hyperinsync import PhysioCoupling, lagged_sync, simulate_physio_dyad
     from hyperinsync.io import align_physio
-    from hyperinsync.sync.lagged import lagged_sync
-    from hyperinsync.simulation.physio import PhysioCoupling, simulate_physio_dyad
 
     mne.set_log_level("ERROR")
     duration = 600.0 if a.quick else 3000.0

@@ -1,6 +1,6 @@
-"""Validation of lagged body/autonomic synchrony (:func:`hyperinsync.sync.lagged.lagged_sync`).
+"""Validation of lagged body/autonomic synchrony (:func:`hyperinsync.lagged_sync`).
 
-Dyads from :func:`hyperinsync.simulation.physio.simulate_physio_dyad`: EDA, heart rate and
+Dyads from :func:`hyperinsync.simulate_physio_dyad`: EDA, heart rate and
 motion energy of both people, each modality with its own latent drivers (so the three
 modalities of one replication are three independent trials), all at 4 Hz (the drivers lie
 below 1 Hz), 50-min sessions (30 min for the null scenarios); analysis: lags +/-5 s, 30-s
@@ -38,9 +38,8 @@ import warnings
 
 import mne
 
-from hyperinsync.sync.lagged import lagged_sync
-from hyperinsync.simulation.physio import DEFAULT_STRENGTH, MODALITIES, PhysioCoupling, \
-    simulate_physio_dyad
+from hyperinsync import PhysioCoupling, lagged_sync, simulate_physio_dyad
+from hyperinsync.simulation.physio import DEFAULT_STRENGTH, MODALITIES
 
 from .common import NOMINAL, Row
 
