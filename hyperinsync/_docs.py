@@ -23,6 +23,12 @@ docdict["seed"] = """seed : None | int | numpy.random.Generator
 docdict["roles"] = """roles : tuple of str
     The two participants' role names, e.g. ``('therapist', 'client')``. Default ``('A', 'B')``."""
 
+# -------------------------------------------------------------------------- simulated studies
+docdict["study_dyad"] = """dyad : str | int
+    Dyad name (e.g. ``'dyad01'``) or index into the study's ``dyads``."""
+docdict["study_session"] = """session : int
+    Session index (0-based)."""
+
 # -------------------------------------------------------------------------- what to analyse
 docdict["bands"] = """bands : dict | None
     Named frequency bands ``{name: (fmin, fmax)}`` in Hz. ``None`` uses

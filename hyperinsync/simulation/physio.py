@@ -53,7 +53,7 @@ import numpy as np
 from .._docs import fill_doc
 from .._utils import _check_option, _validate_type, logger, verbose
 from ..dyad import make_dyad_raw, set_dyad_meta
-from .design import _seed_int
+from .design import _jsonable, _seed_int
 from .study import SimulatedStudy
 
 MODALITIES = ("eda", "heart", "movement")
@@ -406,10 +406,8 @@ class SimulatedPhysioStudy:
 
         Parameters
         ----------
-        dyad : str | int
-            Dyad name or index.
-        session : int
-            Session index (0-based).
+        %(study_dyad)s
+        %(study_session)s
         %(verbose)s
 
         Returns
@@ -434,8 +432,7 @@ class SimulatedPhysioStudy:
             meas_date=_dt.datetime.combine(row["date"], _dt.time(10, 0),
                                            tzinfo=_dt.timezone.utc),
         )
-        truth.extra = {k: (v.isoformat() if isinstance(v, _dt.date) else v)
-                       for k, v in row.items()}
+        truth.extra = _jsonable(dict(row))
         return raw, truth
 
     def to_table(self):

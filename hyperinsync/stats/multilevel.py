@@ -25,32 +25,18 @@ cognitive-behavioural ``CB`` techniques), per session, in 30 dyads x 5 sessions,
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from scipy import stats as _sps
 
 from .._utils import _check_option, _validate_type, as_table, warn
 from .effects import _check_ci
-from .mixed import _as_frame
+from .mixed import _as_frame, _fit_reml
 
 
 def _fit(model):
-    """REML fit, falling back on derivative-free optimisers near a variance of 0."""
-    best, best_ok = None, False
-    for method in (None, "powell", "nm"):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                fit = model.fit(reml=True, **({} if method is None else dict(method=method)))
-            except (np.linalg.LinAlgError, ValueError):
-                continue
-        ok = bool(getattr(fit, "converged", True)) and not any(
-            "converge" in str(w.message).lower() for w in caught)
-        if best is None or (ok and (not best_ok or fit.llf > best.llf + 1e-8)):
-            best, best_ok = fit, ok
-        if best_ok and method is None:
-            break
+    """REML fit (:func:`~hyperinsync.stats.mixed._fit_reml`); an error when none fits, a
+    warning when it did not converge."""
+    best, best_ok = _fit_reml(model)
     if best is None:
         raise ValueError("The mixed model could not be fitted to these data.")
     if not best_ok:
