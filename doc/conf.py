@@ -71,30 +71,6 @@ nitpicky = True
 # doc/sphinxext/hyperinsync_docs.py).
 nitpick_ignore = []
 
-# Docstring defects found by this build. Phase 1 of issue 17 (the site) may not edit the
-# package while it is being restructured, so each is fixed here on the fly, before numpydoc
-# reads the docstring: {object (module.qualname): [(wrong text, right text), ...]}. Phase 2
-# fixes them in the docstrings and deletes this dict; an entry whose text is no longer in
-# the docstring fails the build, so none outlives its fix.
-hyperinsync_docstring_fixes = {
-    # `|z|` and `|imaginary coherence|` outside math are reST substitutions
-    "hyperinsync.stats.standardize": [
-        ("(max-z / max-|z|)", "(max-z / max-:math:`|z|`)"),
-        ("shape (N, *observed_std.shape)", "shape (N, ...)"),
-    ],
-    "hyperinsync.insync.level1": [
-        ("or |imaginary coherence| within", "or absolute imaginary coherence within"),
-    ],
-    # scipy.stats.pearsonr is a function, not a method
-    "hyperinsync.stats.correlation_test": [
-        (":meth:`scipy.stats.pearsonr`", ":func:`scipy.stats.pearsonr`"),
-    ],
-    # mne.time_frequency.tfr.cwt is private to MNE (no page to link to)
-    "hyperinsync.spectral.band_analytic": [
-        (":func:`mne.time_frequency.tfr.cwt`", "MNE's ``mne.time_frequency.tfr.cwt``"),
-    ],
-}
-
 # -- autodoc / autosummary ----------------------------------------------------------------
 autosummary_generate = True
 # members of hyperinsync's own classes and mixins; MNE's inherited ones are skipped

@@ -42,6 +42,7 @@ from .stats import (
 )
 from .sync import SyncResult, compute_sync
 
+# read_dyad_raw (deprecated alias of read_dyad_fif) stays importable, outside __all__
 __all__ = [
     "Coupling",
     "LaggedSyncResult",
@@ -73,7 +74,6 @@ __all__ = [
     "make_dyad_raw",
     "read_dyad_epochs",
     "read_dyad_fif",
-    "read_dyad_raw",
     "read_montage",
     "read_rois",
     "resolve_rois",

@@ -154,3 +154,17 @@ def test_the_checker_catches_violations(tmp_path, monkeypatch, bad, what):
     )
     with pytest.raises(AssertionError, match=what):
         test_layers_private_names_and_no_string_loading()
+
+
+def test_every_sub_package_is_shipped():
+    """pyproject.toml lists the packages by hand: a new sub-package missing there would work
+    in an editable install and be absent from the wheel users get."""
+    import tomllib
+
+    pyproject = ROOT.parent / "pyproject.toml"
+    if not pyproject.is_file():
+        pytest.skip("installed package: no pyproject.toml beside it")
+    listed = set(tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["packages"])
+    found = {"hyperinsync." + ".".join(p.parent.relative_to(ROOT).parts)
+             for p in ROOT.rglob("__init__.py") if p.parent != ROOT} | {"hyperinsync"}
+    assert found - listed == set(), "add to [tool.setuptools] packages in pyproject.toml"

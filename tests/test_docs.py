@@ -210,7 +210,7 @@ BROWSER_PAGES = {
     "auto_tutorials/index.html": "Tutorials",
     "generated/hyperinsync.compute_sync.html": "compute_sync",
     "auto_tutorials/01_quickstart.html": "Quickstart",
-    "generated/hyperinsync.measures.plv.html": "Phase-locking value",
+    "generated/hyperinsync.sync.measures.plv.html": "Phase-locking value",
 }
 
 # Loads each page in a frame of the same origin, waits for it and its images, and writes
@@ -312,4 +312,4 @@ def test_pages_render_in_a_headless_browser(tmp_path):
     for part in ("Parameters", "Returns", "Tutorials using"):
         assert part in api, f"compute_sync's page lacks {part!r}"
     # formulas typeset by the MathJax the site ships
-    assert found["generated/hyperinsync.measures.plv.html"]["math"] >= 1
+    assert found["generated/hyperinsync.sync.measures.plv.html"]["math"] >= 1

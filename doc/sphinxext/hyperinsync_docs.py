@@ -12,6 +12,7 @@ import ipaddress
 import pkgutil
 import re
 import socket
+import types
 from pathlib import Path
 
 from sphinx.errors import ConfigError, ExtensionError
@@ -275,6 +276,15 @@ def resolve_by_object(app, env, node, contnode):
         obj = _unwrap(_import_object(cand))
         if obj is None:
             continue
+        if isinstance(obj, types.ModuleType):
+            if node.get("reftype") == "mod":
+                # a sub-module without a page of its own (the API documents names, not
+                # every module): code, no link
+                return contnode
+            # ``hyperinsync.insync.level1`` names both a module and the function its
+            # package exports under that name: a :func: reference means the function
+            parent, _, last = cand.rpartition(".")
+            obj = _unwrap(getattr(_import_object(parent), last, None))
         hit = documented.get(id(obj))
         if hit is not None and hit[1] is obj:
             return resolve(hit[0])
@@ -358,48 +368,6 @@ def skip_foreign_members(app, what, name, obj, skip, options):
     return None
 
 
-def apply_docstring_fixes(app, what, name, obj, options, lines):
-    """Apply ``hyperinsync_docstring_fixes`` (conf.py) before numpydoc parses a docstring.
-
-    Each entry fixes one defect of the package's docstrings until the docstring itself is
-    fixed; an entry that no longer matches is an error, so none outlives its fix.
-    """
-    fixes = app.config.hyperinsync_docstring_fixes
-    if not fixes:
-        return
-    target = _unwrap(obj)
-    key = f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
-    if key not in fixes and name in fixes:
-        key = name
-    if key not in fixes:
-        return
-    text = "\n".join(lines)
-    for old, new in fixes[key]:
-        if old not in text:
-            raise ExtensionError(
-                f"hyperinsync_docstring_fixes[{key!r}]: {old!r} is no longer in the "
-                "docstring. Fixed in the package? Remove the entry from doc/conf.py."
-            )
-        text = text.replace(old, new)
-    lines[:] = text.split("\n")
-    app.env.hyperinsync_fixed = getattr(app.env, "hyperinsync_fixed", set()) | {key}
-
-
-def check_fixes_used(app, exception):
-    """Every docstring fix must have been applied (a stale key is a typo or a moved object).
-
-    The applied keys accumulate in the pickled environment, so an incremental build, which
-    reads no docstring again, still knows them.
-    """
-    if exception is not None or not app.config.hyperinsync_docstring_fixes:
-        return
-    unused = set(app.config.hyperinsync_docstring_fixes) - getattr(
-        app.env, "hyperinsync_fixed", set())
-    if unused:
-        logger.warning("hyperinsync_docstring_fixes never applied (object moved or renamed? "
-                       "fix the key in doc/conf.py): %s", sorted(unused))
-
-
 _BACKLINK = re.compile(
     r'(<div class="viewcode-block" id="(?P<name>[^"]+)">\s*<a class="viewcode-back" '
     r'href=")(?P<page>[^"#]*)#(?P<anchor>[^"]*)(?P<end>")'
@@ -452,10 +420,6 @@ def setup(app):
     app.connect("missing-reference", resolve_label_in_order)
     app.connect("autodoc-process-bases", public_bases)
     app.connect("autodoc-skip-member", skip_foreign_members)
-    # before numpydoc (priority 500) turns the docstring into reST
-    app.add_config_value("hyperinsync_docstring_fixes", {}, "env")
-    app.connect("autodoc-process-docstring", apply_docstring_fixes, priority=400)
-    app.connect("build-finished", check_fixes_used)
     _guard_network()
     app.connect("build-finished", check_offline)
     app.connect("build-finished", fix_viewcode_backlinks)

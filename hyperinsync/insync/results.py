@@ -293,7 +293,7 @@ class InSyncLevel2(_WindowResult):
         ``significant`` (``p_corrected <= alpha``), ``direction`` (``'above chance'`` or
         ``'below chance'``: the sign of z), ``phase_diff`` (mean phase difference A - B in
         radians) and ``phase`` (``'in-phase'``, ``'anti-phase'`` or ``'lagged'``,
-        :func:`hyperinsync.measures.phase_relation`; meaningful where significant).
+        :func:`hyperinsync.sync.measures.phase_relation`; meaningful where significant).
 
         Returns
         -------

@@ -13,7 +13,7 @@ with :math:`x, y` the unit phasors :math:`z/|z|` for PLV and the analytic signal
 for coherence. Then :math:`\mathrm{PLV}_{ij} = |S_{ij}|/n_W`,
 :math:`\mathrm{coh}_{ij} = |S_{ij}|/\sqrt{P_i Q_j}` and
 :math:`\mathrm{imcoh}_{ij} = |\mathrm{Im}\,S_{ij}|/\sqrt{P_i Q_j}` (the ``'within'``
-convention of :mod:`hyperinsync.measures`). Windows start every ``step`` and last ``window``,
+convention of :mod:`hyperinsync.sync.measures`). Windows start every ``step`` and last ``window``,
 so both are multiples of a block of :math:`g = \gcd(n_\mathrm{window}, n_\mathrm{step})`
 decimated samples. The block sums of all channel pairs are one batched matrix product
 (``(n_blocks, n_a, g) @ (n_blocks, g, n_b)``); their cumulative sum :math:`C` gives every

@@ -15,6 +15,7 @@ from .poly5 import Poly5Error, read_raw_poly5, write_poly5
 from .split import split_dyad
 from .xdf import read_dyad_xdf, read_raw_xdf
 
+# read_dyad (deprecated alias of read_dyad_files) stays importable, outside __all__
 __all__ = [
     "AlignmentError",
     "DyadIOError",
@@ -24,7 +25,6 @@ __all__ = [
     "XDFError",
     "align_physio",
     "make_physio_dyad",
-    "read_dyad",
     "read_dyad_files",
     "read_dyad_xdf",
     "read_empatica_ibi",

@@ -36,7 +36,7 @@ from .pulses import (
 from .clocks import _lsl_line, _shared_clock, _xdf_meta
 from .errors import AlignmentError, DyadIOError
 
-__all__ = ["read_dyad", "read_dyad_files", "read_recording", "recording_files"]
+__all__ = ["read_dyad_files", "read_recording", "recording_files"]
 
 
 # Channel types that hold codes, not signals: never interpolated, only re-placed in time.

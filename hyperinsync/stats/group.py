@@ -315,7 +315,7 @@ def correlation_test(
     :math:`t = r\sqrt{(n-2)/(1-r^2)}` on :math:`n - 2` df, with the same alternative (as
     :func:`scipy.stats.pearsonr` / :func:`scipy.stats.spearmanr`). The confidence interval
     is Fisher's: :math:`\tanh(\operatorname{artanh} r \pm z_{1-\alpha/2}\,\sigma)` with
-    :math:`\sigma = 1/\sqrt{n - 3}` (Pearson; as :meth:`scipy.stats.pearsonr`) or
+    :math:`\sigma = 1/\sqrt{n - 3}` (Pearson; as :func:`scipy.stats.pearsonr`) or
     :math:`\sqrt{1.06 / (n - 3)}` (Spearman; Fieller, Hartley & Pearson, 1957).
 
     Several features (trailing axes of ``x``, e.g. bands x ROIs, all against the same

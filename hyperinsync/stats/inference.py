@@ -274,7 +274,7 @@ def standardize(observed, null, axis=0, tail="greater", method="z"):
 
     - ``method='z'``: :math:`z = (x - m) / s` with :math:`m`, :math:`s` the mean and SD
       (``ddof=1``) of the :math:`N + 1` pooled values; :math:`z` for ``tail='greater'``,
-      :math:`-z` for ``'less'``, :math:`|z|` for ``'two-sided'`` (max-z / max-|z|).
+      :math:`-z` for ``'less'``, :math:`|z|` for ``'two-sided'`` (max-z / max-:math:`|z|`).
     - ``method='p'``: :math:`-p` with :math:`p` the value's p-value among the pooled values
       (:math:`\#\{\text{pooled} \ge x\} / (N + 1)` for ``'greater'``, :math:`\le` for
       ``'less'``, twice the smaller for ``'two-sided'``): the single-step min-p of Westfall &
@@ -306,7 +306,7 @@ def standardize(observed, null, axis=0, tail="greater", method="z"):
     -------
     observed_std : ndarray
         Shape of ``observed`` (broadcast to the family); larger is more extreme.
-    null_std : ndarray, shape (N, *observed_std.shape)
+    null_std : ndarray, shape (N, ...)
         The standardised surrogates, surrogate axis first (one copy per leading index, since
         each family is pooled with its own observed values).
     """

@@ -170,7 +170,7 @@ class SurrogateResult:
             for signed imcoh positive means the row leads in phase), ``'above chance'`` /
             ``'below chance'`` for magnitudes. ``phase_diff`` is the mean phase difference
             row - col in radians and ``phase`` names it: ``'in-phase'``, ``'anti-phase'``
-            or ``'lagged'`` (:func:`hyperinsync.measures.phase_relation`).
+            or ``'lagged'`` (:func:`hyperinsync.sync.measures.phase_relation`).
         """
         obs = self.observed if self.observed.ndim == 5 else self.observed[None]
         dyads = self.params.get("dyads") or list(range(len(obs)))

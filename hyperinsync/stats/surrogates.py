@@ -33,7 +33,7 @@ Null models (``null=``), each reproducible with ``seed``:
 How it is fast: the band analytic signals of each person are computed once (exactly as
 :func:`hyperinsync.compute_sync` computes them: one transform of the continuous recording,
 then cut into epochs with its own helpers). Every pairing is then a batched product of
-:mod:`hyperinsync.measures`: people (or epochs) are folded into the channel axis, so one
+:mod:`hyperinsync.sync.measures`: people (or epochs) are folded into the channel axis, so one
 product yields all A_i x B_j (or all epoch k x epoch l) pairs of a band at once. Work is cut
 into chunks whose intermediate arrays stay below about ``max_bytes`` (the same bound as
 :func:`~hyperinsync.compute_sync`).

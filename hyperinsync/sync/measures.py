@@ -11,7 +11,7 @@ Every measure takes two complex arrays ``xa`` of shape ``(..., n_a, S)`` and ``x
 
 Bilinear parts are batched matrix products (all channel pairs of a batch at once). Adding a
 measure is one function and one entry in :data:`MEASURES` (and, when it is a function of
-sums over samples, one in :data:`FROM_SUMS`, which the window engine of In-Sync Levels 1
+sums over samples, one in ``FROM_SUMS``, which the window engine of In-Sync Levels 1
 and 2 then uses as well).
 """
 

@@ -385,7 +385,7 @@ class DyadSignals:
 
         ``z`` has shape ``(n_channels, n_freqs, n_times_decimated)``. With
         ``reject_by_annotation``, samples inside ``BAD_`` annotations are not checked for
-        NaN (they are bridged for the filter, see :func:`check_finite`). Flat channels:
+        NaN (they are bridged for the filter, see ``check_finite``). Flat channels:
         with ``windows=(starts, n_len)`` a channel constant in some of the windows free of
         ``BAD_`` spans is refused and one constant in all of them goes to the list ``flat``
         when given (else it is refused); without ``windows``, a channel constant over all

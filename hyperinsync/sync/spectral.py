@@ -342,7 +342,7 @@ def band_analytic(
         ``'mne_fir'``: :func:`mne.filter.filter_data` with MNE's defaults, then
         :func:`scipy.signal.hilbert` -- exactly HyPyP's ``compute_freq_bands`` (slow; a
         reference). ``'morlet'``: MNE's zero-mean Morlet wavelets (as
-        :func:`mne.time_frequency.tfr.cwt` with ``mode='same'``, and as mne-connectivity's
+        MNE's ``mne.time_frequency.tfr.cwt`` with ``mode='same'``, and as mne-connectivity's
         ``cwt_morlet``, on the detrended data) at ``band_freqs(band, freq_step)``.
     decim : int | 'auto' | dict
         Keep every ``decim``-th sample (exactly those of the full-rate result). ``'auto'``
