@@ -111,8 +111,9 @@ def bad_masks(raw, names):
 
     Returns
     -------
-    mask : ndarray of bool, shape (len(names), raw.n_times)
-        True inside an applicable ``BAD_`` annotation.
+    mask : ndarray of bool, shape (n_names, n_times)
+        True inside an applicable ``BAD_`` annotation (one row per name, one column per
+        sample of ``raw``).
     """
     ann = raw.annotations
     out = np.zeros((len(names), raw.n_times), bool)

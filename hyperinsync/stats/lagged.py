@@ -8,7 +8,8 @@ anti-phase, who leads, per annotated segment and per window (Level 1 episodes).
 themselves are in :mod:`hyperinsync.stats.lagged_inference`, the result class in
 :mod:`hyperinsync.stats.lagged_result`.
 
-----------
+.. rubric:: Statistics
+
 Synchrony (``sync``)
     The grand mean of :math:`|z|` over windows and lags (rMEA's ``grandAver`` with ABS),
     compared with the same statistic on surrogates: one-sided p (Phipson & Smyth,

@@ -373,7 +373,7 @@ def lagged_values(a, b, geom, pairing=None, *, fisher_z=True, max_missing=0.5, g
         row ``j`` puts ``b``'s window ``pairing[j, w]`` with ``a``'s window ``w`` (the first
         row the identity).
     fisher_z : bool
-        Fisher z (clamped to +/-:data:`Z_CLAMP`) instead of r.
+        Fisher z (clamped to +/-10, as rMEA) instead of r.
     max_missing : float
         Largest fraction of missing samples a window may have, per person; above it the
         window (under that pairing) is missing at every lag.
