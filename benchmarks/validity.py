@@ -25,7 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-AREAS = ["surrogates", "level1", "level2", "level3", "group"]
+AREAS = ["surrogates", "level1", "level2", "level3", "group", "physio"]
 
 
 def _modules(only):

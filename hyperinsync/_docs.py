@@ -23,6 +23,12 @@ docdict["seed"] = """seed : None | int | numpy.random.Generator
 docdict["roles"] = """roles : tuple of str
     The two participants' role names, e.g. ``('therapist', 'client')``. Default ``('A', 'B')``."""
 
+# -------------------------------------------------------------------------- simulated studies
+docdict["study_dyad"] = """dyad : str | int
+    Dyad name (e.g. ``'dyad01'``) or index into the study's ``dyads``."""
+docdict["study_session"] = """session : int
+    Session index (0-based)."""
+
 # -------------------------------------------------------------------------- what to analyse
 docdict["bands"] = """bands : dict | None
     Named frequency bands ``{name: (fmin, fmax)}`` in Hz. ``None`` uses
@@ -104,6 +110,29 @@ docdict["signed_sync"] = """signed : bool
     (imcoh: positive when the first role leads in phase) and chance sits at 0."""
 docdict["n_null_deprecated"] = """n_null : int | None
     Deprecated alias of ``n_surrogates`` (it warns); will be removed."""
+
+# -------------------------------------------------------------------------- lagged synchrony
+# (body and autonomic signals: hyperinsync.sync.lagged, hyperinsync.stats.lagged)
+docdict["lagged_pairs"] = """pairs : None | str | list of str | dict
+    What to correlate. ``None``: every channel name both roles have among the types
+    ``gsr``, ``ecg``, ``bio``, ``resp`` and ``misc`` (EEG is never taken), one modality
+    per name. A name or list of names: those channels of both roles. A dict
+    ``{modality: (channel of the first role, channel of the second)}`` pairs differently
+    named channels. A modality missing for one person is an error."""
+docdict["lagged_lag"] = """lag : float
+    The largest lag in seconds (lags run from ``-lag`` to ``+lag`` in steps of one
+    sample). No default, as in rMEA (its example: 5 s)."""
+docdict["lagged_window"] = """window : float
+    Window (segment) length in seconds (rMEA's example: 60 s; SUSY's default: 30 s)."""
+docdict["lagged_step"] = """step : float | None
+    Seconds between window starts; ``None``: ``window`` (non-overlapping windows)."""
+docdict["lagged_definition"] = """definition : 'wcc' | 'rmea' | 'susy'
+    See :mod:`hyperinsync.sync.lagged`. ``'rmea'`` and ``'susy'`` equal those packages to
+    floating-point precision where their definitions apply."""
+docdict["fisher_z"] = """fisher_z : bool
+    Fisher z (atanh, clamped to +/-10) instead of r (rMEA's r2Z)."""
+docdict["max_missing"] = """max_missing : float
+    Largest fraction of missing samples a window may have, per person (rMEA: 0.5)."""
 
 # -------------------------------------------------------------------------- figures
 docdict["viz_axes"] = """axes : matplotlib Axes | None

@@ -6,6 +6,7 @@ import datetime
 import os
 import re
 import secrets
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from mne.utils import (  # noqa: F401  (re-exported for the rest of the package)
 )
 
 DEFAULT_BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
+# In-Sync findings are annotated "insync/L<level>/<band or modality>/<A>-<B>", by
+# hyperinsync.insync (EEG) and by the lagged synchrony of hyperinsync.stats.lagged
+INSYNC_PREFIX = "insync"
 
 
 def check_bands(bands, sfreq=None):
@@ -232,3 +236,15 @@ def check_correction(correction, allowed):
         correction = None
     _check_option("correction", correction, tuple(allowed))
     return correction
+
+
+@contextmanager
+def quiet_empty_slices():
+    """Silence NumPy's RuntimeWarnings of NaN-aware reductions over all-NaN slices.
+
+    For code whose all-NaN rows (e.g. missing windows) are NaN on purpose and counted and
+    reported elsewhere; ``np.errstate`` does not cover these warnings.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield

@@ -20,6 +20,7 @@ LAYERS = {
     "_utils": 1.0, "_docs": 1.0, "backend": 1.1,
     "roles": 2.0, "montage": 2.1, "rois": 2.2, "dyad": 2.3,
     "io": 3, "simulation": 3,
+    "preprocessing": 3.5,
     "sync": 4,
     "stats": 5,
     "insync": 6,

@@ -7,10 +7,9 @@ import mne
 import numpy as np
 
 from .._utils import (
+    INSYNC_PREFIX as PREFIX,
     as_table,
 )
-
-PREFIX = "insync"
 
 
 def _description(level, band, roi_a, roi_b):

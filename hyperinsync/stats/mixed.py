@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from itertools import combinations
 
 import numpy as np
@@ -22,6 +23,29 @@ def _as_frame(data, columns):
             f"data has no column(s) {missing}; its columns are {list(df.columns)}."
         )
     return df
+
+
+def _fit_reml(model):
+    """The REML fit of a statsmodels ``MixedLM``: ``(fit or None, converged)``.
+
+    statsmodels' default optimiser stops short now and then near a variance of 0: fall back
+    to derivative-free ones and keep the best converged REML fit.
+    """
+    best, best_ok = None, False
+    for method in (None, "powell", "nm"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                cand = model.fit(reml=True, **({} if method is None else dict(method=method)))
+            except (np.linalg.LinAlgError, ValueError):
+                continue
+        ok = bool(getattr(cand, "converged", True)) and not any(
+            "converge" in str(w.message).lower() for w in caught)
+        if best is None or (ok and (not best_ok or cand.llf > best.llf + 1e-8)):
+            best, best_ok = cand, ok
+        if best_ok and method is None:
+            break
+    return best, best_ok
 
 
 def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *, ci=0.95):
@@ -84,8 +108,6 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
         random intercept only was fitted, with a warning), ``n_subjects``, ``n_obs``, ``within`` (factors
         used), ``formula``, ``converged``, ``method``, ``ci``.
     """
-    import warnings
-
     import statsmodels.formula.api as smf
 
     ci = _check_ci(ci)
@@ -135,26 +157,8 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
     strata = [c for r in range(1, len(used)) for c in combinations(n_levels, r)]
     vc = {f"vc{k}_": "0 + " + ":".join(f"C({w})" for w in s) for k, s in enumerate(strata)}
     def fit_model(vc_formula):
-        model = smf.mixedlm(formula, frame, groups=frame["s_"], re_formula="1",
-                            vc_formula=vc_formula or None)
-        best, best_ok = None, False
-        # statsmodels' default optimiser stops short now and then near a variance of 0:
-        # fall back to derivative-free ones and keep the best converged REML fit
-        for method in (None, "powell", "nm"):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    cand = model.fit(reml=True,
-                                     **({} if method is None else dict(method=method)))
-                except (np.linalg.LinAlgError, ValueError):
-                    continue
-            ok = bool(getattr(cand, "converged", True)) and not any(
-                "converge" in str(w.message).lower() for w in caught)
-            if best is None or (ok and (not best_ok or cand.llf > best.llf + 1e-8)):
-                best, best_ok = cand, ok
-            if best_ok and method is None:
-                break
-        return best, best_ok
+        return _fit_reml(smf.mixedlm(formula, frame, groups=frame["s_"], re_formula="1",
+                                     vc_formula=vc_formula or None))
 
     from .._utils import warn
 

@@ -1,0 +1,179 @@
+"""The result of :func:`hyperinsync.lagged_sync`: :class:`LaggedSyncResult`."""
+
+from __future__ import annotations
+
+import mne
+import numpy as np
+
+from .._utils import INSYNC_PREFIX, _check_option, as_table
+from ..roles import split_ch_name
+from ..sync.lagged import peak_lag, window_summaries
+
+
+def _description(modality, ch_a, ch_b):
+    return f"{INSYNC_PREFIX}/L1/{modality}/{ch_a}-{ch_b}"
+
+
+class LaggedSyncResult:
+    """Windowed lagged cross-correlation of a dyad and its statistics.
+
+    Made by :func:`lagged_sync`; rebuild from :meth:`to_dict` output with
+    :meth:`from_dict`.
+
+    Attributes
+    ----------
+    roles : tuple of str
+        The two roles; a positive lag means the first leads.
+    modalities : list of str
+        One name per analysed pair of channels.
+    channels : dict
+        ``{modality: (dyad channel of the first role, of the second)}``.
+    lags : ndarray, shape (n_lags,)
+        Lags in seconds.
+    window_starts : ndarray, shape (n_windows,)
+        Start of each window's lag-0 segment, in seconds from the first sample.
+    values : ndarray, shape (n_modalities, n_windows, n_lags)
+        Signed Fisher z (or r) per window and lag; NaN for missing windows or lags.
+    null_sum_abs, null_sum_signed, null_count : ndarray, shape (n_modalities, n_sur, n_windows)
+        Per surrogate and window: the sums of :math:`|z|` and of :math:`z` over lags and the
+        number of valid lags (empty without surrogates).
+    sessions : list of dict
+        One row per modality, whole recording (see :meth:`to_table`).
+    segments : list of dict
+        One row per modality and annotated segment.
+    episodes : list of dict
+        Level 1 episodes.
+    window_p : ndarray, shape (n_modalities, n_windows)
+        Per-window p-values, family-wise corrected over windows (NaN without surrogates).
+    params : dict
+        Every parameter of the analysis (``definition``, ``window``, ``lag``, ``step``,
+        ``sfreq``, ``null``, ``n_surrogates``, ...).
+    """
+
+    _ARRAYS = ("lags", "window_starts", "values", "null_sum_abs", "null_sum_signed",
+               "null_count", "window_p")
+
+    def __init__(self, *, roles, modalities, channels, sessions, segments, episodes, params,
+                 **arrays):
+        for key in self._ARRAYS:
+            setattr(self, key, np.asarray(arrays.pop(key), float))
+        if arrays:
+            raise TypeError(f"Unexpected fields {sorted(arrays)} for LaggedSyncResult.")
+        self.roles = tuple(roles)
+        self.modalities = list(modalities)
+        self.channels = {k: tuple(v) for k, v in dict(channels).items()}
+        self.sessions = [dict(r) for r in sessions]
+        self.segments = [dict(r) for r in segments]
+        self.episodes = [dict(r) for r in episodes]
+        self.params = dict(params)
+
+    def __repr__(self):
+        return (f"<LaggedSyncResult | {self.params['definition']} | "
+                f"{', '.join(self.modalities)} | {len(self.window_starts)} windows of "
+                f"{self.params['window']:g} s, lags +/-{self.params['lag']:g} s | "
+                f"{self.params['n_surrogates']} surrogates | {len(self.episodes)} episode(s)>")
+
+    def _mi(self, modality):
+        if modality not in self.modalities:
+            raise ValueError(f"Modality {modality!r} is not in this result: {self.modalities}.")
+        return self.modalities.index(modality)
+
+    def get_values(self, modality, absolute=None):
+        """The window x lag matrix of one modality.
+
+        Parameters
+        ----------
+        modality : str
+            The modality (pair) name.
+        absolute : bool | None
+            Absolute values (rMEA's ABS); ``None`` uses the analysis' ``absolute``.
+
+        Returns
+        -------
+        values : ndarray, shape (n_windows, n_lags)
+        """
+        v = self.values[self._mi(modality)]
+        absolute = self.params["absolute"] if absolute is None else absolute
+        return np.abs(v) if absolute else v.copy()
+
+    def _window_rows(self):
+        rows = []
+        win = self.params["window"]
+        for mi, mod in enumerate(self.modalities):
+            vals = self.get_values(mod)
+            summ = window_summaries(vals, self.lags)
+            best, peak = peak_lag(vals, self.lags)
+            for w, t in enumerate(self.window_starts):
+                rows.append(dict(
+                    modality=mod, window=w, onset=float(t), duration=float(win),
+                    **{k: float(v[w]) for k, v in summ.items()},
+                    best_lag=float(best[w]), peak=float(peak[w]),
+                    valid=bool(np.isfinite(vals[w]).any()),
+                    p=float(self.window_p[mi, w]) if self.window_p.size else np.nan,
+                ))
+        return rows
+
+    def grand_average(self, modality):
+        """rMEA's ``grandAver``: the mean of all window x lag values (NaN-aware)."""
+        v = self.get_values(modality)
+        return float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
+
+    def to_table(self, level="session"):
+        """The results as a tidy table.
+
+        Parameters
+        ----------
+        level : 'session' | 'segment' | 'window' | 'episode'
+            ``'session'``: one row per modality over the whole recording: ``sync`` (mean
+            :math:`|z|`), ``sync_p``, ``sync_null_mean``, ``sync_null_sd``,
+            ``sync_effect_size`` (SUSY-style), ``synchrony``; ``phase_value`` (the signed lag
+            profile at its strongest lag, ``phase_lag``), ``phase_p`` (two-sided), ``phase``
+            (``'in-phase'``, ``'anti-phase'``, ``'none'``); ``lead`` (:math:`D`, first role minus second),
+            ``lead_p``, ``lead_ci_low``/``_high``, ``leader``, ``peak_lag`` (s) with
+            ``peak_lag_ci_low``/``_high``; ``n_windows``, ``n_windows_valid``,
+            ``grand_average`` (of the values as analysed), ``n_blocks``; with
+            ``definition='susy'`` SUSY's own numbers (``susy_ES``, ...). ``'segment'``: the
+            same per annotated segment. ``'window'``: rMEA's per-window summaries
+            (``all_lags``, ``a_leads``/``b_leads`` = mean over positive / negative lags,
+            ``a_leads_0``/``b_leads_0`` with lag 0, ``lag_zero``, ``best_lag``, ``peak``),
+            ``valid`` and the corrected window ``p``. ``'episode'``: Level 1 episodes.
+
+        Returns
+        -------
+        table : pandas.DataFrame | list of dict
+        """
+        _check_option("level", level, ("session", "segment", "window", "episode"))
+        rows = {"session": self.sessions, "segment": self.segments,
+                "episode": self.episodes}.get(level)
+        return as_table(self._window_rows() if rows is None else rows)
+
+    @property
+    def annotations(self):
+        """Level 1 episodes as :class:`mne.Annotations` (onsets from the first sample).
+
+        Descriptions are ``insync/L1/<modality>/<channel A>-<channel B>`` (plain channel
+        names), each naming both dyad channels in ``ch_names``.
+        """
+        onset, duration, desc, chs = [], [], [], []
+        for ep in self.episodes:
+            ch_a, ch_b = self.channels[ep["modality"]]
+            onset.append(ep["onset"])
+            duration.append(ep["duration"])
+            desc.append(_description(ep["modality"], split_ch_name(ch_a)[1],
+                                     split_ch_name(ch_b)[1]))
+            chs.append([ch_a, ch_b])
+        return mne.Annotations(onset, duration, desc, orig_time=None, ch_names=chs)
+
+    def to_dict(self):
+        """Plain arrays and JSON-able fields (see :meth:`from_dict`)."""
+        out = {k: getattr(self, k) for k in self._ARRAYS}
+        out.update(roles=list(self.roles), modalities=list(self.modalities),
+                   channels={k: list(v) for k, v in self.channels.items()},
+                   sessions=self.sessions, segments=self.segments, episodes=self.episodes,
+                   params=self.params)
+        return out
+
+    @classmethod
+    def from_dict(cls, d):
+        """Rebuild a result from :meth:`to_dict` output."""
+        return cls(**dict(d))
