@@ -9,10 +9,12 @@ r"""Statistics of synchrony: inference, null models, group tests, mixed models.
   :class:`~hyperinsync.stats.result.SurrogateResult`;
 - :mod:`~hyperinsync.stats.group`, :mod:`~hyperinsync.stats.effects`,
   :mod:`~hyperinsync.stats.mixed` -- group contrasts, correlations, effect sizes with
-  confidence intervals, the mixed model.
+  confidence intervals, the mixed model; their results in
+  :mod:`~hyperinsync.stats.group_result`.
 """
 
 from .effects import cohens_d_ci, eta_sq_partial_ci
+from .group_result import ContrastResult, CorrelationResult, MixedModelResult
 from .group import STATISTICS, correlation_test, group_contrast, permutation_test
 from .inference import (
     CORRECTIONS,
@@ -32,6 +34,9 @@ from .surrogates import NULLS, pseudo_dyad_test, surrogate_sync, surrogate_test
 
 __all__ = [
     "CORRECTIONS",
+    "ContrastResult",
+    "CorrelationResult",
+    "MixedModelResult",
     "NULLS",
     "STANDARDIZE",
     "STATISTICS",
