@@ -157,7 +157,8 @@ class BaseResult:
 
         Returns
         -------
-        result : instance of the class
+        result : BaseResult
+            An instance of the class it is called on.
         """
         return cls(**cls._upgrade(dict(d)))
 

@@ -156,35 +156,30 @@ sfreq = 100
 """ + extra)
 
 
-def test_unknown_key_names_section_key_and_closest():
-    with pytest.raises(StudyError, match=r"Unknown key\(s\) \['windw'\] in \[insync\] level1\. "
-                       r"Valid keys: bands, rois, segment, .* 'windw': did you mean "
-                       r"'window'\?"):
-        Study.from_dict(_sim("[insync]\nlevel1 = { windw = 4.0 }\n"))
-    with pytest.raises(StudyError, match=r"\['n_surogates'\] in \[surrogates\].*did you mean "
-                       r"'n_surrogates'"):
-        Study.from_dict(_sim("[surrogates]\nn_surogates = 10\n"))
-    with pytest.raises(StudyError, match=r"in \[statistics\] pseudo_dyads.*'sesion': did you "
-                       r"mean 'session'"):
-        Study.from_dict(_sim("[statistics]\npseudo_dyads = { sesion = 0 }\n"))
-    # a key of another function's signature is not a study key: level3's data arguments
-    with pytest.raises(StudyError, match=r"\['dates'\] in \[insync\] level3"):
-        Study.from_dict(_sim("[insync]\nlevel3 = { dates = [] }\n"))
+@pytest.mark.parametrize("toml, match", [
+    ("[insync]\nlevel1 = { windw = 4.0 }\n",
+     r"Unknown key\(s\) \['windw'\] in \[insync\] level1\. Valid keys: bands, rois, "
+     r"segment, .* 'windw': did you mean 'window'\?"),
+    ("[surrogates]\nn_surogates = 10\n",
+     r"\['n_surogates'\] in \[surrogates\].*did you mean 'n_surrogates'"),
+    ("[statistics]\npseudo_dyads = { sesion = 0 }\n",
+     r"in \[statistics\] pseudo_dyads.*'sesion': did you mean 'session'"),
+    # a parameter of the function that is not a study key: level3's data arguments
+    ("[insync]\nlevel3 = { dates = [] }\n", r"\['dates'\] in \[insync\] level3"),
     # no close match: the valid keys only
-    with pytest.raises(StudyError, match=r"\['zzz'\] in \[analysis\]\. Valid keys: "
-                       r"bands, measures, [^']*\.$"):
-        Study.from_dict(_sim("[analysis]\nzzz = 1\n"))
-
-
-def test_value_types_are_checked_at_load():
-    with pytest.raises(StudyError, match=r"\[analysis\] epoch_duration must be a number, got "
-                       r"'2' \(str\)"):
-        Study.from_dict(_sim("[analysis]\nepoch_duration = \"2\"\n"))
-    with pytest.raises(StudyError, match=r"\[insync\] level1 lead_lag must be true or false"):
-        Study.from_dict(_sim("[insync]\nlevel1 = { lead_lag = 1 }\n"))
-    with pytest.raises(StudyError, match=r"\[surrogates\] n_surrogates must be a whole "
-                       r"number"):
-        Study.from_dict(_sim("[surrogates]\nn_surrogates = \"many\"\n"))
+    ("[analysis]\nzzz = 1\n", r"\['zzz'\] in \[analysis\]\. Valid keys: bands, measures, "
+     r"[^']*\.$"),
+    # values of the wrong kind are refused at load
+    ("[analysis]\nepoch_duration = \"2\"\n",
+     r"\[analysis\] epoch_duration must be a number, got '2' \(str\)"),
+    ("[insync]\nlevel1 = { lead_lag = 1 }\n",
+     r"\[insync\] level1 lead_lag must be true or false"),
+    ("[surrogates]\nn_surrogates = \"many\"\n",
+     r"\[surrogates\] n_surrogates must be a whole number"),
+])
+def test_unknown_keys_and_wrong_kinds(toml, match):
+    with pytest.raises(StudyError, match=match):
+        Study.from_dict(_sim(toml))
 
 
 def test_schema_version():

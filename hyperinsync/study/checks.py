@@ -136,7 +136,7 @@ def check_section(d, section, where=None):
     d : dict
         The section's table.
     section : str
-        Its dotted name (a key of :data:`~hyperinsync.study.schema.SECTIONS`).
+        Its dotted name (a key of ``hyperinsync.study.schema.SECTIONS``).
     where : str | None
         How messages name it (default: the section's title).
 
@@ -201,10 +201,8 @@ def read_section(value, section, where=None):
     value : dict | bool | None
         The section's table; ``None`` or ``True``: the defaults; ``False``: skip the step
         (sections whose form is ``'table or false'``).
-    section : str
-        Its dotted name (a key of :data:`~hyperinsync.study.schema.SECTIONS`).
-    where : str | None
-        How messages name it (default: the section's title).
+    section, where : str
+        As in :func:`check_section`.
 
     Returns
     -------
@@ -228,7 +226,7 @@ def read_section(value, section, where=None):
 
 
 def migrate(d, source="the study file"):
-    """Bring a parsed study file to the current :data:`~hyperinsync.study.schema.SCHEMA_VERSION`.
+    """Bring a parsed study file to the current schema version (``SCHEMA_VERSION``).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """The study file's schema: every section, its keys, their types, defaults and meaning.
 
-The study file format is declared here, once, and versioned (:data:`SCHEMA_VERSION`); it does
+The study file format is declared here, once, and versioned (``SCHEMA_VERSION``); it does
 not follow the signatures of the functions a study calls, so renaming a Python keyword never
 changes the file format (``tests/test_schema.py`` checks that every key still reaches its
 function, and pins the schema against a snapshot: a change needs a version bump and a
@@ -11,15 +11,15 @@ A file may say which version it is written for, at the top level::
     schema_version = 1
 
 Without it the file is read as the current version. A newer version than this hyperinsync
-knows is an error that says so; an older one is migrated (:data:`MIGRATIONS`), and older
-spellings of keys and values (:data:`RENAMED`; ``correction = "none"``) are read with a
+knows is an error that says so; an older one is migrated (``MIGRATIONS``), and older
+spellings of keys and values (``RENAMED``; ``correction = "none"``) are read with a
 ``FutureWarning`` naming the new spelling.
 
 Each section (:class:`Section`) lists its keys (:class:`Key`): the TOML types a value may
 have, its default (``filled``: the study writes it into its parameters; otherwise the default
 of the function the key reaches applies, or, for ``'[analysis]'``, the ``[analysis]`` value),
-and what it means. :func:`check_section` refuses an unknown key, naming the section, the key
-and the closest valid key.
+and what it means. ``hyperinsync.study.checks.check_section`` refuses an unknown key,
+naming the section, the key and the closest valid key.
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ ANALYSIS = Section("analysis", "[analysis]", "What hyperinsync.compute_sync comp
        {"theta": [4.0, 8.0], "alpha": [8.0, 13.0]}, True),
     _k("measures", "text|list", "Synchrony measures: plv, coh, imcoh, wpli, ccorr, envcorr.",
        ["plv"], True),
-    _k("rois", "text|table|list", "A bundled ROI set, an ROI file, or {name = [channels]}.",
+    _k("rois", "text|table", "A bundled ROI set, an ROI file, or {name = [channels]}.",
        "default", True),
     _k("segments", "text|list", "Annotation descriptions analysed separately; 'all': the "
        "whole recording.", ["all"], True),
@@ -277,7 +277,7 @@ INSYNC = Section("insync", "[insync]", "The In-Sync levels; a level set to false
 
 _WINDOW_KEYS = (
     _k("bands", "table", "Frequency bands.", FROM_ANALYSIS),
-    _k("rois", "text|table|list", "ROIs.", FROM_ANALYSIS),
+    _k("rois", "text|table", "ROIs.", FROM_ANALYSIS),
 )
 LEVEL1 = Section("insync.level1", "[insync] level1", "In-Sync Level 1: sliding-window "
                  "synchrony and its episodes (hyperinsync.insync.level1).", _WINDOW_KEYS + (
