@@ -182,7 +182,7 @@ def test_unknown_keys_and_wrong_kinds(toml, match):
         Study.from_dict(_sim(toml))
 
 
-def test_schema_version():
+def test_schema_version(tmp_path):
     st = Study.from_dict(_sim(top=f"schema_version = {SCHEMA_VERSION}\n"))
     assert st.schema_version == SCHEMA_VERSION
     assert st.params["schema_version"] == SCHEMA_VERSION
@@ -190,6 +190,11 @@ def test_schema_version():
     with pytest.raises(StudyError, match=rf"schema version {SCHEMA_VERSION + 1}, newer than "
                        rf"this hyperinsync .* reads \(up to {SCHEMA_VERSION}\)\. Upgrade"):
         Study.from_dict(_sim(top=f"schema_version = {SCHEMA_VERSION + 1}\n"))
+    toml = tmp_path / "future.toml"
+    toml.write_text(f"schema_version = {SCHEMA_VERSION + 1}\n[study]\n")
+    with pytest.raises(StudyError, match=rf"{toml.name} is written for study-file schema "
+                       rf"version {SCHEMA_VERSION + 1}"):
+        Study.from_toml(toml)
     for bad in ("0", "true", '"1"', "1.5"):
         with pytest.raises(StudyError, match="schema_version must be a whole number >= 1"):
             Study.from_dict(_sim(top=f"schema_version = {bad}\n"))

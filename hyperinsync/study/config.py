@@ -337,7 +337,7 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
         fname = Path(fname)
         if not fname.is_file():
             raise FileNotFoundError(f"No study file at {fname}.")
-        d = _load_toml(fname)
+        d = migrate(_load_toml(fname), source=str(fname))  # a version error names the file
         try:
             return cls.from_dict(d, base_dir=fname.parent,
                                  study_toml=fname.read_text(encoding="utf-8"))
