@@ -78,13 +78,17 @@ def check_n_jobs(n_jobs):
     return int(n_jobs)
 
 
-def as_table(rows):
-    """Rows (dicts) as a pandas DataFrame when pandas is installed, else a list of dicts."""
+def as_table(rows, columns=None):
+    """Rows (dicts) as a :class:`pandas.DataFrame` (every ``to_table`` returns one).
+
+    ``columns`` names the columns of an empty table, so that ``table['p']`` works on no
+    rows too.
+    """
+    import pandas as pd
+
     rows = [dict(r) for r in rows]
-    try:
-        import pandas as pd
-    except ImportError:
-        return rows
+    if not rows and columns is not None:
+        return pd.DataFrame(columns=list(columns))
     return pd.DataFrame(rows)
 
 

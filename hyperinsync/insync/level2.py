@@ -261,7 +261,7 @@ def level2(
     Returns
     -------
     result : InSyncLevel2
-        ``to_table()``, ``contrast_table()``, ``annotations``, ``get_value(...)``.
+        ``to_table()``, ``contrast_table()``, ``annotations``, ``get_data(...)``.
     """
     _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
     dsig = DyadSignals(

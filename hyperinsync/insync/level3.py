@@ -13,11 +13,18 @@ from .._utils import (
     check_seed,
     warn,
 )
+from ..base import BaseResult
 
-class InSyncLevel3:
+# the numbers of each dyad's row (get_data kinds), in table order
+DYAD_COLUMNS = ("n_sessions", "first", "last", "change", "slope", "r", "p", "slope_per_week",
+                "p_week")
+
+
+class InSyncLevel3(BaseResult):
     """In-Sync Level 3 (chronic) result: per-dyad session trends and their summary.
 
-    Made by :func:`level3`; rebuild from :meth:`to_dict` output with :meth:`from_dict`.
+    Made by :func:`level3`; rebuild from :meth:`to_dict` output with :meth:`from_dict`. The
+    shared result interface is that of :class:`hyperinsync.base.BaseResult`.
 
     Attributes
     ----------
@@ -32,7 +39,11 @@ class InSyncLevel3:
         (ISO string or None).
     params : dict
         ``n_permutations``.
+    labels : dict
+        ``{'dyad': [...]}``: the dyads, in table order.
     """
+
+    _FIELDS = ("dyads", "summary", "sessions", "params")
 
     def __init__(self, *, dyads, summary, sessions, params):
         self.dyads = [dict(d) for d in dyads]
@@ -46,6 +57,34 @@ class InSyncLevel3:
             f"{self.summary['mean_slope']:.4g} per session (p={self.summary['p']:.3g})>"
         )
 
+    @property
+    def labels(self):
+        """``{'dyad': [...]}``: the dyads, in table order."""
+        return dict(dyad=[d["dyad"] for d in self.dyads])
+
+    def get_data(self, dyad=None, *, kind="slope"):
+        """Return one number of every dyad (or of one dyad).
+
+        Parameters
+        ----------
+        dyad : str | None
+            A dyad; ``None``: all, in the order of ``labels['dyad']``.
+        kind : str
+            A column of :meth:`to_table`: ``'n_sessions'``, ``'first'``, ``'last'``,
+            ``'change'``, ``'slope'``, ``'r'``, ``'p'``, ``'slope_per_week'``, ``'p_week'``
+            (the last two only when dates were given).
+
+        Returns
+        -------
+        values : ndarray, shape (n_dyads,)
+            A 0-d array when ``dyad`` is given.
+        """
+        self._kind(kind, DYAD_COLUMNS)
+        if self.dyads and kind not in self.dyads[0]:
+            raise ValueError(f"kind={kind!r} needs session dates, which this result has not.")
+        di = self._pick("dyad", dyad, keep=True)
+        return np.array([float(d[kind]) for d in self.dyads])[di]
+
     def to_table(self):
         """One row per dyad.
 
@@ -57,19 +96,9 @@ class InSyncLevel3:
 
         Returns
         -------
-        table : pandas.DataFrame | list of dict
+        table : pandas.DataFrame
         """
-        return as_table(self.dyads)
-
-    def to_dict(self):
-        """Plain JSON-able attributes (see :meth:`from_dict`)."""
-        return dict(dyads=self.dyads, summary=self.summary, sessions=self.sessions,
-                    params=self.params)
-
-    @classmethod
-    def from_dict(cls, d):
-        """Rebuild a result from :meth:`to_dict` output."""
-        return cls(**dict(d))
+        return as_table(self.dyads, ("dyad",) + DYAD_COLUMNS[:-2])
 
 
 def _to_date(d):

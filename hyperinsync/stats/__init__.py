@@ -9,7 +9,8 @@ r"""Statistics of synchrony: inference, null models, group tests, mixed models.
   :class:`~hyperinsync.stats.result.SurrogateResult`;
 - :mod:`~hyperinsync.stats.group`, :mod:`~hyperinsync.stats.effects`,
   :mod:`~hyperinsync.stats.mixed` -- group contrasts, correlations, effect sizes with
-  confidence intervals, the mixed model;
+  confidence intervals, the mixed model; their results in
+  :mod:`~hyperinsync.stats.group_result`;
 - :mod:`~hyperinsync.stats.lagged` -- body and autonomic (lagged) synchrony tested:
   :func:`lagged_sync` (synchrony vs surrogates, in- vs anti-phase, who leads, segments,
   Level 1 episodes) and :func:`lagged_pseudo_dyads`, with the tests in
@@ -19,6 +20,7 @@ r"""Statistics of synchrony: inference, null models, group tests, mixed models.
 """
 
 from .effects import cohens_d_ci, eta_sq_partial_ci
+from .group_result import ContrastResult, CorrelationResult, MixedModelResult
 from .group import STATISTICS, correlation_test, group_contrast, permutation_test
 from .inference import (
     CORRECTIONS,
@@ -42,8 +44,11 @@ from .surrogates import NULLS, pseudo_dyad_test, surrogate_sync, surrogate_test
 
 __all__ = [
     "CORRECTIONS",
+    "ContrastResult",
+    "CorrelationResult",
     "LAGGED_NULLS",
     "LaggedSyncResult",
+    "MixedModelResult",
     "NULLS",
     "STANDARDIZE",
     "STATISTICS",

@@ -10,6 +10,7 @@ import numpy as np
 from scipy import stats as _sps
 
 from .effects import _check_ci, eta_sq_partial_ci
+from .group_result import MixedModelResult
 
 
 def _as_frame(data, columns):
@@ -98,8 +99,10 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
 
     Returns
     -------
-    result : dict
-        ``terms`` (one dict per model term: ``term``, ``F``, ``df1``, ``df2``, ``p``,
+    result : MixedModelResult
+        A dict (:class:`~hyperinsync.stats.group_result.MixedModelResult`, with
+        ``to_table()`` of the terms, ``coefficient_table()`` and ``get_data()``): ``terms``
+        (one dict per model term: ``term``, ``F``, ``df1``, ``df2``, ``p``,
         ``eta_sq_partial``, ``eta_sq_partial_ci_low`` / ``_high``), ``coefficients`` (one
         dict per fixed coefficient: ``name``, ``estimate``, ``se``, ``ci_low``,
         ``ci_high``, ``standardised``, ``standardised_ci_low`` / ``_high``), ``variance``
@@ -235,7 +238,7 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
                           standardised_ci_high=hi / sd_total))
     random = [f"(1 | {subject})"] + [
         f"(1 | {subject}:" + ":".join(names[w] for w in s) + ")" for s in strata]
-    return dict(
+    return MixedModelResult(
         terms=terms, coefficients=coefs, variance=variance,
         n_subjects=int(n_sub), n_obs=int(n_obs), within=used, boundary=boundary,
         formula=f"{dv} ~ {' * '.join([between] + used)} + " + " + ".join(random),

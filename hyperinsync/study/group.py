@@ -193,7 +193,7 @@ def _correction(st):
 
 
 def _contrast(values, groups, st, seed, labels=None):
-    from ..stats import group_contrast
+    from ..stats import ContrastResult, group_contrast
 
     labels_, counts = np.unique(groups, return_counts=True)
     if len(labels_) < 2 or np.any(counts < 2):
@@ -203,10 +203,12 @@ def _contrast(values, groups, st, seed, labels=None):
     res = group_contrast(values, groups, n_permutations=st["n_permutations"], seed=seed,
                          statistic=st.get("statistic", "welch"), correction=_correction(st),
                          ci=st.get("ci", 0.95))
-    out = {k: (np.asarray(v) if isinstance(v, (list, tuple)) and k != "df" else v)
-           for k, v in res.items()}
+    out = ContrastResult({k: (np.asarray(v) if isinstance(v, (list, tuple)) and k != "df"
+                              else v) for k, v in res.items()})
     out["feature"] = st.get("feature", "raw")
     out["family"] = None if labels is None else _family(labels)
+    if labels is not None:
+        out["labels"] = np.asarray(labels)  # names the features (ContrastResult.labels)
     return out
 
 
@@ -237,6 +239,8 @@ def _correlations(values, variables, names, st, seed, dyads=None, labels=None):
         res["feature"] = st.get("feature", "raw")
         res["family"] = None if labels is None else _family(labels)
         res["dyads"] = None if dyads is None else np.asarray(dyads)[ok]
+        if labels is not None:
+            res["labels"] = np.asarray(labels)
         out[name] = res
     return out or None
 

@@ -11,18 +11,14 @@ import mne
 
 from .h5 import to_json
 from .checks import (
-    _DYAD_KEYS,
-    _SESSION_KEYS,
-    _READER_BY_MODE,
-    _READER_KEYS,
-    _FORMATS,
     StudyError,
     _check_name,
     _file_key,
     _check_number,
     _check_date,
-    _check_keys,
 )
+from .checks import check_section
+from .schema import FORMATS, READER_BY_MODE
 from .runner import (
     _make_simulated,
 )
@@ -54,7 +50,7 @@ class _StudyRecordings:
         out, seen, files = [], set(), {}
         for k, dyad in enumerate(dyads):
             where = f"[[dyads]] #{k + 1}"
-            _check_keys(dyad, _DYAD_KEYS, where)
+            dyad = check_section(dyad, "dyads", where)
             if "name" not in dyad:
                 raise StudyError(f"{where} has no name.")
             name = dyad["name"]
@@ -78,7 +74,7 @@ class _StudyRecordings:
             dyad_vars = self._check_variables(dyad.get("variables"), where)
             for j, ses in enumerate(sessions):
                 swhere = f"{where}, session #{j + 1}"
-                _check_keys(ses, _SESSION_KEYS, swhere)
+                ses = check_section(ses, "dyads.sessions", swhere)
                 index = _check_number(ses.get("index", j), f"{swhere}: index", integer=True,
                                       minimum=0)
                 if (name, index) in seen:
@@ -108,11 +104,11 @@ class _StudyRecordings:
     def _source(self, ses, where):
         """Resolve a session's files and reader options (mode: files | xdf | split | fif)."""
         own = {} if ses.get("reader") is None else ses["reader"]
-        _check_keys(own, _READER_KEYS, f"{where} reader")
+        own = check_section(own, "reader", f"{where} reader")
         opts = {**self.reader, **own}
         fmt = opts.pop("format", "auto")
-        if fmt not in _FORMATS:
-            raise StudyError(f"{where}: format {fmt!r} is not one of {', '.join(_FORMATS)}.")
+        if fmt not in FORMATS:
+            raise StudyError(f"{where}: format {fmt!r} is not one of {', '.join(FORMATS)}.")
         if ("files" in ses) == ("file" in ses):
             raise StudyError(
                 f"{where} needs exactly one of files = {{role = path}} (one file per person) "
@@ -145,7 +141,7 @@ class _StudyRecordings:
                         "format to 'xdf', 'split' (with pattern or mapping) or 'fif'."
                     )
             mode = {"poly5": "split", "mne": "split"}.get(fmt, fmt)
-        keys = _READER_BY_MODE[mode]
+        keys = READER_BY_MODE[mode]
         misplaced = [k for k in own if k != "format" and k not in keys]
         if misplaced:
             raise StudyError(

@@ -144,7 +144,7 @@ def _level1_section(report, res, max_dyads):
                                      figsize=(4.0 * len(pairs), 2.4 * len(bands)))
             for bi, band in enumerate(bands):
                 for pi, (a, b) in enumerate(pairs):
-                    times, vals = l1.get_series(band, a, b)
+                    times, vals = l1.times, l1.get_data(band, a, b)
                     eps = [(e["onset"], e["onset"] + e["duration"]) for e in l1.episodes
                            if e["band"] == band and e["roi_a"] == a and e["roi_b"] == b]
                     plot_level1(times, vals, threshold=float(l1.threshold[bi, ra.index(a),

@@ -80,6 +80,7 @@ from .parts import (
 )
 from .._utils import as_table, atomic_path
 from ..insync import InSyncLevel1, InSyncLevel2, InSyncLevel3
+from ..stats.group_result import ContrastResult, CorrelationResult, MixedModelResult
 from ..stats.result import SurrogateResult
 from ..sync.result import SyncResult
 
@@ -157,8 +158,11 @@ class Results:
         (``{segment: SyncResult}``), ``surrogates`` (``{segment: SurrogateResult}``),
         ``level1`` (``{segment: Level 1 result}``) and ``level2`` (result or None).
     group : dict
-        Group statistics: ``{'features': ..., 'contrast': ..., 'correlation': ...,
-        'pseudo_dyads': ..., 'level3': ...}`` (those computed).
+        Group statistics (those computed): ``'features'`` (a dict of the per-dyad values),
+        ``'contrast'`` (:class:`~hyperinsync.stats.ContrastResult`), ``'correlation'``
+        (``{variable: CorrelationResult}``), ``'mixed'`` (``{measure: MixedModelResult}``),
+        ``'pseudo_dyads'`` (``{segment: SurrogateResult}``), ``'level3'``
+        (``{feature: InSyncLevel3}``).
     params : dict
         The full parameter set of the run.
     versions : dict
@@ -228,11 +232,10 @@ class Results:
 
         Returns
         -------
-        table : pandas.DataFrame | list of dict
+        table : pandas.DataFrame
             Columns ``dyad, session, group, segment, measure, band, roi, value`` and, when
             surrogates were computed, ``p``, ``z``, ``null_mean`` and ``corrected`` (value
-            minus null mean) of that ROI pair; then the dyad's variables. A DataFrame when
-            pandas is installed.
+            minus null mean) of that ROI pair; then the dyad's variables.
         """
         rows = []
         for (dyad, ses), rec in sorted(self.recordings.items()):
@@ -256,14 +259,14 @@ class Results:
                             row.update(cells.get((m, b, roi), {}))
                             row.update(meta.get("variables", {}))
                             rows.append(row)
-        return as_table(rows)
+        return as_table(rows, ["dyad", "session", "group", "segment", "measure", "band",
+                               "roi", "value"])
 
 
 def _surrogate_cells(sur):
     """``{(measure, band, roi): {'p', 'z', 'null_mean', 'corrected'}}`` of a SurrogateResult's
     same-ROI pairs (``corrected``: observed - null mean, the study's default group feature)."""
-    table = sur.to_table()
-    rows = table.to_dict("records") if hasattr(table, "to_dict") else table
+    rows = sur.to_table().to_dict("records")
     return {(r["measure"], r["band"], r["row"]): dict(
         p=r["p"], z=r["z"], null_mean=r["null_mean"], corrected=r["observed"] - r["null_mean"])
         for r in rows if r["row"] == r["col"]}
@@ -277,6 +280,9 @@ RESULT_CLASSES = {
     "level1": InSyncLevel1,
     "level2": InSyncLevel2,
     "level3": InSyncLevel3,
+    "contrast": ContrastResult,
+    "correlation": CorrelationResult,
+    "mixed": MixedModelResult,
 }
 
 
@@ -349,8 +355,12 @@ def _read_results(fname, sealed):
                 recordings[(rec["dyad"], rec["session"])] = rec
         group = {name: read_dict(f["group"][name]) for name in f["group"]}
         failures = _read_value(f["failures"]) if "failures" in f else []
-    # per-segment pseudo-dyad results and per-feature Level 3 results are objects too
-    for key, kind in (("pseudo_dyads", "surrogates"), ("level3", "level3")):
+    # the group results are objects too: the contrast; per segment (pseudo-dyads), feature
+    # (Level 3), variable (correlations) or measure (mixed model) the others
+    if group.get("contrast"):
+        group["contrast"] = _rebuild("contrast", group["contrast"])
+    for key, kind in (("pseudo_dyads", "surrogates"), ("level3", "level3"),
+                      ("correlation", "correlation"), ("mixed", "mixed")):
         if group.get(key):
             group[key] = {k: _rebuild(kind, d) for k, d in group[key].items()}
     return Results(recordings, group, params, versions, study_toml, attrs, fname,

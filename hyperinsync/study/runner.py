@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import copy
 import functools
-import inspect
 import json
 import time
 from pathlib import Path
 
 import mne
 
-from .._docs import SIGNAL_OPTIONS
 from .._utils import (
     ProgressBar,
     _validate_type,
@@ -41,6 +39,7 @@ from .checks import (
     StudyError,
     RecordingError,
     _check_name,
+    shared_options,
 )
 from .cache import (
     _sha256_json,
@@ -80,16 +79,11 @@ def _make_simulated(design_json):
     return _simulate_study()(**design, verbose=False)
 
 
-# [analysis] options that every analysis of a recording shares when it takes them: the
-# bands and ROIs, the signal options of DyadSignals (one set for compute_sync, the
-# surrogates and Levels 1-2) and the epoch length (surrogates, Level 2)
-_SHARED = ("bands", "rois", "epoch_duration") + tuple(o for o in SIGNAL_OPTIONS if o != "n_jobs")
-
-
 def _shared_options(analysis, func):
-    """The [analysis] options that ``func`` takes, as keyword arguments."""
-    params = inspect.signature(func).parameters
-    return {k: v for k, v in analysis.items() if k in _SHARED and k in params}
+    """The [analysis] options that ``func`` takes, as keyword arguments (the bands and ROIs,
+    the signal options of DyadSignals and, where it applies, the epoch length): declared by
+    the study-file schema, not read from ``func``'s signature."""
+    return shared_options(analysis, _SECTION_OF[func])
 
 
 # The analyses a study runs, by name (plain imports: a missing analysis is an ImportError
@@ -101,6 +95,9 @@ _ANALYSES = {
     "level2": level2,
     "level3": level3,
 }
+# the study-file section of each analysis (hyperinsync.study.schema)
+_SECTION_OF = {surrogate_test: "surrogates", pseudo_dyad_test: "statistics.pseudo_dyads",
+               level1: "insync.level1", level2: "insync.level2", level3: "insync.level3"}
 
 
 def _load_recording(job):
@@ -313,6 +310,7 @@ class _StudyRunner:
     def params(self):
         """The full parameter set (a JSON-able dict)."""
         return dict(
+            schema_version=self.schema_version,
             name=self.name, roles=list(self.roles), groups=self.groups, reader=self.reader,
             analysis=self.analysis, surrogates=self.surrogates, insync=self.insync,
             statistics=self.statistics, simulate=self.simulate,
