@@ -41,13 +41,15 @@ Group statistics
 Every dyad gets one value per *feature*, ``segment/measure/band/roi`` (same-ROI pairs),
 averaged over its sessions. Which value is ``[statistics] feature``:
 
-- ``"corrected"`` (default): the observed synchrony minus the mean of the recording's own
-  surrogate null (``[surrogates]``), i.e. synchrony above chance in the measure's units.
+- ``"z"`` (default): the surrogate z, (observed - null mean) / null SD of the recording's
+  own surrogate null (``[surrogates]``): unitless, equal spread for every recording.
   Chance synchrony depends on the spectrum (a strong alpha rhythm raises chance PLV in the
   alpha band) and on the epoch length, so raw values of groups that differ only in alpha
-  power differ in "synchrony"; corrected values do not.
-- ``"z"``: the surrogate z, (observed - null mean) / null SD: unitless, equal spread for
-  every recording (also when recordings differ in length).
+  power differ in "synchrony"; z values do not.
+- ``"corrected"``: the observed synchrony minus the null mean, i.e. synchrony above chance
+  in the measure's units. Its spread still shrinks with recording length, so groups of
+  unbalanced size and length make tests over several features liberal (10 % at a nominal
+  5 % in the validation study, ``benchmarks/VALIDITY.md``); z does not.
 - ``"raw"``: uncorrected values (no surrogates needed); only comparable between groups with
   the same spectra and recording design.
 
@@ -162,7 +164,7 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
         with defaults; ``False`` skips it.
     statistics : dict | None
         Group statistics options (see "Group statistics" in the module docstring); its
-        ``feature`` (default ``'corrected'``) needs ``surrogates``.
+        ``feature`` (default ``'z'``) needs ``surrogates``.
     simulate : dict | None
         Arguments of :func:`hyperinsync.simulate_study` for a simulated study.
     base_dir : path-like | None

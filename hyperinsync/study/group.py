@@ -285,7 +285,7 @@ class _StudyGroup:
         if st is None:
             return out
         feats = _dyad_features(records, st.get("rois"), st.get("differences") or {},
-                               st.get("feature", "corrected"))
+                               st.get("feature", "z"))
         out["features"] = feats
         values, dyads, labels = feats["values"], feats["dyads"], feats["labels"]
         seed = st.get("seed")

@@ -330,7 +330,7 @@ STATISTICS = Section("statistics", "[statistics]", "The group statistics (see 'G
     _k("n_permutations", "integer", "Permutations of every group test.", 5000, True),
     _k("seed", "integer", "Random seed.", 0, True),
     _k("rois", "list", "Same-ROI pairs to test; default: all.", None, True),
-    _k("feature", "text", "Per-dyad value: corrected | z | raw.", "corrected", True),
+    _k("feature", "text", "Per-dyad value: z | corrected | raw.", "z", True),
     _k("correction", "text|boolean", "Over the features: fdr | maxstat | false.", "fdr", True),
     _k("statistic", "text", "Permuted group statistic: welch | F.", "welch", True),
     _k("ci", "number", "Level of the confidence intervals.", 0.95, True),
