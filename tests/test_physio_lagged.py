@@ -339,10 +339,12 @@ def test_episodes_annotations():
         assert ep["onset"] >= 300 - 30 - 5 and ep["onset"] + ep["duration"] <= 600 + 30 + 5
     assert any(ep["leader"] == "therapist-led" for ep in res.episodes)
     ann = res.annotations
-    assert set(ann.description) == {"insync/L1/HR/HR-HR"}
-    assert list(ann.ch_names[0]) == ["therapist:HR", "client:HR"]
+    # Level 1 episodes, and Level 2: the session (synchronous overall)
+    assert set(ann.description) == {"insync/L1/HR/HR-HR", "insync/L2/HR/HR-HR"}
+    assert (ann.description == "insync/L1/HR/HR-HR").sum() == len(res.episodes)
+    assert all(list(c) == ["therapist:HR", "client:HR"] for c in ann.ch_names)
     raw.set_annotations(raw.annotations + ann)  # onsets from the first sample
-    assert (raw.annotations.description == "insync/L1/HR/HR-HR").sum() == len(ann)
+    assert (raw.annotations.description == "insync/L1/HR/HR-HR").sum() == len(res.episodes)
 
 
 def test_pseudo_dyads():

@@ -9,11 +9,8 @@ import numpy as np
 from .._utils import (
     INSYNC_PREFIX as PREFIX,
     as_table,
+    insync_description,
 )
-
-
-def _description(level, band, roi_a, roi_b):
-    return f"{PREFIX}/L{level}/{band}/{roi_a}-{roi_b}"
 
 
 class _WindowResult:
@@ -54,7 +51,7 @@ class _WindowResult:
         for r in self._annotated_rows():
             onset.append(r["onset"])
             duration.append(r["duration"])
-            desc.append(_description(self._LEVEL, r["band"], r["roi_a"], r["roi_b"]))
+            desc.append(insync_description(self._LEVEL, r["band"], r["roi_a"], r["roi_b"]))
             chs.append(first[r["roi_a"]] + second[r["roi_b"]])
         return mne.Annotations(onset, duration, desc, orig_time=None, ch_names=chs)
 

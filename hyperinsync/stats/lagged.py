@@ -46,6 +46,17 @@ Level 1 episodes
     max-statistic (:func:`hyperinsync.stats.maxstat_p`). Runs of consecutive significant
     windows are episodes, annotated ``insync/L1/<modality>/<chA>-<chB>``, each with the
     lag of its peak (who leads in it) and the sign there.
+Level 2 (the session and its segments)
+    Every statistic above over all windows (the session) and over the windows inside each
+    annotated segment (``segments=``, e.g. ``IM`` and ``CB``). The synchrony p-values of
+    every modality's session and segment rows form one family, corrected by
+    Benjamini-Hochberg (``sync_p_fdr``); those at or below ``alpha`` are annotated
+    ``insync/L2/<modality>/<chA>-<chB>`` over the recording or over each stretch of the
+    segment. ``sync_corrected`` (synchrony minus the surrogates' mean) is the value to
+    compare across sessions and dyads: :func:`hyperinsync.stats.segment_table` stacks the
+    rows of many results, :func:`hyperinsync.level3` (Level 3, the trend over sessions),
+    :func:`hyperinsync.stats.icc` and :func:`hyperinsync.stats.predict_outcome` take that
+    table.
 
 .. rubric:: Nulls (``null=``)
 
@@ -107,7 +118,7 @@ from ..sync.lagged import (
 )
 from ..sync.signals import annotation_spans
 from .group import permutation_test
-from .inference import maxstat_p
+from .inference import fdr_bh, maxstat_p
 from .lagged_inference import _stats_over, _surrogate_test, _susy_summary
 from .lagged_result import LaggedSyncResult
 from .pairings import shuffle_orders
@@ -116,9 +127,10 @@ NULLS = ("circular_shift", "segment_shuffle")
 
 
 def _segment_windows(raw, names, geom):
-    """``{name: boolean mask of windows whose data lie inside one stretch of that name}``."""
+    """``{name: boolean mask of windows whose data lie inside one stretch of that name}`` and
+    ``{name: [[onset, duration], ...]}`` of its stretches (s from the first sample)."""
     descs = np.asarray(raw.annotations.description)
-    out = {}
+    out, spans = {}, {}
     lo = geom.data_starts
     hi = lo + geom.span
     for name in names:
@@ -131,6 +143,8 @@ def _segment_windows(raw, names, geom):
                 f"descriptions: {', '.join(present)})."
             )
         on, off = annotation_spans(raw, sel)
+        spans[name] = [[float(s0 / geom.sfreq), float((s1 - s0) / geom.sfreq)]
+                       for s0, s1 in zip(on, off)]
         inside = np.zeros(len(lo), bool)
         for s0, s1 in zip(on, off):
             inside |= (lo >= s0) & (hi <= s1)
@@ -138,7 +152,7 @@ def _segment_windows(raw, names, geom):
             warn(f"Segment {name!r}: no window of {geom.span / geom.sfreq:g} s of data fits "
                  "inside its annotations; it is reported as empty.")
         out[name] = inside
-    return out
+    return out, spans
 
 
 def _surrogate_pairings(definition, null, geom, n_sur, min_shift, rng):
@@ -317,7 +331,7 @@ def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", a
     bad = bad_masks(inst, names)
     pairing, n_sur = _surrogate_pairings(definition, null, geom, n_surrogates, min_shift_n,
                                          rng)
-    seg_masks = _segment_windows(inst, list(segments or []), geom)
+    seg_masks, seg_spans = _segment_windows(inst, list(segments or []), geom)
     # the whole recording, then each segment: the groups of windows tested
     groups = np.array([np.ones(geom.n_windows, bool)] + list(seg_masks.values()))
     lags_s = geom.lags / sfreq
@@ -377,12 +391,19 @@ def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", a
         s_sgn.append(red.sum_sgn)
         s_cnt.append(red.count)
         wp.append(p_w)
+    # Level 2: one family of tests, the whole recording and every segment of every modality
+    level2 = [r for r in sessions + seg_rows if "sync_p" in r]
+    if level2:
+        p_adj = fdr_bh([r["sync_p"] for r in level2], alpha)[1]
+        for r, pa in zip(level2, p_adj):
+            r["sync_p_fdr"] = float(pa)
     params = dict(definition=definition, window=float(window), lag=float(lag),
                   step=float(geom.inc / sfreq), sfreq=float(sfreq), absolute=bool(absolute),
                   fisher_z=bool(fisher_z), max_missing=float(max_missing), null=null,
                   n_surrogates=int(n_sur), min_shift=float(min_shift_n / sfreq),
                   alpha=float(alpha), ci=float(ci), n_boot=int(n_boot),
-                  segments=list(segments or []), n_times=int(inst.n_times),
+                  segments=list(segments or []), segment_spans=seg_spans,
+                  n_times=int(inst.n_times), first_time=float(inst.first_time),
                   window_span=float(geom.span / sfreq),
                   block_size=block_size, block_gap=block_gap,
                   backend=bk.name)
