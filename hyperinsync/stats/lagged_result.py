@@ -136,7 +136,12 @@ class LaggedSyncResult:
             same per annotated segment. ``'window'``: rMEA's per-window summaries
             (``all_lags``, ``a_leads``/``b_leads`` = mean over positive / negative lags,
             ``a_leads_0``/``b_leads_0`` with lag 0, ``lag_zero``, ``best_lag``, ``peak``),
-            ``valid`` and the corrected window ``p``. ``'episode'``: Level 1 episodes.
+            ``valid`` and the corrected window ``p``. ``'episode'``: Level 1 episodes:
+            ``onset``, ``duration`` (s from the first sample), ``n_windows``, ``peak`` and
+            ``p`` (the smallest corrected window p), ``lag`` (peak of the episode's mean
+            :math:`|z|` lag profile) with ``lag_ci_low``/``_high``, ``lead``, ``lead_p``,
+            ``n_blocks`` and ``leader`` (the lead test over the episode's windows; see
+            :mod:`hyperinsync.stats.lagged`), ``signed_peak`` and ``phase`` (its sign).
 
         Returns
         -------
