@@ -26,8 +26,8 @@ This tutorial answers each on simulated data with known truth:
    the session's alliance, and its trend across sessions (In-Sync Level 3).
 
 Set the environment variable ``HYPERINSYNC_TUTORIAL_SMALL=1`` to run this tutorial with
-shorter sessions, fewer dyads and fewer surrogates (the test suite does; the statistics
-are then weak).
+fewer dyads, shorter sessions in the study and fewer surrogates (the test suite and the
+documentation build do).
 """
 
 # %%
@@ -42,7 +42,7 @@ import numpy as np
 import hyperinsync as hs
 
 small = os.environ.get("HYPERINSYNC_TUTORIAL_SMALL") == "1"
-segment = 300.0 if small else 600.0  # seconds of IM, then of CB
+segment = 600.0  # seconds of IM, then of CB
 n_sur = 199 if small else 1000
 folder = Path(tempfile.mkdtemp(prefix="hyperinsync-physio-"))
 
@@ -187,7 +187,10 @@ print(susy.to_table()[["susy_ES", "susy_ES_noabs", "susy_ES_lead_a", "susy_ES_le
 # surrogates', corrected over all windows -- are boxed and coloured by who leads in them,
 # with a diamond at their peak lag. Signed values show the movement's anti-phase coupling
 # in ``IM`` as a blue band at +1 s (a colour scale up to 0.8 makes it visible beside
-# single windows' chance peaks); skin conductance is in-phase (red) at -3 s.
+# single windows' chance peaks); skin conductance is in-phase (red) at -3 s. An episode
+# is one or a few windows whose synchrony exceeds chance; its peak lag and sign are those
+# of so few samples that they need not be the coupling's (here the segment statistics
+# recover the planted lag and phase), and the lead test cannot name a leader in it.
 hs.viz.plot_lagged_sync(res_mea, absolute=False, vmax=0.8)
 hs.viz.plot_lagged_sync(res_eda, absolute=False)
 
@@ -217,7 +220,7 @@ for raw in (eda, mea):
 # Cohen's d of real vs pseudo synchrony and a permutation test.
 dyads = [hs.simulate_physio_dyad(segment, 25.0, modalities=["movement"], seed=20 + k,
                                  couplings=[hs.PhysioCoupling("movement", 0.5, 1.0)])[0]
-         for k in range(3 if small else 6)]
+         for k in range(4 if small else 6)]
 pseudo = hs.lagged_pseudo_dyads(dyads, lag=2, window=10, step=5, seed=0)
 print(pseudo["group"].round(3).to_string(index=False))
 
@@ -230,7 +233,7 @@ print(pseudo["group"].round(3).to_string(index=False))
 # depend on it: ``bond`` on the ``IM`` synchrony, ``task`` on the ``CB`` synchrony,
 # ``goal`` on neither.
 study = hs.simulate_physio_study(
-    n_dyads=4 if small else 16, n_sessions=3 if small else 5,
+    n_dyads=8 if small else 16, n_sessions=3 if small else 5,
     segments=(("IM", 200.0 if small else 300.0), ("CB", 200.0 if small else 300.0)),
     modalities=("eda",), sfreq=8.0, seed=3)
 results, design = [], []
@@ -258,10 +261,17 @@ print(f"ICC of session synchrony: {icc['icc']:.2f} "
 # synchrony of each segment in its own column; :func:`hyperinsync.stats.predict_outcome`
 # fits ``bond ~ sync_IM + sync_CB + (1 | dyad)`` with statsmodels' MixedLM, splitting each
 # predictor into its dyad mean (between dyads) and the session's deviation from it
-# (within a dyad). The two segments of a session share its deviation in coupling, so
-# their synchrony is correlated and each coefficient is the segment's effect with the
-# other held fixed; measurement noise lets one segment's measure stand in for the other's
-# in part.
+# (within a dyad).
+#
+# How to read it. The effects are small next to the noise of a session's synchrony, so a
+# study needs many sessions: with ``HYPERINSYNC_TUTORIAL_SMALL=1`` (8 dyads x 3 sessions,
+# as on the documentation's page) the intervals are wide and any single significant term
+# may be chance; the full version (16 dyads x 5 sessions) finds ``bond`` tied to the
+# within-dyad ``IM`` synchrony and not to ``CB``. It also finds ``task`` tied to ``IM``
+# within dyads although only ``CB`` drives it: in this simulation the two segments of a
+# session share the session's deviation in coupling, so within a dyad their synchrony
+# carries the same signal and one segment's measure stands in for the other's. Separating
+# segments needs variation that is specific to them.
 seg = hs.stats.segment_table(results, design, level="segment")
 wide = seg.pivot_table(index=["dyad", "session", "bond", "task", "goal"],
                        columns="segment", values="sync_corrected").reset_index()
