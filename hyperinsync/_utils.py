@@ -26,6 +26,18 @@ DEFAULT_BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
 INSYNC_PREFIX = "insync"
 
 
+def insync_description(level, name, a=None, b=None):
+    """The annotation description of an In-Sync finding: ``insync/L<level>/<name>/<a>-<b>``.
+
+    ``name`` is the band (EEG) or the modality (body and autonomic signals); ``a`` and ``b``
+    are the first and second role's ROI or channel (plain names, without roles). Without
+    ``a`` and ``b``: the prefix ``insync/L<level>/<name>/`` that every such description of
+    that level and name starts with.
+    """
+    prefix = f"{INSYNC_PREFIX}/L{int(level)}/{name}/"
+    return prefix if a is None and b is None else f"{prefix}{a}-{b}"
+
+
 def check_bands(bands, sfreq=None):
     """Validate a band dict and return it as ``{name: (fmin, fmax)}`` floats."""
     if bands is None:

@@ -65,7 +65,7 @@ def write_optional_includes(app, config):
         _write_if_changed(out / f"{page}.inc", text)
 
 
-CLI_COMMANDS = ("demo", "run", "info", "report")
+CLI_COMMANDS = ("demo", "run", "info", "report", "physio")
 
 
 def write_cli_help(app, config):

@@ -6,16 +6,12 @@ import mne
 import numpy as np
 
 from .._utils import INSYNC_PREFIX as PREFIX
-from .._utils import as_table
+from .._utils import as_table, insync_description
 from ..base import BaseResult, deprecated_getter
 
 # the columns of the episode table (also when there is no episode)
 EPISODE_COLUMNS = ("band", "roi_a", "roi_b", "onset", "duration", "peak", "peak_time", "tonic",
                    "z", "p", "p_chance", "above_chance")
-
-
-def _description(level, band, roi_a, roi_b):
-    return f"{PREFIX}/L{level}/{band}/{roi_a}-{roi_b}"
 
 
 class _WindowResult(BaseResult):
@@ -58,7 +54,7 @@ class _WindowResult(BaseResult):
         for r in self._annotated_rows():
             onset.append(r["onset"])
             duration.append(r["duration"])
-            desc.append(_description(self._LEVEL, r["band"], r["roi_a"], r["roi_b"]))
+            desc.append(insync_description(self._LEVEL, r["band"], r["roi_a"], r["roi_b"]))
             chs.append(first[r["roi_a"]] + second[r["roi_b"]])
         return mne.Annotations(onset, duration, desc, orig_time=None, ch_names=chs)
 

@@ -45,7 +45,24 @@ Level 1 episodes
     surrogate; p-values are family-wise corrected over the windows by the standardised
     max-statistic (:func:`hyperinsync.stats.maxstat_p`). Runs of consecutive significant
     windows are episodes, annotated ``insync/L1/<modality>/<chA>-<chB>``, each with the
-    lag of its peak (who leads in it) and the sign there.
+    lag of the peak of its mean :math:`|z|` lag profile (``lag``) and the sign of the
+    signed profile there (``phase``: describes a significant episode, not tested on its
+    own). Who leads in it (``leader``, ``lead_p``, ``lag_ci_low``/``_high``) is the lead
+    test above restricted to the episode's windows, with the same rule: an episode
+    spanning fewer blocks (``lead_block``) than the test needs is ``'simultaneous'`` (or
+    ``'undetermined'`` when it holds no whole block), whatever its peak lag -- a window
+    or two cannot show who leads.
+Level 2 (the session and its segments)
+    Every statistic above over all windows (the session) and over the windows inside each
+    annotated segment (``segments=``, e.g. ``IM`` and ``CB``). The synchrony p-values of
+    every modality's session and segment rows form one family, corrected by
+    Benjamini-Hochberg (``sync_p_fdr``); those at or below ``alpha`` are annotated
+    ``insync/L2/<modality>/<chA>-<chB>`` over the recording or over each stretch of the
+    segment. ``sync_corrected`` (synchrony minus the surrogates' mean) is the value to
+    compare across sessions and dyads: :func:`hyperinsync.stats.segment_table` stacks the
+    rows of many results, :func:`hyperinsync.level3` (Level 3, the trend over sessions),
+    :func:`hyperinsync.stats.icc` and :func:`hyperinsync.stats.predict_outcome` take that
+    table.
 
 .. rubric:: Nulls (``null=``)
 
@@ -107,8 +124,8 @@ from ..sync.lagged import (
 )
 from ..sync.signals import annotation_spans
 from .group import permutation_test
-from .inference import maxstat_p
-from .lagged_inference import _stats_over, _surrogate_test, _susy_summary
+from .inference import fdr_bh, maxstat_p
+from .lagged_inference import _lead_test, _stats_over, _surrogate_test, _susy_summary
 from .lagged_result import LaggedSyncResult
 from .pairings import shuffle_orders
 
@@ -116,9 +133,10 @@ NULLS = ("circular_shift", "segment_shuffle")
 
 
 def _segment_windows(raw, names, geom):
-    """``{name: boolean mask of windows whose data lie inside one stretch of that name}``."""
+    """``{name: boolean mask of windows whose data lie inside one stretch of that name}`` and
+    ``{name: [[onset, duration], ...]}`` of its stretches (s from the first sample)."""
     descs = np.asarray(raw.annotations.description)
-    out = {}
+    out, spans = {}, {}
     lo = geom.data_starts
     hi = lo + geom.span
     for name in names:
@@ -131,6 +149,8 @@ def _segment_windows(raw, names, geom):
                 f"descriptions: {', '.join(present)})."
             )
         on, off = annotation_spans(raw, sel)
+        spans[name] = [[float(s0 / geom.sfreq), float((s1 - s0) / geom.sfreq)]
+                       for s0, s1 in zip(on, off)]
         inside = np.zeros(len(lo), bool)
         for s0, s1 in zip(on, off):
             inside |= (lo >= s0) & (hi <= s1)
@@ -138,7 +158,7 @@ def _segment_windows(raw, names, geom):
             warn(f"Segment {name!r}: no window of {geom.span / geom.sfreq:g} s of data fits "
                  "inside its annotations; it is reported as empty.")
         out[name] = inside
-    return out
+    return out, spans
 
 
 def _surrogate_pairings(definition, null, geom, n_sur, min_shift, rng):
@@ -192,9 +212,11 @@ def _surrogate_pairings(definition, null, geom, n_sur, min_shift, rng):
     return np.concatenate([ident, pairing]), len(shifts)
 
 
-def _episodes(mod, p, geom, obs_abs, obs, alpha, roles, lags_s, win_s):
-    """Runs of consecutive significant windows, with the lag and sign of their peak."""
-    sig = np.isfinite(p) & (p <= alpha)
+def _episodes(mod, p, geom, obs_abs, obs, d, blocks, win_s, stat_kw):
+    """Runs of consecutive significant windows: their peak lag and sign, and who leads in
+    them by the lead test of the session restricted to their windows."""
+    sig = np.isfinite(p) & (p <= stat_kw["alpha"])
+    lags_s = stat_kw["lags_s"]
     out = []
     w = 0
     while w < len(sig):
@@ -209,16 +231,21 @@ def _episodes(mod, p, geom, obs_abs, obs, alpha, roles, lags_s, win_s):
             signed = np.nanmean(obs[w : e + 1], axis=0)
         lag, peak = peak_lag(prof, lags_s)
         k = int(np.argmin(np.abs(lags_s - lag)))
-        if abs(lag) < 0.5 / geom.sfreq:
-            leader = "simultaneous"
-        else:
-            leader = f"{roles[0] if lag > 0 else roles[1]}-led"
+        inside = np.zeros(len(sig), bool)
+        inside[w : e + 1] = True
+        # a leader only as for the session: the lag-mirror test over the episode's blocks
+        # and a peak-lag interval excluding 0 (a short episode cannot show one: simultaneous)
+        lead = _lead_test(np.where(inside, d, np.nan), obs_abs, blocks, stat_kw["n_sur"],
+                          stat_kw["n_boot"], stat_kw["alpha"], stat_kw["ci"],
+                          stat_kw["rng"], lags_s, stat_kw["roles"])
         t0 = geom.starts[w] / geom.sfreq
         out.append(dict(
             modality=mod, onset=float(t0),
             duration=float(geom.starts[e] / geom.sfreq + win_s - t0),
             n_windows=int(e - w + 1), peak=float(peak), p=float(np.nanmin(p[w : e + 1])),
-            lag=float(lag), leader=leader, signed_peak=float(signed[k]),
+            lag=float(lag), lag_ci_low=lead["peak_lag_ci_low"],
+            lag_ci_high=lead["peak_lag_ci_high"], lead=lead["lead"], lead_p=lead["lead_p"],
+            n_blocks=lead["n_blocks"], leader=lead["leader"], signed_peak=float(signed[k]),
             phase="in-phase" if signed[k] > 0 else "anti-phase",
         ))
         w = e + 1
@@ -317,7 +344,7 @@ def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", a
     bad = bad_masks(inst, names)
     pairing, n_sur = _surrogate_pairings(definition, null, geom, n_surrogates, min_shift_n,
                                          rng)
-    seg_masks = _segment_windows(inst, list(segments or []), geom)
+    seg_masks, seg_spans = _segment_windows(inst, list(segments or []), geom)
     # the whole recording, then each segment: the groups of windows tested
     groups = np.array([np.ones(geom.n_windows, bool)] + list(seg_masks.values()))
     lags_s = geom.lags / sfreq
@@ -345,9 +372,11 @@ def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", a
                 np.full(geom.n_windows, np.nan)
         n_missing = int((~np.isfinite(obs).any(axis=1)).sum())
         if n_missing:
-            warn(f"{mod}: {n_missing} of {geom.n_windows} windows are missing (more than "
-                 f"{100 * max_missing:g} % of a person's samples missing, or a flat series "
-                 "within the window); they are left out of every statistic.")
+            why = ("a missing sample in the segment: SUSY needs complete segments"
+                   if definition == "susy" else
+                   f"more than {100 * max_missing:g} % of a person's samples missing")
+            warn(f"{mod}: {n_missing} of {geom.n_windows} windows are missing ({why}, or a "
+                 "flat series within the window); they are left out of every statistic.")
         row = dict(modality=mod, ch_a=ch_a, ch_b=ch_b, role_a=roles[0], role_b=roles[1],
                    definition=definition)
         row.update(_stats_over(all_w, red, d, obs_abs, blocks, group=0, where=mod, **stat_kw))
@@ -371,18 +400,25 @@ def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", a
                 t_obs = np.nanmean(obs_abs, axis=1)
             with quiet_empty_slices():
                 p_w = maxstat_p(t_obs, t_null, tail="greater", standardize="z")
-            episodes += _episodes(mod, p_w, geom, obs_abs, obs, alpha, roles, lags_s, win_s)
+            episodes += _episodes(mod, p_w, geom, obs_abs, obs, d, blocks, win_s, stat_kw)
         values.append(obs)
         s_abs.append(red.sum_abs)
         s_sgn.append(red.sum_sgn)
         s_cnt.append(red.count)
         wp.append(p_w)
+    # Level 2: one family of tests, the whole recording and every segment of every modality
+    level2 = [r for r in sessions + seg_rows if "sync_p" in r]
+    if level2:
+        p_adj = fdr_bh([r["sync_p"] for r in level2], alpha)[1]
+        for r, pa in zip(level2, p_adj):
+            r["sync_p_fdr"] = float(pa)
     params = dict(definition=definition, window=float(window), lag=float(lag),
                   step=float(geom.inc / sfreq), sfreq=float(sfreq), absolute=bool(absolute),
                   fisher_z=bool(fisher_z), max_missing=float(max_missing), null=null,
                   n_surrogates=int(n_sur), min_shift=float(min_shift_n / sfreq),
                   alpha=float(alpha), ci=float(ci), n_boot=int(n_boot),
-                  segments=list(segments or []), n_times=int(inst.n_times),
+                  segments=list(segments or []), segment_spans=seg_spans,
+                  n_times=int(inst.n_times), first_time=float(inst.first_time),
                   window_span=float(geom.span / sfreq),
                   block_size=block_size, block_gap=block_gap,
                   backend=bk.name)

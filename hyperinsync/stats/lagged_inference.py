@@ -115,7 +115,10 @@ def _stats_over(windows, red, d, prof, blocks, *, group, roles, lags_s, alpha, c
             null_sync = red.sum_abs[:, windows].sum(1) / cnt
         _, null_phase = _extreme_lag(red.prof_sgn[group], red.prof_cnt[group])
         p, m, s, es = _surrogate_test(sync, null_sync, "greater")
-        row.update(sync_p=p, sync_null_mean=m, sync_null_sd=s, sync_effect_size=es)
+        # corrected: above the recording's own chance level (the feature studies compare,
+        # as the EEG study's default feature), in the units of sync
+        row.update(sync_p=p, sync_null_mean=m, sync_null_sd=s, sync_effect_size=es,
+                   sync_corrected=sync - m)
         pp, pm, ps, pes = _surrogate_test(phase_val, null_phase, "two-sided")
         row.update(phase_p=pp, phase_null_mean=pm, phase_null_sd=ps, phase_effect_size=pes)
         if np.isfinite(pp) and pp <= alpha:

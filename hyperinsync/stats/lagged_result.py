@@ -5,13 +5,9 @@ from __future__ import annotations
 import mne
 import numpy as np
 
-from .._utils import INSYNC_PREFIX, _check_option, as_table
+from .._utils import _check_option, as_table, insync_description
 from ..roles import split_ch_name
 from ..sync.lagged import peak_lag, window_summaries
-
-
-def _description(modality, ch_a, ch_b):
-    return f"{INSYNC_PREFIX}/L1/{modality}/{ch_a}-{ch_b}"
 
 
 class LaggedSyncResult:
@@ -126,7 +122,11 @@ class LaggedSyncResult:
         level : 'session' | 'segment' | 'window' | 'episode'
             ``'session'``: one row per modality over the whole recording: ``sync`` (mean
             :math:`|z|`), ``sync_p``, ``sync_null_mean``, ``sync_null_sd``,
-            ``sync_effect_size`` (SUSY-style), ``synchrony``; ``phase_value`` (the signed lag
+            ``sync_effect_size`` (SUSY-style), ``sync_corrected`` (``sync`` minus the
+            surrogates' mean: synchrony above the recording's own chance level),
+            ``sync_p_fdr`` (``sync_p`` corrected by Benjamini-Hochberg over the result's
+            Level 2 family: every modality's session and segment rows), ``synchrony``
+            (``'above chance'`` when ``sync_p <= alpha``); ``phase_value`` (the signed lag
             profile at its strongest lag, ``phase_lag``), ``phase_p`` (two-sided), ``phase``
             (``'in-phase'``, ``'anti-phase'``, ``'none'``); ``lead`` (:math:`D`, first role minus second),
             ``lead_p``, ``lead_ci_low``/``_high``, ``leader``, ``peak_lag`` (s) with
@@ -136,7 +136,12 @@ class LaggedSyncResult:
             same per annotated segment. ``'window'``: rMEA's per-window summaries
             (``all_lags``, ``a_leads``/``b_leads`` = mean over positive / negative lags,
             ``a_leads_0``/``b_leads_0`` with lag 0, ``lag_zero``, ``best_lag``, ``peak``),
-            ``valid`` and the corrected window ``p``. ``'episode'``: Level 1 episodes.
+            ``valid`` and the corrected window ``p``. ``'episode'``: Level 1 episodes:
+            ``onset``, ``duration`` (s from the first sample), ``n_windows``, ``peak`` and
+            ``p`` (the smallest corrected window p), ``lag`` (peak of the episode's mean
+            :math:`|z|` lag profile) with ``lag_ci_low``/``_high``, ``lead``, ``lead_p``,
+            ``n_blocks`` and ``leader`` (the lead test over the episode's windows; see
+            :mod:`hyperinsync.stats.lagged`), ``signed_peak`` and ``phase`` (its sign).
 
         Returns
         -------
@@ -147,20 +152,46 @@ class LaggedSyncResult:
                 "episode": self.episodes}.get(level)
         return as_table(self._window_rows() if rows is None else rows)
 
+    def _level2_spans(self):
+        """``(modality, onset, duration)`` of the Level 2 findings (see :attr:`annotations`)."""
+        alpha = self.params["alpha"]
+        whole = self.params["n_times"] / self.params["sfreq"]
+        spans = self.params.get("segment_spans", {})
+        out = []
+        for row in self.sessions + self.segments:
+            p = row.get("sync_p_fdr", np.nan)
+            if not (np.isfinite(p) and p <= alpha):
+                continue
+            if "segment" in row:
+                out += [(row["modality"], on, dur) for on, dur in spans[row["segment"]]]
+            else:
+                out.append((row["modality"], 0.0, whole))
+        return out
+
     @property
     def annotations(self):
-        """Level 1 episodes as :class:`mne.Annotations` (onsets from the first sample).
+        """The findings as :class:`mne.Annotations` (onsets from the first sample).
 
-        Descriptions are ``insync/L1/<modality>/<channel A>-<channel B>`` (plain channel
-        names), each naming both dyad channels in ``ch_names``.
+        - **Level 1**: every episode, ``insync/L1/<modality>/<channel A>-<channel B>``;
+        - **Level 2**: the whole recording (the session) and every annotated stretch of each
+          ``segments`` name whose synchrony is above chance after the Benjamini-Hochberg
+          correction over the result's Level 2 tests (``sync_p_fdr <= alpha``; see
+          :meth:`to_table`), ``insync/L2/<modality>/<channel A>-<channel B>``.
+
+        Channel names are plain (without roles); each annotation names both dyad channels in
+        ``ch_names``. The descriptions follow the rule of the EEG's In-Sync results
+        (``insync/L<level>/<band or modality>/<A>-<B>``); add them to the recording with
+        :func:`hyperinsync.annotate`, which places them on its timeline.
         """
+        rows = [(1, ep["modality"], ep["onset"], ep["duration"]) for ep in self.episodes]
+        rows += [(2, mod, on, dur) for mod, on, dur in self._level2_spans()]
         onset, duration, desc, chs = [], [], [], []
-        for ep in self.episodes:
-            ch_a, ch_b = self.channels[ep["modality"]]
-            onset.append(ep["onset"])
-            duration.append(ep["duration"])
-            desc.append(_description(ep["modality"], split_ch_name(ch_a)[1],
-                                     split_ch_name(ch_b)[1]))
+        for level, mod, on, dur in rows:
+            ch_a, ch_b = self.channels[mod]
+            onset.append(on)
+            duration.append(dur)
+            desc.append(insync_description(level, mod, split_ch_name(ch_a)[1],
+                                           split_ch_name(ch_b)[1]))
             chs.append([ch_a, ch_b])
         return mne.Annotations(onset, duration, desc, orig_time=None, ch_names=chs)
 
