@@ -81,6 +81,7 @@ from .parts import (
 from .._utils import as_table, atomic_path
 from ..insync import InSyncLevel1, InSyncLevel2, InSyncLevel3
 from ..stats.group_result import ContrastResult, CorrelationResult, MixedModelResult
+from ..stats.lagged_result import LaggedSyncResult
 from ..stats.result import SurrogateResult
 from ..sync.result import SyncResult
 
@@ -283,6 +284,7 @@ RESULT_CLASSES = {
     "contrast": ContrastResult,
     "correlation": CorrelationResult,
     "mixed": MixedModelResult,
+    "lagged": LaggedSyncResult,
 }
 
 
