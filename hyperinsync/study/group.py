@@ -15,6 +15,7 @@ from .._utils import (
 from .checks import (
     StudyError,
 )
+from .physio_group import lagged_group
 from .runner import (
     _shared_options,
     _ANALYSES,
@@ -283,6 +284,9 @@ class _StudyGroup:
         out = dict(features=None, contrast=None, correlation=None, mixed=None,
                    pseudo_dyads=None, level3=None)
         if st is None:
+            return out
+        out.update(lagged_group(self, records, st))  # [physio] / [movement]
+        if not any(rec["sync"] for rec in records):  # no EEG: its statistics do not apply
             return out
         feats = _dyad_features(records, st.get("rois"), st.get("differences") or {},
                                st.get("feature", "z"))
