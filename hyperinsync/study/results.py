@@ -270,6 +270,45 @@ class Results:
                                "roi", "value"])
 
 
+    def lagged_table(self, kind="physio", level="session"):
+        """Tidy table of the ``[physio]`` or ``[movement]`` results of every recording.
+
+        Parameters
+        ----------
+        kind : 'physio' | 'movement'
+            The study-file section.
+        level : 'session' | 'segment' | 'episode'
+            Rows of :meth:`hyperinsync.LaggedSyncResult.to_table`.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            ``dyad``, ``session``, ``group``, ``date``, the session's variables, then the
+            rows (empty when the section was not computed).
+        """
+        from .._utils import _check_option
+
+        _check_option("kind", kind, LAGGED)
+        _check_option("level", level, ("session", "segment", "episode"))
+        frames = []
+        for (dyad, ses), rec in sorted(self.recordings.items()):
+            res = rec.get(kind)
+            if res is None:
+                continue
+            tab = res.to_table(level)
+            meta = rec["meta"]
+            design = dict(dyad=dyad, session=ses, group=meta.get("group"),
+                          date=meta.get("date"), **(meta.get("variables") or {}))
+            for k, v in reversed(list(design.items())):
+                tab.insert(0, k, [v] * len(tab))
+            frames.append(tab)
+        if not frames:
+            return as_table([], ["dyad", "session", "modality"])
+        import pandas as pd
+
+        return pd.concat(frames, ignore_index=True)
+
+
 def _surrogate_cells(sur):
     """``{(measure, band, roi): {'p', 'z', 'null_mean', 'corrected'}}`` of a SurrogateResult's
     same-ROI pairs (``corrected``: observed - null mean, the study's default group feature)."""
