@@ -340,6 +340,14 @@ def _from_files(src, opts, roles, reference, kind):
     if src["mode"] == "files":
         people = [_read_person(p, src["format"], kwargs, names, r, kind)
                   for p, r in zip(src["paths"], roles)]
+        chans = [set(r.ch_names) for r in people]
+        if chans[0] != chans[1]:  # say which file lacks what (make_physio_dyad cannot)
+            lacks = [(p, r, sorted(chans[1 - k] - chans[k])) for k, (p, r) in
+                     enumerate(zip(src["paths"], roles)) if chans[1 - k] - chans[k]]
+            raise ValueError(
+                "; ".join(f"{p} ({r}) has no channel(s) {m}" for p, r, m in lacks)
+                + f" that the other person's file has: set {_title(kind)} channels to "
+                "those both have.")
         offsets = tuple(src["offsets"]) if src["offsets"] is not None else (None, None)
         return make_physio_dyad(*people, sfreq=opts["sfreq"], roles=roles,
                                 reference=reference, offsets=offsets, verbose=False)
