@@ -43,7 +43,7 @@ FUNCTIONS = {
     "simulate": (simulate_study, set()),
     # [physio] / [movement]: how the series are read and preprocessed, and the group step,
     # are the study's; the rest reaches lagged_sync
-    **{kind: (lagged_sync, {"channels", "format", "sfreq", "offsets", "reader_kwargs",
+    **{kind: (lagged_sync, {"channels", "ch_types", "format", "sfreq", "offsets", "reader_kwargs",
                             "preprocessing", "value", "icc", "outcomes", "center",
                             "pseudo_dyads"}) for kind in ("physio", "movement")},
     "lagged.pseudo_dyads": (lagged_pseudo_dyads, {"session"}),

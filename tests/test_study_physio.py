@@ -341,8 +341,10 @@ def test_eeg_study_with_aux_eda_and_a_movement_file(tmp_path):
              '[analysis]\nsegments = ["session"]\n', "[surrogates]\nn_surrogates = 9\n",
              "[insync]\nlevel1 = false\nlevel2 = false\n",
              "[statistics]\ncontrast = false\npseudo_dyads = false\n",
-             '[physio]\nchannels = ["EDA"]\nsfreq = 8.0\nlag = 5\nwindow = 20\nstep = 10\n'
-             'segments = ["rest_pre", "session"]\nn_surrogates = 19\nn_boot = 50\nseed = 0\n',
+             '[physio]\nchannels = ["EDA"]\nch_types = { EDA = "gsr" }\nsfreq = 8.0\n'
+             'preprocessing = ["eda_decompose"]\npairs = { SCR = ["EDA_SCR", "EDA_SCR"] }\n'
+             'lag = 5\nwindow = 20\nstep = 10\nsegments = ["rest_pre", "session"]\n'
+             'n_surrogates = 19\nn_boot = 50\nseed = 0\n',
              '[movement]\nlag = 2\nwindow = 10\nstep = 5\nsegments = ["session"]\n'
              'n_surrogates = 19\nn_boot = 50\nseed = 0\nreader_kwargs = { sfreq = 25.0 }\n']
     raws = {}
@@ -350,6 +352,7 @@ def test_eeg_study_with_aux_eda_and_a_movement_file(tmp_path):
         phys, _ = simulate_physio_dyad(120, 100.0, ROLES, modalities=["eda"], seed=k,
                                        couplings=[PhysioCoupling("eda", 0.7, 1.0)])
         phys.set_meas_date(raw.info["meas_date"])
+        phys.set_channel_types({c: "misc" for c in phys.ch_names}, on_unit_change="ignore")
         raw = raw.copy().load_data().add_channels([phys], force_update_info=True)
         raw.save(tmp_path / "data" / f"{row['dyad']}_raw.fif", verbose=False)
         mea, _ = simulate_physio_dyad(121, 25.0, ROLES, modalities=["movement"], seed=20 + k)
@@ -367,6 +370,9 @@ def test_eeg_study_with_aux_eda_and_a_movement_file(tmp_path):
     assert list(rec["sync"]) == ["session"]  # the EEG analysis
     eda = align_physio(raw.copy().pick(["therapist:EDA", "client:EDA"]), sfreq=8.0,
                        reference=raw, offset=0.0, verbose=False)
+    assert eda.get_channel_types() == ["misc", "misc"]  # as the amplifier stored them
+    eda.set_channel_types({c: "gsr" for c in eda.ch_names}, on_unit_change="ignore")
+    eda = eda_decompose(eda, verbose=False)
     kw = dict(n_surrogates=19, n_boot=50, seed=0, verbose=False)
     mea = align_physio(read_mea(tmp_path / "data" / "dyad01_mea.txt", sfreq=25.0,
                                 roles=ROLES), sfreq=25.0, reference=raw, offset=0.5,
@@ -375,9 +381,10 @@ def test_eeg_study_with_aux_eda_and_a_movement_file(tmp_path):
     mea.set_annotations(mea.annotations + segs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        assert rec["physio"] == lagged_sync(eda, lag=5, window=20, step=10,
+        assert rec["physio"] == lagged_sync(eda, pairs={"SCR": ("EDA_SCR", "EDA_SCR")},
+                                            lag=5, window=20, step=10,
                                             segments=["rest_pre", "session"], **kw)
         assert rec["movement"] == lagged_sync(mea, lag=2, window=10, step=5,
                                               segments=["session"], **kw)
-    assert rec["physio"].modalities == ["EDA"] and rec["movement"].modalities == ["MEA"]
+    assert rec["physio"].modalities == ["SCR"] and rec["movement"].modalities == ["MEA"]
     assert res.group["features"] is not None and "physio" in res.group

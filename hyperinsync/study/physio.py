@@ -103,6 +103,9 @@ def check_lagged(value, kind):
         for name in opts.get(key) or []:
             _check_name(name, "segment" if key == "segments" else "channel",
                         f"{where} {key}")
+    for name, kind_ in (opts.get("ch_types") or {}).items():
+        _check_name(name, "channel", f"{where} ch_types")
+        _one_of(kind_, PHYSIO_TYPES, f"{where} ch_types {name}")
     pairs = opts.get("pairs")
     if isinstance(pairs, dict):
         for mod, chans in pairs.items():
@@ -373,6 +376,20 @@ def read_lagged(job, kind, raw):
     ``raw``: the recording (EEG, or a simulated one), or ``None`` for a session of files
     alone.
     """
+    dyad = _read_lagged(job, kind, raw)
+    types = job[kind].get("ch_types")
+    if types:
+        roles = tuple(job["roles"])
+        missing = [c for c in types if role_ch_name(roles[0], c) not in dyad.ch_names]
+        if missing:
+            raise ValueError(f"{_title(kind)} ch_types names channel(s) {missing} that the "
+                             f"series read have not; they have {dyad.ch_names}.")
+        dyad.set_channel_types({role_ch_name(r, c): t for c, t in types.items()
+                                for r in roles}, on_unit_change="ignore")
+    return dyad
+
+
+def _read_lagged(job, kind, raw):
     opts, roles = job[kind], tuple(job["roles"])
     src = (job.get("companions") or {}).get(kind)
     if src is None:

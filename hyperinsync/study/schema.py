@@ -403,6 +403,9 @@ def _lagged_keys(what, channels_doc):
     return (
         # where the series come from (hyperinsync.io readers) and at which rate
         _k("channels", "text|list", channels_doc, None),
+        _k("ch_types", "table", "MNE types to set after reading, {channel = type}: gsr, ecg, "
+           "bio, resp or misc (e.g. { GSR = \"gsr\" } for an amplifier's aux channel, so "
+           "that clean_eda and eda_decompose find it).", None),
         _k("format", "text", "Reader of the sessions' files: auto (by extension: .fif, .acq; "
            "one file: mea, two: csv) | csv | empatica | acq | mea | fif.", "auto"),
         _k("sfreq", "number", "Rate of the common timeline, Hz: two files per person, or "
