@@ -169,7 +169,7 @@ class Results:
         (``{variable: CorrelationResult}``), ``'mixed'`` (``{measure: MixedModelResult}``),
         ``'pseudo_dyads'`` (``{segment: SurrogateResult}``), ``'level3'``
         (``{feature: InSyncLevel3}``); ``'physio'`` and ``'movement'``: the group step of
-        lagged synchrony (:func:`hyperinsync.study.physio_group.read_lagged_group`).
+        lagged synchrony (:func:`hyperinsync.study.results.read_lagged_group`).
     params : dict
         The full parameter set of the run.
     versions : dict
