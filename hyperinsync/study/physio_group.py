@@ -30,6 +30,27 @@ from .runner import _load_recording
 from .schema import LAGGED
 
 
+def one_session_per_dyad(recordings, session=None):
+    """``{dyad: recording}``: session ``session`` of every dyad (``None``: its first)."""
+    out = {}
+    for rec in sorted(recordings, key=lambda r: (r["dyad"], r["session"])):
+        if session is None or rec["session"] == session:
+            out.setdefault(rec["dyad"], rec)
+    return out
+
+
+def correct_trends(p, correction):
+    """``(correction, corrected p)`` of a family of Level 3 trend tests: Benjamini-Hochberg
+    for ``'fdr'``; for ``'maxstat'`` Holm (the tests share no permutations, so no max
+    statistic); NaN for none."""
+    p = np.asarray(p, float)
+    if correction == "fdr":
+        return correction, fdr_bh(p)[1]
+    if correction == "maxstat":
+        return "holm", holm(p)
+    return None, np.full(len(p), np.nan)
+
+
 def _records(df):
     """A table as stored: a list of row dicts."""
     return df.to_dict("records")
@@ -134,14 +155,8 @@ def _level3(study, sessions, mods, value, st, kind, notes):
         ses = sessions[sessions["modality"] == m]
         cols = ["dyad", "session", value] + (["date"] if ses["date"].notna().all() else [])
         out[m] = level3(ses[cols], value=value, **kwargs).to_dict()
-    p = np.array([d["summary"]["p"] for d in out.values()])
-    corr = st.get("correction") or None
-    if corr == "fdr":
-        p_corr = fdr_bh(p)[1]
-    elif corr == "maxstat":  # no joint permutations over modalities: Holm instead
-        corr, p_corr = "holm", holm(p)
-    else:
-        p_corr = np.full(len(p), np.nan)
+    corr, p_corr = correct_trends([d["summary"]["p"] for d in out.values()],
+                                  st.get("correction") or None)
     family = f"{len(out)} modalit{'y' if len(out) == 1 else 'ies'} of [{kind}]"
     for d, pc in zip(out.values(), p_corr):
         d["summary"].update(p_corrected=None if corr is None else float(pc), correction=corr,
@@ -155,11 +170,7 @@ def _pseudo(study, kind, opts, st, notes):
     if po is None:
         return None
     po = dict(po)
-    session = po.pop("session", None)
-    first = {}
-    for rec in sorted(study.recordings, key=lambda r: (r["dyad"], r["session"])):
-        if session is None or rec["session"] == session:
-            first.setdefault(rec["dyad"], rec)
+    first = one_session_per_dyad(study.recordings, po.pop("session", None))
     if len(first) < 2:
         notes.append(f"[{kind}] pseudo-dyads skipped: fewer than 2 dyads.")
         return None

@@ -342,12 +342,17 @@ STATISTICS = Section("statistics", "[statistics]", "The group statistics (see 'G
     _k("pseudo_dyads", "table|boolean", "Real vs pseudo-dyads options; false: skip.", {}, True),
 ), form="table or false")
 
+# the keys every pseudo-dyad section shares
+_PSEUDO_SESSION = _k("session", "integer", "The session index used; default: each dyad's "
+                     "first.", None)
+_KEEP_ROLES = _k("keep_roles", "boolean", "Pair first-role people with second-role people "
+                 "only.", True)
 PSEUDO_DYADS = Section("statistics.pseudo_dyads", "[statistics] pseudo_dyads", "Real dyads "
                        "against pseudo-dyads, per segment, on one session of every dyad "
                        "(hyperinsync.stats.pseudo_dyad_test).", (
-    _k("session", "integer", "The session index used; default: each dyad's first.", None),
+    _PSEUDO_SESSION,
     _k("n_surrogates", "integer", "Pseudo-dyads drawn; default: all.", None),
-    _k("keep_roles", "boolean", "Pair first-role people with second-role people only.", True),
+    _KEEP_ROLES,
     _k("correction", "text|boolean", _CORRECTION_DOC.format("fdr | maxstat"), "fdr"),
     _k("tail", "text|table", "auto | greater | less | two-sided, or {measure = tail}.",
        "auto"),
@@ -477,8 +482,8 @@ MOVEMENT = Section("movement", "[movement]", "Lagged synchrony of movement (moti
 LAGGED_PSEUDO = Section("lagged.pseudo_dyads", "[physio] / [movement] pseudo_dyads", "Real "
                         "dyads against pseudo-dyads (hyperinsync.lagged_pseudo_dyads), on one "
                         "session of every dyad.", (
-    _k("session", "integer", "The session index used; default: each dyad's first.", None),
-    _k("keep_roles", "boolean", "Pair first-role people with second-role people only.", True),
+    _PSEUDO_SESSION,
+    _KEEP_ROLES,
     _k("n_pseudo", "integer", "Pseudo-dyads drawn; default: all.", None),
     _k("n_permutations", "integer", "Permutations of the real vs pseudo test; default: "
        "[statistics] n_permutations.", "[statistics]"),
