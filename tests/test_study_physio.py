@@ -240,8 +240,9 @@ def _session(tmp_path, dyad, k):
         folder / "segments.txt", overwrite=True)
     return (f'[[dyads]]\nname = "{dyad}"\n[[dyads.sessions]]\n'
             f'annotations = "{dyad}/segments.txt"\n'
-            f'physio = {{ files = {{ therapist = "{dyad}/therapist/EDA.csv", '
-            f'client = "{dyad}/client/EDA.csv" }} }}\n'
+            # the client's file named first: files are taken in the study's role order
+            f'physio = {{ files = {{ client = "{dyad}/client/EDA.csv", '
+            f'therapist = "{dyad}/therapist/EDA.csv" }} }}\n'
             f'movement = {{ file = "{dyad}/mea.txt" }}\n')
 
 
@@ -388,3 +389,50 @@ def test_eeg_study_with_aux_eda_and_a_movement_file(tmp_path):
                                               segments=["session"], **kw)
     assert rec["physio"].modalities == ["SCR"] and rec["movement"].modalities == ["MEA"]
     assert res.group["features"] is not None and "physio" in res.group
+
+
+def test_physio_sections_are_checked_before_any_work(tmp_path):
+    """What would fail in every recording is refused when the study loads, naming the key."""
+    for name in ("t.csv", "c.csv", "m.txt", "e.fif"):
+        (tmp_path / name).write_text("")
+    ses = dict(physio=dict(files=dict(therapist="t.csv", client="c.csv")),
+               variables=dict(bond=5.0))
+    base = dict(lag=5, window=30, sfreq=8.0)
+
+    def study(physio=None, sessions=(ses,), **kw):
+        return Study.from_dict(dict(study=dict(roles=list(ROLES)), physio=physio,
+                                    dyads=[dict(name="d1", sessions=list(sessions))], **kw),
+                               base_dir=tmp_path)
+
+    assert study(base).recordings[0]["companions"]["physio"]["paths"] == [
+        str(tmp_path / "t.csv"), str(tmp_path / "c.csv")]
+    cases = [
+        (dict(window=30), r"\[physio\] needs lag \(seconds\)"),
+        (dict(base, null=False), r"value = 'sync_corrected' is measured against the "
+                                 r"surrogates, but null = false"),
+        (dict(base, preprocessing=["clean_edx"]), r"unknown step 'clean_edx'; steps: "
+                                                  r"clean_eda, eda_decompose"),
+        (dict(base, preprocessing=[dict(step="mea_smooth", widow=1)]),
+         r"mea_smooth has no option\(s\) \['widow'\]; its options: picks, window"),
+        (dict(base, sfreq=None), r"two files are brought onto one timeline at a common "
+                                 r"rate: set \[physio\] sfreq"),
+        (dict(base, outcomes=["task"]), r"\[physio\] outcomes: d1 session 0 has no "
+                                        r"variable\(s\) \['task'\]; its variables: \['bond'\]"),
+        (dict(base, ch_types=dict(EDA="eeg")), r"ch_types EDA must be one of gsr, ecg"),
+        (dict(base, lags=5), r"Unknown key\(s\) \['lags'\] in \[physio\].*did you mean 'lag'"),
+    ]
+    for physio, match in cases:
+        physio = {k: v for k, v in physio.items() if v is not None}
+        with pytest.raises(StudyError, match=match):
+            study(physio)
+    with pytest.raises(StudyError, match=r"files must name one file per role "
+                       r"\['therapist', 'client'\], got \['therapist', 'patient'\]"):
+        study(base, [dict(physio=dict(files=dict(therapist="t.csv", patient="c.csv")))])
+    with pytest.raises(StudyError, match=r"format 'mea' holds both people"):
+        study(dict(base, format="mea"))
+    with pytest.raises(StudyError, match=r"session 1 has no EEG recording \(files / file\) "
+                       r"while other sessions have one"):
+        study(base, [dict(ses, file="e.fif"), ses])
+    with pytest.raises(StudyError, match=r"session 0 has no EEG recording \(files / file\) to "
+                       r"read the \[movement\] channels from"):
+        study(base, [ses], movement=dict(lag=2, window=10))

@@ -76,7 +76,8 @@ def check_lagged(value, kind):
         if opts.get(key) is None:
             raise StudyError(f"{where} needs {key} (seconds), e.g. lag = 5 and window = 30 "
                              "for skin conductance, lag = 2 and window = 10 for movement.")
-        _check_number(opts[key], f"{where} {key} (seconds)", positive=True)
+        _check_number(opts[key], f"{where} {key} (seconds)", positive=key == "window",
+                      minimum=0)
     for key in ("step", "sfreq", "lead_block"):
         if opts.get(key) is not None:
             _check_number(opts[key], f"{where} {key}", positive=True)
@@ -186,10 +187,11 @@ def check_simulate_physio(value, roles):
     return opts
 
 
-def companion_source(spec, kind, opts, where, path_of):
+def companion_source(spec, kind, opts, where, path_of, roles):
     """A session's ``physio`` / ``movement`` table: its files, reader format and offsets.
 
-    ``path_of`` resolves a path of the study file (relative to ``data_dir``).
+    ``path_of`` resolves a path of the study file (relative to ``data_dir``); ``roles``:
+    the study's two roles (the order of the files).
     """
     where = f"{where} {kind}"
     spec = check_section(spec, "dyads.sessions.companion", where)
@@ -206,8 +208,10 @@ def companion_source(spec, kind, opts, where, path_of):
     kwargs = {**(opts.get("reader_kwargs") or {}), **(spec.get("reader_kwargs") or {})}
     if "files" in spec:
         files = spec["files"]
-        paths = [path_of(p) for p in files.values()] if isinstance(files, dict) else []
-        roles = list(files) if isinstance(files, dict) else files
+        if not isinstance(files, dict) or set(files) != set(roles):
+            raise StudyError(f"{where}: files must name one file per role {list(roles)}, "
+                             f"got {list(files) if isinstance(files, dict) else files!r}.")
+        paths = [path_of(files[r]) for r in roles]  # in role order, whatever the file's
         if fmt == "auto":
             fmt = {".fif": "fif", ".acq": "acq"}.get(os.path.splitext(paths[0])[1].lower()
                                                       if paths else "", "csv")
@@ -221,7 +225,7 @@ def companion_source(spec, kind, opts, where, path_of):
         if isinstance(offsets, (int, float)) or (offsets is not None and len(offsets) != 2):
             raise StudyError(f"{where}: offsets of two files are [first role, second role], "
                              f"got {offsets!r}.")
-        return dict(mode="files", format=fmt, roles=roles, paths=[str(p) for p in paths],
+        return dict(mode="files", format=fmt, paths=[str(p) for p in paths],
                     offsets=offsets, reader_kwargs=kwargs)
     path = path_of(spec["file"])
     if fmt == "auto":

@@ -116,7 +116,7 @@ class _StudyRecordings:
                 variables = dict(dyad_vars)
                 variables.update(self._check_variables(ses.get("variables"), swhere))
                 companions = {k: companion_source(ses[k], k, getattr(self, k), swhere,
-                                                  self._path)
+                                                  self._path, self.roles)
                               for k in LAGGED if ses.get(k) is not None}
                 eeg = "files" in ses or "file" in ses
                 for kind in LAGGED:
