@@ -53,21 +53,23 @@ def _use_agg():
 
 
 def _finish(results, out_dir, report=True):
+    from .study.schema import LAGGED
+
     out_dir = Path(out_dir)
     table = results.to_table()
+    lagged = {k: results.lagged_table(k) for k in LAGGED}
+    lagged = {k: t for k, t in lagged.items() if len(t)}
     csv = out_dir / "summary.csv"
-    with atomic_path(csv) as tmp:  # never a half-written table
-        if hasattr(table, "to_csv"):
+    if len(table) or not lagged:  # the EEG's (a study of physiology alone has none)
+        with atomic_path(csv) as tmp:  # never a half-written table
             table.to_csv(tmp, index=False)
-        else:  # no pandas
-            import csv as _csv
-
-            with open(tmp, "w", newline="") as fid:
-                writer = _csv.DictWriter(fid, fieldnames=list(table[0]))
-                writer.writeheader()
-                writer.writerows(table)
     print(f"Results file : {results.fname}")
-    print(f"Summary table: {csv}")
+    if len(table) or not lagged:
+        print(f"Summary table: {csv}")
+    for kind, tab in lagged.items():  # [physio] / [movement]: one row per session
+        fname = out_dir / f"summary_{kind}.csv"
+        _write_table(tab, fname)
+        print(f"Summary table: {fname} ([{kind}], one row per session and modality)")
     if report:
         from .study import make_report
 
@@ -80,6 +82,7 @@ def _finish(results, out_dir, report=True):
 def _print_summary(results):
     import numpy as np
 
+    _print_lagged_summary(results)
     feats, con = results.group.get("features"), results.group.get("contrast")
     if not feats:
         return
@@ -101,6 +104,44 @@ def _print_summary(results):
         if cor:
             line += f"  r(gap)={cor['r'][j]:+.2f}"
         print(line)
+
+
+def _print_lagged_summary(results):
+    """Per [physio] / [movement] modality: sessions above chance, leaders, ICC, Level 3 and
+    the outcome models' synchrony terms."""
+    import numpy as np
+
+    from .study.schema import LAGGED
+
+    for kind in LAGGED:
+        tab = results.lagged_table(kind)
+        if not len(tab):
+            continue
+        g = results.group.get(kind) or {}
+        value = (results.params.get(kind) or {}).get("value", "sync_corrected")
+        print(f"[{kind}] lagged synchrony per session ({value}):")
+        alpha = (results.params.get(kind) or {}).get("alpha", 0.05)
+        for mod, rows in tab.groupby("modality", sort=False):
+            above = int((rows["sync_p_fdr"] <= alpha).sum()) if "sync_p_fdr" in rows else 0
+            leaders = rows["leader"].value_counts().to_dict() if "leader" in rows else {}
+            line = (f"  {mod:<10} {len(rows)} sessions, mean {np.nanmean(rows[value]):.3f}, "
+                    f"above chance {above}; " + ", ".join(f"{k} {v}" for k, v in
+                                                          leaders.items()))
+            icc = (g.get("icc") or {}).get(mod)
+            if icc:
+                line += f"; ICC {icc['icc']:.2f}"
+            l3 = (g.get("level3") or {}).get(mod)
+            if l3 is not None:
+                summ = l3.summary
+                line += (f"; trend {summ['mean_slope']:+.3g}/session p={summ['p']:.3f}"
+                         + (f" p_corr={summ['p_corrected']:.3f}"
+                            if summ.get("p_corrected") is not None else ""))
+            print(line)
+            for outcome, fit in ((g.get("outcomes") or {}).get(mod) or {}).items():
+                terms = fit["table"][fit["table"]["term"] != "intercept"]
+                print(f"    {outcome}: " + ", ".join(
+                    f"{t} {e:+.3g} (p={p:.3f})" for t, e, p in
+                    zip(terms["term"], terms["estimate"], terms["p"])))
 
 
 def _cmd_demo(args):

@@ -123,7 +123,7 @@ def test_heat_map_shows_the_values_and_episodes(im_coupled):
     ax_hr, ax_mea = [ax for ax in fig.axes if ax.images]
     for ax, mod in ((ax_hr, "HR"), (ax_mea, "MEA")):
         img = ax.images[0].get_array()
-        want = res.get_values(mod).T  # lags x windows
+        want = res.get_data(mod).T  # lags x windows
         np.testing.assert_array_equal(np.ma.getmaskarray(img), ~np.isfinite(want))
         np.testing.assert_array_equal(np.ma.filled(img, np.nan), want)
         x0, x1, y0, y1 = ax.images[0].get_extent()
@@ -141,7 +141,7 @@ def test_heat_map_shows_the_values_and_episodes(im_coupled):
     assert plot_lagged_sync(res, "HR", absolute=False, episodes=False, axes=ax,
                             show=False) is fig2
     np.testing.assert_array_equal(np.ma.filled(ax.images[0].get_array(), np.nan),
-                                  res.get_values("HR", absolute=False).T)
+                                  res.get_data("HR", absolute=False).T)
     assert ax.images[0].get_clim()[0] == -ax.images[0].get_clim()[1]
     with pytest.raises(ValueError, match="not in this result"):
         plot_lagged_sync(res, "EDA", show=False)

@@ -88,7 +88,7 @@ def test_rmea_parity(r2z, abs_):
         res = lagged_sync(raw, lag=2, window=12, step=5, definition="rmea", fisher_z=r2z,
                           absolute=abs_, null=None)
     ref, summ = rmea_ccf(a, b, sf, 2, 12, 5, r2z, abs_)
-    got = res.get_values("X")
+    got = res.get_data("X")
     assert got.shape == ref.shape == (math.ceil((1500 - 120 - 20 + 1) / 50), 41)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
     assert np.nanmax(np.abs(got - ref)) < 1e-12

@@ -12,7 +12,15 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from hyperinsync import Coupling, compute_sync, simulate_dyad
+from hyperinsync import (
+    Coupling,
+    LaggedSyncResult,
+    PhysioCoupling,
+    compute_sync,
+    lagged_sync,
+    simulate_dyad,
+    simulate_physio_dyad,
+)
 from hyperinsync.base import BaseResult, label_index
 from hyperinsync.insync import InSyncLevel1, InSyncLevel2, InSyncLevel3, level1, level2, level3
 from hyperinsync.stats import (
@@ -64,15 +72,26 @@ def results(dyad):
             for i in range(10) for j, c in enumerate(("x", "y", "z"))]
     mixed = mixed_model(rows, within="cond")
     return dict(sync=sync, sur=sur, l1=l1, l2=l2, l3=l3, contrast=contrast, corr=corr,
-                mixed=mixed, values=values, groups=groups, sessions=sessions)
+                mixed=mixed, values=values, groups=groups, sessions=sessions,
+                lagged=lagged_sync(physio(), segments=["IM", "CB"], **LAGGED_KW))
 
 
-KINDS = ("sync", "sur", "l1", "l2", "l3", "contrast", "corr", "mixed")
+def physio():
+    """Heart rate coupled (therapist leads by 2 s) in IM, and uncoupled movement."""
+    return simulate_physio_dyad(
+        400, 4.0, modalities=["heart", "movement"], seed=5,
+        segments=[("IM", 0, 200), ("CB", 200, 200)],
+        couplings=[PhysioCoupling("heart", 0.8, 2.0, episodes=[(0, 200)])])[0]
+
+
+LAGGED_KW = dict(lag=5, window=30, step=15, n_surrogates=49, n_boot=100, lead_block=40.0,
+                 seed=0, verbose=False)
+KINDS = ("sync", "sur", "l1", "l2", "l3", "contrast", "corr", "mixed", "lagged")
 
 
 def test_every_result_class_shares_the_base(results):
     classes = (SyncResult, SurrogateResult, InSyncLevel1, InSyncLevel2, InSyncLevel3,
-               ContrastResult, CorrelationResult, MixedModelResult)
+               ContrastResult, CorrelationResult, MixedModelResult, LaggedSyncResult)
     for cls in classes:
         assert issubclass(cls, BaseResult), cls
     # every class a results file stores rebuilds with the shared from_dict
@@ -216,6 +235,59 @@ def test_from_dict_reads_earlier_layouts(results):
         back = cls.from_dict(dict(d, params=params))
         assert back.params["n_surrogates"] == 19 and "n_null" not in back.params
         assert back == results[key]
+
+
+def test_lagged_result_getter_against_corrcoef(results):
+    """get_data picks by label; at lag 0 a window's value is the Fisher z of the Pearson r
+    of the two series in that window (numpy)."""
+    res, raw = results["lagged"], physio()
+    assert list(res.labels) == ["modality", "window", "lag"]
+    assert res.labels["modality"] == ["HR", "MEA"]
+    assert res.labels["lag"] == list(res.lags) and len(res.labels["window"]) == res.values.shape[1]
+    signed = res.get_data("MEA", absolute=False)
+    np.testing.assert_array_equal(signed, res.values[1])
+    np.testing.assert_array_equal(res.get_data("MEA"), np.abs(res.values[1]))  # absolute
+    sf, k0 = raw.info["sfreq"], int(np.flatnonzero(res.lags == 0)[0])
+    a, b = raw.get_data(picks=["therapist:HR", "client:HR"])
+    for w in (0, 5, len(res.window_starts) - 1):
+        s0 = int(round(res.window_starts[w] * sf))
+        seg = slice(s0, s0 + int(round(30 * sf)))
+        r = np.corrcoef(a[seg], b[seg])[0, 1]
+        assert res.get_data("HR", absolute=False)[w, k0] == pytest.approx(np.arctanh(r),
+                                                                           rel=1e-9)
+    np.testing.assert_array_equal(res.get_data("HR", kind="window_p"), res.window_p[0])
+    with pytest.raises(ValueError, match=r"several modalitys \(\['HR', 'MEA'\]\)"):
+        res.get_data()
+    with pytest.raises(ValueError, match=r"modality 'EDA' is not in this result"):
+        res.get_data("EDA")
+    with pytest.warns(FutureWarning, match="get_values.* is deprecated.*get_data"):
+        np.testing.assert_array_equal(res.get_values("MEA", False), signed)
+    # an empty episode table still has its columns
+    table = LaggedSyncResult.from_dict(dict(res.to_dict(), episodes=[])).to_table("episode")
+    assert len(table) == 0 and {"modality", "onset", "leader", "p"} <= set(table.columns)
+
+
+def test_lagged_result_round_trip_through_the_results_file_writer(results, tmp_path):
+    """A lagged result stored by the results file's writer reads back equal (arrays, rows
+    with NaN, parameters, annotations), also without surrogates, through RESULT_CLASSES."""
+    import h5py
+
+    from hyperinsync.study.h5 import read_dict, write_dict
+
+    none = lagged_sync(physio(), pairs=["HR"], lag=5, window=30, step=15, null=None,
+                       verbose=False)
+    assert none.null_sum_abs.shape[1] == 0 and not none.episodes
+    for k, res in enumerate((results["lagged"], none)):
+        with h5py.File(tmp_path / "r.h5", "w") as f:
+            write_dict(f.create_group(f"g{k}"), res.to_dict())
+        with h5py.File(tmp_path / "r.h5", "r") as f:
+            back = RESULT_CLASSES["lagged"].from_dict(read_dict(f[f"g{k}"]))
+        assert type(back) is LaggedSyncResult and back == res
+        for level in ("session", "segment", "window", "episode"):
+            pd.testing.assert_frame_equal(back.to_table(level), res.to_table(level))
+        assert back.params == res.params and back.channels == res.channels
+        assert list(back.annotations.description) == list(res.annotations.description)
+        np.testing.assert_array_equal(back.annotations.onset, res.annotations.onset)
 
 
 def test_label_index():

@@ -21,7 +21,8 @@ import pytest
 
 from hyperinsync.insync import level1, level2, level3
 from hyperinsync.io import read_dyad_files, read_dyad_xdf, split_dyad
-from hyperinsync.simulation import simulate_study
+from hyperinsync import lagged_pseudo_dyads, lagged_sync
+from hyperinsync.simulation import simulate_physio_study, simulate_study
 from hyperinsync.stats import pseudo_dyad_test, surrogate_test
 from hyperinsync.study import Study, StudyError, example_study_toml, schema
 from hyperinsync.study.checks import check_section, migrate
@@ -40,6 +41,13 @@ FUNCTIONS = {
     "insync.level3": (level3, set()),
     "statistics.pseudo_dyads": (pseudo_dyad_test, {"session"}),
     "simulate": (simulate_study, set()),
+    # [physio] / [movement]: how the series are read and preprocessed, and the group step,
+    # are the study's; the rest reaches lagged_sync
+    **{kind: (lagged_sync, {"channels", "ch_types", "format", "sfreq", "offsets", "reader_kwargs",
+                            "preprocessing", "value", "icc", "outcomes", "center",
+                            "pseudo_dyads"}) for kind in ("physio", "movement")},
+    "lagged.pseudo_dyads": (lagged_pseudo_dyads, {"session"}),
+    "simulate_physio": (simulate_physio_study, set()),
 }
 READERS = {"files": read_dyad_files, "xdf": read_dyad_xdf, "split": split_dyad}
 
@@ -96,6 +104,9 @@ def test_every_key_reaches_its_function_with_its_default(section):
         if key.filled or key.default in (FROM_ANALYSIS, "[statistics]"):
             continue
         default = params[key.name].default
+        if default is inspect.Parameter.empty:  # required (lagged_sync's lag and window)
+            assert key.default is None and "required" in key.doc, (section, key.name)
+            continue
         assert _plain(key.default) == _plain(default), (
             f"{sec.title} {key.name}: the schema documents {key.default!r}, "
             f"{func.__name__} defaults to {default!r}")

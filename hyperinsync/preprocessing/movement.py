@@ -182,7 +182,7 @@ def mea_ccf_artifacts(result, modality, *, threshold=0.2, delta=1, min_duration=
     annotations : mne.Annotations
         ``CHECK_ccf_artifact`` spans (onsets from the first sample) naming both channels.
     """
-    vals = result.get_values(modality, absolute=False)
+    vals = result.get_data(modality, absolute=False)
     k0 = int(np.argmin(np.abs(result.lags)))
     hit = np.flatnonzero(np.nan_to_num(vals[:, k0], nan=-np.inf) > threshold)
     step = result.params["step"]

@@ -6,15 +6,22 @@ import mne
 import numpy as np
 
 from .._utils import _check_option, as_table, insync_description
+from ..base import BaseResult, deprecated_getter
 from ..roles import split_ch_name
 from ..sync.lagged import peak_lag, window_summaries
 
+# the columns of the episode table (also when there is no episode)
+EPISODE_COLUMNS = ("modality", "onset", "duration", "n_windows", "peak", "p", "lag",
+                   "lag_ci_low", "lag_ci_high", "lead", "lead_p", "n_blocks", "leader",
+                   "signed_peak", "phase")
 
-class LaggedSyncResult:
+
+class LaggedSyncResult(BaseResult):
     """Windowed lagged cross-correlation of a dyad and its statistics.
 
     Made by :func:`lagged_sync`; rebuild from :meth:`to_dict` output with
-    :meth:`from_dict`.
+    :meth:`from_dict`. Its labels are ``modality`` (the analysed pairs), ``window`` (the
+    windows' start times, s) and ``lag`` (s); :meth:`get_data` picks by them.
 
     Attributes
     ----------
@@ -48,6 +55,10 @@ class LaggedSyncResult:
 
     _ARRAYS = ("lags", "window_starts", "values", "null_sum_abs", "null_sum_signed",
                "null_count", "window_p")
+    _FIELDS = _ARRAYS + ("roles", "modalities", "channels", "sessions", "segments",
+                         "episodes", "params")
+    # the kinds of values get_data returns: per window and lag, or per window
+    KINDS = ("values", "window_p")
 
     def __init__(self, *, roles, modalities, channels, sessions, segments, episodes, params,
                  **arrays):
@@ -69,34 +80,69 @@ class LaggedSyncResult:
                 f"{self.params['window']:g} s, lags +/-{self.params['lag']:g} s | "
                 f"{self.params['n_surrogates']} surrogates | {len(self.episodes)} episode(s)>")
 
-    def _mi(self, modality):
-        if modality not in self.modalities:
-            raise ValueError(f"Modality {modality!r} is not in this result: {self.modalities}.")
-        return self.modalities.index(modality)
+    @property
+    def labels(self):
+        """``{'modality', 'window', 'lag'}``: the axes of ``values`` (window start times and
+        lags in seconds)."""
+        return dict(modality=list(self.modalities),
+                    window=[float(t) for t in self.window_starts],
+                    lag=[float(t) for t in self.lags])
+
+    def get_data(self, modality=None, *, absolute=None, kind="values"):
+        """Return the values of one modality as an array.
+
+        Parameters
+        ----------
+        modality : str | None
+            The modality (pair) name; ``None`` when the result holds one.
+        absolute : bool | None
+            ``kind='values'``: absolute values (rMEA's ABS) or signed ones; ``None``: as the
+            analysis (``params['absolute']``).
+        kind : 'values' | 'window_p'
+            ``'values'``: Fisher z (or r) per window and lag (NaN where missing);
+            ``'window_p'``: each window's family-wise corrected p (NaN without
+            surrogates).
+
+        Returns
+        -------
+        values : ndarray, shape (n_windows, n_lags) | (n_windows,)
+            A copy.
+        """
+        self._kind(kind, self.KINDS)
+        mi = self._pick("modality", modality)
+        if kind == "window_p":
+            if not self.window_p.size:
+                return np.full(len(self.window_starts), np.nan)
+            return self.window_p[mi].copy()
+        v = self.values[mi]
+        absolute = self.params["absolute"] if absolute is None else absolute
+        return np.abs(v) if absolute else v.copy()
 
     def get_values(self, modality, absolute=None):
-        """The window x lag matrix of one modality.
+        """The window x lag matrix of one modality (deprecated).
+
+        Deprecated: use ``result.get_data(modality, absolute=absolute)``.
 
         Parameters
         ----------
         modality : str
             The modality (pair) name.
         absolute : bool | None
-            Absolute values (rMEA's ABS); ``None`` uses the analysis' ``absolute``.
+            Absolute values; ``None`` uses the analysis' ``absolute``.
 
         Returns
         -------
         values : ndarray, shape (n_windows, n_lags)
         """
-        v = self.values[self._mi(modality)]
-        absolute = self.params["absolute"] if absolute is None else absolute
-        return np.abs(v) if absolute else v.copy()
+        deprecated_getter("LaggedSyncResult.get_values(modality, absolute)",
+                          "result.get_data(modality, absolute=absolute)")
+        return self.get_data(modality, absolute=absolute)
 
     def _window_rows(self):
         rows = []
         win = self.params["window"]
         for mi, mod in enumerate(self.modalities):
-            vals = self.get_values(mod)
+            vals = self.get_data(mod)
             summ = window_summaries(vals, self.lags)
             best, peak = peak_lag(vals, self.lags)
             for w, t in enumerate(self.window_starts):
@@ -111,7 +157,7 @@ class LaggedSyncResult:
 
     def grand_average(self, modality):
         """rMEA's ``grandAver``: the mean of all window x lag values (NaN-aware)."""
-        v = self.get_values(modality)
+        v = self.get_data(modality)
         return float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
 
     def to_table(self, level="session"):
@@ -148,9 +194,11 @@ class LaggedSyncResult:
         table : pandas.DataFrame | list of dict
         """
         _check_option("level", level, ("session", "segment", "window", "episode"))
-        rows = {"session": self.sessions, "segment": self.segments,
-                "episode": self.episodes}.get(level)
-        return as_table(self._window_rows() if rows is None else rows)
+        if level == "episode":
+            return as_table(self.episodes, EPISODE_COLUMNS)
+        rows = {"session": self.sessions, "segment": self.segments}.get(level)
+        return as_table(self._window_rows() if rows is None else rows,
+                        ("modality",) + (("segment",) if level == "segment" else ()))
 
     def _level2_spans(self):
         """``(modality, onset, duration)`` of the Level 2 findings (see :attr:`annotations`)."""
@@ -197,14 +245,6 @@ class LaggedSyncResult:
 
     def to_dict(self):
         """Plain arrays and JSON-able fields (see :meth:`from_dict`)."""
-        out = {k: getattr(self, k) for k in self._ARRAYS}
-        out.update(roles=list(self.roles), modalities=list(self.modalities),
-                   channels={k: list(v) for k, v in self.channels.items()},
-                   sessions=self.sessions, segments=self.segments, episodes=self.episodes,
-                   params=self.params)
+        out = super().to_dict()
+        out["channels"] = {k: list(v) for k, v in self.channels.items()}
         return out
-
-    @classmethod
-    def from_dict(cls, d):
-        """Rebuild a result from :meth:`to_dict` output."""
-        return cls(**dict(d))

@@ -109,6 +109,7 @@ from .recordings import (
 from .runner import (
     _StudyRunner,
 )
+from .physio import check_lagged, check_simulate_physio
 
 
 def example_study_toml():
@@ -167,6 +168,14 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
         ``feature`` (default ``'z'``) needs ``surrogates``.
     simulate : dict | None
         Arguments of :func:`hyperinsync.simulate_study` for a simulated study.
+    physio, movement : dict | None
+        Lagged synchrony of physiological and movement signals
+        (:func:`hyperinsync.lagged_sync`) of every recording and its group step: the keys of
+        ``[physio]`` / ``[movement]`` (see "Body and autonomic synchrony" in the module
+        docstring); ``None``: not computed.
+    simulate_physio : dict | None
+        Arguments of :func:`hyperinsync.simulate_physio_study` for a simulated
+        physiological study (no EEG).
     base_dir : path-like | None
         Folder that relative file paths start from (default: the current folder).
     study_toml : str
@@ -191,6 +200,9 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
         insync=None,
         statistics=None,
         simulate=None,
+        physio=None,
+        movement=None,
+        simulate_physio=None,
         base_dir=None,
         study_toml="",
     ):
@@ -231,10 +243,17 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
             if pseudo is not None and pseudo is not False:
                 self.statistics["pseudo_dyads"] = read_section(pseudo,
                                                                "statistics.pseudo_dyads")
-        if simulate is not None and dyads:
-            raise StudyError("Give either dyads ([[dyads]]) or [simulate], not both.")
-        if simulate is None and not dyads:
-            raise StudyError("The study has no dyads: add [[dyads]] tables or a [simulate] table.")
+        given = [name for name, v in (("[[dyads]]", dyads), ("[simulate]", simulate),
+                                      ("[simulate_physio]", simulate_physio)) if v]
+        if len(given) > 1:
+            raise StudyError(f"Give either dyads ([[dyads]]), [simulate] or [simulate_physio], "
+                             f"not {' and '.join(given)}.")
+        if not given:
+            raise StudyError("The study has no dyads: add [[dyads]] tables, a [simulate] or "
+                             "a [simulate_physio] table.")
+        self.physio = check_lagged(physio, "physio")
+        self.movement = check_lagged(movement, "movement")
+        self.simulate_physio = check_simulate_physio(simulate_physio, roles)
         self.simulate = None
         if simulate is not None:
             if isinstance(simulate, dict) and "couplings" in simulate:
@@ -386,13 +405,17 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
             insync=d.get("insync"),
             statistics=d.get("statistics"),
             simulate=d.get("simulate"),
+            physio=d.get("physio"),
+            movement=d.get("movement"),
+            simulate_physio=d.get("simulate_physio"),
             base_dir=base,
             study_toml=study_toml,
         )
 
     def __repr__(self):
         dyads = {r["dyad"] for r in self.recordings}
-        kind = "simulated" if self.simulate is not None else "files"
+        kind = ("simulated" if self.simulate is not None
+                else "simulated physiology" if self.simulate_physio is not None else "files")
         return (f"<Study {self.name!r} | {len(dyads)} dyads, {len(self.recordings)} "
                 f"recordings ({kind}) | roles {self.roles}>")
 

@@ -15,6 +15,7 @@ from .._utils import (
 from .checks import (
     StudyError,
 )
+from .physio_group import correct_trends, lagged_group, one_session_per_dyad
 from .runner import (
     _shared_options,
     _ANALYSES,
@@ -284,6 +285,9 @@ class _StudyGroup:
                    pseudo_dyads=None, level3=None)
         if st is None:
             return out
+        out.update(lagged_group(self, records, st))  # [physio] / [movement]
+        if not any(rec["sync"] for rec in records):  # no EEG: its statistics do not apply
+            return out
         feats = _dyad_features(records, st.get("rois"), st.get("differences") or {},
                                st.get("feature", "z"))
         out["features"] = feats
@@ -310,11 +314,7 @@ class _StudyGroup:
         if opts is None or opts is False:
             return None
         opts = dict(opts)
-        session = opts.pop("session", None)
-        first = {}
-        for rec in sorted(self.recordings, key=lambda r: (r["dyad"], r["session"])):
-            if session is None or rec["session"] == session:
-                first.setdefault(rec["dyad"], rec)
+        first = one_session_per_dyad(self.recordings, opts.pop("session", None))
         if len(first) < 2:
             logger.info("Pseudo-dyads skipped: fewer than 2 dyads.")
             return None
@@ -347,8 +347,6 @@ class _StudyGroup:
             logger.info("Level 3 skipped: it needs at least 3 sessions of every dyad "
                         f"(fewest: {min(n_ses.values())}).")
             return None
-        from ..stats import holm, fdr_bh
-
         kwargs = dict(n_permutations=st["n_permutations"], seed=st.get("seed"))
         kwargs.update(opts)
         dates = {(rec["dyad"], rec["session"]): rec["meta"].get("date") for rec in records}
@@ -366,14 +364,8 @@ class _StudyGroup:
             out[str(lab)] = func(rows, **kwargs).to_dict()
         # the features' trend tests form one family; max-stat needs joint permutations,
         # which the per-feature tests do not share: Holm keeps the family-wise rate instead
-        corr = _correction(st)
-        p = np.array([d["summary"]["p"] for d in out.values()])
-        if corr == "fdr":
-            p_corr = fdr_bh(p)[1]
-        elif corr == "maxstat":
-            corr, p_corr = "holm", holm(p)
-        else:
-            p_corr = np.full(len(p), np.nan)
+        corr, p_corr = correct_trends([d["summary"]["p"] for d in out.values()],
+                                      _correction(st))
         for d, pc in zip(out.values(), p_corr):
             d["summary"].update(p_corrected=None if corr is None else float(pc),
                                 correction=corr, family=_family(feats["labels"]),

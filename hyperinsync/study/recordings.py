@@ -11,6 +11,7 @@ import mne
 
 from .h5 import to_json
 from .checks import (
+    RecordingError,
     StudyError,
     _check_name,
     _file_key,
@@ -18,10 +19,12 @@ from .checks import (
     _check_date,
 )
 from .checks import check_section
-from .schema import FORMATS, READER_BY_MODE
+from .schema import FORMATS, LAGGED, READER_BY_MODE
 from .runner import (
     _make_simulated,
+    _make_simulated_physio,
 )
+from .physio import companion_source, recording_paths
 
 
 class _StudyRecordings:
@@ -29,6 +32,35 @@ class _StudyRecordings:
 
     def _build_recordings(self, dyads):
         """One job description per dyad and session."""
+        out = self._build_sources(dyads)
+        lagged = [k for k in LAGGED if getattr(self, k) is not None]
+        eeg = {r["eeg"] for r in out}
+        if eeg == {False} and not lagged:
+            raise StudyError("The study has no EEG recordings and no [physio] or [movement] "
+                             "section: nothing to analyse.")
+        for kind in lagged:
+            names = getattr(self, kind)["outcomes"]
+            for r in out:
+                missing = [o for o in names if o not in r["variables"]]
+                if missing:
+                    raise StudyError(
+                        f"[{kind}] outcomes: {r['dyad']} session {r['session']} has no "
+                        f"variable(s) {missing}; its variables: "
+                        f"{sorted(r['variables']) or 'none'}.")
+        return out
+
+    def _build_sources(self, dyads):
+        if self.simulate_physio is not None:
+            try:
+                sim = _make_simulated_physio(to_json(self.simulate_physio))
+            except (TypeError, ValueError) as err:
+                raise StudyError(f"[simulate_physio]: {err}") from err
+            outcomes = list(sim.design["outcomes"])
+            return [dict(dyad=row["dyad"], session=int(row["session"]), group=None,
+                         date=row["date"].isoformat(), eeg=False,
+                         variables={k: row[k] for k in outcomes},
+                         source=dict(mode="simulate_physio", design=self.simulate_physio))
+                    for row in sim.table]
         if self.simulate is not None:
             try:
                 sim = _make_simulated(to_json(self.simulate))
@@ -41,7 +73,7 @@ class _StudyRecordings:
                 variables = {k: row[k] for k in ("WAI_T", "WAI_C", "alliance_gap")}
                 out.append(dict(
                     dyad=row["dyad"], session=int(row["session"]), group=row["group"],
-                    date=row["date"].isoformat(), variables=variables,
+                    date=row["date"].isoformat(), variables=variables, eeg=True,
                     source=dict(mode="simulate", design=self.simulate),
                 ))
             return out
@@ -83,11 +115,31 @@ class _StudyRecordings:
                 swhere = f"{where}, session {index}"
                 variables = dict(dyad_vars)
                 variables.update(self._check_variables(ses.get("variables"), swhere))
+                companions = {k: companion_source(ses[k], k, getattr(self, k), swhere,
+                                                  self._path, self.roles)
+                              for k in LAGGED if ses.get(k) is not None}
+                eeg = "files" in ses or "file" in ses
+                for kind in LAGGED:
+                    if getattr(self, kind) is not None and not eeg and kind not in companions:
+                        raise StudyError(
+                            f"{swhere} has no EEG recording (files / file) to read the "
+                            f"[{kind}] channels from: give the session's {kind} files "
+                            f"({kind} = {{ files = {{ role = path }} }} or "
+                            f"{{ file = path }}).")
+                note = ses.get("annotations")
                 out.append(dict(
                     dyad=name, session=index, group=group,
-                    date=_check_date(ses.get("date"), swhere),
-                    variables=variables, source=self._source(ses, swhere),
+                    date=_check_date(ses.get("date"), swhere), variables=variables,
+                    eeg=eeg, companions=companions,
+                    annotations=None if note is None else str(self._path(note)),
+                    source=self._source(ses, swhere) if eeg or not companions else dict(
+                        mode="none", paths=[]),
                 ))
+        if len({r["eeg"] for r in out}) > 1:
+            some = next(f"{r['dyad']} session {r['session']}" for r in out if not r["eeg"])
+            raise StudyError(f"{some} has no EEG recording (files / file) while other "
+                             "sessions have one: a study analyses EEG in every session or in "
+                             "none.")
         return out
 
     @staticmethod
@@ -112,7 +164,8 @@ class _StudyRecordings:
         if ("files" in ses) == ("file" in ses):
             raise StudyError(
                 f"{where} needs exactly one of files = {{role = path}} (one file per person) "
-                "and file = path (one file for both)."
+                "and file = path (one file for both), or, without EEG, its physio or "
+                "movement files."
             )
         if "files" in ses:
             files = ses["files"]
@@ -194,11 +247,17 @@ class _StudyRecordings:
     def check_files(self):
         """Raise :class:`StudyError` listing every input file that does not exist."""
         missing = [
-            f"{rec['dyad']} session {rec['session']}: {p}"
-            for rec in self.recordings
-            for p in rec["source"].get("paths", [])
+            (rec, p) for rec in self.recordings for p in recording_paths(rec)
             if not Path(p).is_file()
         ]
+        if len({(rec["dyad"], rec["session"]) for rec, _ in missing}) == 1:
+            # one recording: its error, in one line (as when its analysis fails)
+            rec = missing[0][0]
+            lost = [p for _, p in missing]
+            raise RecordingError(rec["dyad"], rec["session"], recording_paths(rec),
+                                 FileNotFoundError(f"not found: {', '.join(lost)} (relative "
+                                                   f"paths start at {self.base_dir})"))
+        missing = [f"{rec['dyad']} session {rec['session']}: {p}" for rec, p in missing]
         if missing:
             raise StudyError(
                 f"{len(missing)} input file(s) not found (relative paths start at "

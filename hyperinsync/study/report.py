@@ -10,6 +10,7 @@ import numpy as np
 
 from .._utils import atomic_path, json_default, logger, verbose
 from .h5 import to_json
+from .report_physio import add_lagged_sections
 from .results import Results, read_results
 
 # Section titles of the report, in page order (the tests look for them in the HTML).
@@ -83,6 +84,8 @@ def _sync_section(report, res, max_dyads):
 
     section = SECTIONS[1]
     for k, (dyad, (ses, rec)) in enumerate(_first_sessions(res).items()):
+        if not rec["sync"]:  # no EEG (physiology alone)
+            continue
         if k >= max_dyads:
             report.add_html(f"<p>Further dyads not shown (max_dyads={max_dyads}).</p>",
                             title="More dyads", section=section)
@@ -445,8 +448,9 @@ def make_report(results, fname=None, *, max_dyads=30, title=None, verbose=None):
 
     Sections (in order): parameters and provenance; per-recording inter-brain matrices per
     band; ROI results against their surrogate nulls; In-Sync Levels 1, 2 and 3; the group
-    contrast of real dyads; questionnaire correlations; real vs pseudo-dyads; the readers'
-    alignment reports. A section whose results are not in the file says so.
+    contrast of real dyads; questionnaire correlations; real vs pseudo-dyads; physiological
+    and movement synchrony; the readers' alignment reports. A section whose results are not
+    in the file says so.
 
     Parameters
     ----------
@@ -490,6 +494,7 @@ def make_report(results, fname=None, *, max_dyads=30, title=None, verbose=None):
     _contrast_section(report, results)
     _correlation_section(report, results)
     _pseudo_section(report, results)
+    add_lagged_sections(report, results, max_dyads)  # [physio] / [movement]
     _alignment_section(report, results)
     # written beside and moved into place: never a half-written page
     with atomic_path(fname) as tmp:

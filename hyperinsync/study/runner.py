@@ -35,12 +35,20 @@ from .parts import (
     write_part,
 )
 from .results import read_results, write_results
+from .physio import (
+    GROUP_KEYS,
+    add_file_annotations,
+    annotation_list,
+    lagged_records,
+    recording_paths,
+)
 from .checks import (
     StudyError,
     RecordingError,
     _check_name,
     shared_options,
 )
+from .schema import LAGGED
 from .cache import (
     _sha256_json,
     _versions,
@@ -65,6 +73,18 @@ def _simulate_study():
     from ..simulation import simulate_study
 
     return simulate_study
+
+
+@functools.lru_cache(maxsize=4)
+def _make_simulated_physio(design_json):
+    """The simulated physiological study of a design (cached, as ``_make_simulated``)."""
+    from ..simulation import simulate_physio_study
+
+    design = json.loads(design_json)
+    if "segments" in design:
+        design["segments"] = [tuple(s) for s in design["segments"]]
+    design["roles"] = tuple(design["roles"])
+    return simulate_physio_study(**design)
 
 
 @functools.lru_cache(maxsize=4)
@@ -101,12 +121,27 @@ _SECTION_OF = {surrogate_test: "surrogates", pseudo_dyad_test: "statistics.pseud
 
 
 def _load_recording(job):
-    """Read (or simulate) one recording as a DyadRaw."""
+    """Read (or simulate) one recording as a DyadRaw (``None``: a session of physiological or
+    movement files alone), with the session's annotations file."""
+    raw = _read_recording(job)
+    if raw is not None and job.get("annotations") and job.get("eeg", True):
+        add_file_annotations(raw, job["annotations"])
+    return raw
+
+
+def _read_recording(job):
     src = job["source"]
     roles = tuple(job["roles"])
     opts = dict(src.get("options", {}))
+    if src["mode"] == "none":
+        return None
     if src["mode"] == "simulate":
         raw, _ = _make_simulated(to_json(src["design"])).get_dyad(
+            job["dyad"], job["session"], verbose=False
+        )
+        return raw
+    if src["mode"] == "simulate_physio":
+        raw, _ = _make_simulated_physio(to_json(src["design"])).get_dyad(
             job["dyad"], job["session"], verbose=False
         )
         return raw
@@ -172,7 +207,9 @@ def _process(job):
     with _opened_files() as opened:  # the files the reader opens are inputs too
         raw = _load_recording(job)
         an = dict(job["analysis"])
-        segments = an.pop("segments")
+        # a recording without EEG (simulated physiology, files alone): [physio] and
+        # [movement] only
+        segments = an.pop("segments") if job.get("eeg", True) else []
         rec = dict(dyad=job["dyad"], session=job["session"], param_hash=job["param_hash"],
                    sync={}, surrogates={}, level1={}, level2=None)
         for seg in segments:
@@ -184,32 +221,30 @@ def _process(job):
                 kw.update(measures=an.get("measures", "plv"), **job["surrogates"])
                 sur = surrogate_test(inst, **kw, verbose=False)
                 rec["surrogates"][seg] = sur.to_dict()
-        l1 = job["insync"].get("level1")
+        l1 = job["insync"].get("level1") if segments else None
         if l1 is not None:
             l1 = dict(l1)
             seg = l1.pop("segment", "all")
             inst = raw if seg == "all" else _crop_segment(raw, seg)
             res = level1(inst, **{**_shared_options(an, level1), **l1}, verbose=False)
             rec["level1"][seg] = res.to_dict()
-        l2 = job["insync"].get("level2")
+        l2 = job["insync"].get("level2") if segments else None
         if l2 is not None:
             kw = {**_shared_options(an, level2), **l2}
             rec["level2"] = level2(raw, **kw, verbose=False).to_dict()
         # only what the analysis found: the study's facts (group, variables, date, files)
         # are added when the results are assembled, so that correcting them needs no rerun
-        meta = dict(alignment=get_dyad_meta(raw).get("alignment"),
-                    duration_s=float(raw.times[-1] + 1 / raw.info["sfreq"]),
-                    sfreq=float(raw.info["sfreq"]), annotations=_annotation_list(raw))
+        meta = {} if raw is None else dict(
+            alignment=get_dyad_meta(raw).get("alignment"),
+            duration_s=float(raw.times[-1] + 1 / raw.info["sfreq"]),
+            sfreq=float(raw.info["sfreq"]), annotations=annotation_list(raw))
+        for kind, (res, kind_meta) in lagged_records(job, raw).items():
+            rec[kind], meta[kind] = res, kind_meta
     rec["inputs"] = _opened_inputs(job, opened)
     rec["input_hash"] = _input_hash(job, rec["inputs"])
     meta["elapsed_s"] = time.perf_counter() - t0
     rec["meta"] = meta
     return rec
-
-
-def _annotation_list(raw):
-    return [dict(onset=float(a["onset"]), duration=float(a["duration"]),
-                 description=str(a["description"])) for a in raw.annotations]
 
 
 def _safe_process(job):
@@ -313,19 +348,33 @@ class _StudyRunner:
             schema_version=self.schema_version,
             name=self.name, roles=list(self.roles), groups=self.groups, reader=self.reader,
             analysis=self.analysis, surrogates=self.surrogates, insync=self.insync,
-            statistics=self.statistics, simulate=self.simulate,
+            statistics=self.statistics, simulate=self.simulate, physio=self.physio,
+            movement=self.movement, simulate_physio=self.simulate_physio,
         )
 
     def _recording_params(self, rec, sha_cache):
         """What a recording's results depend on, besides the contents of its input files."""
-        src = rec["source"]
-        # file names, not paths: the same study run from another folder reuses its parts
-        source = {k: v for k, v in src.items() if k != "paths"}
-        source["files"] = [Path(p).name for p in src.get("paths", [])]
-        params = dict(roles=list(self.roles), source=source, analysis=self.analysis,
-                      surrogates=self.surrogates,
-                      insync={k: v for k, v in self.insync.items() if k != "level3"},
+        def named(src):
+            # file names, not paths: the same study run from another folder reuses its parts
+            out = {k: v for k, v in src.items() if k != "paths"}
+            out["files"] = [Path(p).name for p in src.get("paths", [])]
+            return out
+
+        params = dict(roles=list(self.roles), source=named(rec["source"]),
                       versions=_cache_versions())
+        if rec.get("eeg", True):
+            params.update(analysis=self.analysis, surrogates=self.surrogates,
+                          insync={k: v for k, v in self.insync.items() if k != "level3"})
+        # [physio] / [movement] and their files (keys only when used: the parts of studies
+        # without them keep their hash); their group options do not reach a recording
+        for kind in LAGGED:
+            opts = getattr(self, kind)
+            if opts is not None:
+                params[kind] = {k: v for k, v in opts.items() if k not in GROUP_KEYS}
+        if rec.get("companions"):
+            params["companions"] = {k: named(v) for k, v in rec["companions"].items()}
+        if rec.get("annotations"):
+            params["annotations"] = Path(rec["annotations"]).name
         return self._file_contents(params, sha_cache)
 
     def _file_contents(self, obj, sha_cache):
@@ -341,7 +390,7 @@ class _StudyRunner:
     def _primary_inputs(self, rec, sha_cache):
         """``{file key: SHA-256}`` of the files a recording names (its reader may open more)."""
         return {_input_key(p, self.base_dir): _sha256_cached(p, sha_cache)
-                for p in rec["source"].get("paths", [])}
+                for p in recording_paths(rec)}
 
     def _facts(self):
         """``{(dyad, session): facts}``: what the study file says about each recording."""
@@ -468,7 +517,8 @@ class _StudyRunner:
                        inputs=self._primary_inputs(rec, sha_cache),
                        param_hash=_sha256_json(self._recording_params(rec, sha_cache)),
                        analysis=self.analysis, surrogates=self.surrogates,
-                       insync=self.insync, roles=list(self.roles))
+                       insync=self.insync, roles=list(self.roles), physio=self.physio,
+                       movement=self.movement)
             header = self._reusable(part, job, sha_cache) if resume and part.exists() else None
             if header is not None:
                 skipped.append(key)
@@ -487,7 +537,7 @@ class _StudyRunner:
         failures = _execute(jobs, n_jobs, scheduler, commit, keep_going=keep_going,
                             dashboard=dashboard)
         failed = {(job["dyad"], job["session"]): RecordingError(
-            job["dyad"], job["session"], job["source"].get("paths", []), err)
+            job["dyad"], job["session"], recording_paths(job), err)
             for job, err in failures}
         if failed and not keep_going:
             first = next(iter(failed.values()))

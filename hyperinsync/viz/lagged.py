@@ -78,7 +78,7 @@ def plot_lagged_sync(result, modality=None, *, absolute=None, episodes=True, vma
     -------
     fig : matplotlib.figure.Figure
         The figure. Each panel's image (``ax.images[0]``) holds
-        ``result.get_values(modality, absolute).T`` (lags x windows, NaN masked); the
+        ``result.get_data(modality, absolute=absolute).T`` (lags x windows, NaN masked); the
         episodes are the Axes' patches, in the order of ``result.episodes``.
     """
     _validate_type(result, LaggedSyncResult, "result", "LaggedSyncResult")
@@ -105,7 +105,7 @@ def plot_lagged_sync(result, modality=None, *, absolute=None, episodes=True, vma
     roles = result.roles
     by_mod = {m: i for i, m in enumerate(result.modalities)}
     for ax, mod in zip(axs, mods):
-        vals = result.get_values(mod, absolute=absolute)  # checks the modality
+        vals = result.get_data(mod, absolute=absolute)  # checks the modality
         img = np.ma.masked_invalid(vals.T)
         top = vmax
         if top is None:
