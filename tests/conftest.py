@@ -1,0 +1,73 @@
+"""Test options: the CuPy emulation (``tests/_cupy_emulation.py``).
+
+``pytest --cupy-emulation=one-gpu`` (or ``HYPERINSYNC_CUPY_EMULATION=one-gpu``) installs the
+emulation as ``cupy`` for the whole run, before any test imports hyperinsync's backend:
+``backend='auto'`` then computes on the emulated GPU and the ``gpu`` tests run with
+``backend='cupy'``. ``no-gpu``: CuPy imports but reports no device (``'auto'`` uses NumPy,
+``'cupy'`` is a clear error). The ``cupy_emulation`` fixture gives a test the emulation (the
+run's, or its own "one GPU" one, removed afterwards) with its transfer counters reset.
+"""
+
+import os
+
+import pytest
+
+from _cupy_emulation import MODES, Emulation, current
+
+ENV = "HYPERINSYNC_CUPY_EMULATION"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--cupy-emulation", choices=("off",) + MODES, default=None,
+        help=f"install the CuPy emulation as cupy for the run (default: ${ENV} or off)",
+    )
+
+
+def _mode(config):
+    mode = config.getoption("--cupy-emulation") or os.environ.get(ENV, "").strip() or "off"
+    if mode not in ("off",) + MODES:
+        raise pytest.UsageError(f"{ENV}={mode!r}: use one of {('off',) + MODES}")
+    return mode
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "gpu: the GPU path (NumPy/CuPy agreement, pipeline smoke and transfer "
+        "tests); CI runs them under the CuPy emulation")
+    mode = _mode(config)
+    if mode != "off":
+        config._cupy_emulation = Emulation(mode).install()
+
+
+def pytest_unconfigure(config):
+    emu = getattr(config, "_cupy_emulation", None)
+    if emu is not None:
+        emu.uninstall()
+
+
+def pytest_report_header(config):
+    mode = _mode(config)
+    return None if mode == "off" else f"CuPy emulation: {mode} (tests/_cupy_emulation.py)"
+
+
+@pytest.fixture
+def cupy_emulation(monkeypatch):
+    """The installed emulation ("one GPU": the run's, else one for this test only).
+
+    ``HYPERINSYNC_BACKEND`` is unset for the test, so ``backend='auto'`` means the device.
+    """
+    monkeypatch.delenv("HYPERINSYNC_BACKEND", raising=False)
+    emu = current()
+    own = emu is None or emu.mode != "one-gpu"
+    if own:
+        previous = emu
+        emu = Emulation("one-gpu").install()
+    emu.stats.reset()
+    try:
+        yield emu
+    finally:
+        if own:
+            emu.uninstall()
+            if previous is not None:
+                previous.install()
