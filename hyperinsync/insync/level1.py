@@ -526,6 +526,9 @@ def level1(
         above = p_chance <= alpha
     episodes, chance, pending = [], [], []
     units = {}  # unit phasors of ROI channels on the device, per band, role and ROI
+    # the channels of every ROI go to the device at once (one index array per role)
+    offsets = [np.cumsum([0] + [len(i) for i in sig.idx[r]]) for r in (0, 1)]
+    roi_idx = [xp.asarray(np.concatenate(sig.idx[r])) for r in (0, 1)] if lead_lag else None
     for bi, band in enumerate(bands):
         za, zb = sig.z[band]
         q = sig.decim[band]
@@ -559,10 +562,10 @@ def level1(
                     episodes.append(row)
                     if not lead_lag:
                         continue
-                    for key, z_, idx in (((bi, 0, ri), za, sig.idx[0][ri]),
-                                         ((bi, 1, ci), zb, sig.idx[1][ci])):
-                        if key not in units:
-                            units[key] = unit(z_[xp.asarray(idx)])
+                    for r, z_, k in ((0, za, ri), (1, zb, ci)):
+                        if (bi, r, k) not in units:
+                            sl = slice(offsets[r][k], offsets[r][k + 1])
+                            units[(bi, r, k)] = unit(z_[roi_idx[r][sl]])
                     fmin, fmax = bands[band]
                     with gpu_step("Level 1 lead-lag"):
                         meta, sums = _lead_lag_sums(

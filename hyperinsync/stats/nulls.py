@@ -21,6 +21,7 @@ from ..sync.signals import (
     bad_mask,
     check_finite,
     cut_epochs,
+    epoch_index,
     roi_spec,
 )
 from ..sync.spectral import band_analytic
@@ -316,6 +317,7 @@ def _phase_null(prep, inst, channels, measures, n_sur, rng, bk, max_bytes):
     key = int(rng.integers(0, 2**63))
     ca, cb = _pair_shape(prep)
     decims = {b: prep.meta[b].decim for b in prep.bands}
+    index = {b: epoch_index(prep.starts, prep.n_len, q, xp) for b, q in decims.items()}
     mask = prep.masks[0]
     w = xp.asarray(mask / mask.sum(), dtype=xp.float32)  # the mean over A's valid epochs
     null = xp.zeros((n_sur, len(measures), len(prep.bands), ca, cb))
@@ -337,7 +339,7 @@ def _phase_null(prep, inst, channels, measures, n_sur, rng, bk, max_bytes):
         del surr
         for bi, b in enumerate(prep.bands):
             # (E, F, Kc * Cb, L): surrogate k's channels at k * Cb ... (k + 1) * Cb - 1
-            zs = cut_epochs(sigs[b].data, prep.starts, prep.n_len, decims[b], xp)
+            zs = cut_epochs(sigs[b].data, index[b])
             for mi, m in enumerate(measures):
                 v = _values(m, prep.signals[b][0], zs, prep.signed)  # (E, Ca, Kc * Cb)
                 null[k0 : k0 + n_k, mi, bi] = xp.einsum(

@@ -447,7 +447,7 @@ class DyadSignals:
         """
         decims = self.decims(n_len, n_step, common=common_decim)
         cont = self.continuous(picks, decims, windows=(starts, n_len), flat=flat)
-        res = {b: (cut_epochs(z, starts, n_len, decims[b], self.bk.xp), meta)
+        res = {b: (cut_epochs(z, epoch_index(starts, n_len, decims[b], self.bk.xp)), meta)
                for b, (z, meta) in cont.items()}
         del cont
         return res
@@ -481,14 +481,18 @@ class DyadSignals:
 
 
 
-def cut_epochs(z, starts, n_len, q, xp):
+def epoch_index(starts, n_len, q, xp):
+    """Sample index ``(E, L)`` of the epochs of ``n_len`` input samples at ``starts`` on a
+    band's grid (decimation ``q``, which divides both), on the backend's device."""
+    return xp.asarray((np.asarray(starts) // q)[:, None] + np.arange(n_len // q)[None, :])
+
+
+def cut_epochs(z, index):
     """Epochs of continuous band signals: ``(n_ch, F, T)`` -> ``(E, F, n_ch, L)``.
 
-    The epochs of ``n_len`` input samples at ``starts``, on the band's grid (decimation
-    ``q``, which divides both); the sample index goes to the device once.
+    ``index``: :func:`epoch_index`.
     """
-    idx = (np.asarray(starts) // q)[:, None] + np.arange(n_len // q)[None, :]
-    return z[..., xp.asarray(idx)].transpose(2, 1, 0, 3)
+    return z[..., index].transpose(2, 1, 0, 3)
 
 
 def role_rois(rois, names, roles, *, verbose=None):
