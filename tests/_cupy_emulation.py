@@ -213,10 +213,6 @@ def _clear_backend_caches():
 
 
 # ====================================================================== arrays
-def _emu_of(x):
-    return x._emu
-
-
 class ndarray:  # noqa: N801  (CuPy's name)
     """A device array: a NumPy array that only explicit transfers can reach."""
 
@@ -224,6 +220,7 @@ class ndarray:  # noqa: N801  (CuPy's name)
     __hash__ = None
 
     def __init__(self, shape, dtype=float, *args, **kwargs):
+        # CuPy allows ndarray(shape, dtype); hyperinsync never builds arrays that way
         raise TypeError("create emulated device arrays with cupy.empty/zeros/asarray")
 
     @classmethod
@@ -369,7 +366,7 @@ class ndarray:  # noqa: N801  (CuPy's name)
         args = [_operand(emu, x) for x in inputs]
         out = kwargs.get("out")
         if out is not None:
-            kwargs["out"] = tuple(_operand(emu, o, out=True) for o in out)
+            kwargs["out"] = tuple(_operand(emu, o) for o in out)
         res = getattr(ufunc, method)(*args, **kwargs)
         if out is not None:
             return out[0] if len(out) == 1 else out
@@ -455,7 +452,7 @@ def _index(emu, key):
     return tuple(one(k) for k in key) if isinstance(key, tuple) else one(key)
 
 
-def _operand(emu, x, out=False, method=False):
+def _operand(emu, x, method=False):
     """Unwrap a device operand; refuse host arrays as CuPy does."""
     if isinstance(x, ndarray):
         if x._emu is not emu:

@@ -63,10 +63,12 @@ def cupy_emulation(monkeypatch):
     if own:
         previous = emu
         emu = Emulation("one-gpu").install()
+    memory = emu.memory  # a test may shrink the device: the next one gets it back
     emu.stats.reset()
     try:
         yield emu
     finally:
+        emu.memory = memory
         if own:
             emu.uninstall()
             if previous is not None:
