@@ -93,7 +93,7 @@ class Backend:
         """Resolve ``max_bytes``: a number is kept; ``'auto'`` depends on the device.
 
         NumPy: 256 MB. CuPy: an eighth of the memory the GPU has free now (the driver's free
-        memory, :attr:`cupy.cuda.Device.mem_info`, plus the blocks CuPy's memory pool holds
+        memory, ``cupy.cuda.Device().mem_info``, plus the blocks CuPy's memory pool holds
         free), at least 16 MB.
         """
         if isinstance(max_bytes, str):
