@@ -9,12 +9,16 @@ run's, or its own "one GPU" one, removed afterwards) with its transfer counters 
 """
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
 from _cupy_emulation import MODES, Emulation, current
 
 ENV = "HYPERINSYNC_CUPY_EMULATION"
+# processes the tests start import this folder's cupy, which installs the same emulation
+CHILD_SITE = Path(__file__).parent / "_cupy_site"
 
 
 def pytest_addoption(parser):
@@ -38,6 +42,12 @@ def pytest_configure(config):
     mode = _mode(config)
     if mode != "off":
         config._cupy_emulation = Emulation(mode).install()
+        # child processes: new interpreters read PYTHONPATH; joblib's and multiprocessing's
+        # workers take this process's sys.path (here cupy is already the emulation)
+        os.environ[ENV] = mode
+        path = os.environ.get("PYTHONPATH", "")
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(CHILD_SITE)] + ([path] if path else []))
+        sys.path.insert(0, str(CHILD_SITE))
 
 
 def pytest_unconfigure(config):
