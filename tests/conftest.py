@@ -35,6 +35,17 @@ def _mode(config):
     return mode
 
 
+def gpu_step_only():
+    """Skip marker for tests that belong to the GPU step (``pytest -m gpu`` with the CuPy
+    emulation, or on a GPU), to keep the plain run short; they run there."""
+    from hyperinsync.backend import cupy_available
+
+    return pytest.mark.skipif(
+        current() is None and not cupy_available(),
+        reason=f"the GPU step runs it: {ENV}=one-gpu pytest -m gpu",
+    )
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "gpu: the GPU path (NumPy/CuPy agreement, pipeline smoke and transfer "

@@ -15,8 +15,9 @@ import pytest
 import scipy.signal
 
 from _cupy_emulation import IMPLICIT, Emulation, OutOfMemoryError
+from conftest import gpu_step_only
 
-pytestmark = pytest.mark.gpu
+pytestmark = [pytest.mark.gpu, gpu_step_only()]
 HERE = Path(__file__).parent
 FAKECUPY = HERE.parent.parent / "shared" / "tools" / "fakecupy"
 

@@ -1,7 +1,8 @@
 """Host/device traffic and GPU memory, measured with the CuPy emulation.
 
-These run everywhere (the ``cupy_emulation`` fixture installs the emulation for the test
-when the run has none). On a GPU, every analysis keeps its data on the device between the
+These run in the GPU step (``HYPERINSYNC_CUPY_EMULATION=one-gpu pytest -m gpu``, CI) and on
+a machine with CuPy and a GPU; the ``cupy_emulation`` fixture gives each test an emulated
+GPU with fresh counters (its own when the run has none). On a GPU, every analysis keeps its data on the device between the
 band signals and the final statistics: the number of host/device copies must not grow with
 the number of surrogates, epochs or episodes (before issue 15 it grew with all three: a
 copy per surrogate in phase randomisation and Levels 1-2, per chunk of epochs in
@@ -14,9 +15,10 @@ import numpy as np
 import pytest
 
 import hyperinsync as hs
+from conftest import gpu_step_only
 from hyperinsync.backend import gpu_fallback, gpu_step, get_backend
 
-pytestmark = pytest.mark.gpu
+pytestmark = [pytest.mark.gpu, gpu_step_only()]
 
 ALPHA = {"alpha": (8.0, 12.0)}
 ROIS = {"frontal": ["Fp1", "Fp2", "F3", "F4", "Fz"], "occipital": ["O1", "O2", "Oz"]}
