@@ -490,8 +490,11 @@ def _dispatch(emu, func):
 # plausibly uses). Anything else is an AttributeError, as a function CuPy lacks would be.
 _FUNCTIONS = (
     "abs absolute add subtract multiply divide true_divide floor_divide power remainder mod "
-    "negative sqrt square exp expm1 log log1p log2 log10 sin cos tan arcsin arccos arctan "
-    "arctan2 sinh cosh tanh hypot angle real imag conj conjugate maximum minimum fmax fmin "
+    "negative sqrt square exp expm1 exp2 log log1p log2 log10 sin cos tan arcsin arccos "
+    "arctan arctan2 sinh cosh tanh arcsinh arccosh arctanh deg2rad rad2deg degrees radians "
+    "hypot angle real imag conj conjugate maximum minimum fmax fmin fabs cbrt reciprocal "
+    "logaddexp logaddexp2 copysign trunc fix modf divmod float_power sinc i0 unwrap "
+    "nan_to_num heaviside cumprod nancumsum select choose compress extract "
     "sign floor ceil rint around round clip where isfinite isnan isinf signbit logical_and "
     "logical_or logical_not logical_xor equal not_equal less less_equal greater "
     "greater_equal bitwise_and bitwise_or bitwise_xor invert left_shift right_shift "

@@ -228,3 +228,31 @@ def test_tiny_study_runs_on_the_gpu(tmp_path):
         assert rec["level2"].params["backend"] == "cupy"
     assert res.group["pseudo_dyads"]["all"].params["backend"] == "cupy"
     assert res.group["level3"] is not None
+
+
+@pytest.mark.filterwarnings("ignore:.*the lead test has only")  # a short test recording
+def test_lagged_sync_agrees():
+    """Windowed lagged cross-correlation of body/autonomic signals, where the package has it
+    (double precision: CuPy and NumPy agree to FFT rounding)."""
+    lagged = pytest.importorskip("hyperinsync.stats.lagged")
+    import mne
+
+    rng = np.random.default_rng(3)
+    n, sf = 3000, 10.0
+    a = np.convolve(rng.standard_normal(n + 20), np.ones(8) / 8, "valid")[:n]
+    b = np.roll(a, 3) + 0.7 * rng.standard_normal(n)
+    info = mne.create_info(["X"], sf, "misc")
+    raw = hs.make_dyad_raw(mne.io.RawArray(a[None], info, verbose=False),
+                           mne.io.RawArray(b[None], info.copy(), verbose=False),
+                           roles=("A", "B"), verbose=False)
+    kw = dict(inst=raw, lag=2, window=20, step=10, n_surrogates=19, seed=0, verbose=False)
+    gpu = lagged.lagged_sync(backend="cupy", **kw)
+    cpu = lagged.lagged_sync(backend="numpy", **kw)
+    values = np.asarray(cpu.values, float)
+    assert np.isfinite(values).any()
+    np.testing.assert_allclose(np.asarray(gpu.values, float), values, rtol=0,
+                               atol=1e-9 * np.nanmax(np.abs(values)))
+    for rg, rc in zip(gpu.sessions, cpu.sessions):
+        for k, v in rc.items():
+            if isinstance(v, float) and np.isfinite(v):
+                assert rg[k] == pytest.approx(v, rel=1e-6, abs=1e-9), k
