@@ -35,6 +35,8 @@ case "$mode" in
     size=()
     threads="$(nproc 2>/dev/null || echo 4)"
     repeats=3
+    # step time limits (s): together with the install they keep the check under 8 minutes
+    t_tests=120; t_core=120; t_sur=120; t_l1=90
     if ! "$py" -c "import cupy, sys; sys.exit(cupy.cuda.runtime.getDeviceCount() < 1)" \
         >/dev/null 2>&1; then
       say "installing the gpu extra (pip install -e '.[gpu,test]')"
@@ -50,6 +52,7 @@ case "$mode" in
     size=(--quick)
     threads=2
     repeats=1
+    t_tests=900; t_core=600; t_sur=600; t_l1=600  # a slow shared CPU machine
     export HYPERINSYNC_CUPY_EMULATION=one-gpu
     ;;
   *)
@@ -62,7 +65,7 @@ say "mode $mode, output $out"
 
 # 2. the GPU tests on the card (the emulation's own transfer tests run under it anyway)
 say "pytest -m gpu"
-timeout 240 "$pytest_bin" -q -m gpu -p no:cacheprovider tests >"$out/tests.log" 2>&1
+timeout "$t_tests" "$pytest_bin" -q -m gpu -p no:cacheprovider tests >"$out/tests.log" 2>&1
 tests_rc=$?
 tests="$(tail -n 1 "$out/tests.log")"
 say "tests: $tests (exit $tests_rc)"
@@ -70,17 +73,17 @@ say "tests: $tests (exit $tests_rc)"
 # 3. the benchmarks, warm, with --backend cupy
 fail=0
 bench() {
-  local name="$1"; shift
+  local name="$1" limit="$2"; shift 2
   say "$name $*"
-  if ! timeout 300 "$py" "benchmarks/$name.py" "$@" >"$out/$name.log" 2>&1; then
+  if ! timeout "$limit" "$py" "benchmarks/$name.py" "$@" >"$out/$name.log" 2>&1; then
     say "$name FAILED: see $out/$name.log"
     fail=1
   fi
 }
-bench bench_core --scenario S1 --backend cupy --repeats "$repeats" --json "$rows" "${size[@]}"
-bench bench_surrogates --backend cupy --threads "$threads" --repeats "$repeats" \
+bench bench_core "$t_core" --scenario S1 --backend cupy --repeats "$repeats" --json "$rows" "${size[@]}"
+bench bench_surrogates "$t_sur" --backend cupy --threads "$threads" --repeats "$repeats" \
   --json "$rows" "${size[@]}"
-bench bench_insync --backend cupy --n-jobs "$threads" --repeats "$repeats" --json "$rows" \
+bench bench_insync "$t_l1" --backend cupy --n-jobs "$threads" --repeats "$repeats" --json "$rows" \
   "${size[@]}"
 
 # 4. the table
