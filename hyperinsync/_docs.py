@@ -86,9 +86,15 @@ docdict["precision"] = """precision : 'single' | 'double'
 docdict["backend"] = """backend : 'auto' | 'numpy' | 'cupy' | None
     Array backend. ``'auto'`` (default, also ``None``) uses CuPy when it imports and a GPU is
     present, else NumPy. The environment variable ``HYPERINSYNC_BACKEND`` overrides ``'auto'``."""
-docdict["max_bytes"] = """max_bytes : float
+docdict["max_bytes"] = """max_bytes : float | 'auto'
     Approximate bound in bytes on the memory of one chunk of work (channel groups read at
-    once, spectra, pair products); lower it on small machines or GPUs."""
+    once, spectra, pair products, batches of surrogates); lower it on small machines.
+    ``'auto'`` (default): 256 MB with NumPy; on a GPU, an eighth of the device memory free
+    when the analysis starts (``cupy.cuda.Device().mem_info`` plus the free blocks of CuPy's
+    memory pool), while channel groups read from the recording keep 256 MB. If the GPU
+    still runs out of memory, the analysis is run again with chunks 8 times smaller (twice),
+    then with NumPy on the CPU, with a warning naming the step that ran out of memory; the
+    result's ``params['backend']`` records where it was computed."""
 
 # -------------------------------------------------------------------------- statistics
 docdict["n_surrogates"] = """n_surrogates : int

@@ -14,7 +14,7 @@ from .._utils import (
     verbose,
     warn,
 )
-from ..backend import real_dtype
+from ..backend import gpu_fallback, gpu_step, real_dtype
 from .measures import CONVENTIONS, _xp, check_measures, compute_measure
 from .result import SyncResult
 from .signals import (
@@ -24,8 +24,17 @@ from .signals import (
 
 def _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, summary,
                  per_epoch, per_time, per_pair, max_bytes, bk):
-    """Compute every measure and band into ``summary`` and the per-epoch/per-time arrays."""
+    """Compute every measure and band into ``summary`` and the per-epoch/per-time arrays.
+
+    The values stay on the backend's device until all are computed, then come to the host
+    in one copy (whatever the number of epochs, chunks, measures and bands).
+    """
+    xp = bk.xp
     n_rows, n_cols = summary.shape[2:]
+    dev_epoch = per_epoch
+    if per_epoch is not None and bk.name != "numpy":
+        dev_epoch = xp.empty(per_epoch.shape, per_epoch.dtype)
+    dev_time = {}
     for bi, b in enumerate(bands):
         z = signals[b][0]
         za = z[:, :, :n_a] if pairs == "inter" else z
@@ -36,18 +45,28 @@ def _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, sum
                 step = max(1, int(max_bytes // (per_pair * n_f * max(1, t_n // 64))))
                 for e0 in range(0, n_epochs, step):
                     v = compute_measure(m, za[e0 : e0 + step], zb[e0 : e0 + step], "within")
-                    per_epoch[mi, bi, e0 : e0 + step] = bk.to_numpy(v.mean(axis=1))
-                summary[mi, bi] = per_epoch[mi, bi].mean(axis=0)
+                    dev_epoch[mi, bi, e0 : e0 + step] = v.mean(axis=1)
             else:
                 step = max(1, int(max_bytes // (per_pair * n_f * max(1, n_epochs // 64))))
-                vt = np.empty((t_n, n_rows, n_cols))
+                vt = None  # in the values' precision on the device, float64 on the host
                 for t0 in range(0, t_n, step):
                     v = compute_measure(
                         m, za[..., t0 : t0 + step], zb[..., t0 : t0 + step], "across"
-                    )
-                    vt[t0 : t0 + step] = bk.to_numpy(v.mean(axis=0))
-                per_time[(mi, bi)] = vt
-                summary[mi, bi] = vt.mean(axis=0)
+                    ).mean(axis=0)
+                    if vt is None:
+                        vt = xp.empty((t_n, n_rows, n_cols), dtype=v.dtype)
+                    vt[t0 : t0 + step] = v
+                dev_time[(mi, bi)] = vt
+    keys = list(dev_time)
+    host = bk.to_numpy_many(*([] if dev_epoch is None else [dev_epoch]),
+                            *(dev_time[k] for k in keys))
+    if per_epoch is not None:
+        if host[0] is not per_epoch:
+            per_epoch[...] = host[0]
+        summary[...] = per_epoch.mean(axis=2)
+    for k, vt in zip(keys, host[len(host) - len(keys):]):
+        per_time[k] = vt = vt.astype(np.float64)
+        summary[k] = vt.mean(axis=0)
 
 
 def _min_length_checks(bands, convention, n_len, sfreq, n_epochs, what="epoch"):
@@ -127,6 +146,7 @@ def _drop_flat(flat, names, picks_all, n_a, signals, rois, roles):
     return picks_all[keep], n_a_new, [names[i] for i in idx], out
 
 
+@gpu_fallback("compute_sync")
 @verbose
 @fill_doc
 def compute_sync(
@@ -150,7 +170,7 @@ def compute_sync(
     precision="single",
     backend="auto",
     n_jobs=1,
-    max_bytes=256e6,
+    max_bytes="auto",
     verbose=None,
 ):
     """Compute inter-brain (and intra-brain) synchrony of a dyad.
@@ -291,9 +311,9 @@ def compute_sync(
     per_pair = 4 * (len(rows) * len(cols) + (len(rows) + len(cols)) * 64)
     # Many small batched products: BLAS threads only add synchronisation there (measured
     # 2x slower end to end with 2 threads on 2 cores), so the products run on one thread.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), gpu_step("synchrony values"):
         _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, summary,
-                     per_epoch, per_time, per_pair, max_bytes, bk)
+                     per_epoch, per_time, per_pair, sig.max_bytes, bk)
     time_axis = None
     if convention == "across":
         # bands may be decimated differently: keep the time axis of the first band's grid
