@@ -63,8 +63,9 @@ def bench_p1(quick):
     )
 
     def batched():
+        # channel pairs (rois=None), as the loop's compute_sync values
         return surrogate_sync(
-            dyads, null="pseudo_dyads", n_surrogates=None, bands=BANDS, seed=0,
+            dyads, null="pseudo_dyads", n_surrogates=None, bands=BANDS, seed=0, rois=None,
             n_jobs=args.threads, backend=args.backend, verbose=False,
         )
 
@@ -127,7 +128,7 @@ def bench_gpu(quick):
 
     def p1(backend):
         return surrogate_sync(dyads, null="pseudo_dyads", n_surrogates=None, backend=backend,
-                              **common)
+                              rois=None, **common)
 
     def outputs(res):
         return {"observed": res.observed, "null": res.null}
