@@ -170,8 +170,9 @@ def _signal_keys(default=None, *, n_jobs=False):
     ]
     if n_jobs:
         keys.append(_k("n_jobs", "integer", "Parallel jobs of the step (-1: all cores).", 1))
-    keys.append(_k("max_bytes", "number", "Approximate memory bound of one chunk of work, "
-                   "bytes.", d(256e6)))
+    keys.append(_k("max_bytes", "number|text", "Approximate memory bound of one chunk of "
+                   "work, bytes, or 'auto' (256 MB on the CPU, an eighth of the GPU's free "
+                   "memory on a GPU).", d("auto")))
     return tuple(keys)
 
 
