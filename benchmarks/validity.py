@@ -10,7 +10,9 @@ target). Usage, from the repository root::
     python benchmarks/validity.py --only group --rows-out rows_group.json   # keep its rows
     python benchmarks/validity.py --assemble rows_*.json   # VALIDITY.md from saved rows
 
-Areas can run as separate processes (one per core) and be assembled afterwards.
+Areas can run as separate processes (one per core) and be assembled afterwards. A reduced
+version (a few dozen runs per rate, binomial bounds) runs in the test suite:
+``tests/test_validity_reduced.py``.
 """
 
 import argparse
