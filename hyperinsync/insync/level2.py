@@ -10,6 +10,7 @@ import numpy as np
 from .. import stats
 from .._docs import fill_doc
 from ..backend import gpu_fallback, gpu_step
+from .._utils import INSYNC_PREFIX as PREFIX
 from .._utils import (
     ProgressBar,
     _check_option,
@@ -28,7 +29,7 @@ from ..sync.signals import (
     annotation_spans,
 )
 from ..sync.signals import DyadSignals
-from .results import PREFIX, InSyncLevel2
+from .results import InSyncLevel2
 from .windows import (
     _check_window_method,
     WINDOW_MEASURES,

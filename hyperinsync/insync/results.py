@@ -5,7 +5,6 @@ from __future__ import annotations
 import mne
 import numpy as np
 
-from .._utils import INSYNC_PREFIX as PREFIX
 from .._utils import as_table, insync_description
 from ..base import BaseResult, deprecated_getter
 
