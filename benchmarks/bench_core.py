@@ -24,11 +24,16 @@ cost is linear in the number of epochs) and both figures are printed. Each compa
 correctness cross-check (ours with the peer's own estimator vs the peer on the same epochs), so
 that the timings compare the same computation.
 
+GPU (``--backend cupy``): ours only, on S1 (or its ``--quick`` size), each case warm (run
+once first), with its host/device transfers and its largest difference from NumPy on the same
+input (:mod:`gpu_common`; ``--json`` appends the rows for ``benchmarks/gpu_check.sh``).
+
 Usage::
 
     python benchmarks/bench_core.py --quick            # < 1 min: does the script run?
     python benchmarks/bench_core.py --scenario S1 --repeats 5
     python benchmarks/bench_core.py --scenario S2 --workdir /data/tmp
+    python benchmarks/bench_core.py --scenario S1 --backend cupy --json rows.jsonl
 """
 
 from __future__ import annotations
@@ -503,6 +508,42 @@ def run_across(size, epochs, pa, pb, repeats, rows):
             f"r over pairs = {pearson(ours_fft.data[mi], theirs):.3f}")
 
 
+# ----------------------------------------------------------------------------- GPU
+def run_gpu(size, repeats, json_path):
+    """Ours on the GPU, warm, against NumPy on the same input (no peers: they run on CPUs)."""
+    from gpu_common import gpu_case
+
+    from hyperinsync import compute_sync
+
+    log(f"\n=== {size.name} on the GPU: 2 x {size.n_ch} ch, {size.sfreq:g} Hz, "
+        f"{size.duration / 60:g} min, {', '.join(BANDS)}, {', '.join(MEASURES)} ===")
+    raw = make_input(size)
+    epochs = raw.make_epochs(duration=EPOCH_S, verbose=False)
+    full = size.duration >= SIZES[size.name].duration
+    cases = [
+        ("compute_sync(raw) fft within", raw, 0.2 if full and size.name == "S1" else None,
+         dict()),
+        ("compute_sync(raw) fft within, pairs='all'", raw, None, dict(pairs="all")),
+        ("compute_sync(epochs) fft within", epochs, None, dict()),
+        ("compute_sync(epochs) fft across, decim=5", epochs, None,
+         dict(convention="across", decim=5)),
+        ("compute_sync(epochs) morlet across, decim=5", epochs, None,
+         dict(convention="across", method="morlet", decim=5, n_cycles=N_CYCLES)),
+    ]
+    for name, inst, target, kw in cases:
+        def run(backend, inst=inst, kw=kw, **extra):
+            return compute_sync(inst, BANDS, MEASURES, backend=backend, verbose=False,
+                                **kw, **extra)
+
+        def outputs(res):
+            per = res.epoch_data if res.epoch_data is not None else res.time_data
+            return {"values": res.data, "per epoch/time": per}
+
+        gpu_case("bench_core", f"{size.name} {name}", run, outputs, repeats=repeats,
+                 target=target, json_path=json_path,
+                 numpy_kwargs=dict(n_jobs=os.cpu_count()))
+
+
 # ----------------------------------------------------------------------------- S2
 def write_large_fif(size, fname, piece_s=300.0):
     """Simulate the recording piece by piece into one float32 FIF file (never whole in RAM)."""
@@ -695,6 +736,9 @@ def main(argv=None):
     p.add_argument("--workdir", default=None, help="where S2's FIF file is written")
     p.add_argument("--keep", action="store_true", help="keep S2's FIF file for reuse")
     p.add_argument("--profile", action="store_true", help="cProfile ours (S1 within)")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+                   help="cupy: ours on the GPU, warm, vs NumPy (S1 only, no peers)")
+    p.add_argument("--json", default=None, help="append the GPU rows to this JSON-lines file")
     p.add_argument("--_child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args._child:
@@ -711,6 +755,14 @@ def main(argv=None):
     for line in machine_header():
         log(f"# {line}")
     sizes = QUICK if args.quick else SIZES
+    if args.backend == "cupy":
+        from gpu_common import device_name, setup
+
+        setup("cupy")
+        log(f"# device: {device_name()}")
+        run_gpu(sizes["S1"], args.repeats, args.json)
+        log(f"\n# total {time.perf_counter() - t_start:.0f} s")
+        return
     rows = []
     for scen in ("S1", "S2"):
         if args.scenario not in (scen, "all"):

@@ -5,10 +5,14 @@ default ROIs, 6 s windows every 0.5 s, 200 block shuffles (episodes) and 200 cir
 (above chance) (target: under 30 s on 2 cores).
 ``--quick``: 3 minutes and 50 shifts, for a smoke run.
 
+``--backend cupy``: on the GPU, warm (run once first), with its host/device transfers and
+its largest difference from NumPy (:mod:`gpu_common`; target <= 1 s at full size;
+``--json`` appends the row for ``benchmarks/gpu_check.sh``).
+
 Usage::
 
     python benchmarks/bench_insync.py [--quick] [--backend numpy|cupy|auto] [--n-null N]
-        [--n-jobs N]
+        [--n-jobs N] [--repeats N] [--json FILE]
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ def main():
                         help="block shuffles and circular shifts (each)")
     parser.add_argument("--n-jobs", type=int, default=2,
                         help="surrogate threads (the target machine has 2 cores)")
+    parser.add_argument("--repeats", type=int, default=3, help="GPU: repeats (median)")
+    parser.add_argument("--json", default=None, help="append the GPU row to this file")
     args = parser.parse_args()
     # one BLAS thread per job, set before NumPy loads: the jobs are the parallelism
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -52,6 +58,21 @@ def run(quick=False, n_null=None, n_jobs=2, backend="numpy"):
     t_sim = time.perf_counter() - t0
     print(f"simulated {duration:g} s, 2 x {len(raw.ch_names) // 2} channels at {sfreq:g} Hz "
           f"in {t_sim:.1f} s")
+    if args.backend == "cupy":
+        from gpu_common import device_name, gpu_case, setup
+
+        setup("cupy")
+        print(f"device: {device_name()}")
+
+        def run(backend):
+            return level1(raw, bands, "default", window=6.0, step=0.5, n_surrogates=n_null,
+                          seed=0, backend=backend, n_jobs=args.n_jobs, verbose=False)
+
+        gpu_case("bench_insync", f"Level 1, {duration:g} s, {n_null} + {n_null} surrogates",
+                 run, lambda r: {"values": r.values, "tonic null max": r.tonic_null_max},
+                 repeats=args.repeats, target=None if args.quick else 1.0,
+                 json_path=args.json)
+        return
     t0, c0 = time.perf_counter(), time.process_time()
     res = level1(raw, bands, "default", window=6.0, step=0.5, n_surrogates=n_null, seed=0,
                  backend=backend, n_jobs=n_jobs, verbose=False)

@@ -9,6 +9,10 @@ P2: one 30-min dyad, 1000 epoch-shuffle surrogates at ROI level. Target: < 60 s.
 Run ``python benchmarks/bench_surrogates.py [--quick] [--threads 2] [--repeats 3]``.
 Thread pools (BLAS, FFT workers) are limited to ``--threads`` before NumPy is imported.
 Signal simulation is not timed.
+
+``--backend cupy``: P1 and P2 on the GPU, warm (run once first), with their host/device
+transfers and their largest difference from NumPy (:mod:`gpu_common`; targets P1 <= 0.5 s,
+P2 <= 1 s; ``--json`` appends the rows for ``benchmarks/gpu_check.sh``); no loop.
 """
 
 import argparse
@@ -23,11 +27,13 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     parser.add_argument("--repeats", type=int, default=3, help="repeats per timing (median)")
     parser.add_argument("--backend", default="numpy", help="numpy | cupy | auto")
+    parser.add_argument("--json", default=None,
+                        help="append the GPU rows to this JSON-lines file")
     args = parser.parse_args()
     for var in THREAD_VARS:
         os.environ[var] = str(args.threads)
 else:  # imported (benchmarks/run_all.py): it sets the thread variables and args
-    args = SimpleNamespace(quick=False, threads=2, repeats=3, backend="numpy")
+    args = SimpleNamespace(quick=False, threads=2, repeats=3, backend="numpy", json=None)
 
 import time  # noqa: E402
 
@@ -63,8 +69,9 @@ def bench_p1(quick):
     )
 
     def batched():
+        # channel pairs (rois=None), as the loop's compute_sync values
         return surrogate_sync(
-            dyads, null="pseudo_dyads", n_surrogates=None, bands=BANDS, seed=0,
+            dyads, null="pseudo_dyads", n_surrogates=None, bands=BANDS, seed=0, rois=None,
             n_jobs=args.threads, backend=args.backend, verbose=False,
         )
 
@@ -118,9 +125,48 @@ def bench_p2(quick):
     return t
 
 
+def bench_gpu(quick):
+    """P1 and P2 on the GPU, warm, with transfers and differences from NumPy."""
+    from gpu_common import device_name, gpu_case, setup
+
+    setup("cupy")
+    print(f"device: {device_name()}")
+    n_dyads, dur = (4, 60.0) if quick else (14, 300.0)
+    study = hi.simulate_study(
+        n_dyads=n_dyads, segments=(("rest", dur),), sfreq=500.0, seed=0, verbose=False
+    )
+    dyads = [study.get_dyad(k, verbose=False)[0] for k in range(n_dyads)]
+    common = dict(bands=BANDS, seed=0, n_jobs=args.threads, verbose=False)
+
+    def p1(backend):
+        return surrogate_sync(dyads, null="pseudo_dyads", n_surrogates=None, backend=backend,
+                              rois=None, **common)
+
+    def outputs(res):
+        return {"observed": res.observed, "null": res.null}
+
+    gpu_case("bench_surrogates", f"P1 {n_dyads * (n_dyads - 1)} pseudo-dyads, {n_dyads} x "
+             f"{dur:g} s", p1, outputs, repeats=args.repeats,
+             target=None if quick else 0.5, json_path=args.json)
+    dur, n_sur = (300.0, 200) if quick else (1800.0, 1000)
+    raw, _ = hi.simulate_dyad(duration=dur, sfreq=500.0, montage="tmsi-mobita-32", seed=1,
+                              verbose=False)
+
+    def p2(backend):
+        return surrogate_sync(raw, null="epoch_shuffle", n_surrogates=n_sur, rois="default",
+                              backend=backend, **common)
+
+    gpu_case("bench_surrogates", f"P2 {n_sur} epoch shuffles, {dur:g} s, ROI level", p2,
+             outputs, repeats=args.repeats, target=None if quick else 1.0,
+             json_path=args.json)
+
+
 if __name__ == "__main__":
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, "
           f"{'quick' if args.quick else 'full'} run")
+    if args.backend == "cupy":
+        bench_gpu(args.quick)
+        sys.exit(0)
     t1, t1_loop = bench_p1(args.quick)
     t2 = bench_p2(args.quick)
     print("summary:")

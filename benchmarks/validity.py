@@ -10,7 +10,9 @@ target). Usage, from the repository root::
     python benchmarks/validity.py --only group --rows-out rows_group.json   # keep its rows
     python benchmarks/validity.py --assemble rows_*.json   # VALIDITY.md from saved rows
 
-Areas can run as separate processes (one per core) and be assembled afterwards.
+Areas can run as separate processes (one per core) and be assembled afterwards. A reduced
+version (a few dozen runs per rate, binomial bounds) runs in the test suite:
+``tests/test_validity_reduced.py``.
 """
 
 import argparse
@@ -25,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-AREAS = ["surrogates", "level1", "level2", "level3", "group"]
+AREAS = ["surrogates", "level1", "level2", "level3", "group", "physio"]
 
 
 def _modules(only):
@@ -60,7 +62,7 @@ def _line(r):
             f"[{lo:.3f}, {hi:.3f}] {r.target_str()}{flag} {_fmt_extra(r.extra)}")
 
 
-def to_markdown(results, n_rep, seed):
+def to_markdown(results, n_rep, seed, notes=None):
     import mne
     import numpy
     import scipy
@@ -81,6 +83,20 @@ def to_markdown(results, n_rep, seed):
         f"{scipy.__version__}.",
         "",
     ]
+    targeted = [(name, r) for name, (rows, _) in results.items() for r in rows
+                if r.passed() is not None]
+    missed = [(name, r) for name, r in targeted if not r.passed()]
+    lines += ["## Summary", "",
+              f"{len(targeted)} rates with a target, {len(targeted) - len(missed)} met"
+              + (":" if missed else "."), ""]
+    if missed:
+        lines += ["Targets missed (point estimate outside the target; see the notes below):", ""]
+        lines += [f"- {name}: {r.family} | {r.scenario} | {r.quantity} {r.k} / {r.n} = "
+                  f"{r.rate:.3f} [{r.ci[0]:.3f}, {r.ci[1]:.3f}], target {r.target_str()}"
+                  for name, r in missed]
+        lines.append("")
+    if notes:
+        lines += [Path(notes).read_text(encoding="utf-8").rstrip(), ""]
     for name, (rows, secs) in results.items():
         lines += [f"## {name}", "", f"{len(rows)} rows, {secs:.0f} s.", "",
                   "| family | scenario | quantity | k / n | rate | 95 % CI | target | ok | details |",
@@ -131,17 +147,21 @@ def main(argv=None):
     p.add_argument("--rows-out", help="also save the rows as JSON (to assemble later)")
     p.add_argument("--assemble", nargs="+", metavar="JSON",
                    help="write VALIDITY.md from rows saved by --rows-out; run nothing")
+    p.add_argument("--notes", help="a Markdown file of notes put after the summary (what a "
+                   "missed target means and what was done about it)")
     a = p.parse_args(argv)
     if a.assemble:
         results, n_rep, seed = load_rows(a.assemble)
-        Path(a.out).write_text(to_markdown(results, n_rep, seed) + "\n", encoding="utf-8")
+        Path(a.out).write_text(to_markdown(results, n_rep, seed, a.notes) + "\n",
+                               encoding="utf-8")
         print(f"wrote {a.out}")
         return
     results = run_all(a.n_rep, a.seed, quick=a.quick, only=a.only)
     if a.rows_out:
         save_rows(results, a.rows_out, a.n_rep, a.seed)
     if not a.quick and not a.only:
-        Path(a.out).write_text(to_markdown(results, a.n_rep, a.seed) + "\n", encoding="utf-8")
+        Path(a.out).write_text(to_markdown(results, a.n_rep, a.seed, a.notes) + "\n",
+                               encoding="utf-8")
         print(f"wrote {a.out}")
 
 

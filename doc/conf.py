@@ -165,7 +165,7 @@ intersphinx_disabled_reftypes = ["std:doc", "std:label", "std:term"]
 hyperinsync_label_inventories = ("mne", "mne_connectivity", "numpy", "scipy", "matplotlib",
                                  "python")
 
-# -- sphinx-gallery: the eight tutorials, executed ----------------------------------------
+# -- sphinx-gallery: the tutorials, executed ----------------------------------------
 sphinx_gallery_conf = {
     "examples_dirs": [str(ROOT / "tutorials")],
     "gallery_dirs": ["auto_tutorials"],

@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0.dev0"
 
-from . import insync, io, stats, viz
+from . import insync, io, preprocessing, stats, viz
 from .backend import get_backend
 from .dyad import (
     DyadEpochs,
@@ -20,22 +20,41 @@ from .insync import annotate, level1, level2, level3
 from .study import make_report
 from .study import read_results
 from .rois import read_rois, resolve_rois
-from .simulation import Coupling, simulate_dyad, simulate_study
+from .simulation import (
+    Coupling,
+    PhysioCoupling,
+    simulate_dyad,
+    simulate_physio_dyad,
+    simulate_physio_study,
+    simulate_study,
+)
 from .sync import band_analytic
 from .study import Study, example_study_toml
 from ._deprecated import test_sync
-from .stats import SurrogateResult, pseudo_dyad_test, surrogate_sync, surrogate_test
+from .stats import (
+    LaggedSyncResult,
+    SurrogateResult,
+    lagged_pseudo_dyads,
+    lagged_sync,
+    pseudo_dyad_test,
+    surrogate_sync,
+    surrogate_test,
+)
 from .sync import SyncResult, compute_sync
 
 # read_dyad_raw (deprecated alias of read_dyad_fif) stays importable, outside __all__
 __all__ = [
     "Coupling",
+    "LaggedSyncResult",
+    "PhysioCoupling",
     "Study",
     "SurrogateResult",
     "annotate",
     "example_study_toml",
     "level1",
     "level2",
+    "lagged_pseudo_dyads",
+    "lagged_sync",
     "level3",
     "make_report",
     "pseudo_dyad_test",
@@ -59,5 +78,7 @@ __all__ = [
     "read_rois",
     "resolve_rois",
     "simulate_dyad",
+    "simulate_physio_dyad",
+    "simulate_physio_study",
     "simulate_study",
 ]

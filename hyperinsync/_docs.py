@@ -23,6 +23,12 @@ docdict["seed"] = """seed : None | int | numpy.random.Generator
 docdict["roles"] = """roles : tuple of str
     The two participants' role names, e.g. ``('therapist', 'client')``. Default ``('A', 'B')``."""
 
+# -------------------------------------------------------------------------- simulated studies
+docdict["study_dyad"] = """dyad : str | int
+    Dyad name (e.g. ``'dyad01'``) or index into the study's ``dyads``."""
+docdict["study_session"] = """session : int
+    Session index (0-based)."""
+
 # -------------------------------------------------------------------------- what to analyse
 docdict["bands"] = """bands : dict | None
     Named frequency bands ``{name: (fmin, fmax)}`` in Hz. ``None`` uses
@@ -80,9 +86,15 @@ docdict["precision"] = """precision : 'single' | 'double'
 docdict["backend"] = """backend : 'auto' | 'numpy' | 'cupy' | None
     Array backend. ``'auto'`` (default, also ``None``) uses CuPy when it imports and a GPU is
     present, else NumPy. The environment variable ``HYPERINSYNC_BACKEND`` overrides ``'auto'``."""
-docdict["max_bytes"] = """max_bytes : float
+docdict["max_bytes"] = """max_bytes : float | 'auto'
     Approximate bound in bytes on the memory of one chunk of work (channel groups read at
-    once, spectra, pair products); lower it on small machines or GPUs."""
+    once, spectra, pair products, batches of surrogates); lower it on small machines.
+    ``'auto'`` (default): 256 MB with NumPy; on a GPU, an eighth of the device memory free
+    when the analysis starts (``cupy.cuda.Device().mem_info`` plus the free blocks of CuPy's
+    memory pool), while channel groups read from the recording keep 256 MB. If the GPU
+    still runs out of memory, the analysis is run again with chunks 8 times smaller (twice),
+    then with NumPy on the CPU, with a warning naming the step that ran out of memory; the
+    result's ``params['backend']`` records where it was computed."""
 
 # -------------------------------------------------------------------------- statistics
 docdict["n_surrogates"] = """n_surrogates : int
@@ -104,6 +116,29 @@ docdict["signed_sync"] = """signed : bool
     (imcoh: positive when the first role leads in phase) and chance sits at 0."""
 docdict["n_null_deprecated"] = """n_null : int | None
     Deprecated alias of ``n_surrogates`` (it warns); will be removed."""
+
+# -------------------------------------------------------------------------- lagged synchrony
+# (body and autonomic signals: hyperinsync.sync.lagged, hyperinsync.stats.lagged)
+docdict["lagged_pairs"] = """pairs : None | str | list of str | dict
+    What to correlate. ``None``: every channel name both roles have among the types
+    ``gsr``, ``ecg``, ``bio``, ``resp`` and ``misc`` (EEG is never taken), one modality
+    per name. A name or list of names: those channels of both roles. A dict
+    ``{modality: (channel of the first role, channel of the second)}`` pairs differently
+    named channels. A modality missing for one person is an error."""
+docdict["lagged_lag"] = """lag : float
+    The largest lag in seconds (lags run from ``-lag`` to ``+lag`` in steps of one
+    sample). No default, as in rMEA (its example: 5 s)."""
+docdict["lagged_window"] = """window : float
+    Window (segment) length in seconds (rMEA's example: 60 s; SUSY's default: 30 s)."""
+docdict["lagged_step"] = """step : float | None
+    Seconds between window starts; ``None``: ``window`` (non-overlapping windows)."""
+docdict["lagged_definition"] = """definition : 'wcc' | 'rmea' | 'susy'
+    See :mod:`hyperinsync.sync.lagged`. ``'rmea'`` and ``'susy'`` equal those packages to
+    floating-point precision where their definitions apply."""
+docdict["fisher_z"] = """fisher_z : bool
+    Fisher z (atanh, clamped to +/-10) instead of r (rMEA's r2Z)."""
+docdict["max_missing"] = """max_missing : float
+    Largest fraction of missing samples a window may have, per person (rMEA: 0.5)."""
 
 # -------------------------------------------------------------------------- figures
 docdict["viz_axes"] = """axes : matplotlib Axes | None

@@ -6,6 +6,7 @@ import datetime
 import os
 import re
 import secrets
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +21,21 @@ from mne.utils import (  # noqa: F401  (re-exported for the rest of the package)
 )
 
 DEFAULT_BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
+# In-Sync findings are annotated "insync/L<level>/<band or modality>/<A>-<B>", by
+# hyperinsync.insync (EEG) and by the lagged synchrony of hyperinsync.stats.lagged
+INSYNC_PREFIX = "insync"
+
+
+def insync_description(level, name, a=None, b=None):
+    """The annotation description of an In-Sync finding: ``insync/L<level>/<name>/<a>-<b>``.
+
+    ``name`` is the band (EEG) or the modality (body and autonomic signals); ``a`` and ``b``
+    are the first and second role's ROI or channel (plain names, without roles). Without
+    ``a`` and ``b``: the prefix ``insync/L<level>/<name>/`` that every such description of
+    that level and name starts with.
+    """
+    prefix = f"{INSYNC_PREFIX}/L{int(level)}/{name}/"
+    return prefix if a is None and b is None else f"{prefix}{a}-{b}"
 
 
 def check_bands(bands, sfreq=None):
@@ -74,13 +90,17 @@ def check_n_jobs(n_jobs):
     return int(n_jobs)
 
 
-def as_table(rows):
-    """Rows (dicts) as a pandas DataFrame when pandas is installed, else a list of dicts."""
+def as_table(rows, columns=None):
+    """Rows (dicts) as a :class:`pandas.DataFrame` (every ``to_table`` returns one).
+
+    ``columns`` names the columns of an empty table, so that ``table['p']`` works on no
+    rows too.
+    """
+    import pandas as pd
+
     rows = [dict(r) for r in rows]
-    try:
-        import pandas as pd
-    except ImportError:
-        return rows
+    if not rows and columns is not None:
+        return pd.DataFrame(columns=list(columns))
     return pd.DataFrame(rows)
 
 
@@ -232,3 +252,15 @@ def check_correction(correction, allowed):
         correction = None
     _check_option("correction", correction, tuple(allowed))
     return correction
+
+
+@contextmanager
+def quiet_empty_slices():
+    """Silence NumPy's RuntimeWarnings of NaN-aware reductions over all-NaN slices.
+
+    For code whose all-NaN rows (e.g. missing windows) are NaN on purpose and counted and
+    reported elsewhere; ``np.errstate`` does not cover these warnings.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield

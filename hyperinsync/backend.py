@@ -2,20 +2,35 @@
 
 This is the only module that imports CuPy. Everything numeric in hyperinsync is written against
 the namespace ``xp`` returned here, so one code path serves the CPU and the GPU.
+
+On the GPU, everything between the band signals and the final statistics stays on the
+device: results come back to the host together (:meth:`Backend.to_numpy_many`), not once per
+epoch, surrogate or episode. Chunks of work are bounded by ``max_bytes``
+(:meth:`Backend.max_bytes`; ``'auto'`` follows the device's free memory), and an analysis
+that runs out of device memory is retried with smaller chunks, then on the CPU, with a
+warning that names the step (:func:`gpu_fallback`, :func:`gpu_step`).
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
+import inspect
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from ._utils import _check_option, logger, warn
+from ._utils import _check_option, _validate_type, logger, warn
 
 ENV_VAR = "HYPERINSYNC_BACKEND"
 _NAMES = ("auto", "numpy", "cupy")
+# max_bytes='auto': the CPU bound, and the share of the GPU's free memory one chunk may use
+# (several chunk-sized temporaries coexist, beside the band signals held whole)
+CPU_MAX_BYTES = 256e6
+GPU_MEMORY_SHARE = 1 / 8
 
 
 @dataclass(frozen=True)
@@ -46,9 +61,57 @@ class Backend:
             return self.xp.asnumpy(a)
         return np.asarray(a)
 
+    def to_numpy_many(self, *arrays):
+        """Return several arrays on the host, with one device-to-host copy per dtype.
+
+        On the GPU the arrays of each dtype are joined on the device and copied at once
+        (a copy has a fixed cost of about 10 us: thousands of small ones add up); the
+        results have their shapes.
+        """
+        if self.name != "cupy":
+            return [np.asarray(a) for a in arrays]
+        xp = self.xp
+        out = [None] * len(arrays)
+        groups = {}
+        for i, a in enumerate(arrays):
+            groups.setdefault(np.dtype(a.dtype), []).append(i)
+        for idx in groups.values():
+            flat = xp.concatenate([xp.ravel(arrays[i]) for i in idx])
+            host = xp.asnumpy(flat)
+            pos = 0
+            for i in idx:
+                a = arrays[i]
+                out[i] = host[pos : pos + a.size].reshape(a.shape)
+                pos += a.size
+        return out
+
     def fft_kwargs(self, n_jobs=1):
         """Keyword arguments for this backend's FFT calls (threads on the CPU)."""
         return {"workers": n_jobs} if self.name == "numpy" else {}
+
+    def max_bytes(self, max_bytes="auto"):
+        """Resolve ``max_bytes``: a number is kept; ``'auto'`` depends on the device.
+
+        NumPy: 256 MB. CuPy: an eighth of the memory the GPU has free now (the driver's free
+        memory, ``cupy.cuda.Device().mem_info``, plus the blocks CuPy's memory pool holds
+        free), at least 16 MB.
+        """
+        if isinstance(max_bytes, str):
+            _check_option("max_bytes", max_bytes, ("auto",))
+            if self.name != "cupy":
+                return CPU_MAX_BYTES
+            free = self.xp.cuda.Device().mem_info[0]
+            free += self.xp.get_default_memory_pool().free_bytes()
+            return float(max(16e6, free * GPU_MEMORY_SHARE))
+        _validate_type(max_bytes, "numeric", "max_bytes")
+        if not max_bytes > 0:
+            raise ValueError(f"max_bytes must be positive or 'auto', got {max_bytes}.")
+        return float(max_bytes)
+
+    def free_memory(self):
+        """Give the GPU memory pool's unused blocks back (after an out-of-memory error)."""
+        if self.name == "cupy":
+            self.xp.get_default_memory_pool().free_all_blocks()
 
 
 @lru_cache(maxsize=1)
@@ -129,6 +192,95 @@ def _numpy_backend():
     import scipy.fft
 
     return Backend("numpy", np, scipy.fft)
+
+
+def is_out_of_memory(exc):
+    """Whether ``exc`` is the GPU running out of memory (CuPy, cuFFT or cuBLAS)."""
+    if isinstance(exc, MemoryError):  # cupy.cuda.memory.OutOfMemoryError is one
+        return True
+    text = f"{type(exc).__name__}: {exc}"
+    return any(k in text for k in ("CUFFT_ALLOC_FAILED", "CUBLAS_STATUS_ALLOC_FAILED",
+                                   "cudaErrorMemoryAllocation", "out of memory"))
+
+
+_STEP = contextvars.ContextVar("hyperinsync_gpu_step", default=None)
+
+
+@contextmanager
+def gpu_step(name):
+    """Name the step of an analysis that runs inside, for out-of-memory messages.
+
+    An out-of-memory error raised inside carries the innermost step's name
+    (``exc.hyperinsync_step``), which :func:`gpu_fallback` reports.
+    """
+    token = _STEP.set(name)
+    try:
+        yield
+    except Exception as exc:
+        if is_out_of_memory(exc) and not hasattr(exc, "hyperinsync_step"):
+            try:
+                exc.hyperinsync_step = name
+            except AttributeError:  # an exception type that takes no attributes
+                pass
+        raise
+    finally:
+        _STEP.reset(token)
+
+
+def gpu_fallback(what, retries=2, shrink=8):
+    """Decorate an analysis: on GPU out-of-memory, smaller chunks, then NumPy.
+
+    The analysis (a function with ``backend`` and ``max_bytes`` parameters) is run again
+    with ``max_bytes`` divided by ``shrink`` up to ``retries`` times, then with
+    ``backend='numpy'``, with a warning that names the analysis (``what``) and the step
+    that ran out of memory (:func:`gpu_step`). A ``seed`` given as a Generator is reset to
+    its state at the start, so every attempt draws the same surrogates. Results record the
+    backend that computed them. Errors other than out-of-memory are raised at once.
+    """
+
+    def deco(func):
+        sig = inspect.signature(func)
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            arguments = dict(bound.arguments)
+            bk = get_backend(arguments["backend"])
+            if bk.name != "cupy":
+                return func(*args, **kwargs)
+            seed = arguments.get("seed")
+            state = (seed.bit_generator.state if isinstance(seed, np.random.Generator)
+                     else None)
+            chunk = bk.max_bytes(arguments["max_bytes"])
+            for attempt in range(retries + 1):
+                try:
+                    return func(**{**arguments, "backend": bk, "max_bytes": chunk})
+                except Exception as exc:
+                    if not is_out_of_memory(exc):
+                        raise
+                    step = getattr(exc, "hyperinsync_step", "?")
+                    bk.free_memory()
+                    if state is not None:
+                        seed.bit_generator.state = state
+                    if attempt < retries:
+                        logger.info(
+                            f"{what}: the GPU ran out of memory in step '{step}' with chunks "
+                            f"of {chunk / 1e6:.3g} MB; retrying with {chunk / shrink / 1e6:.3g} "
+                            "MB chunks."
+                        )
+                        chunk /= shrink
+            warn(
+                f"{what}: the GPU ran out of memory in step '{step}' even with chunks of "
+                f"{chunk / 1e6:.3g} MB, so {what} was computed with NumPy on the CPU "
+                "(params['backend'] says so; the results agree with the GPU's to float32 "
+                "rounding). Free GPU memory, or pass backend='numpy' to skip the GPU."
+            )
+            return func(**{**arguments, "backend": "numpy"})
+
+        return wrapper
+
+    return deco
 
 
 def real_dtype(precision):

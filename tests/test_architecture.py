@@ -17,9 +17,10 @@ ROOT = Path(hyperinsync.__file__).parent
 # (the top-level modules of stages 1 and 2 are ordered among themselves, so that their
 # imports are checked too: roles < montage < rois < dyad)
 LAYERS = {
-    "_utils": 1.0, "_docs": 1.0, "backend": 1.1,
+    "_utils": 1.0, "_docs": 1.0, "backend": 1.1, "base": 1.2,
     "roles": 2.0, "montage": 2.1, "rois": 2.2, "dyad": 2.3,
     "io": 3, "simulation": 3,
+    "preprocessing": 3.5,
     "sync": 4,
     "stats": 5,
     "insync": 6,

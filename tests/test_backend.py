@@ -3,9 +3,7 @@
 import numpy as np
 import pytest
 
-from hyperinsync import compute_sync, simulate_dyad
 from hyperinsync.backend import ENV_VAR, cupy_available, get_backend
-from hyperinsync.sync.spectral import band_analytic
 
 
 def test_numpy_backend(monkeypatch):
@@ -44,18 +42,5 @@ def test_unknown_backend():
         get_backend("tpu")
 
 
-@pytest.mark.skipif(not cupy_available(), reason="needs CuPy and a GPU")
-def test_cupy_matches_numpy():
-    """One code path: CuPy and NumPy agree within 1e-5 (float32) on the same input."""
-    raw, _ = simulate_dyad(duration=40.0, sfreq=250.0, seed=4, verbose=False)
-    kw = dict(bands={"theta": (4, 8), "alpha": (8, 13)}, measures=["plv", "coh", "imcoh", "wpli", "ccorr", "envcorr"], rois="default", verbose=False)
-    a = compute_sync(raw, backend="numpy", **kw)
-    b = compute_sync(raw, backend="cupy", **kw)
-    np.testing.assert_allclose(b.data, a.data, atol=1e-5)
-    np.testing.assert_allclose(b.epoch_data, a.epoch_data, atol=1e-5)
-    x = np.random.default_rng(0).standard_normal((4, 3, 1000))
-    sa = band_analytic(x, 250.0, method="morlet", backend="numpy")
-    sb = band_analytic(x, 250.0, method="morlet", backend="cupy")
-    for name in sa:
-        got = get_backend("cupy").to_numpy(sb[name].data)
-        np.testing.assert_allclose(got, sa[name].data, atol=1e-5 * np.abs(sa[name].data).max())
+# NumPy/CuPy agreement of every analysis: tests/test_gpu.py (tolerances from float32
+# rounding itself, measured per measure: a flat 1e-5 fails per-epoch ccorr on a GPU).

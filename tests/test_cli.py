@@ -52,14 +52,14 @@ def test_demo_outputs(demo, capsys):
     assert len(table) == 12 * 3 * 2 * 5
     assert set(table.segment) == {"rest_pre", "session", "rest_post"}
     assert {"p", "z", "null_mean", "corrected", "alliance_gap"} <= set(table.columns)
-    # the per-session value the group statistics use (observed - surrogate null mean)
     assert table["corrected"].to_numpy() == pytest.approx(table["value"] - table["null_mean"],
                                                          abs=1e-6)
+    # the per-session value the group statistics use by default: the surrogate z
     feats = res.group["features"]
     j = list(feats["labels"]).index("rest_post/plv/alpha/frontal")
     sel = table[(table.segment == "rest_post") & (table.band == "alpha")
                 & (table.roi == "frontal")]
-    by_dyad = sel.groupby("dyad")["corrected"].mean()
+    by_dyad = sel.groupby("dyad")["z"].mean()
     assert feats["values"][:, j] == pytest.approx(by_dyad[list(feats["dyads"])].to_numpy(),
                                                   rel=1e-4, abs=1e-6)
     for key in ("contrast", "correlation", "level3", "pseudo_dyads"):
@@ -67,7 +67,7 @@ def test_demo_outputs(demo, capsys):
     capsys.readouterr()
     cli._print_summary(res)
     out = capsys.readouterr().out
-    assert "Per-dyad synchrony (corrected, mean over sessions)" in out
+    assert "Per-dyad synchrony (z, mean over sessions)" in out
     assert "(p corrected: fdr over 3 segments x 1 measures x 2 bands x 2 ROI pairs" in out
     assert "p_corr=" in out
 
@@ -93,7 +93,7 @@ def test_report_sections(demo, tmp_path, capsys):
     # the parameters show the band actually analysed, not only the nominal one
     assert "nominal 4-8 Hz, -6 dB 3-9 Hz (fft, transitions 2 / 2 Hz)" in text
     # the group results say which value they compare, how they are corrected, with intervals
-    assert "Per-dyad value: <b>corrected</b>" in text
+    assert "Per-dyad value: <b>z</b>" in text
     assert ("Correction over the family of 3 segments x 1 measures x 2 bands x 2 ROI pairs = "
             "12 features: Benjamini-Hochberg FDR") in text
     assert "eta_sq_partial_ci" in text and "d_ci" in text and "r_ci" in text

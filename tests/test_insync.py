@@ -223,7 +223,7 @@ def segmented():
 def test_level2_recovers_planted_increase(segmented, null):
     res = level2(segmented, segments=["rest_pre", "rest_post"], bands=ALPHA, rois=TWO_ROIS,
                  null=null, n_surrogates=199, n_permutations=999, seed=0, verbose=False)
-    assert res.get_value("rest_post", "alpha", "frontal", "frontal") > res.get_value(
+    assert res.get_data("rest_post", "alpha", "frontal", "frontal") > res.get_data(
         "rest_pre", "alpha", "frontal", "frontal") + 0.1
     rows = {(r["segment"], r["roi_a"], r["roi_b"]): r for r in res.rows}
     post = rows[("rest_post", "frontal", "frontal")]

@@ -73,7 +73,7 @@ def test_levels_refuse_morlet_and_take_mne_fir(dyad):
     sync = hs.compute_sync(dyad.copy().crop(0, 10.0 - 1 / 100.0), ALPHA, "plv",
                            method="mne_fir", precision="double", rois=FRONTAL,
                            epoch_duration=2.0, verbose=False)
-    assert res.get_value("block001", "alpha", "frontal", "frontal") == pytest.approx(
+    assert res.get_data("block001", "alpha", "frontal", "frontal") == pytest.approx(
         float(sync.get_data(level="roi")[0, 0]), abs=0.02)
 
 

@@ -54,8 +54,9 @@ def first_run(tmp_path_factory):
 
 
 def test_features_and_group_statistics(first_run):
-    """Per-dyad features: raw equals compute_sync, the default (surrogate-corrected) equals
-    observed - null mean of test_sync on the same segment; stats match stats.*"""
+    """Per-dyad features: raw equals compute_sync, the default (surrogate z) equals
+    (observed - null mean) / null SD of surrogate_test on the same segment; stats match
+    stats.*"""
     from hyperinsync.stats import surrogate_test
 
     _, res = first_run
@@ -64,8 +65,8 @@ def test_features_and_group_statistics(first_run):
     feats = res.group["features"]
     labels = [f"session/plv/{b}/{r}" for b in ("theta", "alpha") for r in ("frontal", "central")]
     assert list(feats["labels"]) == labels
-    assert feats["feature"] == "corrected"
-    expected, corrected = [], []
+    assert feats["feature"] == "z"
+    expected, corrected, zs = [], [], []
     for row, raw, _ in sim.iter_recordings():
         seg = raw.copy().crop(12.0, 31.99)  # the last 20 s: samples 1200-3199
         sync = compute_sync(seg, rois="default", verbose=False)
@@ -80,15 +81,20 @@ def test_features_and_group_statistics(first_run):
         corrected.append([sur.observed[0, bi, sur.rows.index(r), sur.cols.index(r)]
                           - null_mean[0, bi, sur.rows.index(r), sur.cols.index(r)]
                           for bi in range(2) for r in ("frontal", "central")])
+        null_sd = sur.null.std(axis=0, ddof=1)
+        zs.append([(sur.observed[0, bi, sur.rows.index(r), sur.cols.index(r)]
+                    - null_mean[0, bi, sur.rows.index(r), sur.cols.index(r)])
+                   / null_sd[0, bi, sur.rows.index(r), sur.cols.index(r)]
+                   for bi in range(2) for r in ("frontal", "central")])
     np.testing.assert_allclose(feats["raw"], expected, rtol=1e-6)
-    np.testing.assert_allclose(feats["values"], corrected, rtol=1e-5, atol=1e-7)
-    # chance level is gone: raw PLV ~ 0.2, corrected ~ 0
-    assert np.all(feats["raw"] > 0.15) and np.all(np.abs(feats["values"]) < 0.05)
+    np.testing.assert_allclose(feats["values"], zs, rtol=1e-4, atol=1e-6)
+    # chance level is gone: raw PLV ~ 0.2, observed - null mean ~ 0
+    assert np.all(feats["raw"] > 0.15) and np.all(np.abs(np.array(corrected)) < 0.05)
     assert list(feats["groups"]) == [r["group"] for r in sim.table]
     gap = [r["WAI_T"] - r["WAI_C"] for r in sim.table]
     assert list(feats["variables"]["alliance_gap"]) == gap
 
-    con = group_contrast(np.array(corrected), feats["groups"], n_permutations=199, seed=2,
+    con = group_contrast(np.array(zs), feats["groups"], n_permutations=199, seed=2,
                          statistic="welch")
     np.testing.assert_allclose(res.group["contrast"]["F"], con["F"], rtol=1e-4)
     np.testing.assert_allclose(res.group["contrast"]["p_perm"], con["p_perm"])
@@ -99,9 +105,9 @@ def test_features_and_group_statistics(first_run):
                                                "pairs = 4 features")
     assert res.group["contrast"]["d_ci"].shape == (4, 2)
     cor = res.group["correlation"]["alliance_gap"]
-    np.testing.assert_allclose(cor["r"], [np.corrcoef(np.array(corrected)[:, j], gap)[0, 1]
+    np.testing.assert_allclose(cor["r"], [np.corrcoef(np.array(zs)[:, j], gap)[0, 1]
                                           for j in range(4)], rtol=1e-4)
-    ref = correlation_test(np.array(corrected), gap, n_permutations=199,
+    ref = correlation_test(np.array(zs), gap, n_permutations=199,
                            seed=np.random.default_rng(2))
     np.testing.assert_allclose(cor["p_perm"], ref["p_perm"])
     np.testing.assert_allclose(cor["p_corrected"], ref["p_corrected"])
@@ -110,11 +116,11 @@ def test_features_and_group_statistics(first_run):
     assert sorted(t["term"] for t in mixed["terms"]) == sorted([
         "group", "band", "group x band", "roi", "group x roi", "band x roi",
         "group x band x roi"])
-    # it is stats.mixed_model on the long table of the corrected features
+    # it is stats.mixed_model on the long table of the (default, z) features
     from hyperinsync.stats import mixed_model
 
     rows = [dict(dyad=d, group=g, band=lab.split("/")[2], roi=lab.split("/")[3],
-                 value=corrected[i][j]) for i, (d, g) in enumerate(zip(feats["dyads"],
+                 value=zs[i][j]) for i, (d, g) in enumerate(zip(feats["dyads"],
                                                                        feats["groups"]))
             for j, lab in enumerate(labels)]
     ref = {t["term"]: t["F"] for t in mixed_model(rows, within=["band", "roi"])["terms"]}
@@ -142,7 +148,7 @@ def test_raw_feature_and_statistics_options(first_run, tmp_path):
     con = group_contrast(feats["values"], feats["groups"], n_permutations=99, seed=2,
                          correction="maxstat")
     np.testing.assert_allclose(raw.group["contrast"]["p_corrected"], con["p_corrected"])
-    with pytest.raises(StudyError, match="feature = 'corrected'.*\\[surrogates\\] is false"):
+    with pytest.raises(StudyError, match="feature = 'z'.*\\[surrogates\\] is false"):
         tiny(surrogates=False)
     with pytest.raises(StudyError, match="feature must be one of corrected, z, raw"):
         tiny(statistics=dict(feature="zscore"))
@@ -477,7 +483,7 @@ def test_xdf_session(tmp_path):
 def test_groups_differing_only_in_alpha_power(tmp_path):
     """Issue 11 item 2: a stronger alpha rhythm raises chance PLV. Two groups of uncoupled
     dyads, one with extra (independent) alpha: raw alpha PLV differs between the groups, the
-    default surrogate-corrected feature does not."""
+    surrogate-corrected features (corrected and the default z) do not."""
     import mne
     from scipy import fft as sp_fft
 
@@ -510,7 +516,11 @@ def test_groups_differing_only_in_alpha_power(tmp_path):
               surrogates=dict(n_surrogates=39, seed=1),
               insync=dict(level1=False, level2=False, level3=False))
     stat = dict(n_permutations=999, seed=0, pseudo_dyads=False, mixed=False)
-    res = Study(dyads, statistics=stat, **kw).run(tmp_path / "out", verbose=False)
+    res = Study(dyads, statistics=dict(stat, feature="corrected"), **kw).run(
+        tmp_path / "out", verbose=False)
+    z_res = Study(dyads, statistics=stat, **kw).run(tmp_path / "out", verbose=False)
+    assert z_res.run_info["computed"] == [] and z_res.group["features"]["feature"] == "z"
+    assert np.all(z_res.group["contrast"]["p_perm"] > 0.05)
     raw_res = Study(dyads, statistics=dict(stat, feature="raw"), **kw).run(
         tmp_path / "out", verbose=False)
     assert raw_res.run_info["computed"] == []

@@ -243,7 +243,7 @@ def test_level1_result():
     with pytest.raises(ValueError, match="several roi_as"):
         viz.plot_level1(l1, show=False)
     ax = viz.plot_level1(l1, roi_a="frontal", roi_b="frontal", show=False).axes[0]
-    times, vals = l1.get_series("alpha", "frontal", "frontal")
+    vals = l1.get_data("alpha", "frontal", "frontal")
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), vals)
     np.testing.assert_allclose(ax.lines[1].get_ydata(), l1.threshold[0, 0, 0])
     eps = [(e["onset"], e["onset"] + e["duration"]) for e in l1.episodes

@@ -43,7 +43,10 @@ print("CuPy usable:", hs.backend.cupy_available(), "-> backend 'auto' is", backe
 # -----------------------------
 # The GPU computes in the same precision (``precision='single'`` by default, complex64), so
 # results agree to single-precision rounding. Here both calls may run on NumPy; on a GPU
-# machine the first one runs on CuPy.
+# machine the first one runs on CuPy. There, work is cut into chunks that fit the GPU's free
+# memory (``max_bytes='auto'``); should it still run out, the analysis is retried with
+# smaller chunks, then computed with NumPy, with a warning naming the step, and
+# ``res.params['backend']`` says where it ran.
 raw, _ = hs.simulate_dyad(duration, 250.0, roles=("therapist", "client"), seed=5,
                           verbose=False)
 timings = {}

@@ -59,6 +59,8 @@ from .common import NOMINAL, Row
 BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
 ROIS = {"frontal": ["F3", "Fz", "F4"], "central": ["C3", "Cz", "C4"]}
 FEATURES = ("corrected", "z", "raw")
+# the feature the coupling is planted on (alpha, frontal-frontal)
+ALPHA_FRONTAL = list(BANDS).index("alpha") * len(ROIS)
 ALPHA = 0.05
 SFREQ = 100.0
 
@@ -149,7 +151,6 @@ def run(n_rep, seed, quick=False):
     scen = _scenarios(n_group, quick)
     if quick:
         scen = {k: scen[k] for k in ("null", "alpha confound")}
-    alpha_frontal = list(BANDS).index("alpha") * len(ROIS)  # the feature coupling is planted on
     rows, shown = [], 0
     for name, design in scen.items():
         hits = {(kind, f): 0 for kind in ("contrast", "contrast1", "corr") for f in FEATURES}
@@ -166,7 +167,7 @@ def run(n_rep, seed, quick=False):
             for f in FEATURES:
                 con = group_contrast(data[f], groups, n_perm, seed=pseed, statistic="welch")
                 hits[("contrast", f)] += bool(np.any(con["p_corrected"] <= ALPHA))
-                hits[("contrast1", f)] += bool(con["p_perm"][alpha_frontal] <= ALPHA)
+                hits[("contrast1", f)] += bool(con["p_perm"][ALPHA_FRONTAL] <= ALPHA)
                 cor = correlation_test(data[f], score, n_perm, seed=pseed)
                 hits[("corr", f)] += bool(np.any(cor["p_corrected"] <= ALPHA))
         for f in FEATURES:
@@ -187,7 +188,6 @@ def run(n_rep, seed, quick=False):
 
 def power_rows(rng, n_group, n_power, n_sur, n_perm, strengths, montage, quick=False):
     """Power of the group contrast, for the corrected and the z feature on the same data."""
-    alpha_frontal = list(BANDS).index("alpha") * len(ROIS)  # the feature coupling is planted on
     rows = []
     for s in strengths:
         design = [(n_group, dict(duration=20.0 if quick else 40.0)),
@@ -198,7 +198,7 @@ def power_rows(rng, n_group, n_power, n_sur, n_perm, strengths, montage, quick=F
             pseed = int(rng.integers(2**31))
             for f in hits:
                 con = group_contrast(data[f], groups, n_perm, seed=pseed, statistic="welch")
-                hits[f] += bool(con["p_corrected"][alpha_frontal] <= ALPHA)
+                hits[f] += bool(con["p_corrected"][ALPHA_FRONTAL] <= ALPHA)
         for f, k in hits.items():
             rows.append(Row(f"group contrast (Welch F, FDR over 4 features), {f}",
                             f"alpha frontal coupling in group 2 only, {n_group} + {n_group} dyads",

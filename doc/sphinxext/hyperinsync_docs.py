@@ -65,7 +65,7 @@ def write_optional_includes(app, config):
         _write_if_changed(out / f"{page}.inc", text)
 
 
-CLI_COMMANDS = ("demo", "run", "info", "report")
+CLI_COMMANDS = ("demo", "run", "info", "report", "physio")
 
 
 def write_cli_help(app, config):
@@ -103,6 +103,50 @@ def write_example_study(app, config):
     out = Path(app.confdir) / "_generated"
     out.mkdir(exist_ok=True)
     _write_if_changed(out / "example_study.toml", example_study_toml())
+
+
+def _rst_text(text):
+    """Plain text safe in reST (no emphasis, references or substitutions by accident)."""
+    for ch in ("\\", "*", "_", "`", "|"):
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def _schema_default(key):
+    import json
+
+    from hyperinsync.study.schema import FROM_ANALYSIS
+
+    if key.default in (FROM_ANALYSIS, "[statistics]"):
+        return f"the {key.default} value"
+    if key.default is None:
+        return "(not set)"
+    return "``" + json.dumps(key.default) + "``"
+
+
+def write_study_schema(app, config):
+    """Write ``_generated/study_schema.inc``: every section and key of the study file, from
+    :mod:`hyperinsync.study.schema` (so the reference is the schema the package reads)."""
+    from hyperinsync.study.schema import SCHEMA_VERSION, SECTIONS
+
+    lines = [f"Schema version {SCHEMA_VERSION}. A default in a section that ``false`` skips "
+             "applies when the section is present.", ""]
+    for sec in SECTIONS.values():
+        if not sec.name:
+            continue
+        title = f"``{sec.title}``"
+        lines += [title, "~" * len(title), "", _rst_text(sec.doc)]
+        if sec.function:
+            lines += ["", f"Its keys reach ``{sec.function}``."]
+        lines += ["", ".. list-table::", "   :header-rows: 1", "   :widths: 22 16 22 40", "",
+                  "   * - key", "     - type", "     - default", "     - meaning"]
+        for key in sec.keys:
+            lines += [f"   * - ``{key.name}``", f"     - {' or '.join(key.types)}",
+                      f"     - {_schema_default(key)}", f"     - {_rst_text(key.doc)}"]
+        lines.append("")
+    out = Path(app.confdir) / "_generated"
+    out.mkdir(exist_ok=True)
+    _write_if_changed(out / "study_schema.inc", "\n".join(lines) + "\n")
 
 
 def check_inventories(app, config):
@@ -362,6 +406,9 @@ def skip_foreign_members(app, what, name, obj, skip, options):
         return None
     func = obj.fget if isinstance(obj, property) else obj
     func = getattr(func, "__func__", func)  # classmethod / staticmethod
+    owner = getattr(func, "__objclass__", None)  # a method of a builtin base (dict)
+    if owner is not None and owner.__module__ == "builtins":
+        return True
     module = getattr(func, "__module__", None)
     if module is not None and not module.startswith("hyperinsync"):
         return True
@@ -415,6 +462,7 @@ def setup(app):
     app.connect("config-inited", write_optional_includes)
     app.connect("config-inited", write_cli_help)
     app.connect("config-inited", write_example_study)
+    app.connect("config-inited", write_study_schema)
     app.connect("missing-reference", resolve_by_object)
     app.add_config_value("hyperinsync_label_inventories", ("mne",), "env")
     app.connect("missing-reference", resolve_label_in_order)

@@ -33,7 +33,8 @@ from .annotate import annotate
 from .level1 import level1
 from .level2 import level2
 from .level3 import InSyncLevel3, correlate_with_questionnaire, level3
-from .results import PREFIX, InSyncLevel1, InSyncLevel2
+from .._utils import INSYNC_PREFIX as PREFIX
+from .results import InSyncLevel1, InSyncLevel2
 
 __all__ = [
     "InSyncLevel1",

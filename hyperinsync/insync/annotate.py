@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-
 import mne
 
-from .._utils import (
-    _validate_type,
-)
-from .results import PREFIX, InSyncLevel1, InSyncLevel2
+from .._utils import _validate_type, insync_description
+from ..stats.lagged_result import LaggedSyncResult
+from .results import InSyncLevel1, InSyncLevel2
+
+RESULTS = (InSyncLevel1, InSyncLevel2, LaggedSyncResult)
+
+
+def _levels_and_names(res):
+    """The ``(level, band or modality)`` pairs whose annotations ``res`` makes."""
+    if isinstance(res, LaggedSyncResult):
+        return [(lv, mod) for lv in (1, 2) for mod in res.modalities]
+    return [(res._LEVEL, band) for band in res.bands]
+
 
 def annotate(raw, *results, overwrite=True):
     """Add the annotations of In-Sync results to a recording, in place.
@@ -25,11 +33,14 @@ def annotate(raw, *results, overwrite=True):
     raw : DyadRaw | mne.io.BaseRaw
         The recording the results were computed on, or the recording a segment they were
         computed on was cropped from (same sampling rate).
-    *results : InSyncLevel1 | InSyncLevel2
-        Results whose annotations to add.
+    *results : InSyncLevel1 | InSyncLevel2 | LaggedSyncResult
+        Results whose annotations to add: EEG Level 1 and Level 2 results, and the lagged
+        synchrony of body and autonomic signals (:func:`hyperinsync.lagged_sync`: its
+        Level 1 episodes and Level 2 session and segments).
     overwrite : bool
-        Remove annotations of the same levels (``insync/L1/...``, ``insync/L2/...``) first, so
-        annotating twice does not duplicate them.
+        Remove annotations of the same levels and bands (EEG) or modalities (body and
+        autonomic signals) first (``insync/L1/alpha/...``, ``insync/L2/EDA/...``), so
+        annotating twice does not duplicate them; those of other bands or modalities stay.
 
     Returns
     -------
@@ -37,19 +48,19 @@ def annotate(raw, *results, overwrite=True):
         The same object, annotated.
     """
     _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
-    levels = []
+    prefixes = []
     for res in results:
-        _validate_type(res, (InSyncLevel1, InSyncLevel2), "result")
+        _validate_type(res, RESULTS, "result",
+                       "InSyncLevel1, InSyncLevel2 or LaggedSyncResult")
         if res.params["sfreq"] != raw.info["sfreq"]:
             raise ValueError(
                 f"The result was computed at {res.params['sfreq']:g} Hz, the recording is at "
                 f"{raw.info['sfreq']:g} Hz: annotate the recording the result came from."
             )
-        levels.append(1 if isinstance(res, InSyncLevel1) else 2)
+        prefixes += [insync_description(lv, name) for lv, name in _levels_and_names(res)]
     ann = raw.annotations
     if overwrite:
-        prefixes = tuple(f"{PREFIX}/L{lv}/" for lv in levels)
-        drop = [i for i, d in enumerate(ann.description) if d.startswith(prefixes)]
+        drop = [i for i, d in enumerate(ann.description) if d.startswith(tuple(prefixes))]
         if drop:
             ann.delete(drop)
     for res in results:

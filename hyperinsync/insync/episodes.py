@@ -130,22 +130,16 @@ def _accepted(t, x, crit):
     return out[0], out[1]
 
 
-def _lead_lag(ua, ub, i0, i1, k_max, sfreq_dec, bandwidth, roles, alpha, max_bytes):
-    """Lag, leader and phase relation of one episode, with jackknife confidence intervals.
+def _lead_lag_sums(ua, ub, i0, i1, k_max, sfreq_dec, bandwidth, max_bytes, xp=np):
+    """The cross sums of one episode that :func:`_lead_lag` needs, on the backend's device.
 
-    ``ua``, ``ub``: unit phasors of the two ROIs (host arrays, (n, T)); the episode spans
-    decimated samples ``[i0, i1)``. ``PLV(tau)`` is the ROI-mean PLV of A(t) with
-    B(t + tau). The lag is the centre of symmetry of its peak: the zero of
-    :math:`D(\\tau) = \\sum_{d=1}^{h} PLV(\\tau + d) - PLV(\\tau - d)` near the highest PLV,
-    with :math:`h` = 1 / bandwidth (the half-width of the peak). The episode is cut into
-    ``K`` contiguous blocks (4 <= K <= 20, at least 2 / bandwidth long) and the cross sums
-    are kept per block, so every delete-one-block replicate is the total minus one block.
-    :math:`D(\\tau_0) / \\mathrm{SE}_{jack}` tests "the peak is centred at :math:`\\tau_0`"
-    (Student's t, K - 1 degrees of freedom; a smooth statistic, which the jackknife suits,
-    unlike the peak's location itself); the confidence interval of the lag holds the lags
-    around the estimate that this test accepts. Phase: the angle of the summed cross term, its
-    interval from the jackknife, and a two-sided jackknife t-test of the mean cosine of the
-    phase difference, at zero lag.
+    ``ua``, ``ub``: unit phasors of the two ROIs' channels, (n, T) arrays of namespace
+    ``xp``; the episode spans decimated samples ``[i0, i1)``. Returns ``(meta, sums)``:
+    host numbers (``k_max``, ``n``, the block sizes) and four device arrays -- the ROI-mean
+    PLV per lag (n_lags,), the mean |cross sum| of its delete-one-block replicates
+    (K, n_lags), the zero-lag cross
+    sum over all channel pairs (a 0-d complex array) and its replicates (K,) -- so that
+    the episodes of a recording come to the host in one copy.
     """
     n_t = ua.shape[1]
     s0, s1 = max(i0, k_max), min(i1, n_t - k_max)
@@ -160,19 +154,45 @@ def _lead_lag(ua, ub, i0, i1, k_max, sfreq_dec, bandwidth, roles, alpha, max_byt
     n_lags = 2 * k_max + 1
     b_ext = ub[:, s0 - k_max : s1 + k_max]
     # (n_b, n_lags, n): B(t + lag) for every lag, a strided view
-    views = np.lib.stride_tricks.sliding_window_view(b_ext, n, axis=1)
+    views = xp.lib.stride_tricks.sliding_window_view(b_ext, n, axis=1)
     step = int(max(1, max_bytes // max(1, 32 * ub.shape[0] * n)))
-    cross = np.empty((n_k, n_lags, ua.shape[0], ub.shape[0]), complex)
+    cross = xp.empty((n_k, n_lags, ua.shape[0], ub.shape[0]), dtype=xp.complex128)
     for l0 in range(0, n_lags, step):
         bl = views[:, l0 : l0 + step].conj().transpose(1, 2, 0)  # (lags, n, n_b)
         for j in range(n_k):
             e0, e1 = edges[j], edges[j + 1]
-            cross[j, l0 : l0 + step] = np.matmul(a[None, :, e0:e1], bl[:, e0:e1])
+            cross[j, l0 : l0 + step] = xp.matmul(a[None, :, e0:e1], bl[:, e0:e1])
     total = cross.sum(axis=0)
     sizes = np.diff(edges)
     loo = total[None] - cross  # (K, n_lags, n_a, n_b): every block left out in turn
-    plv = np.abs(total).mean(axis=(1, 2)) / n
-    plv_j = np.abs(loo).mean(axis=(2, 3)) / (n - sizes)[:, None]
+    plv = abs(total).mean(axis=(1, 2)) / n
+    plv_j = abs(loo).mean(axis=(2, 3))  # divided by the replicates' lengths on the host
+    full = total[k_max].sum()
+    reps = loo[:, k_max].sum(axis=(1, 2))
+    meta = dict(k_max=k_max, n=n, sizes=sizes, n_pairs=ua.shape[0] * ub.shape[0])
+    return meta, (plv, plv_j, full, reps)
+
+
+def _lead_lag(meta, sums, sfreq_dec, bandwidth, roles, alpha):
+    """Lag, leader and phase relation of one episode, with jackknife confidence intervals.
+
+    ``meta, sums``: :func:`_lead_lag_sums` (``sums`` on the host). ``PLV(tau)`` is the
+    ROI-mean PLV of A(t) with B(t + tau). The lag is the centre of symmetry of its peak:
+    the zero of :math:`D(\\tau) = \\sum_{d=1}^{h} PLV(\\tau + d) - PLV(\\tau - d)` near
+    the highest PLV, with :math:`h` = 1 / bandwidth (the half-width of the peak). The episode
+    is cut into ``K`` contiguous blocks (4 <= K <= 20, at least 2 / bandwidth long) and the
+    cross sums are kept per block, so every delete-one-block replicate is the total minus
+    one block. :math:`D(\\tau_0) / \\mathrm{SE}_{jack}` tests "the peak is centred at
+    :math:`\\tau_0`" (Student's t, K - 1 degrees of freedom; a smooth statistic, which the
+    jackknife suits, unlike the peak's location itself); the confidence interval of the lag
+    holds the lags around the estimate that this test accepts. Phase: the angle of the
+    summed cross term, its interval from the jackknife, and a two-sided jackknife t-test of
+    the mean cosine of the phase difference, at zero lag.
+    """
+    plv, plv_j, full, reps = sums
+    k_max, n, sizes, n_pairs = meta["k_max"], meta["n"], meta["sizes"], meta["n_pairs"]
+    plv_j = plv_j / (n - sizes)[:, None]
+    n_k, n_lags = plv_j.shape
     h = int(min(max(1, round(sfreq_dec / bandwidth)), max(1, (n_lags - 1) // 2 - 1)))
     d, d_j = _asymmetry(plv, h), _asymmetry(plv_j, h)  # lags -k_max + h ... k_max - h
     se = _jackknife_se(d_j)
@@ -193,9 +213,7 @@ def _lead_lag(ua, ub, i0, i1, k_max, sfreq_dec, bandwidth, roles, alpha, max_byt
 
     # the phase relation at zero lag: the instantaneous phase difference (at the estimated
     # lag it would carry the lag's error, 2 pi f dt, which is large for narrow bands)
-    full = complex(total[k_max].sum())
-    reps = loo[:, k_max].sum(axis=(1, 2))
-    n_pairs = ua.shape[0] * ub.shape[0]
+    full = complex(full)
     phase = float(np.angle(full))
     dev = np.angle(reps * np.conj(full))  # replicate phases relative to the estimate
     ph_half = crit * float(_jackknife_se(dev))

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import stats
 from .._docs import fill_doc
+from ..backend import gpu_fallback, gpu_step
 from .._utils import (
     _check_option,
     _validate_type,
@@ -24,7 +25,7 @@ from ..sync.signals import (
     DyadSignals,
     bad_spans,
 )
-from .episodes import _episode_bounds, _lead_lag, _merge_episodes
+from .episodes import _episode_bounds, _lead_lag, _lead_lag_sums, _merge_episodes
 from .results import InSyncLevel1
 from .windows import (
     _check_window_method,
@@ -130,17 +131,17 @@ def _piece_orders(rng, n_blocks, m, fixed, n_surrogates):
 _MAD_TO_SD = 1.482602218505602  # 1 / Phi^-1(3/4): MAD x this = SD, for Gaussian values
 
 
-def _robust_level(v):
+def _robust_level(v, xp=np):
     """Median and robust SD (MAD scaled to an SD) over the first axis (windows)."""
-    med = np.median(v, axis=0)
-    return med, _MAD_TO_SD * np.median(np.abs(v - med), axis=0)
+    med = xp.median(v, axis=0)
+    return med, _MAD_TO_SD * xp.median(abs(v - med), axis=0)
 
 
-def _standardise(v, loc, scale):
+def _standardise(v, loc, scale, xp=np):
     """``(v - loc) / scale``; 0 where the scale is 0 (a constant series rises nowhere)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (v - loc) / scale
-    return np.where(scale > 0, z, np.where(np.isnan(v), np.nan, 0.0))
+    return xp.where(scale > 0, z, xp.where(xp.isnan(v), np.nan, 0.0))
 
 
 def _count_p(stat, ref):
@@ -193,6 +194,7 @@ def _check_valid_windows(raw, valid, window, step):
              "out of Level 1.")
 
 
+@gpu_fallback("level1")
 @verbose
 @fill_doc
 def level1(
@@ -224,7 +226,7 @@ def level1(
     precision="single",
     backend="auto",
     n_jobs=1,
-    max_bytes=256e6,
+    max_bytes="auto",
     n_null=None,
     verbose=None,
 ):
@@ -403,7 +405,7 @@ def level1(
             f"window = {2 * min_shift + window:g} s. Use a smaller min_shift."
         )
     rng = check_seed(seed)
-    bk, n_jobs = dsig.bk, dsig.n_jobs
+    bk, n_jobs, max_bytes = dsig.bk, dsig.n_jobs, dsig.max_bytes
     xp = bk.xp
     sig = _Signals(dsig, rois, n_win, n_step, what="Level 1")
     roles = sig.roles
@@ -435,50 +437,59 @@ def level1(
         q = sig.decim[band]
         n_dec = sig.z[band][0].shape[-1]
         geo = _Geometry(n_unit // q, n_win // n_unit, n_step // n_unit, n_windows, n_dec)
-        pairs = _PairSeries(sig, band, measure, geo, slice(None), max_bytes)
-        cross = _BlockCross(pairs, sig, max_bytes)
         bad_dec = sig.bad[::q][:n_dec]
         bad_w = _bad_windows(bad_dec, 0, geo)
         valid = ~bad_w
-        obs = cross()
+        with gpu_step("Level 1 window sums"):
+            pairs = _PairSeries(sig, band, measure, geo, slice(None), max_bytes)
+            cross = _BlockCross(pairs, sig, max_bytes)
+            obs = cross()
         obs[bad_w] = np.nan
         values[bi] = np.moveaxis(obs, 0, -1)
         tonic[bi], tonic_sd[bi] = _robust_level(obs[valid])
         # non-overlapping windows of each null series: the null of one window
         sub = slice(0, None, max(1, -(-geo.w // geo.h)))
-        # blocks past the common grid (decimation rounding) stay at the end
+        # blocks past the common grid (decimation rounding) stay at the end; the orders
+        # and window masks go to the device once, the nulls' values come back once
         tail = np.arange(n_blocks, geo.n_blocks)
+        orders_dev = xp.asarray(np.concatenate(
+            [orders, np.broadcast_to(tail, (len(orders), len(tail)))], axis=1))
+        valid_dev = xp.asarray(np.flatnonzero(valid))
 
         def shuffled(order):
-            v = cross(np.concatenate([order, tail]))[valid]
-            loc, scale = _robust_level(v)
-            return _standardise(v.max(axis=0), loc, scale), _standardise(v[sub], loc, scale)
+            v = cross(order, host=False)[valid_dev]
+            loc, scale = _robust_level(v, xp)
+            return (_standardise(v.max(axis=0), loc, scale, xp),
+                    _standardise(v[sub], loc, scale, xp))
 
-        pooled = []
-        for k, (vmax, vsub) in enumerate(_run_null(shuffled, orders, n_jobs, bk,
-                                                   f"Level 1 tonic null ({band})")):
-            tonic_max[k, bi] = vmax
-            pooled.append(vsub)
+        with gpu_step("Level 1 tonic null"):
+            tonic_max[:, bi], pooled = _run_null(shuffled, orders_dev, n_jobs, bk,
+                                                 f"Level 1 tonic null ({band})")
         if correction is None:
-            tonic_pool.append(np.concatenate(pooled, axis=0))
+            tonic_pool.append(pooled.reshape((-1,) + pooled.shape[2:]))
 
-        def shifted(shift):
-            s = int(round(shift / q))
-            v = pairs(xp.roll(pairs.zb, s, axis=-1))
-            if not bad_dec.any():
+        lags = [int(round(shift / q)) for shift in shifts]
+        # windows touching a BAD_ sample of A or of the shifted B, per shift (host, once)
+        bad_s = np.stack([_bad_windows(bad_dec, s, geo) for s in lags])
+        n_ok = (~bad_s).sum(axis=1)
+        ok_dev = xp.asarray(~bad_s[:, :, None, None]) if bad_dec.any() else None
+
+        def shifted(k):
+            v = pairs(xp.roll(pairs.zb, lags[k], axis=-1), host=False)
+            if ok_dev is None:
                 return v.max(axis=0), v.mean(axis=0), v[sub]
-            v[_bad_windows(bad_dec, s, geo)] = np.nan
-            ok = np.isfinite(v[:, 0, 0])
-            if not ok.any():  # BAD_ spans of A and of shifted B cover every window
-                return np.full(v.shape[1:], np.nan), np.full(v.shape[1:], np.nan), v[sub]
-            return v[ok].max(axis=0), v[ok].mean(axis=0), v[sub]
+            ok = ok_dev[k]
+            v = xp.where(ok, v, np.nan)
+            if not n_ok[k]:  # BAD_ spans of A and of shifted B cover every window
+                nan = xp.full(v.shape[1:], np.nan)
+                return nan, nan, v[sub]
+            return (xp.where(ok, v, -np.inf).max(axis=0),
+                    xp.where(ok, v, 0.0).sum(axis=0) / n_ok[k], v[sub])
 
-        pooled = []
-        for k, (vmax, vmean, vsub) in enumerate(_run_null(shifted, shifts, n_jobs, bk,
-                                                          f"Level 1 chance null ({band})")):
-            chance_max[k, bi], series_null[k, bi] = vmax, vmean
-            pooled.append(vsub)
-        pooled = np.concatenate(pooled, axis=0)  # (n_pooled, n_ra, n_rb)
+        with gpu_step("Level 1 chance null"):
+            chance_max[:, bi], series_null[:, bi], pooled = _run_null(
+                shifted, range(len(lags)), n_jobs, bk, f"Level 1 chance null ({band})")
+        pooled = pooled.reshape((-1,) + pooled.shape[2:])  # (n_pooled, n_ra, n_rb)
         null_mean[bi] = np.nanmean(pooled, axis=0)
         null_sd[bi] = np.nanstd(pooled, axis=0, ddof=1)
         if correction is None:
@@ -513,7 +524,11 @@ def level1(
     tonic_null_max, chance_null_max = fam_t, fam_c
     with np.errstate(invalid="ignore"):
         above = p_chance <= alpha
-    episodes, chance = [], []
+    episodes, chance, pending = [], [], []
+    units = {}  # unit phasors of ROI channels on the device, per band, role and ROI
+    # the channels of every ROI go to the device at once (one index array per role)
+    offsets = [np.cumsum([0] + [len(i) for i in sig.idx[r]]) for r in (0, 1)]
+    roi_idx = [xp.asarray(np.concatenate(sig.idx[r])) for r in (0, 1)] if lead_lag else None
     for bi, band in enumerate(bands):
         za, zb = sig.z[band]
         q = sig.decim[band]
@@ -536,9 +551,6 @@ def level1(
                 found = _episode_bounds(times, obs, sig_w, null_mean[ix], tonic[ix],
                                         n_step / sfreq, n_win / sfreq, t_end)
                 found = _merge_episodes(found, obs, float(merge_gap), min_duration)
-                if lead_lag:
-                    ua = bk.to_numpy(unit(za[sig.idx[0][ri]]))
-                    ub = bk.to_numpy(unit(zb[sig.idx[1][ci]]))
                 for on, off, pk in found:
                     row = dict(
                         band=band, roi_a=roi_a, roi_b=roi_b, onset=float(on),
@@ -547,14 +559,27 @@ def level1(
                         z=float(z[ix][pk]), p=float(p[pk]), p_chance=float(p_chance[ix][pk]),
                         above_chance=bool(above[ix][pk]),
                     )
-                    if lead_lag:
-                        fmin, fmax = bands[band]
-                        row.update(_lead_lag(
-                            ua, ub, int(round(on * sfreq / q)), int(round(off * sfreq / q)),
-                            int(round(max_lag * sfreq / q)), sfreq / q, fmax - fmin, roles,
-                            alpha, max_bytes,
-                        ))
                     episodes.append(row)
+                    if not lead_lag:
+                        continue
+                    for r, z_, k in ((0, za, ri), (1, zb, ci)):
+                        if (bi, r, k) not in units:
+                            sl = slice(offsets[r][k], offsets[r][k + 1])
+                            units[(bi, r, k)] = unit(z_[roi_idx[r][sl]])
+                    fmin, fmax = bands[band]
+                    with gpu_step("Level 1 lead-lag"):
+                        meta, sums = _lead_lag_sums(
+                            units[(bi, 0, ri)], units[(bi, 1, ci)],
+                            int(round(on * sfreq / q)), int(round(off * sfreq / q)),
+                            int(round(max_lag * sfreq / q)), sfreq / q, fmax - fmin,
+                            max_bytes, xp,
+                        )
+                    pending.append((row, meta, sums, sfreq / q, fmax - fmin))
+    # every episode's cross sums come to the host in one copy
+    host = iter(bk.to_numpy_many(*(a for job in pending for a in job[2])))
+    for row, meta, sums, sfreq_dec, width in pending:
+        sums = [next(host) for _ in sums]
+        row.update(_lead_lag(meta, sums, sfreq_dec, width, roles, alpha))
     episodes.sort(key=lambda e: (e["onset"], e["band"], e["roi_a"], e["roi_b"]))
     logger.info(f"In-Sync Level 1: {len(episodes)} episode(s)")
     params = dict(

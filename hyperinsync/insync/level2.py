@@ -9,6 +9,8 @@ import numpy as np
 
 from .. import stats
 from .._docs import fill_doc
+from ..backend import gpu_fallback, gpu_step
+from .._utils import INSYNC_PREFIX as PREFIX
 from .._utils import (
     ProgressBar,
     _check_option,
@@ -27,7 +29,7 @@ from ..sync.signals import (
     annotation_spans,
 )
 from ..sync.signals import DyadSignals
-from .results import PREFIX, InSyncLevel2
+from .results import InSyncLevel2
 from .windows import (
     _check_window_method,
     WINDOW_MEASURES,
@@ -116,13 +118,16 @@ def _segment_problem(name, s0, s1, bad, n_ep, sfreq, null, need):
 
 
 def _l2_phase(sig, band, span, epoch_ok, g):
-    """Mean phase difference A - B per ROI pair over a segment's clean epochs (radians)."""
+    """Summed unit cross products A B* per ROI pair over a segment's clean epochs.
+
+    On the device; the angle of the result is the mean phase difference A - B (radians).
+    ``epoch_ok``: the segment's clean epochs as a device array of 0/1.
+    """
     xp = sig.bk.xp
     za, zb = (unit(z[:, span]) for z in sig.z[band])
-    w = xp.asarray(np.repeat(epoch_ok, g).astype(np.float32))
+    w = xp.repeat(epoch_ok, g)
     cross = xp.matmul(za * w, zb.conj().T)  # (n_a, n_b) summed over clean samples
-    roi = sig.pair_matrix(xp) @ cross.reshape(-1)
-    return np.angle(sig.bk.to_numpy(roi)).reshape(len(sig.idx[0]), len(sig.idx[1]))
+    return (sig.pair_matrix(xp) @ cross.reshape(-1)).reshape(len(sig.idx[0]), len(sig.idx[1]))
 
 
 def _l2_correct(p, obs, null, correction, tail, alpha):
@@ -135,6 +140,7 @@ def _l2_correct(p, obs, null, correction, tail, alpha):
     return stats.maxstat_p(obs, null, tail=tail)
 
 
+@gpu_fallback("level2")
 @verbose
 @fill_doc
 def level2(
@@ -165,7 +171,7 @@ def level2(
     precision="single",
     backend="auto",
     n_jobs=1,
-    max_bytes=256e6,
+    max_bytes="auto",
     n_null=None,
     verbose=None,
 ):
@@ -261,7 +267,7 @@ def level2(
     Returns
     -------
     result : InSyncLevel2
-        ``to_table()``, ``contrast_table()``, ``annotations``, ``get_value(...)``.
+        ``to_table()``, ``contrast_table()``, ``annotations``, ``get_data(...)``.
     """
     _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
     dsig = DyadSignals(
@@ -296,7 +302,7 @@ def level2(
                 f"Contrast {c!r} must name two analysed segments; analysed: {asked}."
             )
     rng = check_seed(seed)
-    bk = dsig.bk
+    bk, max_bytes = dsig.bk, dsig.max_bytes
     xp = bk.xp
     sig = _Signals(dsig, rois, n_ep, n_ep, what="Level 2")
     # a p-value (b + 1) / (N + 1) <= alpha needs this many distinct surrogates
@@ -323,10 +329,10 @@ def level2(
     contrasts = [c for c in contrasts if c not in dropped]
     n_ra, n_rb = len(sig.roi_names[0]), len(sig.roi_names[1])
     shape = (len(bands), n_ra, n_rb)
-    values = np.empty((len(kept),) + shape)
-    nulls = np.empty((len(kept), n_surrogates) + shape)
-    phase = np.empty((len(kept),) + shape)
-    epoch_vals = {}
+    # on the device until every segment is done: the surrogates' values, each segment's
+    # epoch values and phase sums; the draws of a segment go there once
+    nulls = xp.empty((len(kept), n_surrogates) + shape)
+    ev_dev, phase_dev = [], []
     seg_info = []
     logger.info(
         f"In-Sync Level 2: {measure} in {', '.join(bands)}, {len(kept)} segment(s)/block(s), "
@@ -340,34 +346,56 @@ def level2(
             draws = _null_shifts(rng, n_epochs * n_ep, n_ep, n_surrogates)
         else:
             draws = shuffle_orders(rng, n_epochs, n_surrogates, "epochs")
+            draws_dev = xp.asarray(draws)
+        clean_dev = xp.asarray((~bad).astype(np.float32))
         for bi, band in enumerate(bands):
             q = sig.decim[band]
             g = n_ep // q
             a0 = s0 // q
             geo = _Geometry(g, 1, 1, n_epochs, n_epochs * g)
             span = slice(a0, a0 + n_epochs * g)
-            seg_values = _PairSeries(sig, band, measure, geo, span, max_bytes)
-            zb = seg_values.zb
-            ev = seg_values()[~bad]
-            epoch_vals[(si, bi)] = ev
-            values[si, bi] = ev.mean(axis=0)
-            phase[si, bi] = _l2_phase(sig, band, span, ~bad, g)
-            for k in range(n_surrogates):
+            with gpu_step("Level 2 surrogates"):
+                seg_values = _PairSeries(sig, band, measure, geo, span, max_bytes)
+                zb = seg_values.zb
+                ev_dev.append(seg_values(host=False))
+                phase_dev.append(_l2_phase(sig, band, span, clean_dev, g))
+                # A's epoch and the B data moved onto it both clean, per surrogate (host)
                 if null == "circular_shift":
                     # lags are drawn at the input rate; B's signal shifts by the nearest
                     # decimated sample (at least one epoch either way)
-                    lag = int(round(draws[k] / q))
-                    zs = xp.roll(zb, lag, axis=-1)
-                    b_bad = np.roll(seg_bad, lag * q).reshape(n_epochs, n_ep).any(axis=1)
+                    lags = [int(round(d / q)) for d in draws]
+                    b_bad = np.stack([
+                        np.roll(seg_bad, lag * q).reshape(n_epochs, n_ep).any(axis=1)
+                        for lag in lags
+                    ])
                 else:
-                    zs = zb.reshape(zb.shape[0], n_epochs, g)[:, xp.asarray(draws[k])]
-                    zs = zs.reshape(zb.shape)
-                    b_bad = bad[draws[k]]
-                ok = ~bad & ~b_bad  # A's epoch and the B data moved onto it both clean
-                nulls[si, k, bi] = (seg_values(zs)[ok].mean(axis=0) if ok.any()
-                                    else np.nan)
+                    b_bad = bad[draws]
+                ok = ~bad[None, :] & ~b_bad
+                n_ok = ok.sum(axis=1)
+                ok_dev = xp.asarray(ok / np.maximum(n_ok, 1)[:, None])  # mean weights
+                for k in range(n_surrogates):
+                    if null == "circular_shift":
+                        zs = xp.roll(zb, lags[k], axis=-1)
+                    else:
+                        zs = zb.reshape(zb.shape[0], n_epochs, g)[:, draws_dev[k]]
+                        zs = zs.reshape(zb.shape)
+                    if n_ok[k]:
+                        v = seg_values(zs, host=False)
+                        nulls[si, k, bi] = xp.tensordot(ok_dev[k], v, axes=1)
+                    else:
+                        nulls[si, k, bi] = np.nan
         seg_info.append(dict(name=name, kind=kind, onset=s0 / sfreq,
                              duration=(s1 - s0) / sfreq, n_epochs=int((~bad).sum())))
+    nulls, *host = bk.to_numpy_many(nulls, *ev_dev, *phase_dev)
+    values = np.empty((len(kept),) + shape)
+    phase = np.empty((len(kept),) + shape)
+    epoch_vals = {}
+    for si, (_, _, _, _, bad) in enumerate(kept):
+        for bi in range(len(bands)):
+            ev = host[si * len(bands) + bi][~bad]
+            epoch_vals[(si, bi)] = ev
+            values[si, bi] = ev.mean(axis=0)
+            phase[si, bi] = np.angle(host[len(ev_dev) + si * len(bands) + bi])
     n_usable = np.isfinite(nulls).reshape(len(kept), n_surrogates, -1).all(axis=-1).sum(axis=1)
     if np.any(n_usable < need):
         short = [seg_info[i]["name"] for i in np.flatnonzero(n_usable < need)]

@@ -13,11 +13,18 @@ from .._utils import (
     check_seed,
     warn,
 )
+from ..base import BaseResult
 
-class InSyncLevel3:
+# the numbers of each dyad's row (get_data kinds), in table order
+DYAD_COLUMNS = ("n_sessions", "first", "last", "change", "slope", "r", "p", "slope_per_week",
+                "p_week")
+
+
+class InSyncLevel3(BaseResult):
     """In-Sync Level 3 (chronic) result: per-dyad session trends and their summary.
 
-    Made by :func:`level3`; rebuild from :meth:`to_dict` output with :meth:`from_dict`.
+    Made by :func:`level3`; rebuild from :meth:`to_dict` output with :meth:`from_dict`. The
+    shared result interface is that of :class:`hyperinsync.base.BaseResult`.
 
     Attributes
     ----------
@@ -32,7 +39,11 @@ class InSyncLevel3:
         (ISO string or None).
     params : dict
         ``n_permutations``.
+    labels : dict
+        ``{'dyad': [...]}``: the dyads, in table order.
     """
+
+    _FIELDS = ("dyads", "summary", "sessions", "params")
 
     def __init__(self, *, dyads, summary, sessions, params):
         self.dyads = [dict(d) for d in dyads]
@@ -46,6 +57,34 @@ class InSyncLevel3:
             f"{self.summary['mean_slope']:.4g} per session (p={self.summary['p']:.3g})>"
         )
 
+    @property
+    def labels(self):
+        """``{'dyad': [...]}``: the dyads, in table order."""
+        return dict(dyad=[d["dyad"] for d in self.dyads])
+
+    def get_data(self, dyad=None, *, kind="slope"):
+        """Return one number of every dyad (or of one dyad).
+
+        Parameters
+        ----------
+        dyad : str | None
+            A dyad; ``None``: all, in the order of ``labels['dyad']``.
+        kind : str
+            A column of :meth:`to_table`: ``'n_sessions'``, ``'first'``, ``'last'``,
+            ``'change'``, ``'slope'``, ``'r'``, ``'p'``, ``'slope_per_week'``, ``'p_week'``
+            (the last two only when dates were given).
+
+        Returns
+        -------
+        values : ndarray, shape (n_dyads,)
+            A 0-d array when ``dyad`` is given.
+        """
+        self._kind(kind, DYAD_COLUMNS)
+        if self.dyads and kind not in self.dyads[0]:
+            raise ValueError(f"kind={kind!r} needs session dates, which this result has not.")
+        di = self._pick("dyad", dyad, keep=True)
+        return np.array([float(d[kind]) for d in self.dyads])[di]
+
     def to_table(self):
         """One row per dyad.
 
@@ -57,19 +96,9 @@ class InSyncLevel3:
 
         Returns
         -------
-        table : pandas.DataFrame | list of dict
+        table : pandas.DataFrame
         """
-        return as_table(self.dyads)
-
-    def to_dict(self):
-        """Plain JSON-able attributes (see :meth:`from_dict`)."""
-        return dict(dyads=self.dyads, summary=self.summary, sessions=self.sessions,
-                    params=self.params)
-
-    @classmethod
-    def from_dict(cls, d):
-        """Rebuild a result from :meth:`to_dict` output."""
-        return cls(**dict(d))
+        return as_table(self.dyads, ("dyad",) + DYAD_COLUMNS[:-2])
 
 
 def _to_date(d):
@@ -86,7 +115,7 @@ def _to_date(d):
     raise TypeError(f"Cannot read a date from {d!r}: use datetime.date or 'YYYY-MM-DD'.")
 
 
-def _session_rows(session_values, dates):
+def _session_rows(session_values, dates, value="value"):
     """Normalise the inputs of :func:`level3` to rows dyad / session / value / date."""
     if hasattr(session_values, "to_dict") and hasattr(session_values, "columns"):
         session_values = session_values.to_dict("records")  # a pandas DataFrame
@@ -101,18 +130,17 @@ def _session_rows(session_values, dates):
             dd = None if dates is None else dates.get(dyad)
             if dates is not None and dd is None:
                 raise ValueError(f"dates has no entry for dyad {dyad!r}.")
-            rows += [dict(r, dyad=str(dyad)) for r in _session_rows(vals, dd)]
+            rows += [dict(r, dyad=str(dyad)) for r in _session_rows(vals, dd, value)]
         return rows
     seq = list(session_values)
     if seq and isinstance(seq[0], dict):
-        missing = {"value"} - set(seq[0])
-        if missing:
-            raise ValueError("Table rows need a 'value' column (and 'dyad', 'session', "
-                             "optionally 'date').")
+        if value not in seq[0]:
+            raise ValueError(f"Table rows need a {value!r} column (and 'dyad', 'session', "
+                             f"optionally 'date'); they have {sorted(seq[0])}.")
         rows = []
         for k, r in enumerate(seq):
             rows.append(dict(dyad=str(r.get("dyad", "dyad")),
-                             session=int(r.get("session", k)), value=float(r["value"]),
+                             session=int(r.get("session", k)), value=float(r[value]),
                              date=_to_date(r.get("date"))))
         if dates is not None:
             raise ValueError("Give dates inside the table ('date' column), not as dates=.")
@@ -130,7 +158,7 @@ def _session_rows(session_values, dates):
                  date=None if dates is None else dates[k]) for k, v in enumerate(values)]
 
 
-def level3(session_values, dates=None, *, n_permutations=5000, seed=None):
+def level3(session_values, dates=None, *, value="value", n_permutations=5000, seed=None):
     r"""In-Sync Level 3 (chronic): synchrony trends across the sessions of dyads.
 
     For each dyad the sessions are ordered by session index; the trend is the least-squares
@@ -147,10 +175,15 @@ def level3(session_values, dates=None, *, n_permutations=5000, seed=None):
     session_values : array-like | dict | table
         One dyad's per-session values in session order; a dict ``{dyad: values}``; or a
         table (pandas DataFrame or list of dicts) with columns ``dyad``, ``session``,
-        ``value`` and optionally ``date``. Every dyad needs at least 3 sessions.
+        ``value`` (or the column named by ``value``) and optionally ``date``, one row per
+        session (e.g. the session rows of one modality of many
+        :class:`~hyperinsync.LaggedSyncResult`, stacked by
+        :func:`hyperinsync.stats.segment_table`). Every dyad needs at least 3 sessions.
     dates : list | dict | None
         Session dates (``datetime.date`` or ISO strings) for array input (a list) or dict
         input (a dict of lists); tables carry a ``date`` column instead.
+    value : str
+        The column of a table that holds the values (e.g. ``'sync_corrected'``).
     n_permutations : int
         Number of permutations of session order.
     seed : None | int | numpy.random.Generator
@@ -173,7 +206,8 @@ def level3(session_values, dates=None, *, n_permutations=5000, seed=None):
     """
     rng = check_seed(seed)
     _validate_type(n_permutations, "int", "n_permutations")
-    rows = _session_rows(session_values, dates)
+    _validate_type(value, str, "value")
+    rows = _session_rows(session_values, dates, value)
     if not rows:
         raise ValueError(
             "level3 got no session values: give one dyad's values per session (at least 3), "
@@ -188,7 +222,9 @@ def level3(session_values, dates=None, *, n_permutations=5000, seed=None):
         rs = sorted(rs, key=lambda r: r["session"])
         idx = np.array([r["session"] for r in rs], float)
         if len(np.unique(idx)) != len(idx):
-            raise ValueError(f"Dyad {dyad!r} lists a session index twice: {idx.tolist()}.")
+            raise ValueError(
+                f"Dyad {dyad!r} lists a session index twice: {idx.tolist()}. Give one row "
+                "per session (a table of several modalities or segments: select one).")
         missing = [r["session"] for r in rs if not np.isfinite(r["value"])]
         if missing:
             warn(f"level3: dyad {dyad!r} has no finite value in session(s) {missing}; "

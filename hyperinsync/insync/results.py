@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-
 import mne
 import numpy as np
 
-from .._utils import (
-    as_table,
-)
+from .._utils import as_table, insync_description
+from ..base import BaseResult, deprecated_getter
 
-PREFIX = "insync"
-
-
-def _description(level, band, roi_a, roi_b):
-    return f"{PREFIX}/L{level}/{band}/{roi_a}-{roi_b}"
+# the columns of the episode table (also when there is no episode)
+EPISODE_COLUMNS = ("band", "roi_a", "roi_b", "onset", "duration", "peak", "peak_time", "tonic",
+                   "z", "p", "p_chance", "above_chance")
 
 
-class _WindowResult:
-    """What Level 1 and Level 2 results share: labels, parameters, serialisation."""
+class _WindowResult(BaseResult):
+    """What Level 1 and Level 2 results share: ROI labels, annotations, serialisation."""
 
     _ARRAYS = ()
     _LISTS = ()
     _LEVEL = 0
+    # results written before the rename n_null -> n_surrogates store n_null in params
+    _RENAMED_PARAMS = {"n_null": "n_surrogates"}
 
     def __init__(self, *, bands, roles, roi_names, roi_channels, measure, params, **fields):
         for key in self._ARRAYS:
@@ -55,33 +53,34 @@ class _WindowResult:
         for r in self._annotated_rows():
             onset.append(r["onset"])
             duration.append(r["duration"])
-            desc.append(_description(self._LEVEL, r["band"], r["roi_a"], r["roi_b"]))
+            desc.append(insync_description(self._LEVEL, r["band"], r["roi_a"], r["roi_b"]))
             chs.append(first[r["roi_a"]] + second[r["roi_b"]])
         return mne.Annotations(onset, duration, desc, orig_time=None, ch_names=chs)
 
+    @property
+    def _FIELDS(self):
+        return self._ARRAYS + self._LISTS + ("bands", "roles", "roi_names", "roi_channels",
+                                              "measure", "params")
+
+    @property
+    def labels(self):
+        """``{'band', 'roi_a', 'roi_b'}`` (Level 2: ``'segment'`` first): the axes of
+        ``values``."""
+        return dict(band=list(self.bands), roi_a=list(self.roi_names[0]),
+                    roi_b=list(self.roi_names[1]))
+
+    def _pair_index(self, band, roi_a, roi_b):
+        """Positions of a band (None: the only one) and of two ROIs (None: all)."""
+        return (self._pick("band", band), self._pick("roi_a", roi_a, keep=True),
+                self._pick("roi_b", roi_b, keep=True))
+
     def _index(self, band, roi_a, roi_b):
-        for what, val, opts in (("band", band, list(self.bands)),
-                                ("roi_a", roi_a, self.roi_names[0]),
-                                ("roi_b", roi_b, self.roi_names[1])):
-            if val not in opts:
-                raise ValueError(f"{what} {val!r} is not in this result: {opts}.")
-        return (list(self.bands).index(band), self.roi_names[0].index(roi_a),
-                self.roi_names[1].index(roi_b))
-
-    def to_dict(self):
-        """Plain arrays and JSON-able attributes (see :meth:`from_dict`)."""
-        out = {k: getattr(self, k) for k in self._ARRAYS + self._LISTS}
-        out.update(
-            bands={k: list(v) for k, v in self.bands.items()}, roles=list(self.roles),
-            roi_names=self.roi_names, roi_channels=self.roi_channels, measure=self.measure,
-            params=self.params,
-        )
-        return out
-
-    @classmethod
-    def from_dict(cls, d):
-        """Rebuild a result from :meth:`to_dict` output."""
-        return cls(**dict(d))
+        """Positions of a band and a ROI pair, all three named (the deprecated getters)."""
+        for what, val in (("band", band), ("roi_a", roi_a), ("roi_b", roi_b)):
+            if val is None:
+                raise ValueError(f"{what} {val!r} is not in this result: "
+                                 f"{self.labels[what]}.")
+        return self._pair_index(band, roi_a, roi_b)
 
 
 class InSyncLevel1(_WindowResult):
@@ -150,8 +149,38 @@ class InSyncLevel1(_WindowResult):
         with np.errstate(invalid="ignore"):
             return np.asarray(self.p_chance <= self.params["alpha"])
 
+    # the kinds of values get_data returns: per window, or per series (band and ROI pair)
+    KINDS = ("values", "z", "p_values", "p_chance", "above_chance", "tonic", "tonic_sd",
+             "threshold", "chance_threshold", "null_mean", "null_sd")
+
+    def get_data(self, band=None, roi_a=None, roi_b=None, *, kind="values"):
+        """Return values of one band as an array (window centres: ``times``).
+
+        Parameters
+        ----------
+        band : str | None
+            Band name (None when the result holds one band).
+        roi_a, roi_b : str | None
+            ROI labels of the first and second role; ``None``: all.
+        kind : str
+            Per window: ``'values'``, ``'z'``, ``'p_values'``, ``'p_chance'``,
+            ``'above_chance'``; per series: ``'tonic'``, ``'tonic_sd'``, ``'threshold'``,
+            ``'chance_threshold'``, ``'null_mean'``, ``'null_sd'`` (see the attributes).
+
+        Returns
+        -------
+        values : ndarray, shape (n_roi_a, n_roi_b, n_windows)
+            Without the ROI axes picked by ``roi_a`` / ``roi_b``, and without the window
+            axis for the per-series kinds.
+        """
+        self._kind(kind, self.KINDS)
+        bi, ri, ci = self._pair_index(band, roi_a, roi_b)
+        return np.asarray(getattr(self, kind))[bi, ri, ci]
+
     def get_series(self, band, roi_a, roi_b):
-        """Return the window values of one band and ROI pair.
+        """Return the window values of one band and ROI pair (deprecated).
+
+        Deprecated: use ``(result.times, result.get_data(band, roi_a, roi_b))``.
 
         Parameters
         ----------
@@ -165,6 +194,8 @@ class InSyncLevel1(_WindowResult):
         values : ndarray
             Window values.
         """
+        deprecated_getter("InSyncLevel1.get_series(band, roi_a, roi_b)",
+                          "(result.times, result.get_data(band, roi_a, roi_b))")
         bi, ri, ci = self._index(band, roi_a, roi_b)
         return self.times, self.values[bi, ri, ci]
 
@@ -190,9 +221,9 @@ class InSyncLevel1(_WindowResult):
 
         Returns
         -------
-        table : pandas.DataFrame | list of dict
+        table : pandas.DataFrame
         """
-        return as_table(self.episodes)
+        return as_table(self.episodes, EPISODE_COLUMNS)
 
     def chance_table(self):
         """Synchrony above chance, one row per band and ROI pair (not episodes).
@@ -206,7 +237,7 @@ class InSyncLevel1(_WindowResult):
 
         Returns
         -------
-        table : pandas.DataFrame | list of dict
+        table : pandas.DataFrame
         """
         return as_table(self.chance)
 
@@ -249,12 +280,16 @@ class InSyncLevel2(_WindowResult):
         super().__init__(**fields)
         self.phase = None if phase is None else np.asarray(phase, float)
 
-    def to_dict(self):
-        """Plain arrays and JSON-able attributes (see :meth:`from_dict`)."""
-        out = super().to_dict()
-        if self.phase is not None:
-            out["phase"] = self.phase
-        return out
+    _OPTIONAL = ("phase",)
+
+    @property
+    def _FIELDS(self):
+        return super()._FIELDS + ("phase",)
+
+    @property
+    def labels(self):
+        """``{'segment', 'band', 'roi_a', 'roi_b'}``: the axes of ``values``."""
+        return dict(segment=[s["name"] for s in self.segments], **super().labels)
 
     def __repr__(self):
         return (
@@ -262,8 +297,41 @@ class InSyncLevel2(_WindowResult):
             f"{len(self.segments)} segment(s)/block(s) | {len(self.contrasts)} contrast row(s)>"
         )
 
+    KINDS = ("values", "null", "phase")
+
+    def get_data(self, segment=None, band=None, roi_a=None, roi_b=None, *, kind="values"):
+        """Return the synchrony of one segment and band as an array.
+
+        Parameters
+        ----------
+        segment : str | None
+            Segment name (e.g. ``'rest_post'``) or block name (``'block001'``, ...); None
+            when the result holds one.
+        band : str | None
+            Band name (None when the result holds one band).
+        roi_a, roi_b : str | None
+            ROI labels of the first and second role; ``None``: all.
+        kind : 'values' | 'null' | 'phase'
+            Observed synchrony, the surrogate values (a leading surrogate axis) or the mean
+            phase difference.
+
+        Returns
+        -------
+        values : ndarray, shape (n_roi_a, n_roi_b)
+            Without the ROI axes picked by ``roi_a`` / ``roi_b`` (a 0-d array when both are).
+        """
+        self._kind(kind, self.KINDS)
+        si = self._pick("segment", segment)
+        bi, ri, ci = self._pair_index(band, roi_a, roi_b)
+        if kind == "phase" and self.phase is None:
+            raise ValueError("This result has no phase (computed without it).")
+        src = getattr(self, kind)[si]
+        return np.asarray(src[:, bi, ri, ci] if kind == "null" else src[bi, ri, ci])
+
     def get_value(self, segment, band, roi_a, roi_b):
-        """Return the observed synchrony of one segment, band and ROI pair (a float).
+        """Return the observed synchrony of one segment, band and ROI pair (deprecated).
+
+        Deprecated: use ``float(result.get_data(segment, band, roi_a, roi_b))``.
 
         Parameters
         ----------
@@ -276,6 +344,8 @@ class InSyncLevel2(_WindowResult):
         -------
         value : float
         """
+        deprecated_getter("InSyncLevel2.get_value(segment, band, roi_a, roi_b)",
+                          "float(result.get_data(segment, band, roi_a, roi_b))")
         names = [s["name"] for s in self.segments]
         if segment not in names:
             raise ValueError(f"segment {segment!r} is not in this result: {names}.")
@@ -298,7 +368,7 @@ class InSyncLevel2(_WindowResult):
 
         Returns
         -------
-        table : pandas.DataFrame | list of dict
+        table : pandas.DataFrame
         """
         return as_table(self.rows)
 
@@ -316,7 +386,7 @@ class InSyncLevel2(_WindowResult):
 
         Returns
         -------
-        table : pandas.DataFrame | list of dict
+        table : pandas.DataFrame
         """
         return as_table(self.contrasts)
 

@@ -106,6 +106,7 @@ class _Signals:
             self.idx.append([np.array([pos[c] for c in chs]) for chs in groups.values()])
             self.names.append(names)
         self.roi_names = [list(self.roi_chs[r]) for r in self.roles]
+        self._pair = None
         self.bands = dsig.bands
         self.bk = dsig.bk
         self.decim = dsig.decims(n_win, n_step or n_win, what="window")
@@ -120,8 +121,13 @@ class _Signals:
                 self.z[b].append(z[:, 0])  # one frequency per band ('fft', 'mne_fir')
 
     def pair_matrix(self, xp):
-        """(n_roi_a * n_roi_b, n_a * n_b): ROI-pair means of flattened channel-pair values."""
-        return xp.asarray(np.kron(*_roi_means(self)))
+        """(n_roi_a * n_roi_b, n_a * n_b): ROI-pair means of flattened channel-pair values.
+
+        On the backend's device, copied there once.
+        """
+        if self._pair is None:
+            self._pair = xp.asarray(np.kron(*_roi_means(self)))
+        return self._pair
 
 
 def _roi_means(sig):
@@ -205,7 +211,8 @@ class _PairSeries:
     """ROI-pair window values of one band: A's signal against B's, shifted or permuted.
 
     Holds A's conjugated blocks and window powers, computed once; each call takes a version
-    of B's signal (same span) and returns host values ``(n_windows, n_roi_a, n_roi_b)``.
+    of B's signal (same span) and returns values ``(n_windows, n_roi_a, n_roi_b)``, on the
+    host, or on the device with ``host=False`` (surrogates: gathered there, copied once).
     """
 
     def __init__(self, sig, band, measure, geo, span, max_bytes):
@@ -223,10 +230,10 @@ class _PairSeries:
         self.mab = sig.pair_matrix(xp)
         self.shape = (geo.n, len(sig.idx[0]), len(sig.idx[1]))
 
-    def __call__(self, zb=None):
+    def __call__(self, zb=None, host=True):
         v = _roi_series(self.a_blk, self.zb if zb is None else zb, self.geo, self.measure,
-                        self.mab, self.xp, self.max_bytes, self.pa)
-        return self.bk.to_numpy(v).reshape(self.shape)
+                        self.mab, self.xp, self.max_bytes, self.pa).reshape(self.shape)
+        return self.bk.to_numpy(v) if host else v
 
 
 def _bad_windows(bad_dec, shift, geo):
@@ -246,8 +253,9 @@ class _BlockCross:
     powers; module docstring). Re-ordering those blocks re-orders the recording block by
     block while keeping each block's coupling: a series with the same tonic coupling whose
     transient rises are scattered. The cross sums are computed once when they fit in
-    ``max_bytes`` (else per chunk of A channels at every call). Returns host values
-    ``(n_windows, n_roi_a, n_roi_b)``.
+    ``max_bytes`` (else per chunk of A channels at every call). Returns values
+    ``(n_windows, n_roi_a, n_roi_b)``: on the host, or on the device with ``host=False``.
+    ``order``: block indices, a host or (for many orders, copied once) a device array.
     """
 
     def __init__(self, pairs, sig, max_bytes):
@@ -269,7 +277,7 @@ class _BlockCross:
     def _cross(self, a0, a1):
         return self.xp.matmul(self.a_blk[:, a0:a1], self.b)  # (n_blk, a1 - a0, n_b)
 
-    def __call__(self, order=None):
+    def __call__(self, order=None, host=True):
         xp, geo = self.xp, self.geo
         idx = slice(None) if order is None else xp.asarray(order)
         pa = pb = None
@@ -285,13 +293,20 @@ class _BlockCross:
             del s
             # ROI means: A's channels (rows) and B's channels (columns), two small products
             out += xp.matmul(self.ma[:, a0:a1], xp.matmul(v, self.mb.T))
-        return self.bk.to_numpy(out)
+        return self.bk.to_numpy(out) if host else out
 
 
 def _run_null(func, draws, n_jobs, bk, mesg):
-    """``[func(d) for d in draws]``, in ``n_jobs`` threads with NumPy (it releases the GIL)."""
+    """``func(d)`` for every draw, stacked per output, as host arrays.
+
+    ``func`` returns a tuple of arrays on the backend's device; with NumPy the draws run in
+    ``n_jobs`` threads (NumPy releases the GIL), on the GPU one after another, and each
+    output's values of all draws come to the host in one copy.
+    """
     with ThreadPoolExecutor(n_jobs if bk.name == "numpy" else 1) as pool:
-        return list(ProgressBar(pool.map(func, draws), max_value=len(draws), mesg=mesg))
+        res = list(ProgressBar(pool.map(func, draws), max_value=len(draws), mesg=mesg))
+    xp = bk.xp
+    return bk.to_numpy_many(*(xp.stack([r[i] for r in res]) for i in range(len(res[0]))))
 
 
 def _null_shifts(rng, n_samples, min_shift, n_surrogates):

@@ -19,3 +19,8 @@ class XDFError(DyadIOError):
 
 class SplitError(DyadIOError):
     """The channels of one recording cannot be assigned to the two participants."""
+
+
+class PhysioIOError(DyadIOError):
+    """A physiological or motion-energy file that cannot be read as it is (the message says
+    why and where)."""

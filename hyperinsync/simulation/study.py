@@ -139,10 +139,8 @@ class SimulatedStudy:
 
         Parameters
         ----------
-        dyad : str | int
-            Dyad name (e.g. ``'dyad01'``) or index into :attr:`dyads`.
-        session : int
-            Session index (0-based).
+        %(study_dyad)s
+        %(study_session)s
         %(verbose)s
 
         Returns

@@ -8,6 +8,7 @@ from scipy import stats as _sps
 
 from .._docs import fill_doc
 from .._utils import _check_option, _validate_type, check_correction, check_seed
+from .group_result import ContrastResult, CorrelationResult
 from .effects import _check_ci, _cohens_d, _r_ci, cohens_d_ci, eta_sq_partial_ci
 from .inference import CORRECTIONS, TAILS, _correct_family, p_value
 
@@ -198,8 +199,9 @@ def group_contrast(values, groups, n_permutations=5000, seed=None, *, statistic=
 
     Returns
     -------
-    result : dict
-        ``groups`` (sorted labels), ``n`` (dyads per group), ``means`` (per group, on axis
+    result : ContrastResult
+        A dict (:class:`~hyperinsync.stats.group_result.ContrastResult`, with ``to_table()``
+        and ``get_data()``): ``groups`` (sorted labels), ``n`` (dyads per group), ``means`` (per group, on axis
         0), ``F``, ``df`` (between, within), ``p`` (parametric F test), ``eta_sq_partial``
         and ``eta_sq_partial_ci`` (trailing axis: lower, upper), ``F_welch``,
         ``df_welch_den`` and ``p_welch`` (Welch's parametric test), ``statistic``,
@@ -264,7 +266,7 @@ def group_contrast(values, groups, n_permutations=5000, seed=None, *, statistic=
     p_corr = _correct_family(p_perm, correction, thresh, null)
     with np.errstate(invalid="ignore"):
         p_welch = _sps.f.sf(fw_obs[0], df_b, fw_df[0])
-    out = dict(
+    out = ContrastResult(
         groups=labels,
         n=counts,
         means=np.stack([s.mean(axis=0) for s in samples]),
@@ -344,8 +346,9 @@ def correlation_test(
 
     Returns
     -------
-    result : dict
-        ``r``, ``r_ci`` (trailing axis: lower, upper), ``p_perm``, ``p_parametric``,
+    result : CorrelationResult
+        A dict (:class:`~hyperinsync.stats.group_result.CorrelationResult`, with
+        ``to_table()`` and ``get_data()``): ``r``, ``r_ci`` (trailing axis: lower, upper), ``p_perm``, ``p_parametric``,
         ``p_corrected``, ``correction``, ``n_tests``, ``n``, ``method``,
         ``n_permutations``, ``ci`` (floats for 1-D ``x``, arrays of the feature shape
         otherwise).
@@ -398,7 +401,7 @@ def correlation_test(
     def out(v):
         return float(v[0]) if not shape else v.reshape(shape)
 
-    return dict(
+    return CorrelationResult(
         r=out(r),
         r_ci=r_ci[0] if not shape else r_ci.reshape(shape + (2,)),
         p_perm=out(p),

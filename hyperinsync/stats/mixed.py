@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import warnings
 from itertools import combinations
 
 import numpy as np
 from scipy import stats as _sps
 
 from .effects import _check_ci, eta_sq_partial_ci
+from .group_result import MixedModelResult
 
 
 def _as_frame(data, columns):
@@ -22,6 +24,29 @@ def _as_frame(data, columns):
             f"data has no column(s) {missing}; its columns are {list(df.columns)}."
         )
     return df
+
+
+def _fit_reml(model):
+    """The REML fit of a statsmodels ``MixedLM``: ``(fit or None, converged)``.
+
+    statsmodels' default optimiser stops short now and then near a variance of 0: fall back
+    to derivative-free ones and keep the best converged REML fit.
+    """
+    best, best_ok = None, False
+    for method in (None, "powell", "nm"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                cand = model.fit(reml=True, **({} if method is None else dict(method=method)))
+            except (np.linalg.LinAlgError, ValueError):
+                continue
+        ok = bool(getattr(cand, "converged", True)) and not any(
+            "converge" in str(w.message).lower() for w in caught)
+        if best is None or (ok and (not best_ok or cand.llf > best.llf + 1e-8)):
+            best, best_ok = cand, ok
+        if best_ok and method is None:
+            break
+    return best, best_ok
 
 
 def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *, ci=0.95):
@@ -74,8 +99,10 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
 
     Returns
     -------
-    result : dict
-        ``terms`` (one dict per model term: ``term``, ``F``, ``df1``, ``df2``, ``p``,
+    result : MixedModelResult
+        A dict (:class:`~hyperinsync.stats.group_result.MixedModelResult`, with
+        ``to_table()`` of the terms, ``coefficient_table()`` and ``get_data()``): ``terms``
+        (one dict per model term: ``term``, ``F``, ``df1``, ``df2``, ``p``,
         ``eta_sq_partial``, ``eta_sq_partial_ci_low`` / ``_high``), ``coefficients`` (one
         dict per fixed coefficient: ``name``, ``estimate``, ``se``, ``ci_low``,
         ``ci_high``, ``standardised``, ``standardised_ci_low`` / ``_high``), ``variance``
@@ -84,8 +111,6 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
         random intercept only was fitted, with a warning), ``n_subjects``, ``n_obs``, ``within`` (factors
         used), ``formula``, ``converged``, ``method``, ``ci``.
     """
-    import warnings
-
     import statsmodels.formula.api as smf
 
     ci = _check_ci(ci)
@@ -135,26 +160,8 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
     strata = [c for r in range(1, len(used)) for c in combinations(n_levels, r)]
     vc = {f"vc{k}_": "0 + " + ":".join(f"C({w})" for w in s) for k, s in enumerate(strata)}
     def fit_model(vc_formula):
-        model = smf.mixedlm(formula, frame, groups=frame["s_"], re_formula="1",
-                            vc_formula=vc_formula or None)
-        best, best_ok = None, False
-        # statsmodels' default optimiser stops short now and then near a variance of 0:
-        # fall back to derivative-free ones and keep the best converged REML fit
-        for method in (None, "powell", "nm"):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    cand = model.fit(reml=True,
-                                     **({} if method is None else dict(method=method)))
-                except (np.linalg.LinAlgError, ValueError):
-                    continue
-            ok = bool(getattr(cand, "converged", True)) and not any(
-                "converge" in str(w.message).lower() for w in caught)
-            if best is None or (ok and (not best_ok or cand.llf > best.llf + 1e-8)):
-                best, best_ok = cand, ok
-            if best_ok and method is None:
-                break
-        return best, best_ok
+        return _fit_reml(smf.mixedlm(formula, frame, groups=frame["s_"], re_formula="1",
+                                     vc_formula=vc_formula or None))
 
     from .._utils import warn
 
@@ -231,7 +238,7 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
                           standardised_ci_high=hi / sd_total))
     random = [f"(1 | {subject})"] + [
         f"(1 | {subject}:" + ":".join(names[w] for w in s) + ")" for s in strata]
-    return dict(
+    return MixedModelResult(
         terms=terms, coefficients=coefs, variance=variance,
         n_subjects=int(n_sub), n_obs=int(n_obs), within=used, boundary=boundary,
         formula=f"{dv} ~ {' * '.join([between] + used)} + " + " + ".join(random),

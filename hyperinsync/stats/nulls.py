@@ -3,27 +3,29 @@
 Every pairing is a batched product of :mod:`hyperinsync.sync.measures`: people (or epochs)
 are folded into the channel axis, so one product yields all A_i x B_j (or all epoch k x
 epoch l) pairs of a band at once. Work is cut into chunks whose intermediate arrays stay
-below about ``max_bytes``.
+below about ``max_bytes``. Everything from the band signals to the null values stays on the
+backend's device: surrogate draws go there once, the values come back once, so the number
+of host/device copies does not grow with the number of surrogates or epochs.
 """
 
 from __future__ import annotations
 
 
 
-import mne
 import numpy as np
 
-from .._utils import (
-    ProgressBar,
-)
 from ..dyad import get_roles
 from ..sync.measures import compute_measure, unit
 from ..sync.result import SyncResult
-from .pairings import _person_picks
 from ..sync.signals import (
     bad_mask,
+    check_finite,
+    cut_epochs,
+    epoch_index,
     roi_spec,
 )
+from ..sync.spectral import band_analytic
+from .pairings import _person_picks
 
 class _Prepared:
     """Band signals of the people of one or more dyads, cut into epochs as compute_sync.
@@ -97,26 +99,26 @@ def _pseudo_null(prep, measures, pairs, n_dyads, bk, max_bytes):
     n_b = len(prep.bands)
     c_a = prep.signals[next(iter(prep.bands))][0].shape[2]
     c_b = prep.signals[next(iter(prep.bands))][1].shape[2]
-    total = np.zeros((len(measures), n_b, len(pa), c_a, len(pb), c_b))
-    count = None
+    total = xp.zeros((len(measures), n_b, len(pa), c_a, len(pb), c_b))
+    w = masks[pa][:, None, :] * masks[pb][None, :, :]  # (Pa, Pb, E)
+    count = w.sum(axis=-1)
+    w_dev = xp.asarray(w)  # once: every band and chunk slices it on the device
     for bi, b in enumerate(prep.bands):
         sig = prep.signals[b]
         n_ep, n_f, _, n_l = sig[0].shape
         za = xp.concatenate([sig[p] for p in pa], axis=2)  # (E, F, Pa*C, L)
         zb = xp.concatenate([sig[p] for p in pb], axis=2)
-        # bytes per epoch: complex inputs, unit copies, complex and real products
         # bytes per epoch of a chunk: unit copies of the inputs, complex and real products
         per_ep = 16 * n_f * (za.shape[2] + zb.shape[2]) * n_l + 24 * n_f * za.shape[2] * zb.shape[2]
         step = int(max(1, max_bytes // per_ep))
-        w = masks[pa][:, None, :] * masks[pb][None, :, :]  # (Pa, Pb, E)
-        count = w.sum(axis=-1)
         for e0 in range(0, n_ep, step):
-            wk = xp.asarray(w[:, :, e0 : e0 + step])
+            wk = w_dev[:, :, e0 : e0 + step]
             for mi, m in enumerate(measures):
                 v = _values(m, za[e0 : e0 + step], zb[e0 : e0 + step], prep.signed)
                 v = v.reshape(v.shape[0], len(pa), c_a, len(pb), c_b)
                 # mean over each pairing's valid epochs (BAD windows of either dyad)
-                total[mi, bi] += bk.to_numpy(xp.einsum("eiajb,ije->iajb", v, wk))
+                total[mi, bi] += xp.einsum("eiajb,ije->iajb", v, wk)
+    total = bk.to_numpy(total)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = total / count[:, None, :, None]
     ia = {p: k for k, p in enumerate(pa)}
@@ -135,10 +137,12 @@ def _pairing_null(prep, measures, perms, bk, max_bytes, reducer=None):
     """Within-dyad null from all epoch-k-of-A x epoch-l-of-B values.
 
     ``perms`` (K, E): surrogate k pairs A's epoch e with B's epoch perms[k, e]. One product
-    per chunk of A's epochs gives all (e, l) values; surrogates index into them, so no
-    surrogate copies B's signals. Cost ~E^2 pairings, at most that of K*E when K >= E.
-    ``reducer`` = (Wa, Wb) averages channel pairs into ROI pairs (``Wa @ V @ Wb``) before the
-    surrogates gather their values, so the gather runs over ROI pairs, not channel pairs.
+    per chunk of A's epochs gives all (e, l) values; the surrogates gather theirs from them
+    on the device (in chunks of surrogates bounded by ``max_bytes``), so no surrogate copies
+    B's signals and nothing per epoch or surrogate goes to the host. Cost ~E^2 pairings, at
+    most that of K*E when K >= E. ``reducer`` = (Wa, Wb) averages channel pairs into ROI
+    pairs (``Wa @ V @ Wb``) before the surrogates gather their values, so the gather runs
+    over ROI pairs, not channel pairs.
     """
     xp = bk.xp
     mask = prep.masks[0]
@@ -147,11 +151,14 @@ def _pairing_null(prep, measures, perms, bk, max_bytes, reducer=None):
     if reducer is not None:
         wa, wb = (xp.asarray(w, dtype=xp.float32) for w in reducer)
     out_a, out_b = (c_a, c_b) if reducer is None else (reducer[0].shape[0], reducer[1].shape[1])
-    null = np.zeros((n_sur, len(measures), len(prep.bands), out_a, out_b))
+    n_pair = out_a * out_b
     weight = mask[:, None] & mask[perms.T]  # (E, K): both windows free of BAD spans
     count = weight.sum(axis=0)
     if np.any(count == 0):
         raise ValueError("A surrogate pairs no BAD-free epochs: too few clean epochs.")
+    perms_dev = xp.asarray(perms)  # the draws go to the device once
+    weight_dev = xp.asarray(weight.T, dtype=xp.float64)  # (K, E)
+    null = xp.zeros((n_sur, len(measures), len(prep.bands), out_a, out_b))
     for bi, b in enumerate(prep.bands):
         za, zb = prep.signals[b][0], prep.signals[b][1]
         n_ep, n_f, _, n_l = za.shape
@@ -162,32 +169,37 @@ def _pairing_null(prep, measures, perms, bk, max_bytes, reducer=None):
         step = int(max(1, (max_bytes - fixed) // per_ep))
         for e0 in range(0, n_ep, step):
             za_c = _fold(za[e0 : e0 + step])
+            n_c = min(step, n_ep - e0)
+            # surrogates per gather: their values of the chunk, in float32 and float64
+            k_step = int(max(1, max_bytes // (12 * n_c * n_pair)))
+            first = xp.arange(n_c)[None, :] * n_ep  # row of (A's epoch e, B's epoch 0)
             for mi, m in enumerate(measures):
                 # (Ec, Ca, E, Cb)
                 v = _values(m, za_c, zbf, prep.signed)[0].reshape(-1, c_a, n_ep, c_b)
                 if reducer is not None:
                     v = xp.matmul(xp.matmul(wa, v.transpose(0, 2, 1, 3)), wb)  # (Ec, E, Ra, Rb)
+                else:
                     v = v.transpose(0, 2, 1, 3)
-                v = bk.to_numpy(v)
-                for k in range(v.shape[0]):
-                    e = e0 + k
-                    if not mask[e]:
-                        continue
-                    # (Ca, K, Cb) values of epoch e against each surrogate's B epoch
-                    vals = v[k][:, perms[:, e], :] * weight[e][None, :, None]
-                    null[:, mi, bi] += vals.transpose(1, 0, 2)
-    return null / count[:, None, None, None, None]
+                rows = v.reshape(n_c * n_ep, n_pair)  # row e * E + l: A's epoch e, B's l
+                for k0 in range(0, n_sur, k_step):
+                    ks = slice(k0, k0 + k_step)
+                    # each surrogate's values of A's epochs with their B partners, summed
+                    # with weight 1 where both epochs are free of BAD spans
+                    vals = rows[first + perms_dev[ks, e0 : e0 + n_c]].astype(xp.float64)
+                    summed = xp.matmul(weight_dev[ks, None, e0 : e0 + n_c], vals)
+                    null[ks, mi, bi] += summed.reshape(-1, out_a, out_b)
+    return bk.to_numpy(null) / count[:, None, None, None, None]
 
 
 def _observed_within(prep, measures, bk):
-    mask = prep.masks[0]
-    out = np.empty((len(measures), len(prep.bands)) + _pair_shape(prep))
+    xp = bk.xp
+    keep = xp.asarray(np.flatnonzero(prep.masks[0]))
+    out = xp.empty((len(measures), len(prep.bands)) + _pair_shape(prep))
     for bi, b in enumerate(prep.bands):
         za, zb = prep.signals[b][0], prep.signals[b][1]
         for mi, m in enumerate(measures):
-            v = bk.to_numpy(_values(m, za, zb, prep.signed))
-            out[mi, bi] = v[mask].mean(axis=0)
-    return out
+            out[mi, bi] = _values(m, za, zb, prep.signed)[keep].mean(axis=0)
+    return bk.to_numpy(out)
 
 
 def _pair_shape(prep):
@@ -205,18 +217,25 @@ def _observed_phase(prep, n_dyads, reducer, bk):
     axis for pseudo-dyads.
     """
     xp = bk.xp
-    out = []
-    for d in range(1 if n_dyads is None else n_dyads):
-        mask = prep.masks[d]
-        per_band = []
+    n = 1 if n_dyads is None else n_dyads
+    # every dyad's valid epochs go to the device at once; the others weigh 0
+    masks = xp.asarray(np.array(prep.masks[:n], dtype=np.float32))
+    crosses = []
+    for d in range(n):
         for b in prep.bands:
             za, zb = prep.signals[b][2 * d], prep.signals[b][2 * d + 1]
-            keep = xp.asarray(np.flatnonzero(mask))
-            # the valid epochs joined in time, (F, C, E * L): one product per band
-            ua, ub = (unit(z[keep]).transpose(1, 2, 0, 3) for z in (za, zb))
+            # the epochs joined in time, (F, C, E * L): one product per band
+            ua = (unit(za) * masks[d][:, None, None, None]).transpose(1, 2, 0, 3)
+            ub = unit(zb).transpose(1, 2, 0, 3)
             ua = ua.reshape(ua.shape[0], ua.shape[1], -1)
             ub = ub.reshape(ub.shape[0], ub.shape[1], -1)
-            cross = bk.to_numpy(xp.matmul(ua, ub.conj().swapaxes(-1, -2)).sum(axis=0))
+            crosses.append(xp.matmul(ua, ub.conj().swapaxes(-1, -2)).sum(axis=0))
+    crosses = iter(bk.to_numpy_many(*crosses))
+    out = []
+    for _ in range(n):
+        per_band = []
+        for _ in prep.bands:
+            cross = next(crosses)
             if reducer is not None:
                 cross = reducer[0] @ cross @ reducer[1]
             per_band.append(np.angle(cross))
@@ -249,7 +268,9 @@ def _shift_null(prep, inst, measures, n_sur, min_shift, rng, bk, max_bytes):
     if np.any(count == 0):
         raise ValueError("A circular shift leaves no BAD-free epoch pair: too few clean data.")
     ca, cb = _pair_shape(prep)
-    null = np.zeros((n_sur, len(measures), len(prep.bands), ca, cb))
+    null = xp.zeros((n_sur, len(measures), len(prep.bands), ca, cb))
+    src_dev = xp.asarray(src)  # the draws go to the device once
+    weight_dev = xp.asarray(weight, dtype=xp.float32)
     for bi, b in enumerate(prep.bands):
         q = prep.meta[b].decim
         za, zb = prep.signals[b][0], prep.signals[b][1]
@@ -257,43 +278,91 @@ def _shift_null(prep, inst, measures, n_sur, min_shift, rng, bk, max_bytes):
         cont = zb.transpose(1, 2, 0, 3).reshape(n_f, cb, n_ep * n_l)  # tiled span
         per_sur = 16 * n_f * n_ep * (ca + cb) * n_l + 24 * n_f * n_ep * ca * cb
         step = int(max(1, max_bytes // per_sur))
+        within = xp.arange(n_l)
         for k0 in range(0, n_sur, step):
             sl = slice(k0, k0 + step)
-            idx = ((src[sl] // q)[:, :, None] + np.arange(n_l)) % (n_ep * n_l)  # (Kc, E, L)
-            xb = cont[:, :, xp.asarray(idx)]  # (F, Cb, Kc, E, L)
+            idx = ((src_dev[sl] // q)[:, :, None] + within) % (n_ep * n_l)  # (Kc, E, L)
+            xb = cont[:, :, idx]  # (F, Cb, Kc, E, L)
             n_k = xb.shape[2]
             # surrogates folded into B's signal axis: one BLAS product per epoch
             xb = xb.transpose(3, 0, 2, 1, 4).reshape(n_ep, n_f, n_k * cb, n_l)
-            wk = xp.asarray(weight[sl], dtype=xp.float32)
             for mi, m in enumerate(measures):
                 v = _values(m, za, xb, prep.signed).reshape(n_ep, ca, n_k, cb)  # (E, Ca, Kc, Cb)
-                null[sl, mi, bi] = bk.to_numpy(xp.einsum("eikj,ke->kij", v, wk))
+                null[sl, mi, bi] = xp.einsum("eikj,ke->kij", v, weight_dev[sl])
+    null = bk.to_numpy(null)
     return null / count[:, None, None, None, None], dict(lags_s=(lags / prep.sfreq).tolist())
 
 
 def _phase_null(prep, inst, channels, measures, n_sur, rng, bk, max_bytes):
-    """Fourier phase randomisation of B (same phases on all B channels), re-transformed."""
+    """Fourier phase randomisation of B (same phases on all B channels), re-transformed.
+
+    B's spectrum is computed once, in double precision, on the backend's device; each batch
+    of surrogates draws its phases there (:func:`_uniform`: from ``rng``, the same on the CPU
+    and the GPU), goes back to the time domain and through the band signals exactly as the
+    observed data (:func:`~hyperinsync.sync.band_analytic`: line removed in double
+    precision, same bands, method and decimation; the same epochs). NaN or infinite samples
+    inside rejected ``BAD_`` spans are bridged as for the observed signals.
+    """
+    xp = bk.xp
+    sig = prep.sig
     picks_b = _person_picks(inst, get_roles(inst)[1], channels[1])
-    data = inst.get_data(picks=picks_b)
+    names = [inst.ch_names[i] for i in picks_b]
+    rejected = bad_mask(inst, inst.n_times) if sig.reject else None
+    data = check_finite(inst.get_data(picks=picks_b), names, rejected, sfreq=prep.sfreq)
     n = data.shape[1]
-    spec = np.fft.rfft(data, axis=1)
-    info = mne.pick_info(inst.info, picks_b)
+    fft_kw = bk.fft_kwargs(sig.n_jobs)
+    spec = bk.fft.rfft(xp.asarray(data, dtype=xp.float64), axis=1, **fft_kw)  # (Cb, n_f)
+    del data
+    n_f = spec.shape[1]
+    key = int(rng.integers(0, 2**63))
     ca, cb = _pair_shape(prep)
-    null = np.zeros((n_sur, len(measures), len(prep.bands), ca, cb))
+    decims = {b: prep.meta[b].decim for b in prep.bands}
+    index = {b: epoch_index(prep.starts, prep.n_len, q, xp) for b, q in decims.items()}
     mask = prep.masks[0]
-    for k in ProgressBar(range(n_sur), mesg="Phase-randomised surrogates"):
-        phases = rng.uniform(0, 2 * np.pi, spec.shape[1])
-        phases[0] = 0.0  # keep the mean real
+    w = xp.asarray(mask / mask.sum(), dtype=xp.float32)  # the mean over A's valid epochs
+    null = xp.zeros((n_sur, len(measures), len(prep.bands), ca, cb))
+    # a batch holds its phases, spectra and data in double precision, and its band signals
+    per_sur = 64 * cb * n + 32 * n_f
+    step = int(max(1, max_bytes // per_sur))
+    for k0 in range(0, n_sur, step):
+        n_k = min(step, n_sur - k0)
+        phases = (2 * np.pi) * _uniform(xp, key, k0 * n_f, (n_k, n_f))
+        phases[:, 0] = 0.0  # keep the mean real
         if n % 2 == 0:
-            phases[-1] = 0.0  # and the Nyquist bin
-        surr = np.fft.irfft(spec * np.exp(1j * phases), n=n, axis=1)
-        raw = mne.io.RawArray(surr, info, verbose=False)
-        sig = prep.sig.like(raw).epochs(np.arange(cb), prep.n_len, prep.n_len, prep.starts)
+            phases[:, -1] = 0.0  # and the Nyquist bin
+        rot = xp.exp(1j * phases)
+        del phases
+        surr = bk.fft.irfft(spec[None] * rot[:, None, :], n=n, axis=-1, **fft_kw)
+        del rot
+        sigs = band_analytic(surr.reshape(n_k * cb, n), prep.sfreq, prep.bands,
+                             method=sig.method, decim=decims, **sig.band_kwargs)
+        del surr
         for bi, b in enumerate(prep.bands):
+            # (E, F, Kc * Cb, L): surrogate k's channels at k * Cb ... (k + 1) * Cb - 1
+            zs = cut_epochs(sigs[b].data, index[b])
             for mi, m in enumerate(measures):
-                v = bk.to_numpy(_values(m, prep.signals[b][0], sig[b][0], prep.signed))
-                null[k, mi, bi] = v[mask].mean(axis=0)
-    return null
+                v = _values(m, prep.signals[b][0], zs, prep.signed)  # (E, Ca, Kc * Cb)
+                null[k0 : k0 + n_k, mi, bi] = xp.einsum(
+                    "eikj,e->kij", v.reshape(v.shape[0], ca, n_k, cb), w)
+        del sigs
+    return bk.to_numpy(null)
+
+
+def _uniform(xp, key, start, shape):
+    """Uniform numbers in [0, 1): items ``start, start + 1, ...`` of SplitMix64 stream ``key``.
+
+    Unsigned 64-bit integer arithmetic, the same on the CPU and the GPU: a seed gives the
+    same surrogates on either, and each batch draws its numbers where it uses them (no
+    random numbers copied to the device). SplitMix64 (Steele, Lea & Flood, 2014; it passes
+    BigCrush): item ``i`` is its mix function of ``key + (i + 1) * 0x9E3779B97F4A7C15``.
+    """
+    u64 = xp.uint64
+    i = xp.arange(start + 1, start + 1 + int(np.prod(shape)), dtype=u64).reshape(shape)
+    z = i * u64(0x9E3779B97F4A7C15) + u64(key)
+    z = (z ^ (z >> u64(30))) * u64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> u64(27))) * u64(0x94D049BB133111EB)
+    z = z ^ (z >> u64(31))
+    return (z >> u64(11)).astype(xp.float64) * (1.0 / 2**53)
 
 
 def _roi_level(values, rows, cols, roles, rois):

@@ -12,6 +12,7 @@ from .._utils import (
     _validate_type,
     as_table,
 )
+from ..base import BaseResult
 from ..sync.measures import is_signed, phase_relation
 from .inference import TAILS, fdr_bh, maxstat_p, p_value, standardize, zscore
 
@@ -37,8 +38,12 @@ def resolve_tails(tail, measures, signed=False):
     return out
 
 
-class SurrogateResult:
+class SurrogateResult(BaseResult):
     r"""Observed synchrony against a surrogate null.
+
+    The shared result interface (``labels``, ``params``, ``get_data``, ``to_table``,
+    ``to_dict``/``from_dict``) is that of :class:`hyperinsync.base.BaseResult`;
+    :meth:`from_dict` recomputes the statistics from the stored values.
 
     Attributes
     ----------
@@ -78,11 +83,21 @@ class SurrogateResult:
         ``p_corrected`` (Benjamini-Hochberg over measures, bands and pairs).
     measures, bands, rows, cols : list
         Names of the axes; ``rows``/``cols`` are channels (``'role:channel'``) or ROI labels.
+    labels : dict
+        ``{'dyad': [...]}`` (pseudo-dyads only), ``'measure'``, ``'band'``, ``'row'``,
+        ``'col'``: the axes of ``observed``.
     level : 'channel' | 'roi'
     params : dict
         The null model and how it was drawn: ``null``, ``n_surrogates``, ``seed``,
         ``n_times`` / ``n_epochs`` used, channels dropped, pairs, lags, ``signed`` ...
     """
+
+    _FIELDS = ("observed", "null", "measures", "bands", "rows", "cols", "level", "correction",
+               "tail", "params", "phase", "group")
+    _OPTIONAL = ("phase", "group")
+    # the kinds of values get_data returns (all shaped like `observed`, but `null` and `phase`)
+    KINDS = ("observed", "null", "null_mean", "null_sd", "z", "effect", "p", "p_corrected",
+             "phase")
 
     def __init__(
         self,
@@ -156,12 +171,56 @@ class SurrogateResult:
             f"{len(self.rows)} x {len(self.cols)} {self.level} pairs>"
         )
 
+    @property
+    def labels(self):
+        """``{'dyad' (pseudo-dyads), 'measure', 'band', 'row', 'col'}``: the axes of
+        ``observed``."""
+        out = {}
+        if self.observed.ndim == 5:
+            out["dyad"] = list(self.params.get("dyads") or range(len(self.observed)))
+        out.update(measure=list(self.measures), band=list(self.bands), row=list(self.rows),
+                   col=list(self.cols))
+        return out
+
+    def get_data(self, measure=None, band=None, *, kind="observed"):
+        """Return values of one measure and band as an array.
+
+        Parameters
+        ----------
+        measure, band : str | None
+            Which measure and band (None when the result holds only one; ``measure`` is
+            ignored for ``kind='phase'``, which has no measure axis).
+        kind : str
+            ``'observed'``, ``'null'`` (one matrix per surrogate), ``'null_mean'``,
+            ``'null_sd'``, ``'z'``, ``'effect'``, ``'p'``, ``'p_corrected'`` or ``'phase'``
+            (see the attributes).
+
+        Returns
+        -------
+        values : ndarray, shape (n_rows, n_cols)
+            With a leading surrogate axis for ``'null'``, and a leading dyad axis for the
+            per-dyad kinds of pseudo-dyad results (``observed``, ``z``, ``effect``, ``p``,
+            ``p_corrected``, ``phase``).
+        """
+        self._kind(kind, self.KINDS)
+        bi = self._pick("band", band)
+        if kind == "phase":
+            if self.phase is None:
+                raise ValueError("This result has no phase (computed without it).")
+            return self.phase[..., bi, :, :]
+        mi = self._pick("measure", measure)
+        values = getattr(self, kind)
+        if values is None:
+            raise ValueError("This result is not corrected (correction=None): no "
+                             "p_corrected.")
+        return values[..., mi, bi, :, :]
+
     def to_table(self):
         """Tidy table: one row per (dyad,) measure, band and pair.
 
         Returns
         -------
-        table : pandas.DataFrame | list of dict
+        table : pandas.DataFrame
             Columns ``measure, band, row, col, observed, null_mean, null_sd, z, effect, tail,
             p, p_corrected, direction`` and, when the phase is known, ``phase_diff`` and
             ``phase`` (and ``dyad`` for pseudo-dyad results; then also the group-level
@@ -218,29 +277,11 @@ class SurrogateResult:
 
     def to_dict(self):
         """Plain arrays and JSON-able attributes (see :meth:`from_dict`)."""
-        out = dict(
-            observed=self.observed,
-            null=self.null,
-            measures=self.measures,
-            bands={k: list(v) for k, v in self.bands.items()},
-            rows=self.rows,
-            cols=self.cols,
-            level=self.level,
-            correction=self.correction,
-            tail=dict(self.tail),
-            params=self.params,
-        )
-        if self.phase is not None:
-            out["phase"] = self.phase
+        out = super().to_dict()
+        out["tail"] = dict(self.tail)
         if self.group is not None:
             out["group"] = {
                 k: (np.asarray(v) if k in ("diff", "p", "d", "p_corrected") else v)
                 for k, v in self.group.items()
             }
         return out
-
-    @classmethod
-    def from_dict(cls, d):
-        """Rebuild a result from :meth:`to_dict` output (statistics are recomputed)."""
-        d = dict(d)
-        return cls(d.pop("observed"), d.pop("null"), **d)

@@ -55,6 +55,7 @@ from .._utils import (
     logger,
     verbose,
 )
+from ..backend import gpu_fallback, gpu_step
 from ..dyad import ROLE_SEP, get_roles
 from ..sync.measures import check_measures
 from .group import permutation_test
@@ -101,6 +102,7 @@ def _check_common(measures, seed):
     return check_measures(measures), check_seed(seed)
 
 
+@gpu_fallback("surrogate_sync")
 @verbose
 @fill_doc
 def surrogate_sync(
@@ -130,7 +132,7 @@ def surrogate_sync(
     precision="single",
     backend="auto",
     n_jobs=1,
-    max_bytes=256e6,
+    max_bytes="auto",
     verbose=None,
 ):
     """Observed synchrony and its surrogate null distribution.
@@ -225,7 +227,7 @@ def surrogate_sync(
         l_trans_bandwidth=l_trans_bandwidth, h_trans_bandwidth=h_trans_bandwidth,
         precision=precision, backend=backend, n_jobs=n_jobs, max_bytes=max_bytes,
     )
-    bands, bk = sig0.bands, sig0.bk
+    bands, bk, max_bytes = sig0.bands, sig0.bk, sig0.max_bytes
     params = dict(null=null, seed=seed if isinstance(seed, (int, np.integer)) else None,
                   epoch_duration=float(epoch_duration), method=method, backend=bk.name,
                   precision=precision, decim=decim,
@@ -270,15 +272,19 @@ def surrogate_sync(
 
     if null == "pseudo_dyads":
         pairs = _pseudo_pairs(len(insts), keep_roles, n_surrogates, rng)
-        null_vals, observed = _pseudo_null(prep, measures, pairs, len(insts), bk, max_bytes)
+        with gpu_step("pseudo-dyad values"):
+            null_vals, observed = _pseudo_null(prep, measures, pairs, len(insts), bk,
+                                               max_bytes)
         params.update(pairs=pairs.tolist(), n_surrogates=len(pairs))
     else:
-        observed = _observed_within(prep, measures, bk)
+        with gpu_step("observed values"):
+            observed = _observed_within(prep, measures, bk)
         if null == "epoch_shuffle":
             if n_ep < 2:
                 raise ValueError("epoch_shuffle needs at least 2 epochs.")
             perms = shuffle_orders(rng, n_ep, n_surrogates, "epochs")
-            null_vals = _pairing_null(prep, measures, perms, bk, max_bytes, reducer)
+            with gpu_step("epoch_shuffle null"):
+                null_vals = _pairing_null(prep, measures, perms, bk, max_bytes, reducer)
         elif null == "segment_shuffle":
             per_seg = max(1, int(round(segment_duration / epoch_duration)))
             n_seg = n_ep // per_seg
@@ -296,17 +302,20 @@ def surrogate_sync(
                                            + np.arange(per_seg)).reshape(n_surrogates, -1)
             # epochs after the last whole segment are not shuffled: leave them out
             prep.masks[0] = prep.masks[0] & (np.arange(n_ep) < n_seg * per_seg)
-            observed = _observed_within(prep, measures, bk)
-            null_vals = _pairing_null(prep, measures, perms, bk, max_bytes, reducer)
+            with gpu_step("segment_shuffle null"):
+                observed = _observed_within(prep, measures, bk)
+                null_vals = _pairing_null(prep, measures, perms, bk, max_bytes, reducer)
             params.update(segment_duration=per_seg * float(epoch_duration), n_segments=n_seg)
         elif null == "circular_shift":
             _validate_type(min_shift, "numeric", "min_shift")
-            null_vals, extra = _shift_null(prep, insts[0], measures, n_surrogates, min_shift,
-                                           rng, bk, max_bytes)
+            with gpu_step("circular_shift null"):
+                null_vals, extra = _shift_null(prep, insts[0], measures, n_surrogates,
+                                               min_shift, rng, bk, max_bytes)
             params.update(min_shift=float(min_shift), **extra)
         else:
-            null_vals = _phase_null(prep, insts[0], channels, measures, n_surrogates, rng, bk,
-                                    max_bytes)
+            with gpu_step("phase_randomization null"):
+                null_vals = _phase_null(prep, insts[0], channels, measures, n_surrogates,
+                                        rng, bk, max_bytes)
         params.update(n_surrogates=int(n_surrogates), n_epochs=int(prep.masks[0].sum()))
         if isinstance(insts[0], mne.io.BaseRaw):
             params.update(n_times=int(insts[0].n_times))
@@ -317,7 +326,9 @@ def surrogate_sync(
             f"be significant at 0.05 on its own (it needs {int(np.ceil(n_tests / 0.05)) - 1} "
             "surrogates); correction='maxstat' has no such floor."
         )
-    phase = _observed_phase(prep, len(insts) if null == "pseudo_dyads" else None, reducer, bk)
+    with gpu_step("observed phase"):
+        phase = _observed_phase(prep, len(insts) if null == "pseudo_dyads" else None,
+                                reducer, bk)
     level = "channel"
     if rois is not None:
         observed, r_rows, r_cols = _roi_level(observed, rows, cols, roles0, rois)
@@ -360,7 +371,7 @@ def surrogate_test(
     precision="single",
     backend="auto",
     n_jobs=1,
-    max_bytes=256e6,
+    max_bytes="auto",
     verbose=None,
 ):
     """Test a dyad's synchrony against a within-dyad surrogate null.
@@ -453,7 +464,7 @@ def pseudo_dyad_test(
     precision="single",
     backend="auto",
     n_jobs=1,
-    max_bytes=256e6,
+    max_bytes="auto",
     verbose=None,
 ):
     """Real dyads against pseudo-dyads (people who never interacted).

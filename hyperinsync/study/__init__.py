@@ -1,8 +1,9 @@
 """Studies: the description of many dyads and sessions, the runner, the group step, the results.
 
-- :mod:`~hyperinsync.study.config` -- :class:`Study` (the study file format is described
-  there), built from :mod:`~hyperinsync.study.checks` (keys, defaults, errors, value checks)
-  and :mod:`~hyperinsync.study.recordings` (sources and files);
+- :mod:`~hyperinsync.study.config` -- :class:`Study`, built from
+  :mod:`~hyperinsync.study.schema` (the study file's sections and keys, their types,
+  defaults and meaning, versioned), :mod:`~hyperinsync.study.checks` (the schema applied,
+  errors, value checks) and :mod:`~hyperinsync.study.recordings` (sources and files);
 - :mod:`~hyperinsync.study.runner` -- the per-recording analysis and its parallel execution,
   with :mod:`~hyperinsync.study.cache` (what makes a part reusable; the output lock);
 - :mod:`~hyperinsync.study.group` -- the group statistics;

@@ -272,7 +272,7 @@ def _input_hash(job, inputs):
     """The hash of a recording's inputs: its files' contents, or its simulation."""
     src = job["source"]
     sim = None
-    if src["mode"] == "simulate":
+    if src["mode"] in ("simulate", "simulate_physio"):
         sim = dict(design=src["design"], dyad=job["dyad"], session=job["session"])
     return _sha256_json(dict(files=inputs, simulated=sim))
 

@@ -1,61 +1,25 @@
-"""A study file's keys and defaults, its errors (a description that cannot run, a recording
-whose analysis failed), and the checks of the values in a study description."""
+"""A study description's errors (a description that cannot run, a recording whose analysis
+failed) and the checks of its values (its keys and defaults: :mod:`~hyperinsync.study.schema`)."""
 
 from __future__ import annotations
 
 
 import datetime as _dt
+import difflib
 import math
 import re
 import unicodedata
-from copy import deepcopy
 
 
+from .._utils import warn
+from . import schema
 from .results import failure_line
+from .schema import CORRECTION_NONE, SECTIONS
 
 
 
 
 
-
-
-# the study file's tables and keys (the schema), and the defaults of its tables
-_TOP_KEYS = ("study", "reader", "analysis", "surrogates", "insync", "statistics", "dyads",
-             "simulate")
-_STUDY_KEYS = ("name", "roles", "groups", "data_dir")
-_DYAD_KEYS = ("name", "group", "variables", "sessions")
-_SESSION_KEYS = ("index", "date", "files", "file", "reader", "variables")
-_ANALYSIS_KEYS = ("bands", "measures", "rois", "segments", "epoch_duration", "overlap",
-                  "convention", "reject_by_annotation", "picks", "method", "decim",
-                  "n_cycles", "freq_step", "l_trans_bandwidth", "h_trans_bandwidth",
-                  "precision", "backend", "max_bytes")
-_SURROGATE_KEYS = ("null", "n_surrogates", "seed")
-_INSYNC_KEYS = ("level1", "level2", "level3")
-_STAT_KEYS = ("n_permutations", "seed", "rois", "feature", "correction", "statistic", "ci",
-              "contrast", "differences", "correlate", "mixed", "pseudo_dyads")
-_READER_BY_MODE = {
-    "files": ("sync", "stim_channel", "event_id", "annotation", "tolerance_ms",
-              "pulse_pairing", "montage", "reader_kwargs"),
-    "xdf": ("streams", "select_by", "sfreq", "markers", "gap_threshold", "montage"),
-    "split": ("pattern", "mapping", "role_map", "shared", "shared_to", "montage",
-              "reader_kwargs"),
-    "fif": (),
-}
-_READER_KEYS = ("format",) + tuple(
-    dict.fromkeys(k for keys in _READER_BY_MODE.values() for k in keys)
-)
-_FORMATS = ("auto", "poly5", "xdf", "fif", "split", "mne")
-DEFAULT_ANALYSIS = dict(
-    bands={"theta": [4.0, 8.0], "alpha": [8.0, 13.0]},
-    measures=["plv"],
-    rois="default",
-    segments=["all"],
-    epoch_duration=2.0,
-)
-DEFAULT_SURROGATES = dict(null="epoch_shuffle", n_surrogates=200, seed=0)
-DEFAULT_STATISTICS = dict(n_permutations=5000, seed=0, rois=None, feature="corrected",
-                          correction="fdr", statistic="welch", ci=0.95, contrast="group",
-                          differences={}, correlate=[], mixed=True, pseudo_dyads={})
 
 
 class StudyError(ValueError):
@@ -163,24 +127,156 @@ def _check_date(value, where):
     )
 
 
-def _check_keys(d, valid, where):
+# -- the schema applied (hyperinsync.study.schema) ----------------------------------------
+def check_section(d, section, where=None):
+    """Check one section's table; return it with older spellings renamed.
+
+    Parameters
+    ----------
+    d : dict
+        The section's table.
+    section : str
+        Its dotted name (a key of ``hyperinsync.study.schema.SECTIONS``).
+    where : str | None
+        How messages name it (default: the section's title).
+
+    Returns
+    -------
+    d : dict
+        A copy, older spellings replaced (each with a ``FutureWarning``) and, for
+        ``correction``, ``false`` read as ``None``.
+
+    Raises
+    ------
+    StudyError
+        An unknown key (the message names the section, the key, the closest valid key and
+        lists the valid ones) or a value of the wrong kind.
+    """
+    sec = SECTIONS[section]
+    where = sec.title if where is None else where
     if not isinstance(d, dict):
         raise StudyError(f"{where} must be a table (dict), got {type(d).__name__}.")
-    unknown = [k for k in d if k not in valid]
+    out = {}
+    for key, value in d.items():
+        new = schema.RENAMED.get((section, key))
+        if new is not None:
+            if new in d:
+                raise StudyError(f"{where} has both {key} (the older spelling) and {new}: "
+                                 f"keep {new}.")
+            warn(f"{where}: {key} is the older spelling of {new}; write {new} = {value!r}.",
+                 category=FutureWarning)
+            key = new
+        out[key] = value
+    unknown = [k for k in out if k not in sec.names]
     if unknown:
+        hints = []
+        for k in unknown:
+            close = difflib.get_close_matches(str(k), sec.names, n=1, cutoff=0.6)
+            if close:
+                hints.append(f"{k!r}: did you mean {close[0]!r}?")
         raise StudyError(
-            f"Unknown key(s) {unknown} in {where}. Valid keys: {', '.join(valid)}."
+            f"Unknown key(s) {unknown} in {where}. Valid keys: {', '.join(sec.names)}."
+            + (" " + " ".join(hints) if hints else "")
         )
+    for key, value in out.items():
+        spec = sec.key(key)
+        if not spec.accepts(value):
+            raise StudyError(f"{where} {key} must be {spec.kinds}, got {value!r} "
+                             f"({type(value).__name__}).")
+    if section in CORRECTION_NONE and "correction" in out:
+        c = out["correction"]
+        if isinstance(c, str) and c.lower() == "none":
+            warn(f"{where}: correction = \"none\" is the older spelling of correction = "
+                 "false (no correction).", category=FutureWarning)
+            c = False
+        out["correction"] = None if c is False else c
+    return out
 
 
-def _optional(value, default, where):
-    """A section that may be ``false`` (skip), missing (defaults) or a table."""
+def read_section(value, section, where=None):
+    """A section as the study keeps it: its defaults, overridden by the file's table.
+
+    Parameters
+    ----------
+    value : dict | bool | None
+        The section's table; ``None`` or ``True``: the defaults; ``False``: skip the step
+        (sections whose form is ``'table or false'``).
+    section, where : str
+        As in :func:`check_section`.
+
+    Returns
+    -------
+    table : dict | None
+        ``None`` for a skipped step.
+    """
+    sec = SECTIONS[section]
+    where = sec.title if where is None else where
     if value is False:
+        if sec.form != "table or false":
+            raise StudyError(f"{where} cannot be false: leave it out for the defaults.")
         return None
     if value is None or value is True:
-        return deepcopy(default)
+        value = {}
     if not isinstance(value, dict):
-        raise StudyError(f"{where} must be a table or false, got {value!r}.")
-    out = deepcopy(default)
-    out.update(value)
+        raise StudyError(f"{where} must be a table" + (
+            " or false" if sec.form == "table or false" else "") + f", got {value!r}.")
+    out = sec.defaults()
+    out.update(check_section(value, section, where))
     return out
+
+
+def migrate(d, source="the study file"):
+    """Bring a parsed study file to the current schema version (``SCHEMA_VERSION``).
+
+    Parameters
+    ----------
+    d : dict
+        The parsed file (its top-level tables).
+    source : str
+        How messages name the file.
+
+    Returns
+    -------
+    d : dict
+        The file's tables as the current version spells them, without ``schema_version``.
+    """
+    if not isinstance(d, dict):
+        raise StudyError(f"{source} must hold TOML tables, got {type(d).__name__}.")
+    d = dict(d)
+    current = schema.SCHEMA_VERSION
+    version = d.pop("schema_version", current)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise StudyError(f"{source}: schema_version must be a whole number >= 1, got "
+                         f"{version!r}.")
+    if version > current:
+        from .. import __version__
+
+        raise StudyError(
+            f"{source} is written for study-file schema version {version}, newer than this "
+            f"hyperinsync ({__version__}) reads (up to {current}). Upgrade hyperinsync "
+            f"(pip install -U hyperinsync), or write the file for schema_version = "
+            f"{current}."
+        )
+    while version < current:
+        d = schema.MIGRATIONS[version](d)
+        version += 1
+    return d
+
+
+def shared_options(analysis, section):
+    """The ``[analysis]`` options that the function of ``section`` also takes.
+
+    Parameters
+    ----------
+    analysis : dict
+        The study's ``[analysis]`` table.
+    section : str
+        The dotted name of a section with a function (e.g. ``'insync.level1'``).
+
+    Returns
+    -------
+    options : dict
+        Keyword arguments for that function.
+    """
+    receives = SECTIONS[section].receives
+    return {k: v for k, v in analysis.items() if k in receives}

@@ -23,82 +23,12 @@ ROI names must not hold '/' (it separates the parts of a feature label).
 
 Study file format
 -----------------
-A complete example (also returned by :func:`example_study_toml`); every table except
-``[study]`` and one of ``[[dyads]]`` / ``[simulate]`` is optional::
-
-    # hyperinsync study file
-    [study]
-    name = "therapy-pilot"
-    roles = ["therapist", "client"]      # the two roles, as in the channel names
-    groups = ["mindful", "non-mindful"]  # optional: allowed group labels (catches typos)
-    data_dir = "data"                    # file paths are relative to it (itself relative
-                                         # to this file); default: this file's folder
-
-    [reader]                  # defaults for every recording; a session's `reader` overrides
-    format = "auto"           # auto | poly5 | xdf | fif | split | mne
-    sync = "events"           # two files: align on sync pulses ("events") or on "start"
-    stim_channel = "TRIGGERS" # two files: channel with the sync pulses
-    montage = "tmsi-mobita-32"
-
-    [analysis]                # hyperinsync.compute_sync; bands, rois, epoch_duration and
-                              # the signal options (method, decim, precision, backend, ...)
-                              # also reach the surrogates and In-Sync Levels 1-2
-    bands = { theta = [4, 8], alpha = [8, 13] }
-    measures = ["plv"]
-    rois = "default"          # a bundled ROI set, an ROI file, or { name = [channels] }
-    segments = ["rest_pre", "session", "rest_post"]  # annotation descriptions; "all" = whole
-    epoch_duration = 2.0
-    method = "fft"
-
-    [surrogates]              # hyperinsync.stats.surrogate_test; `surrogates = false` skips
-    null = "epoch_shuffle"
-    n_surrogates = 200
-    seed = 1
-
-    [insync]                  # In-Sync levels; a level set to false is skipped
-    level1 = { window = 6.0 } # hyperinsync.insync.level1 options
-    level2 = {}               # hyperinsync.insync.level2 options
-    level3 = {}               # hyperinsync.insync.level3 options
-
-    [statistics]              # group level
-    n_permutations = 5000
-    seed = 2
-    rois = ["frontal", "central"]         # same-ROI pairs to test (default: all)
-    feature = "corrected"                 # per-dyad value: corrected | z | raw (see below)
-    correction = "fdr"                    # over the features: fdr | maxstat | false
-    statistic = "welch"                   # permuted group statistic: welch | F
-    ci = 0.95                             # level of the confidence intervals
-    contrast = "group"                    # compare the dyads' groups; false: skip
-    mixed = true                          # group x segment x band x ROI mixed model
-    differences = { alliance_gap = ["WAI_T", "WAI_C"] }  # derived: WAI_T - WAI_C
-    correlate = ["alliance_gap"]          # per-dyad variables correlated with synchrony
-    pseudo_dyads = { n_surrogates = 100 } # real vs pseudo-dyads (first sessions); false: skip
-
-    [[dyads]]
-    name = "dyad01"
-    group = "mindful"
-    variables = { WAI_T = 70, WAI_C = 66 }
-      [[dyads.sessions]]
-      index = 0
-      date = 2024-01-08
-      files = { therapist = "dyad01/therapist.Poly5", client = "dyad01/client.Poly5" }
-      [[dyads.sessions]]
-      index = 1
-      date = 2024-01-15
-      file = "dyad01/session1.xdf"        # one file holding both people
-      reader = { format = "xdf", streams = ["EEG-therapist", "EEG-client"] }
-
-    [[dyads]]
-    name = "dyad02"
-    group = "non-mindful"
-    variables = { WAI_T = 61, WAI_C = 68 }
-      [[dyads.sessions]]
-      index = 0
-      file = "dyad02/session0.Poly5"      # one amplifier, two caps
-        [dyads.sessions.reader]
-        format = "split"
-        pattern = '(?P<name>.+)_(?P<role>[12])$'
-        role_map = { "1" = "therapist", "2" = "client" }
+The sections, their keys, types, defaults and meaning are declared, and versioned, in
+:mod:`hyperinsync.study.schema`; :func:`example_study_toml` returns a complete, annotated
+example (the file ``example_study.toml`` shipped with the package). Every table except
+``[study]`` and one of ``[[dyads]]`` / ``[simulate]`` is optional. A recording is either
+``files = {role = path}`` (one file per person) or ``file = path`` (both people), read with
+the ``[reader]`` options, which a session's own ``reader`` table overrides.
 
 Instead of ``[[dyads]]``, a ``[simulate]`` table (the arguments of
 :func:`hyperinsync.simulate_study`, e.g. ``n_dyads = 14``, ``n_sessions = 2``,
@@ -111,13 +41,15 @@ Group statistics
 Every dyad gets one value per *feature*, ``segment/measure/band/roi`` (same-ROI pairs),
 averaged over its sessions. Which value is ``[statistics] feature``:
 
-- ``"corrected"`` (default): the observed synchrony minus the mean of the recording's own
-  surrogate null (``[surrogates]``), i.e. synchrony above chance in the measure's units.
+- ``"z"`` (default): the surrogate z, (observed - null mean) / null SD of the recording's
+  own surrogate null (``[surrogates]``): unitless, equal spread for every recording.
   Chance synchrony depends on the spectrum (a strong alpha rhythm raises chance PLV in the
   alpha band) and on the epoch length, so raw values of groups that differ only in alpha
-  power differ in "synchrony"; corrected values do not.
-- ``"z"``: the surrogate z, (observed - null mean) / null SD: unitless, equal spread for
-  every recording (also when recordings differ in length).
+  power differ in "synchrony"; z values do not.
+- ``"corrected"``: the observed synchrony minus the null mean, i.e. synchrony above chance
+  in the measure's units. Its spread still shrinks with recording length, so groups of
+  unbalanced size and length make tests over several features liberal (10 % at a nominal
+  5 % in the validation study, ``benchmarks/VALIDITY.md``); z does not.
 - ``"raw"``: uncorrected values (no surrogates needed); only comparable between groups with
   the same spectra and recording design.
 
@@ -150,7 +82,6 @@ Reader options by source:
 from __future__ import annotations
 
 
-import inspect
 import os
 from pathlib import Path
 
@@ -159,27 +90,15 @@ from .._utils import (
     check_bands,
 )
 from .checks import (
-    _TOP_KEYS,
-    _STUDY_KEYS,
-    _ANALYSIS_KEYS,
-    _SURROGATE_KEYS,
-    _INSYNC_KEYS,
-    _STAT_KEYS,
-    _READER_KEYS,
-    DEFAULT_ANALYSIS,
-    DEFAULT_SURROGATES,
-    DEFAULT_STATISTICS,
     StudyError,
     _check_name,
     _check_number,
-    _check_keys,
-    _optional,
 )
-from .runner import (
-    _simulate_study,
-    _ANALYSES,
-    _StudyRunner,
-)
+from .checks import check_section, migrate, read_section
+from .schema import SCHEMA_VERSION
+
+# the annotated example study file, installed with the package (package-data)
+EXAMPLE_FILE = "example_study.toml"
 from .group import (
     _check_statistics,
     _StudyGroup,
@@ -187,71 +106,22 @@ from .group import (
 from .recordings import (
     _StudyRecordings,
 )
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
+from .runner import (
+    _StudyRunner,
+)
+from .physio import check_lagged, check_simulate_physio
 
 
 def example_study_toml():
-    """Return the complete example study file of the module docstring.
+    """Return the complete, annotated example study file shipped with the package.
 
     Returns
     -------
     text : str
-        TOML text describing a two-dyad study with every section.
+        TOML text describing a two-dyad study with every section (the package's
+        ``hyperinsync/study/example_study.toml``).
     """
-    doc = __doc__
-    start = doc.index("    # hyperinsync study file")
-    end = doc.index("\nInstead of ``[[dyads]]``")
-    lines = doc[start:end].rstrip().splitlines()
-    return "\n".join(line[4:] for line in lines) + "\n"
+    return (Path(__file__).parent / EXAMPLE_FILE).read_text(encoding="utf-8")
 
 
 def _load_toml(path):
@@ -295,9 +165,17 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
         with defaults; ``False`` skips it.
     statistics : dict | None
         Group statistics options (see "Group statistics" in the module docstring); its
-        ``feature`` (default ``'corrected'``) needs ``surrogates``.
+        ``feature`` (default ``'z'``) needs ``surrogates``.
     simulate : dict | None
         Arguments of :func:`hyperinsync.simulate_study` for a simulated study.
+    physio, movement : dict | None
+        Lagged synchrony of physiological and movement signals
+        (:func:`hyperinsync.lagged_sync`) of every recording and its group step: the keys of
+        ``[physio]`` / ``[movement]`` (see "Body and autonomic synchrony" in the module
+        docstring); ``None``: not computed.
+    simulate_physio : dict | None
+        Arguments of :func:`hyperinsync.simulate_physio_study` for a simulated
+        physiological study (no EEG).
     base_dir : path-like | None
         Folder that relative file paths start from (default: the current folder).
     study_toml : str
@@ -322,6 +200,9 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
         insync=None,
         statistics=None,
         simulate=None,
+        physio=None,
+        movement=None,
+        simulate_physio=None,
         base_dir=None,
         study_toml="",
     ):
@@ -345,52 +226,40 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
         self.base_dir = Path(os.path.abspath(Path.cwd() if base_dir is None
                                              else Path(base_dir).expanduser()))
         self.study_toml = study_toml or ""
-        _check_keys({} if reader is None else reader, _READER_KEYS, "[reader]")
-        self.reader = dict(reader or {})
-        if analysis is False:
-            raise StudyError("[analysis] cannot be false: leave it out for the defaults.")
-        self.analysis = _optional(analysis, DEFAULT_ANALYSIS, "[analysis]")
-        _check_keys(self.analysis, _ANALYSIS_KEYS, "[analysis]")
+        self.schema_version = SCHEMA_VERSION
+        self.reader = check_section({} if reader is None else reader, "reader")
+        self.analysis = read_section(analysis, "analysis")
         if isinstance(self.analysis["segments"], str):
             self.analysis["segments"] = [self.analysis["segments"]]
-        self.surrogates = _optional(surrogates, DEFAULT_SURROGATES, "[surrogates]")
-        if self.surrogates is not None:
-            _check_keys(self.surrogates, _SURROGATE_KEYS + self._extra_keys("surrogate_test"),
-                        "[surrogates]")
-        _check_keys({} if insync is None else insync, _INSYNC_KEYS, "[insync]")
-        insync = dict(insync or {})
-        self.insync = {lvl: _optional(insync.get(lvl), {}, f"[insync] {lvl}")
-                       for lvl in _INSYNC_KEYS}
-        for lvl, opts in self.insync.items():
-            func = _ANALYSES[lvl]
-            if opts is not None:
-                skip = {"raw", "verbose", "n_jobs"}
-                valid = tuple(p for p in inspect.signature(func).parameters if p not in skip)
-                _check_keys(opts, valid + (("segment",) if lvl == "level1" else ()),
-                            f"[insync] {lvl}")
+        self.surrogates = read_section(surrogates, "surrogates")
+        insync = check_section({} if insync is None else insync, "insync")
+        self.insync = {lvl: read_section(insync.get(lvl), f"insync.{lvl}")
+                       for lvl in ("level1", "level2", "level3")}
         # `statistics = false` skips the group statistics
-        self.statistics = _optional(statistics, DEFAULT_STATISTICS, "[statistics]")
+        self.statistics = read_section(statistics, "statistics")
         if self.statistics is not None:
-            _check_keys(self.statistics, _STAT_KEYS, "[statistics]")
             _check_statistics(self.statistics, self.surrogates)
             pseudo = self.statistics.get("pseudo_dyads")
-            func = _ANALYSES["pseudo_dyad_test"]
-            if isinstance(pseudo, dict):
-                skip = {"dyads", "bands", "measures", "rois", "verbose", "n_permutations"}
-                valid = tuple(p for p in inspect.signature(func).parameters if p not in skip)
-                _check_keys(pseudo, valid + ("session",), "[statistics] pseudo_dyads")
-        if simulate is not None and dyads:
-            raise StudyError("Give either dyads ([[dyads]]) or [simulate], not both.")
-        if simulate is None and not dyads:
-            raise StudyError("The study has no dyads: add [[dyads]] tables or a [simulate] table.")
+            if pseudo is not None and pseudo is not False:
+                self.statistics["pseudo_dyads"] = read_section(pseudo,
+                                                               "statistics.pseudo_dyads")
+        given = [name for name, v in (("[[dyads]]", dyads), ("[simulate]", simulate),
+                                      ("[simulate_physio]", simulate_physio)) if v]
+        if len(given) > 1:
+            raise StudyError(f"Give either dyads ([[dyads]]), [simulate] or [simulate_physio], "
+                             f"not {' and '.join(given)}.")
+        if not given:
+            raise StudyError("The study has no dyads: add [[dyads]] tables, a [simulate] or "
+                             "a [simulate_physio] table.")
+        self.physio = check_lagged(physio, "physio")
+        self.movement = check_lagged(movement, "movement")
+        self.simulate_physio = check_simulate_physio(simulate_physio, roles)
         self.simulate = None
         if simulate is not None:
-            if not isinstance(simulate, dict):
-                raise StudyError(f"[simulate] must be a table, got {simulate!r}.")
-            self.simulate = dict(simulate)
-            valid = tuple(p for p in inspect.signature(_simulate_study()).parameters
-                          if p not in ("verbose", "roles"))
-            _check_keys(self.simulate, valid, "[simulate]")
+            if isinstance(simulate, dict) and "couplings" in simulate:
+                raise StudyError("[simulate] couplings cannot be given in a study file; use "
+                                 "Python (hyperinsync.simulate_study).")
+            self.simulate = check_section(simulate, "simulate")
             self.simulate["roles"] = list(roles)
             if "segments" in self.simulate:
                 segs = self.simulate["segments"]
@@ -404,12 +273,6 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
         self._check_values()
         self.recordings = self._build_recordings(dyads)
         self.check_files()
-
-    @staticmethod
-    def _extra_keys(func_name):
-        func = _ANALYSES[func_name]
-        skip = {"inst", "bands", "measures", "rois", "verbose", "null", "n_surrogates", "seed"}
-        return tuple(p for p in inspect.signature(func).parameters if p not in skip)
 
     def _check_values(self):
         """Check, before any work, what would otherwise fail deep in the analysis of every
@@ -495,7 +358,7 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
         fname = Path(fname)
         if not fname.is_file():
             raise FileNotFoundError(f"No study file at {fname}.")
-        d = _load_toml(fname)
+        d = migrate(_load_toml(fname), source=str(fname))  # a version error names the file
         try:
             return cls.from_dict(d, base_dir=fname.parent,
                                  study_toml=fname.read_text(encoding="utf-8"))
@@ -523,9 +386,8 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
         study : Study
             The study.
         """
-        _check_keys(d, _TOP_KEYS, "the study file (top level)")
-        head = d.get("study", {})
-        _check_keys(head, _STUDY_KEYS, "[study]")
+        d = check_section(migrate(d), "")
+        head = check_section(d.get("study", {}), "study")
         base = Path.cwd() if base_dir is None else Path(base_dir)
         if "data_dir" in head:
             if not isinstance(head["data_dir"], str):
@@ -543,13 +405,17 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
             insync=d.get("insync"),
             statistics=d.get("statistics"),
             simulate=d.get("simulate"),
+            physio=d.get("physio"),
+            movement=d.get("movement"),
+            simulate_physio=d.get("simulate_physio"),
             base_dir=base,
             study_toml=study_toml,
         )
 
     def __repr__(self):
         dyads = {r["dyad"] for r in self.recordings}
-        kind = "simulated" if self.simulate is not None else "files"
+        kind = ("simulated" if self.simulate is not None
+                else "simulated physiology" if self.simulate_physio is not None else "files")
         return (f"<Study {self.name!r} | {len(dyads)} dyads, {len(self.recordings)} "
                 f"recordings ({kind}) | roles {self.roles}>")
 

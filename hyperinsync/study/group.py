@@ -15,6 +15,7 @@ from .._utils import (
 from .checks import (
     StudyError,
 )
+from .physio_group import correct_trends, lagged_group, one_session_per_dyad
 from .runner import (
     _shared_options,
     _ANALYSES,
@@ -193,7 +194,7 @@ def _correction(st):
 
 
 def _contrast(values, groups, st, seed, labels=None):
-    from ..stats import group_contrast
+    from ..stats import ContrastResult, group_contrast
 
     labels_, counts = np.unique(groups, return_counts=True)
     if len(labels_) < 2 or np.any(counts < 2):
@@ -203,10 +204,12 @@ def _contrast(values, groups, st, seed, labels=None):
     res = group_contrast(values, groups, n_permutations=st["n_permutations"], seed=seed,
                          statistic=st.get("statistic", "welch"), correction=_correction(st),
                          ci=st.get("ci", 0.95))
-    out = {k: (np.asarray(v) if isinstance(v, (list, tuple)) and k != "df" else v)
-           for k, v in res.items()}
+    out = ContrastResult({k: (np.asarray(v) if isinstance(v, (list, tuple)) and k != "df"
+                              else v) for k, v in res.items()})
     out["feature"] = st.get("feature", "raw")
     out["family"] = None if labels is None else _family(labels)
+    if labels is not None:
+        out["labels"] = np.asarray(labels)  # names the features (ContrastResult.labels)
     return out
 
 
@@ -237,6 +240,8 @@ def _correlations(values, variables, names, st, seed, dyads=None, labels=None):
         res["feature"] = st.get("feature", "raw")
         res["family"] = None if labels is None else _family(labels)
         res["dyads"] = None if dyads is None else np.asarray(dyads)[ok]
+        if labels is not None:
+            res["labels"] = np.asarray(labels)
         out[name] = res
     return out or None
 
@@ -280,8 +285,11 @@ class _StudyGroup:
                    pseudo_dyads=None, level3=None)
         if st is None:
             return out
+        out.update(lagged_group(self, records, st))  # [physio] / [movement]
+        if not any(rec["sync"] for rec in records):  # no EEG: its statistics do not apply
+            return out
         feats = _dyad_features(records, st.get("rois"), st.get("differences") or {},
-                               st.get("feature", "corrected"))
+                               st.get("feature", "z"))
         out["features"] = feats
         values, dyads, labels = feats["values"], feats["dyads"], feats["labels"]
         seed = st.get("seed")
@@ -306,11 +314,7 @@ class _StudyGroup:
         if opts is None or opts is False:
             return None
         opts = dict(opts)
-        session = opts.pop("session", None)
-        first = {}
-        for rec in sorted(self.recordings, key=lambda r: (r["dyad"], r["session"])):
-            if session is None or rec["session"] == session:
-                first.setdefault(rec["dyad"], rec)
+        first = one_session_per_dyad(self.recordings, opts.pop("session", None))
         if len(first) < 2:
             logger.info("Pseudo-dyads skipped: fewer than 2 dyads.")
             return None
@@ -343,8 +347,6 @@ class _StudyGroup:
             logger.info("Level 3 skipped: it needs at least 3 sessions of every dyad "
                         f"(fewest: {min(n_ses.values())}).")
             return None
-        from ..stats import holm, fdr_bh
-
         kwargs = dict(n_permutations=st["n_permutations"], seed=st.get("seed"))
         kwargs.update(opts)
         dates = {(rec["dyad"], rec["session"]): rec["meta"].get("date") for rec in records}
@@ -362,14 +364,8 @@ class _StudyGroup:
             out[str(lab)] = func(rows, **kwargs).to_dict()
         # the features' trend tests form one family; max-stat needs joint permutations,
         # which the per-feature tests do not share: Holm keeps the family-wise rate instead
-        corr = _correction(st)
-        p = np.array([d["summary"]["p"] for d in out.values()])
-        if corr == "fdr":
-            p_corr = fdr_bh(p)[1]
-        elif corr == "maxstat":
-            corr, p_corr = "holm", holm(p)
-        else:
-            p_corr = np.full(len(p), np.nan)
+        corr, p_corr = correct_trends([d["summary"]["p"] for d in out.values()],
+                                      _correction(st))
         for d, pc in zip(out.values(), p_corr):
             d["summary"].update(p_corrected=None if corr is None else float(pc),
                                 correction=corr, family=_family(feats["labels"]),

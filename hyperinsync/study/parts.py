@@ -17,6 +17,11 @@ from .h5 import (
 )
 from .._utils import atomic_path, logger
 
+# the results stored once per recording (the others: per segment); physio and movement:
+# LaggedSyncResult of [physio] / [movement]
+_SINGLE = ("level2", "physio", "movement")
+
+
 def session_key(session):
     """Group name of a session index (``'ses-<index>'``)."""
     return f"ses-{int(session)}"
@@ -37,7 +42,8 @@ def write_part(fname, record):
     record : dict
         ``dyad``, ``session``, ``input_hash``, ``param_hash``, ``inputs`` (``{file:
         SHA-256}``, optional), ``meta`` (JSON-able dict) and the result dicts ``sync``,
-        ``surrogates``, ``level1`` (each ``{segment: dict}``) and ``level2`` (dict or None).
+        ``surrogates``, ``level1`` (each ``{segment: dict}``), ``level2``, ``physio`` and
+        ``movement`` (each a dict, or None / absent).
     """
     with atomic_path(fname) as tmp:
         with _create_h5(tmp) as f:
@@ -56,8 +62,9 @@ def _write_record(group, record):
     for key in ("sync", "surrogates", "level1"):
         if record.get(key):
             write_dict(group.create_group(key), record[key])
-    if record.get("level2") is not None:
-        write_dict(group.create_group("level2"), record["level2"])
+    for key in _SINGLE:
+        if record.get(key) is not None:
+            write_dict(group.create_group(key), record[key])
 
 
 def read_part_header(fname):
@@ -134,7 +141,8 @@ def _read_record_raw(group):
     )
     for key in ("sync", "surrogates", "level1"):
         rec[key] = read_dict(group[key]) if key in group else {}
-    rec["level2"] = read_dict(group["level2"]) if "level2" in group else None
+    for key in _SINGLE:
+        rec[key] = read_dict(group[key]) if key in group else None
     return rec
 
 

@@ -19,6 +19,7 @@ import sys
 import time
 
 from .._utils import _validate_type, logger
+from .schema import LAGGED
 
 
 def progress_enabled(progress=None, stream=None):
@@ -58,15 +59,18 @@ def _tqdm(enabled, stream, **kwargs):
 def recording_stages(job):
     """The stages of one recording's analysis, in the order :func:`_process` runs them."""
     stages = ["read"]
-    for seg in job["analysis"]["segments"]:
+    # a recording without EEG runs [physio] / [movement] only
+    segments = job["analysis"]["segments"] if job.get("eeg", True) else []
+    for seg in segments:
         stages.append(f"sync {seg}")
         if job.get("surrogates") is not None:
             stages.append(f"surrogates {seg}")
-    insync = job.get("insync") or {}
+    insync = (job.get("insync") or {}) if segments else {}
     if insync.get("level1") is not None:
         stages.append("level 1")
     if insync.get("level2") is not None:
         stages.append("level 2")
+    stages += [kind for kind in LAGGED if job.get(kind) is not None]
     return stages
 
 

@@ -11,21 +11,20 @@ import mne
 
 from .h5 import to_json
 from .checks import (
-    _DYAD_KEYS,
-    _SESSION_KEYS,
-    _READER_BY_MODE,
-    _READER_KEYS,
-    _FORMATS,
+    RecordingError,
     StudyError,
     _check_name,
     _file_key,
     _check_number,
     _check_date,
-    _check_keys,
 )
+from .checks import check_section
+from .schema import FORMATS, LAGGED, READER_BY_MODE
 from .runner import (
     _make_simulated,
+    _make_simulated_physio,
 )
+from .physio import companion_source, recording_paths
 
 
 class _StudyRecordings:
@@ -33,6 +32,35 @@ class _StudyRecordings:
 
     def _build_recordings(self, dyads):
         """One job description per dyad and session."""
+        out = self._build_sources(dyads)
+        lagged = [k for k in LAGGED if getattr(self, k) is not None]
+        eeg = {r["eeg"] for r in out}
+        if eeg == {False} and not lagged:
+            raise StudyError("The study has no EEG recordings and no [physio] or [movement] "
+                             "section: nothing to analyse.")
+        for kind in lagged:
+            names = getattr(self, kind)["outcomes"]
+            for r in out:
+                missing = [o for o in names if o not in r["variables"]]
+                if missing:
+                    raise StudyError(
+                        f"[{kind}] outcomes: {r['dyad']} session {r['session']} has no "
+                        f"variable(s) {missing}; its variables: "
+                        f"{sorted(r['variables']) or 'none'}.")
+        return out
+
+    def _build_sources(self, dyads):
+        if self.simulate_physio is not None:
+            try:
+                sim = _make_simulated_physio(to_json(self.simulate_physio))
+            except (TypeError, ValueError) as err:
+                raise StudyError(f"[simulate_physio]: {err}") from err
+            outcomes = list(sim.design["outcomes"])
+            return [dict(dyad=row["dyad"], session=int(row["session"]), group=None,
+                         date=row["date"].isoformat(), eeg=False,
+                         variables={k: row[k] for k in outcomes},
+                         source=dict(mode="simulate_physio", design=self.simulate_physio))
+                    for row in sim.table]
         if self.simulate is not None:
             try:
                 sim = _make_simulated(to_json(self.simulate))
@@ -45,7 +73,7 @@ class _StudyRecordings:
                 variables = {k: row[k] for k in ("WAI_T", "WAI_C", "alliance_gap")}
                 out.append(dict(
                     dyad=row["dyad"], session=int(row["session"]), group=row["group"],
-                    date=row["date"].isoformat(), variables=variables,
+                    date=row["date"].isoformat(), variables=variables, eeg=True,
                     source=dict(mode="simulate", design=self.simulate),
                 ))
             return out
@@ -54,7 +82,7 @@ class _StudyRecordings:
         out, seen, files = [], set(), {}
         for k, dyad in enumerate(dyads):
             where = f"[[dyads]] #{k + 1}"
-            _check_keys(dyad, _DYAD_KEYS, where)
+            dyad = check_section(dyad, "dyads", where)
             if "name" not in dyad:
                 raise StudyError(f"{where} has no name.")
             name = dyad["name"]
@@ -78,7 +106,7 @@ class _StudyRecordings:
             dyad_vars = self._check_variables(dyad.get("variables"), where)
             for j, ses in enumerate(sessions):
                 swhere = f"{where}, session #{j + 1}"
-                _check_keys(ses, _SESSION_KEYS, swhere)
+                ses = check_section(ses, "dyads.sessions", swhere)
                 index = _check_number(ses.get("index", j), f"{swhere}: index", integer=True,
                                       minimum=0)
                 if (name, index) in seen:
@@ -87,11 +115,31 @@ class _StudyRecordings:
                 swhere = f"{where}, session {index}"
                 variables = dict(dyad_vars)
                 variables.update(self._check_variables(ses.get("variables"), swhere))
+                companions = {k: companion_source(ses[k], k, getattr(self, k), swhere,
+                                                  self._path, self.roles)
+                              for k in LAGGED if ses.get(k) is not None}
+                eeg = "files" in ses or "file" in ses
+                for kind in LAGGED:
+                    if getattr(self, kind) is not None and not eeg and kind not in companions:
+                        raise StudyError(
+                            f"{swhere} has no EEG recording (files / file) to read the "
+                            f"[{kind}] channels from: give the session's {kind} files "
+                            f"({kind} = {{ files = {{ role = path }} }} or "
+                            f"{{ file = path }}).")
+                note = ses.get("annotations")
                 out.append(dict(
                     dyad=name, session=index, group=group,
-                    date=_check_date(ses.get("date"), swhere),
-                    variables=variables, source=self._source(ses, swhere),
+                    date=_check_date(ses.get("date"), swhere), variables=variables,
+                    eeg=eeg, companions=companions,
+                    annotations=None if note is None else str(self._path(note)),
+                    source=self._source(ses, swhere) if eeg or not companions else dict(
+                        mode="none", paths=[]),
                 ))
+        if len({r["eeg"] for r in out}) > 1:
+            some = next(f"{r['dyad']} session {r['session']}" for r in out if not r["eeg"])
+            raise StudyError(f"{some} has no EEG recording (files / file) while other "
+                             "sessions have one: a study analyses EEG in every session or in "
+                             "none.")
         return out
 
     @staticmethod
@@ -108,15 +156,16 @@ class _StudyRecordings:
     def _source(self, ses, where):
         """Resolve a session's files and reader options (mode: files | xdf | split | fif)."""
         own = {} if ses.get("reader") is None else ses["reader"]
-        _check_keys(own, _READER_KEYS, f"{where} reader")
+        own = check_section(own, "reader", f"{where} reader")
         opts = {**self.reader, **own}
         fmt = opts.pop("format", "auto")
-        if fmt not in _FORMATS:
-            raise StudyError(f"{where}: format {fmt!r} is not one of {', '.join(_FORMATS)}.")
+        if fmt not in FORMATS:
+            raise StudyError(f"{where}: format {fmt!r} is not one of {', '.join(FORMATS)}.")
         if ("files" in ses) == ("file" in ses):
             raise StudyError(
                 f"{where} needs exactly one of files = {{role = path}} (one file per person) "
-                "and file = path (one file for both)."
+                "and file = path (one file for both), or, without EEG, its physio or "
+                "movement files."
             )
         if "files" in ses:
             files = ses["files"]
@@ -145,7 +194,7 @@ class _StudyRecordings:
                         "format to 'xdf', 'split' (with pattern or mapping) or 'fif'."
                     )
             mode = {"poly5": "split", "mne": "split"}.get(fmt, fmt)
-        keys = _READER_BY_MODE[mode]
+        keys = READER_BY_MODE[mode]
         misplaced = [k for k in own if k != "format" and k not in keys]
         if misplaced:
             raise StudyError(
@@ -198,11 +247,17 @@ class _StudyRecordings:
     def check_files(self):
         """Raise :class:`StudyError` listing every input file that does not exist."""
         missing = [
-            f"{rec['dyad']} session {rec['session']}: {p}"
-            for rec in self.recordings
-            for p in rec["source"].get("paths", [])
+            (rec, p) for rec in self.recordings for p in recording_paths(rec)
             if not Path(p).is_file()
         ]
+        if len({(rec["dyad"], rec["session"]) for rec, _ in missing}) == 1:
+            # one recording: its error, in one line (as when its analysis fails)
+            rec = missing[0][0]
+            lost = [p for _, p in missing]
+            raise RecordingError(rec["dyad"], rec["session"], recording_paths(rec),
+                                 FileNotFoundError(f"not found: {', '.join(lost)} (relative "
+                                                   f"paths start at {self.base_dir})"))
+        missing = [f"{rec['dyad']} session {rec['session']}: {p}" for rec, p in missing]
         if missing:
             raise StudyError(
                 f"{len(missing)} input file(s) not found (relative paths start at "

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._utils import atomic_path, json_default, logger, verbose
 from .h5 import to_json
+from .report_physio import add_lagged_sections
 from .results import Results, read_results
 
 # Section titles of the report, in page order (the tests look for them in the HTML): the
@@ -114,6 +115,8 @@ def _sync_section(report, res, max_dyads):
 
     section = "Inter-brain synchrony"
     for k, (dyad, (ses, rec)) in enumerate(_first_sessions(res).items()):
+        if not rec["sync"]:  # no EEG (physiology alone)
+            continue
         if k >= max_dyads:
             report.add_html(f"<p>Further dyads not shown (max_dyads={max_dyads}).</p>",
                             title="More dyads", section=section)
@@ -186,7 +189,7 @@ def _level1_section(report, res, max_dyads):
                                         hgap=0.85)
             for bi, band in enumerate(bands):
                 for pi, (a, b) in enumerate(pairs):
-                    times, vals = l1.get_series(band, a, b)
+                    times, vals = l1.times, l1.get_data(band, a, b)
                     eps = [(e["onset"], e["onset"] + e["duration"]) for e in l1.episodes
                            if e["band"] == band and e["roi_a"] == a and e["roi_b"] == b]
                     plot_level1(times, vals, threshold=float(l1.threshold[bi, ra.index(a),
@@ -487,8 +490,9 @@ def make_report(results, fname=None, *, max_dyads=30, title=None, verbose=None):
     Sections (in order): the study's headline results -- the group contrast of real dyads,
     questionnaire correlations, real vs pseudo-dyads, the session trends of In-Sync Level 3
     --; parameters and provenance; then per recording: inter-brain matrices per band, ROI
-    results against their surrogate nulls, In-Sync Levels 1 and 2; the readers' alignment
-    reports. A section whose results are not in the file says so.
+    results against their surrogate nulls, In-Sync Levels 1 and 2; physiological and
+    movement synchrony; the readers' alignment reports. A section whose results are not in
+    the file says so.
 
     Parameters
     ----------
@@ -533,6 +537,7 @@ def make_report(results, fname=None, *, max_dyads=30, title=None, verbose=None):
     _surrogate_section(report, results)
     _level1_section(report, results, max_dyads)
     _records_section(report, results, "level2", "In-Sync Level 2", "Level 2")
+    add_lagged_sections(report, results, max_dyads)  # [physio] / [movement]
     _alignment_section(report, results)
     # written beside and moved into place: never a half-written page
     with atomic_path(fname) as tmp:

@@ -17,9 +17,12 @@ One file per study (``results.h5``)::
     |         |-- sync/<segment>          SyncResult.to_dict()
     |         |-- surrogates/<segment>    SurrogateResult.to_dict()   (when computed)
     |         |-- level1/<segment>        In-Sync Level 1 result .to_dict()   (when computed)
-    |         `-- level2                  In-Sync Level 2 result .to_dict()   (when computed)
+    |         |-- level2                  In-Sync Level 2 result .to_dict()   (when computed)
+    |         |-- physio                  LaggedSyncResult.to_dict() of [physio]  (when computed)
+    |         `-- movement                LaggedSyncResult.to_dict() of [movement] (when computed)
     |-- group/                          group statistics (each a stored dict): 'features',
-    |                                   'contrast', 'correlation', 'pseudo_dyads', 'level3'
+    |                                   'contrast', 'correlation', 'pseudo_dyads', 'level3';
+    |                                   'physio', 'movement' (see hyperinsync.study.physio_group)
     `-- failures                        (only after ``keep_going``) JSON list of the recordings
                                         that failed: dyad, session, files, error, message
 
@@ -79,7 +82,10 @@ from .parts import (
     _read_record_raw,
 )
 from .._utils import as_table, atomic_path
+from .schema import LAGGED
 from ..insync import InSyncLevel1, InSyncLevel2, InSyncLevel3
+from ..stats.group_result import ContrastResult, CorrelationResult, MixedModelResult
+from ..stats.lagged_result import LaggedSyncResult
 from ..stats.result import SurrogateResult
 from ..sync.result import SyncResult
 
@@ -155,10 +161,15 @@ class Results:
         ``{(dyad, session): record}``; each record is a dict with ``meta`` (group, date,
         variables, alignment report, ...), ``input_hash``, ``param_hash``, ``sync``
         (``{segment: SyncResult}``), ``surrogates`` (``{segment: SurrogateResult}``),
-        ``level1`` (``{segment: Level 1 result}``) and ``level2`` (result or None).
+        ``level1`` (``{segment: Level 1 result}``), ``level2`` (result or None), and
+        ``physio`` / ``movement`` (:class:`~hyperinsync.LaggedSyncResult` or None).
     group : dict
-        Group statistics: ``{'features': ..., 'contrast': ..., 'correlation': ...,
-        'pseudo_dyads': ..., 'level3': ...}`` (those computed).
+        Group statistics (those computed): ``'features'`` (a dict of the per-dyad values),
+        ``'contrast'`` (:class:`~hyperinsync.stats.ContrastResult`), ``'correlation'``
+        (``{variable: CorrelationResult}``), ``'mixed'`` (``{measure: MixedModelResult}``),
+        ``'pseudo_dyads'`` (``{segment: SurrogateResult}``), ``'level3'``
+        (``{feature: InSyncLevel3}``); ``'physio'`` and ``'movement'``: the group step of
+        lagged synchrony (:func:`hyperinsync.study.results.read_lagged_group`).
     params : dict
         The full parameter set of the run.
     versions : dict
@@ -228,11 +239,10 @@ class Results:
 
         Returns
         -------
-        table : pandas.DataFrame | list of dict
+        table : pandas.DataFrame
             Columns ``dyad, session, group, segment, measure, band, roi, value`` and, when
             surrogates were computed, ``p``, ``z``, ``null_mean`` and ``corrected`` (value
-            minus null mean) of that ROI pair; then the dyad's variables. A DataFrame when
-            pandas is installed.
+            minus null mean) of that ROI pair; then the dyad's variables.
         """
         rows = []
         for (dyad, ses), rec in sorted(self.recordings.items()):
@@ -256,14 +266,53 @@ class Results:
                             row.update(cells.get((m, b, roi), {}))
                             row.update(meta.get("variables", {}))
                             rows.append(row)
-        return as_table(rows)
+        return as_table(rows, ["dyad", "session", "group", "segment", "measure", "band",
+                               "roi", "value"])
+
+
+    def lagged_table(self, kind="physio", level="session"):
+        """Tidy table of the ``[physio]`` or ``[movement]`` results of every recording.
+
+        Parameters
+        ----------
+        kind : 'physio' | 'movement'
+            The study-file section.
+        level : 'session' | 'segment' | 'episode'
+            Rows of :meth:`hyperinsync.LaggedSyncResult.to_table`.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            ``dyad``, ``session``, ``group``, ``date``, the session's variables, then the
+            rows (empty when the section was not computed).
+        """
+        from .._utils import _check_option
+
+        _check_option("kind", kind, LAGGED)
+        _check_option("level", level, ("session", "segment", "episode"))
+        frames = []
+        for (dyad, ses), rec in sorted(self.recordings.items()):
+            res = rec.get(kind)
+            if res is None:
+                continue
+            tab = res.to_table(level)
+            meta = rec["meta"]
+            design = dict(dyad=dyad, session=ses, group=meta.get("group"),
+                          date=meta.get("date"), **(meta.get("variables") or {}))
+            for k, v in reversed(list(design.items())):
+                tab.insert(0, k, [v] * len(tab))
+            frames.append(tab)
+        if not frames:
+            return as_table([], ["dyad", "session", "modality"])
+        import pandas as pd
+
+        return pd.concat(frames, ignore_index=True)
 
 
 def _surrogate_cells(sur):
     """``{(measure, band, roi): {'p', 'z', 'null_mean', 'corrected'}}`` of a SurrogateResult's
     same-ROI pairs (``corrected``: observed - null mean, the study's default group feature)."""
-    table = sur.to_table()
-    rows = table.to_dict("records") if hasattr(table, "to_dict") else table
+    rows = sur.to_table().to_dict("records")
     return {(r["measure"], r["band"], r["row"]): dict(
         p=r["p"], z=r["z"], null_mean=r["null_mean"], corrected=r["observed"] - r["null_mean"])
         for r in rows if r["row"] == r["col"]}
@@ -277,6 +326,10 @@ RESULT_CLASSES = {
     "level1": InSyncLevel1,
     "level2": InSyncLevel2,
     "level3": InSyncLevel3,
+    "contrast": ContrastResult,
+    "correlation": CorrelationResult,
+    "mixed": MixedModelResult,
+    "lagged": LaggedSyncResult,
 }
 
 
@@ -346,15 +399,57 @@ def _read_results(fname, sealed):
                 for kind in ("sync", "surrogates", "level1"):
                     rec[kind] = {seg: _rebuild(kind, d) for seg, d in rec[kind].items()}
                 rec["level2"] = _rebuild("level2", rec["level2"])
+                for kind in LAGGED:
+                    rec[kind] = _rebuild("lagged", rec[kind])
                 recordings[(rec["dyad"], rec["session"])] = rec
         group = {name: read_dict(f["group"][name]) for name in f["group"]}
         failures = _read_value(f["failures"]) if "failures" in f else []
-    # per-segment pseudo-dyad results and per-feature Level 3 results are objects too
-    for key, kind in (("pseudo_dyads", "surrogates"), ("level3", "level3")):
+    # the group results are objects too: the contrast; per segment (pseudo-dyads), feature
+    # (Level 3), variable (correlations) or measure (mixed model) the others
+    if group.get("contrast"):
+        group["contrast"] = _rebuild("contrast", group["contrast"])
+    for key, kind in (("pseudo_dyads", "surrogates"), ("level3", "level3"),
+                      ("correlation", "correlation"), ("mixed", "mixed")):
         if group.get(key):
             group[key] = {k: _rebuild(kind, d) for k, d in group[key].items()}
+    for kind in LAGGED:
+        if group.get(kind):
+            group[kind] = read_lagged_group(group[kind])
     return Results(recordings, group, params, versions, study_toml, attrs, fname,
                    failures=failures)
+
+
+def read_lagged_group(d):
+    """The group step of ``[physio]`` / ``[movement]`` as stored, with tables and objects.
+
+    Parameters
+    ----------
+    d : dict
+        As :meth:`hyperinsync.study.Study.run` stores it (``group/physio``).
+
+    Returns
+    -------
+    group : dict
+        ``value`` (the per-session value), ``modalities``; ``sessions`` and ``segments``
+        (DataFrames: every recording's session and segment rows with its dyad, session,
+        date and variables); per modality ``icc`` (dict of
+        :func:`hyperinsync.stats.icc`, or None), ``level3``
+        (:class:`~hyperinsync.insync.InSyncLevel3`), ``outcomes`` (``{outcome: dict}`` of
+        :func:`hyperinsync.stats.predict_outcome`, its ``table`` a DataFrame);
+        ``pseudo_dyads`` (tables of :func:`hyperinsync.lagged_pseudo_dyads`, or None);
+        ``notes`` (why a step was skipped).
+    """
+    out = dict(d)
+    for key in ("sessions", "segments"):
+        out[key] = as_table(d.get(key) or [], ["dyad", "session", "modality"])
+    out["level3"] = {m: _rebuild("level3", v) for m, v in (d.get("level3") or {}).items()}
+    out["outcomes"] = {m: {o: dict(fit, table=as_table(fit["table"])) for o, fit in
+                           fits.items()} for m, fits in (d.get("outcomes") or {}).items()}
+    pseudo = d.get("pseudo_dyads")
+    if pseudo:
+        out["pseudo_dyads"] = {k: as_table(v) if isinstance(v, list) else v
+                               for k, v in pseudo.items()}
+    return out
 
 
 def failure_line(failure):
@@ -386,24 +481,37 @@ def describe_results(fname):
     ]
     p = res.params
     an = p.get("analysis", {})
-    lines.append(
-        f"  analysis: measures {an.get('measures')}, bands {an.get('bands')}, rois "
-        f"{an.get('rois')!r}, segments {an.get('segments')}"
-    )
-    if p.get("surrogates"):
-        s = p["surrogates"]
-        lines.append(f"  surrogates: {s.get('null')} x {s.get('n_surrogates')}")
+    if any(rec["sync"] for rec in res.recordings.values()):  # EEG analysed
+        lines.append(
+            f"  analysis: measures {an.get('measures')}, bands {an.get('bands')}, rois "
+            f"{an.get('rois')!r}, segments {an.get('segments')}"
+        )
+        if p.get("surrogates"):
+            s = p["surrogates"]
+            lines.append(f"  surrogates: {s.get('null')} x {s.get('n_surrogates')}")
+    for kind in LAGGED:
+        o = p.get(kind)
+        if o:
+            lines.append(
+                f"  {kind}: {o.get('definition', 'wcc')}, lag {o.get('lag')} s, window "
+                f"{o.get('window')} s, step {o.get('step') or o.get('window')} s, null "
+                f"{o.get('null', 'auto')} x {o.get('n_surrogates', 1000)}, segments "
+                f"{o.get('segments') or 'none'}, group value {o.get('value')}")
     lines.append(f"  recordings: {len(res.recordings)} ({len(res.dyads)} dyads)")
     for (dyad, ses), rec in sorted(res.recordings.items()):
         meta = rec["meta"]
         parts = [f"group {meta.get('group')}"] if meta.get("group") else []
-        parts.append("segments " + ", ".join(rec["sync"]))
+        if rec["sync"]:
+            parts.append("segments " + ", ".join(rec["sync"]))
         if rec["surrogates"]:
             parts.append("surrogates")
         if rec["level1"]:
             parts.append("level1")
         if rec["level2"] is not None:
             parts.append("level2")
+        for kind in LAGGED:
+            if rec.get(kind) is not None:
+                parts.append(f"{kind} ({', '.join(rec[kind].modalities)})")
         lines.append(f"    {dyad} session {ses}: " + "; ".join(parts))
     done = [k for k, v in res.group.items() if v]
     lines.append("  group statistics: " + (", ".join(done) if done else "none"))

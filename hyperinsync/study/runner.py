@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import copy
 import functools
-import inspect
 import json
 import time
 from pathlib import Path
 
 import mne
 
-from .._docs import SIGNAL_OPTIONS
 from .._utils import (
     _validate_type,
     check_n_jobs,
@@ -37,11 +35,20 @@ from .parts import (
     write_part,
 )
 from .results import read_results, write_results
+from .physio import (
+    GROUP_KEYS,
+    add_file_annotations,
+    annotation_list,
+    lagged_records,
+    recording_paths,
+)
 from .checks import (
     StudyError,
     RecordingError,
     _check_name,
+    shared_options,
 )
+from .schema import LAGGED
 from .cache import (
     _sha256_json,
     _versions,
@@ -69,6 +76,18 @@ def _simulate_study():
 
 
 @functools.lru_cache(maxsize=4)
+def _make_simulated_physio(design_json):
+    """The simulated physiological study of a design (cached, as ``_make_simulated``)."""
+    from ..simulation import simulate_physio_study
+
+    design = json.loads(design_json)
+    if "segments" in design:
+        design["segments"] = [tuple(s) for s in design["segments"]]
+    design["roles"] = tuple(design["roles"])
+    return simulate_physio_study(**design)
+
+
+@functools.lru_cache(maxsize=4)
 def _make_simulated(design_json):
     """The simulated study of a design (cached: every recording of a worker shares it)."""
     design = json.loads(design_json)
@@ -80,16 +99,11 @@ def _make_simulated(design_json):
     return _simulate_study()(**design, verbose=False)
 
 
-# [analysis] options that every analysis of a recording shares when it takes them: the
-# bands and ROIs, the signal options of DyadSignals (one set for compute_sync, the
-# surrogates and Levels 1-2) and the epoch length (surrogates, Level 2)
-_SHARED = ("bands", "rois", "epoch_duration") + tuple(o for o in SIGNAL_OPTIONS if o != "n_jobs")
-
-
 def _shared_options(analysis, func):
-    """The [analysis] options that ``func`` takes, as keyword arguments."""
-    params = inspect.signature(func).parameters
-    return {k: v for k, v in analysis.items() if k in _SHARED and k in params}
+    """The [analysis] options that ``func`` takes, as keyword arguments (the bands and ROIs,
+    the signal options of DyadSignals and, where it applies, the epoch length): declared by
+    the study-file schema, not read from ``func``'s signature."""
+    return shared_options(analysis, _SECTION_OF[func])
 
 
 # The analyses a study runs, by name (plain imports: a missing analysis is an ImportError
@@ -101,15 +115,33 @@ _ANALYSES = {
     "level2": level2,
     "level3": level3,
 }
+# the study-file section of each analysis (hyperinsync.study.schema)
+_SECTION_OF = {surrogate_test: "surrogates", pseudo_dyad_test: "statistics.pseudo_dyads",
+               level1: "insync.level1", level2: "insync.level2", level3: "insync.level3"}
 
 
 def _load_recording(job):
-    """Read (or simulate) one recording as a DyadRaw."""
+    """Read (or simulate) one recording as a DyadRaw (``None``: a session of physiological or
+    movement files alone), with the session's annotations file."""
+    raw = _read_recording(job)
+    if raw is not None and job.get("annotations") and job.get("eeg", True):
+        add_file_annotations(raw, job["annotations"])
+    return raw
+
+
+def _read_recording(job):
     src = job["source"]
     roles = tuple(job["roles"])
     opts = dict(src.get("options", {}))
+    if src["mode"] == "none":
+        return None
     if src["mode"] == "simulate":
         raw, _ = _make_simulated(to_json(src["design"])).get_dyad(
+            job["dyad"], job["session"], verbose=False
+        )
+        return raw
+    if src["mode"] == "simulate_physio":
+        raw, _ = _make_simulated_physio(to_json(src["design"])).get_dyad(
             job["dyad"], job["session"], verbose=False
         )
         return raw
@@ -181,7 +213,9 @@ def _process(job, report=None):
         report("read")
         raw = _load_recording(job)
         an = dict(job["analysis"])
-        segments = an.pop("segments")
+        # a recording without EEG (simulated physiology, files alone): [physio] and
+        # [movement] only
+        segments = an.pop("segments") if job.get("eeg", True) else []
         rec = dict(dyad=job["dyad"], session=job["session"], param_hash=job["param_hash"],
                    sync={}, surrogates={}, level1={}, level2=None)
         for seg in segments:
@@ -195,7 +229,7 @@ def _process(job, report=None):
                 kw.update(measures=an.get("measures", "plv"), **job["surrogates"])
                 sur = surrogate_test(inst, **kw, verbose=False)
                 rec["surrogates"][seg] = sur.to_dict()
-        l1 = job["insync"].get("level1")
+        l1 = job["insync"].get("level1") if segments else None
         if l1 is not None:
             report("level 1")
             l1 = dict(l1)
@@ -203,26 +237,24 @@ def _process(job, report=None):
             inst = raw if seg == "all" else _crop_segment(raw, seg)
             res = level1(inst, **{**_shared_options(an, level1), **l1}, verbose=False)
             rec["level1"][seg] = res.to_dict()
-        l2 = job["insync"].get("level2")
+        l2 = job["insync"].get("level2") if segments else None
         if l2 is not None:
             report("level 2")
             kw = {**_shared_options(an, level2), **l2}
             rec["level2"] = level2(raw, **kw, verbose=False).to_dict()
         # only what the analysis found: the study's facts (group, variables, date, files)
         # are added when the results are assembled, so that correcting them needs no rerun
-        meta = dict(alignment=get_dyad_meta(raw).get("alignment"),
-                    duration_s=float(raw.times[-1] + 1 / raw.info["sfreq"]),
-                    sfreq=float(raw.info["sfreq"]), annotations=_annotation_list(raw))
+        meta = {} if raw is None else dict(
+            alignment=get_dyad_meta(raw).get("alignment"),
+            duration_s=float(raw.times[-1] + 1 / raw.info["sfreq"]),
+            sfreq=float(raw.info["sfreq"]), annotations=annotation_list(raw))
+        for kind, (res, kind_meta) in lagged_records(job, raw, report).items():
+            rec[kind], meta[kind] = res, kind_meta
     rec["inputs"] = _opened_inputs(job, opened)
     rec["input_hash"] = _input_hash(job, rec["inputs"])
     meta["elapsed_s"] = time.perf_counter() - t0
     rec["meta"] = meta
     return rec
-
-
-def _annotation_list(raw):
-    return [dict(onset=float(a["onset"]), duration=float(a["duration"]),
-                 description=str(a["description"])) for a in raw.annotations]
 
 
 def _safe_process(job, report=None):
@@ -327,21 +359,36 @@ class _StudyRunner:
     def params(self):
         """The full parameter set (a JSON-able dict)."""
         return dict(
+            schema_version=self.schema_version,
             name=self.name, roles=list(self.roles), groups=self.groups, reader=self.reader,
             analysis=self.analysis, surrogates=self.surrogates, insync=self.insync,
-            statistics=self.statistics, simulate=self.simulate,
+            statistics=self.statistics, simulate=self.simulate, physio=self.physio,
+            movement=self.movement, simulate_physio=self.simulate_physio,
         )
 
     def _recording_params(self, rec, sha_cache):
         """What a recording's results depend on, besides the contents of its input files."""
-        src = rec["source"]
-        # file names, not paths: the same study run from another folder reuses its parts
-        source = {k: v for k, v in src.items() if k != "paths"}
-        source["files"] = [Path(p).name for p in src.get("paths", [])]
-        params = dict(roles=list(self.roles), source=source, analysis=self.analysis,
-                      surrogates=self.surrogates,
-                      insync={k: v for k, v in self.insync.items() if k != "level3"},
+        def named(src):
+            # file names, not paths: the same study run from another folder reuses its parts
+            out = {k: v for k, v in src.items() if k != "paths"}
+            out["files"] = [Path(p).name for p in src.get("paths", [])]
+            return out
+
+        params = dict(roles=list(self.roles), source=named(rec["source"]),
                       versions=_cache_versions())
+        if rec.get("eeg", True):
+            params.update(analysis=self.analysis, surrogates=self.surrogates,
+                          insync={k: v for k, v in self.insync.items() if k != "level3"})
+        # [physio] / [movement] and their files (keys only when used: the parts of studies
+        # without them keep their hash); their group options do not reach a recording
+        for kind in LAGGED:
+            opts = getattr(self, kind)
+            if opts is not None:
+                params[kind] = {k: v for k, v in opts.items() if k not in GROUP_KEYS}
+        if rec.get("companions"):
+            params["companions"] = {k: named(v) for k, v in rec["companions"].items()}
+        if rec.get("annotations"):
+            params["annotations"] = Path(rec["annotations"]).name
         return self._file_contents(params, sha_cache)
 
     def _file_contents(self, obj, sha_cache):
@@ -357,7 +404,7 @@ class _StudyRunner:
     def _primary_inputs(self, rec, sha_cache):
         """``{file key: SHA-256}`` of the files a recording names (its reader may open more)."""
         return {_input_key(p, self.base_dir): _sha256_cached(p, sha_cache)
-                for p in rec["source"].get("paths", [])}
+                for p in recording_paths(rec)}
 
     def _facts(self):
         """``{(dyad, session): facts}``: what the study file says about each recording."""
@@ -491,7 +538,8 @@ class _StudyRunner:
                        inputs=self._primary_inputs(rec, sha_cache),
                        param_hash=_sha256_json(self._recording_params(rec, sha_cache)),
                        analysis=self.analysis, surrogates=self.surrogates,
-                       insync=self.insync, roles=list(self.roles))
+                       insync=self.insync, roles=list(self.roles), physio=self.physio,
+                       movement=self.movement)
             header = self._reusable(part, job, sha_cache) if resume and part.exists() else None
             if header is not None:
                 skipped.append(key)
@@ -510,7 +558,7 @@ class _StudyRunner:
         failures = _execute(jobs, n_jobs, scheduler, commit, keep_going=keep_going,
                             dashboard=dashboard, progress=progress)
         failed = {(job["dyad"], job["session"]): RecordingError(
-            job["dyad"], job["session"], job["source"].get("paths", []), err)
+            job["dyad"], job["session"], recording_paths(job), err)
             for job, err in failures}
         if failed and not keep_going:
             first = next(iter(failed.values()))

@@ -8,11 +8,15 @@ Modules, in the order data flow through them:
   analytic signals (FFT filter-Hilbert, MNE FIR + Hilbert, Morlet);
 - :mod:`~hyperinsync.sync.measures` -- PLV, coh, imcoh, wPLI, ccorr, envcorr, written once;
 - :mod:`~hyperinsync.sync.engine` -- :func:`compute_sync`;
-- :mod:`~hyperinsync.sync.result` -- :class:`SyncResult`.
+- :mod:`~hyperinsync.sync.result` -- :class:`SyncResult`;
+- :mod:`~hyperinsync.sync.lagged` (engine: :mod:`~hyperinsync.sync.lagged_sums`) -- the
+  windowed lagged cross-correlation of body and autonomic signals (rMEA, SUSY and WCC
+  definitions) and :func:`peak_lag`; its statistics are in :mod:`hyperinsync.stats.lagged`.
 """
 
 from .bands import METHODS, effective_band
 from .engine import compute_sync
+from .lagged import peak_lag
 from .measures import MEASURES, compute_measure
 from .result import SyncResult
 from .signals import DyadSignals
@@ -28,4 +32,5 @@ __all__ = [
     "compute_measure",
     "compute_sync",
     "effective_band",
+    "peak_lag",
 ]

@@ -14,14 +14,14 @@ from .._utils import (
     verbose,
     warn,
 )
-from ..backend import real_dtype
+from ..backend import gpu_fallback, gpu_step, real_dtype
 from .measures import (
     CONVENTIONS,
     FROM_SUMS,
+    _work,
     _xp,
     check_measures,
     compute_measure,
-    _work,
     measure_samples_last,
     samples_last,
     sums_measures,
@@ -34,21 +34,40 @@ from .signals import (
 
 def _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, summary,
                  per_epoch, per_time, per_pair, max_bytes, bk):
-    """Compute every measure and band into ``summary`` and the per-epoch/per-time arrays."""
+    """Compute every measure and band into ``summary`` and the per-epoch/per-time arrays.
+
+    The values stay on the backend's device until all are computed, then come to the host
+    in one copy (whatever the number of epochs, chunks, measures and bands).
+    """
+    xp = bk.xp
+    dev_epoch = per_epoch
+    if per_epoch is not None and bk.name != "numpy":
+        dev_epoch = xp.empty(per_epoch.shape, per_epoch.dtype)
+    dev_time = {}
     for bi, b in enumerate(bands):
         z = signals[b][0]
         za = z[:, :, :n_a] if pairs == "inter" else z
         zb = z[:, :, n_a:] if pairs == "inter" else z
         if convention == "across":
-            _fill_across(za, zb, measures, bi, n_epochs, per_time, summary, max_bytes, bk)
+            vts = _fill_across(za, zb, measures, n_epochs, max_bytes)
+            dev_time.update({(mi, bi): vts[m] for mi, m in enumerate(measures)})
             continue
         n_f, t_n = z.shape[1], z.shape[-1]
         for mi, m in enumerate(measures):
             step = max(1, int(max_bytes // (per_pair * n_f * max(1, t_n // 64))))
             for e0 in range(0, n_epochs, step):
                 v = compute_measure(m, za[e0 : e0 + step], zb[e0 : e0 + step], "within")
-                per_epoch[mi, bi, e0 : e0 + step] = bk.to_numpy(v.mean(axis=1))
-            summary[mi, bi] = per_epoch[mi, bi].mean(axis=0)
+                dev_epoch[mi, bi, e0 : e0 + step] = v.mean(axis=1)
+    keys = list(dev_time)
+    host = bk.to_numpy_many(*([] if dev_epoch is None else [dev_epoch]),
+                            *(dev_time[k] for k in keys))
+    if per_epoch is not None:
+        if host[0] is not per_epoch:
+            per_epoch[...] = host[0]
+        summary[...] = per_epoch.mean(axis=2)
+    for k, vt in zip(keys, host[len(host) - len(keys):]):
+        per_time[k] = vt = vt.astype(np.float64)
+        summary[k] = vt.mean(axis=0)
 
 
 # Bytes of one chunk of time points in 'across' (layout copies, phasors), at most: the
@@ -58,13 +77,14 @@ def _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, sum
 _ACROSS_CHUNK_BYTES = 64e6
 
 
-def _fill_across(za, zb, measures, bi, n_epochs, per_time, summary, max_bytes, bk):
+def _fill_across(za, zb, measures, n_epochs, max_bytes):
     """Values over epochs at each time point, for every measure of one band.
 
     Per chunk of time points, each side is copied once into the contiguous (freq, time,
     channel, epoch) layout of :func:`samples_last` (the second side conjugated in the same
     pass), shared by every measure: each per-time-point product over epochs is then one
-    BLAS matrix product of a batch, and no measure copies the data again.
+    BLAS matrix product of a batch, and no measure copies the data again. Returns
+    ``{measure: (n_times, n_rows, n_cols)}`` on the signals' device, in their precision.
     """
     xp = _xp(za)
     t_n = za.shape[-1]
@@ -90,15 +110,12 @@ def _fill_across(za, zb, measures, bi, n_epochs, per_time, summary, max_bytes, b
             b = a if same else samples_last(zb[..., t0 : t0 + step], "across")
             vals.update({m: measure_samples_last(m, a, b, "across") for m in rest})
         for m, v in vals.items():
-            v = bk.to_numpy(v.mean(axis=0))
+            v = v.mean(axis=0)
             if m not in vts:
-                vts[m] = np.empty((t_n,) + v.shape[1:])
+                vts[m] = xp.empty((t_n,) + v.shape[1:], dtype=v.dtype)
             vts[m][t0 : t0 + step] = v
         del vals
-    for mi, m in enumerate(measures):
-        per_time[(mi, bi)] = vts[m]
-        summary[mi, bi] = vts[m].mean(axis=0)
-
+    return vts
 
 def _min_length_checks(bands, convention, n_len, sfreq, n_epochs, what="epoch"):
     """Refuse epoch lengths and counts that make the measures trivial; warn where inflated.
@@ -177,6 +194,7 @@ def _drop_flat(flat, names, picks_all, n_a, signals, rois, roles):
     return picks_all[keep], n_a_new, [names[i] for i in idx], out
 
 
+@gpu_fallback("compute_sync")
 @verbose
 @fill_doc
 def compute_sync(
@@ -200,7 +218,7 @@ def compute_sync(
     precision="single",
     backend="auto",
     n_jobs=1,
-    max_bytes=256e6,
+    max_bytes="auto",
     verbose=None,
 ):
     """Compute inter-brain (and intra-brain) synchrony of a dyad.
@@ -341,9 +359,9 @@ def compute_sync(
     per_pair = 4 * (len(rows) * len(cols) + (len(rows) + len(cols)) * 64)
     # Many small batched products: BLAS threads only add synchronisation there (measured
     # 2x slower end to end with 2 threads on 2 cores), so the products run on one thread.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), gpu_step("synchrony values"):
         _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, summary,
-                     per_epoch, per_time, per_pair, max_bytes, bk)
+                     per_epoch, per_time, per_pair, sig.max_bytes, bk)
     time_axis = None
     if convention == "across":
         # bands may be decimated differently: keep the time axis of the first band's grid

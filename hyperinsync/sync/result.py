@@ -10,11 +10,15 @@ from .._utils import (
     _check_option,
     as_table,
 )
+from ..base import BaseResult
 
-class SyncResult:
+
+class SyncResult(BaseResult):
     """Synchrony values between channels (and ROIs) of a dyad.
 
     Built by :func:`compute_sync`; do not construct directly except from :meth:`from_dict`.
+    The shared result interface (``labels``, ``params``, ``get_data``, ``to_table``,
+    ``to_dict``/``from_dict``) is that of :class:`hyperinsync.base.BaseResult`.
 
     Attributes
     ----------
@@ -25,12 +29,19 @@ class SyncResult:
         Per-epoch values (``'within'`` convention).
     time_data : ndarray, shape (n_measures, n_bands, n_times, n_rows, n_cols) | None
         Per-time-point values (``'across'`` convention).
+    labels : dict
+        ``{'measure': [...], 'band': [...], 'row': [...], 'col': [...]}``: the axes of
+        ``data``.
     measures, bands, rows, cols, roles, convention, method, times, epoch_onsets, rois, params
         Names and parameters that describe the values. ``bands`` holds the nominal edges;
         ``params['effective_band']`` the -6 dB edges actually analysed (with the filter
         transitions in ``params['trans_bandwidth']``); ``params['flat_channels']`` the
         channels left out as flat.
     """
+
+    _FIELDS = ("data", "measures", "bands", "rows", "cols", "roles", "convention", "method",
+               "rois", "params", "epoch_data", "time_data", "times", "epoch_onsets")
+    _OPTIONAL = ("epoch_data", "time_data", "times", "epoch_onsets")
 
     def __init__(
         self,
@@ -82,23 +93,14 @@ class SyncResult:
         """Number of epochs the values were computed from."""
         return 0 if self.epoch_onsets is None else len(self.epoch_onsets)
 
-    def _index(self, measure, band):
-        mi = self._pick("measure", measure, self.measures)
-        bi = self._pick("band", band, list(self.bands))
-        return mi, bi
+    @property
+    def labels(self):
+        """``{'measure', 'band', 'row', 'col'}``: the names along the axes of ``data``."""
+        return dict(measure=list(self.measures), band=list(self.bands), row=list(self.rows),
+                    col=list(self.cols))
 
-    @staticmethod
-    def _pick(what, value, options):
-        if value is None:
-            if len(options) != 1:
-                raise ValueError(
-                    f"This result holds several {what}s ({options}): choose one with "
-                    f"{what}=..."
-                )
-            return 0
-        if value not in options:
-            raise ValueError(f"{what} {value!r} is not in this result: {options}.")
-        return options.index(value)
+    def _index(self, measure, band):
+        return self._pick("measure", measure), self._pick("band", band)
 
     def get_data(self, measure=None, band=None, *, level="channel", kind="mean"):
         """Return values as an array.
@@ -172,8 +174,7 @@ class SyncResult:
 
         Returns
         -------
-        table : pandas.DataFrame | list of dict
-            A DataFrame when pandas is installed, else a list of dicts.
+        table : pandas.DataFrame
         """
         _check_option("kind", kind, ("mean", "epochs"))
         rows_out = []
@@ -199,7 +200,7 @@ class SyncResult:
                                 row["onset"] = float(self.epoch_onsets[e])
                             row["value"] = float(mat[i, j])
                             rows_out.append(row)
-        return as_table(rows_out)
+        return as_table(rows_out, ["measure", "band", "row", "col", "value"])
 
     def to_connectivity(self, measure=None, *, kind="mean"):
         """Convert to an mne-connectivity container.
@@ -221,7 +222,7 @@ class SyncResult:
         """
         import mne_connectivity as mc
 
-        mi = self._pick("measure", measure, self.measures)
+        mi = self._pick("measure", measure)
         names = list(dict.fromkeys(self.rows + self.cols))
         pos = {n: i for i, n in enumerate(names)}
         seeds = np.repeat([pos[r] for r in self.rows], len(self.cols))
@@ -256,46 +257,3 @@ class SyncResult:
         return mc.SpectroTemporalConnectivity(
             data, times=self.times, n_epochs_used=self.n_epochs, **common
         )
-
-    # -- serialisation (used by the results file) ---------------------------------------
-    def to_dict(self):
-        """Plain arrays and JSON-able attributes (see :meth:`from_dict`)."""
-        out = dict(
-            data=self.data,
-            measures=self.measures,
-            bands={k: list(v) for k, v in self.bands.items()},
-            rows=self.rows,
-            cols=self.cols,
-            roles=list(self.roles),
-            convention=self.convention,
-            method=self.method,
-            rois=self.rois,
-            params=self.params,
-        )
-        for key in ("epoch_data", "time_data", "times", "epoch_onsets"):
-            if getattr(self, key) is not None:
-                out[key] = getattr(self, key)
-        return out
-
-    @classmethod
-    def from_dict(cls, d):
-        """Rebuild a result from :meth:`to_dict` output."""
-        d = dict(d)
-        return cls(d.pop("data"), **d)
-
-    def __eq__(self, other):
-        if not isinstance(other, SyncResult):
-            return NotImplemented
-        a, b = self.to_dict(), other.to_dict()
-        if a.keys() != b.keys():
-            return False
-        for k in a:
-            va, vb = a[k], b[k]
-            if isinstance(va, np.ndarray) or isinstance(vb, np.ndarray):
-                if not np.array_equal(np.asarray(va), np.asarray(vb), equal_nan=True):
-                    return False
-            elif va != vb:
-                return False
-        return True
-
-    __hash__ = None

@@ -23,7 +23,7 @@ from .._utils import (
     check_bands,
     check_n_jobs,
 )
-from ..backend import get_backend
+from ..backend import CPU_MAX_BYTES, get_backend, gpu_step
 from ..dyad import ROLE_SEP, get_roles, role_picks, split_ch_name
 from ..rois import resolve_rois
 from .bands import METHODS, mne_transition_bandwidths
@@ -233,12 +233,6 @@ def check_epoch_data(data, ch_names, flat_out=None, onsets=None):
     _flat_report(flat, ch_names, onsets, "epoch", flat_out, continuous=False)
 
 
-
-
-
-
-
-
 def epoch_decims(bands, method, sfreq, decim, n_len, n_step, n_cycles, freq_step,
                   what="epoch", trans=("auto", "auto")):
     """Decimation per band that divides the epoch (or window) length and step.
@@ -299,12 +293,11 @@ class DyadSignals:
     def __init__(self, inst, bands=None, *, reject_by_annotation=True, picks=None,
                  method="fft", decim="auto", n_cycles=7.0, freq_step=1.0,
                  l_trans_bandwidth="auto", h_trans_bandwidth="auto", precision="single",
-                 backend="auto", n_jobs=1, max_bytes=256e6):
+                 backend="auto", n_jobs=1, max_bytes="auto"):
         _validate_type(inst, (mne.io.BaseRaw, mne.BaseEpochs), "inst")
         _check_option("method", method, METHODS)
         _check_option("precision", precision, ("single", "double"))
         _validate_type(reject_by_annotation, bool, "reject_by_annotation")
-        _validate_type(max_bytes, "numeric", "max_bytes")
         if decim != "auto":
             _check_decim(decim)
         self.inst = inst
@@ -321,7 +314,10 @@ class DyadSignals:
         self.precision = precision
         self.bk = get_backend(backend)
         self.n_jobs = check_n_jobs(n_jobs)
-        self.max_bytes = max_bytes
+        # one chunk of device work; channel groups read from the recording (host memory)
+        # keep the CPU bound unless the user set one
+        self.max_bytes = self.bk.max_bytes(max_bytes)
+        self.read_bytes = CPU_MAX_BYTES if isinstance(max_bytes, str) else self.max_bytes
 
     def __repr__(self):
         kind = "Raw" if self.is_raw else "Epochs"
@@ -341,7 +337,9 @@ class DyadSignals:
 
     def like(self, inst):
         """The same bands and options on another recording (another dyad, a surrogate)."""
-        return DyadSignals(inst, self.bands, **self.options)
+        new = DyadSignals(inst, self.bands, **self.options)
+        new.read_bytes = self.read_bytes
+        return new
 
     @property
     def band_kwargs(self):
@@ -407,7 +405,7 @@ class DyadSignals:
         # float32 would round the EEG on it to 1e-3 of its size).
         rdtype = np.float32 if self.precision == "single" else np.float64
         per_ch = inst.n_times * 8
-        chunk = int(max(1, min(len(picks), 2 * self.max_bytes // per_ch)))
+        chunk = int(max(1, min(len(picks), 2 * self.read_bytes // per_ch)))
         out = {b: [] for b in self.bands}
         meta = {}
         starts_ch = range(0, len(picks), chunk)
@@ -424,8 +422,9 @@ class DyadSignals:
                              "epoch", flat)
             data = detrend_linear(data, dtype=rdtype)
             # one forward FFT per channel serves every band (the line is already gone)
-            sigs = band_analytic(data, sfreq, self.bands, method=self.method, decim=decims,
-                                 detrend=False, **self.band_kwargs)
+            with gpu_step("band signals"):
+                sigs = band_analytic(data, sfreq, self.bands, method=self.method,
+                                     decim=decims, detrend=False, **self.band_kwargs)
             del data
             for b, sig in sigs.items():
                 out[b].append(sig.data)
@@ -448,13 +447,8 @@ class DyadSignals:
         """
         decims = self.decims(n_len, n_step, common=common_decim)
         cont = self.continuous(picks, decims, windows=(starts, n_len), flat=flat)
-        xp = self.bk.xp
-        res = {}
-        for b, (z, meta) in cont.items():
-            q = decims[b]
-            idx = (starts // q)[:, None] + np.arange(n_len // q)[None, :]
-            # (n_ch, F, E, L) -> (E, F, n_ch, L)
-            res[b] = (z[:, :, xp.asarray(idx)].transpose(2, 1, 0, 3), meta)
+        res = {b: (cut_epochs(z, epoch_index(starts, n_len, decims[b], self.bk.xp)), meta)
+               for b, (z, meta) in cont.items()}
         del cont
         return res
 
@@ -477,13 +471,28 @@ class DyadSignals:
                             self.trans)
                 for e in self.bands.values()
             )
-        sig = band_analytic(data, self.sfreq, self.bands, method=self.method, decim=dec,
-                            **self.band_kwargs)
+        with gpu_step("band signals"):
+            sig = band_analytic(data, self.sfreq, self.bands, method=self.method, decim=dec,
+                                **self.band_kwargs)
         del data
         # (E, n, F, T) -> (E, F, n, T)
         return {b: (s.data.transpose(0, 2, 1, 3), s) for b, s in sig.items()}
 
 
+
+
+def epoch_index(starts, n_len, q, xp):
+    """Sample index ``(E, L)`` of the epochs of ``n_len`` input samples at ``starts`` on a
+    band's grid (decimation ``q``, which divides both), on the backend's device."""
+    return xp.asarray((np.asarray(starts) // q)[:, None] + np.arange(n_len // q)[None, :])
+
+
+def cut_epochs(z, index):
+    """Epochs of continuous band signals: ``(n_ch, F, T)`` -> ``(E, F, n_ch, L)``.
+
+    ``index``: :func:`epoch_index`.
+    """
+    return z[..., index].transpose(2, 1, 0, 3)
 
 
 def role_rois(rois, names, roles, *, verbose=None):

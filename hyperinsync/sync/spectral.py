@@ -245,6 +245,22 @@ def _band_kernel(band, method, sfreq, n_fft, n_cycles, freq_step, rtol, trans):
     return kers, freqs
 
 
+@lru_cache(maxsize=32)
+def _kernels_on(xp, cdtype, band, method, sfreq, n_fft, n_cycles, freq_step, rtol, trans):
+    """:func:`_band_kernel` on the backend's device, in ``cdtype``: one copy for all of the
+    band's kernel segments, kept for later calls (surrogate batches, channel groups)."""
+    kers, freqs = _band_kernel(band, method, sfreq, n_fft, n_cycles, freq_step, rtol, trans)
+    flat = xp.asarray(np.concatenate([k for segs in kers for _, k in segs]), dtype=cdtype)
+    out, pos = [], 0
+    for segs in kers:
+        row = []
+        for k0, k in segs:
+            row.append((k0, flat[pos : pos + k.shape[0]]))
+            pos += k.shape[0]
+        out.append(row)
+    return out, freqs
+
+
 def _spec_bins(spec, k0, k1, n_fft):
     """Full-FFT bins ``k0:k1`` of a real signal from its one-sided spectrum ``spec``."""
     half = n_fft // 2 + 1
@@ -323,7 +339,7 @@ def band_analytic(
     precision="single",
     backend="auto",
     n_jobs=1,
-    max_bytes=256e6,
+    max_bytes="auto",
     filter_kwargs=None,
     l_trans_bandwidth="auto",
     h_trans_bandwidth="auto",
@@ -376,8 +392,9 @@ def band_analytic(
         Array backend (see :func:`hyperinsync.backend.get_backend`).
     n_jobs : int
         Threads for the CPU FFTs.
-    max_bytes : float
-        Approximate memory bound for one chunk of signals' spectra.
+    max_bytes : float | 'auto'
+        Approximate memory bound for one chunk of signals' spectra (``'auto'``: see
+        :meth:`hyperinsync.backend.Backend.max_bytes`).
     filter_kwargs : dict | None
         Extra arguments to :func:`mne.filter.filter_data` (``'mne_fir'`` only).
     l_trans_bandwidth, h_trans_bandwidth : float | 'auto'
@@ -399,7 +416,15 @@ def band_analytic(
     bk = get_backend(backend)
     xp = bk.xp
     n_jobs = check_n_jobs(n_jobs)
-    data = np.asarray(data) if not hasattr(data, "__cuda_array_interface__") else data
+    max_bytes = bk.max_bytes(max_bytes)
+    on_device = hasattr(data, "__cuda_array_interface__")
+    if on_device and bk.name != "cupy":
+        raise TypeError(
+            f"data are on the GPU ({type(data).__module__}.{type(data).__name__}) but "
+            f"backend={bk.name!r}: pass backend='cupy' (or 'auto'), or copy the data to the "
+            "host first (cupy.asnumpy)."
+        )
+    data = data if on_device else np.asarray(data)
     if data.ndim not in (2, 3):
         raise ValueError(
             f"data must have shape (n_signals, n_times) or (n_epochs, n_signals, n_times), "
@@ -447,17 +472,19 @@ def band_analytic(
         else:
             qs[name] = _check_decim(q)
 
+    if method == "mne_fir":
+        # MNE's FIR filter runs on the CPU: device data come to the host once, explicitly
+        host = bk.to_numpy(flat) if on_device else flat
+        return _band_analytic_fir(
+            detrend_linear(host, dtype=rdtype) if detrend else host, lead_shape, sfreq,
+            bands, qs, bk, cdtype, n_jobs, filter_kwargs, trans, params,
+        )
+
     # the line goes on the host (in double precision) when the data are there
-    src_xp = xp if hasattr(flat, "__cuda_array_interface__") else np
+    src_xp = xp if on_device else np
 
     def lineless(x):
         return detrend_linear(x, src_xp, dtype=rdtype) if detrend else x
-
-    if method == "mne_fir":
-        return _band_analytic_fir(
-            lineless(flat), lead_shape, sfreq, bands, qs, bk, cdtype, n_jobs, filter_kwargs,
-            trans, params,
-        )
 
     # padding: reflection for filters (no edge transient), zeros for MNE-style wavelets
     if method == "fft":
@@ -490,9 +517,10 @@ def band_analytic(
     # relative error, i.e. float32 rounding; 1e-12 (double) keeps MNE's result to 1e-15.
     rtol = 1e-7 if precision == "single" else 1e-12
     kernels = {
-        name: _band_kernel(
-            tuple(band), method, float(sfreq), n_fft, tuple(np.atleast_1d(n_cycles_arr)),
-            float(freq_step), rtol, edges[name] if method == "fft" else None,
+        name: _kernels_on(
+            xp, np.dtype(cdtype), tuple(band), method, float(sfreq), n_fft,
+            tuple(np.atleast_1d(n_cycles_arr)), float(freq_step), rtol,
+            edges[name] if method == "fft" else None,
         )
         for name, band in bands.items()
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._docs import fill_doc
+from ..base import label_index
 from .base import (
     _show,
     _get_axes,
@@ -46,18 +47,18 @@ def _level1_arrays(level1, values, threshold, episodes, null_band, band, roi_a, 
     if values is not None:
         return _vector(level1, "times"), _vector(values, "values"), threshold, episodes, \
             null_band, None
-    if not hasattr(level1, "get_series"):
+    from ..insync import InSyncLevel1
+
+    if not isinstance(level1, InSyncLevel1):
         raise ValueError("Pass a Level 1 result (hyperinsync.insync.level1), or times and "
                          "values arrays.")
-    from ..sync import SyncResult
-
     # one band and ROI pair of an InSyncLevel1 (None: the only one there is)
-    res, pick = level1, SyncResult._pick
+    res, pick = level1, label_index
     bi = pick("band", band, list(res.bands))
     ri = pick("roi_a", roi_a, list(res.roi_names[0]))
     ci = pick("roi_b", roi_b, list(res.roi_names[1]))
     band, roi_a, roi_b = list(res.bands)[bi], res.roi_names[0][ri], res.roi_names[1][ci]
-    times, vals = res.get_series(band, roi_a, roi_b)
+    times, vals = res.times, res.get_data(band, roi_a, roi_b)
     if threshold is None:
         threshold = float(np.asarray(res.threshold)[bi, ri, ci])
     if null_band is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._docs import fill_doc
+from ..base import label_index
 from .base import (
     _show,
     _get_axes,
@@ -24,9 +25,7 @@ def _surrogate_pick(res, measure, band, pair):
             f"observed has shape {obs.shape}: plot the null of one dyad's result (a "
             "pseudo-dyad result holds one observed value per dyad)."
         )
-    from ..sync import SyncResult
-
-    pick = SyncResult._pick
+    pick = label_index
     mi = pick("measure", measure, list(res.measures))
     bi = pick("band", band, list(res.bands))
     if pair is None:

@@ -1,0 +1,96 @@
+"""Test options: the CuPy emulation (``tests/_cupy_emulation.py``).
+
+``pytest --cupy-emulation=one-gpu`` (or ``HYPERINSYNC_CUPY_EMULATION=one-gpu``) installs the
+emulation as ``cupy`` for the whole run, before any test imports hyperinsync's backend:
+``backend='auto'`` then computes on the emulated GPU and the ``gpu`` tests run with
+``backend='cupy'``. ``no-gpu``: CuPy imports but reports no device (``'auto'`` uses NumPy,
+``'cupy'`` is a clear error). The ``cupy_emulation`` fixture gives a test the emulation (the
+run's, or its own "one GPU" one, removed afterwards) with its transfer counters reset.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from _cupy_emulation import MODES, Emulation, current
+
+ENV = "HYPERINSYNC_CUPY_EMULATION"
+# processes the tests start import this folder's cupy, which installs the same emulation
+CHILD_SITE = Path(__file__).parent / "_cupy_site"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--cupy-emulation", choices=("off",) + MODES, default=None,
+        help=f"install the CuPy emulation as cupy for the run (default: ${ENV} or off)",
+    )
+
+
+def _mode(config):
+    mode = config.getoption("--cupy-emulation") or os.environ.get(ENV, "").strip() or "off"
+    if mode not in ("off",) + MODES:
+        raise pytest.UsageError(f"{ENV}={mode!r}: use one of {('off',) + MODES}")
+    return mode
+
+
+def gpu_step_only():
+    """Skip marker for tests that belong to the GPU step (``pytest -m gpu`` with the CuPy
+    emulation, or on a GPU), to keep the plain run short; they run there."""
+    from hyperinsync.backend import cupy_available
+
+    return pytest.mark.skipif(
+        current() is None and not cupy_available(),
+        reason=f"the GPU step runs it: {ENV}=one-gpu pytest -m gpu",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "gpu: the GPU path (NumPy/CuPy agreement, pipeline smoke and transfer "
+        "tests); CI runs them under the CuPy emulation")
+    mode = _mode(config)
+    if mode != "off":
+        config._cupy_emulation = Emulation(mode).install()
+        # child processes: new interpreters read PYTHONPATH; joblib's and multiprocessing's
+        # workers take this process's sys.path (here cupy is already the emulation)
+        os.environ[ENV] = mode
+        path = os.environ.get("PYTHONPATH", "")
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(CHILD_SITE)] + ([path] if path else []))
+        sys.path.insert(0, str(CHILD_SITE))
+
+
+def pytest_unconfigure(config):
+    emu = getattr(config, "_cupy_emulation", None)
+    if emu is not None:
+        emu.uninstall()
+
+
+def pytest_report_header(config):
+    mode = _mode(config)
+    return None if mode == "off" else f"CuPy emulation: {mode} (tests/_cupy_emulation.py)"
+
+
+@pytest.fixture
+def cupy_emulation(monkeypatch):
+    """The installed emulation ("one GPU": the run's, else one for this test only).
+
+    ``HYPERINSYNC_BACKEND`` is unset for the test, so ``backend='auto'`` means the device.
+    """
+    monkeypatch.delenv("HYPERINSYNC_BACKEND", raising=False)
+    emu = current()
+    own = emu is None or emu.mode != "one-gpu"
+    if own:
+        previous = emu
+        emu = Emulation("one-gpu").install()
+    memory = emu.memory  # a test may shrink the device: the next one gets it back
+    emu.stats.reset()
+    try:
+        yield emu
+    finally:
+        emu.memory = memory
+        if own:
+            emu.uninstall()
+            if previous is not None:
+                previous.install()
