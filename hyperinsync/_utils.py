@@ -38,6 +38,17 @@ def insync_description(level, name, a=None, b=None):
     return prefix if a is None and b is None else f"{prefix}{a}-{b}"
 
 
+def annotation_samples(raw, onsets):
+    """Sample indices (from the first sample) of annotation onsets of ``raw``.
+
+    ``raw.annotations`` count from the time of ``first_samp`` whether or not the recording
+    has a ``meas_date`` (``raw.time_as_index(..., origin=None)`` would not subtract it, which
+    misplaces every annotation of a file that does not start at sample 0).
+    """
+    onsets = np.atleast_1d(np.asarray(onsets, float))
+    return np.round((onsets - raw.first_time) * raw.info["sfreq"]).astype(int)
+
+
 def check_bands(bands, sfreq=None):
     """Validate a band dict and return it as ``{name: (fmin, fmax)}`` floats."""
     if bands is None:

@@ -292,3 +292,25 @@ def test_make_physio_dyad():
     missing = [tuple(c) for c, s in zip(dy2.annotations.ch_names, dy2.annotations.description)
                if s == "BAD_missing"]
     assert sorted(missing) == [("client:EDA",), ("therapist:MEA",)]
+
+
+@pytest.mark.parametrize("start", [None, T0])
+def test_align_annotations_of_a_file_not_starting_at_sample_zero(start):
+    """A source whose first sample is not sample 0 (a cropped FIF): its annotations keep
+    their place on the data, with or without a measurement date (raw.annotations count from
+    first_samp's time in both cases)."""
+    sf = 4.0
+    src = mne.io.RawArray(np.arange(400.0)[None] / sf, mne.create_info(["X"], sf, "misc"),
+                          first_samp=40, verbose=False)  # first sample at 10 s
+    if start is not None:
+        src.set_meas_date(start)
+    # without a meas_date MNE takes onsets from the first sample and adds first_time
+    on = 5.0 if start is None else src.first_time + 5.0
+    src.set_annotations(mne.Annotations([on], [2.0], ["IM"], orig_time=src.info["meas_date"]))
+    assert src.annotations.onset[0] == pytest.approx(15.0)
+    out = align_physio(src, sfreq=8.0, offset=0.0)
+    (on, dur, _), = _ann(out, "IM")
+    assert on == pytest.approx(5.0) and dur == pytest.approx(2.0)
+    # the data under the annotation are the source's seconds 5-7 of data
+    i0 = int(round(on * 8.0))
+    assert out.get_data()[0, i0] == pytest.approx(5.0)

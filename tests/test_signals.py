@@ -2,6 +2,7 @@
 
 import inspect
 
+import mne
 import numpy as np
 import pytest
 
@@ -159,3 +160,20 @@ def test_one_rois_default_and_a_clear_error():
         hs.compute_sync(raw, ALPHA, verbose=False)
     res = hs.compute_sync(raw, ALPHA, rois=None, verbose=False)
     assert res.rows == ["A:x1", "A:x2"] and res.rois is None
+
+
+@pytest.mark.parametrize("meas_date", [None, 0])
+def test_bad_span_of_a_file_not_starting_at_sample_zero(meas_date):
+    """A BAD_ span of a recording whose first sample is not sample 0 (a cropped FIF) covers
+    the samples under it, with or without a measurement date."""
+    from hyperinsync.sync.signals import annotation_spans
+
+    raw = mne.io.RawArray(np.zeros((2, 2000)), mne.create_info(2, 100.0, "eeg"),
+                          first_samp=500, verbose=False)
+    if meas_date is not None:
+        raw.set_meas_date(meas_date)
+    # without a meas_date MNE takes onsets from the first sample and adds first_time
+    on = 2.0 if meas_date is None else raw.first_time + 2.0
+    raw.set_annotations(mne.Annotations([on], [1.0], ["BAD_x"], orig_time=raw.info["meas_date"]))
+    start, stop = annotation_spans(raw, [0])
+    assert (start[0], stop[0]) == (200, 300)

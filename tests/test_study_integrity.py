@@ -611,3 +611,20 @@ def test_output_lock_is_per_thread(tmp_path):
     assert isinstance(errors[0], StudyError)
     with lock_output(tmp_path):  # released
         pass
+
+
+@pytest.mark.parametrize("meas_date", [None, 0])
+def test_crop_segment_of_a_file_not_starting_at_sample_zero(meas_date):
+    """A segment of a recording whose first sample is not sample 0 (a cropped FIF) is the
+    data under its annotation, with or without a measurement date."""
+    sf = 100.0
+    data = np.arange(2000.0)[None].repeat(2, axis=0)
+    raw = mne.io.RawArray(data, mne.create_info(2, sf, "eeg"), first_samp=500, verbose=False)
+    if meas_date is not None:
+        raw.set_meas_date(meas_date)
+    # without a meas_date MNE takes onsets from the first sample and adds first_time
+    on = 2.0 if meas_date is None else raw.first_time + 2.0
+    raw.set_annotations(mne.Annotations([on], [1.0], ["seg"], orig_time=raw.info["meas_date"]))
+    assert raw.annotations.onset[0] == pytest.approx(7.0)
+    seg = study_mod._crop_segment(raw, "seg")
+    np.testing.assert_array_equal(seg.get_data(), data[:, 200:300])

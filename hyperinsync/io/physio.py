@@ -32,7 +32,7 @@ import mne
 import numpy as np
 
 from .._docs import fill_doc
-from .._utils import _check_option, _validate_type, logger, verbose, warn
+from .._utils import _check_option, _validate_type, annotation_samples, logger, verbose, warn
 from ..roles import set_dyad_meta
 from .errors import PhysioIOError
 
@@ -122,8 +122,7 @@ def bad_masks(raw, names):
         return out
     sfreq = raw.info["sfreq"]
     idx = np.flatnonzero(is_bad)
-    on = np.atleast_1d(raw.time_as_index(ann.onset[idx], use_rounding=True,
-                                         origin=ann.orig_time))
+    on = annotation_samples(raw, ann.onset[idx])
     off = on + np.round(ann.duration[idx] * sfreq).astype(int)
     for i0, i1, k in zip(on, off, idx):
         chs = ann.ch_names[k]

@@ -199,7 +199,8 @@ def align_physio(raw, *, sfreq, reference=None, start=None, duration=None, offse
     # annotations: source-file onsets -> target seconds
     ann = raw.annotations
     if len(ann):
-        src_on = ann.onset - (raw.first_time if ann.orig_time is not None else 0.0)
+        # raw.annotations count from first_samp's time, with or without a meas_date
+        src_on = ann.onset - raw.first_time
         on = (src_on - offset) / scale
         dur = ann.duration / scale
         keep = (on + dur > 0) & (on < n_out / sfreq)

@@ -187,10 +187,10 @@ def _crop_segment(raw, description):
             f"{sorted(set(ann.description))}. Fix [analysis] segments."
         )
     sfreq = raw.info["sfreq"]
-    t0 = raw.first_samp / sfreq
     pieces = []
     for i in hits:
-        onset = ann.onset[i] - (t0 if ann.orig_time is not None else 0.0)
+        # raw.annotations count from first_samp's time, with or without a meas_date
+        onset = ann.onset[i] - raw.first_time
         # in samples, so a segment that ends with the recording keeps its last sample
         start = max(int(round(onset * sfreq)), 0)
         stop = min(int(round((onset + ann.duration[i]) * sfreq)), raw.n_times)

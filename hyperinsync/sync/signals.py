@@ -20,6 +20,7 @@ from .._utils import (
     ProgressBar,
     _check_option,
     _validate_type,
+    annotation_samples,
     check_bands,
     check_n_jobs,
 )
@@ -75,9 +76,7 @@ def data_picks(inst, picks):
 def annotation_spans(raw, which):
     """Sample spans ``(on, off)`` of the annotations ``which`` selects, from the first sample."""
     ann = raw.annotations
-    on = np.atleast_1d(
-        raw.time_as_index(ann.onset[which], use_rounding=True, origin=ann.orig_time)
-    )
+    on = annotation_samples(raw, ann.onset[which])
     return on, on + np.round(np.atleast_1d(ann.duration[which]) * raw.info["sfreq"]).astype(int)
 
 
