@@ -202,11 +202,11 @@ def _contrast(values, groups, st, seed, labels=None):
                     "least 2 groups of at least 2 dyads.")
         return None
     res = group_contrast(values, groups, n_permutations=st["n_permutations"], seed=seed,
-                         statistic=st.get("statistic", "welch"), correction=_correction(st),
-                         ci=st.get("ci", 0.95))
+                         statistic=st["statistic"], correction=_correction(st),
+                         ci=st["ci"])
     out = ContrastResult({k: (np.asarray(v) if isinstance(v, (list, tuple)) and k != "df"
                               else v) for k, v in res.items()})
-    out["feature"] = st.get("feature", "raw")
+    out["feature"] = st["feature"]
     out["family"] = None if labels is None else _family(labels)
     if labels is not None:
         out["labels"] = np.asarray(labels)  # names the features (ContrastResult.labels)
@@ -235,9 +235,9 @@ def _correlations(values, variables, names, st, seed, dyads=None, labels=None):
             logger.info(f"Correlation with {name!r} skipped: fewer than 3 dyads have it.")
             continue
         res = correlation_test(values[ok], y[ok], n_permutations=st["n_permutations"],
-                               seed=rng, correction=_correction(st), ci=st.get("ci", 0.95))
+                               seed=rng, correction=_correction(st), ci=st["ci"])
         res["p_fdr"] = res["p_corrected"]  # the name earlier results files used
-        res["feature"] = st.get("feature", "raw")
+        res["feature"] = st["feature"]
         res["family"] = None if labels is None else _family(labels)
         res["dyads"] = None if dyads is None else np.asarray(dyads)[ok]
         if labels is not None:
@@ -267,8 +267,8 @@ def _mixed(feats, st):
             logger.info("Mixed model skipped: one segment, band and ROI only (the group "
                         "contrast is the whole design).")
             return None
-        res = mixed_model(rows, within=within, ci=st.get("ci", 0.95))
-        res["feature"] = st.get("feature", "raw")
+        res = mixed_model(rows, within=within, ci=st["ci"])
+        res["feature"] = st["feature"]
         out[m] = res
     return out
 
@@ -289,13 +289,13 @@ class _StudyGroup:
         if not any(rec["sync"] for rec in records):  # no EEG: its statistics do not apply
             return out
         feats = _dyad_features(records, st.get("rois"), st.get("differences") or {},
-                               st.get("feature", "z"))
+                               st["feature"])
         out["features"] = feats
         values, dyads, labels = feats["values"], feats["dyads"], feats["labels"]
         seed = st.get("seed")
         if st.get("contrast"):
             out["contrast"] = _contrast(values, feats["groups"], st, seed, labels)
-            if st.get("mixed", True):
+            if st["mixed"]:
                 out["mixed"] = _mixed(feats, st)
         correlate = list(st.get("correlate") or [])
         if correlate:
