@@ -626,5 +626,7 @@ def test_crop_segment_of_a_file_not_starting_at_sample_zero(meas_date):
     on = 2.0 if meas_date is None else raw.first_time + 2.0
     raw.set_annotations(mne.Annotations([on], [1.0], ["seg"], orig_time=raw.info["meas_date"]))
     assert raw.annotations.onset[0] == pytest.approx(7.0)
-    seg = study_mod._crop_segment(raw, "seg")
+    from hyperinsync.study.recording import _crop_segment
+
+    seg = _crop_segment(raw, "seg")
     np.testing.assert_array_equal(seg.get_data(), data[:, 200:300])

@@ -4,7 +4,8 @@
   :mod:`~hyperinsync.study.schema` (the study file's sections and keys, their types,
   defaults and meaning, versioned), :mod:`~hyperinsync.study.checks` (the schema applied,
   errors, value checks) and :mod:`~hyperinsync.study.recordings` (sources and files);
-- :mod:`~hyperinsync.study.runner` -- the per-recording analysis and its parallel execution,
+- :mod:`~hyperinsync.study.recording` -- one recording read (or simulated) and analysed;
+- :mod:`~hyperinsync.study.runner` -- the recordings' parallel execution and commits,
   with :mod:`~hyperinsync.study.cache` (what makes a part reusable; the output lock);
 - :mod:`~hyperinsync.study.group` -- the group statistics;
 - :mod:`~hyperinsync.study.results` -- the results file (:func:`read_results`), stored through

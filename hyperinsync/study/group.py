@@ -16,7 +16,7 @@ from .checks import (
     StudyError,
 )
 from .physio_group import correct_trends, lagged_group, one_session_per_dyad
-from .runner import (
+from .recording import (
     _shared_options,
     _ANALYSES,
     _load_recording,

@@ -26,7 +26,7 @@ from ..stats import fdr_bh, holm, icc, predict_outcome, segment_table
 from ..stats.lagged import lagged_pseudo_dyads
 from ..stats.lagged_result import LaggedSyncResult
 from .physio import analysed_dyad
-from .runner import _load_recording
+from .recording import _load_recording
 from .schema import LAGGED
 
 

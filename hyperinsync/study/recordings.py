@@ -20,7 +20,7 @@ from .checks import (
 )
 from .checks import check_section
 from .schema import FORMATS, LAGGED, READER_BY_MODE
-from .runner import (
+from .recording import (
     _make_simulated,
     _make_simulated_physio,
 )
