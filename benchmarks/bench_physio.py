@@ -44,9 +44,9 @@ def main():
     p.add_argument("--n-surrogates", type=int, default=None)
     a = p.parse_args()
 
+    import mne
     import numpy as np
 
-    import mne
     from hyperinsync import PhysioCoupling, lagged_sync, simulate_physio_dyad
     from hyperinsync.io import align_physio
 

@@ -3,6 +3,7 @@
 __version__ = "0.1.0.dev0"
 
 from . import insync, io, preprocessing, stats, viz
+from ._deprecated import test_sync
 from .backend import get_backend
 from .dyad import (
     DyadEpochs,
@@ -15,10 +16,8 @@ from .dyad import (
     read_dyad_fif,
     read_dyad_raw,
 )
-from .montage import list_montages, read_montage
 from .insync import annotate, level1, level2, level3
-from .study import make_report
-from .study import read_results
+from .montage import list_montages, read_montage
 from .rois import read_rois, resolve_rois
 from .simulation import (
     Coupling,
@@ -28,9 +27,6 @@ from .simulation import (
     simulate_physio_study,
     simulate_study,
 )
-from .sync import band_analytic
-from .study import Study, example_study_toml
-from ._deprecated import test_sync
 from .stats import (
     LaggedSyncResult,
     SurrogateResult,
@@ -40,7 +36,8 @@ from .stats import (
     surrogate_sync,
     surrogate_test,
 )
-from .sync import SyncResult, compute_sync
+from .study import Study, example_study_toml, make_report, read_results
+from .sync import SyncResult, band_analytic, compute_sync
 
 # read_dyad_raw (deprecated alias of read_dyad_fif) stays importable, outside __all__
 __all__ = [

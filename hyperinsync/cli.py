@@ -123,7 +123,8 @@ def _print_summary(results):
 
 def _print_lagged_summary(results):
     """Per [physio] / [movement] modality: sessions above chance, leaders, ICC, Level 3 and
-    the outcome models' synchrony terms."""
+    the outcome models' synchrony terms.
+    """
     import numpy as np
 
     from .study.schema import LAGGED
@@ -177,8 +178,7 @@ def _cmd_demo(args):
 
 
 def _cmd_run(args):
-    from .study import failure_line
-    from .study import Study, lock_output
+    from .study import Study, failure_line, lock_output
 
     study = Study.from_toml(args.study)
     out = Path(args.out) if args.out else Path(args.study).with_suffix("")

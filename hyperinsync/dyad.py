@@ -26,14 +26,14 @@ from .roles import (  # noqa: F401  (the dyad naming API is also dyad's)
     ROLE_SEP,
     check_roles,
     check_two_roles,
-    get_info,
-    split_description,
     get_dyad_meta,
+    get_info,
     get_roles,
     role_ch_name,
     role_picks,
     set_dyad_meta,
     split_ch_name,
+    split_description,
 )
 
 _CH_KEYS = ("loc", "kind", "unit", "coil_type", "cal", "range", "coord_frame")

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from _cupy_emulation import MODES, Emulation, current
 
 ENV = "HYPERINSYNC_CUPY_EMULATION"
@@ -37,7 +36,8 @@ def _mode(config):
 
 def gpu_step_only():
     """Skip marker for tests that belong to the GPU step (``pytest -m gpu`` with the CuPy
-    emulation, or on a GPU), to keep the plain run short; they run there."""
+    emulation, or on a GPU), to keep the plain run short; they run there.
+    """
     from hyperinsync.backend import cupy_available
 
     return pytest.mark.skipif(

@@ -461,7 +461,8 @@ def test_recording_files(tmp_path):
 
 def test_fuzz_truncations_refused(tmp_path, planted):
     """Any cut of an EDF file, or of a BrainVision data file whose header states its
-    length, raises DyadIOError naming the file; nothing else escapes."""
+    length, raises DyadIOError naming the file; nothing else escapes.
+    """
     rng = np.random.default_rng(7)
     edf = Path(planted["fa"]).read_bytes()
     data = np.random.default_rng(0).normal(0, 1e-5, (2, 3000))

@@ -158,7 +158,8 @@ def test_the_checker_catches_violations(tmp_path, monkeypatch, bad, what):
 
 def test_every_sub_package_is_shipped():
     """pyproject.toml lists the packages by hand: a new sub-package missing there would work
-    in an editable install and be absent from the wheel users get."""
+    in an editable install and be absent from the wheel users get.
+    """
     import tomllib
 
     pyproject = ROOT.parent / "pyproject.toml"

@@ -104,7 +104,8 @@ def test_report_sections(demo, tmp_path, capsys):
 def test_report_figures_drawn_once(demo, tmp_path, monkeypatch):
     """Each figure of the report is laid out on a fixed grid and drawn once (a constrained
     layout made saving draw every figure twice and measured every label), with one shared
-    colour bar on each dyad's matrices (they share one scale)."""
+    colour bar on each dyad's matrices (they share one scale).
+    """
     from matplotlib.figure import Figure
 
     from hyperinsync.study import make_report
@@ -217,7 +218,8 @@ def _small_study_file(tmp_path):
 @pytest.mark.parametrize("how", ["terminal", "quiet", "pipe", "verbose error"])
 def test_run_progress(tmp_path, monkeypatch, capsys, how):
     """A terminal sees the run recording by recording and stage by stage; --quiet, a pipe
-    or --verbose error see nothing."""
+    or --verbose error see nothing.
+    """
     import sys
 
     toml = _small_study_file(tmp_path)

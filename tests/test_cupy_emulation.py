@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.signal
-
 from _cupy_emulation import IMPLICIT, Emulation, OutOfMemoryError
 from conftest import gpu_step_only
 

@@ -135,7 +135,7 @@ class _Links(HTMLParser):
                 self.refs.append((tag, key, attrs[key], attrs.get("rel") or ""))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parse(path):
     parser = _Links()
     parser.feed(path.read_text(encoding="utf-8", errors="replace"))

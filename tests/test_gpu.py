@@ -81,7 +81,8 @@ def assert_p_agree(p_gpu, p_np, n_null, what):
 @pytest.mark.parametrize("where", ["host", "device"])
 def test_band_analytic_agrees(method, where):
     """Every method, from host data and from device data ('mne_fir' used to call
-    np.asarray on device input)."""
+    np.asarray on device input).
+    """
     x = np.random.default_rng(0).standard_normal((3, 4, 1000))
     data = get_backend("cupy").asarray(x) if where == "device" else x
     gpu = band_analytic(data, 250.0, BANDS, method=method, backend="cupy")
@@ -233,7 +234,8 @@ def test_tiny_study_runs_on_the_gpu(tmp_path):
 @pytest.mark.filterwarnings("ignore:.*the lead test has only")  # a short test recording
 def test_lagged_sync_agrees():
     """Windowed lagged cross-correlation of body/autonomic signals, where the package has it
-    (double precision: CuPy and NumPy agree to FFT rounding)."""
+    (double precision: CuPy and NumPy agree to FFT rounding).
+    """
     lagged = pytest.importorskip("hyperinsync.stats.lagged")
     import mne
 

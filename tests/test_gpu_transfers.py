@@ -13,10 +13,10 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import gpu_step_only
 
 import hyperinsync as hs
-from conftest import gpu_step_only
-from hyperinsync.backend import gpu_fallback, gpu_step, get_backend
+from hyperinsync.backend import get_backend, gpu_fallback, gpu_step
 
 pytestmark = [pytest.mark.gpu, gpu_step_only()]
 
@@ -118,7 +118,8 @@ def test_level2_transfers_do_not_grow(cupy_emulation, raw):
 
 def test_study_with_numpy_backend_never_touches_the_gpu(cupy_emulation, tmp_path):
     """analysis.backend='numpy' on a machine with a GPU: every step (sync, surrogates,
-    Levels 1-2, pseudo-dyads) computes with NumPy and records it (issue 15, defect 1)."""
+    Levels 1-2, pseudo-dyads) computes with NumPy and records it (issue 15, defect 1).
+    """
     st = hs.Study(
         simulate=dict(n_dyads=2, n_sessions=1, segments=[("rest", 20.0)], sfreq=100.0,
                       seed=3),

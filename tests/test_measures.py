@@ -150,7 +150,8 @@ def test_signed_measures_and_phase_relation():
 
 def test_across_layout_is_contiguous(pair_data):
     """'across' puts the epochs last in a C-contiguous copy: each per-time-point product is
-    then one BLAS matrix product (a transposed view is not)."""
+    then one BLAS matrix product (a transposed view is not).
+    """
     from hyperinsync.sync.measures import samples_last
 
     za, _ = pair_data
@@ -163,7 +164,8 @@ def test_across_layout_is_contiguous(pair_data):
 @pytest.mark.parametrize("convention", ["within", "across"])
 def test_sums_measures_equal_compute_measure(pair_data, convention):
     """The measures of sums from one pass over (a, conj(b)) are those of compute_measure, and
-    measure_samples_last on a prepared layout too."""
+    measure_samples_last on a prepared layout too.
+    """
     from hyperinsync.sync.measures import measure_samples_last, samples_last, sums_measures
 
     za, zb = pair_data

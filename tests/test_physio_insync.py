@@ -1,5 +1,6 @@
 """In-Sync levels of body and autonomic synchrony: Level 2 segments and session, annotations
-on the recording (one naming rule with the EEG), Level 3 across sessions, the heat map."""
+on the recording (one naming rule with the EEG), Level 3 across sessions, the heat map.
+"""
 
 import datetime as dt
 

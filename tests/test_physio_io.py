@@ -83,7 +83,8 @@ def test_csv_absolute_times_tsv_and_errors(tmp_path):
 
 def test_csv_clock_drift(tmp_path):
     """Stamps of a device running 200 ppm fast: refused at the nominal rate, or read at the
-    rate they show."""
+    rate they show.
+    """
     n, sf, ppm = 7200, 4.0, 200.0
     t = np.arange(n) / (sf * (1 + ppm * 1e-6))
     fname = tmp_path / "d.csv"
@@ -298,7 +299,8 @@ def test_make_physio_dyad():
 def test_align_annotations_of_a_file_not_starting_at_sample_zero(start):
     """A source whose first sample is not sample 0 (a cropped FIF): its annotations keep
     their place on the data, with or without a measurement date (raw.annotations count from
-    first_samp's time in both cases)."""
+    first_samp's time in both cases).
+    """
     sf = 4.0
     src = mne.io.RawArray(np.arange(400.0)[None] / sf, mne.create_info(["X"], sf, "misc"),
                           first_samp=40, verbose=False)  # first sample at 10 s

@@ -1,5 +1,6 @@
 """Windowed lagged cross-correlation (hyperinsync.sync.lagged, hyperinsync.stats.lagged): parity with rMEA and SUSY, the
-surrogate engine, missing data, and the tests' answers on dyads with known coupling."""
+surrogate engine, missing data, and the tests' answers on dyads with known coupling.
+"""
 
 import math
 import warnings
@@ -104,7 +105,8 @@ def test_rmea_parity(r2z, abs_):
 # ---------------------------------------------------------------------------- SUSY, by hand
 def r_ccf(x, y, lag_max):
     """R's ccf(x, y, lag.max): lag k estimates cor(x[t + k], y[t]) (biased, whole-segment
-    means and SDs), lags -lag_max..lag_max."""
+    means and SDs), lags -lag_max..lag_max.
+    """
     n = len(x)
     xm, ym = x - x.mean(), y - y.mean()
     den = np.sqrt((xm**2).sum() / n * (ym**2).sum() / n)
@@ -353,8 +355,8 @@ def test_episodes_annotations():
 
 def test_pseudo_dyads():
     """Coupled dyads stand out from pseudo-dyads; a pseudo-dyad's value equals lagged_sync
-    on the two people put together."""
-
+    on the two people put together.
+    """
     raws = []
     for k in range(4):
         raw, _ = simulate_physio_dyad(300 + 20 * k, 4.0, modalities=["heart"], seed=20 + k,

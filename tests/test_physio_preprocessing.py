@@ -177,7 +177,8 @@ def test_mea_scale_smooth_artifacts():
 
 def test_mea_ccf_artifacts():
     """A stretch where both regions see the same motion (one camera region catching the
-    other person) is flagged for inspection, not dropped."""
+    other person) is flagged for inspection, not dropped.
+    """
     rng = np.random.default_rng(5)
     n, sf = 25 * 400, 25.0
     a = rng.exponential(1.0, n)

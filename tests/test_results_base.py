@@ -239,7 +239,8 @@ def test_from_dict_reads_earlier_layouts(results):
 
 def test_lagged_result_getter_against_corrcoef(results):
     """get_data picks by label; at lag 0 a window's value is the Fisher z of the Pearson r
-    of the two series in that window (numpy)."""
+    of the two series in that window (numpy).
+    """
     res, raw = results["lagged"], physio()
     assert list(res.labels) == ["modality", "window", "lag"]
     assert res.labels["modality"] == ["HR", "MEA"]
@@ -269,7 +270,8 @@ def test_lagged_result_getter_against_corrcoef(results):
 
 def test_lagged_result_round_trip_through_the_results_file_writer(results, tmp_path):
     """A lagged result stored by the results file's writer reads back equal (arrays, rows
-    with NaN, parameters, annotations), also without surrogates, through RESULT_CLASSES."""
+    with NaN, parameters, annotations), also without surrogates, through RESULT_CLASSES.
+    """
     import h5py
 
     from hyperinsync.study.h5 import read_dict, write_dict

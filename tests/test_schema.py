@@ -13,15 +13,15 @@ the migration from the old version to ``MIGRATIONS``, keep the old snapshot and 
 
 import inspect
 import json
-import tomllib
 import warnings
 from pathlib import Path
 
 import pytest
+import tomllib
 
+from hyperinsync import lagged_pseudo_dyads, lagged_sync
 from hyperinsync.insync import level1, level2, level3
 from hyperinsync.io import read_dyad_files, read_dyad_xdf, split_dyad
-from hyperinsync import lagged_pseudo_dyads, lagged_sync
 from hyperinsync.simulation import simulate_physio_study, simulate_study
 from hyperinsync.stats import pseudo_dyad_test, surrogate_test
 from hyperinsync.study import Study, StudyError, example_study_toml, schema

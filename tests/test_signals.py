@@ -27,7 +27,8 @@ def dyad():
 
 def test_every_analysis_takes_the_signal_options_in_one_order():
     """compute_sync, the surrogates and Levels 1-2 take the signal options of DyadSignals
-    with the same names, order and defaults, and bands second."""
+    with the same names, order and defaults, and bands second.
+    """
     ref = inspect.signature(DyadSignals).parameters
     for func in (hs.compute_sync, hs.surrogate_sync, hs.surrogate_test, hs.pseudo_dyad_test,
                  hs.level1, hs.level2):
@@ -80,7 +81,8 @@ def test_levels_refuse_morlet_and_take_mne_fir(dyad):
 
 def test_surrogates_take_the_signal_options(dyad):
     """precision and decim reach the surrogates' band signals (they were fixed before):
-    the observed values equal compute_sync's with the same options."""
+    the observed values equal compute_sync's with the same options.
+    """
     kw = dict(precision="double", decim=2, n_cycles=5.0, method="morlet", epoch_duration=4.0)
     sur = hs.surrogate_test(dyad, ALPHA, "plv", n_surrogates=19, seed=0, rois=None,
                             verbose=False, **kw)
@@ -91,7 +93,8 @@ def test_surrogates_take_the_signal_options(dyad):
 
 def test_study_passes_analysis_options_to_surrogates_and_levels(tmp_path):
     """[analysis] epoch_duration, method and backend reach the surrogates and Levels 1-2
-    (the runner used to call them with their own defaults)."""
+    (the runner used to call them with their own defaults).
+    """
     st = hs.Study(
         simulate=dict(n_dyads=2, n_sessions=1, segments=[("rest", 30.0)], sfreq=100.0,
                       seed=3),
@@ -149,7 +152,8 @@ def test_deprecated_names_warn_and_give_the_same_numbers(dyad, tmp_path):
 
 def test_one_rois_default_and_a_clear_error():
     """rois='default' everywhere; channels outside every default ROI give an error that
-    says how to analyse channel pairs instead."""
+    says how to analyse channel pairs instead.
+    """
     for func in (hs.compute_sync, hs.surrogate_sync, hs.surrogate_test, hs.pseudo_dyad_test,
                  hs.level1, hs.level2):
         assert inspect.signature(func).parameters["rois"].default == "default"
@@ -165,7 +169,8 @@ def test_one_rois_default_and_a_clear_error():
 @pytest.mark.parametrize("meas_date", [None, 0])
 def test_bad_span_of_a_file_not_starting_at_sample_zero(meas_date):
     """A BAD_ span of a recording whose first sample is not sample 0 (a cropped FIF) covers
-    the samples under it, with or without a measurement date."""
+    the samples under it, with or without a measurement date.
+    """
     from hyperinsync.sync.signals import annotation_spans
 
     raw = mne.io.RawArray(np.zeros((2, 2000)), mne.create_info(2, 100.0, "eeg"),

@@ -31,7 +31,8 @@ def _mne_cwt(x, freqs, n_cycles=7.0):
 
 def test_morlet_equals_mne_cwt(noise):
     """Morlet on epochs equals MNE's cwt(mode='same') with mne-connectivity's wavelets, on
-    linearly detrended epochs."""
+    linearly detrended epochs.
+    """
     out = band_analytic(noise, SF, {"alpha": (8, 13)}, method="morlet", precision="double")
     sig = out["alpha"]
     assert sig.data.shape == (3, 4, 6, 1500)
@@ -42,7 +43,8 @@ def test_morlet_equals_mne_cwt(noise):
 
 def test_morlet_single_precision_truncation(noise):
     """In single precision the wavelet spectra are truncated at 1e-7 of their peak: still
-    within float32 rounding of MNE's cwt."""
+    within float32 rounding of MNE's cwt.
+    """
     out = band_analytic(noise, SF, {"alpha": (8, 13)}, method="morlet", precision="single")
     ref = _mne_cwt(noise, out["alpha"].freqs)
     err = np.abs(_host(out["alpha"].data) - ref).max() / np.abs(ref).max()
@@ -187,7 +189,8 @@ def _half_points(f, mag):
 @pytest.mark.parametrize("trans", [("auto", "auto"), (1.0, 1.5)])
 def test_effective_band_is_filters_half_amplitude(sf, band, trans):
     """The reported -6 dB band is where MNE's actual FIR (create_filter + freqz) and the
-    'fft' filter's response fall to 1/2."""
+    'fft' filter's response fall to 1/2.
+    """
     from hyperinsync.sync.bands import effective_band
 
     kw = dict(l_trans_bandwidth=trans[0], h_trans_bandwidth=trans[1])
@@ -203,7 +206,8 @@ def test_effective_band_is_filters_half_amplitude(sf, band, trans):
 
 def test_effective_band_defaults_overlap():
     """MNE's defaults: theta 4-8 passes 3-9 Hz at -6 dB and overlaps alpha (7-14.625 Hz):
-    a 9 Hz alpha peak appears in theta at half amplitude, through the actual transform."""
+    a 9 Hz alpha peak appears in theta at half amplitude, through the actual transform.
+    """
     from hyperinsync.sync.bands import effective_band
 
     assert effective_band((4, 8), "fft", 500.0) == (3.0, 9.0)
@@ -226,7 +230,8 @@ def test_effective_band_defaults_overlap():
 @pytest.mark.parametrize("n_cycles", [7.0, 4.0])
 def test_effective_band_morlet(noise, n_cycles):
     """Morlet: the half-amplitude points of the lowest and highest wavelets' spectra (MNE's
-    wavelets, measured by FFT), and a tone there gives half the peak response."""
+    wavelets, measured by FFT), and a tone there gives half the peak response.
+    """
     from hyperinsync.sync.bands import effective_band
 
     band = (4.0, 8.0)
@@ -278,7 +283,8 @@ def test_mne_fir_transitions_are_mnes():
 @pytest.mark.parametrize("epoched", [True, False])
 def test_morlet_half_wavelet_padding(noise, epoched):
     """Half the longest wavelet on each side (zeros on epochs, reflection on continuous data)
-    gives the values of a whole wavelet on each side: every wavelet's support is covered."""
+    gives the values of a whole wavelet on each side: every wavelet's support is covered.
+    """
     data = noise if epoched else noise[0]
     kw = dict(bands={"theta": (4, 8), "alpha": (8, 13)}, method="morlet", precision="double",
               n_cycles=5.0)

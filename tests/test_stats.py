@@ -8,11 +8,11 @@ import pytest
 from scipy import stats as sps
 
 from hyperinsync.stats import (
-    mixed_model,
     correlation_test,
     fdr_bh,
     group_contrast,
     maxstat_p,
+    mixed_model,
     p_value,
     permutation_test,
     standardize,
@@ -547,7 +547,8 @@ def test_holm_against_statsmodels():
 
 def test_mixed_model_falls_back_to_random_intercept():
     """4 dyads and 7 strata: the stratified fit does not converge; the random-intercept
-    model is fitted instead, said so, with between-within df."""
+    model is fitted instead, said so, with between-within df.
+    """
     rng = np.random.default_rng(5)
     rows = []
     for d in range(4):

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import hyperinsync.study.runner as study_mod
-from hyperinsync.study.parts import read_part, read_part_header
 from hyperinsync.simulation import simulate_dyad, simulate_study
 from hyperinsync.stats import correlation_test, fdr_bh, group_contrast
 from hyperinsync.study import RecordingError, Study, StudyError, example_study_toml
+from hyperinsync.study.parts import read_part, read_part_header
 from hyperinsync.sync import compute_sync
 
 SIM = dict(n_dyads=4, n_sessions=1, segments=[["rest", 12.0], ["session", 20.0]],
@@ -56,7 +56,8 @@ def first_run(tmp_path_factory):
 def test_features_and_group_statistics(first_run):
     """Per-dyad features: raw equals compute_sync, the default (surrogate z) equals
     (observed - null mean) / null SD of surrogate_test on the same segment; stats match
-    stats.*"""
+    stats.*
+    """
     from hyperinsync.stats import surrogate_test
 
     _, res = first_run
@@ -177,7 +178,8 @@ def test_resume_and_parameter_changes(first_run):
 
 def test_failure_mid_run_then_resume(tmp_path, monkeypatch):
     """An exception in one recording stops the run with an error naming it; the parts done
-    are kept and the next run computes only the rest. keep_going finishes the others."""
+    are kept and the next run computes only the rest. keep_going finishes the others.
+    """
     real = study_mod._process
 
     def flaky(job):
@@ -483,7 +485,8 @@ def test_xdf_session(tmp_path):
 def test_groups_differing_only_in_alpha_power(tmp_path):
     """Issue 11 item 2: a stronger alpha rhythm raises chance PLV. Two groups of uncoupled
     dyads, one with extra (independent) alpha: raw alpha PLV differs between the groups, the
-    surrogate-corrected features (corrected and the default z) do not."""
+    surrogate-corrected features (corrected and the default z) do not.
+    """
     import mne
     from scipy import fft as sp_fft
 

@@ -1,5 +1,6 @@
 """A study run again gives exactly what a fresh run gives; one run per output folder; safe
-names; one-line errors per recording; damaged files detected (tiny file-based studies)."""
+names; one-line errors per recording; damaged files detected (tiny file-based studies).
+"""
 
 import itertools
 import os
@@ -20,9 +21,15 @@ import scipy.io
 import hyperinsync
 import hyperinsync.study.runner as study_mod
 from hyperinsync.cli import main
-from hyperinsync.study import ResultsError, read_results
 from hyperinsync.simulation import simulate_dyad
-from hyperinsync.study import RecordingError, Study, StudyError, lock_output
+from hyperinsync.study import (
+    RecordingError,
+    ResultsError,
+    Study,
+    StudyError,
+    lock_output,
+    read_results,
+)
 
 ROLES = ("T", "C")
 CHANNELS = ["Fz", "Cz", "C3", "C4"]
@@ -89,7 +96,8 @@ def write_split_fif(fname, raw):
 
 def write_study(root, statistics=None, rois=None):
     """Four dyads, one per reader that opens companion files (and one plain FIF); ``rois``:
-    how the study names the ROI file (default: its absolute path)."""
+    how the study names the ROI file (default: its absolute path).
+    """
     data = root / "data"
     data.mkdir(parents=True)
     write_brainvision(data / "bv.vhdr", _dyad(1))
@@ -153,7 +161,8 @@ def assert_same_results(resumed, fresh):
 def test_resumed_run_equals_fresh_run_after_any_edit(tmp_path, monkeypatch):
     """Each input edited in turn: a resumed run recomputes exactly what changed and gives
     exactly the numbers of a fresh run (data files and their companions, ROI file, dyad
-    facts in the study file, package version)."""
+    facts in the study file, package version).
+    """
     toml = write_study(tmp_path)
     data = tmp_path / "data"
     out = tmp_path / "out"
@@ -228,7 +237,8 @@ def test_cache_key_covers_library_versions_and_code(monkeypatch):
 
 def test_other_working_directory_reuses(tmp_path, monkeypatch):
     """Relative paths (data and ROI files) start at the study's data folder: run from
-    elsewhere, everything is reused."""
+    elsewhere, everything is reused.
+    """
     write_study(tmp_path, rois="rois.txt")
     monkeypatch.chdir(tmp_path)
     out = (tmp_path / "out").resolve()
@@ -252,7 +262,8 @@ HOLDER = textwrap.dedent("""
 
 def test_second_run_is_refused_and_spares_the_first_runs_files(tmp_path, capsys):
     """While another process holds the output folder, a run is refused before touching it;
-    once that process is killed, the lock is free and its leftovers are cleaned."""
+    once that process is killed, the lock is free and its leftovers are cleaned.
+    """
     toml = write_study(tmp_path)
     out = tmp_path / "out"
     (out / "parts").mkdir(parents=True)
@@ -491,7 +502,8 @@ def damaged(orig, n, seed):
 
 def test_fuzz_results_file_only_results_error(tmp_path):
     """Byte flips and truncations of results.h5 and of a part: each is detected (checksum)
-    and read_results / verify_part raise ResultsError naming the file, nothing else."""
+    and read_results / verify_part raise ResultsError naming the file, nothing else.
+    """
     from hyperinsync.study.parts import verify_part
 
     raw = _dyad(8, duration=8.0)
@@ -616,7 +628,8 @@ def test_output_lock_is_per_thread(tmp_path):
 @pytest.mark.parametrize("meas_date", [None, 0])
 def test_crop_segment_of_a_file_not_starting_at_sample_zero(meas_date):
     """A segment of a recording whose first sample is not sample 0 (a cropped FIF) is the
-    data under its annotation, with or without a measurement date."""
+    data under its annotation, with or without a measurement date.
+    """
     sf = 100.0
     data = np.arange(2000.0)[None].repeat(2, axis=0)
     raw = mne.io.RawArray(data, mne.create_info(2, sf, "eeg"), first_samp=500, verbose=False)

@@ -99,7 +99,8 @@ def _direct(res_rows):
 def test_simulated_physio_study_equals_direct_calls(tmp_path, capsys):
     """A study of physiology alone, from a TOML file, through ``hyperinsync run``: every
     recording's lagged synchrony, the ICC, the Level 3 trends, the outcome models and the
-    pseudo-dyads equal the public functions called on the same simulated recordings."""
+    pseudo-dyads equal the public functions called on the same simulated recordings.
+    """
     toml = tmp_path / "physio.toml"
     toml.write_text(SIM_TOML)
     with warnings.catch_warnings():
@@ -263,7 +264,8 @@ def _run(toml, out, **kw):
 def test_file_study_resume_recomputes_the_edited_recording(file_study, tmp_path):
     """Per-session files: the numbers equal the readers + lagged_sync called directly; a
     resumed run reuses everything; editing one person's EDA file recomputes that recording
-    only; a lagged option recomputes all; a group option none."""
+    only; a lagged option recomputes all; a group option none.
+    """
     out = tmp_path / "out"
     res = _run(file_study, out)
     data = tmp_path / "data" / "dyad02"
@@ -305,7 +307,8 @@ def test_file_study_resume_recomputes_the_edited_recording(file_study, tmp_path)
 
 def test_bad_physio_input_names_dyad_session_and_file(file_study, tmp_path):
     """A channel missing for one person, or a missing file: one line naming the dyad, the
-    session and the file."""
+    session and the file.
+    """
     client = tmp_path / "data" / "dyad02" / "client"
     (client / "EDA.csv").rename(client / "GSR.csv")  # another sensor name: channel GSR
     text = file_study.read_text()
@@ -334,7 +337,8 @@ def test_bad_physio_input_names_dyad_session_and_file(file_study, tmp_path):
 def test_eeg_study_with_aux_eda_and_a_movement_file(tmp_path):
     """Skin conductance recorded by the EEG amplifier (aux channels of the EEG file) and a
     video's MEA file per session, brought onto the EEG's timeline with the EEG's segments;
-    the EEG analysis runs as before."""
+    the EEG analysis runs as before.
+    """
     sim = simulate_study(n_dyads=2, segments=[("rest_pre", 60.0), ("session", 60.0)],
                          sfreq=100.0, seed=1, roles=ROLES, verbose=False)
     (tmp_path / "data").mkdir()
@@ -440,7 +444,8 @@ def test_physio_sections_are_checked_before_any_work(tmp_path):
 
 def test_progress_stages_of_a_physiology_study(tmp_path):
     """A recording without EEG reports reading and each lagged section, as the display
-    expects (no EEG segment, Level 1 or Level 2 stage that never comes)."""
+    expects (no EEG segment, Level 1 or Level 2 stage that never comes).
+    """
     from hyperinsync.study import Study, runner
     from hyperinsync.study.progress import recording_stages
 

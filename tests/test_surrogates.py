@@ -8,9 +8,9 @@ import pytest
 
 import hyperinsync as hi
 from hyperinsync import stats as sg
-from hyperinsync.stats.pairings import shuffle_orders
 from hyperinsync.dyad import make_dyad_epochs, make_dyad_raw
 from hyperinsync.simulation import Coupling
+from hyperinsync.stats.pairings import shuffle_orders
 
 SFREQ = 100.0
 BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}

@@ -43,7 +43,8 @@ def small_epochs():
 
 def test_across_morlet_equals_mne_connectivity(small_epochs):
     """Across-epochs Morlet PLV/coh equal spectral_connectivity_epochs(cwt_morlet, faverage)
-    on the linearly detrended epochs (compute_sync removes each epoch's line itself)."""
+    on the linearly detrended epochs (compute_sync removes each epoch's line itself).
+    """
     from mne_connectivity import spectral_connectivity_epochs
     from scipy.signal import detrend
 
@@ -310,7 +311,8 @@ def _with_dc(raw, seed=0):
 def test_offsets_and_trends_change_nothing(small_dyad, method, kind):
     """Every measure, both conventions: offsets up to 200 mV and linear drifts change no
     value by more than 1e-6 (double precision). Before the fix the 'fft' first-epoch PLV
-    went 0.89 -> 0.71 with a 200 mV offset."""
+    went 0.89 -> 0.71 with a 200 mV offset.
+    """
     clean, dc = small_dyad, _with_dc(small_dyad)
     if kind == "epochs":
         # per-epoch offsets and drifts (each epoch has its own line)
@@ -336,7 +338,8 @@ def test_offsets_and_trends_change_nothing(small_dyad, method, kind):
 
 def test_offsets_single_precision(small_dyad):
     """The line is removed in double precision before the float32 cast: default precision
-    is invariant too (a 200 mV offset in float32 would keep 1e-3 of the EEG)."""
+    is invariant too (a 200 mV offset in float32 would keep 1e-3 of the EEG).
+    """
     a = compute_sync(small_dyad, measures=ALL_MEASURES, verbose=False)
     b = compute_sync(_with_dc(small_dyad), measures=ALL_MEASURES, verbose=False)
     np.testing.assert_allclose(b.data, a.data, rtol=0, atol=1e-5)
@@ -386,7 +389,8 @@ def test_no_epochs_refused(small_dyad):
 @pytest.mark.parametrize("duration", [2 / 250.0, 0.2, 0.4])
 def test_too_short_epochs_refused(small_dyad, duration):
     """Under 2 cycles of theta's 4 Hz (0.5 s) PLV tends to 1 for any data: refused, naming
-    the minimum. (Before: 2-sample epochs gave PLV = 1 everywhere.)"""
+    the minimum. (Before: 2-sample epochs gave PLV = 1 everywhere.)
+    """
     with pytest.raises(ValueError, match=r"at least 2 cycles \(0\.5 s"):
         compute_sync(small_dyad, epoch_duration=duration, verbose=False)
     with pytest.raises(ValueError, match="cycle"):
@@ -399,7 +403,8 @@ def test_too_short_epochs_refused(small_dyad, duration):
 
 def test_short_epochs_warn_with_chance_level(small_dyad):
     """2-4 cycles: valid but inflated, said in a warning; the value is measurably inflated
-    against 4-s epochs of the same uncoupled theta data (closed-form-ish chance levels)."""
+    against 4-s epochs of the same uncoupled theta data (closed-form-ish chance levels).
+    """
     with pytest.warns(RuntimeWarning, match="inflated"):
         short = compute_sync(small_dyad, {"theta": (4.0, 8.0)}, epoch_duration=0.75,
                              precision="double", verbose=False)
@@ -422,7 +427,8 @@ def test_across_needs_epochs(small_dyad):
 
 def test_flat_channel_excluded_from_rois(small_dyad):
     """A flat channel is left out with a warning naming it, and its ROI average is that of
-    the remaining channels (before: PLV 0 silently pulled the ROI down)."""
+    the remaining channels (before: PLV 0 silently pulled the ROI down).
+    """
     raw = small_dyad.copy()
     raw._data[raw.ch_names.index("B:F4")] = 3e-3  # disconnected: constant at its offset
     rois = {"front": ["Fz", "F3", "F4"], "back": ["Cz", "Pz"]}
@@ -467,7 +473,8 @@ def _flat_epochs(raw):
 def test_nan_inside_bad_span_not_checked(small_dyad):
     """NaN in a BAD_ span (a gap) is allowed: epochs overlapping it are left out, and the
     band signals equal those of the same recording with the span bridged by a straight line
-    (np.interp), i.e. the NaN does not spread through the filter."""
+    (np.interp), i.e. the NaN does not spread through the filter.
+    """
     raw = small_dyad.copy()
     ci = raw.ch_names.index("B:Fz")
     raw._data[ci, 1250:1500] = np.nan  # 5-6 s
@@ -505,7 +512,8 @@ def test_nan_in_epochs_names_channel_and_epoch(small_dyad):
 def test_nan_in_bad_span_surrogates_and_level1(small_dyad):
     """The same rule where the null models and In-Sync windows read data: NaN inside a
     rejected BAD_ span is bridged for the filter (values equal the bridged recording's),
-    a flat channel is refused by name."""
+    a flat channel is refused by name.
+    """
     from hyperinsync import surrogate_test
 
     raw = small_dyad.copy()
@@ -564,7 +572,8 @@ def _hypyp_check(dyad, ep_a, ep_b, atol):
 def test_hypyp_parity_at_default_arguments(small_epochs):
     """README: method='mne_fir' gives HyPyP's numbers (within convention) at the default
     arguments -- decim='auto' used to average every 5th sample (9e-3 off). Default
-    precision is float32: agreement to its rounding (measured 3.4e-7 on the real dyad)."""
+    precision is float32: agreement to its rounding (measured 3.4e-7 on the real dyad).
+    """
     sub = small_epochs.copy().pick(["therapist:Fz", "therapist:Cz", "client:Fz", "client:Cz"])
     data = sub.get_data()
     _hypyp_check(sub, data[:, :2], data[:, 2:], atol=1e-6)
@@ -574,7 +583,8 @@ def test_hypyp_parity_at_default_arguments(small_epochs):
 def test_hypyp_parity_real_dyad():
     """The same on HyPyP's own test dyad (25 one-second epochs; 6 + 6 of its channels to
     keep HyPyP's loops short). Its 825-tap theta filter is longer than the 501-sample
-    epochs, as MNE warns: still the same numbers."""
+    epochs, as MNE warns: still the same numbers.
+    """
     import warnings
 
     d = SHARED / "data" / "hypyp_dyad"
@@ -615,7 +625,8 @@ def test_effective_band_recorded(small_dyad):
 
 def test_mne_fir_across_leaves_out_epoch_ends(small_dyad):
     """MNE's odd-reflection padding pins the band signal's real part to 0 at an epoch's
-    first and last sample (phase +-90 degrees whatever the data): 'across' leaves them out."""
+    first and last sample (phase +-90 degrees whatever the data): 'across' leaves them out.
+    """
     from scipy.signal import hilbert
 
     ep = _epochs(small_dyad, 3.0)
@@ -635,7 +646,8 @@ def test_mne_fir_across_leaves_out_epoch_ends(small_dyad):
 def test_across_chunks_equal_the_direct_formula(small_epochs, pairs):
     """Across epochs, the products run per chunk of time points on contiguous copies (the
     second side conjugated) shared by the measures: whatever the chunking, the values are
-    the direct formulas per time point on the band signals, and mne-connectivity's."""
+    the direct formulas per time point on the band signals, and mne-connectivity's.
+    """
     from hyperinsync.sync.engine import _fill_across  # noqa: F401  (the path under test)
     from hyperinsync.sync.spectral import band_analytic
 

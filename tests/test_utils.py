@@ -41,7 +41,8 @@ def test_atomic_path_success_and_failure(tmp_path):
 
 def test_atomic_path_never_touches_the_umask(tmp_path, monkeypatch):
     """The process umask is never changed (other threads' files would get mode 0666), yet
-    the file gets a new file's usual permissions; a folder is refused as the target."""
+    the file gets a new file's usual permissions; a folder is refused as the target.
+    """
     old = os.umask(0o027)
     try:
         def no_umask(mask):

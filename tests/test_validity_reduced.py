@@ -56,7 +56,8 @@ def test_surrogate_test_error_rates_on_null_dyads():
 @pytest.mark.slow
 def test_level1_any_episode_rate_on_null_recordings():
     """Level 1 episodes (one max-statistic family over windows, ROI pairs and bands): few
-    null recordings show any episode (the first version showed one in 4 of 6)."""
+    null recordings show any episode (the first version showed one in 4 of 6).
+    """
     n = 16
     with_episode = 0
     for k in range(n):

@@ -26,7 +26,6 @@ shorter recordings and fewer surrogates (the test suite does).
 # %%
 import os
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import hyperinsync as hs

@@ -76,7 +76,6 @@ ax.set_xlabel(f"compute_sync, {duration:g} s of 2 x 32 channels (s)")
 # dashboard: here it listens on a free loopback port, so two runs never collide.
 from distributed import Client, LocalCluster  # noqa: E402
 
-
 study = hs.Study(
     roles=("therapist", "client"),
     simulate=dict(n_dyads=3 if small else 14, sfreq=100.0,

@@ -34,8 +34,6 @@ BLAS thread): ``n_rep = 100`` (20 replications per power point) took 10 min; ``n
 
 from __future__ import annotations
 
-import numpy as np
-
 from hyperinsync import Coupling, simulate_dyad
 from hyperinsync.insync import level2
 

@@ -40,8 +40,7 @@ import numpy as np
 from scipy import stats as sps
 
 from hyperinsync import Coupling, read_montage, simulate_dyad
-from hyperinsync.stats import fdr_bh
-from hyperinsync.stats import pseudo_dyad_test, surrogate_test
+from hyperinsync.stats import fdr_bh, pseudo_dyad_test, surrogate_test
 
 from .common import FDR_TARGET, NOMINAL, Row
 

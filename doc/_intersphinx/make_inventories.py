@@ -76,7 +76,8 @@ def matplotlib_uri(name, kind, owner):
 
 def page_per_name(folder):
     """Projects that give every class, function and method a page (pandas, statsmodels,
-    pingouin): ``<folder><name>.html#<name>``."""
+    pingouin): ``<folder><name>.html#<name>``.
+    """
     def uri(name, kind, owner):
         return None if kind == "module" else f"{folder}$.html#$"
     return uri

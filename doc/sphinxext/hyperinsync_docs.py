@@ -126,7 +126,8 @@ def _schema_default(key):
 
 def write_study_schema(app, config):
     """Write ``_generated/study_schema.inc``: every section and key of the study file, from
-    :mod:`hyperinsync.study.schema` (so the reference is the schema the package reads)."""
+    :mod:`hyperinsync.study.schema` (so the reference is the schema the package reads).
+    """
     from hyperinsync.study.schema import SCHEMA_VERSION, SECTIONS
 
     lines = [f"Schema version {SCHEMA_VERSION}. A default in a section that ``false`` skips "

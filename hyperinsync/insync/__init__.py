@@ -29,11 +29,11 @@ formulas of :mod:`hyperinsync.sync.measures`), :mod:`~hyperinsync.insync.level1`
 classes in :mod:`~hyperinsync.insync.results`.
 """
 
+from .._utils import INSYNC_PREFIX as PREFIX
 from .annotate import annotate
 from .level1 import level1
 from .level2 import level2
 from .level3 import InSyncLevel3, correlate_with_questionnaire, level3
-from .._utils import INSYNC_PREFIX as PREFIX
 from .results import InSyncLevel1, InSyncLevel2
 
 __all__ = [

@@ -9,7 +9,6 @@ import numpy as np
 
 from .. import stats
 from .._docs import fill_doc
-from ..backend import gpu_fallback, gpu_step
 from .._utils import (
     _check_option,
     _validate_type,
@@ -20,6 +19,7 @@ from .._utils import (
     verbose,
     warn,
 )
+from ..backend import gpu_fallback, gpu_step
 from ..sync.measures import unit
 from ..sync.signals import (
     DyadSignals,
@@ -28,12 +28,12 @@ from ..sync.signals import (
 from .episodes import _episode_bounds, _lead_lag, _lead_lag_sums, _merge_episodes
 from .results import InSyncLevel1
 from .windows import (
-    _check_window_method,
     WINDOW_MEASURES,
     _bad_windows,
     _BlockCross,
     _check_n_surrogates,
     _check_positive,
+    _check_window_method,
     _Geometry,
     _null_shifts,
     _orig_time_str,

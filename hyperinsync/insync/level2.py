@@ -9,7 +9,6 @@ import numpy as np
 
 from .. import stats
 from .._docs import fill_doc
-from ..backend import gpu_fallback, gpu_step
 from .._utils import INSYNC_PREFIX as PREFIX
 from .._utils import (
     ProgressBar,
@@ -17,24 +16,25 @@ from .._utils import (
     _validate_type,
     check_correction,
     check_seed,
-    renamed_argument,
     logger,
+    renamed_argument,
     verbose,
     warn,
 )
-from ..sync.measures import phase_relation, unit
+from ..backend import gpu_fallback, gpu_step
 from ..stats.pairings import shuffle_orders
 from ..stats.result import resolve_tails
+from ..sync.measures import phase_relation, unit
 from ..sync.signals import (
+    DyadSignals,
     annotation_spans,
 )
-from ..sync.signals import DyadSignals
 from .results import InSyncLevel2
 from .windows import (
-    _check_window_method,
     WINDOW_MEASURES,
     _check_n_surrogates,
     _check_positive,
+    _check_window_method,
     _Geometry,
     _null_shifts,
     _orig_time_str,

@@ -1,5 +1,6 @@
 """Readers: two recordings onto one timeline, TMSi Poly5, XDF/LSL, one amplifier with two caps,
-physiological devices (CSV/TSV, Empatica, BIOPAC AcqKnowledge) and motion energy (MEA)."""
+physiological devices (CSV/TSV, Empatica, BIOPAC AcqKnowledge) and motion energy (MEA).
+"""
 
 from .align import read_dyad, read_dyad_files, read_recording, recording_files
 from .errors import AlignmentError, DyadIOError, PhysioIOError, SplitError, XDFError

@@ -24,17 +24,17 @@ import numpy as np
 from mne.io import BaseRaw
 
 from .._utils import _check_option, _validate_type, logger, verbose, warn
-from .recording import (
-    recording_files,
-    read_recording,
-)
-from .pulses import (
-    _pulse_times,
-    _misfit,
-    _match_pulses,
-)
 from .clocks import _lsl_line, _shared_clock, _xdf_meta
 from .errors import AlignmentError, DyadIOError
+from .pulses import (
+    _match_pulses,
+    _misfit,
+    _pulse_times,
+)
+from .recording import (
+    read_recording,
+    recording_files,
+)
 
 __all__ = ["read_dyad_files", "read_recording", "recording_files"]
 

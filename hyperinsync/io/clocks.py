@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-
-
 from .._utils import logger
+
 
 def _xdf_meta(raw):
     """The LSL facts :func:`hyperinsync.io.read_raw_xdf` stored, or None."""

@@ -23,4 +23,5 @@ class SplitError(DyadIOError):
 
 class PhysioIOError(DyadIOError):
     """A physiological or motion-energy file that cannot be read as it is (the message says
-    why and where)."""
+    why and where).
+    """

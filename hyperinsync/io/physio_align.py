@@ -40,6 +40,7 @@ from ..dyad import DEFAULT_ROLES, make_dyad_raw
 from ..roles import get_dyad_meta, set_dyad_meta
 from .physio import abs_start, mask_runs
 
+
 def _fit_clock(sync_times):
     """offset and drift (ppm) from events both clocks recorded; residual checked."""
     t_ref, t_src = (np.asarray(v, float) for v in sync_times)

@@ -48,21 +48,21 @@ from .._utils import (
     verbose,
 )
 from .poly5_header import (
+    _BLOCK_HDR,
+    _BLOCK_HEADER_SIZE,
+    _DESC,
+    _DESC_SIZE,
+    _HDR,
+    _HEADER_SIZE,
     _MAGIC,
     _VERSION_NUMBER,
-    _HEADER_SIZE,
-    _DESC_SIZE,
-    _BLOCK_HEADER_SIZE,
-    _HDR,
-    _DESC,
-    _BLOCK_HDR,
     Poly5Error,
-    _unit_scale,
-    _guess_type,
-    _read_header,
     _description_slots,
+    _guess_type,
     _pack_description,
+    _read_header,
     _unique,
+    _unit_scale,
 )
 
 __all__ = ["Poly5Error", "RawPoly5", "read_raw_poly5", "write_poly5"]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-
 import mne
 import numpy as np
 
 from .._utils import logger
 from .errors import AlignmentError
+
 
 def _pick_stim(raw, name, stim_channel):
     if stim_channel is not None:

@@ -23,17 +23,17 @@ import numpy as np
 from .._utils import _check_option, _validate_type, logger, verbose
 from ..dyad import set_dyad_meta
 from .align import _make_dyad, _resample_at, _resolve_montages, _set_annotations_rel
+from .errors import XDFError
 from .xdf_streams import (
     _SELECT_BY,
-    _check_structure,
-    _field,
-    _find_stream,
-    _eeg_streams,
-    _select,
     _channels,
     _check_stream,
+    _check_structure,
+    _eeg_streams,
+    _field,
+    _find_stream,
+    _select,
 )
-from .errors import XDFError
 
 __all__ = ["read_dyad_xdf", "read_raw_xdf"]
 

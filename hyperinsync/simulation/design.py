@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-
 from dataclasses import asdict, dataclass, field
 
 import numpy as np

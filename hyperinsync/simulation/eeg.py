@@ -38,7 +38,6 @@ cross-spectrum ``E[A(f) conj(B(f))]`` has angle ``2*pi*f*lag - phase``.
 
 from __future__ import annotations
 
-
 import mne
 import numpy as np
 from scipy import fft as sp_fft
@@ -62,9 +61,6 @@ from .sources import (
     _envelope,
     _montage_info,
 )
-
-
-
 
 
 @verbose

@@ -20,8 +20,8 @@ r"""Statistics of synchrony: inference, null models, group tests, mixed models.
 """
 
 from .effects import cohens_d_ci, eta_sq_partial_ci
-from .group_result import ContrastResult, CorrelationResult, MixedModelResult
 from .group import STATISTICS, correlation_test, group_contrast, permutation_test
+from .group_result import ContrastResult, CorrelationResult, MixedModelResult
 from .inference import (
     CORRECTIONS,
     STANDARDIZE,

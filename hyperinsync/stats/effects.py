@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 from scipy import stats as _sps
 
 from .._utils import _validate_type
+
 
 def _pooled_sd(a, b):
     na, nb = a.shape[0], b.shape[0]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 from scipy import stats as _sps
 
 from .._docs import fill_doc
 from .._utils import _check_option, _validate_type, check_correction, check_seed
-from .group_result import ContrastResult, CorrelationResult
 from .effects import _check_ci, _cohens_d, _r_ci, cohens_d_ci, eta_sq_partial_ci
+from .group_result import ContrastResult, CorrelationResult
 from .inference import CORRECTIONS, TAILS, _correct_family, p_value
 
 # Permutations are evaluated in blocks of this many, so the label matrices stay small

@@ -122,7 +122,8 @@ class GroupResult(BaseResult, dict):
     @classmethod
     def from_dict(cls, d):
         """Rebuild a result from :meth:`to_dict` output (or a dict stored by earlier
-        versions, when these functions returned plain dicts)."""
+        versions, when these functions returned plain dicts).
+        """
         return cls(d)
 
 

@@ -14,7 +14,6 @@ host arrays (``Backend.to_numpy``).
 
 from __future__ import annotations
 
-
 import numpy as np
 from scipy import stats as _sps
 

@@ -134,7 +134,8 @@ NULLS = ("circular_shift", "segment_shuffle")
 
 def _segment_windows(raw, names, geom):
     """``{name: boolean mask of windows whose data lie inside one stretch of that name}`` and
-    ``{name: [[onset, duration], ...]}`` of its stretches (s from the first sample)."""
+    ``{name: [[onset, duration], ...]}`` of its stretches (s from the first sample).
+    """
     descs = np.asarray(raw.annotations.description)
     out, spans = {}, {}
     lo = geom.data_starts
@@ -214,7 +215,8 @@ def _surrogate_pairings(definition, null, geom, n_sur, min_shift, rng):
 
 def _episodes(mod, p, geom, obs_abs, obs, d, blocks, win_s, stat_kw):
     """Runs of consecutive significant windows: their peak lag and sign, and who leads in
-    them by the lead test of the session restricted to their windows."""
+    them by the lead test of the session restricted to their windows.
+    """
     sig = np.isfinite(p) & (p <= stat_kw["alpha"])
     lags_s = stat_kw["lags_s"]
     out = []

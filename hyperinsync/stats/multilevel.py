@@ -35,7 +35,8 @@ from .mixed import _as_frame, _fit_reml
 
 def _fit(model):
     """REML fit (:func:`~hyperinsync.stats.mixed._fit_reml`); an error when none fits, a
-    warning when it did not converge."""
+    warning when it did not converge.
+    """
     best, best_ok = _fit_reml(model)
     if best is None:
         raise ValueError("The mixed model could not be fitted to these data.")

@@ -10,8 +10,6 @@ of host/device copies does not grow with the number of surrogates or epochs.
 
 from __future__ import annotations
 
-
-
 import numpy as np
 
 from ..dyad import get_roles
@@ -26,6 +24,7 @@ from ..sync.signals import (
 )
 from ..sync.spectral import band_analytic
 from .pairings import _person_picks
+
 
 class _Prepared:
     """Band signals of the people of one or more dyads, cut into epochs as compute_sync.

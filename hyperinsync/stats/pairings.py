@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import math
 
 import mne
@@ -17,6 +16,7 @@ from ..dyad import ROLE_SEP, get_roles, split_ch_name
 from ..sync.signals import (
     data_picks,
 )
+
 
 # ------------------------------------------------------------------------------ inputs
 def _check_n_surrogates(n_surrogates, allow_none=False):

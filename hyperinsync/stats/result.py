@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-
-
 import numpy as np
 
 from .._utils import (
-    check_correction,
     _check_option,
     _validate_type,
     as_table,
+    check_correction,
 )
 from ..base import BaseResult
 from ..sync.measures import is_signed, phase_relation

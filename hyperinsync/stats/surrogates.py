@@ -41,16 +41,14 @@ into chunks whose intermediate arrays stay below about ``max_bytes`` (the same b
 
 from __future__ import annotations
 
-
-
 import mne
 import numpy as np
 
 from .._docs import fill_doc
 from .._utils import (
-    check_correction,
     _check_option,
     _validate_type,
+    check_correction,
     check_seed,
     logger,
     verbose,
@@ -58,6 +56,10 @@ from .._utils import (
 from ..backend import gpu_fallback, gpu_step
 from ..dyad import ROLE_SEP, get_roles
 from ..sync.measures import check_measures
+from ..sync.signals import (
+    DyadSignals,
+    roi_spec,
+)
 from .group import permutation_test
 from .inference import fdr_bh
 from .nulls import (
@@ -81,10 +83,6 @@ from .pairings import (
     shuffle_orders,
 )
 from .result import CORRECTIONS, SurrogateResult, resolve_tails
-from ..sync.signals import (
-    DyadSignals,
-    roi_spec,
-)
 
 NULLS = (
     "pseudo_dyads",

@@ -8,7 +8,6 @@ time may write into an output folder (:func:`lock_output`).
 
 from __future__ import annotations
 
-
 import contextvars
 import functools
 import hashlib
@@ -22,16 +21,10 @@ from pathlib import Path
 import mne
 import numpy as np
 
-from .h5 import to_json
 from .checks import (
     StudyError,
 )
-
-
-
-
-
-
+from .h5 import to_json
 
 
 def _sha256_file(path, chunk=1 << 20):
@@ -85,7 +78,8 @@ def _code_digest():
 
 def _cache_versions():
     """What a part's numbers depend on besides its inputs and parameters: code versions,
-    and whether ``backend='auto'`` would compute on a GPU (CuPy rounds differently)."""
+    and whether ``backend='auto'`` would compute on a GPU (CuPy rounds differently).
+    """
     from ..backend import ENV_VAR, cupy_available
 
     out = dict(_versions(), hyperinsync_code=_code_digest(),
@@ -146,7 +140,8 @@ def _install_open_hook():
 @contextmanager
 def _opened_files():
     """Collect ``{real path: (size, mtime_ns)}`` of the files opened for reading meanwhile
-    (in this thread), as first seen."""
+    (in this thread), as first seen.
+    """
     _install_open_hook()
     seen = {}
     token = _OPENED.set(seen)
@@ -159,7 +154,8 @@ def _opened_files():
 @functools.lru_cache(maxsize=1)
 def _installed_roots():
     """Folders of installed software: files read from there (Python modules, MNE's own data
-    and configuration, bundled montages) are covered by the versions, not hashed."""
+    and configuration, bundled montages) are covered by the versions, not hashed.
+    """
     import site
 
     from ..montage import data_files
@@ -188,7 +184,8 @@ def _is_input_file(path):
 
 def _input_key(path, base):
     """How a file is named in a part: relative to the study's folder, so that the study
-    can be moved or run from any folder."""
+    can be moved or run from any folder.
+    """
     path, base = os.path.realpath(path), os.path.realpath(base)
     try:
         return Path(os.path.relpath(path, base)).as_posix()

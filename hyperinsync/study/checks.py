@@ -1,8 +1,8 @@
 """A study description's errors (a description that cannot run, a recording whose analysis
-failed) and the checks of its values (its keys and defaults: :mod:`~hyperinsync.study.schema`)."""
+failed) and the checks of its values (its keys and defaults: :mod:`~hyperinsync.study.schema`).
+"""
 
 from __future__ import annotations
-
 
 import datetime as _dt
 import difflib
@@ -10,16 +10,10 @@ import math
 import re
 import unicodedata
 
-
 from .._utils import warn
 from . import schema
 from .results import failure_line
 from .schema import CORRECTION_NONE, SECTIONS
-
-
-
-
-
 
 
 class StudyError(ValueError):

@@ -1,4 +1,4 @@
-'''Studies: a description of many dyads and sessions, and the runner that analyses them.
+"""Studies: a description of many dyads and sessions, and the runner that analyses them.
 
 A study is written in a TOML file (:meth:`Study.from_toml`) or built in Python
 (:class:`Study`, same keys as keyword arguments). :meth:`Study.run` analyses every recording
@@ -77,14 +77,12 @@ Reader options by source:
   ``shared``, ``shared_to``, ``montage``, ``reader_kwargs``.
 - ``file`` with ``format = "fif"`` (or a ``.fif`` file): a saved dyad
   (:func:`hyperinsync.read_dyad_fif`).
-'''
+"""
 
 from __future__ import annotations
 
-
 import os
 from pathlib import Path
-
 
 from .._utils import (
     check_bands,
@@ -93,8 +91,10 @@ from .checks import (
     StudyError,
     _check_name,
     _check_number,
+    check_section,
+    migrate,
+    read_section,
 )
-from .checks import check_section, migrate, read_section
 from .schema import SCHEMA_VERSION
 
 # the annotated example study file, installed with the package (package-data)
@@ -103,13 +103,13 @@ from .group import (
     _check_statistics,
     _StudyGroup,
 )
+from .physio import check_lagged, check_simulate_physio
 from .recordings import (
     _StudyRecordings,
 )
 from .runner import (
     _StudyRunner,
 )
-from .physio import check_lagged, check_simulate_physio
 
 
 def example_study_toml():
@@ -276,7 +276,8 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
 
     def _check_values(self):
         """Check, before any work, what would otherwise fail deep in the analysis of every
-        recording: names that become labels, numbers, ROI files."""
+        recording: names that become labels, numbers, ROI files.
+        """
         an = self.analysis
         try:
             bands = check_bands(an.get("bands"))

@@ -4,8 +4,6 @@ pseudo-dyads and Level 3 trends (see "Group statistics" in :mod:`hyperinsync.stu
 
 from __future__ import annotations
 
-
-
 import numpy as np
 
 from .._utils import (
@@ -17,18 +15,11 @@ from .checks import (
 )
 from .physio_group import correct_trends, lagged_group, one_session_per_dyad
 from .recording import (
-    _shared_options,
     _ANALYSES,
-    _load_recording,
     _crop_segment,
+    _load_recording,
+    _shared_options,
 )
-
-
-
-
-
-
-
 
 FEATURES = ("corrected", "z", "raw")
 

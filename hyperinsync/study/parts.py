@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 
-
+from .._utils import atomic_path, logger
 from .h5 import (
-    ResultsError,
     OlderFormatError,
+    ResultsError,
+    _check_seal,
     _create_h5,
     _seal,
-    _check_seal,
+    read_dict,
     to_json,
     write_dict,
-    read_dict,
 )
-from .._utils import atomic_path, logger
 
 # the results stored once per recording (the others: per segment); physio and movement:
 # LaggedSyncResult of [physio] / [movement]

@@ -153,7 +153,8 @@ def _check_offsets(offsets, where):
 
 def _check_step(step, where):
     """A preprocessing step as ``{'step': name, **options}``; options checked against the
-    function's parameters."""
+    function's parameters.
+    """
     if isinstance(step, str):
         step = {"step": step}
     if not isinstance(step, dict) or not isinstance(step.get("step"), str):
@@ -174,7 +175,8 @@ def _check_step(step, where):
 
 def check_simulate_physio(value, roles):
     """``[simulate_physio]`` as the study keeps it (the arguments of
-    :func:`hyperinsync.simulate_physio_study`)."""
+    :func:`hyperinsync.simulate_physio_study`).
+    """
     if value is None:
         return None
     opts = check_section(value, "simulate_physio")
@@ -415,7 +417,8 @@ def _read_lagged(job, kind, raw):
 
 def preprocess(raw, steps):
     """``raw`` through the preprocessing steps, in order; each step's output keeps the
-    segment annotations of its input (a new series, such as a heart rate, has none)."""
+    segment annotations of its input (a new series, such as a heart rate, has none).
+    """
     for step in steps:
         kw = {k: v for k, v in step.items() if k != "step"}
         out = PREPROCESSING[step["step"]](raw, **kw, verbose=False)

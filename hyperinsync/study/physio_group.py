@@ -42,7 +42,8 @@ def one_session_per_dyad(recordings, session=None):
 def correct_trends(p, correction):
     """``(correction, corrected p)`` of a family of Level 3 trend tests: Benjamini-Hochberg
     for ``'fdr'``; for ``'maxstat'`` Holm (the tests share no permutations, so no max
-    statistic); NaN for none."""
+    statistic); NaN for none.
+    """
     p = np.asarray(p, float)
     if correction == "fdr":
         return correction, fdr_bh(p)[1]

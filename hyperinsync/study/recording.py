@@ -53,7 +53,8 @@ def _make_simulated(design_json):
 def _shared_options(analysis, func):
     """The [analysis] options that ``func`` takes, as keyword arguments (the bands and ROIs,
     the signal options of DyadSignals and, where it applies, the epoch length): declared by
-    the study-file schema, not read from ``func``'s signature."""
+    the study-file schema, not read from ``func``'s signature.
+    """
     return shared_options(analysis, _SECTION_OF[func])
 
 
@@ -73,7 +74,8 @@ _SECTION_OF = {surrogate_test: "surrogates", pseudo_dyad_test: "statistics.pseud
 
 def _load_recording(job):
     """Read (or simulate) one recording as a DyadRaw (``None``: a session of physiological or
-    movement files alone), with the session's annotations file."""
+    movement files alone), with the session's annotations file.
+    """
     raw = _read_recording(job)
     if raw is not None and job.get("annotations") and job.get("eeg", True):
         add_file_annotations(raw, job["annotations"])
@@ -114,9 +116,8 @@ def _read_recording(job):
         if tuple(get_roles(raw)) != roles:
             raise StudyError(f"{path} holds roles {get_roles(raw)}, the study {roles}.")
         return raw
-    from ..io.split import split_dyad
-
     from ..io.align import read_recording
+    from ..io.split import split_dyad
 
     kwargs = opts.pop("reader_kwargs", None) or {}
     if src["format"] == "poly5" and not path.lower().endswith(".poly5"):

@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-
 import os
 import re
 from pathlib import Path
 
 import mne
 
-from .h5 import to_json
 from .checks import (
     RecordingError,
     StudyError,
-    _check_name,
-    _file_key,
-    _check_number,
     _check_date,
+    _check_name,
+    _check_number,
+    _file_key,
+    check_section,
 )
-from .checks import check_section
-from .schema import FORMATS, LAGGED, READER_BY_MODE
+from .h5 import to_json
+from .physio import companion_source, recording_paths
 from .recording import (
     _make_simulated,
     _make_simulated_physio,
 )
-from .physio import companion_source, recording_paths
+from .schema import FORMATS, LAGGED, READER_BY_MODE
 
 
 class _StudyRecordings:

@@ -62,33 +62,32 @@ from pathlib import Path
 
 import numpy as np
 
-from .h5 import (
-    FORMAT,
-    FORMAT_VERSION,
-    ResultsError,
-    _create_h5,
-    _seal,
-    _check_seal,
-    to_json,
-    _safe_key,
-    _write_value,
-    write_dict,
-    _read_value,
-    read_dict,
-)
-from .parts import (
-    session_key,
-    merge_meta,
-    _read_record_raw,
-)
 from .._utils import as_table, atomic_path
-from .schema import LAGGED
 from ..insync import InSyncLevel1, InSyncLevel2, InSyncLevel3
 from ..stats.group_result import ContrastResult, CorrelationResult, MixedModelResult
 from ..stats.lagged_result import LaggedSyncResult
 from ..stats.result import SurrogateResult
 from ..sync.result import SyncResult
-
+from .h5 import (
+    FORMAT,
+    FORMAT_VERSION,
+    ResultsError,
+    _check_seal,
+    _create_h5,
+    _read_value,
+    _safe_key,
+    _seal,
+    _write_value,
+    read_dict,
+    to_json,
+    write_dict,
+)
+from .parts import (
+    _read_record_raw,
+    merge_meta,
+    session_key,
+)
+from .schema import LAGGED
 
 
 def write_results(fname, parts, group_stats, params, versions, study_toml="", *, meta=None,
@@ -311,7 +310,8 @@ class Results:
 
 def _surrogate_cells(sur):
     """``{(measure, band, roi): {'p', 'z', 'null_mean', 'corrected'}}`` of a SurrogateResult's
-    same-ROI pairs (``corrected``: observed - null mean, the study's default group feature)."""
+    same-ROI pairs (``corrected``: observed - null mean, the study's default group feature).
+    """
     rows = sur.to_table().to_dict("records")
     return {(r["measure"], r["band"], r["row"]): dict(
         p=r["p"], z=r["z"], null_mean=r["null_mean"], corrected=r["observed"] - r["null_mean"])

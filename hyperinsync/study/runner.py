@@ -9,7 +9,6 @@ import copy
 import time
 from pathlib import Path
 
-
 from .._utils import (
     _validate_type,
     check_n_jobs,
@@ -18,7 +17,21 @@ from .._utils import (
     verbose,
     warn,
 )
-from .progress import RunProgress, progress_enabled, steps
+from .cache import (
+    _cache_versions,
+    _input_hash,
+    _input_key,
+    _key_path,
+    _sha256_cached,
+    _sha256_json,
+    _versions,
+    lock_output,
+)
+from .checks import (
+    RecordingError,
+    StudyError,
+    _check_name,
+)
 from .h5 import OlderFormatError, ResultsError
 from .parts import (
     merge_meta,
@@ -28,28 +41,14 @@ from .parts import (
     verify_part,
     write_part,
 )
-from .recording import _process
-from .results import read_results, write_results
 from .physio import (
     GROUP_KEYS,
     recording_paths,
 )
-from .checks import (
-    StudyError,
-    RecordingError,
-    _check_name,
-)
+from .progress import RunProgress, progress_enabled, steps
+from .recording import _process
+from .results import read_results, write_results
 from .schema import LAGGED
-from .cache import (
-    _sha256_json,
-    _versions,
-    _cache_versions,
-    _input_key,
-    _key_path,
-    _sha256_cached,
-    lock_output,
-    _input_hash,
-)
 
 
 def _safe_process(job, report=None):

@@ -28,7 +28,6 @@ import datetime as _dt
 import numbers
 from dataclasses import dataclass
 
-
 SCHEMA_VERSION = 1
 
 # the default of an [insync] / [surrogates] / pseudo-dyad key that [analysis] supplies

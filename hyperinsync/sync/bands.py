@@ -11,7 +11,6 @@ half-amplitude points of the band's lowest and highest wavelet).
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .._utils import _check_option

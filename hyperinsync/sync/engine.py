@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-
-from threadpoolctl import threadpool_limits
-
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .._docs import fill_doc
 from .._utils import (
@@ -31,6 +29,7 @@ from .signals import (
     DyadSignals,
     roi_spec,
 )
+
 
 def _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, summary,
                  per_epoch, per_time, per_pair, max_bytes, bk):

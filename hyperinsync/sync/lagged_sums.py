@@ -244,7 +244,8 @@ class LaggedSums:
 
     def add(self, bk, c0, c1, z):
         """Take the values of windows ``c0:c1``: ``z`` (c, J, K) on ``bk``'s device, pairing 0
-        the observed one."""
+        the observed one.
+        """
         xp = bk.xp
         self.obs[c0:c1] = bk.to_numpy(z[:, 0])
         n_sur, k = self.sum_abs.shape[0], z.shape[2]

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from math import gcd
 
-
-import numpy as np
-
 import mne
+import numpy as np
 
 from .._docs import fill_doc
 from .._utils import (
@@ -482,7 +480,8 @@ class DyadSignals:
 
 def epoch_index(starts, n_len, q, xp):
     """Sample index ``(E, L)`` of the epochs of ``n_len`` input samples at ``starts`` on a
-    band's grid (decimation ``q``, which divides both), on the backend's device."""
+    band's grid (decimation ``q``, which divides both), on the backend's device.
+    """
     return xp.asarray((np.asarray(starts) // q)[:, None] + np.arange(n_len // q)[None, :])
 
 

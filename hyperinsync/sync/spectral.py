@@ -45,6 +45,7 @@ from .bands import (
     mne_transition_bandwidths,
 )
 
+
 @dataclass
 class BandSignal:
     """The analytic signal of one band.
@@ -248,7 +249,8 @@ def _band_kernel(band, method, sfreq, n_fft, n_cycles, freq_step, rtol, trans):
 @lru_cache(maxsize=32)
 def _kernels_on(xp, cdtype, band, method, sfreq, n_fft, n_cycles, freq_step, rtol, trans):
     """:func:`_band_kernel` on the backend's device, in ``cdtype``: one copy for all of the
-    band's kernel segments, kept for later calls (surrogate batches, channel groups)."""
+    band's kernel segments, kept for later calls (surrogate batches, channel groups).
+    """
     kers, freqs = _band_kernel(band, method, sfreq, n_fft, n_cycles, freq_step, rtol, trans)
     flat = xp.asarray(np.concatenate([k for segs in kers for _, k in segs]), dtype=cdtype)
     out, pos = [], 0

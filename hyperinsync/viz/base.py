@@ -6,6 +6,7 @@ import numpy as np
 
 from .._utils import _validate_type
 
+
 # --------------------------------------------------------------------------- small helpers
 def _show(fig, show):
     """Show ``fig`` like MNE's ``plt_show``: never on non-interactive backends."""

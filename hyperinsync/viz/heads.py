@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from .._docs import fill_doc
-from .base import (
-    _show,
-    _get_axes,
-    _strip_roles,
-    _is_sync_result,
-)
 from .._utils import _check_option, _validate_type
+from .base import (
+    _get_axes,
+    _is_sync_result,
+    _show,
+    _strip_roles,
+)
 
 # MNE's default head sphere (origin and radius in m, head coordinates): sensors are projected
 # with the same azimuthal-equidistant rule as MNE's topomaps, so the heads look the same.

@@ -7,10 +7,11 @@ import numpy as np
 from .._docs import fill_doc
 from ..base import label_index
 from .base import (
-    _show,
     _get_axes,
+    _show,
     _vector,
 )
+
 
 # --------------------------------------------------------------------------- In-Sync Level 1
 def _episode_spans(episodes):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from .._docs import fill_doc
-from .base import (
-    _show,
-    _get_axes,
-    _strip_roles,
-    _is_sync_result,
-)
 from .._utils import _check_option
+from .base import (
+    _get_axes,
+    _is_sync_result,
+    _show,
+    _strip_roles,
+)
+
 
 # --------------------------------------------------------------------------- SyncResult adapter
 def _sync_panels(result, measure, band, level):

@@ -7,12 +7,13 @@ import numpy as np
 from .._docs import fill_doc
 from ..base import label_index
 from .base import (
-    _show,
-    _get_axes,
     _fmt_p,
+    _get_axes,
+    _show,
     _stats_title,
     _vector,
 )
+
 
 # --------------------------------------------------------------------------- statistics
 def _surrogate_pick(res, measure, band, pair):

@@ -6,9 +6,10 @@ import numpy as np
 
 from .._docs import fill_doc
 from .base import (
-    _show,
     _get_axes,
+    _show,
 )
+
 
 @fill_doc
 def plot_trend(
