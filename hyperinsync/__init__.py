@@ -2,8 +2,10 @@
 
 __version__ = "0.1.0.dev0"
 
-from . import insync, io, preprocessing, stats, viz
-from ._deprecated import test_sync
+# the sub-packages as attributes (hs.io.read_raw_poly5, hs.viz...), and the deprecated alias
+# test_sync outside __all__
+from . import insync, io, preprocessing, stats, viz  # noqa: F401
+from ._deprecated import test_sync  # noqa: F401
 from .backend import get_backend
 from .dyad import (
     DyadEpochs,
@@ -14,7 +16,7 @@ from .dyad import (
     make_dyad_raw,
     read_dyad_epochs,
     read_dyad_fif,
-    read_dyad_raw,
+    read_dyad_raw,  # noqa: F401 (deprecated alias, outside __all__)
 )
 from .insync import annotate, level1, level2, level3
 from .montage import list_montages, read_montage

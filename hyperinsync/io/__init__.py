@@ -2,7 +2,12 @@
 physiological devices (CSV/TSV, Empatica, BIOPAC AcqKnowledge) and motion energy (MEA).
 """
 
-from .align import read_dyad, read_dyad_files, read_recording, recording_files
+from .align import (
+    read_dyad,  # noqa: F401 (deprecated alias, outside __all__)
+    read_dyad_files,
+    read_recording,
+    recording_files,
+)
 from .errors import AlignmentError, DyadIOError, PhysioIOError, SplitError, XDFError
 from .mea import read_mea
 from .physio import (
