@@ -364,7 +364,7 @@ def scen_l1(args):
     gemm = sum((1 + n_null) * (n // q) * n_pairs * 8 for q in decim.values())
     fft = band_fft_flops(len(raw.ch_names), n, decim) + sum(
         n_pairs * 2 * fft_flops(n // q) for q in decim.values())
-    ours = "ours insync.level1 (n_jobs=%d)" % args.threads
+    ours = f"ours insync.level1 (n_jobs={args.threads})"
     text = (f"{raw.times[-1] / 60:.0f} min, 2 x {len(raw.ch_names) // 2} ch, 500 Hz, 6-s "
             f"windows every 0.5 s, {n_null} block shuffles + {n_null} circular shifts")
     rows = [dict(scenario="L1", tool=ours, size=text, time=wall, measured="all",

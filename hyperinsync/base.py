@@ -176,11 +176,13 @@ class BaseResult:
         return d
 
     def __eq__(self, other):
+        """Compare the stored fields (``to_dict``) of two results of the same class."""
         if type(other) is not type(self):
             return NotImplemented
         return _same(self.to_dict(), other.to_dict())
 
-    def __ne__(self, other):  # explicit: a dict subclass would inherit dict's
+    def __ne__(self, other):
+        """Negate ``==`` (explicit: a dict subclass would inherit dict's ``!=``)."""
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 

@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def numpy_uri(name, kind, owner):
+    """Return the URI of a NumPy object (``$``: its name), or None for no link."""
     # numpy.random's generator API lives on hand-written pages
     special = {
         "numpy.random.Generator": "reference/random/generator.html#$",
@@ -56,6 +57,7 @@ def numpy_uri(name, kind, owner):
 
 
 def scipy_uri(name, kind, owner):
+    """Return the URI of a SciPy object (``$``: its name)."""
     if kind == "module":
         return f"reference/{name.split('.', 1)[1]}.html#module-$"
     # functions, classes and methods: a page each
@@ -63,6 +65,7 @@ def scipy_uri(name, kind, owner):
 
 
 def matplotlib_uri(name, kind, owner):
+    """Return the URI of a Matplotlib object (``$``: its name), or None for no link."""
     if kind == "module":
         return None
     # Figure and Axes list every method on a page of its own; other classes on theirs
@@ -84,8 +87,11 @@ def page_per_name(folder):
 
 
 def mne_uri(name, kind, owner):
-    # MNE (and mne-connectivity) document each public name on generated/<name>.html,
-    # methods and attributes on their class's page
+    """Return the URI of an MNE or mne-connectivity object (``$``: its name), or None.
+
+    Each public name has a page, ``generated/<name>.html``; methods and attributes are on
+    their class's page.
+    """
     if kind == "module":
         return None
     if owner is not None:
@@ -101,7 +107,10 @@ def single_page_uri(page):
 
 
 def h5py_uri(name, kind, owner):
-    # h5py documents its high-level classes one page each
+    """Return the URI of an h5py object (``$``: its name), or None for no link.
+
+    h5py documents its high-level classes one page each.
+    """
     pages = {"File": "high/file.html", "Group": "high/group.html",
              "Dataset": "high/dataset.html", "AttributeManager": "high/attr.html"}
     if kind == "module":
@@ -289,6 +298,7 @@ def write_inventory(path, project, version, entries):
 
 
 def main(argv=None):
+    """Write the inventories of the projects asked for (all by default)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python-inv", type=Path,
                         help="the Python documentation's objects.inv (Debian: "

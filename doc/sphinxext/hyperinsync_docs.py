@@ -208,6 +208,7 @@ def _guard_network():
 
 
 def check_offline(app, exception):
+    """Fail the build if it tried to reach the network (it must work offline)."""
     if _NETWORK_ATTEMPTS:
         raise ExtensionError(
             "the docs build tried to reach the network, it must work offline (shipped "
@@ -459,6 +460,7 @@ def fix_viewcode_backlinks(app, exception):
 
 
 def setup(app):
+    """Connect the extension's handlers to Sphinx's events."""
     app.connect("config-inited", check_inventories)
     app.connect("config-inited", write_optional_includes)
     app.connect("config-inited", write_cli_help)

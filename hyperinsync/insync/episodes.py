@@ -7,16 +7,16 @@ from scipy.stats import t as student_t
 
 
 def _episode_bounds(times, vals, sig, chance, tonic, step, window, t_end):
-    """Episodes of one series: supra-threshold runs, bounded at half height.
+    r"""Episodes of one series: supra-threshold runs, bounded at half height.
 
     A run of significant windows is a detection. Its height :math:`P` is the median of the
     run's values (robust to single noisy windows). A window overlapping a coupled stretch
     with a fraction :math:`f` sums the coherent parts of the stretch and of the tonic
     coupling around it, plus incoherent noise at the chance level :math:`B` (mean of
     circular-shift surrogate windows). With coherent parts
-    :math:`c_P = \\sqrt{P^2 - B^2}` and :math:`c_T = \\sqrt{T^2 - B^2}` (``tonic`` level
+    :math:`c_P = \sqrt{P^2 - B^2}` and :math:`c_T = \sqrt{T^2 - B^2}` (``tonic`` level
     :math:`T`; 0 when at chance) its value is about
-    :math:`\\sqrt{(f c_P + (1 - f) c_T)^2 + B^2}`. The boundaries are where the series
+    :math:`\sqrt{(f c_P + (1 - f) c_T)^2 + B^2}`. The boundaries are where the series
     crosses the value of a half-coupled window (:math:`f = 1/2`), interpolated between
     window centres: there the window centre sits on the stretch's edge. Returns
     ``[onset, offset, peak index]`` per run.
@@ -173,16 +173,16 @@ def _lead_lag_sums(ua, ub, i0, i1, k_max, sfreq_dec, bandwidth, max_bytes, xp=np
 
 
 def _lead_lag(meta, sums, sfreq_dec, bandwidth, roles, alpha):
-    """Lag, leader and phase relation of one episode, with jackknife confidence intervals.
+    r"""Lag, leader and phase relation of one episode, with jackknife confidence intervals.
 
     ``meta, sums``: :func:`_lead_lag_sums` (``sums`` on the host). ``PLV(tau)`` is the
     ROI-mean PLV of A(t) with B(t + tau). The lag is the centre of symmetry of its peak:
-    the zero of :math:`D(\\tau) = \\sum_{d=1}^{h} PLV(\\tau + d) - PLV(\\tau - d)` near
+    the zero of :math:`D(\tau) = \sum_{d=1}^{h} PLV(\tau + d) - PLV(\tau - d)` near
     the highest PLV, with :math:`h` = 1 / bandwidth (the half-width of the peak). The episode
     is cut into ``K`` contiguous blocks (4 <= K <= 20, at least 2 / bandwidth long) and the
     cross sums are kept per block, so every delete-one-block replicate is the total minus
-    one block. :math:`D(\\tau_0) / \\mathrm{SE}_{jack}` tests "the peak is centred at
-    :math:`\\tau_0`" (Student's t, K - 1 degrees of freedom; a smooth statistic, which the
+    one block. :math:`D(\tau_0) / \mathrm{SE}_{jack}` tests "the peak is centred at
+    :math:`\tau_0`" (Student's t, K - 1 degrees of freedom; a smooth statistic, which the
     jackknife suits, unlike the peak's location itself); the confidence interval of the lag
     holds the lags around the estimate that this test accepts. Phase: the angle of the
     summed cross term, its interval from the jackknife, and a two-sided jackknife t-test of

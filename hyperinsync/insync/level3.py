@@ -52,6 +52,7 @@ class InSyncLevel3(BaseResult):
         self.params = dict(params)
 
     def __repr__(self):
+        """Return the one-line summary that ``repr()`` shows."""
         return (
             f"<InSyncLevel3 | {len(self.dyads)} dyad(s) | mean slope "
             f"{self.summary['mean_slope']:.4g} per session (p={self.summary['p']:.3g})>"

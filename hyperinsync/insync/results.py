@@ -136,6 +136,7 @@ class InSyncLevel1(_WindowResult):
     _LEVEL = 1
 
     def __repr__(self):
+        """Return the one-line summary that ``repr()`` shows."""
         return (
             f"<InSyncLevel1 | {self.measure} | {', '.join(self.bands)} | "
             f"{len(self.roi_names[0])} x {len(self.roi_names[1])} ROIs | "
@@ -292,6 +293,7 @@ class InSyncLevel2(_WindowResult):
         return dict(segment=[s["name"] for s in self.segments], **super().labels)
 
     def __repr__(self):
+        """Return the one-line summary that ``repr()`` shows."""
         return (
             f"<InSyncLevel2 | {self.measure} | {', '.join(self.bands)} | "
             f"{len(self.segments)} segment(s)/block(s) | {len(self.contrasts)} contrast row(s)>"

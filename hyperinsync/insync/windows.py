@@ -168,12 +168,12 @@ class _Geometry:
 
 
 def _roi_series(a_blk, zb, geo, measure, mab, xp, max_bytes, pa_win=None):
-    """ROI-pair values (n_windows, n_roi_a * n_roi_b) of A's blocks against signal ``zb``.
+    r"""ROI-pair values (n_windows, n_roi_a * n_roi_b) of A's blocks against signal ``zb``.
 
     ``a_blk`` are the conjugated blocks of A (:func:`_prepare_a`); ``zb`` is B's signal
     (n_b, T), unit phasors for PLV, shifted as wanted. The block products are
-    :math:`\\bar S`, the conjugate of the cross sums, which changes neither :math:`|S|` nor
-    :math:`|\\mathrm{Im}\\,S|` and lets B enter the matrix product as a strided view (no
+    :math:`\bar S`, the conjugate of the cross sums, which changes neither :math:`|S|` nor
+    :math:`|\mathrm{Im}\,S|` and lets B enter the matrix product as a strided view (no
     conjugated copy per surrogate). ``mab`` (n_roi_a * n_roi_b, n_a * n_b) averages channel
     pairs into ROI pairs.
     """
@@ -197,11 +197,11 @@ def _roi_series(a_blk, zb, geo, measure, mab, xp, max_bytes, pa_win=None):
 
 
 def _window_values(s, measure, geo, pa_win, pb_win, xp):
-    """The measure per window and channel pair from window cross sums (and powers).
+    r"""The measure per window and channel pair from window cross sums (and powers).
 
     The formulas are those of :mod:`hyperinsync.sync.measures` (``FROM_SUMS``); ``s`` is the
     conjugate of the cross sum, which changes neither :math:`|S|` nor
-    :math:`|\\mathrm{Im}\\,S|` (the window measures are magnitudes).
+    :math:`|\mathrm{Im}\,S|` (the window measures are magnitudes).
     """
     _, value = FROM_SUMS[measure]
     return value(s, geo.w * geo.g, pa_win, pb_win)

@@ -1,4 +1,4 @@
-"""Physiological recordings onto a dyad's timeline, resampled at a stated rate.
+r"""Physiological recordings onto a dyad's timeline, resampled at a stated rate.
 
 :func:`align_physio` resamples one person's recording (read by :mod:`hyperinsync.io.physio`
 or any MNE reader) onto a reference timeline (a dyad's, or a start time) at a stated rate;
@@ -9,7 +9,7 @@ Clock model (as in :mod:`hyperinsync.io.align`): a source sample recorded at sou
 :math:`t_S` (seconds from the source's first sample, by its own clock) was recorded at
 reference time :math:`t_R` with
 
-.. math:: t_S = \\mathrm{offset} + (1 + \\mathrm{drift\\_ppm} \\cdot 10^{-6})\\, t_R .
+.. math:: t_S = \mathrm{offset} + (1 + \mathrm{drift\_ppm} \cdot 10^{-6})\, t_R .
 
 ``offset`` comes from the two ``meas_date`` (start times) unless given; the drift is 0 unless
 given or fitted from events both clocks recorded (``sync_times``). A device clock that runs

@@ -392,6 +392,7 @@ class SimulatedPhysioStudy:
         self.design = design
 
     def __repr__(self):
+        """Return the one-line summary that ``repr()`` shows."""
         return (f"<SimulatedPhysioStudy | {len(self.dyads)} dyads x "
                 f"{self.design['n_sessions']} sessions, segments "
                 f"{[s for s, _ in self.design['segments']]}>")
@@ -448,17 +449,17 @@ def simulate_physio_study(n_dyads=31, n_sessions=5, segments=(("IM", 600.0), ("C
                           mean_strength=None, dyad_sd=0.12, session_sd=0.08, lag=1.0,
                           phase="in", outcomes=None, seed=None, *,
                           start_date="2024-01-08"):
-    """Describe a multi-session study whose session outcomes depend on segment synchrony.
+    r"""Describe a multi-session study whose session outcomes depend on segment synchrony.
 
     Truth per dyad :math:`d`, session :math:`s` and segment :math:`g`: the planted coupling
-    strength :math:`\\rho_{dsg} = \\mathrm{clip}(\\mu_g + b_d + e_{ds}, 0, 0.9)` with
-    :math:`b_d \\sim N(0, \\sigma_{dyad})` shared by all sessions of a dyad and
-    :math:`e_{ds} \\sim N(0, \\sigma_{session})` shared by the segments of a session, so the
+    strength :math:`\rho_{dsg} = \mathrm{clip}(\mu_g + b_d + e_{ds}, 0, 0.9)` with
+    :math:`b_d \sim N(0, \sigma_{dyad})` shared by all sessions of a dyad and
+    :math:`e_{ds} \sim N(0, \sigma_{session})` shared by the segments of a session, so the
     strength's intraclass correlation (dyad share of its variance, before clipping) is
-    :math:`\\sigma_{dyad}^2 / (\\sigma_{dyad}^2 + \\sigma_{session}^2)`. Each outcome is
-    :math:`y_{ds} = c_0 + \\sum_g c_g \\rho_{dsg} + a_d + \\varepsilon_{ds}` with a dyad
-    intercept :math:`a_d \\sim N(0, \\sigma_a)` and residual :math:`\\varepsilon \\sim N(0,
-    \\sigma_\\varepsilon)` (a Session Alliance Inventory-like score, not rounded).
+    :math:`\sigma_{dyad}^2 / (\sigma_{dyad}^2 + \sigma_{session}^2)`. Each outcome is
+    :math:`y_{ds} = c_0 + \sum_g c_g \rho_{dsg} + a_d + \varepsilon_{ds}` with a dyad
+    intercept :math:`a_d \sim N(0, \sigma_a)` and residual :math:`\varepsilon \sim N(0,
+    \sigma_\varepsilon)` (a Session Alliance Inventory-like score, not rounded).
 
     Parameters
     ----------

@@ -78,6 +78,7 @@ class SimulatedStudy:
         self._alpha_peaks = alpha_peaks
 
     def __repr__(self):
+        """Return the one-line summary that ``repr()`` shows."""
         return (
             f"<SimulatedStudy | {len(self.dyads)} dyads, {self.design['n_sessions']} "
             f"session(s), groups {self.groups}>"

@@ -32,6 +32,7 @@ class GroupResult(BaseResult, dict):
     _MAIN = "p_perm"
 
     def __repr__(self):
+        """Return the one-line summary that ``repr()`` shows."""
         n = len(self.labels["feature"])
         return f"<{type(self).__name__} | {n} feature(s) | {self.params}>"
 
@@ -169,6 +170,7 @@ class MixedModelResult(GroupResult):
                "boundary", "ci", "feature")
 
     def __repr__(self):
+        """Return the one-line summary that ``repr()`` shows."""
         return f"<MixedModelResult | {len(self['terms'])} term(s) | {self.get('formula')}>"
 
     @property

@@ -388,6 +388,7 @@ def maxstat_p(observed, null, axis=0, tail="greater", standardize="z"):
 
 
 def check_alpha(alpha):
+    """Return ``alpha`` as a float after checking that it is a number in (0, 1)."""
     _validate_type(alpha, "numeric", "alpha")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}.")

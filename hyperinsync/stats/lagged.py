@@ -440,7 +440,7 @@ def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", a
 def lagged_pseudo_dyads(raws, pairs=None, *, lag, window, step=None, definition="wcc",
                         keep_roles=True, n_pseudo=None, fisher_z=True, max_missing=0.5,
                         n_permutations=5000, seed=None, backend="auto", verbose=None):
-    """Real dyads against pseudo-dyads (people who never interacted) across a study.
+    r"""Real dyads against pseudo-dyads (people who never interacted) across a study.
 
     For every real dyad and every pseudo-dyad -- the first role of dyad *i* with the second
     role of dyad *j* (*i* != *j*; ``keep_roles=False``: any two people of different dyads,
@@ -474,7 +474,7 @@ def lagged_pseudo_dyads(raws, pairs=None, *, lag, window, step=None, definition=
     result : dict
         ``dyads``: a table, one row per modality and real dyad: ``sync`` (real), the
         pseudo-dyads' ``pseudo_mean`` and ``pseudo_sd``, the SUSY-style ``effect_size``
-        :math:`(\\text{real} - \\text{mean}) / \\text{SD}`, and ``p`` (the share of
+        :math:`(\text{real} - \text{mean}) / \text{SD}`, and ``p`` (the share of
         pseudo-dyads at least as synchronous, :math:`(b + 1)/(N + 1)`). ``group``: one row per
         modality: mean real and pseudo synchrony, Cohen's d of real vs pseudo (rMEA's
         comparison) and a permutation p-value of the difference (one-sided: real greater;

@@ -75,6 +75,7 @@ class LaggedSyncResult(BaseResult):
         self.params = dict(params)
 
     def __repr__(self):
+        """Return the one-line summary that ``repr()`` shows."""
         return (f"<LaggedSyncResult | {self.params['definition']} | "
                 f"{', '.join(self.modalities)} | {len(self.window_starts)} windows of "
                 f"{self.params['window']:g} s, lags +/-{self.params['lag']:g} s | "

@@ -162,6 +162,7 @@ class SurrogateResult(BaseResult):
         return out if self.observed.ndim == 5 else out[0]
 
     def __repr__(self):
+        """Return the one-line summary that ``repr()`` shows."""
         n_obs = "" if self.observed.ndim == 4 else f"{self.observed.shape[0]} dyads, "
         return (
             f"<SurrogateResult | {self.params.get('null')} | {n_obs}{len(self.null)} "

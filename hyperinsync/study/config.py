@@ -95,10 +95,6 @@ from .checks import (
     migrate,
     read_section,
 )
-from .schema import SCHEMA_VERSION
-
-# the annotated example study file, installed with the package (package-data)
-EXAMPLE_FILE = "example_study.toml"
 from .group import (
     _check_statistics,
     _StudyGroup,
@@ -110,6 +106,10 @@ from .recordings import (
 from .runner import (
     _StudyRunner,
 )
+from .schema import SCHEMA_VERSION
+
+# the annotated example study file, installed with the package (package-data)
+EXAMPLE_FILE = "example_study.toml"
 
 
 def example_study_toml():
@@ -414,6 +414,7 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
         )
 
     def __repr__(self):
+        """Return the one-line summary that ``repr()`` shows."""
         dyads = {r["dyad"] for r in self.recordings}
         kind = ("simulated" if self.simulate is not None
                 else "simulated physiology" if self.simulate_physio is not None else "files")

@@ -153,12 +153,15 @@ class RunProgress:
         self._describe()
 
     def close(self):
+        """Close the progress bar."""
         self._bar.close()
 
     def __enter__(self):
+        """Enter the context: the progress display itself."""
         return self
 
     def __exit__(self, *exc):
+        """Close the progress bar, also when the run fails."""
         self.close()
 
 

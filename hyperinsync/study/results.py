@@ -194,6 +194,7 @@ class Results:
         self.fname = fname
 
     def __repr__(self):
+        """Return the one-line summary that ``repr()`` shows."""
         dyads = sorted({d for d, _ in self.recordings})
         return (
             f"<Results | {len(dyads)} dyads, {len(self.recordings)} recordings | group: "

@@ -171,11 +171,13 @@ def _anchored_z(bk, x, other, starts, offsets, fisher_z, max_bytes=_TABLE_BYTES)
         off = chunk_offsets(c0, c1)
         off = xp.asarray(np.mod(off, n) if other.circular else off)
         spec = {}
+        anchor = {"a": a, "aa": a * a, "ma": ma}
 
-        def corr(key_a, key_b, _a={"a": a, "aa": a * a, "ma": ma}):
-            # sum over the window of anchor(t) * other(u + t), for every start u
+        def corr(key_a, key_b):
+            # sum over the window of anchor(t) * other(u + t), for every start u (called
+            # within this chunk only, so the closure's variables are this chunk's)
             if key_a not in spec:
-                spec[key_a] = xp.conj(fft.rfft(xp.asarray(_a[key_a]), nfft, axis=-1, **kw))
+                spec[key_a] = xp.conj(fft.rfft(xp.asarray(anchor[key_a]), nfft, axis=-1, **kw))
             table = fft.irfft(spec[key_a] * other.spectrum(key_b, c0, c1), nfft, axis=-1,
                               **kw)[:, :n]
             return xp.take_along_axis(table, off, axis=1)

@@ -77,6 +77,7 @@ class SyncResult(BaseResult):
 
     # -- access ------------------------------------------------------------------------
     def __repr__(self):
+        """Return the one-line summary that ``repr()`` shows."""
         kind = f"{len(self.rows)} x {len(self.cols)} channels"
         if self.rois:
             kind += f", {len(self.rois['rows'])} x {len(self.rois['cols'])} ROIs"

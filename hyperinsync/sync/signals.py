@@ -317,6 +317,7 @@ class DyadSignals:
         self.read_bytes = CPU_MAX_BYTES if isinstance(max_bytes, str) else self.max_bytes
 
     def __repr__(self):
+        """Return the one-line summary that ``repr()`` shows."""
         kind = "Raw" if self.is_raw else "Epochs"
         return (f"<DyadSignals | {kind} | {', '.join(self.bands)} | {self.method} | "
                 f"decim={self.decim} | {self.precision} | {self.bk.name}>")

@@ -23,11 +23,11 @@ _HEAD_GAP = 1.45  # head centres at +/- this many head radii in plot_heads
 
 # --------------------------------------------------------------------------- head geometry
 def _head_coords(pos, sphere=None):
-    """Project 3D sensor positions onto the 2D topomap plane, as MNE's topomaps do.
+    r"""Project 3D sensor positions onto the 2D topomap plane, as MNE's topomaps do.
 
     Azimuthal-equidistant projection about the sphere's origin: a sensor at polar angle
-    :math:`\\theta` from the vertex and azimuth :math:`\\phi`, at distance :math:`r` from the
-    origin, lands at :math:`\\frac{2\\theta}{\\pi} r\\,(\\cos\\phi, \\sin\\phi)` (plus the
+    :math:`\theta` from the vertex and azimuth :math:`\phi`, at distance :math:`r` from the
+    origin, lands at :math:`\frac{2\theta}{\pi} r\,(\cos\phi, \sin\phi)` (plus the
     origin's x, y), so sensors on the sphere's equator land on the head circle of radius
     :math:`r`.
 
