@@ -1,4 +1,6 @@
-"""Readers: two recordings onto one timeline, TMSi Poly5, XDF/LSL, one amplifier with two caps,
+"""Readers of EEG, physiological and motion-energy recordings.
+
+Two recordings onto one timeline, TMSi Poly5, XDF/LSL, one amplifier with two caps,
 physiological devices (CSV/TSV, Empatica, BIOPAC AcqKnowledge) and motion energy (MEA).
 """
 

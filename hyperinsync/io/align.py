@@ -47,7 +47,7 @@ _CODE_TYPES = ("stim",)
 # helpers shared by the readers (xdf.py and split.py import them)
 # --------------------------------------------------------------------------------------
 def _raw_name(raw, role):
-    """A name for messages: the file the Raw came from, else a description."""
+    """Return a name for messages: the file the Raw came from, else a description."""
     fnames = getattr(raw, "filenames", None) or ()
     if fnames and fnames[0] is not None:
         return str(fnames[0])
@@ -544,7 +544,7 @@ def _realign(raw_a, raw_b, slope, intercept, names, report):
 
 
 def read_dyad(*args, **kwargs):
-    """Deprecated alias of :func:`read_dyad_files` (it warns; will be removed).
+    """Read a dyad: deprecated alias of :func:`read_dyad_files` (it warns; will be removed).
 
     ``read_dyad_files`` reads two recordings, one per person, onto one timeline;
     :func:`hyperinsync.read_dyad_fif` reads a dyad saved as one FIF file.

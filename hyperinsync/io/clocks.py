@@ -6,7 +6,7 @@ from .._utils import logger
 
 
 def _xdf_meta(raw):
-    """The LSL facts :func:`hyperinsync.io.read_raw_xdf` stored, or None."""
+    """Return the LSL facts :func:`hyperinsync.io.read_raw_xdf` stored, or None."""
     from ..dyad import get_dyad_meta
 
     try:

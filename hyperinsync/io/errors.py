@@ -22,6 +22,7 @@ class SplitError(DyadIOError):
 
 
 class PhysioIOError(DyadIOError):
-    """A physiological or motion-energy file that cannot be read as it is (the message says
-    why and where).
+    """A physiological or motion-energy file that cannot be read as it is.
+
+    The message says why and where.
     """

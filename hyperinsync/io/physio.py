@@ -49,7 +49,7 @@ _PHYSIO_TYPES = ("gsr", "ecg", "bio", "resp", "misc", "emg", "eog", "temperature
 
 
 def mask_runs(mask):
-    """The runs of True in a boolean vector.
+    """Return the runs of True in a boolean vector.
 
     Parameters
     ----------
@@ -134,7 +134,7 @@ def bad_masks(raw, names):
 
 
 def abs_start(raw):
-    """The absolute time of a recording's first sample.
+    """Return the absolute time of a recording's first sample.
 
     Parameters
     ----------
@@ -238,7 +238,7 @@ def _read_table(fname, delimiter):
 
 
 def _times_to_seconds(col, fname, name, time_unit):
-    """Times as seconds from the first one, and the absolute start (datetime or None)."""
+    """Return times as seconds from the first one, and the absolute start (datetime or None)."""
     import pandas as pd
 
     if pd.api.types.is_numeric_dtype(col):

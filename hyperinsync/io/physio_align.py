@@ -42,7 +42,7 @@ from .physio import abs_start, mask_runs
 
 
 def _fit_clock(sync_times):
-    """offset and drift (ppm) from events both clocks recorded; residual checked."""
+    """Fit offset and drift (ppm) to events both clocks recorded; residual checked."""
     t_ref, t_src = (np.asarray(v, float) for v in sync_times)
     if t_ref.shape != t_src.shape or t_ref.ndim != 1 or len(t_ref) < 2:
         raise ValueError("sync_times must be two equal-length 1-D sequences of at least 2 "

@@ -224,7 +224,7 @@ def _date_fields(date):
 
 
 def _name_field(description):
-    """The measurement name written for ``description``: its free text, up to 80 bytes.
+    """Return the measurement name written for ``description``: its free text, up to 80 bytes.
 
     hyperinsync's metadata block never goes into the name field (other readers show it,
     and cut to 80 characters it could not be read back); when the name differs from the

@@ -1,4 +1,7 @@
-"""TMSi Poly5 headers: the file layout, its fields, and their checks (used by :mod:`~hyperinsync.io.poly5`)."""
+"""TMSi Poly5 headers: the file layout, its fields and their checks.
+
+Used by :mod:`~hyperinsync.io.poly5`.
+"""
 
 from __future__ import annotations
 
@@ -373,7 +376,7 @@ def _block_date(fid, offset):
 
 
 def _check_rates(fname, sfreq, storage_rate, shift, data_start, stride, spb, n_blocks):
-    """The sample rate, when the sample-rate and storage-rate fields disagree.
+    """Return the sample rate, when the sample-rate and storage-rate fields disagree.
 
     poly5.md: the storage rate equals the sample rate, so a file where both are positive
     and differ has one of them damaged. The block headers' time stamps (whole seconds) and
@@ -431,7 +434,7 @@ def _pack_description(text):
 
 
 def _read_description(fname, name, descs, data_start, stride, n_blocks):
-    """The description: hyperinsync's stored one if present and intact, else the name."""
+    """Return the description: hyperinsync's stored one if present and intact, else the name."""
     from ..roles import META_MARKER, split_description
 
     if descs[76:80] == _EXT_MAGIC:

@@ -37,7 +37,7 @@ def _pick_stim(raw, name, stim_channel):
 
 
 def _pulse_times(raw, name, stim_channel, event_id, annotation):
-    """Times (s from the first sample) and a label of the sync pulses in one recording."""
+    """Find the times (s from the first sample) and a label of the sync pulses of a recording."""
     if annotation is not None:
         ann = raw.annotations
         keep = np.array([d == annotation for d in ann.description], bool)

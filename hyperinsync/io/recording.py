@@ -66,7 +66,7 @@ def _check_edf(fname):
 
 
 def _read_ini(fname):
-    """A BrainVision header or marker file as a ConfigParser (keys keep their case)."""
+    """Return a BrainVision header or marker file as a ConfigParser (keys keep their case)."""
     import configparser
 
     raw = fname.read_bytes()

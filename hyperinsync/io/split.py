@@ -57,7 +57,8 @@ def split_dyad(
         (``'1'``, ``'2'``) go to ``roles[0]`` and ``roles[1]``.
     mapping : dict | None
         Instead of ``pattern``: ``{role: [channel, ...]}`` for both roles; the names stay as
-        they are (``'A:Fz_1'``), in the order given. Give exactly one of ``pattern`` and ``mapping``.
+        they are (``'A:Fz_1'``), in the order given. Give exactly one of ``pattern`` and
+        ``mapping``.
     roles : tuple of str
         The two participants' role names. Default ``('A', 'B')``.
     montage : str | DigMontage | tuple | None

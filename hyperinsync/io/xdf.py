@@ -1,5 +1,7 @@
-"""Lab Streaming Layer recordings (XDF): two people in one file (:func:`read_dyad_xdf`) or
-one person's stream (:func:`read_raw_xdf`, one file per person, aligned by
+"""Lab Streaming Layer recordings (XDF).
+
+Two people in one file (:func:`read_dyad_xdf`) or one person's stream
+(:func:`read_raw_xdf`, one file per person, aligned by
 :func:`hyperinsync.io.read_dyad_files`).
 
 pyxdf does the clock synchronisation (ClockOffset chunks) and dejitters the time stamps; we
@@ -44,7 +46,7 @@ _GRID_EPS = 1e-9
 
 
 def _make_grid(start, stop, sfreq, checked, fname):
-    """The common sample grid (recording-clock seconds) from ``start`` to ``stop``."""
+    """Return the common sample grid (recording-clock seconds) from ``start`` to ``stop``."""
     n_grid = int(np.floor((stop - start) * sfreq + _GRID_EPS)) + 1
     if n_grid < 2:
         raise XDFError(f"XDF file {fname}: the stream(s) span {stop - start:.4f} s only.")
@@ -183,7 +185,7 @@ def _load_xdf(fname, gap_threshold):
 
 
 def _clock_key(stream):
-    """What identifies one LSL outlet across files: its uid, else its description."""
+    """Return what identifies one LSL outlet across files: its uid, else its description."""
     uid = _field(stream, "uid")
     if uid:
         return f"uid:{uid}"

@@ -1,4 +1,7 @@
-"""XDF files' structure and streams: checked, described, selected (used by :mod:`~hyperinsync.io.xdf`)."""
+"""XDF files' structure and streams: checked, described, selected.
+
+Used by :mod:`~hyperinsync.io.xdf`.
+"""
 
 from __future__ import annotations
 
@@ -150,7 +153,7 @@ def _describe(streams):
 
 
 def _find_stream(streams, wanted, select_by, fname):
-    """The one stream whose field ``select_by`` is ``wanted``; errors list the streams."""
+    """Return the one stream whose field ``select_by`` is ``wanted``; errors list the streams."""
     hits = [s for s in streams if _field(s, select_by) == str(wanted)]
     if not hits:
         raise XDFError(
