@@ -77,8 +77,10 @@ def _code_digest():
 
 
 def _cache_versions():
-    """What a part's numbers depend on besides its inputs and parameters: code versions,
-    and whether ``backend='auto'`` would compute on a GPU (CuPy rounds differently).
+    """Return what a part's numbers depend on besides its inputs and parameters.
+
+    Code versions, and whether ``backend='auto'`` would compute on a GPU (CuPy rounds
+    differently).
     """
     from ..backend import ENV_VAR, cupy_available
 
@@ -139,8 +141,9 @@ def _install_open_hook():
 
 @contextmanager
 def _opened_files():
-    """Collect ``{real path: (size, mtime_ns)}`` of the files opened for reading meanwhile
-    (in this thread), as first seen.
+    """Collect ``{real path: (size, mtime_ns)}`` of the files opened for reading meanwhile.
+
+    In this thread, as first seen.
     """
     _install_open_hook()
     seen = {}
@@ -153,8 +156,10 @@ def _opened_files():
 
 @functools.lru_cache(maxsize=1)
 def _installed_roots():
-    """Folders of installed software: files read from there (Python modules, MNE's own data
-    and configuration, bundled montages) are covered by the versions, not hashed.
+    """Return the folders of installed software.
+
+    Files read from there (Python modules, MNE's own data and configuration, bundled
+    montages) are covered by the versions, not hashed.
     """
     import site
 
@@ -183,8 +188,9 @@ def _is_input_file(path):
 
 
 def _input_key(path, base):
-    """How a file is named in a part: relative to the study's folder, so that the study
-    can be moved or run from any folder.
+    """Return how a file is named in a part: relative to the study's folder.
+
+    So that the study can be moved or run from any folder.
     """
     path, base = os.path.realpath(path), os.path.realpath(base)
     try:
@@ -266,7 +272,7 @@ def lock_output(out_dir):
 
 
 def _input_hash(job, inputs):
-    """The hash of a recording's inputs: its files' contents, or its simulation."""
+    """Return the hash of a recording's inputs: its files' contents, or its simulation."""
     src = job["source"]
     sim = None
     if src["mode"] in ("simulate", "simulate_physio"):

@@ -1,5 +1,7 @@
-"""A study description's errors (a description that cannot run, a recording whose analysis
-failed) and the checks of its values (its keys and defaults: :mod:`~hyperinsync.study.schema`).
+"""A study description's errors and the checks of its values.
+
+Errors: a description that cannot run, a recording whose analysis failed. Checks: of its keys
+and defaults (:mod:`~hyperinsync.study.schema`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class RecordingError(StudyError):
         super().__init__(failure_line(self.as_dict()))
 
     def as_dict(self):
-        """The failure as stored in the results file (``Results.failures``)."""
+        """Return the failure as stored in the results file (``Results.failures``)."""
         # one line: a multi-line message (a list of files, ...) is joined
         message = re.sub(r"\s*\n\s*", " ", str(self.error)).strip()
         return dict(dyad=self.dyad, session=self.session, files=self.files,
@@ -89,7 +91,7 @@ def _file_key(name):
 
 
 def _check_number(value, what, *, integer=False, minimum=None, positive=False):
-    """A finite number (an int when ``integer``), at least ``minimum`` / above 0."""
+    """Check a finite number (an int when ``integer``), at least ``minimum`` / above 0."""
     kind = "a whole number" if integer else "a number"
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     if ok and integer and isinstance(value, float):
@@ -102,7 +104,7 @@ def _check_number(value, what, *, integer=False, minimum=None, positive=False):
 
 
 def _check_date(value, where):
-    """A session date as ISO text: a TOML date or datetime, or 'YYYY-MM-DD' text."""
+    """Return a session date as ISO text, from a TOML date or datetime or 'YYYY-MM-DD' text."""
     if value is None:
         return None
     if isinstance(value, (_dt.date, _dt.datetime)):
@@ -188,7 +190,7 @@ def check_section(d, section, where=None):
 
 
 def read_section(value, section, where=None):
-    """A section as the study keeps it: its defaults, overridden by the file's table.
+    """Return a section as the study keeps it: its defaults, overridden by the file's table.
 
     Parameters
     ----------
@@ -258,7 +260,7 @@ def migrate(d, source="the study file"):
 
 
 def shared_options(analysis, section):
-    """The ``[analysis]`` options that the function of ``section`` also takes.
+    """Return the ``[analysis]`` options that the function of ``section`` also takes.
 
     Parameters
     ----------

@@ -275,8 +275,9 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
         self.check_files()
 
     def _check_values(self):
-        """Check, before any work, what would otherwise fail deep in the analysis of every
-        recording: names that become labels, numbers, ROI files.
+        """Check, before any work, what would otherwise fail deep in every recording's analysis.
+
+        Names that become labels, numbers, ROI files.
         """
         an = self.analysis
         try:

@@ -1,5 +1,7 @@
-"""The group step of a study: per-dyad features, group contrast, correlations, mixed model,
-pseudo-dyads and Level 3 trends (see "Group statistics" in :mod:`hyperinsync.study.config`).
+"""The group step of a study.
+
+Per-dyad features, group contrast, correlations, mixed model, pseudo-dyads and Level 3 trends
+(see "Group statistics" in :mod:`hyperinsync.study.config`).
 """
 
 from __future__ import annotations
@@ -238,7 +240,7 @@ def _correlations(values, variables, names, st, seed, dyads=None, labels=None):
 
 
 def _mixed(feats, st):
-    """The mixed design: group (between) x segment x band x ROI (within), dyad random."""
+    """Return the mixed design: group (between) x segment x band x ROI (within), dyad random."""
     from ..stats import mixed_model
 
     groups, dyads = feats["groups"], feats["dyads"]

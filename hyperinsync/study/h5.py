@@ -58,7 +58,7 @@ def _sha256_after_userblock(fid):
 
 
 def _create_h5(fname):
-    """A new HDF5 file with room for the seal (see :func:`_seal`)."""
+    """Create a new HDF5 file with room for the seal (see :func:`_seal`)."""
     import h5py
 
     return h5py.File(fname, "w", userblock_size=_USERBLOCK)
@@ -119,7 +119,7 @@ def _ordered_json(value):
 
 
 def _safe_key(key):
-    """A valid HDF5 name for ``key``: '%', '/' and a lone '.' are percent-encoded."""
+    """Return a valid HDF5 name for ``key``: '%', '/' and a lone '.' are percent-encoded."""
     key = str(key).replace("%", "%25").replace("/", "%2F")
     return "%2E" if key == "." else key
 

@@ -83,7 +83,7 @@ def read_part_header(fname):
 
 
 def merge_meta(facts, meta):
-    """A recording's ``meta``: the study's facts (group, date, ...) first, then the part's."""
+    """Return a recording's ``meta``: the study's facts (group, date...) first, then the part's."""
     out = dict(facts)
     out.update((k, v) for k, v in meta.items() if k not in facts)
     return out

@@ -152,8 +152,9 @@ def _check_offsets(offsets, where):
 
 
 def _check_step(step, where):
-    """A preprocessing step as ``{'step': name, **options}``; options checked against the
-    function's parameters.
+    """Return a preprocessing step as ``{'step': name, **options}``.
+
+    The options are checked against the function's parameters.
     """
     if isinstance(step, str):
         step = {"step": step}
@@ -174,8 +175,9 @@ def _check_step(step, where):
 
 
 def check_simulate_physio(value, roles):
-    """``[simulate_physio]`` as the study keeps it (the arguments of
-    :func:`hyperinsync.simulate_physio_study`).
+    """Return ``[simulate_physio]`` as the study keeps it.
+
+    The arguments of :func:`hyperinsync.simulate_physio_study`.
     """
     if value is None:
         return None
@@ -190,7 +192,7 @@ def check_simulate_physio(value, roles):
 
 
 def companion_source(spec, kind, opts, where, path_of, roles):
-    """A session's ``physio`` / ``movement`` table: its files, reader format and offsets.
+    """Return a session's ``physio`` / ``movement`` table: its files, reader format and offsets.
 
     ``path_of`` resolves a path of the study file (relative to ``data_dir``); ``roles``:
     the study's two roles (the order of the files).
@@ -255,7 +257,7 @@ def recording_paths(rec):
 
 
 def annotation_list(raw):
-    """A recording's annotations as JSON-able dicts (onsets as MNE stores them)."""
+    """Return a recording's annotations as JSON-able dicts (onsets as MNE stores them)."""
     return [dict(onset=float(a["onset"]), duration=float(a["duration"]),
                  description=str(a["description"])) for a in raw.annotations]
 
@@ -306,7 +308,7 @@ def add_file_annotations(raw, fname):
 
 
 def _pick_from(raw, names, roles, fname, kind):
-    """The channels of both people from a dyad recording (a lightweight copy)."""
+    """Return the channels of both people from a dyad recording (a lightweight copy)."""
     if names is None:
         picks = [c for c, t in zip(raw.ch_names, raw.get_channel_types())
                  if t in PHYSIO_TYPES]
@@ -344,7 +346,7 @@ def _read_person(path, fmt, kwargs, names, role, kind):
 
 
 def _from_files(src, opts, roles, reference, kind):
-    """A session's own files on the recording's timeline (``reference``: the EEG, or None)."""
+    """Read a session's own files onto the recording's timeline (``reference``: EEG or None)."""
     names, kwargs = opts.get("channels"), src["reader_kwargs"]
     if src["mode"] == "files":
         people = [_read_person(p, src["format"], kwargs, names, r, kind)
@@ -377,7 +379,7 @@ def _from_files(src, opts, roles, reference, kind):
 
 
 def read_lagged(job, kind, raw):
-    """The dyad that ``[physio]`` / ``[movement]`` analyses in one recording.
+    """Return the dyad that ``[physio]`` / ``[movement]`` analyses in one recording.
 
     ``raw``: the recording (EEG, or a simulated one), or ``None`` for a session of files
     alone.
@@ -416,8 +418,10 @@ def _read_lagged(job, kind, raw):
 
 
 def preprocess(raw, steps):
-    """``raw`` through the preprocessing steps, in order; each step's output keeps the
-    segment annotations of its input (a new series, such as a heart rate, has none).
+    """Run ``raw`` through the preprocessing steps, in order.
+
+    Each step's output keeps the segment annotations of its input (a new series, such as a
+    heart rate, has none).
     """
     for step in steps:
         kw = {k: v for k, v in step.items() if k != "step"}
@@ -432,7 +436,7 @@ def preprocess(raw, steps):
 
 
 def lagged_kwargs(opts):
-    """The keyword arguments of :func:`hyperinsync.lagged_sync` from a section."""
+    """Return the keyword arguments of :func:`hyperinsync.lagged_sync` from a section."""
     kw = {k: opts[k] for k in LAGGED_SYNC_KEYS if k in opts}
     if kw.get("null") is False:
         kw["null"] = None
@@ -442,7 +446,7 @@ def lagged_kwargs(opts):
 
 
 def analysed_dyad(job, kind, raw):
-    """The preprocessed dyad of ``kind`` in one recording."""
+    """Return the preprocessed dyad of ``kind`` in one recording."""
     return preprocess(read_lagged(job, kind, raw), job[kind]["preprocessing"])
 
 

@@ -1,5 +1,6 @@
-"""The group step of ``[physio]`` / ``[movement]``: where synchrony varies, its trend across
-sessions, what it predicts, real vs pseudo-dyads.
+"""The group step of ``[physio]`` / ``[movement]``.
+
+Where synchrony varies, its trend across sessions, what it predicts, real vs pseudo-dyads.
 
 Per section and modality, on every recording's :class:`~hyperinsync.LaggedSyncResult`
 stacked by :func:`hyperinsync.stats.segment_table` (one row per session, with its dyad,
@@ -40,9 +41,10 @@ def one_session_per_dyad(recordings, session=None):
 
 
 def correct_trends(p, correction):
-    """``(correction, corrected p)`` of a family of Level 3 trend tests: Benjamini-Hochberg
-    for ``'fdr'``; for ``'maxstat'`` Holm (the tests share no permutations, so no max
-    statistic); NaN for none.
+    """Return ``(correction, corrected p)`` of a family of Level 3 trend tests.
+
+    Benjamini-Hochberg for ``'fdr'``; for ``'maxstat'`` Holm (the tests share no
+    permutations, so no max statistic); NaN for none.
     """
     p = np.asarray(p, float)
     if correction == "fdr":
@@ -53,7 +55,7 @@ def correct_trends(p, correction):
 
 
 def _records(df):
-    """A table as stored: a list of row dicts."""
+    """Return a table as stored: a list of row dicts."""
     return df.to_dict("records")
 
 

@@ -57,7 +57,7 @@ def _tqdm(enabled, stream, **kwargs):
 
 
 def recording_stages(job):
-    """The stages of one recording's analysis, in the order :func:`_process` runs them."""
+    """Return the stages of one recording's analysis, in the order :func:`_process` runs them."""
     stages = ["read"]
     # a recording without EEG runs [physio] / [movement] only
     segments = job["analysis"]["segments"] if job.get("eeg", True) else []
@@ -117,7 +117,7 @@ class RunProgress:
         return [k / total for k in known]
 
     def stage_reporter(self, job):
-        """A callable ``report(stage)`` for :func:`_process` (serial runs), or None."""
+        """Return a callable ``report(stage)`` for :func:`_process` (serial runs), or None."""
         if not self.enabled:
             return None
         stages = recording_stages(job)

@@ -28,7 +28,7 @@ def _simulate_study():
 
 @functools.lru_cache(maxsize=4)
 def _make_simulated_physio(design_json):
-    """The simulated physiological study of a design (cached, as ``_make_simulated``)."""
+    """Return the simulated physiological study of a design (cached, as ``_make_simulated``)."""
     from ..simulation import simulate_physio_study
 
     design = json.loads(design_json)
@@ -40,7 +40,7 @@ def _make_simulated_physio(design_json):
 
 @functools.lru_cache(maxsize=4)
 def _make_simulated(design_json):
-    """The simulated study of a design (cached: every recording of a worker shares it)."""
+    """Return the simulated study of a design (cached: every recording of a worker shares it)."""
     design = json.loads(design_json)
     if "segments" in design:
         design["segments"] = [tuple(s) for s in design["segments"]]
@@ -51,9 +51,10 @@ def _make_simulated(design_json):
 
 
 def _shared_options(analysis, func):
-    """The [analysis] options that ``func`` takes, as keyword arguments (the bands and ROIs,
-    the signal options of DyadSignals and, where it applies, the epoch length): declared by
-    the study-file schema, not read from ``func``'s signature.
+    """Return the [analysis] options that ``func`` takes, as keyword arguments.
+
+    The bands and ROIs, the signal options of DyadSignals and, where it applies, the epoch
+    length: declared by the study-file schema, not read from ``func``'s signature.
     """
     return shared_options(analysis, _SECTION_OF[func])
 
@@ -73,8 +74,9 @@ _SECTION_OF = {surrogate_test: "surrogates", pseudo_dyad_test: "statistics.pseud
 
 
 def _load_recording(job):
-    """Read (or simulate) one recording as a DyadRaw (``None``: a session of physiological or
-    movement files alone), with the session's annotations file.
+    """Read (or simulate) one recording as a DyadRaw, with the session's annotations file.
+
+    ``None``: a session of physiological or movement files alone.
     """
     raw = _read_recording(job)
     if raw is not None and job.get("annotations") and job.get("eeg", True):
@@ -130,7 +132,7 @@ def _read_recording(job):
 
 
 def _crop_segment(raw, description):
-    """The parts of ``raw`` annotated ``description`` (several are concatenated)."""
+    """Return the parts of ``raw`` annotated ``description`` (several are concatenated)."""
     ann = raw.annotations
     hits = [i for i, d in enumerate(ann.description) if d == description]
     if not hits:
@@ -151,7 +153,7 @@ def _crop_segment(raw, description):
 
 
 def _process(job, report=None):
-    """Analyse one recording; return a record of plain dicts (see hyperinsync.study.parts.write_part).
+    """Analyse one recording; return a record of plain dicts (see :func:`.parts.write_part`).
 
     ``report(stage)``, when given, is called as each stage starts (the names of
     :func:`hyperinsync.study.progress.recording_stages`).

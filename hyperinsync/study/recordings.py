@@ -296,7 +296,7 @@ class _StudyRecordings:
         return rois
 
     def _check_montage(self, montage, where):
-        """A montage option: a bundled or MNE montage name, or a file (relative to the study)."""
+        """Check a montage option: a bundled or MNE montage name, or a file (study-relative)."""
         from ..montage import list_montages
 
         if isinstance(montage, list):

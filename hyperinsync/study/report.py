@@ -71,7 +71,7 @@ def _add_fig(report, fig, title, section):
 
 
 def _fixed_subplots(nrows, ncols, panel, *, left, right, bottom, top, wgap, hgap):
-    """A figure of ``nrows x ncols`` panels of ``panel`` (w, h) inches on a fixed grid.
+    """Make a figure of ``nrows x ncols`` panels of ``panel`` (w, h) inches on a fixed grid.
 
     Margins and gaps are in inches, sized for the labels the report's figures carry. A
     constrained layout would place them by itself, but it measures every label of every
@@ -101,7 +101,7 @@ def _text_inches(labels, points=10.0):
 
 
 def _first_sessions(res):
-    """The first recorded session of each dyad (figures show one per dyad)."""
+    """Return the first recorded session of each dyad (figures show one per dyad)."""
     out = {}
     for (dyad, ses), rec in sorted(res.recordings.items()):
         out.setdefault(dyad, (ses, rec))

@@ -1,6 +1,8 @@
-"""The report's sections of ``[physio]`` and ``[movement]``: lagged synchrony of every
-recording (session and segment tables, the lag x time heat maps with their Level 1
-episodes) and the group step (ICC, Level 3 trends, outcome models, real vs pseudo-dyads).
+"""The report's sections of ``[physio]`` and ``[movement]``.
+
+Lagged synchrony of every recording (session and segment tables, the lag x time heat maps
+with their Level 1 episodes) and the group step (ICC, Level 3 trends, outcome models, real vs
+pseudo-dyads).
 """
 
 from __future__ import annotations

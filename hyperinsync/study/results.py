@@ -310,8 +310,10 @@ class Results:
 
 
 def _surrogate_cells(sur):
-    """``{(measure, band, roi): {'p', 'z', 'null_mean', 'corrected'}}`` of a SurrogateResult's
-    same-ROI pairs (``corrected``: observed - null mean, the study's default group feature).
+    """Return the values of a SurrogateResult's same-ROI pairs.
+
+    ``{(measure, band, roi): {'p', 'z', 'null_mean', 'corrected'}}`` (``corrected``:
+    observed - null mean, the study's default group feature).
     """
     rows = sur.to_table().to_dict("records")
     return {(r["measure"], r["band"], r["row"]): dict(
@@ -421,7 +423,7 @@ def _read_results(fname, sealed):
 
 
 def read_lagged_group(d):
-    """The group step of ``[physio]`` / ``[movement]`` as stored, with tables and objects.
+    """Return the group step of ``[physio]`` / ``[movement]`` as stored, with tables and objects.
 
     Parameters
     ----------

@@ -161,7 +161,7 @@ class _StudyRunner:
         )
 
     def _recording_params(self, rec, sha_cache):
-        """What a recording's results depend on, besides the contents of its input files."""
+        """Return what a recording's results depend on, besides the contents of its input files."""
         def named(src):
             # file names, not paths: the same study run from another folder reuses its parts
             out = {k: v for k, v in src.items() if k != "paths"}
@@ -207,13 +207,13 @@ class _StudyRunner:
                 for r in self.recordings}
 
     def _read_record(self, part):
-        """A part's record, with the study's facts about its dyad and session in ``meta``."""
+        """Return a part's record, with the study's facts about its dyad and session in ``meta``."""
         rec = read_part(part)
         rec["meta"] = merge_meta(self._facts()[(rec["dyad"], rec["session"])], rec["meta"])
         return rec
 
     def _reusable(self, part, job, sha_cache):
-        """The header of ``part`` if it holds exactly what ``job`` would compute, else None."""
+        """Return ``part``'s header if it holds exactly what ``job`` would compute, else None."""
         what = f"{job['dyad']} session {job['session']}"
         try:
             header = verify_part(part)

@@ -123,7 +123,7 @@ class Section:
         return tuple(k.name for k in self.keys)
 
     def key(self, name):
-        """The :class:`Key` called ``name``."""
+        """Return the :class:`Key` called ``name``."""
         return {k.name: k for k in self.keys}[name]
 
     def defaults(self):
@@ -145,7 +145,7 @@ def _k(name, types, doc, default=None, filled=False):
 
 # the signal options (hyperinsync.sync.DyadSignals), as every analysis section spells them
 def _signal_keys(default=None, *, n_jobs=False):
-    """The signal option keys; ``default``: FROM_ANALYSIS for sections [analysis] supplies."""
+    """Return the signal option keys (``default``: FROM_ANALYSIS where [analysis] supplies them)."""
     d = (lambda x: x) if default is None else (lambda x: default)
     keys = [
         _k("reject_by_annotation", "boolean", "Leave out epochs and windows that touch "
@@ -404,7 +404,7 @@ COMPANION = Section("dyads.sessions.companion", "[[dyads.sessions]] physio / mov
 ))
 
 def _lagged_keys(what, channels_doc):
-    """The keys of [physio] and [movement]: reading, preprocessing, lagged_sync, group."""
+    """Return the keys of [physio] and [movement]: reading, preprocessing, lagged_sync, group."""
     return (
         # where the series come from (hyperinsync.io readers) and at which rate
         _k("channels", "text|list", channels_doc, None),
@@ -572,7 +572,7 @@ def _plain(value):
 
 
 def schema_dict():
-    """The schema as plain data: ``{section: {key: {'types', 'default', 'filled'}}}``.
+    """Return the schema as plain data: ``{section: {key: {'types', 'default', 'filled'}}}``.
 
     Returns
     -------
