@@ -12,7 +12,7 @@ RESULTS = (InSyncLevel1, InSyncLevel2, LaggedSyncResult)
 
 
 def _levels_and_names(res):
-    """The ``(level, band or modality)`` pairs whose annotations ``res`` makes."""
+    """Return the ``(level, band or modality)`` pairs whose annotations ``res`` makes."""
     if isinstance(res, LaggedSyncResult):
         return [(lv, mod) for lv in (1, 2) for mod in res.modalities]
     return [(res._LEVEL, band) for band in res.bands]

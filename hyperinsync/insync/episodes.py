@@ -110,7 +110,7 @@ def _centre(d, start):
 
 
 def _accepted(t, x, crit):
-    """The interval around ``x`` (where ``t`` = 0) in which the linear ``t`` stays in +-crit."""
+    """Return the interval around ``x`` (where ``t`` = 0) in which linear ``t`` is within +-crit."""
     n = len(t)
     out = []
     for step in (-1, 1):
@@ -130,7 +130,7 @@ def _accepted(t, x, crit):
 
 
 def _lead_lag_sums(ua, ub, i0, i1, k_max, sfreq_dec, bandwidth, max_bytes, xp=np):
-    """The cross sums of one episode that :func:`_lead_lag` needs, on the backend's device.
+    """Return the cross sums of one episode that :func:`_lead_lag` needs, on the backend's device.
 
     ``ua``, ``ub``: unit phasors of the two ROIs' channels, (n, T) arrays of namespace
     ``xp``; the episode spans decimated samples ``[i0, i1)``. Returns ``(meta, sums)``:
@@ -235,5 +235,5 @@ def _lead_lag(meta, sums, sfreq_dec, bandwidth, roles, alpha):
 
 
 def _wrap(phase):
-    """An angle in [-pi, pi]."""
+    """Wrap an angle into [-pi, pi]."""
     return float(np.angle(np.exp(1j * phase)))

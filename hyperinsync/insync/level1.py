@@ -157,7 +157,7 @@ def _count_p(stat, ref):
 
 
 def _critical(ref, alpha):
-    """The value that ``stat`` must exceed for ``_count_p(stat, ref) <= alpha``."""
+    """Return the value that ``stat`` must exceed for ``_count_p(stat, ref) <= alpha``."""
     ref = np.sort(np.asarray(ref, float).ravel())[::-1]
     ref = ref[~np.isnan(ref)]
     # p <= alpha  <=>  fewer than alpha * (N + 1) references reach the value

@@ -118,7 +118,7 @@ def _segment_problem(name, s0, s1, bad, n_ep, sfreq, null, need):
 
 
 def _l2_phase(sig, band, span, epoch_ok, g):
-    """Summed unit cross products A B* per ROI pair over a segment's clean epochs.
+    """Sum unit cross products A B* per ROI pair over a segment's clean epochs.
 
     On the device; the angle of the result is the mean phase difference A - B (radians).
     ``epoch_ok``: the segment's clean epochs as a device array of 0/1.

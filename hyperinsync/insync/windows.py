@@ -150,7 +150,7 @@ def _blocks(z, g, xp):
 
 
 def _window_sum(blk, w, h, n_win, xp):
-    """Sums over windows of ``w`` blocks every ``h`` blocks, by a cumulative sum (float64)."""
+    """Sum over windows of ``w`` blocks every ``h`` blocks, by a cumulative sum (float64)."""
     wide = xp.complex128 if xp.iscomplexobj(blk) else xp.float64
     c = xp.zeros((blk.shape[0] + 1,) + blk.shape[1:], dtype=wide)
     xp.cumsum(blk, axis=0, dtype=wide, out=c[1:])
@@ -197,7 +197,7 @@ def _roi_series(a_blk, zb, geo, measure, mab, xp, max_bytes, pa_win=None):
 
 
 def _window_values(s, measure, geo, pa_win, pb_win, xp):
-    r"""The measure per window and channel pair from window cross sums (and powers).
+    r"""Return the measure per window and channel pair from window cross sums (and powers).
 
     The formulas are those of :mod:`hyperinsync.sync.measures` (``FROM_SUMS``); ``s`` is the
     conjugate of the cross sum, which changes neither :math:`|S|` nor

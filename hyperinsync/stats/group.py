@@ -200,9 +200,9 @@ def group_contrast(values, groups, n_permutations=5000, seed=None, *, statistic=
     -------
     result : ContrastResult
         A dict (:class:`~hyperinsync.stats.group_result.ContrastResult`, with ``to_table()``
-        and ``get_data()``): ``groups`` (sorted labels), ``n`` (dyads per group), ``means`` (per group, on axis
-        0), ``F``, ``df`` (between, within), ``p`` (parametric F test), ``eta_sq_partial``
-        and ``eta_sq_partial_ci`` (trailing axis: lower, upper), ``F_welch``,
+        and ``get_data()``): ``groups`` (sorted labels), ``n`` (dyads per group), ``means``
+        (per group, on axis 0), ``F``, ``df`` (between, within), ``p`` (parametric F test),
+        ``eta_sq_partial`` and ``eta_sq_partial_ci`` (trailing axis: lower, upper), ``F_welch``,
         ``df_welch_den`` and ``p_welch`` (Welch's parametric test), ``statistic``,
         ``p_perm`` (permutation p of ``statistic``), ``p_corrected``, ``correction``,
         ``n_tests`` (the family size), ``ci``; for two groups ``t``, ``p_t``, ``diff`` and
@@ -347,7 +347,8 @@ def correlation_test(
     -------
     result : CorrelationResult
         A dict (:class:`~hyperinsync.stats.group_result.CorrelationResult`, with
-        ``to_table()`` and ``get_data()``): ``r``, ``r_ci`` (trailing axis: lower, upper), ``p_perm``, ``p_parametric``,
+        ``to_table()`` and ``get_data()``): ``r``, ``r_ci`` (trailing axis: lower, upper),
+        ``p_perm``, ``p_parametric``,
         ``p_corrected``, ``correction``, ``n_tests``, ``n``, ``method``,
         ``n_permutations``, ``ci`` (floats for 1-D ``x``, arrays of the feature shape
         otherwise).

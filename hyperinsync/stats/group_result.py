@@ -1,5 +1,6 @@
-"""The results of the group-level tests: :func:`group_contrast`, :func:`correlation_test`,
-:func:`mixed_model`.
+"""The results of the group-level tests.
+
+:func:`group_contrast`, :func:`correlation_test`, :func:`mixed_model`.
 
 Each is a ``dict`` of its numbers (as these functions always returned, so ``res['p_perm']``
 keeps working and results files store them as before) that is also a
@@ -117,13 +118,15 @@ class GroupResult(BaseResult, dict):
         return as_table(rows, ["feature"])
 
     def to_dict(self):
-        """The numbers as a plain dict (see :meth:`from_dict`)."""
+        """Return the numbers as a plain dict (see :meth:`from_dict`)."""
         return dict(self)
 
     @classmethod
     def from_dict(cls, d):
-        """Rebuild a result from :meth:`to_dict` output (or a dict stored by earlier
-        versions, when these functions returned plain dicts).
+        """Rebuild a result from :meth:`to_dict` output.
+
+        Also from a dict stored by earlier versions, when these functions returned plain
+        dicts.
         """
         return cls(d)
 

@@ -133,7 +133,9 @@ NULLS = ("circular_shift", "segment_shuffle")
 
 
 def _segment_windows(raw, names, geom):
-    """``{name: boolean mask of windows whose data lie inside one stretch of that name}`` and
+    """Return the windows inside each annotated stretch, and the stretches.
+
+    ``{name: boolean mask of windows whose data lie inside one stretch of that name}`` and
     ``{name: [[onset, duration], ...]}`` of its stretches (s from the first sample).
     """
     descs = np.asarray(raw.annotations.description)
@@ -214,8 +216,9 @@ def _surrogate_pairings(definition, null, geom, n_sur, min_shift, rng):
 
 
 def _episodes(mod, p, geom, obs_abs, obs, d, blocks, win_s, stat_kw):
-    """Runs of consecutive significant windows: their peak lag and sign, and who leads in
-    them by the lead test of the session restricted to their windows.
+    """Find runs of consecutive significant windows: their peak lag and sign, and leader.
+
+    Who leads in a run: the lead test of the session restricted to the run's windows.
     """
     sig = np.isfinite(p) & (p <= stat_kw["alpha"])
     lags_s = stat_kw["lags_s"]

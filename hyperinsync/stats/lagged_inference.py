@@ -153,8 +153,12 @@ def _susy_summary(table, lags):
         susy_ES=es(real_abs, ps_abs),
         susy_Z_lead_a=float(real_abs[first].mean()), susy_Z_lead_b=float(real_abs[second].mean()),
         susy_ES_lead_a=es(real_abs, ps_abs, first), susy_ES_lead_b=es(real_abs, ps_abs, second),
-        susy_meanZ_in_phase=float(real_sgn[real_sgn >= 0].mean()) if (real_sgn >= 0).any() else np.nan,
-        susy_meanZ_anti_phase=float(real_sgn[real_sgn < 0].mean()) if (real_sgn < 0).any() else np.nan,
+        susy_meanZ_in_phase=(
+            float(real_sgn[real_sgn >= 0].mean()) if (real_sgn >= 0).any() else np.nan
+        ),
+        susy_meanZ_anti_phase=(
+            float(real_sgn[real_sgn < 0].mean()) if (real_sgn < 0).any() else np.nan
+        ),
         susy_n_in_phase=int((real_sgn >= 0).sum()), susy_n_anti_phase=int((real_sgn < 0).sum()),
         susy_Z_noabs=float(real_sgn.mean()), susy_Z_pseudo_noabs=float(ps_sgn.mean()),
         susy_pct_gt_pseudo_noabs=float(100 * np.mean(real_sgn > ps_sgn)),

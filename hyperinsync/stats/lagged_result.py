@@ -120,7 +120,7 @@ class LaggedSyncResult(BaseResult):
         return np.abs(v) if absolute else v.copy()
 
     def get_values(self, modality, absolute=None):
-        """The window x lag matrix of one modality (deprecated).
+        """Return the window x lag matrix of one modality (deprecated).
 
         Deprecated: use ``result.get_data(modality, absolute=absolute)``.
 
@@ -157,12 +157,12 @@ class LaggedSyncResult(BaseResult):
         return rows
 
     def grand_average(self, modality):
-        """rMEA's ``grandAver``: the mean of all window x lag values (NaN-aware)."""
+        """Return the mean of all window x lag values (NaN-aware; rMEA's ``grandAver``)."""
         v = self.get_data(modality)
         return float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
 
     def to_table(self, level="session"):
-        """The results as a tidy table.
+        """Return the results as a tidy table.
 
         Parameters
         ----------
@@ -175,7 +175,8 @@ class LaggedSyncResult(BaseResult):
             Level 2 family: every modality's session and segment rows), ``synchrony``
             (``'above chance'`` when ``sync_p <= alpha``); ``phase_value`` (the signed lag
             profile at its strongest lag, ``phase_lag``), ``phase_p`` (two-sided), ``phase``
-            (``'in-phase'``, ``'anti-phase'``, ``'none'``); ``lead`` (:math:`D`, first role minus second),
+            (``'in-phase'``, ``'anti-phase'``, ``'none'``); ``lead`` (:math:`D`, first role
+            minus second),
             ``lead_p``, ``lead_ci_low``/``_high``, ``leader``, ``peak_lag`` (s) with
             ``peak_lag_ci_low``/``_high``; ``n_windows``, ``n_windows_valid``,
             ``grand_average`` (of the values as analysed), ``n_blocks``; with

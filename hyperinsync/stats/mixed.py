@@ -14,7 +14,7 @@ from .group_result import MixedModelResult
 
 
 def _as_frame(data, columns):
-    """A pandas DataFrame of ``data`` (DataFrame, dict of columns or list of row dicts)."""
+    """Return a pandas DataFrame of ``data`` (a DataFrame, dict of columns or list of row dicts)."""
     import pandas as pd
 
     df = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
@@ -27,7 +27,7 @@ def _as_frame(data, columns):
 
 
 def _fit_reml(model):
-    """The REML fit of a statsmodels ``MixedLM``: ``(fit or None, converged)``.
+    """Return the REML fit of a statsmodels ``MixedLM``: ``(fit or None, converged)``.
 
     statsmodels' default optimiser stops short now and then near a variance of 0: fall back
     to derivative-free ones and keep the best converged REML fit.
@@ -108,8 +108,8 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
         ``ci_high``, ``standardised``, ``standardised_ci_low`` / ``_high``), ``variance``
         (``subject``, one per stratum, ``residual``), ``boundary`` (variance components
         estimated at 0), ``pooled`` (True when the stratified model did not converge and a
-        random intercept only was fitted, with a warning), ``n_subjects``, ``n_obs``, ``within`` (factors
-        used), ``formula``, ``converged``, ``method``, ``ci``.
+        random intercept only was fitted, with a warning), ``n_subjects``, ``n_obs``,
+        ``within`` (factors used), ``formula``, ``converged``, ``method``, ``ci``.
     """
     import statsmodels.formula.api as smf
 

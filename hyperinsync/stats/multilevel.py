@@ -34,8 +34,9 @@ from .mixed import _as_frame, _fit_reml
 
 
 def _fit(model):
-    """REML fit (:func:`~hyperinsync.stats.mixed._fit_reml`); an error when none fits, a
-    warning when it did not converge.
+    """Fit by REML (:func:`~hyperinsync.stats.mixed._fit_reml`).
+
+    An error when no fit succeeds, a warning when it did not converge.
     """
     best, best_ok = _fit_reml(model)
     if best is None:
@@ -168,7 +169,8 @@ def predict_outcome(data, outcome, predictors, group="dyad", *, center=None,
     group : str
         The dyad column.
     center : None | 'within'
-        ``None``: the predictors as they are. ``'within'``: each predictor ``x`` becomes ``x (between)``, the dyad's mean, and
+        ``None``: the predictors as they are. ``'within'``: each predictor ``x`` becomes
+        ``x (between)``, the dyad's mean, and
         ``x (within)``, the session's deviation from it, so the within-dyad effect (does a
         dyad's more synchronous session have a better alliance?) is not confounded with
         stable differences between dyads.

@@ -118,7 +118,7 @@ _GAUSS_HALF = float(np.sqrt(2.0 * np.log(2.0)))
 
 def effective_band(band, method, sfreq, *, l_trans_bandwidth="auto",
                    h_trans_bandwidth="auto", n_cycles=7.0, freq_step=1.0):
-    """The -6 dB (half-amplitude) pass band of a band's analytic signal.
+    """Return the -6 dB (half-amplitude) pass band of a band's analytic signal.
 
     Parameters
     ----------

@@ -99,7 +99,7 @@ PHYSIO_TYPES = ("gsr", "ecg", "bio", "resp", "misc")
 
 
 def seconds_to_samples(value, sfreq, name, *, minimum=1):
-    """A duration in seconds as a whole number of samples, refusing any other.
+    """Convert a duration in seconds to a whole number of samples, refusing any other.
 
     Parameters
     ----------
@@ -237,7 +237,7 @@ class LagGeometry:
 
 @fill_doc
 def resolve_pairs(inst, pairs):
-    """The pairs of channels to correlate, one per modality.
+    """Return the pairs of channels to correlate, one per modality.
 
     Parameters
     ----------
@@ -411,7 +411,7 @@ def lagged_values(a, b, geom, pairing=None, *, fisher_z=True, max_missing=0.5, g
 
 
 def window_summaries(values, lags):
-    """rMEA's per-window summaries of a window x lag matrix (NaN-aware).
+    """Summarise each window of a window x lag matrix as rMEA does (NaN-aware).
 
     Parameters
     ----------
@@ -431,8 +431,12 @@ def window_summaries(values, lags):
         pos, neg, zero = lags > 0, lags < 0, lags == 0
         return dict(
             all_lags=np.nanmean(values, axis=1),
-            a_leads=np.nanmean(values[:, pos], axis=1) if pos.any() else np.full(len(values), np.nan),
-            b_leads=np.nanmean(values[:, neg], axis=1) if neg.any() else np.full(len(values), np.nan),
+            a_leads=(
+                np.nanmean(values[:, pos], axis=1) if pos.any() else np.full(len(values), np.nan)
+            ),
+            b_leads=(
+                np.nanmean(values[:, neg], axis=1) if neg.any() else np.full(len(values), np.nan)
+            ),
             a_leads_0=np.nanmean(values[:, pos | zero], axis=1),
             b_leads_0=np.nanmean(values[:, neg | zero], axis=1),
             lag_zero=values[:, np.flatnonzero(zero)[0]],

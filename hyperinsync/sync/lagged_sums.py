@@ -71,7 +71,7 @@ class _Other:
                                                    np.nan))
 
     def spectrum(self, key, c0, c1):
-        """rfft of the series ``'b'``, its square ``'bb'`` or its mask ``'mb'`` (rows)."""
+        """Return the rfft of the series ``'b'``, its square ``'bb'`` or its mask ``'mb'``."""
         if key not in self._spec:
             bk = self.bk
             self._spec[key] = bk.fft.rfft(bk.xp.asarray(self._host[key]), self.nfft,
@@ -130,7 +130,7 @@ def _pearson_z(n, sa, sb, saa, sbb, sab, xp, fisher_z):
 
 
 def _fisher(r, xp, fisher_z):
-    """r (clipped to [-1, 1] against round-off), or Fisher z clamped to +-10 as rMEA."""
+    """Return r (clipped to [-1, 1] against round-off), or Fisher z clamped to +-10 as rMEA."""
     r = xp.clip(r, -1.0, 1.0)
     if fisher_z:
         with np.errstate(divide="ignore"):  # atanh(+-1) is infinite, then clamped
@@ -139,7 +139,7 @@ def _fisher(r, xp, fisher_z):
 
 
 def _anchored_z(bk, x, other, starts, offsets, fisher_z, max_bytes=_TABLE_BYTES):
-    """z of the anchor windows of ``x`` against ``other``'s segments starting at ``offsets``.
+    """Yield z of the anchor windows of ``x`` against ``other``'s segments at ``offsets``.
 
     ``starts`` (W,): anchor window starts in ``x`` (``other.win`` samples each);
     ``offsets``: (W, M) start positions of the other series' segments (taken circularly),
@@ -245,8 +245,9 @@ class LaggedSums:
         self.prof_cnt = np.zeros((len(self.groups), n_sur, n_lags))
 
     def add(self, bk, c0, c1, z):
-        """Take the values of windows ``c0:c1``: ``z`` (c, J, K) on ``bk``'s device, pairing 0
-        the observed one.
+        """Take the values of windows ``c0:c1``.
+
+        ``z`` (c, J, K) on ``bk``'s device, pairing 0 the observed one.
         """
         xp = bk.xp
         self.obs[c0:c1] = bk.to_numpy(z[:, 0])

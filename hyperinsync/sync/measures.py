@@ -46,7 +46,7 @@ def samples_last(x, convention):
 
 
 def _xp(a):
-    """The array namespace of ``a`` (NumPy or CuPy) without importing CuPy here."""
+    """Return the array namespace of ``a`` (NumPy or CuPy) without importing CuPy here."""
     mod = type(a).__module__.split(".")[0]
     if mod == "cupy":
         import sys
@@ -67,7 +67,7 @@ def _cross(xa, xb):
 
 
 def unit(x):
-    """Unit phasors ``x / |x|`` (0 where ``x`` is exactly 0, never NaN)."""
+    """Return unit phasors ``x / |x|`` (0 where ``x`` is exactly 0, never NaN)."""
     xp = _xp(x)
     mag = xp.abs(x)
     mag[mag == 0] = 1
@@ -354,7 +354,7 @@ def measure_samples_last(name, a, b, convention="within", signed=False):
 
 
 def _work(work, key, shape, dtype, xp):
-    """A scratch array of ``shape``: from ``work`` (reused across calls) when given.
+    """Return a scratch array of ``shape``: from ``work`` (reused across calls) when given.
 
     Chunked loops pass the same dict each time, so their large temporaries are allocated
     once: a fresh array of tens of MB is a fresh mapping whose every page faults on first

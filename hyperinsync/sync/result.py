@@ -217,7 +217,7 @@ class SyncResult(BaseResult):
 
         Returns
         -------
-        con : mne_connectivity.SpectralConnectivity | EpochSpectralConnectivity | SpectroTemporalConnectivity
+        con : SpectralConnectivity | EpochSpectralConnectivity | SpectroTemporalConnectivity
         """
         import mne_connectivity as mc
 

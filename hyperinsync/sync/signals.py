@@ -1,5 +1,6 @@
-"""The signal layer: :class:`DyadSignals` and its checks (picks, ``BAD_`` spans, finite and
-flat data, decimation, ROIs).
+"""The signal layer: :class:`DyadSignals` and its checks.
+
+Picks, ``BAD_`` spans, finite and flat data, decimation, ROIs.
 
 Every analysis of a dyad -- :func:`hyperinsync.compute_sync`, the surrogate tests, In-Sync
 Levels 1 and 2 -- makes its band signals through :class:`DyadSignals`, with one set of
@@ -334,7 +335,7 @@ class DyadSignals:
         )
 
     def like(self, inst):
-        """The same bands and options on another recording (another dyad, a surrogate)."""
+        """Return the same bands and options on another recording (another dyad, a surrogate)."""
         new = DyadSignals(inst, self.bands, **self.options)
         new.read_bytes = self.read_bytes
         return new
@@ -349,11 +350,11 @@ class DyadSignals:
         )
 
     def data_picks(self):
-        """The two roles and, per role, the indices of the channels to analyse."""
+        """Return the two roles and, per role, the indices of the channels to analyse."""
         return data_picks(self.inst, self.picks)
 
     def bad_mask(self):
-        """Samples inside ``BAD_`` annotations (all False for Epochs or without rejection)."""
+        """Mark the samples inside ``BAD_`` annotations (all False: Epochs, or no rejection)."""
         if not self.is_raw:
             raise TypeError("BAD_ samples are defined for continuous recordings (Raw).")
         if not self.reject:
@@ -361,7 +362,7 @@ class DyadSignals:
         return bad_mask(self.inst, self.inst.n_times)
 
     def window_starts(self, n_len, n_step, reject=None):
-        """Starts of the windows of ``n_len`` samples every ``n_step`` (see :func:`window_starts`)."""
+        """Return the starts of ``n_len``-sample windows every ``n_step`` (see window_starts)."""
         return window_starts(self.inst, n_len, n_step, self.reject if reject is None else reject)
 
     def decims(self, n_len, n_step, *, what="epoch", common=False):
@@ -480,8 +481,9 @@ class DyadSignals:
 
 
 def epoch_index(starts, n_len, q, xp):
-    """Sample index ``(E, L)`` of the epochs of ``n_len`` input samples at ``starts`` on a
-    band's grid (decimation ``q``, which divides both), on the backend's device.
+    """Return the sample index ``(E, L)`` of epochs of ``n_len`` samples at ``starts``.
+
+    On a band's grid (decimation ``q``, which divides both), on the backend's device.
     """
     return xp.asarray((np.asarray(starts) // q)[:, None] + np.arange(n_len // q)[None, :])
 

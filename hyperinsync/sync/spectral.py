@@ -141,7 +141,7 @@ def _top_frequency(band, method, sfreq, n_cycles, freq_step, trans=("auto", "aut
 
 def _auto_decim(band, method, sfreq, n_cycles, freq_step, trans=("auto", "auto"),
                 divides=None):
-    """What ``decim='auto'`` means for one band.
+    """Return what ``decim='auto'`` means for one band.
 
     ``'mne_fir'`` is the HyPyP-compatible reference: full rate, so that within-epoch averages
     are over every sample, as HyPyP's. Otherwise at least 4 samples per cycle of the band's
@@ -248,8 +248,10 @@ def _band_kernel(band, method, sfreq, n_fft, n_cycles, freq_step, rtol, trans):
 
 @lru_cache(maxsize=32)
 def _kernels_on(xp, cdtype, band, method, sfreq, n_fft, n_cycles, freq_step, rtol, trans):
-    """:func:`_band_kernel` on the backend's device, in ``cdtype``: one copy for all of the
-    band's kernel segments, kept for later calls (surrogate batches, channel groups).
+    """Return :func:`_band_kernel` on the backend's device, in ``cdtype``.
+
+    One copy for all of the band's kernel segments, kept for later calls (surrogate batches,
+    channel groups).
     """
     kers, freqs = _band_kernel(band, method, sfreq, n_fft, n_cycles, freq_step, rtol, trans)
     flat = xp.asarray(np.concatenate([k for segs in kers for _, k in segs]), dtype=cdtype)
