@@ -256,7 +256,7 @@ def mnec_time(data, sfreq, indices, mode):
 
 
 def mnec_time_bands():
-    """The frequencies ``spectral_connectivity_time(faverage=True)`` really averages.
+    """Return the frequencies ``spectral_connectivity_time(faverage=True)`` really averages.
 
     mne-connectivity 0.9's ``_foi_average`` does ``f_e += 1 if f_s == f_e else f_e``: a band
     whose edges fall on different frequencies averages indices ``f_s : 2 * f_e`` (end

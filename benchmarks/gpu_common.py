@@ -161,7 +161,7 @@ def gpu_case(bench, case, run, outputs, *, repeats=3, target=None, json_path=Non
 
 
 def write_table(rows_path, out_path, tests=""):
-    """The markdown table of the GPU check from the JSON rows."""
+    """Return the markdown table of the GPU check from the JSON rows."""
     rows = [json.loads(line) for line in Path(rows_path).read_text().splitlines() if line]
     lines = [
         "# hyperinsync GPU check",

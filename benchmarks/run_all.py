@@ -143,12 +143,12 @@ def band_fft_flops(n_signals, n_times, decims, n_freqs=None):
 
 
 def best_rate(rates, kind):
-    """The machine's best measured rate of ``kind`` (GFLOP/s), on 1 thread or all."""
+    """Return the machine's best measured rate of ``kind`` (GFLOP/s), on 1 thread or all."""
     return max(rates[f"{kind}_1"], rates[f"{kind}_{rates['threads']}"])
 
 
 def limit_seconds(gemm_flops, fft_flops_, rates):
-    """The ideal time at the machine's best measured rates."""
+    """Return the ideal time at the machine's best measured rates."""
     return (gemm_flops / (best_rate(rates, "gemm") * 1e9)
             + fft_flops_ / (best_rate(rates, "fft") * 1e9))
 
@@ -298,7 +298,7 @@ def _surrogates_module(args):
 
 
 def _decims(inst):
-    """The decimation compute_sync chooses for 2-s epochs of ``inst`` (theta, alpha)."""
+    """Return the decimation compute_sync chooses for 2-s epochs of ``inst`` (theta, alpha)."""
     from hyperinsync import compute_sync
 
     return compute_sync(inst.copy().crop(0, 20.0), verbose=False).params["decim"]

@@ -99,7 +99,8 @@ def to_markdown(results, n_rep, seed, notes=None):
         lines += [Path(notes).read_text(encoding="utf-8").rstrip(), ""]
     for name, (rows, secs) in results.items():
         lines += [f"## {name}", "", f"{len(rows)} rows, {secs:.0f} s.", "",
-                  "| family | scenario | quantity | k / n | rate | 95 % CI | target | ok | details |",
+                  "| family | scenario | quantity | k / n | rate | 95 % CI | target | ok "
+                  "| details |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             lo, hi = r.ci

@@ -27,7 +27,7 @@ INSYNC_PREFIX = "insync"
 
 
 def insync_description(level, name, a=None, b=None):
-    """The annotation description of an In-Sync finding: ``insync/L<level>/<name>/<a>-<b>``.
+    """Return the annotation description of an In-Sync finding: ``insync/L<level>/<name>/<a>-<b>``.
 
     ``name`` is the band (EEG) or the modality (body and autonomic signals); ``a`` and ``b``
     are the first and second role's ROI or channel (plain names, without roles). Without
@@ -223,7 +223,7 @@ def atomic_path(fname):
 
 
 def renamed_argument(new, old, new_name, old_name, default):
-    """The value of a renamed argument, accepting its deprecated old name with a warning.
+    """Return the value of a renamed argument, accepting its deprecated old name with a warning.
 
     Parameters
     ----------
@@ -252,7 +252,7 @@ def renamed_argument(new, old, new_name, old_name, default):
 
 
 def check_correction(correction, allowed):
-    """A multiple-comparison correction; ``None`` is "no correction" everywhere.
+    """Check a multiple-comparison correction; ``None`` is "no correction" everywhere.
 
     The string ``'none'`` (the old spelling of Level 1) is accepted with a deprecation
     warning and returned as ``None``.

@@ -44,7 +44,7 @@ def _same(a, b):
 
 
 def label_index(axis, label, labels):
-    """The position of ``label`` among ``labels``, the names along one axis of a result.
+    """Return the position of ``label`` among ``labels``, the names along one axis of a result.
 
     Parameters
     ----------
@@ -102,7 +102,7 @@ class BaseResult:
 
     # -- picking ----------------------------------------------------------------------------
     def _pick(self, axis, value, *, keep=False):
-        """The position of label ``value`` on ``axis``.
+        """Return the position of label ``value`` on ``axis``.
 
         ``None`` picks the only label of the axis (an error names the labels when there are
         several) or, with ``keep``, the whole axis (``slice(None)``).

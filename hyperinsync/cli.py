@@ -16,7 +16,7 @@ QUICK_SEGMENTS = (("rest_pre", 20.0), ("session", 40.0), ("rest_post", 20.0))
 
 
 def demo_study(quick=False, seed=42):
-    """The simulated study of ``hyperinsync demo``.
+    """Return the simulated study of ``hyperinsync demo``.
 
     14 dyads (two groups) x 3 sessions of rest_pre 60 s, session 120 s, rest_post 60 s at
     250 Hz; ``quick``: 4 dyads x 3 sessions of 20 + 40 + 20 s at 100 Hz.
@@ -122,8 +122,9 @@ def _print_summary(results):
 
 
 def _print_lagged_summary(results):
-    """Per [physio] / [movement] modality: sessions above chance, leaders, ICC, Level 3 and
-    the outcome models' synchrony terms.
+    """Summarise each [physio] / [movement] modality of a study's results.
+
+    Sessions above chance, leaders, ICC, Level 3 and the outcome models' synchrony terms.
     """
     import numpy as np
 
@@ -237,7 +238,7 @@ def _physio_format(fname, fmt, n_files):
 
 
 def _read_physio_dyad(files, fmt, sfreq, roles, offsets=None):
-    """The dyad of ``hyperinsync physio``: one dyad file, or one file per person."""
+    """Return the dyad of ``hyperinsync physio``: one dyad file, or one file per person."""
     import mne
 
     from .dyad import read_dyad_fif

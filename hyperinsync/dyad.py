@@ -548,7 +548,7 @@ def read_dyad_epochs(fname, verbose=None):
 
 
 def read_dyad_raw(fname, verbose=None):
-    """Deprecated alias of :func:`read_dyad_fif` (it warns; will be removed).
+    """Read a dyad: deprecated alias of :func:`read_dyad_fif` (it warns; will be removed).
 
     ``read_dyad_fif`` reads a dyad saved as one FIF file;
     :func:`hyperinsync.io.read_dyad_files` reads two recordings, one per person.

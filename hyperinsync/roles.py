@@ -106,7 +106,7 @@ def split_ch_name(name):
 
 
 def get_info(inst):
-    """The :class:`mne.Info` of an MNE object (or the Info itself)."""
+    """Return the :class:`mne.Info` of an MNE object (or the Info itself)."""
     return inst if isinstance(inst, mne.Info) else inst.info
 
 

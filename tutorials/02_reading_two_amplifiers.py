@@ -56,7 +56,7 @@ pulses = pulses[(pulses > offset + 0.5) & (pulses < duration - 0.5)]
 
 
 def amplifier(data, t_samples, sfreq, pulse_times, stim_name):
-    """A Raw of one amplifier: data at its sample instants plus a trigger channel."""
+    """Make a Raw of one amplifier: data at its sample instants plus a trigger channel."""
     signal = CubicSpline(t_true, data, axis=1)(t_samples)
     stim = np.zeros(len(t_samples))
     for t in pulse_times:  # a 10 ms TTL at the sample nearest to each pulse

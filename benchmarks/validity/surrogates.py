@@ -1,5 +1,6 @@
-"""Validation of the surrogate tests: ``surrogate_test`` (every within-dyad null model) and
-``pseudo_dyad_test``.
+"""Validation of the surrogate tests.
+
+``surrogate_test`` (every within-dyad null model) and ``pseudo_dyad_test``.
 
 Scenarios (simulated with :func:`hyperinsync.simulate_dyad`; montage: 8 channels per person,
 F3 F4 C3 C4 P3 P4 O1 O2, analysed as 4 two-channel ROIs, so the family of one result is
@@ -69,7 +70,7 @@ def _config(quick):
 
 
 def _montage(channels=CHANNELS):
-    """The bundled ``standard-32`` montage restricted to ``channels``."""
+    """Return the bundled ``standard-32`` montage restricted to ``channels``."""
     import mne
 
     pos = read_montage("standard-32").get_positions()["ch_pos"]
@@ -91,7 +92,7 @@ def _run_parts(cfg, null_parts, power_parts, n_rep, seed):
 
 
 def _seed(*key):
-    """An int seed for one scenario and replication, independent of all others."""
+    """Return an int seed for one scenario and replication, independent of all others."""
     return int(np.random.SeedSequence([int(k) for k in key]).generate_state(1)[0])
 
 

@@ -78,8 +78,10 @@ def matplotlib_uri(name, kind, owner):
 
 
 def page_per_name(folder):
-    """Projects that give every class, function and method a page (pandas, statsmodels,
-    pingouin): ``<folder><name>.html#<name>``.
+    """Return the URI function of a project that gives every object a page of its own.
+
+    Every class, function and method (pandas, statsmodels, pingouin):
+    ``<folder><name>.html#<name>``.
     """
     def uri(name, kind, owner):
         return None if kind == "module" else f"{folder}$.html#$"

@@ -125,8 +125,9 @@ def _schema_default(key):
 
 
 def write_study_schema(app, config):
-    """Write ``_generated/study_schema.inc``: every section and key of the study file, from
-    :mod:`hyperinsync.study.schema` (so the reference is the schema the package reads).
+    """Write ``_generated/study_schema.inc``: every section and key of the study file.
+
+    From :mod:`hyperinsync.study.schema`, so the reference is the schema the package reads.
     """
     from hyperinsync.study.schema import SCHEMA_VERSION, SECTIONS
 
@@ -219,7 +220,7 @@ def check_offline(app, exception):
 
 # -- cross-references: link an object where the API reference documents it ----------------
 def _import_object(name):
-    """The object a dotted name points to (module attributes and class members), or None."""
+    """Return the object a dotted name points to (module attributes and class members), or None."""
     try:
         return pkgutil.resolve_name(name)
     except (ImportError, AttributeError, ValueError):
@@ -270,7 +271,7 @@ def resolve_label_in_order(app, env, node, contnode):
 
 
 def _page_object(docname):
-    """The object an API page documents (``generated/hyperinsync.level1`` -> level1)."""
+    """Return the object an API page documents (``generated/hyperinsync.level1`` -> level1)."""
     if not docname.startswith("generated/"):
         return None
     return _import_object(docname.split("/", 1)[1])
@@ -367,7 +368,10 @@ def _documented_attributes(cls):
 
 
 def _public_path(cls):
-    """The shortest public import path of a class (``mne.io.RawArray``, not ``mne.io.array._array``)."""
+    """Return the shortest public import path of a class.
+
+    For example ``mne.io.RawArray``, not ``mne.io.array._array``.
+    """
     parts = cls.__module__.split(".")
     for i in range(1, len(parts) + 1):
         path = ".".join(parts[:i])

@@ -158,7 +158,7 @@ def mea_artifacts(raw, picks=None, *, threshold=10.0, max_still=None, verbose=No
 
 
 def mea_ccf_artifacts(result, modality, *, threshold=0.2, delta=1, min_duration=None):
-    """rMEA's ``CCFartefacts``: stretches of high lag-0 cross-correlation, to inspect.
+    """Find stretches of high lag-0 cross-correlation to inspect (rMEA's ``CCFartefacts``).
 
     Windows whose signed lag-0 value (Fisher z, or r) exceeds ``threshold`` are joined into
     stretches, allowing ``delta`` - 1 windows below it inside one (rMEA's ``delta``); a

@@ -413,7 +413,7 @@ def _intervals(entry, min_ibi, max_ibi):
 @fill_doc
 def heart_rate_from_beats(beats, *, sfreq=4.0, n_times=None, meas_date=None,
                           min_ibi=_MIN_IBI, max_ibi=_MAX_IBI, name="HR", verbose=None):
-    """An evenly sampled heart rate (bpm) from beat times.
+    """Return an evenly sampled heart rate (bpm) from beat times.
 
     The rate of each valid interval (``60 / IBI``) is placed at the beat that ends it and
     interpolated onto the grid with NeuroKit2's monotone cubic interpolation (as its

@@ -130,7 +130,7 @@ class PhysioTruth:
     extra: dict = field(default_factory=dict)
 
     def to_dict(self):
-        """The truth as a JSON-serialisable dict."""
+        """Return the truth as a JSON-serialisable dict."""
         d = asdict(self)
         d["beats"] = {k: np.asarray(v).tolist() for k, v in self.beats.items()}
         d["roles"] = list(self.roles)
@@ -437,7 +437,7 @@ class SimulatedPhysioStudy:
         return raw, truth
 
     def to_table(self):
-        """The design table as a :class:`pandas.DataFrame`."""
+        """Return the design table as a :class:`pandas.DataFrame`."""
         import pandas as pd
 
         return pd.DataFrame(self.table)

@@ -1,4 +1,7 @@
-"""The simulated signals: pink background with an alpha peak, volume conduction, envelopes, artifacts."""
+"""The simulated signals.
+
+Pink background with an alpha peak, volume conduction, envelopes, artifacts.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ _PINK_KNEE = 0.5  # Hz, below which the background spectrum is flat
 
 
 def _complex_normal(rng, shape):
-    """Standard complex Gaussian array (real and imaginary parts N(0, 1)), one draw."""
+    """Draw one standard complex Gaussian array (real and imaginary parts N(0, 1))."""
     return rng.standard_normal((*shape, 2)).view(np.complex128)[..., 0]
 
 

@@ -1,5 +1,7 @@
-"""Figures: synchrony matrices, two heads with inter-brain links, In-Sync levels, statistics,
-lagged synchrony of body and autonomic signals.
+"""Figures.
+
+Synchrony matrices, two heads with inter-brain links, In-Sync levels, statistics, lagged
+synchrony of body and autonomic signals.
 
 Every function follows MNE's plotting conventions: it draws into ``axes`` when given (else a new
 figure), returns the :class:`matplotlib.figure.Figure`, and shows it when ``show=True`` (a no-op

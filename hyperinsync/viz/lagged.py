@@ -24,7 +24,7 @@ def _leader_color(leader, roles):
 
 
 def _draw_episodes(ax, episodes, roles, lag_lo, lag_hi):
-    """An outlined box over each episode's span, a marker at its peak lag, its leader."""
+    """Draw an outlined box over each episode's span, a marker at its peak lag, its leader."""
     from matplotlib.patches import Rectangle
 
     for ep in episodes:

@@ -119,7 +119,9 @@ def plot_null_distribution(
     ax.axvline(obs, color="C3", lw=2, label=f"observed = {obs:.3g}")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("count")
-    stats = ([_fmt_p(p)] if p is not None else []) + ([f"z = {float(z):.2f}"] if z is not None else [])
+    stats = ([_fmt_p(p)] if p is not None else []) + (
+        [f"z = {float(z):.2f}"] if z is not None else []
+    )
     if p_corr is not None:
         stats.append(_fmt_p(p_corr).replace("p", "corrected p", 1))
     _stats_title(ax, title, stats, "null distribution")
