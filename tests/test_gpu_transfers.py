@@ -2,8 +2,9 @@
 
 These run in the GPU step (``HYPERINSYNC_CUPY_EMULATION=one-gpu pytest -m gpu``, CI) and on
 a machine with CuPy and a GPU; the ``cupy_emulation`` fixture gives each test an emulated
-GPU with fresh counters (its own when the run has none). On a GPU, every analysis keeps its data on the device between the
-band signals and the final statistics: the number of host/device copies must not grow with
+GPU with fresh counters (its own when the run has none). On a GPU, every analysis keeps its
+data on the device between the band signals and the final statistics: the number of
+host/device copies must not grow with
 the number of surrogates, epochs or episodes (before issue 15 it grew with all three: a
 copy per surrogate in phase randomisation and Levels 1-2, per chunk of epochs in
 compute_sync and the epoch-shuffle null, per episode in Level 1's lead-lag).

@@ -98,7 +98,10 @@ def test_zero_signal_gives_zero_not_nan():
 @pytest.mark.parametrize(
     "band, expected",
     # ../shared/reference/null-plv.md: two independent noise signals, PLV over one window
-    [((4.0, 7.0), {1: 0.35, 2: 0.26, 4: 0.19, 10: 0.11}), ((8.0, 12.0), {1: 0.31, 2: 0.22, 4: 0.16, 10: 0.10})],
+    [
+        ((4.0, 7.0), {1: 0.35, 2: 0.26, 4: 0.19, 10: 0.11}),
+        ((8.0, 12.0), {1: 0.31, 2: 0.22, 4: 0.16, 10: 0.10}),
+    ],
 )
 def test_null_plv_levels(band, expected):
     sf = 250.0
@@ -119,11 +122,13 @@ def test_hypyp_definitions_agree():
     analyses = pytest.importorskip("hypyp.analyses")
     rng = np.random.default_rng(5)
     n_ep, n_ch, n_t = 3, 4, 200
-    sig = rng.standard_normal((2, n_ep, n_ch, 1, n_t)) + 1j * rng.standard_normal((2, n_ep, n_ch, 1, n_t))
+    shape = (2, n_ep, n_ch, 1, n_t)
+    sig = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
     sig[1] += 0.8 * sig[0]
     za = sig[0].transpose(0, 2, 1, 3)  # (E, F, n, T)
     zb = sig[1].transpose(0, 2, 1, 3)
-    modes = {"plv": "plv", "coh": "coh", "imcoh": "imaginary_coh", "ccorr": "ccorr", "envcorr": "envelope_corr", "wpli": "wpli"}
+    modes = {"plv": "plv", "coh": "coh", "imcoh": "imaginary_coh", "ccorr": "ccorr",
+             "envcorr": "envelope_corr", "wpli": "wpli"}
     for ours, theirs in modes.items():
         ref = analyses.compute_sync(sig, theirs, epochs_average=False)  # (F, E, 2n, 2n)
         ref_inter = ref[0][:, :n_ch, n_ch:]

@@ -78,7 +78,8 @@ def test_annotate_places_and_overwrites_lagged_results(im_coupled):
     annotate(raw, res)
     annotate(raw, res)
     desc = list(raw.annotations.description)
-    n_res = {d: list(res.annotations.description).count(d) for d in set(res.annotations.description)}
+    res_desc = list(res.annotations.description)
+    n_res = {d: res_desc.count(d) for d in set(res_desc)}
     for d, n in n_res.items():
         assert desc.count(d) == n
     assert desc.count("insync/L1/alpha/frontal-frontal") == 1

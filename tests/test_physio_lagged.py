@@ -1,5 +1,7 @@
-"""Windowed lagged cross-correlation (hyperinsync.sync.lagged, hyperinsync.stats.lagged): parity with rMEA and SUSY, the
-surrogate engine, missing data, and the tests' answers on dyads with known coupling.
+"""Windowed lagged cross-correlation (hyperinsync.sync.lagged, hyperinsync.stats.lagged).
+
+Parity with rMEA and SUSY, the surrogate engine, missing data, and the tests' answers on
+dyads with known coupling.
 """
 
 import math
@@ -41,7 +43,7 @@ def _series(n, seed, nan_spans=()):
 
 # ---------------------------------------------------------------------------- rMEA, by hand
 def rmea_ccf(x, y, sf, lag_sec, win_sec, inc_sec, r2z=True, abs_=True):
-    """rMEA's MEAccf.MEA written out with loops (window blocks, lags, Pearson, summaries)."""
+    """Compute rMEA's MEAccf.MEA with loops (window blocks, lags, Pearson, summaries)."""
     win, L, inc = round(win_sec * sf), round(lag_sec * sf), round(inc_sec * sf)
     n_win = math.ceil((len(x) - win - L + 1) / inc)
     rows = []

@@ -68,8 +68,8 @@ def test_levels_refuse_morlet_and_take_mne_fir(dyad):
     with pytest.raises(ValueError, match="Level 2.*morlet"):
         hs.level2(dyad, ALPHA, FRONTAL, segments=[], block=10.0, n_surrogates=19, method="morlet",
                   verbose=False)
-    res = hs.level2(dyad, ALPHA, FRONTAL, segments=[], block=10.0, n_surrogates=19, method="mne_fir", contrasts=(),
-                    precision="double", seed=0, verbose=False)
+    res = hs.level2(dyad, ALPHA, FRONTAL, segments=[], block=10.0, n_surrogates=19,
+                    method="mne_fir", contrasts=(), precision="double", seed=0, verbose=False)
     assert res.params["decim"] == {"alpha": 1}  # 'auto' is full rate for mne_fir
     # the same epochs through compute_sync: one band signal layer, one value
     sync = hs.compute_sync(dyad.copy().crop(0, 10.0 - 1 / 100.0), ALPHA, "plv",
@@ -80,7 +80,7 @@ def test_levels_refuse_morlet_and_take_mne_fir(dyad):
 
 
 def test_surrogates_take_the_signal_options(dyad):
-    """precision and decim reach the surrogates' band signals (they were fixed before):
+    """The options precision and decim reach the surrogates' band signals (fixed before):
     the observed values equal compute_sync's with the same options.
     """
     kw = dict(precision="double", decim=2, n_cycles=5.0, method="morlet", epoch_duration=4.0)
@@ -102,7 +102,8 @@ def test_study_passes_analysis_options_to_surrogates_and_levels(tmp_path):
                       precision="double", backend="numpy", rois="default"),
         surrogates=dict(n_surrogates=9, seed=0),
         insync=dict(level1=dict(window=5.0, step=2.5, n_surrogates=19, min_shift=5.0, seed=1),
-                    level2=dict(segments=[], block=10.0, contrasts=[], n_surrogates=19, seed=1), level3=False),
+                    level2=dict(segments=[], block=10.0, contrasts=[], n_surrogates=19, seed=1),
+                    level3=False),
         statistics=False,
     )
     res = st.run(tmp_path, verbose=False)

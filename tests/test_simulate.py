@@ -10,8 +10,9 @@ Tolerances. A 60 s recording gives about (band width x duration) = 5 Hz x 60 s =
 independent samples of a band's analytic signal, so a single coherence estimate scatters by
 about (1 - r^2) / sqrt(300), i.e. up to ~0.06, and an uncoupled pair's estimate is biased up to
 ~sqrt(pi / (4 * 300)) = 0.05 (single uncoupled pairs reach ~0.15: the alpha peak narrows the
-effective band, so we compare means, and the weakest coupled pair with the strongest uncoupled). The coupled-channel mean over the 49 frontal pairs shares one
-source and one background per person, so it scatters less (observed within 0.02 over seeds);
+effective band, so we compare means, and the weakest coupled pair with the strongest
+uncoupled). The coupled-channel mean over the 49 frontal pairs shares one source and one
+background per person, so it scatters less (observed within 0.02 over seeds);
 we allow 0.05. The Butterworth skirts let in some out-of-band background, which biases the
 estimate slightly low, well inside that tolerance.
 """

@@ -162,7 +162,8 @@ def test_helpers():
         (dict(decim=1.5), TypeError, "decim"),
         (dict(method="wavelet"), ValueError, "method"),
         (dict(n_cycles=-1.0, method="morlet"), ValueError, "n_cycles"),
-        (dict(data=np.zeros((2, 1, 100)), method="morlet", bands={"t": (4, 8)}), ValueError, "longer than the data"),
+        (dict(data=np.zeros((2, 1, 100)), method="morlet", bands={"t": (4, 8)}), ValueError,
+         "longer than the data"),
         (dict(backend="tpu"), ValueError, "backend"),
     ],
 )

@@ -56,7 +56,7 @@ def first_run(tmp_path_factory):
 def test_features_and_group_statistics(first_run):
     """Per-dyad features: raw equals compute_sync, the default (surrogate z) equals
     (observed - null mean) / null SD of surrogate_test on the same segment; stats match
-    stats.*
+    hyperinsync.stats.
     """
     from hyperinsync.stats import surrogate_test
 
@@ -138,7 +138,7 @@ def test_features_and_group_statistics(first_run):
 
 
 def test_raw_feature_and_statistics_options(first_run, tmp_path):
-    """feature = raw gives compute_sync's values; bad options are refused up front."""
+    """The feature 'raw' gives compute_sync's values; bad options are refused up front."""
     out, res = first_run
     raw = tiny(statistics=dict(n_permutations=99, seed=2, rois=["frontal", "central"],
                                feature="raw", correction="maxstat", statistic="F",

@@ -1,4 +1,7 @@
-"""Tests for hyperinsync.stats.surrogates: exactness against compute_sync, calibration, power, errors."""
+"""Tests for hyperinsync.stats.surrogates.
+
+Exactness against compute_sync, calibration, power, errors.
+"""
 
 from pathlib import Path
 

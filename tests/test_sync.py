@@ -57,7 +57,8 @@ def test_across_morlet_equals_mne_connectivity(small_epochs):
     seeds = np.repeat([0, 1, 2], 2)
     targets = np.tile([3, 4], 3)
     cons = spectral_connectivity_epochs(
-        detrend(ep.get_data(), axis=-1), method=["plv", "coh", "imcoh", "wpli"], indices=(seeds, targets),
+        detrend(ep.get_data(), axis=-1), method=["plv", "coh", "imcoh", "wpli"],
+        indices=(seeds, targets),
         sfreq=ep.info["sfreq"], mode="cwt_morlet", cwt_freqs=np.arange(4.0, 14.0),
         cwt_n_cycles=7.0, fmin=(4.0, 8.0), fmax=(8.0, 13.0), faverage=True, verbose=False,
     )
@@ -87,10 +88,14 @@ def test_within_mne_fir_equals_hypyp_recipe(small_epochs):
         ua, ub = za / np.abs(za), zb / np.abs(zb)
         plv = np.abs(np.einsum("eit,ejt->eij", ua, ub.conj())) / z.shape[-1]
         sab = np.einsum("eit,ejt->eij", za, zb.conj())
-        den = np.sqrt(np.sum(np.abs(za) ** 2, -1)[:, :, None] * np.sum(np.abs(zb) ** 2, -1)[:, None, :])
-        np.testing.assert_allclose(res.get_data("plv", list(BANDS)[bi], kind="epochs"), plv, rtol=1e-10)
-        np.testing.assert_allclose(res.get_data("coh", list(BANDS)[bi]), (np.abs(sab) / den).mean(0), rtol=1e-10)
-        np.testing.assert_allclose(res.get_data("imcoh", list(BANDS)[bi]), (np.abs(sab.imag) / den).mean(0), rtol=1e-10)
+        pa, pb = np.sum(np.abs(za) ** 2, -1), np.sum(np.abs(zb) ** 2, -1)
+        den = np.sqrt(pa[:, :, None] * pb[:, None, :])
+        band = list(BANDS)[bi]
+        np.testing.assert_allclose(res.get_data("plv", band, kind="epochs"), plv, rtol=1e-10)
+        np.testing.assert_allclose(res.get_data("coh", band), (np.abs(sab) / den).mean(0),
+                                   rtol=1e-10)
+        np.testing.assert_allclose(res.get_data("imcoh", band),
+                                   (np.abs(sab.imag) / den).mean(0), rtol=1e-10)
 
 
 def test_within_equals_hypyp_package(small_epochs):
@@ -106,7 +111,8 @@ def test_within_equals_hypyp_package(small_epochs):
         decim=1, precision="double", verbose=False,
     )
     cs = analyses.compute_freq_bands(pair, ep.info["sfreq"], {k: list(v) for k, v in BANDS.items()})
-    modes = {"plv": "plv", "coh": "coh", "imcoh": "imaginary_coh", "ccorr": "ccorr", "envcorr": "envelope_corr", "wpli": "wpli"}
+    modes = {"plv": "plv", "coh": "coh", "imcoh": "imaginary_coh", "ccorr": "ccorr",
+             "envcorr": "envelope_corr", "wpli": "wpli"}
     for ours, theirs in modes.items():
         ref = analyses.compute_sync(cs, theirs, epochs_average=True)  # (bands, 4, 4)
         for bi, band in enumerate(BANDS):
@@ -150,7 +156,8 @@ def test_raw_and_epochs_paths_agree(coupled):
 
 def test_roi_aggregation_and_tables(coupled):
     raw, _ = coupled
-    res = compute_sync(raw, {"alpha": (8, 13)}, "plv", rois={"fr": ["Fz", "F3", "F4"], "oc": ["O1", "O2"]}, verbose=False)
+    res = compute_sync(raw, {"alpha": (8, 13)}, "plv",
+                       rois={"fr": ["Fz", "F3", "F4"], "oc": ["O1", "O2"]}, verbose=False)
     mat = res.get_data()
     rows = [res.rows.index(f"A:{c}") for c in ["Fz", "F3", "F4"]]
     cols = [res.cols.index(f"B:{c}") for c in ["O1", "O2"]]
@@ -180,7 +187,8 @@ def test_pairs_all_contains_inter_block(coupled):
 def test_bad_epochs_rejected_for_both(coupled):
     raw, _ = coupled
     crop = raw.copy().crop(0, 20)
-    crop.set_annotations(mne.Annotations([3.0], [1.0], ["BAD_movement"], orig_time=crop.annotations.orig_time))
+    crop.set_annotations(mne.Annotations([3.0], [1.0], ["BAD_movement"],
+                                         orig_time=crop.annotations.orig_time))
     res = compute_sync(crop, {"alpha": (8, 13)}, "plv", verbose=False)
     assert res.n_epochs == 9  # epoch 2-4 s overlaps the bad span
     assert 2.0 not in res.epoch_onsets
@@ -389,7 +397,7 @@ def test_no_epochs_refused(small_dyad):
 @pytest.mark.parametrize("duration", [2 / 250.0, 0.2, 0.4])
 def test_too_short_epochs_refused(small_dyad, duration):
     """Under 2 cycles of theta's 4 Hz (0.5 s) PLV tends to 1 for any data: refused, naming
-    the minimum. (Before: 2-sample epochs gave PLV = 1 everywhere.)
+    the minimum (before: 2-sample epochs gave PLV = 1 everywhere).
     """
     with pytest.raises(ValueError, match=r"at least 2 cycles \(0\.5 s"):
         compute_sync(small_dyad, epoch_duration=duration, verbose=False)

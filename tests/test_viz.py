@@ -73,7 +73,8 @@ def test_sync_matrix_roi_and_array(dyad_result):
     _, res = dyad_result
     fig = viz.plot_sync_matrix(res, "coh", "alpha", level="roi", colorbar=False, show=False)
     (ax,) = fig.axes
-    np.testing.assert_array_equal(ax.images[0].get_array(), res.get_data("coh", "alpha", level="roi"))
+    np.testing.assert_array_equal(ax.images[0].get_array(),
+                                  res.get_data("coh", "alpha", level="roi"))
     assert [t.get_text() for t in ax.get_xticklabels()] == res.roi_names[1]
     assert not ax.collections  # no mask, no markers
 
