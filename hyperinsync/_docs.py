@@ -81,8 +81,8 @@ docdict["trans_bandwidth"] = """l_trans_bandwidth, h_trans_bandwidth : float | '
     cost of longer filters. The -6 dB band actually analysed is recorded in the result's
     ``params['effective_band']``."""
 docdict["precision"] = """precision : 'single' | 'double'
-    complex64 (default) or complex128 band signals; sums over samples accumulate in double
-    precision where the result depends on many of them."""
+    Band signals in complex64 (``'single'``, default) or complex128 (``'double'``); sums over
+    samples accumulate in double precision where the result depends on many of them."""
 docdict["backend"] = """backend : 'auto' | 'numpy' | 'cupy' | None
     Array backend. ``'auto'`` (default, also ``None``) uses CuPy when it imports and a GPU is
     present, else NumPy. The environment variable ``HYPERINSYNC_BACKEND`` overrides ``'auto'``."""
@@ -95,6 +95,23 @@ docdict["max_bytes"] = """max_bytes : float | 'auto'
     still runs out of memory, the analysis is run again with chunks 8 times smaller (twice),
     then with NumPy on the CPU, with a warning naming the step that ran out of memory; the
     result's ``params['backend']`` records where it was computed."""
+
+# the band-signal methods of DyadSignals (continuous, epochs, epoch_signals)
+docdict["signal_picks"] = """picks : array-like of int
+    The channels (indices into the recording)."""
+docdict["common_decim"] = """common_decim : bool
+    One time grid for all bands (to average across epochs per time point)."""
+
+# -------------------------------------------------------------------------- measures
+# (the functions of hyperinsync.sync.measures: two sets of signals in, every pair out)
+docdict["measure_signals"] = """xa, xb : array, complex
+    Analytic signals of the two sets of channels (NumPy or CuPy), shapes
+    ``(..., n_a, n_samples)`` and ``(..., n_b, n_samples)``: the samples averaged over on
+    the last axis (see :func:`~hyperinsync.sync.measures.samples_last`)."""
+docdict["measure_signed"] = """signed : bool
+    Keep the sign; ``False`` (default): the absolute value, as HyPyP."""
+docdict["measure_values"] = """values : array, shape (..., n_a, n_b)
+    The measure for every pair of a channel of ``xa`` with a channel of ``xb``."""
 
 # -------------------------------------------------------------------------- statistics
 docdict["n_surrogates"] = """n_surrogates : int
@@ -183,7 +200,8 @@ def fill_doc(func):
 
     Apply it below MNE's ``@verbose`` (``@verbose`` then ``@fill_doc`` on the next line), so
     our placeholders are filled before MNE's own docstring filling runs. A placeholder
-    without an entry raises :class:`RuntimeError` (at import time).
+    without an entry raises :class:`RuntimeError` (at import time). On a class it also fills
+    the docstrings of the methods the class defines that hold a placeholder.
 
     Parameters
     ----------
@@ -205,4 +223,8 @@ def fill_doc(func):
                 break
         filled = {key: val.replace("\n", "\n" + indent) for key, val in docdict.items()}
         func.__doc__ = doc % _Filled(filled, func)
+    if isinstance(func, type):
+        for method in vars(func).values():
+            if callable(method) and "%(" in (getattr(method, "__doc__", None) or ""):
+                fill_doc(method)
     return func

@@ -37,7 +37,9 @@ GPU_MEMORY_SHARE = 1 / 8
 class Backend:
     """A resolved array backend.
 
-    Attributes
+    Each parameter is kept as the attribute of the same name.
+
+    Parameters
     ----------
     name : str
         ``'numpy'`` or ``'cupy'``.
@@ -52,11 +54,35 @@ class Backend:
     fft: object
 
     def asarray(self, a, dtype=None):
-        """Move ``a`` onto this backend's device (no copy when already there)."""
+        """Move ``a`` onto this backend's device (no copy when already there).
+
+        Parameters
+        ----------
+        a : array-like
+            The values (a NumPy array, a device array, a list...).
+        dtype : dtype | None
+            The dtype of the result; ``None``: that of ``a``.
+
+        Returns
+        -------
+        array : ndarray
+            ``a`` on the device (a CuPy array with CuPy).
+        """
         return self.xp.asarray(a, dtype=dtype)
 
     def to_numpy(self, a):
-        """Return ``a`` as a NumPy array on the host."""
+        """Return ``a`` as a NumPy array on the host.
+
+        Parameters
+        ----------
+        a : array
+            A host or device array.
+
+        Returns
+        -------
+        array : numpy.ndarray
+            ``a`` on the host (copied from the device with CuPy).
+        """
         if self.name == "cupy":
             return self.xp.asnumpy(a)
         return np.asarray(a)
@@ -67,6 +93,16 @@ class Backend:
         On the GPU the arrays of each dtype are joined on the device and copied at once
         (a copy has a fixed cost of about 10 us: thousands of small ones add up); the
         results have their shapes.
+
+        Parameters
+        ----------
+        *arrays : array
+            Host or device arrays.
+
+        Returns
+        -------
+        arrays : list of numpy.ndarray
+            The arrays on the host, in the order given.
         """
         if self.name != "cupy":
             return [np.asarray(a) for a in arrays]
@@ -86,7 +122,18 @@ class Backend:
         return out
 
     def fft_kwargs(self, n_jobs=1):
-        """Keyword arguments for this backend's FFT calls (threads on the CPU)."""
+        """Return the keyword arguments of this backend's FFT calls (threads on the CPU).
+
+        Parameters
+        ----------
+        n_jobs : int
+            Threads of SciPy's FFT (``workers``); ignored on the GPU.
+
+        Returns
+        -------
+        kwargs : dict
+            ``{'workers': n_jobs}`` with NumPy, ``{}`` with CuPy.
+        """
         return {"workers": n_jobs} if self.name == "numpy" else {}
 
     def max_bytes(self, max_bytes="auto"):
@@ -95,6 +142,16 @@ class Backend:
         NumPy: 256 MB. CuPy: an eighth of the memory the GPU has free now (the driver's free
         memory, ``cupy.cuda.Device().mem_info``, plus the blocks CuPy's memory pool holds
         free), at least 16 MB.
+
+        Parameters
+        ----------
+        max_bytes : float | 'auto'
+            A bound in bytes on the memory of one chunk of work, or ``'auto'``.
+
+        Returns
+        -------
+        max_bytes : float
+            The bound in bytes.
         """
         if isinstance(max_bytes, str):
             _check_option("max_bytes", max_bytes, ("auto",))
@@ -137,6 +194,8 @@ def cupy_available():
     Returns
     -------
     available : bool
+        True when ``backend='auto'`` computes on a GPU (unless ``HYPERINSYNC_BACKEND`` says
+        ``numpy``).
     """
     return _cupy_status()[0] is not None
 
@@ -154,6 +213,7 @@ def get_backend(backend="auto"):
     Returns
     -------
     backend : Backend
+        The resolved backend: its name, array namespace and FFT module.
     """
     if isinstance(backend, Backend):
         return backend
@@ -195,7 +255,18 @@ def _numpy_backend():
 
 
 def is_out_of_memory(exc):
-    """Whether ``exc`` is the GPU running out of memory (CuPy, cuFFT or cuBLAS)."""
+    """Whether ``exc`` is the GPU running out of memory (CuPy, cuFFT or cuBLAS).
+
+    Parameters
+    ----------
+    exc : Exception
+        The error raised.
+
+    Returns
+    -------
+    out_of_memory : bool
+        True for an out-of-memory error of the GPU (or a :class:`MemoryError`).
+    """
     if isinstance(exc, MemoryError):  # cupy.cuda.memory.OutOfMemoryError is one
         return True
     text = f"{type(exc).__name__}: {exc}"
@@ -212,6 +283,16 @@ def gpu_step(name):
 
     An out-of-memory error raised inside carries the innermost step's name
     (``exc.hyperinsync_step``), which :func:`gpu_fallback` reports.
+
+    Parameters
+    ----------
+    name : str
+        The step's name.
+
+    Yields
+    ------
+    None
+        The step runs in the ``with`` block.
     """
     token = _STEP.set(name)
     try:
@@ -236,6 +317,20 @@ def gpu_fallback(what, retries=2, shrink=8):
     that ran out of memory (:func:`gpu_step`). A ``seed`` given as a Generator is reset to
     its state at the start, so every attempt draws the same surrogates. Results record the
     backend that computed them. Errors other than out-of-memory are raised at once.
+
+    Parameters
+    ----------
+    what : str
+        The analysis's name, for the messages.
+    retries : int
+        How many times to retry on the GPU with smaller chunks.
+    shrink : float
+        The factor ``max_bytes`` is divided by at each retry.
+
+    Returns
+    -------
+    decorator : callable
+        The decorator to apply to the analysis.
     """
 
     def deco(func):
@@ -284,12 +379,34 @@ def gpu_fallback(what, retries=2, shrink=8):
 
 
 def real_dtype(precision):
-    """Return the real dtype for ``'single'`` or ``'double'`` precision."""
+    """Return the real dtype for ``'single'`` or ``'double'`` precision.
+
+    Parameters
+    ----------
+    precision : 'single' | 'double'
+        The precision.
+
+    Returns
+    -------
+    dtype : type
+        ``numpy.float32`` (single) or ``numpy.float64`` (double).
+    """
     _check_option("precision", precision, ("single", "double"))
     return np.float32 if precision == "single" else np.float64
 
 
 def complex_dtype(precision):
-    """Return the complex dtype for ``'single'`` or ``'double'`` precision."""
+    """Return the complex dtype for ``'single'`` or ``'double'`` precision.
+
+    Parameters
+    ----------
+    precision : 'single' | 'double'
+        The precision.
+
+    Returns
+    -------
+    dtype : type
+        ``numpy.complex64`` (single) or ``numpy.complex128`` (double).
+    """
     _check_option("precision", precision, ("single", "double"))
     return np.complex64 if precision == "single" else np.complex128

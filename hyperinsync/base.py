@@ -58,6 +58,7 @@ def label_index(axis, label, labels):
     Returns
     -------
     index : int
+        The position of ``label`` in ``labels``.
 
     Raises
     ------
@@ -118,7 +119,18 @@ class BaseResult:
         return kind
 
     def get_data(self, *args, **kwargs):
-        """Return values as an array, picked by label (see the subclass)."""
+        """Return values as an array, picked by label (see the subclass).
+
+        Parameters
+        ----------
+        *args, **kwargs
+            The labels to pick along the result's axes (``labels``), and the kind of values.
+
+        Returns
+        -------
+        data : ndarray
+            The values picked.
+        """
         raise NotImplementedError
 
     def to_table(self):
@@ -127,7 +139,7 @@ class BaseResult:
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self):
-        """Plain arrays and JSON-able attributes (see :meth:`from_dict`).
+        """Return plain arrays and JSON-able attributes (see :meth:`from_dict`).
 
         Returns
         -------

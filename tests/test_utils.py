@@ -143,3 +143,35 @@ def test_fill_doc_fills_and_refuses_a_missing_entry():
 
     with pytest.raises(RuntimeError, match="no_such_parameter.*docdict"):
         fill_doc(undocumented)
+
+
+def test_fill_doc_on_a_class_fills_its_methods():
+    from hyperinsync._docs import docdict, fill_doc
+
+    @fill_doc
+    class Documented:
+        """A class.
+
+        Parameters
+        ----------
+        %(seed)s
+        """
+
+        def method(self, n_jobs=1):
+            """Do something.
+
+            Parameters
+            ----------
+            %(n_jobs)s
+            """
+
+        def plain(self):
+            """Do something else (100 % plain: no placeholder, left alone)."""
+
+    for obj, key in ((Documented, "seed"), (Documented.method, "n_jobs")):
+        assert "%(" not in obj.__doc__, obj
+        assert docdict[key].splitlines()[1].strip() in obj.__doc__
+    # the method's entry is indented as its own docstring, not as the class's
+    entry = docdict["n_jobs"].splitlines()[1].strip()
+    assert "\n" + " " * 16 + entry in Documented.method.__doc__
+    assert Documented.plain.__doc__.startswith("Do something else (100 % plain")

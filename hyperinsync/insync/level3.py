@@ -24,9 +24,10 @@ class InSyncLevel3(BaseResult):
     """In-Sync Level 3 (chronic) result: per-dyad session trends and their summary.
 
     Made by :func:`level3`; rebuild from :meth:`to_dict` output with :meth:`from_dict`. The
-    shared result interface is that of :class:`hyperinsync.base.BaseResult`.
+    shared result interface is that of :class:`hyperinsync.base.BaseResult`. Each
+    parameter is kept as the attribute of the same name.
 
-    Attributes
+    Parameters
     ----------
     dyads : list of dict
         One per dyad; see :meth:`to_table`.
@@ -39,6 +40,9 @@ class InSyncLevel3(BaseResult):
         (ISO string or None).
     params : dict
         ``n_permutations``.
+
+    Attributes
+    ----------
     labels : dict
         ``{'dyad': [...]}``: the dyads, in table order.
     """
@@ -98,6 +102,7 @@ class InSyncLevel3(BaseResult):
         Returns
         -------
         table : pandas.DataFrame
+            One row per dyad (columns above).
         """
         return as_table(self.dyads, ("dyad",) + DYAD_COLUMNS[:-2])
 

@@ -64,8 +64,7 @@ class _WindowResult(BaseResult):
 
     @property
     def labels(self):
-        """``{'band', 'roi_a', 'roi_b'}`` (Level 2: ``'segment'`` first): the axes of
-        ``values``."""
+        """The axes of ``values``: ``{'band', 'roi_a', 'roi_b'}`` (Level 2: segment first)."""
         return dict(band=list(self.bands), roi_a=list(self.roi_names[0]),
                     roi_b=list(self.roi_names[1]))
 
@@ -90,7 +89,25 @@ class InSyncLevel1(_WindowResult):
     Two tests run on every window (see :func:`level1`): the **episode** test (a transient
     rise above the series' own tonic level) and the **chance** test (above the synchrony of
     circularly shifted, uncoupled signals). Both are family-wise corrected over all windows,
-    ROI pairs and bands. Only the episode test makes episodes.
+    ROI pairs and bands. Only the episode test makes episodes. Each parameter is kept as
+    the attribute of the same name.
+
+    Parameters
+    ----------
+    bands : dict
+        ``{name: (fmin, fmax)}``: the band edges in Hz.
+    roles : tuple of str
+        The two roles.
+    roi_names : list of list of str
+        The ROI labels of the first and of the second role.
+    roi_channels : dict
+        ``{role: {roi: [dyad channel names]}}``.
+    measure : str
+        The measure (``'plv'``, ``'coh'`` or ``'imcoh'``).
+    params : dict
+        The analysis parameters.
+    **fields
+        The arrays and tables listed under Attributes, by name.
 
     Attributes
     ----------
@@ -124,9 +141,6 @@ class InSyncLevel1(_WindowResult):
         One per episode; see :meth:`to_table`.
     chance : list of dict
         One per band and ROI pair; see :meth:`chance_table`.
-    bands, roles, roi_names, roi_channels, measure, params
-        What the values are: band edges, the two roles, ROI labels per role, their dyad
-        channel names, the measure and the analysis parameters.
     """
 
     _ARRAYS = ("times", "values", "tonic", "tonic_sd", "z", "p_values", "threshold",
@@ -223,6 +237,7 @@ class InSyncLevel1(_WindowResult):
         Returns
         -------
         table : pandas.DataFrame
+            One row per episode (columns above).
         """
         return as_table(self.episodes, EPISODE_COLUMNS)
 
@@ -239,6 +254,7 @@ class InSyncLevel1(_WindowResult):
         Returns
         -------
         table : pandas.DataFrame
+            One row per band and ROI pair (columns above).
         """
         return as_table(self.chance)
 
@@ -250,6 +266,17 @@ class InSyncLevel2(_WindowResult):
     """In-Sync Level 2 (tonic) result: synchrony per segment and block, and their changes.
 
     Made by :func:`level2`; rebuild from :meth:`to_dict` output with :meth:`from_dict`.
+    Each parameter is kept as the attribute of the same name.
+
+    Parameters
+    ----------
+    phase : ndarray, shape (n_segments, n_bands, n_roi_a, n_roi_b) | None
+        Mean phase difference A - B in radians (angle of the summed unit-phasor cross
+        products over the segment's clean epochs and the ROI pair's channel pairs).
+    **fields
+        ``bands``, ``roles``, ``roi_names``, ``roi_channels``, ``measure`` and ``params``
+        as in :class:`InSyncLevel1`, and the arrays and tables listed under Attributes, by
+        name.
 
     Attributes
     ----------
@@ -262,15 +289,10 @@ class InSyncLevel2(_WindowResult):
     null : ndarray, shape (n_segments, n_null, n_bands, n_roi_a, n_roi_b)
         Surrogate synchrony of each segment (NaN for a surrogate that keeps no clean
         epoch; such surrogates are left out of z and p).
-    phase : ndarray, shape (n_segments, n_bands, n_roi_a, n_roi_b) | None
-        Mean phase difference A - B in radians (angle of the summed unit-phasor cross
-        products over the segment's clean epochs and the ROI pair's channel pairs).
     segments : list of dict
         ``name``, ``kind`` (``'segment'`` or ``'block'``), ``onset``, ``duration`` (s from the
         first sample), ``n_epochs`` (clean ones). Segments left out are listed in
         ``params['excluded']`` with the reason.
-    bands, roles, roi_names, roi_channels, measure, params
-        As in :class:`InSyncLevel1`.
     """
 
     _ARRAYS = ("values", "null")
@@ -345,6 +367,7 @@ class InSyncLevel2(_WindowResult):
         Returns
         -------
         value : float
+            The segment's synchrony for that band and ROI pair.
         """
         deprecated_getter("InSyncLevel2.get_value(segment, band, roi_a, roi_b)",
                           "float(result.get_data(segment, band, roi_a, roi_b))")
@@ -371,6 +394,7 @@ class InSyncLevel2(_WindowResult):
         Returns
         -------
         table : pandas.DataFrame
+            One row per segment (or block), band and ROI pair (columns above).
         """
         return as_table(self.rows)
 
@@ -389,6 +413,7 @@ class InSyncLevel2(_WindowResult):
         Returns
         -------
         table : pandas.DataFrame
+            One row per contrast, band and ROI pair (columns above).
         """
         return as_table(self.contrasts)
 

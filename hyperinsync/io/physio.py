@@ -535,6 +535,7 @@ def read_raw_acqknowledge(fname, *, channels=None, ch_types=None, verbose=None):
     Returns
     -------
     raw : mne.io.RawArray
+        One person's recording (channel types guessed from the names, or ``ch_types``).
     """
     import bioread
 

@@ -295,8 +295,8 @@ def read_raw_xdf(
 
     See Also
     --------
-    read_dyad_xdf : two people in one XDF file.
-    hyperinsync.io.read_dyad_files : two recordings (XDF or any other format), one per person.
+    read_dyad_xdf : Two people in one XDF file.
+    hyperinsync.io.read_dyad_files : Two recordings (XDF or any other format), one per person.
     """
     fname = _check_common(fname, select_by, sfreq, gap_threshold, markers)
     if stream is not None:
@@ -398,7 +398,7 @@ def read_dyad_xdf(
 
     See Also
     --------
-    read_raw_xdf : one person's stream (one XDF file per person: align the two with
+    read_raw_xdf : One person's stream (one XDF file per person: align the two with
         :func:`hyperinsync.io.read_dyad_files`).
 
     Notes

@@ -171,7 +171,7 @@ def mea_ccf_artifacts(result, modality, *, threshold=0.2, delta=1, min_duration=
     modality : str
         The modality (pair) to read.
     threshold : float
-        rMEA's threshold on the lag-0 value (its example: 0.2).
+        The threshold on the lag-0 value, as rMEA's (its example: 0.2).
     delta : int
         Largest index step between windows above threshold within one stretch.
     min_duration : float | None

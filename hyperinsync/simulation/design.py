@@ -58,8 +58,9 @@ class SimulationTruth:
     """The ground truth of a simulated dyad.
 
     All channel names are dyad names (``'<role>:<channel>'``), as in the simulated recording.
+    Each parameter is kept as the attribute of the same name.
 
-    Attributes
+    Parameters
     ----------
     roles : tuple of str
         The two roles, A first.

@@ -97,7 +97,9 @@ class PhysioCoupling:
 class PhysioTruth:
     """The ground truth of a simulated physiological dyad.
 
-    Attributes
+    Each parameter is kept as the attribute of the same name.
+
+    Parameters
     ----------
     roles : tuple of str
         The two roles, the first leads at positive lags.
@@ -130,7 +132,13 @@ class PhysioTruth:
     extra: dict = field(default_factory=dict)
 
     def to_dict(self):
-        """Return the truth as a JSON-serialisable dict."""
+        """Return the truth as a JSON-serialisable dict.
+
+        Returns
+        -------
+        d : dict
+            The fields, arrays as lists.
+        """
         d = asdict(self)
         d["beats"] = {k: np.asarray(v).tolist() for k, v in self.beats.items()}
         d["roles"] = list(self.roles)
@@ -371,9 +379,9 @@ def simulate_physio_dyad(duration=600.0, sfreq=25.0, roles=("therapist", "client
 class SimulatedPhysioStudy:
     """A simulated multi-session physiological study: design table and lazy recordings.
 
-    Made by :func:`simulate_physio_study`.
+    Made by :func:`simulate_physio_study`. Each parameter is kept as the attribute of the same name.
 
-    Attributes
+    Parameters
     ----------
     table : list of dict
         One row per dyad and session: ``dyad``, ``session`` (0-based), ``date``, per segment
@@ -437,7 +445,13 @@ class SimulatedPhysioStudy:
         return raw, truth
 
     def to_table(self):
-        """Return the design table as a :class:`pandas.DataFrame`."""
+        """Return the design table as a :class:`pandas.DataFrame`.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            One row per dyad and session (see ``table``).
+        """
         import pandas as pd
 
         return pd.DataFrame(self.table)
@@ -494,6 +508,7 @@ def simulate_physio_study(n_dyads=31, n_sessions=5, segments=(("IM", 600.0), ("C
     Returns
     -------
     study : SimulatedPhysioStudy
+        The design table and the recordings, generated on request.
     """
     _validate_type(n_dyads, "int", "n_dyads")
     _validate_type(n_sessions, "int", "n_sessions")

@@ -51,9 +51,10 @@ class SimulatedStudy:
 
     Made by :func:`simulate_study`. Recordings are generated on request by :meth:`get_dyad`,
     deterministically from the study seed, so a study of many long recordings never sits in
-    memory at once.
+    memory at once. The parameters ``table``, ``dyads``, ``groups`` and ``design`` are kept as
+    the attributes of the same name.
 
-    Attributes
+    Parameters
     ----------
     table : list of dict
         One row per dyad and session: ``dyad``, ``group``, ``session`` (0-based), ``date``
@@ -67,6 +68,11 @@ class SimulatedStudy:
         ``{group: nominal coupling strength}``.
     design : dict
         The arguments of :func:`simulate_study` (with the resolved seed).
+    couplings : list of Coupling
+        The coupling templates of the recordings (band, ROIs, lag, phase; the strength is
+        that of the session, the episodes those of its row).
+    alpha_peaks : dict
+        ``{dyad: (alpha peak frequency of the first role, of the second)}`` in Hz.
     """
 
     def __init__(self, table, dyads, groups, design, couplings, alpha_peaks):

@@ -118,7 +118,13 @@ class GroupResult(BaseResult, dict):
         return as_table(rows, ["feature"])
 
     def to_dict(self):
-        """Return the numbers as a plain dict (see :meth:`from_dict`)."""
+        """Return the numbers as a plain dict (see :meth:`from_dict`).
+
+        Returns
+        -------
+        d : dict
+            The result's keys and values.
+        """
         return dict(self)
 
     @classmethod
@@ -127,6 +133,16 @@ class GroupResult(BaseResult, dict):
 
         Also from a dict stored by earlier versions, when these functions returned plain
         dicts.
+
+        Parameters
+        ----------
+        d : dict
+            The stored result.
+
+        Returns
+        -------
+        result : GroupResult
+            An instance of the class it is called on.
         """
         return cls(d)
 
@@ -212,6 +228,7 @@ class MixedModelResult(GroupResult):
         Returns
         -------
         table : pandas.DataFrame
+            One row per model term.
         """
         return as_table(self["terms"], ("term",) + tuple(self._KINDS))
 
@@ -221,5 +238,6 @@ class MixedModelResult(GroupResult):
         Returns
         -------
         table : pandas.DataFrame
+            One row per fixed coefficient.
         """
         return as_table(self["coefficients"], ("name", "estimate", "se"))

@@ -66,7 +66,7 @@ def p_value(observed, null, tail="greater", axis=0):
     Returns
     -------
     p : float | array
-        p-values, shape of ``observed`` broadcast with ``null`` minus ``axis``.
+        The p-values, shape of ``observed`` broadcast with ``null`` minus ``axis``.
     """
     _check_option("tail", tail, TAILS)
     observed, null = _null_first(observed, null, axis)
@@ -107,6 +107,8 @@ def zscore(observed, null, axis=0):
     Returns
     -------
     z : float | array
+        The standardised observed values, shape of ``observed`` broadcast with ``null``
+        minus ``axis``.
     """
     observed, null = _null_first(observed, null, axis)
     if null.shape[0] < 2:
@@ -132,7 +134,7 @@ def fdr_bh(pvals, alpha=0.05):
     Parameters
     ----------
     pvals : array-like, any shape
-        p-values in [0, 1].
+        The p-values, in [0, 1].
     alpha : float
         FDR level in (0, 1).
 

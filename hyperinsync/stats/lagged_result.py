@@ -21,9 +21,10 @@ class LaggedSyncResult(BaseResult):
 
     Made by :func:`lagged_sync`; rebuild from :meth:`to_dict` output with
     :meth:`from_dict`. Its labels are ``modality`` (the analysed pairs), ``window`` (the
-    windows' start times, s) and ``lag`` (s); :meth:`get_data` picks by them.
+    windows' start times, s) and ``lag`` (s); :meth:`get_data` picks by them. Each
+    parameter is kept as the attribute of the same name.
 
-    Attributes
+    Parameters
     ----------
     roles : tuple of str
         The two roles; a positive lag means the first leads.
@@ -31,6 +32,20 @@ class LaggedSyncResult(BaseResult):
         One name per analysed pair of channels.
     channels : dict
         ``{modality: (dyad channel of the first role, of the second)}``.
+    sessions : list of dict
+        One row per modality, whole recording (see :meth:`to_table`).
+    segments : list of dict
+        One row per modality and annotated segment.
+    episodes : list of dict
+        Level 1 episodes.
+    params : dict
+        Every parameter of the analysis (``definition``, ``window``, ``lag``, ``step``,
+        ``sfreq``, ``null``, ``n_surrogates``, ...).
+    **arrays
+        The arrays listed under Attributes, by name.
+
+    Attributes
+    ----------
     lags : ndarray, shape (n_lags,)
         Lags in seconds.
     window_starts : ndarray, shape (n_windows,)
@@ -40,17 +55,8 @@ class LaggedSyncResult(BaseResult):
     null_sum_abs, null_sum_signed, null_count : ndarray, shape (n_modalities, n_sur, n_windows)
         Per surrogate and window: the sums of :math:`|z|` and of :math:`z` over lags and the
         number of valid lags (empty without surrogates).
-    sessions : list of dict
-        One row per modality, whole recording (see :meth:`to_table`).
-    segments : list of dict
-        One row per modality and annotated segment.
-    episodes : list of dict
-        Level 1 episodes.
     window_p : ndarray, shape (n_modalities, n_windows)
         Per-window p-values, family-wise corrected over windows (NaN without surrogates).
-    params : dict
-        Every parameter of the analysis (``definition``, ``window``, ``lag``, ``step``,
-        ``sfreq``, ``null``, ``n_surrogates``, ...).
     """
 
     _ARRAYS = ("lags", "window_starts", "values", "null_sum_abs", "null_sum_signed",
@@ -83,8 +89,10 @@ class LaggedSyncResult(BaseResult):
 
     @property
     def labels(self):
-        """``{'modality', 'window', 'lag'}``: the axes of ``values`` (window start times and
-        lags in seconds)."""
+        """The axes of ``values``: ``{'modality', 'window', 'lag'}``.
+
+        Window start times and lags are in seconds.
+        """
         return dict(modality=list(self.modalities),
                     window=[float(t) for t in self.window_starts],
                     lag=[float(t) for t in self.lags])
@@ -134,6 +142,7 @@ class LaggedSyncResult(BaseResult):
         Returns
         -------
         values : ndarray, shape (n_windows, n_lags)
+            Signed Fisher z (or r) per window and lag (absolute values with ``absolute``).
         """
         deprecated_getter("LaggedSyncResult.get_values(modality, absolute)",
                           "result.get_data(modality, absolute=absolute)")
@@ -157,7 +166,18 @@ class LaggedSyncResult(BaseResult):
         return rows
 
     def grand_average(self, modality):
-        """Return the mean of all window x lag values (NaN-aware; rMEA's ``grandAver``)."""
+        """Return the mean of all window x lag values (NaN-aware; rMEA's ``grandAver``).
+
+        Parameters
+        ----------
+        modality : str
+            The modality (pair) name.
+
+        Returns
+        -------
+        mean : float
+            The mean of the values as analysed (NaN when none is valid).
+        """
         v = self.get_data(modality)
         return float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
 
@@ -193,7 +213,8 @@ class LaggedSyncResult(BaseResult):
 
         Returns
         -------
-        table : pandas.DataFrame | list of dict
+        table : pandas.DataFrame
+            The rows of ``level`` (columns above).
         """
         _check_option("level", level, ("session", "segment", "window", "episode"))
         if level == "episode":
@@ -246,7 +267,13 @@ class LaggedSyncResult(BaseResult):
         return mne.Annotations(onset, duration, desc, orig_time=None, ch_names=chs)
 
     def to_dict(self):
-        """Plain arrays and JSON-able fields (see :meth:`from_dict`)."""
+        """Return plain arrays and JSON-able fields (see :meth:`from_dict`).
+
+        Returns
+        -------
+        d : dict
+            The fields, ``channels`` as lists.
+        """
         out = super().to_dict()
         out["channels"] = {k: list(v) for k, v in self.channels.items()}
         return out

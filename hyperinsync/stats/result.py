@@ -41,15 +41,44 @@ class SurrogateResult(BaseResult):
 
     The shared result interface (``labels``, ``params``, ``get_data``, ``to_table``,
     ``to_dict``/``from_dict``) is that of :class:`hyperinsync.base.BaseResult`;
-    :meth:`from_dict` recomputes the statistics from the stored values.
+    :meth:`from_dict` recomputes the statistics from the stored values. Each parameter is
+    kept as the attribute of the same name (``tail`` resolved per measure).
 
-    Attributes
+    Parameters
     ----------
     observed : ndarray, shape (n_measures, n_bands, n_rows, n_cols)
         Observed values; for ``'pseudo_dyads'`` one per real dyad,
         ``(n_dyads, n_measures, n_bands, n_rows, n_cols)``.
     null : ndarray, shape (n_surrogates, n_measures, n_bands, n_rows, n_cols)
         Surrogate values.
+    measures : list of str
+        The measure axis.
+    bands : dict
+        ``{name: (fmin, fmax)}`` in Hz: the band axis.
+    rows, cols : list of str
+        The pairs' axes: channels (``'role:channel'``) or ROI labels.
+    level : 'channel' | 'roi'
+        Whether ``rows``/``cols`` are channels or ROIs.
+    correction : 'fdr' | 'maxstat' | None
+        The multiple-comparison correction of ``p`` (see ``p_corrected``).
+    tail : 'auto' | 'greater' | 'less' | 'two-sided' | dict
+        The alternative of the tests, as in :func:`hyperinsync.surrogate_test` (``'auto'``:
+        ``'two-sided'`` for signed measures, ``'greater'`` for magnitudes).
+    phase : ndarray | None
+        Mean phase difference A - B of each observed pair in radians (angle of the summed
+        unit-phasor cross products over the valid epochs; for ROI pairs over their channel
+        pairs), shape of ``observed`` without the measure axis. Near 0 in-phase, near
+        :math:`\pm\pi` anti-phase; meaningful where the coupling is significant.
+    params : dict | None
+        The null model and how it was drawn: ``null``, ``n_surrogates``, ``seed``,
+        ``n_times`` / ``n_epochs`` used, channels dropped, pairs, lags, ``signed`` ...
+    group : dict | None
+        ``'pseudo_dyads'`` only: real dyads vs pseudo-dyads per measure, band and pair,
+        ``diff`` (mean real - mean pseudo), ``p`` (permutation), ``d`` (Cohen's d),
+        ``p_corrected`` (Benjamini-Hochberg over measures, bands and pairs).
+
+    Attributes
+    ----------
     null_mean, null_sd : ndarray
         Mean and SD (``ddof=1``) of the null per measure, band and pair.
     z, effect : ndarray
@@ -70,24 +99,9 @@ class SurrogateResult(BaseResult):
         pseudo-dyads); ``'maxstat'``: the maximum statistic over the same family, each test
         first standardised against its own null (max-z, :func:`hyperinsync.stats.maxstat_p`)
         so pairs with a higher chance level do not dominate; ``None``: not corrected.
-    phase : ndarray | None
-        Mean phase difference A - B of each observed pair in radians (angle of the summed
-        unit-phasor cross products over the valid epochs; for ROI pairs over their channel
-        pairs), shape of ``observed`` without the measure axis. Near 0 in-phase, near
-        :math:`\pm\pi` anti-phase; meaningful where the coupling is significant.
-    group : dict | None
-        ``'pseudo_dyads'`` only: real dyads vs pseudo-dyads per measure, band and pair,
-        ``diff`` (mean real - mean pseudo), ``p`` (permutation), ``d`` (Cohen's d),
-        ``p_corrected`` (Benjamini-Hochberg over measures, bands and pairs).
-    measures, bands, rows, cols : list
-        Names of the axes; ``rows``/``cols`` are channels (``'role:channel'``) or ROI labels.
     labels : dict
         ``{'dyad': [...]}`` (pseudo-dyads only), ``'measure'``, ``'band'``, ``'row'``,
         ``'col'``: the axes of ``observed``.
-    level : 'channel' | 'roi'
-    params : dict
-        The null model and how it was drawn: ``null``, ``n_surrogates``, ``seed``,
-        ``n_times`` / ``n_epochs`` used, channels dropped, pairs, lags, ``signed`` ...
     """
 
     _FIELDS = ("observed", "null", "measures", "bands", "rows", "cols", "level", "correction",
@@ -172,8 +186,10 @@ class SurrogateResult(BaseResult):
 
     @property
     def labels(self):
-        """``{'dyad' (pseudo-dyads), 'measure', 'band', 'row', 'col'}``: the axes of
-        ``observed``."""
+        """The axes of ``observed``: ``{'measure', 'band', 'row', 'col'}``.
+
+        Pseudo-dyads: ``'dyad'`` first.
+        """
         out = {}
         if self.observed.ndim == 5:
             out["dyad"] = list(self.params.get("dyads") or range(len(self.observed)))
@@ -275,7 +291,13 @@ class SurrogateResult(BaseResult):
         return as_table(rows_out)
 
     def to_dict(self):
-        """Plain arrays and JSON-able attributes (see :meth:`from_dict`)."""
+        """Return plain arrays and JSON-able attributes (see :meth:`from_dict`).
+
+        Returns
+        -------
+        d : dict
+            The fields (the statistics are recomputed from them by :meth:`from_dict`).
+        """
         out = super().to_dict()
         out["tail"] = dict(self.tail)
         if self.group is not None:

@@ -399,9 +399,11 @@ def surrogate_test(
     %(signed_sync)s
     %(rois)s
     %(seed)s
-    min_shift, segment_duration
+    min_shift : float
         See :func:`surrogate_sync`.
     %(epoch_duration)s
+    segment_duration : float
+        See :func:`surrogate_sync`.
     %(reject_by_annotation)s
     %(picks)s
     %(method)s

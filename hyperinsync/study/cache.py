@@ -237,6 +237,11 @@ def lock_output(out_dir):
     out_dir : path-like
         The output folder (created if needed).
 
+    Yields
+    ------
+    None
+        The lock is held in the ``with`` block.
+
     Raises
     ------
     StudyError

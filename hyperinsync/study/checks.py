@@ -25,10 +25,14 @@ class StudyError(ValueError):
 class RecordingError(StudyError):
     """The analysis of one recording failed; the message names the dyad, session and files.
 
-    Attributes
+    Each parameter is kept as the attribute of the same name.
+
+    Parameters
     ----------
     dyad : str
+        The dyad's name.
     session : int
+        The session index (0-based).
     files : list of str
         The recording's input files (empty for a simulated recording).
     error : Exception
@@ -40,7 +44,14 @@ class RecordingError(StudyError):
         super().__init__(failure_line(self.as_dict()))
 
     def as_dict(self):
-        """Return the failure as stored in the results file (``Results.failures``)."""
+        """Return the failure as stored in the results file (``Results.failures``).
+
+        Returns
+        -------
+        failure : dict
+            ``dyad``, ``session``, ``files``, ``error`` (the error's type name) and
+            ``message`` (on one line).
+        """
         # one line: a multi-line message (a list of files, ...) is joined
         message = re.sub(r"\s*\n\s*", " ", str(self.error)).strip()
         return dict(dyad=self.dyad, session=self.session, files=self.files,

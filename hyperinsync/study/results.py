@@ -154,7 +154,10 @@ def write_results(fname, parts, group_stats, params, versions, study_toml="", *,
 class Results:
     """The contents of a results file, as result objects.
 
-    Attributes
+    Made by :func:`~hyperinsync.study.read_results`. Each parameter is kept as the attribute
+    of the same name.
+
+    Parameters
     ----------
     recordings : dict
         ``{(dyad, session): record}``; each record is a dict with ``meta`` (group, date,
@@ -177,9 +180,11 @@ class Results:
         The study file text ('' when the study was built in Python).
     attrs : dict
         File attributes (format, version, creation time).
-    failures : list of dict
+    fname : path-like | None
+        The file read (``None``: not read from a file).
+    failures : list of dict | None
         Recordings that failed in a run with ``keep_going=True`` (``dyad``, ``session``,
-        ``files``, ``error``, ``message``); empty when all were analysed.
+        ``files``, ``error``, ``message``); empty (or ``None``) when all were analysed.
     """
 
     def __init__(self, recordings, group, params, versions, study_toml, attrs, fname=None,

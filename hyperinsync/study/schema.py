@@ -77,7 +77,18 @@ class Key:
     filled: bool = False
 
     def accepts(self, value):
-        """Whether ``value`` has one of the key's kinds (``None``, from Python: not set)."""
+        """Whether ``value`` has one of the key's kinds (``None``, from Python: not set).
+
+        Parameters
+        ----------
+        value : object
+            A value from the study file (or from Python).
+
+        Returns
+        -------
+        accepted : bool
+            True when ``value`` is ``None`` or of one of the key's kinds.
+        """
         return value is None or any(_KINDS[t](value) for t in self.types)
 
     @property
@@ -123,11 +134,28 @@ class Section:
         return tuple(k.name for k in self.keys)
 
     def key(self, name):
-        """Return the :class:`Key` called ``name``."""
+        """Return the :class:`Key` called ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A key of this section.
+
+        Returns
+        -------
+        key : Key
+            Its declaration.
+        """
         return {k.name: k for k in self.keys}[name]
 
     def defaults(self):
-        """``{key: default}`` of the keys the study fills in."""
+        """Return the defaults of the keys the study fills in.
+
+        Returns
+        -------
+        defaults : dict
+            ``{key: default}`` (copies).
+        """
         return {k.name: _copy(k.default) for k in self.keys if k.filled}
 
 

@@ -169,6 +169,7 @@ def band_freqs(band, freq_step=1.0):
     Returns
     -------
     freqs : ndarray
+        The frequencies in Hz.
     """
     fmin, fmax = band
     n = int(np.floor((fmax - fmin) / freq_step + 1e-9)) + 1

@@ -217,11 +217,25 @@ class LagGeometry:
         return self.inc < self.span
 
     def block_of_windows(self, length=None):
-        """Block index per window (-1: left out), blocks of ``length`` samples of windows.
+        """Return the block index per window (-1: left out), blocks of ``length`` samples.
 
         The lead test flips and the bootstrap resamples whole blocks, which must not share
         samples: after each block, the windows whose data reach into it are left out (none
-        when windows do not overlap). Default length: twice the data span of a window.
+        when windows do not overlap).
+
+        Parameters
+        ----------
+        length : int | None
+            Block length in samples; ``None``: twice the data span of a window.
+
+        Returns
+        -------
+        ids : ndarray of int, shape (n_windows,)
+            The block of each window, -1 for windows left out.
+        size : int
+            Windows per block.
+        gap : int
+            Windows left out after each block.
         """
         length = 2 * self.span if length is None else length
         size = max(1, int(math.ceil(length / self.inc)))

@@ -17,6 +17,7 @@ and 2 then uses as well).
 
 from __future__ import annotations
 
+from .._docs import fill_doc
 from .._utils import _check_option
 
 CONVENTIONS = ("within", "across")
@@ -38,6 +39,7 @@ def samples_last(x, convention):
     Returns
     -------
     x : array
+        The signals with the averaged axis last.
     """
     _check_option("convention", convention, CONVENTIONS)
     if convention == "within":
@@ -126,39 +128,68 @@ FROM_SUMS = {
 }
 
 
+@fill_doc
 def plv(xa, xb):
     r"""Phase-locking value.
 
     :math:`PLV = |\langle u_a \bar u_b \rangle|` with unit phasors :math:`u = x / |x|` and
     :math:`\langle\cdot\rangle` the mean over the convention's samples (HyPyP's ``plv``;
     mne-connectivity's ``plv`` across epochs).
+
+    Parameters
+    ----------
+    %(measure_signals)s
+
+    Returns
+    -------
+    %(measure_values)s
     """
     return plv_from_sums(_cross(unit(xa), unit(xb)), xa.shape[-1])
 
 
+@fill_doc
 def coh(xa, xb):
     r"""Coherence (magnitude, not squared).
 
     :math:`|S_{ab}| / \sqrt{S_{aa} S_{bb}}` with :math:`S_{ab} = \langle x_a \bar x_b\rangle`,
     :math:`S_{aa} = \langle |x_a|^2\rangle` (HyPyP's ``coh``; mne-connectivity's ``coh``).
+
+    Parameters
+    ----------
+    %(measure_signals)s
+
+    Returns
+    -------
+    %(measure_values)s
     """
     xp = _xp(xa)
     return coh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
                          xp.sum(power(xb), axis=-1))
 
 
+@fill_doc
 def imcoh(xa, xb, signed=False):
     r"""Imaginary coherence.
 
     :math:`\mathrm{Im}(S_{ab}) / \sqrt{S_{aa} S_{bb}}`; its absolute value unless ``signed``
     (HyPyP's ``imaginary_coh`` is the absolute value; mne-connectivity's ``imcoh`` is signed).
     A positive signed value means ``a`` leads ``b`` in phase.
+
+    Parameters
+    ----------
+    %(measure_signals)s
+    %(measure_signed)s
+
+    Returns
+    -------
+    %(measure_values)s
     """
     xp = _xp(xa)
     return imcoh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
                            xp.sum(power(xb), axis=-1), signed=signed)
 
 
+@fill_doc
 def wpli(xa, xb, chunk=64):
     r"""Weighted phase-lag index (Vinck et al., 2011).
 
@@ -166,6 +197,16 @@ def wpli(xa, xb, chunk=64):
     \rangle` (0 where the denominator is 0), as HyPyP's ``wpli`` within epochs and
     mne-connectivity's ``wpli`` across epochs. The denominator is not bilinear, so it is
     computed pair by pair over chunks of ``chunk`` channels of ``a``.
+
+    Parameters
+    ----------
+    %(measure_signals)s
+    chunk : int
+        Channels of ``a`` per chunk of the denominator (bounds its memory).
+
+    Returns
+    -------
+    %(measure_values)s
     """
     xp = _xp(xa)
     num = abs(_cross(xa, xb).imag)
@@ -177,6 +218,7 @@ def wpli(xa, xb, chunk=64):
     return num / xp.where(den == 0, 1, den)
 
 
+@fill_doc
 def ccorr(xa, xb, signed=False):
     r"""Circular correlation of the phases (absolute value unless ``signed``).
 
@@ -185,6 +227,15 @@ def ccorr(xa, xb, signed=False):
     (HyPyP's ``ccorr`` is the absolute value; Jammalamadaka & SenGupta's circular
     correlation coefficient keeps the sign). A negative signed value means the two phases
     deviate from their mean directions in opposite senses.
+
+    Parameters
+    ----------
+    %(measure_signals)s
+    %(measure_signed)s
+
+    Returns
+    -------
+    %(measure_values)s
     """
     xp = _xp(xa)
     sa, sb = _centred_sine(xa), _centred_sine(xb)
@@ -200,10 +251,19 @@ def _centred_sine(x):
     return xp.sin(phi - mean_dir)
 
 
+@fill_doc
 def envcorr(xa, xb):
     r"""Amplitude-envelope correlation: Pearson :math:`r` of :math:`|x_a|` and :math:`|x_b|`.
 
     Signed, as HyPyP's ``envelope_corr``.
+
+    Parameters
+    ----------
+    %(measure_signals)s
+
+    Returns
+    -------
+    %(measure_values)s
     """
     xp = _xp(xa)
     ea = abs(xa)
@@ -242,6 +302,7 @@ def phase_relation(phase):
     Returns
     -------
     relation : str | ndarray of str
+        ``'in-phase'``, ``'anti-phase'``, ``'lagged'`` or ``'n/a'`` per phase.
     """
     import numpy as np
 
@@ -263,6 +324,7 @@ def check_measures(measures):
     Returns
     -------
     measures : list of str
+        The measure names.
     """
     if isinstance(measures, str):
         measures = [measures]
@@ -289,6 +351,7 @@ def is_signed(name, signed=False, convention="within"):
     Returns
     -------
     signed : bool
+        True when the values carry a sign.
     """
     if name in SIGNED:
         return True
@@ -345,6 +408,7 @@ def measure_samples_last(name, a, b, convention="within", signed=False):
     Returns
     -------
     values : array, shape (..., n_a, n_b)
+        The measure for every pair of a channel of ``a`` with a channel of ``b``.
     """
     _check_option("measure", name, tuple(MEASURES))
     if name in SIGNABLE:
@@ -370,7 +434,7 @@ def _work(work, key, shape, dtype, xp):
 
 
 def sums_measures(names, a, b_conj, convention="across", *, work=None):
-    """Measures that are functions of sums (``FROM_SUMS``) from one pass over the data.
+    """Compute the measures that are functions of sums (``FROM_SUMS``) in one pass.
 
     For signals already in :func:`samples_last` layout, with the second set *conjugated*:
     the cross sums are then plain matrix products ``a @ b_conj^T`` (BLAS reads the

@@ -16,25 +16,48 @@ class SyncResult(BaseResult):
 
     Built by :func:`compute_sync`; do not construct directly except from :meth:`from_dict`.
     The shared result interface (``labels``, ``params``, ``get_data``, ``to_table``,
-    ``to_dict``/``from_dict``) is that of :class:`hyperinsync.base.BaseResult`.
+    ``to_dict``/``from_dict``) is that of :class:`hyperinsync.base.BaseResult`. Each
+    parameter is kept as the attribute of the same name.
 
-    Attributes
+    Parameters
     ----------
     data : ndarray, shape (n_measures, n_bands, n_rows, n_cols)
         Summary values: the mean over epochs (``'within'``) or over time points
         (``'across'``).
+    measures : list of str
+        The measures, in the order of the first axis.
+    bands : dict
+        ``{name: (fmin, fmax)}``: the nominal band edges in Hz, in the order of the second
+        axis.
+    rows, cols : list of str
+        Dyad channel names (``'<role>:<channel>'``) of the first and the second role.
+    roles : tuple of str
+        The two roles.
+    convention : 'within' | 'across'
+        Synchrony over time within each epoch, or over epochs at each time point.
+    method : str
+        How the band analytic signals were made (``'fft'``, ``'mne_fir'``, ``'morlet'``).
     epoch_data : ndarray, shape (n_measures, n_bands, n_epochs, n_rows, n_cols) | None
         Per-epoch values (``'within'`` convention).
     time_data : ndarray, shape (n_measures, n_bands, n_times, n_rows, n_cols) | None
         Per-time-point values (``'across'`` convention).
+    times : ndarray, shape (n_times,) | None
+        Time in seconds within the epoch of each time point (``'across'`` convention).
+    epoch_onsets : ndarray, shape (n_epochs,) | None
+        Onset of each epoch in seconds.
+    rois : dict | None
+        ``{'rows': {label: [row names]}, 'cols': {label: [col names]}}``: the regions of
+        interest the ROI-level values average over.
+    params : dict | None
+        Every parameter of the analysis. ``params['effective_band']`` holds the -6 dB edges
+        actually analysed (with the filter transitions in ``params['trans_bandwidth']``),
+        ``params['flat_channels']`` the channels left out as flat.
+
+    Attributes
+    ----------
     labels : dict
         ``{'measure': [...], 'band': [...], 'row': [...], 'col': [...]}``: the axes of
         ``data``.
-    measures, bands, rows, cols, roles, convention, method, times, epoch_onsets, rois, params
-        Names and parameters that describe the values. ``bands`` holds the nominal edges;
-        ``params['effective_band']`` the -6 dB edges actually analysed (with the filter
-        transitions in ``params['trans_bandwidth']``); ``params['flat_channels']`` the
-        channels left out as flat.
     """
 
     _FIELDS = ("data", "measures", "bands", "rows", "cols", "roles", "convention", "method",
@@ -174,6 +197,7 @@ class SyncResult(BaseResult):
         Returns
         -------
         table : pandas.DataFrame
+            One row per measure, band and pair (columns above).
         """
         _check_option("kind", kind, ("mean", "epochs"))
         rows_out = []
@@ -218,6 +242,8 @@ class SyncResult(BaseResult):
         Returns
         -------
         con : SpectralConnectivity | EpochSpectralConnectivity | SpectroTemporalConnectivity
+            The values in mne-connectivity's container of their ``kind`` (mean, per
+            epoch, per time point).
         """
         import mne_connectivity as mc
 

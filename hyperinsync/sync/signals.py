@@ -335,7 +335,18 @@ class DyadSignals:
         )
 
     def like(self, inst):
-        """Return the same bands and options on another recording (another dyad, a surrogate)."""
+        """Return the same bands and options on another recording (another dyad, a surrogate).
+
+        Parameters
+        ----------
+        inst : Raw | Epochs
+            The other recording, a dyad with the same roles.
+
+        Returns
+        -------
+        signals : DyadSignals
+            The signal layer of ``inst`` with these bands and options.
+        """
         new = DyadSignals(inst, self.bands, **self.options)
         new.read_bytes = self.read_bytes
         return new
@@ -350,11 +361,25 @@ class DyadSignals:
         )
 
     def data_picks(self):
-        """Return the two roles and, per role, the indices of the channels to analyse."""
+        """Return the two roles and, per role, the indices of the channels to analyse.
+
+        Returns
+        -------
+        roles : tuple of str
+            The two roles.
+        picks : list of ndarray
+            Per role, its channels to analyse (``picks``, or the good data channels).
+        """
         return data_picks(self.inst, self.picks)
 
     def bad_mask(self):
-        """Mark the samples inside ``BAD_`` annotations (all False: Epochs, or no rejection)."""
+        """Mark the samples inside ``BAD_`` annotations of a Raw (all False without rejection).
+
+        Returns
+        -------
+        mask : ndarray of bool, shape (n_times,)
+            True inside ``BAD_`` annotations (all False if not ``reject_by_annotation``).
+        """
         if not self.is_raw:
             raise TypeError("BAD_ samples are defined for continuous recordings (Raw).")
         if not self.reject:
@@ -362,14 +387,38 @@ class DyadSignals:
         return bad_mask(self.inst, self.inst.n_times)
 
     def window_starts(self, n_len, n_step, reject=None):
-        """Return the starts of ``n_len``-sample windows every ``n_step`` (see window_starts)."""
+        """Return the starts of ``n_len``-sample windows every ``n_step`` (see window_starts).
+
+        Parameters
+        ----------
+        n_len, n_step : int
+            Window length and step in samples.
+        reject : bool | None
+            Leave out windows touching ``BAD_`` annotations (``None``: reject_by_annotation).
+
+        Returns
+        -------
+        starts : ndarray of int
+            The first sample of each window kept.
+        """
         return window_starts(self.inst, n_len, n_step, self.reject if reject is None else reject)
 
     def decims(self, n_len, n_step, *, what="epoch", common=False):
-        """Decimation per band dividing the epoch (window) length and step.
+        """Return the decimation per band that divides the epoch (window) length and step.
 
-        ``common``: one factor for every band (with ``decim='auto'``, the smallest), so all
-        bands share one time grid.
+        Parameters
+        ----------
+        n_len, n_step : int
+            Epoch (window) length and step in samples.
+        what : 'epoch' | 'window'
+            What ``n_len`` and ``n_step`` measure (for the error message).
+        common : bool
+            One factor for all bands (``decim='auto'``: the smallest): one time grid.
+
+        Returns
+        -------
+        decims : dict
+            ``{band: decimation factor}``.
         """
         decims = epoch_decims(self.bands, self.method, self.sfreq, self.decim, n_len, n_step,
                               self.n_cycles, self.freq_step, what=what, trans=self.trans)
@@ -378,15 +427,28 @@ class DyadSignals:
         return decims
 
     def continuous(self, picks, decims, *, windows=None, flat=None):
-        """Band signals of channels of a continuous recording, ``{band: (z, BandSignal)}``.
+        """Make the band signals of channels of a continuous recording.
 
-        ``z`` has shape ``(n_channels, n_freqs, n_times_decimated)``. With
-        ``reject_by_annotation``, samples inside ``BAD_`` annotations are not checked for
-        NaN (they are bridged for the filter, see ``check_finite``). Flat channels:
-        with ``windows=(starts, n_len)`` a channel constant in some of the windows free of
-        ``BAD_`` spans is refused and one constant in all of them goes to the list ``flat``
-        when given (else it is refused); without ``windows``, a channel constant over all
-        its samples outside ``BAD_`` spans is refused.
+        With ``reject_by_annotation``, samples inside ``BAD_`` annotations are not checked for
+        NaN (they are bridged for the filter, see ``check_finite``).
+
+        Parameters
+        ----------
+        %(signal_picks)s
+        decims : dict
+            ``{band: decimation factor}`` (see :meth:`decims`).
+        windows : tuple | None
+            ``(starts, n_len)``: a channel constant in some of these windows (those free of
+            ``BAD_`` spans) is refused. ``None``: one constant over all its samples outside
+            ``BAD_`` spans is refused.
+        flat : list | None
+            Collects the names of channels constant in all the windows (else refused).
+
+        Returns
+        -------
+        signals : dict
+            ``{band: (z, BandSignal)}``, ``z`` of shape ``(n_channels, n_freqs,
+            n_times_decimated)`` on the backend's device.
         """
         inst, sfreq = self.inst, self.sfreq
         picks = np.asarray(picks, int)
@@ -436,13 +498,24 @@ class DyadSignals:
         return res
 
     def epochs(self, picks, n_len, n_step, starts, *, common_decim=False, flat=None):
-        """Band signals of a Raw, made on the continuous recording then cut into epochs.
+        """Make the band signals of a Raw on the continuous recording, then cut into epochs.
 
-        Returns ``{band: (z, BandSignal)}`` with ``z`` of shape ``(n_epochs, n_freqs,
-        n_channels, n_samples)``: the epochs of ``n_len`` samples at ``starts`` (decimated
-        as :meth:`decims`; ``common_decim`` puts every band on one time grid, needed to
-        average across epochs per time point). Flat channels as :meth:`continuous` with
-        these windows.
+        Parameters
+        ----------
+        %(signal_picks)s
+        n_len, n_step : int
+            Epoch length and step in samples (decimated as :meth:`decims`).
+        starts : ndarray of int
+            The first sample of each epoch.
+        %(common_decim)s
+        flat : list | None
+            As in :meth:`continuous`, with the epochs as the windows.
+
+        Returns
+        -------
+        signals : dict
+            ``{band: (z, BandSignal)}``, ``z`` of shape ``(n_epochs, n_freqs, n_channels,
+            n_samples)`` on the backend's device.
         """
         decims = self.decims(n_len, n_step, common=common_decim)
         cont = self.continuous(picks, decims, windows=(starts, n_len), flat=flat)
@@ -452,12 +525,23 @@ class DyadSignals:
         return res
 
     def epoch_signals(self, picks, *, common_decim=False, flat=None, onsets=None):
-        """Band signals of Epochs, each epoch transformed on its own with padding.
+        """Make the band signals of Epochs, each epoch transformed on its own with padding.
 
-        Returns ``{band: (z, BandSignal)}``, ``z`` of shape ``(n_epochs, n_freqs,
-        n_channels, n_times_decimated)``. NaN/inf are refused (naming the channel and
-        epoch); a channel flat in some epochs is refused, one flat in all goes to ``flat``
-        when given (else it is refused).
+        Parameters
+        ----------
+        %(signal_picks)s
+        %(common_decim)s
+        flat : list | None
+            Collects the names of channels flat in all epochs (else refused; flat in some
+            epochs, or NaN/inf: refused, naming the channel and epoch).
+        onsets : ndarray | None
+            Onset of each epoch in seconds, to name them in messages (``None``: indices).
+
+        Returns
+        -------
+        signals : dict
+            ``{band: (z, BandSignal)}``, ``z`` of shape ``(n_epochs, n_freqs, n_channels,
+            n_times_decimated)`` on the backend's device.
         """
         picks = np.asarray(picks, int)
         data = self.inst.get_data(picks=picks)
@@ -489,10 +573,7 @@ def epoch_index(starts, n_len, q, xp):
 
 
 def cut_epochs(z, index):
-    """Epochs of continuous band signals: ``(n_ch, F, T)`` -> ``(E, F, n_ch, L)``.
-
-    ``index``: :func:`epoch_index`.
-    """
+    """Cut continuous band signals ``(n_ch, F, T)`` into epochs ``(E, F, n_ch, L)`` at ``index``."""
     return z[..., index].transpose(2, 1, 0, 3)
 
 

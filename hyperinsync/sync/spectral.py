@@ -50,7 +50,9 @@ from .bands import (
 class BandSignal:
     """The analytic signal of one band.
 
-    Attributes
+    Each parameter is kept as the attribute of the same name.
+
+    Parameters
     ----------
     data : array, complex
         Shape ``(n_signals, n_freqs, n_out)`` for continuous input or
@@ -66,6 +68,9 @@ class BandSignal:
         Decimation factor: output sample ``m`` is input sample ``m * decim``.
     method : str
         The method that made it.
+    params : dict
+        How it was made: the method's settings and the band actually passed
+        (``effective_band``, see :func:`effective_band`).
     """
 
     data: object
@@ -172,6 +177,7 @@ def choose_decim(sfreq, f_top, *, factor=4.0, divides=None):
     Returns
     -------
     decim : int
+        The decimation factor (1: every sample).
     """
     q = max(1, int(np.floor(sfreq / (factor * f_top))))
     if divides:
@@ -389,7 +395,7 @@ def band_analytic(
         which makes the circular convolution MNE's linear one), reflection for
         ``'morlet'`` on continuous data.
     precision : 'single' | 'double'
-        complex64 (default) or complex128 output. Morlet wavelet spectra are truncated where
+        Output in complex64 (default) or complex128. Morlet wavelet spectra are truncated where
         they fall below 1e-7 (single) or 1e-12 (double) of their peak, which matches MNE's
         ``cwt`` to about 6e-7 and 1e-15 relative respectively.
     backend : 'auto' | 'numpy' | 'cupy'
