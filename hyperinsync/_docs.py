@@ -103,14 +103,19 @@ docdict["common_decim"] = """common_decim : bool
     One time grid for all bands (to average across epochs per time point)."""
 
 # -------------------------------------------------------------------------- measures
-# (the functions of hyperinsync.sync.measures: two sets of signals in, every pair out)
-docdict["measure_signals"] = """xa, xb : array, complex
+# The functions of hyperinsync.sync.measures share their input and output: the two entries
+# hold whole sections (headers included), so each measure's docstring is written once
+docdict["measure_parameters"] = """Parameters
+----------
+xa, xb : array, complex
     Analytic signals of the two sets of channels (NumPy or CuPy), shapes
     ``(..., n_a, n_samples)`` and ``(..., n_b, n_samples)``: the samples averaged over on
     the last axis (see :func:`~hyperinsync.sync.measures.samples_last`)."""
 docdict["measure_signed"] = """signed : bool
     Keep the sign; ``False`` (default): the absolute value, as HyPyP."""
-docdict["measure_values"] = """values : array, shape (..., n_a, n_b)
+docdict["measure_returns"] = """Returns
+-------
+values : array, shape (..., n_a, n_b)
     The measure for every pair of a channel of ``xa`` with a channel of ``xb``."""
 
 # -------------------------------------------------------------------------- statistics

@@ -384,7 +384,7 @@ def real_dtype(precision):
     Parameters
     ----------
     precision : 'single' | 'double'
-        The precision.
+        The precision of the computation.
 
     Returns
     -------
@@ -401,12 +401,12 @@ def complex_dtype(precision):
     Parameters
     ----------
     precision : 'single' | 'double'
-        The precision.
+        As in :func:`real_dtype`.
 
     Returns
     -------
     dtype : type
-        ``numpy.complex64`` (single) or ``numpy.complex128`` (double).
+        ``numpy.complex64`` (single) or ``numpy.complex128`` (double), for band signals.
     """
     _check_option("precision", precision, ("single", "double"))
     return np.complex64 if precision == "single" else np.complex128

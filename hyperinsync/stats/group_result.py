@@ -131,18 +131,16 @@ class GroupResult(BaseResult, dict):
     def from_dict(cls, d):
         """Rebuild a result from :meth:`to_dict` output.
 
-        Also from a dict stored by earlier versions, when these functions returned plain
-        dicts.
-
         Parameters
         ----------
         d : dict
-            The stored result.
+            :meth:`to_dict` output, or a plain dict stored by earlier versions (when these
+            functions returned dicts).
 
         Returns
         -------
         result : GroupResult
-            An instance of the class it is called on.
+            A result of the class this is called on.
         """
         return cls(d)
 

@@ -136,13 +136,9 @@ def plv(xa, xb):
     :math:`\langle\cdot\rangle` the mean over the convention's samples (HyPyP's ``plv``;
     mne-connectivity's ``plv`` across epochs).
 
-    Parameters
-    ----------
-    %(measure_signals)s
+    %(measure_parameters)s
 
-    Returns
-    -------
-    %(measure_values)s
+    %(measure_returns)s
     """
     return plv_from_sums(_cross(unit(xa), unit(xb)), xa.shape[-1])
 
@@ -154,13 +150,9 @@ def coh(xa, xb):
     :math:`|S_{ab}| / \sqrt{S_{aa} S_{bb}}` with :math:`S_{ab} = \langle x_a \bar x_b\rangle`,
     :math:`S_{aa} = \langle |x_a|^2\rangle` (HyPyP's ``coh``; mne-connectivity's ``coh``).
 
-    Parameters
-    ----------
-    %(measure_signals)s
+    %(measure_parameters)s
 
-    Returns
-    -------
-    %(measure_values)s
+    %(measure_returns)s
     """
     xp = _xp(xa)
     return coh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
@@ -175,14 +167,10 @@ def imcoh(xa, xb, signed=False):
     (HyPyP's ``imaginary_coh`` is the absolute value; mne-connectivity's ``imcoh`` is signed).
     A positive signed value means ``a`` leads ``b`` in phase.
 
-    Parameters
-    ----------
-    %(measure_signals)s
+    %(measure_parameters)s
     %(measure_signed)s
 
-    Returns
-    -------
-    %(measure_values)s
+    %(measure_returns)s
     """
     xp = _xp(xa)
     return imcoh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
@@ -198,15 +186,11 @@ def wpli(xa, xb, chunk=64):
     mne-connectivity's ``wpli`` across epochs. The denominator is not bilinear, so it is
     computed pair by pair over chunks of ``chunk`` channels of ``a``.
 
-    Parameters
-    ----------
-    %(measure_signals)s
+    %(measure_parameters)s
     chunk : int
         Channels of ``a`` per chunk of the denominator (bounds its memory).
 
-    Returns
-    -------
-    %(measure_values)s
+    %(measure_returns)s
     """
     xp = _xp(xa)
     num = abs(_cross(xa, xb).imag)
@@ -228,14 +212,10 @@ def ccorr(xa, xb, signed=False):
     correlation coefficient keeps the sign). A negative signed value means the two phases
     deviate from their mean directions in opposite senses.
 
-    Parameters
-    ----------
-    %(measure_signals)s
+    %(measure_parameters)s
     %(measure_signed)s
 
-    Returns
-    -------
-    %(measure_values)s
+    %(measure_returns)s
     """
     xp = _xp(xa)
     sa, sb = _centred_sine(xa), _centred_sine(xb)
@@ -257,13 +237,9 @@ def envcorr(xa, xb):
 
     Signed, as HyPyP's ``envelope_corr``.
 
-    Parameters
-    ----------
-    %(measure_signals)s
+    %(measure_parameters)s
 
-    Returns
-    -------
-    %(measure_values)s
+    %(measure_returns)s
     """
     xp = _xp(xa)
     ea = abs(xa)
