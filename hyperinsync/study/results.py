@@ -224,7 +224,7 @@ class Results:
         Returns
         -------
         record : dict
-            See :attr:`recordings`.
+            Its entry of ``recordings`` (see :class:`Results`).
         """
         key = (dyad, int(session))
         if key not in self.recordings:

@@ -253,9 +253,9 @@ class LaggedSums:
             The backend ``z`` is on.
         c0, c1 : int
             The first window and one past the last.
-        z : array, shape (c1 - c0, n_pairings, n_lags)
-            The values of these windows on ``bk``'s device, pairing 0 the observed one and
-            pairing ``j + 1`` surrogate ``j``.
+        z : array, shape (n_chunk, n_pairings, n_lags)
+            The values of these ``n_chunk = c1 - c0`` windows on ``bk``'s device, pairing 0
+            the observed one and pairing ``j + 1`` surrogate ``j``.
         """
         xp = bk.xp
         self.obs[c0:c1] = bk.to_numpy(z[:, 0])
