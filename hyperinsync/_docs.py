@@ -105,7 +105,7 @@ docdict["common_decim"] = """common_decim : bool
 # -------------------------------------------------------------------------- measures
 # The functions of hyperinsync.sync.measures share their input and output: the two entries
 # hold whole sections (headers included), so each measure's docstring is written once
-docdict["measure_parameters"] = """Parameters
+docdict["measure_parameters_section"] = """Parameters
 ----------
 xa, xb : array, complex
     Analytic signals of the two sets of channels (NumPy or CuPy), shapes
@@ -113,7 +113,7 @@ xa, xb : array, complex
     the last axis (see :func:`~hyperinsync.sync.measures.samples_last`)."""
 docdict["measure_signed"] = """signed : bool
     Keep the sign; ``False`` (default): the absolute value, as HyPyP."""
-docdict["measure_returns"] = """Returns
+docdict["measure_returns_section"] = """Returns
 -------
 values : array, shape (..., n_a, n_b)
     The measure for every pair of a channel of ``xa`` with a channel of ``xb``."""

@@ -136,9 +136,9 @@ def plv(xa, xb):
     :math:`\langle\cdot\rangle` the mean over the convention's samples (HyPyP's ``plv``;
     mne-connectivity's ``plv`` across epochs).
 
-    %(measure_parameters)s
+    %(measure_parameters_section)s
 
-    %(measure_returns)s
+    %(measure_returns_section)s
     """
     return plv_from_sums(_cross(unit(xa), unit(xb)), xa.shape[-1])
 
@@ -150,9 +150,9 @@ def coh(xa, xb):
     :math:`|S_{ab}| / \sqrt{S_{aa} S_{bb}}` with :math:`S_{ab} = \langle x_a \bar x_b\rangle`,
     :math:`S_{aa} = \langle |x_a|^2\rangle` (HyPyP's ``coh``; mne-connectivity's ``coh``).
 
-    %(measure_parameters)s
+    %(measure_parameters_section)s
 
-    %(measure_returns)s
+    %(measure_returns_section)s
     """
     xp = _xp(xa)
     return coh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
@@ -167,10 +167,10 @@ def imcoh(xa, xb, signed=False):
     (HyPyP's ``imaginary_coh`` is the absolute value; mne-connectivity's ``imcoh`` is signed).
     A positive signed value means ``a`` leads ``b`` in phase.
 
-    %(measure_parameters)s
+    %(measure_parameters_section)s
     %(measure_signed)s
 
-    %(measure_returns)s
+    %(measure_returns_section)s
     """
     xp = _xp(xa)
     return imcoh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
@@ -186,11 +186,11 @@ def wpli(xa, xb, chunk=64):
     mne-connectivity's ``wpli`` across epochs. The denominator is not bilinear, so it is
     computed pair by pair over chunks of ``chunk`` channels of ``a``.
 
-    %(measure_parameters)s
+    %(measure_parameters_section)s
     chunk : int
         Channels of ``a`` per chunk of the denominator (bounds its memory).
 
-    %(measure_returns)s
+    %(measure_returns_section)s
     """
     xp = _xp(xa)
     num = abs(_cross(xa, xb).imag)
@@ -212,10 +212,10 @@ def ccorr(xa, xb, signed=False):
     correlation coefficient keeps the sign). A negative signed value means the two phases
     deviate from their mean directions in opposite senses.
 
-    %(measure_parameters)s
+    %(measure_parameters_section)s
     %(measure_signed)s
 
-    %(measure_returns)s
+    %(measure_returns_section)s
     """
     xp = _xp(xa)
     sa, sb = _centred_sine(xa), _centred_sine(xb)
@@ -237,9 +237,9 @@ def envcorr(xa, xb):
 
     Signed, as HyPyP's ``envelope_corr``.
 
-    %(measure_parameters)s
+    %(measure_parameters_section)s
 
-    %(measure_returns)s
+    %(measure_returns_section)s
     """
     xp = _xp(xa)
     ea = abs(xa)
