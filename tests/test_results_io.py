@@ -8,13 +8,12 @@ import hyperinsync.study.parts as rio
 from hyperinsync.study.h5 import read_dict, write_dict
 from hyperinsync.study.parts import read_part, read_part_header, write_part
 from hyperinsync.study.results import describe_results, read_results, write_results
-from hyperinsync.simulation import simulate_dyad
 from hyperinsync.sync import SyncResult, compute_sync
 
 
 @pytest.fixture(scope="module")
-def sync_result():
-    raw, _ = simulate_dyad(duration=20.0, sfreq=100.0, seed=3, verbose=False)
+def sync_result(coupled_dyad):
+    raw, _ = coupled_dyad(duration=20.0, sfreq=100.0, seed=3)
     # two bands in non-alphabetical order: the stored order must follow the data axis
     return compute_sync(raw, {"theta": (4, 8), "alpha": (8, 13)}, ["plv", "coh"],
                         rois="default", verbose=False)
