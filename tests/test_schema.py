@@ -118,7 +118,8 @@ def test_every_key_reaches_its_function_with_its_default(section):
 
 def test_reader_keys_reach_their_readers():
     keys = {k.name: k for k in SECTIONS["reader"].keys}
-    assert set(keys) == {"format"} | {k for ks in schema.READER_BY_MODE.values() for k in ks}
+    assert set(keys) == {"format", *schema.READER_APPLIED} | {
+        k for ks in schema.READER_BY_MODE.values() for k in ks}
     for mode, func in READERS.items():
         params = _params(func)
         for name in schema.READER_BY_MODE[mode]:

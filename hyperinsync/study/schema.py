@@ -192,6 +192,8 @@ STUDY = Section("study", "[study]", "The study: its name, the two roles and wher
 
 _READER_KEYS = (
     _k("format", "text", "auto | poly5 | xdf | fif | split | mne.", "auto"),
+    _k("rename_annotations", "table", "Annotation descriptions renamed as read, {old = new} "
+       "(e.g. BrainVision's {'Comment/rest' = 'rest'}: segment names cannot hold '/').", None),
     # two files (hyperinsync.io.read_dyad_files)
     _k("sync", "text", "Two files: align on sync pulses (events), LSL clocks (lsl), start "
        "times (start) or auto.", "auto"),
@@ -234,6 +236,8 @@ READER_BY_MODE = {
               "reader_kwargs"),
     "fif": (),
 }
+# reader keys the study applies itself to every recording, after its reader
+READER_APPLIED = ("rename_annotations",)
 FORMATS = ("auto", "poly5", "xdf", "fif", "split", "mne")
 
 ANALYSIS = Section("analysis", "[analysis]", "What hyperinsync.compute_sync computes for "
