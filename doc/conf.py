@@ -78,6 +78,32 @@ autosummary_generate = True
 autodoc_default_options = {"inherited-members": None}
 autodoc_typehints = "none"  # types live in the numpydoc sections
 
+
+def _backref_names(fullname):
+    """The names under which sphinx-gallery records the tutorials that use ``fullname``.
+
+    An API page documents ``hyperinsync.study.results.Results``, but sphinx-gallery files a
+    tutorial's use of it under the shortest module that exports the same object
+    (``hyperinsync.study.Results``); the page's mini-gallery asks for both.
+    """
+    import importlib
+    import pkgutil
+
+    obj = pkgutil.resolve_name(fullname)
+    module, _, name = fullname.rpartition(".")
+    names = [fullname]
+    parts = module.split(".")
+    for i in range(1, len(parts)):
+        prefix = ".".join(parts[:i])
+        if getattr(importlib.import_module(prefix), name, None) is obj:
+            names.append(f"{prefix}.{name}")
+            break
+    return " ".join(names)
+
+
+# the autosummary templates (doc/_templates/autosummary) call it for their mini-gallery
+autosummary_context = {"backref_names": _backref_names}
+
 # -- numpydoc (MNE's settings) ------------------------------------------------------------
 numpydoc_class_members_toctree = False
 numpydoc_show_class_members = False  # the class template lists the members
