@@ -69,7 +69,10 @@ print(results)
 # %%
 # Group contrast: mindful vs non-mindful
 # --------------------------------------
-# One feature per segment, band and ROI (same-ROI pairs), one value per dyad.
+# One feature per segment, band and ROI (same-ROI pairs), one value per dyad. ``results``
+# is a :class:`~hyperinsync.study.results.Results`; its ``group`` holds the group tests
+# (the contrast is a :class:`~hyperinsync.stats.ContrastResult`, each correlation a
+# :class:`~hyperinsync.stats.CorrelationResult`).
 feats, contrast = results.group["features"], results.group["contrast"]
 labels = list(feats["labels"])
 j = labels.index("rest_pre/plv/alpha/central")

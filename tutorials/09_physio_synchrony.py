@@ -58,7 +58,8 @@ folder = Path(tempfile.mkdtemp(prefix="hyperinsync-physio-"))
 # - **movement**: anti-phase (turn-taking: one moves while the other is still), **the
 #   therapist leads by 1 s**, during the imagery segment ``IM`` only.
 #
-# A positive lag always means the first role (here the therapist) leads.
+# A positive lag always means the first role (here the therapist) leads. The ground truth
+# comes back as a :class:`~hyperinsync.simulation.PhysioTruth`.
 couplings = [
     hs.PhysioCoupling("eda", strength=0.6, lag=-3.0, phase="in"),
     hs.PhysioCoupling("movement", strength=0.8, lag=1.0, phase="anti",
@@ -128,7 +129,8 @@ mea = hs.preprocessing.mea_scale(hs.preprocessing.mea_smooth(mea, window=0.5))
 # lag from ``-lag`` to ``+lag`` (Fisher z). Skin conductance is slow: 30-s windows, lags up
 # to 5 s. Movement is fast: 10-s windows, lags up to 2 s (Level 1 of the In-Sync model is
 # 0.3-10 s). The surrogates are circular shifts of the client's series, which keep each
-# series' own dynamics and remove the pairing.
+# series' own dynamics and remove the pairing. Each result is a
+# :class:`~hyperinsync.LaggedSyncResult`.
 res_eda = hs.lagged_sync(eda, pairs={"SCR": ("EDA_SCR", "EDA_SCR")}, lag=5, window=30,
                          step=15, segments=["IM", "CB"], n_surrogates=n_sur, seed=0)
 res_mea = hs.lagged_sync(mea, lag=2, window=10, step=5, segments=["IM", "CB"],
@@ -231,7 +233,7 @@ print(pseudo["group"].round(3).to_string(index=False))
 # each with an ``IM`` and a ``CB`` segment, whose coupling strength varies between dyads
 # (SD 0.12) and between sessions (SD 0.08), and whose Session Alliance Inventory scores
 # depend on it: ``bond`` on the ``IM`` synchrony, ``task`` on the ``CB`` synchrony,
-# ``goal`` on neither.
+# ``goal`` on neither. It returns a :class:`~hyperinsync.simulation.SimulatedPhysioStudy`.
 study = hs.simulate_physio_study(
     n_dyads=8 if small else 16, n_sessions=3 if small else 5,
     segments=(("IM", 200.0 if small else 300.0), ("CB", 200.0 if small else 300.0)),
