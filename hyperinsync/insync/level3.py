@@ -203,6 +203,19 @@ def level3(session_values, dates=None, *, value="value", n_permutations=5000, se
     In a study the values are by default the surrogate-corrected synchrony of each session
     (``[statistics] feature``), so that a change of spectrum or recording length across
     sessions does not show as a trend.
+
+    Examples
+    --------
+    Two dyads' synchrony over five sessions, one value per session:
+
+    >>> l3 = hs.level3({"dyad01": [0.20, 0.24, 0.27, 0.31, 0.36],
+    ...                 "dyad02": [0.25, 0.24, 0.29, 0.30, 0.33]}, n_permutations=999, seed=0)
+    >>> l3
+    <InSyncLevel3 | 2 dyad(s) | mean slope 0.0305 per session (p=0.003)>
+    >>> l3.to_table()[["dyad", "slope", "p"]].round(3)
+         dyad  slope      p
+    0  dyad01  0.039  0.012
+    1  dyad02  0.022  0.059
     """
     rng = check_seed(seed)
     _validate_type(n_permutations, "int", "n_permutations")

@@ -459,6 +459,13 @@ def peak_lag(values, lags, lag_range=None):
         has no finite value in the range.
     peak : ndarray, shape (...)
         The value there.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync import peak_lag
+    >>> values = np.array([[0.1, 0.5, 0.3], [0.4, 0.2, 0.1]])   # two windows x three lags
+    >>> peak_lag(values, np.array([-1.0, 0.0, 1.0]))
+    (array([ 0., -1.]), array([0.5, 0.4]))
     """
     values = np.asarray(values, float)
     lags = np.asarray(lags, float)

@@ -36,6 +36,13 @@ def samples_last(x, convention):
     Returns
     -------
     x : array
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import samples_last
+    >>> x = np.zeros((4, 1, 3, 500), complex)    # epochs, frequencies, signals, times
+    >>> samples_last(x, "within").shape, samples_last(x, "across").shape
+    ((4, 1, 3, 500), (1, 500, 3, 4))
     """
     _check_option("convention", convention, CONVENTIONS)
     return x if convention == "within" else x.transpose(1, 3, 2, 0)
@@ -125,6 +132,17 @@ def plv(xa, xb):
     :math:`PLV = |\langle u_a \bar u_b \rangle|` with unit phasors :math:`u = x / |x|` and
     :math:`\langle\cdot\rangle` the mean over the convention's samples (HyPyP's ``plv``;
     mne-connectivity's ``plv`` across epochs).
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import plv
+    >>> rng = np.random.default_rng(0)
+    >>> phase = np.cumsum(rng.normal(0.6, 0.3, 2000))    # a wandering phase, 2000 samples
+    >>> xa = np.exp(1j * phase)[None]                    # one analytic signal: shape (1, 2000)
+    >>> xb = np.exp(1j * (phase - 0.5))[None]            # locked to it, lagging by 0.5 rad
+    >>> xc = np.exp(1j * rng.uniform(-np.pi, np.pi, 2000))[None]   # not locked
+    >>> plv(xa, xb).round(3), plv(xa, xc).round(3)      # one value per pair: shape (1, 1)
+    (array([[1.]]), array([[0.031]]))
     """
     return plv_from_sums(_cross(unit(xa), unit(xb)), xa.shape[-1])
 
@@ -134,6 +152,18 @@ def coh(xa, xb):
 
     :math:`|S_{ab}| / \sqrt{S_{aa} S_{bb}}` with :math:`S_{ab} = \langle x_a \bar x_b\rangle`,
     :math:`S_{aa} = \langle |x_a|^2\rangle` (HyPyP's ``coh``; mne-connectivity's ``coh``).
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import coh
+    >>> rng = np.random.default_rng(0)
+    >>> phase = np.cumsum(rng.normal(0.6, 0.3, 2000))    # a wandering phase, 2000 samples
+    >>> xa = np.exp(1j * phase)[None]                    # one analytic signal: shape (1, 2000)
+    >>> xb = np.exp(1j * (phase - 0.5))[None]            # locked to it, lagging by 0.5 rad
+    >>> xc = np.exp(1j * rng.uniform(-np.pi, np.pi, 2000))[None]   # not locked
+    >>> envelope = 1 + 0.5 * np.sin(np.linspace(0, 20, 2000))   # amplitude weights the phases
+    >>> coh(xa * envelope, xb * envelope).round(3), coh(xa * envelope, xc).round(3)
+    (array([[1.]]), array([[0.031]]))
     """
     xp = _xp(xa)
     return coh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
@@ -146,6 +176,19 @@ def imcoh(xa, xb, signed=False):
     :math:`\mathrm{Im}(S_{ab}) / \sqrt{S_{aa} S_{bb}}`; its absolute value unless ``signed``
     (HyPyP's ``imaginary_coh`` is the absolute value; mne-connectivity's ``imcoh`` is signed).
     A positive signed value means ``a`` leads ``b`` in phase.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import imcoh
+    >>> rng = np.random.default_rng(0)
+    >>> phase = np.cumsum(rng.normal(0.6, 0.3, 2000))    # a wandering phase, 2000 samples
+    >>> xa = np.exp(1j * phase)[None]                    # one analytic signal: shape (1, 2000)
+    >>> xb = np.exp(1j * (phase - 0.5))[None]            # locked to it, lagging by 0.5 rad
+    >>> xc = np.exp(1j * rng.uniform(-np.pi, np.pi, 2000))[None]   # not locked
+    >>> imcoh(xa, xb, signed=True).round(3)    # sin(0.5): a leads b by 0.5 rad
+    array([[0.479]])
+    >>> imcoh(xa, xa).round(3)                 # zero lag: blind to it (volume conduction)
+    array([[0.]])
     """
     xp = _xp(xa)
     return imcoh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
@@ -159,6 +202,17 @@ def wpli(xa, xb, chunk=64):
     \rangle` (0 where the denominator is 0), as HyPyP's ``wpli`` within epochs and
     mne-connectivity's ``wpli`` across epochs. The denominator is not bilinear, so it is
     computed pair by pair over chunks of ``chunk`` channels of ``a``.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import wpli
+    >>> rng = np.random.default_rng(0)
+    >>> phase = np.cumsum(rng.normal(0.6, 0.3, 2000))    # a wandering phase, 2000 samples
+    >>> xa = np.exp(1j * phase)[None]                    # one analytic signal: shape (1, 2000)
+    >>> xb = np.exp(1j * (phase - 0.5))[None]            # locked to it, lagging by 0.5 rad
+    >>> xc = np.exp(1j * rng.uniform(-np.pi, np.pi, 2000))[None]   # not locked
+    >>> wpli(xa, xb).round(3), wpli(xa, xa).round(3)   # a consistent lag; zero lag gives 0
+    (array([[1.]]), array([[0.]]))
     """
     xp = _xp(xa)
     num = abs(_cross(xa, xb).imag)
@@ -178,6 +232,17 @@ def ccorr(xa, xb, signed=False):
     (HyPyP's ``ccorr`` is the absolute value; Jammalamadaka & SenGupta's circular
     correlation coefficient keeps the sign). A negative signed value means the two phases
     deviate from their mean directions in opposite senses.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import ccorr
+    >>> rng = np.random.default_rng(0)
+    >>> phase = np.cumsum(rng.normal(0.6, 0.3, 2000))    # a wandering phase, 2000 samples
+    >>> xa = np.exp(1j * phase)[None]                    # one analytic signal: shape (1, 2000)
+    >>> xb = np.exp(1j * (phase - 0.5))[None]            # locked to it, lagging by 0.5 rad
+    >>> xc = np.exp(1j * rng.uniform(-np.pi, np.pi, 2000))[None]   # not locked
+    >>> ccorr(xa, xb).round(3), ccorr(xa, xc).round(3)
+    (array([[1.]]), array([[0.012]]))
     """
     xp = _xp(xa)
     sa, sb = _centred_sine(xa), _centred_sine(xb)
@@ -197,6 +262,16 @@ def envcorr(xa, xb):
     r"""Amplitude-envelope correlation: Pearson :math:`r` of :math:`|x_a|` and :math:`|x_b|`.
 
     Signed, as HyPyP's ``envelope_corr``.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import envcorr
+    >>> rng = np.random.default_rng(0)
+    >>> shared = 1 + rng.random(1000)                         # a common amplitude envelope
+    >>> xa = (shared * np.exp(1j * rng.uniform(-np.pi, np.pi, 1000)))[None]
+    >>> xb = (shared * np.exp(1j * rng.uniform(-np.pi, np.pi, 1000)))[None]
+    >>> envcorr(xa, xb).round(3)             # the phases are unrelated: only amplitudes count
+    array([[1.]])
     """
     xp = _xp(xa)
     ea = abs(xa)
@@ -235,6 +310,12 @@ def phase_relation(phase):
     Returns
     -------
     relation : str | ndarray of str
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import phase_relation
+    >>> phase_relation(np.array([0.1, 3.0, 1.5, np.nan])).tolist()
+    ['in-phase', 'anti-phase', 'lagged', 'n/a']
     """
     import numpy as np
 
@@ -256,6 +337,12 @@ def check_measures(measures):
     Returns
     -------
     measures : list of str
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import check_measures
+    >>> check_measures("plv"), check_measures(["plv", "wpli"])
+    (['plv'], ['plv', 'wpli'])
     """
     if isinstance(measures, str):
         measures = [measures]
@@ -282,6 +369,12 @@ def is_signed(name, signed=False, convention="within"):
     Returns
     -------
     signed : bool
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import is_signed
+    >>> is_signed("plv"), is_signed("envcorr"), is_signed("imcoh"), is_signed("imcoh", True)
+    (False, True, False, True)
     """
     if name in SIGNED:
         return True
@@ -311,6 +404,20 @@ def compute_measure(name, xa, xb, convention="within", signed=False):
     values : array
         ``(n_epochs, n_freqs, n_a, n_b)`` for ``'within'``,
         ``(n_freqs, n_times, n_a, n_b)`` for ``'across'``.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import compute_measure
+    >>> rng = np.random.default_rng(0)
+    >>> phase = np.cumsum(rng.normal(0.6, 0.3, 2000))    # a wandering phase, 2000 samples
+    >>> xa = np.exp(1j * phase)[None]                    # one analytic signal: shape (1, 2000)
+    >>> xb = np.exp(1j * (phase - 0.5))[None]            # locked to it, lagging by 0.5 rad
+    >>> xc = np.exp(1j * rng.uniform(-np.pi, np.pi, 2000))[None]   # not locked
+    >>> xa4, xb4 = xa.reshape(4, 1, 1, 500), xb.reshape(4, 1, 1, 500)   # 4 epochs of 500
+    >>> compute_measure("plv", xa4, xb4, convention="within").shape    # one value per epoch
+    (4, 1, 1, 1)
+    >>> compute_measure("plv", xa4, xb4, convention="across").shape    # one per time point
+    (1, 500, 1, 1)
     """
     _check_option("measure", name, tuple(MEASURES))
     a, b = samples_last(xa, convention), samples_last(xb, convention)
