@@ -189,7 +189,10 @@ def recording_files(fname):
                 parts = mne.io.read_raw_fif(fname, preload=False, verbose=False).filenames
             except Exception:  # epochs or a damaged file: its reader will say what is wrong
                 parts = []
-            out += [Path(p) for p in parts if p is not None and Path(p) != fname]
+            # MNE's part names are absolute: compare resolved paths, or a relative fname
+            # would be listed twice
+            out += [Path(p) for p in parts
+                    if p is not None and Path(p).resolve() != fname.resolve()]
     else:
         companions = {
             ".set": (".fdt", ".FDT"),
