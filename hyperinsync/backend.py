@@ -195,7 +195,16 @@ def _numpy_backend():
 
 
 def is_out_of_memory(exc):
-    """Whether ``exc`` is the GPU running out of memory (CuPy, cuFFT or cuBLAS)."""
+    """Whether ``exc`` is the GPU running out of memory (CuPy, cuFFT or cuBLAS).
+
+    Examples
+    --------
+    >>> from hyperinsync.backend import is_out_of_memory
+    >>> is_out_of_memory(MemoryError()), is_out_of_memory(RuntimeError("CUFFT_ALLOC_FAILED"))
+    (True, True)
+    >>> is_out_of_memory(ValueError("bad band"))
+    False
+    """
     if isinstance(exc, MemoryError):  # cupy.cuda.memory.OutOfMemoryError is one
         return True
     text = f"{type(exc).__name__}: {exc}"
@@ -212,6 +221,16 @@ def gpu_step(name):
 
     An out-of-memory error raised inside carries the innermost step's name
     (``exc.hyperinsync_step``), which :func:`gpu_fallback` reports.
+
+    Examples
+    --------
+    >>> from hyperinsync.backend import gpu_step
+    >>> try:
+    ...     with gpu_step("band signals"):
+    ...         raise MemoryError("out of memory allocating 2 GB")
+    ... except MemoryError as exc:
+    ...     print(exc.hyperinsync_step)
+    band signals
     """
     token = _STEP.set(name)
     try:
@@ -236,6 +255,20 @@ def gpu_fallback(what, retries=2, shrink=8):
     that ran out of memory (:func:`gpu_step`). A ``seed`` given as a Generator is reset to
     its state at the start, so every attempt draws the same surrogates. Results record the
     backend that computed them. Errors other than out-of-memory are raised at once.
+
+    Examples
+    --------
+    A new analysis written once for NumPy and CuPy:
+
+    >>> from hyperinsync.backend import get_backend, gpu_fallback, gpu_step
+    >>> @gpu_fallback("mean power")
+    ... def mean_power(data, *, backend="auto", max_bytes="auto"):
+    ...     bk = get_backend(backend)
+    ...     with gpu_step("power"):
+    ...         x = bk.xp.asarray(data)
+    ...         return float((abs(x) ** 2).mean())
+    >>> mean_power(np.full(8, 2.0), backend="numpy")
+    4.0
     """
 
     def deco(func):
@@ -284,12 +317,26 @@ def gpu_fallback(what, retries=2, shrink=8):
 
 
 def real_dtype(precision):
-    """Return the real dtype for ``'single'`` or ``'double'`` precision."""
+    """Return the real dtype for ``'single'`` or ``'double'`` precision.
+
+    Examples
+    --------
+    >>> from hyperinsync.backend import real_dtype
+    >>> real_dtype("single"), real_dtype("double")
+    (<class 'numpy.float32'>, <class 'numpy.float64'>)
+    """
     _check_option("precision", precision, ("single", "double"))
     return np.float32 if precision == "single" else np.float64
 
 
 def complex_dtype(precision):
-    """Return the complex dtype for ``'single'`` or ``'double'`` precision."""
+    """Return the complex dtype for ``'single'`` or ``'double'`` precision.
+
+    Examples
+    --------
+    >>> from hyperinsync.backend import complex_dtype
+    >>> complex_dtype("single"), complex_dtype("double")
+    (<class 'numpy.complex64'>, <class 'numpy.complex128'>)
+    """
     _check_option("precision", precision, ("single", "double"))
     return np.complex64 if precision == "single" else np.complex128
