@@ -325,6 +325,16 @@ def correlate_with_questionnaire(values, scores, n_permutations=5000, seed=None,
     A dyad whose value or score is NaN is excluded with a warning naming it; constant
     values or scores (no correlation defined) and fewer than 3 remaining dyads raise a
     ``ValueError``.
+
+    Examples
+    --------
+    Central alpha synchrony after the session against the alliance gap, per dyad:
+
+    >>> sync = {"d1": 0.31, "d2": 0.28, "d3": 0.35, "d4": 0.22, "d5": 0.30, "d6": 0.25}
+    >>> gap = {"d1": -6, "d2": -2, "d3": -9, "d4": 3, "d5": -4, "d6": 1}
+    >>> res = hs.insync.correlate_with_questionnaire(sync, gap, n_permutations=999, seed=0)
+    >>> round(res["r"], 2), res["p_perm"], res["dyads"]
+    (-0.99, 0.002, ['d1', 'd2', 'd3', 'd4', 'd5', 'd6'])
     """
     _validate_type(n_permutations, "int", "n_permutations")
     dyads = None

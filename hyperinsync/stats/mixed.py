@@ -110,6 +110,27 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
         estimated at 0), ``pooled`` (True when the stratified model did not converge and a
         random intercept only was fitted, with a warning), ``n_subjects``, ``n_obs``, ``within`` (factors
         used), ``formula``, ``converged``, ``method``, ``ci``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> rows = []
+    >>> for i in range(12):                       # 12 dyads, 2 groups, 2 segments each
+    ...     group = "mindful" if i < 6 else "non-mindful"
+    ...     dyad_level = rng.normal(0, 0.3)
+    ...     for segment in ("rest_pre", "rest_post"):
+    ...         gain = 0.8 if (group, segment) == ("mindful", "rest_post") else 0.0
+    ...         rows.append(dict(dyad=f"d{i:02d}", group=group, segment=segment,
+    ...                          value=dyad_level + gain + rng.normal(0, 0.3)))
+    >>> fit = hs.stats.mixed_model(pd.DataFrame(rows), within="segment")
+    >>> fit
+    <MixedModelResult | 3 term(s) | value ~ group * segment + (1 | dyad)>
+    >>> fit.to_table()[["term", "F", "df1", "df2", "p"]].round(3)
+                  term       F  df1   df2      p
+    0            group   1.990  1.0  10.0  0.189
+    1          segment  73.541  1.0  10.0  0.000
+    2  group x segment  37.556  1.0  10.0  0.000
     """
     import statsmodels.formula.api as smf
 
