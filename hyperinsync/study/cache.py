@@ -238,6 +238,12 @@ def lock_output(out_dir):
     ------
     StudyError
         If another process, or another thread of this one, holds the lock.
+
+    Examples
+    --------
+    >>> from hyperinsync.study import StudyError, lock_output
+    >>> with lock_output("out"):
+    ...     pass                    # write the results; another run would be refused here
     """
     from filelock import FileLock, Timeout
 

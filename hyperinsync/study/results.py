@@ -438,6 +438,16 @@ def read_lagged_group(d):
         :func:`hyperinsync.stats.predict_outcome`, its ``table`` a DataFrame);
         ``pseudo_dyads`` (tables of :func:`hyperinsync.lagged_pseudo_dyads`, or None);
         ``notes`` (why a step was skipped).
+
+    Examples
+    --------
+    >>> from hyperinsync.study.results import read_lagged_group
+    >>> stored = {"value": "sync_corrected", "modalities": ["SCR"],
+    ...           "sessions": [{"dyad": "dyad01", "session": 0, "modality": "SCR",
+    ...                         "sync_corrected": 0.12}]}
+    >>> read_lagged_group(stored)["sessions"]       # lists of rows become DataFrames
+         dyad  session modality  sync_corrected
+    0  dyad01        0      SCR            0.12
     """
     out = dict(d)
     for key in ("sessions", "segments"):

@@ -229,6 +229,19 @@ class LaggedSums:
     table : ndarray, shape (n_windows, n_windows, n_lags) | None
         ``definition='susy'``: every segment of the first person with every segment of the
         second (SUSY's own effect size needs them all); else ``None``.
+
+    Examples
+    --------
+    >>> phys, truth = hs.simulate_physio_dyad(
+    ...     duration=300.0, sfreq=8.0, modalities=("eda",), seed=0,
+    ...     couplings=[hs.PhysioCoupling("eda", strength=0.7, lag=2.0)])   # therapist leads by 2 s
+    >>> from hyperinsync.sync.lagged import LagGeometry, lagged_values, read_series
+    >>> geom = LagGeometry("wcc", 8.0, phys.n_times, window=30, lag=5, step=15)
+    >>> keep = np.zeros(phys.n_times, bool)          # no sample inside a BAD_ span
+    >>> a, b = (read_series(phys, name, keep, 0.5) for name in phys.ch_names)
+    >>> sums = lagged_values(a, b, geom, np.array([0, 400, 800]))   # observed + 2 shifts
+    >>> type(sums).__name__, sums.obs.shape, sums.sum_abs.shape, sums.count.shape
+    ('LaggedSums', (18, 81), (2, 18), (2, 18))
     """
 
     def __init__(self, n_windows, n_sur, n_lags, groups=None):
