@@ -100,6 +100,8 @@ for lab, r, p in zip(labels, cor["r"], cor["p_perm"]):
 
 again = hs.read_results(out_dir / "results.h5")
 print(again.to_table().head())
+# what ``hyperinsync info results.h5`` prints about the file
+print(hs.study.describe_results(out_dir / "results.h5"))
 print(hs.stats.group_contrast(feats["values"][:, j], feats["groups"], n_permutations=999, seed=0))
 print(hs.stats.correlation_test(gap, feats["values"][:, j], n_permutations=999, seed=0))
 
