@@ -112,9 +112,10 @@ print(mea)
 # A wristband that loses skin contact writes nothing for a while, or a value that no longer
 # changes. The readers turn empty cells and gaps into NaN under ``BAD_`` annotations (never
 # zeros, never interpolated); in data of your own,
-# :func:`hyperinsync.preprocessing.annotate_missing` marks every NaN run of each channel
-# ``BAD_missing`` and :func:`hyperinsync.preprocessing.annotate_flat` a stuck sensor
-# ``BAD_flat``, naming the channel. Every analysis leaves those samples out:
+# :func:`hyperinsync.preprocessing.annotate_missing` (a copy) or
+# :func:`hyperinsync.io.physio.annotate_nan` (in place, as the readers do) marks every NaN
+# run of each channel ``BAD_missing``, and :func:`hyperinsync.preprocessing.annotate_flat`
+# a stuck sensor ``BAD_flat``, naming the channel. Every analysis leaves those samples out:
 # :func:`hyperinsync.io.physio.bad_masks` says which samples of each channel lie in a
 # ``BAD_`` span that applies to it, :func:`hyperinsync.io.physio.mask_runs` lists them as
 # runs. Here the client's wristband loses contact for 20 s at minute 3 and is stuck for
@@ -127,7 +128,8 @@ def lose_contact(x):
 
 
 lost = eda.copy().apply_function(lose_contact, picks=["client:EDA"])
-lost = hs.preprocessing.annotate_flat(hs.preprocessing.annotate_missing(lost))
+print(hs.io.physio.annotate_nan(lost), "NaN run(s) annotated")
+lost = hs.preprocessing.annotate_flat(lost)
 for ann in lost.annotations:
     if ann["description"].startswith("BAD_"):
         print(ann["description"], ann["ch_names"], f"{ann['duration']:.0f} s")
