@@ -79,30 +79,11 @@ autodoc_default_options = {"inherited-members": None}
 autodoc_typehints = "none"  # types live in the numpydoc sections
 
 
-def _backref_names(fullname):
-    """The names under which sphinx-gallery records the tutorials that use ``fullname``.
+# The mini-gallery of each API page asks for every name sphinx-gallery may file its tutorials
+# under (doc/sphinxext/api_pages.py); plain strings, so Sphinx can cache the configuration.
+from api_pages import api_names, backref_names  # noqa: E402 (doc/sphinxext, on sys.path)
 
-    An API page documents ``hyperinsync.study.results.Results``, but sphinx-gallery files a
-    tutorial's use of it under the shortest module that exports the same object
-    (``hyperinsync.study.Results``); the page's mini-gallery asks for both.
-    """
-    import importlib
-    import pkgutil
-
-    obj = pkgutil.resolve_name(fullname)
-    module, _, name = fullname.rpartition(".")
-    names = [fullname]
-    parts = module.split(".")
-    for i in range(1, len(parts)):
-        prefix = ".".join(parts[:i])
-        if getattr(importlib.import_module(prefix), name, None) is obj:
-            names.append(f"{prefix}.{name}")
-            break
-    return " ".join(names)
-
-
-# the autosummary templates (doc/_templates/autosummary) call it for their mini-gallery
-autosummary_context = {"backref_names": _backref_names}
+autosummary_context = {"backref_names": {n: backref_names(n) for n in sorted(api_names(DOC))}}
 
 # -- numpydoc (MNE's settings) ------------------------------------------------------------
 numpydoc_class_members_toctree = False
