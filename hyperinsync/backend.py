@@ -197,6 +197,17 @@ def _numpy_backend():
 def is_out_of_memory(exc):
     """Whether ``exc`` is the GPU running out of memory (CuPy, cuFFT or cuBLAS).
 
+    Parameters
+    ----------
+    exc : Exception
+        The error raised.
+
+    Returns
+    -------
+    oom : bool
+        True for :class:`MemoryError` (CuPy's ``OutOfMemoryError`` is one) and for cuFFT's,
+        cuBLAS's or CUDA's allocation failures.
+
     Examples
     --------
     >>> from hyperinsync.backend import is_out_of_memory
@@ -221,6 +232,16 @@ def gpu_step(name):
 
     An out-of-memory error raised inside carries the innermost step's name
     (``exc.hyperinsync_step``), which :func:`gpu_fallback` reports.
+
+    Parameters
+    ----------
+    name : str
+        The step, as the warning should name it (``'band signals'``, ``'surrogates'``).
+
+    Yields
+    ------
+    None
+        The block runs as it is; only an out-of-memory error leaving it is labelled.
 
     Examples
     --------
@@ -255,6 +276,20 @@ def gpu_fallback(what, retries=2, shrink=8):
     that ran out of memory (:func:`gpu_step`). A ``seed`` given as a Generator is reset to
     its state at the start, so every attempt draws the same surrogates. Results record the
     backend that computed them. Errors other than out-of-memory are raised at once.
+
+    Parameters
+    ----------
+    what : str
+        The analysis, as the warning names it (``'surrogate_test'``).
+    retries : int
+        How many times to retry on the GPU with smaller chunks.
+    shrink : float
+        The factor ``max_bytes`` is divided by at each retry.
+
+    Returns
+    -------
+    decorator : callable
+        Applied to the analysis function; the wrapped function has its signature.
 
     Examples
     --------
@@ -319,6 +354,16 @@ def gpu_fallback(what, retries=2, shrink=8):
 def real_dtype(precision):
     """Return the real dtype for ``'single'`` or ``'double'`` precision.
 
+    Parameters
+    ----------
+    precision : 'single' | 'double'
+        The precision.
+
+    Returns
+    -------
+    dtype : type
+        NumPy's float32 or float64.
+
     Examples
     --------
     >>> from hyperinsync.backend import real_dtype
@@ -331,6 +376,16 @@ def real_dtype(precision):
 
 def complex_dtype(precision):
     """Return the complex dtype for ``'single'`` or ``'double'`` precision.
+
+    Parameters
+    ----------
+    precision : 'single' | 'double'
+        The precision.
+
+    Returns
+    -------
+    dtype : type
+        NumPy's complex64 or complex128.
 
     Examples
     --------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._docs import fill_doc
 from .._utils import as_table
 from ..base import BaseResult
 
@@ -170,6 +171,7 @@ class CorrelationResult(GroupResult):
                "family")
 
 
+@fill_doc
 class MixedModelResult(GroupResult):
     """The result of :func:`hyperinsync.stats.mixed_model` (a dict; keys there).
 
@@ -178,17 +180,7 @@ class MixedModelResult(GroupResult):
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> rng = np.random.default_rng(1)
-    >>> rows = []
-    >>> for i in range(12):                       # 12 dyads, 2 groups, 2 segments each
-    ...     group = "mindful" if i < 6 else "non-mindful"
-    ...     dyad_level = rng.normal(0, 0.3)
-    ...     for segment in ("rest_pre", "rest_post"):
-    ...         gain = 0.8 if (group, segment) == ("mindful", "rest_post") else 0.0
-    ...         rows.append(dict(dyad=f"d{i:02d}", group=group, segment=segment,
-    ...                          value=dyad_level + gain + rng.normal(0, 0.3)))
-    >>> fit = hs.stats.mixed_model(pd.DataFrame(rows), within="segment")
+    %(example_mixed_design)s
     >>> fit.labels["term"]
     ['group', 'segment', 'group x segment']
     >>> fit.get_data("group x segment", kind="eta_sq_partial").round(2)

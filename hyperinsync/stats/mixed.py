@@ -9,6 +9,7 @@ from itertools import combinations
 import numpy as np
 from scipy import stats as _sps
 
+from .._docs import fill_doc
 from .effects import _check_ci, eta_sq_partial_ci
 from .group_result import MixedModelResult
 
@@ -49,6 +50,7 @@ def _fit_reml(model):
     return best, best_ok
 
 
+@fill_doc
 def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *, ci=0.95):
     r"""Mixed design (between x within, subject random) as a linear mixed model.
 
@@ -113,17 +115,7 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> rng = np.random.default_rng(1)
-    >>> rows = []
-    >>> for i in range(12):                       # 12 dyads, 2 groups, 2 segments each
-    ...     group = "mindful" if i < 6 else "non-mindful"
-    ...     dyad_level = rng.normal(0, 0.3)
-    ...     for segment in ("rest_pre", "rest_post"):
-    ...         gain = 0.8 if (group, segment) == ("mindful", "rest_post") else 0.0
-    ...         rows.append(dict(dyad=f"d{i:02d}", group=group, segment=segment,
-    ...                          value=dyad_level + gain + rng.normal(0, 0.3)))
-    >>> fit = hs.stats.mixed_model(pd.DataFrame(rows), within="segment")
+    %(example_mixed_design)s
     >>> fit
     <MixedModelResult | 3 term(s) | value ~ group * segment + (1 | dyad)>
     >>> fit.to_table()[["term", "F", "df1", "df2", "p"]].round(3)

@@ -234,6 +234,11 @@ def lock_output(out_dir):
     out_dir : path-like
         The output folder (created if needed).
 
+    Yields
+    ------
+    None
+        The lock is held inside the ``with`` block and released after it.
+
     Raises
     ------
     StudyError
@@ -241,7 +246,7 @@ def lock_output(out_dir):
 
     Examples
     --------
-    >>> from hyperinsync.study import StudyError, lock_output
+    >>> from hyperinsync.study import lock_output
     >>> with lock_output("out"):
     ...     pass                    # write the results; another run would be refused here
     """

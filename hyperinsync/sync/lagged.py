@@ -274,9 +274,7 @@ def resolve_pairs(inst, pairs):
 
     Examples
     --------
-    >>> phys, truth = hs.simulate_physio_dyad(
-    ...     duration=300.0, sfreq=8.0, modalities=("eda",), seed=0,
-    ...     couplings=[hs.PhysioCoupling("eda", strength=0.7, lag=2.0)])   # therapist leads by 2 s
+    %(example_eda_dyad)s
     >>> from hyperinsync.sync.lagged import resolve_pairs
     >>> resolve_pairs(phys, None)              # every channel both people have
     {'EDA': ('therapist:EDA', 'client:EDA')}
@@ -336,6 +334,7 @@ def resolve_pairs(inst, pairs):
     return out
 
 
+@fill_doc
 def read_series(raw, name, bad_row, max_missing):
     """One channel as a standardised float64 series with NaN where missing; checked.
 
@@ -359,9 +358,7 @@ def read_series(raw, name, bad_row, max_missing):
 
     Examples
     --------
-    >>> phys, truth = hs.simulate_physio_dyad(
-    ...     duration=300.0, sfreq=8.0, modalities=("eda",), seed=0,
-    ...     couplings=[hs.PhysioCoupling("eda", strength=0.7, lag=2.0)])   # therapist leads by 2 s
+    %(example_eda_dyad)s
     >>> from hyperinsync.sync.lagged import read_series
     >>> x = read_series(phys, "therapist:EDA", np.zeros(phys.n_times, bool), 0.5)
     >>> bool(abs(np.nanmean(x)) < 1e-9), round(float(np.nanstd(x)), 6)    # standardised
@@ -396,6 +393,7 @@ def read_series(raw, name, bad_row, max_missing):
 # the values of one pair under many pairings
 
 
+@fill_doc
 def lagged_values(a, b, geom, pairing=None, *, fisher_z=True, max_missing=0.5, groups=None,
                   backend="numpy"):
     """Window x lag values of one pair of series, observed and under many pairings at once.
@@ -431,13 +429,7 @@ def lagged_values(a, b, geom, pairing=None, *, fisher_z=True, max_missing=0.5, g
 
     Examples
     --------
-    >>> phys, truth = hs.simulate_physio_dyad(
-    ...     duration=300.0, sfreq=8.0, modalities=("eda",), seed=0,
-    ...     couplings=[hs.PhysioCoupling("eda", strength=0.7, lag=2.0)])   # therapist leads by 2 s
-    >>> from hyperinsync.sync.lagged import LagGeometry, lagged_values, read_series
-    >>> geom = LagGeometry("wcc", 8.0, phys.n_times, window=30, lag=5, step=15)
-    >>> keep = np.zeros(phys.n_times, bool)          # no sample inside a BAD_ span
-    >>> a, b = (read_series(phys, name, keep, 0.5) for name in phys.ch_names)
+    %(example_lagged_series)s
     >>> sums = lagged_values(a, b, geom)                 # the observed pairing only
     >>> sums.obs.shape                                 # windows x lags, Fisher z
     (18, 81)
@@ -468,6 +460,7 @@ def lagged_values(a, b, geom, pairing=None, *, fisher_z=True, max_missing=0.5, g
 # window summaries and peak picking
 
 
+@fill_doc
 def window_summaries(values, lags):
     """rMEA's per-window summaries of a window x lag matrix (NaN-aware).
 
@@ -487,13 +480,7 @@ def window_summaries(values, lags):
 
     Examples
     --------
-    >>> phys, truth = hs.simulate_physio_dyad(
-    ...     duration=300.0, sfreq=8.0, modalities=("eda",), seed=0,
-    ...     couplings=[hs.PhysioCoupling("eda", strength=0.7, lag=2.0)])   # therapist leads by 2 s
-    >>> from hyperinsync.sync.lagged import LagGeometry, lagged_values, read_series
-    >>> geom = LagGeometry("wcc", 8.0, phys.n_times, window=30, lag=5, step=15)
-    >>> keep = np.zeros(phys.n_times, bool)          # no sample inside a BAD_ span
-    >>> a, b = (read_series(phys, name, keep, 0.5) for name in phys.ch_names)
+    %(example_lagged_series)s
     >>> from hyperinsync.sync.lagged import window_summaries
     >>> summary = window_summaries(np.abs(lagged_values(a, b, geom).obs), geom.lags / 8.0)
     >>> sorted(summary)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._docs import fill_doc
 from ..backend import get_backend
 
 Z_CLAMP = 10.0  # rMEA's bound on Fisher z
@@ -202,6 +203,7 @@ def _window_missing(x, starts, length):
     return _circular_missing(x, starts, length)
 
 
+@fill_doc
 class LaggedSums:
     """The observed window x lag values and what the statistics need of every surrogate.
 
@@ -232,13 +234,7 @@ class LaggedSums:
 
     Examples
     --------
-    >>> phys, truth = hs.simulate_physio_dyad(
-    ...     duration=300.0, sfreq=8.0, modalities=("eda",), seed=0,
-    ...     couplings=[hs.PhysioCoupling("eda", strength=0.7, lag=2.0)])   # therapist leads by 2 s
-    >>> from hyperinsync.sync.lagged import LagGeometry, lagged_values, read_series
-    >>> geom = LagGeometry("wcc", 8.0, phys.n_times, window=30, lag=5, step=15)
-    >>> keep = np.zeros(phys.n_times, bool)          # no sample inside a BAD_ span
-    >>> a, b = (read_series(phys, name, keep, 0.5) for name in phys.ch_names)
+    %(example_lagged_series)s
     >>> sums = lagged_values(a, b, geom, np.array([0, 400, 800]))   # observed + 2 shifts
     >>> type(sums).__name__, sums.obs.shape, sums.sum_abs.shape, sums.count.shape
     ('LaggedSums', (18, 81), (2, 18), (2, 18))

@@ -17,6 +17,7 @@ and 2 then uses as well).
 
 from __future__ import annotations
 
+from .._docs import fill_doc
 from .._utils import _check_option
 
 CONVENTIONS = ("within", "across")
@@ -126,6 +127,7 @@ FROM_SUMS = {
 }
 
 
+@fill_doc
 def plv(xa, xb):
     r"""Phase-locking value.
 
@@ -133,34 +135,43 @@ def plv(xa, xb):
     :math:`\langle\cdot\rangle` the mean over the convention's samples (HyPyP's ``plv``;
     mne-connectivity's ``plv`` across epochs).
 
+    Parameters
+    ----------
+    %(measure_xa_xb)s
+
+    Returns
+    -------
+    %(measure_returns)s
+
     Examples
     --------
     >>> from hyperinsync.sync.measures import plv
-    >>> rng = np.random.default_rng(0)
-    >>> phase = np.cumsum(rng.normal(0.6, 0.3, 2000))    # a wandering phase, 2000 samples
-    >>> xa = np.exp(1j * phase)[None]                    # one analytic signal: shape (1, 2000)
-    >>> xb = np.exp(1j * (phase - 0.5))[None]            # locked to it, lagging by 0.5 rad
-    >>> xc = np.exp(1j * rng.uniform(-np.pi, np.pi, 2000))[None]   # not locked
+    %(example_phases)s
     >>> plv(xa, xb).round(3), plv(xa, xc).round(3)      # one value per pair: shape (1, 1)
     (array([[1.]]), array([[0.031]]))
     """
     return plv_from_sums(_cross(unit(xa), unit(xb)), xa.shape[-1])
 
 
+@fill_doc
 def coh(xa, xb):
     r"""Coherence (magnitude, not squared).
 
     :math:`|S_{ab}| / \sqrt{S_{aa} S_{bb}}` with :math:`S_{ab} = \langle x_a \bar x_b\rangle`,
     :math:`S_{aa} = \langle |x_a|^2\rangle` (HyPyP's ``coh``; mne-connectivity's ``coh``).
 
+    Parameters
+    ----------
+    %(measure_xa_xb)s
+
+    Returns
+    -------
+    %(measure_returns)s
+
     Examples
     --------
     >>> from hyperinsync.sync.measures import coh
-    >>> rng = np.random.default_rng(0)
-    >>> phase = np.cumsum(rng.normal(0.6, 0.3, 2000))    # a wandering phase, 2000 samples
-    >>> xa = np.exp(1j * phase)[None]                    # one analytic signal: shape (1, 2000)
-    >>> xb = np.exp(1j * (phase - 0.5))[None]            # locked to it, lagging by 0.5 rad
-    >>> xc = np.exp(1j * rng.uniform(-np.pi, np.pi, 2000))[None]   # not locked
+    %(example_phases)s
     >>> envelope = 1 + 0.5 * np.sin(np.linspace(0, 20, 2000))   # amplitude weights the phases
     >>> coh(xa * envelope, xb * envelope).round(3), coh(xa * envelope, xc).round(3)
     (array([[1.]]), array([[0.031]]))
@@ -170,6 +181,7 @@ def coh(xa, xb):
                          xp.sum(power(xb), axis=-1))
 
 
+@fill_doc
 def imcoh(xa, xb, signed=False):
     r"""Imaginary coherence.
 
@@ -177,14 +189,20 @@ def imcoh(xa, xb, signed=False):
     (HyPyP's ``imaginary_coh`` is the absolute value; mne-connectivity's ``imcoh`` is signed).
     A positive signed value means ``a`` leads ``b`` in phase.
 
+    Parameters
+    ----------
+    %(measure_xa_xb)s
+    signed : bool
+        Keep the sign (positive: ``a`` leads ``b`` in phase).
+
+    Returns
+    -------
+    %(measure_returns)s
+
     Examples
     --------
     >>> from hyperinsync.sync.measures import imcoh
-    >>> rng = np.random.default_rng(0)
-    >>> phase = np.cumsum(rng.normal(0.6, 0.3, 2000))    # a wandering phase, 2000 samples
-    >>> xa = np.exp(1j * phase)[None]                    # one analytic signal: shape (1, 2000)
-    >>> xb = np.exp(1j * (phase - 0.5))[None]            # locked to it, lagging by 0.5 rad
-    >>> xc = np.exp(1j * rng.uniform(-np.pi, np.pi, 2000))[None]   # not locked
+    %(example_phases)s
     >>> imcoh(xa, xb, signed=True).round(3)    # sin(0.5): a leads b by 0.5 rad
     array([[0.479]])
     >>> imcoh(xa, xa).round(3)                 # zero lag: blind to it (volume conduction)
@@ -195,6 +213,7 @@ def imcoh(xa, xb, signed=False):
                            xp.sum(power(xb), axis=-1), signed=signed)
 
 
+@fill_doc
 def wpli(xa, xb, chunk=64):
     r"""Weighted phase-lag index (Vinck et al., 2011).
 
@@ -203,14 +222,20 @@ def wpli(xa, xb, chunk=64):
     mne-connectivity's ``wpli`` across epochs. The denominator is not bilinear, so it is
     computed pair by pair over chunks of ``chunk`` channels of ``a``.
 
+    Parameters
+    ----------
+    %(measure_xa_xb)s
+    chunk : int
+        Channels of ``a`` per chunk of the denominator (memory).
+
+    Returns
+    -------
+    %(measure_returns)s
+
     Examples
     --------
     >>> from hyperinsync.sync.measures import wpli
-    >>> rng = np.random.default_rng(0)
-    >>> phase = np.cumsum(rng.normal(0.6, 0.3, 2000))    # a wandering phase, 2000 samples
-    >>> xa = np.exp(1j * phase)[None]                    # one analytic signal: shape (1, 2000)
-    >>> xb = np.exp(1j * (phase - 0.5))[None]            # locked to it, lagging by 0.5 rad
-    >>> xc = np.exp(1j * rng.uniform(-np.pi, np.pi, 2000))[None]   # not locked
+    %(example_phases)s
     >>> wpli(xa, xb).round(3), wpli(xa, xa).round(3)   # a consistent lag; zero lag gives 0
     (array([[1.]]), array([[0.]]))
     """
@@ -224,6 +249,7 @@ def wpli(xa, xb, chunk=64):
     return num / xp.where(den == 0, 1, den)
 
 
+@fill_doc
 def ccorr(xa, xb, signed=False):
     r"""Circular correlation of the phases (absolute value unless ``signed``).
 
@@ -233,14 +259,20 @@ def ccorr(xa, xb, signed=False):
     correlation coefficient keeps the sign). A negative signed value means the two phases
     deviate from their mean directions in opposite senses.
 
+    Parameters
+    ----------
+    %(measure_xa_xb)s
+    signed : bool
+        Keep the sign.
+
+    Returns
+    -------
+    %(measure_returns)s
+
     Examples
     --------
     >>> from hyperinsync.sync.measures import ccorr
-    >>> rng = np.random.default_rng(0)
-    >>> phase = np.cumsum(rng.normal(0.6, 0.3, 2000))    # a wandering phase, 2000 samples
-    >>> xa = np.exp(1j * phase)[None]                    # one analytic signal: shape (1, 2000)
-    >>> xb = np.exp(1j * (phase - 0.5))[None]            # locked to it, lagging by 0.5 rad
-    >>> xc = np.exp(1j * rng.uniform(-np.pi, np.pi, 2000))[None]   # not locked
+    %(example_phases)s
     >>> ccorr(xa, xb).round(3), ccorr(xa, xc).round(3)
     (array([[1.]]), array([[0.012]]))
     """
@@ -258,10 +290,19 @@ def _centred_sine(x):
     return xp.sin(phi - mean_dir)
 
 
+@fill_doc
 def envcorr(xa, xb):
     r"""Amplitude-envelope correlation: Pearson :math:`r` of :math:`|x_a|` and :math:`|x_b|`.
 
     Signed, as HyPyP's ``envelope_corr``.
+
+    Parameters
+    ----------
+    %(measure_xa_xb)s
+
+    Returns
+    -------
+    %(measure_returns)s
 
     Examples
     --------
@@ -383,6 +424,7 @@ def is_signed(name, signed=False, convention="within"):
     return False
 
 
+@fill_doc
 def compute_measure(name, xa, xb, convention="within", signed=False):
     """Compute one measure for every pair of ``xa`` x ``xb`` under a convention.
 
@@ -408,11 +450,7 @@ def compute_measure(name, xa, xb, convention="within", signed=False):
     Examples
     --------
     >>> from hyperinsync.sync.measures import compute_measure
-    >>> rng = np.random.default_rng(0)
-    >>> phase = np.cumsum(rng.normal(0.6, 0.3, 2000))    # a wandering phase, 2000 samples
-    >>> xa = np.exp(1j * phase)[None]                    # one analytic signal: shape (1, 2000)
-    >>> xb = np.exp(1j * (phase - 0.5))[None]            # locked to it, lagging by 0.5 rad
-    >>> xc = np.exp(1j * rng.uniform(-np.pi, np.pi, 2000))[None]   # not locked
+    %(example_phases)s
     >>> xa4, xb4 = xa.reshape(4, 1, 1, 500), xb.reshape(4, 1, 1, 500)   # 4 epochs of 500
     >>> compute_measure("plv", xa4, xb4, convention="within").shape    # one value per epoch
     (4, 1, 1, 1)
