@@ -378,18 +378,18 @@ def level1(
 
     Examples
     --------
-    A 12 s episode of central alpha coupling planted at 24 s of a 60 s segment:
+    A 12 s episode of central alpha coupling planted at 16 s of a 40 s segment:
 
     >>> raw, truth = hs.simulate_dyad(
-    ...     duration=60.0, sfreq=100.0, roles=("therapist", "client"), seed=2,
+    ...     duration=40.0, sfreq=100.0, roles=("therapist", "client"), seed=2,
     ...     couplings=[hs.Coupling("alpha", "central", "central", strength=0.8,
-    ...                            episodes=[(24.0, 36.0)])])
+    ...                            episodes=[(16.0, 28.0)])])
     >>> l1 = hs.level1(raw, {"alpha": (8, 13)}, n_surrogates=49, seed=0)
     >>> l1
-    <InSyncLevel1 | plv | alpha | 5 x 5 ROIs | 109 windows of 6 s | 1 episode(s)>
+    <InSyncLevel1 | plv | alpha | 5 x 5 ROIs | 69 windows of 6 s | 1 episode(s)>
     >>> l1.to_table()[["roi_a", "roi_b", "onset", "duration", "leader", "phase"]].round(1)
          roi_a    roi_b  onset  duration        leader     phase
-    0  central  central   24.1      11.4  simultaneous  in-phase
+    0  central  central   15.9      11.8  simultaneous  in-phase
     >>> hs.annotate(raw, l1).annotations.description.tolist()
     ['insync/L1/alpha/central-central']
     """

@@ -274,9 +274,9 @@ def level2(
     Central alpha coupling in the second of two annotated segments only:
 
     >>> raw, truth = hs.simulate_dyad(
-    ...     segments=[("rest_pre", 30.0), ("rest_post", 30.0)], sfreq=100.0, seed=3,
+    ...     segments=[("rest_pre", 20.0), ("rest_post", 20.0)], sfreq=100.0, seed=3,
     ...     couplings=[hs.Coupling("alpha", "central", "central", strength=0.6,
-    ...                            episodes=[(30.0, 60.0)])])
+    ...                            episodes=[(20.0, 40.0)])])
     >>> l2 = hs.level2(raw, {"alpha": (8, 13)}, segments=["rest_pre", "rest_post"],
     ...                n_surrogates=49, n_permutations=999, seed=0)
     >>> table = l2.to_table()
