@@ -555,9 +555,7 @@ def read_raw_acqknowledge(fname, *, channels=None, ch_types=None, verbose=None):
 
     Examples
     --------
-    >>> raw = hs.io.read_raw_acqknowledge("session.acq")   # doctest: +SKIP
-    >>> raw.get_channel_types()                            # doctest: +SKIP
-    ['gsr', 'ecg']
+    >>> raw = hs.io.read_raw_acqknowledge("session.acq", channels=["EDA100C"])  # doctest: +SKIP
     """
     import bioread
 
