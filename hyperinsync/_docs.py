@@ -147,6 +147,41 @@ docdict["viz_show"] = """show : bool
     Show the figure (never on non-interactive backends such as Agg)."""
 
 # the signal options in their one order (DyadSignals and every analysis built on it)
+# -------------------------------------------------------------------------- measures on arrays
+docdict["measure_xa_xb"] = """xa, xb : array, shape (..., n_a, n_samples) and (..., n_b, n_samples)
+    Complex analytic signals (NumPy or CuPy) of the two sets of channels: the last axis
+    holds the samples averaged over (see
+    :func:`~hyperinsync.sync.measures.samples_last`), the leading axes match."""
+docdict["measure_returns"] = """values : array, shape (..., n_a, n_b)
+    One real value per pair of a channel of ``xa`` and one of ``xb``, on their device."""
+
+# -------------------------------------------------------------------------- shared example set-ups
+# The doctest lines several Examples sections start from (tests/test_doctests.py runs them).
+docdict["example_phases"] = """>>> rng = np.random.default_rng(0)
+>>> phase = np.cumsum(rng.normal(0.6, 0.3, 2000))    # a wandering phase, 2000 samples
+>>> xa = np.exp(1j * phase)[None]                    # one analytic signal: shape (1, 2000)
+>>> xb = np.exp(1j * (phase - 0.5))[None]            # locked to it, lagging by 0.5 rad
+>>> xc = np.exp(1j * rng.uniform(-np.pi, np.pi, 2000))[None]   # not locked"""
+docdict["example_mixed_design"] = """>>> import pandas as pd
+>>> rng = np.random.default_rng(1)
+>>> rows = []
+>>> for i in range(12):                       # 12 dyads, 2 groups, 2 segments each
+...     group = "mindful" if i < 6 else "non-mindful"
+...     dyad_level = rng.normal(0, 0.3)
+...     for segment in ("rest_pre", "rest_post"):
+...         gain = 0.8 if (group, segment) == ("mindful", "rest_post") else 0.0
+...         rows.append(dict(dyad=f"d{i:02d}", group=group, segment=segment,
+...                          value=dyad_level + gain + rng.normal(0, 0.3)))
+>>> fit = hs.stats.mixed_model(pd.DataFrame(rows), within="segment")"""
+docdict["example_eda_dyad"] = """>>> phys, truth = hs.simulate_physio_dyad(
+...     duration=300.0, sfreq=8.0, modalities=("eda",), seed=0,
+...     couplings=[hs.PhysioCoupling("eda", strength=0.7, lag=2.0)])   # therapist leads by 2 s"""
+docdict["example_lagged_series"] = docdict["example_eda_dyad"] + """
+>>> from hyperinsync.sync.lagged import LagGeometry, lagged_values, read_series
+>>> geom = LagGeometry("wcc", 8.0, phys.n_times, window=30, lag=5, step=15)
+>>> keep = np.zeros(phys.n_times, bool)          # no sample inside a BAD_ span
+>>> a, b = (read_series(phys, name, keep, 0.5) for name in phys.ch_names)"""
+
 SIGNAL_OPTIONS = (
     "reject_by_annotation",
     "picks",

@@ -195,7 +195,27 @@ def _numpy_backend():
 
 
 def is_out_of_memory(exc):
-    """Whether ``exc`` is the GPU running out of memory (CuPy, cuFFT or cuBLAS)."""
+    """Whether ``exc`` is the GPU running out of memory (CuPy, cuFFT or cuBLAS).
+
+    Parameters
+    ----------
+    exc : Exception
+        The error raised.
+
+    Returns
+    -------
+    oom : bool
+        True for :class:`MemoryError` (CuPy's ``OutOfMemoryError`` is one) and for cuFFT's,
+        cuBLAS's or CUDA's allocation failures.
+
+    Examples
+    --------
+    >>> from hyperinsync.backend import is_out_of_memory
+    >>> is_out_of_memory(MemoryError()), is_out_of_memory(RuntimeError("CUFFT_ALLOC_FAILED"))
+    (True, True)
+    >>> is_out_of_memory(ValueError("bad band"))
+    False
+    """
     if isinstance(exc, MemoryError):  # cupy.cuda.memory.OutOfMemoryError is one
         return True
     text = f"{type(exc).__name__}: {exc}"
@@ -212,6 +232,26 @@ def gpu_step(name):
 
     An out-of-memory error raised inside carries the innermost step's name
     (``exc.hyperinsync_step``), which :func:`gpu_fallback` reports.
+
+    Parameters
+    ----------
+    name : str
+        The step, as the warning should name it (``'band signals'``, ``'surrogates'``).
+
+    Yields
+    ------
+    None
+        The block runs as it is; only an out-of-memory error leaving it is labelled.
+
+    Examples
+    --------
+    >>> from hyperinsync.backend import gpu_step
+    >>> try:
+    ...     with gpu_step("band signals"):
+    ...         raise MemoryError("out of memory allocating 2 GB")
+    ... except MemoryError as exc:
+    ...     print(exc.hyperinsync_step)
+    band signals
     """
     token = _STEP.set(name)
     try:
@@ -236,6 +276,34 @@ def gpu_fallback(what, retries=2, shrink=8):
     that ran out of memory (:func:`gpu_step`). A ``seed`` given as a Generator is reset to
     its state at the start, so every attempt draws the same surrogates. Results record the
     backend that computed them. Errors other than out-of-memory are raised at once.
+
+    Parameters
+    ----------
+    what : str
+        The analysis, as the warning names it (``'surrogate_test'``).
+    retries : int
+        How many times to retry on the GPU with smaller chunks.
+    shrink : float
+        The factor ``max_bytes`` is divided by at each retry.
+
+    Returns
+    -------
+    decorator : callable
+        Applied to the analysis function; the wrapped function has its signature.
+
+    Examples
+    --------
+    A new analysis written once for NumPy and CuPy:
+
+    >>> from hyperinsync.backend import get_backend, gpu_fallback, gpu_step
+    >>> @gpu_fallback("mean power")
+    ... def mean_power(data, *, backend="auto", max_bytes="auto"):
+    ...     bk = get_backend(backend)
+    ...     with gpu_step("power"):
+    ...         x = bk.xp.asarray(data)
+    ...         return float((abs(x) ** 2).mean())
+    >>> mean_power(np.full(8, 2.0), backend="numpy")
+    4.0
     """
 
     def deco(func):
@@ -284,12 +352,46 @@ def gpu_fallback(what, retries=2, shrink=8):
 
 
 def real_dtype(precision):
-    """Return the real dtype for ``'single'`` or ``'double'`` precision."""
+    """Return the real dtype for ``'single'`` or ``'double'`` precision.
+
+    Parameters
+    ----------
+    precision : 'single' | 'double'
+        The precision.
+
+    Returns
+    -------
+    dtype : type
+        NumPy's float32 or float64.
+
+    Examples
+    --------
+    >>> from hyperinsync.backend import real_dtype
+    >>> real_dtype("single"), real_dtype("double")
+    (<class 'numpy.float32'>, <class 'numpy.float64'>)
+    """
     _check_option("precision", precision, ("single", "double"))
     return np.float32 if precision == "single" else np.float64
 
 
 def complex_dtype(precision):
-    """Return the complex dtype for ``'single'`` or ``'double'`` precision."""
+    """Return the complex dtype for ``'single'`` or ``'double'`` precision.
+
+    Parameters
+    ----------
+    precision : 'single' | 'double'
+        The precision.
+
+    Returns
+    -------
+    dtype : type
+        NumPy's complex64 or complex128.
+
+    Examples
+    --------
+    >>> from hyperinsync.backend import complex_dtype
+    >>> complex_dtype("single"), complex_dtype("double")
+    (<class 'numpy.complex64'>, <class 'numpy.complex128'>)
+    """
     _check_option("precision", precision, ("single", "double"))
     return np.complex64 if precision == "single" else np.complex128

@@ -234,10 +234,21 @@ def lock_output(out_dir):
     out_dir : path-like
         The output folder (created if needed).
 
+    Yields
+    ------
+    None
+        The lock is held inside the ``with`` block and released after it.
+
     Raises
     ------
     StudyError
         If another process, or another thread of this one, holds the lock.
+
+    Examples
+    --------
+    >>> from hyperinsync.study import lock_output
+    >>> with lock_output("out"):
+    ...     pass                    # write the results; another run would be refused here
     """
     from filelock import FileLock, Timeout
 

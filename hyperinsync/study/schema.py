@@ -69,6 +69,13 @@ class Key:
         Whether the study writes ``default`` into its parameters when the key is absent
         (``False``: the key is left out and ``default`` is that of the function it
         reaches, or ``'[analysis]'``: the ``[analysis]`` value).
+
+    Examples
+    --------
+    >>> from hyperinsync.study.schema import SECTIONS
+    >>> key = next(k for k in SECTIONS["surrogates"].keys if k.name == "n_surrogates")
+    >>> key.types, key.default, key.doc
+    (('integer',), 200, 'Number of surrogates.')
     """
 
     name: str
@@ -108,6 +115,13 @@ class Section:
     receives : tuple of str
         The ``[analysis]`` options that function also takes from ``[analysis]`` (the
         section's own value wins).
+
+    Examples
+    --------
+    >>> from hyperinsync.study.schema import SECTIONS
+    >>> section = SECTIONS["surrogates"]
+    >>> section.title, section.function, section.form
+    ('[surrogates]', 'hyperinsync.stats.surrogate_test', 'table or false')
     """
 
     name: str

@@ -17,6 +17,7 @@ and 2 then uses as well).
 
 from __future__ import annotations
 
+from .._docs import fill_doc
 from .._utils import _check_option
 
 CONVENTIONS = ("within", "across")
@@ -38,6 +39,13 @@ def samples_last(x, convention):
     Returns
     -------
     x : array
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import samples_last
+    >>> x = np.zeros((4, 1, 3, 500), complex)    # epochs, frequencies, signals, times
+    >>> samples_last(x, "within").shape, samples_last(x, "across").shape
+    ((4, 1, 3, 500), (1, 500, 3, 4))
     """
     _check_option("convention", convention, CONVENTIONS)
     if convention == "within":
@@ -126,39 +134,93 @@ FROM_SUMS = {
 }
 
 
+@fill_doc
 def plv(xa, xb):
     r"""Phase-locking value.
 
     :math:`PLV = |\langle u_a \bar u_b \rangle|` with unit phasors :math:`u = x / |x|` and
     :math:`\langle\cdot\rangle` the mean over the convention's samples (HyPyP's ``plv``;
     mne-connectivity's ``plv`` across epochs).
+
+    Parameters
+    ----------
+    %(measure_xa_xb)s
+
+    Returns
+    -------
+    %(measure_returns)s
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import plv
+    %(example_phases)s
+    >>> plv(xa, xb).round(3), plv(xa, xc).round(3)      # one value per pair: shape (1, 1)
+    (array([[1.]]), array([[0.031]]))
     """
     return plv_from_sums(_cross(unit(xa), unit(xb)), xa.shape[-1])
 
 
+@fill_doc
 def coh(xa, xb):
     r"""Coherence (magnitude, not squared).
 
     :math:`|S_{ab}| / \sqrt{S_{aa} S_{bb}}` with :math:`S_{ab} = \langle x_a \bar x_b\rangle`,
     :math:`S_{aa} = \langle |x_a|^2\rangle` (HyPyP's ``coh``; mne-connectivity's ``coh``).
+
+    Parameters
+    ----------
+    %(measure_xa_xb)s
+
+    Returns
+    -------
+    %(measure_returns)s
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import coh
+    %(example_phases)s
+    >>> envelope = 1 + 0.5 * np.sin(np.linspace(0, 20, 2000))   # amplitude weights the phases
+    >>> coh(xa * envelope, xb * envelope).round(3), coh(xa * envelope, xc).round(3)
+    (array([[1.]]), array([[0.031]]))
     """
     xp = _xp(xa)
     return coh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
                          xp.sum(power(xb), axis=-1))
 
 
+@fill_doc
 def imcoh(xa, xb, signed=False):
     r"""Imaginary coherence.
 
     :math:`\mathrm{Im}(S_{ab}) / \sqrt{S_{aa} S_{bb}}`; its absolute value unless ``signed``
     (HyPyP's ``imaginary_coh`` is the absolute value; mne-connectivity's ``imcoh`` is signed).
     A positive signed value means ``a`` leads ``b`` in phase.
+
+    Parameters
+    ----------
+    %(measure_xa_xb)s
+    signed : bool
+        Keep the sign (positive: ``a`` leads ``b`` in phase).
+
+    Returns
+    -------
+    %(measure_returns)s
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import imcoh
+    %(example_phases)s
+    >>> imcoh(xa, xb, signed=True).round(3)    # sin(0.5): a leads b by 0.5 rad
+    array([[0.479]])
+    >>> imcoh(xa, xa).round(3)                 # zero lag: blind to it (volume conduction)
+    array([[0.]])
     """
     xp = _xp(xa)
     return imcoh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
                            xp.sum(power(xb), axis=-1), signed=signed)
 
 
+@fill_doc
 def wpli(xa, xb, chunk=64):
     r"""Weighted phase-lag index (Vinck et al., 2011).
 
@@ -166,6 +228,23 @@ def wpli(xa, xb, chunk=64):
     \rangle` (0 where the denominator is 0), as HyPyP's ``wpli`` within epochs and
     mne-connectivity's ``wpli`` across epochs. The denominator is not bilinear, so it is
     computed pair by pair over chunks of ``chunk`` channels of ``a``.
+
+    Parameters
+    ----------
+    %(measure_xa_xb)s
+    chunk : int
+        Channels of ``a`` per chunk of the denominator (memory).
+
+    Returns
+    -------
+    %(measure_returns)s
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import wpli
+    %(example_phases)s
+    >>> wpli(xa, xb).round(3), wpli(xa, xa).round(3)   # a consistent lag; zero lag gives 0
+    (array([[1.]]), array([[0.]]))
     """
     xp = _xp(xa)
     num = abs(_cross(xa, xb).imag)
@@ -177,6 +256,7 @@ def wpli(xa, xb, chunk=64):
     return num / xp.where(den == 0, 1, den)
 
 
+@fill_doc
 def ccorr(xa, xb, signed=False):
     r"""Circular correlation of the phases (absolute value unless ``signed``).
 
@@ -185,6 +265,23 @@ def ccorr(xa, xb, signed=False):
     (HyPyP's ``ccorr`` is the absolute value; Jammalamadaka & SenGupta's circular
     correlation coefficient keeps the sign). A negative signed value means the two phases
     deviate from their mean directions in opposite senses.
+
+    Parameters
+    ----------
+    %(measure_xa_xb)s
+    signed : bool
+        Keep the sign.
+
+    Returns
+    -------
+    %(measure_returns)s
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import ccorr
+    %(example_phases)s
+    >>> ccorr(xa, xb).round(3), ccorr(xa, xc).round(3)
+    (array([[1.]]), array([[0.012]]))
     """
     xp = _xp(xa)
     sa, sb = _centred_sine(xa), _centred_sine(xb)
@@ -200,10 +297,29 @@ def _centred_sine(x):
     return xp.sin(phi - mean_dir)
 
 
+@fill_doc
 def envcorr(xa, xb):
     r"""Amplitude-envelope correlation: Pearson :math:`r` of :math:`|x_a|` and :math:`|x_b|`.
 
     Signed, as HyPyP's ``envelope_corr``.
+
+    Parameters
+    ----------
+    %(measure_xa_xb)s
+
+    Returns
+    -------
+    %(measure_returns)s
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import envcorr
+    >>> rng = np.random.default_rng(0)
+    >>> shared = 1 + rng.random(1000)                         # a common amplitude envelope
+    >>> xa = (shared * np.exp(1j * rng.uniform(-np.pi, np.pi, 1000)))[None]
+    >>> xb = (shared * np.exp(1j * rng.uniform(-np.pi, np.pi, 1000)))[None]
+    >>> envcorr(xa, xb).round(3)             # the phases are unrelated: only amplitudes count
+    array([[1.]])
     """
     xp = _xp(xa)
     ea = abs(xa)
@@ -242,6 +358,12 @@ def phase_relation(phase):
     Returns
     -------
     relation : str | ndarray of str
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import phase_relation
+    >>> phase_relation(np.array([0.1, 3.0, 1.5, np.nan])).tolist()
+    ['in-phase', 'anti-phase', 'lagged', 'n/a']
     """
     import numpy as np
 
@@ -263,6 +385,12 @@ def check_measures(measures):
     Returns
     -------
     measures : list of str
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import check_measures
+    >>> check_measures("plv"), check_measures(["plv", "wpli"])
+    (['plv'], ['plv', 'wpli'])
     """
     if isinstance(measures, str):
         measures = [measures]
@@ -289,6 +417,12 @@ def is_signed(name, signed=False, convention="within"):
     Returns
     -------
     signed : bool
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import is_signed
+    >>> is_signed("plv"), is_signed("envcorr"), is_signed("imcoh"), is_signed("imcoh", True)
+    (False, True, False, True)
     """
     if name in SIGNED:
         return True
@@ -297,6 +431,7 @@ def is_signed(name, signed=False, convention="within"):
     return False
 
 
+@fill_doc
 def compute_measure(name, xa, xb, convention="within", signed=False):
     """Compute one measure for every pair of ``xa`` x ``xb`` under a convention.
 
@@ -318,6 +453,16 @@ def compute_measure(name, xa, xb, convention="within", signed=False):
     values : array
         ``(n_epochs, n_freqs, n_a, n_b)`` for ``'within'``,
         ``(n_freqs, n_times, n_a, n_b)`` for ``'across'``.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import compute_measure
+    %(example_phases)s
+    >>> xa4, xb4 = xa.reshape(4, 1, 1, 500), xb.reshape(4, 1, 1, 500)   # 4 epochs of 500
+    >>> compute_measure("plv", xa4, xb4, convention="within").shape    # one value per epoch
+    (4, 1, 1, 1)
+    >>> compute_measure("plv", xa4, xb4, convention="across").shape    # one per time point
+    (1, 500, 1, 1)
     """
     _check_option("measure", name, tuple(MEASURES))
     a = samples_last(xa, convention)
@@ -325,6 +470,7 @@ def compute_measure(name, xa, xb, convention="within", signed=False):
     return measure_samples_last(name, a, b, convention, signed)
 
 
+@fill_doc
 def measure_samples_last(name, a, b, convention="within", signed=False):
     """:func:`compute_measure` on signals already put in :func:`samples_last` layout.
 
@@ -345,6 +491,17 @@ def measure_samples_last(name, a, b, convention="within", signed=False):
     Returns
     -------
     values : array, shape (..., n_a, n_b)
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import (compute_measure, measure_samples_last,
+    ...                                        samples_last, sums_measures)
+    %(example_phases)s
+    >>> x = np.concatenate([xa, xb]).reshape(2, 1, 4, 500).swapaxes(0, 2)  # 4 epochs, 2 signals
+    >>> a = samples_last(x, "across")            # one layout copy for every measure
+    >>> plv = measure_samples_last("plv", a, a, "across")
+    >>> bool(np.allclose(plv, compute_measure("plv", x, x, "across")))
+    True
     """
     _check_option("measure", name, tuple(MEASURES))
     if name in SIGNABLE:
@@ -369,6 +526,7 @@ def _work(work, key, shape, dtype, xp):
     return buf[tuple(slice(0, n) for n in shape)]
 
 
+@fill_doc
 def sums_measures(names, a, b_conj, convention="across", *, work=None):
     """Measures that are functions of sums (``FROM_SUMS``) from one pass over the data.
 
@@ -397,6 +555,17 @@ def sums_measures(names, a, b_conj, convention="across", *, work=None):
     -------
     values : dict
         ``{name: array of shape (..., n_a, n_b)}``.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import (compute_measure, measure_samples_last,
+    ...                                        samples_last, sums_measures)
+    %(example_phases)s
+    >>> x = np.concatenate([xa, xb]).reshape(2, 1, 4, 500).swapaxes(0, 2)  # 4 epochs, 2 signals
+    >>> a = samples_last(x, "across")
+    >>> vals = sums_measures(["plv", "coh"], a, a.conj(), "across")
+    >>> bool(np.allclose(vals["plv"], compute_measure("plv", x, x, "across")))
+    True
     """
     for m in names:
         _check_option("measure", m, tuple(FROM_SUMS))
