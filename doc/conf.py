@@ -78,6 +78,13 @@ autosummary_generate = True
 autodoc_default_options = {"inherited-members": None}
 autodoc_typehints = "none"  # types live in the numpydoc sections
 
+
+# The mini-gallery of each API page asks for every name sphinx-gallery may file its tutorials
+# under (doc/sphinxext/api_pages.py); plain strings, so Sphinx can cache the configuration.
+from api_pages import api_names, backref_names  # noqa: E402 (doc/sphinxext, on sys.path)
+
+autosummary_context = {"backref_names": {n: backref_names(n) for n in sorted(api_names(DOC))}}
+
 # -- numpydoc (MNE's settings) ------------------------------------------------------------
 numpydoc_class_members_toctree = False
 numpydoc_show_class_members = False  # the class template lists the members

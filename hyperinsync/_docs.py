@@ -103,20 +103,21 @@ docdict["common_decim"] = """common_decim : bool
     One time grid for all bands (to average across epochs per time point)."""
 
 # -------------------------------------------------------------------------- measures
-# The functions of hyperinsync.sync.measures share their input and output: the two entries
-# hold whole sections (headers included), so each measure's docstring is written once
-docdict["measure_parameters_section"] = """Parameters
-----------
-xa, xb : array, complex
-    Analytic signals of the two sets of channels (NumPy or CuPy), shapes
-    ``(..., n_a, n_samples)`` and ``(..., n_b, n_samples)``: the samples averaged over on
-    the last axis (see :func:`~hyperinsync.sync.measures.samples_last`)."""
+# The functions of hyperinsync.sync.measures share their input and output. Two entries each:
+# the parameter or value alone (``measure_xa_xb``, ``measure_returns``), and the whole section,
+# header included (``measure_parameters_section``, ``measure_returns_section``), built from it,
+# so that each measure's docstring is written once
+docdict["measure_xa_xb"] = """xa, xb : array, shape (..., n_a, n_samples) and (..., n_b, n_samples)
+    Complex analytic signals (NumPy or CuPy) of the two sets of channels: the last axis
+    holds the samples averaged over (see
+    :func:`~hyperinsync.sync.measures.samples_last`), the leading axes match."""
 docdict["measure_signed"] = """signed : bool
     Keep the sign; ``False`` (default): the absolute value, as HyPyP."""
-docdict["measure_returns_section"] = """Returns
--------
-values : array, shape (..., n_a, n_b)
-    The measure for every pair of a channel of ``xa`` with a channel of ``xb``."""
+docdict["measure_returns"] = """values : array, shape (..., n_a, n_b)
+    The measure: one real value per pair of a channel of ``xa`` and one of ``xb``, on their
+    device."""
+docdict["measure_parameters_section"] = "Parameters\n----------\n" + docdict["measure_xa_xb"]
+docdict["measure_returns_section"] = "Returns\n-------\n" + docdict["measure_returns"]
 
 # -------------------------------------------------------------------------- statistics
 docdict["n_surrogates"] = """n_surrogates : int
@@ -167,6 +168,33 @@ docdict["viz_axes"] = """axes : matplotlib Axes | None
     Where to draw; ``None``: a new figure."""
 docdict["viz_show"] = """show : bool
     Show the figure (never on non-interactive backends such as Agg)."""
+
+# -------------------------------------------------------------------------- shared example set-ups
+# The doctest lines several Examples sections start from (tests/test_doctests.py runs them).
+docdict["example_phases"] = """>>> rng = np.random.default_rng(0)
+>>> phase = np.cumsum(rng.normal(0.6, 0.3, 2000))    # a wandering phase, 2000 samples
+>>> xa = np.exp(1j * phase)[None]                    # one analytic signal: shape (1, 2000)
+>>> xb = np.exp(1j * (phase - 0.5))[None]            # locked to it, lagging by 0.5 rad
+>>> xc = np.exp(1j * rng.uniform(-np.pi, np.pi, 2000))[None]   # not locked"""
+docdict["example_mixed_design"] = """>>> import pandas as pd
+>>> rng = np.random.default_rng(1)
+>>> rows = []
+>>> for i in range(12):                       # 12 dyads, 2 groups, 2 segments each
+...     group = "mindful" if i < 6 else "non-mindful"
+...     dyad_level = rng.normal(0, 0.3)
+...     for segment in ("rest_pre", "rest_post"):
+...         gain = 0.8 if (group, segment) == ("mindful", "rest_post") else 0.0
+...         rows.append(dict(dyad=f"d{i:02d}", group=group, segment=segment,
+...                          value=dyad_level + gain + rng.normal(0, 0.3)))
+>>> fit = hs.stats.mixed_model(pd.DataFrame(rows), within="segment")"""
+docdict["example_eda_dyad"] = """>>> phys, truth = hs.simulate_physio_dyad(
+...     duration=300.0, sfreq=8.0, modalities=("eda",), seed=0,
+...     couplings=[hs.PhysioCoupling("eda", strength=0.7, lag=2.0)])   # therapist leads by 2 s"""
+docdict["example_lagged_series"] = docdict["example_eda_dyad"] + """
+>>> from hyperinsync.sync.lagged import LagGeometry, lagged_values, read_series
+>>> geom = LagGeometry("wcc", 8.0, phys.n_times, window=30, lag=5, step=15)
+>>> keep = np.zeros(phys.n_times, bool)          # no sample inside a BAD_ span
+>>> a, b = (read_series(phys, name, keep, 0.5) for name in phys.ch_names)"""
 
 # the signal options in their one order (DyadSignals and every analysis built on it)
 SIGNAL_OPTIONS = (

@@ -265,7 +265,16 @@ def is_out_of_memory(exc):
     Returns
     -------
     out_of_memory : bool
-        True for an out-of-memory error of the GPU (or a :class:`MemoryError`).
+        True for an out-of-memory error of the GPU or the host: :class:`MemoryError` (CuPy's
+        ``OutOfMemoryError`` is one) and cuFFT's, cuBLAS's or CUDA's allocation failures.
+
+    Examples
+    --------
+    >>> from hyperinsync.backend import is_out_of_memory
+    >>> is_out_of_memory(MemoryError()), is_out_of_memory(RuntimeError("CUFFT_ALLOC_FAILED"))
+    (True, True)
+    >>> is_out_of_memory(ValueError("bad band"))
+    False
     """
     if isinstance(exc, MemoryError):  # cupy.cuda.memory.OutOfMemoryError is one
         return True
@@ -287,12 +296,23 @@ def gpu_step(name):
     Parameters
     ----------
     name : str
-        The step's name.
+        The step's name, as the warning should name it (``'band signals'``, ``'surrogates'``).
 
     Yields
     ------
     None
-        The step runs in the ``with`` block.
+        The step runs in the ``with`` block as it is; only an out-of-memory error leaving it
+        is labelled.
+
+    Examples
+    --------
+    >>> from hyperinsync.backend import gpu_step
+    >>> try:
+    ...     with gpu_step("band signals"):
+    ...         raise MemoryError("out of memory allocating 2 GB")
+    ... except MemoryError as exc:
+    ...     print(exc.hyperinsync_step)
+    band signals
     """
     token = _STEP.set(name)
     try:
@@ -321,7 +341,7 @@ def gpu_fallback(what, retries=2, shrink=8):
     Parameters
     ----------
     what : str
-        The analysis's name, for the messages.
+        The analysis's name, as the messages and warnings name it (``'surrogate_test'``).
     retries : int
         How many times to retry on the GPU with smaller chunks.
     shrink : float
@@ -330,7 +350,22 @@ def gpu_fallback(what, retries=2, shrink=8):
     Returns
     -------
     decorator : callable
-        The decorator to apply to the analysis.
+        The decorator to apply to the analysis function; the wrapped function keeps its
+        signature.
+
+    Examples
+    --------
+    A new analysis written once for NumPy and CuPy:
+
+    >>> from hyperinsync.backend import get_backend, gpu_fallback, gpu_step
+    >>> @gpu_fallback("mean power")
+    ... def mean_power(data, *, backend="auto", max_bytes="auto"):
+    ...     bk = get_backend(backend)
+    ...     with gpu_step("power"):
+    ...         x = bk.xp.asarray(data)
+    ...         return float((abs(x) ** 2).mean())
+    >>> mean_power(np.full(8, 2.0), backend="numpy")
+    4.0
     """
 
     def deco(func):
@@ -390,6 +425,12 @@ def real_dtype(precision):
     -------
     dtype : type
         ``numpy.float32`` (single) or ``numpy.float64`` (double).
+
+    Examples
+    --------
+    >>> from hyperinsync.backend import real_dtype
+    >>> real_dtype("single"), real_dtype("double")
+    (<class 'numpy.float32'>, <class 'numpy.float64'>)
     """
     _check_option("precision", precision, ("single", "double"))
     return np.float32 if precision == "single" else np.float64
@@ -407,6 +448,12 @@ def complex_dtype(precision):
     -------
     dtype : type
         ``numpy.complex64`` (single) or ``numpy.complex128`` (double), for band signals.
+
+    Examples
+    --------
+    >>> from hyperinsync.backend import complex_dtype
+    >>> complex_dtype("single"), complex_dtype("double")
+    (<class 'numpy.complex64'>, <class 'numpy.complex128'>)
     """
     _check_option("precision", precision, ("single", "double"))
     return np.complex64 if precision == "single" else np.complex128

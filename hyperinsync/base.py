@@ -65,6 +65,16 @@ def label_index(axis, label, labels):
     ValueError
         ``label`` is not among ``labels`` (they are listed), or is ``None`` while there are
         several (the message says which argument chooses one).
+
+    Examples
+    --------
+    >>> from hyperinsync.base import label_index
+    >>> label_index("band", "alpha", ["theta", "alpha"])
+    1
+    >>> label_index("band", "beta", ["theta", "alpha"])
+    Traceback (most recent call last):
+    ...
+    ValueError: band 'beta' is not in this result: ['theta', 'alpha'].
     """
     labels = list(labels)
     if label is None:
@@ -87,6 +97,21 @@ class BaseResult:
         ``{axis: [labels]}``: the names along the axes of the values.
     params : dict
         How the result was computed.
+
+    Examples
+    --------
+    Every result offers the same interface, here a :class:`~hyperinsync.SyncResult`:
+
+    >>> from hyperinsync.base import BaseResult
+    >>> raw, truth = hs.simulate_dyad(duration=10.0, sfreq=100.0, seed=0)
+    >>> res = hs.compute_sync(raw, bands={"alpha": (8, 13)})
+    >>> isinstance(res, BaseResult), list(res.labels)
+    (True, ['measure', 'band', 'row', 'col'])
+    >>> res.get_data("plv", "alpha").shape == res.get_data().shape     # one band: optional
+    True
+    >>> again = type(res).from_dict(res.to_dict())       # what results files store
+    >>> np.array_equal(again.get_data(), res.get_data())
+    True
     """
 
     # attributes stored by to_dict, in order (the constructor's keyword arguments)

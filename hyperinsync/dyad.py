@@ -347,6 +347,19 @@ def make_dyad_raw(raw_a, raw_b, roles=DEFAULT_ROLES, verbose=None):
         Both people's channels, named ``"<role>:<channel>"``; data unchanged. Annotations
         are the union of both (identical ones once), ``meas_date`` and ``first_samp`` are
         A's.
+
+    Examples
+    --------
+    >>> import mne
+    >>> info = mne.create_info(["Fz", "Cz"], 100.0, "eeg")
+    >>> rng = np.random.default_rng(0)
+    >>> a = mne.io.RawArray(1e-5 * rng.standard_normal((2, 1000)), info)
+    >>> b = mne.io.RawArray(1e-5 * rng.standard_normal((2, 1000)), info)
+    >>> raw = hs.make_dyad_raw(a, b, roles=("therapist", "client"))
+    >>> raw.ch_names
+    ['therapist:Fz', 'therapist:Cz', 'client:Fz', 'client:Cz']
+    >>> raw.participant("client").ch_names    # one person back, original names
+    ['Fz', 'Cz']
     """
     _validate_type(raw_a, mne.io.BaseRaw, "raw_a", "Raw")
     _validate_type(raw_b, mne.io.BaseRaw, "raw_b", "Raw")
@@ -525,6 +538,15 @@ def read_dyad_fif(fname, verbose=None):
     -------
     raw : DyadRaw
         The dyad, loaded into memory.
+
+    Examples
+    --------
+    >>> raw, truth = hs.simulate_dyad(duration=10.0, sfreq=100.0, roles=("therapist", "client"),
+    ...                               seed=0)
+    >>> fname = raw.save("dyad_raw.fif")[0]     # MNE returns the files it wrote
+    >>> back = hs.read_dyad_fif(fname)
+    >>> back.roles, len(back.ch_names), back.n_times
+    (('therapist', 'client'), 64, 1000)
     """
     return _read(mne.io.read_raw_fif, fname, verbose)
 

@@ -95,6 +95,14 @@ def read_montage(name_or_path, verbose=None):
     ValueError
         If the name is neither a bundled montage nor an existing file (the message lists the
         bundled montages), or if the file cannot be parsed (the message names the file).
+
+    Examples
+    --------
+    >>> montage = hs.read_montage("tmsi-mobita-32")
+    >>> montage
+    <DigMontage | 0 extras (headshape), 0 HPIs, 3 fiducials, 32 channels>
+    >>> montage.ch_names[:4]
+    ['Fp1', 'Fpz', 'Fp2', 'F7']
     """
     _validate_type(name_or_path, ("path-like",), "name_or_path")
     available = list_montages()
@@ -130,5 +138,12 @@ def montage_ch_names(name, verbose=None):
     -------
     ch_names : list of str
         The EEG channel names (fiducials excluded).
+
+    Examples
+    --------
+    >>> from hyperinsync.montage import montage_ch_names
+    >>> names = montage_ch_names("tmsi-mobita-32")
+    >>> len(names), names[:4]
+    (32, ['Fp1', 'Fpz', 'Fp2', 'F7'])
     """
     return list(read_montage(name).ch_names)

@@ -42,7 +42,7 @@ def list_roi_sets():
 
 
 def parse_rois(text, source="<string>"):
-    """Parse ROI definitions written in the ROI file format.
+    r"""Parse ROI definitions written in the ROI file format.
 
     Parameters
     ----------
@@ -55,6 +55,12 @@ def parse_rois(text, source="<string>"):
     -------
     rois : dict of str to list of str
         ``{roi_name: [channel, ...]}`` in the order of the text.
+
+    Examples
+    --------
+    >>> from hyperinsync.rois import parse_rois
+    >>> parse_rois("# my ROIs\nfrontal: Fz, F3, F4   # midline and both sides\ncentral: Cz, C3")
+    {'frontal': ['Fz', 'F3', 'F4'], 'central': ['Cz', 'C3']}
     """
     rois, first_line = {}, {}
     for lineno, raw_line in enumerate(text.splitlines(), start=1):
@@ -198,6 +204,15 @@ def resolve_rois(rois, ch_names, *, min_channels=1, verbose=None):
     ValueError
         If no ROI keeps ``min_channels`` channels; the message lists the ROIs and the channels
         available.
+
+    Examples
+    --------
+    The bundled ROIs, restricted to the channels a recording has:
+
+    >>> hs.resolve_rois("default", ["Fz", "Cz", "C3", "Pz", "O1"])
+    {'frontal': ['Fz'], 'central': ['C3', 'Cz'], 'parietal': ['Pz'], 'occipital': ['O1']}
+    >>> hs.resolve_rois({"left": ["C3", "CP5"], "right": ["C4"]}, ["C3", "C4"])
+    {'left': ['C3'], 'right': ['C4']}
     """
     _validate_type(min_channels, "int", "min_channels")
     if min_channels < 1:

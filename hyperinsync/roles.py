@@ -73,6 +73,12 @@ def role_ch_name(role, ch_name):
     -------
     name : str
         The role-prefixed channel name, e.g. ``'therapist:Fz'``.
+
+    Examples
+    --------
+    >>> from hyperinsync.roles import role_ch_name
+    >>> role_ch_name("client", "Fz"), role_ch_name("client", "EXG:1")
+    ('client:Fz', 'client:EXG:1')
     """
     check_role(role)
     _validate_type(ch_name, str, "ch_name")
@@ -93,6 +99,12 @@ def split_ch_name(name):
         The role (the text before the first ``ROLE_SEP``).
     ch_name : str
         The original channel name (everything after it).
+
+    Examples
+    --------
+    >>> from hyperinsync.roles import split_ch_name
+    >>> split_ch_name("client:Fz"), split_ch_name("client:EXG:1")   # at the first ':'
+    (('client', 'Fz'), ('client', 'EXG:1'))
     """
     _validate_type(name, str, "name")
     role, sep, ch_name = name.partition(ROLE_SEP)
@@ -153,6 +165,15 @@ def role_picks(inst, role):
     -------
     picks : ndarray of int
         Indices into ``inst.ch_names``.
+
+    Examples
+    --------
+    >>> from hyperinsync.roles import role_picks
+    >>> raw, truth = hs.simulate_dyad(duration=10.0, sfreq=100.0, roles=("therapist", "client"),
+    ...                               seed=0)
+    >>> picks = role_picks(raw, "client")
+    >>> len(picks), raw.ch_names[picks[0]]
+    (32, 'client:Fp1')
     """
     _validate_type(role, str, "role")
     roles = get_roles(inst)
@@ -194,6 +215,15 @@ def get_dyad_meta(inst):
     -------
     meta : dict
         For example ``{'roles': [...], 'alignment': {...}}``; ``{}`` if none is stored.
+
+    Examples
+    --------
+    >>> from hyperinsync.roles import get_dyad_meta
+    >>> raw, truth = hs.simulate_dyad(duration=10.0, sfreq=100.0, roles=("therapist", "client"),
+    ...                               seed=0)
+    >>> meta = get_dyad_meta(raw)
+    >>> sorted(meta), meta["roles"]
+    (['roles', 'simulation'], ['therapist', 'client'])
     """
     return split_description(get_info(inst)["description"])[1]
 
@@ -213,6 +243,14 @@ def set_dyad_meta(inst, **fields):
     -------
     inst : Raw | Epochs | Evoked | Info
         The same object, modified in place.
+
+    Examples
+    --------
+    >>> from hyperinsync.roles import get_dyad_meta, set_dyad_meta
+    >>> raw, truth = hs.simulate_dyad(duration=10.0, sfreq=100.0, seed=0)
+    >>> _ = set_dyad_meta(raw, session={"index": 2, "date": "2024-01-22"})
+    >>> get_dyad_meta(raw)["session"]       # kept by raw.save and read back
+    {'date': '2024-01-22', 'index': 2}
     """
     info = get_info(inst)
     text, meta = split_description(info["description"])

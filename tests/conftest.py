@@ -8,6 +8,7 @@ emulation as ``cupy`` for the whole run, before any test imports hyperinsync's b
 run's, or its own "one GPU" one, removed afterwards) with its transfer counters reset.
 """
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -94,3 +95,36 @@ def cupy_emulation(monkeypatch):
             emu.uninstall()
             if previous is not None:
                 previous.install()
+
+
+@functools.lru_cache(maxsize=32)
+def _simulated(coupled, duration, sfreq, seed, kwargs):
+    # imported here: the CuPy emulation is installed before hyperinsync is first imported
+    from hyperinsync.simulation import Coupling, simulate_dyad
+
+    return simulate_dyad(duration=duration, sfreq=sfreq, seed=seed,
+                         couplings=[Coupling()] if coupled else [], verbose=False,
+                         **dict(kwargs))
+
+
+def _factory(coupled):
+    def make(duration=40.0, sfreq=100.0, seed=0, **kwargs):
+        raw, truth = _simulated(coupled, float(duration), float(sfreq), seed,
+                                tuple(sorted(kwargs.items())))
+        return raw.copy(), truth
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def coupled_dyad():
+    """``make(duration=40.0, sfreq=100.0, seed=0, **simulate_dyad_kwargs)`` -> ``(raw, truth)``
+    of a dyad whose frontal ROIs share an alpha source (strength 0.5)."""
+    return _factory(True)
+
+
+@pytest.fixture(scope="session")
+def null_dyad():
+    """``make(duration=40.0, sfreq=100.0, seed=0, **simulate_dyad_kwargs)`` -> ``(raw, truth)``
+    of a dyad without any coupling (independent people)."""
+    return _factory(False)

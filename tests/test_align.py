@@ -439,7 +439,7 @@ def test_truncated_edf_and_brainvision(tmp_path, planted):
     assert read_recording(vhdr).n_times == 5120
 
 
-def test_recording_files(tmp_path):
+def test_recording_files(tmp_path, monkeypatch):
     data = np.zeros((2, 100))
     vhdr = _write_brainvision(tmp_path / "x", data, 100.0, ["Fz", "Cz"], [])
     assert recording_files(vhdr) == [vhdr, tmp_path / "x.eeg", tmp_path / "x.vmrk"]
@@ -451,6 +451,11 @@ def test_recording_files(tmp_path):
     parts = raw.save(tmp_path / "big_raw.fif", split_size="2MB", verbose=False)
     assert len(parts) > 1
     assert recording_files(tmp_path / "big_raw.fif") == [Path(p) for p in parts]
+    # a relative path: the file once (it was listed again as MNE's absolute part name)
+    monkeypatch.chdir(tmp_path)
+    assert recording_files("big_raw.fif") == [Path("big_raw.fif")] + [Path(p) for p in parts[1:]]
+    raw.copy().crop(0, 1).save("small_raw.fif", verbose=False)
+    assert recording_files("small_raw.fif") == [Path("small_raw.fif")]
     assert recording_files(tmp_path / "a.edf") == [tmp_path / "a.edf"]
     mff = tmp_path / "rec.mff"
     (mff / "sub").mkdir(parents=True)

@@ -5,13 +5,16 @@ docs step does); they skip with the reason otherwise. The browser check needs Ch
 the system's packages (``apt-get install chromium``) and skips, saying so, without it.
 """
 
+import ast
 import functools
+import importlib
+import inspect
 import json
 import os
-import pkgutil
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -19,9 +22,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-
-import hyperinsync
-import hyperinsync.io
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "doc"
@@ -39,73 +39,147 @@ needs_build = pytest.mark.skipif(
 
 
 # -- sources: every public name is on an API page ---------------------------------------
+if (DOC / "sphinxext").is_dir():
+    sys.path.insert(0, str(DOC / "sphinxext"))
+
+
 def _api_names():
     """Fully qualified names listed by the autosummary blocks of doc/api/*.rst."""
+    from api_pages import api_names
+
+    return api_names(DOC)
+
+
+# Sub-packages whose __all__ is public API (each pipeline stage's boundary; CONTRIBUTING).
+PUBLIC_PACKAGES = ("hyperinsync", "hyperinsync.io", "hyperinsync.insync",
+                   "hyperinsync.preprocessing", "hyperinsync.simulation", "hyperinsync.stats",
+                   "hyperinsync.study", "hyperinsync.sync", "hyperinsync.viz")
+README_GLANCE = "## API at a glance"
+
+
+def _load(name):
+    from api_pages import load
+
+    return load(name)
+
+
+def _all_names():
+    """The functions and classes in the ``__all__`` of the package and its sub-packages.
+
+    Constants (``NULLS``, ``PREFIX``, ...) are data, described on their module's page; they
+    have no page of their own and are not counted.
+    """
     names = set()
-    for page in sorted((DOC / "api").glob("*.rst")):
-        module = None
-        in_summary = False
-        for line in page.read_text(encoding="utf-8").splitlines():
-            m = re.match(r"\.\. (?:currentmodule|automodule):: (\S+)", line)
-            if m:
-                module, in_summary = m.group(1), False
-                continue
-            if line.startswith(".. autosummary::"):
-                in_summary = True
-                continue
-            if in_summary:
-                item = line.strip()
-                if not line.startswith("   ") and item:
-                    in_summary = False
-                elif item and not item.startswith(":"):
-                    names.add(f"{module}.{item}")
+    for package in PUBLIC_PACKAGES:
+        module = importlib.import_module(package)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isfunction(obj) or inspect.isclass(obj):
+                names.add(f"{package}.{name}")
+    return names
+
+
+def _readme_glance(readme=None):
+    """The names of README's "API at a glance" list, fully qualified.
+
+    Each line is ``- **Stage** ([doc/api/x.rst](doc/api/x.rst)): `a`, `b`; `hyperinsync.m`:
+    `c`, `d``: a backticked module sets where the bare names after it live, until the next
+    ``;`` (before any module: ``hyperinsync``).
+    """
+    readme = readme if readme is not None else (ROOT / "README.md").read_text(encoding="utf-8")
+    assert README_GLANCE in readme, f"README.md has no {README_GLANCE!r} section"
+    section = readme.split(README_GLANCE, 1)[1].split("\n## ", 1)[0]
+    names = []
+    for line in section.split("\n- ")[1:]:
+        line = line.split("):", 1)[1] if "):" in line else line
+        for part in line.split(";"):
+            module = "hyperinsync"
+            for token in re.findall(r"`([\w.]+)`", part):
+                full = token if token.startswith("hyperinsync") else f"{module}.{token}"
+                if inspect.ismodule(_load(full)):
+                    module = full
+                else:
+                    names.append(full)
     return names
 
 
 def _public_names():
-    """The names a user imports: both __all__ lists and the README's public API table."""
-    names = {f"hyperinsync.{n}" for n in hyperinsync.__all__}
-    names |= {f"hyperinsync.io.{n}" for n in hyperinsync.io.__all__}
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme.split("## Public API", 1)[1].split("\n## ", 1)[0] if (
-        "## Public API" in readme) else ""
-    for row in table.splitlines():
-        if not row.startswith("| `"):
-            continue
-        # first column: "`a`, `b`", "`hyperinsync.spectral`: `c`, `d`", or both after a ";"
-        for part in row.split("|")[1].split(";"):
-            m = re.match(r"\s*`(hyperinsync\.[\w.]+)`:\s*(.*)", part)
-            module, rest = (m.group(1), m.group(2)) if m else (None, part)
-            for name in re.findall(r"`([\w.]+)`", rest):
-                if name.startswith("hyperinsync."):
-                    names.add(name)
-                    module = module if m else name.rsplit(".", 1)[0]
-                elif module is None or (m is None and hasattr(hyperinsync, name)):
-                    names.add(f"hyperinsync.{name}")
-                else:  # `hyperinsync.rois.parse_rois`, `list_roi_sets`: of that module
-                    names.add(f"{module}.{name}")
-    return names
+    """The names a user imports: the public __all__ lists and README's list."""
+    return _all_names() | set(_readme_glance())
+
+
+def _tutorial_objects():
+    """Every hyperinsync object a tutorial uses, as sphinx-gallery sees it.
+
+    Code: names and attribute chains resolved through the script's imports
+    (``hs.io.read_dyad_files``, ``from hyperinsync.viz import plot_trend``). Text: explicit
+    references in the RST blocks (``:func:`~hyperinsync.level1```), which sphinx-gallery
+    also counts. Returns ``{id(object): {tutorial, ...}}``.
+    """
+    used = {}
+    for path in sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py")):
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        aliases = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    aliases[a.asname or a.name.split(".")[0]] = (
+                        a.name if a.asname else a.name.split(".")[0])
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for a in node.names:
+                    aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+        dotted = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute):
+                parts = []
+                while isinstance(node, ast.Attribute):
+                    parts.append(node.attr)
+                    node = node.value
+                if isinstance(node, ast.Name):
+                    parts.append(node.id)
+                    dotted.add(".".join(reversed(parts)))
+            elif isinstance(node, ast.Name):
+                dotted.add(node.id)
+        candidates = set()
+        for name in dotted:
+            root, _, rest = name.partition(".")
+            if root in aliases:
+                full = aliases[root] + ("." + rest if rest else "")
+                parts = full.split(".")
+                candidates |= {".".join(parts[:i]) for i in range(2, len(parts) + 1)}
+        candidates |= set(re.findall(r":(?:func|meth|class|obj|attr):`~?([\w.]+)`", source))
+        for name in candidates:
+            if name.startswith("hyperinsync."):
+                obj = _load(name)
+                if obj is not None and not inspect.ismodule(obj):
+                    used.setdefault(id(obj), set()).add(path.name)
+    return used
+
+
+def _has_examples(obj):
+    doc = inspect.getdoc(obj) or ""
+    return re.search(r"^Examples\n--------\n", doc, re.M) is not None
 
 
 def _same_object(a, b):
-    def load(name):
-        try:
-            return pkgutil.resolve_name(name)
-        except (ImportError, AttributeError, ValueError):
-            return None
-
-    oa, ob = load(a), load(b)
+    oa, ob = _load(a), _load(b)
     return oa is not None and oa is ob
+
+
+def _documented(names):
+    """The names of ``names`` without an autosummary entry (same object) in doc/api."""
+    documented = _api_names()
+    ids = {id(_load(d)) for d in documented}
+    return sorted(n for n in names if n not in documented and id(_load(n)) not in ids)
 
 
 @needs_source
 def test_every_public_name_has_a_page():
-    documented = _api_names()
-    assert len(documented) > 60, sorted(documented)
-    missing = sorted(
-        name for name in _public_names()
-        if name not in documented and not any(_same_object(name, d) for d in documented)
-    )
+    assert len(_api_names()) > 60, sorted(_api_names())
+    public = _public_names()
+    assert len(public) > 100, sorted(public)
+    missing = _documented(public)
     assert not missing, (
         f"public names without an API page: {missing}; add each to the autosummary list of "
         "its stage in doc/api/*.rst"
@@ -113,9 +187,89 @@ def test_every_public_name_has_a_page():
 
 
 @needs_source
+def test_readme_lists_importable_names_by_stage():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    names = _readme_glance(readme)
+    assert len(names) > 60, names
+    unknown = [n for n in names if _load(n) is None]
+    assert not unknown, f"README's {README_GLANCE!r} names what does not exist: {unknown}"
+    section = readme.split(README_GLANCE, 1)[1].split("\n## ", 1)[0]
+    pages = re.findall(r"\]\((doc/api/\w+\.rst)\)", section)
+    assert sorted(set(pages)) == sorted(
+        f"doc/api/{p.name}" for p in (DOC / "api").glob("*.rst") if p.stem != "index"), pages
+
+
+@needs_source
+def test_every_public_name_in_a_tutorial_or_readme():
+    # the project brief: every public function appears in a tutorial or in README's list
+    used = _tutorial_objects()
+    listed = {id(_load(n)) for n in _readme_glance()}
+    missing = sorted(n for n in _all_names()
+                     if id(_load(n)) not in used and id(_load(n)) not in listed)
+    assert not missing, (
+        f"public names in no tutorial and not in README's {README_GLANCE!r}: {missing}")
+
+
+@needs_source
+def test_every_api_page_has_an_example_or_a_tutorial():
+    # a page shows an Examples section (the docstring's, run by tests/test_doctests.py) or
+    # the mini-gallery of the tutorials that use the name (sphinx-gallery backreferences)
+    used = _tutorial_objects()
+    bare = sorted(n for n in _api_names()
+                  if not _has_examples(_load(n)) and id(_load(n)) not in used)
+    assert not bare, (
+        f"{len(bare)} API pages with neither an Examples section nor a tutorial using the "
+        f"name: {bare}")
+
+
+@needs_source
 def test_api_pages_name_only_importable_objects():
     for name in sorted(_api_names()):
         assert _same_object(name, name), f"doc/api lists {name}: no such object"
+
+
+def _returns_value(func):
+    """Whether a function returns (or yields) something: a ``return <value>`` or a ``yield``
+    in its own body (nested functions and classes not counted)."""
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(inspect.unwrap(func))))
+    except (OSError, TypeError, SyntaxError):
+        return True
+    body = tree.body[0]
+    todo, found = list(body.body), False
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, (ast.Yield, ast.YieldFrom)) or (
+                isinstance(node, ast.Return) and node.value is not None):
+            found = True
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+@needs_source
+def test_every_api_page_has_parameters_and_returns():
+    # a function or class with parameters documents them (classes may use Attributes: a
+    # dataclass's fields), and a function that returns or yields something says what
+    missing = []
+    for name in sorted(_api_names()):
+        obj = _load(name)
+        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+            continue
+        doc = inspect.getdoc(obj) or ""
+        try:
+            params = [p for p in inspect.signature(obj).parameters if p != "self"]
+        except (TypeError, ValueError):
+            params = []
+        if params and not re.search(r"^(Parameters|Attributes)\n-+\n", doc, re.M):
+            missing.append(f"{name}: Parameters")
+        if (inspect.isfunction(obj) and _returns_value(obj)
+                and not re.search(r"^(Returns|Yields)\n-+\n", doc, re.M)):
+            missing.append(f"{name}: Returns")
+    assert not missing, f"API pages without their sections: {missing}"
 
 
 # -- the built site: local links, local resources, figures ------------------------------
@@ -194,6 +348,22 @@ def test_gallery_figures_exist_and_are_drawn():
                 # something is drawn: more than a blank canvas
                 lo_hi = img.convert("L").getextrema()
                 assert lo_hi[1] - lo_hi[0] > 50, (path, lo_hi)
+
+
+@needs_build
+def test_every_api_page_shows_an_example_or_its_tutorials():
+    # what a reader sees: numpydoc's Examples rubric, or the mini-gallery of the tutorials
+    # that use the name (sphinx-gallery backreferences, doc/_templates/autosummary)
+    bare = []
+    for name in sorted(_api_names()):
+        page = HTML / "generated" / f"{name}.html"
+        assert page.is_file(), f"no API page {page.name}"
+        text = page.read_text(encoding="utf-8")
+        examples = re.search(r'class="rubric"[^>]*>Examples<', text)
+        tutorials = "Tutorials using" in text and "sphx-glr-thumbcontainer" in text
+        if not (examples or tutorials):
+            bare.append(name)
+    assert not bare, f"API pages with neither an example nor a tutorial: {bare}"
 
 
 # -- the built site in a real browser -------------------------------------------------------

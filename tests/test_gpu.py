@@ -33,8 +33,8 @@ EPS32 = float(np.finfo(np.float32).eps)
 
 
 @pytest.fixture(scope="module")
-def raw():
-    return hs.simulate_dyad(duration=30.0, sfreq=100.0, seed=4, verbose=False)[0]
+def raw(coupled_dyad):
+    return coupled_dyad(duration=30.0, sfreq=100.0, seed=4)[0]
 
 
 def host(a):

@@ -27,8 +27,8 @@ SMALL = 2e5  # bytes: several chunks of epochs, surrogates and channels
 
 
 @pytest.fixture(scope="module")
-def raw():
-    return hs.simulate_dyad(duration=40.0, sfreq=100.0, seed=1, verbose=False)[0]
+def raw(coupled_dyad):
+    return coupled_dyad(duration=40.0, sfreq=100.0, seed=1)[0]
 
 
 def counts(emu, func, *args, **kw):

@@ -13,8 +13,8 @@ from hyperinsync.sync import SyncResult, compute_sync
 
 
 @pytest.fixture(scope="module")
-def sync_result():
-    raw, _ = simulate_dyad(duration=20.0, sfreq=100.0, seed=3, verbose=False)
+def sync_result(coupled_dyad):
+    raw, _ = coupled_dyad(duration=20.0, sfreq=100.0, seed=3)
     # two bands in non-alphabetical order: the stored order must follow the data axis
     return compute_sync(raw, {"theta": (4, 8), "alpha": (8, 13)}, ["plv", "coh"],
                         rois="default", verbose=False)

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import hyperinsync as hs
-from hyperinsync import Coupling, simulate_dyad
 from hyperinsync._docs import SIGNAL_OPTIONS
 from hyperinsync.sync import DyadSignals
 from hyperinsync.sync.measures import FROM_SUMS, MEASURES, power, unit
@@ -17,11 +16,8 @@ FRONTAL = {"frontal": ["Fz", "F3", "F4"]}
 
 
 @pytest.fixture(scope="module")
-def dyad():
-    raw, _ = simulate_dyad(
-        duration=40.0, sfreq=100.0, seed=11, verbose=False,
-        couplings=[Coupling(band="alpha", roi_a="frontal", roi_b="frontal", strength=0.5)],
-    )
+def dyad(coupled_dyad):
+    raw, _ = coupled_dyad(duration=40.0, sfreq=100.0, seed=11)
     return raw.pick(["A:Fz", "A:F3", "A:F4", "B:Fz", "B:F3", "B:F4"])
 
 

@@ -643,3 +643,46 @@ def test_crop_segment_of_a_file_not_starting_at_sample_zero(meas_date):
 
     seg = _crop_segment(raw, "seg")
     np.testing.assert_array_equal(seg.get_data(), data[:, 200:300])
+
+
+def test_brainvision_comment_markers_name_segments(tmp_path):
+    """BrainVision markers read as 'Comment/rest' cannot name a segment ('/' separates the
+    parts of a feature label): [reader] rename_annotations renames them as read, and each
+    segment's values are those of compute_sync on that stretch of the same file."""
+    from hyperinsync.io import split_dyad
+    from hyperinsync.sync import compute_sync
+
+    data = tmp_path / "data"
+    data.mkdir()
+    # rest: samples 1-1500, task: 1501-3000 (1-based, as BrainVision counts)
+    write_brainvision(data / "bv.vhdr", _dyad(5),
+                      markers=[("Comment", "rest", 1, 1500), ("Comment", "task", 1501, 1500)])
+    rename = '{ "Comment/rest" = "rest", "Comment/task" = "task" }'
+    reader = SPLIT.replace("} }\n", f"}}, rename_annotations = {rename} }}\n")
+    toml = tmp_path / "study.toml"
+    toml.write_text(
+        'surrogates = false\nstatistics = false\n[study]\nname = "bv"\nroles = ["T", "C"]\n'
+        'data_dir = "data"\n[analysis]\nsegments = ["rest", "task"]\nrois = "default"\n'
+        "epoch_duration = 2.0\n[insync]\nlevel1 = false\nlevel2 = false\nlevel3 = false\n"
+        f'[[dyads]]\nname = "bv"\n[[dyads.sessions]]\nindex = 0\nfile = "bv.vhdr"\n{reader}')
+    res = Study.from_toml(toml).run(tmp_path / "out", verbose=False)
+    rec = res.get("bv", 0)
+    assert sorted(rec["sync"]) == ["rest", "task"]
+
+    raw = split_dyad(mne.io.read_raw_brainvision(data / "bv.vhdr", preload=True,
+                                                 verbose=False),
+                     roles=ROLES, pattern="(?P<name>.+)_(?P<role>[12])$",
+                     role_map={"1": "T", "2": "C"}, verbose=False)
+    for seg, (start, stop) in {"rest": (0, 1500), "task": (1500, 3000)}.items():
+        part = raw.copy().crop(start / 100.0, (stop - 1) / 100.0, include_tmax=True)
+        ref = compute_sync(part, rois="default", epoch_duration=2.0, verbose=False)
+        got = rec["sync"][seg]
+        assert got.bands == ref.bands and got.rois == ref.rois
+        for band in ref.bands:
+            np.testing.assert_allclose(got.get_data(band=band, level="roi"),
+                                       ref.get_data(band=band, level="roi"), rtol=1e-6)
+    # without the renames the study refuses the markers' names as segments
+    toml.write_text(toml.read_text().replace(f", rename_annotations = {rename}", "")
+                    .replace('"rest", "task"', '"Comment/rest"'))
+    with pytest.raises(StudyError, match="contains '/'"):
+        Study.from_toml(toml)

@@ -32,12 +32,6 @@ def _study_dyads(n_dyads, duration, couplings=(), seed=0):
     return dyads
 
 
-def _null_dyad(duration, seed):
-    raw, _ = hi.simulate_dyad(duration=duration, sfreq=SFREQ, montage="standard-32",
-                              couplings=[], seed=seed, verbose=False)
-    return raw
-
-
 @pytest.fixture(scope="module")
 def three_dyads():
     dyads = _study_dyads(3, 20.0, seed=1)
@@ -98,8 +92,8 @@ def test_pseudo_dyads_any_roles_and_roi_level(three_dyads):
     np.testing.assert_array_equal(again.null, res.null)
 
 
-def test_epoch_shuffle_equals_loop_on_permuted_epochs():
-    epochs = _null_dyad(16.0, seed=4).make_epochs(2.0, verbose=False)
+def test_epoch_shuffle_equals_loop_on_permuted_epochs(null_dyad):
+    epochs = null_dyad(16.0, SFREQ, seed=4)[0].make_epochs(2.0, verbose=False)
     measures = ["plv", "ccorr"]
     res = sg.surrogate_sync(epochs, BANDS, measures, null="epoch_shuffle", n_surrogates=4, seed=7,
                             rois=None,
@@ -122,11 +116,12 @@ def test_epoch_shuffle_equals_loop_on_permuted_epochs():
 
 # ------------------------------------------------------------------ calibration under the null
 @pytest.mark.parametrize("null", ["epoch_shuffle", "circular_shift", "segment_shuffle"])
-def test_null_rate_within_dyad(null):
+def test_null_rate_within_dyad(null, null_dyad):
     # no coupling: across dyads, bands and ROI pairs the rate of p < .05 stays nominal
     p = []
     for seed in range(12):
-        res = sg.surrogate_test(_null_dyad(40.0, seed), null=null, n_surrogates=99, bands=BANDS,
+        raw = null_dyad(40.0, SFREQ, seed=seed)[0]
+        res = sg.surrogate_test(raw, null=null, n_surrogates=99, bands=BANDS,
                            rois="default", seed=seed, segment_duration=4.0,
                            correction=None, backend="numpy", verbose=False)
         p.append(res.p.ravel())
@@ -145,13 +140,13 @@ def test_null_rate_pseudo_dyads():
     assert np.mean(res.group["p"] < 0.05) <= 0.1
 
 
-def test_corrections_hold_familywise_rate():
+def test_corrections_hold_familywise_rate(null_dyad):
     # complete null: any corrected rejection in a dyad is a family-wise error
     hits = {"fdr": 0, "maxstat": 0}
     raw_hits = 0
     n_dyads = 30
     for seed in range(n_dyads):
-        raw = _null_dyad(20.0, 100 + seed)
+        raw = null_dyad(20.0, SFREQ, seed=100 + seed)[0]
         res = sg.surrogate_test(raw, rois=None, n_surrogates=99, bands={"alpha": (8.0, 13.0)},
                            correction="maxstat", seed=seed, backend="numpy", verbose=False)
         hits["maxstat"] += bool(np.any(res.p_corrected <= 0.05))
@@ -302,8 +297,8 @@ def test_maxstat_standardised_finds_low_chance_pair():
     assert np.all(res.p_corrected[0, 0][others] > 0.05)
 
 
-def test_maxstat_family_spans_measures_and_bands():
-    raw = _null_dyad(30.0, seed=5)
+def test_maxstat_family_spans_measures_and_bands(null_dyad):
+    raw = null_dyad(30.0, SFREQ, seed=5)[0]
     res = sg.surrogate_test(raw, n_surrogates=99, bands=BANDS, measures=["plv", "envcorr"],
                        rois=ROIS, seed=1, correction="maxstat", backend="numpy",
                        verbose=False)
@@ -427,8 +422,8 @@ def test_pseudo_dyads_pair_people_by_role_name(three_dyads):
     assert res.observed.shape[0] == 3
 
 
-def test_few_epochs_warn_that_nothing_can_be_significant():
-    epochs = _null_dyad(6.0, seed=9).make_epochs(2.0, verbose=False)  # 3 epochs: 6 orders
+def test_few_epochs_warn_that_nothing_can_be_significant(null_dyad):
+    epochs = null_dyad(6.0, SFREQ, seed=9)[0].make_epochs(2.0, verbose=False)  # 3 epochs: 6 orders
     with pytest.warns(RuntimeWarning, match="only 6 distinct orders"):
         res = sg.surrogate_test(epochs, n_surrogates=50, bands=BANDS, seed=0, backend="numpy",
                            verbose=False)

@@ -14,16 +14,9 @@ BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
 
 
 @pytest.fixture(scope="module")
-def coupled():
+def coupled(coupled_dyad):
     """A 2 x 32 channel dyad, frontal alpha coupled (strength 0.5), theta uncoupled."""
-    raw, truth = simulate_dyad(
-        duration=80.0,
-        sfreq=250.0,
-        couplings=[Coupling(band="alpha", roi_a="frontal", roi_b="frontal", strength=0.5)],
-        seed=11,
-        verbose=False,
-    )
-    return raw, truth
+    return coupled_dyad(duration=80.0, sfreq=250.0, seed=11)
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,8 @@ def _close_figures():
 
 
 @pytest.fixture(scope="module")
-def dyad_result():
-    raw, _ = hi.simulate_dyad(duration=10.0, sfreq=100.0, roles=ROLES, seed=3, verbose=False)
+def dyad_result(coupled_dyad):
+    raw, _ = coupled_dyad(duration=10.0, sfreq=100.0, roles=ROLES, seed=3)
     res = hi.compute_sync(raw, measures=["plv", "coh"], rois="default", verbose=False)
     return raw, res
 

@@ -19,8 +19,10 @@ shorter recording (the test suite does; results are noisier).
 # ----------------------------------
 # :func:`hyperinsync.simulate_dyad` returns a :class:`~hyperinsync.DyadRaw` (an ordinary
 # :class:`mne.io.RawArray` whose channel names carry the role, ``therapist:Fz``) and the
-# ground truth. Here the frontal channels share a theta source and the central channels an
-# alpha source, each carrying 40 % of the in-band power.
+# ground truth (a :class:`~hyperinsync.simulation.SimulationTruth`). Here the frontal
+# channels share a theta source and the central channels an alpha source, each carrying 40 %
+# of the in-band power. :func:`hyperinsync.compute_sync` returns a
+# :class:`~hyperinsync.SyncResult`: the values with their labels and parameters.
 import os
 
 import hyperinsync as hs

@@ -87,13 +87,38 @@ epochs = raw.make_epochs(duration=2.0, verbose=False)
 within = hs.compute_sync(epochs, bands={"alpha": (8, 13)}, picks=picks, verbose=False)
 across = hs.compute_sync(epochs, bands={"alpha": (8, 13)}, picks=picks,
                          convention="across", decim=1, verbose=False)
-print("Fz-Fz  within:", within.get_data()[0, 0].round(3), " across:",
-      across.get_data()[0, 0].round(3))
+# rows and columns follow the recording's channel order (F3 before Fz): index by label
+fz, oz = within.labels["row"].index("therapist:Fz"), within.labels["row"].index("therapist:Oz")
+print("Fz-Fz  within:", within.get_data()[fz, fz].round(3), " across:",
+      across.get_data()[fz, fz].round(3))
 fig, ax = plt.subplots(figsize=(7, 3), layout="constrained")
-ax.plot(across.times, across.get_data(kind="times")[:, 0, 0], label="Fz-Fz (coupled)")
-ax.plot(across.times, across.get_data(kind="times")[:, 7, 7], label="Oz-Oz (not coupled)")
+ax.plot(across.times, across.get_data(kind="times")[:, fz, fz], label="Fz-Fz (coupled)")
+ax.plot(across.times, across.get_data(kind="times")[:, oz, oz], label="Oz-Oz (not coupled)")
 ax.set(xlabel="time in epoch (s)", ylabel="PLV across epochs", ylim=(0, 1))
 ax.legend()
+
+# %%
+# The same number from plain arrays
+# ---------------------------------
+# :func:`~hyperinsync.compute_sync` is a layer over two functions on plain arrays:
+# :func:`hyperinsync.band_analytic` gives each band's analytic signals (a
+# :class:`~hyperinsync.sync.spectral.BandSignal`, after removing each channel's
+# least-squares line with :func:`~hyperinsync.sync.spectral.detrend_linear`), and
+# :func:`~hyperinsync.sync.measures.compute_measure` (or :func:`~hyperinsync.sync.measures.plv`
+# and its cousins) turns two sets of them into one value per pair. With every sample kept
+# (``decim=1``; ``decim='auto'`` keeps exactly the samples
+# :func:`~hyperinsync.sync.spectral.choose_decim` allows) both give the same Fz-Fz value.
+from hyperinsync.sync.measures import compute_measure  # noqa: E402
+from hyperinsync.sync.spectral import choose_decim  # noqa: E402
+
+data = epochs.get_data(picks=["therapist:Fz", "client:Fz"])  # (epochs, 2 channels, times)
+alpha = hs.band_analytic(data, sfreq, {"alpha": (8, 13)})["alpha"]
+z = alpha.data.transpose(0, 2, 1, 3)  # (epochs, frequencies, channels, times)
+by_hand = compute_measure("plv", z[:, :, :1], z[:, :, 1:], convention="within").mean()
+full = hs.compute_sync(epochs, bands={"alpha": (8, 13)}, picks=picks, decim=1, verbose=False)
+print(f"Fz-Fz alpha PLV: by hand {by_hand:.4f}, compute_sync {full.get_data()[fz, fz]:.4f}")
+print("decim='auto' for alpha's 14.6 Hz edge: every", choose_decim(500.0, 14.625),
+      "th sample at 500 Hz, every", choose_decim(100.0, 14.625), "at 100 Hz")
 
 # %%
 # Bias in short windows

@@ -47,8 +47,9 @@ print("coupled pairs (truth):", len(truth.coupled_pairs))
 # %%
 # Within one dyad: epoch shuffles and circular shifts
 # ---------------------------------------------------
-# :func:`~hyperinsync.stats.surrogate_test` compares every channel pair with its own null.
-# With FDR correction over the 100 pairs, the significant pairs are the frontal ones.
+# :func:`~hyperinsync.stats.surrogate_test` compares every channel pair with its own null
+# and returns a :class:`~hyperinsync.SurrogateResult`. With FDR correction over the 100
+# pairs, the significant pairs are the frontal ones.
 sur = hs.surrogate_test(raw, null="epoch_shuffle", n_surrogates=n_sur, bands={"alpha": (8, 13)},
                         rois=None, correction="fdr", seed=1, verbose=False)
 print(sur)

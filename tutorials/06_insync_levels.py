@@ -39,7 +39,8 @@ n_null = 49 if small else 500
 # :func:`hyperinsync.simulate_study` plants all three levels: coupling during a few 5-20 s
 # episodes inside ``'session'`` (Level 1), stronger after the session than before
 # (``rest_post_gain``, Level 2), growing from session to session (``trend_per_session``,
-# Level 3).
+# Level 3). It returns a :class:`~hyperinsync.simulation.SimulatedStudy`, whose recordings
+# are simulated when asked for.
 study = hs.simulate_study(n_dyads=2, n_sessions=3 if small else 6, segments=segments,
                           sfreq=100.0, trend_per_session=0.06, rest_post_gain=0.15, seed=4)
 raw, truth = study.get_dyad("dyad01", session=0)
@@ -56,6 +57,7 @@ print("planted Level 1 episodes (s):", truth.extra["episodes"])
 # maximum statistic over all windows, ROI pairs and bands keeps the chance of any false
 # episode in the segment at 5 % (``benchmarks/VALIDITY.md``). Constant coupling, like the
 # simulated coupling during the rest segments, is tonic: above chance, but no episode.
+# The result is an :class:`~hyperinsync.insync.InSyncLevel1`.
 onset, duration = segments[0][1], segments[1][1]
 session = raw.copy().crop(onset, onset + duration - 1 / raw.info["sfreq"])
 l1 = hs.level1(session, bands={"theta": (4, 8), "alpha": (8, 13)}, rois="default",
@@ -80,7 +82,7 @@ print(l1.chance_table().sort_values("z", ascending=False).head())
 # Level 2: segments, before vs after
 # ----------------------------------
 # Synchrony per annotated segment against a circular-shift null, and the contrast
-# ``rest_post - rest_pre``.
+# ``rest_post - rest_pre`` (an :class:`~hyperinsync.insync.InSyncLevel2`).
 l2 = hs.level2(raw, segments=["rest_pre", "rest_post"], bands={"alpha": (8, 13)},
             rois="default", n_surrogates=19 if small else n_null, n_permutations=999, seed=1,
             verbose=False)
@@ -103,7 +105,8 @@ raw.copy().pick(["therapist:Cz", "therapist:C3", "client:Cz", "client:C3"]).plot
 # %%
 # Level 3: across sessions
 # ------------------------
-# The central alpha PLV of the rest before each session, per dyad, and its trend.
+# The central alpha PLV of the rest before each session, per dyad, and its trend (an
+# :class:`~hyperinsync.insync.InSyncLevel3`).
 central = hs.read_rois("default")["central"]  # C3, Cz, C4, FC1, FC2, CP1, CP2
 values = {}
 dates = {}

@@ -69,7 +69,10 @@ print(results)
 # %%
 # Group contrast: mindful vs non-mindful
 # --------------------------------------
-# One feature per segment, band and ROI (same-ROI pairs), one value per dyad.
+# One feature per segment, band and ROI (same-ROI pairs), one value per dyad. ``results``
+# is a :class:`~hyperinsync.study.results.Results`; its ``group`` holds the group tests
+# (the contrast is a :class:`~hyperinsync.stats.ContrastResult`, each correlation a
+# :class:`~hyperinsync.stats.CorrelationResult`).
 feats, contrast = results.group["features"], results.group["contrast"]
 labels = list(feats["labels"])
 j = labels.index("rest_pre/plv/alpha/central")
@@ -97,6 +100,8 @@ for lab, r, p in zip(labels, cor["r"], cor["p_perm"]):
 
 again = hs.read_results(out_dir / "results.h5")
 print(again.to_table().head())
+# what ``hyperinsync info results.h5`` prints about the file
+print(hs.study.describe_results(out_dir / "results.h5"))
 print(hs.stats.group_contrast(feats["values"][:, j], feats["groups"], n_permutations=999, seed=0))
 print(hs.stats.correlation_test(gap, feats["values"][:, j], n_permutations=999, seed=0))
 

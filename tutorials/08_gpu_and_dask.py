@@ -32,7 +32,8 @@ duration = 10.0 if small else 600.0
 # %%
 # Which backend?
 # --------------
-# :func:`hyperinsync.get_backend` resolves ``'auto'``. Without a GPU (or without CuPy,
+# :func:`hyperinsync.get_backend` resolves ``'auto'`` into a
+# :class:`~hyperinsync.backend.Backend`. Without a GPU (or without CuPy,
 # installed with ``pip install hyperinsync[gpu]``) it is NumPy; asking for ``'cupy'``
 # explicitly then raises an error that says why.
 backend = hs.get_backend("auto")

@@ -58,7 +58,8 @@ folder = Path(tempfile.mkdtemp(prefix="hyperinsync-physio-"))
 # - **movement**: anti-phase (turn-taking: one moves while the other is still), **the
 #   therapist leads by 1 s**, during the imagery segment ``IM`` only.
 #
-# A positive lag always means the first role (here the therapist) leads.
+# A positive lag always means the first role (here the therapist) leads. The ground truth
+# comes back as a :class:`~hyperinsync.simulation.PhysioTruth`.
 couplings = [
     hs.PhysioCoupling("eda", strength=0.6, lag=-3.0, phase="in"),
     hs.PhysioCoupling("movement", strength=0.8, lag=1.0, phase="anti",
@@ -106,6 +107,39 @@ print(eda)
 print(mea)
 
 # %%
+# Missing data
+# ------------
+# A wristband that loses skin contact writes nothing for a while, or a value that no longer
+# changes. The readers turn empty cells and gaps into NaN under ``BAD_`` annotations (never
+# zeros, never interpolated); in data of your own,
+# :func:`hyperinsync.preprocessing.annotate_missing` (a copy) or
+# :func:`hyperinsync.io.physio.annotate_nan` (in place, as the readers do) marks every NaN
+# run of each channel ``BAD_missing``, and :func:`hyperinsync.preprocessing.annotate_flat`
+# a stuck sensor ``BAD_flat``, naming the channel. Every analysis leaves those samples out:
+# :func:`hyperinsync.io.physio.bad_masks` says which samples of each channel lie in a
+# ``BAD_`` span that applies to it, :func:`hyperinsync.io.physio.mask_runs` lists them as
+# runs. Here the client's wristband loses contact for 20 s at minute 3 and is stuck for
+# 15 s at minute 6 (on a copy; the analysis below uses the complete recording).
+def lose_contact(x):
+    x = x.copy()
+    x[180 * 8 : 200 * 8] = np.nan
+    x[360 * 8 : 375 * 8] = x[360 * 8]
+    return x
+
+
+lost = eda.copy().apply_function(lose_contact, picks=["client:EDA"])
+print(hs.io.physio.annotate_nan(lost), "NaN run(s) annotated")
+lost = hs.preprocessing.annotate_flat(lost)
+for ann in lost.annotations:
+    if ann["description"].startswith("BAD_"):
+        print(ann["description"], ann["ch_names"], f"{ann['duration']:.0f} s")
+masks = hs.io.physio.bad_masks(lost, ["therapist:EDA", "client:EDA"])
+print("client's spans left out (s):",
+      [(int(a) / 8, int(b) / 8) for a, b in hs.io.physio.mask_runs(masks[1])])
+# annotations and time stamps count from the recording's absolute start
+print("recording starts at", hs.io.physio.abs_start(lost))
+
+# %%
 # Preprocessing
 # -------------
 # Skin conductance: NeuroKit2's cleaning, then its tonic/phasic decomposition into the
@@ -128,7 +162,8 @@ mea = hs.preprocessing.mea_scale(hs.preprocessing.mea_smooth(mea, window=0.5))
 # lag from ``-lag`` to ``+lag`` (Fisher z). Skin conductance is slow: 30-s windows, lags up
 # to 5 s. Movement is fast: 10-s windows, lags up to 2 s (Level 1 of the In-Sync model is
 # 0.3-10 s). The surrogates are circular shifts of the client's series, which keep each
-# series' own dynamics and remove the pairing.
+# series' own dynamics and remove the pairing. Each result is a
+# :class:`~hyperinsync.LaggedSyncResult`.
 res_eda = hs.lagged_sync(eda, pairs={"SCR": ("EDA_SCR", "EDA_SCR")}, lag=5, window=30,
                          step=15, segments=["IM", "CB"], n_surrogates=n_sur, seed=0)
 res_mea = hs.lagged_sync(mea, lag=2, window=10, step=5, segments=["IM", "CB"],
@@ -213,6 +248,31 @@ for raw in (eda, mea):
     print({d: found.count(d) for d in sorted(set(found))})
 
 # %%
+# Heart rate
+# ----------
+# An ECG per person (or a PPG from a wristband) gives heart rate: NeuroKit2 finds the
+# beats (:func:`hyperinsync.preprocessing.detect_beats`: R peaks, with its correction of
+# missed, extra and ectopic beats), and the intervals between them become an evenly
+# sampled rate in beats per minute
+# (:func:`hyperinsync.preprocessing.heart_rate_from_beats`, never interpolated across a
+# gap); :func:`hyperinsync.preprocessing.heart_rate` does both on the recording's timeline.
+# :func:`hyperinsync.preprocessing.hrv_windows` gives windowed heart-rate variability
+# (RMSSD, RSA as ln HF power). The heart rates are one more modality for
+# :func:`hyperinsync.lagged_sync`: here the therapist's heart rate leads by 2 s.
+ecg, ecg_truth = hs.simulate_physio_dyad(
+    duration=segment, sfreq=250.0, modalities=["heart"], heart="ecg", seed=9,
+    couplings=[hs.PhysioCoupling("heart", strength=0.6, lag=2.0)])
+beats = hs.preprocessing.detect_beats(ecg)
+print({ch: len(b["times"]) for ch, b in beats.items()}, "beats")
+hr = hs.preprocessing.heart_rate_from_beats(beats, sfreq=4.0, n_times=int(segment * 4))
+same = hs.preprocessing.heart_rate(ecg, sfreq=4.0)  # the two steps in one
+print("same heart rate:", np.allclose(hr.get_data(), same.get_data(), equal_nan=True))
+hrv = hs.preprocessing.hrv_windows(same, window=60.0, step=30.0)
+print(hrv[["channel", "onset", "mean_hr", "rmssd", "rsa_lnhf"]].round(2).head(3))
+res_hr = hs.lagged_sync(same, lag=5, window=30, step=15, n_surrogates=n_sur, seed=0)
+print(res_hr.to_table()[["modality", "sync", "sync_p", "phase", "leader", "peak_lag"]].round(3))
+
+# %%
 # Pseudo-dyads
 # ------------
 # Are real dyads more synchronous than people who never met? Every therapist with every
@@ -231,7 +291,7 @@ print(pseudo["group"].round(3).to_string(index=False))
 # each with an ``IM`` and a ``CB`` segment, whose coupling strength varies between dyads
 # (SD 0.12) and between sessions (SD 0.08), and whose Session Alliance Inventory scores
 # depend on it: ``bond`` on the ``IM`` synchrony, ``task`` on the ``CB`` synchrony,
-# ``goal`` on neither.
+# ``goal`` on neither. It returns a :class:`~hyperinsync.simulation.SimulatedPhysioStudy`.
 study = hs.simulate_physio_study(
     n_dyads=8 if small else 16, n_sessions=3 if small else 5,
     segments=(("IM", 200.0 if small else 300.0), ("CB", 200.0 if small else 300.0)),

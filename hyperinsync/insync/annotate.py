@@ -46,6 +46,20 @@ def annotate(raw, *results, overwrite=True):
     -------
     raw : DyadRaw | mne.io.BaseRaw
         The same object, annotated.
+
+    Examples
+    --------
+    The findings of a skin-conductance analysis on the recording (Level 2: the whole session is
+    above chance; Level 1: two episodes):
+
+    >>> phys, truth = hs.simulate_physio_dyad(
+    ...     duration=900.0, sfreq=8.0, modalities=("eda",), seed=0,
+    ...     couplings=[hs.PhysioCoupling("eda", strength=0.7, lag=2.0)])
+    >>> res = hs.lagged_sync(phys, lag=5, window=30, step=15, n_surrogates=199, seed=0)
+    >>> hs.annotate(phys, res).annotations.description.tolist()
+    ['insync/L2/EDA/EDA-EDA', 'insync/L1/EDA/EDA-EDA', 'insync/L1/EDA/EDA-EDA']
+
+    EEG findings: see :func:`hyperinsync.level1`.
     """
     _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
     prefixes = []

@@ -268,6 +268,25 @@ def level2(
     -------
     result : InSyncLevel2
         ``to_table()``, ``contrast_table()``, ``annotations``, ``get_data(...)``.
+
+    Examples
+    --------
+    Central alpha coupling in the second of two annotated segments only:
+
+    >>> raw, truth = hs.simulate_dyad(
+    ...     segments=[("rest_pre", 20.0), ("rest_post", 20.0)], sfreq=100.0, seed=3,
+    ...     couplings=[hs.Coupling("alpha", "central", "central", strength=0.6,
+    ...                            episodes=[(20.0, 40.0)])])
+    >>> l2 = hs.level2(raw, {"alpha": (8, 13)}, segments=["rest_pre", "rest_post"],
+    ...                n_surrogates=49, n_permutations=999, seed=0)
+    >>> table = l2.to_table()
+    >>> table[table["significant"]][["segment", "roi_a", "roi_b"]]
+          segment    roi_a    roi_b
+    31  rest_post  central  central
+    >>> change = l2.contrast_table().query("roi_a == 'central' and roi_b == 'central'")
+    >>> change[["contrast", "p_null_corrected"]]
+                   contrast  p_null_corrected
+    6  rest_post - rest_pre              0.02
     """
     _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
     dsig = DyadSignals(

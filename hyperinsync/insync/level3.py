@@ -209,6 +209,19 @@ def level3(session_values, dates=None, *, value="value", n_permutations=5000, se
     In a study the values are by default the surrogate-corrected synchrony of each session
     (``[statistics] feature``), so that a change of spectrum or recording length across
     sessions does not show as a trend.
+
+    Examples
+    --------
+    Two dyads' synchrony over five sessions, one value per session:
+
+    >>> l3 = hs.level3({"dyad01": [0.20, 0.24, 0.27, 0.31, 0.36],
+    ...                 "dyad02": [0.25, 0.24, 0.29, 0.30, 0.33]}, n_permutations=999, seed=0)
+    >>> l3
+    <InSyncLevel3 | 2 dyad(s) | mean slope 0.0305 per session (p=0.003)>
+    >>> l3.to_table()[["dyad", "slope", "p"]].round(3)
+         dyad  slope      p
+    0  dyad01  0.039  0.012
+    1  dyad02  0.022  0.059
     """
     rng = check_seed(seed)
     _validate_type(n_permutations, "int", "n_permutations")
@@ -318,6 +331,16 @@ def correlate_with_questionnaire(values, scores, n_permutations=5000, seed=None,
     A dyad whose value or score is NaN is excluded with a warning naming it; constant
     values or scores (no correlation defined) and fewer than 3 remaining dyads raise a
     ``ValueError``.
+
+    Examples
+    --------
+    Central alpha synchrony after the session against the alliance gap, per dyad:
+
+    >>> sync = {"d1": 0.31, "d2": 0.28, "d3": 0.35, "d4": 0.22, "d5": 0.30, "d6": 0.25}
+    >>> gap = {"d1": -6, "d2": -2, "d3": -9, "d4": 3, "d5": -4, "d6": 1}
+    >>> res = hs.insync.correlate_with_questionnaire(sync, gap, n_permutations=999, seed=0)
+    >>> round(res["r"], 2), res["p_perm"], res["dyads"]
+    (-0.99, 0.002, ['d1', 'd2', 'd3', 'd4', 'd5', 'd6'])
     """
     _validate_type(n_permutations, "int", "n_permutations")
     dyads = None

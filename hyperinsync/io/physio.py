@@ -347,6 +347,14 @@ def read_raw_physio_csv(fname, *, time_column="auto", sfreq=None, time_unit="s",
         The channels; ``meas_date`` from absolute stamps or ``meas_date``. The rate and the
         number of gaps are logged and stored in hyperinsync's metadata
         (``get_dyad_meta(raw)['physio_source']``).
+
+    Examples
+    --------
+    >>> np.savetxt("eda.csv", np.c_[np.arange(8) / 4, 2 + 0.1 * np.arange(8)],
+    ...            delimiter=",", header="time,EDA", comments="")    # 4 Hz, microsiemens
+    >>> raw = hs.io.read_raw_physio_csv("eda.csv", units={"EDA": "uS"})
+    >>> round(raw.info["sfreq"], 3), raw.get_channel_types(), 1e6 * raw.get_data()[0, :2]
+    (4.0, ['gsr'], array([2. , 2.1]))
     """
     fname = str(fname)
     df = _read_table(fname, delimiter)
@@ -497,6 +505,14 @@ def read_empatica_ibi(fname):
     ibi : ndarray
         The intervals in seconds (gaps where the device lost the pulse are simply absent:
         consecutive rows further apart than their interval).
+
+    Examples
+    --------
+    >>> np.savetxt("IBI.csv", [[0.8, 0.8], [1.6, 0.8], [2.45, 0.85], [4.1, 0.8]], fmt="%.2f",
+    ...            delimiter=",", header="1709546400.0, IBI", comments="")
+    >>> start, beats, ibi = hs.io.read_empatica_ibi("IBI.csv")
+    >>> str(start), beats.tolist()    # a gap (no pulse) between 2.45 and 4.1 s
+    ('2024-03-04 10:00:00+00:00', [0.8, 1.6, 2.45, 4.1])
     """
     fname = str(fname)
     with open(fname, encoding="utf-8") as fid:
@@ -536,6 +552,10 @@ def read_raw_acqknowledge(fname, *, channels=None, ch_types=None, verbose=None):
     -------
     raw : mne.io.RawArray
         One person's recording (channel types guessed from the names, or ``ch_types``).
+
+    Examples
+    --------
+    >>> raw = hs.io.read_raw_acqknowledge("session.acq", channels=["EDA100C"])  # doctest: +SKIP
     """
     import bioread
 

@@ -102,6 +102,14 @@ class RawPoly5(BaseRaw):
     volts for voltage units. Channels in other units keep their values and become ``misc``
     (``stim`` for trigger channels). Samples past the samples-per-channel field (zero padding
     of the last block) are never returned. NaN samples are kept.
+
+    Examples
+    --------
+    >>> raw, truth = hs.simulate_dyad(duration=4.0, sfreq=100.0, seed=0)
+    >>> fname = hs.io.write_poly5("A.Poly5", raw.participant("A").pick(["Fz", "Cz"]))
+    >>> from hyperinsync.io.poly5 import RawPoly5
+    >>> RawPoly5(fname)          # what read_raw_poly5 returns: read on demand
+    <RawPoly5 | A.Poly5, 2 x 400 (4.0 s), ~... KiB, data not loaded>
     """
 
     @verbose

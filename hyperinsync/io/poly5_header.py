@@ -94,6 +94,15 @@ class Poly5Error(DyadIOError):
 
     A :class:`ValueError` (through :class:`hyperinsync.io.errors.DyadIOError`), so callers
     that load dyads pass it on unchanged.
+
+    Examples
+    --------
+    >>> _ = open("notes.Poly5", "w").write("session notes")
+    >>> try:
+    ...     hs.io.read_raw_poly5("notes.Poly5")
+    ... except hs.io.Poly5Error as err:
+    ...     print(str(err).split(": ")[1])
+    wrong magic string
     """
 
 

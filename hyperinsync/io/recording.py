@@ -173,6 +173,15 @@ def recording_files(fname):
         ``.cdt`` -> ``.cdt.dpa``/``.cdt.dpo``/``.cdt.ceo``; a directory (EGI ``.mff``, CTF
         ``.ds``) -> every file inside it, sorted. Other formats (EDF, BDF, GDF, Poly5, XDF,
         ...) are one file.
+
+    Examples
+    --------
+    An EEGLAB recording is two files:
+
+    >>> for name in ("rec.set", "rec.fdt"):
+    ...     open(name, "w").close()
+    >>> [str(p) for p in hs.io.recording_files("rec.set")]
+    ['rec.set', 'rec.fdt']
     """
     _validate_type(fname, "path-like", "fname")
     fname = Path(fname)
@@ -189,7 +198,10 @@ def recording_files(fname):
                 parts = mne.io.read_raw_fif(fname, preload=False, verbose=False).filenames
             except Exception:  # epochs or a damaged file: its reader will say what is wrong
                 parts = []
-            out += [Path(p) for p in parts if p is not None and Path(p) != fname]
+            # MNE's part names are absolute: compare resolved paths, or a relative fname
+            # would be listed twice
+            out += [Path(p) for p in parts
+                    if p is not None and Path(p).resolve() != fname.resolve()]
     else:
         companions = {
             ".set": (".fdt", ".FDT"),
@@ -239,6 +251,13 @@ def read_recording(fname, *, preload=True, verbose=None, **reader_kwargs):
         ``DataPoints`` or before a marker of its marker file (MNE only warns, or reads what
         is there). Poly5 and XDF files raise their subclasses :class:`Poly5Error` and
         :class:`XDFError`.
+
+    Examples
+    --------
+    >>> raw, truth = hs.simulate_dyad(duration=4.0, sfreq=100.0, seed=0)
+    >>> fname = hs.io.write_poly5("A.Poly5", raw.participant("A").pick(["Fz", "Cz"]))
+    >>> hs.io.read_recording(fname).ch_names      # any format, one call
+    ['Fz', 'Cz']
     """
     _validate_type(fname, "path-like", "fname")
     fname = Path(fname)

@@ -87,6 +87,19 @@ def split_dyad(
         A channel matching no role (name it in ``shared``, or drop it first), a role with no
         channels, a role text not in ``role_map``, or two channels of one person ending up
         with the same name.
+
+    Examples
+    --------
+    One amplifier, two caps: channels ``Fz_1`` (therapist) and ``Fz_2`` (client):
+
+    >>> import mne
+    >>> info = mne.create_info(["Fz_1", "Cz_1", "Fz_2", "Cz_2"], 100.0, "eeg")
+    >>> raw = mne.io.RawArray(np.zeros((4, 500)), info)
+    >>> dyad = hs.io.split_dyad(raw, pattern=r"(?P<name>.+)_(?P<role>[12])$",
+    ...                         role_map={"1": "therapist", "2": "client"},
+    ...                         roles=("therapist", "client"))
+    >>> dyad.ch_names
+    ['therapist:Fz', 'therapist:Cz', 'client:Fz', 'client:Cz']
     """
     _validate_type(raw, BaseRaw, "raw", "Raw")
     _validate_type(roles, (tuple, list), "roles")

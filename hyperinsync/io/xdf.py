@@ -297,6 +297,14 @@ def read_raw_xdf(
     --------
     read_dyad_xdf : Two people in one XDF file.
     hyperinsync.io.read_dyad_files : Two recordings (XDF or any other format), one per person.
+
+    Examples
+    --------
+    One person's EEG stream from a Lab Streaming Layer recording (``session.xdf`` stands for
+    your file):
+
+    >>> raw = hs.io.read_raw_xdf("session.xdf", stream="EEG-client")   # doctest: +SKIP
+    >>> raw.annotations     # the marker streams' events   # doctest: +SKIP
     """
     fname = _check_common(fname, select_by, sfreq, gap_threshold, markers)
     if stream is not None:
@@ -410,6 +418,15 @@ def read_dyad_xdf(
     upper EEG bands. Channel names come from the stream's ``desc`` (``ch0``... otherwise);
     values in microvolts/millivolts (per ``desc``) are converted to volts; without a unit
     they are kept as they are.
+
+    Examples
+    --------
+    Both people's EEG streams from one Lab Streaming Layer recording (``session.xdf`` stands
+    for your file):
+
+    >>> raw = hs.io.read_dyad_xdf("session.xdf", streams=("EEG-therapist", "EEG-client"),
+    ...                           roles=("therapist", "client"))   # doctest: +SKIP
+    >>> raw.alignment["method"]                                    # doctest: +SKIP
     """
     fname = _check_common(fname, select_by, sfreq, gap_threshold, markers)
     _validate_type(roles, (tuple, list), "roles")

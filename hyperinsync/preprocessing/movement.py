@@ -181,6 +181,18 @@ def mea_ccf_artifacts(result, modality, *, threshold=0.2, delta=1, min_duration=
     -------
     annotations : mne.Annotations
         ``CHECK_ccf_artifact`` spans (onsets from the first sample) naming both channels.
+
+    Examples
+    --------
+    Motion energy coupled at lag 0 from 40 to 60 s:
+
+    >>> mea, truth = hs.simulate_physio_dyad(
+    ...     duration=120.0, sfreq=25.0, modalities=("movement",), seed=1,
+    ...     couplings=[hs.PhysioCoupling("movement", strength=0.9, episodes=[(40.0, 60.0)])])
+    >>> res = hs.lagged_sync(mea, lag=2, window=10, step=5, null=None)
+    >>> check = hs.preprocessing.mea_ccf_artifacts(res, "MEA", threshold=0.2)
+    >>> check.onset, check.duration       # to inspect in the video: the coupling, or an artefact?
+    (array([12., 42.]), array([10., 15.]))
     """
     vals = result.get_data(modality, absolute=False)
     k0 = int(np.argmin(np.abs(result.lags)))

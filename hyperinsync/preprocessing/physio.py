@@ -97,6 +97,15 @@ def annotate_missing(raw, picks=None, verbose=None):
     -------
     raw : mne.io.Raw
         A copy, data unchanged.
+
+    Examples
+    --------
+    >>> import mne
+    >>> raw = mne.io.RawArray([[1.0, np.nan, np.nan, 2.0, 2.5, np.nan]],
+    ...                       mne.create_info(["EDA"], 4.0, "gsr"))
+    >>> marked = hs.preprocessing.annotate_missing(raw)
+    >>> marked.annotations.description.tolist(), marked.annotations.onset.tolist()
+    (['BAD_missing', 'BAD_missing'], [0.25, 1.25])
     """
     _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
     out = raw.copy().load_data()

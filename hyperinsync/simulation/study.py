@@ -305,6 +305,21 @@ def simulate_study(
     -------
     study : SimulatedStudy
         The design table and a lazy recording generator (:meth:`SimulatedStudy.get_dyad`).
+
+    Examples
+    --------
+    >>> study = hs.simulate_study(n_dyads=4, n_sessions=2, sfreq=100.0, seed=1,
+    ...                           segments=[("rest_pre", 20.0), ("rest_post", 20.0)])
+    >>> study
+    <SimulatedStudy | 4 dyads, 2 session(s), groups {'mindful': 0.45, 'non-mindful': 0.25}>
+    >>> study.to_table()[["dyad", "session", "group"]].head(3)
+         dyad  session        group
+    0  dyad01        0      mindful
+    1  dyad01        1      mindful
+    2  dyad02        0      mindful
+    >>> raw, truth = study.get_dyad("dyad01", session=1)   # simulated when asked for
+    >>> raw.annotations.description.tolist()
+    ['rest_pre', 'rest_post']
     """
     _validate_type(n_dyads, "int", "n_dyads")
     _validate_type(n_sessions, "int", "n_sessions")

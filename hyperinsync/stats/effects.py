@@ -76,6 +76,11 @@ def cohens_d_ci(d, n_a, n_b, ci=0.95):
     -------
     ci : array, shape (..., 2)
         Lower and upper limits (NaN where ``d`` is NaN).
+
+    Examples
+    --------
+    >>> hs.stats.cohens_d_ci(0.8, 20, 20).round(2)    # d = 0.8 with 20 + 20 dyads
+    array([0.15, 1.44])
     """
     ci = _check_ci(ci)
     d = np.asarray(d, float)
@@ -116,6 +121,11 @@ def eta_sq_partial_ci(F, df1, df2, ci=0.95):
     -------
     ci : array, shape (..., 2)
         Lower and upper limits in [0, 1) (NaN where ``F`` is NaN).
+
+    Examples
+    --------
+    >>> hs.stats.eta_sq_partial_ci(6.0, 1, 38).round(3)    # F(1, 38) = 6.0
+    array([0.003, 0.333])
     """
     ci = _check_ci(ci)
     F, df1, df2 = np.broadcast_arrays(*(np.asarray(v, float) for v in (F, df1, df2)))

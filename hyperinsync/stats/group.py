@@ -77,6 +77,16 @@ def permutation_test(a, b, n_permutations=5000, seed=None, tail="two-sided"):
     result : dict
         ``diff`` (:math:`\Delta`), ``p`` (permutation p), ``d`` (Cohen's d), ``n_a``,
         ``n_b``, ``n_permutations``, ``tail``.
+
+    Examples
+    --------
+    Real dyads against pseudo-dyads, one value each:
+
+    >>> rng = np.random.default_rng(0)
+    >>> real, pseudo = rng.normal(0.3, 0.05, 12), rng.normal(0.25, 0.05, 30)
+    >>> res = hs.stats.permutation_test(real, pseudo, n_permutations=999, seed=0)
+    >>> round(res["diff"], 3), res["p"], round(res["d"], 2)
+    (0.055, 0.002, 1.3)
     """
     _check_option("tail", tail, TAILS)
     n_permutations = _check_n_permutations(n_permutations)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._docs import fill_doc
 from .._utils import as_table
 from ..base import BaseResult
 
@@ -23,6 +24,21 @@ class GroupResult(BaseResult, dict):
     ROI pair in a study): ``labels['feature']`` names them (the study's
     ``segment/measure/band/roi`` labels, stored under ``'labels'``, or else their flat
     positions in C order).
+
+    Examples
+    --------
+    Every group test returns one (here :func:`hyperinsync.stats.group_contrast`):
+
+    >>> rng = np.random.default_rng(0)
+    >>> values = rng.normal([[0.3, 0.2]] * 6 + [[0.2, 0.2]] * 6, 0.05)   # 12 dyads x 2 features
+    >>> groups = ["mindful"] * 6 + ["non-mindful"] * 6
+    >>> res = hs.stats.group_contrast(values, groups, n_permutations=999, seed=0)
+    >>> res.labels["feature"], res.get_data(kind="p_perm").round(3)
+    ([0, 1], array([0.002, 0.618]))
+    >>> res.to_table()[["feature", "F", "p_perm"]].round(3)
+       feature       F  p_perm
+    0        0  29.807   0.002
+    1        1   0.284   0.618
     """
 
     # keys holding one value per feature ("feature"), per feature with a trailing
@@ -174,11 +190,20 @@ class CorrelationResult(GroupResult):
                "family")
 
 
+@fill_doc
 class MixedModelResult(GroupResult):
     """The result of :func:`hyperinsync.stats.mixed_model` (a dict; keys there).
 
     Its values are per model *term* (``labels['term']``); :meth:`to_table` is the table of
     terms and :meth:`coefficient_table` that of the fixed coefficients.
+
+    Examples
+    --------
+    %(example_mixed_design)s
+    >>> fit.labels["term"]
+    ['group', 'segment', 'group x segment']
+    >>> fit.get_data("group x segment", kind="eta_sq_partial").round(2)
+    0.79
     """
 
     _KINDS = dict(F="term", df1="term", df2="term", p="term", eta_sq_partial="term",

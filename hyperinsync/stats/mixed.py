@@ -9,6 +9,7 @@ from itertools import combinations
 import numpy as np
 from scipy import stats as _sps
 
+from .._docs import fill_doc
 from .effects import _check_ci, eta_sq_partial_ci
 from .group_result import MixedModelResult
 
@@ -49,6 +50,7 @@ def _fit_reml(model):
     return best, best_ok
 
 
+@fill_doc
 def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *, ci=0.95):
     r"""Mixed design (between x within, subject random) as a linear mixed model.
 
@@ -110,6 +112,17 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
         estimated at 0), ``pooled`` (True when the stratified model did not converge and a
         random intercept only was fitted, with a warning), ``n_subjects``, ``n_obs``,
         ``within`` (factors used), ``formula``, ``converged``, ``method``, ``ci``.
+
+    Examples
+    --------
+    %(example_mixed_design)s
+    >>> fit
+    <MixedModelResult | 3 term(s) | value ~ group * segment + (1 | dyad)>
+    >>> fit.to_table()[["term", "F", "df1", "df2", "p"]].round(3)
+                  term       F  df1   df2      p
+    0            group   1.990  1.0  10.0  0.189
+    1          segment  73.541  1.0  10.0  0.000
+    2  group x segment  37.556  1.0  10.0  0.000
     """
     import statsmodels.formula.api as smf
 

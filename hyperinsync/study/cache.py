@@ -240,12 +240,18 @@ def lock_output(out_dir):
     Yields
     ------
     None
-        The lock is held in the ``with`` block.
+        The lock is held inside the ``with`` block and released after it.
 
     Raises
     ------
     StudyError
         If another process, or another thread of this one, holds the lock.
+
+    Examples
+    --------
+    >>> from hyperinsync.study import lock_output
+    >>> with lock_output("out"):
+    ...     pass                    # write the results; another run would be refused here
     """
     from filelock import FileLock, Timeout
 

@@ -19,7 +19,16 @@ from .schema import CORRECTION_NONE, SECTIONS
 
 
 class StudyError(ValueError):
-    """A study description that cannot be run (unknown keys, missing files, bad roles)."""
+    """A study description that cannot be run (unknown keys, missing files, bad roles).
+
+    Examples
+    --------
+    >>> try:
+    ...     hs.Study(simulate=dict(n_dyads=4), analysis=dict(bandz={"alpha": [8, 13]}))
+    ... except hs.study.StudyError as err:
+    ...     print(str(err).split(". ")[-1])
+    'bandz': did you mean 'bands'?
+    """
 
 
 class RecordingError(StudyError):
@@ -37,6 +46,15 @@ class RecordingError(StudyError):
         The recording's input files (empty for a simulated recording).
     error : Exception
         The original error (also the ``__cause__``).
+
+    Examples
+    --------
+    >>> from hyperinsync.study import RecordingError
+    >>> err = RecordingError("dyad01", 0, ["dyad01/s0.Poly5"], ValueError("no segment 'rest_post'"))
+    >>> print(err)
+    dyad01 session 0 (dyad01/s0.Poly5): ValueError: no segment 'rest_post'
+    >>> err.dyad, err.session, type(err.error).__name__
+    ('dyad01', 0, 'ValueError')
     """
 
     def __init__(self, dyad, session, files, error):

@@ -185,6 +185,31 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
     ------
     StudyError
         Unknown keys (the valid ones listed), inconsistent roles, missing files (all listed).
+
+    Examples
+    --------
+    A simulated study of four dyads (the same keys as the sections of a study file, see
+    :func:`hyperinsync.example_study_toml`), run into a folder and read back:
+
+    >>> study = hs.Study(
+    ...     name="pilot", roles=("therapist", "client"),
+    ...     simulate=dict(n_dyads=4, sfreq=100.0, seed=7,
+    ...                   segments=[["rest_pre", 10.0], ["rest_post", 10.0]]),
+    ...     analysis=dict(bands={"alpha": [8, 13]}, segments=["rest_pre", "rest_post"]),
+    ...     surrogates=dict(n_surrogates=19, seed=1),
+    ...     insync=dict(level1=False, level2=False, level3=False),
+    ...     statistics=dict(n_permutations=199, rois=["central"], pseudo_dyads=False,
+    ...                     mixed=False))
+    >>> study
+    <Study 'pilot' | 4 dyads, 4 recordings (simulated) | roles ('therapist', 'client')>
+    >>> results = study.run("out")          # hyperinsync run study.toml --out out
+    >>> results
+    <Results | 4 dyads, 4 recordings | group: contrast, features>
+    >>> again = hs.read_results("out/results.h5")
+    >>> again.to_table().query("roi == 'central'")[["dyad", "segment", "p"]].head(2)
+         dyad   segment     p
+    1  dyad01  rest_pre  0.05
+    6  dyad01  rest_post  0.05
     """
 
     def __init__(

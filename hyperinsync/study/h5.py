@@ -32,11 +32,34 @@ class ResultsError(ValueError):
     """A results or part file that cannot be trusted: damaged, truncated, incomplete or foreign.
 
     The message names the file. Re-running the study rewrites it (intact parts are reused).
+
+    Examples
+    --------
+    >>> _ = open("results.h5", "wb").write(b"not an HDF5 file")
+    >>> try:
+    ...     hs.read_results("results.h5")
+    ... except hs.study.ResultsError as err:
+    ...     print(err)
+    results.h5 is not a hyperinsync results file, or its first bytes are damaged (no checksum
+    header).
     """
 
 
 class OlderFormatError(ResultsError):
-    """A part file written by an older version of hyperinsync (no checksum): recompute it."""
+    """A part file written by an older version of hyperinsync (no checksum): recompute it.
+
+    Examples
+    --------
+    >>> import h5py
+    >>> from hyperinsync.study.parts import verify_part
+    >>> with h5py.File("dyad01_s0.h5", "w") as f:      # HDF5, but no checksum
+    ...     f.attrs["dyad"] = "dyad01"
+    >>> try:
+    ...     verify_part("dyad01_s0.h5")
+    ... except hs.study.OlderFormatError as err:
+    ...     print(err)
+    dyad01_s0.h5 has no checksum (written by an older version).
+    """
 
 
 # Every file starts with an HDF5 user block (bytes HDF5 itself skips) holding the SHA-256 of
@@ -166,6 +189,16 @@ def write_dict(group, d):
         An empty group (or file) to write into.
     d : dict
         Keys are converted to str; values are arrays, dicts, lists, numbers, strings, None.
+
+    Examples
+    --------
+    >>> import h5py
+    >>> from hyperinsync.study.h5 import read_dict, write_dict
+    >>> with h5py.File("x.h5", "w") as f:
+    ...     write_dict(f, {"name": "pilot", "values": np.arange(3.0), "nested": {"n": 2}})
+    >>> with h5py.File("x.h5", "r") as f:
+    ...     read_dict(f)
+    {'name': 'pilot', 'values': array([0., 1., 2.]), 'nested': {'n': 2}}
     """
     _validate_type(d, dict, "d")
     group.attrs[_TYPE] = "dict"
@@ -202,6 +235,16 @@ def read_dict(group):
     -------
     d : dict
         The dict, with NumPy arrays where arrays were stored.
+
+    Examples
+    --------
+    >>> import h5py
+    >>> from hyperinsync.study.h5 import read_dict, write_dict
+    >>> with h5py.File("x.h5", "w") as f:
+    ...     write_dict(f, {"bands": {"alpha": [8, 13]}, "z": np.array([1.5, -0.2])})
+    >>> with h5py.File("x.h5", "r") as f:
+    ...     read_dict(f)
+    {'bands': {'alpha': [8, 13]}, 'z': array([ 1.5, -0.2])}
     """
     names = json.loads(group.attrs[_KEYS]) if _KEYS in group.attrs else list(group)
     return {key: _read_value(group[_safe_key(key)]) for key in names}

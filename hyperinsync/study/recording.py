@@ -79,6 +79,11 @@ def _load_recording(job):
     ``None``: a session of physiological or movement files alone.
     """
     raw = _read_recording(job)
+    renames = job["source"].get("options", {}).get("rename_annotations")
+    if raw is not None and renames:
+        # the markers this recording has (another recording of the study may lack some)
+        have = set(raw.annotations.description)
+        raw.annotations.rename({k: v for k, v in renames.items() if k in have})
     if raw is not None and job.get("annotations") and job.get("eeg", True):
         add_file_annotations(raw, job["annotations"])
     return raw
@@ -88,6 +93,7 @@ def _read_recording(job):
     src = job["source"]
     roles = tuple(job["roles"])
     opts = dict(src.get("options", {}))
+    opts.pop("rename_annotations", None)  # applied by _load_recording
     if src["mode"] == "none":
         return None
     if src["mode"] == "simulate":

@@ -23,7 +23,7 @@ from .recording import (
     _make_simulated,
     _make_simulated_physio,
 )
-from .schema import FORMATS, LAGGED, READER_BY_MODE
+from .schema import FORMATS, LAGGED, READER_APPLIED, READER_BY_MODE
 
 
 class _StudyRecordings:
@@ -193,7 +193,7 @@ class _StudyRecordings:
                         "format to 'xdf', 'split' (with pattern or mapping) or 'fif'."
                     )
             mode = {"poly5": "split", "mne": "split"}.get(fmt, fmt)
-        keys = READER_BY_MODE[mode]
+        keys = READER_BY_MODE[mode] + READER_APPLIED
         misplaced = [k for k in own if k != "format" and k not in keys]
         if misplaced:
             raise StudyError(
@@ -205,7 +205,20 @@ class _StudyRecordings:
             opts["montage"] = self._check_montage(opts["montage"], f"{where} reader")
         if mode == "split":
             self._check_split_roles(opts, where)
+        if opts.get("rename_annotations") is not None:
+            self._check_renames(opts["rename_annotations"], where)
         return dict(mode=mode, format=fmt, paths=[str(p) for p in paths], options=opts)
+
+    @staticmethod
+    def _check_renames(mapping, where):
+        if not isinstance(mapping, dict):
+            raise StudyError(f"{where}: reader rename_annotations must be a table "
+                             f"{{old = new}}, got {mapping!r}.")
+        for old, new in mapping.items():
+            if not isinstance(new, str):
+                raise StudyError(f"{where}: reader rename_annotations: {old!r} must be "
+                                 f"renamed to a text, got {new!r}.")
+            _check_name(new, "renamed annotation", f"{where} reader rename_annotations")
 
     def _check_split_roles(self, opts, where):
         if ("pattern" in opts) == ("mapping" in opts):

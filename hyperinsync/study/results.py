@@ -446,6 +446,16 @@ def read_lagged_group(d):
         :func:`hyperinsync.stats.predict_outcome`, its ``table`` a DataFrame);
         ``pseudo_dyads`` (tables of :func:`hyperinsync.lagged_pseudo_dyads`, or None);
         ``notes`` (why a step was skipped).
+
+    Examples
+    --------
+    >>> from hyperinsync.study.results import read_lagged_group
+    >>> stored = {"value": "sync_corrected", "modalities": ["SCR"],
+    ...           "sessions": [{"dyad": "dyad01", "session": 0, "modality": "SCR",
+    ...                         "sync_corrected": 0.12}]}
+    >>> read_lagged_group(stored)["sessions"]       # lists of rows become DataFrames
+         dyad  session modality  sync_corrected
+    0  dyad01        0      SCR            0.12
     """
     out = dict(d)
     for key in ("sessions", "segments"):
@@ -461,7 +471,26 @@ def read_lagged_group(d):
 
 
 def failure_line(failure):
-    """One line naming a failed recording, its files and the problem (CLI, ``info``)."""
+    """One line naming a failed recording, its files and the problem (CLI, ``info``).
+
+    Parameters
+    ----------
+    failure : dict
+        One entry of ``results.failures`` (:class:`~hyperinsync.study.results.Results`):
+        ``dyad``, ``session``, ``files`` (empty for a simulated recording), ``error``
+        (the exception's type) and ``message``.
+
+    Returns
+    -------
+    line : str
+
+    Examples
+    --------
+    >>> from hyperinsync.study import failure_line
+    >>> failure_line({"dyad": "dyad03", "session": 1, "files": ["dyad03/s1.Poly5"],
+    ...               "error": "ValueError", "message": "no segment 'rest_post'"})
+    "dyad03 session 1 (dyad03/s1.Poly5): ValueError: no segment 'rest_post'"
+    """
     files = ", ".join(failure.get("files") or []) or "simulated"
     return (f"{failure['dyad']} session {failure['session']} ({files}): "
             f"{failure['error']}: {failure['message']}")

@@ -68,6 +68,13 @@ class Key:
         Whether the study writes ``default`` into its parameters when the key is absent
         (``False``: the key is left out and ``default`` is that of the function it
         reaches, or ``'[analysis]'``: the ``[analysis]`` value).
+
+    Examples
+    --------
+    >>> from hyperinsync.study.schema import SECTIONS
+    >>> key = next(k for k in SECTIONS["surrogates"].keys if k.name == "n_surrogates")
+    >>> key.types, key.default, key.doc
+    (('integer',), 200, 'Number of surrogates.')
     """
 
     name: str
@@ -118,6 +125,13 @@ class Section:
     receives : tuple of str
         The ``[analysis]`` options that function also takes from ``[analysis]`` (the
         section's own value wins).
+
+    Examples
+    --------
+    >>> from hyperinsync.study.schema import SECTIONS
+    >>> section = SECTIONS["surrogates"]
+    >>> section.title, section.function, section.form
+    ('[surrogates]', 'hyperinsync.stats.surrogate_test', 'table or false')
     """
 
     name: str
@@ -219,6 +233,8 @@ STUDY = Section("study", "[study]", "The study: its name, the two roles and wher
 
 _READER_KEYS = (
     _k("format", "text", "auto | poly5 | xdf | fif | split | mne.", "auto"),
+    _k("rename_annotations", "table", "Annotation descriptions renamed as read, {old = new} "
+       "(e.g. BrainVision's {'Comment/rest' = 'rest'}: segment names cannot hold '/').", None),
     # two files (hyperinsync.io.read_dyad_files)
     _k("sync", "text", "Two files: align on sync pulses (events), LSL clocks (lsl), start "
        "times (start) or auto.", "auto"),
@@ -261,6 +277,8 @@ READER_BY_MODE = {
               "reader_kwargs"),
     "fif": (),
 }
+# reader keys the study applies itself to every recording, after its reader
+READER_APPLIED = ("rename_annotations",)
 FORMATS = ("auto", "poly5", "xdf", "fif", "split", "mne")
 
 ANALYSIS = Section("analysis", "[analysis]", "What hyperinsync.compute_sync computes for "

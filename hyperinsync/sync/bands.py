@@ -37,6 +37,12 @@ def mne_transition_bandwidths(l_freq, h_freq, sfreq, l_trans_bandwidth="auto",
     -------
     l_trans, h_trans : float
         Lower and upper transition bandwidths in Hz.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.bands import mne_transition_bandwidths
+    >>> mne_transition_bandwidths(8, 13, 250.0)    # MNE's 'auto' rule
+    (2.0, 3.25)
     """
     if isinstance(l_trans_bandwidth, str):
         _check_option("l_trans_bandwidth", l_trans_bandwidth, ("auto",))
@@ -98,6 +104,12 @@ def fft_filter_response(freqs, l_freq, h_freq, sfreq, *, l_trans_bandwidth="auto
     -------
     gain : ndarray
         Real, non-negative gain at ``freqs``.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.bands import fft_filter_response
+    >>> fft_filter_response([2.0, 3.0, 6.0, 9.0, 12.0], 4, 8, 250.0).round(3)
+    array([0. , 0.5, 1. , 0.5, 0. ])
     """
     freqs = np.abs(np.asarray(freqs, float))
     l_trans, h_trans = mne_transition_bandwidths(
@@ -142,6 +154,14 @@ def effective_band(band, method, sfreq, *, l_trans_bandwidth="auto",
         ``n`` cycles has a Gaussian spectrum of SD ``f / n``, half-amplitude at
         ``f -+ sqrt(2 ln 2) f / n``; the band's values average its wavelets, so the band
         reaches from the lowest wavelet's lower to the highest wavelet's upper point.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.bands import effective_band
+    >>> effective_band((4, 8), "fft", 250.0)     # theta 4-8 Hz passes 3-9 Hz at -6 dB
+    (3.0, 9.0)
+    >>> effective_band((8, 13), "fft", 250.0, l_trans_bandwidth=1.0, h_trans_bandwidth=1.0)
+    (7.5, 13.5)
     """
     _check_option("method", method, METHODS)
     fmin, fmax = (float(e) for e in band)
@@ -170,6 +190,12 @@ def band_freqs(band, freq_step=1.0):
     -------
     freqs : ndarray
         The frequencies in Hz.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.bands import band_freqs
+    >>> band_freqs((8, 13)).tolist(), band_freqs((4, 6), freq_step=0.5).tolist()
+    ([8.0, 9.0, 10.0, 11.0, 12.0, 13.0], [4.0, 4.5, 5.0, 5.5, 6.0])
     """
     fmin, fmax = band
     n = int(np.floor((fmax - fmin) / freq_step + 1e-9)) + 1

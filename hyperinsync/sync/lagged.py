@@ -116,6 +116,17 @@ def seconds_to_samples(value, sfreq, name, *, minimum=1):
     -------
     n : int
         ``value * sfreq``, when it is a whole number (to 1e-6) of at least ``minimum``.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.lagged import seconds_to_samples
+    >>> seconds_to_samples(2.5, 8.0, "lag")
+    20
+    >>> seconds_to_samples(0.3, 8.0, "lag")
+    Traceback (most recent call last):
+    ...
+    ValueError: lag=0.3 s is 2.4 samples at 8 Hz: give a whole number of samples (a
+    multiple of 0.125 s).
     """
     _validate_type(value, "numeric", name)
     n = float(value) * sfreq
@@ -161,6 +172,17 @@ class LagGeometry:
         The lags in samples, ``-L`` to ``L``.
     n_windows : int
         The number of windows.
+
+    Examples
+    --------
+    Windows of 30 s every 15 s, lags up to 5 s, at 8 Hz, over 300 s:
+
+    >>> from hyperinsync.sync.lagged import LagGeometry
+    >>> geom = LagGeometry("wcc", 8.0, 8 * 300, window=30, lag=5, step=15)
+    >>> geom.win, geom.L, geom.inc, geom.n_windows     # in samples
+    (240, 40, 120, 18)
+    >>> geom.starts[:3], geom.lags[[0, -1]]
+    (array([ 40, 160, 280]), array([-40,  40]))
     """
 
     def __init__(self, definition, sfreq, n_times, window, lag, step):
@@ -263,6 +285,13 @@ def resolve_pairs(inst, pairs):
     -------
     pairs : dict
         ``{modality: (dyad channel of the first role, of the second)}``.
+
+    Examples
+    --------
+    %(example_eda_dyad)s
+    >>> from hyperinsync.sync.lagged import resolve_pairs
+    >>> resolve_pairs(phys, None)              # every channel both people have
+    {'EDA': ('therapist:EDA', 'client:EDA')}
     """
     roles = get_roles(inst)
     check_two_roles(roles)
@@ -319,6 +348,7 @@ def resolve_pairs(inst, pairs):
     return out
 
 
+@fill_doc
 def read_series(raw, name, bad_row, max_missing):
     """One channel as a standardised float64 series with NaN where missing; checked.
 
@@ -339,6 +369,14 @@ def read_series(raw, name, bad_row, max_missing):
     x : ndarray, shape (n_times,)
         ``(x - mean) / SD`` over the valid samples, NaN where missing. A channel without
         valid samples or constant over them is an error naming it.
+
+    Examples
+    --------
+    %(example_eda_dyad)s
+    >>> from hyperinsync.sync.lagged import read_series
+    >>> x = read_series(phys, "therapist:EDA", np.zeros(phys.n_times, bool), 0.5)
+    >>> bool(abs(np.nanmean(x)) < 1e-9), round(float(np.nanstd(x)), 6)    # standardised
+    (True, 1.0)
     """
     x = raw.get_data(picks=[name])[0].astype(float)
     x[bad_row] = np.nan
@@ -369,6 +407,7 @@ def read_series(raw, name, bad_row, max_missing):
 # the values of one pair under many pairings
 
 
+@fill_doc
 def lagged_values(a, b, geom, pairing=None, *, fisher_z=True, max_missing=0.5, groups=None,
                   backend="numpy"):
     """Window x lag values of one pair of series, observed and under many pairings at once.
@@ -401,6 +440,17 @@ def lagged_values(a, b, geom, pairing=None, *, fisher_z=True, max_missing=0.5, g
     -------
     sums : LaggedSums
         The observed values and, per further pairing, the sums the statistics need.
+
+    Examples
+    --------
+    %(example_lagged_series)s
+    >>> sums = lagged_values(a, b, geom)                 # the observed pairing only
+    >>> sums.obs.shape                                 # windows x lags, Fisher z
+    (18, 81)
+    >>> hs.sync.peak_lag(np.nanmean(sums.obs, axis=0), geom.lags / 8.0)[0]   # s: A leads
+    array(2.)
+    >>> lagged_values(a, b, geom, np.array([0, 400, 800])).sum_abs.shape   # + 2 shifts
+    (2, 18)
     """
     bk = get_backend(backend)
     pairing = np.arange(geom.n_windows)[None, :] if pairing is None else np.asarray(pairing)
@@ -424,6 +474,7 @@ def lagged_values(a, b, geom, pairing=None, *, fisher_z=True, max_missing=0.5, g
 # window summaries and peak picking
 
 
+@fill_doc
 def window_summaries(values, lags):
     """Summarise each window of a window x lag matrix as rMEA does (NaN-aware).
 
@@ -440,6 +491,16 @@ def window_summaries(values, lags):
         ``all_lags`` (mean over every lag), ``a_leads`` / ``b_leads`` (over positive /
         negative lags), ``a_leads_0`` / ``b_leads_0`` (the same with lag 0) and
         ``lag_zero``.
+
+    Examples
+    --------
+    %(example_lagged_series)s
+    >>> from hyperinsync.sync.lagged import window_summaries
+    >>> summary = window_summaries(np.abs(lagged_values(a, b, geom).obs), geom.lags / 8.0)
+    >>> sorted(summary)
+    ['a_leads', 'a_leads_0', 'all_lags', 'b_leads', 'b_leads_0', 'lag_zero']
+    >>> bool(np.nanmean(summary["a_leads"]) > np.nanmean(summary["b_leads"]))   # A leads
+    True
     """
     with np.errstate(invalid="ignore"), quiet_empty_slices():
         pos, neg, zero = lags > 0, lags < 0, lags == 0
@@ -477,6 +538,13 @@ def peak_lag(values, lags, lag_range=None):
         has no finite value in the range.
     peak : ndarray, shape (...)
         The value there.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync import peak_lag
+    >>> values = np.array([[0.1, 0.5, 0.3], [0.4, 0.2, 0.1]])   # two windows x three lags
+    >>> peak_lag(values, np.array([-1.0, 0.0, 1.0]))
+    (array([ 0., -1.]), array([0.5, 0.4]))
     """
     values = np.asarray(values, float)
     lags = np.asarray(lags, float)

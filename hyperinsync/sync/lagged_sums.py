@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._docs import fill_doc
 from ..backend import get_backend
 
 Z_CLAMP = 10.0  # rMEA's bound on Fisher z
@@ -204,6 +205,7 @@ def _window_missing(x, starts, length):
     return _circular_missing(x, starts, length)
 
 
+@fill_doc
 class LaggedSums:
     """The observed window x lag values and what the statistics need of every surrogate.
 
@@ -231,6 +233,13 @@ class LaggedSums:
     table : ndarray, shape (n_windows, n_windows, n_lags) | None
         ``definition='susy'``: every segment of the first person with every segment of the
         second (SUSY's own effect size needs them all); else ``None``.
+
+    Examples
+    --------
+    %(example_lagged_series)s
+    >>> sums = lagged_values(a, b, geom, np.array([0, 400, 800]))   # observed + 2 shifts
+    >>> type(sums).__name__, sums.obs.shape, sums.sum_abs.shape, sums.count.shape
+    ('LaggedSums', (18, 81), (2, 18), (2, 18))
     """
 
     def __init__(self, n_windows, n_sur, n_lags, groups=None):

@@ -40,6 +40,13 @@ def samples_last(x, convention):
     -------
     x : array
         The signals with the averaged axis last.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import samples_last
+    >>> x = np.zeros((4, 1, 3, 500), complex)    # epochs, frequencies, signals, times
+    >>> samples_last(x, "within").shape, samples_last(x, "across").shape
+    ((4, 1, 3, 500), (1, 500, 3, 4))
     """
     _check_option("convention", convention, CONVENTIONS)
     if convention == "within":
@@ -139,6 +146,13 @@ def plv(xa, xb):
     %(measure_parameters_section)s
 
     %(measure_returns_section)s
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import plv
+    %(example_phases)s
+    >>> plv(xa, xb).round(3), plv(xa, xc).round(3)      # one value per pair: shape (1, 1)
+    (array([[1.]]), array([[0.031]]))
     """
     return plv_from_sums(_cross(unit(xa), unit(xb)), xa.shape[-1])
 
@@ -153,6 +167,14 @@ def coh(xa, xb):
     %(measure_parameters_section)s
 
     %(measure_returns_section)s
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import coh
+    %(example_phases)s
+    >>> envelope = 1 + 0.5 * np.sin(np.linspace(0, 20, 2000))   # amplitude weights the phases
+    >>> coh(xa * envelope, xb * envelope).round(3), coh(xa * envelope, xc).round(3)
+    (array([[1.]]), array([[0.031]]))
     """
     xp = _xp(xa)
     return coh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
@@ -169,8 +191,18 @@ def imcoh(xa, xb, signed=False):
 
     %(measure_parameters_section)s
     %(measure_signed)s
+        Positive: ``a`` leads ``b`` in phase.
 
     %(measure_returns_section)s
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import imcoh
+    %(example_phases)s
+    >>> imcoh(xa, xb, signed=True).round(3)    # sin(0.5): a leads b by 0.5 rad
+    array([[0.479]])
+    >>> imcoh(xa, xa).round(3)                 # zero lag: blind to it (volume conduction)
+    array([[0.]])
     """
     xp = _xp(xa)
     return imcoh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
@@ -191,6 +223,13 @@ def wpli(xa, xb, chunk=64):
         Channels of ``a`` per chunk of the denominator (bounds its memory).
 
     %(measure_returns_section)s
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import wpli
+    %(example_phases)s
+    >>> wpli(xa, xb).round(3), wpli(xa, xa).round(3)   # a consistent lag; zero lag gives 0
+    (array([[1.]]), array([[0.]]))
     """
     xp = _xp(xa)
     num = abs(_cross(xa, xb).imag)
@@ -216,6 +255,13 @@ def ccorr(xa, xb, signed=False):
     %(measure_signed)s
 
     %(measure_returns_section)s
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import ccorr
+    %(example_phases)s
+    >>> ccorr(xa, xb).round(3), ccorr(xa, xc).round(3)
+    (array([[1.]]), array([[0.012]]))
     """
     xp = _xp(xa)
     sa, sb = _centred_sine(xa), _centred_sine(xb)
@@ -240,6 +286,16 @@ def envcorr(xa, xb):
     %(measure_parameters_section)s
 
     %(measure_returns_section)s
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import envcorr
+    >>> rng = np.random.default_rng(0)
+    >>> shared = 1 + rng.random(1000)                         # a common amplitude envelope
+    >>> xa = (shared * np.exp(1j * rng.uniform(-np.pi, np.pi, 1000)))[None]
+    >>> xb = (shared * np.exp(1j * rng.uniform(-np.pi, np.pi, 1000)))[None]
+    >>> envcorr(xa, xb).round(3)             # the phases are unrelated: only amplitudes count
+    array([[1.]])
     """
     xp = _xp(xa)
     ea = abs(xa)
@@ -279,6 +335,12 @@ def phase_relation(phase):
     -------
     relation : str | ndarray of str
         ``'in-phase'``, ``'anti-phase'``, ``'lagged'`` or ``'n/a'`` per phase.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import phase_relation
+    >>> phase_relation(np.array([0.1, 3.0, 1.5, np.nan])).tolist()
+    ['in-phase', 'anti-phase', 'lagged', 'n/a']
     """
     import numpy as np
 
@@ -301,6 +363,12 @@ def check_measures(measures):
     -------
     measures : list of str
         The measure names.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import check_measures
+    >>> check_measures("plv"), check_measures(["plv", "wpli"])
+    (['plv'], ['plv', 'wpli'])
     """
     if isinstance(measures, str):
         measures = [measures]
@@ -328,6 +396,12 @@ def is_signed(name, signed=False, convention="within"):
     -------
     signed : bool
         True when the values carry a sign.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import is_signed
+    >>> is_signed("plv"), is_signed("envcorr"), is_signed("imcoh"), is_signed("imcoh", True)
+    (False, True, False, True)
     """
     if name in SIGNED:
         return True
@@ -336,6 +410,7 @@ def is_signed(name, signed=False, convention="within"):
     return False
 
 
+@fill_doc
 def compute_measure(name, xa, xb, convention="within", signed=False):
     """Compute one measure for every pair of ``xa`` x ``xb`` under a convention.
 
@@ -357,6 +432,16 @@ def compute_measure(name, xa, xb, convention="within", signed=False):
     values : array
         ``(n_epochs, n_freqs, n_a, n_b)`` for ``'within'``,
         ``(n_freqs, n_times, n_a, n_b)`` for ``'across'``.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import compute_measure
+    %(example_phases)s
+    >>> xa4, xb4 = xa.reshape(4, 1, 1, 500), xb.reshape(4, 1, 1, 500)   # 4 epochs of 500
+    >>> compute_measure("plv", xa4, xb4, convention="within").shape    # one value per epoch
+    (4, 1, 1, 1)
+    >>> compute_measure("plv", xa4, xb4, convention="across").shape    # one per time point
+    (1, 500, 1, 1)
     """
     _check_option("measure", name, tuple(MEASURES))
     a = samples_last(xa, convention)
@@ -364,6 +449,7 @@ def compute_measure(name, xa, xb, convention="within", signed=False):
     return measure_samples_last(name, a, b, convention, signed)
 
 
+@fill_doc
 def measure_samples_last(name, a, b, convention="within", signed=False):
     """:func:`compute_measure` on signals already put in :func:`samples_last` layout.
 
@@ -385,6 +471,17 @@ def measure_samples_last(name, a, b, convention="within", signed=False):
     -------
     values : array, shape (..., n_a, n_b)
         The measure for every pair of a channel of ``a`` with a channel of ``b``.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import (compute_measure, measure_samples_last,
+    ...                                        samples_last, sums_measures)
+    %(example_phases)s
+    >>> x = np.concatenate([xa, xb]).reshape(2, 1, 4, 500).swapaxes(0, 2)  # 4 epochs, 2 signals
+    >>> a = samples_last(x, "across")            # one layout copy for every measure
+    >>> plv = measure_samples_last("plv", a, a, "across")
+    >>> bool(np.allclose(plv, compute_measure("plv", x, x, "across")))
+    True
     """
     _check_option("measure", name, tuple(MEASURES))
     if name in SIGNABLE:
@@ -409,6 +506,7 @@ def _work(work, key, shape, dtype, xp):
     return buf[tuple(slice(0, n) for n in shape)]
 
 
+@fill_doc
 def sums_measures(names, a, b_conj, convention="across", *, work=None):
     """Compute the measures that are functions of sums (``FROM_SUMS``) in one pass.
 
@@ -437,6 +535,17 @@ def sums_measures(names, a, b_conj, convention="across", *, work=None):
     -------
     values : dict
         ``{name: array of shape (..., n_a, n_b)}``.
+
+    Examples
+    --------
+    >>> from hyperinsync.sync.measures import (compute_measure, measure_samples_last,
+    ...                                        samples_last, sums_measures)
+    %(example_phases)s
+    >>> x = np.concatenate([xa, xb]).reshape(2, 1, 4, 500).swapaxes(0, 2)  # 4 epochs, 2 signals
+    >>> a = samples_last(x, "across")
+    >>> vals = sums_measures(["plv", "coh"], a, a.conj(), "across")
+    >>> bool(np.allclose(vals["plv"], compute_measure("plv", x, x, "across")))
+    True
     """
     for m in names:
         _check_option("measure", m, tuple(FROM_SUMS))

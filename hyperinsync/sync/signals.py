@@ -286,6 +286,17 @@ class DyadSignals:
     %(backend)s
     %(n_jobs)s
     %(max_bytes)s
+
+    Examples
+    --------
+    >>> raw, truth = hs.simulate_dyad(duration=10.0, sfreq=100.0, seed=0)
+    >>> signals = hs.sync.DyadSignals(raw, {"alpha": (8, 13)}, backend="numpy")
+    >>> signals
+    <DyadSignals | Raw | alpha | fft | decim=auto | single | numpy>
+    >>> roles, picks = signals.data_picks()
+    >>> z, band = signals.continuous(picks[0], {"alpha": 1})["alpha"]
+    >>> roles, z.shape        # A's 32 channels x 1 frequency x 1000 samples
+    (('A', 'B'), (32, 1, 1000))
     """
 
     def __init__(self, inst, bands=None, *, reject_by_annotation=True, picks=None,
