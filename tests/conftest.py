@@ -119,12 +119,14 @@ def _factory(coupled):
 @pytest.fixture(scope="session")
 def coupled_dyad():
     """``make(duration=40.0, sfreq=100.0, seed=0, **simulate_dyad_kwargs)`` -> ``(raw, truth)``
-    of a dyad whose frontal ROIs share an alpha source (strength 0.5)."""
+    of a dyad whose frontal ROIs share an alpha source (strength 0.5).
+    """
     return _factory(True)
 
 
 @pytest.fixture(scope="session")
 def null_dyad():
     """``make(duration=40.0, sfreq=100.0, seed=0, **simulate_dyad_kwargs)`` -> ``(raw, truth)``
-    of a dyad without any coupling (independent people)."""
+    of a dyad without any coupling (independent people).
+    """
     return _factory(False)

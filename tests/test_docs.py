@@ -230,7 +230,8 @@ def test_api_pages_name_only_importable_objects():
 
 def _returns_value(func):
     """Whether a function returns (or yields) something: a ``return <value>`` or a ``yield``
-    in its own body (nested functions and classes not counted)."""
+    in its own body (nested functions and classes not counted).
+    """
     import textwrap
 
     try:

@@ -38,7 +38,8 @@ def _modules():
 def _tests(modname):
     """The doctests of a module: its docstring, and its functions' and classes' (methods
     included). doctest's own search skips functions wrapped by MNE's ``@verbose`` (their
-    globals are not the module's), so the module's objects are listed by ``__module__``."""
+    globals are not the module's), so the module's objects are listed by ``__module__``.
+    """
     module = importlib.import_module(modname)
     finder = doctest.DocTestFinder(exclude_empty=True)
     tests = doctest.DocTestFinder(recurse=False).find(module, modname)

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import hyperinsync.study.parts as rio
-from hyperinsync.simulation import simulate_dyad
 from hyperinsync.study.h5 import read_dict, write_dict
 from hyperinsync.study.parts import read_part, read_part_header, write_part
 from hyperinsync.study.results import describe_results, read_results, write_results

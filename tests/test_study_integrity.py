@@ -648,7 +648,8 @@ def test_crop_segment_of_a_file_not_starting_at_sample_zero(meas_date):
 def test_brainvision_comment_markers_name_segments(tmp_path):
     """BrainVision markers read as 'Comment/rest' cannot name a segment ('/' separates the
     parts of a feature label): [reader] rename_annotations renames them as read, and each
-    segment's values are those of compute_sync on that stretch of the same file."""
+    segment's values are those of compute_sync on that stretch of the same file.
+    """
     from hyperinsync.io import split_dyad
     from hyperinsync.sync import compute_sync
 

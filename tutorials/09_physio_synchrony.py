@@ -121,6 +121,7 @@ print(mea)
 # runs. Here the client's wristband loses contact for 20 s at minute 3 and is stuck for
 # 15 s at minute 6 (on a copy; the analysis below uses the complete recording).
 def lose_contact(x):
+    """Return a copy of the series with 20 s missing (NaN) and 15 s stuck at one value."""
     x = x.copy()
     x[180 * 8 : 200 * 8] = np.nan
     x[360 * 8 : 375 * 8] = x[360 * 8]

@@ -38,9 +38,11 @@ def api_names(doc_dir):
 
 
 def load(name):
-    """The object a dotted name gives as an attribute (``hyperinsync.insync.level1`` is the
-    function even though a module ``hyperinsync/insync/level1.py`` exists), else as a module;
-    ``None`` when there is none."""
+    """Return the object a dotted name gives as an attribute, else as a module.
+
+    ``hyperinsync.insync.level1`` is the function even though a module
+    ``hyperinsync/insync/level1.py`` exists; ``None`` when there is none.
+    """
     parent, _, attr = name.rpartition(".")
     try:
         if parent:
@@ -54,7 +56,7 @@ def load(name):
 
 
 def backref_names(fullname):
-    """The names under which sphinx-gallery files the tutorials that use ``fullname``.
+    """Return the names under which sphinx-gallery files the tutorials that use ``fullname``.
 
     A page documents ``hyperinsync.study.results.Results``, but sphinx-gallery records a
     tutorial's use of it under the shortest module that exports the same object
