@@ -465,7 +465,7 @@ def check_alpha(alpha):
 
 
 def holm(p):
-    r"""Holm's step-down adjusted p-values (family-wise, any dependence).
+    r"""Adjust p-values by Holm's step-down method (family-wise, any dependence).
 
     With the :math:`m` p-values sorted, :math:`p_{(1)} \le \dots \le p_{(m)}`, the adjusted
     values are :math:`\tilde p_{(i)} = \min(1, \max_{j \le i} (m - j + 1)\,p_{(j)})`;
@@ -476,7 +476,7 @@ def holm(p):
     Parameters
     ----------
     p : array-like, shape (m,)
-        p-values in [0, 1].
+        The p-values, in [0, 1].
 
     Returns
     -------

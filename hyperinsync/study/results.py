@@ -471,7 +471,7 @@ def read_lagged_group(d):
 
 
 def failure_line(failure):
-    """One line naming a failed recording, its files and the problem (CLI, ``info``).
+    """Return one line naming a failed recording, its files and the problem (CLI, ``info``).
 
     Parameters
     ----------
@@ -483,6 +483,8 @@ def failure_line(failure):
     Returns
     -------
     line : str
+        ``'<dyad> session <session> (<files>): <error>: <message>'``, with
+        ``simulated`` in place of the files of a simulated recording.
 
     Examples
     --------
