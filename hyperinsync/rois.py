@@ -11,7 +11,8 @@ comment and blank lines are ignored. A line without a colon, an ROI without chan
 listed twice in one ROI and a duplicate ROI name are errors that name the file and line.
 
 A file may list channels of several caps (10-20 and 10-10 names): :func:`resolve_rois` keeps,
-for a given recording, the channels it has.
+for a given recording, the channels it has. ``role_rois`` and ``roi_spec`` apply them to a
+dyad: each person's ROIs as dyad channel names, and the row and column groups of an analysis.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from ._docs import fill_doc
 from ._utils import _validate_type, logger, verbose
 from .montage import DATA_PACKAGE, data_files
+from .roles import ROLE_SEP, split_ch_name
 
 _PREFIX, _SUFFIX = "rois-", ".txt"
 
@@ -249,3 +251,45 @@ def resolve_rois(rois, ch_names, *, min_channels=1, verbose=None):
             f"Channels available: {', '.join(ch_names) or 'none'}."
         )
     return out
+
+
+def role_rois(rois, names, roles, *, verbose=None):
+    """ROIs of each person, ``{role: {label: [dyad channel names]}}``, among ``names``.
+
+    ``rois`` as everywhere (:func:`resolve_rois`: a bundled set, a file or
+    a dict, restricted to the channels present); ``None``: every channel is its own ROI.
+    Roles without a channel in ``names`` are left out.
+    """
+    out = {}
+    for role in roles:
+        plain = [split_ch_name(n)[1] for n in names if split_ch_name(n)[0] == role]
+        if not plain:
+            continue
+        if rois is None:
+            groups = {p: [p] for p in plain}
+        else:
+            try:
+                groups = resolve_rois(rois, plain, verbose=verbose)
+            except ValueError as err:
+                raise ValueError(
+                    f"{err} (role {role!r}). Pass rois=None to analyse channel pairs "
+                    "without ROIs, or a dict {roi_name: [channel, ...]}."
+                ) from None
+        out[role] = {label: [f"{role}{ROLE_SEP}{c}" for c in chs] for label, chs in groups.items()}
+    return out
+
+
+def roi_spec(rois, rows, cols, roles, pairs):
+    """Resolve ROIs per role into row and column groups of channel names (``None``: none)."""
+    if rois is None:
+        return None
+
+    def groups(names):
+        out = {}
+        for role, per_role in role_rois(rois, names, roles).items():
+            for label, chs in per_role.items():
+                key = label if pairs == "inter" else f"{role}{ROLE_SEP}{label}"
+                out[key] = chs
+        return out
+
+    return {"rows": groups(rows), "cols": groups(cols)}

@@ -31,10 +31,8 @@ from .._utils import (
     ProgressBar,
     _validate_type,
 )
+from ..rois import role_rois
 from ..sync.measures import FROM_SUMS, power, unit
-from ..sync.signals import (
-    role_rois,
-)
 
 WINDOW_MEASURES = ("plv", "coh", "imcoh")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..dyad import get_roles
+from ..rois import roi_spec
 from ..sync.measures import compute_measure, unit
 from ..sync.result import SyncResult
 from ..sync.signals import (
@@ -20,7 +21,6 @@ from ..sync.signals import (
     check_finite,
     cut_epochs,
     epoch_index,
-    roi_spec,
 )
 from ..sync.spectral import band_analytic
 from .pairings import _person_picks

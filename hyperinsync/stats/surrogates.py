@@ -55,11 +55,9 @@ from .._utils import (
 )
 from ..backend import gpu_fallback, gpu_step
 from ..dyad import ROLE_SEP, get_roles
+from ..rois import roi_spec
 from ..sync.measures import check_measures
-from ..sync.signals import (
-    DyadSignals,
-    roi_spec,
-)
+from ..sync.signals import DyadSignals
 from .group import permutation_test
 from .inference import fdr_bh
 from .nulls import (

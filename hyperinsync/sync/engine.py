@@ -13,6 +13,7 @@ from .._utils import (
     warn,
 )
 from ..backend import gpu_fallback, gpu_step, real_dtype
+from ..rois import roi_spec
 from .measures import (
     CONVENTIONS,
     FROM_SUMS,
@@ -25,10 +26,7 @@ from .measures import (
     sums_measures,
 )
 from .result import SyncResult
-from .signals import (
-    DyadSignals,
-    roi_spec,
-)
+from .signals import DyadSignals
 
 
 def _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, summary,

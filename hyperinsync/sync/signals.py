@@ -1,6 +1,7 @@
 """The signal layer: :class:`DyadSignals` and its checks.
 
-Picks, ``BAD_`` spans, finite and flat data, decimation, ROIs.
+Picks, ``BAD_`` spans, finite and flat data, decimation (each person's ROIs:
+``hyperinsync.rois.role_rois``).
 
 Every analysis of a dyad -- :func:`hyperinsync.compute_sync`, the surrogate tests, In-Sync
 Levels 1 and 2 -- makes its band signals through :class:`DyadSignals`, with one set of
@@ -24,8 +25,8 @@ from .._utils import (
     check_n_jobs,
 )
 from ..backend import CPU_MAX_BYTES, get_backend, gpu_step
-from ..dyad import ROLE_SEP, get_roles, role_picks, split_ch_name
-from ..rois import resolve_rois
+from ..dyad import get_roles, role_picks
+from ..rois import roi_spec, role_rois  # noqa: F401  (moved to hyperinsync.rois; kept importable)
 from .bands import METHODS, mne_transition_bandwidths
 from .spectral import (
     _auto_decim,
@@ -586,45 +587,3 @@ def epoch_index(starts, n_len, q, xp):
 def cut_epochs(z, index):
     """Cut continuous band signals ``(n_ch, F, T)`` into epochs ``(E, F, n_ch, L)`` at ``index``."""
     return z[..., index].transpose(2, 1, 0, 3)
-
-
-def role_rois(rois, names, roles, *, verbose=None):
-    """ROIs of each person, ``{role: {label: [dyad channel names]}}``, among ``names``.
-
-    ``rois`` as everywhere (:func:`hyperinsync.rois.resolve_rois`: a bundled set, a file or
-    a dict, restricted to the channels present); ``None``: every channel is its own ROI.
-    Roles without a channel in ``names`` are left out.
-    """
-    out = {}
-    for role in roles:
-        plain = [split_ch_name(n)[1] for n in names if split_ch_name(n)[0] == role]
-        if not plain:
-            continue
-        if rois is None:
-            groups = {p: [p] for p in plain}
-        else:
-            try:
-                groups = resolve_rois(rois, plain, verbose=verbose)
-            except ValueError as err:
-                raise ValueError(
-                    f"{err} (role {role!r}). Pass rois=None to analyse channel pairs "
-                    "without ROIs, or a dict {roi_name: [channel, ...]}."
-                ) from None
-        out[role] = {label: [f"{role}{ROLE_SEP}{c}" for c in chs] for label, chs in groups.items()}
-    return out
-
-
-def roi_spec(rois, rows, cols, roles, pairs):
-    """Resolve ROIs per role into row and column groups of channel names (``None``: none)."""
-    if rois is None:
-        return None
-
-    def groups(names):
-        out = {}
-        for role, per_role in role_rois(rois, names, roles).items():
-            for label, chs in per_role.items():
-                key = label if pairs == "inter" else f"{role}{ROLE_SEP}{label}"
-                out[key] = chs
-        return out
-
-    return {"rows": groups(rows), "cols": groups(cols)}
