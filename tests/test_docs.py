@@ -228,51 +228,6 @@ def test_api_pages_name_only_importable_objects():
         assert _same_object(name, name), f"doc/api lists {name}: no such object"
 
 
-def _returns_value(func):
-    """Whether a function returns (or yields) something: a ``return <value>`` or a ``yield``
-    in its own body (nested functions and classes not counted).
-    """
-    import textwrap
-
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(inspect.unwrap(func))))
-    except (OSError, TypeError, SyntaxError):
-        return True
-    body = tree.body[0]
-    todo, found = list(body.body), False
-    while todo:
-        node = todo.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        if isinstance(node, (ast.Yield, ast.YieldFrom)) or (
-                isinstance(node, ast.Return) and node.value is not None):
-            found = True
-        todo.extend(ast.iter_child_nodes(node))
-    return found
-
-
-@needs_source
-def test_every_api_page_has_parameters_and_returns():
-    # a function or class with parameters documents them (classes may use Attributes: a
-    # dataclass's fields), and a function that returns or yields something says what
-    missing = []
-    for name in sorted(_api_names()):
-        obj = _load(name)
-        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
-            continue
-        doc = inspect.getdoc(obj) or ""
-        try:
-            params = [p for p in inspect.signature(obj).parameters if p != "self"]
-        except (TypeError, ValueError):
-            params = []
-        if params and not re.search(r"^(Parameters|Attributes)\n-+\n", doc, re.M):
-            missing.append(f"{name}: Parameters")
-        if (inspect.isfunction(obj) and _returns_value(obj)
-                and not re.search(r"^(Returns|Yields)\n-+\n", doc, re.M)):
-            missing.append(f"{name}: Returns")
-    assert not missing, f"API pages without their sections: {missing}"
-
-
 # -- the built site: local links, local resources, figures ------------------------------
 class _Links(HTMLParser):
     def __init__(self):

@@ -13,7 +13,9 @@ import inspect
 import pkgutil
 import re
 import sys
+from contextlib import contextmanager
 
+from mne.utils import verbose
 from numpydoc.validate import get_validation_checks, validate
 from test_docs import ROOT, _api_names, needs_source
 
@@ -97,11 +99,46 @@ def planted_bad_docstring(a, b=1):
     return a + b
 
 
+class PlantedClass:
+    """Hold a value (its constructor's parameter left undocumented)."""
+
+    def __init__(self, a):
+        self.a = a
+
+
+@contextmanager
+def planted_context(name):
+    """Hold ``name`` during the block (no Parameters, no Yields)."""
+    yield
+
+
+@verbose
+def planted_verbose(a, verbose=None):
+    """Return ``a`` doubled (no Returns section, under MNE's ``@verbose``).
+
+    Parameters
+    ----------
+    a : int
+        The value.
+    verbose : bool | None
+        The verbosity.
+    """
+    return 2 * a
+
+
+def _codes(name):
+    return {f.split(": ", 1)[1].split()[0] for f in _findings([f"{__name__}.{name}"])}
+
+
 @needs_source
 def test_validation_catches_a_bad_docstring():
-    # the same checks on a docstring with known defects: they must be found
-    found = _findings([f"{__name__}.planted_bad_docstring"])
-    codes = {f.split(": ", 1)[1].split()[0] for f in found}
-    assert {"SS02", "SS03", "SS05", "PR01", "PR08", "RT01"} <= codes, found
+    # the same checks on docstrings with known defects: they must be found
+    codes = _codes("planted_bad_docstring")
+    assert {"SS02", "SS03", "SS05", "PR01", "PR08", "RT01"} <= codes, codes
+    # a class's constructor parameters, a context manager's parameters and what it yields,
+    # and a function under @verbose (its source behind the wrapper) are checked too
+    assert "PR01" in _codes("PlantedClass")
+    assert {"PR01", "YD01"} <= _codes("planted_context")
+    assert "RT01" in _codes("planted_verbose")
     # and the configured exclusions hold (a private name is never validated)
     assert _findings(["hyperinsync._utils.as_table"]) == []
