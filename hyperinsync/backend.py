@@ -17,13 +17,14 @@ import contextvars
 import functools
 import inspect
 import os
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from ._utils import _check_option, _validate_type, logger, warn
+from ._utils import ProgressBar, _check_option, _validate_type, logger, warn
 
 ENV_VAR = "HYPERINSYNC_BACKEND"
 _NAMES = ("auto", "numpy", "cupy")
@@ -31,6 +32,10 @@ _NAMES = ("auto", "numpy", "cupy")
 # (several chunk-sized temporaries coexist, beside the band signals held whole)
 CPU_MAX_BYTES = 256e6
 GPU_MEMORY_SHARE = 1 / 8
+# surrogate chunks on the CPU stay this small even when max_bytes allows more: their window
+# sums then run in cache and reuse the allocator's memory (a large fresh array costs a page
+# fault per page on first touch, more than the arithmetic done in it)
+CPU_CHUNK_BYTES = 32e6
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,28 @@ class Backend:
         if not max_bytes > 0:
             raise ValueError(f"max_bytes must be positive or 'auto', got {max_bytes}.")
         return float(max_bytes)
+
+    def chunk_bytes(self, max_bytes):
+        """The bytes one chunk of surrogates should hold: ``max_bytes``, on the CPU at most
+        ``CPU_CHUNK_BYTES`` (32 MB)."""
+        return max_bytes if self.name == "cupy" else min(max_bytes, CPU_CHUNK_BYTES)
+
+    def run_chunks(self, func, chunks, n_jobs=1, mesg=None):
+        """``func(c)`` for every chunk, each output joined along its first axis.
+
+        ``func`` returns a tuple of arrays on this backend's device whose first axis runs
+        over the chunk's items (e.g. surrogates). With NumPy the chunks run in ``n_jobs``
+        threads (NumPy releases the GIL; run BLAS on one thread meanwhile,
+        :func:`one_blas_thread`), with CuPy one after another. The results stay on the
+        device. ``mesg``: the message of a progress bar (``None``: no bar).
+        """
+        workers = max(1, int(n_jobs)) if self.name == "numpy" else 1
+        with ThreadPoolExecutor(workers) as pool:
+            res = pool.map(func, chunks)
+            if mesg is not None:
+                res = ProgressBar(res, max_value=len(chunks), mesg=mesg)
+            res = list(res)
+        return tuple(self.xp.concatenate([r[i] for r in res]) for i in range(len(res[0])))
 
     def free_memory(self):
         """Give the GPU memory pool's unused blocks back (after an out-of-memory error)."""
@@ -281,6 +308,38 @@ def gpu_fallback(what, retries=2, shrink=8):
         return wrapper
 
     return deco
+
+
+def scratch(work, key, shape, dtype, xp):
+    """A C-contiguous scratch array of ``shape``: from ``work`` (reused across calls) if given.
+
+    Chunked loops pass the same dict each time (one per thread), so their large temporaries
+    are allocated once: a fresh array of tens of MB is a fresh mapping whose every page
+    faults on first touch, which costs more than the arithmetic done in it. The array is a
+    view of a flat buffer kept in ``work`` under ``(key, dtype)``, grown when too small.
+    """
+    if work is None:
+        return xp.empty(shape, dtype)
+    size = 1
+    for n in shape:
+        size *= int(n)
+    slot = (key, np.dtype(dtype).str)
+    buf = work.get(slot)
+    if buf is None or buf.size < size:
+        buf = work[slot] = xp.empty(size, dtype)
+    return buf[:size].reshape(shape)
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread (threadpoolctl).
+
+    For loops of many mid-sized products, such as surrogate chunks run in ``n_jobs``
+    threads of their own: BLAS threads on top only add synchronisation (measured 2x slower
+    end to end on an idle 2-core machine, 5-15x when other processes load its cores).
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def real_dtype(precision):

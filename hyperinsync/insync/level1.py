@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import stats
 from .._docs import fill_doc
-from ..backend import gpu_fallback, gpu_step
+from ..backend import gpu_fallback, gpu_step, one_blas_thread
 from .._utils import (
     _check_option,
     _validate_type,
@@ -34,6 +34,7 @@ from .windows import (
     _BlockCross,
     _check_n_surrogates,
     _check_positive,
+    _draw_chunks,
     _Geometry,
     _null_shifts,
     _orig_time_str,
@@ -456,39 +457,49 @@ def level1(
             [orders, np.broadcast_to(tail, (len(orders), len(tail)))], axis=1))
         valid_dev = xp.asarray(np.flatnonzero(valid))
 
-        def shuffled(order):
-            v = cross(order, host=False)[valid_dev]
+        def shuffled(ks):
+            # one order per chunk: its re-ordered block sums are as large as a chunk
+            v = cross(orders_dev[ks.start], host=False)[valid_dev]
             loc, scale = _robust_level(v, xp)
-            return (_standardise(v.max(axis=0), loc, scale, xp),
-                    _standardise(v[sub], loc, scale, xp))
+            return (_standardise(v.max(axis=0), loc, scale, xp)[None],
+                    _standardise(v[sub], loc, scale, xp)[None])
 
-        with gpu_step("Level 1 tonic null"):
-            tonic_max[:, bi], pooled = _run_null(shuffled, orders_dev, n_jobs, bk,
-                                                 f"Level 1 tonic null ({band})")
+        with gpu_step("Level 1 tonic null"), one_blas_thread():
+            tonic_max[:, bi], pooled = _run_null(shuffled, _draw_chunks(n_surrogates, 1),
+                                                 n_jobs, bk, f"Level 1 tonic null ({band})")
         if correction is None:
             tonic_pool.append(pooled.reshape((-1,) + pooled.shape[2:]))
 
-        lags = [int(round(shift / q)) for shift in shifts]
+        lags = np.array([int(round(shift / q)) for shift in shifts])
         # windows touching a BAD_ sample of A or of the shifted B, per shift (host, once)
         bad_s = np.stack([_bad_windows(bad_dec, s, geo) for s in lags])
         n_ok = (~bad_s).sum(axis=1)
-        ok_dev = xp.asarray(~bad_s[:, :, None, None]) if bad_dec.any() else None
+        # the lags and window masks go to the device once; every chunk slices them there
+        lags_dev = xp.asarray(lags)
+        ok_dev = n_ok_dev = None
+        if bad_dec.any():
+            ok_dev = xp.asarray(~bad_s[:, :, None, None])
+            n_ok_dev = xp.asarray(n_ok.astype(float)[:, None, None])
+        source = pairs.shifts()
 
-        def shifted(k):
-            v = pairs(xp.roll(pairs.zb, lags[k], axis=-1), host=False)
+        def shifted(ks):
+            # all shifts of the chunk at once: (K, n_windows, n_ra, n_rb)
+            v = pairs.batch(source, lags[ks], lags_dev[ks])
             if ok_dev is None:
-                return v.max(axis=0), v.mean(axis=0), v[sub]
-            ok = ok_dev[k]
+                return v.max(axis=1), v.mean(axis=1), v[:, sub]
+            ok = ok_dev[ks]
             v = xp.where(ok, v, np.nan)
-            if not n_ok[k]:  # BAD_ spans of A and of shifted B cover every window
-                nan = xp.full(v.shape[1:], np.nan)
-                return nan, nan, v[sub]
-            return (xp.where(ok, v, -np.inf).max(axis=0),
-                    xp.where(ok, v, 0.0).sum(axis=0) / n_ok[k], v[sub])
+            # a shift whose BAD_ spans (of A and of shifted B) cover every window is NaN
+            some = n_ok_dev[ks] > 0
+            top = xp.where(some, xp.where(ok, v, -np.inf).max(axis=1), np.nan)
+            mean = xp.where(some, xp.where(ok, v, 0.0).sum(axis=1)
+                            / xp.maximum(n_ok_dev[ks], 1.0), np.nan)
+            return top, mean, v[:, sub]
 
-        with gpu_step("Level 1 chance null"):
+        with gpu_step("Level 1 chance null"), one_blas_thread():
             chance_max[:, bi], series_null[:, bi], pooled = _run_null(
-                shifted, range(len(lags)), n_jobs, bk, f"Level 1 chance null ({band})")
+                shifted, _draw_chunks(len(lags), pairs.chunk(len(lags))), n_jobs, bk,
+                f"Level 1 chance null ({band})")
         pooled = pooled.reshape((-1,) + pooled.shape[2:])  # (n_pooled, n_ra, n_rb)
         null_mean[bi] = np.nanmean(pooled, axis=0)
         null_sd[bi] = np.nanstd(pooled, axis=0, ddof=1)

@@ -18,6 +18,7 @@ and 2 then uses as well).
 from __future__ import annotations
 
 from .._utils import _check_option
+from ..backend import scratch as _work  # scratch arrays of chunked loops (engine, sums)
 
 CONVENTIONS = ("within", "across")
 
@@ -351,22 +352,6 @@ def measure_samples_last(name, a, b, convention="within", signed=False):
         # HyPyP reports |Im| and |ccorr|; mne-connectivity (imcoh across epochs) the sign
         return MEASURES[name](a, b, signed=is_signed(name, signed, convention))
     return MEASURES[name](a, b)
-
-
-def _work(work, key, shape, dtype, xp):
-    """A scratch array of ``shape``: from ``work`` (reused across calls) when given.
-
-    Chunked loops pass the same dict each time, so their large temporaries are allocated
-    once: a fresh array of tens of MB is a fresh mapping whose every page faults on first
-    touch, which cost more than the arithmetic done in it.
-    """
-    if work is None:
-        return xp.empty(shape, dtype)
-    buf = work.get(key)
-    if (buf is None or buf.dtype != dtype or buf.ndim != len(shape)
-            or any(b < n for b, n in zip(buf.shape, shape))):
-        buf = work[key] = xp.empty(shape, dtype)
-    return buf[tuple(slice(0, n) for n in shape)]
 
 
 def sums_measures(names, a, b_conj, convention="across", *, work=None):

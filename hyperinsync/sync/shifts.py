@@ -1,0 +1,120 @@
+r"""Circular shifts of band signals, batched: the operand of every shift's cross sums at once.
+
+A circular-shift surrogate pairs :math:`a(t)` with :math:`b((t - s) \bmod N)`. The measures
+that are functions of sums (``FROM_SUMS`` in :mod:`~hyperinsync.sync.measures`) need, per
+window :math:`W` and shift :math:`s`, the cross sums
+:math:`S_{ij}(W, s) = \sum_{t \in W} a_i(t)\,\bar b_j(t - s)` and the powers of the shifted
+signal over the window. :class:`CircularShifts` holds :math:`b` twice in a row, so that every
+shift is a contiguous slice; :meth:`CircularShifts.operand` lays the slices of a chunk of
+``K`` shifts side by side, lag-major, so that one batched matrix product per block of
+samples (A's block times the operand's block) gives the cross sums of all ``K`` shifts, and
+:meth:`CircularShifts.window_power` takes each window's power from one cumulative sum of
+:math:`|b|^2` (the power of a window of the shifted signal depends on the shift only
+through where the window falls).
+
+Why products and not FFTs: a cross-correlation by FFT gives the sum over *all* samples for
+*every* one of the :math:`N` shifts in :math:`O(N \log N)` per pair, but the nulls need the
+sums over each *window* (per epoch, per sliding window) for a few hundred shifts. By FFT
+every window needs its own transform (:math:`O(N \log N)` per window and pair, against
+:math:`O(K n_W)` multiply-adds per window and pair for :math:`K` shifts of windows of
+:math:`n_W` samples, i.e. :math:`O(K N)` for all windows), which is more work for any
+recording longer than a few windows, and rounds worse in single precision. The products are
+also those of the per-shift computation, so the values are the same to rounding.
+"""
+
+from __future__ import annotations
+
+
+class CircularShifts:
+    """A signal held twice in a row on the backend, for batched circular shifts.
+
+    Parameters
+    ----------
+    z : array, shape (..., n_signals, n_samples)
+        The signals (e.g. person B's band signals; leading axes, such as frequencies, are
+        kept). Shifts are circular over the last axis.
+    xp : module
+        The array namespace of ``z`` (:attr:`hyperinsync.backend.Backend.xp`).
+    conj : bool
+        Hold the complex conjugate (the operand then gives :math:`\\sum a \\bar b` from a
+        plain product with :math:`a`).
+    power : bool
+        Also hold the cumulative power (float64) that :meth:`window_power` reads.
+
+    Notes
+    -----
+    The lag convention is :func:`numpy.roll`'s: shift ``s`` puts sample ``(t - s) mod N``
+    at ``t``. Memory: twice the signal, plus (``power=True``) its cumulative power in
+    float64 (computed once, so that threads can share the object).
+    """
+
+    def __init__(self, z, xp, *, conj=False, power=False):
+        self.xp = xp
+        self.n = z.shape[-1]
+        zt = xp.swapaxes(z.conj() if conj else z, -1, -2)  # (..., N, n_signals)
+        self.zt2 = xp.ascontiguousarray(xp.concatenate([zt, zt], axis=-2))
+        self._cum = None
+        if power:
+            z2 = self.zt2
+            cum = xp.zeros(z2.shape[:-2] + (z2.shape[-2] + 1, z2.shape[-1]), xp.float64)
+            xp.cumsum(abs(z2) ** 2, axis=-2, dtype=xp.float64, out=cum[..., 1:, :])
+            self._cum = cum
+
+    @property
+    def n_signals(self):
+        return self.zt2.shape[-1]
+
+    def _starts(self, lags):
+        return [self.n - int(lag) % self.n for lag in lags]
+
+    def operand(self, lags, n_blocks, block, out=None):
+        """The shifted signals of ``lags`` laid out as blocks, lag-major.
+
+        Parameters
+        ----------
+        lags : sequence of int
+            Shifts in samples (host integers).
+        n_blocks, block : int
+            Blocks of ``block`` samples from sample 0 (``n_blocks * block <= n_samples``).
+        out : array | None
+            A buffer of shape ``(..., n_blocks, block, K, n_signals)`` and the signal's
+            dtype to fill (reused across chunks); ``None``: a new one.
+
+        Returns
+        -------
+        operand : array, shape (..., n_blocks, block, K * n_signals)
+            Entry ``[..., b, u, k * n_signals + j]`` is signal ``j`` at sample
+            ``(b * block + u - lags[k]) mod n_samples``.
+        """
+        lead = self.zt2.shape[:-2]
+        n_sig = self.n_signals
+        if out is None:
+            out = self.xp.empty(lead + (n_blocks, block, len(lags), n_sig), self.zt2.dtype)
+        span = n_blocks * block
+        for k, s in enumerate(self._starts(lags)):
+            out[..., k, :] = self.zt2[..., s : s + span, :].reshape(
+                lead + (n_blocks, block, n_sig))
+        return out.reshape(lead + (n_blocks, block, len(lags) * n_sig))
+
+    def window_power(self, lags, starts, length):
+        """Sums of :math:`|z|^2` of the shifted signals over windows (float64).
+
+        Parameters
+        ----------
+        lags : array of int, shape (K,)
+            Shifts in samples, an array on the backend's device.
+        starts : array of int, shape (n_windows,)
+            First sample of each window, on the device.
+        length : int
+            Samples per window.
+
+        Returns
+        -------
+        power : array, shape (..., n_windows, K * n_signals)
+            Lag-major along the last axis, as :meth:`operand`.
+        """
+        if self._cum is None:
+            raise RuntimeError("CircularShifts(..., power=True) holds the window powers.")
+        lo = (self.n - lags % self.n)[None, :] + starts[:, None]  # (n_windows, K)
+        power = self._cum[..., lo + length, :] - self._cum[..., lo, :]
+        return power.reshape(power.shape[:-3] + (len(starts), -1))
