@@ -17,6 +17,7 @@ import contextvars
 import functools
 import inspect
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -118,21 +119,28 @@ class Backend:
         ``CPU_CHUNK_BYTES`` (32 MB)."""
         return max_bytes if self.name == "cupy" else min(max_bytes, CPU_CHUNK_BYTES)
 
-    def run_chunks(self, func, chunks, n_jobs=1, mesg=None):
-        """``func(c)`` for every chunk, each output joined along its first axis.
+    def run_chunks(self, func, n_items, size, n_jobs=1, mesg=None):
+        """``func(chunk)`` for consecutive chunks of items, each output joined along axis 0.
 
-        ``func`` returns a tuple of arrays on this backend's device whose first axis runs
-        over the chunk's items (e.g. surrogates). With NumPy the chunks run in ``n_jobs``
-        threads (NumPy releases the GIL; run BLAS on one thread meanwhile,
-        :func:`one_blas_thread`), with CuPy one after another. The results stay on the
-        device. ``mesg``: the message of a progress bar (``None``: no bar).
+        ``func`` takes a slice of ``size`` items (e.g. surrogates; the last one may hold
+        fewer) and returns a tuple of arrays on this backend's device whose first axis runs
+        over them. With NumPy the chunks run in ``n_jobs`` threads (NumPy releases the GIL;
+        run BLAS on one thread meanwhile, :func:`one_blas_thread`), with CuPy one after
+        another. The results stay on the device. ``mesg``: the message of a progress bar
+        (``None``: no bar).
         """
-        workers = max(1, int(n_jobs)) if self.name == "numpy" else 1
-        with ThreadPoolExecutor(workers) as pool:
-            res = pool.map(func, chunks)
+        size = max(1, int(size))
+        chunks = [slice(k, min(n_items, k + size)) for k in range(0, n_items, size)]
+        workers = min(len(chunks), max(1, int(n_jobs))) if self.name == "numpy" else 1
+        pool = ThreadPoolExecutor(workers) if workers > 1 else None
+        try:
+            res = map(func, chunks) if pool is None else pool.map(func, chunks)
             if mesg is not None:
                 res = ProgressBar(res, max_value=len(chunks), mesg=mesg)
             res = list(res)
+        finally:
+            if pool is not None:
+                pool.shutdown()
         return tuple(self.xp.concatenate([r[i] for r in res]) for i in range(len(res[0])))
 
     def free_memory(self):
@@ -330,16 +338,45 @@ def scratch(work, key, shape, dtype, xp):
     return buf[:size].reshape(shape)
 
 
+class ThreadScratch(threading.local):
+    """Each thread's scratch arrays (:func:`scratch`), e.g. for chunks of :meth:`Backend.run_chunks`.
+
+    ``obj(key, shape, dtype, xp)`` is ``scratch(obj.work, ...)`` with the calling thread's
+    own ``work`` dict, so that threads never share a buffer.
+    """
+
+    def __init__(self):
+        self.work = {}
+
+    def __call__(self, key, shape, dtype, xp):
+        return scratch(self.work, key, shape, dtype, xp)
+
+
 def one_blas_thread():
     """A context in which BLAS runs on one thread (threadpoolctl).
 
     For loops of many mid-sized products, such as surrogate chunks run in ``n_jobs``
     threads of their own: BLAS threads on top only add synchronisation (measured 2x slower
-    end to end on an idle 2-core machine, 5-15x when other processes load its cores).
+    end to end on an idle 2-core machine, 3-15x when other processes load its cores).
     """
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="blas")
+
+
+def single_blas_thread(func):
+    """Decorate an analysis to run with BLAS on one thread (:func:`one_blas_thread`).
+
+    Its parallelism is its own (``n_jobs`` threads over chunks of surrogates, FFT
+    workers); the limit is lifted when it returns.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with one_blas_thread():
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def real_dtype(precision):

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import stats
 from .._docs import fill_doc
-from ..backend import gpu_fallback, gpu_step, one_blas_thread
+from ..backend import gpu_fallback, gpu_step, single_blas_thread
 from .._utils import (
     _check_option,
     _validate_type,
@@ -34,7 +34,6 @@ from .windows import (
     _BlockCross,
     _check_n_surrogates,
     _check_positive,
-    _draw_chunks,
     _Geometry,
     _null_shifts,
     _orig_time_str,
@@ -196,6 +195,7 @@ def _check_valid_windows(raw, valid, window, step):
 
 
 @gpu_fallback("level1")
+@single_blas_thread
 @verbose
 @fill_doc
 def level1(
@@ -464,9 +464,9 @@ def level1(
             return (_standardise(v.max(axis=0), loc, scale, xp)[None],
                     _standardise(v[sub], loc, scale, xp)[None])
 
-        with gpu_step("Level 1 tonic null"), one_blas_thread():
-            tonic_max[:, bi], pooled = _run_null(shuffled, _draw_chunks(n_surrogates, 1),
-                                                 n_jobs, bk, f"Level 1 tonic null ({band})")
+        with gpu_step("Level 1 tonic null"):
+            tonic_max[:, bi], pooled = _run_null(shuffled, n_surrogates, 1, n_jobs, bk,
+                                                 f"Level 1 tonic null ({band})")
         if correction is None:
             tonic_pool.append(pooled.reshape((-1,) + pooled.shape[2:]))
 
@@ -496,9 +496,9 @@ def level1(
                             / xp.maximum(n_ok_dev[ks], 1.0), np.nan)
             return top, mean, v[:, sub]
 
-        with gpu_step("Level 1 chance null"), one_blas_thread():
+        with gpu_step("Level 1 chance null"):
             chance_max[:, bi], series_null[:, bi], pooled = _run_null(
-                shifted, _draw_chunks(len(lags), pairs.chunk(len(lags))), n_jobs, bk,
+                shifted, len(lags), pairs.chunk(len(lags)), n_jobs, bk,
                 f"Level 1 chance null ({band})")
         pooled = pooled.reshape((-1,) + pooled.shape[2:])  # (n_pooled, n_ra, n_rb)
         null_mean[bi] = np.nanmean(pooled, axis=0)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import stats
 from .._docs import fill_doc
-from ..backend import gpu_fallback, gpu_step, one_blas_thread
+from ..backend import gpu_fallback, gpu_step, single_blas_thread
 from .._utils import INSYNC_PREFIX as PREFIX
 from .._utils import (
     ProgressBar,
@@ -38,7 +38,6 @@ from .windows import (
     _Geometry,
     _null_shifts,
     _orig_time_str,
-    _draw_chunks,
     _PairSeries,
     _Signals,
 )
@@ -142,6 +141,7 @@ def _l2_correct(p, obs, null, correction, tail, alpha):
 
 
 @gpu_fallback("level2")
+@single_blas_thread
 @verbose
 @fill_doc
 def level2(
@@ -388,10 +388,8 @@ def level2(
                     # no clean epoch pair (BAD_ spans everywhere): NaN
                     return (xp.where(w.sum(axis=1)[:, None, None] > 0, mean, np.nan),)
 
-                with one_blas_thread():
-                    nulls[si, :, bi] = bk.run_chunks(
-                        chunk, _draw_chunks(n_surrogates, seg_values.chunk(n_surrogates)),
-                        n_jobs)[0]
+                nulls[si, :, bi] = bk.run_chunks(
+                    chunk, n_surrogates, seg_values.chunk(n_surrogates), n_jobs)[0]
         seg_info.append(dict(name=name, kind=kind, onset=s0 / sfreq,
                              duration=(s1 - s0) / sfreq, n_epochs=int((~bad).sum())))
     nulls, *host = bk.to_numpy_many(nulls, *ev_dev, *phase_dev)

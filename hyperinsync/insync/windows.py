@@ -40,12 +40,10 @@ rounding.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from .._utils import _validate_type
-from ..backend import scratch
+from ..backend import ThreadScratch, scratch
 from ..sync.measures import FROM_SUMS, power, unit
 from ..sync.shifts import CircularShifts
 from ..sync.signals import (
@@ -208,10 +206,11 @@ def _window_values(s, measure, geo, pa_win, pb_win, xp):
 class _BlockOrders:
     """B's blocks put in other orders (Level 2's epoch shuffle), as a batched operand.
 
-    The counterpart of :class:`~hyperinsync.sync.shifts.CircularShifts` for block orders:
-    ``operand(orders)`` lays B's blocks in each order side by side (order-major) and
-    ``window_power(orders)`` gives their powers, for windows that are the blocks
-    (``window = step = one block``). ``orders``: (K, n_blocks) block indices on the device.
+    The counterpart of :class:`~hyperinsync.sync.shifts.CircularShifts` for block orders
+    (same layouts): ``operand(orders)`` lays B's blocks in each order side by side
+    (order-major) and ``window_power(orders)`` gives their powers, for windows that are the
+    blocks (``window = step = one block``). ``orders``: (K, n_blocks) block indices on the
+    device.
     """
 
     def __init__(self, zb, g, xp, power):
@@ -219,18 +218,18 @@ class _BlockOrders:
         self.xp = xp
         self.n_signals = n_b
         self.blk = xp.ascontiguousarray(
-            zb[:, : n_blk * g].reshape(n_b, n_blk, g).transpose(1, 2, 0))  # (n_blk, g, n_b)
+            zb[:, : n_blk * g].reshape(n_b, n_blk, g).transpose(1, 0, 2))  # (n_blk, n_b, g)
         self.pw = None
         if power:
-            self.pw = xp.sum(abs(self.blk) ** 2, axis=1, dtype=xp.float64)  # (n_blk, n_b)
+            self.pw = xp.sum(abs(self.blk) ** 2, axis=-1, dtype=xp.float64)  # (n_blk, n_b)
 
     def operand(self, orders, n_blocks, block, out=None):
-        n_b = self.n_signals
-        if out is None:
-            out = self.xp.empty((n_blocks, block, len(orders), n_b), self.blk.dtype)
-        for k in range(len(orders)):
-            out[:, :, k, :] = self.blk[orders[k]]
-        return out.reshape(n_blocks, block, len(orders) * n_b)
+        n_b, n_k = self.n_signals, len(orders)
+        shape = (n_blocks, n_k, n_b, block)
+        out = self.xp.empty(shape, self.blk.dtype) if out is None else out.reshape(shape)
+        for k in range(n_k):
+            out[:, k] = self.blk[orders[k]]
+        return out.reshape(n_blocks, n_k * n_b, block).swapaxes(-1, -2)
 
     def window_power(self, orders, starts, length):
         p = self.pw[orders]  # (K, n_blk, n_b)
@@ -261,7 +260,7 @@ class _PairSeries:
         self.ma, self.mb = (xp.asarray(m) for m in _roi_means(sig))
         self.starts = xp.arange(geo.n) * (geo.h * geo.g)  # of the windows, on the device
         self.shape = (geo.n, len(sig.idx[0]), len(sig.idx[1]))
-        self._local = threading.local()  # each thread's scratch arrays
+        self._scratch = ThreadScratch()
 
     @property
     def powers(self):
@@ -281,13 +280,15 @@ class _PairSeries:
         return self.bk.to_numpy(v) if host else v
 
     def chunk(self, n_draws):
-        """How many draws one :meth:`batch` call should take (memory below max_bytes)."""
-        per = self._bytes()
-        per_draw = per[0] + per[1] * self.a_blk.shape[1]
-        return int(max(1, min(n_draws, self._budget() // max(1, per_draw))))
+        """How many draws one :meth:`batch` call should take.
 
-    def _budget(self):
-        return self.bk.chunk_bytes(self.max_bytes)
+        As many as fit in ``max_bytes`` (on the CPU in 32 MB, :meth:`Backend.chunk_bytes`),
+        at least one (a draw too large for ``max_bytes`` runs per chunk of A's channels).
+        """
+        fixed, per_a = self._bytes()
+        per_draw = fixed + per_a * self.a_blk.shape[1]
+        budget = self.bk.chunk_bytes(self.max_bytes)
+        return int(max(1, min(n_draws, budget // max(1, per_draw))))
 
     def _bytes(self):
         """Bytes per draw: B's operand (and window powers), and per A channel."""
@@ -310,25 +311,22 @@ class _PairSeries:
         of a call per draw, to rounding.
         """
         xp, geo = self.xp, self.geo
-        work = getattr(self._local, "work", None)
-        if work is None:
-            work = self._local.work = {}
+        tmp = self._scratch  # this thread's arrays, reused from chunk to chunk
         n_blk, n_a, g = self.a_blk.shape
         n_k, n_b = len(draws), source.n_signals
         dtype = self.a_blk.dtype
-        b = source.operand(draws, n_blk, g, out=scratch(work, "b", (n_blk, g, n_k, n_b),
-                                                         dtype, xp))  # (n_blk, g, K * n_b)
+        b = source.operand(draws, n_blk, g, out=tmp("b", (n_blk, n_k, n_b, g), dtype, xp))
         pb = None
         if self.powers:
             pb = source.window_power(draws_dev, self.starts, geo.w * g)  # (n_win, K * n_b)
         fixed, per_a = self._bytes()
-        chunk = int(max(1, min(n_a, (self._budget() // n_k - fixed) // max(1, per_a))))
+        chunk = int(max(1, min(n_a, (self.max_bytes // n_k - fixed) // max(1, per_a))))
         out = xp.zeros((geo.n, self.ma.shape[0], n_k, self.mb.shape[0]))
         for a0 in range(0, n_a, chunk):
             a1 = min(n_a, a0 + chunk)
             s = xp.matmul(self.a_blk[:, a0:a1], b,
-                          out=scratch(work, "s", (n_blk, a1 - a0, n_k * n_b), dtype, xp))
-            s = _window_sum(s, geo.w, geo.h, geo.n, xp, work)
+                          out=tmp("s", (n_blk, a1 - a0, n_k * n_b), dtype, xp))
+            s = _window_sum(s, geo.w, geo.h, geo.n, xp, tmp.work)
             v = _window_values(s, self.measure, geo,
                                None if self.pa is None else self.pa[:, a0:a1], pb, xp)
             del s
@@ -398,14 +396,9 @@ class _BlockCross:
         return self.bk.to_numpy(out) if host else out
 
 
-def _run_null(func, chunks, n_jobs, bk, mesg):
+def _run_null(func, n_draws, size, n_jobs, bk, mesg):
     """``bk.run_chunks``, each output's values of all draws copied to the host at once."""
-    return bk.to_numpy_many(*bk.run_chunks(func, chunks, n_jobs, mesg))
-
-
-def _draw_chunks(n_draws, size):
-    """Slices of ``size`` consecutive draws covering ``n_draws``."""
-    return [slice(k, min(n_draws, k + size)) for k in range(0, n_draws, size)]
+    return bk.to_numpy_many(*bk.run_chunks(func, n_draws, size, n_jobs, mesg))
 
 
 def _null_shifts(rng, n_samples, min_shift, n_surrogates):

@@ -55,7 +55,7 @@ from .._utils import (
     logger,
     verbose,
 )
-from ..backend import gpu_fallback, gpu_step
+from ..backend import gpu_fallback, gpu_step, single_blas_thread
 from ..dyad import ROLE_SEP, get_roles
 from ..sync.measures import check_measures
 from .group import permutation_test
@@ -103,6 +103,7 @@ def _check_common(measures, seed):
 
 
 @gpu_fallback("surrogate_sync")
+@single_blas_thread
 @verbose
 @fill_doc
 def surrogate_sync(

@@ -405,8 +405,32 @@ def sums_measures(names, a, b_conj, convention="across", *, work=None):
     out = {}
     for m in names:
         cross, pa, pb = sums[FROM_SUMS[m][0]]
-        if m == "imcoh":  # FROM_SUMS holds |imcoh|; across epochs it is signed
-            out[m] = imcoh_from_sums(cross, pa, pb, signed=is_signed(m, convention=convention))
-        else:
-            out[m] = FROM_SUMS[m][1](cross, n, pa, pb)
+        # imcoh across epochs is signed (mne-connectivity's convention)
+        out[m] = value_from_sums(m, cross, n, pa, pb, is_signed(m, convention=convention))
     return out
+
+
+def value_from_sums(name, cross, n, pa, pb, signed=False):
+    """A ``FROM_SUMS`` measure from its sums over ``n`` samples.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``FROM_SUMS``.
+    cross : array, shape (..., n_a, n_b)
+        The cross sums :math:`S_{ab}` (of unit phasors for PLV); their conjugate serves
+        every measure but signed ``imcoh``.
+    n : int
+        Samples summed.
+    pa, pb : array, shape (..., n_a) and (..., n_b) | None
+        Summed :func:`power` of each signal (coh, imcoh).
+    signed : bool
+        ``imcoh`` keeps its sign (``FROM_SUMS`` holds its absolute value).
+
+    Returns
+    -------
+    values : array, shape (..., n_a, n_b)
+    """
+    if name == "imcoh" and signed:
+        return imcoh_from_sums(cross, pa, pb, signed=True)
+    return FROM_SUMS[name][1](cross, n, pa, pb)

@@ -6,7 +6,7 @@ window :math:`W` and shift :math:`s`, the cross sums
 :math:`S_{ij}(W, s) = \sum_{t \in W} a_i(t)\,\bar b_j(t - s)` and the powers of the shifted
 signal over the window. :class:`CircularShifts` holds :math:`b` twice in a row, so that every
 shift is a contiguous slice; :meth:`CircularShifts.operand` lays the slices of a chunk of
-``K`` shifts side by side, lag-major, so that one batched matrix product per block of
+``K`` shifts side by side, lag-major (copies of runs of contiguous samples), so that one batched matrix product per block of
 samples (A's block times the operand's block) gives the cross sums of all ``K`` shifts, and
 :meth:`CircularShifts.window_power` takes each window's power from one cumulative sum of
 :math:`|b|^2` (the power of a window of the shifted signal depends on the shift only
@@ -51,21 +51,18 @@ class CircularShifts:
     def __init__(self, z, xp, *, conj=False, power=False):
         self.xp = xp
         self.n = z.shape[-1]
-        zt = xp.swapaxes(z.conj() if conj else z, -1, -2)  # (..., N, n_signals)
-        self.zt2 = xp.ascontiguousarray(xp.concatenate([zt, zt], axis=-2))
+        z = z.conj() if conj else z
+        self.z2 = xp.ascontiguousarray(xp.concatenate([z, z], axis=-1))  # (..., n_sig, 2N)
         self._cum = None
         if power:
-            z2 = self.zt2
-            cum = xp.zeros(z2.shape[:-2] + (z2.shape[-2] + 1, z2.shape[-1]), xp.float64)
-            xp.cumsum(abs(z2) ** 2, axis=-2, dtype=xp.float64, out=cum[..., 1:, :])
+            z2 = self.z2
+            cum = xp.zeros(z2.shape[:-1] + (z2.shape[-1] + 1,), xp.float64)
+            xp.cumsum(abs(z2) ** 2, axis=-1, dtype=xp.float64, out=cum[..., 1:])
             self._cum = cum
 
     @property
     def n_signals(self):
-        return self.zt2.shape[-1]
-
-    def _starts(self, lags):
-        return [self.n - int(lag) % self.n for lag in lags]
+        return self.z2.shape[-2]
 
     def operand(self, lags, n_blocks, block, out=None):
         """The shifted signals of ``lags`` laid out as blocks, lag-major.
@@ -77,24 +74,27 @@ class CircularShifts:
         n_blocks, block : int
             Blocks of ``block`` samples from sample 0 (``n_blocks * block <= n_samples``).
         out : array | None
-            A buffer of shape ``(..., n_blocks, block, K, n_signals)`` and the signal's
-            dtype to fill (reused across chunks); ``None``: a new one.
+            A C-contiguous buffer of ``(..., n_blocks, K, n_signals, block)`` elements and
+            the signal's dtype to fill (reused across chunks); ``None``: a new one.
 
         Returns
         -------
         operand : array, shape (..., n_blocks, block, K * n_signals)
             Entry ``[..., b, u, k * n_signals + j]`` is signal ``j`` at sample
-            ``(b * block + u - lags[k]) mod n_samples``.
+            ``(b * block + u - lags[k]) mod n_samples``; a transposed view of ``out`` (each
+            block's samples contiguous, which BLAS reads as a transposed operand).
         """
-        lead = self.zt2.shape[:-2]
-        n_sig = self.n_signals
-        if out is None:
-            out = self.xp.empty(lead + (n_blocks, block, len(lags), n_sig), self.zt2.dtype)
+        lead = self.z2.shape[:-2]
+        n_sig, n_k = self.n_signals, len(lags)
+        shape = lead + (n_blocks, n_k, n_sig, block)
+        out = self.xp.empty(shape, self.z2.dtype) if out is None else out.reshape(shape)
         span = n_blocks * block
-        for k, s in enumerate(self._starts(lags)):
-            out[..., k, :] = self.zt2[..., s : s + span, :].reshape(
-                lead + (n_blocks, block, n_sig))
-        return out.reshape(lead + (n_blocks, block, len(lags) * n_sig))
+        for k, lag in enumerate(lags):
+            s = self.n - int(lag) % self.n
+            # runs of `block` contiguous samples per signal and block
+            out[..., k, :, :] = self.z2[..., s : s + span].reshape(
+                lead + (n_sig, n_blocks, block)).swapaxes(-3, -2)
+        return out.reshape(lead + (n_blocks, n_k * n_sig, block)).swapaxes(-1, -2)
 
     def window_power(self, lags, starts, length):
         """Sums of :math:`|z|^2` of the shifted signals over windows (float64).
@@ -116,5 +116,6 @@ class CircularShifts:
         if self._cum is None:
             raise RuntimeError("CircularShifts(..., power=True) holds the window powers.")
         lo = (self.n - lags % self.n)[None, :] + starts[:, None]  # (n_windows, K)
-        power = self._cum[..., lo + length, :] - self._cum[..., lo, :]
-        return power.reshape(power.shape[:-3] + (len(starts), -1))
+        power = self._cum[..., lo + length] - self._cum[..., lo]  # (..., n_sig, n_win, K)
+        power = self.xp.moveaxis(power, -3, -1)  # (..., n_windows, K, n_signals)
+        return power.reshape(power.shape[:-2] + (-1,))
