@@ -36,10 +36,10 @@ def main():
     # one BLAS thread per job, set before NumPy loads: the jobs are the parallelism
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    run(args.quick, args.n_null, args.n_jobs, args.backend)
+    run(args.quick, args.n_null, args.n_jobs, args.backend, args.repeats, args.json)
 
 
-def run(quick=False, n_null=None, n_jobs=2, backend="numpy"):
+def run(quick=False, n_null=None, n_jobs=2, backend="numpy", repeats=3, json_path=None):
     """Simulate, run Level 1 and print; return (result, wall s, CPU s, raw)."""
     from hyperinsync import Coupling, simulate_dyad
     from hyperinsync.insync import level1
@@ -58,7 +58,7 @@ def run(quick=False, n_null=None, n_jobs=2, backend="numpy"):
     t_sim = time.perf_counter() - t0
     print(f"simulated {duration:g} s, 2 x {len(raw.ch_names) // 2} channels at {sfreq:g} Hz "
           f"in {t_sim:.1f} s")
-    if args.backend == "cupy":
+    if backend == "cupy":
         from gpu_common import device_name, gpu_case, setup
 
         setup("cupy")
@@ -66,12 +66,11 @@ def run(quick=False, n_null=None, n_jobs=2, backend="numpy"):
 
         def run(backend):
             return level1(raw, bands, "default", window=6.0, step=0.5, n_surrogates=n_null,
-                          seed=0, backend=backend, n_jobs=args.n_jobs, verbose=False)
+                          seed=0, backend=backend, n_jobs=n_jobs, verbose=False)
 
         gpu_case("bench_insync", f"Level 1, {duration:g} s, {n_null} + {n_null} surrogates",
                  run, lambda r: {"values": r.values, "tonic null max": r.tonic_null_max},
-                 repeats=args.repeats, target=None if args.quick else 1.0,
-                 json_path=args.json)
+                 repeats=repeats, target=None if quick else 1.0, json_path=json_path)
         return
     t0, c0 = time.perf_counter(), time.process_time()
     res = level1(raw, bands, "default", window=6.0, step=0.5, n_surrogates=n_null, seed=0,

@@ -365,7 +365,9 @@ def level1(
     %(precision)s
     %(backend)s
     %(n_jobs)s
-        Used for the FFTs and, with NumPy, as threads over the surrogates.
+        Used for the FFTs and, with NumPy, as threads over the surrogates (the circular
+        shifts in chunks, see :mod:`hyperinsync.insync.windows`); BLAS runs on one thread
+        meanwhile.
     %(max_bytes)s
     %(n_null_deprecated)s
     %(verbose)s
