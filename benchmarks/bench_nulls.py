@@ -17,7 +17,7 @@ the load average is printed before and after.
 Usage::
 
     python benchmarks/bench_nulls.py [--base REF] [--only L1,L2,ST] [--quick]
-        [--n-surrogates N] [--repeats N] [--n-jobs N]
+        [--n-surrogates N] [--repeats N] [--n-jobs N] [--l1-duration S]
 """
 
 from __future__ import annotations
@@ -118,6 +118,8 @@ def main():
     parser.add_argument("--n-surrogates", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--l1-duration", type=float, default=600.0,
+                        help="L1: recording length in s (the L1 scenario of run_all: 1800)")
     args = parser.parse_args()
     import mne
     import numpy as np
@@ -131,7 +133,7 @@ def main():
         n_sur, rep, n_jobs = args.n_surrogates, args.repeats, args.n_jobs
         bands = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
         if "L1" in only:
-            dur = 120.0 if args.quick else 600.0
+            dur = 120.0 if args.quick else args.l1_duration
             raw, _ = new.simulate_dyad(duration=dur, sfreq=500.0, montage="standard-32",
                                        seed=0, verbose=False)
             for pkg in (old, new):

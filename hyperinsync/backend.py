@@ -33,9 +33,9 @@ _NAMES = ("auto", "numpy", "cupy")
 # (several chunk-sized temporaries coexist, beside the band signals held whole)
 CPU_MAX_BYTES = 256e6
 GPU_MEMORY_SHARE = 1 / 8
-# surrogate chunks on the CPU stay this small even when max_bytes allows more: their window
-# sums then run in cache and reuse the allocator's memory (a large fresh array costs a page
-# fault per page on first touch, more than the arithmetic done in it)
+# surrogate chunks on the CPU stay this small even when max_bytes allows more: more draws
+# per chunk gain nothing once the products are large, and smaller scratch arrays stay
+# closer to the caches
 CPU_CHUNK_BYTES = 32e6
 
 
@@ -356,8 +356,9 @@ def one_blas_thread():
     """A context in which BLAS runs on one thread (threadpoolctl).
 
     For loops of many mid-sized products, such as surrogate chunks run in ``n_jobs``
-    threads of their own: BLAS threads on top only add synchronisation (measured 2x slower
-    end to end on an idle 2-core machine, 3-15x when other processes load its cores).
+    threads of their own: BLAS threads on top only add synchronisation (compute_sync
+    measured 2x slower with them on an idle 2-core machine; the surrogate nulls 3-26x when
+    other processes load its cores, ``benchmarks/bench_nulls.py``).
     """
     from threadpoolctl import threadpool_limits
 

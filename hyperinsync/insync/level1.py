@@ -482,7 +482,6 @@ def level1(
         if bad_dec.any():
             ok_dev = xp.asarray(~bad_s[:, :, None, None])
             n_ok_dev = xp.asarray(n_ok.astype(float)[:, None, None])
-        source = pairs.shifts()
 
         def shifted(ks):
             # all shifts of the chunk at once: (K, n_windows, n_ra, n_rb)
@@ -499,6 +498,7 @@ def level1(
             return top, mean, v[:, sub]
 
         with gpu_step("Level 1 chance null"):
+            source = pairs.shifts()  # B twice in a row: every shift a contiguous slice
             chance_max[:, bi], series_null[:, bi], pooled = _run_null(
                 shifted, len(lags), pairs.chunk(len(lags)), n_jobs, bk,
                 f"Level 1 chance null ({band})")

@@ -33,9 +33,9 @@ run once per chunk. The work is that of one product per draw
 (:math:`K n_a n_b n_\mathrm{samples}` complex multiply-adds), without the per-draw calls; a
 cross-correlation by FFT would give every shift of the *whole-recording* sum at once, but
 each window needs its own (see :mod:`hyperinsync.sync.shifts`). Chunks hold at most
-``max_bytes`` (on the CPU at most 32 MB, which keeps them in cache), run in ``n_jobs``
-threads with BLAS on one thread, and give the values of the per-draw computation to
-rounding.
+``max_bytes`` (on the CPU at most 32 MB, in scratch arrays each thread reuses from chunk to
+chunk), run in ``n_jobs`` threads with BLAS on one thread, and give the values of the
+per-draw computation to rounding.
 """
 
 from __future__ import annotations

@@ -41,8 +41,8 @@ of shifts (:mod:`hyperinsync.sync.shifts`; unit phasors and powers are made once
 window powers come from one cumulative sum); the measures that are not sums (wPLI, ccorr,
 envcorr) gather B's shifted epochs per chunk. Work is cut into chunks whose intermediate
 arrays stay below about ``max_bytes`` (the same bound as :func:`~hyperinsync.compute_sync`;
-on the CPU, chunks of surrogates hold at most 32 MB, which keeps them in cache) and run in
-``n_jobs`` threads with BLAS on one thread.
+on the CPU, chunks of surrogates hold at most 32 MB, in scratch arrays reused from chunk to
+chunk) and run in ``n_jobs`` threads with BLAS on one thread.
 """
 
 from __future__ import annotations
