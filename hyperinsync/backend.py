@@ -339,7 +339,7 @@ def scratch(work, key, shape, dtype, xp):
 
 
 class ThreadScratch(threading.local):
-    """Each thread's scratch arrays (:func:`scratch`), e.g. for chunks of :meth:`Backend.run_chunks`.
+    """Each thread's scratch arrays (:func:`scratch`), e.g. for :meth:`Backend.run_chunks`.
 
     ``obj(key, shape, dtype, xp)`` is ``scratch(obj.work, ...)`` with the calling thread's
     own ``work`` dict, so that threads never share a buffer.

@@ -343,7 +343,8 @@ def _shift_sums(prep, names, za, cont, shifts, shifts_dev, weight_dev, bk, budge
                 pb = source[k].window_power(shifts_dev[ks], starts, n_l).swapaxes(0, 1)
             for j, m in enumerate(names):
                 if FROM_SUMS[m][0] == k:
-                    v = value_from_sums(m, cross, n_l, pa, pb, prep.signed).mean(axis=1)
+                    v = value_from_sums(m, cross, n_l, pa, pb, prep.signed,
+                                        tmp.work).mean(axis=1)
                     # the sum over each shift's clean epochs (weights 0/1)
                     out[:, j] = xp.einsum("eikj,ke->kij", v.reshape(n_ep, ca, n_k, cb),
                                           weight_dev[ks])

@@ -4,22 +4,26 @@ A circular-shift surrogate pairs :math:`a(t)` with :math:`b((t - s) \bmod N)`. T
 that are functions of sums (``FROM_SUMS`` in :mod:`~hyperinsync.sync.measures`) need, per
 window :math:`W` and shift :math:`s`, the cross sums
 :math:`S_{ij}(W, s) = \sum_{t \in W} a_i(t)\,\bar b_j(t - s)` and the powers of the shifted
-signal over the window. :class:`CircularShifts` holds :math:`b` twice in a row, so that every
-shift is a contiguous slice; :meth:`CircularShifts.operand` lays the slices of a chunk of
-``K`` shifts side by side, lag-major (copies of runs of contiguous samples), so that one batched matrix product per block of
-samples (A's block times the operand's block) gives the cross sums of all ``K`` shifts, and
-:meth:`CircularShifts.window_power` takes each window's power from one cumulative sum of
-:math:`|b|^2` (the power of a window of the shifted signal depends on the shift only
-through where the window falls).
+signal over the window. :class:`CircularShifts` holds :math:`b` twice in a row, so that
+every shift is a contiguous slice; :meth:`CircularShifts.operand` copies the slices of a
+chunk of ``K`` shifts side by side, lag-major (runs of contiguous samples), so that one
+batched matrix product per block of samples (A's block times the operand's block) gives the
+cross sums of all ``K`` shifts; :meth:`CircularShifts.window_power` takes each window's
+power from one cumulative sum of :math:`|b|^2` (the power of a window of the shifted signal
+depends on the shift only through where the window falls).
 
 Why products and not FFTs: a cross-correlation by FFT gives the sum over *all* samples for
 *every* one of the :math:`N` shifts in :math:`O(N \log N)` per pair, but the nulls need the
-sums over each *window* (per epoch, per sliding window) for a few hundred shifts. By FFT
-every window needs its own transform (:math:`O(N \log N)` per window and pair, against
-:math:`O(K n_W)` multiply-adds per window and pair for :math:`K` shifts of windows of
-:math:`n_W` samples, i.e. :math:`O(K N)` for all windows), which is more work for any
-recording longer than a few windows, and rounds worse in single precision. The products are
-also those of the per-shift computation, so the values are the same to rounding.
+sum over each *window* (epoch, sliding window) for a few hundred shifts. By FFT every window
+needs its own correlation of A's window with all of B, :math:`O(N \log N)` per window and
+pair, so :math:`O(n_W N \log N)` for :math:`n_W` windows, against :math:`O(K N)`
+multiply-adds for :math:`K` shifts by products. With :math:`5 N \log_2 N` flops per
+transform, 8 per complex multiply-add, and FFT flops about ten times dearer than matrix
+product flops on a CPU (``benchmarks/RESULTS.md``: 13 against 100-190 GFLOP/s), the FFT is
+less work only when :math:`n_W \log_2 N < K / 6`: never for Level 2's 60 epochs of a 2-min
+segment (:math:`60 \times 14` against 200 / 6), let alone Level 1's hundreds of windows. The
+products are also those of the per-shift computation, so the values are the same to
+rounding (an FFT would round differently, and worse in single precision).
 """
 
 from __future__ import annotations
