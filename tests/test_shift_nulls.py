@@ -164,7 +164,7 @@ def test_surrogate_test_shift_null_equals_gathered_per_shift_path(dyad, monkeypa
     the measures that are not sums (wPLI, ccorr, envcorr) and which is the code before."""
     from hyperinsync.stats import nulls
 
-    kw = dict(bands=BANDS, null="circular_shift", n_surrogates=19, rois=None, seed=4,
+    kw = dict(bands=BANDS, null="circular_shift", n_surrogates=19, rois=ROIS, seed=4,
               min_shift=3.0, precision=precision, max_bytes=3e5, verbose=False)
     measures = ["plv", "coh", "imcoh", "wpli"]
     for signed in (False, True):
