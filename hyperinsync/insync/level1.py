@@ -366,7 +366,7 @@ def level1(
     %(backend)s
     %(n_jobs)s
         Used for the FFTs and, with NumPy, as threads over the surrogates (the circular
-        shifts in chunks, see :mod:`hyperinsync.insync.windows`); BLAS runs on one thread
+        shifts in chunks, see ``hyperinsync.insync.windows``); BLAS runs on one thread
         meanwhile.
     %(max_bytes)s
     %(n_null_deprecated)s

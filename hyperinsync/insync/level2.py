@@ -262,7 +262,7 @@ def level2(
     %(backend)s
     %(n_jobs)s
         Used for the FFTs and, with NumPy, as threads over chunks of surrogates (each chunk
-        one batched product, see :mod:`hyperinsync.insync.windows`); BLAS runs on one
+        one batched product, see ``hyperinsync.insync.windows``); BLAS runs on one
         thread meanwhile.
     %(max_bytes)s
     %(n_null_deprecated)s

@@ -37,7 +37,7 @@ then cut into epochs with its own helpers). Every pairing is then a batched prod
 product yields all A_i x B_j (or all epoch k x epoch l) pairs of a band at once. Circular
 shifts of PLV, coh and imcoh come from sums: B is held twice in a row so that every shift is
 a contiguous slice, and one batched product per epoch gives the cross sums of a whole chunk
-of shifts (:mod:`hyperinsync.sync.shifts`; unit phasors and powers are made once, B's
+of shifts (``hyperinsync.sync.shifts``; unit phasors and powers are made once, B's
 window powers come from one cumulative sum); the measures that are not sums (wPLI, ccorr,
 envcorr) gather B's shifted epochs per chunk. Work is cut into chunks whose intermediate
 arrays stay below about ``max_bytes`` (the same bound as :func:`~hyperinsync.compute_sync`;
