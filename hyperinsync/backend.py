@@ -17,13 +17,15 @@ import contextvars
 import functools
 import inspect
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from ._utils import _check_option, _validate_type, logger, warn
+from ._utils import ProgressBar, _check_option, _validate_type, logger, warn
 
 ENV_VAR = "HYPERINSYNC_BACKEND"
 _NAMES = ("auto", "numpy", "cupy")
@@ -31,6 +33,10 @@ _NAMES = ("auto", "numpy", "cupy")
 # (several chunk-sized temporaries coexist, beside the band signals held whole)
 CPU_MAX_BYTES = 256e6
 GPU_MEMORY_SHARE = 1 / 8
+# surrogate chunks on the CPU stay this small even when max_bytes allows more: more draws
+# per chunk gain nothing once the products are large, and smaller scratch arrays stay
+# closer to the caches
+CPU_CHUNK_BYTES = 32e6
 
 
 @dataclass(frozen=True)
@@ -164,6 +170,62 @@ class Backend:
         if not max_bytes > 0:
             raise ValueError(f"max_bytes must be positive or 'auto', got {max_bytes}.")
         return float(max_bytes)
+
+    def chunk_bytes(self, max_bytes):
+        """Return the bytes one chunk of surrogates should hold.
+
+        Parameters
+        ----------
+        max_bytes : float
+            The analysis' memory budget for intermediate arrays.
+
+        Returns
+        -------
+        n_bytes : float
+            ``max_bytes``, on the CPU at most ``CPU_CHUNK_BYTES`` (32 MB: chunks that
+            fit the caches run faster than one large chunk).
+        """
+        return max_bytes if self.name == "cupy" else min(max_bytes, CPU_CHUNK_BYTES)
+
+    def run_chunks(self, func, n_items, size, n_jobs=1, mesg=None):
+        """Run ``func(chunk)`` for consecutive chunks of items; join each output along axis 0.
+
+        With NumPy the chunks run in ``n_jobs`` threads (NumPy releases the GIL; run BLAS on
+        one thread meanwhile, ``one_blas_thread``), with CuPy one after another. The
+        results stay on the device.
+
+        Parameters
+        ----------
+        func : callable
+            Takes a slice of at most ``size`` items (e.g. surrogates) and returns a tuple of
+            arrays on this backend's device whose first axis runs over them.
+        n_items : int
+            The number of items.
+        size : int
+            Items per chunk (the last chunk may hold fewer).
+        n_jobs : int
+            Threads over the chunks (NumPy only).
+        mesg : str | None
+            The message of a progress bar; ``None``: no bar.
+
+        Returns
+        -------
+        outputs : tuple of arrays
+            Each of ``func``'s outputs, concatenated over the chunks in order.
+        """
+        size = max(1, int(size))
+        chunks = [slice(k, min(n_items, k + size)) for k in range(0, n_items, size)]
+        workers = min(len(chunks), max(1, int(n_jobs))) if self.name == "numpy" else 1
+        pool = ThreadPoolExecutor(workers) if workers > 1 else None
+        try:
+            res = map(func, chunks) if pool is None else pool.map(func, chunks)
+            if mesg is not None:
+                res = ProgressBar(res, max_value=len(chunks), mesg=mesg)
+            res = list(res)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        return tuple(self.xp.concatenate([r[i] for r in res]) for i in range(len(res[0])))
 
     def free_memory(self):
         """Give the GPU memory pool's unused blocks back (after an out-of-memory error)."""
@@ -411,6 +473,69 @@ def gpu_fallback(what, retries=2, shrink=8):
         return wrapper
 
     return deco
+
+
+def scratch(work, key, shape, dtype, xp):
+    """Return a C-contiguous scratch array of ``shape``, from ``work`` if given.
+
+    Chunked loops pass the same dict each time (one per thread), so their large temporaries
+    are allocated once: a fresh array of tens of MB is a fresh mapping whose every page
+    faults on first touch, which costs more than the arithmetic done in it. The array is a
+    view of a flat buffer kept in ``work`` under ``(key, dtype)``, grown when too small.
+    """
+    if work is None:
+        return xp.empty(shape, dtype)
+    size = 1
+    for n in shape:
+        size *= int(n)
+    slot = (key, np.dtype(dtype).str)
+    buf = work.get(slot)
+    if buf is None or buf.size < size:
+        buf = work[slot] = xp.empty(size, dtype)
+    return buf[:size].reshape(shape)
+
+
+class ThreadScratch(threading.local):
+    """Each thread's scratch arrays (:func:`scratch`), e.g. for :meth:`Backend.run_chunks`.
+
+    ``obj(key, shape, dtype, xp)`` is ``scratch(obj.work, ...)`` with the calling thread's
+    own ``work`` dict, so that threads never share a buffer.
+    """
+
+    def __init__(self):
+        self.work = {}
+
+    def __call__(self, key, shape, dtype, xp):
+        """Return this thread's scratch array ``key`` (see :func:`scratch`)."""
+        return scratch(self.work, key, shape, dtype, xp)
+
+
+def one_blas_thread():
+    """Run BLAS on one thread inside this context (threadpoolctl).
+
+    For loops of many mid-sized products, such as surrogate chunks run in ``n_jobs``
+    threads of their own: BLAS threads on top only add synchronisation (compute_sync
+    measured 2x slower with them on an idle 2-core machine; the surrogate nulls 3-26x when
+    other processes load its cores, ``benchmarks/bench_nulls.py``).
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def single_blas_thread(func):
+    """Decorate an analysis to run with BLAS on one thread (:func:`one_blas_thread`).
+
+    Its parallelism is its own (``n_jobs`` threads over chunks of surrogates, FFT
+    workers); the limit is lifted when it returns.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with one_blas_thread():
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def real_dtype(precision):

@@ -1,9 +1,48 @@
-"""Level 1 episodes: their bounds, and the lead-lag and phase relation within each."""
+"""Level 1 episodes: the window statistics that find them, their bounds, their lead-lag.
+
+The lead-lag and the phase relation are estimated within each episode.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.stats import t as student_t
+
+_MAD_TO_SD = 1.482602218505602  # 1 / Phi^-1(3/4): MAD x this = SD, for Gaussian values
+
+
+def _robust_level(v, xp=np):
+    """Median and robust SD (MAD scaled to an SD) over the first axis (windows)."""
+    med = xp.median(v, axis=0)
+    return med, _MAD_TO_SD * xp.median(abs(v - med), axis=0)
+
+
+def _standardise(v, loc, scale, xp=np):
+    """``(v - loc) / scale``; 0 where the scale is 0 (a constant series rises nowhere)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (v - loc) / scale
+    return xp.where(scale > 0, z, xp.where(xp.isnan(v), np.nan, 0.0))
+
+
+def _count_p(stat, ref):
+    """``(1 + #{ref >= stat}) / (len(ref) + 1)`` for every entry of ``stat`` (NaN stays).
+
+    ``ref`` holds the null's family maxima (max-statistic) or one series' null values.
+    """
+    ref = np.sort(np.asarray(ref, float).ravel())
+    ref = ref[~np.isnan(ref)]
+    stat = np.asarray(stat, float)
+    ge = len(ref) - np.searchsorted(ref, np.where(np.isnan(stat), np.inf, stat), "left")
+    return np.where(np.isnan(stat), np.nan, (1.0 + ge) / (len(ref) + 1.0))
+
+
+def _critical(ref, alpha):
+    """Return the value that ``stat`` must exceed for ``_count_p(stat, ref) <= alpha``."""
+    ref = np.sort(np.asarray(ref, float).ravel())[::-1]
+    ref = ref[~np.isnan(ref)]
+    # p <= alpha  <=>  fewer than alpha * (N + 1) references reach the value
+    k = int(np.floor(alpha * (len(ref) + 1) + 1e-9)) - 1
+    return float(ref[k]) if 0 <= k < len(ref) else np.inf
 
 
 def _episode_bounds(times, vals, sig, chance, tonic, step, window, t_end):

@@ -19,13 +19,22 @@ from .._utils import (
     verbose,
     warn,
 )
-from ..backend import gpu_fallback, gpu_step
+from ..backend import gpu_fallback, gpu_step, single_blas_thread
 from ..sync.measures import unit
 from ..sync.signals import (
     DyadSignals,
     bad_spans,
 )
-from .episodes import _episode_bounds, _lead_lag, _lead_lag_sums, _merge_episodes
+from .episodes import (
+    _count_p,
+    _critical,
+    _episode_bounds,
+    _lead_lag,
+    _lead_lag_sums,
+    _merge_episodes,
+    _robust_level,
+    _standardise,
+)
 from .results import InSyncLevel1
 from .windows import (
     WINDOW_MEASURES,
@@ -128,43 +137,6 @@ def _piece_orders(rng, n_blocks, m, fixed, n_surrogates):
     return orders
 
 
-_MAD_TO_SD = 1.482602218505602  # 1 / Phi^-1(3/4): MAD x this = SD, for Gaussian values
-
-
-def _robust_level(v, xp=np):
-    """Median and robust SD (MAD scaled to an SD) over the first axis (windows)."""
-    med = xp.median(v, axis=0)
-    return med, _MAD_TO_SD * xp.median(abs(v - med), axis=0)
-
-
-def _standardise(v, loc, scale, xp=np):
-    """``(v - loc) / scale``; 0 where the scale is 0 (a constant series rises nowhere)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = (v - loc) / scale
-    return xp.where(scale > 0, z, xp.where(xp.isnan(v), np.nan, 0.0))
-
-
-def _count_p(stat, ref):
-    """``(1 + #{ref >= stat}) / (len(ref) + 1)`` for every entry of ``stat`` (NaN stays).
-
-    ``ref`` holds the null's family maxima (max-statistic) or one series' null values.
-    """
-    ref = np.sort(np.asarray(ref, float).ravel())
-    ref = ref[~np.isnan(ref)]
-    stat = np.asarray(stat, float)
-    ge = len(ref) - np.searchsorted(ref, np.where(np.isnan(stat), np.inf, stat), "left")
-    return np.where(np.isnan(stat), np.nan, (1.0 + ge) / (len(ref) + 1.0))
-
-
-def _critical(ref, alpha):
-    """Return the value that ``stat`` must exceed for ``_count_p(stat, ref) <= alpha``."""
-    ref = np.sort(np.asarray(ref, float).ravel())[::-1]
-    ref = ref[~np.isnan(ref)]
-    # p <= alpha  <=>  fewer than alpha * (N + 1) references reach the value
-    k = int(np.floor(alpha * (len(ref) + 1) + 1e-9)) - 1
-    return float(ref[k]) if 0 <= k < len(ref) else np.inf
-
-
 def _check_valid_windows(raw, valid, window, step):
     """Refuse a recording with (almost) no windows free of ``BAD_`` spans; warn on few.
 
@@ -195,6 +167,7 @@ def _check_valid_windows(raw, valid, window, step):
 
 
 @gpu_fallback("level1")
+@single_blas_thread
 @verbose
 @fill_doc
 def level1(
@@ -364,7 +337,9 @@ def level1(
     %(precision)s
     %(backend)s
     %(n_jobs)s
-        Used for the FFTs and, with NumPy, as threads over the surrogates.
+        Used for the FFTs and, with NumPy, as threads over the surrogates (the circular
+        shifts in chunks, see ``hyperinsync.insync.windows``); BLAS runs on one thread
+        meanwhile.
     %(max_bytes)s
     %(n_null_deprecated)s
     %(verbose)s
@@ -471,39 +446,49 @@ def level1(
             [orders, np.broadcast_to(tail, (len(orders), len(tail)))], axis=1))
         valid_dev = xp.asarray(np.flatnonzero(valid))
 
-        def shuffled(order):
-            v = cross(order, host=False)[valid_dev]
+        def shuffled(ks):
+            # one order per chunk: its re-ordered block sums are as large as a chunk
+            v = cross(orders_dev[ks.start], host=False)[valid_dev]
             loc, scale = _robust_level(v, xp)
-            return (_standardise(v.max(axis=0), loc, scale, xp),
-                    _standardise(v[sub], loc, scale, xp))
+            return (_standardise(v.max(axis=0), loc, scale, xp)[None],
+                    _standardise(v[sub], loc, scale, xp)[None])
 
         with gpu_step("Level 1 tonic null"):
-            tonic_max[:, bi], pooled = _run_null(shuffled, orders_dev, n_jobs, bk,
+            tonic_max[:, bi], pooled = _run_null(shuffled, n_surrogates, 1, n_jobs, bk,
                                                  f"Level 1 tonic null ({band})")
         if correction is None:
             tonic_pool.append(pooled.reshape((-1,) + pooled.shape[2:]))
 
-        lags = [int(round(shift / q)) for shift in shifts]
+        lags = np.array([int(round(shift / q)) for shift in shifts])
         # windows touching a BAD_ sample of A or of the shifted B, per shift (host, once)
         bad_s = np.stack([_bad_windows(bad_dec, s, geo) for s in lags])
         n_ok = (~bad_s).sum(axis=1)
-        ok_dev = xp.asarray(~bad_s[:, :, None, None]) if bad_dec.any() else None
+        # the lags and window masks go to the device once; every chunk slices them there
+        lags_dev = xp.asarray(lags)
+        ok_dev = n_ok_dev = None
+        if bad_dec.any():
+            ok_dev = xp.asarray(~bad_s[:, :, None, None])
+            n_ok_dev = xp.asarray(n_ok.astype(float)[:, None, None])
 
-        def shifted(k):
-            v = pairs(xp.roll(pairs.zb, lags[k], axis=-1), host=False)
+        def shifted(ks):
+            # all shifts of the chunk at once: (K, n_windows, n_ra, n_rb)
+            v = pairs.batch(source, lags[ks], lags_dev[ks])
             if ok_dev is None:
-                return v.max(axis=0), v.mean(axis=0), v[sub]
-            ok = ok_dev[k]
+                return v.max(axis=1), v.mean(axis=1), v[:, sub]
+            ok = ok_dev[ks]
             v = xp.where(ok, v, np.nan)
-            if not n_ok[k]:  # BAD_ spans of A and of shifted B cover every window
-                nan = xp.full(v.shape[1:], np.nan)
-                return nan, nan, v[sub]
-            return (xp.where(ok, v, -np.inf).max(axis=0),
-                    xp.where(ok, v, 0.0).sum(axis=0) / n_ok[k], v[sub])
+            # a shift whose BAD_ spans (of A and of shifted B) cover every window is NaN
+            some = n_ok_dev[ks] > 0
+            top = xp.where(some, xp.where(ok, v, -np.inf).max(axis=1), np.nan)
+            mean = xp.where(some, xp.where(ok, v, 0.0).sum(axis=1)
+                            / xp.maximum(n_ok_dev[ks], 1.0), np.nan)
+            return top, mean, v[:, sub]
 
         with gpu_step("Level 1 chance null"):
+            source = pairs.shifts()  # B twice in a row: every shift a contiguous slice
             chance_max[:, bi], series_null[:, bi], pooled = _run_null(
-                shifted, range(len(lags)), n_jobs, bk, f"Level 1 chance null ({band})")
+                shifted, len(lags), pairs.chunk(len(lags)), n_jobs, bk,
+                f"Level 1 chance null ({band})")
         pooled = pooled.reshape((-1,) + pooled.shape[2:])  # (n_pooled, n_ra, n_rb)
         null_mean[bi] = np.nanmean(pooled, axis=0)
         null_sd[bi] = np.nanstd(pooled, axis=0, ddof=1)

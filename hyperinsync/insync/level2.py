@@ -21,7 +21,7 @@ from .._utils import (
     verbose,
     warn,
 )
-from ..backend import gpu_fallback, gpu_step
+from ..backend import gpu_fallback, gpu_step, single_blas_thread
 from ..stats.pairings import shuffle_orders
 from ..stats.result import resolve_tails
 from ..sync.measures import phase_relation, unit
@@ -141,6 +141,7 @@ def _l2_correct(p, obs, null, correction, tail, alpha):
 
 
 @gpu_fallback("level2")
+@single_blas_thread
 @verbose
 @fill_doc
 def level2(
@@ -260,6 +261,9 @@ def level2(
     %(precision)s
     %(backend)s
     %(n_jobs)s
+        Used for the FFTs and, with NumPy, as threads over chunks of surrogates (each chunk
+        one batched product, see ``hyperinsync.insync.windows``); BLAS runs on one
+        thread meanwhile.
     %(max_bytes)s
     %(n_null_deprecated)s
     %(verbose)s
@@ -321,7 +325,7 @@ def level2(
                 f"Contrast {c!r} must name two analysed segments; analysed: {asked}."
             )
     rng = check_seed(seed)
-    bk, max_bytes = dsig.bk, dsig.max_bytes
+    bk, max_bytes, n_jobs = dsig.bk, dsig.max_bytes, dsig.n_jobs
     xp = bk.xp
     sig = _Signals(dsig, rois, n_ep, n_ep, what="Level 2")
     # a p-value (b + 1) / (N + 1) <= alpha needs this many distinct surrogates
@@ -375,7 +379,6 @@ def level2(
             span = slice(a0, a0 + n_epochs * g)
             with gpu_step("Level 2 surrogates"):
                 seg_values = _PairSeries(sig, band, measure, geo, span, max_bytes)
-                zb = seg_values.zb
                 ev_dev.append(seg_values(host=False))
                 phase_dev.append(_l2_phase(sig, band, span, clean_dev, g))
                 # A's epoch and the B data moved onto it both clean, per surrogate (host)
@@ -392,17 +395,23 @@ def level2(
                 ok = ~bad[None, :] & ~b_bad
                 n_ok = ok.sum(axis=1)
                 ok_dev = xp.asarray(ok / np.maximum(n_ok, 1)[:, None])  # mean weights
-                for k in range(n_surrogates):
-                    if null == "circular_shift":
-                        zs = xp.roll(zb, lags[k], axis=-1)
-                    else:
-                        zs = zb.reshape(zb.shape[0], n_epochs, g)[:, draws_dev[k]]
-                        zs = zs.reshape(zb.shape)
-                    if n_ok[k]:
-                        v = seg_values(zs, host=False)
-                        nulls[si, k, bi] = xp.tensordot(ok_dev[k], v, axes=1)
-                    else:
-                        nulls[si, k, bi] = np.nan
+                if null == "circular_shift":
+                    source, on_host, on_dev = (seg_values.shifts(), np.array(lags),
+                                               xp.asarray(lags))
+                else:
+                    source, on_host, on_dev = seg_values.orders(), draws_dev, draws_dev
+
+                def chunk(ks):
+                    # every surrogate of the chunk at once: (K, n_epochs, n_ra, n_rb),
+                    # then each one's mean over its clean epochs
+                    v = seg_values.batch(source, on_host[ks], on_dev[ks])
+                    w = ok_dev[ks]
+                    mean = xp.einsum("ke,kerc->krc", w, v)
+                    # no clean epoch pair (BAD_ spans everywhere): NaN
+                    return (xp.where(w.sum(axis=1)[:, None, None] > 0, mean, np.nan),)
+
+                nulls[si, :, bi] = bk.run_chunks(
+                    chunk, n_surrogates, seg_values.chunk(n_surrogates), n_jobs)[0]
         seg_info.append(dict(name=name, kind=kind, onset=s0 / sfreq,
                              duration=(s1 - s0) / sfreq, n_epochs=int((~bad).sum())))
     nulls, *host = bk.to_numpy_many(nulls, *ev_dev, *phase_dev)

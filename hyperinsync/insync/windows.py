@@ -19,20 +19,36 @@ decimated samples. The block sums of all channel pairs are one batched matrix pr
 (``(n_blocks, n_a, g) @ (n_blocks, g, n_b)``); their cumulative sum :math:`C` gives every
 window as :math:`C[k + w] - C[k]` -- O(1) per window, no loop over windows or pairs. Channel
 pair values are then averaged over the channel pairs of each ROI pair.
+
+Nulls, batched over draws
+-------------------------
+A circular shift of B by :math:`s` changes only the cross sums
+:math:`S_{ij}(W, s) = \sum_{t \in W} x_i(t)\,\bar y_j(t - s)` and where B's windows fall
+for :math:`Q_j` (A's :math:`P_i` stay). For a chunk of :math:`K` shifts (or block orders)
+B's shifted copies are laid side by side, lag-major, so that one batched product
+``(n_blocks, n_a, g) @ (n_blocks, g, K * n_b)`` gives the block sums of all of them; B's
+window powers come from one cumulative sum of :math:`|y|^2`
+(:class:`hyperinsync.sync.shifts.CircularShifts`), and the window sums, values and ROI means
+run once per chunk. The work is that of one product per draw
+(:math:`K n_a n_b n_\mathrm{samples}` complex multiply-adds), without the per-draw calls; a
+cross-correlation by FFT would give every shift of the *whole-recording* sum at once, but
+each window needs its own (see :mod:`hyperinsync.sync.shifts`). Chunks hold at most
+``max_bytes`` (on the CPU at most 32 MB, in scratch arrays each thread reuses from chunk to
+chunk), run in ``n_jobs`` threads with BLAS on one thread, and give the values of the
+per-draw computation to rounding.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from .._utils import (
-    ProgressBar,
     _validate_type,
 )
+from ..backend import ThreadScratch, scratch
 from ..rois import role_rois
 from ..sync.measures import FROM_SUMS, power, unit
+from ..sync.shifts import CircularShifts
 
 WINDOW_MEASURES = ("plv", "coh", "imcoh")
 
@@ -147,14 +163,28 @@ def _blocks(z, g, xp):
     )
 
 
-def _window_sum(blk, w, h, n_win, xp):
-    """Sum over windows of ``w`` blocks every ``h`` blocks, by a cumulative sum (float64)."""
+def _window_sum(blk, w, h, n_win, xp, work=None):
+    """Sum over windows of ``w`` blocks every ``h`` blocks, by a cumulative sum (float64).
+
+    ``work``: scratch arrays reused across calls (:func:`~hyperinsync.backend.scratch`);
+    the result is then one of them, valid until the next call with the same ``work``.
+    """
     wide = xp.complex128 if xp.iscomplexobj(blk) else xp.float64
-    c = xp.zeros((blk.shape[0] + 1,) + blk.shape[1:], dtype=wide)
-    xp.cumsum(blk, axis=0, dtype=wide, out=c[1:])
+    shape = (n_win,) + blk.shape[1:]
+    if w == 1 and h == 1:  # the windows are the blocks (Level 2's epochs)
+        out = scratch(work, "windows", shape, wide, xp)
+        out[...] = blk[:n_win]
+        return out
+    c = scratch(work, "cumsum", (blk.shape[0] + 1,) + blk.shape[1:], wide, xp)
+    c[0] = 0
+    # widen first, then sum in place: NumPy's cumsum with a dtype casts element by element
+    # (measured several times slower); the sums are the same
+    c[1:] = blk
+    xp.cumsum(c[1:], axis=0, out=c[1:])
     last = (n_win - 1) * h
     # strided slices, not fancy indexing: no gathered copies of the cumulative sums
-    return c[w : w + last + 1 : h] - c[: last + 1 : h]
+    return xp.subtract(c[w : w + last + 1 : h], c[: last + 1 : h],
+                       out=scratch(work, "windows", shape, wide, xp))
 
 
 class _Geometry:
@@ -165,52 +195,58 @@ class _Geometry:
         self.n_blocks = n_samples // g
 
 
-def _roi_series(a_blk, zb, geo, measure, mab, xp, max_bytes, pa_win=None):
-    r"""ROI-pair values (n_windows, n_roi_a * n_roi_b) of A's blocks against signal ``zb``.
-
-    ``a_blk`` are the conjugated blocks of A (:func:`_prepare_a`); ``zb`` is B's signal
-    (n_b, T), unit phasors for PLV, shifted as wanted. The block products are
-    :math:`\bar S`, the conjugate of the cross sums, which changes neither :math:`|S|` nor
-    :math:`|\mathrm{Im}\,S|` and lets B enter the matrix product as a strided view (no
-    conjugated copy per surrogate). ``mab`` (n_roi_a * n_roi_b, n_a * n_b) averages channel
-    pairs into ROI pairs.
-    """
-    n_blk, n_a, g = a_blk.shape
-    n_b = zb.shape[0]
-    b = zb[:, : n_blk * g].reshape(n_b, n_blk, g).transpose(1, 2, 0)  # (n_blk, g, n_b)
-    if not FROM_SUMS[measure][0]:  # powers normalise the measure
-        pb_win = _window_sum(power(b).sum(axis=1), geo.w, geo.h, geo.n, xp)
-    out = xp.zeros((geo.n, mab.shape[0]))
-    # chunk over A channels: the cumulative sums hold n_blocks x chunk x n_b complex128
-    chunk = int(max(1, min(n_a, max_bytes // max(1, 48 * (n_blk + 1) * n_b))))
-    for a0 in range(0, n_a, chunk):
-        a1 = min(n_a, a0 + chunk)
-        s = _window_sum(xp.matmul(a_blk[:, a0:a1], b), geo.w, geo.h, geo.n, xp)
-        v = _window_values(s, measure, geo, None if pa_win is None else pa_win[:, a0:a1],
-                           None if FROM_SUMS[measure][0] else pb_win, xp)
-        del s
-        # one matrix product averages all windows' channel pairs into ROI pairs
-        out += v.reshape(geo.n, -1) @ mab[:, a0 * n_b : a1 * n_b].T
-    return out
-
-
-def _window_values(s, measure, geo, pa_win, pb_win, xp):
+def _window_values(s, measure, geo, pa_win, pb_win, xp, work=None):
     r"""Return the measure per window and channel pair from window cross sums (and powers).
 
     The formulas are those of :mod:`hyperinsync.sync.measures` (``FROM_SUMS``); ``s`` is the
     conjugate of the cross sum, which changes neither :math:`|S|` nor
-    :math:`|\mathrm{Im}\,S|` (the window measures are magnitudes).
+    :math:`|\mathrm{Im}\,S|` (the window measures are magnitudes). ``work``: scratch
+    arrays to compute in.
     """
     _, value = FROM_SUMS[measure]
-    return value(s, geo.w * geo.g, pa_win, pb_win)
+    return value(s, geo.w * geo.g, pa_win, pb_win, work)
+
+
+class _BlockOrders:
+    """B's blocks put in other orders (Level 2's epoch shuffle), as a batched operand.
+
+    The counterpart of :class:`~hyperinsync.sync.shifts.CircularShifts` for block orders
+    (same layouts): ``operand(orders)`` lays B's blocks in each order side by side
+    (order-major) and ``window_power(orders)`` gives their powers, for windows that are the
+    blocks (``window = step = one block``). ``orders``: (K, n_blocks) block indices on the
+    device.
+    """
+
+    def __init__(self, zb, g, xp, power):
+        n_b, n_blk = zb.shape[0], zb.shape[-1] // g
+        self.xp = xp
+        self.n_signals = n_b
+        self.blk = xp.ascontiguousarray(
+            zb[:, : n_blk * g].reshape(n_b, n_blk, g).transpose(1, 0, 2))  # (n_blk, n_b, g)
+        self.pw = None
+        if power:
+            self.pw = xp.sum(abs(self.blk) ** 2, axis=-1, dtype=xp.float64)  # (n_blk, n_b)
+
+    def operand(self, orders, n_blocks, block, out=None):
+        n_b, n_k = self.n_signals, len(orders)
+        shape = (n_blocks, n_k, n_b, block)
+        out = self.xp.empty(shape, self.blk.dtype) if out is None else out.reshape(shape)
+        for k in range(n_k):
+            out[:, k] = self.blk[orders[k]]
+        return out.reshape(n_blocks, n_k * n_b, block).swapaxes(-1, -2)
+
+    def window_power(self, orders, starts, length):
+        p = self.pw[orders]  # (K, n_blk, n_b)
+        return p.transpose(1, 0, 2).reshape(p.shape[1], -1)
 
 
 class _PairSeries:
-    """ROI-pair window values of one band: A's signal against B's, shifted or permuted.
+    """ROI-pair window values of one band: A's signal against B's, shifted or reordered.
 
-    Holds A's conjugated blocks and window powers, computed once; each call takes a version
-    of B's signal (same span) and returns values ``(n_windows, n_roi_a, n_roi_b)``, on the
-    host, or on the device with ``host=False`` (surrogates: gathered there, copied once).
+    Holds A's conjugated blocks and window powers, computed once. :meth:`batch` gives the
+    values of many versions of B at once (circular shifts, block orders), ``(K, n_windows,
+    n_roi_a, n_roi_b)`` on the device; calling the object gives the observed values
+    ``(n_windows, n_roi_a, n_roi_b)``, on the host, or on the device with ``host=False``.
     """
 
     def __init__(self, sig, band, measure, geo, span, max_bytes):
@@ -225,13 +261,85 @@ class _PairSeries:
         if not FROM_SUMS[measure][0]:  # powers normalise the measure
             a2 = power(self.a_blk).sum(-1)
             self.pa = _window_sum(a2, geo.w, geo.h, geo.n, xp)
-        self.mab = sig.pair_matrix(xp)
+        self.ma, self.mb = (xp.asarray(m) for m in _roi_means(sig))
+        self.starts = xp.arange(geo.n) * (geo.h * geo.g)  # of the windows, on the device
         self.shape = (geo.n, len(sig.idx[0]), len(sig.idx[1]))
+        self._scratch = ThreadScratch()
 
-    def __call__(self, zb=None, host=True):
-        v = _roi_series(self.a_blk, self.zb if zb is None else zb, self.geo, self.measure,
-                        self.mab, self.xp, self.max_bytes, self.pa).reshape(self.shape)
+    @property
+    def powers(self):
+        """Whether the measure needs B's window powers (coh, imcoh)."""
+        return not FROM_SUMS[self.measure][0]
+
+    def shifts(self):
+        """B ready for circular shifts (:meth:`batch`'s ``source``)."""
+        return CircularShifts(self.zb, self.xp, power=self.powers)
+
+    def orders(self):
+        """B ready for block orders (:meth:`batch`'s ``source``; windows = blocks)."""
+        return _BlockOrders(self.zb, self.geo.g, self.xp, self.powers)
+
+    def __call__(self, host=True):
+        v = self.batch(self.shifts(), [0], self.xp.zeros(1, dtype=int))[0]
         return self.bk.to_numpy(v) if host else v
+
+    def chunk(self, n_draws):
+        """How many draws one :meth:`batch` call should take.
+
+        As many as fit in ``max_bytes`` (on the CPU in 32 MB, :meth:`Backend.chunk_bytes`),
+        at least one (a draw too large for ``max_bytes`` runs per chunk of A's channels).
+        """
+        fixed, per_a = self._bytes()
+        per_draw = fixed + per_a * self.a_blk.shape[1]
+        budget = self.bk.chunk_bytes(self.max_bytes)
+        return int(max(1, min(n_draws, budget // max(1, per_draw))))
+
+    def _bytes(self):
+        """Bytes per draw: B's operand (and window powers), and per A channel."""
+        n_blk, _, g = self.a_blk.shape
+        n_b, geo = self.zb.shape[0], self.geo
+        item = self.a_blk.itemsize
+        fixed = n_blk * g * n_b * item + (16 * geo.n * n_b if self.powers else 0)
+        # block products, their cumulative sums (complex128), window sums, values
+        per_a = n_b * (n_blk * (item + 16) + 32 * geo.n)
+        return fixed, per_a
+
+    def batch(self, source, draws, draws_dev):
+        """ROI-pair window values for each draw: ``(K, n_windows, n_roi_a, n_roi_b)``.
+
+        ``source``: :meth:`shifts` (draws are lags in samples, host integers) or
+        :meth:`orders` (draws are block orders on the device); ``draws_dev``: the draws on
+        the device (window powers). One batched product per A-channel chunk gives the block
+        cross sums of every draw (:class:`~hyperinsync.sync.shifts.CircularShifts`); the
+        window sums, values and ROI means follow on all draws at once. The values are those
+        of a call per draw, to rounding.
+        """
+        xp, geo = self.xp, self.geo
+        tmp = self._scratch  # this thread's arrays, reused from chunk to chunk
+        n_blk, n_a, g = self.a_blk.shape
+        n_k, n_b = len(draws), source.n_signals
+        dtype = self.a_blk.dtype
+        b = source.operand(draws, n_blk, g, out=tmp("b", (n_blk, n_k, n_b, g), dtype, xp))
+        pb = None
+        if self.powers:
+            pb = source.window_power(draws_dev, self.starts, geo.w * g)  # (n_win, K * n_b)
+        fixed, per_a = self._bytes()
+        chunk = int(max(1, min(n_a, (self.max_bytes // n_k - fixed) // max(1, per_a))))
+        out = xp.zeros((geo.n, self.ma.shape[0], n_k, self.mb.shape[0]))
+        for a0 in range(0, n_a, chunk):
+            a1 = min(n_a, a0 + chunk)
+            s = xp.matmul(self.a_blk[:, a0:a1], b,
+                          out=tmp("s", (n_blk, a1 - a0, n_k * n_b), dtype, xp))
+            s = _window_sum(s, geo.w, geo.h, geo.n, xp, tmp.work)
+            v = _window_values(s, self.measure, geo,
+                               None if self.pa is None else self.pa[:, a0:a1], pb, xp,
+                               tmp.work)
+            del s
+            # ROI means: B's channels in one product over every window, A pair and draw
+            # (lag-major columns: draw k, channel j), then A's channels per window
+            v = xp.matmul(v.reshape(-1, n_b), self.mb.T).reshape(geo.n, a1 - a0, -1)
+            out += xp.matmul(self.ma[:, a0:a1], v).reshape(out.shape)
+        return out.transpose(2, 0, 1, 3)
 
 
 def _bad_windows(bad_dec, shift, geo):
@@ -294,17 +402,9 @@ class _BlockCross:
         return self.bk.to_numpy(out) if host else out
 
 
-def _run_null(func, draws, n_jobs, bk, mesg):
-    """``func(d)`` for every draw, stacked per output, as host arrays.
-
-    ``func`` returns a tuple of arrays on the backend's device; with NumPy the draws run in
-    ``n_jobs`` threads (NumPy releases the GIL), on the GPU one after another, and each
-    output's values of all draws come to the host in one copy.
-    """
-    with ThreadPoolExecutor(n_jobs if bk.name == "numpy" else 1) as pool:
-        res = list(ProgressBar(pool.map(func, draws), max_value=len(draws), mesg=mesg))
-    xp = bk.xp
-    return bk.to_numpy_many(*(xp.stack([r[i] for r in res]) for i in range(len(res[0]))))
+def _run_null(func, n_draws, size, n_jobs, bk, mesg):
+    """``bk.run_chunks``, each output's values of all draws copied to the host at once."""
+    return bk.to_numpy_many(*bk.run_chunks(func, n_draws, size, n_jobs, mesg))
 
 
 def _null_shifts(rng, n_samples, min_shift, n_surrogates):

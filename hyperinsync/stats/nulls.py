@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import ThreadScratch
 from ..dyad import get_roles
 from ..rois import roi_spec
-from ..sync.measures import compute_measure, unit
+from ..sync.measures import FROM_SUMS, compute_measure, unit, value_from_sums
 from ..sync.result import SyncResult
+from ..sync.shifts import CircularShifts
 from ..sync.signals import (
     bad_mask,
     check_finite,
@@ -243,20 +245,27 @@ def _observed_phase(prep, n_dyads, reducer, bk):
 
 
 def _shift_null(prep, inst, measures, n_sur, min_shift, rng, bk, max_bytes):
-    """Circular shift of B's band signals over the span tiled by the epochs."""
+    """Circular shift of B's band signals over the span tiled by the epochs.
+
+    The measures that are functions of sums (PLV, coh, imcoh) come from one batched product
+    per chunk of shifts (:func:`_shift_sums`); the others (wPLI, ccorr, envcorr: a sign, an
+    absolute value or a centring per sample and epoch) from B's epochs gathered for every
+    shift of a chunk (:func:`_shift_gathered`). Both run in the signals' ``n_jobs`` threads
+    (with BLAS on one thread: :func:`~hyperinsync.stats.surrogate_sync` runs so).
+    """
     xp = bk.xp
     decims = [prep.meta[b].decim for b in prep.bands]
-    unit = int(np.lcm.reduce(decims))  # lags all bands can represent exactly
+    unit_ = int(np.lcm.reduce(decims))  # lags all bands can represent exactly
     n_ep = len(prep.starts)
     span = n_ep * prep.n_len
-    lo = int(np.ceil(min_shift * prep.sfreq / unit))
-    hi = (span - int(np.ceil(min_shift * prep.sfreq))) // unit
+    lo = int(np.ceil(min_shift * prep.sfreq / unit_))
+    hi = (span - int(np.ceil(min_shift * prep.sfreq))) // unit_
     if hi < lo:
         raise ValueError(
             f"min_shift={min_shift} s leaves no lag in a {span / prep.sfreq:.1f} s recording: "
             "lower min_shift (at most a third of the recording is sensible)."
         )
-    lags = rng.integers(lo, hi + 1, n_sur) * unit  # samples
+    lags = rng.integers(lo, hi + 1, n_sur) * unit_  # samples
     # which shifted B windows are clean: circular window sums of the BAD sample mask
     bad = bad_mask(inst, span)
     csum = np.concatenate([[0], np.cumsum(np.r_[bad, bad])])
@@ -266,30 +275,109 @@ def _shift_null(prep, inst, measures, n_sur, min_shift, rng, bk, max_bytes):
     count = weight.sum(axis=1)
     if np.any(count == 0):
         raise ValueError("A circular shift leaves no BAD-free epoch pair: too few clean data.")
-    ca, cb = _pair_shape(prep)
-    null = xp.zeros((n_sur, len(measures), len(prep.bands), ca, cb))
-    src_dev = xp.asarray(src)  # the draws go to the device once
+    null = xp.zeros((n_sur, len(measures), len(prep.bands)) + _pair_shape(prep))
+    # the draws go to the device once
+    src_dev = xp.asarray(src)
     weight_dev = xp.asarray(weight, dtype=xp.float32)
+    sums = [m for m in measures if m in FROM_SUMS]
+    rest = [m for m in measures if m not in FROM_SUMS]
+    n_jobs, budget = prep.sig.n_jobs, bk.chunk_bytes(max_bytes)
     for bi, b in enumerate(prep.bands):
         q = prep.meta[b].decim
         za, zb = prep.signals[b][0], prep.signals[b][1]
-        n_f, n_l = za.shape[1], za.shape[3]
+        n_f, cb, n_l = zb.shape[1], zb.shape[2], zb.shape[3]
         cont = zb.transpose(1, 2, 0, 3).reshape(n_f, cb, n_ep * n_l)  # tiled span
-        per_sur = 16 * n_f * n_ep * (ca + cb) * n_l + 24 * n_f * n_ep * ca * cb
-        step = int(max(1, max_bytes // per_sur))
-        within = xp.arange(n_l)
-        for k0 in range(0, n_sur, step):
-            sl = slice(k0, k0 + step)
-            idx = ((src_dev[sl] // q)[:, :, None] + within) % (n_ep * n_l)  # (Kc, E, L)
-            xb = cont[:, :, idx]  # (F, Cb, Kc, E, L)
-            n_k = xb.shape[2]
-            # surrogates folded into B's signal axis: one BLAS product per epoch
-            xb = xb.transpose(3, 0, 2, 1, 4).reshape(n_ep, n_f, n_k * cb, n_l)
-            for mi, m in enumerate(measures):
-                v = _values(m, za, xb, prep.signed).reshape(n_ep, ca, n_k, cb)  # (E, Ca, Kc, Cb)
-                null[sl, mi, bi] = xp.einsum("eikj,ke->kij", v, weight_dev[sl])
+        if sums:
+            # B's window of A's epoch e starts lag / q samples later: a circular shift
+            # by -lag / q in numpy.roll's convention
+            shifts = (-(lags // q)) % (n_ep * n_l)
+            vals = _shift_sums(prep, sums, za, cont, shifts, xp.asarray(shifts),
+                               weight_dev, bk, budget, n_jobs)
+            for j, m in enumerate(sums):
+                null[:, measures.index(m), bi] = vals[:, j]
+        if rest:
+            vals = _shift_gathered(prep, rest, za, cont, src_dev // q, weight_dev, bk,
+                                   budget, n_jobs)
+            for j, m in enumerate(rest):
+                null[:, measures.index(m), bi] = vals[:, j]
     null = bk.to_numpy(null)
     return null / count[:, None, None, None, None], dict(lags_s=(lags / prep.sfreq).tolist())
+
+
+def _shift_sums(prep, names, za, cont, shifts, shifts_dev, weight_dev, bk, budget, n_jobs):
+    r"""``FROM_SUMS`` measures of every shift: (K, len(names), Ca, Cb), summed over epochs.
+
+    B (``cont``: (F, Cb, M), the tiled span) is held twice in a row, conjugated
+    (:class:`~hyperinsync.sync.shifts.CircularShifts`); for a chunk of shifts its shifted
+    epochs lie side by side, so one batched product per epoch and frequency,
+    ``(Ca, L) @ (L, K * Cb)``, gives every shift's cross sums :math:`\sum a \bar b`. A's
+    powers do not depend on the shift; B's come from one cumulative sum. Unit phasors and
+    powers are made once, not per shift and measure.
+    """
+    xp = bk.xp
+    n_ep, n_f, ca, n_l = za.shape
+    cb = cont.shape[1]
+    kinds = sorted({FROM_SUMS[m][0] for m in names})  # True: sums of unit phasors
+    a = {k: unit(za) if k else za for k in kinds}
+    source = {k: CircularShifts(unit(cont) if k else cont, xp, conj=True, power=not k)
+              for k in kinds}
+    pa = None if False not in kinds else xp.sum(abs(za) ** 2, axis=-1, dtype=xp.float64)
+    starts = xp.arange(n_ep) * n_l
+    item = za.dtype.itemsize
+    # per shift: B's shifted epochs and the cross sums per kind, values, B's powers
+    per = len(kinds) * (n_f * n_ep * n_l * cb * item + n_ep * n_f * ca * cb * (item + 16))
+    per += 8 * n_ep * n_f * cb
+    tmp = ThreadScratch()  # each thread's arrays, reused from chunk to chunk
+
+    def chunk(ks):
+        n_k = ks.stop - ks.start
+        out = xp.empty((n_k, len(names), ca, cb))
+        for k in kinds:
+            op = source[k].operand(shifts[ks], n_ep, n_l, out=tmp(
+                f"b{k}", (n_f, n_ep, n_k, cb, n_l), za.dtype, xp))  # (F, E, L, K Cb)
+            cross = xp.matmul(a[k], op.swapaxes(0, 1), out=tmp(
+                f"s{k}", (n_ep, n_f, ca, n_k * cb), za.dtype, xp))  # (E, F, Ca, K Cb)
+            pb = None
+            if not k:
+                pb = source[k].window_power(shifts_dev[ks], starts, n_l).swapaxes(0, 1)
+            for j, m in enumerate(names):
+                if FROM_SUMS[m][0] == k:
+                    v = value_from_sums(m, cross, n_l, pa, pb, prep.signed,
+                                        tmp.work).mean(axis=1)
+                    # the sum over each shift's clean epochs (weights 0/1)
+                    out[:, j] = xp.einsum("eikj,ke->kij", v.reshape(n_ep, ca, n_k, cb),
+                                          weight_dev[ks])
+        return (out,)
+
+    return bk.run_chunks(chunk, len(shifts), budget // per, n_jobs)[0]
+
+
+def _shift_gathered(prep, names, za, cont, starts_dev, weight_dev, bk, budget, n_jobs):
+    """Any measure of every shift, from B's epochs gathered per shift: (K, len(names), Ca, Cb).
+
+    ``starts_dev`` (K, E): where (decimated) B's epoch for A's epoch e starts under shift
+    k, on the device. Surrogates are folded into B's signal axis: one BLAS product (or one
+    pass of the measure) per epoch for a chunk of shifts.
+    """
+    xp = bk.xp
+    n_ep, n_f, ca, n_l = za.shape
+    cb = cont.shape[1]
+    per = 16 * n_f * n_ep * (ca + cb) * n_l + 24 * n_f * n_ep * ca * cb
+    within = xp.arange(n_l)
+
+    def chunk(ks):
+        idx = (starts_dev[ks][:, :, None] + within) % (n_ep * n_l)  # (Kc, E, L)
+        xb = cont[:, :, idx]  # (F, Cb, Kc, E, L)
+        n_k = xb.shape[2]
+        # surrogates folded into B's signal axis: one BLAS product per epoch
+        xb = xb.transpose(3, 0, 2, 1, 4).reshape(n_ep, n_f, n_k * cb, n_l)
+        out = xp.empty((n_k, len(names), ca, cb))
+        for j, m in enumerate(names):
+            v = _values(m, za, xb, prep.signed).reshape(n_ep, ca, n_k, cb)
+            out[:, j] = xp.einsum("eikj,ke->kij", v, weight_dev[ks])
+        return (out,)
+
+    return bk.run_chunks(chunk, starts_dev.shape[0], budget // per, n_jobs)[0]
 
 
 def _phase_null(prep, inst, channels, measures, n_sur, rng, bk, max_bytes):

@@ -34,9 +34,15 @@ How it is fast: the band analytic signals of each person are computed once (exac
 :func:`hyperinsync.compute_sync` computes them: one transform of the continuous recording,
 then cut into epochs with its own helpers). Every pairing is then a batched product of
 :mod:`hyperinsync.sync.measures`: people (or epochs) are folded into the channel axis, so one
-product yields all A_i x B_j (or all epoch k x epoch l) pairs of a band at once. Work is cut
-into chunks whose intermediate arrays stay below about ``max_bytes`` (the same bound as
-:func:`~hyperinsync.compute_sync`).
+product yields all A_i x B_j (or all epoch k x epoch l) pairs of a band at once. Circular
+shifts of PLV, coh and imcoh come from sums: B is held twice in a row so that every shift is
+a contiguous slice, and one batched product per epoch gives the cross sums of a whole chunk
+of shifts (``hyperinsync.sync.shifts``; unit phasors and powers are made once, B's
+window powers come from one cumulative sum); the measures that are not sums (wPLI, ccorr,
+envcorr) gather B's shifted epochs per chunk. Work is cut into chunks whose intermediate
+arrays stay below about ``max_bytes`` (the same bound as :func:`~hyperinsync.compute_sync`;
+on the CPU, chunks of surrogates hold at most 32 MB, in scratch arrays reused from chunk to
+chunk) and run in ``n_jobs`` threads with BLAS on one thread.
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ from .._utils import (
     logger,
     verbose,
 )
-from ..backend import gpu_fallback, gpu_step
+from ..backend import gpu_fallback, gpu_step, single_blas_thread
 from ..dyad import ROLE_SEP, get_roles
 from ..rois import roi_spec
 from ..sync.measures import check_measures
@@ -99,6 +105,7 @@ def _check_common(measures, seed):
 
 
 @gpu_fallback("surrogate_sync")
+@single_blas_thread
 @verbose
 @fill_doc
 def surrogate_sync(
@@ -177,6 +184,8 @@ def surrogate_sync(
     %(precision)s
     %(backend)s
     %(n_jobs)s
+        Used for the FFTs and, with NumPy, as threads over chunks of surrogates (BLAS runs
+        on one thread meanwhile).
     %(max_bytes)s
     %(verbose)s
 
@@ -412,6 +421,8 @@ def surrogate_test(
     %(precision)s
     %(backend)s
     %(n_jobs)s
+        Used for the FFTs and, with NumPy, as threads over chunks of surrogates (BLAS runs
+        on one thread meanwhile).
     %(max_bytes)s
     %(verbose)s
 
@@ -525,6 +536,8 @@ def pseudo_dyad_test(
     %(precision)s
     %(backend)s
     %(n_jobs)s
+        Used for the FFTs and, with NumPy, as threads over chunks of surrogates (BLAS runs
+        on one thread meanwhile).
     %(max_bytes)s
     %(verbose)s
 

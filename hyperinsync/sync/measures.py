@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from .._docs import fill_doc
 from .._utils import _check_option
+from ..backend import scratch as _work  # scratch arrays of chunked loops (engine, sums)
 
 CONVENTIONS = ("within", "across")
 
@@ -85,11 +86,20 @@ def unit(x):
     return x * xp.reciprocal(mag, out=mag)
 
 
-def _outer_sqrt(pa, pb):
-    """``sqrt(pa_i * pb_j)`` for every pair, with zeros replaced by 1 to avoid 0/0."""
+def _outer_sqrt(pa, pb, work=None):
+    """``sqrt(pa_i * pb_j)`` for every pair, with zeros replaced by 1 to avoid 0/0.
+
+    ``work``: scratch arrays (:func:`~hyperinsync.backend.scratch`) to compute in.
+    """
+    import numpy
+
     xp = _xp(pa)
-    den = xp.sqrt(pa[..., :, None] * pb[..., None, :])
-    return xp.where(den == 0, 1, den)
+    a, b = pa[..., :, None], pb[..., None, :]
+    den = _work(work, "den", numpy.broadcast_shapes(a.shape, b.shape),
+                numpy.result_type(pa.dtype, pb.dtype), xp)
+    xp.sqrt(xp.multiply(a, b, out=den), out=den)
+    den[den == 0] = 1
+    return den
 
 
 def power(x):
@@ -97,41 +107,62 @@ def power(x):
     return abs(x) ** 2
 
 
-def plv_from_sums(cross, n):
+def _real_out(cross, dtype, work):
+    """Return a scratch array for a measure of ``cross`` (``work=None``: a new one)."""
+    return _work(work, "value", cross.shape, dtype, _xp(cross))
+
+
+def plv_from_sums(cross, n, work=None):
     r"""PLV from the cross sum of unit phasors over ``n`` samples: :math:`|S| / n`.
 
     ``cross`` is :math:`S_{ab} = \sum u_a \bar u_b` (or its conjugate: the value is the
     same). :func:`plv` and the window engine of :mod:`hyperinsync.insync` (window sums of
-    block cross sums) both end here.
+    block cross sums) both end here. ``work``: scratch arrays to compute in (the result is
+    then one of them, valid until their next use; :func:`~hyperinsync.backend.scratch`).
     """
-    return abs(cross) / n
+    xp = _xp(cross)
+    out = xp.abs(cross, out=_real_out(cross, cross.real.dtype, work))
+    out /= n
+    return out
 
 
-def coh_from_sums(cross, pa, pb):
+def coh_from_sums(cross, pa, pb, work=None):
     r"""Coherence from sums over samples: :math:`|S_{ab}| / \sqrt{P_a P_b}`.
 
     ``cross`` (..., n_a, n_b) is :math:`S_{ab} = \sum x_a \bar x_b`; ``pa`` (..., n_a) and
-    ``pb`` (..., n_b) are the summed :func:`power` of each signal.
+    ``pb`` (..., n_b) are the summed :func:`power` of each signal. ``work``: as in
+    :func:`plv_from_sums`.
     """
-    return abs(cross) / _outer_sqrt(pa, pb)
+    xp = _xp(cross)
+    den = _outer_sqrt(pa, pb, work)
+    out = _real_out(cross, xp.result_type(cross.real.dtype, den.dtype), work)
+    xp.abs(cross, out=out)
+    out /= den
+    return out
 
 
-def imcoh_from_sums(cross, pa, pb, signed=False):
+def imcoh_from_sums(cross, pa, pb, signed=False, work=None):
     r"""Imaginary coherence from sums: :math:`\mathrm{Im}(S_{ab}) / \sqrt{P_a P_b}`.
 
     Its absolute value unless ``signed`` (then ``cross`` must be :math:`S_{ab}`, not its
-    conjugate: a positive value means ``a`` leads ``b`` in phase).
+    conjugate: a positive value means ``a`` leads ``b`` in phase). ``work``: as in
+    :func:`plv_from_sums`.
     """
-    im = cross.imag / _outer_sqrt(pa, pb)
-    return im if signed else abs(im)
+    xp = _xp(cross)
+    den = _outer_sqrt(pa, pb, work)
+    out = _real_out(cross, xp.result_type(cross.real.dtype, den.dtype), work)
+    xp.divide(cross.imag, den, out=out)
+    return out if signed else xp.abs(out, out=out)
 
 
 # The measures that are functions of sums over samples (window sums need nothing else):
-# name -> (whether the sums are of unit phasors, the value from the sums)
+# name -> (whether the sums are of unit phasors, the value from the sums; ``work``: scratch
+# arrays to compute in, see plv_from_sums)
 FROM_SUMS = {
-    "plv": (True, lambda cross, n, pa, pb: plv_from_sums(cross, n)),
-    "coh": (False, lambda cross, n, pa, pb: coh_from_sums(cross, pa, pb)),
-    "imcoh": (False, lambda cross, n, pa, pb: imcoh_from_sums(cross, pa, pb)),
+    "plv": (True, lambda cross, n, pa, pb, work=None: plv_from_sums(cross, n, work)),
+    "coh": (False, lambda cross, n, pa, pb, work=None: coh_from_sums(cross, pa, pb, work)),
+    "imcoh": (False, lambda cross, n, pa, pb, work=None: imcoh_from_sums(cross, pa, pb,
+                                                                         work=work)),
 }
 
 
@@ -490,22 +521,6 @@ def measure_samples_last(name, a, b, convention="within", signed=False):
     return MEASURES[name](a, b)
 
 
-def _work(work, key, shape, dtype, xp):
-    """Return a scratch array of ``shape``: from ``work`` (reused across calls) when given.
-
-    Chunked loops pass the same dict each time, so their large temporaries are allocated
-    once: a fresh array of tens of MB is a fresh mapping whose every page faults on first
-    touch, which cost more than the arithmetic done in it.
-    """
-    if work is None:
-        return xp.empty(shape, dtype)
-    buf = work.get(key)
-    if (buf is None or buf.dtype != dtype or buf.ndim != len(shape)
-            or any(b < n for b, n in zip(buf.shape, shape))):
-        buf = work[key] = xp.empty(shape, dtype)
-    return buf[tuple(slice(0, n) for n in shape)]
-
-
 @fill_doc
 def sums_measures(names, a, b_conj, convention="across", *, work=None):
     """Compute the measures that are functions of sums (``FROM_SUMS``) in one pass.
@@ -569,8 +584,35 @@ def sums_measures(names, a, b_conj, convention="across", *, work=None):
     out = {}
     for m in names:
         cross, pa, pb = sums[FROM_SUMS[m][0]]
-        if m == "imcoh":  # FROM_SUMS holds |imcoh|; across epochs it is signed
-            out[m] = imcoh_from_sums(cross, pa, pb, signed=is_signed(m, convention=convention))
-        else:
-            out[m] = FROM_SUMS[m][1](cross, n, pa, pb)
+        # imcoh across epochs is signed (mne-connectivity's convention)
+        out[m] = value_from_sums(m, cross, n, pa, pb, is_signed(m, convention=convention))
     return out
+
+
+def value_from_sums(name, cross, n, pa, pb, signed=False, work=None):
+    """Compute a ``FROM_SUMS`` measure from its sums over ``n`` samples.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``FROM_SUMS``.
+    cross : array, shape (..., n_a, n_b)
+        The cross sums :math:`S_{ab}` (of unit phasors for PLV); their conjugate serves
+        every measure but signed ``imcoh``.
+    n : int
+        Samples summed.
+    pa, pb : array, shape (..., n_a) and (..., n_b) | None
+        Summed :func:`power` of each signal (coh, imcoh).
+    signed : bool
+        ``imcoh`` keeps its sign (``FROM_SUMS`` holds its absolute value).
+    work : dict | None
+        Scratch arrays to compute in (:func:`~hyperinsync.backend.scratch`); the result is
+        then one of them, valid until their next use. ``None``: a new array.
+
+    Returns
+    -------
+    values : array, shape (..., n_a, n_b)
+    """
+    if name == "imcoh" and signed:
+        return imcoh_from_sums(cross, pa, pb, signed=True, work=work)
+    return FROM_SUMS[name][1](cross, n, pa, pb, work)

@@ -1,0 +1,125 @@
+r"""Circular shifts of band signals, batched: the operand of every shift's cross sums at once.
+
+A circular-shift surrogate pairs :math:`a(t)` with :math:`b((t - s) \bmod N)`. The measures
+that are functions of sums (``FROM_SUMS`` in :mod:`~hyperinsync.sync.measures`) need, per
+window :math:`W` and shift :math:`s`, the cross sums
+:math:`S_{ij}(W, s) = \sum_{t \in W} a_i(t)\,\bar b_j(t - s)` and the powers of the shifted
+signal over the window. :class:`CircularShifts` holds :math:`b` twice in a row, so that
+every shift is a contiguous slice; :meth:`CircularShifts.operand` copies the slices of a
+chunk of ``K`` shifts side by side, lag-major (runs of contiguous samples), so that one
+batched matrix product per block of samples (A's block times the operand's block) gives the
+cross sums of all ``K`` shifts; :meth:`CircularShifts.window_power` takes each window's
+power from one cumulative sum of :math:`|b|^2` (the power of a window of the shifted signal
+depends on the shift only through where the window falls).
+
+Why products and not FFTs: a cross-correlation by FFT gives the sum over *all* samples for
+*every* one of the :math:`N` shifts in :math:`O(N \log N)` per pair, but the nulls need the
+sum over each *window* (epoch, sliding window) for a few hundred shifts. By FFT every window
+needs its own correlation of A's window with all of B, :math:`O(N \log N)` per window and
+pair, so :math:`O(n_W N \log N)` for :math:`n_W` windows, against :math:`O(K N)`
+multiply-adds for :math:`K` shifts by products. With :math:`5 N \log_2 N` flops per
+transform, 8 per complex multiply-add, and FFT flops about ten times dearer than matrix
+product flops on a CPU (``benchmarks/RESULTS.md``: 13 against 100-190 GFLOP/s), the FFT is
+less work only when :math:`n_W \log_2 N < K / 6`: never for Level 2's 60 epochs of a 2-min
+segment (:math:`60 \times 14` against 200 / 6), let alone Level 1's hundreds of windows. The
+products are also those of the per-shift computation, so the values are the same to
+rounding (an FFT would round differently, and worse in single precision).
+"""
+
+from __future__ import annotations
+
+
+class CircularShifts:
+    r"""A signal held twice in a row on the backend, for batched circular shifts.
+
+    Parameters
+    ----------
+    z : array, shape (..., n_signals, n_samples)
+        The signals (e.g. person B's band signals; leading axes, such as frequencies, are
+        kept). Shifts are circular over the last axis.
+    xp : module
+        The array namespace of ``z`` (:attr:`hyperinsync.backend.Backend.xp`).
+    conj : bool
+        Hold the complex conjugate (the operand then gives :math:`\\sum a \\bar b` from a
+        plain product with :math:`a`).
+    power : bool
+        Also hold the cumulative power (float64) that :meth:`window_power` reads.
+
+    Notes
+    -----
+    The lag convention is :func:`numpy.roll`'s: shift ``s`` puts sample ``(t - s) mod N``
+    at ``t``. Memory: twice the signal, plus (``power=True``) its cumulative power in
+    float64 (computed once, so that threads can share the object).
+    """
+
+    def __init__(self, z, xp, *, conj=False, power=False):
+        self.xp = xp
+        self.n = z.shape[-1]
+        z = z.conj() if conj else z
+        self.z2 = xp.ascontiguousarray(xp.concatenate([z, z], axis=-1))  # (..., n_sig, 2N)
+        self._cum = None
+        if power:
+            z2 = self.z2
+            cum = xp.zeros(z2.shape[:-1] + (z2.shape[-1] + 1,), xp.float64)
+            xp.cumsum(abs(z2) ** 2, axis=-1, dtype=xp.float64, out=cum[..., 1:])
+            self._cum = cum
+
+    @property
+    def n_signals(self):
+        return self.z2.shape[-2]
+
+    def operand(self, lags, n_blocks, block, out=None):
+        """Return the shifted signals of ``lags`` laid out as blocks, lag-major.
+
+        Parameters
+        ----------
+        lags : sequence of int
+            Shifts in samples (host integers).
+        n_blocks, block : int
+            Blocks of ``block`` samples from sample 0 (``n_blocks * block <= n_samples``).
+        out : array | None
+            A C-contiguous buffer of ``(..., n_blocks, K, n_signals, block)`` elements and
+            the signal's dtype to fill (reused across chunks); ``None``: a new one.
+
+        Returns
+        -------
+        operand : array, shape (..., n_blocks, block, K * n_signals)
+            Entry ``[..., b, u, k * n_signals + j]`` is signal ``j`` at sample
+            ``(b * block + u - lags[k]) mod n_samples``; a transposed view of ``out`` (each
+            block's samples contiguous, which BLAS reads as a transposed operand).
+        """
+        lead = self.z2.shape[:-2]
+        n_sig, n_k = self.n_signals, len(lags)
+        shape = lead + (n_blocks, n_k, n_sig, block)
+        out = self.xp.empty(shape, self.z2.dtype) if out is None else out.reshape(shape)
+        span = n_blocks * block
+        for k, lag in enumerate(lags):
+            s = self.n - int(lag) % self.n
+            # runs of `block` contiguous samples per signal and block
+            out[..., k, :, :] = self.z2[..., s : s + span].reshape(
+                lead + (n_sig, n_blocks, block)).swapaxes(-3, -2)
+        return out.reshape(lead + (n_blocks, n_k * n_sig, block)).swapaxes(-1, -2)
+
+    def window_power(self, lags, starts, length):
+        """Sum :math:`|z|^2` of the shifted signals over windows (float64).
+
+        Parameters
+        ----------
+        lags : array of int, shape (K,)
+            Shifts in samples, an array on the backend's device.
+        starts : array of int, shape (n_windows,)
+            First sample of each window, on the device.
+        length : int
+            Samples per window.
+
+        Returns
+        -------
+        power : array, shape (..., n_windows, K * n_signals)
+            Lag-major along the last axis, as :meth:`operand`.
+        """
+        if self._cum is None:
+            raise RuntimeError("CircularShifts(..., power=True) holds the window powers.")
+        lo = (self.n - lags % self.n)[None, :] + starts[:, None]  # (n_windows, K)
+        power = self._cum[..., lo + length] - self._cum[..., lo]  # (..., n_sig, n_win, K)
+        power = self.xp.moveaxis(power, -3, -1)  # (..., n_windows, K, n_signals)
+        return power.reshape(power.shape[:-2] + (-1,))
