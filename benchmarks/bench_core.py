@@ -206,8 +206,7 @@ def hypyp_run(data_ab, sfreq, optimization):
 
     cs = compute_freq_bands(data_ab, sfreq, {k: list(v) for k, v in BANDS.items()})
     return {
-        m: compute_sync(cs, m, epochs_average=False, optimization=optimization)
-        for m in MEASURES
+        m: compute_sync(cs, m, epochs_average=False, optimization=optimization) for m in MEASURES
     }
 
 
@@ -215,8 +214,7 @@ def hypyp_sync_only(cs, optimization):
     from hypyp.analyses import compute_sync
 
     return {
-        m: compute_sync(cs, m, epochs_average=False, optimization=optimization)
-        for m in MEASURES
+        m: compute_sync(cs, m, epochs_average=False, optimization=optimization) for m in MEASURES
     }
 
 
@@ -334,18 +332,32 @@ def run_within_peers(size, epochs, pa, pb, repeats, rows, ours_ref, do_checks=Tr
     cs, t_fb = timed(lambda: compute_freq_bands(data_ab, sf, dict(BANDS)), repeats)
     hyp_np, t_np = timed(lambda: hypyp_sync_only(cs, None), repeats)
     rows.append(
-        Row(size.name, "within", "HyPyP numpy (freq_bands + sync)", n_sub, n_tot,
-            [a + b for a, b in zip(t_fb, t_np)], ours_ref,
+        Row(
+            size.name,
+            "within",
+            "HyPyP numpy (freq_bands + sync)",
+            n_sub,
+            n_tot,
+            [a + b for a, b in zip(t_fb, t_np)],
+            ours_ref,
             f"band signals {fmt_s(np.median(t_fb))}, sync {fmt_s(np.median(t_np))}; "
-            f"{2 * na}x{2 * na} pairs")
+            f"{2 * na}x{2 * na} pairs",
+        )
     )
     if hypyp_numba_ok():
         hypyp_sync_only(cs[:, :1], "numba")  # JIT compile (or load cache) outside the timing
         hyp_nb, t_nb = timed(lambda: hypyp_sync_only(cs, "numba"), repeats)
         rows.append(
-            Row(size.name, "within", "HyPyP numba (freq_bands + sync)", n_sub, n_tot,
-                [a + b for a, b in zip(t_fb, t_nb)], ours_ref,
-                f"sync {fmt_s(np.median(t_nb))} after JIT warm-up; {2 * na}x{2 * na} pairs")
+            Row(
+                size.name,
+                "within",
+                "HyPyP numba (freq_bands + sync)",
+                n_sub,
+                n_tot,
+                [a + b for a, b in zip(t_fb, t_nb)],
+                ours_ref,
+                f"sync {fmt_s(np.median(t_nb))} after JIT warm-up; {2 * na}x{2 * na} pairs",
+            )
         )
     else:
         hyp_nb = None
@@ -356,51 +368,86 @@ def run_within_peers(size, epochs, pa, pb, repeats, rows, ours_ref, do_checks=Tr
     for mode in ("cwt_morlet", "multitaper"):
         mc[mode], t_mc = timed(lambda: mnec_time(data, sf, idx, mode), repeats)
         rows.append(
-            Row(size.name, "within", f"mne-conn spectral_connectivity_time {mode}",
-                n_sub, n_tot, t_mc, ours_ref,
-                f"{len(CWT_FREQS)} freqs, n_cycles={N_CYCLES:g}, faverage")
+            Row(
+                size.name,
+                "within",
+                f"mne-conn spectral_connectivity_time {mode}",
+                n_sub,
+                n_tot,
+                t_mc,
+                ours_ref,
+                f"{len(CWT_FREQS)} freqs, n_cycles={N_CYCLES:g}, faverage",
+            )
         )
 
     if not do_checks:
         return
     # ours with HyPyP's estimator (MNE FIR + Hilbert, every sample) must equal HyPyP
     log("  correctness (same epochs):")
-    ours_fir = compute_sync(sub, BANDS, MEASURES, method="mne_fir", convention="within",
-                            decim=1, precision="double", verbose=False)
+    ours_fir = compute_sync(
+        sub,
+        BANDS,
+        MEASURES,
+        method="mne_fir",
+        convention="within",
+        decim=1,
+        precision="double",
+        verbose=False,
+    )
     for mi, m in enumerate(MEASURES):
         ref = hyp_np[m][:, :, :na, na:]  # (bands, E, A, B)
-        log(f"    ours mne_fir vs HyPyP numpy, {m}: max |diff| = "
-            f"{maxdiff(ours_fir.epoch_data[mi], ref):.2e}")
+        log(
+            f"    ours mne_fir vs HyPyP numpy, {m}: max |diff| = "
+            f"{maxdiff(ours_fir.epoch_data[mi], ref):.2e}"
+        )
         if hyp_nb is not None:
-            log(f"    HyPyP numba vs HyPyP numpy, {m}: max |diff| = "
-                f"{maxdiff(hyp_nb[m], hyp_np[m]):.2e}")
+            log(
+                f"    HyPyP numba vs HyPyP numpy, {m}: max |diff| = "
+                f"{maxdiff(hyp_nb[m], hyp_np[m]):.2e}"
+            )
     # spectral_connectivity_time averages other frequencies than the bands it is given
     # (see mnec_time_bands); ours is run on those, so the check compares like with like
     eff = mnec_time_bands()
     log(f"    (spectral_connectivity_time with faverage averages {eff}, not {dict(BANDS)})")
-    ours_mor = compute_sync(sub, eff, MEASURES, method="morlet", convention="within",
-                            decim=1, n_cycles=N_CYCLES, freq_step=1.0, precision="double",
-                            verbose=False)
+    ours_mor = compute_sync(
+        sub,
+        eff,
+        MEASURES,
+        method="morlet",
+        convention="within",
+        decim=1,
+        n_cycles=N_CYCLES,
+        freq_step=1.0,
+        precision="double",
+        verbose=False,
+    )
     for mi, m in enumerate(MEASURES):
         theirs = mc["cwt_morlet"][m]  # (E, cons, bands)
         theirs = theirs.transpose(2, 0, 1).reshape(ours_mor.epoch_data[mi].shape)
-        log(f"    ours morlet vs spectral_connectivity_time cwt_morlet, {m}: max |diff| = "
-            f"{maxdiff(ours_mor.epoch_data[mi], theirs):.2e} (theirs: non-zero-mean wavelets)")
+        log(
+            f"    ours morlet vs spectral_connectivity_time cwt_morlet, {m}: max |diff| = "
+            f"{maxdiff(ours_mor.epoch_data[mi], theirs):.2e} (theirs: non-zero-mean wavelets)"
+        )
     # the benchmarked fft filter is a different (but equivalent-band) estimator: context only
-    ours_fft = compute_sync(sub, BANDS, MEASURES, method="fft", convention="within",
-                            decim=1, verbose=False)
+    ours_fft = compute_sync(
+        sub, BANDS, MEASURES, method="fft", convention="within", decim=1, verbose=False
+    )
     for mi, m in enumerate(MEASURES):
         ref = hyp_np[m][:, :, :na, na:]
         d = np.abs(ours_fft.epoch_data[mi] - ref)
-        log(f"    ours fft vs HyPyP (different filter; context), {m}: mean |diff| = "
-            f"{d.mean():.3f}, r over pairs x epochs = {pearson(ours_fft.epoch_data[mi], ref):.3f}")
+        log(
+            f"    ours fft vs HyPyP (different filter; context), {m}: mean |diff| = "
+            f"{d.mean():.3f}, r over pairs x epochs = {pearson(ours_fft.epoch_data[mi], ref):.3f}"
+        )
 
 
 def run_s1(size, repeats, rows, profile=False):
     from hyperinsync import compute_sync
 
-    log(f"\n=== {size.name}: 2 x {size.n_ch} ch, {size.sfreq:g} Hz, {size.duration / 60:g} min, "
-        f"{size.n_epochs} epochs of {EPOCH_S:g} s, {', '.join(BANDS)}, {', '.join(MEASURES)} ===")
+    log(
+        f"\n=== {size.name}: 2 x {size.n_ch} ch, {size.sfreq:g} Hz, {size.duration / 60:g} min, "
+        f"{size.n_epochs} epochs of {EPOCH_S:g} s, {', '.join(BANDS)}, {', '.join(MEASURES)} ==="
+    )
     raw = make_input(size)
     pa, pb = split_roles(raw)
     na = len(pa)
@@ -411,8 +458,18 @@ def run_s1(size, repeats, rows, profile=False):
     )
     call("inter")  # warm-up: imports, FFT plans
     res, t = timed(lambda: call("inter"), repeats)
-    rows.append(Row(size.name, "within", "ours compute_sync(raw) fft", size.n_epochs,
-                    size.n_epochs, t, None, f"{na}x{na} inter pairs, decim={res.params['decim']}"))
+    rows.append(
+        Row(
+            size.name,
+            "within",
+            "ours compute_sync(raw) fft",
+            size.n_epochs,
+            size.n_epochs,
+            t,
+            None,
+            f"{na}x{na} inter pairs, decim={res.params['decim']}",
+        )
+    )
     ours_within = rows[-1].tool
     try:
         from threadpoolctl import threadpool_limits
@@ -425,12 +482,31 @@ def run_s1(size, repeats, rows, profile=False):
                 return call("inter")
 
         _, t = timed(one_thread, repeats)
-        rows.append(Row(size.name, "within", "ours compute_sync(raw) fft, BLAS 1 thread",
-                        size.n_epochs, size.n_epochs, t, None,
-                        "same call inside threadpoolctl.threadpool_limits(1, 'blas')"))
+        rows.append(
+            Row(
+                size.name,
+                "within",
+                "ours compute_sync(raw) fft, BLAS 1 thread",
+                size.n_epochs,
+                size.n_epochs,
+                t,
+                None,
+                "same call inside threadpoolctl.threadpool_limits(1, 'blas')",
+            )
+        )
     _, t = timed(lambda: call("all"), repeats)
-    rows.append(Row(size.name, "within", "ours compute_sync(raw) fft, pairs='all'", size.n_epochs,
-                    size.n_epochs, t, None, f"{2 * na}x{2 * na} pairs, as HyPyP computes"))
+    rows.append(
+        Row(
+            size.name,
+            "within",
+            "ours compute_sync(raw) fft, pairs='all'",
+            size.n_epochs,
+            size.n_epochs,
+            t,
+            None,
+            f"{2 * na}x{2 * na} pairs, as HyPyP computes",
+        )
+    )
     if profile:
         import cProfile
         import pstats
@@ -444,13 +520,31 @@ def run_s1(size, repeats, rows, profile=False):
 
     t0 = time.perf_counter()
     epochs = raw.make_epochs(duration=EPOCH_S, verbose=False)
-    log(f"  epochs: {len(epochs)} x {epochs.get_data().shape[1:]} made in "
-        f"{time.perf_counter() - t0:.1f} s")
-    ep_call = lambda: compute_sync(epochs, BANDS, MEASURES, method="fft",  # noqa: E731
-                                   convention="within", verbose=False)
+    log(
+        f"  epochs: {len(epochs)} x {epochs.get_data().shape[1:]} made in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
+    ep_call = lambda: compute_sync(  # noqa: E731
+        epochs,
+        BANDS,
+        MEASURES,
+        method="fft",
+        convention="within",
+        verbose=False,
+    )
     _, t = timed(ep_call, repeats)
-    rows.append(Row(size.name, "within", "ours compute_sync(epochs) fft", size.n_epochs,
-                    size.n_epochs, t, None, "per-epoch filtering with padding, as peers"))
+    rows.append(
+        Row(
+            size.name,
+            "within",
+            "ours compute_sync(epochs) fft",
+            size.n_epochs,
+            size.n_epochs,
+            t,
+            None,
+            "per-epoch filtering with padding, as peers",
+        )
+    )
     run_within_peers(size, epochs, pa, pb, repeats, rows, ours_within)
 
     # ---------------------------------------------------------------- across
@@ -472,40 +566,90 @@ def run_across(size, epochs, pa, pb, repeats, rows):
         (f"ours compute_sync(epochs) fft, decim={q}", dict(method="fft", decim=q)),
     ]
     for name, kw in variants:
-        fn = lambda kw=kw: compute_sync(epochs, BANDS, MEASURES, convention="across",  # noqa
-                                        n_cycles=N_CYCLES, verbose=False, **kw)
+        fn = lambda kw=kw: compute_sync(  # noqa: E731
+            epochs,
+            BANDS,
+            MEASURES,
+            convention="across",
+            n_cycles=N_CYCLES,
+            verbose=False,
+            **kw,
+        )
         _, t = timed(fn, repeats)
-        rows.append(Row(size.name, "across", name, n_tot, n_tot, t, None,
-                        f"n_cycles={N_CYCLES:g}" if kw["method"] == "morlet" else "band filter"))
+        rows.append(
+            Row(
+                size.name,
+                "across",
+                name,
+                n_tot,
+                n_tot,
+                t,
+                None,
+                f"n_cycles={N_CYCLES:g}" if kw["method"] == "morlet" else "band filter",
+            )
+        )
     ref_morlet, ref_fft = variants[0][0], variants[2][0]
 
     idx = inter_indices(pa, pb)
     data = epochs.get_data()
     mt, t = timed(lambda: mnec_epochs(data, sf, idx, "multitaper"), repeats)
-    rows.append(Row(size.name, "across", "mne-conn spectral_connectivity_epochs multitaper",
-                    n_tot, n_tot, t, ref_fft, "one value per band (no time axis)"))
+    rows.append(
+        Row(
+            size.name,
+            "across",
+            "mne-conn spectral_connectivity_epochs multitaper",
+            n_tot,
+            n_tot,
+            t,
+            ref_fft,
+            "one value per band (no time axis)",
+        )
+    )
     n_sub = min(size.subset, n_tot)
     sub = data[:n_sub]
     cw, t = timed(lambda: mnec_epochs(sub, sf, idx, "cwt_morlet"), repeats)
-    rows.append(Row(size.name, "across", "mne-conn spectral_connectivity_epochs cwt_morlet",
-                    n_sub, n_tot, t, ref_morlet,
-                    f"{len(CWT_FREQS)} freqs, n_cycles={N_CYCLES:g}, per time point"))
+    rows.append(
+        Row(
+            size.name,
+            "across",
+            "mne-conn spectral_connectivity_epochs cwt_morlet",
+            n_sub,
+            n_tot,
+            t,
+            ref_morlet,
+            f"{len(CWT_FREQS)} freqs, n_cycles={N_CYCLES:g}, per time point",
+        )
+    )
 
     log("  correctness (same epochs):")
-    ours = compute_sync(epochs[:n_sub], BANDS, MEASURES, method="morlet", convention="across",
-                        decim=1, n_cycles=N_CYCLES, precision="double", verbose=False)
+    ours = compute_sync(
+        epochs[:n_sub],
+        BANDS,
+        MEASURES,
+        method="morlet",
+        convention="across",
+        decim=1,
+        n_cycles=N_CYCLES,
+        precision="double",
+        verbose=False,
+    )
     for mi, m in enumerate(MEASURES):
         theirs = cw[m]  # (cons, bands, times) -> (bands, times, A, B)
         theirs = theirs.reshape(len(pa), len(pb), len(BANDS), -1).transpose(2, 3, 0, 1)
-        log(f"    ours morlet/across vs spectral_connectivity_epochs cwt_morlet ({n_sub} "
-            f"epochs), {m} per time point: max |diff| = {maxdiff(ours.time_data[mi], theirs):.2e}")
-    ours_fft = compute_sync(epochs, BANDS, MEASURES, method="fft", convention="across",
-                            decim=q, verbose=False)
+        log(
+            f"    ours morlet/across vs spectral_connectivity_epochs cwt_morlet ({n_sub} "
+            f"epochs), {m} per time point: max |diff| = {maxdiff(ours.time_data[mi], theirs):.2e}"
+        )
+    ours_fft = compute_sync(
+        epochs, BANDS, MEASURES, method="fft", convention="across", decim=q, verbose=False
+    )
     for mi, m in enumerate(MEASURES):
         theirs = mt[m].reshape(len(pa), len(pb), len(BANDS)).transpose(2, 0, 1)
-        log(f"    ours fft/across vs multitaper (different estimators; context), {m}: "
+        log(
+            f"    ours fft/across vs multitaper (different estimators; context), {m}: "
             f"mean ours {ours_fft.data[mi].mean():.3f} vs theirs {theirs.mean():.3f}, "
-            f"r over pairs = {pearson(ours_fft.data[mi], theirs):.3f}")
+            f"r over pairs = {pearson(ours_fft.data[mi], theirs):.3f}"
+        )
 
 
 # ----------------------------------------------------------------------------- GPU
@@ -515,33 +659,51 @@ def run_gpu(size, repeats, json_path):
 
     from hyperinsync import compute_sync
 
-    log(f"\n=== {size.name} on the GPU: 2 x {size.n_ch} ch, {size.sfreq:g} Hz, "
-        f"{size.duration / 60:g} min, {', '.join(BANDS)}, {', '.join(MEASURES)} ===")
+    log(
+        f"\n=== {size.name} on the GPU: 2 x {size.n_ch} ch, {size.sfreq:g} Hz, "
+        f"{size.duration / 60:g} min, {', '.join(BANDS)}, {', '.join(MEASURES)} ==="
+    )
     raw = make_input(size)
     epochs = raw.make_epochs(duration=EPOCH_S, verbose=False)
     full = size.duration >= SIZES[size.name].duration
     cases = [
-        ("compute_sync(raw) fft within", raw, 0.2 if full and size.name == "S1" else None,
-         dict()),
+        ("compute_sync(raw) fft within", raw, 0.2 if full and size.name == "S1" else None, dict()),
         ("compute_sync(raw) fft within, pairs='all'", raw, None, dict(pairs="all")),
         ("compute_sync(epochs) fft within", epochs, None, dict()),
-        ("compute_sync(epochs) fft across, decim=5", epochs, None,
-         dict(convention="across", decim=5)),
-        ("compute_sync(epochs) morlet across, decim=5", epochs, None,
-         dict(convention="across", method="morlet", decim=5, n_cycles=N_CYCLES)),
+        (
+            "compute_sync(epochs) fft across, decim=5",
+            epochs,
+            None,
+            dict(convention="across", decim=5),
+        ),
+        (
+            "compute_sync(epochs) morlet across, decim=5",
+            epochs,
+            None,
+            dict(convention="across", method="morlet", decim=5, n_cycles=N_CYCLES),
+        ),
     ]
     for name, inst, target, kw in cases:
+
         def run(backend, inst=inst, kw=kw, **extra):
-            return compute_sync(inst, BANDS, MEASURES, backend=backend, verbose=False,
-                                **kw, **extra)
+            return compute_sync(
+                inst, BANDS, MEASURES, backend=backend, verbose=False, **kw, **extra
+            )
 
         def outputs(res):
             per = res.epoch_data if res.epoch_data is not None else res.time_data
             return {"values": res.data, "per epoch/time": per}
 
-        gpu_case("bench_core", f"{size.name} {name}", run, outputs, repeats=repeats,
-                 target=target, json_path=json_path,
-                 numpy_kwargs=dict(n_jobs=os.cpu_count()))
+        gpu_case(
+            "bench_core",
+            f"{size.name} {name}",
+            run,
+            outputs,
+            repeats=repeats,
+            target=target,
+            json_path=json_path,
+            numpy_kwargs=dict(n_jobs=os.cpu_count()),
+        )
 
 
 # ----------------------------------------------------------------------------- S2
@@ -557,8 +719,9 @@ def write_large_fif(size, fname, piece_s=300.0):
     n_pieces = int(np.ceil(size.duration / piece_s))
     for i in range(n_pieces):
         dur = min(piece_s, size.duration - i * piece_s)
-        raw, _ = simulate_dyad(duration=dur, sfreq=size.sfreq, montage=size.montage, seed=i,
-                               verbose=False)
+        raw, _ = simulate_dyad(
+            duration=dur, sfreq=size.sfreq, montage=size.montage, seed=i, verbose=False
+        )
         p = os.path.join(tmpdir, f"piece{i:03d}_raw.fif")
         raw.save(p, fmt="single", overwrite=True, verbose=False)
         pieces.append(p)
@@ -573,8 +736,10 @@ def write_large_fif(size, fname, piece_s=300.0):
     del cat
     for p in pieces:
         os.remove(p)
-    log(f"input: wrote {os.path.getsize(fname) / 2**30:.2f} GiB float32 FIF "
-        f"({n_pieces} simulated pieces of {piece_s:g} s) in {time.perf_counter() - t0:.0f} s")
+    log(
+        f"input: wrote {os.path.getsize(fname) / 2**30:.2f} GiB float32 FIF "
+        f"({n_pieces} simulated pieces of {piece_s:g} s) in {time.perf_counter() - t0:.0f} s"
+    )
 
 
 def peak_rss_mib():
@@ -602,18 +767,37 @@ def child_main(spec):
     raw = mne.io.read_raw_fif(spec["fname"], preload=False, verbose=False)
     base = peak_rss_mib()
     t0 = time.perf_counter()
-    res = compute_sync(raw, BANDS, MEASURES, method=spec["method"], convention="within",
-                       max_bytes=spec["max_bytes"], verbose=False)
+    res = compute_sync(
+        raw,
+        BANDS,
+        MEASURES,
+        method=spec["method"],
+        convention="within",
+        max_bytes=spec["max_bytes"],
+        verbose=False,
+    )
     dt = time.perf_counter() - t0
     peak = peak_rss_mib()
-    print(json.dumps(dict(time=dt, base_mib=base, peak_mib=peak, n_epochs=res.n_epochs,
-                          decim=res.params["decim"], shape=list(res.data.shape))))
+    print(
+        json.dumps(
+            dict(
+                time=dt,
+                base_mib=base,
+                peak_mib=peak,
+                n_epochs=res.n_epochs,
+                decim=res.params["decim"],
+                shape=list(res.data.shape),
+            )
+        )
+    )
 
 
 def run_child(spec):
     out = subprocess.run(
         [sys.executable, os.path.abspath(__file__), "--_child", json.dumps(spec)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if out.returncode:
         raise RuntimeError(f"child failed ({out.returncode}):\n{out.stderr[-3000:]}")
@@ -623,8 +807,10 @@ def run_child(spec):
 def run_s2(size, repeats, rows, workdir, keep):
     import mne
 
-    log(f"\n=== {size.name}: 2 x {size.n_ch} ch, {size.sfreq:g} Hz, {size.duration / 60:g} min, "
-        f"{size.n_epochs} epochs of {EPOCH_S:g} s, {', '.join(BANDS)}, {', '.join(MEASURES)} ===")
+    log(
+        f"\n=== {size.name}: 2 x {size.n_ch} ch, {size.sfreq:g} Hz, {size.duration / 60:g} min, "
+        f"{size.n_epochs} epochs of {EPOCH_S:g} s, {', '.join(BANDS)}, {', '.join(MEASURES)} ==="
+    )
     made = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="hyperinsync-bench-")
     os.makedirs(workdir, exist_ok=True)
@@ -639,11 +825,20 @@ def run_s2(size, repeats, rows, workdir, keep):
         r0 = results[0]
         peak = max(r["peak_mib"] for r in results)
         base = max(r["base_mib"] for r in results)
-        rows.append(Row(size.name, "within", "ours compute_sync(raw, preload=False) fft",
-                        r0["n_epochs"], size.n_epochs, [r["time"] for r in results], None,
-                        f"fresh process each; peak RSS {peak:.0f} MiB "
-                        f"(after imports + lazy open: {base:.0f} MiB); decim={r0['decim']}",
-                        extra=dict(peak_mib=peak, base_mib=base)))
+        rows.append(
+            Row(
+                size.name,
+                "within",
+                "ours compute_sync(raw, preload=False) fft",
+                r0["n_epochs"],
+                size.n_epochs,
+                [r["time"] for r in results],
+                None,
+                f"fresh process each; peak RSS {peak:.0f} MiB "
+                f"(after imports + lazy open: {base:.0f} MiB); decim={r0['decim']}",
+                extra=dict(peak_mib=peak, base_mib=base),
+            )
+        )
         ours_ref = rows[-1].tool
         log(f"  ours: {fmt_s(rows[-1].median)} median of {repeats}, peak RSS {peak:.0f} MiB")
 
@@ -653,8 +848,10 @@ def run_s2(size, repeats, rows, workdir, keep):
         raw_sub = raw.copy().crop(0, n_sub * EPOCH_S, include_tmax=False).load_data()
         from hyperinsync import as_dyad
 
-        epochs = as_dyad(mne.make_fixed_length_epochs(raw_sub, duration=EPOCH_S, preload=True,
-                                                      verbose=False), verbose=False)
+        epochs = as_dyad(
+            mne.make_fixed_length_epochs(raw_sub, duration=EPOCH_S, preload=True, verbose=False),
+            verbose=False,
+        )
         pa, pb = split_roles(epochs)
         run_within_peers(size, epochs, pa, pb, repeats, rows, ours_ref, do_checks=False)
     finally:
@@ -668,8 +865,10 @@ def run_s2(size, repeats, rows, workdir, keep):
 def print_table(rows):
     by_tool = {(r.scenario, r.tool): r for r in rows}
     log("\n## Results (medians; extrapolated = measured subset x n_total / n_measured)\n")
-    log("| scen. | convention | tool | epochs run | median (run) | time for all epochs "
-        "| ours is x faster | notes |")
+    log(
+        "| scen. | convention | tool | epochs run | median (run) | time for all epochs "
+        "| ours is x faster | notes |"
+    )
     log("|---|---|---|---|---|---|---|---|")
     for r in rows:
         full = f"{fmt_s(r.full)}" + (" (extrap.)" if r.extrapolated else "")
@@ -677,8 +876,10 @@ def print_table(rows):
         if r.ref is not None:
             ours = by_tool[(r.scenario, r.ref)]
             ratio = f"{r.full / ours.full:.1f}x vs {r.ref.replace('ours compute_sync', 'ours')}"
-        log(f"| {r.scenario} | {r.convention} | {r.tool} | {r.n_measured}/{r.n_total} | "
-            f"{fmt_s(r.median)} (n={len(r.times)}) | {full} | {ratio} | {r.note} |")
+        log(
+            f"| {r.scenario} | {r.convention} | {r.tool} | {r.n_measured}/{r.n_total} | "
+            f"{fmt_s(r.median)} (n={len(r.times)}) | {full} | {ratio} | {r.note} |"
+        )
 
 
 def print_targets(rows):
@@ -708,18 +909,31 @@ def print_targets(rows):
         for peer, target, _ in checks:
             r = ratio(scen, peer, o)
             if r is not None:
-                line(r >= target, f"{scen} within: {r:.1f}x faster than {peer} "
-                     f"(target >= {target}x)")
-    r = ratio("S1", "mne-conn spectral_connectivity_epochs cwt_morlet",
-              "ours compute_sync(epochs) morlet, decim=1")
+                line(
+                    r >= target, f"{scen} within: {r:.1f}x faster than {peer} (target >= {target}x)"
+                )
+    r = ratio(
+        "S1",
+        "mne-conn spectral_connectivity_epochs cwt_morlet",
+        "ours compute_sync(epochs) morlet, decim=1",
+    )
     if r is not None:
-        line(r >= 20, f"S1 across: ours morlet (decim=1) {r:.1f}x faster than "
-             "spectral_connectivity_epochs cwt_morlet (target >= 20x)")
-    r = ratio("S1", "mne-conn spectral_connectivity_epochs multitaper",
-              "ours compute_sync(epochs) fft, decim=5")
+        line(
+            r >= 20,
+            f"S1 across: ours morlet (decim=1) {r:.1f}x faster than "
+            "spectral_connectivity_epochs cwt_morlet (target >= 20x)",
+        )
+    r = ratio(
+        "S1",
+        "mne-conn spectral_connectivity_epochs multitaper",
+        "ours compute_sync(epochs) fft, decim=5",
+    )
     if r is not None:
-        line(r >= 1, f"S1 across: ours fft {r:.2f}x vs spectral_connectivity_epochs multitaper "
-             "(target: not slower, >= 1x)")
+        line(
+            r >= 1,
+            f"S1 across: ours fft {r:.2f}x vs spectral_connectivity_epochs multitaper "
+            "(target: not slower, >= 1x)",
+        )
     s2 = by.get(("S2", "ours compute_sync(raw, preload=False) fft"))
     if s2 is not None:
         peak = s2.extra["peak_mib"]
@@ -731,13 +945,21 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="small sizes (< 1 min): does it run?")
     p.add_argument("--scenario", choices=("S1", "S2", "all"), default="all")
     p.add_argument("--repeats", type=int, default=3, help="repeats per timing (median)")
-    p.add_argument("--subset", type=int, default=None,
-                   help="epochs for slow peers (default: 60 for S1, 10 for S2)")
+    p.add_argument(
+        "--subset",
+        type=int,
+        default=None,
+        help="epochs for slow peers (default: 60 for S1, 10 for S2)",
+    )
     p.add_argument("--workdir", default=None, help="where S2's FIF file is written")
     p.add_argument("--keep", action="store_true", help="keep S2's FIF file for reuse")
     p.add_argument("--profile", action="store_true", help="cProfile ours (S1 within)")
-    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
-                   help="cupy: ours on the GPU, warm, vs NumPy (S1 only, no peers)")
+    p.add_argument(
+        "--backend",
+        choices=("numpy", "cupy"),
+        default="numpy",
+        help="cupy: ours on the GPU, warm, vs NumPy (S1 only, no peers)",
+    )
     p.add_argument("--json", default=None, help="append the GPU rows to this JSON-lines file")
     p.add_argument("--_child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -769,16 +991,17 @@ def main(argv=None):
             continue
         size = sizes[scen]
         if args.subset:
-            size = Size(size.name, size.n_ch, size.sfreq, size.duration, args.subset,
-                        size.montage)
+            size = Size(size.name, size.n_ch, size.sfreq, size.duration, args.subset, size.montage)
         if scen == "S1":
             run_s1(size, args.repeats, rows, profile=args.profile)
         else:
             run_s2(size, args.repeats, rows, args.workdir, args.keep)
     print_table(rows)
     print_targets(rows)
-    log(f"\n# total {time.perf_counter() - t_start:.0f} s; load average now "
-        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    log(
+        f"\n# total {time.perf_counter() - t_start:.0f} s; load average now "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
 
 
 if __name__ == "__main__":

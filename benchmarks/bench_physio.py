@@ -53,13 +53,21 @@ def main():
     mne.set_log_level("ERROR")
     duration = 600.0 if a.quick else 3000.0
     n_sur = a.n_surrogates or (100 if a.quick else 1000)
-    rates = {"EDA": 25.0, "HR": 25.0, "MEA": 25.0} if a.same_rate else \
-        {"EDA": 8.0, "HR": 4.0, "MEA": 25.0}
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python "
-          f"{platform.python_version()}, numpy {np.__version__}; load average {_load()}")
+    rates = (
+        {"EDA": 25.0, "HR": 25.0, "MEA": 25.0}
+        if a.same_rate
+        else {"EDA": 8.0, "HR": 4.0, "MEA": 25.0}
+    )
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python "
+        f"{platform.python_version()}, numpy {np.__version__}; load average {_load()}"
+    )
     raw, _ = simulate_physio_dyad(
-        duration, 25.0, couplings=[PhysioCoupling(m, 0.6, 1.0)
-                                   for m in ("eda", "heart", "movement")], seed=0)
+        duration,
+        25.0,
+        couplings=[PhysioCoupling(m, 0.6, 1.0) for m in ("eda", "heart", "movement")],
+        seed=0,
+    )
     if a.missing:
         rng = np.random.default_rng(0)
         n = raw.n_times
@@ -74,10 +82,20 @@ def main():
     if a.same_rate:
         dyads = {"all": raw}
     for name, d in dyads.items():
-        print(f"  {name}: {len(d.ch_names)} series x {d.n_times} samples at "
-              f"{d.info['sfreq']:g} Hz ({d.n_times / d.info['sfreq'] / 60:.0f} min)")
-    kw = dict(lag=5.0, window=60.0, step=30.0, definition=a.definition,
-              n_surrogates=n_sur, n_boot=2000, backend=a.backend, seed=0)
+        print(
+            f"  {name}: {len(d.ch_names)} series x {d.n_times} samples at "
+            f"{d.info['sfreq']:g} Hz ({d.n_times / d.info['sfreq'] / 60:.0f} min)"
+        )
+    kw = dict(
+        lag=5.0,
+        window=60.0,
+        step=30.0,
+        definition=a.definition,
+        n_surrogates=n_sur,
+        n_boot=2000,
+        backend=a.backend,
+        seed=0,
+    )
     times, cpu = [], []
     for _ in range(a.repeats):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -86,13 +104,17 @@ def main():
         cpu.append(time.process_time() - c0)
     for res in results:
         n_mod, n_win, n_lag = res.values.shape
-        print(f"  {', '.join(res.modalities)}: {n_win} windows x {n_lag} lags, "
-              f"{res.params['n_surrogates']} surrogates ({res.params['null']}), "
-              f"definition {res.params['definition']}, backend {res.params['backend']}")
+        print(
+            f"  {', '.join(res.modalities)}: {n_win} windows x {n_lag} lags, "
+            f"{res.params['n_surrogates']} surrogates ({res.params['null']}), "
+            f"definition {res.params['definition']}, backend {res.params['backend']}"
+        )
     med = float(np.median(times))
-    print(f"lagged_sync, all modalities: {med:.2f} s wall (median of {a.repeats}: "
-          f"{', '.join(f'{t:.2f}' for t in times)}), {np.median(cpu):.2f} s CPU; "
-          f"load average {_load()}")
+    print(
+        f"lagged_sync, all modalities: {med:.2f} s wall (median of {a.repeats}: "
+        f"{', '.join(f'{t:.2f}' for t in times)}), {np.median(cpu):.2f} s CPU; "
+        f"load average {_load()}"
+    )
     if not a.quick:
         print(("PASS" if med < 5.0 else "MISS") + " target < 5 s")
 

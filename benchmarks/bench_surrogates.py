@@ -27,8 +27,7 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     parser.add_argument("--repeats", type=int, default=3, help="repeats per timing (median)")
     parser.add_argument("--backend", default="numpy", help="numpy | cupy | auto")
-    parser.add_argument("--json", default=None,
-                        help="append the GPU rows to this JSON-lines file")
+    parser.add_argument("--json", default=None, help="append the GPU rows to this JSON-lines file")
     args = parser.parse_args()
     for var in THREAD_VARS:
         os.environ[var] = str(args.threads)
@@ -71,8 +70,15 @@ def bench_p1(quick):
     def batched():
         # channel pairs (rois=None), as the loop's compute_sync values
         return surrogate_sync(
-            dyads, null="pseudo_dyads", n_surrogates=None, bands=BANDS, seed=0, rois=None,
-            n_jobs=args.threads, backend=args.backend, verbose=False,
+            dyads,
+            null="pseudo_dyads",
+            n_surrogates=None,
+            bands=BANDS,
+            seed=0,
+            rois=None,
+            n_jobs=args.threads,
+            backend=args.backend,
+            verbose=False,
         )
 
     t_batch, res = median_time(batched, args.repeats)
@@ -83,10 +89,10 @@ def bench_p1(quick):
     def loop():
         out = []
         for a, b in subset:
-            raw = make_dyad_raw(people[a // 2][0], people[b // 2][1], roles=roles,
-                                verbose=False)
-            sync = hi.compute_sync(raw, BANDS, "plv", n_jobs=args.threads,
-                                   backend=args.backend, verbose=False)
+            raw = make_dyad_raw(people[a // 2][0], people[b // 2][1], roles=roles, verbose=False)
+            sync = hi.compute_sync(
+                raw, BANDS, "plv", n_jobs=args.threads, backend=args.backend, verbose=False
+            )
             # at the level of the batched null (surrogate_sync's rois='default')
             out.append(np.stack([sync.get_data("plv", b, level="roi") for b in BANDS])[None])
         return out
@@ -94,33 +100,58 @@ def bench_p1(quick):
     t_loop_sub, loop_vals = median_time(loop, args.repeats)
     err = max(float(np.abs(v - res.null[k]).max()) for k, v in enumerate(loop_vals))
     t_loop = t_loop_sub / len(subset) * n_pairs
-    print(f"  batched surrogate_sync (all {n_pairs} + {n_dyads} real): {t_batch:8.2f} s "
-          f"(median of {args.repeats})")
-    print(f"  loop compute_sync: {t_loop_sub:.2f} s for {len(subset)} pairs -> "
-          f"{t_loop:8.2f} s extrapolated to {n_pairs}")
+    print(
+        f"  batched surrogate_sync (all {n_pairs} + {n_dyads} real): {t_batch:8.2f} s "
+        f"(median of {args.repeats})"
+    )
+    print(
+        f"  loop compute_sync: {t_loop_sub:.2f} s for {len(subset)} pairs -> "
+        f"{t_loop:8.2f} s extrapolated to {n_pairs}"
+    )
     print(f"  speed-up: {t_loop / t_batch:6.1f}x   max |batched - loop| = {err:.2e}")
-    bench_p1.info = dict(n_dyads=n_dyads, duration=dur, n_ch=n_ch, n_pairs=n_pairs,
-                         n_subset=len(subset), t_loop_subset=t_loop_sub, max_diff=err,
-                         sfreq=500.0, dyad=dyads[0])
+    bench_p1.info = dict(
+        n_dyads=n_dyads,
+        duration=dur,
+        n_ch=n_ch,
+        n_pairs=n_pairs,
+        n_subset=len(subset),
+        t_loop_subset=t_loop_sub,
+        max_diff=err,
+        sfreq=500.0,
+        dyad=dyads[0],
+    )
     return t_batch, t_loop
 
 
 def bench_p2(quick):
     dur, n_sur = (300.0, 200) if quick else (1800.0, 1000)
-    raw, _ = hi.simulate_dyad(duration=dur, sfreq=500.0, montage="tmsi-mobita-32", seed=1,
-                              verbose=False)
+    raw, _ = hi.simulate_dyad(
+        duration=dur, sfreq=500.0, montage="tmsi-mobita-32", seed=1, verbose=False
+    )
     n_ch = len(raw.ch_names) // 2
-    print(f"P2: one dyad, 2 x {n_ch} channels, 500 Hz, {dur:.0f} s ({int(dur // 2)} epochs of "
-          f"2 s), {n_sur} epoch-shuffle surrogates, theta + alpha PLV, ROI level")
+    print(
+        f"P2: one dyad, 2 x {n_ch} channels, 500 Hz, {dur:.0f} s ({int(dur // 2)} epochs of "
+        f"2 s), {n_sur} epoch-shuffle surrogates, theta + alpha PLV, ROI level"
+    )
 
     def run():
-        return surrogate_sync(raw, null="epoch_shuffle", n_surrogates=n_sur, bands=BANDS,
-                              rois="default", seed=0, n_jobs=args.threads,
-                              backend=args.backend, verbose=False)
+        return surrogate_sync(
+            raw,
+            null="epoch_shuffle",
+            n_surrogates=n_sur,
+            bands=BANDS,
+            rois="default",
+            seed=0,
+            n_jobs=args.threads,
+            backend=args.backend,
+            verbose=False,
+        )
 
     t, res = median_time(run, args.repeats)
-    print(f"  surrogate_sync epoch_shuffle: {t:8.2f} s (median of {args.repeats}); "
-          f"{res.null.shape[0]} surrogates x {len(res.rows)} x {len(res.cols)} ROI pairs")
+    print(
+        f"  surrogate_sync epoch_shuffle: {t:8.2f} s (median of {args.repeats}); "
+        f"{res.null.shape[0]} surrogates x {len(res.rows)} x {len(res.cols)} ROI pairs"
+    )
     bench_p2.info = dict(duration=dur, n_ch=n_ch, n_surrogates=n_sur, sfreq=500.0, raw=raw)
     return t
 
@@ -139,37 +170,56 @@ def bench_gpu(quick):
     common = dict(bands=BANDS, seed=0, n_jobs=args.threads, verbose=False)
 
     def p1(backend):
-        return surrogate_sync(dyads, null="pseudo_dyads", n_surrogates=None, backend=backend,
-                              rois=None, **common)
+        return surrogate_sync(
+            dyads, null="pseudo_dyads", n_surrogates=None, backend=backend, rois=None, **common
+        )
 
     def outputs(res):
         return {"observed": res.observed, "null": res.null}
 
-    gpu_case("bench_surrogates", f"P1 {n_dyads * (n_dyads - 1)} pseudo-dyads, {n_dyads} x "
-             f"{dur:g} s", p1, outputs, repeats=args.repeats,
-             target=None if quick else 0.5, json_path=args.json)
+    gpu_case(
+        "bench_surrogates",
+        f"P1 {n_dyads * (n_dyads - 1)} pseudo-dyads, {n_dyads} x {dur:g} s",
+        p1,
+        outputs,
+        repeats=args.repeats,
+        target=None if quick else 0.5,
+        json_path=args.json,
+    )
     dur, n_sur = (300.0, 200) if quick else (1800.0, 1000)
-    raw, _ = hi.simulate_dyad(duration=dur, sfreq=500.0, montage="tmsi-mobita-32", seed=1,
-                              verbose=False)
+    raw, _ = hi.simulate_dyad(
+        duration=dur, sfreq=500.0, montage="tmsi-mobita-32", seed=1, verbose=False
+    )
 
     def p2(backend):
-        return surrogate_sync(raw, null="epoch_shuffle", n_surrogates=n_sur, rois="default",
-                              backend=backend, **common)
+        return surrogate_sync(
+            raw, null="epoch_shuffle", n_surrogates=n_sur, rois="default", backend=backend, **common
+        )
 
-    gpu_case("bench_surrogates", f"P2 {n_sur} epoch shuffles, {dur:g} s, ROI level", p2,
-             outputs, repeats=args.repeats, target=None if quick else 1.0,
-             json_path=args.json)
+    gpu_case(
+        "bench_surrogates",
+        f"P2 {n_sur} epoch shuffles, {dur:g} s, ROI level",
+        p2,
+        outputs,
+        repeats=args.repeats,
+        target=None if quick else 1.0,
+        json_path=args.json,
+    )
 
 
 if __name__ == "__main__":
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, "
-          f"{'quick' if args.quick else 'full'} run")
+    print(
+        f"python {sys.version.split()[0]}, numpy {np.__version__}, "
+        f"{'quick' if args.quick else 'full'} run"
+    )
     if args.backend == "cupy":
         bench_gpu(args.quick)
         sys.exit(0)
     t1, t1_loop = bench_p1(args.quick)
     t2 = bench_p2(args.quick)
     print("summary:")
-    print(f"  P1 batched {t1:.2f} s (target < 30 s), loop {t1_loop:.1f} s, "
-          f"ratio {t1_loop / t1:.1f}x (target >= 10x)")
+    print(
+        f"  P1 batched {t1:.2f} s (target < 30 s), loop {t1_loop:.1f} s, "
+        f"ratio {t1_loop / t1:.1f}x (target >= 10x)"
+    )
     print(f"  P2 {t2:.2f} s (target < 60 s)")

@@ -56,8 +56,10 @@ def device_name():
 
         props = cupy.cuda.runtime.getDeviceProperties(0)
         mem = cupy.cuda.Device(0).mem_info[1] / 2**30
-        return (f"{props['name'].decode()} ({mem:.0f} GiB), CuPy {cupy.__version__}, "
-                f"CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()}")
+        return (
+            f"{props['name'].decode()} ({mem:.0f} GiB), CuPy {cupy.__version__}, "
+            f"CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()}"
+        )
     except Exception as exc:  # noqa: BLE001  (a header line, never an error)
         return f"no GPU ({type(exc).__name__}: {exc})"
 
@@ -125,8 +127,9 @@ def max_diff(a, b):
     return float(np.abs(a - b)[both].max(initial=0.0))
 
 
-def gpu_case(bench, case, run, outputs, *, repeats=3, target=None, json_path=None,
-             numpy_kwargs=None):
+def gpu_case(
+    bench, case, run, outputs, *, repeats=3, target=None, json_path=None, numpy_kwargs=None
+):
     """Time ``run(backend='cupy')`` warm, count its transfers, compare it with NumPy.
 
     ``run(backend=...)`` returns a result; ``outputs(result)`` a dict of arrays compared
@@ -148,12 +151,23 @@ def gpu_case(bench, case, run, outputs, *, repeats=3, target=None, json_path=Non
     got, want = outputs(res), outputs(ref)
     diffs = {k: max_diff(got[k], want[k]) for k in want}
     scale = {k: float(np.nanmax(np.abs(np.asarray(want[k], float)))) for k in want}
-    row = dict(bench=bench, case=case, t_gpu=float(np.median(times)), t_numpy=t_np,
-               repeats=repeats, target=target, diffs=diffs, scale=scale, **tr.counts)
-    print(f"  [{bench}] {case}: CuPy {row['t_gpu']:.3f} s warm (median of {repeats}), "
-          f"NumPy {t_np:.2f} s; h2d {tr.counts['h2d']} ({tr.counts['h2d_bytes'] / 1e6:.1f} MB)"
-          f", d2h {tr.counts['d2h']} ({tr.counts['d2h_bytes'] / 1e6:.1f} MB); max |CuPy - "
-          f"NumPy| " + ", ".join(f"{k} {v:.2e}" for k, v in diffs.items()))
+    row = dict(
+        bench=bench,
+        case=case,
+        t_gpu=float(np.median(times)),
+        t_numpy=t_np,
+        repeats=repeats,
+        target=target,
+        diffs=diffs,
+        scale=scale,
+        **tr.counts,
+    )
+    print(
+        f"  [{bench}] {case}: CuPy {row['t_gpu']:.3f} s warm (median of {repeats}), "
+        f"NumPy {t_np:.2f} s; h2d {tr.counts['h2d']} ({tr.counts['h2d_bytes'] / 1e6:.1f} MB)"
+        f", d2h {tr.counts['d2h']} ({tr.counts['d2h_bytes'] / 1e6:.1f} MB); max |CuPy - "
+        f"NumPy| " + ", ".join(f"{k} {v:.2e}" for k, v in diffs.items())
+    )
     if json_path:
         with open(json_path, "a") as f:
             f.write(json.dumps(row) + "\n")
@@ -180,13 +194,15 @@ def write_table(rows_path, out_path, tests=""):
         "Differences: largest |CuPy - NumPy| per output (float32 results), and the largest "
         "|NumPy| value for scale.",
         "",
-        "| benchmark | case | CuPy (s) | target | NumPy (s) | h2d | d2h | max abs diff "
-        "(scale) |",
+        "| benchmark | case | CuPy (s) | target | NumPy (s) | h2d | d2h | max abs diff (scale) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        tgt = "" if r["target"] is None else (
-            f"<= {r['target']:g} s {'PASS' if r['t_gpu'] <= r['target'] else 'MISS'}")
+        tgt = (
+            ""
+            if r["target"] is None
+            else (f"<= {r['target']:g} s {'PASS' if r['t_gpu'] <= r['target'] else 'MISS'}")
+        )
         diffs = "; ".join(f"{k} {v:.1e} ({r['scale'][k]:.2g})" for k, v in r["diffs"].items())
         lines.append(
             f"| {r['bench']} | {r['case']} | {r['t_gpu']:.3f} | {tgt} | {r['t_numpy']:.2f} | "

@@ -70,8 +70,10 @@ def machine():
     try:
         from threadpoolctl import threadpool_info
 
-        pools = ", ".join(f"{p['internal_api']} {p.get('version', '')} ({p['num_threads']} "
-                          f"threads)" for p in threadpool_info())
+        pools = ", ".join(
+            f"{p['internal_api']} {p.get('version', '')} ({p['num_threads']} threads)"
+            for p in threadpool_info()
+        )
     except ImportError:
         pools = "threadpoolctl missing"
     versions = {}
@@ -81,15 +83,29 @@ def machine():
         except Exception:
             versions[mod] = None
     try:
-        commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, check=False).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
     except OSError:
         commit = ""
-    return dict(cpu=cpu_model(), logical_cpus=os.cpu_count(),
-                usable_cpus=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                else os.cpu_count(), memory_gib=memory_gib(), platform=platform.platform(),
-                python=platform.python_version(), numpy=np.__version__,
-                scipy=scipy.__version__, pools=pools, commit=commit, **versions)
+    return dict(
+        cpu=cpu_model(),
+        logical_cpus=os.cpu_count(),
+        usable_cpus=len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        memory_gib=memory_gib(),
+        platform=platform.platform(),
+        python=platform.python_version(),
+        numpy=np.__version__,
+        scipy=scipy.__version__,
+        pools=pools,
+        commit=commit,
+        **versions,
+    )
 
 
 def measure_rates(quick=False):
@@ -122,8 +138,9 @@ def measure_rates(quick=False):
             rates[f"gemm_{threads}"] = 8 * n**3 / best(lambda: a @ a) / 1e9
             rates[f"batched_gemm_{threads}"] = 8 * ba.size * 32 / best(lambda: ba @ bb) / 1e9
             fft_flops = 5 * x.size * math.log2(x.shape[1])
-            rates[f"fft_{threads}"] = fft_flops / best(
-                lambda: scipy.fft.fft(x, axis=-1, workers=threads)) / 1e9
+            rates[f"fft_{threads}"] = (
+                fft_flops / best(lambda: scipy.fft.fft(x, axis=-1, workers=threads)) / 1e9
+            )
     rates["threads"] = cpus
     return rates
 
@@ -149,8 +166,9 @@ def best_rate(rates, kind):
 
 def limit_seconds(gemm_flops, fft_flops_, rates):
     """Return the ideal time at the machine's best measured rates."""
-    return (gemm_flops / (best_rate(rates, "gemm") * 1e9)
-            + fft_flops_ / (best_rate(rates, "fft") * 1e9))
+    return gemm_flops / (best_rate(rates, "gemm") * 1e9) + fft_flops_ / (
+        best_rate(rates, "fft") * 1e9
+    )
 
 
 # ----------------------------------------------------------------------------- scenarios
@@ -180,9 +198,18 @@ def _rows_of(bc_rows, scenario, ours_tool, size_text):
     """bench_core Rows -> our row dicts (one per peer row, ours first)."""
     out = []
     for r in bc_rows:
-        out.append(dict(scenario=scenario, tool=r.tool, size=size_text, time=r.full,
-                        measured=f"{r.n_measured}/{r.n_total} epochs",
-                        extrapolated=r.extrapolated, ours=r.ref is None, note=r.note))
+        out.append(
+            dict(
+                scenario=scenario,
+                tool=r.tool,
+                size=size_text,
+                time=r.full,
+                measured=f"{r.n_measured}/{r.n_total} epochs",
+                extrapolated=r.extrapolated,
+                ours=r.ref is None,
+                note=r.note,
+            )
+        )
     return out
 
 
@@ -190,8 +217,14 @@ def scen_s1(args):
     from hyperinsync import compute_sync
 
     bc, size, raw, (pa, pb) = _s1_input(args)
-    call = lambda: compute_sync(raw, bc.BANDS, bc.MEASURES, method="fft",  # noqa: E731
-                                convention="within", verbose=False)
+    call = lambda: compute_sync(  # noqa: E731
+        raw,
+        bc.BANDS,
+        bc.MEASURES,
+        method="fft",
+        convention="within",
+        verbose=False,
+    )
     res = call()  # warm-up
     _, t = bc.timed(call, args.repeats)
     ours = "ours compute_sync(raw) fft, end to end"
@@ -202,13 +235,23 @@ def scen_s1(args):
     rows += peer_rows
     n_len = int(bc.EPOCH_S * size.sfreq)
     decim = res.params["decim"]
-    gemm = sum(size.n_epochs * len(pa) * len(pb) * (n_len // q) * 8 * len(bc.MEASURES)
-               for q in decim.values())
+    gemm = sum(
+        size.n_epochs * len(pa) * len(pb) * (n_len // q) * 8 * len(bc.MEASURES)
+        for q in decim.values()
+    )
     fft = band_fft_flops(2 * size.n_ch, raw.n_times, decim)
-    text = (f"2 x {size.n_ch} ch, {size.sfreq:g} Hz, {size.duration / 60:g} min "
-            f"({size.n_epochs} epochs), theta + alpha, PLV + coh, decim {decim}")
-    return dict(rows=_rows_of(rows, "S1", ours, text), gemm_flops=gemm, fft_flops=fft,
-                ours=ours, target="<= 0.5 s end to end (issue 16)", target_s=0.5)
+    text = (
+        f"2 x {size.n_ch} ch, {size.sfreq:g} Hz, {size.duration / 60:g} min "
+        f"({size.n_epochs} epochs), theta + alpha, PLV + coh, decim {decim}"
+    )
+    return dict(
+        rows=_rows_of(rows, "S1", ours, text),
+        gemm_flops=gemm,
+        fft_flops=fft,
+        ours=ours,
+        target="<= 0.5 s end to end (issue 16)",
+        target_s=0.5,
+    )
 
 
 def scen_s2(args):
@@ -220,13 +263,22 @@ def scen_s2(args):
     n_len = int(bc.EPOCH_S * size.sfreq)
     decim = rows[0].note.split("decim=", 1)[1]
     decim = json.loads(decim.replace("'", '"'))
-    gemm = sum(size.n_epochs * size.n_ch**2 * (n_len // q) * 8 * len(bc.MEASURES)
-               for q in decim.values())
+    gemm = sum(
+        size.n_epochs * size.n_ch**2 * (n_len // q) * 8 * len(bc.MEASURES) for q in decim.values()
+    )
     fft = band_fft_flops(2 * size.n_ch, int(size.duration * size.sfreq), decim)
-    text = (f"2 x {size.n_ch} ch, {size.sfreq:g} Hz, {size.duration / 60:g} min from a lazily "
-            f"read float32 FIF; peak {rows[0].extra['peak_mib']:.0f} MiB")
-    return dict(rows=_rows_of(rows, "S2", ours, text), gemm_flops=gemm, fft_flops=fft,
-                ours=ours, peak_mib=rows[0].extra["peak_mib"], target="<= 2 GB peak memory")
+    text = (
+        f"2 x {size.n_ch} ch, {size.sfreq:g} Hz, {size.duration / 60:g} min from a lazily "
+        f"read float32 FIF; peak {rows[0].extra['peak_mib']:.0f} MiB"
+    )
+    return dict(
+        rows=_rows_of(rows, "S2", ours, text),
+        gemm_flops=gemm,
+        fft_flops=fft,
+        ours=ours,
+        peak_mib=rows[0].extra["peak_mib"],
+        target="<= 2 GB peak memory",
+    )
 
 
 def scen_morlet(args):
@@ -242,8 +294,14 @@ def scen_morlet(args):
     epochs = raw.make_epochs(duration=bc.EPOCH_S, verbose=False)
     del raw
     kw = dict(method="morlet", decim=1, n_cycles=bc.N_CYCLES)
-    call = lambda: compute_sync(epochs, bc.BANDS, bc.MEASURES,  # noqa: E731
-                                convention="across", verbose=False, **kw)
+    call = lambda: compute_sync(  # noqa: E731
+        epochs,
+        bc.BANDS,
+        bc.MEASURES,
+        convention="across",
+        verbose=False,
+        **kw,
+    )
     res, t = bc.timed(call, args.repeats)
     ours = "ours compute_sync(epochs, 'across') morlet, every time point"
     rows = [bc.Row("morlet", "across", ours, size.n_epochs, size.n_epochs, t)]
@@ -252,16 +310,34 @@ def scen_morlet(args):
     _, picks = sig.data_picks()
     picks = np.concatenate(picks)
     _, t_sig = bc.timed(lambda: sig.epoch_signals(picks, common_decim=True), args.repeats)
-    rows.append(bc.Row("morlet", "across", "  of which band signals (DyadSignals)",
-                       size.n_epochs, size.n_epochs, t_sig, None, "Morlet transforms"))
+    rows.append(
+        bc.Row(
+            "morlet",
+            "across",
+            "  of which band signals (DyadSignals)",
+            size.n_epochs,
+            size.n_epochs,
+            t_sig,
+            None,
+            "Morlet transforms",
+        )
+    )
     n_sub = min(size.subset, size.n_epochs)
     data = epochs.get_data()[:n_sub]
     idx = bc.inter_indices(pa, pb)
-    _, t_mc = bc.timed(lambda: bc.mnec_epochs(data, size.sfreq, idx, "cwt_morlet"),
-                       args.repeats)
-    rows.append(bc.Row("morlet", "across", "mne-conn spectral_connectivity_epochs cwt_morlet",
-                       n_sub, size.n_epochs, t_mc, ours,
-                       f"{len(bc.CWT_FREQS)} freqs, n_cycles={bc.N_CYCLES:g}"))
+    _, t_mc = bc.timed(lambda: bc.mnec_epochs(data, size.sfreq, idx, "cwt_morlet"), args.repeats)
+    rows.append(
+        bc.Row(
+            "morlet",
+            "across",
+            "mne-conn spectral_connectivity_epochs cwt_morlet",
+            n_sub,
+            size.n_epochs,
+            t_mc,
+            ours,
+            f"{len(bc.CWT_FREQS)} freqs, n_cycles={bc.N_CYCLES:g}",
+        )
+    )
     # the products alone as batched GEMMs of the same shapes, on this machine, now
     n_freqs = {b: len(f) for b, f in res.params["freqs"].items()}
     n_t = int(bc.EPOCH_S * size.sfreq)
@@ -278,13 +354,21 @@ def scen_morlet(args):
     _, n_fft = _pad_lengths(n_t, longest // 2, [1])
     n_sig = e * 2 * size.n_ch
     fft = n_sig * (fft_flops(n_fft, real=True) + sum(n_freqs.values()) * fft_flops(n_fft))
-    text = (f"S1 epochs: {e} x 2 x {size.n_ch} ch x {n_t} samples, "
-            f"{sum(n_freqs.values())} wavelets (n_cycles {bc.N_CYCLES:g}), PLV + coh per time "
-            f"point, {len(pa)} x {len(pb)} pairs")
+    text = (
+        f"S1 epochs: {e} x 2 x {size.n_ch} ch x {n_t} samples, "
+        f"{sum(n_freqs.values())} wavelets (n_cycles {bc.N_CYCLES:g}), PLV + coh per time "
+        f"point, {len(pa)} x {len(pb)} pairs"
+    )
     products = float(np.median(t)) - float(np.median(t_sig))
-    return dict(rows=_rows_of(rows, "morlet", ours, text), gemm_flops=gemm, fft_flops=fft,
-                ours=ours, products_s=products, gemm_same_shapes_s=t_gemm,
-                target=">= 20x cwt_morlet; products within 3x of the same batched GEMMs")
+    return dict(
+        rows=_rows_of(rows, "morlet", ours, text),
+        gemm_flops=gemm,
+        fft_flops=fft,
+        ours=ours,
+        products_s=products,
+        gemm_same_shapes_s=t_gemm,
+        target=">= 20x cwt_morlet; products within 3x of the same batched GEMMs",
+    )
 
 
 def _surrogates_module(args):
@@ -313,18 +397,44 @@ def scen_p1(args):
     n_ep = int(info["duration"] // 2)
     n_pairs = info["n_pairs"] + info["n_dyads"]
     gemm = sum(n_pairs * n_ep * info["n_ch"] ** 2 * (n_t // q) * 8 for q in decim.values())
-    fft = band_fft_flops(2 * info["n_ch"] * info["n_dyads"],
-                         int(info["duration"] * info["sfreq"]), decim)
+    fft = band_fft_flops(
+        2 * info["n_ch"] * info["n_dyads"], int(info["duration"] * info["sfreq"]), decim
+    )
     ours = "ours surrogate_sync pseudo_dyads (batched)"
-    text = (f"{info['n_dyads']} dyads, 2 x {info['n_ch']} ch, 500 Hz, "
-            f"{info['duration']:g} s, theta + alpha PLV, {info['n_pairs']} pseudo-dyads")
-    rows = [dict(scenario="P1", tool=ours, size=text, time=t_batch, measured="all",
-                 extrapolated=False, ours=True, note=""),
-            dict(scenario="P1", tool="loop of compute_sync, one per pseudo-dyad", size=text,
-                 time=t_loop, measured=f"{info['n_subset']}/{info['n_pairs']} pairs",
-                 extrapolated=True, ours=False, note=f"max |diff| {info['max_diff']:.1e}")]
-    return dict(rows=rows, gemm_flops=gemm, fft_flops=fft, ours=ours,
-                target="<= 1 s (issue 16), >= 10x the loop", target_s=1.0)
+    text = (
+        f"{info['n_dyads']} dyads, 2 x {info['n_ch']} ch, 500 Hz, "
+        f"{info['duration']:g} s, theta + alpha PLV, {info['n_pairs']} pseudo-dyads"
+    )
+    rows = [
+        dict(
+            scenario="P1",
+            tool=ours,
+            size=text,
+            time=t_batch,
+            measured="all",
+            extrapolated=False,
+            ours=True,
+            note="",
+        ),
+        dict(
+            scenario="P1",
+            tool="loop of compute_sync, one per pseudo-dyad",
+            size=text,
+            time=t_loop,
+            measured=f"{info['n_subset']}/{info['n_pairs']} pairs",
+            extrapolated=True,
+            ours=False,
+            note=f"max |diff| {info['max_diff']:.1e}",
+        ),
+    ]
+    return dict(
+        rows=rows,
+        gemm_flops=gemm,
+        fft_flops=fft,
+        ours=ours,
+        target="<= 1 s (issue 16), >= 10x the loop",
+        target_s=1.0,
+    )
 
 
 def scen_p2(args):
@@ -340,12 +450,30 @@ def scen_p2(args):
     gemm = sum(n_prod * info["n_ch"] ** 2 * (n_t // q) * 8 for q in decim.values())
     fft = band_fft_flops(2 * info["n_ch"], int(info["duration"] * info["sfreq"]), decim)
     ours = "ours surrogate_sync epoch_shuffle (batched)"
-    text = (f"one dyad, 2 x {info['n_ch']} ch, 500 Hz, {info['duration'] / 60:g} min, "
-            f"{info['n_surrogates']} epoch shuffles, theta + alpha PLV, ROI level")
-    rows = [dict(scenario="P2", tool=ours, size=text, time=t, measured="all",
-                 extrapolated=False, ours=True, note="")]
-    return dict(rows=rows, gemm_flops=gemm, fft_flops=fft, ours=ours,
-                target="<= 5 s (issue 16)", target_s=5.0)
+    text = (
+        f"one dyad, 2 x {info['n_ch']} ch, 500 Hz, {info['duration'] / 60:g} min, "
+        f"{info['n_surrogates']} epoch shuffles, theta + alpha PLV, ROI level"
+    )
+    rows = [
+        dict(
+            scenario="P2",
+            tool=ours,
+            size=text,
+            time=t,
+            measured="all",
+            extrapolated=False,
+            ours=True,
+            note="",
+        )
+    ]
+    return dict(
+        rows=rows,
+        gemm_flops=gemm,
+        fft_flops=fft,
+        ours=ours,
+        target="<= 5 s (issue 16)",
+        target_s=5.0,
+    )
 
 
 def scen_l1(args):
@@ -363,14 +491,33 @@ def scen_l1(args):
     # cross-correlation (one forward and one inverse FFT per channel pair)
     gemm = sum((1 + n_null) * (n // q) * n_pairs * 8 for q in decim.values())
     fft = band_fft_flops(len(raw.ch_names), n, decim) + sum(
-        n_pairs * 2 * fft_flops(n // q) for q in decim.values())
+        n_pairs * 2 * fft_flops(n // q) for q in decim.values()
+    )
     ours = f"ours insync.level1 (n_jobs={args.threads})"
-    text = (f"{raw.times[-1] / 60:.0f} min, 2 x {len(raw.ch_names) // 2} ch, 500 Hz, 6-s "
-            f"windows every 0.5 s, {n_null} block shuffles + {n_null} circular shifts")
-    rows = [dict(scenario="L1", tool=ours, size=text, time=wall, measured="all",
-                 extrapolated=False, ours=True, note=f"CPU {cpu:.1f} s")]
-    return dict(rows=rows, gemm_flops=gemm, fft_flops=fft, ours=ours,
-                target="<= 3 s with 200 shifts (issue 16)", target_s=3.0)
+    text = (
+        f"{raw.times[-1] / 60:.0f} min, 2 x {len(raw.ch_names) // 2} ch, 500 Hz, 6-s "
+        f"windows every 0.5 s, {n_null} block shuffles + {n_null} circular shifts"
+    )
+    rows = [
+        dict(
+            scenario="L1",
+            tool=ours,
+            size=text,
+            time=wall,
+            measured="all",
+            extrapolated=False,
+            ours=True,
+            note=f"CPU {cpu:.1f} s",
+        )
+    ]
+    return dict(
+        rows=rows,
+        gemm_flops=gemm,
+        fft_flops=fft,
+        ours=ours,
+        target="<= 3 s with 200 shifts (issue 16)",
+        target_s=3.0,
+    )
 
 
 def scen_demo(args):
@@ -398,24 +545,57 @@ def scen_demo(args):
             t1 = time.perf_counter()
             make_report(res, out / "r.html", verbose=False)
             t_rep.append(time.perf_counter() - t1)
-        text = ("14 dyads x 3 sessions (60 + 120 + 60 s at 250 Hz), surrogates, Levels 1-3, "
-                "pseudo-dyads, group statistics, report" if not args.quick else "--quick")
+        text = (
+            "14 dyads x 3 sessions (60 + 120 + 60 s at 250 Hz), surrogates, Levels 1-3, "
+            "pseudo-dyads, group statistics, report"
+            if not args.quick
+            else "--quick"
+        )
         peak = usage.ru_maxrss / 1024
-        rows = [dict(scenario="demo", tool="hyperinsync demo, end to end", size=text,
-                     time=wall, measured="1 run", extrapolated=False, ours=True,
-                     note=f"CPU {usage.ru_utime + usage.ru_stime:.0f} s, peak {peak:.0f} MiB"),
-                dict(scenario="demo", tool="  its report (make_report, best of "
-                     f"{args.repeats})", size=text, time=min(t_rep), measured="",
-                     extrapolated=False, ours=True, note="")]
-        return dict(rows=rows, gemm_flops=None, fft_flops=None, ours=rows[0]["tool"],
-                    peak_mib=peak, target="demo <= 20 s and 1 GB; report <= 5 s",
-                    target_s=20.0)
+        rows = [
+            dict(
+                scenario="demo",
+                tool="hyperinsync demo, end to end",
+                size=text,
+                time=wall,
+                measured="1 run",
+                extrapolated=False,
+                ours=True,
+                note=f"CPU {usage.ru_utime + usage.ru_stime:.0f} s, peak {peak:.0f} MiB",
+            ),
+            dict(
+                scenario="demo",
+                tool=f"  its report (make_report, best of {args.repeats})",
+                size=text,
+                time=min(t_rep),
+                measured="",
+                extrapolated=False,
+                ours=True,
+                note="",
+            ),
+        ]
+        return dict(
+            rows=rows,
+            gemm_flops=None,
+            fft_flops=None,
+            ours=rows[0]["tool"],
+            peak_mib=peak,
+            target="demo <= 20 s and 1 GB; report <= 5 s",
+            target_s=20.0,
+        )
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
 
-RUN = {"S1": scen_s1, "S2": scen_s2, "morlet": scen_morlet, "P1": scen_p1, "P2": scen_p2,
-       "L1": scen_l1, "demo": scen_demo}
+RUN = {
+    "S1": scen_s1,
+    "S2": scen_s2,
+    "morlet": scen_morlet,
+    "P1": scen_p1,
+    "P2": scen_p2,
+    "L1": scen_l1,
+    "demo": scen_demo,
+}
 
 
 # ----------------------------------------------------------------------------- report
@@ -426,8 +606,10 @@ def fmt_s(t):
 
 
 def table(results, rates):
-    lines = ["| scenario | tool | run | time | ours is x faster | limit | time / limit | notes |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| scenario | tool | run | time | ours is x faster | limit | time / limit | notes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name in SCENARIOS:
         r = results.get(name)
         if r is None:
@@ -436,8 +618,11 @@ def table(results, rates):
             lines.append(f"| {name} | not measured: {r['error']} | | | | | | |")
             continue
         ours_t = next((row["time"] for row in r["rows"] if row["tool"] == r["ours"]), None)
-        lim = (limit_seconds(r["gemm_flops"], r["fft_flops"], rates)
-               if r.get("gemm_flops") is not None else None)
+        lim = (
+            limit_seconds(r["gemm_flops"], r["fft_flops"], rates)
+            if r.get("gemm_flops") is not None
+            else None
+        )
         for row in r["rows"]:
             is_ours = row["tool"] == r["ours"]
             ratio = "" if row["ours"] or ours_t is None else f"{row['time'] / ours_t:.1f}x"
@@ -446,8 +631,10 @@ def table(results, rates):
             lim_text = fmt_s(lim) if is_ours and lim else ""
             over = f"{row['time'] / lim:.1f}x" if is_ours and lim else ""
             note = row["note"].replace("|", "\\|")  # a table cell
-            lines.append(f"| {name} | {tool} | {row['measured']} | {time_text} | {ratio} | "
-                         f"{lim_text} | {over} | {note} |")
+            lines.append(
+                f"| {name} | {tool} | {row['measured']} | {time_text} | {ratio} | "
+                f"{lim_text} | {over} | {note} |"
+            )
     return lines
 
 
@@ -473,9 +660,11 @@ def targets(results):
             peer = next((row for row in r["rows"] if "cwt_morlet" in row["tool"]), None)
             if peer:
                 text += f"; {peer['time'] / ours['time']:.1f}x faster than cwt_morlet"
-            text += (f"; products {fmt_s(r['products_s'])} vs the same batched GEMMs "
-                     f"{fmt_s(r['gemm_same_shapes_s'])} = "
-                     f"{r['products_s'] / r['gemm_same_shapes_s']:.1f}x")
+            text += (
+                f"; products {fmt_s(r['products_s'])} vs the same batched GEMMs "
+                f"{fmt_s(r['gemm_same_shapes_s'])} = "
+                f"{r['products_s'] / r['gemm_same_shapes_s']:.1f}x"
+            )
         if name == "demo":
             rep = r["rows"][1]["time"]
             text += f"; report {fmt_s(rep)}; peak {r['peak_mib']:.0f} MiB"
@@ -511,11 +700,14 @@ def write_results(path, results, rates, mach, load0, load1, started, args):
         f"**Load**: {load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f} (1 / 5 / 15 min) at the "
         f"start, {load1[0]:.1f} / {load1[1]:.1f} / {load1[2]:.1f} at the end, on "
         f"{mach['usable_cpus']} cores."
-        + (" **The machine was shared and loaded while this ran**: other processes competed "
-           "for the cores and memory bandwidth, so times are longer than on an idle machine "
-           "and ratios between tools, measured in the same process "
-           "minutes apart, are the comparable figures." if load0[0] > 0.5 * mach["usable_cpus"]
-           or load1[0] > 0.5 * mach["usable_cpus"] else " The machine was otherwise idle."),
+        + (
+            " **The machine was shared and loaded while this ran**: other processes competed "
+            "for the cores and memory bandwidth, so times are longer than on an idle machine "
+            "and ratios between tools, measured in the same process "
+            "minutes apart, are the comparable figures."
+            if load0[0] > 0.5 * mach["usable_cpus"] or load1[0] > 0.5 * mach["usable_cpus"]
+            else " The machine was otherwise idle."
+        ),
         "",
         f"**Machine rates** (complex64, best of 3): GEMM {rates['gemm_1']:.0f} GFLOP/s on 1 "
         f"thread, {rates[f'gemm_{t}']:.0f} on {t}; batched 32 x 900 @ 900 x 32 "
@@ -532,7 +724,7 @@ def write_results(path, results, rates, mach, load0, load1, started, args):
         *table(results, rates),
         "",
         "Peers slower than ours ran on a subset of epochs or pairs and were scaled linearly "
-        "(\"extrap.\"). Medians of "
+        '("extrap."). Medians of '
         f"{args.repeats} runs unless stated.",
         "",
         "**Against the targets of issue 16**:",
@@ -566,12 +758,19 @@ def child(name, args, out_json):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes: does everything run?")
-    p.add_argument("--only", default=",".join(SCENARIOS),
-                   help=f"comma-separated scenarios among {', '.join(SCENARIOS)}")
+    p.add_argument(
+        "--only",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated scenarios among {', '.join(SCENARIOS)}",
+    )
     p.add_argument("--repeats", type=int, default=3, help="repeats per timing (median)")
     p.add_argument("--threads", type=int, default=2, help="threads where a scenario takes them")
-    p.add_argument("--timeout", type=float, default=3600.0,
-                   help="seconds a scenario may run before it is stopped and reported")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        help="seconds a scenario may run before it is stopped and reported",
+    )
     p.add_argument("--workdir", default=None, help="where S2 writes its FIF file")
     p.add_argument("--out", default=str(HERE / "RESULTS.md"), help="the results file")
     p.add_argument("--json", default=None, help="also write the raw results here (JSON)")
@@ -593,29 +792,45 @@ def main(argv=None):
     print("# rates (GFLOP/s): " + ", ".join(f"{k} {v:.1f}" for k, v in rates.items()))
     results = {}
     env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env[var] = str(args.threads)
     for name in names:
         print(f"\n=== {name} ===", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             out_json = Path(tmp) / "r.json"
-            cmd = [sys.executable, __file__, "--_child", name, "--_json", str(out_json),
-                   "--repeats", str(args.repeats), "--threads", str(args.threads)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--_child",
+                name,
+                "--_json",
+                str(out_json),
+                "--repeats",
+                str(args.repeats),
+                "--threads",
+                str(args.threads),
+            ]
             cmd += ["--quick"] if args.quick else []
             cmd += ["--workdir", args.workdir] if args.workdir else []
             t0 = time.perf_counter()
             try:
                 subprocess.run(cmd, env=env, check=False, timeout=args.timeout)
-                results[name] = (json.loads(out_json.read_text()) if out_json.exists()
-                                 else dict(error="the scenario's process died"))
+                results[name] = (
+                    json.loads(out_json.read_text())
+                    if out_json.exists()
+                    else dict(error="the scenario's process died")
+                )
             except subprocess.TimeoutExpired:
                 results[name] = dict(error=f"stopped after {args.timeout:.0f} s")
             print(f"=== {name}: {time.perf_counter() - t0:.0f} s", flush=True)
     load1 = os.getloadavg()
     if args.json:
-        Path(args.json).write_text(json.dumps(dict(results=results, rates=rates, machine=mach,
-                                                   load0=load0, load1=load1), default=float))
+        Path(args.json).write_text(
+            json.dumps(
+                dict(results=results, rates=rates, machine=mach, load0=load0, load1=load1),
+                default=float,
+            )
+        )
     lines = sizes(results) + [""] + table(results, rates) + [""] + targets(results)
     print("\n" + "\n".join(lines))
     write_results(Path(args.out), results, rates, mach, load0, load1, started, args)

@@ -50,16 +50,19 @@ def run_all(n_rep, seed, quick=False, only=None, verbose=True):
 
 
 def _fmt_extra(extra):
-    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in extra.items())
+    return ", ".join(
+        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in extra.items()
+    )
 
 
 def _line(r):
     lo, hi = r.ci
     ok = r.passed()
     flag = "" if ok is None else (" PASS" if ok else " MISS")
-    return (f"{r.family} | {r.scenario} | {r.quantity} {r.k}/{r.n} = {r.rate:.3f} "
-            f"[{lo:.3f}, {hi:.3f}] {r.target_str()}{flag} {_fmt_extra(r.extra)}")
+    return (
+        f"{r.family} | {r.scenario} | {r.quantity} {r.k}/{r.n} = {r.rate:.3f} "
+        f"[{lo:.3f}, {hi:.3f}] {r.target_str()}{flag} {_fmt_extra(r.extra)}"
+    )
 
 
 def to_markdown(results, n_rep, seed, notes=None):
@@ -83,41 +86,54 @@ def to_markdown(results, n_rep, seed, notes=None):
         f"{scipy.__version__}.",
         "",
     ]
-    targeted = [(name, r) for name, (rows, _) in results.items() for r in rows
-                if r.passed() is not None]
+    targeted = [
+        (name, r) for name, (rows, _) in results.items() for r in rows if r.passed() is not None
+    ]
     missed = [(name, r) for name, r in targeted if not r.passed()]
-    lines += ["## Summary", "",
-              f"{len(targeted)} rates with a target, {len(targeted) - len(missed)} met"
-              + (":" if missed else "."), ""]
+    lines += [
+        "## Summary",
+        "",
+        f"{len(targeted)} rates with a target, {len(targeted) - len(missed)} met"
+        + (":" if missed else "."),
+        "",
+    ]
     if missed:
         lines += ["Targets missed (point estimate outside the target; see the notes below):", ""]
-        lines += [f"- {name}: {r.family} | {r.scenario} | {r.quantity} {r.k} / {r.n} = "
-                  f"{r.rate:.3f} [{r.ci[0]:.3f}, {r.ci[1]:.3f}], target {r.target_str()}"
-                  for name, r in missed]
+        lines += [
+            f"- {name}: {r.family} | {r.scenario} | {r.quantity} {r.k} / {r.n} = "
+            f"{r.rate:.3f} [{r.ci[0]:.3f}, {r.ci[1]:.3f}], target {r.target_str()}"
+            for name, r in missed
+        ]
         lines.append("")
     if notes:
         lines += [Path(notes).read_text(encoding="utf-8").rstrip(), ""]
     for name, (rows, secs) in results.items():
-        lines += [f"## {name}", "", f"{len(rows)} rows, {secs:.0f} s.", "",
-                  "| family | scenario | quantity | k / n | rate | 95 % CI | target | ok "
-                  "| details |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {name}",
+            "",
+            f"{len(rows)} rows, {secs:.0f} s.",
+            "",
+            "| family | scenario | quantity | k / n | rate | 95 % CI | target | ok | details |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in rows:
             lo, hi = r.ci
             ok = r.passed()
             lines.append(
                 f"| {r.family} | {r.scenario} | {r.quantity} | {r.k} / {r.n} | {r.rate:.3f} "
                 f"| [{lo:.3f}, {hi:.3f}] | {r.target_str()} "
-                f"| {'' if ok is None else ('yes' if ok else '**no**')} | {_fmt_extra(r.extra)} |")
+                f"| {'' if ok is None else ('yes' if ok else '**no**')} | {_fmt_extra(r.extra)} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
 
 def save_rows(results, fname, n_rep, seed):
     """Write ``results`` (``{area: (rows, seconds)}``) to a JSON file."""
-    out = {area: dict(seconds=secs, n_rep=n_rep, seed=seed,
-                      rows=[dataclasses.asdict(r) for r in rows])
-           for area, (rows, secs) in results.items()}
+    out = {
+        area: dict(seconds=secs, n_rep=n_rep, seed=seed, rows=[dataclasses.asdict(r) for r in rows])
+        for area, (rows, secs) in results.items()
+    }
     Path(fname).write_text(json.dumps(out, indent=1, default=float), encoding="utf-8")
 
 
@@ -128,8 +144,10 @@ def load_rows(fnames):
     found, n_rep, seed = {}, set(), set()
     for fname in fnames:
         for area, d in json.loads(Path(fname).read_text(encoding="utf-8")).items():
-            rows = [Row(**{**r, "target": tuple(r["target"]) if r["target"] else None})
-                    for r in d["rows"]]
+            rows = [
+                Row(**{**r, "target": tuple(r["target"]) if r["target"] else None})
+                for r in d["rows"]
+            ]
             found[area] = (rows, d["seconds"])
             n_rep.add(d["n_rep"])
             seed.add(d["seed"])
@@ -146,23 +164,30 @@ def main(argv=None):
     p.add_argument("--only", nargs="*", choices=AREAS)
     p.add_argument("--out", default=str(HERE / "VALIDITY.md"))
     p.add_argument("--rows-out", help="also save the rows as JSON (to assemble later)")
-    p.add_argument("--assemble", nargs="+", metavar="JSON",
-                   help="write VALIDITY.md from rows saved by --rows-out; run nothing")
-    p.add_argument("--notes", help="a Markdown file of notes put after the summary (what a "
-                   "missed target means and what was done about it)")
+    p.add_argument(
+        "--assemble",
+        nargs="+",
+        metavar="JSON",
+        help="write VALIDITY.md from rows saved by --rows-out; run nothing",
+    )
+    p.add_argument(
+        "--notes",
+        help="a Markdown file of notes put after the summary (what a "
+        "missed target means and what was done about it)",
+    )
     a = p.parse_args(argv)
     if a.assemble:
         results, n_rep, seed = load_rows(a.assemble)
-        Path(a.out).write_text(to_markdown(results, n_rep, seed, a.notes) + "\n",
-                               encoding="utf-8")
+        Path(a.out).write_text(to_markdown(results, n_rep, seed, a.notes) + "\n", encoding="utf-8")
         print(f"wrote {a.out}")
         return
     results = run_all(a.n_rep, a.seed, quick=a.quick, only=a.only)
     if a.rows_out:
         save_rows(results, a.rows_out, a.n_rep, a.seed)
     if not a.quick and not a.only:
-        Path(a.out).write_text(to_markdown(results, a.n_rep, a.seed, a.notes) + "\n",
-                               encoding="utf-8")
+        Path(a.out).write_text(
+            to_markdown(results, a.n_rep, a.seed, a.notes) + "\n", encoding="utf-8"
+        )
         print(f"wrote {a.out}")
 
 

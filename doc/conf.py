@@ -135,14 +135,45 @@ numpydoc_xref_aliases.update(
 )
 numpydoc_xref_ignore = {
     # words of numpydoc type specifications, not types
-    "of", "or", "and", "shape", "default", "optional", "instance", "like", "keyword-only",
-    "same", "as", "the", "one", "per", "each", "with", "in", "to", "from", "for", "by", "a",
-    "an", "is", "if", "them", "table", "matplotlib", "onset", "offset", "N", "n",
+    "of",
+    "or",
+    "and",
+    "shape",
+    "default",
+    "optional",
+    "instance",
+    "like",
+    "keyword-only",
+    "same",
+    "as",
+    "the",
+    "one",
+    "per",
+    "each",
+    "with",
+    "in",
+    "to",
+    "from",
+    "for",
+    "by",
+    "a",
+    "an",
+    "is",
+    "if",
+    "them",
+    "table",
+    "matplotlib",
+    "onset",
+    "offset",
+    "N",
+    "n",
 }
 # dimension names in shape specifications (``shape (n_epochs, n_roi_a)``), wherever they occur
 numpydoc_xref_ignore |= set(
-    re.findall(r"\bn_[a-z_]+\b", " ".join(
-        p.read_text(encoding="utf-8") for p in (ROOT / "hyperinsync").rglob("*.py")))
+    re.findall(
+        r"\bn_[a-z_]+\b",
+        " ".join(p.read_text(encoding="utf-8") for p in (ROOT / "hyperinsync").rglob("*.py")),
+    )
 )
 
 # -- intersphinx: shipped inventories only, never the network -----------------------------
@@ -159,8 +190,10 @@ intersphinx_mapping = {
     "h5py": ("https://docs.h5py.org/en/stable", str(_INV / "h5py.inv")),
     "filelock": ("https://py-filelock.readthedocs.io/en/latest", str(_INV / "filelock.inv")),
     "mne": ("https://mne.tools/stable", str(_INV / "mne.inv")),
-    "mne_connectivity": ("https://mne.tools/mne-connectivity/stable",
-                         str(_INV / "mne_connectivity.inv")),
+    "mne_connectivity": (
+        "https://mne.tools/mne-connectivity/stable",
+        str(_INV / "mne_connectivity.inv"),
+    ),
 }
 intersphinx_timeout = 1  # seconds; with local files no request is ever made
 intersphinx_cache_limit = -1  # keep the inventories read once for the whole build
@@ -169,8 +202,14 @@ intersphinx_cache_limit = -1  # keep the inventories read once for the whole bui
 # MNE's both have a "tut-logging" label). Unprefixed ones, which reach us in docstrings
 # borrowed from MNE, are looked up in this order by doc/sphinxext/hyperinsync_docs.py.
 intersphinx_disabled_reftypes = ["std:doc", "std:label", "std:term"]
-hyperinsync_label_inventories = ("mne", "mne_connectivity", "numpy", "scipy", "matplotlib",
-                                 "python")
+hyperinsync_label_inventories = (
+    "mne",
+    "mne_connectivity",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "python",
+)
 
 # -- sphinx-gallery: the tutorials, executed ----------------------------------------
 sphinx_gallery_conf = {

@@ -11,8 +11,16 @@ from ._utils import warn
 from .stats import surrogate_test
 
 
-def test_sync(inst, null="epoch_shuffle", n_surrogates=1000, bands=None, measures="plv", *,
-              rois=None, **kwargs):
+def test_sync(
+    inst,
+    null="epoch_shuffle",
+    n_surrogates=1000,
+    bands=None,
+    measures="plv",
+    *,
+    rois=None,
+    **kwargs,
+):
     """Deprecated: use :func:`hyperinsync.surrogate_test` (``bands`` 2nd, the rest by keyword).
 
     Keeps the old argument order (``null``, ``n_surrogates``, ``bands``, ``measures``) and
@@ -27,8 +35,12 @@ def test_sync(inst, null="epoch_shuffle", n_surrogates=1000, bands=None, measure
     -------
     result : SurrogateResult
     """
-    warn("hyperinsync.test_sync is deprecated and will be removed: use "
-         "hyperinsync.surrogate_test(inst, bands, measures, null=..., n_surrogates=...) "
-         "(pytest collects functions named test_*).", category=FutureWarning)
-    return surrogate_test(inst, bands, measures, null=null, n_surrogates=n_surrogates,
-                          rois=rois, **kwargs)
+    warn(
+        "hyperinsync.test_sync is deprecated and will be removed: use "
+        "hyperinsync.surrogate_test(inst, bands, measures, null=..., n_surrogates=...) "
+        "(pytest collects functions named test_*).",
+        category=FutureWarning,
+    )
+    return surrogate_test(
+        inst, bands, measures, null=null, n_surrogates=n_surrogates, rois=rois, **kwargs
+    )

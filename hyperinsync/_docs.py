@@ -190,11 +190,14 @@ docdict["example_mixed_design"] = """>>> import pandas as pd
 docdict["example_eda_dyad"] = """>>> phys, truth = hs.simulate_physio_dyad(
 ...     duration=300.0, sfreq=8.0, modalities=("eda",), seed=0,
 ...     couplings=[hs.PhysioCoupling("eda", strength=0.7, lag=2.0)])   # therapist leads by 2 s"""
-docdict["example_lagged_series"] = docdict["example_eda_dyad"] + """
+docdict["example_lagged_series"] = (
+    docdict["example_eda_dyad"]
+    + """
 >>> from hyperinsync.sync.lagged import LagGeometry, lagged_values, read_series
 >>> geom = LagGeometry("wcc", 8.0, phys.n_times, window=30, lag=5, step=15)
 >>> keep = np.zeros(phys.n_times, bool)          # no sample inside a BAD_ span
 >>> a, b = (read_series(phys, name, keep, 0.5) for name in phys.ch_names)"""
+)
 
 # the signal options in their one order (DyadSignals and every analysis built on it)
 SIGNAL_OPTIONS = (

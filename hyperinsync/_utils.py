@@ -66,9 +66,7 @@ def check_bands(bands, sfreq=None):
                 f"Band {name!r} must be a pair (fmin, fmax) in Hz, got {edges!r}."
             ) from None
         if not 0 < fmin < fmax:
-            raise ValueError(
-                f"Band {name!r} needs 0 < fmin < fmax, got ({fmin}, {fmax})."
-            )
+            raise ValueError(f"Band {name!r} needs 0 < fmin < fmax, got ({fmin}, {fmax}).")
         if sfreq is not None and fmax >= sfreq / 2.0:
             raise ValueError(
                 f"Band {name!r} reaches {fmax} Hz, at or above the Nyquist frequency "
@@ -246,8 +244,10 @@ def renamed_argument(new, old, new_name, old_name, default):
             f"Pass {new_name} only: {old_name} is its deprecated old name (got both, "
             f"{new_name}={new!r} and {old_name}={old!r})."
         )
-    warn(f"{old_name} is deprecated and will be removed: use {new_name}={old!r}.",
-         category=FutureWarning)
+    warn(
+        f"{old_name} is deprecated and will be removed: use {new_name}={old!r}.",
+        category=FutureWarning,
+    )
     return old
 
 
@@ -258,8 +258,10 @@ def check_correction(correction, allowed):
     warning and returned as ``None``.
     """
     if isinstance(correction, str) and correction.lower() == "none":
-        warn("correction='none' is deprecated and will be removed: use correction=None.",
-             category=FutureWarning)
+        warn(
+            "correction='none' is deprecated and will be removed: use correction=None.",
+            category=FutureWarning,
+        )
         correction = None
     _check_option("correction", correction, tuple(allowed))
     return correction

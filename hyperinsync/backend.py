@@ -287,9 +287,7 @@ def get_backend(backend="auto"):
         env = os.environ.get(ENV_VAR, "").strip().lower()
         if env:
             if env not in _NAMES:
-                raise ValueError(
-                    f"{ENV_VAR}={env!r} is not a backend: use one of {_NAMES}."
-                )
+                raise ValueError(f"{ENV_VAR}={env!r} is not a backend: use one of {_NAMES}.")
             backend, explicit = env, env != "auto"
     if backend == "numpy":
         return _numpy_backend()
@@ -341,8 +339,15 @@ def is_out_of_memory(exc):
     if isinstance(exc, MemoryError):  # cupy.cuda.memory.OutOfMemoryError is one
         return True
     text = f"{type(exc).__name__}: {exc}"
-    return any(k in text for k in ("CUFFT_ALLOC_FAILED", "CUBLAS_STATUS_ALLOC_FAILED",
-                                   "cudaErrorMemoryAllocation", "out of memory"))
+    return any(
+        k in text
+        for k in (
+            "CUFFT_ALLOC_FAILED",
+            "CUBLAS_STATUS_ALLOC_FAILED",
+            "cudaErrorMemoryAllocation",
+            "out of memory",
+        )
+    )
 
 
 _STEP = contextvars.ContextVar("hyperinsync_gpu_step", default=None)
@@ -442,8 +447,7 @@ def gpu_fallback(what, retries=2, shrink=8):
             if bk.name != "cupy":
                 return func(*args, **kwargs)
             seed = arguments.get("seed")
-            state = (seed.bit_generator.state if isinstance(seed, np.random.Generator)
-                     else None)
+            state = seed.bit_generator.state if isinstance(seed, np.random.Generator) else None
             chunk = bk.max_bytes(arguments["max_bytes"])
             for attempt in range(retries + 1):
                 try:

@@ -401,8 +401,7 @@ def make_dyad_raw(raw_a, raw_b, roles=DEFAULT_ROLES, verbose=None):
 
 @verbose
 @fill_doc
-def make_dyad_epochs(epochs_a, epochs_b, roles=DEFAULT_ROLES, *, pair_by="events",
-                     verbose=None):
+def make_dyad_epochs(epochs_a, epochs_b, roles=DEFAULT_ROLES, *, pair_by="events", verbose=None):
     """Put two people's epochs into one :class:`DyadEpochs`.
 
     Parameters
@@ -431,18 +430,20 @@ def make_dyad_epochs(epochs_a, epochs_b, roles=DEFAULT_ROLES, *, pair_by="events
     _check_option("pair_by", pair_by, ("events", "order"))
     roles = check_roles(roles)
     # Load first: loading can drop epochs (rejection), which must happen before pairing.
-    epochs_a, epochs_b = (
-        e if e.preload else e.copy().load_data() for e in (epochs_a, epochs_b)
-    )
+    epochs_a, epochs_b = (e if e.preload else e.copy().load_data() for e in (epochs_a, epochs_b))
     a, b = epochs_a, epochs_b
     if a.info["sfreq"] != b.info["sfreq"]:
         raise _mismatch(
-            "sampling rate (Hz)", a.info["sfreq"], b.info["sfreq"],
+            "sampling rate (Hz)",
+            a.info["sfreq"],
+            b.info["sfreq"],
             "Resample one to the other's rate with mne.Epochs.resample.",
         )
     if len(a) != len(b):
         raise _mismatch(
-            "number of epochs", len(a), len(b),
+            "number of epochs",
+            len(a),
+            len(b),
             "Equalize the epochs: drop the same epochs from both or pair them by selection "
             "(epochs[...]).",
         )
@@ -455,13 +456,15 @@ def make_dyad_epochs(epochs_a, epochs_b, roles=DEFAULT_ROLES, *, pair_by="events
     for col, what in ((0, "event samples"), (2, "event codes")):
         diff = np.flatnonzero(a.events[:, col] != b.events[:, col])
         if diff.size and pair_by == "order":
-            logger.info(f"Paired by order: {diff.size} epochs differ in {what}; the dyad "
-                        "keeps A's events.")
+            logger.info(
+                f"Paired by order: {diff.size} epochs differ in {what}; the dyad keeps A's events."
+            )
         elif diff.size:
             ii = diff[0]
             raise _mismatch(
                 f"{what} ({diff.size} epochs, first at epoch {ii})",
-                a.events[ii, col], b.events[ii, col],
+                a.events[ii, col],
+                b.events[ii, col],
                 "Pair them by selection (epochs_a[np.isin(epochs_a.selection, common)], the "
                 "same for B) so epoch i of A and of B come from the same event, or, if the "
                 "i-th epochs are simultaneous though their events differ, pass "
@@ -586,7 +589,10 @@ def read_dyad_raw(fname, verbose=None):
     -------
     raw : DyadRaw
     """
-    warn("hyperinsync.read_dyad_raw is deprecated and will be removed: use "
-         "hyperinsync.read_dyad_fif (one saved FIF file); hyperinsync.io.read_dyad_files "
-         "reads two recordings, one per person.", category=FutureWarning)
+    warn(
+        "hyperinsync.read_dyad_raw is deprecated and will be removed: use "
+        "hyperinsync.read_dyad_fif (one saved FIF file); hyperinsync.io.read_dyad_files "
+        "reads two recordings, one per person.",
+        category=FutureWarning,
+    )
     return read_dyad_fif(fname, verbose=verbose)

@@ -71,17 +71,14 @@ def parse_rois(text, source="<string>"):
             continue
         where = f"{source}, line {lineno}"
         if ":" not in line:
-            raise ValueError(
-                f"{where}: expected 'name: ch1, ch2, ...', got {raw_line.strip()!r}."
-            )
+            raise ValueError(f"{where}: expected 'name: ch1, ch2, ...', got {raw_line.strip()!r}.")
         name, _, rest = line.partition(":")
         name = name.strip()
         if not name:
             raise ValueError(f"{where}: the ROI name before ':' is empty.")
         if name in rois:
             raise ValueError(
-                f"{where}: duplicate ROI name {name!r} (first defined on line "
-                f"{first_line[name]})."
+                f"{where}: duplicate ROI name {name!r} (first defined on line {first_line[name]})."
             )
         channels = [ch.strip() for ch in rest.split(",")]
         channels = [ch for ch in channels if ch]

@@ -30,9 +30,7 @@ def check_role(role, name="role"):
     """Refuse a role name that is empty or holds :data:`ROLE_SEP`; return it."""
     _validate_type(role, str, name)
     if not role or ROLE_SEP in role:
-        raise ValueError(
-            f"{name} must be a non-empty string without {ROLE_SEP!r}, got {role!r}."
-        )
+        raise ValueError(f"{name} must be a non-empty string without {ROLE_SEP!r}, got {role!r}.")
     return role
 
 
@@ -40,9 +38,7 @@ def check_roles(roles):
     """Refuse anything but two different valid role names; return them as a tuple."""
     _validate_type(roles, (tuple, list), "roles", "tuple of two str")
     if len(roles) != 2:
-        raise ValueError(
-            f"roles must name exactly two participants, got {len(roles)}: {roles!r}."
-        )
+        raise ValueError(f"roles must name exactly two participants, got {len(roles)}: {roles!r}.")
     for role in roles:
         check_role(role, "each role")
     if roles[0] == roles[1]:

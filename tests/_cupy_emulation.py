@@ -45,8 +45,10 @@ from collections import Counter
 
 import numpy as np
 
-IMPLICIT = ("Implicit conversion to a NumPy array is not allowed. Please use `.get()` to "
-            "construct a NumPy array explicitly.")
+IMPLICIT = (
+    "Implicit conversion to a NumPy array is not allowed. Please use `.get()` to "
+    "construct a NumPy array explicitly."
+)
 MODES = ("one-gpu", "no-gpu", "broken-driver")
 _PY_SCALARS = (bool, int, float, complex)
 
@@ -101,14 +103,22 @@ class TransferStats:
 
     def snapshot(self):
         """The counts as a dict (``transfers`` = h2d + d2h + scalar reads)."""
-        return dict(h2d=self.h2d, d2h=self.d2h, scalar_reads=self.scalar_reads,
-                    h2d_bytes=self.h2d_bytes, d2h_bytes=self.d2h_bytes,
-                    transfers=self.h2d + self.d2h + self.scalar_reads, peak_bytes=self.peak)
+        return dict(
+            h2d=self.h2d,
+            d2h=self.d2h,
+            scalar_reads=self.scalar_reads,
+            h2d_bytes=self.h2d_bytes,
+            d2h_bytes=self.d2h_bytes,
+            transfers=self.h2d + self.d2h + self.scalar_reads,
+            peak_bytes=self.peak,
+        )
 
     def report(self):
         """One line per source line that transferred, most frequent first."""
-        lines = [f"h2d {self.h2d} ({self.h2d_bytes:,} B), d2h {self.d2h} "
-                 f"({self.d2h_bytes:,} B), scalar reads {self.scalar_reads}"]
+        lines = [
+            f"h2d {self.h2d} ({self.h2d_bytes:,} B), d2h {self.d2h} "
+            f"({self.d2h_bytes:,} B), scalar reads {self.scalar_reads}"
+        ]
         for (kind, site), n in self.sites.most_common():
             lines.append(f"  {n:6d}  {kind:11s} {site}")
         return "\n".join(lines)
@@ -318,9 +328,13 @@ class ndarray:  # noqa: N801  (CuPy's name)
 
     @property
     def __cuda_array_interface__(self):
-        return dict(shape=self._a.shape, typestr=self._a.dtype.str,
-                    data=(self._a.__array_interface__["data"][0], False), strides=None,
-                    version=3)
+        return dict(
+            shape=self._a.shape,
+            typestr=self._a.dtype.str,
+            data=(self._a.__array_interface__["data"][0], False),
+            strides=None,
+            version=3,
+        )
 
     def __len__(self):
         return len(self._a)
@@ -390,11 +404,45 @@ def _method(name):
     return method
 
 
-for _name in ("sum", "mean", "max", "min", "any", "all", "prod", "std", "var", "argmax",
-              "argmin", "cumsum", "cumprod", "conj", "conjugate", "reshape", "transpose",
-              "swapaxes", "ravel", "flatten", "squeeze", "astype", "copy", "fill", "clip",
-              "round", "nonzero", "repeat", "take", "dot", "view", "diagonal", "trace",
-              "sort", "argsort", "partition", "argpartition"):
+for _name in (
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "any",
+    "all",
+    "prod",
+    "std",
+    "var",
+    "argmax",
+    "argmin",
+    "cumsum",
+    "cumprod",
+    "conj",
+    "conjugate",
+    "reshape",
+    "transpose",
+    "swapaxes",
+    "ravel",
+    "flatten",
+    "squeeze",
+    "astype",
+    "copy",
+    "fill",
+    "clip",
+    "round",
+    "nonzero",
+    "repeat",
+    "take",
+    "dot",
+    "view",
+    "diagonal",
+    "trace",
+    "sort",
+    "argsort",
+    "partition",
+    "argpartition",
+):
     setattr(ndarray, _name, _method(_name))
 
 
@@ -412,21 +460,44 @@ def _binop(ufunc, reflected=False, inplace=False):
     return op
 
 
-for _op, _uf in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
-                 ("truediv", np.true_divide), ("floordiv", np.floor_divide),
-                 ("mod", np.remainder), ("pow", np.power), ("matmul", np.matmul),
-                 ("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor),
-                 ("lshift", np.left_shift), ("rshift", np.right_shift)):
+for _op, _uf in (
+    ("add", np.add),
+    ("sub", np.subtract),
+    ("mul", np.multiply),
+    ("truediv", np.true_divide),
+    ("floordiv", np.floor_divide),
+    ("mod", np.remainder),
+    ("pow", np.power),
+    ("matmul", np.matmul),
+    ("and", np.bitwise_and),
+    ("or", np.bitwise_or),
+    ("xor", np.bitwise_xor),
+    ("lshift", np.left_shift),
+    ("rshift", np.right_shift),
+):
     setattr(ndarray, f"__{_op}__", _binop(_uf))
     setattr(ndarray, f"__r{_op}__", _binop(_uf, reflected=True))
     setattr(ndarray, f"__i{_op}__", _binop(_uf, inplace=True))
-for _op, _uf in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less),
-                 ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal)):
+for _op, _uf in (
+    ("eq", np.equal),
+    ("ne", np.not_equal),
+    ("lt", np.less),
+    ("le", np.less_equal),
+    ("gt", np.greater),
+    ("ge", np.greater_equal),
+):
     setattr(ndarray, f"__{_op}__", _binop(_uf))
-for _op, _uf in (("abs", np.absolute), ("neg", np.negative), ("pos", np.positive),
-                 ("invert", np.invert)):
-    setattr(ndarray, f"__{_op}__",
-            (lambda uf: lambda self: self.__array_ufunc__(uf, "__call__", self))(_uf))
+for _op, _uf in (
+    ("abs", np.absolute),
+    ("neg", np.negative),
+    ("pos", np.positive),
+    ("invert", np.invert),
+):
+    setattr(
+        ndarray,
+        f"__{_op}__",
+        (lambda uf: lambda self: self.__array_ufunc__(uf, "__call__", self))(_uf),
+    )
 ndarray.__module__ = "cupy"  # hyperinsync recognises CuPy arrays by their type's module
 
 
@@ -437,6 +508,7 @@ def _is_advanced(key):
 
 def _index(emu, key):
     """An index for the held array: device arrays unwrapped, host index arrays copied up."""
+
     def one(k):
         if isinstance(k, ndarray):
             return k._a
@@ -510,8 +582,10 @@ _FUNCTIONS = (
     "atleast_2d atleast_3d histogram bincount digitize cov corrcoef"
 ).split()
 _CREATION = "empty zeros ones full arange linspace logspace eye identity".split()
-_DTYPES = ("bool_ int8 int16 int32 int64 uint8 uint16 uint32 uint64 float16 float32 "
-           "float64 complex64 complex128 intp uintp").split()
+_DTYPES = (
+    "bool_ int8 int16 int32 int64 uint8 uint16 uint32 uint64 float16 float32 "
+    "float64 complex64 complex128 intp uintp"
+).split()
 _CONSTANTS = ("pi", "e", "inf", "nan", "newaxis", "euler_gamma")
 _PASSTHROUGH = ("dtype", "promote_types", "finfo", "iinfo", "isscalar")
 _DTYPE_FUNCS = ["result_type", "can_cast"]
@@ -617,8 +691,10 @@ def _build_modules(emu):
                 return _wrap_out(emu, res)
 
             if not scipy_like:
+
                 def wrapper2(a, n=None, axis=-1, norm=None):
                     return wrapper(a, n=n, axis=axis, norm=norm)
+
                 wrapper2.__name__ = fname
                 return wrapper2
             wrapper.__name__ = fname
@@ -646,8 +722,9 @@ def _build_modules(emu):
     def sliding_window_view(x, window_shape, axis=None, *, subok=False, writeable=False):
         if not isinstance(x, ndarray):
             raise TypeError(f"Unsupported type {type(x)}")
-        return ndarray._wrap(emu, np.lib.stride_tricks.sliding_window_view(
-            x._a, window_shape, axis=axis))
+        return ndarray._wrap(
+            emu, np.lib.stride_tricks.sliding_window_view(x._a, window_shape, axis=axis)
+        )
 
     def as_strided(x, shape=None, strides=None):
         if not isinstance(x, ndarray):
@@ -665,8 +742,10 @@ def _build_modules(emu):
 
     def device_count():
         if emu.mode == "broken-driver":
-            raise CUDARuntimeError("cudaErrorInsufficientDriver: CUDA driver version is "
-                                   "insufficient for CUDA runtime version")
+            raise CUDARuntimeError(
+                "cudaErrorInsufficientDriver: CUDA driver version is "
+                "insufficient for CUDA runtime version"
+            )
         return 1 if emu.mode == "one-gpu" else 0
 
     def mem_get_info():
@@ -682,8 +761,12 @@ def _build_modules(emu):
     runtime.runtimeGetVersion = lambda: 12040
     runtime.driverGetVersion = lambda: 12040
     runtime.getDeviceProperties = lambda i: {
-        "name": b"Emulated GPU (tests/_cupy_emulation.py)", "totalGlobalMem": emu.memory,
-        "major": 9, "minor": 0, "multiProcessorCount": 1}
+        "name": b"Emulated GPU (tests/_cupy_emulation.py)",
+        "totalGlobalMem": emu.memory,
+        "major": 9,
+        "minor": 0,
+        "multiProcessorCount": 1,
+    }
 
     class Device:
         def __init__(self, device=None):
@@ -756,14 +839,22 @@ def _build_modules(emu):
     cufft = fft_module("cupyx.scipy.fft", scipy_like=True)
     scipy_mod.fft = cufft
     cupyx.scipy = scipy_mod
-    return {"cupy": cp, "cupy.fft": cp.fft, "cupy.linalg": linalg, "cupy.lib": lib,
-            "cupy.lib.stride_tricks": stride, "cupy.cuda": cuda,
-            "cupy.cuda.runtime": runtime, "cupy.cuda.memory": memory, "cupyx": cupyx,
-            "cupyx.scipy": scipy_mod, "cupyx.scipy.fft": cufft}
+    return {
+        "cupy": cp,
+        "cupy.fft": cp.fft,
+        "cupy.linalg": linalg,
+        "cupy.lib": lib,
+        "cupy.lib.stride_tricks": stride,
+        "cupy.cuda": cuda,
+        "cupy.cuda.runtime": runtime,
+        "cupy.cuda.memory": memory,
+        "cupyx": cupyx,
+        "cupyx.scipy": scipy_mod,
+        "cupyx.scipy.fft": cufft,
+    }
 
 
 def current():
     """The emulation installed as ``cupy`` now, or None (real CuPy, or none)."""
     mod = sys.modules.get("cupy")
     return getattr(mod, "_emulation", None)
-

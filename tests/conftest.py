@@ -23,7 +23,9 @@ CHILD_SITE = Path(__file__).parent / "_cupy_site"
 
 def pytest_addoption(parser):
     parser.addoption(
-        "--cupy-emulation", choices=("off",) + MODES, default=None,
+        "--cupy-emulation",
+        choices=("off",) + MODES,
+        default=None,
         help=f"install the CuPy emulation as cupy for the run (default: ${ENV} or off)",
     )
 
@@ -49,8 +51,10 @@ def gpu_step_only():
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "gpu: the GPU path (NumPy/CuPy agreement, pipeline smoke and transfer "
-        "tests); CI runs them under the CuPy emulation")
+        "markers",
+        "gpu: the GPU path (NumPy/CuPy agreement, pipeline smoke and transfer "
+        "tests); CI runs them under the CuPy emulation",
+    )
     mode = _mode(config)
     if mode != "off":
         config._cupy_emulation = Emulation(mode).install()
@@ -102,15 +106,21 @@ def _simulated(coupled, duration, sfreq, seed, kwargs):
     # imported here: the CuPy emulation is installed before hyperinsync is first imported
     from hyperinsync.simulation import Coupling, simulate_dyad
 
-    return simulate_dyad(duration=duration, sfreq=sfreq, seed=seed,
-                         couplings=[Coupling()] if coupled else [], verbose=False,
-                         **dict(kwargs))
+    return simulate_dyad(
+        duration=duration,
+        sfreq=sfreq,
+        seed=seed,
+        couplings=[Coupling()] if coupled else [],
+        verbose=False,
+        **dict(kwargs),
+    )
 
 
 def _factory(coupled):
     def make(duration=40.0, sfreq=100.0, seed=0, **kwargs):
-        raw, truth = _simulated(coupled, float(duration), float(sfreq), seed,
-                                tuple(sorted(kwargs.items())))
+        raw, truth = _simulated(
+            coupled, float(duration), float(sfreq), seed, tuple(sorted(kwargs.items()))
+        )
         return raw.copy(), truth
 
     return make

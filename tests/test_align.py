@@ -89,8 +89,16 @@ def planted(tmp_path_factory):
     write_poly5(fb, raw_b)
     # reference: both people on A's true-time grid, straight from the simulation
     ref = {r: hi[r][:, i0 : i0 + 4 * n_a : 4] for r in "AB"}
-    return dict(fa=fa, fb=fb, raw_a=raw_a, raw_b=raw_b, ref=ref, names=names,
-                pairs=truth.coupled_pairs, tmp=tmp)
+    return dict(
+        fa=fa,
+        fb=fb,
+        raw_a=raw_a,
+        raw_b=raw_b,
+        ref=ref,
+        names=names,
+        pairs=truth.coupled_pairs,
+        tmp=tmp,
+    )
 
 
 def test_accuracy_planted_offset_drift(planted):
@@ -163,8 +171,9 @@ def test_annotation_pulses(planted):
         raw = raw.copy()
         ev = mne.find_events(raw, stim_channel=ch, verbose=False)
         raw.set_annotations(
-            mne.Annotations((ev[:, 0] - raw.first_samp) / raw.info["sfreq"], 0.0, "sync",
-                            orig_time=None)
+            mne.Annotations(
+                (ev[:, 0] - raw.first_samp) / raw.info["sfreq"], 0.0, "sync", orig_time=None
+            )
         )
         raws.append(raw)
     dyad = read_dyad_files(*raws, annotation="sync")
@@ -246,8 +255,9 @@ def test_rate_mismatch_and_overlap():
     with pytest.warns(RuntimeWarning, match="drift is not corrected"):
         dyad = read_dyad_files(_small(), _small(sfreq=128.0, n=2560, stim=False), sync="start")
     assert dyad.info["sfreq"] == 100.0
-    with pytest.warns(RuntimeWarning, match="drift"), pytest.raises(
-        AlignmentError, match="do not overlap"
+    with (
+        pytest.warns(RuntimeWarning, match="drift"),
+        pytest.raises(AlignmentError, match="do not overlap"),
     ):
         read_dyad_files(_small(), _small(meas=100.0), sync="start")
     with pytest.raises(AlignmentError, match="measurement start"):
@@ -276,8 +286,9 @@ def test_periodic_equal_counts_are_ambiguous():
     with pytest.raises(AlignmentError, match="unambiguously"):
         read_dyad_files(_small(n=2500, pulses=true), _small(n=2500, pulses=true + 3.2))
     # ... unless the user vouches that both files hold exactly the same pulses
-    dyad = read_dyad_files(_small(n=2500, pulses=true), _small(n=2500, pulses=true + 3.2),
-                     pulse_pairing="order")
+    dyad = read_dyad_files(
+        _small(n=2500, pulses=true), _small(n=2500, pulses=true + 3.2), pulse_pairing="order"
+    )
     assert abs(dyad.alignment["offset_s"] - 3.2) < 0.02
     assert dyad.alignment["pulse_pairing"] == "order"
     with pytest.raises(AlignmentError, match="pulse_pairing='order'.*7.*8"):
@@ -298,13 +309,16 @@ def test_equal_counts_shifted_pair_by_intervals():
 # --------------------------------------------------------------------------------------
 # sample quantisation of pulse times (item 9)
 # --------------------------------------------------------------------------------------
-def _two_grids(pulses_true, offset=1.7, drift=30e-6, sf_a=500.0, sf_b=512.0, dur=40.0,
-               shift_b=None):
+def _two_grids(
+    pulses_true, offset=1.7, drift=30e-6, sf_a=500.0, sf_b=512.0, dur=40.0, shift_b=None
+):
     """A at 500 Hz and B at 512 Hz, each pulse at the first sample at/after its true time."""
     rng = np.random.default_rng(5)
     raws = []
-    for sf, times, name in ((sf_a, pulses_true, "STI"),
-                            (sf_b, (pulses_true + offset) * (1 + drift), "TRIG")):
+    for sf, times, name in (
+        (sf_a, pulses_true, "STI"),
+        (sf_b, (pulses_true + offset) * (1 + drift), "TRIG"),
+    ):
         n = int(np.ceil(dur + offset + 1) * sf)  # whole seconds: whole EDF records
         data = np.vstack([rng.normal(0, 1e-5, (2, n)), np.zeros(n)])
         times = np.array(times, float)
@@ -384,13 +398,17 @@ def _write_brainvision(stem, data, sfreq, ch_names, markers, data_points=None):
         f"Codepage=UTF-8\nDataFile={eeg.name}\nMarkerFile={vmrk.name}\nDataFormat=BINARY\n"
         f"DataOrientation=MULTIPLEXED\nNumberOfChannels={len(ch_names)}\n{points}"
         f"SamplingInterval={1e6 / sfreq}\n\n[Binary Infos]\nBinaryFormat=IEEE_FLOAT_32\n\n"
-        f"[Channel Infos]\n{chans}\n", encoding="utf-8")
+        f"[Channel Infos]\n{chans}\n",
+        encoding="utf-8",
+    )
     (data / 0.1e-6).T.astype("<f4").tofile(eeg)  # resolution 0.1 µV per unit
     marks = "\n".join(f"Mk{i + 2}=Comment,{d},{k + 1},1,0" for i, (k, d) in enumerate(markers))
     vmrk.write_text(
         "Brain Vision Data Exchange Marker File, Version 1.0\n\n[Common Infos]\n"
         f"Codepage=UTF-8\nDataFile={eeg.name}\n\n[Marker Infos]\n"
-        f"Mk1=New Segment,,1,1,0\n{marks}\n", encoding="utf-8")
+        f"Mk1=New Segment,,1,1,0\n{marks}\n",
+        encoding="utf-8",
+    )
     return vhdr
 
 
@@ -401,8 +419,13 @@ def test_edf_and_brainvision_files(tmp_path):
     fa = tmp_path / "a.edf"
     mne.export.export_raw(fa, a, fmt="edf", verbose=False)
     kb = np.flatnonzero(np.diff(np.r_[0, b.get_data(picks="TRIG")[0]]) > 0)
-    fb = _write_brainvision(tmp_path / "b", b.get_data(picks=["Fz", "Cz"]), SF_B,
-                            ["Fz", "Cz"], [(k, "sync") for k in kb])
+    fb = _write_brainvision(
+        tmp_path / "b",
+        b.get_data(picks=["Fz", "Cz"]),
+        SF_B,
+        ["Fz", "Cz"],
+        [(k, "sync") for k in kb],
+    )
     dyad = read_dyad_files(fa, fb, stim_channel=("STI", None), annotation=(None, "Comment/sync"))
     rep = dyad.alignment
     assert rep["n_pulses"] == len(pulses) and rep["misfit_ms"] == 0.0
@@ -419,8 +442,9 @@ def test_truncated_edf_and_brainvision(tmp_path, planted):
     with pytest.raises(DyadIOError, match=r"cut.edf is truncated.*announces 60 data records"):
         read_dyad_files(edf, planted["fb"], stim_channel=("STI 014", None))
     data = np.random.default_rng(0).normal(0, 1e-5, (2, 5120))
-    vhdr = _write_brainvision(tmp_path / "bv", data, 512.0, ["Fz", "Cz"],
-                              [(100, "sync"), (5000, "sync")])
+    vhdr = _write_brainvision(
+        tmp_path / "bv", data, 512.0, ["Fz", "Cz"], [(100, "sync"), (5000, "sync")]
+    )
     eeg = vhdr.with_suffix(".eeg")
     full = eeg.read_bytes()
     eeg.write_bytes(full[:-6])  # ends inside a sample
@@ -429,8 +453,9 @@ def test_truncated_edf_and_brainvision(tmp_path, planted):
     eeg.write_bytes(full[: 8 * 4000])  # whole samples, but a marker at 5000 lies beyond
     with pytest.raises(DyadIOError, match=r"bv.eeg is truncated.*markers up to sample 5001"):
         read_dyad_files(vhdr, planted["fb"])
-    vhdr2 = _write_brainvision(tmp_path / "bv2", data, 512.0, ["Fz", "Cz"], [(100, "s")],
-                               data_points=5120)
+    vhdr2 = _write_brainvision(
+        tmp_path / "bv2", data, 512.0, ["Fz", "Cz"], [(100, "s")], data_points=5120
+    )
     vhdr2.with_suffix(".eeg").write_bytes(vhdr2.with_suffix(".eeg").read_bytes()[: 8 * 4000])
     with pytest.raises(DyadIOError, match=r"announces 5120 samples.*holds 4000"):
         read_recording(vhdr2)
@@ -446,8 +471,11 @@ def test_recording_files(tmp_path, monkeypatch):
     (tmp_path / "s.set").write_bytes(b"")
     (tmp_path / "s.fdt").write_bytes(b"")
     assert recording_files(tmp_path / "s.set") == [tmp_path / "s.set", tmp_path / "s.fdt"]
-    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (8, 100000)),
-                          mne.create_info(8, 100.0, "eeg"), verbose=False)
+    raw = mne.io.RawArray(
+        np.random.default_rng(0).normal(0, 1e-5, (8, 100000)),
+        mne.create_info(8, 100.0, "eeg"),
+        verbose=False,
+    )
     parts = raw.save(tmp_path / "big_raw.fif", split_size="2MB", verbose=False)
     assert len(parts) > 1
     assert recording_files(tmp_path / "big_raw.fif") == [Path(p) for p in parts]
@@ -471,8 +499,9 @@ def test_fuzz_truncations_refused(tmp_path, planted):
     rng = np.random.default_rng(7)
     edf = Path(planted["fa"]).read_bytes()
     data = np.random.default_rng(0).normal(0, 1e-5, (2, 3000))
-    vhdr = _write_brainvision(tmp_path / "full", data, 512.0, ["Fz", "Cz"], [(10, "sync")],
-                              data_points=3000)
+    vhdr = _write_brainvision(
+        tmp_path / "full", data, 512.0, ["Fz", "Cz"], [(10, "sync")], data_points=3000
+    )
     eeg = vhdr.with_suffix(".eeg").read_bytes()
     cut_edf, cut_eeg = tmp_path / "cut.edf", vhdr.with_suffix(".eeg")
     for _ in range(15):

@@ -17,9 +17,16 @@ ROOT = Path(hyperinsync.__file__).parent
 # (the top-level modules of stages 1 and 2 are ordered among themselves, so that their
 # imports are checked too: roles < montage < rois < dyad)
 LAYERS = {
-    "_utils": 1.0, "_docs": 1.0, "backend": 1.1, "base": 1.2,
-    "roles": 2.0, "montage": 2.1, "rois": 2.2, "dyad": 2.3,
-    "io": 3, "simulation": 3,
+    "_utils": 1.0,
+    "_docs": 1.0,
+    "backend": 1.1,
+    "base": 1.2,
+    "roles": 2.0,
+    "montage": 2.1,
+    "rois": 2.2,
+    "dyad": 2.3,
+    "io": 3,
+    "simulation": 3,
     "preprocessing": 3.5,
     "sync": 4,
     "stats": 5,
@@ -33,8 +40,14 @@ API = {"__init__", "_deprecated"}
 # the shared helper modules (layer 1): their names may be imported anywhere, underscored or not
 SHARED = {"_utils", "_docs"}
 MAX_LINES = 620  # "no module over ~600 lines"
-STRING_LOADERS = {"import_module", "__import__", "spec_from_file_location", "module_from_spec",
-                  "find_spec", "load_module"}
+STRING_LOADERS = {
+    "import_module",
+    "__import__",
+    "spec_from_file_location",
+    "module_from_spec",
+    "find_spec",
+    "load_module",
+}
 
 
 def _modules():
@@ -89,8 +102,11 @@ def _edges(path, modname, is_pkg):
                 else:
                     out.append((node.lineno, target, a.name))
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                and node.value.id in module_names):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in module_names
+        ):
             out.append((node.lineno, module_names[node.value.id], node.attr))
     return tree, out
 
@@ -117,11 +133,12 @@ def test_layers_private_names_and_no_string_loading():
             if own in API or other == own:
                 continue
             if LAYERS[other] >= LAYERS[own]:
-                problems.append(f"{modname}:{line}: imports {target} (stage {LAYERS[other]}) "
-                                f"from stage {LAYERS[own]}: layers import upward only")
+                problems.append(
+                    f"{modname}:{line}: imports {target} (stage {LAYERS[other]}) "
+                    f"from stage {LAYERS[own]}: layers import upward only"
+                )
             if _private(name) and other not in SHARED:
-                problems.append(f"{modname}:{line}: imports the private name {name} of "
-                                f"{target}")
+                problems.append(f"{modname}:{line}: imports the private name {name} of {target}")
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and node.id in STRING_LOADERS:
                 problems.append(f"{modname}:{node.lineno}: {node.id} (string loading)")
@@ -137,19 +154,23 @@ def test_every_module_has_a_stage_and_none_is_too_long():
         assert n <= MAX_LINES, f"{modname} has {n} lines: split it by concept"
 
 
-@pytest.mark.parametrize("bad, what", [
-    ("from ..stats.result import _resolve", "private name"),
-    ("from ..insync import level1", "upward"),
-    ("from ..study.runner import _process", "upward"),
-    ("import importlib", "string"),
-])
+@pytest.mark.parametrize(
+    "bad, what",
+    [
+        ("from ..stats.result import _resolve", "private name"),
+        ("from ..insync import level1", "upward"),
+        ("from ..study.runner import _process", "upward"),
+        ("import importlib", "string"),
+    ],
+)
 def test_the_checker_catches_violations(tmp_path, monkeypatch, bad, what):
     """The rules above are not vacuous: a planted violation in a sync module is caught."""
     src = ROOT / "sync" / "bands.py"
     planted = tmp_path / "bands.py"
     planted.write_text(src.read_text(encoding="utf-8") + f"\n{bad}\n", encoding="utf-8")
     monkeypatch.setattr(
-        __import__(__name__), "MODULES",
+        __import__(__name__),
+        "MODULES",
         [(planted if m == "hyperinsync.sync.bands" else p, m, k) for p, m, k in MODULES],
     )
     with pytest.raises(AssertionError, match=what):
@@ -166,6 +187,9 @@ def test_every_sub_package_is_shipped():
     if not pyproject.is_file():
         pytest.skip("installed package: no pyproject.toml beside it")
     listed = set(tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["packages"])
-    found = {"hyperinsync." + ".".join(p.parent.relative_to(ROOT).parts)
-             for p in ROOT.rglob("__init__.py") if p.parent != ROOT} | {"hyperinsync"}
+    found = {
+        "hyperinsync." + ".".join(p.parent.relative_to(ROOT).parts)
+        for p in ROOT.rglob("__init__.py")
+        if p.parent != ROOT
+    } | {"hyperinsync"}
     assert found - listed == set(), "add to [tool.setuptools] packages in pyproject.toml"

@@ -23,13 +23,14 @@ def demo(tmp_path_factory):
         st.simulate["segments"] = [("rest_pre", 6.0), ("session", 10.0), ("rest_post", 6.0)]
         st.insync["level1"].update(window=2.0, step=1.0, min_shift=3.0)
         return type(st)(
-            name=st.name, roles=st.roles, analysis=st.analysis,
+            name=st.name,
+            roles=st.roles,
+            analysis=st.analysis,
             simulate={k: v for k, v in st.simulate.items() if k != "roles"},
             surrogates=st.surrogates,
             # the study keeps a disabled level as None; passed back it must say False
             insync={k: (False if v is None else v) for k, v in st.insync.items()},
-            statistics=dict(st.statistics, pseudo_dyads=dict(n_surrogates=6),
-                            n_permutations=99),
+            statistics=dict(st.statistics, pseudo_dyads=dict(n_surrogates=6), n_permutations=99),
         )
 
     mp = pytest.MonkeyPatch()
@@ -42,8 +43,7 @@ def demo(tmp_path_factory):
 
 
 def test_demo_outputs(demo, capsys):
-    assert {p.name for p in demo.iterdir()} >= {"results.h5", "summary.csv", "report.html",
-                                                 "parts"}
+    assert {p.name for p in demo.iterdir()} >= {"results.h5", "summary.csv", "report.html", "parts"}
     res = read_results(demo / "results.h5")
     assert res.dyads == ["dyad01", "dyad02", "dyad03", "dyad04"]
     assert len(res.recordings) == 12
@@ -52,16 +52,17 @@ def test_demo_outputs(demo, capsys):
     assert len(table) == 12 * 3 * 2 * 5
     assert set(table.segment) == {"rest_pre", "session", "rest_post"}
     assert {"p", "z", "null_mean", "corrected", "alliance_gap"} <= set(table.columns)
-    assert table["corrected"].to_numpy() == pytest.approx(table["value"] - table["null_mean"],
-                                                         abs=1e-6)
+    assert table["corrected"].to_numpy() == pytest.approx(
+        table["value"] - table["null_mean"], abs=1e-6
+    )
     # the per-session value the group statistics use by default: the surrogate z
     feats = res.group["features"]
     j = list(feats["labels"]).index("rest_post/plv/alpha/frontal")
-    sel = table[(table.segment == "rest_post") & (table.band == "alpha")
-                & (table.roi == "frontal")]
+    sel = table[(table.segment == "rest_post") & (table.band == "alpha") & (table.roi == "frontal")]
     by_dyad = sel.groupby("dyad")["z"].mean()
-    assert feats["values"][:, j] == pytest.approx(by_dyad[list(feats["dyads"])].to_numpy(),
-                                                  rel=1e-4, abs=1e-6)
+    assert feats["values"][:, j] == pytest.approx(
+        by_dyad[list(feats["dyads"])].to_numpy(), rel=1e-4, abs=1e-6
+    )
     for key in ("contrast", "correlation", "level3", "pseudo_dyads"):
         assert res.group.get(key), key
     capsys.readouterr()
@@ -84,8 +85,7 @@ def test_report_sections(demo, tmp_path, capsys):
     for where in ('href="#{}"', 'id="{}"'):
         at = [text.index(where.format(t.replace(" ", "_"))) for t in SECTIONS]
         assert at == sorted(at), where
-    assert SECTIONS[:3] == ("Group contrast", "Questionnaire correlation",
-                            "Real vs pseudo-dyads")
+    assert SECTIONS[:3] == ("Group contrast", "Questionnaire correlation", "Real vs pseudo-dyads")
     assert SECTIONS.index("Inter-brain synchrony") > SECTIONS.index("Real vs pseudo-dyads")
     # each section has content of its own, not only the note for missing results
     assert "Not computed in this run" not in text  # the demo runs every level
@@ -94,8 +94,10 @@ def test_report_sections(demo, tmp_path, capsys):
     assert "nominal 4-8 Hz, -6 dB 3-9 Hz (fft, transitions 2 / 2 Hz)" in text
     # the group results say which value they compare, how they are corrected, with intervals
     assert "Per-dyad value: <b>z</b>" in text
-    assert ("Correction over the family of 3 segments x 1 measures x 2 bands x 2 ROI pairs = "
-            "12 features: Benjamini-Hochberg FDR") in text
+    assert (
+        "Correction over the family of 3 segments x 1 measures x 2 bands x 2 ROI pairs = "
+        "12 features: Benjamini-Hochberg FDR"
+    ) in text
     assert "eta_sq_partial_ci" in text and "d_ci" in text and "r_ci" in text
     assert "Mixed model (plv): group x within, dyad random" in text
     assert "group x segment" in text
@@ -142,10 +144,11 @@ def test_info(demo, capsys):
     assert main(["info", str(demo / "results.h5")]) == 0
     out = capsys.readouterr().out
     assert "recordings: 12 (4 dyads)" in out
-    assert "dyad03 session 2: group non-mindful; segments rest_pre, session, rest_post; " \
-           "surrogates; level1" in out
-    assert ("group statistics: contrast, correlation, features, level3, mixed, pseudo_dyads"
-            in out)
+    assert (
+        "dyad03 session 2: group non-mindful; segments rest_pre, session, rest_post; "
+        "surrogates; level1" in out
+    )
+    assert "group statistics: contrast, correlation, features, level3, mixed, pseudo_dyads" in out
 
 
 def test_run_study_file(tmp_path, capsys):
@@ -233,14 +236,22 @@ def test_run_progress(tmp_path, monkeypatch, capsys, how):
         assert text == ""
         return
     # per recording, per stage (in the order the runner runs them), with the time left
-    for stage in ("dyad01 session 0: read", "dyad01 session 0: sync rest_pre",
-                  "dyad01 session 0: surrogates rest_pre", "dyad02 session 0: sync session",
-                  "1/2 done", "2/2 done", "Study: group statistics",
-                  "Study: results file", "Study: done"):
+    for stage in (
+        "dyad01 session 0: read",
+        "dyad01 session 0: sync rest_pre",
+        "dyad01 session 0: surrogates rest_pre",
+        "dyad02 session 0: sync session",
+        "1/2 done",
+        "2/2 done",
+        "Study: group statistics",
+        "Study: results file",
+        "Study: done",
+    ):
         assert stage in text, stage
     assert "100%" in text and "<" in text  # elapsed<remaining
     assert text.index("dyad01 session 0: surrogates rest_pre") < text.index(
-        "dyad01 session 0: sync session")
+        "dyad01 session 0: sync session"
+    )
     assert "Computed 2 recording(s)" in capsys.readouterr().out  # stdout unchanged
 
 
@@ -250,23 +261,48 @@ def test_progress_stages_match_the_runner():
     from hyperinsync.study.progress import recording_stages
 
     st = Study(
-        name="stages", roles=("T", "C"),
-        simulate=dict(n_dyads=2, n_sessions=1, sfreq=100.0, seed=1,
-                      segments=[["rest_pre", 10.0], ["session", 10.0]]),
+        name="stages",
+        roles=("T", "C"),
+        simulate=dict(
+            n_dyads=2,
+            n_sessions=1,
+            sfreq=100.0,
+            seed=1,
+            segments=[["rest_pre", 10.0], ["session", 10.0]],
+        ),
         analysis=dict(segments=["rest_pre", "session"], epoch_duration=1.0),
         surrogates=dict(n_surrogates=5, seed=1),
-        insync=dict(level1=dict(window=2.0, step=1.0, n_surrogates=19, min_shift=3.0,
-                                segment="session"),
-                    level2=dict(n_surrogates=19, contrasts=[["session", "rest_pre"]])),
+        insync=dict(
+            level1=dict(window=2.0, step=1.0, n_surrogates=19, min_shift=3.0, segment="session"),
+            level2=dict(n_surrogates=19, contrasts=[["session", "rest_pre"]]),
+        ),
     )
-    job = dict(st.recordings[0], part="", base_dir=".", inputs={}, param_hash="",
-               analysis=st.analysis, surrogates=st.surrogates, insync=st.insync,
-               roles=list(st.roles))
+    job = dict(
+        st.recordings[0],
+        part="",
+        base_dir=".",
+        inputs={},
+        param_hash="",
+        analysis=st.analysis,
+        surrogates=st.surrogates,
+        insync=st.insync,
+        roles=list(st.roles),
+    )
     got = []
     runner._process(job, got.append)
-    assert got == recording_stages(job) == [
-        "read", "sync rest_pre", "surrogates rest_pre", "sync session", "surrogates session",
-        "level 1", "level 2"]
+    assert (
+        got
+        == recording_stages(job)
+        == [
+            "read",
+            "sync rest_pre",
+            "surrogates rest_pre",
+            "sync session",
+            "surrogates session",
+            "level 1",
+            "level 2",
+        ]
+    )
 
 
 def test_progress_enabled(monkeypatch):

@@ -21,25 +21,45 @@ def _same(csv, table):
     assert list(got.columns) == list(want.columns)
     for c in want.columns:
         if want[c].dtype.kind == "f":
-            np.testing.assert_allclose(got[c].to_numpy(float), want[c].to_numpy(float),
-                                       rtol=1e-12, equal_nan=True)
+            np.testing.assert_allclose(
+                got[c].to_numpy(float), want[c].to_numpy(float), rtol=1e-12, equal_nan=True
+            )
         else:
             assert got[c].astype(str).tolist() == want[c].astype(str).tolist(), c
 
 
 def test_mea_file(tmp_path, capsys):
     """An MEA file (client column first, as rMEA's examples): the client leads by 1 s."""
-    raw, _ = simulate_physio_dyad(400, 25.0, roles=("client", "therapist"),
-                                  modalities=["movement"], seed=3,
-                                  couplings=[PhysioCoupling("movement", 0.7, 1.0)])
+    raw, _ = simulate_physio_dyad(
+        400,
+        25.0,
+        roles=("client", "therapist"),
+        modalities=["movement"],
+        seed=3,
+        couplings=[PhysioCoupling("movement", 0.7, 1.0)],
+    )
     fname = tmp_path / "dyad07.txt"
     np.savetxt(fname, raw.get_data().T, fmt="%.4f", header='"pat" "th"', comments="")
     out = tmp_path / "out"
-    args = ["--lag", "2", "--window", "10", "--step", "5", "--n-surrogates", "99", "--seed",
-            "0"]
+    args = ["--lag", "2", "--window", "10", "--step", "5", "--n-surrogates", "99", "--seed", "0"]
     with pytest.warns(RuntimeWarning, match="above 10 SD"):  # bursts of the simulation
-        assert main(["physio", str(fname), "--roles", "client", "therapist", *args,
-                     "--out", str(out), "--figure", str(out / "heat.png")]) == 0
+        assert (
+            main(
+                [
+                    "physio",
+                    str(fname),
+                    "--roles",
+                    "client",
+                    "therapist",
+                    *args,
+                    "--out",
+                    str(out),
+                    "--figure",
+                    str(out / "heat.png"),
+                ]
+            )
+            == 0
+        )
     text = capsys.readouterr().out
     assert "client-led" in text and "in-phase" in text
     with pytest.warns(RuntimeWarning, match="above 10 SD"):
@@ -57,41 +77,80 @@ def test_mea_file(tmp_path, capsys):
 
 
 def test_dyad_fif_with_segments(tmp_path, capsys):
-    raw, _ = simulate_physio_dyad(600, 4.0, modalities=["eda", "heart"], seed=4,
-                                  segments=[("IM", 0, 300), ("CB", 300, 300)],
-                                  couplings=[PhysioCoupling("heart", 0.7, -2.0)])
+    raw, _ = simulate_physio_dyad(
+        600,
+        4.0,
+        modalities=["eda", "heart"],
+        seed=4,
+        segments=[("IM", 0, 300), ("CB", 300, 300)],
+        couplings=[PhysioCoupling("heart", 0.7, -2.0)],
+    )
     fname = tmp_path / "s1_raw.fif"
     raw.save(fname, verbose=False)
     out = tmp_path / "o"
-    assert main(["physio", str(fname), *ARGS, "--channels", "HR", "--segments", "IM", "CB",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "physio",
+                str(fname),
+                *ARGS,
+                "--channels",
+                "HR",
+                "--segments",
+                "IM",
+                "CB",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "segment:" in text and "client-led" in text
     # the file holds single precision: the reference reads it back
-    ref = lagged_sync(read_dyad_fif(fname, verbose=False), pairs=["HR"],
-                      segments=["IM", "CB"], **KW)
+    ref = lagged_sync(
+        read_dyad_fif(fname, verbose=False), pairs=["HR"], segments=["IM", "CB"], **KW
+    )
     _same(out / "s1_raw_lagged_segment.csv", ref.to_table("segment"))
     _same(out / "s1_raw_lagged_session.csv", ref.to_table("session"))
 
 
 def test_two_empatica_files(tmp_path, capsys):
     """One device per person (Empatica EDA, 4 Hz, the client's started 2 s later)."""
-    raw, _ = simulate_physio_dyad(800, 4.0, modalities=["eda"], seed=5,
-                                  couplings=[PhysioCoupling("eda", 0.8, 0.0)])
+    raw, _ = simulate_physio_dyad(
+        800, 4.0, modalities=["eda"], seed=5, couplings=[PhysioCoupling("eda", 0.8, 0.0)]
+    )
     files = []
     for k, role in enumerate(("therapist", "client")):
         x = raw.get_data(picks=[f"{role}:EDA"])[0] * 1e6  # µS
-        x = x[8 * k:]  # the client's device started 2 s later
+        x = x[8 * k :]  # the client's device started 2 s later
         d = tmp_path / role
         d.mkdir()
         fname = d / "EDA.csv"
         fname.write_text(f"{1704708000 + 2 * k}.0\n4.0\n" + "\n".join(f"{v:.6f}" for v in x))
         files.append(str(fname))
-    assert main(["physio", *files, "--format", "empatica", "--sfreq", "4", *ARGS,
-                 "--out", str(tmp_path / "o")]) == 0
+    assert (
+        main(
+            [
+                "physio",
+                *files,
+                "--format",
+                "empatica",
+                "--sfreq",
+                "4",
+                *ARGS,
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
     assert "above chance" in capsys.readouterr().out
-    dyad = make_physio_dyad(*(read_raw_empatica(f, verbose=False) for f in files), sfreq=4.0,
-                            roles=("therapist", "client"))
+    dyad = make_physio_dyad(
+        *(read_raw_empatica(f, verbose=False) for f in files),
+        sfreq=4.0,
+        roles=("therapist", "client"),
+    )
     _same(tmp_path / "o" / "EDA_lagged_session.csv", lagged_sync(dyad, **KW).to_table())
 
 

@@ -34,8 +34,9 @@ def _wait(what, check, timeout=TIMEOUT, procs=()):
             return got
         for name, proc in procs:
             if proc.poll() is not None:
-                raise RuntimeError(f"the {name} process exited ({proc.returncode}) while "
-                                   f"waiting for {what}")
+                raise RuntimeError(
+                    f"the {name} process exited ({proc.returncode}) while waiting for {what}"
+                )
         time.sleep(0.05)
     raise TimeoutError(f"no {what} after {timeout:.0f} s")
 
@@ -56,20 +57,54 @@ def process_cluster(tmp_path):
 
     def start(name, args):
         with open(logs / f"{name}.log", "w") as log:
-            procs[name] = subprocess.Popen(dask + args, stdout=log, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
+            procs[name] = subprocess.Popen(
+                dask + args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     try:
-        start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", "0", *http,
-                            "--scheduler-file", str(sched_file), "--idle-timeout", "300s"])
-        _wait("scheduler file", lambda: sched_file.exists() and sched_file.stat().st_size,
-              procs=procs.items())
+        start(
+            "scheduler",
+            [
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                *http,
+                "--scheduler-file",
+                str(sched_file),
+                "--idle-timeout",
+                "300s",
+            ],
+        )
+        _wait(
+            "scheduler file",
+            lambda: sched_file.exists() and sched_file.stat().st_size,
+            procs=procs.items(),
+        )
         address = json.loads(sched_file.read_text())["address"]
         for name in ("w1", "w2"):
             # no nanny: the process started here is the worker itself (killed below)
-            start(name, ["worker", "--scheduler-file", str(sched_file), "--name", name,
-                         "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
-                         "--memory-limit", "0", "--death-timeout", "60", *http])
+            start(
+                name,
+                [
+                    "worker",
+                    "--scheduler-file",
+                    str(sched_file),
+                    "--name",
+                    name,
+                    "--host",
+                    "127.0.0.1",
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--memory-limit",
+                    "0",
+                    "--death-timeout",
+                    "60",
+                    *http,
+                ],
+            )
         client = Client(address, timeout=TIMEOUT)
         client.wait_for_workers(2, timeout=TIMEOUT)
         yield address, client, {n: p for n, p in procs.items() if n != "scheduler"}, logs
@@ -85,21 +120,31 @@ def process_cluster(tmp_path):
 
 def _fif_study(tmp_path, n_dyads=4):
     """A study file naming one FIF recording per dyad (the workers read them)."""
-    sim = simulate_study(n_dyads=n_dyads, segments=[("session", 40.0)], sfreq=100.0, seed=5,
-                         roles=("T", "C"), verbose=False)
+    sim = simulate_study(
+        n_dyads=n_dyads,
+        segments=[("session", 40.0)],
+        sfreq=100.0,
+        seed=5,
+        roles=("T", "C"),
+        verbose=False,
+    )
     data = tmp_path / "data"
     data.mkdir()
-    lines = ['[study]\nname = "cluster"\nroles = ["T", "C"]\ndata_dir = "data"\n',
-             '[analysis]\nsegments = ["all"]\n',
-             "[surrogates]\nn_surrogates = 199\nseed = 1\n",
-             "[insync]\nlevel1 = false\nlevel2 = false\nlevel3 = false\n",
-             "[statistics]\nn_permutations = 199\nseed = 2\npseudo_dyads = false\n"
-             'correlate = ["alliance_gap"]\n']
+    lines = [
+        '[study]\nname = "cluster"\nroles = ["T", "C"]\ndata_dir = "data"\n',
+        '[analysis]\nsegments = ["all"]\n',
+        "[surrogates]\nn_surrogates = 199\nseed = 1\n",
+        "[insync]\nlevel1 = false\nlevel2 = false\nlevel3 = false\n",
+        "[statistics]\nn_permutations = 199\nseed = 2\npseudo_dyads = false\n"
+        'correlate = ["alliance_gap"]\n',
+    ]
     for row, raw, _ in sim.iter_recordings():
         raw.save(data / f"{row['dyad']}_raw.fif", verbose=False)
-        lines.append(f'[[dyads]]\nname = "{row["dyad"]}"\ngroup = "{row["group"]}"\n'
-                     f'variables = {{ alliance_gap = {row["alliance_gap"]} }}\n'
-                     f'[[dyads.sessions]]\nindex = 0\nfile = "{row["dyad"]}_raw.fif"\n')
+        lines.append(
+            f'[[dyads]]\nname = "{row["dyad"]}"\ngroup = "{row["group"]}"\n'
+            f"variables = {{ alliance_gap = {row['alliance_gap']} }}\n"
+            f'[[dyads.sessions]]\nindex = 0\nfile = "{row["dyad"]}_raw.fif"\n'
+        )
     toml = tmp_path / "study.toml"
     toml.write_text("\n".join(lines))
     return toml
@@ -120,16 +165,18 @@ def test_study_on_process_cluster_survives_a_killed_worker(tmp_path, process_clu
 
     def run():
         try:
-            out["res"] = Study.from_toml(toml).run(tmp_path / "cluster", scheduler=address,
-                                                   verbose=False)
+            out["res"] = Study.from_toml(toml).run(
+                tmp_path / "cluster", scheduler=address, verbose=False
+            )
         except BaseException as err:  # re-raised in the test's thread
             out["err"] = err
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     # kill w1 while it holds a recording: the scheduler hands that recording to w2
-    held = _wait("recording on w1", lambda: client.processing().get(names["w1"]),
-                 procs=list(workers.items()))
+    held = _wait(
+        "recording on w1", lambda: client.processing().get(names["w1"]), procs=list(workers.items())
+    )
     workers["w1"].kill()
     workers["w1"].wait(timeout=30)
     thread.join(timeout=4 * TIMEOUT)

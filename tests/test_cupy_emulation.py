@@ -21,7 +21,7 @@ HERE = Path(__file__).parent
 FAKECUPY = HERE.parent.parent / "shared" / "tools" / "fakecupy"
 
 # probes of CuPy's rules: each prints "ok:<module>.<type>" or "err:<exception type>"
-PROBES = r'''
+PROBES = r"""
 import json, sys
 import numpy as np
 import pytest, scipy.signal
@@ -74,20 +74,28 @@ for name, f in probes.items():
     except Exception as e:
         out[name] = "err:" + type(e).__name__
 print(json.dumps(out))
-'''
+"""
 
 
 def _probe(prelude, env):
-    res = subprocess.run([sys.executable, "-c", prelude + PROBES], capture_output=True,
-                         text=True, env={**os.environ, **env}, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-c", prelude + PROBES],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.skipif(not FAKECUPY.is_dir(), reason="needs ../shared/tools/fakecupy")
 def test_emulation_agrees_with_the_reference_stand_in():
-    ours = _probe(f"import sys; sys.path.insert(0, {str(HERE)!r})\n"
-                  "from _cupy_emulation import Emulation; Emulation().install()\n", {})
+    ours = _probe(
+        f"import sys; sys.path.insert(0, {str(HERE)!r})\n"
+        "from _cupy_emulation import Emulation; Emulation().install()\n",
+        {},
+    )
     ref = _probe("", {"PYTHONPATH": str(FAKECUPY), "FAKECUPY_NDEV": "1"})
     assert ours == ref
     # and the probes do test something: refusals and device results both occur

@@ -51,9 +51,17 @@ def _api_names():
 
 
 # Sub-packages whose __all__ is public API (each pipeline stage's boundary; CONTRIBUTING).
-PUBLIC_PACKAGES = ("hyperinsync", "hyperinsync.io", "hyperinsync.insync",
-                   "hyperinsync.preprocessing", "hyperinsync.simulation", "hyperinsync.stats",
-                   "hyperinsync.study", "hyperinsync.sync", "hyperinsync.viz")
+PUBLIC_PACKAGES = (
+    "hyperinsync",
+    "hyperinsync.io",
+    "hyperinsync.insync",
+    "hyperinsync.preprocessing",
+    "hyperinsync.simulation",
+    "hyperinsync.stats",
+    "hyperinsync.study",
+    "hyperinsync.sync",
+    "hyperinsync.viz",
+)
 README_GLANCE = "## API at a glance"
 
 
@@ -125,7 +133,8 @@ def _tutorial_objects():
             if isinstance(node, ast.Import):
                 for a in node.names:
                     aliases[a.asname or a.name.split(".")[0]] = (
-                        a.name if a.asname else a.name.split(".")[0])
+                        a.name if a.asname else a.name.split(".")[0]
+                    )
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 for a in node.names:
                     aliases[a.asname or a.name] = f"{node.module}.{a.name}"
@@ -196,7 +205,8 @@ def test_readme_lists_importable_names_by_stage():
     section = readme.split(README_GLANCE, 1)[1].split("\n## ", 1)[0]
     pages = re.findall(r"\]\((doc/api/\w+\.rst)\)", section)
     assert sorted(set(pages)) == sorted(
-        f"doc/api/{p.name}" for p in (DOC / "api").glob("*.rst") if p.stem != "index"), pages
+        f"doc/api/{p.name}" for p in (DOC / "api").glob("*.rst") if p.stem != "index"
+    ), pages
 
 
 @needs_source
@@ -204,10 +214,12 @@ def test_every_public_name_in_a_tutorial_or_readme():
     # the project brief: every public function appears in a tutorial or in README's list
     used = _tutorial_objects()
     listed = {id(_load(n)) for n in _readme_glance()}
-    missing = sorted(n for n in _all_names()
-                     if id(_load(n)) not in used and id(_load(n)) not in listed)
+    missing = sorted(
+        n for n in _all_names() if id(_load(n)) not in used and id(_load(n)) not in listed
+    )
     assert not missing, (
-        f"public names in no tutorial and not in README's {README_GLANCE!r}: {missing}")
+        f"public names in no tutorial and not in README's {README_GLANCE!r}: {missing}"
+    )
 
 
 @needs_source
@@ -215,11 +227,13 @@ def test_every_api_page_has_an_example_or_a_tutorial():
     # a page shows an Examples section (the docstring's, run by tests/test_doctests.py) or
     # the mini-gallery of the tutorials that use the name (sphinx-gallery backreferences)
     used = _tutorial_objects()
-    bare = sorted(n for n in _api_names()
-                  if not _has_examples(_load(n)) and id(_load(n)) not in used)
+    bare = sorted(
+        n for n in _api_names() if not _has_examples(_load(n)) and id(_load(n)) not in used
+    )
     assert not bare, (
         f"{len(bare)} API pages with neither an Examples section nor a tutorial using the "
-        f"name: {bare}")
+        f"name: {bare}"
+    )
 
 
 @needs_source
@@ -266,8 +280,9 @@ def test_every_local_link_resolves():
             url = urlsplit(value)
             if url.scheme in ("http", "https"):
                 # a link out is fine; a resource loaded from elsewhere breaks offline use
-                if tag in ("img", "script", "iframe") or (tag == "link" and rel in (
-                        "stylesheet", "preload", "icon", "shortcut icon")):
+                if tag in ("img", "script", "iframe") or (
+                    tag == "link" and rel in ("stylesheet", "preload", "icon", "shortcut icon")
+                ):
                     external_resources.append(f"{page.relative_to(HTML)}: {value}")
                 continue
             if url.scheme or value.startswith("//"):
@@ -281,8 +296,9 @@ def test_every_local_link_resolves():
                 if unquote(url.fragment) not in _parse(target).ids:
                     broken.append(f"{page.relative_to(HTML)}: {value} (no such anchor)")
     assert not broken, f"{len(broken)} broken local links:\n" + "\n".join(broken[:50])
-    assert not external_resources, (
-        "pages load resources from the network:\n" + "\n".join(external_resources[:50]))
+    assert not external_resources, "pages load resources from the network:\n" + "\n".join(
+        external_resources[:50]
+    )
 
 
 @needs_build
@@ -293,8 +309,7 @@ def test_gallery_figures_exist_and_are_drawn():
     sources = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py"))
     assert [p.stem for p in tutorials] == [p.stem for p in sources]
     for page in tutorials:
-        images = [v for tag, key, v, _ in _parse(page).refs
-                  if tag == "img" and "sphx_glr_" in v]
+        images = [v for tag, key, v, _ in _parse(page).refs if tag == "img" and "sphx_glr_" in v]
         assert images, f"{page.name} shows no figure"
         for src in images:
             path = (page.parent / unquote(src)).resolve()
@@ -392,34 +407,55 @@ class _Quiet(SimpleHTTPRequestHandler):
 def test_pages_render_in_a_headless_browser(tmp_path):
     chromium = _chromium()
     if chromium is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium); "
-                    "the browser check of the documentation site did not run")
+        pytest.skip(
+            "Chromium is not installed (Debian: apt-get install chromium); "
+            "the browser check of the documentation site did not run"
+        )
     frames = "\n".join(
         f'<iframe data-page="{page}" src="/{page}" width="1400" height="30000" '
-        'loading="eager"></iframe>' for page in BROWSER_PAGES)
+        'loading="eager"></iframe>'
+        for page in BROWSER_PAGES
+    )
     handler = type("Handler", (_Quiet,), {"harness": (HARNESS % {"frames": frames}).encode()})
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(HTML)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(HTML)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/__harness__.html"
         proc = subprocess.run(
-            [chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
-             "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions",
-             "--disable-background-networking", "--disable-component-update",
-             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-             f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1400,1000",
-             "--virtual-time-budget=30000", "--dump-dom", url],
-            capture_output=True, text=True, timeout=180,
+            [
+                chromium,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--disable-extensions",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--window-size=1400,1000",
+                "--virtual-time-budget=30000",
+                "--dump-dom",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
     finally:
         server.shutdown()
         server.server_close()
     m = re.search(r'<pre id="result">(.*?)</pre>', proc.stdout, re.S)
     assert m, f"no result from Chromium (exit {proc.returncode}): {proc.stderr[-2000:]}"
-    text = m.group(1).replace("&quot;", '"').replace("&lt;", "<").replace(
-        "&gt;", ">").replace("&amp;", "&")
+    text = (
+        m.group(1)
+        .replace("&quot;", '"')
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+    )
     assert text != "pending", "the pages did not finish loading in Chromium"
     found = json.loads(text)
     for page, expected in BROWSER_PAGES.items():

@@ -30,8 +30,10 @@ PYPROJECT = ROOT / "pyproject.toml"
 @functools.cache
 def _config():
     cfg = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["tool"]["numpydoc_validation"]
-    return (frozenset(get_validation_checks(set(cfg["checks"]))),
-            tuple(re.compile(p) for p in cfg.get("exclude", ())))
+    return (
+        frozenset(get_validation_checks(set(cfg["checks"]))),
+        tuple(re.compile(p) for p in cfg.get("exclude", ())),
+    )
 
 
 def _members(name, cls):
@@ -42,8 +44,9 @@ def _members(name, cls):
         if owner is None or not owner.__module__.startswith("hyperinsync"):
             continue  # inherited from MNE, dict, object...: documented there
         raw = vars(owner)[member]
-        if isinstance(raw, (property, functools.cached_property, staticmethod, classmethod)) \
-                or inspect.isfunction(raw):
+        if isinstance(
+            raw, (property, functools.cached_property, staticmethod, classmethod)
+        ) or inspect.isfunction(raw):
             out.append((f"{name}.{member}", (owner, member)))
     return out
 
@@ -68,8 +71,10 @@ def _findings(names):
     checks, exclude = _config()
     return [
         f"{name}: {code} {message}"
-        for name in names if not any(p.search(name) for p in exclude)
-        for code, message in validate(name)["errors"] if code in checks
+        for name in names
+        if not any(p.search(name) for p in exclude)
+        for code, message in validate(name)["errors"]
+        if code in checks
     ]
 
 

@@ -19,11 +19,19 @@ import hyperinsync
 
 # The main entry points: each must show an example on its reference page.
 ENTRY_POINTS = (
-    "hyperinsync.simulate_dyad", "hyperinsync.simulate_study", "hyperinsync.read_dyad_fif",
-    "hyperinsync.make_dyad_raw", "hyperinsync.compute_sync",
-    "hyperinsync.surrogate_test", "hyperinsync.pseudo_dyad_test", "hyperinsync.level1",
-    "hyperinsync.level2", "hyperinsync.level3", "hyperinsync.annotate",
-    "hyperinsync.lagged_sync", "hyperinsync.Study",
+    "hyperinsync.simulate_dyad",
+    "hyperinsync.simulate_study",
+    "hyperinsync.read_dyad_fif",
+    "hyperinsync.make_dyad_raw",
+    "hyperinsync.compute_sync",
+    "hyperinsync.surrogate_test",
+    "hyperinsync.pseudo_dyad_test",
+    "hyperinsync.level1",
+    "hyperinsync.level2",
+    "hyperinsync.level3",
+    "hyperinsync.annotate",
+    "hyperinsync.lagged_sync",
+    "hyperinsync.Study",
 )
 OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
@@ -44,8 +52,9 @@ def _tests(modname):
     finder = doctest.DocTestFinder(exclude_empty=True)
     tests = doctest.DocTestFinder(recurse=False).find(module, modname)
     for name, obj in sorted(vars(module).items()):
-        if ((inspect.isfunction(obj) or inspect.isclass(obj))
-                and getattr(obj, "__module__", None) == modname):
+        if (inspect.isfunction(obj) or inspect.isclass(obj)) and getattr(
+            obj, "__module__", None
+        ) == modname:
             tests += finder.find(obj, f"{modname}.{name}", module=False, globs={})
     return [t for t in tests if t.examples]
 

@@ -413,9 +413,7 @@ def test_make_epochs_rejects_for_both(dyad_raw):
     assert isinstance(epochs, DyadEpochs) and epochs.roles == ROLES
     assert len(epochs) == 9
     assert epochs.drop_log[2] == ("BAD_x",)
-    np.testing.assert_array_equal(
-        epochs.get_data()[2], dyad_raw.get_data(start=600, stop=800)
-    )
+    np.testing.assert_array_equal(epochs.get_data()[2], dyad_raw.get_data(start=600, stop=800))
     assert len(dyad_raw.make_epochs(duration=2.0, reject_by_annotation=False)) == 10
     assert len(dyad_raw.make_epochs(duration=2.0, overlap=1.0, reject_by_annotation=False)) == 19
 
@@ -450,8 +448,17 @@ def _sparse_conditions(tmp_path, names, seed):
     raw = _raw(names, seed, n_times=1200)
     events = np.array([[100, 0, 1], [300, 0, 2], [500, 0, 1], [700, 0, 3], [900, 0, 1]])
     event_id = {"rest": 1, "talk": 2, "laugh": 3, "silence": 4, "music": 5}
-    epochs = mne.Epochs(raw, events, event_id, tmin=-0.1, tmax=0.39, baseline=None,
-                        on_missing="ignore", preload=True, verbose=False)
+    epochs = mne.Epochs(
+        raw,
+        events,
+        event_id,
+        tmin=-0.1,
+        tmax=0.39,
+        baseline=None,
+        on_missing="ignore",
+        preload=True,
+        verbose=False,
+    )
     fname = tmp_path / f"s{seed}-epo.fif"
     epochs.save(fname, verbose=False)
     return mne.read_epochs(fname, verbose=False)

@@ -21,14 +21,18 @@ from hyperinsync.sync.spectral import band_analytic
 
 pytestmark = [
     pytest.mark.gpu,
-    pytest.mark.skipif(not cupy_available(), reason="needs CuPy and a GPU, or "
-                       "HYPERINSYNC_CUPY_EMULATION=one-gpu"),
+    pytest.mark.skipif(
+        not cupy_available(), reason="needs CuPy and a GPU, or HYPERINSYNC_CUPY_EMULATION=one-gpu"
+    ),
 ]
 
 BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
 ALPHA = {"alpha": (8.0, 12.0)}
-ROIS = {"frontal": ["Fp1", "Fp2", "F3", "F4", "Fz"], "parietal": ["P3", "P4", "Pz"],
-        "occipital": ["O1", "O2", "Oz"]}
+ROIS = {
+    "frontal": ["Fp1", "Fp2", "F3", "F4", "Fz"],
+    "parietal": ["P3", "P4", "Pz"],
+    "occipital": ["O1", "O2", "Oz"],
+}
 EPS32 = float(np.finfo(np.float32).eps)
 
 
@@ -46,8 +50,9 @@ def assert_agree(gpu, single, double, what, factor=4.0):
 
     NaN must be at the same places. Returns the error and the tolerance.
     """
-    gpu, single, double = (np.asarray(host(a), dtype=np.result_type(host(a), float))
-                           for a in (gpu, single, double))
+    gpu, single, double = (
+        np.asarray(host(a), dtype=np.result_type(host(a), float)) for a in (gpu, single, double)
+    )
     assert gpu.shape == single.shape == double.shape, what
     fin = np.isfinite(double)
     np.testing.assert_array_equal(np.isfinite(gpu), fin, err_msg=what)
@@ -63,8 +68,11 @@ def assert_agree(gpu, single, double, what, factor=4.0):
 
 def three(func, **kw):
     """The analysis with CuPy (single), NumPy (single) and NumPy (double)."""
-    return (func(backend="cupy", **kw), func(backend="numpy", **kw),
-            func(backend="numpy", precision="double", **kw))
+    return (
+        func(backend="cupy", **kw),
+        func(backend="numpy", **kw),
+        func(backend="numpy", precision="double", **kw),
+    )
 
 
 def assert_p_agree(p_gpu, p_np, n_null, what):
@@ -87,8 +95,7 @@ def test_band_analytic_agrees(method, where):
     data = get_backend("cupy").asarray(x) if where == "device" else x
     gpu = band_analytic(data, 250.0, BANDS, method=method, backend="cupy")
     single = band_analytic(x, 250.0, BANDS, method=method, backend="numpy")
-    double = band_analytic(x, 250.0, BANDS, method=method, backend="numpy",
-                           precision="double")
+    double = band_analytic(x, 250.0, BANDS, method=method, backend="numpy", precision="double")
     for b in BANDS:
         assert hasattr(gpu[b].data, "__cuda_array_interface__")
         assert gpu[b].data.dtype == np.complex64
@@ -106,9 +113,16 @@ def test_device_data_with_numpy_backend_is_a_clear_error():
 @pytest.mark.parametrize("method", ["fft", "morlet", "mne_fir"])
 def test_compute_sync_agrees(raw, method, convention):
     """Every method x measure x convention; values per epoch (or time) and summaries."""
-    kw = dict(inst=raw, bands=BANDS, measures=list(MEASURES), method=method,
-              convention=convention, rois=ROIS, decim=2 if convention == "across" else "auto",
-              verbose=False)
+    kw = dict(
+        inst=raw,
+        bands=BANDS,
+        measures=list(MEASURES),
+        method=method,
+        convention=convention,
+        rois=ROIS,
+        decim=2 if convention == "across" else "auto",
+        verbose=False,
+    )
     gpu, single, double = three(hs.compute_sync, **kw)
     assert gpu.params["backend"] == "cupy" and single.params["backend"] == "numpy"
     for mi, m in enumerate(MEASURES):
@@ -116,31 +130,56 @@ def test_compute_sync_agrees(raw, method, convention):
             what = f"{method} {convention} {m} {b}"
             assert_agree(gpu.data[mi, bi], single.data[mi, bi], double.data[mi, bi], what)
             if convention == "within":
-                assert_agree(gpu.epoch_data[mi, bi], single.epoch_data[mi, bi],
-                             double.epoch_data[mi, bi], what + " per epoch")
+                assert_agree(
+                    gpu.epoch_data[mi, bi],
+                    single.epoch_data[mi, bi],
+                    double.epoch_data[mi, bi],
+                    what + " per epoch",
+                )
             else:
-                assert_agree(gpu.time_data[mi, bi], single.time_data[mi, bi],
-                             double.time_data[mi, bi], what + " per time")
+                assert_agree(
+                    gpu.time_data[mi, bi],
+                    single.time_data[mi, bi],
+                    double.time_data[mi, bi],
+                    what + " per time",
+                )
 
 
 def test_compute_sync_epochs_hypyp_path_agrees(raw):
     """Epochs with 'mne_fir', 'within' (the HyPyP-compatible path)."""
     epochs = raw.make_epochs(duration=2.0, verbose=False)
-    gpu, single, double = three(hs.compute_sync, inst=epochs, bands=BANDS,
-                                measures=list(MEASURES), method="mne_fir", rois=None,
-                                verbose=False)
+    gpu, single, double = three(
+        hs.compute_sync,
+        inst=epochs,
+        bands=BANDS,
+        measures=list(MEASURES),
+        method="mne_fir",
+        rois=None,
+        verbose=False,
+    )
     for mi, m in enumerate(MEASURES):
         assert_agree(gpu.epoch_data[mi], single.epoch_data[mi], double.epoch_data[mi], m)
 
 
 # ---------------------------------------------------------------------- nulls
-@pytest.mark.parametrize("null", ["epoch_shuffle", "circular_shift", "segment_shuffle",
-                                  "phase_randomization"])
+@pytest.mark.parametrize(
+    "null", ["epoch_shuffle", "circular_shift", "segment_shuffle", "phase_randomization"]
+)
 def test_nulls_agree(raw, null):
     n = 19
-    kw = dict(inst=raw, bands=ALPHA, measures=["plv", "coh", "ccorr"], null=null,
-              n_surrogates=n, seed=3, rois=ROIS, min_shift=3.0, segment_duration=4.0,
-              correction="maxstat", verbose=False)
+    kw = dict(
+        inst=raw,
+        bands=ALPHA,
+        measures=["plv", "coh", "ccorr"],
+        null=null,
+        n_surrogates=n,
+        seed=3,
+        rois=ROIS,
+        min_shift=3.0,
+        segment_duration=4.0,
+        correction="maxstat",
+        verbose=False,
+    )
     gpu, single, double = three(hs.surrogate_test, **kw)
     assert gpu.params["backend"] == "cupy"
     assert_agree(gpu.observed, single.observed, double.observed, f"{null} observed")
@@ -150,10 +189,18 @@ def test_nulls_agree(raw, null):
 
 
 def test_pseudo_dyads_agree():
-    dyads = [hs.simulate_dyad(duration=20.0, sfreq=100.0, seed=s, verbose=False)[0]
-             for s in range(3)]
-    kw = dict(dyads=dyads, bands=ALPHA, measures=["plv", "envcorr"], rois=ROIS, seed=0,
-              n_permutations=99, verbose=False)
+    dyads = [
+        hs.simulate_dyad(duration=20.0, sfreq=100.0, seed=s, verbose=False)[0] for s in range(3)
+    ]
+    kw = dict(
+        dyads=dyads,
+        bands=ALPHA,
+        measures=["plv", "envcorr"],
+        rois=ROIS,
+        seed=0,
+        n_permutations=99,
+        verbose=False,
+    )
     gpu, single, double = three(hs.pseudo_dyad_test, **kw)
     assert gpu.params["backend"] == "cupy"
     assert_agree(gpu.observed, single.observed, double.observed, "pseudo observed")
@@ -163,22 +210,39 @@ def test_pseudo_dyads_agree():
 
 # ---------------------------------------------------------------------- In-Sync Levels
 def test_level1_agrees():
-    planted = hs.Coupling("alpha", "frontal", "frontal", strength=0.9,
-                          episodes=[(15.0, 30.0), (40.0, 48.0)])
-    raw = hs.simulate_dyad(duration=60.0, sfreq=100.0, seed=2, couplings=[planted],
-                           verbose=False)[0]
+    planted = hs.Coupling(
+        "alpha", "frontal", "frontal", strength=0.9, episodes=[(15.0, 30.0), (40.0, 48.0)]
+    )
+    raw = hs.simulate_dyad(duration=60.0, sfreq=100.0, seed=2, couplings=[planted], verbose=False)[
+        0
+    ]
     n = 39
-    kw = dict(raw=raw, bands=ALPHA, rois=ROIS, window=4.0, step=1.0, n_surrogates=n,
-              min_shift=5.0, seed=0, verbose=False)
+    kw = dict(
+        raw=raw,
+        bands=ALPHA,
+        rois=ROIS,
+        window=4.0,
+        step=1.0,
+        n_surrogates=n,
+        min_shift=5.0,
+        seed=0,
+        verbose=False,
+    )
     gpu, single, double = three(hs.level1, **kw)
     assert gpu.params["backend"] == "cupy"
     for name in ("values", "tonic", "tonic_sd", "null_mean", "null_sd", "chance_null_max"):
-        assert_agree(getattr(gpu, name), getattr(single, name), getattr(double, name),
-                     f"level1 {name}")
+        assert_agree(
+            getattr(gpu, name), getattr(single, name), getattr(double, name), f"level1 {name}"
+        )
     # standardised maxima of the shuffles: float32 rounding of values of ~1 divided by
     # robust SDs of ~0.05 (its single-vs-double difference is the scale)
-    assert_agree(gpu.tonic_null_max, single.tonic_null_max, double.tonic_null_max,
-                 "level1 tonic_null_max", factor=8.0)
+    assert_agree(
+        gpu.tonic_null_max,
+        single.tonic_null_max,
+        double.tonic_null_max,
+        "level1 tonic_null_max",
+        factor=8.0,
+    )
     assert_p_agree(gpu.p_values, single.p_values, n, "level1 p")
     # the planted episodes and their lead-lag, computed on the device
     assert single.episodes, "the test needs episodes"
@@ -190,12 +254,24 @@ def test_level1_agrees():
 
 
 def test_level2_and_level3_agree():
-    raw = hs.simulate_dyad(sfreq=100.0, seed=1, segments=[("rest_pre", 20.0),
-                           ("session", 20.0), ("rest_post", 20.0)], verbose=False)[0]
+    raw = hs.simulate_dyad(
+        sfreq=100.0,
+        seed=1,
+        segments=[("rest_pre", 20.0), ("session", 20.0), ("rest_post", 20.0)],
+        verbose=False,
+    )[0]
     n = 19
     for null in ("circular_shift", "epoch_shuffle"):
-        kw = dict(raw=raw, bands=ALPHA, rois=ROIS, n_surrogates=n, null=null, seed=0,
-                  n_permutations=99, verbose=False)
+        kw = dict(
+            raw=raw,
+            bands=ALPHA,
+            rois=ROIS,
+            n_surrogates=n,
+            null=null,
+            seed=0,
+            n_permutations=99,
+            verbose=False,
+        )
         gpu, single, double = three(hs.level2, **kw)
         assert gpu.params["backend"] == "cupy"
         assert_agree(gpu.values, single.values, double.values, f"level2 {null} values")
@@ -212,13 +288,13 @@ def test_level2_and_level3_agree():
 def test_tiny_study_runs_on_the_gpu(tmp_path):
     """A study with analysis.backend='cupy': every result computed and recorded on it."""
     st = hs.Study(
-        simulate=dict(n_dyads=2, n_sessions=3, segments=[("rest", 20.0)], sfreq=100.0,
-                      seed=3),
+        simulate=dict(n_dyads=2, n_sessions=3, segments=[("rest", 20.0)], sfreq=100.0, seed=3),
         analysis=dict(bands=ALPHA, backend="cupy", rois=ROIS, epoch_duration=2.0),
         surrogates=dict(n_surrogates=9, seed=0),
-        insync=dict(level1=dict(window=4.0, step=2.0, n_surrogates=19, min_shift=4.0, seed=1),
-                    level2=dict(segments=[], block=10.0, contrasts=[], n_surrogates=19,
-                                seed=1)),
+        insync=dict(
+            level1=dict(window=4.0, step=2.0, n_surrogates=19, min_shift=4.0, seed=1),
+            level2=dict(segments=[], block=10.0, contrasts=[], n_surrogates=19, seed=1),
+        ),
         statistics=dict(n_permutations=99, pseudo_dyads={}),
     )
     res = st.run(tmp_path, verbose=False)
@@ -244,16 +320,20 @@ def test_lagged_sync_agrees():
     a = np.convolve(rng.standard_normal(n + 20), np.ones(8) / 8, "valid")[:n]
     b = np.roll(a, 3) + 0.7 * rng.standard_normal(n)
     info = mne.create_info(["X"], sf, "misc")
-    raw = hs.make_dyad_raw(mne.io.RawArray(a[None], info, verbose=False),
-                           mne.io.RawArray(b[None], info.copy(), verbose=False),
-                           roles=("A", "B"), verbose=False)
+    raw = hs.make_dyad_raw(
+        mne.io.RawArray(a[None], info, verbose=False),
+        mne.io.RawArray(b[None], info.copy(), verbose=False),
+        roles=("A", "B"),
+        verbose=False,
+    )
     kw = dict(inst=raw, lag=2, window=20, step=10, n_surrogates=19, seed=0, verbose=False)
     gpu = lagged.lagged_sync(backend="cupy", **kw)
     cpu = lagged.lagged_sync(backend="numpy", **kw)
     values = np.asarray(cpu.values, float)
     assert np.isfinite(values).any()
-    np.testing.assert_allclose(np.asarray(gpu.values, float), values, rtol=0,
-                               atol=1e-9 * np.nanmax(np.abs(values)))
+    np.testing.assert_allclose(
+        np.asarray(gpu.values, float), values, rtol=0, atol=1e-9 * np.nanmax(np.abs(values))
+    )
     for rg, rc in zip(gpu.sessions, cpu.sessions):
         for k, v in rc.items():
             if isinstance(v, float) and np.isfinite(v):

@@ -13,8 +13,9 @@ SEGS = [("rest_pre", 20.0), ("session", 20.0), ("rest_post", 20.0)]
 
 
 def _dyad(couplings=(), segments=SEGS, seed=0):
-    return simulate_dyad(sfreq=100.0, couplings=list(couplings), segments=segments,
-                         seed=seed, verbose=False)[0]
+    return simulate_dyad(
+        sfreq=100.0, couplings=list(couplings), segments=segments, seed=seed, verbose=False
+    )[0]
 
 
 def _finite(res):
@@ -49,8 +50,15 @@ def test_segment_outside_recording_or_too_short_is_left_out():
     raw = _dyad()
     cut = raw.copy().crop(0, 39.99)  # rest_post's annotation now lies past the end
     cut.set_annotations(raw.annotations)
-    kw = dict(bands=ALPHA, rois=ROIS, n_surrogates=19, n_permutations=99, seed=0, verbose=False,
-              contrasts=())
+    kw = dict(
+        bands=ALPHA,
+        rois=ROIS,
+        n_surrogates=19,
+        n_permutations=99,
+        seed=0,
+        verbose=False,
+        contrasts=(),
+    )
     with pytest.warns(RuntimeWarning, match="'rest_post' lies outside the recording"):
         res = level2(cut, segments=["rest_pre", "rest_post"], **kw)
     assert [s["name"] for s in res.segments] == ["rest_pre"]
@@ -64,8 +72,16 @@ def test_segment_outside_recording_or_too_short_is_left_out():
 
 def test_maxstat_correction_over_segments_bands_and_pairs():
     raw = _dyad()
-    res = level2(raw, bands={"theta": (4.0, 8.0), **ALPHA}, rois=ROIS, n_surrogates=99,
-                 correction="maxstat", n_permutations=99, seed=1, verbose=False)
+    res = level2(
+        raw,
+        bands={"theta": (4.0, 8.0), **ALPHA},
+        rois=ROIS,
+        n_surrogates=99,
+        correction="maxstat",
+        n_permutations=99,
+        seed=1,
+        verbose=False,
+    )
     nulls = np.moveaxis(res.null, 1, 0)  # (N, segments, bands, roi_a, roi_b)
     expected = stats.maxstat_p(res.values, nulls)
     got = np.array([r["p_corrected"] for r in res.rows]).reshape(expected.shape)
@@ -88,10 +104,19 @@ def test_maxstat_correction_over_segments_bands_and_pairs():
 
 @pytest.mark.parametrize("phase, label", [(0.0, "in-phase"), (np.pi, "anti-phase")])
 def test_phase_relation_reported(phase, label):
-    raw = _dyad([Coupling("alpha", "frontal", "frontal", 0.5, phase=phase,
-                          episodes=[(40.0, 60.0)])], seed=2)
-    res = level2(raw, segments=["rest_pre", "rest_post"], bands=ALPHA, rois=ROIS, n_surrogates=199,
-                 n_permutations=99, seed=0, verbose=False)
+    raw = _dyad(
+        [Coupling("alpha", "frontal", "frontal", 0.5, phase=phase, episodes=[(40.0, 60.0)])], seed=2
+    )
+    res = level2(
+        raw,
+        segments=["rest_pre", "rest_post"],
+        bands=ALPHA,
+        rois=ROIS,
+        n_surrogates=199,
+        n_permutations=99,
+        seed=0,
+        verbose=False,
+    )
     rows = {(r["segment"], r["roi_a"], r["roi_b"]): r for r in res.rows}
     post = rows[("rest_post", "frontal", "frontal")]
     assert post["significant"] and post["direction"] == "above chance"
@@ -111,8 +136,7 @@ def test_null_leaves_out_b_data_inside_bad_spans():
     b_idx = [i for i, c in enumerate(clean.ch_names) if c.startswith("B:")]
     data = clean.get_data()
     data[a_idx] += sine
-    clean = mne.io.RawArray(data, clean.info, verbose=False).set_annotations(
-        clean.annotations)
+    clean = mne.io.RawArray(data, clean.info, verbose=False).set_annotations(clean.annotations)
     art = clean.copy()
     span = (t >= 20.0) & (t < 32.0)
     art._data[np.ix_(b_idx, span)] = 4 * sine[span]
@@ -124,23 +148,34 @@ def test_null_leaves_out_b_data_inside_bad_spans():
         # B's data in the BAD span never enter (but for the band filter's reach into the
         # neighbouring epochs): the same values and chance level
         np.testing.assert_allclose(res.values, ref.values, atol=0.005)
-        np.testing.assert_allclose(np.nanmean(res.null, axis=1),
-                                   np.nanmean(ref.null, axis=1), atol=0.005)
+        np.testing.assert_allclose(
+            np.nanmean(res.null, axis=1), np.nanmean(ref.null, axis=1), atol=0.005
+        )
 
 
 def test_fdr_floor_is_warned_and_maxstat_is_the_default():
     # one coupled row among 64: BH needs p <= 0.05 / 64, below 1 / (n_surrogates + 1) = 0.005,
     # so FDR cannot find it; the standardised maximum (default) does
-    raw = _dyad([Coupling("alpha", ["C3", "C4"], ["C3", "C4"], 0.5, episodes=[(40.0, 60.0)])],
-                seed=5)
-    rois = {"frontal": ["F3", "F4"], "central": ["C3", "C4"], "parietal": ["P3", "P4"],
-            "occipital": ["O1", "O2"]}
-    kw = dict(bands={"theta": (4.0, 8.0), **ALPHA}, rois=rois, n_surrogates=199, contrasts=(),
-              seed=0, verbose=False)
+    raw = _dyad(
+        [Coupling("alpha", ["C3", "C4"], ["C3", "C4"], 0.5, episodes=[(40.0, 60.0)])], seed=5
+    )
+    rois = {
+        "frontal": ["F3", "F4"],
+        "central": ["C3", "C4"],
+        "parietal": ["P3", "P4"],
+        "occipital": ["O1", "O2"],
+    }
+    kw = dict(
+        bands={"theta": (4.0, 8.0), **ALPHA},
+        rois=rois,
+        n_surrogates=199,
+        contrasts=(),
+        seed=0,
+        verbose=False,
+    )
     res = level2(raw, segments=["rest_pre", "rest_post"], **kw)
     assert res.params["correction"] == "maxstat"
-    sig = [(r["segment"], r["band"], r["roi_a"], r["roi_b"]) for r in res.rows
-           if r["significant"]]
+    sig = [(r["segment"], r["band"], r["roi_a"], r["roi_b"]) for r in res.rows if r["significant"]]
     assert sig == [("rest_post", "alpha", "central", "central")]
     with pytest.warns(RuntimeWarning, match="one alone needs n_surrogates >= 1279"):
         fdr = level2(raw, segments=["rest_pre", "rest_post"], correction="fdr", **kw)

@@ -127,8 +127,14 @@ def test_hypyp_definitions_agree():
     sig[1] += 0.8 * sig[0]
     za = sig[0].transpose(0, 2, 1, 3)  # (E, F, n, T)
     zb = sig[1].transpose(0, 2, 1, 3)
-    modes = {"plv": "plv", "coh": "coh", "imcoh": "imaginary_coh", "ccorr": "ccorr",
-             "envcorr": "envelope_corr", "wpli": "wpli"}
+    modes = {
+        "plv": "plv",
+        "coh": "coh",
+        "imcoh": "imaginary_coh",
+        "ccorr": "ccorr",
+        "envcorr": "envelope_corr",
+        "wpli": "wpli",
+    }
     for ours, theirs in modes.items():
         ref = analyses.compute_sync(sig, theirs, epochs_average=False)  # (F, E, 2n, 2n)
         ref_inter = ref[0][:, :n_ch, n_ch:]
@@ -148,8 +154,15 @@ def test_signed_measures_and_phase_relation():
     assert compute_measure("ccorr", za, zb, signed=True)[0, 0, 0, 0] < -0.9
     assert compute_measure("ccorr", za, zb)[0, 0, 0, 0] > 0.9
     names = phase_relation(np.array([0.1, -0.7, np.pi, -3.0, 2.0, 2 * np.pi, np.nan]))
-    assert list(names) == ["in-phase", "in-phase", "anti-phase", "anti-phase", "lagged",
-                           "in-phase", "n/a"]
+    assert list(names) == [
+        "in-phase",
+        "in-phase",
+        "anti-phase",
+        "anti-phase",
+        "lagged",
+        "in-phase",
+        "n/a",
+    ]
     assert phase_relation(np.pi / 2) == "lagged"
 
 
@@ -182,8 +195,9 @@ def test_sums_measures_equal_compute_measure(pair_data, convention):
         ref = compute_measure(name, za, zb, convention)
         assert np.all(np.isfinite(got[name]))
         np.testing.assert_allclose(got[name], ref, rtol=1e-12, atol=1e-14, err_msg=name)
-        np.testing.assert_allclose(measure_samples_last(name, a, b, convention), ref,
-                                   rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(
+            measure_samples_last(name, a, b, convention), ref, rtol=1e-12, atol=1e-14
+        )
     with pytest.raises(ValueError, match="wpli"):
         sums_measures(["wpli"], a, b.conj())
     # scratch arrays reused by a smaller call (the last chunk of a loop) give the same
@@ -193,5 +207,6 @@ def test_sums_measures_equal_compute_measure(pair_data, convention):
     got = sums_measures(["plv", "coh"], a[part], b[part].conj(), convention, work=work)
     assert work  # the scratch arrays were kept
     for name in ("plv", "coh"):
-        np.testing.assert_allclose(got[name], compute_measure(name, za, zb, convention)[part],
-                                   rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(
+            got[name], compute_measure(name, za, zb, convention)[part], rtol=1e-12, atol=1e-14
+        )

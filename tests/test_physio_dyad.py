@@ -17,8 +17,9 @@ def _person(seed, eeg=True, sfreq=100.0, n=6000):
     data = rng.standard_normal((len(names), n))
     data[-5] = 5e-6 + 1e-7 * np.cumsum(rng.standard_normal(n)) / 30  # skin conductance, S
     info = mne.create_info(names, sfreq, types)
-    raw = mne.io.RawArray(data * np.where(np.array(types) == "eeg", 1e-5, 1.0)[:, None], info,
-                          verbose=False)
+    raw = mne.io.RawArray(
+        data * np.where(np.array(types) == "eeg", 1e-5, 1.0)[:, None], info, verbose=False
+    )
     if eeg:
         raw.set_montage(hs.read_montage("standard-32"), on_missing="ignore")
     return raw
@@ -32,8 +33,9 @@ def test_dyad_keeps_physio_channels(tmp_path):
     back = hs.read_dyad_fif(fname)
     assert back.ch_names == raw.ch_names
     assert back.get_channel_types() == raw.get_channel_types()
-    np.testing.assert_allclose(back.get_data(picks=["client:EDA"]),
-                               raw.get_data(picks=["client:EDA"]))
+    np.testing.assert_allclose(
+        back.get_data(picks=["client:EDA"]), raw.get_data(picks=["client:EDA"])
+    )
     one = back.participant("client")
     assert one.get_channel_types() == ["eeg"] * 3 + TYPES
     epochs = raw.make_epochs(duration=2.0)
@@ -41,8 +43,9 @@ def test_dyad_keeps_physio_channels(tmp_path):
 
 
 def test_physio_only_dyad_is_valid():
-    raw = hs.make_dyad_raw(_person(0, eeg=False), _person(1, eeg=False),
-                           roles=("therapist", "client"))
+    raw = hs.make_dyad_raw(
+        _person(0, eeg=False), _person(1, eeg=False), roles=("therapist", "client")
+    )
     assert isinstance(raw, hs.DyadRaw) and raw.roles == ("therapist", "client")
     assert raw.info["dig"] is None  # no electrode positions: nothing invented
     hs.as_dyad(raw.copy())
@@ -59,8 +62,13 @@ def test_eeg_analyses_pick_only_eeg():
     res_eeg = hs.compute_sync(eeg, bands=bands, measures="plv", rois=None)
     assert res_full.rows == res_eeg.rows and res_full.cols == res_eeg.cols
     assert [n.split(":")[1] for n in res_full.rows + res_full.cols] == ["Fz", "Cz", "Pz"] * 2
-    np.testing.assert_array_equal(res_full.get_data("plv", "alpha"),
-                                  res_eeg.get_data("plv", "alpha"))
+    np.testing.assert_array_equal(
+        res_full.get_data("plv", "alpha"), res_eeg.get_data("plv", "alpha")
+    )
     with pytest.raises(ValueError, match="no good data channels"):
-        hs.compute_sync(hs.make_dyad_raw(_person(0, eeg=False), _person(1, eeg=False)),
-                        bands=bands, measures="plv", rois=None)
+        hs.compute_sync(
+            hs.make_dyad_raw(_person(0, eeg=False), _person(1, eeg=False)),
+            bands=bands,
+            measures="plv",
+            rois=None,
+        )

@@ -30,8 +30,13 @@ def im_coupled():
     """Heart rate coupled (therapist leads by 2 s) in the two IM stretches only."""
     segs = [("IM", 0, 300), ("CB", 300, 300), ("IM", 600, 300)]
     raw, _ = simulate_physio_dyad(
-        900, 4.0, modalities=["heart", "movement"], segments=segs, seed=5,
-        couplings=[PhysioCoupling("heart", 0.8, 2.0, episodes=[(0, 300), (600, 900)])])
+        900,
+        4.0,
+        modalities=["heart", "movement"],
+        segments=segs,
+        seed=5,
+        couplings=[PhysioCoupling("heart", 0.8, 2.0, episodes=[(0, 300), (600, 900)])],
+    )
     return raw, lagged_sync(raw, segments=["IM", "CB"], **KW)
 
 
@@ -50,8 +55,11 @@ def test_level2_segments_session_and_fdr(im_coupled):
     assert hr.loc["IM", "leader"] == "therapist-led"
     assert (seg[seg["modality"] == "MEA"]["sync_p_fdr"] > 0.05).all()  # never coupled
     # Level 2 annotations: the session and each IM stretch, named like the EEG's
-    l2 = [(a["onset"], a["duration"]) for a in res.annotations
-          if a["description"] == "insync/L2/HR/HR-HR"]
+    l2 = [
+        (a["onset"], a["duration"])
+        for a in res.annotations
+        if a["description"] == "insync/L2/HR/HR-HR"
+    ]
     assert sorted(l2) == [(0.0, 300.0), (0.0, 900.0), (600.0, 300.0)]
     assert not [d for d in res.annotations.description if "/MEA/" in d]
     # every Level 1 episode lies in a coupled stretch
@@ -65,13 +73,24 @@ def test_annotate_places_and_overwrites_lagged_results(im_coupled):
     raw = raw.copy()
     raw.set_meas_date(dt.datetime(2024, 1, 8, 10, tzinfo=dt.timezone.utc))
     # an analysis of a cropped stretch lands at its place in the whole recording
-    part = lagged_sync(raw.copy().crop(600.0, None), pairs={"HR": ("HR", "HR")},
-                       **dict(KW, lead_block=20.0))
+    part = lagged_sync(
+        raw.copy().crop(600.0, None), pairs={"HR": ("HR", "HR")}, **dict(KW, lead_block=20.0)
+    )
     assert part.episodes
     annotate(raw, part)
-    got = [(round(a["onset"] - raw.first_time - (a["orig_time"] - raw.info["meas_date"])
-                  .total_seconds(), 6), a["duration"]) for a in raw.annotations
-           if a["description"] == "insync/L1/HR/HR-HR"]
+    got = [
+        (
+            round(
+                a["onset"]
+                - raw.first_time
+                - (a["orig_time"] - raw.info["meas_date"]).total_seconds(),
+                6,
+            ),
+            a["duration"],
+        )
+        for a in raw.annotations
+        if a["description"] == "insync/L1/HR/HR-HR"
+    ]
     assert got == [(round(e["onset"] + 600.0, 6), e["duration"]) for e in part.episodes]
     # annotating again replaces only the same levels and modalities
     raw.annotations.append(10.0, 5.0, "insync/L1/alpha/frontal-frontal")
@@ -92,13 +111,17 @@ def test_annotate_places_and_overwrites_lagged_results(im_coupled):
 
 def test_level3_across_sessions():
     """Level 3 from the session rows of lagged results: the same as by hand."""
-    study = simulate_physio_study(n_dyads=2, n_sessions=3, segments=(("IM", 180.0),),
-                                  modalities=("heart",), sfreq=4.0, seed=1)
+    study = simulate_physio_study(
+        n_dyads=2, n_sessions=3, segments=(("IM", 180.0),), modalities=("heart",), sfreq=4.0, seed=1
+    )
     results, design = [], []
     for row in study.table:
         raw, _ = study.get_dyad(row["dyad"], row["session"], verbose=False)
-        results.append(lagged_sync(raw, lag=2, window=10, step=5, n_surrogates=49,
-                                   n_boot=0, seed=0, verbose=False))
+        results.append(
+            lagged_sync(
+                raw, lag=2, window=10, step=5, n_surrogates=49, n_boot=0, seed=0, verbose=False
+            )
+        )
         design.append(dict(dyad=row["dyad"], session=row["session"], date=row["date"]))
     tab = segment_table(results, design, level="session")
     l3 = level3(tab, value="sync_corrected", n_permutations=199, seed=0)
@@ -113,8 +136,7 @@ def test_level3_across_sessions():
     with pytest.raises(ValueError, match="'sync_corr' column"):
         level3(tab, value="sync_corr")
     with pytest.raises(ValueError, match="select one"):
-        level3(segment_table(results + results, design + design, level="session"),
-               value="sync")
+        level3(segment_table(results + results, design + design, level="session"), value="sync")
 
 
 def test_heat_map_shows_the_values_and_episodes(im_coupled):
@@ -140,10 +162,10 @@ def test_heat_map_shows_the_values_and_episodes(im_coupled):
     assert not ax_mea.patches
     # signed values into the user's axes
     fig2, ax = plt.subplots()
-    assert plot_lagged_sync(res, "HR", absolute=False, episodes=False, axes=ax,
-                            show=False) is fig2
-    np.testing.assert_array_equal(np.ma.filled(ax.images[0].get_array(), np.nan),
-                                  res.get_data("HR", absolute=False).T)
+    assert plot_lagged_sync(res, "HR", absolute=False, episodes=False, axes=ax, show=False) is fig2
+    np.testing.assert_array_equal(
+        np.ma.filled(ax.images[0].get_array(), np.nan), res.get_data("HR", absolute=False).T
+    )
     assert ax.images[0].get_clim()[0] == -ax.images[0].get_clim()[1]
     with pytest.raises(ValueError, match="not in this result"):
         plot_lagged_sync(res, "EDA", show=False)
@@ -160,10 +182,10 @@ def test_level2_from_dict_and_old_results(im_coupled):
     back = LaggedSyncResult.from_dict(res.to_dict())
     assert list(back.annotations.description) == list(res.annotations.description)
     d = res.to_dict()
-    d["params"] = {k: v for k, v in d["params"].items()
-                   if k not in ("segment_spans", "first_time")}
+    d["params"] = {k: v for k, v in d["params"].items() if k not in ("segment_spans", "first_time")}
     d["segments"] = []
     old = LaggedSyncResult.from_dict(d)
-    assert sorted(a["duration"] for a in old.annotations
-                  if a["description"].startswith("insync/L2/")) == [900.0]
+    assert sorted(
+        a["duration"] for a in old.annotations if a["description"].startswith("insync/L2/")
+    ) == [900.0]
     assert isinstance(old.annotations, mne.Annotations)

@@ -25,8 +25,11 @@ T0 = dt.datetime(2024, 3, 4, 10, 0, 0, tzinfo=UTC)
 
 def _ann(raw, prefix):
     a = raw.annotations
-    return [(round(o, 6), round(d, 6), tuple(c)) for o, d, s, c in
-            zip(a.onset, a.duration, a.description, a.ch_names) if s == prefix]
+    return [
+        (round(o, 6), round(d, 6), tuple(c))
+        for o, d, s, c in zip(a.onset, a.duration, a.description, a.ch_names)
+        if s == prefix
+    ]
 
 
 # ---------------------------------------------------------------------------- CSV / TSV
@@ -49,8 +52,11 @@ def test_csv_gap_missing_cells_units(tmp_path):
     data = raw.get_data()
     gap = (t >= 20) & (t < 25)
     assert np.isnan(data[:, gap]).all()  # never filled
-    np.testing.assert_allclose(data[0, ~gap & ~((t >= 50) & (t < 51))], eda[~gap & ~(
-        (t >= 50) & (t < 51))] * 1e-6, rtol=1e-6)  # uS -> S
+    np.testing.assert_allclose(
+        data[0, ~gap & ~((t >= 50) & (t < 51))],
+        eda[~gap & ~((t >= 50) & (t < 51))] * 1e-6,
+        rtol=1e-6,
+    )  # uS -> S
     np.testing.assert_allclose(data[1, ~gap], ecg[~gap] * 1e-3, atol=1e-9)  # 6 decimals
     assert _ann(raw, "BAD_gap") == [(20.0, 5.0, ())]
     assert _ann(raw, "BAD_missing") == [(50.0, 1.0, ("EDA",))]
@@ -61,8 +67,11 @@ def test_csv_absolute_times_tsv_and_errors(tmp_path):
     # ISO date-times, tab separated
     stamps = [T0 + dt.timedelta(seconds=k / 8) for k in range(80)]
     fname = tmp_path / "p.tsv"
-    fname.write_text("timestamp\tRESP\n" + "\n".join(
-        f"{s.isoformat()}\t{k % 7}" for k, s in enumerate(stamps)) + "\n")
+    fname.write_text(
+        "timestamp\tRESP\n"
+        + "\n".join(f"{s.isoformat()}\t{k % 7}" for k, s in enumerate(stamps))
+        + "\n"
+    )
     raw = read_raw_physio_csv(fname)
     assert raw.info["meas_date"] == T0 and raw.info["sfreq"] == pytest.approx(8.0)
     assert raw.get_channel_types() == ["resp"]
@@ -99,14 +108,18 @@ def test_csv_clock_drift(tmp_path):
 # ---------------------------------------------------------------------------- Empatica
 def test_empatica(tmp_path):
     start = T0.timestamp()
-    (tmp_path / "EDA.csv").write_text(f"{start:.6f}\n4.000000\n" + "\n".join(
-        f"{0.5 + k / 100:.6f}" for k in range(40)) + "\n")
+    (tmp_path / "EDA.csv").write_text(
+        f"{start:.6f}\n4.000000\n" + "\n".join(f"{0.5 + k / 100:.6f}" for k in range(40)) + "\n"
+    )
     raw = read_raw_empatica(tmp_path / "EDA.csv")
     assert raw.ch_names == ["EDA"] and raw.get_channel_types() == ["gsr"]
     assert raw.info["meas_date"] == T0 and raw.info["sfreq"] == 4.0
     np.testing.assert_allclose(raw.get_data()[0, :3], np.array([0.5, 0.51, 0.52]) * 1e-6)
-    (tmp_path / "ACC.csv").write_text(f"{start}, {start}, {start}\n32.0, 32.0, 32.0\n" +
-                                      "\n".join("1, -2, 64" for _ in range(10)) + "\n")
+    (tmp_path / "ACC.csv").write_text(
+        f"{start}, {start}, {start}\n32.0, 32.0, 32.0\n"
+        + "\n".join("1, -2, 64" for _ in range(10))
+        + "\n"
+    )
     acc = read_raw_empatica(tmp_path / "ACC.csv")
     assert acc.ch_names == ["ACC_X", "ACC_Y", "ACC_Z"]
     (tmp_path / "IBI.csv").write_text(f"{start}, IBI\n1.5, 0.8\n2.3, 0.8\n5.0, 0.9\n")
@@ -120,18 +133,34 @@ def test_empatica(tmp_path):
 def _fake_acq(rates=(1000.0, 1000.0)):
     n = 3000
     chans = [
-        types.SimpleNamespace(name="EDA100C", units="µmho", samples_per_second=rates[0],
-                              data=np.full(n, 7.5)),
-        types.SimpleNamespace(name="ECG100C", units="mV", samples_per_second=rates[1],
-                              data=np.sin(np.arange(n) / 50.0)),
+        types.SimpleNamespace(
+            name="EDA100C", units="µmho", samples_per_second=rates[0], data=np.full(n, 7.5)
+        ),
+        types.SimpleNamespace(
+            name="ECG100C",
+            units="mV",
+            samples_per_second=rates[1],
+            data=np.sin(np.arange(n) / 50.0),
+        ),
     ]
     created = T0 + dt.timedelta(seconds=1.5)
-    markers = [types.SimpleNamespace(sample_index=1500, text="IM start", type_code=None,
-                                     channel=None, date_created_utc=created),
-               types.SimpleNamespace(sample_index=2500, text="artefact", type_code=None,
-                                     channel=chans[1], date_created_utc=None)]
-    return types.SimpleNamespace(channels=chans, event_markers=markers,
-                                 samples_per_second=1000.0)
+    markers = [
+        types.SimpleNamespace(
+            sample_index=1500,
+            text="IM start",
+            type_code=None,
+            channel=None,
+            date_created_utc=created,
+        ),
+        types.SimpleNamespace(
+            sample_index=2500,
+            text="artefact",
+            type_code=None,
+            channel=chans[1],
+            date_created_utc=None,
+        ),
+    ]
+    return types.SimpleNamespace(channels=chans, event_markers=markers, samples_per_second=1000.0)
 
 
 def test_acqknowledge(monkeypatch):
@@ -165,9 +194,10 @@ def test_acqknowledge(monkeypatch):
 def test_mea(tmp_path):
     rng = np.random.default_rng(0)
     vals = rng.integers(0, 3000, (250, 3)).astype(float)
-    lines = ['"pat" "th" "th2"'] + [" ".join("NA" if (k in (10, 11) and j == 0) else
-                                             f"{v:g}" for j, v in enumerate(r))
-                                    for k, r in enumerate(vals)]
+    lines = ['"pat" "th" "th2"'] + [
+        " ".join("NA" if (k in (10, 11) and j == 0) else f"{v:g}" for j, v in enumerate(r))
+        for k, r in enumerate(vals)
+    ]
     fname = tmp_path / "200_01.txt"
     fname.write_text("\n".join(lines) + "\n")
     dy = read_mea(fname, roles=("patient", "therapist"), columns=(0, [1, 2]))
@@ -190,8 +220,7 @@ def test_mea(tmp_path):
 
 # ---------------------------------------------------------------------------- alignment
 def _raw(data, sf, start=T0, kind="misc", name="X"):
-    raw = mne.io.RawArray(np.atleast_2d(data), mne.create_info([name], sf, kind),
-                          verbose=False)
+    raw = mne.io.RawArray(np.atleast_2d(data), mne.create_info([name], sf, kind), verbose=False)
     if start is not None:
         raw.set_meas_date(start)
     return raw
@@ -204,8 +233,7 @@ def test_align_upsample_offset_and_outside():
     out = align_physio(src, sfreq=32.0, reference=ref)
     t = np.arange(out.n_times) / 32.0
     inside = t + 10 <= 99.75
-    np.testing.assert_allclose(out.get_data()[0, inside], 0.5 * (t[inside] + 10) + 2.0,
-                               atol=1e-12)
+    np.testing.assert_allclose(out.get_data()[0, inside], 0.5 * (t[inside] + 10) + 2.0, atol=1e-12)
     assert out.info["meas_date"] == ref.info["meas_date"] and out.n_times == 32 * 60
     assert get_dyad_meta(out)["physio_alignment"]["offset_s"] == pytest.approx(10.0)
     # the reference runs past the source's end: NaN and BAD_no_data there, never zeros
@@ -213,7 +241,7 @@ def test_align_upsample_offset_and_outside():
     out2 = align_physio(src, sfreq=32.0, reference=ref2)
     tail = np.arange(out2.n_times) / 32.0 + 10 > 99.75
     assert np.isnan(out2.get_data()[0, tail]).all()
-    (on, dur, _), = _ann(out2, "BAD_no_data")
+    ((on, dur, _),) = _ann(out2, "BAD_no_data")
     assert on == pytest.approx(89.78125) and on + dur == pytest.approx(120.0)
     with pytest.raises(ValueError, match="start times are unknown"):
         align_physio(_raw(np.arange(10.0), sf, start=None), sfreq=8.0, reference=ref)
@@ -232,7 +260,7 @@ def test_align_downsample_antialias():
     assert np.max(np.abs(err)) < 0.02
     # without the low-pass, plain sampling would alias 30 Hz onto 2 Hz at full amplitude
     naive = (slow + np.sin(2 * np.pi * 30.0 * t + 0.3))[::125]
-    assert np.max(np.abs(naive[:len(tt)][core] - np.sin(2 * np.pi * tt[core]))) > 0.5
+    assert np.max(np.abs(naive[: len(tt)][core] - np.sin(2 * np.pi * tt[core]))) > 0.5
 
 
 def test_align_drift_and_sync_times():
@@ -270,14 +298,19 @@ def test_align_gap_becomes_bad_span():
     assert np.isnan(d[(t > 25) & (t < 29.75)]).all()
     assert not np.isnan(d[(t < 24.75) | (t > 30)]).any()
     assert t[-1] == 99.75  # the last source sample: nothing past it
-    (on, dur, ch), = _ann(out, "BAD_gap")
+    ((on, dur, ch),) = _ann(out, "BAD_gap")
     assert on <= 25 and on + dur >= 29.75 and ch == ("X",)
 
 
 def test_make_physio_dyad():
     a = _raw(np.linspace(0, 1, 1200), 4.0, kind="gsr", name="EDA")  # 300 s from T0
-    b = _raw(np.linspace(0, 1, 32 * 200), 32.0, start=T0 + dt.timedelta(seconds=50),
-             kind="gsr", name="EDA")  # 200 s from T0 + 50 s
+    b = _raw(
+        np.linspace(0, 1, 32 * 200),
+        32.0,
+        start=T0 + dt.timedelta(seconds=50),
+        kind="gsr",
+        name="EDA",
+    )  # 200 s from T0 + 50 s
     dy = make_physio_dyad(a, b, sfreq=8.0, roles=("therapist", "client"))
     assert dy.ch_names == ["therapist:EDA", "client:EDA"]
     assert dy.info["meas_date"] == T0 + dt.timedelta(seconds=50)
@@ -286,12 +319,14 @@ def test_make_physio_dyad():
     with pytest.raises(ValueError, match=r"'therapist' only \['EDA'\], 'client' only \['MEA'\]"):
         make_physio_dyad(a, b2, sfreq=8.0, roles=("therapist", "client"))
     with pytest.warns(RuntimeWarning, match="BAD_missing"):
-        dy2 = make_physio_dyad(a, b2, sfreq=8.0, roles=("therapist", "client"),
-                               missing="bad")
+        dy2 = make_physio_dyad(a, b2, sfreq=8.0, roles=("therapist", "client"), missing="bad")
     assert set(dy2.ch_names) == {"therapist:EDA", "therapist:MEA", "client:EDA", "client:MEA"}
     assert np.isnan(dy2.get_data(picks=["client:EDA"])).all()
-    missing = [tuple(c) for c, s in zip(dy2.annotations.ch_names, dy2.annotations.description)
-               if s == "BAD_missing"]
+    missing = [
+        tuple(c)
+        for c, s in zip(dy2.annotations.ch_names, dy2.annotations.description)
+        if s == "BAD_missing"
+    ]
     assert sorted(missing) == [("client:EDA",), ("therapist:MEA",)]
 
 
@@ -302,8 +337,12 @@ def test_align_annotations_of_a_file_not_starting_at_sample_zero(start):
     first_samp's time in both cases).
     """
     sf = 4.0
-    src = mne.io.RawArray(np.arange(400.0)[None] / sf, mne.create_info(["X"], sf, "misc"),
-                          first_samp=40, verbose=False)  # first sample at 10 s
+    src = mne.io.RawArray(
+        np.arange(400.0)[None] / sf,
+        mne.create_info(["X"], sf, "misc"),
+        first_samp=40,
+        verbose=False,
+    )  # first sample at 10 s
     if start is not None:
         src.set_meas_date(start)
     # without a meas_date MNE takes onsets from the first sample and adds first_time
@@ -311,7 +350,7 @@ def test_align_annotations_of_a_file_not_starting_at_sample_zero(start):
     src.set_annotations(mne.Annotations([on], [2.0], ["IM"], orig_time=src.info["meas_date"]))
     assert src.annotations.onset[0] == pytest.approx(15.0)
     out = align_physio(src, sfreq=8.0, offset=0.0)
-    (on, dur, _), = _ann(out, "IM")
+    ((on, dur, _),) = _ann(out, "IM")
     assert on == pytest.approx(5.0) and dur == pytest.approx(2.0)
     # the data under the annotation are the source's seconds 5-7 of data
     i0 = int(round(on * 8.0))

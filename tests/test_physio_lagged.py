@@ -60,8 +60,7 @@ def rmea_ccf(x, y, sf, lag_sec, win_sec, inc_sec, r2z=True, abs_=True):
             xx, yy = xw[xr], yw[yr]
             ok = ~np.isnan(xx) & ~np.isnan(yy)  # complete.obs
             xx, yy = xx[ok], yy[ok]
-            res.append(np.nan if xx.std() == 0 or yy.std() == 0
-                       else np.corrcoef(xx, yy)[0, 1])
+            res.append(np.nan if xx.std() == 0 or yy.std() == 0 else np.corrcoef(xx, yy)[0, 1])
         rows.append(res)
     m = np.array(rows)
     if r2z:
@@ -71,11 +70,15 @@ def rmea_ccf(x, y, sf, lag_sec, win_sec, inc_sec, r2z=True, abs_=True):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: NaN on purpose
         summ = dict(
-            all_lags=np.nanmean(m, 1), a_leads=np.nanmean(m[:, L + 1 :], 1),
-            b_leads=np.nanmean(m[:, :L], 1), lag_zero=m[:, L],
-            a_leads_0=np.nanmean(m[:, L:], 1), b_leads_0=np.nanmean(m[:, : L + 1], 1),
-            best_lag=np.array([(np.nanargmax(r) - L) / sf if np.isfinite(r).any() else np.nan
-                               for r in m]),
+            all_lags=np.nanmean(m, 1),
+            a_leads=np.nanmean(m[:, L + 1 :], 1),
+            b_leads=np.nanmean(m[:, :L], 1),
+            lag_zero=m[:, L],
+            a_leads_0=np.nanmean(m[:, L:], 1),
+            b_leads_0=np.nanmean(m[:, : L + 1], 1),
+            best_lag=np.array(
+                [(np.nanargmax(r) - L) / sf if np.isfinite(r).any() else np.nan for r in m]
+            ),
             grand=np.nanmean(m),
         )
     return m, summ
@@ -88,18 +91,19 @@ def test_rmea_parity(r2z, abs_):
     a, b = _series(1500, 0, nan_spans=[("a", 200, 260), ("b", 700, 1100), ("b", 40, 43)])
     raw = _dyad(a, b, sf)
     with pytest.warns(RuntimeWarning, match="windows are missing"):
-        res = lagged_sync(raw, lag=2, window=12, step=5, definition="rmea", fisher_z=r2z,
-                          absolute=abs_, null=None)
+        res = lagged_sync(
+            raw, lag=2, window=12, step=5, definition="rmea", fisher_z=r2z, absolute=abs_, null=None
+        )
     ref, summ = rmea_ccf(a, b, sf, 2, 12, 5, r2z, abs_)
     got = res.get_data("X")
     assert got.shape == ref.shape == (math.ceil((1500 - 120 - 20 + 1) / 50), 41)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
     assert np.nanmax(np.abs(got - ref)) < 1e-12
     tab = res.to_table("window")
-    for key in ("all_lags", "a_leads", "b_leads", "lag_zero", "a_leads_0", "b_leads_0",
-                "best_lag"):
-        np.testing.assert_allclose(tab[key].to_numpy(), summ[key], atol=1e-12, rtol=0,
-                                   equal_nan=True, err_msg=key)
+    for key in ("all_lags", "a_leads", "b_leads", "lag_zero", "a_leads_0", "b_leads_0", "best_lag"):
+        np.testing.assert_allclose(
+            tab[key].to_numpy(), summ[key], atol=1e-12, rtol=0, equal_nan=True, err_msg=key
+        )
     assert abs(res.grand_average("X") - summ["grand"]) < 1e-12
     assert res.sessions[0]["grand_average"] == pytest.approx(summ["grand"], abs=1e-12)
 
@@ -145,16 +149,23 @@ def susy_by_hand(a, b, segment, hz, maxlag):
 
     lead1, lead2 = slice(0, L), slice(L + 1, 2 * L + 1)  # R lags -L..-1: column 1 leads
     return {
-        "susy_Z": real.mean(), "susy_Z_pseudo": ps.mean(), "susy_SD_Z": real.std(ddof=1),
-        "susy_SD_Z_pseudo": ps.std(ddof=1), "susy_pct_gt_pseudo": 100 * np.mean(real > ps),
-        "susy_n_segments": n_ep, "susy_ES": es(real, ps),
-        "susy_Z_lead_a": real[lead1].mean(), "susy_Z_lead_b": real[lead2].mean(),
+        "susy_Z": real.mean(),
+        "susy_Z_pseudo": ps.mean(),
+        "susy_SD_Z": real.std(ddof=1),
+        "susy_SD_Z_pseudo": ps.std(ddof=1),
+        "susy_pct_gt_pseudo": 100 * np.mean(real > ps),
+        "susy_n_segments": n_ep,
+        "susy_ES": es(real, ps),
+        "susy_Z_lead_a": real[lead1].mean(),
+        "susy_Z_lead_b": real[lead2].mean(),
         "susy_ES_lead_a": es(real[lead1], ps[lead1]),
         "susy_ES_lead_b": es(real[lead2], ps[lead2]),
         "susy_meanZ_in_phase": real_na[real_na >= 0].mean(),
         "susy_meanZ_anti_phase": real_na[real_na < 0].mean(),
-        "susy_n_in_phase": (real_na >= 0).sum(), "susy_n_anti_phase": (real_na < 0).sum(),
-        "susy_Z_noabs": real_na.mean(), "susy_Z_pseudo_noabs": ps_na.mean(),
+        "susy_n_in_phase": (real_na >= 0).sum(),
+        "susy_n_anti_phase": (real_na < 0).sum(),
+        "susy_Z_noabs": real_na.mean(),
+        "susy_Z_pseudo_noabs": ps_na.mean(),
         "susy_pct_gt_pseudo_noabs": 100 * np.mean(real_na > ps_na),
         "susy_ES_noabs": es(real_na, ps_na),
     }, real
@@ -183,8 +194,7 @@ def wcc_by_hand(x, y, sf, lag_sec, win_sec, inc_sec, max_missing=0.5):
     out = []
     for st in range(L, len(x) - win - L + 1, inc):
         xw, blk = x[st : st + win], y[st - L : st + win + L]
-        if np.isnan(xw).sum() > max_missing * win or \
-                np.isnan(blk).sum() > max_missing * len(blk):
+        if np.isnan(xw).sum() > max_missing * win or np.isnan(blk).sum() > max_missing * len(blk):
             out.append([np.nan] * (2 * L + 1))
             continue
         row = []
@@ -212,8 +222,9 @@ def test_wcc_parity_and_surrogates():
     geom = LagGeometry("wcc", sf, len(a), 20, 3, 7)
     shifts = np.array([0, 161, 400, 733, 740])  # 0: the observed pairing
     mean, sd = np.nanmean(b), np.nanstd(b)
-    red = lagged_values((a - a.mean()) / a.std(), (b - mean) / sd, geom, shifts,
-                        fisher_z=True, max_missing=0.5)
+    red = lagged_values(
+        (a - a.mean()) / a.std(), (b - mean) / sd, geom, shifts, fisher_z=True, max_missing=0.5
+    )
     np.testing.assert_allclose(red.obs, ref, atol=1e-12)
     for k, s in enumerate(shifts[1:]):
         full = wcc_by_hand(a, np.roll(b, -s), sf, 3, 20, 7)  # B(t + s), circularly
@@ -223,8 +234,9 @@ def test_wcc_parity_and_surrogates():
 
 
 def test_peak_lag():
-    vals = np.array([[0.1, 0.5, 0.5, 0.2], [np.nan, np.nan, np.nan, np.nan],
-                     [0.3, np.nan, 0.1, 0.9]])
+    vals = np.array(
+        [[0.1, 0.5, 0.5, 0.2], [np.nan, np.nan, np.nan, np.nan], [0.3, np.nan, 0.1, 0.9]]
+    )
     lags = np.array([-1.0, -0.5, 0.5, 1.0])
     lag, peak = peak_lag(vals, lags)
     np.testing.assert_array_equal(lag, [-0.5, np.nan, 1.0])  # first maximum, as which.max
@@ -241,11 +253,9 @@ def test_missing_data_windows_and_bad_annotations():
     sf = 4.0
     a, b = _series(1200, 7)
     raw = _dyad(a, b, sf)
-    raw.set_annotations(mne.Annotations([100.0], [60.0], ["BAD_dropout"],
-                                        ch_names=[["client:X"]]))
+    raw.set_annotations(mne.Annotations([100.0], [60.0], ["BAD_dropout"], ch_names=[["client:X"]]))
     with pytest.warns(RuntimeWarning, match=r"X: \d+ of \d+ windows are missing"):
-        res = lagged_sync(raw, lag=2, window=20, step=10, n_surrogates=19, seed=0,
-                          lead_block=40)
+        res = lagged_sync(raw, lag=2, window=20, step=10, n_surrogates=19, seed=0, lead_block=40)
     v = res.values[0]
     starts = res.window_starts
     # windows whose B block (window +/- lag) is more than half inside the BAD span
@@ -256,8 +266,9 @@ def test_missing_data_windows_and_bad_annotations():
     assert not np.any(v == 0)
     assert res.sessions[0]["n_windows_missing"] == int(np.isnan(v).all(1).sum()) > 0
     # the same span on the other person's channel only leaves this pair alone elsewhere
-    raw.set_annotations(mne.Annotations([100.0], [60.0], ["BAD_dropout"],
-                                        ch_names=[["therapist:X"]]))
+    raw.set_annotations(
+        mne.Annotations([100.0], [60.0], ["BAD_dropout"], ch_names=[["therapist:X"]])
+    )
     with pytest.warns(RuntimeWarning, match="missing"):
         res2 = lagged_sync(raw, lag=2, window=20, step=10, null=None)
     assert np.isnan(res2.values[0]).all(1).sum() > 0
@@ -293,15 +304,22 @@ def test_bad_input_errors():
 
 
 # ---------------------------------------------------------------------------- known coupling
-@pytest.mark.parametrize("lag,phase,leader,label", [
-    (2.0, "in", "therapist-led", "in-phase"),
-    (-2.0, "in", "client-led", "in-phase"),
-    (0.0, "anti", "simultaneous", "anti-phase"),
-])
+@pytest.mark.parametrize(
+    "lag,phase,leader,label",
+    [
+        (2.0, "in", "therapist-led", "in-phase"),
+        (-2.0, "in", "client-led", "in-phase"),
+        (0.0, "anti", "simultaneous", "anti-phase"),
+    ],
+)
 def test_planted_lead_and_phase(lag, phase, leader, label):
     raw, truth = simulate_physio_dyad(
-        900, 4.0, modalities=["heart"], couplings=[PhysioCoupling("heart", 0.6, lag, phase)],
-        seed=11)
+        900,
+        4.0,
+        modalities=["heart"],
+        couplings=[PhysioCoupling("heart", 0.6, lag, phase)],
+        seed=11,
+    )
     res = lagged_sync(raw, lag=5, window=30, step=15, n_surrogates=199, n_boot=500, seed=0)
     row = res.sessions[0]
     assert row["synchrony"] == "above chance"
@@ -313,10 +331,16 @@ def test_planted_lead_and_phase(lag, phase, leader, label):
 
 
 def test_null_dyad_and_result_roundtrip(tmp_path):
-    raw, _ = simulate_physio_dyad(600, 4.0, modalities=["heart", "movement"], seed=3,
-                                  segments=[("IM", 0, 300), ("CB", 300, 300)])
-    res = lagged_sync(raw, lag=5, window=30, step=30, n_surrogates=99, n_boot=200,
-                      segments=["IM", "CB"], seed=1)
+    raw, _ = simulate_physio_dyad(
+        600,
+        4.0,
+        modalities=["heart", "movement"],
+        seed=3,
+        segments=[("IM", 0, 300), ("CB", 300, 300)],
+    )
+    res = lagged_sync(
+        raw, lag=5, window=30, step=30, n_surrogates=99, n_boot=200, segments=["IM", "CB"], seed=1
+    )
     assert res.modalities == ["HR", "MEA"]
     tab = res.to_table()
     assert set(tab["synchrony"]) <= {"above chance", "not above chance"}
@@ -335,8 +359,12 @@ def test_null_dyad_and_result_roundtrip(tmp_path):
 def test_episodes_annotations():
     """Coupling on only in one stretch: the episodes fall there and are annotated."""
     raw, _ = simulate_physio_dyad(
-        900, 4.0, modalities=["heart"],
-        couplings=[PhysioCoupling("heart", 0.9, 2.0, episodes=[(300, 600)])], seed=2)
+        900,
+        4.0,
+        modalities=["heart"],
+        couplings=[PhysioCoupling("heart", 0.9, 2.0, episodes=[(300, 600)])],
+        seed=2,
+    )
     res = lagged_sync(raw, lag=5, window=30, step=15, n_surrogates=199, n_boot=200, seed=0)
     assert res.episodes
     for ep in res.episodes:
@@ -361,8 +389,13 @@ def test_pseudo_dyads():
     """
     raws = []
     for k in range(4):
-        raw, _ = simulate_physio_dyad(300 + 20 * k, 4.0, modalities=["heart"], seed=20 + k,
-                                      couplings=[PhysioCoupling("heart", 0.7, 1.0)])
+        raw, _ = simulate_physio_dyad(
+            300 + 20 * k,
+            4.0,
+            modalities=["heart"],
+            seed=20 + k,
+            couplings=[PhysioCoupling("heart", 0.7, 1.0)],
+        )
         raws.append(raw)
     out = lagged_pseudo_dyads(raws, lag=3, window=20, step=10, n_permutations=999, seed=0)
     pseudo = out["pseudo"]
@@ -375,8 +408,11 @@ def test_pseudo_dyads():
     a = raws[0].get_data(picks=["therapist:HR"])
     b = raws[2].get_data(picks=["client:HR"])[:, : a.shape[1]]
     info = mne.create_info(["HR"], 4.0, "misc")
-    both = make_dyad_raw(mne.io.RawArray(a, info, verbose=False),
-                         mne.io.RawArray(b, info.copy(), verbose=False), roles=ROLES,
-                         verbose=False)
+    both = make_dyad_raw(
+        mne.io.RawArray(a, info, verbose=False),
+        mne.io.RawArray(b, info.copy(), verbose=False),
+        roles=ROLES,
+        verbose=False,
+    )
     ref = lagged_sync(both, lag=3, window=20, step=10, null=None)
     assert row["sync"].iloc[0] == pytest.approx(ref.sessions[0]["sync"], abs=1e-12)

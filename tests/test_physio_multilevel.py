@@ -39,9 +39,11 @@ def test_icc_matches_anova_and_pingouin():
     assert ref["Type"].iloc[0] in ("ICC1", "ICC(1,1)")
     assert res["icc_anova"] == pytest.approx(icc1["ICC"], abs=1e-12)
     assert res["F"] == pytest.approx(icc1["F"], rel=1e-10)
-    np.testing.assert_allclose([res["icc_anova_ci_low"], res["icc_anova_ci_high"]],
-                               icc1[[c for c in ref.columns if c.startswith("CI95")][0]],
-                               atol=0.005)  # pingouin rounds to 2 decimals
+    np.testing.assert_allclose(
+        [res["icc_anova_ci_low"], res["icc_anova_ci_high"]],
+        icc1[[c for c in ref.columns if c.startswith("CI95")][0]],
+        atol=0.005,
+    )  # pingouin rounds to 2 decimals
 
 
 def test_icc_nested_matches_balanced_anova():
@@ -106,20 +108,43 @@ def test_predict_outcome_recovers_planted_coefficients():
 
 def test_pipeline_segments_to_outcome():
     """Simulated sessions -> lagged synchrony per segment -> table -> mixed model."""
-    study = simulate_physio_study(n_dyads=6, n_sessions=3, segments=(("IM", 240.0),
-                                  ("CB", 240.0)), sfreq=4.0, modalities=("heart",),
-                                  dyad_sd=0.2, seed=2)
+    study = simulate_physio_study(
+        n_dyads=6,
+        n_sessions=3,
+        segments=(("IM", 240.0), ("CB", 240.0)),
+        sfreq=4.0,
+        modalities=("heart",),
+        dyad_sd=0.2,
+        seed=2,
+    )
     results, design = [], []
     for row in study.table:
         raw, _ = study.get_dyad(row["dyad"], row["session"])
-        results.append(lagged_sync(raw, lag=3, window=20, step=20, n_surrogates=49,
-                                   n_boot=100, segments=["IM", "CB"], seed=0))
-        design.append(dict(dyad=row["dyad"], session=row["session"], bond=row["bond"],
-                           strength_IM=row["strength_IM"]))
+        results.append(
+            lagged_sync(
+                raw,
+                lag=3,
+                window=20,
+                step=20,
+                n_surrogates=49,
+                n_boot=100,
+                segments=["IM", "CB"],
+                seed=0,
+            )
+        )
+        design.append(
+            dict(
+                dyad=row["dyad"],
+                session=row["session"],
+                bond=row["bond"],
+                strength_IM=row["strength_IM"],
+            )
+        )
     seg = segment_table(results, design)
     assert len(seg) == 18 * 2 and {"dyad", "session", "segment", "sync"} <= set(seg.columns)
-    wide = seg.pivot_table(index=["dyad", "session", "bond", "strength_IM"],
-                           columns="segment", values="sync").reset_index()
+    wide = seg.pivot_table(
+        index=["dyad", "session", "bond", "strength_IM"], columns="segment", values="sync"
+    ).reset_index()
     # measured IM synchrony follows the planted strength
     assert np.corrcoef(wide["IM"], wide["strength_IM"])[0, 1] > 0.5
     res = predict_outcome(wide, "bond", ["IM"])

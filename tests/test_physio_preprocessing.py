@@ -24,8 +24,11 @@ from hyperinsync.preprocessing import (
 
 def _spans(raw, desc):
     a = raw.annotations
-    return [(round(o - raw.first_time, 6), round(d, 6), tuple(c))
-            for o, d, s, c in zip(a.onset, a.duration, a.description, a.ch_names) if s == desc]
+    return [
+        (round(o - raw.first_time, 6), round(d, 6), tuple(c))
+        for o, d, s, c in zip(a.onset, a.duration, a.description, a.ch_names)
+        if s == desc
+    ]
 
 
 def _eda_raw(sf=32.0, dur=300.0):
@@ -41,10 +44,12 @@ def test_clean_eda_matches_neurokit_per_stretch():
     raw._data[0] = x
     out = clean_eda(raw)
     y = out.get_data(picks=["therapist:EDA"])[0]
-    np.testing.assert_allclose(y[:3200], nk.eda_clean(x[:3200], sampling_rate=32.0),
-                               rtol=0, atol=1e-15)
-    np.testing.assert_allclose(y[3600:], nk.eda_clean(x[3600:], sampling_rate=32.0),
-                               rtol=0, atol=1e-15)
+    np.testing.assert_allclose(
+        y[:3200], nk.eda_clean(x[:3200], sampling_rate=32.0), rtol=0, atol=1e-15
+    )
+    np.testing.assert_allclose(
+        y[3600:], nk.eda_clean(x[3600:], sampling_rate=32.0), rtol=0, atol=1e-15
+    )
     assert np.isnan(y[3200:3600]).all()
     assert _spans(out, "BAD_too_short") == [(103.125, 6.25, ("therapist:EDA",))]
     np.testing.assert_array_equal(raw.get_data(picks=["therapist:EDA"])[0], x)  # untouched
@@ -56,30 +61,48 @@ def test_clean_eda_matches_neurokit_per_stretch():
 def test_eda_decompose_matches_neurokit():
     raw = _eda_raw(dur=200.0)
     out = eda_decompose(raw)
-    assert out.ch_names[2:] == ["therapist:EDA_SCL", "therapist:EDA_SCR", "client:EDA_SCL",
-                                "client:EDA_SCR"]
+    assert out.ch_names[2:] == [
+        "therapist:EDA_SCL",
+        "therapist:EDA_SCR",
+        "client:EDA_SCL",
+        "client:EDA_SCR",
+    ]
     assert set(out.get_channel_types()) == {"gsr"}
     x = raw.get_data(picks=["client:EDA"])[0]
     ref = nk.eda_phasic(x * 1e6, sampling_rate=32.0, method="highpass")
-    np.testing.assert_allclose(out.get_data(picks=["client:EDA_SCL"])[0],
-                               ref["EDA_Tonic"].to_numpy() * 1e-6, rtol=1e-12, atol=1e-18)
-    np.testing.assert_allclose(out.get_data(picks=["client:EDA_SCR"])[0],
-                               ref["EDA_Phasic"].to_numpy() * 1e-6, rtol=1e-12, atol=1e-18)
+    np.testing.assert_allclose(
+        out.get_data(picks=["client:EDA_SCL"])[0],
+        ref["EDA_Tonic"].to_numpy() * 1e-6,
+        rtol=1e-12,
+        atol=1e-18,
+    )
+    np.testing.assert_allclose(
+        out.get_data(picks=["client:EDA_SCR"])[0],
+        ref["EDA_Phasic"].to_numpy() * 1e-6,
+        rtol=1e-12,
+        atol=1e-18,
+    )
 
 
 @pytest.fixture(scope="module")
 def ecg_dyad():
     raw, truth = simulate_physio_dyad(
-        180, 250.0, modalities=["heart"], heart="ecg", seed=8,
-        couplings=[PhysioCoupling("heart", 0.6, 1.0)])
+        180,
+        250.0,
+        modalities=["heart"],
+        heart="ecg",
+        seed=8,
+        couplings=[PhysioCoupling("heart", 0.6, 1.0)],
+    )
     return raw, truth
 
 
 def test_beats_and_heart_rate_against_truth(ecg_dyad):
     raw, truth = ecg_dyad
     raw = raw.copy()
-    raw.set_annotations(mne.Annotations([60.0], [8.0], ["BAD_electrode"],
-                                        ch_names=[["client:ECG"]]))
+    raw.set_annotations(
+        mne.Annotations([60.0], [8.0], ["BAD_electrode"], ch_names=[["client:ECG"]])
+    )
     beats = detect_beats(raw)
     for role in ("therapist", "client"):
         found = beats[f"{role}:ECG"]["times"]
@@ -95,7 +118,7 @@ def test_beats_and_heart_rate_against_truth(ecg_dyad):
     t = np.arange(hr.n_times) / 4.0
     client = hr.get_data(picks=["client:HR"])[0]
     assert np.isnan(client[(t > 61) & (t < 68)]).all()  # never interpolated over the gap
-    (on, dur, ch), = [s for s in _spans(hr, "BAD_no_beats") if 10 < s[0] < 170]
+    ((on, dur, ch),) = [s for s in _spans(hr, "BAD_no_beats") if 10 < s[0] < 170]
     assert on <= 61 and on + dur >= 68 and ch == ("client:HR",)
     # the rate at each true beat equals 60 / its true interval
     tb = np.asarray(truth.beats["therapist"])
@@ -145,9 +168,12 @@ def test_annotate_flat_and_missing():
 
 def _mea_dyad(a, b, sf=25.0):
     info = mne.create_info(["MEA"], sf, "misc")
-    return make_dyad_raw(mne.io.RawArray(a[None], info, verbose=False),
-                         mne.io.RawArray(b[None], info.copy(), verbose=False),
-                         roles=("patient", "therapist"), verbose=False)
+    return make_dyad_raw(
+        mne.io.RawArray(a[None], info, verbose=False),
+        mne.io.RawArray(b[None], info.copy(), verbose=False),
+        roles=("patient", "therapist"),
+        verbose=False,
+    )
 
 
 def test_mea_scale_smooth_artifacts():
@@ -184,8 +210,9 @@ def test_mea_ccf_artifacts():
     a = rng.exponential(1.0, n)
     b = rng.exponential(1.0, n)
     b[25 * 200 : 25 * 260] = a[25 * 200 : 25 * 260]  # 60 s of identical motion
-    res = lagged_sync(_mea_dyad(a, b, sf), lag=1, window=10, step=10, definition="rmea",
-                      absolute=False, null=None)
+    res = lagged_sync(
+        _mea_dyad(a, b, sf), lag=1, window=10, step=10, definition="rmea", absolute=False, null=None
+    )
     ann = mea_ccf_artifacts(res, "MEA", threshold=0.2)
     assert list(ann.description) == ["CHECK_ccf_artifact"]
     assert ann.onset[0] == pytest.approx(200.0) and ann.duration[0] == pytest.approx(60.0)

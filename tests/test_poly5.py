@@ -26,8 +26,18 @@ MAGIC = {
 SHIFT = {"2.03": 0, "2.04": 1}
 # Header field offsets for version 2.03 (poly5.md); version 2.04 adds SHIFT.
 OFF = dict(
-    version=31, name=33, sfreq=114, storage=116, storage_type=118, ns=119, n_samples=121,
-    date=129, n_blocks=143, spb=147, sd=149, compression=151,
+    version=31,
+    name=33,
+    sfreq=114,
+    storage=116,
+    storage_type=118,
+    ns=119,
+    n_samples=121,
+    date=129,
+    n_blocks=143,
+    spb=147,
+    sd=149,
+    compression=151,
 )
 HEADER = 217
 DESC = 136
@@ -142,8 +152,8 @@ def test_round_trip(tmp_path, version):
     blob = fname.read_bytes()
     assert blob.startswith(MAGIC[version])
     n_chan, n_times = len(raw.ch_names), raw.n_times
-    expected_size = HEADER + SHIFT[version] + 2 * n_chan * DESC + 13 * (
-        BLOCK_HEADER + n_chan * 100 * 4
+    expected_size = (
+        HEADER + SHIFT[version] + 2 * n_chan * DESC + 13 * (BLOCK_HEADER + n_chan * 100 * 4)
     )
     assert len(blob) == expected_size
     assert struct.unpack_from("<i", blob, _off("n_samples", version))[0] == n_times
@@ -333,10 +343,21 @@ def test_channel_types_guessed(tmp_path):
     uv = "\u00b5Volt".encode("latin-1")
     identity = (0.0, 1000.0, 0.0, 1000.0)
     names = {
-        b"FCz": "eeg", b"T3": "eeg", b"UNI 12": "eeg", b"Digi": "stim", b"STATUS": "stim",
-        b"COUNTER": "misc", b"Saw": "misc", b"APG": "misc", b"BIP 01": "misc",
-        b"BIP ECG": "ecg", b"AUX 1-1": "misc", b"SpO2": "misc", b"Battery": "misc",
-        b"VEOG": "eog", b"client:Cz": "eeg",
+        b"FCz": "eeg",
+        b"T3": "eeg",
+        b"UNI 12": "eeg",
+        b"Digi": "stim",
+        b"STATUS": "stim",
+        b"COUNTER": "misc",
+        b"Saw": "misc",
+        b"APG": "misc",
+        b"BIP 01": "misc",
+        b"BIP ECG": "ecg",
+        b"AUX 1-1": "misc",
+        b"SpO2": "misc",
+        b"Battery": "misc",
+        b"VEOG": "eog",
+        b"client:Cz": "eeg",
     }
     channels = [(name, uv, identity) for name in names]
     data = np.zeros((len(names), 5))
@@ -507,13 +528,24 @@ def _dyad_raw(n_ch=3, n_times=2000, seed=0):
 
     rng = np.random.default_rng(seed)
     names = ["Fz", "Cz", "Pz", "Oz"][:n_ch]
-    raws = [mne.io.RawArray(rng.standard_normal((n_ch, n_times)) * 1e-5,
-                            mne.create_info(names, 500.0, "eeg"), verbose=False)
-            for _ in range(2)]
+    raws = [
+        mne.io.RawArray(
+            rng.standard_normal((n_ch, n_times)) * 1e-5,
+            mne.create_info(names, 500.0, "eeg"),
+            verbose=False,
+        )
+        for _ in range(2)
+    ]
     dyad = make_dyad_raw(*raws, roles=("therapist", "client"), verbose=False)
-    report = dict(method="sync-pulses", files=["/data/therapist.edf", "/data/client.Poly5"],
-                  offset_s=3.2001, drift_ppm=40.1, residual_ms_max=0.8, n_pulses=80,
-                  note="µV and ü survive")
+    report = dict(
+        method="sync-pulses",
+        files=["/data/therapist.edf", "/data/client.Poly5"],
+        offset_s=3.2001,
+        drift_ppm=40.1,
+        residual_ms_max=0.8,
+        n_pulses=80,
+        note="µV and ü survive",
+    )
     set_dyad_meta(dyad, alignment=report)
     dyad.info["description"] = "Session 1, room B\n" + dyad.info["description"]
     return dyad, report
@@ -569,8 +601,11 @@ def test_sample_rate_fields_disagree(tmp_path):
     fname, raw = _write(tmp_path, n_times=10000, samples_per_block=100, name="r.Poly5")
     orig = fname.read_bytes()
     _patch(fname, _off("sfreq", "2.03"), "h", 1000)  # the sample-rate field damaged
-    with pytest.warns(RuntimeWarning, match=r"offset 114\) is 1000 Hz.*storage-rate.*500 Hz"
-                      r".*fits 500 Hz only"):
+    with pytest.warns(
+        RuntimeWarning,
+        match=r"offset 114\) is 1000 Hz.*storage-rate.*500 Hz"
+        r".*fits 500 Hz only",
+    ):
         back = read_raw_poly5(fname)
     assert back.info["sfreq"] == 500.0
     fname.write_bytes(orig)
@@ -581,8 +616,10 @@ def test_sample_rate_fields_disagree(tmp_path):
     undated = raw.copy().set_meas_date(None)
     fname = write_poly5(tmp_path / "u.Poly5", undated, samples_per_block=100, verbose="error")
     _patch(fname, _off("storage", "2.03"), "h", 250)
-    with pytest.raises(Poly5Error, match="u.Poly5.*one of them is damaged.*no valid time "
-                       "stamps.*offsets 114 and 116"):
+    with pytest.raises(
+        Poly5Error,
+        match="u.Poly5.*one of them is damaged.*no valid time stamps.*offsets 114 and 116",
+    ):
         read_raw_poly5(fname)
     # too short to tell 500 Hz from 1000 Hz by whole-second stamps: refused
     fname, _ = _write(tmp_path, n_times=1234, samples_per_block=100, name="s.Poly5")

@@ -43,55 +43,109 @@ ROIS = {"frontal": ["Fp1", "Fp2", "F3", "F4", "Fz"], "occipital": ["O1", "O2", "
 @pytest.fixture(scope="module")
 def dyad():
     segs = [("rest_pre", 30.0), ("rest_post", 30.0)]
-    return simulate_dyad(duration=60.0, sfreq=100.0, segments=segs, seed=3, verbose=False,
-                         couplings=[Coupling("alpha", "frontal", "frontal", strength=0.9,
-                                             episodes=[(20.0, 35.0)])])[0]
+    return simulate_dyad(
+        duration=60.0,
+        sfreq=100.0,
+        segments=segs,
+        seed=3,
+        verbose=False,
+        couplings=[Coupling("alpha", "frontal", "frontal", strength=0.9, episodes=[(20.0, 35.0)])],
+    )[0]
 
 
 @pytest.fixture(scope="module")
 def results(dyad):
     """One result of every kind (small, fast settings)."""
     sync = compute_sync(dyad, BANDS, ["plv", "coh"], rois=ROIS, verbose=False)
-    sur = surrogate_test(dyad, BANDS, ["plv", "coh"], rois=ROIS, n_surrogates=19, seed=0,
-                         verbose=False)
-    l1 = level1(dyad, BANDS, ROIS, window=4.0, step=1.0, n_surrogates=19, seed=0,
-                lead_lag=False, verbose=False)
-    l2 = level2(dyad, BANDS, ROIS, segments=["rest_pre", "rest_post"], n_surrogates=19,
-                n_permutations=99, seed=0, verbose=False)
+    sur = surrogate_test(
+        dyad, BANDS, ["plv", "coh"], rois=ROIS, n_surrogates=19, seed=0, verbose=False
+    )
+    l1 = level1(
+        dyad,
+        BANDS,
+        ROIS,
+        window=4.0,
+        step=1.0,
+        n_surrogates=19,
+        seed=0,
+        lead_lag=False,
+        verbose=False,
+    )
+    l2 = level2(
+        dyad,
+        BANDS,
+        ROIS,
+        segments=["rest_pre", "rest_post"],
+        n_surrogates=19,
+        n_permutations=99,
+        seed=0,
+        verbose=False,
+    )
     rng = np.random.default_rng(0)
-    sessions = {f"d{k}": list(0.3 + 0.02 * np.arange(4) * k + 0.01 * rng.standard_normal(4))
-                for k in range(4)}
-    dates = {d: [dt.date(2024, 1, 1) + dt.timedelta(days=7 * j) for j in range(4)]
-             for d in sessions}
+    sessions = {
+        f"d{k}": list(0.3 + 0.02 * np.arange(4) * k + 0.01 * rng.standard_normal(4))
+        for k in range(4)
+    }
+    dates = {
+        d: [dt.date(2024, 1, 1) + dt.timedelta(days=7 * j) for j in range(4)] for d in sessions
+    }
     l3 = level3(sessions, dates, n_permutations=199, seed=0)
     values = rng.standard_normal((10, 3)) + np.repeat([[0.0], [1.0]], 5, axis=0)
     groups = np.repeat(["a", "b"], 5)
     contrast = group_contrast(values, groups, n_permutations=199, seed=0)
     corr = correlation_test(values, np.arange(10.0), n_permutations=199, seed=0)
-    rows = [dict(dyad=f"d{i}", group=groups[i], cond=c, value=values[i, j] + 0.5 * j)
-            for i in range(10) for j, c in enumerate(("x", "y", "z"))]
+    rows = [
+        dict(dyad=f"d{i}", group=groups[i], cond=c, value=values[i, j] + 0.5 * j)
+        for i in range(10)
+        for j, c in enumerate(("x", "y", "z"))
+    ]
     mixed = mixed_model(rows, within="cond")
-    return dict(sync=sync, sur=sur, l1=l1, l2=l2, l3=l3, contrast=contrast, corr=corr,
-                mixed=mixed, values=values, groups=groups, sessions=sessions,
-                lagged=lagged_sync(physio(), segments=["IM", "CB"], **LAGGED_KW))
+    return dict(
+        sync=sync,
+        sur=sur,
+        l1=l1,
+        l2=l2,
+        l3=l3,
+        contrast=contrast,
+        corr=corr,
+        mixed=mixed,
+        values=values,
+        groups=groups,
+        sessions=sessions,
+        lagged=lagged_sync(physio(), segments=["IM", "CB"], **LAGGED_KW),
+    )
 
 
 def physio():
     """Heart rate coupled (therapist leads by 2 s) in IM, and uncoupled movement."""
     return simulate_physio_dyad(
-        400, 4.0, modalities=["heart", "movement"], seed=5,
+        400,
+        4.0,
+        modalities=["heart", "movement"],
+        seed=5,
         segments=[("IM", 0, 200), ("CB", 200, 200)],
-        couplings=[PhysioCoupling("heart", 0.8, 2.0, episodes=[(0, 200)])])[0]
+        couplings=[PhysioCoupling("heart", 0.8, 2.0, episodes=[(0, 200)])],
+    )[0]
 
 
-LAGGED_KW = dict(lag=5, window=30, step=15, n_surrogates=49, n_boot=100, lead_block=40.0,
-                 seed=0, verbose=False)
+LAGGED_KW = dict(
+    lag=5, window=30, step=15, n_surrogates=49, n_boot=100, lead_block=40.0, seed=0, verbose=False
+)
 KINDS = ("sync", "sur", "l1", "l2", "l3", "contrast", "corr", "mixed", "lagged")
 
 
 def test_every_result_class_shares_the_base(results):
-    classes = (SyncResult, SurrogateResult, InSyncLevel1, InSyncLevel2, InSyncLevel3,
-               ContrastResult, CorrelationResult, MixedModelResult, LaggedSyncResult)
+    classes = (
+        SyncResult,
+        SurrogateResult,
+        InSyncLevel1,
+        InSyncLevel2,
+        InSyncLevel3,
+        ContrastResult,
+        CorrelationResult,
+        MixedModelResult,
+        LaggedSyncResult,
+    )
     for cls in classes:
         assert issubclass(cls, BaseResult), cls
     # every class a results file stores rebuilds with the shared from_dict
@@ -118,11 +172,15 @@ def test_group_results_stay_dicts(results):
 
 def test_sync_result_getter_and_labels(results):
     res = results["sync"]
-    assert res.labels == dict(measure=["plv", "coh"], band=["theta", "alpha"],
-                              row=res.rows, col=res.cols)
+    assert res.labels == dict(
+        measure=["plv", "coh"], band=["theta", "alpha"], row=res.rows, col=res.cols
+    )
     np.testing.assert_array_equal(res.get_data("coh", "alpha"), res.data[1, 1])
-    with pytest.raises(ValueError, match=r"several measures \(\['plv', 'coh'\]\): choose one "
-                       r"with measure=\.\.\."):
+    with pytest.raises(
+        ValueError,
+        match=r"several measures \(\['plv', 'coh'\]\): choose one "
+        r"with measure=\.\.\.",
+    ):
         res.get_data(band="alpha")
     table = res.to_table(level="roi")
     assert list(table.columns[:4]) == ["measure", "band", "fmin_6db", "fmax_6db"]
@@ -145,16 +203,19 @@ def test_surrogate_result_getter_against_its_null(results):
 
 def test_level1_getter_and_deprecated_series(results):
     res = results["l1"]
-    assert res.labels == dict(band=["theta", "alpha"], roi_a=["frontal", "occipital"],
-                              roi_b=["frontal", "occipital"])
+    assert res.labels == dict(
+        band=["theta", "alpha"], roi_a=["frontal", "occipital"], roi_b=["frontal", "occipital"]
+    )
     series = res.get_data("alpha", "frontal", "frontal")
     np.testing.assert_array_equal(series, res.values[1, 0, 0])
     assert res.get_data("alpha").shape == (2, 2, len(res.times))
-    np.testing.assert_array_equal(res.get_data("theta", None, "occipital", kind="tonic"),
-                                  res.tonic[0, :, 1])
+    np.testing.assert_array_equal(
+        res.get_data("theta", None, "occipital", kind="tonic"), res.tonic[0, :, 1]
+    )
     # above chance: p_chance <= alpha, window by window
-    np.testing.assert_array_equal(res.get_data("alpha", kind="above_chance"),
-                                  res.p_chance[1] <= res.params["alpha"])
+    np.testing.assert_array_equal(
+        res.get_data("alpha", kind="above_chance"), res.p_chance[1] <= res.params["alpha"]
+    )
     with pytest.warns(FutureWarning, match="get_series.* is deprecated.*get_data"):
         times, vals = res.get_series("alpha", "frontal", "frontal")
     np.testing.assert_array_equal(times, res.times)
@@ -173,8 +234,12 @@ def test_level2_getter_and_deprecated_value(results):
     assert list(res.labels) == ["segment", "band", "roi_a", "roi_b"]
     assert res.labels["segment"] == ["rest_pre", "rest_post"]
     val = res.get_data("rest_post", "alpha", "frontal", "frontal")
-    row = next(r for r in res.rows if (r["segment"], r["band"], r["roi_a"], r["roi_b"]) ==
-               ("rest_post", "alpha", "frontal", "frontal"))
+    row = next(
+        r
+        for r in res.rows
+        if (r["segment"], r["band"], r["roi_a"], r["roi_b"])
+        == ("rest_post", "alpha", "frontal", "frontal")
+    )
     assert float(val) == pytest.approx(row["value"], rel=1e-12)
     assert res.get_data("rest_pre", "theta", kind="null").shape == (19, 2, 2)
     with pytest.raises(ValueError, match="several segments"):
@@ -189,7 +254,8 @@ def test_level3_getter_against_polyfit(results):
     slopes = [np.polyfit(np.arange(4), v, 1)[0] for v in results["sessions"].values()]
     np.testing.assert_allclose(res.get_data(), slopes, rtol=1e-10)
     assert float(res.get_data("d2", kind="change")) == pytest.approx(
-        results["sessions"]["d2"][-1] - results["sessions"]["d2"][0])
+        results["sessions"]["d2"][-1] - results["sessions"]["d2"][0]
+    )
     np.testing.assert_allclose(res.get_data(kind="slope_per_week"), slopes, rtol=1e-10)
 
 
@@ -254,8 +320,7 @@ def test_lagged_result_getter_against_corrcoef(results):
         s0 = int(round(res.window_starts[w] * sf))
         seg = slice(s0, s0 + int(round(30 * sf)))
         r = np.corrcoef(a[seg], b[seg])[0, 1]
-        assert res.get_data("HR", absolute=False)[w, k0] == pytest.approx(np.arctanh(r),
-                                                                           rel=1e-9)
+        assert res.get_data("HR", absolute=False)[w, k0] == pytest.approx(np.arctanh(r), rel=1e-9)
     np.testing.assert_array_equal(res.get_data("HR", kind="window_p"), res.window_p[0])
     with pytest.raises(ValueError, match=r"several modalitys \(\['HR', 'MEA'\]\)"):
         res.get_data()
@@ -276,8 +341,7 @@ def test_lagged_result_round_trip_through_the_results_file_writer(results, tmp_p
 
     from hyperinsync.study.h5 import read_dict, write_dict
 
-    none = lagged_sync(physio(), pairs=["HR"], lag=5, window=30, step=15, null=None,
-                       verbose=False)
+    none = lagged_sync(physio(), pairs=["HR"], lag=5, window=30, step=15, null=None, verbose=False)
     assert none.null_sum_abs.shape[1] == 0 and not none.episodes
     for k, res in enumerate((results["lagged"], none)):
         with h5py.File(tmp_path / "r.h5", "w") as f:

@@ -15,15 +15,23 @@ from hyperinsync.sync import SyncResult, compute_sync
 def sync_result(coupled_dyad):
     raw, _ = coupled_dyad(duration=20.0, sfreq=100.0, seed=3)
     # two bands in non-alphabetical order: the stored order must follow the data axis
-    return compute_sync(raw, {"theta": (4, 8), "alpha": (8, 13)}, ["plv", "coh"],
-                        rois="default", verbose=False)
+    return compute_sync(
+        raw, {"theta": (4, 8), "alpha": (8, 13)}, ["plv", "coh"], rois="default", verbose=False
+    )
 
 
 def _record(res, dyad="dyad01", session=0):
-    return dict(dyad=dyad, session=session, input_hash="in", param_hash="par",
-                meta=dict(group="g1", date="2024-01-08", variables={"WAI_T": 70}),
-                sync={"all": res.to_dict(), "a/b": res.to_dict()}, surrogates={},
-                level1={}, level2=None)
+    return dict(
+        dyad=dyad,
+        session=session,
+        input_hash="in",
+        param_hash="par",
+        meta=dict(group="g1", date="2024-01-08", variables={"WAI_T": 70}),
+        sync={"all": res.to_dict(), "a/b": res.to_dict()},
+        surrogates={},
+        level1={},
+        level2=None,
+    )
 
 
 def test_dict_round_trip(tmp_path):
@@ -73,11 +81,19 @@ def test_part_and_results_round_trip(tmp_path, sync_result):
     assert SyncResult.from_dict(rec["sync"]["a/b"]) == sync_result
     assert list(SyncResult.from_dict(rec["sync"]["all"]).bands) == ["theta", "alpha"]
 
-    group = {"contrast": {"F": np.array([2.0, 3.0]), "groups": np.array(["a", "b"])},
-             "level3": None}
+    group = {
+        "contrast": {"F": np.array([2.0, 3.0]), "groups": np.array(["a", "b"])},
+        "level3": None,
+    }
     out = tmp_path / "results.h5"
-    write_results(out, [part], group, params={"analysis": {"measures": ["plv"]}},
-                  versions={"numpy": np.__version__}, study_toml="[study]\n")
+    write_results(
+        out,
+        [part],
+        group,
+        params={"analysis": {"measures": ["plv"]}},
+        versions={"numpy": np.__version__},
+        study_toml="[study]\n",
+    )
     res = read_results(out)
     got = res.get("dyad01", 0)
     assert got["sync"]["all"] == sync_result
@@ -93,7 +109,8 @@ def test_part_and_results_round_trip(tmp_path, sync_result):
     row = table[(table.segment == "all") & (table.band == "alpha") & (table.roi == "central")]
     i = sync_result.roi_names[0].index("central")
     assert row.value.item() == pytest.approx(
-        sync_result.get_data("plv", "alpha", level="roi")[i, i])
+        sync_result.get_data("plv", "alpha", level="roi")[i, i]
+    )
     text = describe_results(out)
     assert "dyad01 session 0" in text and "segments all, a/b" in text
     with pytest.raises(KeyError, match="No recording"):

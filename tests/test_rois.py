@@ -24,8 +24,10 @@ ROI_NAMES = ["frontal", "central", "parietal", "occipital", "temporal"]
 
 def _template():
     """MNE's standard_1005 template (renamed colin27_1005 in MNE 1.13)."""
-    name = "colin27_1005" if "colin27_1005" in mne.channels.get_builtin_montages() else (
-        "standard_1005"
+    name = (
+        "colin27_1005"
+        if "colin27_1005" in mne.channels.get_builtin_montages()
+        else ("standard_1005")
     )
     return mne.channels.make_standard_montage(name)
 
@@ -81,8 +83,13 @@ def test_montage_errors(tmp_path):
 def test_package_data_via_importlib_resources():
     files = importlib.resources.files("hyperinsync.montages")
     names = {entry.name for entry in files.iterdir()}
-    assert {"tmsi-mobita-32.elc", "standard-32.elc", "standard-64.elc", "rois-default.txt",
-            "README.md"} <= names
+    assert {
+        "tmsi-mobita-32.elc",
+        "standard-32.elc",
+        "standard-64.elc",
+        "rois-default.txt",
+        "README.md",
+    } <= names
     assert (files / "rois-default.txt").read_text().count("frontal:") == 1
     assert list_roi_sets() == ["default"]
 
@@ -107,8 +114,10 @@ def test_default_rois_cover_the_montages():
     assert list(rois) == ROI_NAMES
     assert rois["frontal"] == ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8"]
     assert set(rois["central"]) == {"C3", "Cz", "C4", "FC1", "FC2", "CP1", "CP2"}
-    montages = {name: set(montage_ch_names(name)) for name in
-                ("tmsi-mobita-32", "standard-32", "standard-64")}
+    montages = {
+        name: set(montage_ch_names(name))
+        for name in ("tmsi-mobita-32", "standard-32", "standard-64")
+    }
     for roi, chs in rois.items():
         for ch in chs:
             assert ch in montages["tmsi-mobita-32"] | montages["standard-64"], (roi, ch)
@@ -163,8 +172,11 @@ def test_resolve_rois_default_and_dropping():
         out = resolve_rois("default", ch_names, min_channels=3, verbose=True)
     assert "temporal" not in out and len(out) == 4
     assert "Dropping ROI 'temporal': 2 of its 10 channels present (T7, T8)" in log.getvalue()
-    with pytest.raises(ValueError, match=r"No ROI has at least 1 .*frontal: Fp1.*"
-                       r"Channels available: EMG1, ECG"):
+    with pytest.raises(
+        ValueError,
+        match=r"No ROI has at least 1 .*frontal: Fp1.*"
+        r"Channels available: EMG1, ECG",
+    ):
         resolve_rois("default", ["EMG1", "ECG"])
     with pytest.raises(ValueError, match="Unknown ROI set 'nonsense'.*default"):
         resolve_rois("nonsense", ch_names)

@@ -43,9 +43,26 @@ FUNCTIONS = {
     "simulate": (simulate_study, set()),
     # [physio] / [movement]: how the series are read and preprocessed, and the group step,
     # are the study's; the rest reaches lagged_sync
-    **{kind: (lagged_sync, {"channels", "ch_types", "format", "sfreq", "offsets", "reader_kwargs",
-                            "preprocessing", "value", "icc", "outcomes", "center",
-                            "pseudo_dyads"}) for kind in ("physio", "movement")},
+    **{
+        kind: (
+            lagged_sync,
+            {
+                "channels",
+                "ch_types",
+                "format",
+                "sfreq",
+                "offsets",
+                "reader_kwargs",
+                "preprocessing",
+                "value",
+                "icc",
+                "outcomes",
+                "center",
+                "pseudo_dyads",
+            },
+        )
+        for kind in ("physio", "movement")
+    },
     "lagged.pseudo_dyads": (lagged_pseudo_dyads, {"session"}),
     "simulate_physio": (simulate_physio_study, set()),
 }
@@ -87,7 +104,8 @@ def test_schema_equals_its_snapshot():
     assert not changed, (
         "the study-file schema changed without a new snapshot (see this module's docstring: "
         "a removed/renamed key or a changed default needs SCHEMA_VERSION + 1 and a "
-        "migration):\n  " + "\n  ".join(changed))
+        "migration):\n  " + "\n  ".join(changed)
+    )
 
 
 @pytest.mark.parametrize("section", sorted(FUNCTIONS))
@@ -99,8 +117,10 @@ def test_every_key_reaches_its_function_with_its_default(section):
     for key in sec.keys:
         if key.name in own:
             continue
-        assert key.name in params, (f"{sec.title} {key.name} is not a parameter of "
-                                    f"{func.__name__}: rename it in the schema (and migrate)")
+        assert key.name in params, (
+            f"{sec.title} {key.name} is not a parameter of "
+            f"{func.__name__}: rename it in the schema (and migrate)"
+        )
         if key.filled or key.default in (FROM_ANALYSIS, "[statistics]"):
             continue
         default = params[key.name].default
@@ -109,7 +129,8 @@ def test_every_key_reaches_its_function_with_its_default(section):
             continue
         assert _plain(key.default) == _plain(default), (
             f"{sec.title} {key.name}: the schema documents {key.default!r}, "
-            f"{func.__name__} defaults to {default!r}")
+            f"{func.__name__} defaults to {default!r}"
+        )
     # the [analysis] options a step receives are exactly the shared ones it takes
     shared = ("bands", "rois", "epoch_duration") + schema._SIGNALS
     if sec.receives:
@@ -119,7 +140,8 @@ def test_every_key_reaches_its_function_with_its_default(section):
 def test_reader_keys_reach_their_readers():
     keys = {k.name: k for k in SECTIONS["reader"].keys}
     assert set(keys) == {"format", *schema.READER_APPLIED} | {
-        k for ks in schema.READER_BY_MODE.values() for k in ks}
+        k for ks in schema.READER_BY_MODE.values() for k in ks
+    }
     for mode, func in READERS.items():
         params = _params(func)
         for name in schema.READER_BY_MODE[mode]:
@@ -143,11 +165,16 @@ def test_example_file_is_shipped_valid_and_shown_in_the_user_guide(tmp_path):
         check_section(opts, f"insync.{lvl}")
     check_section(d["statistics"]["pseudo_dyads"], "statistics.pseudo_dyads")
     assert {k for t in parsed.values() if isinstance(t, dict) for k in t} <= {
-        k.name for s in SECTIONS.values() for k in s.keys}
+        k.name for s in SECTIONS.values() for k in s.keys
+    }
     # and it builds a study once its files exist
     (tmp_path / "s.toml").write_text(text)
-    for rel in ("dyad01/therapist.Poly5", "dyad01/client.Poly5", "dyad01/session1.xdf",
-                "dyad02/session0.Poly5"):
+    for rel in (
+        "dyad01/therapist.Poly5",
+        "dyad01/client.Poly5",
+        "dyad01/session1.xdf",
+        "dyad02/session0.Poly5",
+    ):
         (tmp_path / "data" / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "data" / rel).write_bytes(b"")
     st = Study.from_toml(tmp_path / "s.toml")
@@ -157,7 +184,8 @@ def test_example_file_is_shipped_valid_and_shown_in_the_user_guide(tmp_path):
     guide = ROOT / "doc" / "user_guide" / "study.rst"
     if guide.is_file():
         assert ".. literalinclude:: ../_generated/example_study.toml" in guide.read_text(
-            encoding="utf-8")
+            encoding="utf-8"
+        )
 
 
 def _check_study_tables(d):
@@ -199,37 +227,59 @@ def test_study_files_in_the_user_guide_are_valid():
 
 
 def _sim(extra="", top=""):
-    return tomllib.loads(top + """
+    return tomllib.loads(
+        top
+        + """
 [study]
 roles = ["A", "B"]
 [simulate]
 n_dyads = 4
 segments = [["rest_pre", 10], ["rest_post", 10]]
 sfreq = 100
-""" + extra)
+"""
+        + extra
+    )
 
 
-@pytest.mark.parametrize("toml, match", [
-    ("[insync]\nlevel1 = { windw = 4.0 }\n",
-     r"Unknown key\(s\) \['windw'\] in \[insync\] level1\. Valid keys: bands, rois, "
-     r"segment, .* 'windw': did you mean 'window'\?"),
-    ("[surrogates]\nn_surogates = 10\n",
-     r"\['n_surogates'\] in \[surrogates\].*did you mean 'n_surrogates'"),
-    ("[statistics]\npseudo_dyads = { sesion = 0 }\n",
-     r"in \[statistics\] pseudo_dyads.*'sesion': did you mean 'session'"),
-    # a parameter of the function that is not a study key: level3's data arguments
-    ("[insync]\nlevel3 = { dates = [] }\n", r"\['dates'\] in \[insync\] level3"),
-    # no close match: the valid keys only
-    ("[analysis]\nzzz = 1\n", r"\['zzz'\] in \[analysis\]\. Valid keys: bands, measures, "
-     r"[^']*\.$"),
-    # values of the wrong kind are refused at load
-    ("[analysis]\nepoch_duration = \"2\"\n",
-     r"\[analysis\] epoch_duration must be a number, got '2' \(str\)"),
-    ("[insync]\nlevel1 = { lead_lag = 1 }\n",
-     r"\[insync\] level1 lead_lag must be true or false"),
-    ("[surrogates]\nn_surrogates = \"many\"\n",
-     r"\[surrogates\] n_surrogates must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "toml, match",
+    [
+        (
+            "[insync]\nlevel1 = { windw = 4.0 }\n",
+            r"Unknown key\(s\) \['windw'\] in \[insync\] level1\. Valid keys: bands, rois, "
+            r"segment, .* 'windw': did you mean 'window'\?",
+        ),
+        (
+            "[surrogates]\nn_surogates = 10\n",
+            r"\['n_surogates'\] in \[surrogates\].*did you mean 'n_surrogates'",
+        ),
+        (
+            "[statistics]\npseudo_dyads = { sesion = 0 }\n",
+            r"in \[statistics\] pseudo_dyads.*'sesion': did you mean 'session'",
+        ),
+        # a parameter of the function that is not a study key: level3's data arguments
+        ("[insync]\nlevel3 = { dates = [] }\n", r"\['dates'\] in \[insync\] level3"),
+        # no close match: the valid keys only
+        (
+            "[analysis]\nzzz = 1\n",
+            r"\['zzz'\] in \[analysis\]\. Valid keys: bands, measures, "
+            r"[^']*\.$",
+        ),
+        # values of the wrong kind are refused at load
+        (
+            '[analysis]\nepoch_duration = "2"\n',
+            r"\[analysis\] epoch_duration must be a number, got '2' \(str\)",
+        ),
+        (
+            "[insync]\nlevel1 = { lead_lag = 1 }\n",
+            r"\[insync\] level1 lead_lag must be true or false",
+        ),
+        (
+            '[surrogates]\nn_surrogates = "many"\n',
+            r"\[surrogates\] n_surrogates must be a whole number",
+        ),
+    ],
+)
 def test_unknown_keys_and_wrong_kinds(toml, match):
     with pytest.raises(StudyError, match=match):
         Study.from_dict(_sim(toml))
@@ -240,13 +290,19 @@ def test_schema_version(tmp_path):
     assert st.schema_version == SCHEMA_VERSION
     assert st.params["schema_version"] == SCHEMA_VERSION
     assert Study.from_dict(_sim()).params == st.params  # absent: the current version
-    with pytest.raises(StudyError, match=rf"schema version {SCHEMA_VERSION + 1}, newer than "
-                       rf"this hyperinsync .* reads \(up to {SCHEMA_VERSION}\)\. Upgrade"):
+    with pytest.raises(
+        StudyError,
+        match=rf"schema version {SCHEMA_VERSION + 1}, newer than "
+        rf"this hyperinsync .* reads \(up to {SCHEMA_VERSION}\)\. Upgrade",
+    ):
         Study.from_dict(_sim(top=f"schema_version = {SCHEMA_VERSION + 1}\n"))
     toml = tmp_path / "future.toml"
     toml.write_text(f"schema_version = {SCHEMA_VERSION + 1}\n[study]\n")
-    with pytest.raises(StudyError, match=rf"{toml.name} is written for study-file schema "
-                       rf"version {SCHEMA_VERSION + 1}"):
+    with pytest.raises(
+        StudyError,
+        match=rf"{toml.name} is written for study-file schema "
+        rf"version {SCHEMA_VERSION + 1}",
+    ):
         Study.from_toml(toml)
     for bad in ("0", "true", '"1"', "1.5"):
         with pytest.raises(StudyError, match="schema_version must be a whole number >= 1"):
@@ -255,10 +311,12 @@ def test_schema_version(tmp_path):
 
 def test_older_versions_are_migrated(monkeypatch):
     """The migration chain runs from the file's version up to the current one."""
+
     def v1_to_v2(d):  # e.g. a future rename of [analysis] measures -> metrics
         d = dict(d)
-        d["analysis"] = {("metrics" if k == "measures" else k): v
-                         for k, v in d.get("analysis", {}).items()}
+        d["analysis"] = {
+            ("metrics" if k == "measures" else k): v for k, v in d.get("analysis", {}).items()
+        }
         return d
 
     monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
@@ -269,13 +327,19 @@ def test_older_versions_are_migrated(monkeypatch):
 
 
 def test_older_spellings_warn_and_are_renamed():
-    with pytest.warns(FutureWarning, match=r"\[insync\] level1: n_null is the older spelling "
-                      r"of n_surrogates; write n_surrogates = 30"):
+    with pytest.warns(
+        FutureWarning,
+        match=r"\[insync\] level1: n_null is the older spelling "
+        r"of n_surrogates; write n_surrogates = 30",
+    ):
         st = Study.from_dict(_sim("[insync]\nlevel1 = { n_null = 30 }\n"))
     assert st.insync["level1"] == {"n_surrogates": 30}
-    with pytest.warns(FutureWarning, match=r"\[surrogates\]: correction = \"none\" is the "
-                      r"older spelling of correction = false"):
-        st = Study.from_dict(_sim("[surrogates]\ncorrection = \"none\"\n"))
+    with pytest.warns(
+        FutureWarning,
+        match=r"\[surrogates\]: correction = \"none\" is the "
+        r"older spelling of correction = false",
+    ):
+        st = Study.from_dict(_sim('[surrogates]\ncorrection = "none"\n'))
     assert st.surrogates["correction"] is None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -291,8 +355,12 @@ def test_defaults_filled_as_declared():
     assert st.surrogates == SECTIONS["surrogates"].defaults()
     assert st.statistics == SECTIONS["statistics"].defaults()
     assert st.insync == {"level1": {}, "level2": {}, "level3": {}}
-    assert Study.from_dict(_sim("[statistics]\nfeature = \"raw\"\n",
-                                top="surrogates = false\n")).surrogates is None
+    assert (
+        Study.from_dict(
+            _sim('[statistics]\nfeature = "raw"\n', top="surrogates = false\n")
+        ).surrogates
+        is None
+    )
 
 
 if __name__ == "__main__":  # write the snapshot of the current schema version

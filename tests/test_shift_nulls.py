@@ -29,7 +29,10 @@ TOL = {"single": dict(rtol=2e-5, atol=2e-6), "double": dict(rtol=1e-10, atol=1e-
 @pytest.fixture(scope="module")
 def dyad():
     raw = hs.simulate_dyad(
-        duration=36.0, sfreq=100.0, seed=3, verbose=False,
+        duration=36.0,
+        sfreq=100.0,
+        seed=3,
+        verbose=False,
         couplings=[hs.Coupling("alpha", "frontal", "frontal", strength=0.5)],
         segments=[("rest_pre", 10.0), ("session", 16.0), ("rest_post", 10.0)],
     )[0]
@@ -60,7 +63,7 @@ def _windows(za, zb, measure, starts, length, roi):
 
 def test_circular_shifts_operand_and_powers_equal_numpy_roll():
     rng = np.random.default_rng(0)
-    z = (rng.standard_normal((3, 4, 60)) + 1j * rng.standard_normal((3, 4, 60)))
+    z = rng.standard_normal((3, 4, 60)) + 1j * rng.standard_normal((3, 4, 60))
     lags = [0, 7, 59, 60, 133]  # none, some, all but one, a full turn, more than one turn
     cs = CircularShifts(z, np, conj=True, power=True)
     op = cs.operand(lags, 5, 12)  # (3, 5 blocks, 12 samples, 5 lags x 4 signals)
@@ -76,19 +79,31 @@ def test_circular_shifts_operand_and_powers_equal_numpy_roll():
 
 @pytest.mark.parametrize("precision", ["single", "double"])
 @pytest.mark.parametrize("measure", ["plv", "coh", "imcoh"])
-def test_level1_chance_null_equals_per_shift_computation(dyad, monkeypatch, measure,
-                                                         precision):
+def test_level1_chance_null_equals_per_shift_computation(dyad, monkeypatch, measure, precision):
     window, step, n_sur = 2.0, 0.5, 9
     shifts = _spy(monkeypatch, "hyperinsync.insync.level1", "_null_shifts")
     # a small max_bytes: several chunks of shifts and of A's channels
-    res = level1(dyad, BANDS, ROIS, measure=measure, window=window, step=step,
-                 n_surrogates=n_sur, alpha=0.2, min_shift=4.0, lead_lag=False,
-                 precision=precision,
-                 seed=1, max_bytes=3e5, verbose=False)
+    res = level1(
+        dyad,
+        BANDS,
+        ROIS,
+        measure=measure,
+        window=window,
+        step=step,
+        n_surrogates=n_sur,
+        alpha=0.2,
+        min_shift=4.0,
+        lead_lag=False,
+        precision=precision,
+        seed=1,
+        max_bytes=3e5,
+        verbose=False,
+    )
     (shifts,) = shifts
     sfreq = dyad.info["sfreq"]
-    sig = _Signals(DyadSignals(dyad, BANDS, precision=precision), ROIS, int(window * sfreq),
-                   int(step * sfreq))
+    sig = _Signals(
+        DyadSignals(dyad, BANDS, precision=precision), ROIS, int(window * sfreq), int(step * sfreq)
+    )
     roi = _roi_means(sig)
     n_win = res.values.shape[-1]
     top, pooled = [], []
@@ -119,15 +134,28 @@ def test_level1_chance_null_equals_per_shift_computation(dyad, monkeypatch, meas
 @pytest.mark.parametrize("precision", ["single", "double"])
 @pytest.mark.parametrize("measure", ["plv", "coh", "imcoh"])
 @pytest.mark.parametrize("null", ["circular_shift", "epoch_shuffle"])
-def test_level2_null_equals_per_surrogate_computation(dyad, monkeypatch, null, measure,
-                                                      precision):
+def test_level2_null_equals_per_surrogate_computation(dyad, monkeypatch, null, measure, precision):
     n_sur, epoch = 19, 2.0
-    draw = ("_null_shifts", "hyperinsync.insync.level2") if null == "circular_shift" else (
-        "shuffle_orders", "hyperinsync.insync.level2")
+    draw = (
+        ("_null_shifts", "hyperinsync.insync.level2")
+        if null == "circular_shift"
+        else ("shuffle_orders", "hyperinsync.insync.level2")
+    )
     draws = _spy(monkeypatch, draw[1], draw[0])
-    res = level2(dyad, BANDS, ROIS, measure=measure, null=null, n_surrogates=n_sur,
-                 epoch_duration=epoch, precision=precision, seed=2, max_bytes=3e5,
-                 n_permutations=99, verbose=False)
+    res = level2(
+        dyad,
+        BANDS,
+        ROIS,
+        measure=measure,
+        null=null,
+        n_surrogates=n_sur,
+        epoch_duration=epoch,
+        precision=precision,
+        seed=2,
+        max_bytes=3e5,
+        n_permutations=99,
+        verbose=False,
+    )
     sfreq = dyad.info["sfreq"]
     n_ep = int(epoch * sfreq)
     sig = _Signals(DyadSignals(dyad, BANDS, precision=precision), ROIS, n_ep, n_ep)
@@ -157,15 +185,23 @@ def test_level2_null_equals_per_surrogate_computation(dyad, monkeypatch, null, m
 
 
 @pytest.mark.parametrize("precision", ["single", "double"])
-def test_surrogate_test_shift_null_equals_gathered_per_shift_path(dyad, monkeypatch,
-                                                                   precision):
+def test_surrogate_test_shift_null_equals_gathered_per_shift_path(dyad, monkeypatch, precision):
     """PLV, coh, imcoh (abs and signed) from sums equal the gathered path, which stays for
     the measures that are not sums (wPLI, ccorr, envcorr) and which is the code before.
     """
     from hyperinsync.stats import nulls
 
-    kw = dict(bands=BANDS, null="circular_shift", n_surrogates=19, rois=ROIS, seed=4,
-              min_shift=3.0, precision=precision, max_bytes=3e5, verbose=False)
+    kw = dict(
+        bands=BANDS,
+        null="circular_shift",
+        n_surrogates=19,
+        rois=ROIS,
+        seed=4,
+        min_shift=3.0,
+        precision=precision,
+        max_bytes=3e5,
+        verbose=False,
+    )
     measures = ["plv", "coh", "imcoh", "wpli"]
     for signed in (False, True):
         new = hs.surrogate_test(dyad, measures=measures, signed=signed, **kw)
@@ -181,9 +217,18 @@ def test_surrogate_test_shift_null_equals_loop_over_rolled_epochs(dyad):
     """The gathered path itself against a plain loop: B's band signal rolled by each lag,
     the measure per epoch, the mean over epochs whose A and shifted B are clean.
     """
-    res = hs.surrogate_test(dyad, BANDS, ["plv", "ccorr"], null="circular_shift",
-                            n_surrogates=19, rois=ROIS, seed=5, min_shift=3.0,
-                            precision="double", verbose=False)
+    res = hs.surrogate_test(
+        dyad,
+        BANDS,
+        ["plv", "ccorr"],
+        null="circular_shift",
+        n_surrogates=19,
+        rois=ROIS,
+        seed=5,
+        min_shift=3.0,
+        precision="double",
+        verbose=False,
+    )
     sfreq = dyad.info["sfreq"]
     n_ep = int(2.0 * sfreq)
     dsig = DyadSignals(dyad, BANDS, precision="double")
@@ -199,10 +244,12 @@ def test_surrogate_test_shift_null_equals_loop_over_rolled_epochs(dyad):
             lag = int(round(lag_s * sfreq))
             b_bad = np.roll(sig.bad[: n_epochs * n_ep], -lag).reshape(n_epochs, n_ep).any(1)
             for mi, m in enumerate(["plv", "ccorr"]):
-                v = _windows(za, np.roll(zb, -(lag // q), axis=-1), m,
-                             np.arange(n_epochs) * g, g, roi)
-                np.testing.assert_allclose(res.null[k, mi, bi], v[~bad & ~b_bad].mean(0),
-                                           rtol=1e-9, atol=1e-12)
+                v = _windows(
+                    za, np.roll(zb, -(lag // q), axis=-1), m, np.arange(n_epochs) * g, g, roi
+                )
+                np.testing.assert_allclose(
+                    res.null[k, mi, bi], v[~bad & ~b_bad].mean(0), rtol=1e-9, atol=1e-12
+                )
 
 
 def test_chunking_and_threads_do_not_change_the_nulls(dyad):
@@ -211,8 +258,7 @@ def test_chunking_and_threads_do_not_change_the_nulls(dyad):
     big = level2(dyad, n_surrogates=19, n_permutations=99, **kw)
     small = level2(dyad, n_surrogates=19, n_permutations=99, max_bytes=2e5, n_jobs=2, **kw)
     np.testing.assert_allclose(small.null, big.null, rtol=1e-12)
-    kw.update(measures=["coh", "imcoh"], null="circular_shift", n_surrogates=19,
-              min_shift=3.0)
+    kw.update(measures=["coh", "imcoh"], null="circular_shift", n_surrogates=19, min_shift=3.0)
     big = hs.surrogate_test(dyad, **kw)
     small = hs.surrogate_test(dyad, max_bytes=2e5, n_jobs=2, **kw)
     np.testing.assert_allclose(small.null, big.null, rtol=1e-12)

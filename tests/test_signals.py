@@ -26,8 +26,14 @@ def test_every_analysis_takes_the_signal_options_in_one_order():
     with the same names, order and defaults, and bands second.
     """
     ref = inspect.signature(DyadSignals).parameters
-    for func in (hs.compute_sync, hs.surrogate_sync, hs.surrogate_test, hs.pseudo_dyad_test,
-                 hs.level1, hs.level2):
+    for func in (
+        hs.compute_sync,
+        hs.surrogate_sync,
+        hs.surrogate_test,
+        hs.pseudo_dyad_test,
+        hs.level1,
+        hs.level2,
+    ):
         params = inspect.signature(func).parameters
         names = list(params)
         assert names[1] == "bands", func.__name__
@@ -49,8 +55,9 @@ def test_window_formulas_are_the_measures(dyad):
         got = value(cross, 50, power(xa).sum(-1), power(xb).sum(-1))
         np.testing.assert_allclose(got, MEASURES[name](xa, xb), rtol=1e-12)
         # the window engine sums the conjugate cross term: the magnitudes are the same
-        np.testing.assert_allclose(value(cross.conj(), 50, power(xa).sum(-1),
-                                         power(xb).sum(-1)), got, rtol=1e-12)
+        np.testing.assert_allclose(
+            value(cross.conj(), 50, power(xa).sum(-1), power(xb).sum(-1)), got, rtol=1e-12
+        )
     # closed form: identical phases give PLV 1, coherence 1, imaginary coherence 0
     s = unit(xa[..., :1, :])
     cross = np.einsum("...it,...jt->...ij", s, s.conj())
@@ -59,20 +66,56 @@ def test_window_formulas_are_the_measures(dyad):
 
 def test_levels_refuse_morlet_and_take_mne_fir(dyad):
     with pytest.raises(ValueError, match="Level 1.*one signal per band.*morlet"):
-        hs.level1(dyad, ALPHA, FRONTAL, window=2.0, step=1.0, min_shift=5.0, n_surrogates=19,
-                  method="morlet", verbose=False)
+        hs.level1(
+            dyad,
+            ALPHA,
+            FRONTAL,
+            window=2.0,
+            step=1.0,
+            min_shift=5.0,
+            n_surrogates=19,
+            method="morlet",
+            verbose=False,
+        )
     with pytest.raises(ValueError, match="Level 2.*morlet"):
-        hs.level2(dyad, ALPHA, FRONTAL, segments=[], block=10.0, n_surrogates=19, method="morlet",
-                  verbose=False)
-    res = hs.level2(dyad, ALPHA, FRONTAL, segments=[], block=10.0, n_surrogates=19,
-                    method="mne_fir", contrasts=(), precision="double", seed=0, verbose=False)
+        hs.level2(
+            dyad,
+            ALPHA,
+            FRONTAL,
+            segments=[],
+            block=10.0,
+            n_surrogates=19,
+            method="morlet",
+            verbose=False,
+        )
+    res = hs.level2(
+        dyad,
+        ALPHA,
+        FRONTAL,
+        segments=[],
+        block=10.0,
+        n_surrogates=19,
+        method="mne_fir",
+        contrasts=(),
+        precision="double",
+        seed=0,
+        verbose=False,
+    )
     assert res.params["decim"] == {"alpha": 1}  # 'auto' is full rate for mne_fir
     # the same epochs through compute_sync: one band signal layer, one value
-    sync = hs.compute_sync(dyad.copy().crop(0, 10.0 - 1 / 100.0), ALPHA, "plv",
-                           method="mne_fir", precision="double", rois=FRONTAL,
-                           epoch_duration=2.0, verbose=False)
+    sync = hs.compute_sync(
+        dyad.copy().crop(0, 10.0 - 1 / 100.0),
+        ALPHA,
+        "plv",
+        method="mne_fir",
+        precision="double",
+        rois=FRONTAL,
+        epoch_duration=2.0,
+        verbose=False,
+    )
     assert res.get_data("block001", "alpha", "frontal", "frontal") == pytest.approx(
-        float(sync.get_data(level="roi")[0, 0]), abs=0.02)
+        float(sync.get_data(level="roi")[0, 0]), abs=0.02
+    )
 
 
 def test_surrogates_take_the_signal_options(dyad):
@@ -80,8 +123,9 @@ def test_surrogates_take_the_signal_options(dyad):
     the observed values equal compute_sync's with the same options.
     """
     kw = dict(precision="double", decim=2, n_cycles=5.0, method="morlet", epoch_duration=4.0)
-    sur = hs.surrogate_test(dyad, ALPHA, "plv", n_surrogates=19, seed=0, rois=None,
-                            verbose=False, **kw)
+    sur = hs.surrogate_test(
+        dyad, ALPHA, "plv", n_surrogates=19, seed=0, rois=None, verbose=False, **kw
+    )
     ref = hs.compute_sync(dyad, ALPHA, "plv", rois=None, verbose=False, **kw)
     np.testing.assert_allclose(sur.observed[0, 0], ref.data[0, 0], rtol=0, atol=1e-12)
     assert sur.params["precision"] == "double" and sur.params["decim"] == 2
@@ -92,14 +136,21 @@ def test_study_passes_analysis_options_to_surrogates_and_levels(tmp_path):
     (the runner used to call them with their own defaults).
     """
     st = hs.Study(
-        simulate=dict(n_dyads=2, n_sessions=1, segments=[("rest", 30.0)], sfreq=100.0,
-                      seed=3),
-        analysis=dict(bands=ALPHA, epoch_duration=2.5, method="mne_fir",
-                      precision="double", backend="numpy", rois="default"),
+        simulate=dict(n_dyads=2, n_sessions=1, segments=[("rest", 30.0)], sfreq=100.0, seed=3),
+        analysis=dict(
+            bands=ALPHA,
+            epoch_duration=2.5,
+            method="mne_fir",
+            precision="double",
+            backend="numpy",
+            rois="default",
+        ),
         surrogates=dict(n_surrogates=9, seed=0),
-        insync=dict(level1=dict(window=5.0, step=2.5, n_surrogates=19, min_shift=5.0, seed=1),
-                    level2=dict(segments=[], block=10.0, contrasts=[], n_surrogates=19, seed=1),
-                    level3=False),
+        insync=dict(
+            level1=dict(window=5.0, step=2.5, n_surrogates=19, min_shift=5.0, seed=1),
+            level2=dict(segments=[], block=10.0, contrasts=[], n_surrogates=19, seed=1),
+            level3=False,
+        ),
         statistics=False,
     )
     res = st.run(tmp_path, verbose=False)
@@ -112,8 +163,11 @@ def test_study_passes_analysis_options_to_surrogates_and_levels(tmp_path):
         assert set(lvl.params["decim"].values()) == {1}  # mne_fir: full rate
     assert rec["level2"].params["epoch_duration"] == 2.5
     with pytest.raises(hs.study.StudyError, match="level1.*morlet"):
-        hs.Study(simulate=dict(n_dyads=2, n_sessions=1, segments=[("rest", 30.0)]),
-                 analysis=dict(method="morlet"), insync=dict(level2=False))
+        hs.Study(
+            simulate=dict(n_dyads=2, n_sessions=1, segments=[("rest", 30.0)]),
+            analysis=dict(method="morlet"),
+            insync=dict(level2=False),
+        )
 
 
 def test_deprecated_names_warn_and_give_the_same_numbers(dyad, tmp_path):
@@ -121,8 +175,9 @@ def test_deprecated_names_warn_and_give_the_same_numbers(dyad, tmp_path):
     kw = dict(n_surrogates=19, seed=3, rois=None, verbose=False)
     new = hs.surrogate_test(dyad, ALPHA, "plv", null="circular_shift", min_shift=5.0, **kw)
     with pytest.warns(FutureWarning, match="test_sync is deprecated.*surrogate_test"):
-        old = hs.test_sync(dyad, "circular_shift", 19, ALPHA, "plv", min_shift=5.0, seed=3,
-                           verbose=False)  # the old positional order and rois=None default
+        old = hs.test_sync(
+            dyad, "circular_shift", 19, ALPHA, "plv", min_shift=5.0, seed=3, verbose=False
+        )  # the old positional order and rois=None default
     np.testing.assert_array_equal(old.null, new.null)
     np.testing.assert_array_equal(old.p, new.p)
     assert "test_sync" not in hs.__all__  # star-imports bring no pytest-collectable name
@@ -151,12 +206,19 @@ def test_one_rois_default_and_a_clear_error():
     """rois='default' everywhere; channels outside every default ROI give an error that
     says how to analyse channel pairs instead.
     """
-    for func in (hs.compute_sync, hs.surrogate_sync, hs.surrogate_test, hs.pseudo_dyad_test,
-                 hs.level1, hs.level2):
+    for func in (
+        hs.compute_sync,
+        hs.surrogate_sync,
+        hs.surrogate_test,
+        hs.pseudo_dyad_test,
+        hs.level1,
+        hs.level2,
+    ):
         assert inspect.signature(func).parameters["rois"].default == "default"
     info = __import__("mne").create_info(["A:x1", "A:x2", "B:x1", "B:x2"], 100.0, "eeg")
     raw = __import__("mne").io.RawArray(
-        np.random.default_rng(0).normal(size=(4, 2000)) * 1e-5, info, verbose=False)
+        np.random.default_rng(0).normal(size=(4, 2000)) * 1e-5, info, verbose=False
+    )
     with pytest.raises(ValueError, match="No ROI.*Pass rois=None"):
         hs.compute_sync(raw, ALPHA, verbose=False)
     res = hs.compute_sync(raw, ALPHA, rois=None, verbose=False)
@@ -170,8 +232,9 @@ def test_bad_span_of_a_file_not_starting_at_sample_zero(meas_date):
     """
     from hyperinsync.sync.signals import annotation_spans
 
-    raw = mne.io.RawArray(np.zeros((2, 2000)), mne.create_info(2, 100.0, "eeg"),
-                          first_samp=500, verbose=False)
+    raw = mne.io.RawArray(
+        np.zeros((2, 2000)), mne.create_info(2, 100.0, "eeg"), first_samp=500, verbose=False
+    )
     if meas_date is not None:
         raw.set_meas_date(meas_date)
     # without a meas_date MNE takes onsets from the first sample and adds first_time

@@ -60,15 +60,24 @@ def pair_signals(raw, pairs, fmin, fmax):
     return za, zb
 
 
-UNCOUPLED = [("A:O1", "B:O1"), ("A:Pz", "B:Pz"), ("A:T7", "B:T8"), ("A:C3", "B:P4"),
-             ("A:Oz", "B:CP1"), ("A:P8", "B:O2")]
+UNCOUPLED = [
+    ("A:O1", "B:O1"),
+    ("A:Pz", "B:Pz"),
+    ("A:T7", "B:T8"),
+    ("A:C3", "B:P4"),
+    ("A:Oz", "B:CP1"),
+    ("A:P8", "B:O2"),
+]
 
 
 @pytest.mark.parametrize("strength", [0.3, 0.6])
 def test_coupled_coherence_matches_strength(strength):
     raw, truth = simulate_dyad(
-        duration=60.0, sfreq=SFREQ, couplings=[Coupling("alpha", "frontal", "frontal", strength)],
-        seed=11, verbose=False,
+        duration=60.0,
+        sfreq=SFREQ,
+        couplings=[Coupling("alpha", "frontal", "frontal", strength)],
+        seed=11,
+        verbose=False,
     )
     assert len(truth.coupled_pairs) == 7 * 7
     assert all(band == "alpha" for _, _, band in truth.coupled_pairs)
@@ -89,10 +98,14 @@ def test_coupled_coherence_matches_strength(strength):
 def test_lag_and_phase_recovered():
     lag = 0.025
     raw, truth = simulate_dyad(
-        duration=120.0, sfreq=SFREQ,
-        couplings=[Coupling("alpha", ["Fz"], ["Fz"], 0.8, lag=lag),
-                   Coupling("theta", ["Pz"], ["Pz"], 0.7, phase=np.pi)],
-        seed=5, verbose=False,
+        duration=120.0,
+        sfreq=SFREQ,
+        couplings=[
+            Coupling("alpha", ["Fz"], ["Fz"], 0.8, lag=lag),
+            Coupling("theta", ["Pz"], ["Pz"], 0.7, phase=np.pi),
+        ],
+        seed=5,
+        verbose=False,
     )
     a, b = raw.get_data(["A:Fz", "B:Fz"])
     # scipy's csd(x, y) averages conj(X) * Y, so E[A conj(B)] = conj(csd(a, b))
@@ -116,9 +129,11 @@ def test_lag_and_phase_recovered():
 def test_episodes_on_and_off():
     episodes = [(10.0, 25.0), (40.0, 52.0)]
     raw, truth = simulate_dyad(
-        duration=60.0, sfreq=SFREQ,
+        duration=60.0,
+        sfreq=SFREQ,
         couplings=[Coupling("alpha", "frontal", "frontal", 0.6, episodes=episodes)],
-        seed=2, verbose=False,
+        seed=2,
+        verbose=False,
     )
     assert truth.couplings[0]["episodes"] == [[10.0, 25.0], [40.0, 52.0]]
     za, zb = pair_signals(raw, truth.coupled_pairs, 8.0, 13.0)
@@ -155,8 +170,12 @@ def test_determinism_and_seed():
 
 def test_structure_meta_and_montage():
     raw, truth = simulate_dyad(
-        duration=10.0, sfreq=SFREQ, montage="tmsi-mobita-32", roles=("therapist", "client"),
-        seed=1, verbose=False,
+        duration=10.0,
+        sfreq=SFREQ,
+        montage="tmsi-mobita-32",
+        roles=("therapist", "client"),
+        seed=1,
+        verbose=False,
     )
     assert isinstance(truth, SimulationTruth)
     assert raw.ch_names[:2] == ["therapist:Fp1", "therapist:Fpz"]
@@ -197,13 +216,17 @@ def test_background_spectrum_and_level():
 
 def test_blinks_and_bursts():
     raw, truth = simulate_dyad(
-        duration=30.0, sfreq=SFREQ, couplings=[], blinks=True, bursts=True, seed=8,
+        duration=30.0,
+        sfreq=SFREQ,
+        couplings=[],
+        blinks=True,
+        bursts=True,
+        seed=8,
         verbose=False,
     )
     blinks = [a for a in truth.artifacts if a["kind"] == "blink" and a["role"] == "A"]
     assert len(blinks) >= 3
-    assert all(0.2 <= b["duration"] <= 0.4 and 100e-6 <= b["amplitude"] <= 200e-6
-               for b in blinks)
+    assert all(0.2 <= b["duration"] <= 0.4 and 100e-6 <= b["amplitude"] <= 200e-6 for b in blinks)
     fp1, o1 = raw.get_data(["A:Fp1", "A:O1"])
     for blink in blinks:
         i = int((blink["onset"] + blink["duration"] / 2) * SFREQ)
@@ -220,8 +243,11 @@ def test_segments_annotations():
     assert list(raw.annotations.description) == ["rest_pre", "session", "rest_post"]
     np.testing.assert_allclose(raw.annotations.onset, [0.0, 4.0, 14.0])
     np.testing.assert_allclose(raw.annotations.duration, [4.0, 10.0, 6.0])
-    assert truth.segments == [("rest_pre", 0.0, 4.0), ("session", 4.0, 10.0),
-                              ("rest_post", 14.0, 6.0)]
+    assert truth.segments == [
+        ("rest_pre", 0.0, 4.0),
+        ("session", 4.0, 10.0),
+        ("rest_post", 14.0, 6.0),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -245,12 +271,21 @@ def test_bad_couplings(coupling, match):
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="overlap in frequency and time"):
-        simulate_dyad(duration=10.0, sfreq=SFREQ, seed=0, verbose=False,
-                      couplings=[Coupling("alpha", ["Fz"], ["Fz"]),
-                                 Coupling((10, 20), ["Fz", "Cz"], ["Pz"])])
+        simulate_dyad(
+            duration=10.0,
+            sfreq=SFREQ,
+            seed=0,
+            verbose=False,
+            couplings=[Coupling("alpha", ["Fz"], ["Fz"]), Coupling((10, 20), ["Fz", "Cz"], ["Pz"])],
+        )
     # the same channels and band at different times are fine
-    simulate_dyad(duration=10.0, sfreq=SFREQ, seed=0, verbose=False,
-                  couplings=[Coupling(episodes=[(0, 5)]), Coupling(episodes=[(5, 10)])])
+    simulate_dyad(
+        duration=10.0,
+        sfreq=SFREQ,
+        seed=0,
+        verbose=False,
+        couplings=[Coupling(episodes=[(0, 5)]), Coupling(episodes=[(5, 10)])],
+    )
     with pytest.raises(ValueError, match="Unknown montage 'nope'"):
         simulate_dyad(duration=10.0, montage="nope", verbose=False)
     with pytest.raises(ValueError, match="roles must be two different names"):
@@ -260,8 +295,15 @@ def test_bad_arguments():
 
 
 def test_study_table():
-    study = simulate_study(n_dyads=300, n_sessions=3, session_interval_days=7,
-                           trend_per_session=0.02, rest_post_gain=0.1, seed=7, verbose=False)
+    study = simulate_study(
+        n_dyads=300,
+        n_sessions=3,
+        session_interval_days=7,
+        trend_per_session=0.02,
+        rest_post_gain=0.1,
+        seed=7,
+        verbose=False,
+    )
     assert isinstance(study, SimulatedStudy)
     rows = study.to_table(as_frame=False)
     assert len(rows) == 900 and len(study.dyads) == 300
@@ -280,8 +322,11 @@ def test_study_table():
         sessions = [row for row in rows if row["dyad"] == dyad]
         assert [s["session"] for s in sessions] == [0, 1, 2]
         assert [(s["date"] - sessions[0]["date"]).days for s in sessions] == [0, 7, 14]
-        np.testing.assert_allclose([s["strength"] - sessions[0]["strength"] for s in sessions],
-                                   [0.0, 0.02, 0.04], atol=1e-12)
+        np.testing.assert_allclose(
+            [s["strength"] - sessions[0]["strength"] for s in sessions],
+            [0.0, 0.02, 0.04],
+            atol=1e-12,
+        )
         for s in sessions:
             assert s["strength_rest_post"] == pytest.approx(s["strength"] + 0.1)
             eps = s["episodes"]
@@ -290,13 +335,19 @@ def test_study_table():
     # default size: the 14-dyad pilot design still shows a negative gap-strength correlation
     small = simulate_study(seed=1, verbose=False).to_table(as_frame=False)
     assert len(small) == 14
-    assert np.corrcoef([r["alliance_gap"] for r in small],
-                       [r["strength"] for r in small])[0, 1] < 0
+    assert np.corrcoef([r["alliance_gap"] for r in small], [r["strength"] for r in small])[0, 1] < 0
 
 
 def test_study_recordings():
-    study = simulate_study(n_dyads=2, segments=SHORT_SEGMENTS, sfreq=SFREQ,
-                           groups={"high": 0.3}, rest_post_gain=0.5, seed=4, verbose=False)
+    study = simulate_study(
+        n_dyads=2,
+        segments=SHORT_SEGMENTS,
+        sfreq=SFREQ,
+        groups={"high": 0.3},
+        rest_post_gain=0.5,
+        seed=4,
+        verbose=False,
+    )
     raw, truth = study.get_dyad("dyad01")
     row = study.table[0]
     assert truth.extra["strength"] == row["strength"]

@@ -54,9 +54,7 @@ def test_morlet_single_precision_truncation(noise):
 @pytest.mark.parametrize("q", [2, 4, 7])
 def test_decimation_is_exact_subsampling(noise, q):
     full = band_analytic(noise, SF, {"theta": (4, 8)}, method="morlet", precision="double")
-    dec = band_analytic(
-        noise, SF, {"theta": (4, 8)}, method="morlet", precision="double", decim=q
-    )
+    dec = band_analytic(noise, SF, {"theta": (4, 8)}, method="morlet", precision="double", decim=q)
     assert dec["theta"].decim == q and dec["theta"].sfreq == SF / q
     ref = full["theta"].data[..., ::q]
     assert np.abs(dec["theta"].data - ref).max() < 1e-12 * np.abs(ref).max()
@@ -162,8 +160,11 @@ def test_helpers():
         (dict(decim=1.5), TypeError, "decim"),
         (dict(method="wavelet"), ValueError, "method"),
         (dict(n_cycles=-1.0, method="morlet"), ValueError, "n_cycles"),
-        (dict(data=np.zeros((2, 1, 100)), method="morlet", bands={"t": (4, 8)}), ValueError,
-         "longer than the data"),
+        (
+            dict(data=np.zeros((2, 1, 100)), method="morlet", bands={"t": (4, 8)}),
+            ValueError,
+            "longer than the data",
+        ),
         (dict(backend="tpu"), ValueError, "backend"),
     ],
 )
@@ -221,8 +222,15 @@ def test_effective_band_defaults_overlap():
         assert abs(np.median(amp) - 0.5) < 0.02, method
         assert z.params["effective_band"] == (3.0, 9.0)
         # narrower transitions keep 9 Hz out of theta
-        z = band_analytic(x, SF, {"theta": (4, 8)}, method=method, precision="double",
-                          l_trans_bandwidth=1.0, h_trans_bandwidth=0.5)["theta"]
+        z = band_analytic(
+            x,
+            SF,
+            {"theta": (4, 8)},
+            method=method,
+            precision="double",
+            l_trans_bandwidth=1.0,
+            h_trans_bandwidth=0.5,
+        )["theta"]
         assert np.median(np.abs(z.data[0, 0, 5000:-5000])) < 0.01, method
         assert z.params["effective_band"] == (3.5, 8.25)
         assert z.params["trans_bandwidth"] == (1.0, 0.5)
@@ -249,8 +257,14 @@ def test_effective_band_morlet(noise, n_cycles):
     t = np.arange(30000) / SF
     amp = {}
     for freq in (4.0, lo):
-        z = band_analytic(np.cos(2 * np.pi * freq * t)[None], SF, {"t": band}, method="morlet",
-                          n_cycles=n_cycles, precision="double")["t"]
+        z = band_analytic(
+            np.cos(2 * np.pi * freq * t)[None],
+            SF,
+            {"t": band},
+            method="morlet",
+            n_cycles=n_cycles,
+            precision="double",
+        )["t"]
         amp[freq] = np.median(np.abs(z.data[0, 0, 5000:-5000]))  # the 4 Hz wavelet
     assert abs(amp[lo] / amp[4.0] - 0.5) < 0.01
 
@@ -266,18 +280,28 @@ def test_transition_errors():
     with pytest.raises(ValueError, match="l_trans_bandwidth"):
         band_analytic(x, SF, {"t": (4, 8)}, l_trans_bandwidth="wide")
     with pytest.raises(ValueError, match="as arguments of their own"):
-        band_analytic(x, SF, {"t": (4, 8)}, method="mne_fir",
-                      filter_kwargs=dict(l_trans_bandwidth=1.0))
+        band_analytic(
+            x, SF, {"t": (4, 8)}, method="mne_fir", filter_kwargs=dict(l_trans_bandwidth=1.0)
+        )
 
 
 def test_mne_fir_transitions_are_mnes():
     """Custom transitions reach MNE's filter_data unchanged (HyPyP's filter_options)."""
-    out = band_analytic(np.random.default_rng(4).standard_normal((2, 3000)), SF,
-                        {"alpha": (8, 13)}, method="mne_fir", precision="double",
-                        l_trans_bandwidth=1.0, h_trans_bandwidth=1.0)
+    out = band_analytic(
+        np.random.default_rng(4).standard_normal((2, 3000)),
+        SF,
+        {"alpha": (8, 13)},
+        method="mne_fir",
+        precision="double",
+        l_trans_bandwidth=1.0,
+        h_trans_bandwidth=1.0,
+    )
     x = np.random.default_rng(4).standard_normal((2, 3000))
-    ref = hilbert(mne.filter.filter_data(detrend(x), SF, 8, 13, l_trans_bandwidth=1.0,
-                                         h_trans_bandwidth=1.0, verbose=False))
+    ref = hilbert(
+        mne.filter.filter_data(
+            detrend(x), SF, 8, 13, l_trans_bandwidth=1.0, h_trans_bandwidth=1.0, verbose=False
+        )
+    )
     np.testing.assert_allclose(_host(out["alpha"].data[:, 0]), ref, rtol=0, atol=1e-12)
 
 
@@ -287,12 +311,14 @@ def test_morlet_half_wavelet_padding(noise, epoched):
     gives the values of a whole wavelet on each side: every wavelet's support is covered.
     """
     data = noise if epoched else noise[0]
-    kw = dict(bands={"theta": (4, 8), "alpha": (8, 13)}, method="morlet", precision="double",
-              n_cycles=5.0)
+    kw = dict(
+        bands={"theta": (4, 8), "alpha": (8, 13)}, method="morlet", precision="double", n_cycles=5.0
+    )
     auto = band_analytic(data, SF, **kw)
     longest = morlet(SF, [4.0], n_cycles=5.0)[0].size
     assert auto["theta"].params["pad"] == longest // 2
     whole = band_analytic(data, SF, pad=longest, **kw)
     for band in kw["bands"]:
-        np.testing.assert_allclose(_host(auto[band].data), _host(whole[band].data), rtol=1e-12,
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            _host(auto[band].data), _host(whole[band].data), rtol=1e-12, atol=1e-12
+        )

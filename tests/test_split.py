@@ -18,10 +18,17 @@ def _raw(names, types=None):
 
 def test_suffix_pattern_and_shared_trigger():
     raw = _raw(["Fz_1", "Cz_1", "Fz_2", "Cz_2", "TRIG"], ["eeg"] * 4 + ["stim"])
-    dyad = split_dyad(raw, r"(?P<name>.+)_(?P<role>[12])$", roles=("mother", "child"),
-                      montage="standard-32")
-    assert dyad.ch_names == ["mother:Fz", "mother:Cz", "mother:TRIG",
-                             "child:Fz", "child:Cz", "child:TRIG"]
+    dyad = split_dyad(
+        raw, r"(?P<name>.+)_(?P<role>[12])$", roles=("mother", "child"), montage="standard-32"
+    )
+    assert dyad.ch_names == [
+        "mother:Fz",
+        "mother:Cz",
+        "mother:TRIG",
+        "child:Fz",
+        "child:Cz",
+        "child:TRIG",
+    ]
     # data unchanged, person by person
     np.testing.assert_array_equal(dyad.get_data(picks="child:Cz"), raw.get_data(picks="Cz_2"))
     np.testing.assert_array_equal(dyad.get_data(picks="child:TRIG"), raw.get_data(picks="TRIG"))
@@ -33,8 +40,14 @@ def test_suffix_pattern_and_shared_trigger():
 
 def test_prefix_pattern_role_map_and_shared_to():
     raw = _raw(["1-Fz", "2-Fz", "1-Pz", "2-Pz", "Photo"], ["eeg"] * 4 + ["misc"])
-    dyad = split_dyad(raw, r"(?P<role>[12])-(?P<name>.+)", roles=("A", "B"),
-                      role_map={"1": "B", "2": "A"}, shared=["Photo"], shared_to="A")
+    dyad = split_dyad(
+        raw,
+        r"(?P<role>[12])-(?P<name>.+)",
+        roles=("A", "B"),
+        role_map={"1": "B", "2": "A"},
+        shared=["Photo"],
+        shared_to="A",
+    )
     assert dyad.ch_names == ["A:Fz", "A:Pz", "A:Photo", "B:Fz", "B:Pz"]
     np.testing.assert_array_equal(dyad.get_data(picks="A:Fz"), raw.get_data(picks="2-Fz"))
 
@@ -51,8 +64,7 @@ def test_errors():
     with pytest.raises(SplitError, match=r"\['EOG'\] match no role"):
         split_dyad(raw, pat)
     with pytest.raises(SplitError, match="'B' gets no channels"):
-        split_dyad(_raw(["Fz_1", "Cz_1", "T"], ["eeg", "eeg", "stim"]), pat,
-                   role_map={"1": "A"})
+        split_dyad(_raw(["Fz_1", "Cz_1", "T"], ["eeg", "eeg", "stim"]), pat, role_map={"1": "A"})
     with pytest.raises(SplitError, match="role texts"):
         split_dyad(_raw(["Fz_1", "Cz_1"]), pat)
     with pytest.raises(SplitError, match="'B' gets no channels"):

@@ -112,8 +112,7 @@ def test_maxstat_standardised_equals_mne_max_t():
     n, m = 8, 6
     scale = np.array([1e-3, 1e-2, 0.1, 1.0, 1.0, 1.0])
     x = rng.normal(size=(n, m)) * scale + np.array([0, 0, 0.1, 2.5, 0, -0.9]) * scale
-    _, p_mne, _ = mne.stats.permutation_t_test(x, n_permutations=10000, tail=0,
-                                               verbose=False)
+    _, p_mne, _ = mne.stats.permutation_t_test(x, n_permutations=10000, tail=0, verbose=False)
     flips = np.array(list(product([1.0, -1.0], repeat=n)))  # identity first
     sums = flips @ x
     p = maxstat_p(sums[0], sums[1:], tail="two-sided")
@@ -136,12 +135,12 @@ def test_maxstat_min_p_against_loop():
             for j in range(4):
                 ge = np.sum(pool[:, j] >= pool[k, j]) / 31
                 le = np.sum(pool[:, j] <= pool[k, j]) / 31
-                pv[k, j] = {"greater": ge, "less": le,
-                            "two-sided": min(1.0, 2 * min(ge, le))}[tail]
+                pv[k, j] = {"greater": ge, "less": le, "two-sided": min(1.0, 2 * min(ge, le))}[tail]
         minp = pv.min(axis=1)
         expected = [np.sum(minp <= pv[0, j]) / 31 for j in range(4)]
-        np.testing.assert_allclose(maxstat_p(obs, null, tail=tail, standardize="p"),
-                                   expected, err_msg=tail)
+        np.testing.assert_allclose(
+            maxstat_p(obs, null, tail=tail, standardize="p"), expected, err_msg=tail
+        )
         # the observed p-values are those of p_value
         o, _ = standardize(obs, null, tail=tail, method="p")
         np.testing.assert_allclose(-o, p_value(obs, null, tail=tail))
@@ -280,8 +279,7 @@ def test_permutation_and_group_tests_calibrated():
     p = group_contrast(values, np.repeat([0, 1], 7), n_permutations=400, seed=0)["p_perm"]
     assert 0.03 <= np.mean(p < 0.05) <= 0.07
     hits = [
-        correlation_test(rng.normal(size=14), rng.normal(size=14), 200, seed=i)["p_perm"]
-        < 0.05
+        correlation_test(rng.normal(size=14), rng.normal(size=14), 200, seed=i)["p_perm"] < 0.05
         for i in range(1000)
     ]
     assert 0.03 <= np.mean(hits) <= 0.07
@@ -312,8 +310,7 @@ def test_maxstat_controls_fwer():
         draws = rng.normal(size=(200, n_fam)) @ chol.T
         draws = loc + scale * np.where(np.arange(n_fam) % 2, draws, draws**2)
         for method in hits:
-            hits[method].append(np.any(maxstat_p(draws[0], draws[1:],
-                                                 standardize=method) <= 0.05))
+            hits[method].append(np.any(maxstat_p(draws[0], draws[1:], standardize=method) <= 0.05))
     # exchangeable observed: exact for max-z and raw values (binomial SD ~0.009 at 600);
     # min-p is exact only for continuous p-values: with 200 surrogates for 20 tests its
     # ties make it conservative
@@ -362,10 +359,12 @@ def test_group_contrast_intervals_against_scipy_and_pingouin():
     np.testing.assert_allclose(res["diff_ci"], np.c_[lim.low, lim.high])
     # the d interval inverts the noncentral t: its limits put t at the 5 % / 95 % quantiles
     t = res["d"] * np.sqrt(6 * 9 / 15)
-    np.testing.assert_allclose(sps.nct.cdf(t, 13, res["d_ci"][:, 0] * np.sqrt(54 / 15)),
-                               0.95, atol=1e-6)
-    np.testing.assert_allclose(sps.nct.cdf(t, 13, res["d_ci"][:, 1] * np.sqrt(54 / 15)),
-                               0.05, atol=1e-6)
+    np.testing.assert_allclose(
+        sps.nct.cdf(t, 13, res["d_ci"][:, 0] * np.sqrt(54 / 15)), 0.95, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        sps.nct.cdf(t, 13, res["d_ci"][:, 1] * np.sqrt(54 / 15)), 0.05, atol=1e-6
+    )
     # ... and is close to the large-sample interval pingouin computes
     for j in range(3):
         approx = pg.compute_esci(res["d"][j], 6, 9, eftype="cohen", confidence=0.9)
@@ -417,8 +416,9 @@ def test_group_contrast_family_correction():
     groups = np.repeat([0, 1], 8)
     res = group_contrast(values, groups, n_permutations=2000, seed=1)
     assert res["n_tests"] == 6 and res["correction"] == "fdr"
-    np.testing.assert_allclose(res["p_corrected"].ravel(),
-                               mne.stats.fdr_correction(res["p_perm"].ravel())[1])
+    np.testing.assert_allclose(
+        res["p_corrected"].ravel(), mne.stats.fdr_correction(res["p_perm"].ravel())[1]
+    )
     mx = group_contrast(values, groups, n_permutations=2000, seed=1, correction="maxstat")
     # same permutations: the max-F p is at least the per-feature p, and the largest F of
     # the family gets (nearly) its own p: the other features rarely beat it
@@ -433,8 +433,9 @@ def test_welch_permutation_keeps_error_rate_with_unequal_spread():
     groups = np.repeat([0, 1], [5, 15])
     values = rng.normal(size=(20, 1000)) * np.where(groups == 0, 2.0, 1.0)[:, None]
     pooled = group_contrast(values, groups, n_permutations=300, seed=0, correction=None)
-    welch = group_contrast(values, groups, n_permutations=300, seed=0, statistic="welch",
-                           correction=None)
+    welch = group_contrast(
+        values, groups, n_permutations=300, seed=0, statistic="welch", correction=None
+    )
     assert np.mean(pooled["p_perm"] < 0.05) > 0.1
     assert 0.03 <= np.mean(welch["p_perm"] < 0.05) <= 0.07
 
@@ -448,8 +449,9 @@ def test_correlation_interval_against_scipy():
     np.testing.assert_allclose(res["r_ci"], [lim.low, lim.high])
     sr = correlation_test(x, y, n_permutations=99, seed=0, method="spearman")
     z = np.arctanh(sr["r"])
-    np.testing.assert_allclose(np.arctanh(sr["r_ci"]), z + np.array([-1, 1]) * 1.959964 *
-                               np.sqrt(1.06 / 9), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.arctanh(sr["r_ci"]), z + np.array([-1, 1]) * 1.959964 * np.sqrt(1.06 / 9), rtol=1e-6
+    )
 
 
 def test_mixed_model_against_pingouin_and_closed_form():
@@ -466,18 +468,33 @@ def test_mixed_model_against_pingouin_and_closed_form():
         for i, s in enumerate(("rest_pre", "rest_post")):
             for j, band in enumerate(("theta", "alpha")):
                 shift = 0.9 if (g == "mindful" and s == "rest_post") else 0.0
-                rows.append(dict(dyad=f"d{d}", group=g, segment=s, band=band,
-                                 value=u + us[i] + ub[j] + shift + rng.normal(0, 0.5)))
+                rows.append(
+                    dict(
+                        dyad=f"d{d}",
+                        group=g,
+                        segment=s,
+                        band=band,
+                        value=u + us[i] + ub[j] + shift + rng.normal(0, 0.5),
+                    )
+                )
     df = pd.DataFrame(rows)
     res = mixed_model(df, within=["segment", "band"])
     terms = {t["term"]: t for t in res["terms"]}
-    assert set(terms) == {"group", "segment", "band", "group x segment", "group x band",
-                          "segment x band", "group x segment x band"}
+    assert set(terms) == {
+        "group",
+        "segment",
+        "band",
+        "group x segment",
+        "group x band",
+        "segment x band",
+        "group x segment x band",
+    }
     # one within factor at a time against pingouin's mixed ANOVA on the cell means
     for w in ("segment", "band"):
         cell = df.groupby(["dyad", "group", w], as_index=False)["value"].mean()
-        ref = pg.mixed_anova(cell, dv="value", within=w, between="group", subject="dyad",
-                             correction=False).set_index("Source")
+        ref = pg.mixed_anova(
+            cell, dv="value", within=w, between="group", subject="dyad", correction=False
+        ).set_index("Source")
         one = {t["term"]: t for t in mixed_model(cell, within=w)["terms"]}
         for src, term in (("group", "group"), (w, w), ("Interaction", f"group x {w}")):
             assert one[term]["F"] == pytest.approx(ref.loc[src, "F"], rel=1e-3)
@@ -492,18 +509,23 @@ def test_mixed_model_against_pingouin_and_closed_form():
     assert terms["group x segment"]["p"] == pytest.approx(t.pvalue, rel=1e-2)
     means = df.groupby(["dyad", "group"])["value"].mean().groupby("group").apply(np.asarray)
     assert terms["group"]["F"] == pytest.approx(
-        sps.f_oneway(means["mindful"], means["other"]).statistic, rel=1e-3)
+        sps.f_oneway(means["mindful"], means["other"]).statistic, rel=1e-3
+    )
     assert terms["group"]["df2"] == 8 and terms["segment x band"]["df2"] == 8
     assert res["converged"] and res["n_subjects"] == 10 and res["boundary"] == []
     coef = {c["name"]: c for c in res["coefficients"]}
     # sum contrasts: the interaction coefficient is a quarter of the difference of differences
     assert coef["group[mindful] x segment[rest_post]"]["estimate"] == pytest.approx(
-        (diff["mindful"].mean() - diff["other"].mean()) / 4, rel=1e-3)
+        (diff["mindful"].mean() - diff["other"].mean()) / 4, rel=1e-3
+    )
 
 
 def test_mixed_model_bad_input():
-    rows = [dict(dyad=f"d{d}", group=d % 2, segment=s, value=float(d + k))
-            for d in range(6) for k, s in enumerate(("pre", "post"))]
+    rows = [
+        dict(dyad=f"d{d}", group=d % 2, segment=s, value=float(d + k))
+        for d in range(6)
+        for k, s in enumerate(("pre", "post"))
+    ]
     with pytest.raises(ValueError, match="no column"):
         mixed_model(rows, within="band")
     with pytest.raises(ValueError, match="No within factor"):
@@ -512,8 +534,13 @@ def test_mixed_model_bad_input():
     with pytest.raises(ValueError, match="more than one 'group' level"):
         mixed_model(bad, within="segment")
     with pytest.warns(RuntimeWarning, match="1 row.*excluded.*d3"):
-        mixed_model([dict(r, value=np.nan) if (r["dyad"], r["segment"]) == ("d3", "pre")
-                     else r for r in rows], within="segment")
+        mixed_model(
+            [
+                dict(r, value=np.nan) if (r["dyad"], r["segment"]) == ("d3", "pre") else r
+                for r in rows
+            ],
+            within="segment",
+        )
 
 
 def test_correlation_features_share_permutations_and_family():
@@ -528,9 +555,11 @@ def test_correlation_features_share_permutations_and_family():
         assert res["r"][idx] == pytest.approx(one["r"])
         assert res["p_perm"][idx] == pytest.approx(one["p_perm"])
         assert res["p_parametric"][idx] == pytest.approx(
-            sps.pearsonr(x[(slice(None),) + idx], y).pvalue)
-    np.testing.assert_allclose(res["p_corrected"].ravel(),
-                               mne.stats.fdr_correction(res["p_perm"].ravel())[1])
+            sps.pearsonr(x[(slice(None),) + idx], y).pvalue
+        )
+    np.testing.assert_allclose(
+        res["p_corrected"].ravel(), mne.stats.fdr_correction(res["p_perm"].ravel())[1]
+    )
     mx = correlation_test(x, y, n_permutations=999, seed=3, correction="maxstat")
     assert np.all(mx["p_corrected"] >= mx["p_perm"] - 1e-12) and mx["p_corrected"][0, 0] < 0.05
     assert res["r_ci"].shape == (2, 2, 2) and res["n_tests"] == 4
@@ -556,8 +585,16 @@ def test_mixed_model_falls_back_to_random_intercept():
         for s in ("pre", "post", "mid"):
             for b in ("theta", "alpha"):
                 for r in ("f", "c"):
-                    rows.append(dict(dyad=f"d{d}", group=d % 2, segment=s, band=b, roi=r,
-                                     value=u + rng.normal()))
+                    rows.append(
+                        dict(
+                            dyad=f"d{d}",
+                            group=d % 2,
+                            segment=s,
+                            band=b,
+                            roi=r,
+                            value=u + rng.normal(),
+                        )
+                    )
     with pytest.warns(RuntimeWarning, match="random intercept per subject only"):
         res = mixed_model(rows, within=["segment", "band", "roi"])
     assert res["pooled"] and res["converged"] and "intercept per subject only" in res["method"]

@@ -33,13 +33,14 @@ from hyperinsync.study import (
 
 ROLES = ("T", "C")
 CHANNELS = ["Fz", "Cz", "C3", "C4"]
-SPLIT = ("reader = { format = \"split\", pattern = '(?P<name>.+)_(?P<role>[12])$', "
-         'role_map = { "1" = "T", "2" = "C" } }\n')
+SPLIT = (
+    "reader = { format = \"split\", pattern = '(?P<name>.+)_(?P<role>[12])$', "
+    'role_map = { "1" = "T", "2" = "C" } }\n'
+)
 
 
 def _dyad(seed, duration=40.0, sfreq=100.0):
-    raw, _ = simulate_dyad(duration=duration, sfreq=sfreq, roles=ROLES, seed=seed,
-                           verbose=False)
+    raw, _ = simulate_dyad(duration=duration, sfreq=sfreq, roles=ROLES, seed=seed, verbose=False)
     return raw.pick([f"{r}:{c}" for r in ROLES for c in CHANNELS])
 
 
@@ -59,13 +60,19 @@ def write_brainvision(vhdr, raw, markers=()):
         f"DataFile={vhdr.stem}.eeg\nMarkerFile={vhdr.stem}.vmrk\nDataFormat=BINARY\n"
         f"DataOrientation=MULTIPLEXED\nNumberOfChannels={len(names)}\n"
         f"SamplingInterval={int(1e6 / raw.info['sfreq'])}\n[Binary Infos]\n"
-        f"BinaryFormat=IEEE_FLOAT_32\n[Channel Infos]\n{chans}", encoding="utf-8")
-    marks = "".join(f"Mk{i}={kind},{desc},{start},{n},0\n"
-                    for i, (kind, desc, start, n) in enumerate(markers, 2))
+        f"BinaryFormat=IEEE_FLOAT_32\n[Channel Infos]\n{chans}",
+        encoding="utf-8",
+    )
+    marks = "".join(
+        f"Mk{i}={kind},{desc},{start},{n},0\n"
+        for i, (kind, desc, start, n) in enumerate(markers, 2)
+    )
     vhdr.with_suffix(".vmrk").write_text(
         "Brain Vision Data Exchange Marker File, Version 1.0\n[Common Infos]\n"
         f"Codepage=UTF-8\nDataFile={vhdr.stem}.eeg\n[Marker Infos]\n"
-        f"Mk1=New Segment,,1,1,0\n{marks}", encoding="utf-8")
+        f"Mk1=New Segment,,1,1,0\n{marks}",
+        encoding="utf-8",
+    )
 
 
 def write_eeglab(fname, raw):
@@ -78,18 +85,34 @@ def write_eeglab(fname, raw):
     for i, n in enumerate(names):
         chan[i] = (n, "EEG", empty, empty, empty)
     n, sf = data.shape[1], raw.info["sfreq"]
-    eeg = dict(setname=fname.stem, filename=fname.name, filepath="", nbchan=len(names),
-               trials=1, pnts=n, srate=sf, xmin=0.0, xmax=(n - 1) / sf, data=fdt.name,
-               chanlocs=chan, event=np.zeros(0), icawinv=empty, icasphere=empty,
-               icaweights=empty, ref="common")
+    eeg = dict(
+        setname=fname.stem,
+        filename=fname.name,
+        filepath="",
+        nbchan=len(names),
+        trials=1,
+        pnts=n,
+        srate=sf,
+        xmin=0.0,
+        xmax=(n - 1) / sf,
+        data=fdt.name,
+        chanlocs=chan,
+        event=np.zeros(0),
+        icawinv=empty,
+        icasphere=empty,
+        icaweights=empty,
+        ref="common",
+    )
     scipy.io.savemat(fname, {"EEG": eeg}, appendmat=False)
 
 
 def write_split_fif(fname, raw):
     """A saved dyad split into several FIF files (MNE's -1.fif, -2.fif pieces)."""
     raw.save(fname, split_size=1_100_000, buffer_size_sec=1, overwrite=True, verbose=False)
-    pieces = [fname] + sorted(fname.parent.glob(fname.name.replace(".fif", "-*.fif")),
-                              key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+    pieces = [fname] + sorted(
+        fname.parent.glob(fname.name.replace(".fif", "-*.fif")),
+        key=lambda p: int(p.stem.rsplit("-", 1)[1]),
+    )
     assert len(pieces) >= 2, pieces
     return pieces
 
@@ -106,9 +129,11 @@ def write_study(root, statistics=None, rois=None):
     _dyad(4).save(data / "plain_raw.fif", verbose=False)
     (data / "rois.txt").write_text("front: Fz, Cz\nside: C3, C4\n")
     rois = rois or (data / "rois.txt").as_posix()
-    statistics = statistics or ('n_permutations = 99\nseed = 3\nrois = ["front", "side"]\n'
-                                'feature = "raw"\n'
-                                'correlate = ["WAI"]\npseudo_dyads = false\n')
+    statistics = statistics or (
+        'n_permutations = 99\nseed = 3\nrois = ["front", "side"]\n'
+        'feature = "raw"\n'
+        'correlate = ["WAI"]\npseudo_dyads = false\n'
+    )
     toml = root / "study.toml"
     toml.write_text(
         "surrogates = false\n"
@@ -181,8 +206,9 @@ def test_resumed_run_equals_fresh_run_after_any_edit(tmp_path, monkeypatch):
     # every file a reader opened (and the ROI file), named relative to the data folder
     assert set(first.get("bv")["inputs"]) == {"bv.vhdr", "bv.eeg", "bv.vmrk", "rois.txt"}
     assert set(first.get("set")["inputs"]) == {"set.set", "set.fdt", "rois.txt"}
-    assert set(first.get("split")["inputs"]) == {
-        p.name for p in data.glob("split_raw*.fif")} | {"rois.txt"}
+    assert set(first.get("split")["inputs"]) == {p.name for p in data.glob("split_raw*.fif")} | {
+        "rois.txt"
+    }
     check([])
 
     # a companion of the file the study names: BrainVision data, then markers (a BAD span)
@@ -213,8 +239,11 @@ def test_resumed_run_equals_fresh_run_after_any_edit(tmp_path, monkeypatch):
     # dyad-level facts of the study file: no recording changes, the statistics do
     text = toml.read_text()
     before = Study.from_toml(toml).run(out, verbose=False).group
-    toml.write_text(text.replace('"bv"\ngroup = "A"', '"bv"\ngroup = "B"')
-                    .replace('"set"\ngroup = "B"', '"set"\ngroup = "A"'))
+    toml.write_text(
+        text.replace('"bv"\ngroup = "A"', '"bv"\ngroup = "B"').replace(
+            '"set"\ngroup = "B"', '"set"\ngroup = "A"'
+        )
+    )
     res = check([])
     assert res.get("bv")["meta"]["group"] == "B"
     assert not np.allclose(res.group["contrast"]["F"], before["contrast"]["F"])
@@ -229,8 +258,18 @@ def test_resumed_run_equals_fresh_run_after_any_edit(tmp_path, monkeypatch):
 
 def test_cache_key_covers_library_versions_and_code(monkeypatch):
     versions = study_mod._cache_versions()
-    assert {"hyperinsync", "hyperinsync_code", "mne", "numpy", "scipy", "mne_connectivity",
-            "h5py", "pyxdf", "python", "cupy"} <= set(versions)
+    assert {
+        "hyperinsync",
+        "hyperinsync_code",
+        "mne",
+        "numpy",
+        "scipy",
+        "mne_connectivity",
+        "h5py",
+        "pyxdf",
+        "python",
+        "cupy",
+    } <= set(versions)
     monkeypatch.setattr(mne, "__version__", "0.0")
     assert study_mod._cache_versions()["mne"] == "0.0"
 
@@ -310,9 +349,17 @@ def test_two_concurrent_runs(tmp_path):
     """Two real runs into one folder: the second is refused, the first finishes intact."""
     toml = write_study(tmp_path)
     first = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, str(toml), str(tmp_path),
-         os.path.dirname(os.path.dirname(hyperinsync.__file__))],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-c",
+            RUNNER,
+            str(toml),
+            str(tmp_path),
+            os.path.dirname(os.path.dirname(hyperinsync.__file__)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         while not (tmp_path / "started").exists() and first.poll() is None:
             time.sleep(0.02)
@@ -350,9 +397,26 @@ def test_part_swapped_during_run_is_detected(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------ names
-@pytest.mark.parametrize("name", ["../../../x", "/abs/x", "sub/../x", "a\\b", "..", ".",
-                                  "x\x00y", "x\ny", "\u202ex", ".hidden", "x:y", "con", "x.",
-                                  " x", ""])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../../x",
+        "/abs/x",
+        "sub/../x",
+        "a\\b",
+        "..",
+        ".",
+        "x\x00y",
+        "x\ny",
+        "\u202ex",
+        ".hidden",
+        "x:y",
+        "con",
+        "x.",
+        " x",
+        "",
+    ],
+)
 def test_dyad_names_that_would_be_paths_are_refused(name):
     sessions = [dict(index=0, file="x_raw.fif")]
     with pytest.raises(StudyError, match="dyad name|must be a non-empty"):
@@ -362,16 +426,20 @@ def test_dyad_names_that_would_be_paths_are_refused(name):
 def test_names_collide_or_break_labels(tmp_path):
     sessions = [dict(index=0, file="x_raw.fif")]
     with pytest.raises(StudyError, match="differ only in upper/lower case"):
-        Study([dict(name="Dyad01", sessions=sessions), dict(name="dyad01", sessions=sessions)],
-              roles=ROLES)
+        Study(
+            [dict(name="Dyad01", sessions=sessions), dict(name="dyad01", sessions=sessions)],
+            roles=ROLES,
+        )
     with pytest.raises(StudyError, match="whole number"):
         Study([dict(name="d", sessions=[dict(index="../1", file="x_raw.fif")])], roles=ROLES)
     sim = dict(n_dyads=2, segments=[["rest", 10.0]], sfreq=100.0)
     # '/' separates the parts of a feature label 'segment/measure/band/roi': refused up front
-    for kwargs, what in ((dict(analysis=dict(segments=["rest/a"])), "segment"),
-                         (dict(analysis=dict(rois={"front/left": ["Fz"]})), "ROI name"),
-                         (dict(analysis=dict(bands={"a/b": [8, 12]})), "band name"),
-                         (dict(insync=dict(level1=dict(segment="a/b"))), "segment")):
+    for kwargs, what in (
+        (dict(analysis=dict(segments=["rest/a"])), "segment"),
+        (dict(analysis=dict(rois={"front/left": ["Fz"]})), "ROI name"),
+        (dict(analysis=dict(bands={"a/b": [8, 12]})), "band name"),
+        (dict(insync=dict(level1=dict(segment="a/b"))), "segment"),
+    ):
         with pytest.raises(StudyError, match=f"{what} .* contains '/'"):
             Study(simulate=sim, **kwargs)
     (tmp_path / "r.txt").write_text("front/x: Fz\n")
@@ -386,17 +454,22 @@ def test_no_file_outside_the_output_folder(tmp_path):
     data.mkdir()
     raw.save(data / "r_raw.fif", verbose=False)
     names = ["dyad ü 1 (pilot)", "x..y", "-x", "Ω"]
-    study = Study([dict(name=n, sessions=[dict(index=0, file="r_raw.fif")]) for n in names],
-                  roles=ROLES, base_dir=data, surrogates=False,
-                  insync=dict(level1=False, level2=False, level3=False),
-                  statistics=dict(feature="raw", contrast=False, pseudo_dyads=False))
+    study = Study(
+        [dict(name=n, sessions=[dict(index=0, file="r_raw.fif")]) for n in names],
+        roles=ROLES,
+        base_dir=data,
+        surrogates=False,
+        insync=dict(level1=False, level2=False, level3=False),
+        statistics=dict(feature="raw", contrast=False, pseudo_dyads=False),
+    )
     before = {p for p in tmp_path.rglob("*")}
     res = study.run(tmp_path / "out", verbose=False)
     assert sorted(res.dyads) == sorted(names)
     new = {p for p in tmp_path.rglob("*")} - before
     assert new and all((tmp_path / "out") in p.parents or p == tmp_path / "out" for p in new)
     assert sorted(p.name for p in (tmp_path / "out" / "parts").iterdir()) == sorted(
-        f"{n}__ses-0.h5" for n in names)
+        f"{n}__ses-0.h5" for n in names
+    )
     with pytest.raises(StudyError, match="results file name"):
         study.run(tmp_path / "out", fname="../escape.h5", verbose=False)
 
@@ -407,8 +480,7 @@ def _failing_study(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     _dyad(6, duration=12.0).save(data / "ok_raw.fif", verbose=False)
-    other, _ = simulate_dyad(duration=12.0, sfreq=100.0, roles=("X", "Y"), seed=1,
-                             verbose=False)
+    other, _ = simulate_dyad(duration=12.0, sfreq=100.0, roles=("X", "Y"), seed=1, verbose=False)
     other.save(data / "roles_raw.fif", verbose=False)
     _dyad(7, duration=12.0, sfreq=80.0).save(data / "slow_raw.fif", verbose=False)
     toml = tmp_path / "study.toml"
@@ -416,9 +488,12 @@ def _failing_study(tmp_path):
         'surrogates = false\n[study]\nroles = ["T", "C"]\ndata_dir = "data"\n'
         '[analysis]\nsegments = ["all"]\nbands = { alpha = [8, 12], gamma = [30, 45] }\n'
         "[insync]\nlevel1 = false\nlevel2 = false\nlevel3 = false\n"
-        "[statistics]\nfeature = \"raw\"\ncontrast = false\npseudo_dyads = false\n"
-        + "".join(f'[[dyads]]\nname = "{n}"\n[[dyads.sessions]]\nfile = "{n}_raw.fif"\n'
-                  for n in ("ok", "roles", "slow")))
+        '[statistics]\nfeature = "raw"\ncontrast = false\npseudo_dyads = false\n'
+        + "".join(
+            f'[[dyads]]\nname = "{n}"\n[[dyads.sessions]]\nfile = "{n}_raw.fif"\n'
+            for n in ("ok", "roles", "slow")
+        )
+    )
     return toml
 
 
@@ -428,8 +503,10 @@ def test_recording_error_is_one_line_and_keep_going(tmp_path, capsys):
     assert main(["run", str(toml), "--out", str(out), "--no-report"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1
-    assert err.startswith(f"hyperinsync: error: roles session 0 ({tmp_path / 'data'}"
-                          f"{os.sep}roles_raw.fif): StudyError: ")
+    assert err.startswith(
+        f"hyperinsync: error: roles session 0 ({tmp_path / 'data'}"
+        f"{os.sep}roles_raw.fif): StudyError: "
+    )
     assert not (out / "results.h5").exists()
     # --keep-going: the others finish; the failures are listed and stored
     with pytest.warns(RuntimeWarning, match="2 recording.s. failed and are left out"):
@@ -441,8 +518,10 @@ def test_recording_error_is_one_line_and_keep_going(tmp_path, capsys):
     assert "slow session 0" in lines[1] and "Nyquist" in lines[1]
     res = read_results(out / "results.h5")
     assert res.dyads == ["ok"]
-    assert [(f["dyad"], f["error"]) for f in res.failures] == [("roles", "StudyError"),
-                                                               ("slow", "ValueError")]
+    assert [(f["dyad"], f["error"]) for f in res.failures] == [
+        ("roles", "StudyError"),
+        ("slow", "ValueError"),
+    ]
     assert main(["info", str(out / "results.h5")]) == 0
     assert "failed recordings: 2" in capsys.readouterr().out
     assert (out / "summary.csv").is_file()
@@ -453,8 +532,11 @@ def test_level1_error_names_the_recording(tmp_path):
     st = Study.from_toml(toml)
     st.recordings = st.recordings[:1]
     st.insync["level1"] = dict(window=4.0, step=2.0, n_surrogates=19, min_shift=100.0)
-    with pytest.raises(RecordingError, match=r"^ok session 0 \(.*ok_raw.fif\): ValueError: "
-                       r".*min_shift") as err:
+    with pytest.raises(
+        RecordingError,
+        match=r"^ok session 0 \(.*ok_raw.fif\): ValueError: "
+        r".*min_shift",
+    ) as err:
         st.run(tmp_path / "out", verbose=False)
     assert err.value.dyad == "ok" and isinstance(err.value.__cause__, ValueError)
 
@@ -509,16 +591,24 @@ def test_fuzz_results_file_only_results_error(tmp_path):
     raw = _dyad(8, duration=8.0)
     (tmp_path / "data").mkdir()
     raw.save(tmp_path / "data" / "r_raw.fif", verbose=False)
-    study = Study([dict(name=n, group=g, sessions=[dict(file="r_raw.fif")])
-                   for n, g in (("a", "x"), ("b", "x"), ("c", "y"), ("d", "y"))],
-                  roles=ROLES, base_dir=tmp_path / "data", surrogates=False,
-                  insync=dict(level1=False, level2=False, level3=False),
-                  statistics=dict(n_permutations=9, feature="raw", contrast=False,
-                                  pseudo_dyads=False))
+    study = Study(
+        [
+            dict(name=n, group=g, sessions=[dict(file="r_raw.fif")])
+            for n, g in (("a", "x"), ("b", "x"), ("c", "y"), ("d", "y"))
+        ],
+        roles=ROLES,
+        base_dir=tmp_path / "data",
+        surrogates=False,
+        insync=dict(level1=False, level2=False, level3=False),
+        statistics=dict(n_permutations=9, feature="raw", contrast=False, pseudo_dyads=False),
+    )
     study.run(tmp_path / "out", verbose=False)
-    for seed, (good, read) in enumerate(((tmp_path / "out" / "results.h5", read_results),
-                                         (tmp_path / "out" / "parts" / "a__ses-0.h5",
-                                          verify_part))):
+    for seed, (good, read) in enumerate(
+        (
+            (tmp_path / "out" / "results.h5", read_results),
+            (tmp_path / "out" / "parts" / "a__ses-0.h5", verify_part),
+        )
+    ):
         read(good)
         bad = tmp_path / f"bad{good.suffix}"
         for blob in damaged(good.read_bytes(), 150, seed):
@@ -545,21 +635,34 @@ def test_fuzz_study_file_only_study_error(tmp_path):
 # ------------------------------------------------------------------------------ small ones
 def test_small_study_file_errors(tmp_path):
     sim = dict(n_dyads=4, segments=[["rest", 10.0]], sfreq=100.0, seed=1)
-    st = Study(simulate=sim, statistics=False, surrogates=False,
-               insync=dict(level1=False, level2=False, level3=False))
+    st = Study(
+        simulate=sim,
+        statistics=False,
+        surrogates=False,
+        insync=dict(level1=False, level2=False, level3=False),
+    )
     assert st.statistics is None
     res = st.run(tmp_path / "out", verbose=False)
     assert res.group == {} and len(res.recordings) == 4
-    with pytest.raises(StudyError, match=r"epoch_duration \(seconds\) must be a number above "
-                       r"0, got nan"):
+    with pytest.raises(
+        StudyError,
+        match=r"epoch_duration \(seconds\) must be a number above "
+        r"0, got nan",
+    ):
         Study(simulate=sim, analysis=dict(epoch_duration=float("nan")))
     sessions = [dict(index=0, file="x.vhdr", reader=dict(format="split", pattern="(?P<name>"))]
-    with pytest.raises(StudyError, match=r"dyad 'd', session 0: reader pattern '\(\?P<name>' "
-                       "is not a valid regular expression"):
+    with pytest.raises(
+        StudyError,
+        match=r"dyad 'd', session 0: reader pattern '\(\?P<name>' "
+        "is not a valid regular expression",
+    ):
         Study([dict(name="d", sessions=sessions)], roles=ROLES)
     bad_date = [dict(index=2, file="x_raw.fif", date="2024-13-01")]
-    with pytest.raises(StudyError, match=r"dyad 'd', session 2: date '2024-13-01' is not a "
-                       r"date \(month must be in 1..12\). Write it as YYYY-MM-DD"):
+    with pytest.raises(
+        StudyError,
+        match=r"dyad 'd', session 2: date '2024-13-01' is not a "
+        r"date \(month must be in 1..12\). Write it as YYYY-MM-DD",
+    ):
         Study([dict(name="d", sessions=bad_date)], roles=ROLES)
 
 
@@ -568,8 +671,9 @@ def test_report_out_folder(tmp_path, monkeypatch, capsys):
     import hyperinsync.study as report_mod
 
     written = []
-    monkeypatch.setattr(report_mod, "make_report",
-                        lambda results, fname, verbose=None: written.append(fname))
+    monkeypatch.setattr(
+        report_mod, "make_report", lambda results, fname, verbose=None: written.append(fname)
+    )
     folder = tmp_path / "site"
     folder.mkdir()
     assert main(["report", str(tmp_path / "results.h5"), "--out", str(folder)]) == 0
@@ -656,8 +760,11 @@ def test_brainvision_comment_markers_name_segments(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     # rest: samples 1-1500, task: 1501-3000 (1-based, as BrainVision counts)
-    write_brainvision(data / "bv.vhdr", _dyad(5),
-                      markers=[("Comment", "rest", 1, 1500), ("Comment", "task", 1501, 1500)])
+    write_brainvision(
+        data / "bv.vhdr",
+        _dyad(5),
+        markers=[("Comment", "rest", 1, 1500), ("Comment", "task", 1501, 1500)],
+    )
     rename = '{ "Comment/rest" = "rest", "Comment/task" = "task" }'
     reader = SPLIT.replace("} }\n", f"}}, rename_annotations = {rename} }}\n")
     toml = tmp_path / "study.toml"
@@ -665,25 +772,35 @@ def test_brainvision_comment_markers_name_segments(tmp_path):
         'surrogates = false\nstatistics = false\n[study]\nname = "bv"\nroles = ["T", "C"]\n'
         'data_dir = "data"\n[analysis]\nsegments = ["rest", "task"]\nrois = "default"\n'
         "epoch_duration = 2.0\n[insync]\nlevel1 = false\nlevel2 = false\nlevel3 = false\n"
-        f'[[dyads]]\nname = "bv"\n[[dyads.sessions]]\nindex = 0\nfile = "bv.vhdr"\n{reader}')
+        f'[[dyads]]\nname = "bv"\n[[dyads.sessions]]\nindex = 0\nfile = "bv.vhdr"\n{reader}'
+    )
     res = Study.from_toml(toml).run(tmp_path / "out", verbose=False)
     rec = res.get("bv", 0)
     assert sorted(rec["sync"]) == ["rest", "task"]
 
-    raw = split_dyad(mne.io.read_raw_brainvision(data / "bv.vhdr", preload=True,
-                                                 verbose=False),
-                     roles=ROLES, pattern="(?P<name>.+)_(?P<role>[12])$",
-                     role_map={"1": "T", "2": "C"}, verbose=False)
+    raw = split_dyad(
+        mne.io.read_raw_brainvision(data / "bv.vhdr", preload=True, verbose=False),
+        roles=ROLES,
+        pattern="(?P<name>.+)_(?P<role>[12])$",
+        role_map={"1": "T", "2": "C"},
+        verbose=False,
+    )
     for seg, (start, stop) in {"rest": (0, 1500), "task": (1500, 3000)}.items():
         part = raw.copy().crop(start / 100.0, (stop - 1) / 100.0, include_tmax=True)
         ref = compute_sync(part, rois="default", epoch_duration=2.0, verbose=False)
         got = rec["sync"][seg]
         assert got.bands == ref.bands and got.rois == ref.rois
         for band in ref.bands:
-            np.testing.assert_allclose(got.get_data(band=band, level="roi"),
-                                       ref.get_data(band=band, level="roi"), rtol=1e-6)
+            np.testing.assert_allclose(
+                got.get_data(band=band, level="roi"),
+                ref.get_data(band=band, level="roi"),
+                rtol=1e-6,
+            )
     # without the renames the study refuses the markers' names as segments
-    toml.write_text(toml.read_text().replace(f", rename_annotations = {rename}", "")
-                    .replace('"rest", "task"', '"Comment/rest"'))
+    toml.write_text(
+        toml.read_text()
+        .replace(f", rename_annotations = {rename}", "")
+        .replace('"rest", "task"', '"Comment/rest"')
+    )
     with pytest.raises(StudyError, match="contains '/'"):
         Study.from_toml(toml)

@@ -44,16 +44,29 @@ def test_across_morlet_equals_mne_connectivity(small_epochs):
     ep = small_epochs
     with pytest.warns(RuntimeWarning, match="only 6 epochs"):
         res = compute_sync(
-            ep, BANDS, ["plv", "coh", "imcoh", "wpli"], method="morlet", convention="across",
-            decim=1, precision="double", verbose=False,
+            ep,
+            BANDS,
+            ["plv", "coh", "imcoh", "wpli"],
+            method="morlet",
+            convention="across",
+            decim=1,
+            precision="double",
+            verbose=False,
         )
     seeds = np.repeat([0, 1, 2], 2)
     targets = np.tile([3, 4], 3)
     cons = spectral_connectivity_epochs(
-        detrend(ep.get_data(), axis=-1), method=["plv", "coh", "imcoh", "wpli"],
+        detrend(ep.get_data(), axis=-1),
+        method=["plv", "coh", "imcoh", "wpli"],
         indices=(seeds, targets),
-        sfreq=ep.info["sfreq"], mode="cwt_morlet", cwt_freqs=np.arange(4.0, 14.0),
-        cwt_n_cycles=7.0, fmin=(4.0, 8.0), fmax=(8.0, 13.0), faverage=True, verbose=False,
+        sfreq=ep.info["sfreq"],
+        mode="cwt_morlet",
+        cwt_freqs=np.arange(4.0, 14.0),
+        cwt_n_cycles=7.0,
+        fmin=(4.0, 8.0),
+        fmax=(8.0, 13.0),
+        faverage=True,
+        verbose=False,
     )
     for mi, con in enumerate(cons):
         ref = con.get_data()  # (n_cons, n_bands, n_times)
@@ -70,8 +83,14 @@ def test_within_mne_fir_equals_hypyp_recipe(small_epochs):
 
     ep = small_epochs
     res = compute_sync(
-        ep, BANDS, list(MEASURES), method="mne_fir", convention="within", decim=1,
-        precision="double", verbose=False,
+        ep,
+        BANDS,
+        list(MEASURES),
+        method="mne_fir",
+        convention="within",
+        decim=1,
+        precision="double",
+        verbose=False,
     )
     data = ep.get_data()
     sf = ep.info["sfreq"]
@@ -85,10 +104,12 @@ def test_within_mne_fir_equals_hypyp_recipe(small_epochs):
         den = np.sqrt(pa[:, :, None] * pb[:, None, :])
         band = list(BANDS)[bi]
         np.testing.assert_allclose(res.get_data("plv", band, kind="epochs"), plv, rtol=1e-10)
-        np.testing.assert_allclose(res.get_data("coh", band), (np.abs(sab) / den).mean(0),
-                                   rtol=1e-10)
-        np.testing.assert_allclose(res.get_data("imcoh", band),
-                                   (np.abs(sab.imag) / den).mean(0), rtol=1e-10)
+        np.testing.assert_allclose(
+            res.get_data("coh", band), (np.abs(sab) / den).mean(0), rtol=1e-10
+        )
+        np.testing.assert_allclose(
+            res.get_data("imcoh", band), (np.abs(sab.imag) / den).mean(0), rtol=1e-10
+        )
 
 
 def test_within_equals_hypyp_package(small_epochs):
@@ -100,12 +121,23 @@ def test_within_equals_hypyp_package(small_epochs):
     pair = [data[:, :2], data[:, 3:]]
     sub = ep.copy().pick(["therapist:Fz", "therapist:Cz", "client:Fz", "client:Cz"])
     res = compute_sync(
-        sub, BANDS, ["plv", "coh", "imcoh", "ccorr", "envcorr", "wpli"], method="mne_fir",
-        decim=1, precision="double", verbose=False,
+        sub,
+        BANDS,
+        ["plv", "coh", "imcoh", "ccorr", "envcorr", "wpli"],
+        method="mne_fir",
+        decim=1,
+        precision="double",
+        verbose=False,
     )
     cs = analyses.compute_freq_bands(pair, ep.info["sfreq"], {k: list(v) for k, v in BANDS.items()})
-    modes = {"plv": "plv", "coh": "coh", "imcoh": "imaginary_coh", "ccorr": "ccorr",
-             "envcorr": "envelope_corr", "wpli": "wpli"}
+    modes = {
+        "plv": "plv",
+        "coh": "coh",
+        "imcoh": "imaginary_coh",
+        "ccorr": "ccorr",
+        "envcorr": "envelope_corr",
+        "wpli": "wpli",
+    }
     for ours, theirs in modes.items():
         ref = analyses.compute_sync(cs, theirs, epochs_average=True)  # (bands, 4, 4)
         for bi, band in enumerate(BANDS):
@@ -137,8 +169,16 @@ def test_ground_truth_recovered(coupled):
 def test_raw_and_epochs_paths_agree(coupled):
     """Continuous filtering then cutting equals per-epoch filtering away from epoch edges."""
     raw, _ = coupled
-    r_raw = compute_sync(raw, BANDS, "coh", method="morlet", convention="within", decim=1,
-                         epoch_duration=4.0, verbose=False)
+    r_raw = compute_sync(
+        raw,
+        BANDS,
+        "coh",
+        method="morlet",
+        convention="within",
+        decim=1,
+        epoch_duration=4.0,
+        verbose=False,
+    )
     ep = raw.make_epochs(4.0, verbose=False)
     r_ep = compute_sync(ep, BANDS, "coh", method="morlet", decim=1, verbose=False)
     np.testing.assert_allclose(r_raw.epoch_onsets, r_ep.epoch_onsets - raw.first_time)
@@ -149,8 +189,13 @@ def test_raw_and_epochs_paths_agree(coupled):
 
 def test_roi_aggregation_and_tables(coupled):
     raw, _ = coupled
-    res = compute_sync(raw, {"alpha": (8, 13)}, "plv",
-                       rois={"fr": ["Fz", "F3", "F4"], "oc": ["O1", "O2"]}, verbose=False)
+    res = compute_sync(
+        raw,
+        {"alpha": (8, 13)},
+        "plv",
+        rois={"fr": ["Fz", "F3", "F4"], "oc": ["O1", "O2"]},
+        verbose=False,
+    )
     mat = res.get_data()
     rows = [res.rows.index(f"A:{c}") for c in ["Fz", "F3", "F4"]]
     cols = [res.cols.index(f"B:{c}") for c in ["O1", "O2"]]
@@ -180,8 +225,9 @@ def test_pairs_all_contains_inter_block(coupled):
 def test_bad_epochs_rejected_for_both(coupled):
     raw, _ = coupled
     crop = raw.copy().crop(0, 20)
-    crop.set_annotations(mne.Annotations([3.0], [1.0], ["BAD_movement"],
-                                         orig_time=crop.annotations.orig_time))
+    crop.set_annotations(
+        mne.Annotations([3.0], [1.0], ["BAD_movement"], orig_time=crop.annotations.orig_time)
+    )
     res = compute_sync(crop, {"alpha": (8, 13)}, "plv", verbose=False)
     assert res.n_epochs == 9  # epoch 2-4 s overlaps the bad span
     assert 2.0 not in res.epoch_onsets
@@ -288,9 +334,13 @@ ALL_MEASURES = ["plv", "coh", "imcoh", "wpli", "ccorr", "envcorr"]
 def small_dyad():
     """3 + 3 channels, 24 s: frontal alpha coupled with a phase lag (wPLI well defined)."""
     raw, _ = simulate_dyad(
-        duration=24.0, sfreq=250.0, seed=5, verbose=False,
-        couplings=[Coupling(band="alpha", roi_a="frontal", roi_b="frontal", strength=0.6,
-                            phase=0.7)],
+        duration=24.0,
+        sfreq=250.0,
+        seed=5,
+        verbose=False,
+        couplings=[
+            Coupling(band="alpha", roi_a="frontal", roi_b="frontal", strength=0.6, phase=0.7)
+        ],
     )
     return raw.pick(["A:Fz", "A:F3", "A:Cz", "B:Fz", "B:F4", "B:Pz"])
 
@@ -321,14 +371,20 @@ def test_offsets_and_trends_change_nothing(small_dyad, method, kind):
         dc = mne.make_fixed_length_epochs(dc, 3.0, preload=True, verbose=False)
     before = dc.get_data().copy()
     for convention in ("within", "across"):
-        kw = dict(measures=ALL_MEASURES, method=method, convention=convention,
-                  precision="double", verbose=False)
+        kw = dict(
+            measures=ALL_MEASURES,
+            method=method,
+            convention=convention,
+            precision="double",
+            verbose=False,
+        )
         a = compute_sync(clean, **kw)
         b = compute_sync(dc, **kw)
         assert a.data.shape == (6, 2, 3, 3)
         for mi, m in enumerate(ALL_MEASURES):
-            np.testing.assert_allclose(b.data[mi], a.data[mi], rtol=0, atol=1e-6,
-                                       err_msg=f"{method} {convention} {m}")
+            np.testing.assert_allclose(
+                b.data[mi], a.data[mi], rtol=0, atol=1e-6, err_msg=f"{method} {convention} {m}"
+            )
         detail = b.epoch_data if convention == "within" else b.time_data
         ref = a.epoch_data if convention == "within" else a.time_data
         np.testing.assert_allclose(detail, ref, rtol=0, atol=1e-6)
@@ -398,8 +454,7 @@ def test_too_short_epochs_refused(small_dyad, duration):
         compute_sync(_epochs(small_dyad, duration), verbose=False)
     # a band with a higher floor is fine at 0.4 s (4.8 cycles of 12 Hz)
     if duration == 0.4:
-        compute_sync(small_dyad, {"beta": (12.0, 20.0)}, epoch_duration=duration,
-                     verbose=False)
+        compute_sync(small_dyad, {"beta": (12.0, 20.0)}, epoch_duration=duration, verbose=False)
 
 
 def test_short_epochs_warn_with_chance_level(small_dyad):
@@ -407,10 +462,16 @@ def test_short_epochs_warn_with_chance_level(small_dyad):
     against 4-s epochs of the same uncoupled theta data (closed-form-ish chance levels).
     """
     with pytest.warns(RuntimeWarning, match="inflated"):
-        short = compute_sync(small_dyad, {"theta": (4.0, 8.0)}, epoch_duration=0.75,
-                             precision="double", verbose=False)
-    long = compute_sync(small_dyad, {"theta": (4.0, 8.0)}, epoch_duration=4.0,
-                        precision="double", verbose=False)
+        short = compute_sync(
+            small_dyad,
+            {"theta": (4.0, 8.0)},
+            epoch_duration=0.75,
+            precision="double",
+            verbose=False,
+        )
+    long = compute_sync(
+        small_dyad, {"theta": (4.0, 8.0)}, epoch_duration=4.0, precision="double", verbose=False
+    )
     assert short.data.mean() > long.data.mean() + 0.1
 
 
@@ -438,10 +499,16 @@ def test_flat_channel_excluded_from_rois(small_dyad):
     assert "B:F4" not in res.cols and res.params["flat_channels"] == ["B:F4"]
     assert res.rois["cols"]["front"] == ["B:Fz"]
     # the same as leaving the channel out by hand
-    ref = compute_sync(raw, measures=["plv", "coh"], rois=rois, verbose=False,
-                       picks=[c for c in raw.ch_names if c != "B:F4"])
-    np.testing.assert_allclose(res.get_data("plv", "alpha", level="roi"),
-                               ref.get_data("plv", "alpha", level="roi"))
+    ref = compute_sync(
+        raw,
+        measures=["plv", "coh"],
+        rois=rois,
+        verbose=False,
+        picks=[c for c in raw.ch_names if c != "B:F4"],
+    )
+    np.testing.assert_allclose(
+        res.get_data("plv", "alpha", level="roi"), ref.get_data("plv", "alpha", level="roi")
+    )
     assert np.all(res.get_data("plv", "alpha") > 0.05)
     # epochs input: the same
     with pytest.warns(RuntimeWarning, match="B:F4"):
@@ -453,8 +520,11 @@ def test_partly_flat_channel_refused(small_dyad):
     raw = small_dyad.copy()
     ci = raw.ch_names.index("A:Cz")
     raw._data[ci, 1000:2000] = 0.0  # 4-8 s: epochs 4-6 s and 6-8 s are flat
-    with pytest.raises(ValueError, match=r"'A:Cz' is flat \(constant\) in 2 of 12 epochs "
-                       r"\(the first at 4\.000 s\).*annotate_amplitude"):
+    with pytest.raises(
+        ValueError,
+        match=r"'A:Cz' is flat \(constant\) in 2 of 12 epochs "
+        r"\(the first at 4\.000 s\).*annotate_amplitude",
+    ):
         compute_sync(raw, verbose=False)
     # annotated BAD_, those epochs are left out and nothing is flat any more
     raw.set_annotations(mne.Annotations([4.0], [4.0], ["BAD_flat"]))
@@ -485,10 +555,12 @@ def test_nan_inside_bad_span_not_checked(small_dyad):
     bad = np.isnan(row)
     row[bad] = np.interp(np.flatnonzero(bad), np.flatnonzero(~bad), row[~bad])
     for method in ("fft", "mne_fir", "morlet"):
-        res = compute_sync(raw, measures=ALL_MEASURES, method=method, precision="double",
-                           verbose=False)
-        ref = compute_sync(bridged, measures=ALL_MEASURES, method=method, precision="double",
-                           verbose=False)
+        res = compute_sync(
+            raw, measures=ALL_MEASURES, method=method, precision="double", verbose=False
+        )
+        ref = compute_sync(
+            bridged, measures=ALL_MEASURES, method=method, precision="double", verbose=False
+        )
         assert np.all(np.isfinite(res.data))
         assert res.n_epochs == 11 and 4.0 not in res.epoch_onsets
         np.testing.assert_allclose(res.data, ref.data, rtol=0, atol=1e-12)
@@ -525,8 +597,9 @@ def test_nan_in_bad_span_surrogates_and_level1(small_dyad):
     row = bridged._data[ci]
     bad = np.isnan(row)
     row[bad] = np.interp(np.flatnonzero(bad), np.flatnonzero(~bad), row[~bad])
-    kw = dict(null="epoch_shuffle", n_surrogates=20, bands={"alpha": (8.0, 13.0)}, seed=0,
-              verbose=False)
+    kw = dict(
+        null="epoch_shuffle", n_surrogates=20, bands={"alpha": (8.0, 13.0)}, seed=0, verbose=False
+    )
     a, b = surrogate_test(raw, **kw), surrogate_test(bridged, **kw)
     np.testing.assert_allclose(a.observed, b.observed, rtol=0, atol=1e-6)
     np.testing.assert_allclose(a.null, b.null, rtol=0, atol=1e-6)
@@ -551,8 +624,14 @@ def test_nan_in_bad_span_surrogates_and_level1(small_dyad):
         signals(flat)
 
 
-HYPYP_MODES = {"plv": "plv", "coh": "coh", "imcoh": "imaginary_coh", "ccorr": "ccorr",
-               "envcorr": "envelope_corr", "wpli": "wpli"}
+HYPYP_MODES = {
+    "plv": "plv",
+    "coh": "coh",
+    "imcoh": "imaginary_coh",
+    "ccorr": "ccorr",
+    "envcorr": "envelope_corr",
+    "wpli": "wpli",
+}
 
 
 def _hypyp_check(dyad, ep_a, ep_b, atol):
@@ -560,14 +639,20 @@ def _hypyp_check(dyad, ep_a, ep_b, atol):
     analyses = pytest.importorskip("hypyp.analyses")
     res = compute_sync(dyad, BANDS, list(HYPYP_MODES), method="mne_fir", verbose=False)
     assert set(res.params["decim"].values()) == {1}  # 'auto' is full rate for 'mne_fir'
-    cs = analyses.compute_freq_bands([ep_a, ep_b], dyad.info["sfreq"],
-                                     {k: list(v) for k, v in BANDS.items()})
+    cs = analyses.compute_freq_bands(
+        [ep_a, ep_b], dyad.info["sfreq"], {k: list(v) for k, v in BANDS.items()}
+    )
     n = ep_a.shape[1]
     for ours, theirs in HYPYP_MODES.items():
         ref = analyses.compute_sync(cs, theirs, epochs_average=True)  # (bands, 2n, 2n)
         for bi, band in enumerate(BANDS):
-            np.testing.assert_allclose(res.get_data(ours, band), ref[bi][:n, n:], rtol=0,
-                                       atol=atol, err_msg=f"{ours} {band}")
+            np.testing.assert_allclose(
+                res.get_data(ours, band),
+                ref[bi][:n, n:],
+                rtol=0,
+                atol=atol,
+                err_msg=f"{ours} {band}",
+            )
 
 
 def test_hypyp_parity_at_default_arguments(small_epochs):
@@ -608,8 +693,9 @@ def test_effective_band_recorded(small_dyad):
     table = res.to_table(level="channel")
     assert list(table.columns[:4]) == ["measure", "band", "fmin_6db", "fmax_6db"]
     assert set(table.loc[table.band == "theta", "fmax_6db"]) == {9.0}
-    narrow = compute_sync(small_dyad, BANDS, l_trans_bandwidth=1.0, h_trans_bandwidth=1.0,
-                          verbose=False)
+    narrow = compute_sync(
+        small_dyad, BANDS, l_trans_bandwidth=1.0, h_trans_bandwidth=1.0, verbose=False
+    )
     assert narrow.params["effective_band"] == {"theta": [3.5, 8.5], "alpha": [7.5, 13.5]}
     assert not np.allclose(narrow.data, res.data)
     mor = compute_sync(small_dyad, BANDS, method="morlet", verbose=False)
@@ -631,15 +717,22 @@ def test_mne_fir_across_leaves_out_epoch_ends(small_dyad):
     from scipy.signal import hilbert
 
     ep = _epochs(small_dyad, 3.0)
-    z = hilbert(mne.filter.filter_data(ep.get_data(), ep.info["sfreq"], 8.0, 13.0,
-                                       verbose=False))
+    z = hilbert(mne.filter.filter_data(ep.get_data(), ep.info["sfreq"], 8.0, 13.0, verbose=False))
     assert np.abs(z[..., [0, -1]].real).max() < 1e-12 * np.abs(z).max()
-    res = compute_sync(ep, {"alpha": (8.0, 13.0)}, "wpli", method="mne_fir",
-                       convention="across", verbose=False)
+    res = compute_sync(
+        ep, {"alpha": (8.0, 13.0)}, "wpli", method="mne_fir", convention="across", verbose=False
+    )
     np.testing.assert_array_equal(res.times, ep.times[1:-1])
     assert res.time_data.shape[2] == len(ep.times) - 2
-    res5 = compute_sync(ep, {"alpha": (8.0, 13.0)}, "wpli", method="mne_fir",
-                        convention="across", decim=5, verbose=False)
+    res5 = compute_sync(
+        ep,
+        {"alpha": (8.0, 13.0)},
+        "wpli",
+        method="mne_fir",
+        convention="across",
+        decim=5,
+        verbose=False,
+    )
     np.testing.assert_array_equal(res5.times, ep.times[::5][1:])  # 749 % 5: last not kept
 
 
@@ -654,8 +747,15 @@ def test_across_chunks_equal_the_direct_formula(small_epochs, pairs):
 
     ep = small_epochs
     measures = ["plv", "coh", "imcoh", "wpli", "envcorr"]
-    kw = dict(method="morlet", convention="across", decim=1, precision="double",
-              pairs=pairs, rois=None, verbose=False)
+    kw = dict(
+        method="morlet",
+        convention="across",
+        decim=1,
+        precision="double",
+        pairs=pairs,
+        rois=None,
+        verbose=False,
+    )
     with pytest.warns(RuntimeWarning, match="only 6 epochs"):
         whole = compute_sync(ep, BANDS, measures, **kw)
     with pytest.warns(RuntimeWarning, match="only 6 epochs"):
@@ -665,11 +765,11 @@ def test_across_chunks_equal_the_direct_formula(small_epochs, pairs):
     keep = np.ones(whole.time_data.shape, bool)
     if pairs == "all":  # wPLI of a channel with itself is 0 / 0 of rounding noise
         keep[measures.index("wpli"), ..., np.arange(5), np.arange(5)] = False
-    np.testing.assert_allclose(chunked.time_data[keep], whole.time_data[keep], rtol=1e-12,
-                               atol=1e-14)
+    np.testing.assert_allclose(
+        chunked.time_data[keep], whole.time_data[keep], rtol=1e-12, atol=1e-14
+    )
 
-    sig = band_analytic(ep.get_data(), ep.info["sfreq"], BANDS, method="morlet",
-                        precision="double")
+    sig = band_analytic(ep.get_data(), ep.info["sfreq"], BANDS, method="morlet", precision="double")
     n_a = 3
     for bi, band in enumerate(BANDS):
         z = sig[band].data  # (E, n, F, T)
@@ -679,11 +779,13 @@ def test_across_chunks_equal_the_direct_formula(small_epochs, pairs):
         pa, pb = (np.sum(abs(x) ** 2, axis=0) for x in (za, zb))  # (n, F, T)
         norm = np.sqrt(np.einsum("ift,jft->ftij", pa, pb))
         ea, eb = abs(za) - abs(za).mean(0), abs(zb) - abs(zb).mean(0)
-        env = np.einsum("eift,ejft->ftij", ea, eb) / np.sqrt(np.einsum(
-            "ift,jft->ftij", np.sum(ea ** 2, 0), np.sum(eb ** 2, 0)))
+        env = np.einsum("eift,ejft->ftij", ea, eb) / np.sqrt(
+            np.einsum("ift,jft->ftij", np.sum(ea**2, 0), np.sum(eb**2, 0))
+        )
         # (E, i, j, F, T) products per epoch for wPLI's denominator
-        wpli = abs(cross.imag) / np.sum(abs((za[:, :, None] * zb[:, None].conj()).imag),
-                                        axis=0).transpose(2, 3, 0, 1)
+        wpli = abs(cross.imag) / np.sum(
+            abs((za[:, :, None] * zb[:, None].conj()).imag), axis=0
+        ).transpose(2, 3, 0, 1)
         direct = {
             "plv": abs(np.einsum("eift,ejft->ftij", ua, ub.conj())) / len(z),
             "coh": abs(cross) / norm,
@@ -692,6 +794,10 @@ def test_across_chunks_equal_the_direct_formula(small_epochs, pairs):
             "envcorr": env,
         }
         for mi, m in enumerate(measures):
-            np.testing.assert_allclose(whole.time_data[mi, bi][keep[mi, bi]],
-                                       direct[m].mean(axis=0)[keep[mi, bi]],
-                                       rtol=1e-10, atol=1e-12, err_msg=f"{m} {band}")
+            np.testing.assert_allclose(
+                whole.time_data[mi, bi][keep[mi, bi]],
+                direct[m].mean(axis=0)[keep[mi, bi]],
+                rtol=1e-10,
+                atol=1e-12,
+                err_msg=f"{m} {band}",
+            )

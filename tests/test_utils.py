@@ -45,6 +45,7 @@ def test_atomic_path_never_touches_the_umask(tmp_path, monkeypatch):
     """
     old = os.umask(0o027)
     try:
+
         def no_umask(mask):
             raise AssertionError("os.umask called")
 

@@ -24,8 +24,9 @@ def _upper(n, p=ALPHA, risk=1e-3):
 
 
 def _null_dyad(seed, duration, sfreq=100.0):
-    raw, _ = hs.simulate_dyad(duration=duration, sfreq=sfreq, couplings=[], seed=seed,
-                              verbose=False)
+    raw, _ = hs.simulate_dyad(
+        duration=duration, sfreq=sfreq, couplings=[], seed=seed, verbose=False
+    )
     return raw.pick([f"{r}:{c}" for r in ("A", "B") for ch in ROIS.values() for c in ch])
 
 
@@ -40,9 +41,17 @@ def test_surrogate_test_error_rates_on_null_dyads():
     n = 60
     any_max, rejected, any_raw = 0, 0, 0
     for k in range(n):
-        res = hs.surrogate_test(_null_dyad(1000 + k, 30.0), BANDS, null="circular_shift",
-                                n_surrogates=99, rois=ROIS, correction="maxstat", seed=k,
-                                min_shift=2.0, verbose=False)
+        res = hs.surrogate_test(
+            _null_dyad(1000 + k, 30.0),
+            BANDS,
+            null="circular_shift",
+            n_surrogates=99,
+            rois=ROIS,
+            correction="maxstat",
+            seed=k,
+            min_shift=2.0,
+            verbose=False,
+        )
         any_max += bool(np.any(res.p_corrected <= ALPHA))
         rejected += int(np.sum(res.p <= ALPHA))
         any_raw += bool(np.any(res.p <= ALPHA))
@@ -62,7 +71,16 @@ def test_level1_any_episode_rate_on_null_recordings():
     with_episode = 0
     for k in range(n):
         raw = _null_dyad(2000 + k, 60.0)
-        res = hs.level1(raw, BANDS, ROIS, window=4.0, step=0.5, n_surrogates=39,
-                        lead_lag=False, seed=k, verbose=False)
+        res = hs.level1(
+            raw,
+            BANDS,
+            ROIS,
+            window=4.0,
+            step=0.5,
+            n_surrogates=39,
+            lead_lag=False,
+            seed=k,
+            verbose=False,
+        )
         with_episode += len(res.episodes) > 0
     assert with_episode <= _upper(n), with_episode

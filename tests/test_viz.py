@@ -44,8 +44,9 @@ def _links(ax):
 # --------------------------------------------------------------------------- sync matrix
 def test_sync_matrix_from_result(dyad_result):
     _, res = dyad_result
-    masks = {b: res.get_data("plv", b) > np.quantile(res.get_data("plv", b), 0.9)
-             for b in res.bands}
+    masks = {
+        b: res.get_data("plv", b) > np.quantile(res.get_data("plv", b), 0.9) for b in res.bands
+    }
     fig = viz.plot_sync_matrix(res, "plv", mask=masks, show=False)
     panels = [ax for ax in fig.axes if ax.images]
     assert len(panels) == 2 and len(fig.axes) == 4  # two bands, two colour bars
@@ -73,16 +74,23 @@ def test_sync_matrix_roi_and_array(dyad_result):
     _, res = dyad_result
     fig = viz.plot_sync_matrix(res, "coh", "alpha", level="roi", colorbar=False, show=False)
     (ax,) = fig.axes
-    np.testing.assert_array_equal(ax.images[0].get_array(),
-                                  res.get_data("coh", "alpha", level="roi"))
+    np.testing.assert_array_equal(
+        ax.images[0].get_array(), res.get_data("coh", "alpha", level="roi")
+    )
     assert [t.get_text() for t in ax.get_xticklabels()] == res.roi_names[1]
     assert not ax.collections  # no mask, no markers
 
     vals = np.arange(6.0).reshape(2, 3)
     mask = np.array([[True, False, False], [False, True, True]])
     _, axes = plt.subplots(1, 1)
-    fig = viz.plot_sync_matrix(vals, mask=mask, row_names=["A:Fz", "A:Cz"],
-                               col_names=["B:F3", "B:F4", "B:Pz"], axes=axes, show=True)
+    fig = viz.plot_sync_matrix(
+        vals,
+        mask=mask,
+        row_names=["A:Fz", "A:Cz"],
+        col_names=["B:F3", "B:F4", "B:Pz"],
+        axes=axes,
+        show=True,
+    )
     assert fig is axes.figure
     assert (axes.get_ylabel(), axes.get_xlabel()) == ("A", "B")
     assert len(axes.collections[0].get_offsets()) == 3
@@ -105,14 +113,22 @@ def test_sync_matrix_errors(dyad_result):
 # --------------------------------------------------------------------------- heads
 def test_head_coords_closed_form():
     r = 0.095
-    pos = np.array([[0, 0, r], [r, 0, 0], [0, r, 0], [0, -r, 0],
-                    [r * np.cos(np.pi / 4), 0, r * np.sin(np.pi / 4)]])
+    pos = np.array(
+        [
+            [0, 0, r],
+            [r, 0, 0],
+            [0, r, 0],
+            [0, -r, 0],
+            [r * np.cos(np.pi / 4), 0, r * np.sin(np.pi / 4)],
+        ]
+    )
     expected = np.array([[0, 0], [r, 0], [0, r], [0, -r], [r / 2, 0]])
     np.testing.assert_allclose(_head_coords(pos), expected, atol=1e-12)
     # a shifted sphere shifts the origin
     np.testing.assert_allclose(
         _head_coords(pos + [0.01, 0.02, 0.0], sphere=(0.01, 0.02, 0.0, r)),
-        expected + [0.01, 0.02], atol=1e-12,
+        expected + [0.01, 0.02],
+        atol=1e-12,
     )
 
 
@@ -125,9 +141,7 @@ def test_head_coords_match_mne_topomap(dyad_result):
     info = raw.participant("client").info
     pos = np.array([ch["loc"][:3] for ch in info["chs"]])
     sphere = np.array(viz.HEAD_SPHERE)
-    np.testing.assert_allclose(
-        _head_coords(pos), find(info, picks=None, sphere=sphere), atol=1e-9
-    )
+    np.testing.assert_allclose(_head_coords(pos), find(info, picks=None, sphere=sphere), atol=1e-9)
 
 
 def test_heads_channel_links(dyad_result):
@@ -164,8 +178,9 @@ def test_heads_threshold_roi_and_facing(dyad_result):
     raw, res = dyad_result
     vals = res.get_data("coh", "theta")
     thr = np.quantile(vals, 0.9)
-    fig = viz.plot_heads(res, "coh", "theta", info=raw.info, threshold=thr, facing=True,
-                         colorbar=False, show=False)
+    fig = viz.plot_heads(
+        res, "coh", "theta", info=raw.info, threshold=thr, facing=True, colorbar=False, show=False
+    )
     assert len(fig.axes) == 1
     assert len(_links(fig.axes[0]).get_segments()) == (vals >= thr).sum()
 
@@ -193,8 +208,9 @@ def test_heads_errors(dyad_result):
         viz.plot_heads(np.ones((1, 1)), row_names=["A:EXG1"], col_names=["B:Fz"], show=False)
     info = mne.create_info(["A:Fz", "B:Fz"], 100.0, "eeg")
     with pytest.raises(ValueError, match="have no position: set a montage"):
-        viz.plot_heads(np.ones((1, 1)), info=info, row_names=["A:Fz"], col_names=["B:Fz"],
-                       show=False)
+        viz.plot_heads(
+            np.ones((1, 1)), info=info, row_names=["A:Fz"], col_names=["B:Fz"], show=False
+        )
     with pytest.raises(ValueError, match="boolean array of shape"):
         viz.plot_heads(res, "plv", "alpha", info=raw, mask=np.ones((2, 2), bool), show=False)
 
@@ -204,8 +220,9 @@ def test_level1_arrays_and_result():
     times = np.arange(0.0, 60.0, 1.0)
     values = 0.2 + 0.1 * np.sin(times / 5)
     episodes = [(10.0, 16.0), (40.0, 46.0)]
-    fig = viz.plot_level1(times, values, threshold=0.25, episodes=episodes,
-                          null_band=(0.15, 0.22), show=False)
+    fig = viz.plot_level1(
+        times, values, threshold=0.25, episodes=episodes, null_band=(0.15, 0.22), show=False
+    )
     ax = fig.axes[0]
     assert len(ax.patches) == 2
     spans = sorted((p.get_x(), p.get_x() + p.get_width()) for p in ax.patches)
@@ -218,15 +235,20 @@ def test_level1_arrays_and_result():
     np.testing.assert_array_equal(thr_line.get_ydata(), np.full(times.size, 0.25))
     assert ax.get_title() == "Level 1: 2 episode(s)"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "null band", "synchrony", "threshold", "episode"]
+        "null band",
+        "synchrony",
+        "threshold",
+        "episode",
+    ]
 
     # the same episodes as a table and as Annotations
     pd = pytest.importorskip("pandas")
     table = pd.DataFrame({"onset": [10.0, 40.0], "duration": [6.0, 6.0]})
     annot = mne.Annotations([10.0, 40.0], [6.0, 6.0], ["sync", "sync"])
     for eps in (table, annot):
-        ax = viz.plot_level1(times, values, threshold=values * 0 + 0.3, episodes=eps,
-                             show=False).axes[0]
+        ax = viz.plot_level1(
+            times, values, threshold=values * 0 + 0.3, episodes=eps, show=False
+        ).axes[0]
         spans = sorted((p.get_x(), p.get_x() + p.get_width()) for p in ax.patches)
         np.testing.assert_allclose(spans, episodes)
         np.testing.assert_allclose(ax.lines[1].get_ydata(), 0.3)
@@ -234,21 +256,30 @@ def test_level1_arrays_and_result():
 
 def test_level1_result():
     from hyperinsync import insync
+
     raw, _ = hi.simulate_dyad(
-        60.0, 100.0, roles=ROLES, seed=2, verbose=False,
+        60.0,
+        100.0,
+        roles=ROLES,
+        seed=2,
+        verbose=False,
         couplings=[hi.Coupling("alpha", "frontal", "frontal", 0.6, episodes=[(20, 35)])],
     )
     rois = {"frontal": ["Fz", "F3", "F4"], "occipital": ["O1", "O2", "Oz"]}
-    l1 = insync.level1(raw, bands={"alpha": (8, 13)}, rois=rois, n_surrogates=39, seed=0,
-                       verbose=False)
+    l1 = insync.level1(
+        raw, bands={"alpha": (8, 13)}, rois=rois, n_surrogates=39, seed=0, verbose=False
+    )
     with pytest.raises(ValueError, match="several roi_as"):
         viz.plot_level1(l1, show=False)
     ax = viz.plot_level1(l1, roi_a="frontal", roi_b="frontal", show=False).axes[0]
     vals = l1.get_data("alpha", "frontal", "frontal")
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), vals)
     np.testing.assert_allclose(ax.lines[1].get_ydata(), l1.threshold[0, 0, 0])
-    eps = [(e["onset"], e["onset"] + e["duration"]) for e in l1.episodes
-           if (e["roi_a"], e["roi_b"]) == ("frontal", "frontal")]
+    eps = [
+        (e["onset"], e["onset"] + e["duration"])
+        for e in l1.episodes
+        if (e["roi_a"], e["roi_b"]) == ("frontal", "frontal")
+    ]
     assert len(eps) >= 1
     spans = sorted((p.get_x(), p.get_x() + p.get_width()) for p in ax.patches)
     np.testing.assert_allclose(spans, sorted(eps))
@@ -266,8 +297,7 @@ def test_level1_errors():
         viz.plot_level1(np.arange(3.0), show=False)
     pd = pytest.importorskip("pandas")
     with pytest.raises(ValueError, match="needs columns onset and offset"):
-        viz.plot_level1(np.arange(3.0), np.ones(3), episodes=pd.DataFrame({"x": [1]}),
-                        show=False)
+        viz.plot_level1(np.arange(3.0), np.ones(3), episodes=pd.DataFrame({"x": [1]}), show=False)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -299,10 +329,13 @@ def test_group_contrast():
     assert [len(c.get_offsets()) for c in dots] == [7, 7]
     np.testing.assert_array_equal(np.asarray(dots[1].get_offsets())[:, 1], values[7:])
     assert ax.get_title() == "F = 4.20, p = 0.041"
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["mindful\n(n = 7)",
-                                                            "non-mindful\n(n = 7)"]
-    ax = viz.plot_group_contrast(values, groups, order=["non-mindful", "mindful"],
-                                 show=False).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "mindful\n(n = 7)",
+        "non-mindful\n(n = 7)",
+    ]
+    ax = viz.plot_group_contrast(values, groups, order=["non-mindful", "mindful"], show=False).axes[
+        0
+    ]
     np.testing.assert_array_equal(np.asarray(ax.collections[0].get_offsets())[:, 1], values[7:])
     with pytest.raises(ValueError, match=r"groups \['non-mindful'\] are not in order"):
         viz.plot_group_contrast(values, groups, order=["mindful"], show=False)
@@ -312,12 +345,19 @@ def test_correlation_closed_form():
     rng = np.random.default_rng(1)
     x = rng.normal(0, 6, 14)
     y = 0.35 - 0.01 * x + rng.normal(0, 0.03, 14)
-    fig = viz.plot_correlation(x, y, xlabel="WAI_T - WAI_C", ylabel="PLV",
-                               labels=[f"dyad{k:02d}" for k in range(14)], show=False)
+    fig = viz.plot_correlation(
+        x,
+        y,
+        xlabel="WAI_T - WAI_C",
+        ylabel="PLV",
+        labels=[f"dyad{k:02d}" for k in range(14)],
+        show=False,
+    )
     ax = fig.axes[0]
     n = x.size
     r = np.sum((x - x.mean()) * (y - y.mean())) / np.sqrt(
-        np.sum((x - x.mean()) ** 2) * np.sum((y - y.mean()) ** 2))
+        np.sum((x - x.mean()) ** 2) * np.sum((y - y.mean()) ** 2)
+    )
     t = r * np.sqrt((n - 2) / (1 - r**2))
     p = 2 * stats.t.sf(abs(t), n - 2)
     assert ax.get_title() == f"r = {r:.2f}, {'p < 0.001' if p < 0.001 else f'p = {p:.3f}'}"
@@ -344,7 +384,8 @@ def test_trend():
     # pooled least-squares slope of all points: closed form (x is the same in both series)
     xx = np.tile(sessions, 2).astype(float)
     slope = np.sum((xx - xx.mean()) * (values.ravel() - values.mean())) / np.sum(
-        (xx - xx.mean()) ** 2)
+        (xx - xx.mean()) ** 2
+    )
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["dyad01", "dyad02", f"trend: {slope:+.3g} per session"]
 
@@ -366,8 +407,9 @@ def test_null_distribution_surrogate_result(dyad_result):
     raw, _ = dyad_result
     picks = ["therapist:Fz", "therapist:Cz", "client:Fz", "client:Oz"]
     raw = raw.copy().pick(picks)
-    sur = surrogates.surrogate_test(raw, n_surrogates=30, bands={"alpha": (8, 13)}, seed=1,
-                                    rois=None, verbose=False)
+    sur = surrogates.surrogate_test(
+        raw, n_surrogates=30, bands={"alpha": (8, 13)}, seed=1, rois=None, verbose=False
+    )
     with pytest.raises(ValueError, match="holds 2 x 2 pairs"):
         viz.plot_null_distribution(sur, show=False)
     ax = viz.plot_null_distribution(sur, pair=("therapist:Cz", "client:Fz"), show=False).axes[0]
@@ -376,5 +418,4 @@ def test_null_distribution_surrogate_result(dyad_result):
     assert sum(p.get_height() for p in ax.patches) == 30
     p, z, pc = sur.p[idx], sur.z[idx], sur.p_corrected[idx]
     fmt = _fmt_p
-    assert ax.get_title() == (
-        f"{fmt(p)}, z = {z:.2f}, {fmt(pc).replace('p', 'corrected p', 1)}")
+    assert ax.get_title() == (f"{fmt(p)}, z = {z:.2f}, {fmt(pc).replace('p', 'corrected p', 1)}")

@@ -37,22 +37,40 @@ def _stream(role, sig, t_hi, t0, rate, n, rng, names, drop=None):
         t_true = t_true[(t_true < drop[0]) | (t_true >= drop[1])]
     data = CubicSpline(t_hi, sig, axis=1)(t_true).T * 1e6  # microvolts
     stamps = t_true + HOST[role] + rng.normal(0, 0.0005, len(t_true))  # 0.5 ms jitter
-    offsets = [(t + HOST[role], -HOST[role] + rng.normal(0, 5e-5))
-               for t in np.arange(t_true[0], t_true[-1], 5.0)]
-    return dict(name=f"amp{role}", type="EEG", srate=rate if rate < 505 else 512.0,
-                fmt="float32", data=data, stamps=stamps, labels=names, unit="microvolts",
-                source_id=f"src{role}", hostname=f"host{role}", clock_offsets=offsets)
+    offsets = [
+        (t + HOST[role], -HOST[role] + rng.normal(0, 5e-5))
+        for t in np.arange(t_true[0], t_true[-1], 5.0)
+    ]
+    return dict(
+        name=f"amp{role}",
+        type="EEG",
+        srate=rate if rate < 505 else 512.0,
+        fmt="float32",
+        data=data,
+        stamps=stamps,
+        labels=names,
+        unit="microvolts",
+        source_id=f"src{role}",
+        hostname=f"host{role}",
+        clock_offsets=offsets,
+    )
 
 
 @pytest.fixture(scope="module")
 def sim():
-    dyad, truth = simulate_dyad(duration=34.0, sfreq=SF_HI, seed=7, verbose=False,
-                                couplings=[Coupling(band="alpha", strength=0.6)])
+    dyad, truth = simulate_dyad(
+        duration=34.0,
+        sfreq=SF_HI,
+        seed=7,
+        verbose=False,
+        couplings=[Coupling(band="alpha", strength=0.6)],
+    )
     sos = butter(8, 120.0, fs=SF_HI, output="sos")
     hi = {r: sosfiltfilt(sos, dyad.get_data(picks=role_picks(dyad, r))) for r in "AB"}
     names = [n.split(":", 1)[1] for n in np.array(dyad.ch_names)[role_picks(dyad, "A")]]
-    return dict(hi=hi, t_hi=np.arange(hi["A"].shape[1]) / SF_HI, names=names,
-                pairs=truth.coupled_pairs)
+    return dict(
+        hi=hi, t_hi=np.arange(hi["A"].shape[1]) / SF_HI, names=names, pairs=truth.coupled_pairs
+    )
 
 
 def _write(path, sim, drop=None, markers=True, **kw):
@@ -62,9 +80,17 @@ def _write(path, sim, drop=None, markers=True, **kw):
         _stream("B", sim["hi"]["B"], sim["t_hi"], 2.3, 512.01, 15000, rng, sim["names"]),
     ]
     if markers:
-        st.append(dict(name="Markers", type="Markers", srate=0, fmt="string",
-                       data=["start", "stim/1", "late"], stamps=[5.0, 12.25, 40.0],
-                       clock_offsets=[(0.0, 0.0), (20.0, 0.0)]))
+        st.append(
+            dict(
+                name="Markers",
+                type="Markers",
+                srate=0,
+                fmt="string",
+                data=["start", "stim/1", "late"],
+                stamps=[5.0, 12.25, 40.0],
+                clock_offsets=[(0.0, 0.0), (20.0, 0.0)],
+            )
+        )
     return write_xdf(path, st, **kw)
 
 
@@ -104,8 +130,9 @@ def test_phase_relation_and_markers(tmp_path, sim):
 
 def test_select_by_and_default(tmp_path, sim):
     fname = _write(tmp_path / "d.xdf", sim, markers=False)
-    d1 = read_dyad_xdf(fname, ("hostB", "hostA"), roles=("x", "y"), select_by="hostname",
-                       sfreq=250.0)
+    d1 = read_dyad_xdf(
+        fname, ("hostB", "hostA"), roles=("x", "y"), select_by="hostname", sfreq=250.0
+    )
     assert d1.alignment["streams"][0]["name"] == "ampB" and d1.info["sfreq"] == 250.0
     d2 = read_dyad_xdf(fname)  # exactly two EEG streams: file order
     assert [s["name"] for s in d2.alignment["streams"]] == ["ampA", "ampB"]
@@ -115,8 +142,11 @@ def test_gap_becomes_bad_gap(tmp_path, sim):
     fname = _write(tmp_path / "gap.xdf", sim, drop=(10.0, 12.0))
     dyad = read_dyad_xdf(fname)
     ann = dyad.annotations
-    bad = [(o - dyad.first_time, d) for o, d, s in zip(ann.onset, ann.duration,
-                                                      ann.description) if s == "BAD_gap"]
+    bad = [
+        (o - dyad.first_time, d)
+        for o, d, s in zip(ann.onset, ann.duration, ann.description)
+        if s == "BAD_gap"
+    ]
     start = dyad.alignment["overlap_s"][0]
     assert len(bad) == 1
     assert abs(bad[0][0] - (10.0 - start)) < 0.01 and abs(bad[0][1] - 2.0) < 0.01
@@ -172,13 +202,21 @@ def test_fuzz_only_xdferror(tmp_path):
     t = np.arange(400) / 100.0
     sig = np.array([np.sin(2 * np.pi * f * t) for f in (9.0, 10.0, 11.0)]).T
     streams = [
-        dict(name=f"amp{r}", type="EEG", srate=100.0, fmt="float32", data=sig * 10,
-             stamps=t + off, labels=["Fz", "Cz", "Pz"],
-             clock_offsets=[(off, -off), (off + 2, -off), (off + 3.9, -off)])
+        dict(
+            name=f"amp{r}",
+            type="EEG",
+            srate=100.0,
+            fmt="float32",
+            data=sig * 10,
+            stamps=t + off,
+            labels=["Fz", "Cz", "Pz"],
+            clock_offsets=[(off, -off), (off + 2, -off), (off + 3.9, -off)],
+        )
         for r, off in (("A", 0.0), ("B", 3.0))
     ]
-    streams.append(dict(name="M", type="Markers", srate=0, fmt="string", data=["a", "b"],
-                        stamps=[1.0, 2.0]))
+    streams.append(
+        dict(name="M", type="Markers", srate=0, fmt="string", data=["a", "b"], stamps=[1.0, 2.0])
+    )
     good = write_xdf(tmp_path / "good.xdf", streams, chunk_size=50).read_bytes()
     read_dyad_xdf(tmp_path / "good.xdf")  # the original is fine
     bad = tmp_path / "bad.xdf"
@@ -208,8 +246,18 @@ def test_clean_streams_have_no_gap(tmp_path, t0):
     n = 1500
     t = np.arange(n) / 500.0
     sig = np.array([np.sin(2 * np.pi * f * t) for f in (9.0, 10.0)]).T * 10
-    streams = [dict(name=f"amp{r}", type="EEG", srate=500.0, fmt="float32", data=sig,
-                    stamps=t0 + t, labels=["Fz", "Cz"]) for r in "AB"]
+    streams = [
+        dict(
+            name=f"amp{r}",
+            type="EEG",
+            srate=500.0,
+            fmt="float32",
+            data=sig,
+            stamps=t0 + t,
+            labels=["Fz", "Cz"],
+        )
+        for r in "AB"
+    ]
     fname = write_xdf(tmp_path / "clean.xdf", streams)
     dyad = read_dyad_xdf(fname)
     assert "BAD_gap" not in dyad.annotations.description and not dyad.alignment["gaps"]
@@ -239,18 +287,34 @@ def _eeg_stream(name, sig, t_hi, t_true, src, rec, rng, labels, trig=None, uid="
         data = np.column_stack([data, codes])
         labels, types = labels + ["TRIG"], types + ["trigger"]
     coll = np.arange(t_true[0], t_true[-1], 5.0)
-    return dict(name=name, type="EEG", srate=500.0, fmt="float32", data=data,
-                stamps=src(t_true) + rng.normal(0, 0.0003, len(t_true)), labels=labels,
-                ch_types=types, uid=uid, source_id=f"src-{name}", hostname=f"host-{name}",
-                clock_offsets=[(float(src(c)), float(rec(c) - src(c)) + rng.normal(0, 5e-5))
-                               for c in coll])
+    return dict(
+        name=name,
+        type="EEG",
+        srate=500.0,
+        fmt="float32",
+        data=data,
+        stamps=src(t_true) + rng.normal(0, 0.0003, len(t_true)),
+        labels=labels,
+        ch_types=types,
+        uid=uid,
+        source_id=f"src-{name}",
+        hostname=f"host-{name}",
+        clock_offsets=[(float(src(c)), float(rec(c) - src(c)) + rng.normal(0, 5e-5)) for c in coll],
+    )
 
 
 def _marker_stream(times, src, rec, uid):
     coll = np.arange(0.0, 40.0, 5.0)
-    return dict(name="Markers", type="Markers", srate=0, fmt="string",
-                data=[f"m{i}" for i in range(len(times))], stamps=src(times), uid=uid,
-                clock_offsets=[(float(src(c)), float(rec(c) - src(c))) for c in coll])
+    return dict(
+        name="Markers",
+        type="Markers",
+        srate=0,
+        fmt="string",
+        data=[f"m{i}" for i in range(len(times))],
+        stamps=src(times),
+        uid=uid,
+        clock_offsets=[(float(src(c)), float(rec(c) - src(c))) for c in coll],
+    )
 
 
 KEEP = ["Fp1", "Fp2", "F7", "F3", "Fz", "Cz"]  # holds the first coupled pairs
@@ -265,10 +329,8 @@ def _person_files(tmp_path, sim, rec_b, shared=True, trig=None):
     t_a = 1.0 + np.arange(15000) / 500.0
     t_b = 2.3 + np.arange(14800) / 500.03
     marks = np.array([4.0, 9.5, 17.25, 30.0])
-    a = [_eeg_stream("ampA", sim["hi"]["A"][idx], sim["t_hi"], t_a, src_a, rec_a, rng,
-                     KEEP, trig)]
-    b = [_eeg_stream("ampB", sim["hi"]["B"][idx], sim["t_hi"], t_b, src_b, rec_b, rng,
-                     KEEP, trig)]
+    a = [_eeg_stream("ampA", sim["hi"]["A"][idx], sim["t_hi"], t_a, src_a, rec_a, rng, KEEP, trig)]
+    b = [_eeg_stream("ampB", sim["hi"]["B"][idx], sim["t_hi"], t_b, src_b, rec_b, rng, KEEP, trig)]
     a.append(_marker_stream(marks, src_m, rec_a, "marker-uid" if shared else "uid-1"))
     b.append(_marker_stream(marks, src_m, rec_b, "marker-uid" if shared else "uid-2"))
     return write_xdf(tmp_path / "a.xdf", a), write_xdf(tmp_path / "b.xdf", b)
@@ -285,8 +347,11 @@ def _check_against_truth(dyad, sim, true_times, data=True):
     for ch_a, ch_b, _ in sim["pairs"][:3]:
         ia = sim["names"].index(ch_a.split(":")[1])
         ib = sim["names"].index(ch_b.split(":")[1])
-        want = plv(CubicSpline(sim["t_hi"], sim["hi"]["A"][ia])(true_times),
-                   CubicSpline(sim["t_hi"], sim["hi"]["B"][ib])(true_times), 500.0)
+        want = plv(
+            CubicSpline(sim["t_hi"], sim["hi"]["A"][ia])(true_times),
+            CubicSpline(sim["t_hi"], sim["hi"]["B"][ib])(true_times),
+            500.0,
+        )
         got = plv(dyad.get_data(picks=[ch_a])[0], dyad.get_data(picks=[ch_b])[0], 500.0)
         assert want > 0.3 and abs(got - want) < 0.01
 
@@ -316,9 +381,20 @@ def test_read_raw_xdf(tmp_path, sim):
     assert [c["name"] for c in meta["clocks"]] == ["Markers"]
     with pytest.raises(XDFError, match="no stream with name='nope'.*ampA"):
         read_raw_xdf(fa, "nope")
-    two = write_xdf(tmp_path / "two.xdf", [
-        dict(name=n, type="EEG", srate=100.0, fmt="float32", data=np.zeros((300, 1)),
-             stamps=np.arange(300) / 100.0) for n in ("x", "y")])
+    two = write_xdf(
+        tmp_path / "two.xdf",
+        [
+            dict(
+                name=n,
+                type="EEG",
+                srate=100.0,
+                fmt="float32",
+                data=np.zeros((300, 1)),
+                stamps=np.arange(300) / 100.0,
+            )
+            for n in ("x", "y")
+        ],
+    )
     with pytest.raises(XDFError, match="stream=None needs exactly one stream of type EEG"):
         read_raw_xdf(two)
 
@@ -351,8 +427,9 @@ def test_read_dyad_two_xdf_by_shared_lsl_stream(tmp_path, sim):
 def test_read_dyad_two_xdf_without_shared_stream(tmp_path, sim):
     """No common LSL stream: pulses (auto), or one computer's clock (sync='lsl')."""
     pulses = np.cumsum(np.random.default_rng(3).uniform(1.0, 2.5, 12)) + 2.5
-    fa, fb = _person_files(tmp_path, sim, _clock(2345.6, 15e-6), shared=False,
-                           trig=pulses[pulses < 31.0])
+    fa, fb = _person_files(
+        tmp_path, sim, _clock(2345.6, 15e-6), shared=False, trig=pulses[pulses < 31.0]
+    )
     dyad = read_dyad_files(fa, fb)
     rep = dyad.alignment
     assert rep["method"] == "sync-pulses" and rep["misfit_ms"] <= 2.0
@@ -376,7 +453,6 @@ def test_read_dyad_two_xdf_without_shared_stream(tmp_path, sim):
     assert rep["recorder_offset_s"] == 0.0
     true = rep["lsl_time0"][0] + rep["tmin_a_s"] + np.arange(dyad.n_times) / 500.0
     _check_against_truth(dyad, sim, true)
-    other = mne.io.RawArray(np.zeros((1, 1000)), mne.create_info(1, 500.0, "eeg"),
-                            verbose=False)
+    other = mne.io.RawArray(np.zeros((1, 1000)), mne.create_info(1, 500.0, "eeg"), verbose=False)
     with pytest.raises(AlignmentError, match="sync='lsl' needs two XDF"):
         read_dyad_files(fa2, other, sync="lsl")

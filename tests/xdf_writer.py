@@ -31,15 +31,31 @@ def _chunk(tag, content, stream_id=None):
     return _varlen(len(body)) + body
 
 
-def stream_header_xml(name, type_, n_channels, srate, fmt, source_id="", hostname="",
-                      labels=None, unit="microvolts", ch_types=None, uid=""):
+def stream_header_xml(
+    name,
+    type_,
+    n_channels,
+    srate,
+    fmt,
+    source_id="",
+    hostname="",
+    labels=None,
+    unit="microvolts",
+    ch_types=None,
+    uid="",
+):
     chans = ""
     if labels is not None:
         ch_types = ch_types or [type_] * len(labels)
-        chans = "<channels>" + "".join(
-            f"<channel><label>{escape(lab)}</label><unit>{unit}</unit><type>{typ}</type>"
-            "</channel>" for lab, typ in zip(labels, ch_types)
-        ) + "</channels>"
+        chans = (
+            "<channels>"
+            + "".join(
+                f"<channel><label>{escape(lab)}</label><unit>{unit}</unit><type>{typ}</type>"
+                "</channel>"
+                for lab, typ in zip(labels, ch_types)
+            )
+            + "</channels>"
+        )
     return (
         '<?xml version="1.0"?><info>'
         f"<name>{escape(name)}</name><type>{escape(type_)}</type>"
@@ -72,11 +88,25 @@ def write_xdf(fname, streams, chunk_size=64):
     for sid, st in enumerate(streams, start=1):
         data = st["data"]
         n_ch = 1 if st["fmt"] == "string" else np.asarray(data).shape[1]
-        out.append(_chunk(2, stream_header_xml(
-            st["name"], st["type"], n_ch, st["srate"], st["fmt"], st.get("source_id", ""),
-            st.get("hostname", ""), st.get("labels"), st.get("unit", "microvolts"),
-            st.get("ch_types"), st.get("uid", ""),
-        ).encode(), sid))
+        out.append(
+            _chunk(
+                2,
+                stream_header_xml(
+                    st["name"],
+                    st["type"],
+                    n_ch,
+                    st["srate"],
+                    st["fmt"],
+                    st.get("source_id", ""),
+                    st.get("hostname", ""),
+                    st.get("labels"),
+                    st.get("unit", "microvolts"),
+                    st.get("ch_types"),
+                    st.get("uid", ""),
+                ).encode(),
+                sid,
+            )
+        )
     # interleave Samples and ClockOffset chunks by time, like LabRecorder
     pieces = []
     for sid, st in enumerate(streams, start=1):

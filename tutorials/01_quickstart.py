@@ -31,13 +31,19 @@ small = os.environ.get("HYPERINSYNC_TUTORIAL_SMALL") == "1"
 duration = 30.0 if small else 180.0  # seconds
 
 raw, truth = hs.simulate_dyad(
-    duration, sfreq=250.0, montage="tmsi-mobita-32", roles=("therapist", "client"),
-    couplings=[hs.Coupling("theta", "frontal", "frontal", strength=0.4),
-               hs.Coupling("alpha", "central", "central", strength=0.4)],
+    duration,
+    sfreq=250.0,
+    montage="tmsi-mobita-32",
+    roles=("therapist", "client"),
+    couplings=[
+        hs.Coupling("theta", "frontal", "frontal", strength=0.4),
+        hs.Coupling("alpha", "central", "central", strength=0.4),
+    ],
     seed=42,
 )
-sync = hs.compute_sync(raw, bands={"theta": (4, 8), "alpha": (8, 13)}, measures="plv",
-                       rois="default")
+sync = hs.compute_sync(
+    raw, bands={"theta": (4, 8), "alpha": (8, 13)}, measures="plv", rois="default"
+)
 print(sync)
 
 # %%

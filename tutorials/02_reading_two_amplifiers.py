@@ -45,8 +45,12 @@ rng = np.random.default_rng(0)
 # sampled on A's grid; person B at the instants B's drifting clock ticks. A sync pulse every
 # 1.5-2.5 s goes into both trigger channels.
 truth_raw, _ = hs.simulate_dyad(
-    duration + offset + 3.0, sfreq_a, roles=("A", "B"), montage="standard-32",
-    couplings=[hs.Coupling("alpha", "frontal", "frontal", strength=0.5)], seed=1,
+    duration + offset + 3.0,
+    sfreq_a,
+    roles=("A", "B"),
+    montage="standard-32",
+    couplings=[hs.Coupling("alpha", "frontal", "frontal", strength=0.5)],
+    seed=1,
     verbose=False,
 )
 names = truth_raw.participant("A").ch_names
@@ -68,10 +72,12 @@ def amplifier(data, t_samples, sfreq, pulse_times, stim_name):
 
 t_a = offset + np.arange(int(duration - offset) * int(sfreq_a)) / sfreq_a  # whole seconds
 t_b = np.arange(int((duration + 1.0) * sfreq_b)) / (sfreq_b * (1 + drift))
-raw_a = amplifier(truth_raw.get_data(picks=truth_raw.role_picks("A")), t_a,
-                  sfreq_a, pulses, "STI 014")
-raw_b = amplifier(truth_raw.get_data(picks=truth_raw.role_picks("B")), t_b, sfreq_b, pulses,
-                  "TRIGGERS")
+raw_a = amplifier(
+    truth_raw.get_data(picks=truth_raw.role_picks("A")), t_a, sfreq_a, pulses, "STI 014"
+)
+raw_b = amplifier(
+    truth_raw.get_data(picks=truth_raw.role_picks("B")), t_b, sfreq_b, pulses, "TRIGGERS"
+)
 
 tmpdir = tempfile.TemporaryDirectory()
 tmp = Path(tmpdir.name)
@@ -90,11 +96,26 @@ print(hs.io.read_raw_poly5(fname_b, verbose=False))
 # file's first sample) and refuses a timing error beyond sample quantisation above
 # ``tolerance_ms``. ``montage`` sets the electrode positions of both people. EDF has no
 # channel types, so the trigger channel of each file is named.
-dyad = hs.io.read_dyad_files(fname_a, fname_b, roles=("therapist", "client"),
-                 stim_channel=("STI 014", "TRIGGERS"), montage="standard-32", verbose=False)
+dyad = hs.io.read_dyad_files(
+    fname_a,
+    fname_b,
+    roles=("therapist", "client"),
+    stim_channel=("STI 014", "TRIGGERS"),
+    montage="standard-32",
+    verbose=False,
+)
 print(dyad)
-for key in ("method", "n_pulses", "offset_s", "drift_ppm", "residual_ms_max",
-            "quantisation_ms", "misfit_ms", "duration_s", "resampling"):
+for key in (
+    "method",
+    "n_pulses",
+    "offset_s",
+    "drift_ppm",
+    "residual_ms_max",
+    "quantisation_ms",
+    "misfit_ms",
+    "duration_s",
+    "resampling",
+):
     print(f"{key:16s} {dyad.alignment[key]}")
 # offset_s is the client file's time at the therapist file's first sample: positive, since
 # the client's amplifier started first (3.2 s earlier here)
@@ -110,10 +131,18 @@ print(f"client's recording started {dyad.alignment['offset_s']:.3f} s before the
 # what lies beyond it (``misfit_ms``). The fitted line itself is much better than one pulse
 # (far below a phase error that would matter: 5 ms is 18 degrees at 10 Hz), and the drift
 # estimate sharpens with the length of the recording (more pulses, longer lever).
-ev_a = mne.find_events(mne.io.read_raw_edf(fname_a, stim_channel="STI 014", verbose=False),
-                       "STI 014", verbose=False)[:, 0] / sfreq_a
-ev_b = mne.find_events(hs.io.read_raw_poly5(fname_b, verbose=False), "TRIGGERS",
-                       verbose=False)[:, 0] / sfreq_b
+ev_a = (
+    mne.find_events(
+        mne.io.read_raw_edf(fname_a, stim_channel="STI 014", verbose=False),
+        "STI 014",
+        verbose=False,
+    )[:, 0]
+    / sfreq_a
+)
+ev_b = (
+    mne.find_events(hs.io.read_raw_poly5(fname_b, verbose=False), "TRIGGERS", verbose=False)[:, 0]
+    / sfreq_b
+)
 n = min(len(ev_a), len(ev_b))
 slope, intercept = np.polyfit(ev_a[:n], ev_b[:n], 1)
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")

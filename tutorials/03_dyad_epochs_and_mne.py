@@ -36,9 +36,13 @@ rest, talk = (20.0, 20.0) if small else (120.0, 120.0)
 # ---------------------------------------
 # Coupling in the alpha band over central channels, with eye blinks in both people.
 raw, truth = hs.simulate_dyad(
-    sfreq=250.0, roles=("therapist", "client"), montage="tmsi-mobita-32",
+    sfreq=250.0,
+    roles=("therapist", "client"),
+    montage="tmsi-mobita-32",
     couplings=[hs.Coupling("alpha", "central", "central", strength=0.4)],
-    segments=[("rest", rest), ("talk", talk)], blinks=True, seed=7,
+    segments=[("rest", rest), ("talk", talk)],
+    blinks=True,
+    seed=7,
 )
 print(raw)
 print("roles:", raw.roles)
@@ -59,8 +63,16 @@ raw.crop(tmin=1.0, tmax=raw.times[-1] - 1.0)
 # resulting epochs are a plain :class:`mne.Epochs`, which :func:`hyperinsync.as_dyad`
 # turns back into a dyad because the roles live in the channel names.
 events, event_id = mne.events_from_annotations(raw, chunk_duration=2.0, verbose=False)
-epochs = mne.Epochs(raw, events, event_id, tmin=0.0, tmax=2.0 - 1 / 250.0, baseline=None,
-                    preload=True, verbose=False)
+epochs = mne.Epochs(
+    raw,
+    events,
+    event_id,
+    tmin=0.0,
+    tmax=2.0 - 1 / 250.0,
+    baseline=None,
+    preload=True,
+    verbose=False,
+)
 epochs = hs.as_dyad(epochs)
 print(type(epochs).__name__, epochs)
 
@@ -106,10 +118,8 @@ print(hs.get_roles(again), np.array_equal(again.get_data(), loaded.get_data()))
 # :func:`hyperinsync.compute_sync` takes the dyad's epochs directly (one value per epoch,
 # then averaged).
 for name in event_id:
-    sync = hs.compute_sync(loaded[name], bands={"alpha": (8, 13)}, rois="default",
-                           verbose=False)
-    print(name, "central-central alpha PLV:",
-          round(float(sync.get_data(level="roi")[1, 1]), 3))
+    sync = hs.compute_sync(loaded[name], bands={"alpha": (8, 13)}, rois="default", verbose=False)
+    print(name, "central-central alpha PLV:", round(float(sync.get_data(level="roi")[1, 1]), 3))
 fig, axes = plt.subplots(1, 2, figsize=(9, 4), layout="constrained")
 for ax, name in zip(axes, event_id):
     sync = hs.compute_sync(loaded[name], bands={"alpha": (8, 13)}, verbose=False)

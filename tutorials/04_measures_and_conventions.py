@@ -49,12 +49,16 @@ measures = ["plv", "coh", "imcoh", "wpli", "ccorr", "envcorr"]
 values = {}
 for lag in (0.0, 0.025):
     raw, _ = hs.simulate_dyad(
-        duration, sfreq, roles=roles,
+        duration,
+        sfreq,
+        roles=roles,
         couplings=[hs.Coupling("alpha", "frontal", "frontal", strength=0.5, lag=lag)],
-        seed=11, verbose=False,
+        seed=11,
+        verbose=False,
     )
-    sync = hs.compute_sync(raw, bands={"alpha": (8, 13)}, measures=measures,
-                           picks=picks, verbose=False)
+    sync = hs.compute_sync(
+        raw, bands={"alpha": (8, 13)}, measures=measures, picks=picks, verbose=False
+    )
     # frontal pairs are the first three channels of each person
     values[lag] = [sync.get_data(m)[:3, :3].mean() for m in measures]
 
@@ -79,18 +83,26 @@ for m, v0, v1 in zip(measures, values[0.0], values[0.025]):
 # sense when epochs are time-locked to an event. On continuous coupling with a constant
 # lag both find it; the per-time values of ``'across'`` come back in ``time_data``.
 raw, _ = hs.simulate_dyad(
-    duration, sfreq, roles=roles,
-    couplings=[hs.Coupling("alpha", "frontal", "frontal", strength=0.5)], seed=12,
+    duration,
+    sfreq,
+    roles=roles,
+    couplings=[hs.Coupling("alpha", "frontal", "frontal", strength=0.5)],
+    seed=12,
     verbose=False,
 )
 epochs = raw.make_epochs(duration=2.0, verbose=False)
 within = hs.compute_sync(epochs, bands={"alpha": (8, 13)}, picks=picks, verbose=False)
-across = hs.compute_sync(epochs, bands={"alpha": (8, 13)}, picks=picks,
-                         convention="across", decim=1, verbose=False)
+across = hs.compute_sync(
+    epochs, bands={"alpha": (8, 13)}, picks=picks, convention="across", decim=1, verbose=False
+)
 # rows and columns follow the recording's channel order (F3 before Fz): index by label
 fz, oz = within.labels["row"].index("therapist:Fz"), within.labels["row"].index("therapist:Oz")
-print("Fz-Fz  within:", within.get_data()[fz, fz].round(3), " across:",
-      across.get_data()[fz, fz].round(3))
+print(
+    "Fz-Fz  within:",
+    within.get_data()[fz, fz].round(3),
+    " across:",
+    across.get_data()[fz, fz].round(3),
+)
 fig, ax = plt.subplots(figsize=(7, 3), layout="constrained")
 ax.plot(across.times, across.get_data(kind="times")[:, fz, fz], label="Fz-Fz (coupled)")
 ax.plot(across.times, across.get_data(kind="times")[:, oz, oz], label="Oz-Oz (not coupled)")
@@ -117,8 +129,13 @@ z = alpha.data.transpose(0, 2, 1, 3)  # (epochs, frequencies, channels, times)
 by_hand = compute_measure("plv", z[:, :, :1], z[:, :, 1:], convention="within").mean()
 full = hs.compute_sync(epochs, bands={"alpha": (8, 13)}, picks=picks, decim=1, verbose=False)
 print(f"Fz-Fz alpha PLV: by hand {by_hand:.4f}, compute_sync {full.get_data()[fz, fz]:.4f}")
-print("decim='auto' for alpha's 14.6 Hz edge: every", choose_decim(500.0, 14.625),
-      "th sample at 500 Hz, every", choose_decim(100.0, 14.625), "at 100 Hz")
+print(
+    "decim='auto' for alpha's 14.6 Hz edge: every",
+    choose_decim(500.0, 14.625),
+    "th sample at 500 Hz, every",
+    choose_decim(100.0, 14.625),
+    "at 100 Hz",
+)
 
 # %%
 # Bias in short windows
@@ -131,8 +148,7 @@ print("decim='auto' for alpha's 14.6 Hz edge: every", choose_decim(500.0, 14.625
 # inter-brain channel pairs.
 windows = [1.0, 2.0, 4.0, 10.0] if small else [1.0, 2.0, 4.0, 10.0, 30.0]
 null_duration = 60.0 if small else 600.0
-raw0, _ = hs.simulate_dyad(null_duration, sfreq, roles=roles, couplings=[], seed=13,
-                           verbose=False)
+raw0, _ = hs.simulate_dyad(null_duration, sfreq, roles=roles, couplings=[], seed=13, verbose=False)
 bands = {"theta": (4, 7), "alpha": (8, 12)}
 bias = {band: [] for band in bands}
 for win in windows:
@@ -169,10 +185,17 @@ ax.legend()
 # 3-9 Hz and overlaps alpha, whose 8-13 Hz passes 7-14.6 Hz at 250 Hz. A 9 Hz alpha peak then
 # shows in theta at half amplitude. Every result records the band actually analysed;
 # ``l_trans_bandwidth`` / ``h_trans_bandwidth`` (Hz) narrow it, at the cost of longer filters.
-default = hs.compute_sync(raw, bands={"theta": (4, 8), "alpha": (8, 13)}, picks=picks,
-                          verbose=False)
-narrow = hs.compute_sync(raw, bands={"theta": (4, 8), "alpha": (8, 13)}, picks=picks,
-                         l_trans_bandwidth=1.0, h_trans_bandwidth=1.0, verbose=False)
+default = hs.compute_sync(
+    raw, bands={"theta": (4, 8), "alpha": (8, 13)}, picks=picks, verbose=False
+)
+narrow = hs.compute_sync(
+    raw,
+    bands={"theta": (4, 8), "alpha": (8, 13)},
+    picks=picks,
+    l_trans_bandwidth=1.0,
+    h_trans_bandwidth=1.0,
+    verbose=False,
+)
 for name, res in (("default transitions", default), ("1 Hz transitions", narrow)):
     print(f"{name:20s} -6 dB bands: {res.params['effective_band']}")
 

@@ -29,8 +29,11 @@ import mne
 import hyperinsync as hs
 
 small = os.environ.get("HYPERINSYNC_TUTORIAL_SMALL") == "1"
-segments = [("rest_pre", 20.0), ("session", 300.0), ("rest_post", 20.0)] if small else \
-    [("rest_pre", 120.0), ("session", 600.0), ("rest_post", 120.0)]
+segments = (
+    [("rest_pre", 20.0), ("session", 300.0), ("rest_post", 20.0)]
+    if small
+    else [("rest_pre", 120.0), ("session", 600.0), ("rest_post", 120.0)]
+)
 n_null = 49 if small else 500
 
 # %%
@@ -41,8 +44,15 @@ n_null = 49 if small else 500
 # (``rest_post_gain``, Level 2), growing from session to session (``trend_per_session``,
 # Level 3). It returns a :class:`~hyperinsync.simulation.SimulatedStudy`, whose recordings
 # are simulated when asked for.
-study = hs.simulate_study(n_dyads=2, n_sessions=3 if small else 6, segments=segments,
-                          sfreq=100.0, trend_per_session=0.06, rest_post_gain=0.15, seed=4)
+study = hs.simulate_study(
+    n_dyads=2,
+    n_sessions=3 if small else 6,
+    segments=segments,
+    sfreq=100.0,
+    trend_per_session=0.06,
+    rest_post_gain=0.15,
+    seed=4,
+)
 raw, truth = study.get_dyad("dyad01", session=0)
 print(raw.annotations)
 print("planted Level 1 episodes (s):", truth.extra["episodes"])
@@ -60,8 +70,16 @@ print("planted Level 1 episodes (s):", truth.extra["episodes"])
 # The result is an :class:`~hyperinsync.insync.InSyncLevel1`.
 onset, duration = segments[0][1], segments[1][1]
 session = raw.copy().crop(onset, onset + duration - 1 / raw.info["sfreq"])
-l1 = hs.level1(session, bands={"theta": (4, 8), "alpha": (8, 13)}, rois="default",
-            window=6.0, step=0.5, n_surrogates=n_null, seed=0, verbose=False)
+l1 = hs.level1(
+    session,
+    bands={"theta": (4, 8), "alpha": (8, 13)},
+    rois="default",
+    window=6.0,
+    step=0.5,
+    n_surrogates=n_null,
+    seed=0,
+    verbose=False,
+)
 print(l1)
 # Onsets count from the start of the session. Each lag has a 95 % confidence interval and a
 # leader is named only when it excludes 0: the simulated coupling has no lag, so most
@@ -69,8 +87,24 @@ print(l1)
 # rate). The phase relation (at zero lag) is in-phase when its two-sided test says so.
 episodes = l1.to_table()
 if len(episodes):
-    print(episodes[["band", "roi_a", "roi_b", "onset", "duration", "z", "p", "lag",
-                    "lag_ci_low", "lag_ci_high", "leader", "phase"]])
+    print(
+        episodes[
+            [
+                "band",
+                "roi_a",
+                "roi_b",
+                "onset",
+                "duration",
+                "z",
+                "p",
+                "lag",
+                "lag_ci_low",
+                "lag_ci_high",
+                "leader",
+                "phase",
+            ]
+        ]
+    )
 hs.viz.plot_level1(l1, band="alpha", roi_a="central", roi_b="central")
 
 # %%
@@ -83,9 +117,16 @@ print(l1.chance_table().sort_values("z", ascending=False).head())
 # ----------------------------------
 # Synchrony per annotated segment against a circular-shift null, and the contrast
 # ``rest_post - rest_pre`` (an :class:`~hyperinsync.insync.InSyncLevel2`).
-l2 = hs.level2(raw, segments=["rest_pre", "rest_post"], bands={"alpha": (8, 13)},
-            rois="default", n_surrogates=19 if small else n_null, n_permutations=999, seed=1,
-            verbose=False)
+l2 = hs.level2(
+    raw,
+    segments=["rest_pre", "rest_post"],
+    bands={"alpha": (8, 13)},
+    rois="default",
+    n_surrogates=19 if small else n_null,
+    n_permutations=999,
+    seed=1,
+    verbose=False,
+)
 print(l2)
 print(l2.contrast_table().head())
 
@@ -99,8 +140,12 @@ hs.annotate(raw, l1, l2)
 print(sorted(set(raw.annotations.description)))
 mne.viz.set_browser_backend("matplotlib")
 raw.copy().pick(["therapist:Cz", "therapist:C3", "client:Cz", "client:C3"]).plot(
-    duration=segments[1][1], start=segments[0][1], scalings=dict(eeg=30e-6), show=False,
-    show_scrollbars=False)
+    duration=segments[1][1],
+    start=segments[0][1],
+    scalings=dict(eeg=30e-6),
+    show=False,
+    show_scrollbars=False,
+)
 
 # %%
 # Level 3: across sessions
@@ -115,13 +160,21 @@ for dyad in study.dyads:
     for s in range(study.design["n_sessions"]):
         raw_s, truth_s = study.get_dyad(dyad, s, verbose=False)
         rest = raw_s.copy().crop(0, segments[0][1] - 1 / 100.0)
-        sync = hs.compute_sync(rest, bands={"alpha": (8, 13)}, rois={"central": central},
-                               picks=[f"{r}:{c}" for r in raw.roles for c in central],
-                               verbose=False)
+        sync = hs.compute_sync(
+            rest,
+            bands={"alpha": (8, 13)},
+            rois={"central": central},
+            picks=[f"{r}:{c}" for r in raw.roles for c in central],
+            verbose=False,
+        )
         values[dyad].append(float(sync.get_data(level="roi")[0, 0]))
         dates[dyad].append(truth_s.extra["date"])
 l3 = hs.level3(values, dates, n_permutations=999, seed=2)
 print(l3)
 print(l3.summary)
-hs.viz.plot_trend(range(study.design["n_sessions"]), [values[d] for d in study.dyads],
-           labels=study.dyads, ylabel="central alpha PLV (rest before)")
+hs.viz.plot_trend(
+    range(study.design["n_sessions"]),
+    [values[d] for d in study.dyads],
+    labels=study.dyads,
+    ylabel="central alpha PLV (rest before)",
+)

@@ -38,9 +38,12 @@ rest, session = (10.0, 10.0) if small else (300.0, 60.0)
 # ----------
 # The simulated design table: each dyad's group, coupling strength (mindful 0.45,
 # non-mindful 0.25, with jitter) and WAI scores drawn to correlate with the strength.
-design = hs.simulate_study(n_dyads=n_dyads, sfreq=100.0, seed=7,
-                           segments=[("rest_pre", rest), ("session", session),
-                                     ("rest_post", rest)])
+design = hs.simulate_study(
+    n_dyads=n_dyads,
+    sfreq=100.0,
+    seed=7,
+    segments=[("rest_pre", rest), ("session", session), ("rest_post", rest)],
+)
 print(design.to_table()[["dyad", "group", "strength", "WAI_T", "WAI_C", "alliance_gap"]])
 
 # %%
@@ -50,16 +53,28 @@ print(design.to_table()[["dyad", "group", "strength", "WAI_T", "WAI_C", "allianc
 # rest segments; every recording gets an epoch-shuffle surrogate test; the group statistics
 # compare groups and correlate with the alliance gap (a derived variable).
 study = hs.Study(
-    name="therapy-pilot", roles=("therapist", "client"),
-    simulate=dict(n_dyads=n_dyads, sfreq=100.0, seed=7,
-                  segments=[["rest_pre", rest], ["session", session], ["rest_post", rest]]),
-    analysis=dict(bands={"theta": [4, 8], "alpha": [8, 13]}, rois="default",
-                  segments=["rest_pre", "rest_post"]),
+    name="therapy-pilot",
+    roles=("therapist", "client"),
+    simulate=dict(
+        n_dyads=n_dyads,
+        sfreq=100.0,
+        seed=7,
+        segments=[["rest_pre", rest], ["session", session], ["rest_post", rest]],
+    ),
+    analysis=dict(
+        bands={"theta": [4, 8], "alpha": [8, 13]},
+        rois="default",
+        segments=["rest_pre", "rest_post"],
+    ),
     surrogates=dict(null="epoch_shuffle", n_surrogates=19 if small else 200, seed=1),
     insync=dict(level1=False, level2=False, level3=False),
-    statistics=dict(n_permutations=199 if small else 5000, rois=["frontal", "central"],
-                    differences={"alliance_gap": ["WAI_T", "WAI_C"]},
-                    correlate=["alliance_gap"], pseudo_dyads=False),
+    statistics=dict(
+        n_permutations=199 if small else 5000,
+        rois=["frontal", "central"],
+        differences={"alliance_gap": ["WAI_T", "WAI_C"]},
+        correlate=["alliance_gap"],
+        pseudo_dyads=False,
+    ),
 )
 tmpdir = tempfile.TemporaryDirectory()
 out_dir = Path(tmpdir.name)
@@ -76,8 +91,13 @@ print(results)
 feats, contrast = results.group["features"], results.group["contrast"]
 labels = list(feats["labels"])
 j = labels.index("rest_pre/plv/alpha/central")
-hs.viz.plot_group_contrast(feats["values"][:, j], feats["groups"], statistic=contrast["F"][j],
-                    p=contrast["p"][j], ylabel="central alpha PLV (rest before)")
+hs.viz.plot_group_contrast(
+    feats["values"][:, j],
+    feats["groups"],
+    statistic=contrast["F"][j],
+    p=contrast["p"][j],
+    ylabel="central alpha PLV (rest before)",
+)
 for lab, F, p in zip(labels, contrast["F"], contrast["p"]):
     print(f"{lab:30s} F({contrast['df'][0]}, {contrast['df'][1]}) = {F:6.2f}  p = {p:.3f}")
 
@@ -86,9 +106,15 @@ for lab, F, p in zip(labels, contrast["F"], contrast["p"]):
 # --------------------------
 cor = results.group["correlation"]["alliance_gap"]
 gap = feats["variables"]["alliance_gap"]
-hs.viz.plot_correlation(gap, feats["values"][:, j], r=cor["r"][j], p=cor["p_perm"][j],
-                 xlabel="alliance gap WAI_T - WAI_C", ylabel="central alpha PLV",
-                 labels=list(feats["dyads"]))
+hs.viz.plot_correlation(
+    gap,
+    feats["values"][:, j],
+    r=cor["r"][j],
+    p=cor["p_perm"][j],
+    xlabel="alliance gap WAI_T - WAI_C",
+    ylabel="central alpha PLV",
+    labels=list(feats["dyads"]),
+)
 for lab, r, p in zip(labels, cor["r"], cor["p_perm"]):
     print(f"{lab:30s} r = {r:+.2f}  permutation p = {p:.3f}")
 

@@ -48,8 +48,7 @@ print("CuPy usable:", hs.backend.cupy_available(), "-> backend 'auto' is", backe
 # memory (``max_bytes='auto'``); should it still run out, the analysis is retried with
 # smaller chunks, then computed with NumPy, with a warning naming the step, and
 # ``res.params['backend']`` says where it ran.
-raw, _ = hs.simulate_dyad(duration, 250.0, roles=("therapist", "client"), seed=5,
-                          verbose=False)
+raw, _ = hs.simulate_dyad(duration, 250.0, roles=("therapist", "client"), seed=5, verbose=False)
 timings = {}
 for name in ("auto", "numpy"):
     t0 = time.perf_counter()
@@ -79,8 +78,12 @@ from distributed import Client, LocalCluster  # noqa: E402
 
 study = hs.Study(
     roles=("therapist", "client"),
-    simulate=dict(n_dyads=3 if small else 14, sfreq=100.0,
-                  segments=[["rest", 10.0 if small else 120.0]], seed=3),
+    simulate=dict(
+        n_dyads=3 if small else 14,
+        sfreq=100.0,
+        segments=[["rest", 10.0 if small else 120.0]],
+        seed=3,
+    ),
     analysis=dict(bands={"theta": [4, 8], "alpha": [8, 13]}, rois="default"),
     surrogates=False,
     insync=dict(level1=False, level2=False, level3=False),
@@ -88,11 +91,17 @@ study = hs.Study(
     # for chance level: fine for timing, not for a group comparison (see the Study docs)
     statistics=dict(n_permutations=200, pseudo_dyads=False, feature="raw"),
 )
-with tempfile.TemporaryDirectory() as out_dir, \
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                     dashboard_address=None,
-                     scheduler_kwargs=dict(dashboard=False, dashboard_address="127.0.0.1:0"),
-                     ) as cluster, Client(cluster) as client:
+with (
+    tempfile.TemporaryDirectory() as out_dir,
+    LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=None,
+        scheduler_kwargs=dict(dashboard=False, dashboard_address="127.0.0.1:0"),
+    ) as cluster,
+    Client(cluster) as client,
+):
     results = study.run(out_dir, scheduler=client, verbose=False)
     table = results.to_table()
 print(results.run_info["computed"])

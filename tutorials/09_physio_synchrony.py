@@ -62,13 +62,18 @@ folder = Path(tempfile.mkdtemp(prefix="hyperinsync-physio-"))
 # comes back as a :class:`~hyperinsync.simulation.PhysioTruth`.
 couplings = [
     hs.PhysioCoupling("eda", strength=0.6, lag=-3.0, phase="in"),
-    hs.PhysioCoupling("movement", strength=0.8, lag=1.0, phase="anti",
-                      episodes=[(0.0, segment)]),
+    hs.PhysioCoupling("movement", strength=0.8, lag=1.0, phase="anti", episodes=[(0.0, segment)]),
 ]
 t0 = dt.datetime(2024, 3, 4, 10, 0, tzinfo=dt.timezone.utc)
 sim, truth = hs.simulate_physio_dyad(
-    duration=2 * segment, sfreq=25.0, modalities=["eda", "movement"], couplings=couplings,
-    segments=[("IM", 0.0, segment), ("CB", segment, segment)], meas_date=t0, seed=8)
+    duration=2 * segment,
+    sfreq=25.0,
+    modalities=["eda", "movement"],
+    couplings=couplings,
+    segments=[("IM", 0.0, segment), ("CB", segment, segment)],
+    meas_date=t0,
+    seed=8,
+)
 print(sim)
 
 # %%
@@ -81,9 +86,15 @@ for role in truth.roles:
     (folder / role).mkdir()
     eda_us = sim.get_data(picks=[f"{role}:EDA"])[0] * 1e6
     (folder / role / "EDA.csv").write_text(
-        f"{t0.timestamp():.1f}\n25.0\n" + "\n".join(f"{v:.5f}" for v in eda_us))
-np.savetxt(folder / "session_mea.txt", sim.get_data(picks=["therapist:MEA", "client:MEA"]).T,
-           fmt="%.2f", header='"therapist" "client"', comments="")
+        f"{t0.timestamp():.1f}\n25.0\n" + "\n".join(f"{v:.5f}" for v in eda_us)
+    )
+np.savetxt(
+    folder / "session_mea.txt",
+    sim.get_data(picks=["therapist:MEA", "client:MEA"]).T,
+    fmt="%.2f",
+    header='"therapist" "client"',
+    comments="",
+)
 
 # %%
 # Reading them onto one timeline
@@ -96,15 +107,17 @@ np.savetxt(folder / "session_mea.txt", sim.get_data(picks=["therapist:MEA", "cli
 eda = hs.io.make_physio_dyad(
     hs.io.read_raw_empatica(folder / "therapist" / "EDA.csv"),
     hs.io.read_raw_empatica(folder / "client" / "EDA.csv"),
-    sfreq=8.0, roles=("therapist", "client"))
-mea = hs.io.read_mea(folder / "session_mea.txt", roles=("therapist", "client"),
-                     meas_date=t0)
+    sfreq=8.0,
+    roles=("therapist", "client"),
+)
+mea = hs.io.read_mea(folder / "session_mea.txt", roles=("therapist", "client"), meas_date=t0)
 # the session's segments (coded from the video) on both
 segments = mne.Annotations([0.0, segment], [segment, segment], ["IM", "CB"], orig_time=t0)
 for raw in (eda, mea):
     raw.set_annotations(raw.annotations + segments)
 print(eda)
 print(mea)
+
 
 # %%
 # Missing data
@@ -135,8 +148,10 @@ for ann in lost.annotations:
     if ann["description"].startswith("BAD_"):
         print(ann["description"], ann["ch_names"], f"{ann['duration']:.0f} s")
 masks = hs.io.physio.bad_masks(lost, ["therapist:EDA", "client:EDA"])
-print("client's spans left out (s):",
-      [(int(a) / 8, int(b) / 8) for a, b in hs.io.physio.mask_runs(masks[1])])
+print(
+    "client's spans left out (s):",
+    [(int(a) / 8, int(b) / 8) for a, b in hs.io.physio.mask_runs(masks[1])],
+)
 # annotations and time stamps count from the recording's absolute start
 print("recording starts at", hs.io.physio.abs_start(lost))
 
@@ -165,10 +180,19 @@ mea = hs.preprocessing.mea_scale(hs.preprocessing.mea_smooth(mea, window=0.5))
 # 0.3-10 s). The surrogates are circular shifts of the client's series, which keep each
 # series' own dynamics and remove the pairing. Each result is a
 # :class:`~hyperinsync.LaggedSyncResult`.
-res_eda = hs.lagged_sync(eda, pairs={"SCR": ("EDA_SCR", "EDA_SCR")}, lag=5, window=30,
-                         step=15, segments=["IM", "CB"], n_surrogates=n_sur, seed=0)
-res_mea = hs.lagged_sync(mea, lag=2, window=10, step=5, segments=["IM", "CB"],
-                         n_surrogates=n_sur, seed=0)
+res_eda = hs.lagged_sync(
+    eda,
+    pairs={"SCR": ("EDA_SCR", "EDA_SCR")},
+    lag=5,
+    window=30,
+    step=15,
+    segments=["IM", "CB"],
+    n_surrogates=n_sur,
+    seed=0,
+)
+res_mea = hs.lagged_sync(
+    mea, lag=2, window=10, step=5, segments=["IM", "CB"], n_surrogates=n_sur, seed=0
+)
 print(res_eda)
 print(res_mea)
 
@@ -184,8 +208,19 @@ print(res_mea)
 #   mirroring the lags in blocks of windows, with a bootstrap interval of the lag of the
 #   peak; ``'<role>-led'`` only when the test rejects *and* the interval excludes 0, else
 #   ``'simultaneous'``.
-cols = ["modality", "sync", "sync_p", "sync_effect_size", "phase", "phase_p", "leader",
-        "lead_p", "peak_lag", "peak_lag_ci_low", "peak_lag_ci_high"]
+cols = [
+    "modality",
+    "sync",
+    "sync_p",
+    "sync_effect_size",
+    "phase",
+    "phase_p",
+    "leader",
+    "lead_p",
+    "peak_lag",
+    "peak_lag_ci_low",
+    "peak_lag_ci_high",
+]
 for res in (res_eda, res_mea):
     print(res.to_table()[cols].round(3).to_string(index=False))
 
@@ -197,8 +232,16 @@ for res in (res_eda, res_mea):
 # recording's own chance level, the value to compare across sessions. A leader needs
 # both the lag-mirror test and a peak-lag interval that excludes 0: with short or weakly
 # coupled stretches the answer is ``'simultaneous'`` (not shown to lead), never a guess.
-seg_cols = ["modality", "segment", "n_windows_valid", "sync", "sync_corrected", "sync_p",
-            "sync_p_fdr", "leader"]
+seg_cols = [
+    "modality",
+    "segment",
+    "n_windows_valid",
+    "sync",
+    "sync_corrected",
+    "sync_p",
+    "sync_p_fdr",
+    "leader",
+]
 for res in (res_eda, res_mea):
     print(res.to_table("segment")[seg_cols].round(3).to_string(index=False))
 
@@ -211,9 +254,20 @@ for res in (res_eda, res_mea):
 # therapist leads, so ``susy_ES_lead_a`` is the therapist-led effect). SUSY needs complete
 # segments: those holding a ``BAD_outlier`` sample are left out (``n_windows_missing``).
 susy = hs.lagged_sync(mea, lag=2, window=30, definition="susy", n_surrogates=n_sur, seed=0)
-print(susy.to_table()[["susy_ES", "susy_ES_noabs", "susy_ES_lead_a", "susy_ES_lead_b",
-                       "sync_effect_size", "n_windows_missing"]].round(2)
-      .to_string(index=False))
+print(
+    susy.to_table()[
+        [
+            "susy_ES",
+            "susy_ES_noabs",
+            "susy_ES_lead_a",
+            "susy_ES_lead_b",
+            "sync_effect_size",
+            "n_windows_missing",
+        ]
+    ]
+    .round(2)
+    .to_string(index=False)
+)
 
 # %%
 # The heat map
@@ -261,8 +315,13 @@ for raw in (eda, mea):
 # (RMSSD, RSA as ln HF power). The heart rates are one more modality for
 # :func:`hyperinsync.lagged_sync`: here the therapist's heart rate leads by 2 s.
 ecg, ecg_truth = hs.simulate_physio_dyad(
-    duration=segment, sfreq=250.0, modalities=["heart"], heart="ecg", seed=9,
-    couplings=[hs.PhysioCoupling("heart", strength=0.6, lag=2.0)])
+    duration=segment,
+    sfreq=250.0,
+    modalities=["heart"],
+    heart="ecg",
+    seed=9,
+    couplings=[hs.PhysioCoupling("heart", strength=0.6, lag=2.0)],
+)
 beats = hs.preprocessing.detect_beats(ecg)
 print({ch: len(b["times"]) for ch, b in beats.items()}, "beats")
 hr = hs.preprocessing.heart_rate_from_beats(beats, sfreq=4.0, n_times=int(segment * 4))
@@ -279,9 +338,16 @@ print(res_hr.to_table()[["modality", "sync", "sync_p", "phase", "leader", "peak_
 # Are real dyads more synchronous than people who never met? Every therapist with every
 # other dyad's client (:func:`hyperinsync.lagged_pseudo_dyads`), as rMEA's ``shuffle``:
 # Cohen's d of real vs pseudo synchrony and a permutation test.
-dyads = [hs.simulate_physio_dyad(segment, 25.0, modalities=["movement"], seed=20 + k,
-                                 couplings=[hs.PhysioCoupling("movement", 0.5, 1.0)])[0]
-         for k in range(4 if small else 6)]
+dyads = [
+    hs.simulate_physio_dyad(
+        segment,
+        25.0,
+        modalities=["movement"],
+        seed=20 + k,
+        couplings=[hs.PhysioCoupling("movement", 0.5, 1.0)],
+    )[0]
+    for k in range(4 if small else 6)
+]
 pseudo = hs.lagged_pseudo_dyads(dyads, lag=2, window=10, step=5, seed=0)
 print(pseudo["group"].round(3).to_string(index=False))
 
@@ -294,16 +360,30 @@ print(pseudo["group"].round(3).to_string(index=False))
 # depend on it: ``bond`` on the ``IM`` synchrony, ``task`` on the ``CB`` synchrony,
 # ``goal`` on neither. It returns a :class:`~hyperinsync.simulation.SimulatedPhysioStudy`.
 study = hs.simulate_physio_study(
-    n_dyads=8 if small else 16, n_sessions=3 if small else 5,
+    n_dyads=8 if small else 16,
+    n_sessions=3 if small else 5,
     segments=(("IM", 200.0 if small else 300.0), ("CB", 200.0 if small else 300.0)),
-    modalities=("eda",), sfreq=8.0, seed=3)
+    modalities=("eda",),
+    sfreq=8.0,
+    seed=3,
+)
 results, design = [], []
 for row in study.table:
     raw, _ = study.get_dyad(row["dyad"], row["session"], verbose=False)
     raw = hs.preprocessing.eda_decompose(raw, verbose=False)
-    results.append(hs.lagged_sync(raw, pairs={"SCR": ("EDA_SCR", "EDA_SCR")}, lag=5,
-                                  window=30, step=15, segments=["IM", "CB"],
-                                  n_surrogates=99 if small else 200, seed=0, verbose=False))
+    results.append(
+        hs.lagged_sync(
+            raw,
+            pairs={"SCR": ("EDA_SCR", "EDA_SCR")},
+            lag=5,
+            window=30,
+            step=15,
+            segments=["IM", "CB"],
+            n_surrogates=99 if small else 200,
+            seed=0,
+            verbose=False,
+        )
+    )
     design.append({k: row[k] for k in ("dyad", "session", "date", "bond", "task", "goal")})
 
 # %%
@@ -313,9 +393,11 @@ for row in study.table:
 # ``study.design['icc']``; measured synchrony adds measurement noise, so its ICC is lower).
 sessions = hs.stats.segment_table(results, design, level="session")
 icc = hs.stats.icc(sessions, value="sync_corrected")
-print(f"ICC of session synchrony: {icc['icc']:.2f} "
-      f"(ANOVA ICC(1) {icc['icc_anova']:.2f}, 95 % CI {icc['icc_anova_ci_low']:.2f} to "
-      f"{icc['icc_anova_ci_high']:.2f}); planted strengths: {study.design['icc']:.2f}")
+print(
+    f"ICC of session synchrony: {icc['icc']:.2f} "
+    f"(ANOVA ICC(1) {icc['icc_anova']:.2f}, 95 % CI {icc['icc_anova_ci_low']:.2f} to "
+    f"{icc['icc_anova_ci_high']:.2f}); planted strengths: {study.design['icc']:.2f}"
+)
 
 # %%
 # Does segment synchrony predict the session's alliance? One row per session with the
@@ -334,14 +416,16 @@ print(f"ICC of session synchrony: {icc['icc']:.2f} "
 # carries the same signal and one segment's measure stands in for the other's. Separating
 # segments needs variation that is specific to them.
 seg = hs.stats.segment_table(results, design, level="segment")
-wide = seg.pivot_table(index=["dyad", "session", "bond", "task", "goal"],
-                       columns="segment", values="sync_corrected").reset_index()
+wide = seg.pivot_table(
+    index=["dyad", "session", "bond", "task", "goal"], columns="segment", values="sync_corrected"
+).reset_index()
 wide = wide.rename(columns={"IM": "sync_IM", "CB": "sync_CB"})
 for outcome in ("bond", "task"):
     fit = hs.stats.predict_outcome(wide, outcome, ["sync_IM", "sync_CB"], center="within")
     print(fit["formula"])
-    print(fit["table"][["term", "estimate", "ci_low", "ci_high", "p"]].round(3)
-          .to_string(index=False))
+    print(
+        fit["table"][["term", "estimate", "ci_low", "ci_high", "p"]].round(3).to_string(index=False)
+    )
 
 # %%
 # Level 3: synchrony across sessions

@@ -65,8 +65,11 @@ class Row:
         if self.target is None:
             return ""
         kind, *lim = self.target
-        return {"between": f"[{lim[0]:g}, {lim[1]:g}]" if kind == "between" else "",
-                "at_most": f"<= {lim[0]:g}", "at_least": f">= {lim[0]:g}"}[kind]
+        return {
+            "between": f"[{lim[0]:g}, {lim[1]:g}]" if kind == "between" else "",
+            "at_most": f"<= {lim[0]:g}",
+            "at_least": f">= {lim[0]:g}",
+        }[kind]
 
 
 # The nominal band for a family-wise / false-positive error rate at alpha = .05.

@@ -81,16 +81,17 @@ def add_alpha(raw, gain, rng, peak=10.0, sd=0.8):
     n = data.shape[1]
     freqs = sp_fft.rfftfreq(n, 1.0 / raw.info["sfreq"])
     amp = np.exp(-0.5 * ((freqs - peak) / sd) ** 2)
-    spec = (rng.standard_normal((len(data), len(freqs)))
-            + 1j * rng.standard_normal((len(data), len(freqs)))) * amp
+    spec = (
+        rng.standard_normal((len(data), len(freqs)))
+        + 1j * rng.standard_normal((len(data), len(freqs)))
+    ) * amp
     extra = sp_fft.irfft(spec, n)
     extra *= gain * data.std(axis=1, keepdims=True) / extra.std(axis=1, keepdims=True)
     data += extra
     return raw
 
 
-def dyad_features(seed, duration=40.0, alpha_gain=0.0, strength=0.0, n_surrogates=50,
-                  montage=None):
+def dyad_features(seed, duration=40.0, alpha_gain=0.0, strength=0.0, n_surrogates=50, montage=None):
     """Raw, corrected and z features (4 each: theta/alpha x frontal/central) of one dyad.
 
     The dyad is simulated, then analysed as a study's recording is: surrogate_test with the
@@ -98,14 +99,31 @@ def dyad_features(seed, duration=40.0, alpha_gain=0.0, strength=0.0, n_surrogate
     """
     montage = _montage() if montage is None else montage
     rng = np.random.default_rng(seed)
-    couplings = [] if strength == 0 else [Coupling(band="alpha", roi_a=ROIS["frontal"],
-                                                   roi_b=ROIS["frontal"], strength=strength)]
-    raw, _ = simulate_dyad(duration=duration, sfreq=SFREQ, montage=montage,
-                           couplings=couplings, seed=int(rng.integers(2**31)), verbose=False)
+    couplings = (
+        []
+        if strength == 0
+        else [
+            Coupling(band="alpha", roi_a=ROIS["frontal"], roi_b=ROIS["frontal"], strength=strength)
+        ]
+    )
+    raw, _ = simulate_dyad(
+        duration=duration,
+        sfreq=SFREQ,
+        montage=montage,
+        couplings=couplings,
+        seed=int(rng.integers(2**31)),
+        verbose=False,
+    )
     if alpha_gain:
         add_alpha(raw, alpha_gain, rng)
-    sur = surrogate_test(raw, n_surrogates=n_surrogates, bands=BANDS, rois=ROIS,
-                    seed=int(rng.integers(2**31)), verbose=False)
+    sur = surrogate_test(
+        raw,
+        n_surrogates=n_surrogates,
+        bands=BANDS,
+        rois=ROIS,
+        seed=int(rng.integers(2**31)),
+        verbose=False,
+    )
     same = [(sur.rows.index(r), sur.cols.index(r)) for r in ROIS]
     obs = np.array([sur.observed[0, b, i, j] for b in range(len(BANDS)) for i, j in same])
     mean = np.array([sur.null_mean[0, b, i, j] for b in range(len(BANDS)) for i, j in same])
@@ -118,8 +136,11 @@ def _group_data(rng, design, n_surrogates, montage):
     rows, groups = [], []
     for g, (n, kwargs) in enumerate(design):
         for _ in range(n):
-            rows.append(dyad_features(int(rng.integers(2**31)), n_surrogates=n_surrogates,
-                                      montage=montage, **kwargs))
+            rows.append(
+                dyad_features(
+                    int(rng.integers(2**31)), n_surrogates=n_surrogates, montage=montage, **kwargs
+                )
+            )
             groups.append(g)
     return {f: np.array([r[f] for r in rows]) for f in FEATURES}, np.array(groups)
 
@@ -130,11 +151,15 @@ def _scenarios(n_group, quick):
     small = max(3, (n_group * 5) // 8)
     return {
         "null": [(n_group, dict(duration=base)), (n_group, dict(duration=base))],
-        "alpha confound": [(n_group, dict(duration=base)),
-                           (n_group, dict(duration=base, alpha_gain=1.0))],
+        "alpha confound": [
+            (n_group, dict(duration=base)),
+            (n_group, dict(duration=base, alpha_gain=1.0)),
+        ],
         "length confound": [(n_group, dict(duration=short)), (n_group, dict(duration=long))],
         "length confound, unbalanced": [
-            (small, dict(duration=short)), (2 * n_group - small, dict(duration=long))],
+            (small, dict(duration=short)),
+            (2 * n_group - small, dict(duration=long)),
+        ],
     }
 
 
@@ -154,9 +179,11 @@ def run(n_rep, seed, quick=False):
     rows, shown = [], 0
     for name, design in scen.items():
         hits = {(kind, f): 0 for kind in ("contrast", "contrast1", "corr") for f in FEATURES}
-        desc = " vs ".join(f"{n} x {kw['duration']:g} s"
-                           + (f" + alpha x{kw['alpha_gain']:g}" if kw.get("alpha_gain") else "")
-                           for n, kw in design)
+        desc = " vs ".join(
+            f"{n} x {kw['duration']:g} s"
+            + (f" + alpha x{kw['alpha_gain']:g}" if kw.get("alpha_gain") else "")
+            for n, kw in design
+        )
         for _ in range(n_rep):
             data, groups = _group_data(rng, design, n_sur, montage)
             # the questionnaire: noise, or tracking the confound (group) but not coupling
@@ -174,12 +201,30 @@ def run(n_rep, seed, quick=False):
             target = None if f == "raw" else NOMINAL
             scenario = f"{name}: {desc}"
             rows += [
-                Row(f"group contrast (Welch F, FDR over 4 features), {f}", scenario,
-                    "FWER", hits[("contrast", f)], n_rep, target),
-                Row(f"group contrast, one feature (alpha frontal), {f}", scenario, "FPR",
-                    hits[("contrast1", f)], n_rep, target),
-                Row(f"questionnaire correlation (FDR over 4 features), {f}", scenario, "FWER",
-                    hits[("corr", f)], n_rep, target),
+                Row(
+                    f"group contrast (Welch F, FDR over 4 features), {f}",
+                    scenario,
+                    "FWER",
+                    hits[("contrast", f)],
+                    n_rep,
+                    target,
+                ),
+                Row(
+                    f"group contrast, one feature (alpha frontal), {f}",
+                    scenario,
+                    "FPR",
+                    hits[("contrast1", f)],
+                    n_rep,
+                    target,
+                ),
+                Row(
+                    f"questionnaire correlation (FDR over 4 features), {f}",
+                    scenario,
+                    "FWER",
+                    hits[("corr", f)],
+                    n_rep,
+                    target,
+                ),
             ]
         shown = _progress(rows, shown)
     rows += power_rows(rng, n_group, n_power, n_sur, n_perm, strengths, montage, quick)
@@ -190,8 +235,10 @@ def power_rows(rng, n_group, n_power, n_sur, n_perm, strengths, montage, quick=F
     """Power of the group contrast, for the corrected and the z feature on the same data."""
     rows = []
     for s in strengths:
-        design = [(n_group, dict(duration=20.0 if quick else 40.0)),
-                  (n_group, dict(duration=20.0 if quick else 40.0, strength=s))]
+        design = [
+            (n_group, dict(duration=20.0 if quick else 40.0)),
+            (n_group, dict(duration=20.0 if quick else 40.0, strength=s)),
+        ]
         hits = dict.fromkeys(("corrected", "z"), 0)
         for _ in range(n_power):
             data, groups = _group_data(rng, design, n_sur, montage)
@@ -200,9 +247,17 @@ def power_rows(rng, n_group, n_power, n_sur, n_perm, strengths, montage, quick=F
                 con = group_contrast(data[f], groups, n_perm, seed=pseed, statistic="welch")
                 hits[f] += bool(con["p_corrected"][ALPHA_FRONTAL] <= ALPHA)
         for f, k in hits.items():
-            rows.append(Row(f"group contrast (Welch F, FDR over 4 features), {f}",
-                            f"alpha frontal coupling in group 2 only, {n_group} + {n_group} dyads",
-                            "power", k, n_power, None, extra=dict(strength=s)))
+            rows.append(
+                Row(
+                    f"group contrast (Welch F, FDR over 4 features), {f}",
+                    f"alpha frontal coupling in group 2 only, {n_group} + {n_group} dyads",
+                    "power",
+                    k,
+                    n_power,
+                    None,
+                    extra=dict(strength=s),
+                )
+            )
         _progress(rows, len(rows) - len(hits))
     return rows
 
@@ -210,6 +265,9 @@ def power_rows(rng, n_group, n_power, n_sur, n_perm, strengths, montage, quick=F
 def _progress(rows, start):
     """Print the rows measured since ``start`` to stderr (long runs show progress)."""
     for r in rows[start:]:
-        print(f"  [{__name__}] {r.family} | {r.scenario} | {r.quantity} {r.k}/{r.n} "
-              f"{r.extra or ''}", file=sys.stderr, flush=True)
+        print(
+            f"  [{__name__}] {r.family} | {r.scenario} | {r.quantity} {r.k}/{r.n} {r.extra or ''}",
+            file=sys.stderr,
+            flush=True,
+        )
     return len(rows)

@@ -57,8 +57,11 @@ import numpy as np
 from .common import NOMINAL, Row
 
 BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
-ROIS = {"frontal": ["F3", "Fz", "F4"], "central": ["C3", "Cz", "C4"],
-        "parietal": ["P3", "Pz", "P4"]}
+ROIS = {
+    "frontal": ["F3", "Fz", "F4"],
+    "central": ["C3", "Cz", "C4"],
+    "parietal": ["P3", "Pz", "P4"],
+}
 SFREQ = 250.0
 FAMILY = "level1"
 ALPHA = 0.05
@@ -73,15 +76,26 @@ def _sizes(quick):
 def _recording(seed, duration, couplings, roles=("A", "B")):
     from hyperinsync import simulate_dyad
 
-    return simulate_dyad(duration=duration, sfreq=SFREQ, couplings=couplings, roles=roles,
-                         seed=seed, verbose=False)[0]
+    return simulate_dyad(
+        duration=duration, sfreq=SFREQ, couplings=couplings, roles=roles, seed=seed, verbose=False
+    )[0]
 
 
 def _level1(raw, sz, seed, lead_lag):
     from hyperinsync.insync import level1
 
-    return level1(raw, BANDS, ROIS, window=sz["window"], step=0.5, n_surrogates=sz["n_null"],
-                  lead_lag=lead_lag, seed=seed, n_jobs=1, verbose=False)
+    return level1(
+        raw,
+        BANDS,
+        ROIS,
+        window=sz["window"],
+        step=0.5,
+        n_surrogates=sz["n_null"],
+        lead_lag=lead_lag,
+        seed=seed,
+        n_jobs=1,
+        verbose=False,
+    )
 
 
 def _null_job(args):
@@ -89,10 +103,14 @@ def _null_job(args):
     from hyperinsync import Coupling
 
     seed, strength, sz = args
-    couplings = [] if strength == 0 else [
-        Coupling("alpha", "central", "central", strength=strength),
-        Coupling("theta", "frontal", "frontal", strength=strength),
-    ]
+    couplings = (
+        []
+        if strength == 0
+        else [
+            Coupling("alpha", "central", "central", strength=strength),
+            Coupling("theta", "frontal", "frontal", strength=strength),
+        ]
+    )
     res = _level1(_recording(seed, sz["duration"], couplings), sz, seed, lead_lag=False)
     return len(res.episodes) > 0
 
@@ -108,30 +126,47 @@ def _episode_job(args):
     on, off = sz["onset"], sz["onset"] + length
     couplings = []
     for band, roi in PLANTED:
-        couplings.append(Coupling(band, roi, roi, strength=strength, lag=lag, phase=phase,
-                                  episodes=[(on, off)]))
+        couplings.append(
+            Coupling(band, roi, roi, strength=strength, lag=lag, phase=phase, episodes=[(on, off)])
+        )
         if tonic:
             # the tonic coupling before and after the episode (the simulator keeps couplings
             # of the same channels and band apart in time)
-            couplings.append(Coupling(band, roi, roi, strength=tonic,
-                                      episodes=[(0.0, on), (off, sz["duration"])]))
+            couplings.append(
+                Coupling(
+                    band, roi, roi, strength=tonic, episodes=[(0.0, on), (off, sz["duration"])]
+                )
+            )
     res = _level1(_recording(seed, sz["duration"], couplings), sz, seed, lead_lag=True)
     out = {}
     for band, roi in PLANTED:
-        hits = [e for e in res.episodes if (e["band"], e["roi_a"], e["roi_b"]) == (band, roi, roi)
-                and e["onset"] < off and e["onset"] + e["duration"] > on]
+        hits = [
+            e
+            for e in res.episodes
+            if (e["band"], e["roi_a"], e["roi_b"]) == (band, roi, roi)
+            and e["onset"] < off
+            and e["onset"] + e["duration"] > on
+        ]
         if not hits:
             out[band] = dict(found=False)
             continue
         ep = max(hits, key=lambda e: e["duration"])
-        out[band] = dict(found=True, onset_err=ep["onset"] - on, dur_err=ep["duration"] - length,
-                         leader=ep["leader"], lag=ep["lag"], phase=ep["phase"])
+        out[band] = dict(
+            found=True,
+            onset_err=ep["onset"] - on,
+            dur_err=ep["duration"] - length,
+            leader=ep["leader"],
+            lag=ep["lag"],
+            phase=ep["phase"],
+        )
     # episodes in ROI pairs without coupling (false ones), and in a planted ROI pair's other
     # band (the band filters' transition bands overlap at 8 Hz: leakage, issue 11 item 10)
     pairs = {(roi, roi) for _, roi in PLANTED}
     out["other_pairs"] = sum((e["roi_a"], e["roi_b"]) not in pairs for e in res.episodes)
-    out["other_band"] = sum((e["roi_a"], e["roi_b"]) in pairs
-                            and (e["band"], e["roi_a"]) not in PLANTED for e in res.episodes)
+    out["other_band"] = sum(
+        (e["roi_a"], e["roi_b"]) in pairs and (e["band"], e["roi_a"]) not in PLANTED
+        for e in res.episodes
+    )
     return out
 
 
@@ -159,22 +194,35 @@ def run(n_rep, seed, quick=False):
     sz = _sizes(quick)
     n_null = 4 if quick else n_rep
     n_curve = 2 if quick else max(20, n_rep // 5)
-    scen = f"{sz['duration']:g} s at {SFREQ:g} Hz, 3 x 3 ROI pairs x 2 bands, " \
-           f"{sz['window']:g} s windows"
+    scen = (
+        f"{sz['duration']:g} s at {SFREQ:g} Hz, 3 x 3 ROI pairs x 2 bands, "
+        f"{sz['window']:g} s windows"
+    )
     rows = []
     # 1. null recordings: family-wise error over windows x ROI pairs x bands
     for i, strength in enumerate((0.0, 0.2, 0.4)):
         jobs = [(s, strength, sz) for s in _seeds(seed, 10 + i, n_null)]
         k = int(sum(_map(_null_job, jobs, quick)))
         what = "no coupling" if strength == 0 else f"constant coupling {strength:g}"
-        rows.append(Row(f"{FAMILY} / any episode (max-stat)", f"{what}; {scen}", "FWER", k,
-                        n_null, NOMINAL, {"n_null": sz["n_null"]}))
+        rows.append(
+            Row(
+                f"{FAMILY} / any episode (max-stat)",
+                f"{what}; {scen}",
+                "FWER",
+                k,
+                n_null,
+                NOMINAL,
+                {"n_null": sz["n_null"]},
+            )
+        )
     # 2. planted episodes: detection, onset and duration errors
     strengths = (0.5,) if quick else (0.3, 0.4, 0.5, 0.7)
     for tonic in (0.2, 0.0):
         for j, strength in enumerate(strengths):
-            jobs = [(s, strength, tonic, 0.0, 0.0, 12.0, sz)
-                    for s in _seeds(seed, 20 + 10 * int(tonic * 10) + j, n_curve)]
+            jobs = [
+                (s, strength, tonic, 0.0, 0.0, 12.0, sz)
+                for s in _seeds(seed, 20 + 10 * int(tonic * 10) + j, n_curve)
+            ]
             out = _map(_episode_job, jobs, quick)
             other_pairs = int(sum(o["other_pairs"] for o in out))
             other_band = int(sum(o["other_band"] for o in out))
@@ -182,16 +230,27 @@ def run(n_rep, seed, quick=False):
                 found = [o[band] for o in out if o[band]["found"]]
                 on = [o["onset_err"] for o in found]
                 du = [o["dur_err"] for o in found]
-                rows.append(Row(
-                    f"{FAMILY} / planted episode", f"12 s {band} {roi}-{roi} episode of "
-                    f"{strength:g} on tonic {tonic:g}; {scen}", "power", len(found), len(out),
-                    None, {"strength": strength, "tonic": tonic,
-                           "onset_err_median_s": _abs_q(on, 0.5),
-                           "onset_err_p90_s": _abs_q(on, 0.9),
-                           "dur_err_median_s": _abs_q(du, 0.5),
-                           "dur_err_p90_s": _abs_q(du, 0.9),
-                           "episodes_other_pairs": other_pairs,
-                           "episodes_other_band": other_band}))
+                rows.append(
+                    Row(
+                        f"{FAMILY} / planted episode",
+                        f"12 s {band} {roi}-{roi} episode of "
+                        f"{strength:g} on tonic {tonic:g}; {scen}",
+                        "power",
+                        len(found),
+                        len(out),
+                        None,
+                        {
+                            "strength": strength,
+                            "tonic": tonic,
+                            "onset_err_median_s": _abs_q(on, 0.5),
+                            "onset_err_p90_s": _abs_q(on, 0.9),
+                            "dur_err_median_s": _abs_q(du, 0.5),
+                            "dur_err_p90_s": _abs_q(du, 0.9),
+                            "episodes_other_pairs": other_pairs,
+                            "episodes_other_band": other_band,
+                        },
+                    )
+                )
     # 3. lead-lag labels
     lags = (0.0, 0.05) if quick else (0.0, 0.01, -0.01, 0.05, -0.05)
     for j, lag in enumerate(lags):
@@ -200,20 +259,51 @@ def run(n_rep, seed, quick=False):
         for band, roi in PLANTED:
             found = [o[band] for o in out if o[band]["found"]]
             labelled = [o for o in found if o["leader"] != "simultaneous"]
-            extra = {"lag_s": lag, "n_recordings": n_curve,
-                     "lag_median_s": float(np.median([o["lag"] for o in found])) if found
-                     else float("nan")}
+            extra = {
+                "lag_s": lag,
+                "n_recordings": n_curve,
+                "lag_median_s": float(np.median([o["lag"] for o in found]))
+                if found
+                else float("nan"),
+            }
             scen_l = f"15 s {band} {roi}-{roi} episode of 0.6, lag {1000 * lag:+g} ms; {scen}"
             if lag == 0:
-                rows.append(Row(f"{FAMILY} / lead-lag", scen_l, "leader-label rate",
-                                len(labelled), len(found), NOMINAL, extra))
+                rows.append(
+                    Row(
+                        f"{FAMILY} / lead-lag",
+                        scen_l,
+                        "leader-label rate",
+                        len(labelled),
+                        len(found),
+                        NOMINAL,
+                        extra,
+                    )
+                )
                 continue
             right = "A-led" if lag > 0 else "B-led"
             n_right = sum(o["leader"] == right for o in labelled)
-            rows.append(Row(f"{FAMILY} / lead-lag", scen_l, "accuracy (right leader)",
-                            n_right, len(found), None, extra))
-            rows.append(Row(f"{FAMILY} / lead-lag", scen_l, "wrong-leader rate",
-                            len(labelled) - n_right, len(found), ("at_most", ALPHA), extra))
+            rows.append(
+                Row(
+                    f"{FAMILY} / lead-lag",
+                    scen_l,
+                    "accuracy (right leader)",
+                    n_right,
+                    len(found),
+                    None,
+                    extra,
+                )
+            )
+            rows.append(
+                Row(
+                    f"{FAMILY} / lead-lag",
+                    scen_l,
+                    "wrong-leader rate",
+                    len(labelled) - n_right,
+                    len(found),
+                    ("at_most", ALPHA),
+                    extra,
+                )
+            )
     # 4. in-phase vs anti-phase (two-sided)
     phases = (np.pi / 2,) if quick else (np.pi / 2, 0.0, np.pi)
     for j, phase in enumerate(phases):
@@ -224,12 +314,29 @@ def run(n_rep, seed, quick=False):
             scen_p = f"15 s {band} {roi}-{roi} episode of 0.6, phase {phase:.2f} rad; {scen}"
             if np.isclose(phase, np.pi / 2):
                 k = sum(o["phase"] in ("in-phase", "anti-phase") for o in found)
-                rows.append(Row(f"{FAMILY} / phase relation", scen_p,
-                                "in/anti-phase label rate", k, len(found), NOMINAL,
-                                {"phase": phase}))
+                rows.append(
+                    Row(
+                        f"{FAMILY} / phase relation",
+                        scen_p,
+                        "in/anti-phase label rate",
+                        k,
+                        len(found),
+                        NOMINAL,
+                        {"phase": phase},
+                    )
+                )
             else:
                 want = "in-phase" if phase == 0 else "anti-phase"
                 k = sum(o["phase"] == want for o in found)
-                rows.append(Row(f"{FAMILY} / phase relation", scen_p, f"accuracy ({want})",
-                                k, len(found), None, {"phase": phase}))
+                rows.append(
+                    Row(
+                        f"{FAMILY} / phase relation",
+                        scen_p,
+                        f"accuracy ({want})",
+                        k,
+                        len(found),
+                        None,
+                        {"phase": phase},
+                    )
+                )
     return rows

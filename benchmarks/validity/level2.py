@@ -46,25 +46,56 @@ L2_NULLS = ("circular_shift", "epoch_shuffle")
 
 def _config(quick):
     if quick:
-        return dict(seg=20.0, sfreq=100.0, max_rep=3, n_surrogates=39, n_perm=99, n_power=2,
-                    strengths=(0.5,), power_bands=("alpha",))
-    return dict(seg=60.0, sfreq=250.0, max_rep=None, n_surrogates=199, n_perm=999, n_power=None,
-                strengths=STRENGTHS, power_bands=tuple(BANDS))
+        return dict(
+            seg=20.0,
+            sfreq=100.0,
+            max_rep=3,
+            n_surrogates=39,
+            n_perm=99,
+            n_power=2,
+            strengths=(0.5,),
+            power_bands=("alpha",),
+        )
+    return dict(
+        seg=60.0,
+        sfreq=250.0,
+        max_rep=None,
+        n_surrogates=199,
+        n_perm=999,
+        n_power=None,
+        strengths=STRENGTHS,
+        power_bands=tuple(BANDS),
+    )
 
 
 def _dyad(cfg, montage, seed, couplings=()):
-    raw, _ = simulate_dyad(sfreq=cfg["sfreq"], montage=montage, couplings=list(couplings),
-                           roles=("therapist", "client"),
-                           segments=[("rest_pre", cfg["seg"]), ("rest_post", cfg["seg"])],
-                           seed=seed, verbose=False)
+    raw, _ = simulate_dyad(
+        sfreq=cfg["sfreq"],
+        montage=montage,
+        couplings=list(couplings),
+        roles=("therapist", "client"),
+        segments=[("rest_pre", cfg["seg"]), ("rest_post", cfg["seg"])],
+        seed=seed,
+        verbose=False,
+    )
     return raw
 
 
 def _level2(cfg, raw, null, seed):
-    return level2(raw, segments=["rest_pre", "rest_post"], bands=BANDS, rois=ROIS, null=null,
-                  n_surrogates=cfg["n_null"], correction="maxstat",
-                  contrasts=(("rest_post", "rest_pre"),), n_permutations=cfg["n_perm"],
-                  seed=seed, backend="numpy", verbose=False)
+    return level2(
+        raw,
+        segments=["rest_pre", "rest_post"],
+        bands=BANDS,
+        rois=ROIS,
+        null=null,
+        n_surrogates=cfg["n_null"],
+        correction="maxstat",
+        contrasts=(("rest_post", "rest_pre"),),
+        n_permutations=cfg["n_perm"],
+        seed=seed,
+        backend="numpy",
+        verbose=False,
+    )
 
 
 def _row(res, segment=SEGMENT, band=FOCUS[0], roi=FOCUS[1]):
@@ -90,8 +121,9 @@ def _null_rows(cfg, n_rep, seed, montage):
     for ni, null in enumerate(L2_NULLS):
         k = dict(seg=0, seg_fdr=0, seg_max=0, p_null=0, p_epochs=0, null_max=0, ep_fdr=0)
         for r in range(n_rep):
-            res = _level2(cfg, _dyad(cfg, montage, _seed(seed, 21, ni, r)), null,
-                          _seed(seed, 22, ni, r))
+            res = _level2(
+                cfg, _dyad(cfg, montage, _seed(seed, 21, ni, r)), null, _seed(seed, 22, ni, r)
+            )
             c = _contrast(res)
             k["seg"] += _row(res)["p"] <= ALPHA
             k["seg_fdr"] += _any(res.rows, "p_fdr")
@@ -100,24 +132,53 @@ def _null_rows(cfg, n_rep, seed, montage):
             k["p_epochs"] += c["p_epochs"] <= ALPHA
             k["null_max"] += _any(res.contrasts, "p_null_corrected")
             k["ep_fdr"] += _any(res.contrasts, "p_epochs_fdr")
-        scen = (f"no coupling, 2 x {cfg['seg']:g} s at {cfg['sfreq']:g} Hz, {null}, "
-                f"{cfg['n_null']} surrogates")
+        scen = (
+            f"no coupling, 2 x {cfg['seg']:g} s at {cfg['sfreq']:g} Hz, {null}, "
+            f"{cfg['n_null']} surrogates"
+        )
         test = dict(test=f"{SEGMENT} " + " ".join(FOCUS))
         con = dict(test=" ".join(FOCUS))
         fam = f"level2 / {null}"
         rows += [
             Row(f"{fam} / segment / uncorrected", scen, "FPR", k["seg"], n_rep, NOMINAL, test),
-            Row(f"{fam} / segment / FDR", scen, "FDR", k["seg_fdr"], n_rep, FDR_TARGET,
-                dict(family="2 segments x 2 bands x 16 ROI pairs")),
+            Row(
+                f"{fam} / segment / FDR",
+                scen,
+                "FDR",
+                k["seg_fdr"],
+                n_rep,
+                FDR_TARGET,
+                dict(family="2 segments x 2 bands x 16 ROI pairs"),
+            ),
             Row(f"{fam} / segment / max-stat", scen, "FWER", k["seg_max"], n_rep, NOMINAL),
-            Row(f"{fam} / contrast p_null / uncorrected", scen, "FPR", k["p_null"], n_rep,
-                NOMINAL, con),
-            Row(f"{fam} / contrast p_null / max-stat", scen, "FWER", k["null_max"], n_rep,
-                NOMINAL, dict(family="1 contrast x 2 bands x 16 ROI pairs")),
-            Row(f"{fam} / contrast p_epochs / uncorrected", scen, "FPR", k["p_epochs"], n_rep,
-                NOMINAL, con),
-            Row(f"{fam} / contrast p_epochs / FDR", scen, "FDR", k["ep_fdr"], n_rep,
-                FDR_TARGET),
+            Row(
+                f"{fam} / contrast p_null / uncorrected",
+                scen,
+                "FPR",
+                k["p_null"],
+                n_rep,
+                NOMINAL,
+                con,
+            ),
+            Row(
+                f"{fam} / contrast p_null / max-stat",
+                scen,
+                "FWER",
+                k["null_max"],
+                n_rep,
+                NOMINAL,
+                dict(family="1 contrast x 2 bands x 16 ROI pairs"),
+            ),
+            Row(
+                f"{fam} / contrast p_epochs / uncorrected",
+                scen,
+                "FPR",
+                k["p_epochs"],
+                n_rep,
+                NOMINAL,
+                con,
+            ),
+            Row(f"{fam} / contrast p_epochs / FDR", scen, "FDR", k["ep_fdr"], n_rep, FDR_TARGET),
         ]
     return rows
 
@@ -126,19 +187,28 @@ def _tonic_rows(cfg, n_rep, seed, montage):
     coupling = Coupling("alpha", ["C3", "C4"], ["C3", "C4"], 0.3)
     k_ep = k_null = 0
     for r in range(n_rep):
-        res = _level2(cfg, _dyad(cfg, montage, _seed(seed, 23, r), [coupling]),
-                      "circular_shift", _seed(seed, 24, r))
+        res = _level2(
+            cfg,
+            _dyad(cfg, montage, _seed(seed, 23, r), [coupling]),
+            "circular_shift",
+            _seed(seed, 24, r),
+        )
         c = _contrast(res)
         k_ep += c["p_epochs"] <= ALPHA
         k_null += c["p_null"] <= ALPHA
-    scen = (f"tonic alpha coupling 0.3 (central) in both segments, no change, "
-            f"2 x {cfg['seg']:g} s")
+    scen = f"tonic alpha coupling 0.3 (central) in both segments, no change, 2 x {cfg['seg']:g} s"
     con = dict(test=" ".join(FOCUS))
     return [
-        Row("level2 / contrast p_epochs / uncorrected", scen, "FPR", k_ep, n_rep, NOMINAL,
-            con),
-        Row("level2 / contrast p_null / uncorrected", scen, "FPR", k_null, n_rep, None,
-            dict(con, note="p_null assumes uncoupled segments (documented)")),
+        Row("level2 / contrast p_epochs / uncorrected", scen, "FPR", k_ep, n_rep, NOMINAL, con),
+        Row(
+            "level2 / contrast p_null / uncorrected",
+            scen,
+            "FPR",
+            k_null,
+            n_rep,
+            None,
+            dict(con, note="p_null assumes uncoupled segments (documented)"),
+        ),
     ]
 
 
@@ -146,23 +216,39 @@ def _power_rows(cfg, n_power, seed, montage):
     rows = []
     for bi, band in enumerate(cfg["power_bands"]):
         for si, strength in enumerate(cfg["strengths"]):
-            coupling = Coupling(band, ["C3", "C4"], ["C3", "C4"], strength,
-                                episodes=[(cfg["seg"], 2 * cfg["seg"])])
-            k = {"segment / max-stat": 0, "segment / FDR": 0,
-                 "contrast p_epochs / uncorrected": 0, "contrast p_epochs / FDR": 0}
+            coupling = Coupling(
+                band, ["C3", "C4"], ["C3", "C4"], strength, episodes=[(cfg["seg"], 2 * cfg["seg"])]
+            )
+            k = {
+                "segment / max-stat": 0,
+                "segment / FDR": 0,
+                "contrast p_epochs / uncorrected": 0,
+                "contrast p_epochs / FDR": 0,
+            }
             for r in range(n_power):
-                res = _level2(cfg, _dyad(cfg, montage, _seed(seed, 25, bi, si, r), [coupling]),
-                              "circular_shift", _seed(seed, 26, bi, si, r))
+                res = _level2(
+                    cfg,
+                    _dyad(cfg, montage, _seed(seed, 25, bi, si, r), [coupling]),
+                    "circular_shift",
+                    _seed(seed, 26, bi, si, r),
+                )
                 row, c = _row(res, band=band), _contrast(res, band=band)
                 k["segment / max-stat"] += row["p_corrected"] <= ALPHA
                 k["segment / FDR"] += row["p_fdr"] <= ALPHA
                 k["contrast p_epochs / uncorrected"] += c["p_epochs"] <= ALPHA
                 k["contrast p_epochs / FDR"] += c["p_epochs_fdr"] <= ALPHA
             for name, hits in k.items():
-                rows.append(Row(
-                    f"level2 / circular_shift / {name}",
-                    f"central coupling in {band} in rest_post only, 2 x {cfg['seg']:g} s",
-                    "power", int(hits), n_power, None, dict(band=band, strength=strength)))
+                rows.append(
+                    Row(
+                        f"level2 / circular_shift / {name}",
+                        f"central coupling in {band} in rest_post only, 2 x {cfg['seg']:g} s",
+                        "power",
+                        int(hits),
+                        n_power,
+                        None,
+                        dict(band=band, strength=strength),
+                    )
+                )
     return rows
 
 

@@ -53,8 +53,9 @@ def _trend_p(rng, n_dyads, n_sessions, session_kwargs, n_sur, n_perm, montage):
     cells = {f: [] for f in FEATURES}  # rows per feature kind: (dyad, session, values[4])
     for d in range(n_dyads):
         for s in range(n_sessions):
-            feats = dyad_features(int(rng.integers(2**31)), n_surrogates=n_sur,
-                                  montage=montage, **session_kwargs(s))
+            feats = dyad_features(
+                int(rng.integers(2**31)), n_surrogates=n_sur, montage=montage, **session_kwargs(s)
+            )
             for f in FEATURES:
                 cells[f].append((f"d{d}", s, feats[f]))
     out = {}
@@ -86,7 +87,8 @@ def run(n_rep, seed, quick=False):
         "flat, no coupling": lambda s: dict(duration=duration),
         "flat, constant coupling 0.2": lambda s: dict(duration=duration, strength=0.2),
         "alpha drift (gain 0 -> 1.5 over sessions), no coupling": lambda s: dict(
-            duration=duration, alpha_gain=1.5 * s / top),
+            duration=duration, alpha_gain=1.5 * s / top
+        ),
     }
     if quick:
         scenarios = dict(list(scenarios.items())[:1])
@@ -103,23 +105,48 @@ def run(n_rep, seed, quick=False):
         for f in FEATURES:
             target = None if f == "raw" else NOMINAL
             rows += [
-                Row(f"level3 trend (mean slope across dyads), alpha frontal, {f}",
-                    f"{name}; {design}", "FPR", one[f], n_rep, target),
-                Row(f"level3 trend, FDR over 4 features, {f}", f"{name}; {design}", "FWER",
-                    fam[f], n_rep, target),
+                Row(
+                    f"level3 trend (mean slope across dyads), alpha frontal, {f}",
+                    f"{name}; {design}",
+                    "FPR",
+                    one[f],
+                    n_rep,
+                    target,
+                ),
+                Row(
+                    f"level3 trend, FDR over 4 features, {f}",
+                    f"{name}; {design}",
+                    "FWER",
+                    fam[f],
+                    n_rep,
+                    target,
+                ),
             ]
         shown = _progress(rows, shown)
     for slope in slopes:
         hits = 0
         for _ in range(n_power):
-            res = _trend_p(rng, n_dyads, n_sessions,
-                           lambda s, slope=slope: dict(duration=duration,
-                                                       strength=0.05 + slope * s),
-                           n_sur, n_perm, montage)
+            res = _trend_p(
+                rng,
+                n_dyads,
+                n_sessions,
+                lambda s, slope=slope: dict(duration=duration, strength=0.05 + slope * s),
+                n_sur,
+                n_perm,
+                montage,
+            )
             hits += bool(res["corrected"][0])
-        rows.append(Row("level3 trend (mean slope across dyads), alpha frontal, corrected",
-                        f"coupling strength 0.05 + slope x session; {design}", "power",
-                        hits, n_power, None, extra=dict(slope_per_session=slope)))
+        rows.append(
+            Row(
+                "level3 trend (mean slope across dyads), alpha frontal, corrected",
+                f"coupling strength 0.05 + slope x session; {design}",
+                "power",
+                hits,
+                n_power,
+                None,
+                extra=dict(slope_per_session=slope),
+            )
+        )
         shown = _progress(rows, shown)
     return rows
 
@@ -127,6 +154,9 @@ def run(n_rep, seed, quick=False):
 def _progress(rows, start):
     """Print the rows measured since ``start`` to stderr (long runs show progress)."""
     for r in rows[start:]:
-        print(f"  [{__name__}] {r.family} | {r.scenario} | {r.quantity} {r.k}/{r.n} "
-              f"{r.extra or ''}", file=sys.stderr, flush=True)
+        print(
+            f"  [{__name__}] {r.family} | {r.scenario} | {r.quantity} {r.k}/{r.n} {r.extra or ''}",
+            file=sys.stderr,
+            flush=True,
+        )
     return len(rows)

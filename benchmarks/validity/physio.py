@@ -50,18 +50,27 @@ LAG = 2.0
 def _config(quick):
     if quick:
         # 20 min: fewer than 8 blocks of windows leave the lead test no p below 0.05
-        return dict(null_duration=600.0, duration=1200.0, max_rep=3, n_power=3, n_sur=49,
-                    n_boot=100)
-    return dict(null_duration=1800.0, duration=3000.0, max_rep=None, n_power=None,
-                n_sur=199, n_boot=500)
+        return dict(
+            null_duration=600.0, duration=1200.0, max_rep=3, n_power=3, n_sur=49, n_boot=100
+        )
+    return dict(
+        null_duration=1800.0, duration=3000.0, max_rep=None, n_power=None, n_sur=199, n_boot=500
+    )
 
 
 def _run(duration, couplings, seed, cfg, **kw):
     raw, _ = simulate_physio_dyad(duration, 4.0, couplings=couplings, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # few-block warnings of short quick runs
-        res = lagged_sync(raw, lag=5.0, window=30.0, n_surrogates=cfg["n_sur"],
-                          n_boot=cfg["n_boot"], seed=seed, **kw)
+        res = lagged_sync(
+            raw,
+            lag=5.0,
+            window=30.0,
+            n_surrogates=cfg["n_sur"],
+            n_boot=cfg["n_boot"],
+            seed=seed,
+            **kw,
+        )
     return {row["modality"]: row for row in res.sessions}
 
 
@@ -89,31 +98,59 @@ def run(n_rep, seed, quick=False):
         ("FPR", lambda r: r["sync_p"] <= ALPHA, NOMINAL, "sync (circular shift)"),
         ("FPR", lambda r: r["phase_p"] <= ALPHA, NOMINAL, "phase, two-sided"),
         ("FPR", lambda r: r["lead_p"] <= ALPHA, NOMINAL, "lead test (lag mirror)"),
-        ("leader label rate", lambda r: r["leader"] != "simultaneous", ("at_most", 0.07),
-         "leader label"),
+        (
+            "leader label rate",
+            lambda r: r["leader"] != "simultaneous",
+            ("at_most", 0.07),
+            "leader label",
+        ),
     ):
         for mod, (k, n) in _count(wcc, test).items():
-            rows.append(Row(f"lagged_sync wcc / {fam}", f"null dyad, {mod}", quantity, k, n,
-                            target, dict(extra)))
-    for k, (definition, kw) in enumerate((
-            ("susy", dict(null="circular_shift")), ("susy", dict(null="segment_shuffle")),
-            ("rmea", dict(step=15.0)))):
+            rows.append(
+                Row(
+                    f"lagged_sync wcc / {fam}",
+                    f"null dyad, {mod}",
+                    quantity,
+                    k,
+                    n,
+                    target,
+                    dict(extra),
+                )
+            )
+    for k, (definition, kw) in enumerate(
+        (
+            ("susy", dict(null="circular_shift")),
+            ("susy", dict(null="segment_shuffle")),
+            ("rmea", dict(step=15.0)),
+        )
+    ):
         # rmea shifts whole windows: 50 min give about 190 distinct shifts (30 min only 113,
         # too coarse for a two-sided p: its effective alpha is then about 0.035)
         dur = cfg["duration"] if definition == "rmea" else cfg["null_duration"]
-        res = [_run(dur, [], seed + 10_000 * (k + 1) + r, cfg, definition=definition, **kw)
-               for r in range(n_null)]
-        null = "segment shuffle" if kw.get("null") == "segment_shuffle" else \
-            "whole-window shifts"
-        for fam, test in ((f"sync ({null})", lambda r: r["sync_p"] <= ALPHA),
-                          ("phase, two-sided", lambda r: r["phase_p"] <= ALPHA)):
+        res = [
+            _run(dur, [], seed + 10_000 * (k + 1) + r, cfg, definition=definition, **kw)
+            for r in range(n_null)
+        ]
+        null = "segment shuffle" if kw.get("null") == "segment_shuffle" else "whole-window shifts"
+        for fam, test in (
+            (f"sync ({null})", lambda r: r["sync_p"] <= ALPHA),
+            ("phase, two-sided", lambda r: r["phase_p"] <= ALPHA),
+        ):
             for mod, (k, n) in _count(res, test).items():
-                rows.append(Row(f"lagged_sync {definition} / {fam}", f"null dyad, {mod}",
-                                "FPR", k, n, NOMINAL, dict(extra, duration_s=dur)))
+                rows.append(
+                    Row(
+                        f"lagged_sync {definition} / {fam}",
+                        f"null dyad, {mod}",
+                        "FPR",
+                        k,
+                        n,
+                        NOMINAL,
+                        dict(extra, duration_s=dur),
+                    )
+                )
 
     # 2-4. coupled dyads at the default strength
-    extra = dict(duration_s=cfg["duration"], strength=DEFAULT_STRENGTH,
-                 n_surrogates=cfg["n_sur"])
+    extra = dict(duration_s=cfg["duration"], strength=DEFAULT_STRENGTH, n_surrogates=cfg["n_sur"])
 
     def coupled(lag, phase, r):
         return [PhysioCoupling(m, DEFAULT_STRENGTH, lag, phase) for m in MODALITIES]
@@ -124,22 +161,66 @@ def run(n_rep, seed, quick=False):
         out = _run(cfg["duration"], coupled(lag, "in", r), seed + 50_000 + r, cfg, step=15.0)
         want = "therapist-led" if lag > 0 else "client-led"
         led.append({m: dict(ok=row["leader"] == want) for m, row in out.items()})
-        cover.append({m: dict(ok=row["peak_lag_ci_low"] <= lag <= row["peak_lag_ci_high"])
-                      for m, row in out.items()})
+        cover.append(
+            {
+                m: dict(ok=row["peak_lag_ci_low"] <= lag <= row["peak_lag_ci_high"])
+                for m, row in out.items()
+            }
+        )
     for mod, (k, n) in _count(led, lambda r: r["ok"]).items():
-        rows.append(Row("lagged_sync wcc / leader label", f"lag +/-{LAG:g} s, {mod}",
-                        "accuracy", k, n, ("at_least", 0.95), dict(extra, lag_s=LAG)))
+        rows.append(
+            Row(
+                "lagged_sync wcc / leader label",
+                f"lag +/-{LAG:g} s, {mod}",
+                "accuracy",
+                k,
+                n,
+                ("at_least", 0.95),
+                dict(extra, lag_s=LAG),
+            )
+        )
     for mod, (k, n) in _count(cover, lambda r: r["ok"]).items():
-        rows.append(Row("lagged_sync wcc / peak-lag interval", f"lag +/-{LAG:g} s, {mod}",
-                        "coverage", k, n, None, dict(extra, lag_s=LAG)))
-    zero = [_run(cfg["duration"], coupled(0.0, "in", r), seed + 60_000 + r, cfg, step=15.0)
-            for r in range(n_pow)]
+        rows.append(
+            Row(
+                "lagged_sync wcc / peak-lag interval",
+                f"lag +/-{LAG:g} s, {mod}",
+                "coverage",
+                k,
+                n,
+                None,
+                dict(extra, lag_s=LAG),
+            )
+        )
+    zero = [
+        _run(cfg["duration"], coupled(0.0, "in", r), seed + 60_000 + r, cfg, step=15.0)
+        for r in range(n_pow)
+    ]
     for mod, (k, n) in _count(zero, lambda r: r["leader"] == "simultaneous").items():
-        rows.append(Row("lagged_sync wcc / leader label", f"zero lag, {mod}",
-                        "simultaneous", k, n, ("at_least", 0.95), dict(extra, lag_s=0.0)))
-    anti = [_run(cfg["duration"], coupled(0.0, "anti", r), seed + 70_000 + r, cfg, step=15.0)
-            for r in range(n_pow)]
+        rows.append(
+            Row(
+                "lagged_sync wcc / leader label",
+                f"zero lag, {mod}",
+                "simultaneous",
+                k,
+                n,
+                ("at_least", 0.95),
+                dict(extra, lag_s=0.0),
+            )
+        )
+    anti = [
+        _run(cfg["duration"], coupled(0.0, "anti", r), seed + 70_000 + r, cfg, step=15.0)
+        for r in range(n_pow)
+    ]
     for mod, (k, n) in _count(anti, lambda r: r["phase"] == "anti-phase").items():
-        rows.append(Row("lagged_sync wcc / phase label", f"anti-phase, {mod}",
-                        "anti-phase", k, n, ("at_least", 0.95), dict(extra, lag_s=0.0)))
+        rows.append(
+            Row(
+                "lagged_sync wcc / phase label",
+                f"anti-phase, {mod}",
+                "anti-phase",
+                k,
+                n,
+                ("at_least", 0.95),
+                dict(extra, lag_s=0.0),
+            )
+        )
     return rows

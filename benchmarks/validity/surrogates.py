@@ -47,8 +47,12 @@ from .common import FDR_TARGET, NOMINAL, Row
 
 ALPHA = 0.05
 CHANNELS = ["F3", "F4", "C3", "C4", "P3", "P4", "O1", "O2"]
-ROIS = {"frontal": ["F3", "F4"], "central": ["C3", "C4"], "parietal": ["P3", "P4"],
-        "occipital": ["O1", "O2"]}
+ROIS = {
+    "frontal": ["F3", "F4"],
+    "central": ["C3", "C4"],
+    "parietal": ["P3", "P4"],
+    "occipital": ["O1", "O2"],
+}
 BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
 FOCUS = ("alpha", "central", "central")  # the pre-specified single test
 NULLS = ("epoch_shuffle", "circular_shift", "segment_shuffle", "phase_randomization")
@@ -57,16 +61,34 @@ STRENGTHS = (0.05, 0.1, 0.2, 0.3, 0.5)
 
 def _config(quick):
     if quick:
-        return dict(duration=30.0, sfreq=100.0, max_rep=3, n_dyads=4, n_power=2,
-                    strengths=(0.5,), power_bands=("alpha",),
-                    n_sur=dict(epoch_shuffle=99, circular_shift=49, segment_shuffle=99,
-                               phase_randomization=19),
-                    n_perm=99, segment_duration=4.0)
-    return dict(duration=60.0, sfreq=250.0, max_rep=None, n_dyads=12, n_power=None,
-                strengths=STRENGTHS, power_bands=tuple(BANDS),
-                n_sur=dict(epoch_shuffle=999, circular_shift=499, segment_shuffle=999,
-                           phase_randomization=199),
-                n_perm=999, segment_duration=6.0)
+        return dict(
+            duration=30.0,
+            sfreq=100.0,
+            max_rep=3,
+            n_dyads=4,
+            n_power=2,
+            strengths=(0.5,),
+            power_bands=("alpha",),
+            n_sur=dict(
+                epoch_shuffle=99, circular_shift=49, segment_shuffle=99, phase_randomization=19
+            ),
+            n_perm=99,
+            segment_duration=4.0,
+        )
+    return dict(
+        duration=60.0,
+        sfreq=250.0,
+        max_rep=None,
+        n_dyads=12,
+        n_power=None,
+        strengths=STRENGTHS,
+        power_bands=tuple(BANDS),
+        n_sur=dict(
+            epoch_shuffle=999, circular_shift=499, segment_shuffle=999, phase_randomization=199
+        ),
+        n_perm=999,
+        segment_duration=6.0,
+    )
 
 
 def _montage(channels=CHANNELS):
@@ -97,8 +119,15 @@ def _seed(*key):
 
 
 def _dyad(cfg, montage, seed, couplings=(), roles=("therapist", "client")):
-    raw, _ = simulate_dyad(cfg["duration"], cfg["sfreq"], montage=montage, roles=roles,
-                           couplings=list(couplings), seed=seed, verbose=False)
+    raw, _ = simulate_dyad(
+        cfg["duration"],
+        cfg["sfreq"],
+        montage=montage,
+        roles=roles,
+        couplings=list(couplings),
+        seed=seed,
+        verbose=False,
+    )
     return raw
 
 
@@ -110,16 +139,23 @@ def _family_events(p, p_corr):
     """(any FDR rejection, scipy agrees with it, any max-stat rejection) of one family."""
     fdr = fdr_bh(p, ALPHA)[0]
     peer = sps.false_discovery_control(p.ravel(), method="bh") <= ALPHA
-    return bool(fdr.any()), bool(np.array_equal(fdr.ravel(), peer)), bool(
-        np.any(p_corr <= ALPHA))
+    return bool(fdr.any()), bool(np.array_equal(fdr.ravel(), peer)), bool(np.any(p_corr <= ALPHA))
 
 
 def _rate_rows(family, scenario, n, focus, all_rate, fdr, agree, maxstat, uncorrected="FPR"):
     return [
-        Row(f"{family} / uncorrected", scenario, uncorrected, focus, n, NOMINAL,
-            dict(test=" ".join(FOCUS), all_tests=all_rate)),
-        Row(f"{family} / FDR", scenario, "FDR", fdr, n, FDR_TARGET,
-            dict(scipy_agree=f"{agree}/{n}")),
+        Row(
+            f"{family} / uncorrected",
+            scenario,
+            uncorrected,
+            focus,
+            n,
+            NOMINAL,
+            dict(test=" ".join(FOCUS), all_tests=all_rate),
+        ),
+        Row(
+            f"{family} / FDR", scenario, "FDR", fdr, n, FDR_TARGET, dict(scipy_agree=f"{agree}/{n}")
+        ),
         Row(f"{family} / max-stat", scenario, "FWER", maxstat, n, NOMINAL),
     ]
 
@@ -132,20 +168,39 @@ def _null_models(cfg, n_rep, seed, montage):
         all_rates = []
         for r in range(n_rep):
             raw = _dyad(cfg, montage, _seed(seed, 1, ni, r))
-            res = surrogate_test(raw, null=null, n_surrogates=n_sur, bands=BANDS, rois=ROIS,
-                            correction="maxstat", seed=_seed(seed, 2, ni, r),
-                            segment_duration=cfg["segment_duration"], min_shift=5.0,
-                            backend="numpy", verbose=False)
+            res = surrogate_test(
+                raw,
+                null=null,
+                n_surrogates=n_sur,
+                bands=BANDS,
+                rois=ROIS,
+                correction="maxstat",
+                seed=_seed(seed, 2, ni, r),
+                segment_duration=cfg["segment_duration"],
+                min_shift=5.0,
+                backend="numpy",
+                verbose=False,
+            )
             p = res.p[0]
             bi, ri, ci = _focus_index(res)
             focus += bool(p[bi, ri, ci] <= ALPHA)
             all_rates.append(np.mean(p <= ALPHA))
             f, a, m = _family_events(p, res.p_corrected)
             fdr, agree, maxstat = fdr + f, agree + a, maxstat + m
-        scenario = (f"null dyad, 8+8 ch (4 ROIs), {cfg['duration']:g} s, {cfg['sfreq']:g} Hz, "
-                    f"{n_sur} surrogates")
-        rows += _rate_rows(f"test_sync / {null}", scenario, n_rep, focus,
-                           float(np.mean(all_rates)), fdr, agree, maxstat)
+        scenario = (
+            f"null dyad, 8+8 ch (4 ROIs), {cfg['duration']:g} s, {cfg['sfreq']:g} Hz, "
+            f"{n_sur} surrogates"
+        )
+        rows += _rate_rows(
+            f"test_sync / {null}",
+            scenario,
+            n_rep,
+            focus,
+            float(np.mean(all_rates)),
+            fdr,
+            agree,
+            maxstat,
+        )
     return rows
 
 
@@ -155,20 +210,47 @@ def _signed(cfg, n_rep, seed, montage):
     maxstat = 0
     for r in range(n_rep):
         raw = _dyad(cfg, montage, _seed(seed, 3, r))
-        res = surrogate_test(raw, null="epoch_shuffle", n_surrogates=cfg["n_sur"]["epoch_shuffle"],
-                        bands=BANDS, measures=measures, signed=True, rois=ROIS,
-                        correction="maxstat", seed=_seed(seed, 4, r), backend="numpy",
-                        verbose=False)
+        res = surrogate_test(
+            raw,
+            null="epoch_shuffle",
+            n_surrogates=cfg["n_sur"]["epoch_shuffle"],
+            bands=BANDS,
+            measures=measures,
+            signed=True,
+            rois=ROIS,
+            correction="maxstat",
+            seed=_seed(seed, 4, r),
+            backend="numpy",
+            verbose=False,
+        )
         bi, ri, ci = _focus_index(res)
         for mi, m in enumerate(measures):
             focus[m] += bool(res.p[mi, bi, ri, ci] <= ALPHA)
         maxstat += bool(np.any(res.p_corrected <= ALPHA))
-    scenario = (f"null dyad, 8+8 ch, {cfg['duration']:g} s, epoch_shuffle, signed, "
-                "two-sided")
-    rows = [Row(f"test_sync / signed {m} / uncorrected", scenario, "FPR", focus[m], n_rep,
-                NOMINAL, dict(test=" ".join(FOCUS))) for m in measures]
-    rows.append(Row("test_sync / signed measures / max-stat", scenario, "FWER", maxstat,
-                    n_rep, NOMINAL, dict(family="3 measures x 2 bands x 16 ROI pairs")))
+    scenario = f"null dyad, 8+8 ch, {cfg['duration']:g} s, epoch_shuffle, signed, two-sided"
+    rows = [
+        Row(
+            f"test_sync / signed {m} / uncorrected",
+            scenario,
+            "FPR",
+            focus[m],
+            n_rep,
+            NOMINAL,
+            dict(test=" ".join(FOCUS)),
+        )
+        for m in measures
+    ]
+    rows.append(
+        Row(
+            "test_sync / signed measures / max-stat",
+            scenario,
+            "FWER",
+            maxstat,
+            n_rep,
+            NOMINAL,
+            dict(family="3 measures x 2 bands x 16 ROI pairs"),
+        )
+    )
     return rows
 
 
@@ -178,9 +260,16 @@ def _pseudo(cfg, n_rep, seed, montage):
     n_pairs = 0
     for r in range(n_rep):
         dyads = [_dyad(cfg, montage, _seed(seed, 5, r, d)) for d in range(cfg["n_dyads"])]
-        res = pseudo_dyad_test(dyads, BANDS, rois=ROIS, correction="maxstat",
-                               n_permutations=cfg["n_perm"], seed=_seed(seed, 6, r),
-                               backend="numpy", verbose=False)
+        res = pseudo_dyad_test(
+            dyads,
+            BANDS,
+            rois=ROIS,
+            correction="maxstat",
+            n_permutations=cfg["n_perm"],
+            seed=_seed(seed, 6, r),
+            backend="numpy",
+            verbose=False,
+        )
         n_pairs = len(res.null)
         p = res.p[0, 0]  # the first real dyad, PLV
         bi, ri, ci = _focus_index(res)
@@ -190,15 +279,38 @@ def _pseudo(cfg, n_rep, seed, montage):
         fdr, agree, maxstat = fdr + f, agree + a, maxstat + m
         grp += bool(res.group["p"][0, bi, ri, ci] <= ALPHA)
         grp_fdr += bool(np.any(res.group["p_corrected"] <= ALPHA))
-    scenario = (f"{cfg['n_dyads']} null dyads, {n_pairs} pseudo-dyads, {cfg['duration']:g} s, "
-                f"{cfg['sfreq']:g} Hz")
-    rows = _rate_rows("pseudo_dyad_test / dyad 0", scenario, n_rep, focus,
-                      float(np.mean(all_rates)), fdr, agree, maxstat)
+    scenario = (
+        f"{cfg['n_dyads']} null dyads, {n_pairs} pseudo-dyads, {cfg['duration']:g} s, "
+        f"{cfg['sfreq']:g} Hz"
+    )
+    rows = _rate_rows(
+        "pseudo_dyad_test / dyad 0",
+        scenario,
+        n_rep,
+        focus,
+        float(np.mean(all_rates)),
+        fdr,
+        agree,
+        maxstat,
+    )
     rows += [
-        Row("pseudo_dyad_test / group (real vs pseudo) / uncorrected", scenario, "FPR", grp,
-            n_rep, NOMINAL, dict(test=" ".join(FOCUS))),
-        Row("pseudo_dyad_test / group (real vs pseudo) / FDR", scenario, "FDR", grp_fdr, n_rep,
-            FDR_TARGET),
+        Row(
+            "pseudo_dyad_test / group (real vs pseudo) / uncorrected",
+            scenario,
+            "FPR",
+            grp,
+            n_rep,
+            NOMINAL,
+            dict(test=" ".join(FOCUS)),
+        ),
+        Row(
+            "pseudo_dyad_test / group (real vs pseudo) / FDR",
+            scenario,
+            "FDR",
+            grp_fdr,
+            n_rep,
+            FDR_TARGET,
+        ),
     ]
     return rows
 
@@ -212,21 +324,35 @@ def _power(cfg, n_power, seed, montage):
                 hits = {"max-stat": 0, "FDR": 0}
                 for r in range(n_power):
                     coupling = Coupling(band, ["C3", "C4"], ["C3", "C4"], strength)
-                    raw = _dyad(cfg, montage, _seed(seed, 7, ni, bi_, si, r),
-                                [coupling])
-                    res = surrogate_test(raw, null=null, n_surrogates=n_sur, bands=BANDS,
-                                    rois=ROIS, correction="maxstat", min_shift=5.0,
-                                    seed=_seed(seed, 8, ni, bi_, si, r), backend="numpy",
-                                    verbose=False)
+                    raw = _dyad(cfg, montage, _seed(seed, 7, ni, bi_, si, r), [coupling])
+                    res = surrogate_test(
+                        raw,
+                        null=null,
+                        n_surrogates=n_sur,
+                        bands=BANDS,
+                        rois=ROIS,
+                        correction="maxstat",
+                        min_shift=5.0,
+                        seed=_seed(seed, 8, ni, bi_, si, r),
+                        backend="numpy",
+                        verbose=False,
+                    )
                     bi, ri, ci = _focus_index(res, band=band)
                     hits["max-stat"] += bool(res.p_corrected[0, bi, ri, ci] <= ALPHA)
                     hits["FDR"] += bool(fdr_bh(res.p, ALPHA)[0][0, bi, ri, ci])
                 for corr, k in hits.items():
-                    rows.append(Row(
-                        f"test_sync / {null} / {corr}",
-                        f"central-central coupling in {band}, {cfg['duration']:g} s, "
-                        f"{n_sur} surrogates", "power", k, n_power, None,
-                        dict(band=band, strength=strength)))
+                    rows.append(
+                        Row(
+                            f"test_sync / {null} / {corr}",
+                            f"central-central coupling in {band}, {cfg['duration']:g} s, "
+                            f"{n_sur} surrogates",
+                            "power",
+                            k,
+                            n_power,
+                            None,
+                            dict(band=band, strength=strength),
+                        )
+                    )
     return rows
 
 
@@ -246,5 +372,4 @@ def run(n_rep, seed, quick=False):
     -------
     rows : list of Row
     """
-    return _run_parts(_config(quick), [_null_models, _signed, _pseudo], [_power], n_rep,
-                      seed)
+    return _run_parts(_config(quick), [_null_models, _signed, _pseudo], [_power], n_rep, seed)

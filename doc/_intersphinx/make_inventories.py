@@ -46,11 +46,12 @@ def numpy_uri(name, kind, owner):
     if owner in ("numpy.random.Generator",):
         return "reference/random/generated/$.html#$"
     if kind == "module":
-        return {"numpy": "reference/index.html#module-numpy",
-                "numpy.random": "reference/random/index.html#module-numpy.random",
-                "numpy.fft": "reference/routines.fft.html#module-numpy.fft",
-                "numpy.linalg": "reference/routines.linalg.html#module-numpy.linalg",
-                }.get(name)
+        return {
+            "numpy": "reference/index.html#module-numpy",
+            "numpy.random": "reference/random/index.html#module-numpy.random",
+            "numpy.fft": "reference/routines.fft.html#module-numpy.fft",
+            "numpy.linalg": "reference/routines.linalg.html#module-numpy.linalg",
+        }.get(name)
     if owner == "numpy.random.RandomState":
         return "reference/random/generated/$.html#$"
     return "reference/generated/$.html#$"
@@ -69,8 +70,7 @@ def matplotlib_uri(name, kind, owner):
     if kind == "module":
         return None
     # Figure and Axes list every method on a page of its own; other classes on theirs
-    if owner in ("matplotlib.figure.Figure", "matplotlib.figure.SubFigure",
-                 "matplotlib.axes.Axes"):
+    if owner in ("matplotlib.figure.Figure", "matplotlib.figure.SubFigure", "matplotlib.axes.Axes"):
         return "api/_as_gen/$.html#$"
     if owner is not None:
         return f"api/_as_gen/{owner}.html#$"
@@ -83,8 +83,10 @@ def page_per_name(folder):
     Every class, function and method (pandas, statsmodels, pingouin):
     ``<folder><name>.html#<name>``.
     """
+
     def uri(name, kind, owner):
         return None if kind == "module" else f"{folder}$.html#$"
+
     return uri
 
 
@@ -103,8 +105,10 @@ def mne_uri(name, kind, owner):
 
 def single_page_uri(page):
     """Projects whose API reference is one page (Dask distributed, filelock)."""
+
     def uri(name, kind, owner):
         return f"{page}#module-$" if kind == "module" else f"{page}#$"
+
     return uri
 
 
@@ -113,8 +117,12 @@ def h5py_uri(name, kind, owner):
 
     h5py documents its high-level classes one page each.
     """
-    pages = {"File": "high/file.html", "Group": "high/group.html",
-             "Dataset": "high/dataset.html", "AttributeManager": "high/attr.html"}
+    pages = {
+        "File": "high/file.html",
+        "Group": "high/group.html",
+        "Dataset": "high/dataset.html",
+        "AttributeManager": "high/attr.html",
+    }
     if kind == "module":
         return None
     cls = (owner or name).split(".")[1]
@@ -124,83 +132,140 @@ def h5py_uri(name, kind, owner):
 # project -> inventory file, display name, import names, public modules, URL rule
 PROJECTS = {
     "numpy": dict(
-        title="NumPy", package="numpy",
+        title="NumPy",
+        package="numpy",
         modules=["numpy", "numpy.random", "numpy.fft", "numpy.linalg"],
         uri=numpy_uri,
         # the glossary terms numpydoc type specifications use
-        terms={"array_like": "glossary.html#term-array_like",
-               "array-like": "glossary.html#term-array_like"},
-        data={"numpy.nan": "reference/constants.html#$",
-              "numpy.inf": "reference/constants.html#$",
-              "numpy.newaxis": "reference/constants.html#$"},
+        terms={
+            "array_like": "glossary.html#term-array_like",
+            "array-like": "glossary.html#term-array_like",
+        },
+        data={
+            "numpy.nan": "reference/constants.html#$",
+            "numpy.inf": "reference/constants.html#$",
+            "numpy.newaxis": "reference/constants.html#$",
+        },
     ),
     "scipy": dict(
-        title="SciPy", package="scipy",
-        modules=["scipy.signal", "scipy.stats", "scipy.fft", "scipy.linalg", "scipy.special",
-                 "scipy.optimize", "scipy.interpolate", "scipy.ndimage", "scipy.spatial"],
+        title="SciPy",
+        package="scipy",
+        modules=[
+            "scipy.signal",
+            "scipy.stats",
+            "scipy.fft",
+            "scipy.linalg",
+            "scipy.special",
+            "scipy.optimize",
+            "scipy.interpolate",
+            "scipy.ndimage",
+            "scipy.spatial",
+        ],
         uri=scipy_uri,
     ),
     "matplotlib": dict(
-        title="Matplotlib", package="matplotlib",
-        modules=["matplotlib.pyplot", "matplotlib.figure", "matplotlib.axes",
-                 "matplotlib.colors", "matplotlib.cm", "matplotlib.colorbar",
-                 "matplotlib.lines", "matplotlib.patches", "matplotlib.text",
-                 "matplotlib.image", "matplotlib.ticker", "matplotlib.gridspec",
-                 "matplotlib.collections", "matplotlib.artist"],
+        title="Matplotlib",
+        package="matplotlib",
+        modules=[
+            "matplotlib.pyplot",
+            "matplotlib.figure",
+            "matplotlib.axes",
+            "matplotlib.colors",
+            "matplotlib.cm",
+            "matplotlib.colorbar",
+            "matplotlib.lines",
+            "matplotlib.patches",
+            "matplotlib.text",
+            "matplotlib.image",
+            "matplotlib.ticker",
+            "matplotlib.gridspec",
+            "matplotlib.collections",
+            "matplotlib.artist",
+        ],
         uri=matplotlib_uri,
     ),
     "pandas": dict(
-        title="pandas", package="pandas",
+        title="pandas",
+        package="pandas",
         modules=["pandas"],
         uri=page_per_name("reference/api/"),
     ),
     "mne": dict(
-        title="MNE", package="mne",
-        modules=["mne", "mne.io", "mne.epochs", "mne.channels", "mne.filter",
-                 "mne.time_frequency", "mne.stats", "mne.viz", "mne.preprocessing",
-                 "mne.annotations", "mne.event", "mne.utils", "mne.export", "mne.datasets",
-                 "mne.report", "mne.simulation", "mne.decoding", "mne.baseline",
-                 "mne.chpi", "mne.minimum_norm", "mne.beamformer", "mne.io.kit"],
+        title="MNE",
+        package="mne",
+        modules=[
+            "mne",
+            "mne.io",
+            "mne.epochs",
+            "mne.channels",
+            "mne.filter",
+            "mne.time_frequency",
+            "mne.stats",
+            "mne.viz",
+            "mne.preprocessing",
+            "mne.annotations",
+            "mne.event",
+            "mne.utils",
+            "mne.export",
+            "mne.datasets",
+            "mne.report",
+            "mne.simulation",
+            "mne.decoding",
+            "mne.baseline",
+            "mne.chpi",
+            "mne.minimum_norm",
+            "mne.beamformer",
+            "mne.io.kit",
+        ],
         uri=mne_uri,
         # documented without members (their methods are documented on Raw and Epochs)
         no_members={"mne.io.BaseRaw", "mne.BaseEpochs"},
         terms={},
         # labels MNE's docstrings link to (its "verbose" parameter); Python's tutorial has a
         # label of the same name
-        labels={"tut-logging": ("auto_tutorials/intro/50_configure_mne.html#tut-logging",
-                                "Logging")},
+        labels={
+            "tut-logging": ("auto_tutorials/intro/50_configure_mne.html#tut-logging", "Logging")
+        },
     ),
     "statsmodels": dict(
-        title="statsmodels", package="statsmodels",
-        modules=["statsmodels.regression.mixed_linear_model", "statsmodels.stats.multitest",
-                 "statsmodels.stats.anova"],
+        title="statsmodels",
+        package="statsmodels",
+        modules=[
+            "statsmodels.regression.mixed_linear_model",
+            "statsmodels.stats.multitest",
+            "statsmodels.stats.anova",
+        ],
         uri=page_per_name("generated/"),
     ),
     "pingouin": dict(
-        title="Pingouin", package="pingouin",
+        title="Pingouin",
+        package="pingouin",
         modules=["pingouin"],
         uri=page_per_name("generated/"),
     ),
     "h5py": dict(
-        title="h5py", package="h5py",
+        title="h5py",
+        package="h5py",
         modules=["h5py"],
         only={"File", "Group", "Dataset", "AttributeManager"},
         uri=h5py_uri,
     ),
     "distributed": dict(
-        title="Dask.distributed", package="distributed",
+        title="Dask.distributed",
+        package="distributed",
         modules=["distributed"],
-        only={"Client", "LocalCluster", "Future", "as_completed", "wait", "get_client",
-              "progress"},
+        only={"Client", "LocalCluster", "Future", "as_completed", "wait", "get_client", "progress"},
         uri=single_page_uri("api.html"),
     ),
     "filelock": dict(
-        title="filelock", package="filelock",
+        title="filelock",
+        package="filelock",
         modules=["filelock"],
         uri=single_page_uri("api.html"),
     ),
     "mne_connectivity": dict(
-        title="MNE-Connectivity", package="mne_connectivity",
+        title="MNE-Connectivity",
+        package="mne_connectivity",
         modules=["mne_connectivity", "mne_connectivity.viz"],
         uri=mne_uri,
     ),
@@ -240,7 +305,8 @@ def _entries(key, spec):
             # only the project's own objects (not re-exported builtins or NumPy types)
             # (NumPy's ufuncs are instances without a module of their own)
             if not root.startswith(spec["package"]) and not (
-                    key == "numpy" and isinstance(obj, getattr(mod, "ufunc", ()))):
+                key == "numpy" and isinstance(obj, getattr(mod, "ufunc", ()))
+            ):
                 continue
             if name in seen:
                 continue
@@ -258,8 +324,7 @@ def _entries(key, spec):
                 if mname.startswith("_"):
                     continue
                 defined = next((k for k in inspect.getmro(obj) if mname in vars(k)), None)
-                if defined is None or not (defined.__module__ or "").startswith(
-                        spec["package"]):
+                if defined is None or not (defined.__module__ or "").startswith(spec["package"]):
                     continue  # object's / builtins' members are not documented here
                 raw = vars(defined)[mname]
                 if isinstance(raw, property):
@@ -286,8 +351,7 @@ def write_inventory(path, project, version, entries):
         if uri.endswith("#" + name):  # the inventory format's shorthand for the name
             uri = uri[: -len(name)] + "$"
         # objects: priority 1, display name as the name ("-"); labels: -1 and their title
-        lines.append(f"{name} {role} -1 {uri} {title[0]}" if title
-                     else f"{name} {role} 1 {uri} -")
+        lines.append(f"{name} {role} -1 {uri} {title[0]}" if title else f"{name} {role} 1 {uri} -")
     header = (
         "# Sphinx inventory version 2\n"
         f"# Project: {project}\n"
@@ -302,9 +366,12 @@ def write_inventory(path, project, version, entries):
 def main(argv=None):
     """Write the inventories of the projects asked for (all by default)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--python-inv", type=Path,
-                        help="the Python documentation's objects.inv (Debian: "
-                             "/usr/share/doc/python3.11/html/objects.inv of python3.11-doc)")
+    parser.add_argument(
+        "--python-inv",
+        type=Path,
+        help="the Python documentation's objects.inv (Debian: "
+        "/usr/share/doc/python3.11/html/objects.inv of python3.11-doc)",
+    )
     parser.add_argument("--only", nargs="*", choices=sorted(PROJECTS), default=None)
     args = parser.parse_args(argv)
     for key in args.only or sorted(PROJECTS):
@@ -315,8 +382,9 @@ def main(argv=None):
             print(f"{key}.inv: not refreshed ({spec['package']} is not installed)")
             continue
         version = ".".join(pkg.__version__.split(".")[:2])
-        entries = [(n, r, u.replace("$", n) if u else None, *t)
-                   for n, r, u, *t in _entries(key, spec)]
+        entries = [
+            (n, r, u.replace("$", n) if u else None, *t) for n, r, u, *t in _entries(key, spec)
+        ]
         n = write_inventory(HERE / f"{key}.inv", spec["title"], version, entries)
         print(f"{key}.inv: {n} objects of {spec['title']} {pkg.__version__}")
     if args.python_inv is not None:

@@ -133,8 +133,11 @@ def write_study_schema(app, config):
     """
     from hyperinsync.study.schema import SCHEMA_VERSION, SECTIONS
 
-    lines = [f"Schema version {SCHEMA_VERSION}. A default in a section that ``false`` skips "
-             "applies when the section is present.", ""]
+    lines = [
+        f"Schema version {SCHEMA_VERSION}. A default in a section that ``false`` skips "
+        "applies when the section is present.",
+        "",
+    ]
     for sec in SECTIONS.values():
         if not sec.name:
             continue
@@ -142,11 +145,24 @@ def write_study_schema(app, config):
         lines += [title, "~" * len(title), "", _rst_text(sec.doc)]
         if sec.function:
             lines += ["", f"Its keys reach ``{sec.function}``."]
-        lines += ["", ".. list-table::", "   :header-rows: 1", "   :widths: 22 16 22 40", "",
-                  "   * - key", "     - type", "     - default", "     - meaning"]
+        lines += [
+            "",
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :widths: 22 16 22 40",
+            "",
+            "   * - key",
+            "     - type",
+            "     - default",
+            "     - meaning",
+        ]
         for key in sec.keys:
-            lines += [f"   * - ``{key.name}``", f"     - {' or '.join(key.types)}",
-                      f"     - {_schema_default(key)}", f"     - {_rst_text(key.doc)}"]
+            lines += [
+                f"   * - ``{key.name}``",
+                f"     - {' or '.join(key.types)}",
+                f"     - {_schema_default(key)}",
+                f"     - {_rst_text(key.doc)}",
+            ]
         lines.append("")
     out = Path(app.confdir) / "_generated"
     out.mkdir(exist_ok=True)
@@ -199,8 +215,11 @@ def _guard_network():
         return real_getaddrinfo(host, *args, **kwargs)
 
     def connect(self, address):
-        if (self.family in (socket.AF_INET, socket.AF_INET6)
-                and self.type == socket.SOCK_STREAM and not _is_local(address[0])):
+        if (
+            self.family in (socket.AF_INET, socket.AF_INET6)
+            and self.type == socket.SOCK_STREAM
+            and not _is_local(address[0])
+        ):
             _NETWORK_ATTEMPTS.append(f"connection to {address!r}")
             raise ConnectionRefusedError(f"offline docs build: {address!r}")
         return real_connect(self, address)
@@ -305,8 +324,7 @@ def resolve_by_object(app, env, node, contnode):
     if page_obj is not None:
         defining = getattr(page_obj, "__module__", None)
         owner = getattr(page_obj, "__qualname__", "").split(".")[0]
-        if defining and owner and isinstance(getattr(
-                _import_object(defining), owner, None), type):
+        if defining and owner and isinstance(getattr(_import_object(defining), owner, None), type):
             contexts.append(f"{defining}.{owner}")
         if defining:
             contexts.append(defining)
@@ -349,8 +367,7 @@ def resolve_by_object(app, env, node, contnode):
                 return resolve(hit[0])
     # a bare class or function name documented once in the whole API: unambiguous
     if "." not in target:
-        hits = {name for name, _ in documented.values()
-                if name.rsplit(".", 1)[-1] == target}
+        hits = {name for name, _ in documented.values() if name.rsplit(".", 1)[-1] == target}
         if len(hits) == 1:
             return resolve(hits.pop())
     return None
@@ -398,9 +415,12 @@ def public_bases(app, name, obj, options, bases):
         else:
             public.append(base)
     public = [b for b in public if not (isinstance(b, type) and b.__name__.startswith("_"))]
-    bases[:] = [f":py:class:`{_public_path(b)}`"
-                if isinstance(b, type) and b.__module__ != "builtins" else b
-                for b in public] or [object]
+    bases[:] = [
+        f":py:class:`{_public_path(b)}`"
+        if isinstance(b, type) and b.__module__ != "builtins"
+        else b
+        for b in public
+    ] or [object]
 
 
 def skip_foreign_members(app, what, name, obj, skip, options):
@@ -458,7 +478,7 @@ def fix_viewcode_backlinks(app, exception):
                 return m.group(0)
             hits = sorted((i for i in ids(page) if i.endswith("." + m["name"])), key=len)
             anchor = hits[0] if hits else ""
-            return f'{m.group(1)}{m["page"]}{"#" + anchor if anchor else ""}{m["end"]}'
+            return f"{m.group(1)}{m['page']}{'#' + anchor if anchor else ''}{m['end']}"
 
         new = _BACKLINK.sub(repl, text)
         if new != text:

@@ -64,8 +64,7 @@ def annotate(raw, *results, overwrite=True):
     _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
     prefixes = []
     for res in results:
-        _validate_type(res, RESULTS, "result",
-                       "InSyncLevel1, InSyncLevel2 or LaggedSyncResult")
+        _validate_type(res, RESULTS, "result", "InSyncLevel1, InSyncLevel2 or LaggedSyncResult")
         if res.params["sfreq"] != raw.info["sfreq"]:
             raise ValueError(
                 f"The result was computed at {res.params['sfreq']:g} Hz, the recording is at "
@@ -84,6 +83,5 @@ def annotate(raw, *results, overwrite=True):
             # result's onsets count from the first sample of the recording it was computed
             # on, which may be a segment cropped from this one
             first = res.params.get("first_time", raw.first_time)
-            ann.append(new.onset + first, new.duration, new.description,
-                       ch_names=new.ch_names)
+            ann.append(new.onset + first, new.duration, new.description, ch_names=new.ch_names)
     return raw

@@ -267,9 +267,17 @@ def _lead_lag(meta, sums, sfreq_dec, bandwidth, roles, alpha):
     else:
         label = "undetermined"
     return dict(
-        lag=float(lag), lag_ci_low=float(lo), lag_ci_high=float(hi), leader=leader,
-        lag_plv=float(plv[int(round(x)) + h]), phase_diff=phase, phase_ci_low=_wrap(ph_lo),
-        phase_ci_high=_wrap(ph_hi), phase_cos=float(cos), p_phase=p_phase, phase=label,
+        lag=float(lag),
+        lag_ci_low=float(lo),
+        lag_ci_high=float(hi),
+        leader=leader,
+        lag_plv=float(plv[int(round(x)) + h]),
+        phase_diff=phase,
+        phase_ci_low=_wrap(ph_lo),
+        phase_ci_high=_wrap(ph_hi),
+        phase_cos=float(cos),
+        p_phase=p_phase,
+        phase=label,
     )
 
 

@@ -58,10 +58,15 @@ def _segments_from(raw, segments, block):
     out = []
     descs = list(ann.description)
     if segments is None:
-        segments = [] if block is not None else [
-            d for d in dict.fromkeys(descs)
-            if not d.lower().startswith(("bad", "edge")) and not d.startswith(PREFIX + "/")
-        ]
+        segments = (
+            []
+            if block is not None
+            else [
+                d
+                for d in dict.fromkeys(descs)
+                if not d.lower().startswith(("bad", "edge")) and not d.startswith(PREFIX + "/")
+            ]
+        )
         if not segments:
             raise ValueError(
                 "The recording has no segment annotations (besides BAD/EDGE/insync ones): "
@@ -104,16 +109,20 @@ def _segment_problem(name, s0, s1, bad, n_ep, sfreq, null, need):
     n_epochs = len(bad)
     clean = int((~bad).sum())
     if clean < 2:
-        return (f"segment {name!r} ({(s1 - s0) / sfreq:g} s) has {clean} epoch(s) of "
-                f"{n_ep / sfreq:g} s free of BAD annotations ({n_epochs} in all); at least 2 "
-                "are needed")
+        return (
+            f"segment {name!r} ({(s1 - s0) / sfreq:g} s) has {clean} epoch(s) of "
+            f"{n_ep / sfreq:g} s free of BAD annotations ({n_epochs} in all); at least 2 "
+            "are needed"
+        )
     if null == "circular_shift":
         n_opts = (n_epochs - 2) * n_ep + 1  # lags of at least one epoch either way
     else:
         n_opts = math.factorial(min(n_epochs, 20))
     if n_opts < need:
-        return (f"segment {name!r} ({n_epochs} epochs) allows only {n_opts} distinct "
-                f"'{null}' surrogates, too few for p <= alpha; use shorter epochs")
+        return (
+            f"segment {name!r} ({n_epochs} epochs) allows only {n_opts} distinct "
+            f"'{null}' surrogates, too few for p <= alpha; use shorter epochs"
+        )
     return None
 
 
@@ -294,10 +303,20 @@ def level2(
     """
     _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
     dsig = DyadSignals(
-        raw, bands, reject_by_annotation=reject_by_annotation, picks=picks, method=method,
-        decim=decim, n_cycles=n_cycles, freq_step=freq_step,
-        l_trans_bandwidth=l_trans_bandwidth, h_trans_bandwidth=h_trans_bandwidth,
-        precision=precision, backend=backend, n_jobs=n_jobs, max_bytes=max_bytes,
+        raw,
+        bands,
+        reject_by_annotation=reject_by_annotation,
+        picks=picks,
+        method=method,
+        decim=decim,
+        n_cycles=n_cycles,
+        freq_step=freq_step,
+        l_trans_bandwidth=l_trans_bandwidth,
+        h_trans_bandwidth=h_trans_bandwidth,
+        precision=precision,
+        backend=backend,
+        n_jobs=n_jobs,
+        max_bytes=max_bytes,
     )
     _check_window_method(dsig, "Level 2")
     _check_option("measure", measure, WINDOW_MEASURES)
@@ -321,9 +340,7 @@ def level2(
     asked = [s[0] for s in segs]
     for c in contrasts:
         if len(c) != 2 or any(x not in asked for x in c):
-            raise ValueError(
-                f"Contrast {c!r} must name two analysed segments; analysed: {asked}."
-            )
+            raise ValueError(f"Contrast {c!r} must name two analysed segments; analysed: {asked}.")
     rng = check_seed(seed)
     bk, max_bytes, n_jobs = dsig.bk, dsig.max_bytes, dsig.n_jobs
     xp = bk.xp
@@ -342,8 +359,7 @@ def level2(
             warn(f"Level 2: {why}; it is left out.")
     if not kept:
         raise ValueError(
-            "Level 2: no segment can be tested: "
-            + "; ".join(e["reason"] for e in excluded) + "."
+            "Level 2: no segment can be tested: " + "; ".join(e["reason"] for e in excluded) + "."
         )
     names = [k[0] for k in kept]
     dropped = [c for c in contrasts if any(x not in names for x in c)]
@@ -386,18 +402,23 @@ def level2(
                     # lags are drawn at the input rate; B's signal shifts by the nearest
                     # decimated sample (at least one epoch either way)
                     lags = [int(round(d / q)) for d in draws]
-                    b_bad = np.stack([
-                        np.roll(seg_bad, lag * q).reshape(n_epochs, n_ep).any(axis=1)
-                        for lag in lags
-                    ])
+                    b_bad = np.stack(
+                        [
+                            np.roll(seg_bad, lag * q).reshape(n_epochs, n_ep).any(axis=1)
+                            for lag in lags
+                        ]
+                    )
                 else:
                     b_bad = bad[draws]
                 ok = ~bad[None, :] & ~b_bad
                 n_ok = ok.sum(axis=1)
                 ok_dev = xp.asarray(ok / np.maximum(n_ok, 1)[:, None])  # mean weights
                 if null == "circular_shift":
-                    source, on_host, on_dev = (seg_values.shifts(), np.array(lags),
-                                               xp.asarray(lags))
+                    source, on_host, on_dev = (
+                        seg_values.shifts(),
+                        np.array(lags),
+                        xp.asarray(lags),
+                    )
                 else:
                     source, on_host, on_dev = seg_values.orders(), draws_dev, draws_dev
 
@@ -411,9 +432,17 @@ def level2(
                     return (xp.where(w.sum(axis=1)[:, None, None] > 0, mean, np.nan),)
 
                 nulls[si, :, bi] = bk.run_chunks(
-                    chunk, n_surrogates, seg_values.chunk(n_surrogates), n_jobs)[0]
-        seg_info.append(dict(name=name, kind=kind, onset=s0 / sfreq,
-                             duration=(s1 - s0) / sfreq, n_epochs=int((~bad).sum())))
+                    chunk, n_surrogates, seg_values.chunk(n_surrogates), n_jobs
+                )[0]
+        seg_info.append(
+            dict(
+                name=name,
+                kind=kind,
+                onset=s0 / sfreq,
+                duration=(s1 - s0) / sfreq,
+                n_epochs=int((~bad).sum()),
+            )
+        )
     nulls, *host = bk.to_numpy_many(nulls, *ev_dev, *phase_dev)
     values = np.empty((len(kept),) + shape)
     phase = np.empty((len(kept),) + shape)
@@ -451,37 +480,85 @@ def level2(
             for ri, ra in enumerate(sig.roi_names[0]):
                 for ci, rb in enumerate(sig.roi_names[1]):
                     ix = (si, bi, ri, ci)
-                    rows.append(dict(
-                        kind=seg["kind"], segment=seg["name"], onset=seg["onset"],
-                        duration=seg["duration"], n_epochs=seg["n_epochs"], band=band,
-                        roi_a=ra, roi_b=rb, value=float(values[ix]),
-                        null_mean=float(null_mean[ix]), z=float(z[ix]), tail=tail,
-                        p=float(p[ix]), p_fdr=float(p_fdr[ix]),
-                        p_corrected=float(p_corr[ix]), significant=bool(reject[ix]),
-                        direction=("above chance" if z[ix] > 0 else "below chance"
-                                   if z[ix] < 0 else "none"),
-                        phase_diff=float(phase[ix]), phase=str(relation[ix]),
-                    ))
-    con_rows = _l2_contrasts(contrasts, names, values, nulls, epoch_vals, bands, sig,
-                             n_permutations, rng, correction, alpha)
+                    rows.append(
+                        dict(
+                            kind=seg["kind"],
+                            segment=seg["name"],
+                            onset=seg["onset"],
+                            duration=seg["duration"],
+                            n_epochs=seg["n_epochs"],
+                            band=band,
+                            roi_a=ra,
+                            roi_b=rb,
+                            value=float(values[ix]),
+                            null_mean=float(null_mean[ix]),
+                            z=float(z[ix]),
+                            tail=tail,
+                            p=float(p[ix]),
+                            p_fdr=float(p_fdr[ix]),
+                            p_corrected=float(p_corr[ix]),
+                            significant=bool(reject[ix]),
+                            direction=(
+                                "above chance"
+                                if z[ix] > 0
+                                else "below chance"
+                                if z[ix] < 0
+                                else "none"
+                            ),
+                            phase_diff=float(phase[ix]),
+                            phase=str(relation[ix]),
+                        )
+                    )
+    con_rows = _l2_contrasts(
+        contrasts,
+        names,
+        values,
+        nulls,
+        epoch_vals,
+        bands,
+        sig,
+        n_permutations,
+        rng,
+        correction,
+        alpha,
+    )
     params = dict(
-        epoch_duration=n_ep / sfreq, null=null, n_surrogates=n_surrogates, alpha=alpha, sfreq=sfreq,
-        correction=correction, tail=tail,
-        decim={b: int(q) for b, q in sig.decim.items()}, precision=precision,
-        backend=bk.name, block=None if block is None else float(block),
+        epoch_duration=n_ep / sfreq,
+        null=null,
+        n_surrogates=n_surrogates,
+        alpha=alpha,
+        sfreq=sfreq,
+        correction=correction,
+        tail=tail,
+        decim={b: int(q) for b, q in sig.decim.items()},
+        precision=precision,
+        backend=bk.name,
+        block=None if block is None else float(block),
         reject_by_annotation=bool(reject_by_annotation),
-        first_time=float(sig.first_time), orig_time=_orig_time_str(sig.orig_time),
-        n_permutations=int(n_permutations), excluded=excluded,
+        first_time=float(sig.first_time),
+        orig_time=_orig_time_str(sig.orig_time),
+        n_permutations=int(n_permutations),
+        excluded=excluded,
     )
     return InSyncLevel2(
-        values=values, null=nulls, phase=phase, segments=seg_info, rows=rows,
-        contrasts=con_rows, bands=bands, roles=sig.roles, roi_names=sig.roi_names,
-        roi_channels=sig.roi_chs, measure=measure, params=params,
+        values=values,
+        null=nulls,
+        phase=phase,
+        segments=seg_info,
+        rows=rows,
+        contrasts=con_rows,
+        bands=bands,
+        roles=sig.roles,
+        roi_names=sig.roi_names,
+        roi_channels=sig.roi_chs,
+        measure=measure,
+        params=params,
     )
 
 
-def _l2_contrasts(contrasts, names, values, nulls, epoch_vals, bands, sig, n_permutations,
-                  rng, correction, alpha):
+def _l2_contrasts(
+    contrasts, names, values, nulls, epoch_vals, bands, sig, n_permutations, rng, correction, alpha
+):
     """Rows of the contrast table (see :meth:`InSyncLevel2.contrast_table`)."""
     if not contrasts:
         return []
@@ -494,15 +571,19 @@ def _l2_contrasts(contrasts, names, values, nulls, epoch_vals, bands, sig, n_per
         null_diffs.append(null_diff)
         z_null.append(stats.zscore(diff, null_diff))
         p_null.append(stats.p_value(diff, null_diff, tail="two-sided"))
-        tests = [stats.permutation_test(epoch_vals[(ia, bi)], epoch_vals[(ib, bi)],
-                                        n_permutations, seed=rng)
-                 for bi in range(len(bands))]
+        tests = [
+            stats.permutation_test(
+                epoch_vals[(ia, bi)], epoch_vals[(ib, bi)], n_permutations, seed=rng
+            )
+            for bi in range(len(bands))
+        ]
         p_ep.append(np.stack([t["p"] for t in tests]))
         d_ep.append(np.stack([t["d"] for t in tests]))
     p_null, p_ep = np.stack(p_null), np.stack(p_ep)
     # family: contrasts x bands x ROI pairs (surrogate k of every contrast together)
-    p_null_corr = _l2_correct(p_null, np.stack(diffs), np.stack(null_diffs, axis=1),
-                              correction, "two-sided", alpha)
+    p_null_corr = _l2_correct(
+        p_null, np.stack(diffs), np.stack(null_diffs, axis=1), correction, "two-sided", alpha
+    )
     p_ep_fdr = stats.fdr_bh(p_ep, alpha)[1]
     rows = []
     for k, (a, b) in enumerate(contrasts):
@@ -510,11 +591,21 @@ def _l2_contrasts(contrasts, names, values, nulls, epoch_vals, bands, sig, n_per
             for ri, ra in enumerate(sig.roi_names[0]):
                 for ci, rb in enumerate(sig.roi_names[1]):
                     ix = (k, bi, ri, ci)
-                    rows.append(dict(
-                        contrast=f"{a} - {b}", a=a, b=b, band=band, roi_a=ra, roi_b=rb,
-                        diff=float(diffs[k][bi, ri, ci]), z_null=float(z_null[k][bi, ri, ci]),
-                        p_null=float(p_null[ix]), p_null_corrected=float(p_null_corr[ix]),
-                        p_epochs=float(p_ep[ix]), p_epochs_fdr=float(p_ep_fdr[ix]),
-                        d=float(d_ep[k][bi, ri, ci]),
-                    ))
+                    rows.append(
+                        dict(
+                            contrast=f"{a} - {b}",
+                            a=a,
+                            b=b,
+                            band=band,
+                            roi_a=ra,
+                            roi_b=rb,
+                            diff=float(diffs[k][bi, ri, ci]),
+                            z_null=float(z_null[k][bi, ri, ci]),
+                            p_null=float(p_null[ix]),
+                            p_null_corrected=float(p_null_corr[ix]),
+                            p_epochs=float(p_ep[ix]),
+                            p_epochs_fdr=float(p_ep_fdr[ix]),
+                            d=float(d_ep[k][bi, ri, ci]),
+                        )
+                    )
     return rows

@@ -16,8 +16,17 @@ from .._utils import (
 from ..base import BaseResult
 
 # the numbers of each dyad's row (get_data kinds), in table order
-DYAD_COLUMNS = ("n_sessions", "first", "last", "change", "slope", "r", "p", "slope_per_week",
-                "p_week")
+DYAD_COLUMNS = (
+    "n_sessions",
+    "first",
+    "last",
+    "change",
+    "slope",
+    "r",
+    "p",
+    "slope_per_week",
+    "p_week",
+)
 
 
 class InSyncLevel3(BaseResult):
@@ -131,8 +140,10 @@ def _session_rows(session_values, dates, value="value"):
         rows = []
         for dyad, vals in session_values.items():
             if vals is None or len(vals) == 0:
-                raise ValueError(f"Dyad {dyad!r} has no session values; give at least 3 "
-                                 "sessions per dyad or leave the dyad out.")
+                raise ValueError(
+                    f"Dyad {dyad!r} has no session values; give at least 3 "
+                    "sessions per dyad or leave the dyad out."
+                )
             dd = None if dates is None else dates.get(dyad)
             if dates is not None and dd is None:
                 raise ValueError(f"dates has no entry for dyad {dyad!r}.")
@@ -141,13 +152,20 @@ def _session_rows(session_values, dates, value="value"):
     seq = list(session_values)
     if seq and isinstance(seq[0], dict):
         if value not in seq[0]:
-            raise ValueError(f"Table rows need a {value!r} column (and 'dyad', 'session', "
-                             f"optionally 'date'); they have {sorted(seq[0])}.")
+            raise ValueError(
+                f"Table rows need a {value!r} column (and 'dyad', 'session', "
+                f"optionally 'date'); they have {sorted(seq[0])}."
+            )
         rows = []
         for k, r in enumerate(seq):
-            rows.append(dict(dyad=str(r.get("dyad", "dyad")),
-                             session=int(r.get("session", k)), value=float(r[value]),
-                             date=_to_date(r.get("date"))))
+            rows.append(
+                dict(
+                    dyad=str(r.get("dyad", "dyad")),
+                    session=int(r.get("session", k)),
+                    value=float(r[value]),
+                    date=_to_date(r.get("date")),
+                )
+            )
         if dates is not None:
             raise ValueError("Give dates inside the table ('date' column), not as dates=.")
         return rows
@@ -157,11 +175,11 @@ def _session_rows(session_values, dates, value="value"):
     if dates is not None:
         dates = [_to_date(d) for d in dates]
         if len(dates) != len(values):
-            raise ValueError(
-                f"dates has {len(dates)} entries for {len(values)} session values."
-            )
-    return [dict(dyad="dyad", session=k, value=float(v),
-                 date=None if dates is None else dates[k]) for k, v in enumerate(values)]
+            raise ValueError(f"dates has {len(dates)} entries for {len(values)} session values.")
+    return [
+        dict(dyad="dyad", session=k, value=float(v), date=None if dates is None else dates[k])
+        for k, v in enumerate(values)
+    ]
 
 
 def level3(session_values, dates=None, *, value="value", n_permutations=5000, seed=None):
@@ -243,11 +261,14 @@ def level3(session_values, dates=None, *, value="value", n_permutations=5000, se
         if len(np.unique(idx)) != len(idx):
             raise ValueError(
                 f"Dyad {dyad!r} lists a session index twice: {idx.tolist()}. Give one row "
-                "per session (a table of several modalities or segments: select one).")
+                "per session (a table of several modalities or segments: select one)."
+            )
         missing = [r["session"] for r in rs if not np.isfinite(r["value"])]
         if missing:
-            warn(f"level3: dyad {dyad!r} has no finite value in session(s) {missing}; "
-                 "those sessions are excluded from its trend.")
+            warn(
+                f"level3: dyad {dyad!r} has no finite value in session(s) {missing}; "
+                "those sessions are excluded from its trend."
+            )
             rs = [r for r in rs if np.isfinite(r["value"])]
             idx = np.array([r["session"] for r in rs], float)
         vals = np.array([r["value"] for r in rs])
@@ -259,22 +280,35 @@ def level3(session_values, dates=None, *, value="value", n_permutations=5000, se
         slope = float(np.polyfit(idx, vals, 1)[0])
         if np.ptp(vals) == 0:
             # every order gives slope 0: p = 1 exactly; a correlation is undefined
-            warn(f"level3: dyad {dyad!r} has the same value ({vals[0]:g}) in every session: "
-                 "its slope is 0 with p = 1 and its correlation r is undefined (NaN).")
+            warn(
+                f"level3: dyad {dyad!r} has the same value ({vals[0]:g}) in every session: "
+                "its slope is 0 with p = 1 and its correlation r is undefined (NaN)."
+            )
             slope, ct = 0.0, dict(r=float("nan"), p_perm=1.0)
         else:
             ct = stats.correlation_test(idx, vals, n_permutations, seed=rng)
-        row = dict(dyad=dyad, n_sessions=len(vals), first=float(vals[0]),
-                   last=float(vals[-1]), change=float(vals[-1] - vals[0]), slope=slope,
-                   r=ct["r"], p=ct["p_perm"])
+        row = dict(
+            dyad=dyad,
+            n_sessions=len(vals),
+            first=float(vals[0]),
+            last=float(vals[-1]),
+            change=float(vals[-1] - vals[0]),
+            slope=slope,
+            r=ct["r"],
+            p=ct["p_perm"],
+        )
         if has_dates:
             days = np.array([(r["date"] - rs[0]["date"]).days for r in rs], float)
             if np.ptp(days) == 0:
                 raise ValueError(f"All sessions of dyad {dyad!r} share one date.")
-            row["slope_per_week"] = (0.0 if np.ptp(vals) == 0
-                                     else float(np.polyfit(days / 7.0, vals, 1)[0]))
-            row["p_week"] = (1.0 if np.ptp(vals) == 0 else stats.correlation_test(
-                days, vals, n_permutations, seed=rng)["p_perm"])
+            row["slope_per_week"] = (
+                0.0 if np.ptp(vals) == 0 else float(np.polyfit(days / 7.0, vals, 1)[0])
+            )
+            row["p_week"] = (
+                1.0
+                if np.ptp(vals) == 0
+                else stats.correlation_test(days, vals, n_permutations, seed=rng)["p_perm"]
+            )
         out.append(row)
         xc = idx - idx.mean()
         centred.append((xc / (xc @ xc), vals))
@@ -288,20 +322,26 @@ def level3(session_values, dates=None, *, value="value", n_permutations=5000, se
     mean_slope = float(np.mean(slopes))
     eps = 1e-12 * max(1.0, abs(mean_slope))  # the identity order counts as "as extreme"
     summary = dict(
-        n_dyads=len(out), mean_slope=mean_slope,
+        n_dyads=len(out),
+        mean_slope=mean_slope,
         p=float(stats.p_value(abs(mean_slope) - eps, np.abs(null), "greater")),
         mean_change=float(np.mean([r["change"] for r in out])),
-        mean_slope_per_week=(float(np.mean([r["slope_per_week"] for r in out]))
-                             if has_dates else None),
+        mean_slope_per_week=(
+            float(np.mean([r["slope_per_week"] for r in out])) if has_dates else None
+        ),
     )
-    sessions = [dict(r, date=None if r["date"] is None else r["date"].isoformat())
-                for r in rows]
-    return InSyncLevel3(dyads=out, summary=summary, sessions=sessions,
-                        params=dict(n_permutations=int(n_permutations)))
+    sessions = [dict(r, date=None if r["date"] is None else r["date"].isoformat()) for r in rows]
+    return InSyncLevel3(
+        dyads=out,
+        summary=summary,
+        sessions=sessions,
+        params=dict(n_permutations=int(n_permutations)),
+    )
 
 
-def correlate_with_questionnaire(values, scores, n_permutations=5000, seed=None, *,
-                                 method="pearson"):
+def correlate_with_questionnaire(
+    values, scores, n_permutations=5000, seed=None, *, method="pearson"
+):
     """Correlate a dyad-level synchrony value with a per-dyad questionnaire score.
 
     A thin layer on :func:`hyperinsync.stats.correlation_test` that pairs the two by dyad
@@ -346,8 +386,9 @@ def correlate_with_questionnaire(values, scores, n_permutations=5000, seed=None,
     dyads = None
     if isinstance(values, dict) or isinstance(scores, dict):
         if not (isinstance(values, dict) and isinstance(scores, dict)):
-            raise TypeError("values and scores must both be dicts keyed by dyad, or both "
-                            "sequences.")
+            raise TypeError(
+                "values and scores must both be dicts keyed by dyad, or both sequences."
+            )
         if set(values) != set(scores):
             only_v = sorted(map(str, set(values) - set(scores)))
             only_s = sorted(map(str, set(scores) - set(values)))
@@ -363,15 +404,16 @@ def correlate_with_questionnaire(values, scores, n_permutations=5000, seed=None,
     x, y = np.asarray(x, float), np.asarray(y, float)
     if x.ndim != 1 or x.shape != y.shape:
         raise ValueError(
-            f"values and scores must be 1-D of equal length, got shapes {x.shape} and "
-            f"{y.shape}."
+            f"values and scores must be 1-D of equal length, got shapes {x.shape} and {y.shape}."
         )
     names = dyads if dyads is not None else [f"#{k}" for k in range(len(x))]
     bad = ~(np.isfinite(x) & np.isfinite(y))
     if bad.any():
         which = [f"{names[k]} (value {x[k]:g}, score {y[k]:g})" for k in np.flatnonzero(bad)]
-        warn(f"correlate_with_questionnaire: excluding dyad(s) without a finite value and "
-             f"score: {', '.join(which)}.")
+        warn(
+            f"correlate_with_questionnaire: excluding dyad(s) without a finite value and "
+            f"score: {', '.join(which)}."
+        )
         x, y = x[~bad], y[~bad]
         if dyads is not None:
             dyads = [d for d, b in zip(dyads, bad) if not b]

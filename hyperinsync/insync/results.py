@@ -9,8 +9,20 @@ from .._utils import as_table, insync_description
 from ..base import BaseResult, deprecated_getter
 
 # the columns of the episode table (also when there is no episode)
-EPISODE_COLUMNS = ("band", "roi_a", "roi_b", "onset", "duration", "peak", "peak_time", "tonic",
-                   "z", "p", "p_chance", "above_chance")
+EPISODE_COLUMNS = (
+    "band",
+    "roi_a",
+    "roi_b",
+    "onset",
+    "duration",
+    "peak",
+    "peak_time",
+    "tonic",
+    "z",
+    "p",
+    "p_chance",
+    "above_chance",
+)
 
 
 class _WindowResult(BaseResult):
@@ -32,8 +44,9 @@ class _WindowResult(BaseResult):
         self.bands = {k: tuple(float(x) for x in v) for k, v in dict(bands).items()}
         self.roles = tuple(roles)
         self.roi_names = [list(r) for r in roi_names]
-        self.roi_channels = {k: {r: list(c) for r, c in v.items()}
-                             for k, v in dict(roi_channels).items()}
+        self.roi_channels = {
+            k: {r: list(c) for r, c in v.items()} for k, v in dict(roi_channels).items()
+        }
         self.measure = measure
         self.params = dict(params)
 
@@ -59,26 +72,32 @@ class _WindowResult(BaseResult):
 
     @property
     def _FIELDS(self):
-        return self._ARRAYS + self._LISTS + ("bands", "roles", "roi_names", "roi_channels",
-                                              "measure", "params")
+        return (
+            self._ARRAYS
+            + self._LISTS
+            + ("bands", "roles", "roi_names", "roi_channels", "measure", "params")
+        )
 
     @property
     def labels(self):
         """The axes of ``values``: ``{'band', 'roi_a', 'roi_b'}`` (Level 2: segment first)."""
-        return dict(band=list(self.bands), roi_a=list(self.roi_names[0]),
-                    roi_b=list(self.roi_names[1]))
+        return dict(
+            band=list(self.bands), roi_a=list(self.roi_names[0]), roi_b=list(self.roi_names[1])
+        )
 
     def _pair_index(self, band, roi_a, roi_b):
         """Positions of a band (None: the only one) and of two ROIs (None: all)."""
-        return (self._pick("band", band), self._pick("roi_a", roi_a, keep=True),
-                self._pick("roi_b", roi_b, keep=True))
+        return (
+            self._pick("band", band),
+            self._pick("roi_a", roi_a, keep=True),
+            self._pick("roi_b", roi_b, keep=True),
+        )
 
     def _index(self, band, roi_a, roi_b):
         """Positions of a band and a ROI pair, all three named (the deprecated getters)."""
         for what, val in (("band", band), ("roi_a", roi_a), ("roi_b", roi_b)):
             if val is None:
-                raise ValueError(f"{what} {val!r} is not in this result: "
-                                 f"{self.labels[what]}.")
+                raise ValueError(f"{what} {val!r} is not in this result: {self.labels[what]}.")
         return self._pair_index(band, roi_a, roi_b)
 
 
@@ -143,9 +162,21 @@ class InSyncLevel1(_WindowResult):
         One per band and ROI pair; see :meth:`chance_table`.
     """
 
-    _ARRAYS = ("times", "values", "tonic", "tonic_sd", "z", "p_values", "threshold",
-               "tonic_null_max", "p_chance", "chance_threshold", "chance_null_max",
-               "null_mean", "null_sd")
+    _ARRAYS = (
+        "times",
+        "values",
+        "tonic",
+        "tonic_sd",
+        "z",
+        "p_values",
+        "threshold",
+        "tonic_null_max",
+        "p_chance",
+        "chance_threshold",
+        "chance_null_max",
+        "null_mean",
+        "null_sd",
+    )
     _LISTS = ("episodes", "chance")
     _LEVEL = 1
 
@@ -165,8 +196,19 @@ class InSyncLevel1(_WindowResult):
             return np.asarray(self.p_chance <= self.params["alpha"])
 
     # the kinds of values get_data returns: per window, or per series (band and ROI pair)
-    KINDS = ("values", "z", "p_values", "p_chance", "above_chance", "tonic", "tonic_sd",
-             "threshold", "chance_threshold", "null_mean", "null_sd")
+    KINDS = (
+        "values",
+        "z",
+        "p_values",
+        "p_chance",
+        "above_chance",
+        "tonic",
+        "tonic_sd",
+        "threshold",
+        "chance_threshold",
+        "null_mean",
+        "null_sd",
+    )
 
     def get_data(self, band=None, roi_a=None, roi_b=None, *, kind="values"):
         """Return values of one band as an array (window centres: ``times``).
@@ -209,8 +251,10 @@ class InSyncLevel1(_WindowResult):
         values : ndarray
             Window values.
         """
-        deprecated_getter("InSyncLevel1.get_series(band, roi_a, roi_b)",
-                          "(result.times, result.get_data(band, roi_a, roi_b))")
+        deprecated_getter(
+            "InSyncLevel1.get_series(band, roi_a, roi_b)",
+            "(result.times, result.get_data(band, roi_a, roi_b))",
+        )
         bi, ri, ci = self._index(band, roi_a, roi_b)
         return self.times, self.values[bi, ri, ci]
 
@@ -369,8 +413,10 @@ class InSyncLevel2(_WindowResult):
         value : float
             The segment's synchrony for that band and ROI pair.
         """
-        deprecated_getter("InSyncLevel2.get_value(segment, band, roi_a, roi_b)",
-                          "float(result.get_data(segment, band, roi_a, roi_b))")
+        deprecated_getter(
+            "InSyncLevel2.get_value(segment, band, roi_a, roi_b)",
+            "float(result.get_data(segment, band, roi_a, roi_b))",
+        )
         names = [s["name"] for s in self.segments]
         if segment not in names:
             raise ValueError(f"segment {segment!r} is not in this result: {names}.")

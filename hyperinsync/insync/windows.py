@@ -158,9 +158,7 @@ def _roi_means(sig):
 def _blocks(z, g, xp):
     """(n_ch, T) -> contiguous (n_blocks, n_ch, g), the tail that fills no block dropped."""
     n_blk = z.shape[-1] // g
-    return xp.ascontiguousarray(
-        z[:, : n_blk * g].reshape(z.shape[0], n_blk, g).transpose(1, 0, 2)
-    )
+    return xp.ascontiguousarray(z[:, : n_blk * g].reshape(z.shape[0], n_blk, g).transpose(1, 0, 2))
 
 
 def _window_sum(blk, w, h, n_win, xp, work=None):
@@ -183,8 +181,9 @@ def _window_sum(blk, w, h, n_win, xp, work=None):
     xp.cumsum(c[1:], axis=0, out=c[1:])
     last = (n_win - 1) * h
     # strided slices, not fancy indexing: no gathered copies of the cumulative sums
-    return xp.subtract(c[w : w + last + 1 : h], c[: last + 1 : h],
-                       out=scratch(work, "windows", shape, wide, xp))
+    return xp.subtract(
+        c[w : w + last + 1 : h], c[: last + 1 : h], out=scratch(work, "windows", shape, wide, xp)
+    )
 
 
 class _Geometry:
@@ -222,7 +221,8 @@ class _BlockOrders:
         self.xp = xp
         self.n_signals = n_b
         self.blk = xp.ascontiguousarray(
-            zb[:, : n_blk * g].reshape(n_b, n_blk, g).transpose(1, 0, 2))  # (n_blk, n_b, g)
+            zb[:, : n_blk * g].reshape(n_b, n_blk, g).transpose(1, 0, 2)
+        )  # (n_blk, n_b, g)
         self.pw = None
         if power:
             self.pw = xp.sum(abs(self.blk) ** 2, axis=-1, dtype=xp.float64)  # (n_blk, n_b)
@@ -328,12 +328,19 @@ class _PairSeries:
         out = xp.zeros((geo.n, self.ma.shape[0], n_k, self.mb.shape[0]))
         for a0 in range(0, n_a, chunk):
             a1 = min(n_a, a0 + chunk)
-            s = xp.matmul(self.a_blk[:, a0:a1], b,
-                          out=tmp("s", (n_blk, a1 - a0, n_k * n_b), dtype, xp))
+            s = xp.matmul(
+                self.a_blk[:, a0:a1], b, out=tmp("s", (n_blk, a1 - a0, n_k * n_b), dtype, xp)
+            )
             s = _window_sum(s, geo.w, geo.h, geo.n, xp, tmp.work)
-            v = _window_values(s, self.measure, geo,
-                               None if self.pa is None else self.pa[:, a0:a1], pb, xp,
-                               tmp.work)
+            v = _window_values(
+                s,
+                self.measure,
+                geo,
+                None if self.pa is None else self.pa[:, a0:a1],
+                pb,
+                xp,
+                tmp.work,
+            )
             del s
             # ROI means: B's channels in one product over every window, A pair and draw
             # (lag-major columns: draw k, channel j), then A's channels per window
@@ -394,8 +401,7 @@ class _BlockCross:
         for a0, a1 in self.chunks:
             s = self.cache if self.cache is not None else self._cross(a0, a1)
             s = _window_sum(s[idx], geo.w, geo.h, geo.n, xp)
-            v = _window_values(s, self.measure, geo, None if pa is None else pa[:, a0:a1],
-                               pb, xp)
+            v = _window_values(s, self.measure, geo, None if pa is None else pa[:, a0:a1], pb, xp)
             del s
             # ROI means: A's channels (rows) and B's channels (columns), two small products
             out += xp.matmul(self.ma[:, a0:a1], xp.matmul(v, self.mb.T))

@@ -101,8 +101,7 @@ def _resolve_montages(montage):
     if isinstance(montage, (tuple, list)):
         if len(montage) != 2:
             raise ValueError(
-                f"montage as a sequence must hold two entries (one per person), got "
-                f"{len(montage)}."
+                f"montage as a sequence must hold two entries (one per person), got {len(montage)}."
             )
         return _one_montage(montage[0]), _one_montage(montage[1])
     m = _one_montage(montage)
@@ -500,9 +499,13 @@ def _realign(raw_a, raw_b, slope, intercept, names, report):
             f"{names[0]} and {names[1]} do not overlap in time (B's recording maps to "
             f"{-intercept / slope:.3f} .. {(tb_end - intercept) / slope:.3f} s of A's, which "
             f"lasts {(raw_a.n_times - 1) / sf_a:.3f} s)."
-            + (" With sync='lsl' and no LSL stream in common, the two files were taken to "
-               "share one recording computer's clock: they evidently do not; align them by "
-               "sync pulses." if report.get("clock", "").startswith("one recording") else "")
+            + (
+                " With sync='lsl' and no LSL stream in common, the two files were taken to "
+                "share one recording computer's clock: they evidently do not; align them by "
+                "sync pulses."
+                if report.get("clock", "").startswith("one recording")
+                else ""
+            )
         )
     ka = np.arange(k0, k1 + 1)
     tb = intercept + slope * ka / sf_a
@@ -530,9 +533,7 @@ def _realign(raw_a, raw_b, slope, intercept, names, report):
         on_a = (on_b - intercept) / slope - k0 / sf_a
         dur = np.asarray(ann.duration) / slope
         keep = (on_a + dur >= 0) & (on_a <= (len(ka) - 1) / sf_a)
-        _set_annotations_rel(
-            out_b, on_a[keep], dur[keep], np.asarray(ann.description)[keep]
-        )
+        _set_annotations_rel(out_b, on_a[keep], dur[keep], np.asarray(ann.description)[keep])
     report.update(
         tmin_a_s=k0 / sf_a,
         duration_s=(len(ka) - 1) / sf_a,
@@ -558,7 +559,10 @@ def read_dyad(*args, **kwargs):
     -------
     raw : DyadRaw
     """
-    warn("hyperinsync.io.read_dyad is deprecated and will be removed: use "
-         "hyperinsync.io.read_dyad_files (two recordings, one per person); "
-         "hyperinsync.read_dyad_fif reads a saved dyad (one FIF file).", category=FutureWarning)
+    warn(
+        "hyperinsync.io.read_dyad is deprecated and will be removed: use "
+        "hyperinsync.io.read_dyad_files (two recordings, one per person); "
+        "hyperinsync.read_dyad_fif reads a saved dyad (one FIF file).",
+        category=FutureWarning,
+    )
     return read_dyad_files(*args, **kwargs)

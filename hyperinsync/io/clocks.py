@@ -35,8 +35,13 @@ def _shared_clock(xdf_a, xdf_b):
         return None
     _, ca, cb = best
     c1 = (1.0 + cb["b"]) / (1.0 + ca["b"])
-    return dict(stream=ca["name"], c0=cb["a"] - c1 * ca["a"], c1=c1,
-                n_offsets=[ca["n"], cb["n"]], offset_fit_rms_ms=[ca["rms_ms"], cb["rms_ms"]])
+    return dict(
+        stream=ca["name"],
+        c0=cb["a"] - c1 * ca["a"],
+        c1=c1,
+        n_offsets=[ca["n"], cb["n"]],
+        offset_fit_rms_ms=[ca["rms_ms"], cb["rms_ms"]],
+    )
 
 
 def _lsl_line(xdf_a, xdf_b, names, report):
@@ -53,8 +58,11 @@ def _lsl_line(xdf_a, xdf_b, names, report):
     intercept = link["c0"] + slope * t0_a - t0_b
     report.update(
         method="lsl-clock",
-        clock=(f"recording clocks linked by the stream {link['stream']!r} both files hold"
-               if link["stream"] is not None else "one recording clock (assumed, sync='lsl')"),
+        clock=(
+            f"recording clocks linked by the stream {link['stream']!r} both files hold"
+            if link["stream"] is not None
+            else "one recording clock (assumed, sync='lsl')"
+        ),
         shared_stream=link["stream"],
         recorder_offset_s=float(link["c0"] + (link["c1"] - 1.0) * t0_a),
         lsl_time0=[t0_a, t0_b],

@@ -25,15 +25,27 @@ def _columns(spec, n_cols, fname, who):
     for c in cols:
         _validate_type(c, "int", f"column of {who}")
         if not 0 <= c < n_cols:
-            raise PhysioIOError(f"{fname}: column {c} of {who} does not exist (the file has "
-                                f"{n_cols} columns, numbered from 0).")
+            raise PhysioIOError(
+                f"{fname}: column {c} of {who} does not exist (the file has "
+                f"{n_cols} columns, numbered from 0)."
+            )
     return cols
 
 
 @verbose
 @fill_doc
-def read_mea(fname, *, sfreq=25.0, roles=DEFAULT_ROLES, columns=(0, 1), ch_name="MEA",
-             header="auto", delimiter=None, meas_date=None, verbose=None):
+def read_mea(
+    fname,
+    *,
+    sfreq=25.0,
+    roles=DEFAULT_ROLES,
+    columns=(0, 1),
+    ch_name="MEA",
+    header="auto",
+    delimiter=None,
+    meas_date=None,
+    verbose=None,
+):
     """Read a motion energy (MEA) file into a dyad.
 
     Parameters
@@ -77,11 +89,11 @@ def read_mea(fname, *, sfreq=25.0, roles=DEFAULT_ROLES, columns=(0, 1), ch_name=
 
     def split(line):
         if delimiter is not None:
-            return [t.strip().strip('"\'') for t in line.split(delimiter)]
+            return [t.strip().strip("\"'") for t in line.split(delimiter)]
         for sep in (",", ";", "\t"):
             if sep in line:
-                return [t.strip().strip('"\'') for t in line.split(sep)]
-        return [t.strip('"\'') for t in line.split()]
+                return [t.strip().strip("\"'") for t in line.split(sep)]
+        return [t.strip("\"'") for t in line.split()]
 
     def numeric(tok):
         try:
@@ -98,8 +110,7 @@ def read_mea(fname, *, sfreq=25.0, roles=DEFAULT_ROLES, columns=(0, 1), ch_name=
     for k, line in enumerate(rows):
         toks = split(line)
         try:
-            table.append([np.nan if t.upper() in ("NA", "NAN", "") else float(t)
-                          for t in toks])
+            table.append([np.nan if t.upper() in ("NA", "NAN", "") else float(t) for t in toks])
         except ValueError:
             raise PhysioIOError(
                 f"{fname}: row {k + 1 + has_header} holds a non-number ({line[:60]!r}). "
@@ -107,12 +118,14 @@ def read_mea(fname, *, sfreq=25.0, roles=DEFAULT_ROLES, columns=(0, 1), ch_name=
             ) from None
     widths = {len(r) for r in table}
     if len(widths) != 1:
-        raise PhysioIOError(f"{fname}: rows have {sorted(widths)} columns; every row must "
-                            "have the same number.")
+        raise PhysioIOError(
+            f"{fname}: rows have {sorted(widths)} columns; every row must have the same number."
+        )
     values = np.array(table, float)
     if values.shape[1] < 2:
-        raise PhysioIOError(f"{fname}: one column only; an MEA file holds one column per "
-                            "person (check delimiter=).")
+        raise PhysioIOError(
+            f"{fname}: one column only; an MEA file holds one column per person (check delimiter=)."
+        )
     series = []
     for who, spec in zip(roles, columns):
         cols = _columns(spec, values.shape[1], fname, repr(who))
@@ -121,13 +134,17 @@ def read_mea(fname, *, sfreq=25.0, roles=DEFAULT_ROLES, columns=(0, 1), ch_name=
     data = np.array(series)
     finite = data[np.isfinite(data)]
     if (finite < 0).any():
-        raise PhysioIOError(f"{fname}: negative values ({finite.min():g}): motion energy is a "
-                            "count of changed pixels and cannot be negative. Check columns=.")
+        raise PhysioIOError(
+            f"{fname}: negative values ({finite.min():g}): motion energy is a "
+            "count of changed pixels and cannot be negative. Check columns=."
+        )
     sd = finite.std()
     if sd > 0 and (finite > 10 * sd).any():
-        warn(f"{fname}: {100 * np.mean(finite > 10 * sd):.2f} % of the values are above 10 "
-             "SD of the two series (video artefacts?); they are kept. Mark them with "
-             "hyperinsync.preprocessing.movement.mea_artifacts.")
+        warn(
+            f"{fname}: {100 * np.mean(finite > 10 * sd):.2f} % of the values are above 10 "
+            "SD of the two series (video artefacts?); they are kept. Mark them with "
+            "hyperinsync.preprocessing.movement.mea_artifacts."
+        )
     raws = []
     for row in data:
         info = mne.create_info([ch_name], float(sfreq), "misc")
@@ -137,11 +154,22 @@ def read_mea(fname, *, sfreq=25.0, roles=DEFAULT_ROLES, columns=(0, 1), ch_name=
         _validate_type(meas_date, _dt.datetime, "meas_date")
         dyad.set_meas_date(meas_date)
     n_missing = annotate_nan(dyad)
-    set_dyad_meta(dyad, physio_source=dict(
-        file=fname, kind="mea", sfreq=float(sfreq), header=names,
-        columns=[list(np.atleast_1d(c)) for c in columns], n_missing_runs=n_missing,
-        percent_moving={r: float(100 * np.mean(row[np.isfinite(row)] > 0))
-                        for r, row in zip(roles, data)}))
-    logger.info(f"{fname}: {values.shape[0]} frames ({values.shape[0] / sfreq:.1f} s) of "
-                f"{roles[0]!r} and {roles[1]!r}.")
+    set_dyad_meta(
+        dyad,
+        physio_source=dict(
+            file=fname,
+            kind="mea",
+            sfreq=float(sfreq),
+            header=names,
+            columns=[list(np.atleast_1d(c)) for c in columns],
+            n_missing_runs=n_missing,
+            percent_moving={
+                r: float(100 * np.mean(row[np.isfinite(row)] > 0)) for r, row in zip(roles, data)
+            },
+        ),
+    )
+    logger.info(
+        f"{fname}: {values.shape[0]} frames ({values.shape[0] / sfreq:.1f} s) of "
+        f"{roles[0]!r} and {roles[1]!r}."
+    )
     return dyad

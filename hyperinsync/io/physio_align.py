@@ -45,8 +45,10 @@ def _fit_clock(sync_times):
     """Fit offset and drift (ppm) to events both clocks recorded; residual checked."""
     t_ref, t_src = (np.asarray(v, float) for v in sync_times)
     if t_ref.shape != t_src.shape or t_ref.ndim != 1 or len(t_ref) < 2:
-        raise ValueError("sync_times must be two equal-length 1-D sequences of at least 2 "
-                         "event times (reference seconds, source seconds).")
+        raise ValueError(
+            "sync_times must be two equal-length 1-D sequences of at least 2 "
+            "event times (reference seconds, source seconds)."
+        )
     slope, offset = np.polyfit(t_ref, t_src, 1)
     resid = t_src - (offset + slope * t_ref)
     return float(offset), float((slope - 1.0) * 1e6), float(np.max(np.abs(resid)))
@@ -64,17 +66,30 @@ def _lowpass(data, sfreq, sfreq_target):
         if bad.any():
             x = np.arange(len(row))
             row[bad] = np.interp(x[bad], x[~bad], row[~bad])
-    out = mne.filter.filter_data(filled, sfreq, None, h_freq, h_trans_bandwidth=trans,
-                                 pad="reflect_limited", verbose=False)
-    n_taps = len(mne.filter.create_filter(None, sfreq, None, h_freq, h_trans_bandwidth=trans,
-                                          verbose=False))
+    out = mne.filter.filter_data(
+        filled, sfreq, None, h_freq, h_trans_bandwidth=trans, pad="reflect_limited", verbose=False
+    )
+    n_taps = len(
+        mne.filter.create_filter(None, sfreq, None, h_freq, h_trans_bandwidth=trans, verbose=False)
+    )
     return out, n_taps // 2
 
 
 @verbose
 @fill_doc
-def align_physio(raw, *, sfreq, reference=None, start=None, duration=None, offset=None,
-                 drift_ppm=0.0, sync_times=None, method="linear", verbose=None):
+def align_physio(
+    raw,
+    *,
+    sfreq,
+    reference=None,
+    start=None,
+    duration=None,
+    offset=None,
+    drift_ppm=0.0,
+    sync_times=None,
+    method="linear",
+    verbose=None,
+):
     """Resample one person's recording onto a reference timeline at a stated rate.
 
     See :mod:`hyperinsync.io.physio_align` for the clock model and the resampling method.
@@ -146,8 +161,9 @@ def align_physio(raw, *, sfreq, reference=None, start=None, duration=None, offse
     _validate_type(drift_ppm, "numeric", "drift_ppm")
     src_sf = raw.info["sfreq"]
     if duration is None:  # up to the source's last sample
-        duration = ((raw.n_times - 1) / src_sf - offset) * (1 + drift_ppm * 1e-6) ** -1 \
-            + 1.0 / sfreq
+        duration = ((raw.n_times - 1) / src_sf - offset) * (
+            1 + drift_ppm * 1e-6
+        ) ** -1 + 1.0 / sfreq
     n_out = int(np.floor(duration * sfreq + 1e-9))
     if n_out < 1:
         raise ValueError(f"The target timeline is empty (duration {duration:g} s).")
@@ -181,14 +197,14 @@ def align_physio(raw, *, sfreq, reference=None, start=None, duration=None, offse
             hi = np.clip(lo + 1, 0, raw.n_times - 1)
             near = rbad[lo] | rbad[hi]
             if method == "pchip":  # uses two neighbours on each side
-                near |= rbad[np.clip(lo - 1, 0, None)] | rbad[np.clip(hi + 1, None,
-                                                                      raw.n_times - 1)]
+                near |= (
+                    rbad[np.clip(lo - 1, 0, None)] | rbad[np.clip(hi + 1, None, raw.n_times - 1)]
+                )
             out[ci, near & inside] = np.nan
             widen = np.zeros(raw.n_times, bool)
             for i0, i1 in mask_runs(rbad):
                 widen[max(0, i0 - filt_half - 1) : i1 + filt_half + 1] = True
-            gap_mask[ci] = inside & widen[np.clip(np.round(x_src).astype(int), 0,
-                                                  raw.n_times - 1)]
+            gap_mask[ci] = inside & widen[np.clip(np.round(x_src).astype(int), 0, raw.n_times - 1)]
     info = mne.create_info(raw.ch_names, float(sfreq), raw.get_channel_types())
     with info._unlock():
         for ch, src in zip(info["chs"], raw.info["chs"]):
@@ -207,34 +223,58 @@ def align_physio(raw, *, sfreq, reference=None, start=None, duration=None, offse
         keep = (on + dur > 0) & (on < n_out / sfreq)
         if keep.any():
             aligned.annotations.append(
-                np.maximum(on[keep], 0.0), (np.minimum(on[keep] + dur[keep], n_out / sfreq)
-                                            - np.maximum(on[keep], 0.0)),
-                ann.description[keep], ch_names=[ann.ch_names[i] for i in np.flatnonzero(keep)])
+                np.maximum(on[keep], 0.0),
+                (np.minimum(on[keep] + dur[keep], n_out / sfreq) - np.maximum(on[keep], 0.0)),
+                ann.description[keep],
+                ch_names=[ann.ch_names[i] for i in np.flatnonzero(keep)],
+            )
     for i0, i1 in mask_runs(~inside):
         aligned.annotations.append(i0 / sfreq, (i1 - i0) / sfreq, "BAD_no_data")
     for ci in range(len(data)):
         for i0, i1 in mask_runs(gap_mask[ci] | (np.isnan(out[ci]) & inside)):
-            aligned.annotations.append(i0 / sfreq, (i1 - i0) / sfreq, "BAD_gap",
-                                       ch_names=[[raw.ch_names[ci]]])
-    report = dict(offset_s=float(offset), drift_ppm=float(drift_ppm), method=method,
-                  sfreq_source=float(src_sf), sfreq=float(sfreq),
-                  lowpass_hz=0.4 * sfreq if sfreq < src_sf else None,
-                  sync_fit_residual_s=fit_resid, n_no_data=int((~inside).sum()))
+            aligned.annotations.append(
+                i0 / sfreq, (i1 - i0) / sfreq, "BAD_gap", ch_names=[[raw.ch_names[ci]]]
+            )
+    report = dict(
+        offset_s=float(offset),
+        drift_ppm=float(drift_ppm),
+        method=method,
+        sfreq_source=float(src_sf),
+        sfreq=float(sfreq),
+        lowpass_hz=0.4 * sfreq if sfreq < src_sf else None,
+        sync_fit_residual_s=fit_resid,
+        n_no_data=int((~inside).sum()),
+    )
     prev = get_dyad_meta(raw)
-    set_dyad_meta(aligned, physio_alignment=report,
-                  **({"physio_source": prev["physio_source"]} if "physio_source" in prev
-                     else {}))
+    set_dyad_meta(
+        aligned,
+        physio_alignment=report,
+        **({"physio_source": prev["physio_source"]} if "physio_source" in prev else {}),
+    )
     if (~inside).any():
-        logger.info(f"align_physio: {int((~inside).sum())} target samples lie outside the "
-                    "source recording (NaN, BAD_no_data).")
+        logger.info(
+            f"align_physio: {int((~inside).sum())} target samples lie outside the "
+            "source recording (NaN, BAD_no_data)."
+        )
     return aligned
 
 
 @verbose
 @fill_doc
-def make_physio_dyad(raw_a, raw_b, *, sfreq, roles=DEFAULT_ROLES, reference=None,
-                     span="overlap", offsets=(None, None), drift_ppm=(0.0, 0.0),
-                     missing="error", method="linear", verbose=None):
+def make_physio_dyad(
+    raw_a,
+    raw_b,
+    *,
+    sfreq,
+    roles=DEFAULT_ROLES,
+    reference=None,
+    span="overlap",
+    offsets=(None, None),
+    drift_ppm=(0.0, 0.0),
+    missing="error",
+    method="linear",
+    verbose=None,
+):
     """Bring two people's physiological recordings onto one timeline as a dyad.
 
     Parameters
@@ -278,8 +318,10 @@ def make_physio_dyad(raw_a, raw_b, *, sfreq, roles=DEFAULT_ROLES, reference=None
         )
     kw = dict(sfreq=sfreq, method=method)
     if reference is not None:
-        al = [align_physio(r, reference=reference, offset=o, drift_ppm=d, **kw)
-              for r, o, d in zip((raw_a, raw_b), offsets, drift_ppm)]
+        al = [
+            align_physio(r, reference=reference, offset=o, drift_ppm=d, **kw)
+            for r, o, d in zip((raw_a, raw_b), offsets, drift_ppm)
+        ]
     else:
         starts = [abs_start(r) for r in (raw_a, raw_b)]
         if any(s is None for s in starts):
@@ -289,20 +331,25 @@ def make_physio_dyad(raw_a, raw_b, *, sfreq, roles=DEFAULT_ROLES, reference=None
                     "source's seconds at the common first sample), or a reference=."
                 )
             t0 = None
-            dur = min(r.n_times / r.info["sfreq"] - o for r, o in zip((raw_a, raw_b),
-                                                                       offsets))
+            dur = min(r.n_times / r.info["sfreq"] - o for r, o in zip((raw_a, raw_b), offsets))
         else:
-            ends = [s + _dt.timedelta(seconds=r.n_times / r.info["sfreq"])
-                    for s, r in zip(starts, (raw_a, raw_b))]
+            ends = [
+                s + _dt.timedelta(seconds=r.n_times / r.info["sfreq"])
+                for s, r in zip(starts, (raw_a, raw_b))
+            ]
             t0 = max(starts) if span == "overlap" else min(starts)
             t1 = min(ends) if span == "overlap" else max(ends)
             dur = (t1 - t0).total_seconds()
             if dur <= 0:
-                raise ValueError(f"The recordings do not overlap in time ({roles[0]!r}: "
-                                 f"{starts[0]} to {ends[0]}; {roles[1]!r}: {starts[1]} to "
-                                 f"{ends[1]}).")
-        al = [align_physio(r, start=t0, duration=dur, offset=o, drift_ppm=d, **kw)
-              for r, o, d in zip((raw_a, raw_b), offsets, drift_ppm)]
+                raise ValueError(
+                    f"The recordings do not overlap in time ({roles[0]!r}: "
+                    f"{starts[0]} to {ends[0]}; {roles[1]!r}: {starts[1]} to "
+                    f"{ends[1]})."
+                )
+        al = [
+            align_physio(r, start=t0, duration=dur, offset=o, drift_ppm=d, **kw)
+            for r, o, d in zip((raw_a, raw_b), offsets, drift_ppm)
+        ]
     n = min(r.n_times for r in al)
     al = [r.crop(tmax=(n - 1) / sfreq, include_tmax=True) if r.n_times > n else r for r in al]
     if any(only):
@@ -310,16 +357,22 @@ def make_physio_dyad(raw_a, raw_b, *, sfreq, roles=DEFAULT_ROLES, reference=None
             if not lack:
                 continue
             other = al[1 - k]
-            info = mne.create_info(lack, float(sfreq),
-                                   [other.get_channel_types(picks=[c])[0] for c in lack])
-            add = mne.io.RawArray(np.full((len(lack), r.n_times), np.nan), info,
-                                  verbose=False)
+            info = mne.create_info(
+                lack, float(sfreq), [other.get_channel_types(picks=[c])[0] for c in lack]
+            )
+            add = mne.io.RawArray(np.full((len(lack), r.n_times), np.nan), info, verbose=False)
             add.set_meas_date(r.info["meas_date"])
             r.add_channels([add], force_update_info=True)
-            r.annotations.append([0.0] * len(lack), [r.n_times / sfreq] * len(lack),
-                                 ["BAD_missing"] * len(lack), ch_names=[[c] for c in lack])
+            r.annotations.append(
+                [0.0] * len(lack),
+                [r.n_times / sfreq] * len(lack),
+                ["BAD_missing"] * len(lack),
+                ch_names=[[c] for c in lack],
+            )
             warn(f"{roles[k]!r} has no {lack}: kept as NaN under BAD_missing.")
     dyad = make_dyad_raw(al[0], al[1], roles=roles, verbose=False)
-    set_dyad_meta(dyad, physio_alignment={r: get_dyad_meta(a).get("physio_alignment")
-                                          for r, a in zip(roles, al)})
+    set_dyad_meta(
+        dyad,
+        physio_alignment={r: get_dyad_meta(a).get("physio_alignment") for r, a in zip(roles, al)},
+    )
     return dyad

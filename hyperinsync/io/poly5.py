@@ -142,10 +142,15 @@ class RawPoly5(BaseRaw):
                 info["description"] = hdr["name"]
         scales = np.array(scales)
         extras = dict(
-            n_chan=hdr["n_chan"], spb=hdr["spb"], stride=hdr["stride"],
-            data_start=hdr["data_start"], version=hdr["version"], units=hdr["units"],
+            n_chan=hdr["n_chan"],
+            spb=hdr["spb"],
+            stride=hdr["stride"],
+            data_start=hdr["data_start"],
+            version=hdr["version"],
+            units=hdr["units"],
             # Calibration and unit conversion folded into one affine map per channel.
-            gain=hdr["gains"] * scales, offset=hdr["offsets"] * scales,
+            gain=hdr["gains"] * scales,
+            offset=hdr["offsets"] * scales,
         )
         super().__init__(
             info,
@@ -161,9 +166,7 @@ class RawPoly5(BaseRaw):
         """Read samples [start, stop) of file ``fi``, touching only the blocks needed."""
         ex = self._raw_extras[fi]
         n_chan, spb, stride = ex["n_chan"], ex["spb"], ex["stride"]
-        block_dtype = np.dtype(
-            [("head", f"V{_BLOCK_HEADER_SIZE}"), ("data", "<f4", (spb, n_chan))]
-        )
+        block_dtype = np.dtype([("head", f"V{_BLOCK_HEADER_SIZE}"), ("data", "<f4", (spb, n_chan))])
         blocks_per_read = max(1, _MAX_READ_BYTES // stride)
         first, last = start // spb, (stop - 1) // spb  # inclusive block range
         gain, offset = ex["gain"][:, None], ex["offset"][:, None]
@@ -227,8 +230,15 @@ def read_raw_poly5(fname, preload=False, *, allow_truncated=False, verbose=None)
 def _date_fields(date):
     if date is None:
         return (0,) * 7
-    return (date.year, date.month, date.day, date.isoweekday() % 7, date.hour,
-            date.minute, date.second)
+    return (
+        date.year,
+        date.month,
+        date.day,
+        date.isoweekday() % 7,
+        date.hour,
+        date.minute,
+        date.second,
+    )
 
 
 def _name_field(description):
@@ -365,15 +375,25 @@ def write_poly5(
     header = magic + _HDR.pack(
         _VERSION_NUMBER[version],
         *struct.unpack("<B80s", _pascal_bytes(name, 80, "description", "latin-1")),
-        int(sfreq), int(sfreq), 0, 2 * n_chan, n_times, *_date_fields(meas_date),
-        n_blocks, spb, n_chan * spb * 4, 0,
+        int(sfreq),
+        int(sfreq),
+        0,
+        2 * n_chan,
+        n_times,
+        *_date_fields(meas_date),
+        n_blocks,
+        spb,
+        n_chan * spb * 4,
+        0,
     )
     descs = []
     for ci, (ch_name, unit) in enumerate(zip(raw.ch_names, unit_names)):
         for half, prefix in enumerate(("(Lo) ", "(Hi) ")):
             name_bytes = _pascal_bytes(prefix + ch_name, 40, "Channel name", "utf-8")
             descs.append(
-                name_bytes + bytes(4) + _pascal_bytes(unit, 10, "unit")
+                name_bytes
+                + bytes(4)
+                + _pascal_bytes(unit, 10, "unit")
                 + struct.pack("<4f2H", 0.0, 1000.0, 0.0, 1000.0, 2 * ci + half, 0)
                 + reserved[2 * ci + half]
             )
@@ -392,8 +412,10 @@ def write_poly5(
             padded[:, : values.shape[1]] = values
             for bi in range(b1 - b0):
                 first = (b0 + bi) * spb
-                when = None if meas_date is None else (
-                    meas_date + datetime.timedelta(seconds=first / sfreq)
+                when = (
+                    None
+                    if meas_date is None
+                    else (meas_date + datetime.timedelta(seconds=first / sfreq))
                 )
                 head = bytearray(_BLOCK_HDR.pack(first, *_date_fields(when)))
                 head[22:86] = reserved[2 * n_chan + b0 + bi]

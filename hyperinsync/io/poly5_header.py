@@ -53,8 +53,14 @@ _EXT_MAGIC = b"HISD"
 
 # Units, after normalising "µ"/"μ" to "u" and lower-casing, to their factor to SI volts.
 _VOLT_UNITS = {
-    "uvolt": 1e-6, "uv": 1e-6, "mvolt": 1e-3, "mv": 1e-3,
-    "volt": 1.0, "v": 1.0, "nvolt": 1e-9, "nv": 1e-9,
+    "uvolt": 1e-6,
+    "uv": 1e-6,
+    "mvolt": 1e-3,
+    "mv": 1e-3,
+    "volt": 1.0,
+    "v": 1.0,
+    "nvolt": 1e-9,
+    "nv": 1e-9,
 }
 
 
@@ -175,8 +181,7 @@ def _parse_date(fname, fields):
         )
     except ValueError as err:
         logger.info(
-            f"Poly5 file {fname}: invalid measurement date {fields} ({err}); "
-            "meas_date is None."
+            f"Poly5 file {fname}: invalid measurement date {fields} ({err}); meas_date is None."
         )
         return None
     if year < 1970:  # MNE stores meas_date as seconds since the epoch
@@ -214,8 +219,19 @@ def _read_header(fname, allow_truncated):
                 f"truncated header: expected {header_size} bytes, found {len(head)}",
             )
         (
-            version_number, name_len, name_raw, sfreq, storage_rate, storage_type, n_desc,
-            n_samples, *date_fields, n_blocks, spb, block_size, compression,
+            version_number,
+            name_len,
+            name_raw,
+            sfreq,
+            storage_rate,
+            storage_type,
+            n_desc,
+            n_samples,
+            *date_fields,
+            n_blocks,
+            spb,
+            block_size,
+            compression,
         ) = _HDR.unpack_from(head, 31 + shift)
         if version_number != _VERSION_NUMBER[version]:
             warn(
@@ -232,8 +248,7 @@ def _read_header(fname, allow_truncated):
         if sfreq <= 0:
             _fail(
                 fname,
-                f"the sample rate (offset {114 + shift}) is {sfreq} Hz; expected a positive "
-                "number",
+                f"the sample rate (offset {114 + shift}) is {sfreq} Hz; expected a positive number",
             )
         if compression != 0:
             _fail(
@@ -295,7 +310,16 @@ def _read_header(fname, allow_truncated):
     ch_names, units, gains, offsets = [], [], [], []
     for ci in range(n_chan):
         (
-            nlen, nraw, ulen, uraw, unit_low, unit_high, adc_low, adc_high, _, _,
+            nlen,
+            nraw,
+            ulen,
+            uraw,
+            unit_low,
+            unit_high,
+            adc_low,
+            adc_high,
+            _,
+            _,
         ) = _DESC.unpack_from(descs, 2 * ci * _DESC_SIZE)
         ch_name = _pascal(fname, nlen, nraw, f"the name of signal description {2 * ci}", 40)
         if ch_name.startswith("(Lo) "):
@@ -332,8 +356,7 @@ def _read_header(fname, allow_truncated):
     # Count the samples actually present; the last block may be partial or missing.
     stride = _BLOCK_HEADER_SIZE + data_bytes
     full_blocks, rest = divmod(size - data_start, stride)
-    sfreq = _check_rates(fname, sfreq, storage_rate, shift, data_start, stride, spb,
-                         full_blocks)
+    sfreq = _check_rates(fname, sfreq, storage_rate, shift, data_start, stride, spb, full_blocks)
     partial = max(0, rest - _BLOCK_HEADER_SIZE) // (n_chan * 4)
     n_present = full_blocks * spb + min(partial, spb)
     n_read = n_samples
@@ -366,11 +389,21 @@ def _read_header(fname, allow_truncated):
             )
     description = _read_description(fname, name, descs, data_start, stride, full_blocks)
     return dict(
-        version=version, name=description, sfreq=float(sfreq), n_chan=n_chan,
+        version=version,
+        name=description,
+        sfreq=float(sfreq),
+        n_chan=n_chan,
         n_samples=n_read,
-        n_samples_header=n_samples, spb=spb, stride=stride, data_start=data_start,
-        size=size, meas_date=meas_date, ch_names=ch_names, units=units,
-        gains=np.array(gains), offsets=np.array(offsets),
+        n_samples_header=n_samples,
+        spb=spb,
+        stride=stride,
+        data_start=data_start,
+        size=size,
+        meas_date=meas_date,
+        ch_names=ch_names,
+        units=units,
+        gains=np.array(gains),
+        offsets=np.array(offsets),
     )
 
 
@@ -393,12 +426,16 @@ def _check_rates(fname, sfreq, storage_rate, shift, data_start, stride, spb, n_b
     """
     if storage_rate <= 0 or storage_rate == sfreq:
         if storage_rate <= 0:
-            logger.info(f"Poly5 file {fname}: the storage-rate field is {storage_rate} (not "
-                        f"filled in); using the sample rate {sfreq} Hz.")
+            logger.info(
+                f"Poly5 file {fname}: the storage-rate field is {storage_rate} (not "
+                f"filled in); using the sample rate {sfreq} Hz."
+            )
         return sfreq
-    fields = (f"the sample-rate field (offset {114 + shift}) is {sfreq} Hz and the "
-              f"storage-rate field (offset {116 + shift}) is {storage_rate} Hz, but the "
-              "format requires them equal, so one of them is damaged")
+    fields = (
+        f"the sample-rate field (offset {114 + shift}) is {sfreq} Hz and the "
+        f"storage-rate field (offset {116 + shift}) is {storage_rate} Hz, but the "
+        "format requires them equal, so one of them is damaged"
+    )
     why = "it holds fewer than two complete data blocks"
     if n_blocks >= 2:
         with open(fname, "rb") as fid:
@@ -412,15 +449,22 @@ def _check_rates(fname, sfreq, storage_rate, shift, data_start, stride, spb, n_b
             # each stamp is cut to whole seconds: the true span is within 1 s of dt
             fits = [r for r in (sfreq, storage_rate) if abs(n / r - dt) < 1.0]
             if len(fits) == 1:
-                warn(f"Poly5 file {fname}: {fields}. The data blocks are stamped {dt:.0f} s "
-                     f"apart for {n} samples, which fits {fits[0]} Hz only: reading the file "
-                     f"at {fits[0]} Hz.")
+                warn(
+                    f"Poly5 file {fname}: {fields}. The data blocks are stamped {dt:.0f} s "
+                    f"apart for {n} samples, which fits {fits[0]} Hz only: reading the file "
+                    f"at {fits[0]} Hz."
+                )
                 return fits[0]
-            why = (f"the data blocks are stamped {dt:.0f} s apart for {n} samples, which "
-                   f"fits {'both' if fits else 'neither'}")
-    _fail(fname, f"{fields}; {why}, so the rate cannot be told",
-          f"If you know the true rate, write it into both fields (int16 at offsets "
-          f"{114 + shift} and {116 + shift}) of a copy of the file.")
+            why = (
+                f"the data blocks are stamped {dt:.0f} s apart for {n} samples, which "
+                f"fits {'both' if fits else 'neither'}"
+            )
+    _fail(
+        fname,
+        f"{fields}; {why}, so the rate cannot be told",
+        f"If you know the true rate, write it into both fields (int16 at offsets "
+        f"{114 + shift} and {116 + shift}) of a copy of the file.",
+    )
 
 
 def _description_slots(n_desc, data_start, stride, n_blocks, version_shift):
@@ -437,9 +481,7 @@ def _description_slots(n_desc, data_start, stride, n_blocks, version_shift):
 
 def _pack_description(text):
     body = text.encode("utf-8")
-    return _EXT_MAGIC + struct.pack("<I", len(body)) + body + struct.pack(
-        "<I", zlib.crc32(body)
-    )
+    return _EXT_MAGIC + struct.pack("<I", len(body)) + body + struct.pack("<I", zlib.crc32(body))
 
 
 def _read_description(fname, name, descs, data_start, stride, n_blocks):
@@ -473,14 +515,18 @@ def _read_description(fname, name, descs, data_start, stride, n_blocks):
                     return text
                 except (UnicodeDecodeError, ValueError) as err:
                     why = f"it cannot be decoded ({err})"
-        warn(f"Poly5 file {fname}: the description hyperinsync stored in reserved bytes is "
-             f"damaged ({why}); using the measurement name field instead.")
+        warn(
+            f"Poly5 file {fname}: the description hyperinsync stored in reserved bytes is "
+            f"damaged ({why}); using the measurement name field instead."
+        )
     try:
         split_description(name)
     except ValueError:
         # an older hyperinsync cut its metadata to the 80-character name field
-        logger.info(f"Poly5 file {fname}: the measurement name holds a cut hyperinsync "
-                    "metadata block; dropped.")
+        logger.info(
+            f"Poly5 file {fname}: the measurement name holds a cut hyperinsync "
+            "metadata block; dropped."
+        )
         name = name.split(META_MARKER, 1)[0].rstrip("\n")
     return name
 

@@ -18,8 +18,7 @@ def _pick_stim(raw, name, stim_channel):
             raw.set_channel_types({stim_channel: "stim"}, verbose=False)
         if stim_channel not in raw.ch_names:
             raise AlignmentError(
-                f"{name}: stim channel {stim_channel!r} not found; channels are "
-                f"{raw.ch_names}."
+                f"{name}: stim channel {stim_channel!r} not found; channels are {raw.ch_names}."
             )
         return stim_channel
     stims = [raw.ch_names[i] for i in mne.pick_types(raw.info, stim=True)]
@@ -31,9 +30,7 @@ def _pick_stim(raw, name, stim_channel):
             "or a pair of names, one per file), annotation= to use annotations, or "
             "sync='start' to align by measurement start only (drift is then not corrected)."
         )
-    raise AlignmentError(
-        f"{name}: several stim channels {stims}; choose one with stim_channel=."
-    )
+    raise AlignmentError(f"{name}: several stim channels {stims}; choose one with stim_channel=.")
 
 
 def _pulse_times(raw, name, stim_channel, event_id, annotation):
@@ -170,8 +167,10 @@ def _match_pulses(ta, tb, names, quant, tol_s, pairing="intervals"):
     chosen = None
     if na == nb:
         in_order = (na, np.polyfit(ta, tb, 1), np.arange(na), np.arange(nb))
-        if _misfit(ta, tb, quant)[3] <= tol_s or not cands or np.array_equal(
-            cands[0][2], cands[0][3]
+        if (
+            _misfit(ta, tb, quant)[3] <= tol_s
+            or not cands
+            or np.array_equal(cands[0][2], cands[0][3])
         ):
             # In order, unless the intervals pair the pulses shifted against each other
             # (one file lacks a first pulse, the other a last). A misfit with pulses paired

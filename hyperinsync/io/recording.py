@@ -52,17 +52,27 @@ def _check_edf(fname):
     n_full, rest = divmod(data, record)
     if n_records == -1:  # allowed while recording: the file was not closed
         if rest:
-            _damaged(fname, f"its header does not state the number of data records and "
-                     f"the last record is incomplete ({rest} of {record} bytes)")
-        warn(f"{fname}: its header does not state the number of data records (the "
-             f"recording was not stopped properly); reading the {n_full} complete records.")
+            _damaged(
+                fname,
+                f"its header does not state the number of data records and "
+                f"the last record is incomplete ({rest} of {record} bytes)",
+            )
+        warn(
+            f"{fname}: its header does not state the number of data records (the "
+            f"recording was not stopped properly); reading the {n_full} complete records."
+        )
         return
     if n_full < n_records:
-        _damaged(fname, f"its header announces {n_records} data records, but the file holds "
-                 f"{data / record:.2f} ({size} bytes)")
+        _damaged(
+            fname,
+            f"its header announces {n_records} data records, but the file holds "
+            f"{data / record:.2f} ({size} bytes)",
+        )
     if n_full > n_records:
-        _damaged(fname, f"it holds {n_full} data records, {n_full - n_records} more than "
-                 "its header announces")
+        _damaged(
+            fname,
+            f"it holds {n_full} data records, {n_full - n_records} more than its header announces",
+        )
 
 
 def _read_ini(fname):
@@ -76,8 +86,9 @@ def _read_ini(fname):
         text = raw.decode("latin-1")
     # the first line is the file's title, not an INI entry
     text = text.split("\n", 1)[1] if "\n" in text else ""
-    cfg = configparser.ConfigParser(interpolation=None, strict=False,
-                                    comment_prefixes=(";",), inline_comment_prefixes=None)
+    cfg = configparser.ConfigParser(
+        interpolation=None, strict=False, comment_prefixes=(";",), inline_comment_prefixes=None
+    )
     cfg.optionxform = str
     cfg.read_string(text)
     return cfg
@@ -118,12 +129,18 @@ def _check_brainvision(fname):
     size = data.stat().st_size
     n_samp, rest = divmod(size, bps * n_ch)
     if rest:
-        _damaged(data, f"{size} bytes is not a whole number of samples of {n_ch} channels x "
-                 f"{bps} bytes (the last sample is incomplete)")
+        _damaged(
+            data,
+            f"{size} bytes is not a whole number of samples of {n_ch} channels x "
+            f"{bps} bytes (the last sample is incomplete)",
+        )
     points = common.get("DataPoints", "").strip()
     if points.isdigit() and int(points) != n_samp:
-        _damaged(data, f"its header {fname.name} announces {int(points)} samples per "
-                 f"channel, the data file holds {n_samp}")
+        _damaged(
+            data,
+            f"its header {fname.name} announces {int(points)} samples per "
+            f"channel, the data file holds {n_samp}",
+        )
     if mrk is None or not mrk.is_file():
         return
     try:
@@ -136,8 +153,11 @@ def _check_brainvision(fname):
         if len(fields) >= 3 and fields[2].strip().isdigit():
             positions.append(int(fields[2]))
     if positions and max(positions) > n_samp:
-        _damaged(data, f"the marker file {mrk.name} has markers up to sample "
-                 f"{max(positions)}, but the data stop at sample {n_samp}")
+        _damaged(
+            data,
+            f"the marker file {mrk.name} has markers up to sample "
+            f"{max(positions)}, but the data stop at sample {n_samp}",
+        )
 
 
 def _check_complete(fname):
@@ -200,8 +220,9 @@ def recording_files(fname):
                 parts = []
             # MNE's part names are absolute: compare resolved paths, or a relative fname
             # would be listed twice
-            out += [Path(p) for p in parts
-                    if p is not None and Path(p).resolve() != fname.resolve()]
+            out += [
+                Path(p) for p in parts if p is not None and Path(p).resolve() != fname.resolve()
+            ]
     else:
         companions = {
             ".set": (".fdt", ".FDT"),

@@ -121,9 +121,7 @@ def split_dyad(
     if mapping is not None:
         _validate_type(mapping, dict, "mapping")
         if set(mapping) != set(roles):
-            raise SplitError(
-                f"mapping must have the keys {tuple(roles)}, got {tuple(mapping)}."
-            )
+            raise SplitError(f"mapping must have the keys {tuple(roles)}, got {tuple(mapping)}.")
         owner = {}
         for role, chs in mapping.items():
             for ch in chs:
@@ -204,5 +202,4 @@ def split_dyad(
         f"Split {fname}: {len(assign[roles[0]])} channels to {roles[0]!r}, "
         f"{len(assign[roles[1]])} to {roles[1]!r} ({len(shared)} shared)."
     )
-    return _make_dyad(parts[0], parts[1], roles, _resolve_montages(montage), report,
-                      [fname, fname])
+    return _make_dyad(parts[0], parts[1], roles, _resolve_montages(montage), report, [fname, fname])

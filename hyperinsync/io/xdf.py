@@ -52,8 +52,10 @@ def _make_grid(start, stop, sfreq, checked, fname):
         raise XDFError(f"XDF file {fname}: the stream(s) span {stop - start:.4f} s only.")
     n_max = max(len(ts) for ts, _, _ in checked)
     if n_grid > 2 * n_max * max(1.0, sfreq / min(r for _, _, r in checked)) + 10:
-        raise XDFError(f"XDF file {fname}: the streams' time stamps span far more time than "
-                       "their samples cover (corrupt time stamps).")
+        raise XDFError(
+            f"XDF file {fname}: the streams' time stamps span far more time than "
+            "their samples cover (corrupt time stamps)."
+        )
     return start + np.arange(n_grid) / sfreq
 
 
@@ -108,13 +110,17 @@ def _stream_raw(stream, checked, grid, sfreq, fname, role=None):
     raw = mne.io.RawArray(values, mne.create_info(ch_names, sfreq, ch_types), verbose=False)
     cv = np.asarray(stream.get("clock_values") or [], float)
     if not len(cv):
-        logger.info(f"Stream {name!r} has no clock offsets: its time stamps are used as "
-                    "they are.")
+        logger.info(f"Stream {name!r} has no clock offsets: its time stamps are used as they are.")
     report = dict(
-        name=name, type=_field(stream, "type"), source_id=_field(stream, "source_id"),
-        hostname=_field(stream, "hostname"), stream_id=stream["info"].get("stream_id"),
+        name=name,
+        type=_field(stream, "type"),
+        source_id=_field(stream, "source_id"),
+        hostname=_field(stream, "hostname"),
+        stream_id=stream["info"].get("stream_id"),
         nominal_srate=float(_field(stream, "nominal_srate") or 0),
-        effective_srate=rate, n_segments=len(segments), units=sorted(set(units)),
+        effective_srate=rate,
+        n_segments=len(segments),
+        units=sorted(set(units)),
         clock_offsets=dict(
             n=int(len(cv)),
             median_s=float(np.median(cv)) if len(cv) else None,
@@ -142,8 +148,10 @@ def _marker_annotations(all_streams, markers, start, span):
         texts = [str(row[0]) if len(row) else "" for row in s["time_series"]]
         keep = np.isfinite(t) & (t >= 0) & (t <= span)
         if (~keep).any():
-            logger.info(f"Dropped {int((~keep).sum())} marker(s) of "
-                        f"{_field(s, 'name')!r} outside the recorded span.")
+            logger.info(
+                f"Dropped {int((~keep).sum())} marker(s) of "
+                f"{_field(s, 'name')!r} outside the recorded span."
+            )
         onsets += list(t[keep])
         descs += [texts[i] for i in np.flatnonzero(keep)]
     return onsets, [0.0] * len(onsets), descs
@@ -174,8 +182,9 @@ def _load_xdf(fname, gap_threshold):
     _check_structure(fname)
     kwargs = {}
     if gap_threshold is not None:
-        kwargs = dict(jitter_break_threshold_seconds=gap_threshold,
-                      jitter_break_threshold_samples=0)
+        kwargs = dict(
+            jitter_break_threshold_seconds=gap_threshold, jitter_break_threshold_samples=0
+        )
     try:
         return pyxdf.load_xdf(
             str(fname), synchronize_clocks=True, dejitter_timestamps=True, **kwargs
@@ -189,8 +198,7 @@ def _clock_key(stream):
     uid = _field(stream, "uid")
     if uid:
         return f"uid:{uid}"
-    parts = [_field(stream, k) for k in ("name", "type", "source_id", "hostname",
-                                         "created_at")]
+    parts = [_field(stream, k) for k in ("name", "type", "source_id", "hostname", "created_at")]
     # without a uid, an outlet is recognised only by a source_id and its creation time
     return "desc:" + "|".join(parts) if parts[2] and parts[4] not in ("", "0") else None
 
@@ -208,8 +216,13 @@ def _clock_fit(stream):
     if not len(t):
         return None
     if len(t) < 3 or np.ptp(t) <= 0:
-        return dict(a=float(np.median(v)), b=0.0, n=int(len(t)), rms_ms=None,
-                    t_range=[float(t.min()), float(t.max())])
+        return dict(
+            a=float(np.median(v)),
+            b=0.0,
+            n=int(len(t)),
+            rms_ms=None,
+            t_range=[float(t.min()), float(t.max())],
+        )
     keep = np.ones(len(t), bool)
     for _ in range(3):  # a slow network round trip gives a lone bad offset
         b, a = np.polyfit(t[keep], v[keep], 1)
@@ -221,9 +234,13 @@ def _clock_fit(stream):
             break
     b, a = np.polyfit(t[keep], v[keep], 1)
     res = v[keep] - (a + b * t[keep])
-    return dict(a=float(a), b=float(b), n=int(keep.sum()),
-                rms_ms=float(1e3 * np.sqrt(np.mean(res**2))),
-                t_range=[float(t.min()), float(t.max())])
+    return dict(
+        a=float(a),
+        b=float(b),
+        n=int(keep.sum()),
+        rms_ms=float(1e3 * np.sqrt(np.mean(res**2))),
+        t_range=[float(t.min()), float(t.max())],
+    )
 
 
 def _parse_datetime(header):
@@ -323,18 +340,29 @@ def read_raw_xdf(
     onsets, durs, descs = _marker_annotations(
         all_streams, markers, grid[0], (len(grid) - 1) / sfreq
     )
-    _set_annotations_rel(raw, [g[0] for g in gaps] + onsets, [g[1] for g in gaps] + durs,
-                         ["BAD_gap"] * len(gaps) + descs)
+    _set_annotations_rel(
+        raw,
+        [g[0] for g in gaps] + onsets,
+        [g[1] for g in gaps] + durs,
+        ["BAD_gap"] * len(gaps) + descs,
+    )
     clocks = []
     for other in all_streams:
         key, fit = _clock_key(other), _clock_fit(other)
         if key is not None and fit is not None:
             clocks.append(dict(key=key, name=_field(other, "name"), **fit))
-    set_dyad_meta(raw, xdf=dict(
-        file=str(fname), stream=report, lsl_time0=float(grid[0]), sfreq=float(sfreq),
-        file_datetime=_parse_datetime(header), clocks=clocks,
-        gaps=[dict(onset_s=o, duration_s=d) for o, d in gaps],
-    ))
+    set_dyad_meta(
+        raw,
+        xdf=dict(
+            file=str(fname),
+            stream=report,
+            lsl_time0=float(grid[0]),
+            sfreq=float(sfreq),
+            file_datetime=_parse_datetime(header),
+            clocks=clocks,
+            gaps=[dict(onset_s=o, duration_s=d) for o, d in gaps],
+        ),
+    )
     logger.info(
         f"XDF {fname.name}: stream {report['name']!r}, {(len(grid) - 1) / sfreq:.3f} s at "
         f"{sfreq} Hz, {len(gaps)} gap(s)."
@@ -459,26 +487,36 @@ def read_dyad_xdf(
         all_gaps += [(o, d, role) for o, d in gaps]
 
     # annotations: BAD_gap for either person, markers
-    onsets, durs, descs = _marker_annotations(all_streams, markers, start,
-                                              (n_grid - 1) / sfreq)
-    _set_annotations_rel(raws[0], [g[0] for g in all_gaps] + onsets,
-                         [g[1] for g in all_gaps] + durs, ["BAD_gap"] * len(all_gaps) + descs)
+    onsets, durs, descs = _marker_annotations(all_streams, markers, start, (n_grid - 1) / sfreq)
+    _set_annotations_rel(
+        raws[0],
+        [g[0] for g in all_gaps] + onsets,
+        [g[1] for g in all_gaps] + durs,
+        ["BAD_gap"] * len(all_gaps) + descs,
+    )
 
     report = dict(
-        method="xdf-clock-sync", file=str(fname), streams=report_streams,
+        method="xdf-clock-sync",
+        file=str(fname),
+        streams=report_streams,
         nominal_srate=[r["nominal_srate"] for r in report_streams],
         effective_srate=[r["effective_srate"] for r in report_streams],
         clock_offsets=[r["clock_offsets"] for r in report_streams],
-        overlap_s=[float(start), float(stop)], duration_s=(n_grid - 1) / sfreq,
-        sfreq=float(sfreq), n_segments=[r["n_segments"] for r in report_streams],
+        overlap_s=[float(start), float(stop)],
+        duration_s=(n_grid - 1) / sfreq,
+        sfreq=float(sfreq),
+        n_segments=[r["n_segments"] for r in report_streams],
         gaps=[dict(role=r, onset_s=o, duration_s=d) for o, d, r in all_gaps],
         resampling="band-limited from each stream's dejittered time stamps (polyphase + "
         "quintic spline); gaps linearly bridged and marked BAD_gap",
-        n_pulses=None, offset_s=None, drift_ppm=None,
+        n_pulses=None,
+        offset_s=None,
+        drift_ppm=None,
     )
     logger.info(
         f"XDF {fname.name}: {report_streams[0]['name']!r} + {report_streams[1]['name']!r}, "
         f"{report['duration_s']:.3f} s in common at {sfreq} Hz, {len(all_gaps)} gap(s)."
     )
-    return _make_dyad(raws[0], raws[1], roles, montages, report,
-                      [f"{fname}:{r['name']}" for r in report_streams])
+    return _make_dyad(
+        raws[0], raws[1], roles, montages, report, [f"{fname}:{r['name']}" for r in report_streams]
+    )

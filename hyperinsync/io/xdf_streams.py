@@ -27,8 +27,17 @@ _UNIT_SCALE = {
 }  # fmt: skip
 
 
-_CH_TYPES = {"eeg": "eeg", "eog": "eog", "ecg": "ecg", "emg": "emg", "stim": "stim",
-             "trigger": "stim", "misc": "misc", "resp": "resp", "gsr": "gsr"}
+_CH_TYPES = {
+    "eeg": "eeg",
+    "eog": "eog",
+    "ecg": "ecg",
+    "emg": "emg",
+    "stim": "stim",
+    "trigger": "stim",
+    "misc": "misc",
+    "resp": "resp",
+    "gsr": "gsr",
+}
 
 
 # --------------------------------------------------------------------------------------
@@ -97,11 +106,16 @@ def _check_structure(fname):
                     fmt = xml.findtext("channel_format")
                 except (TypeError, ValueError):
                     fail(start, "stream header lacks a valid channel_count/nominal_srate")
-                if n_ch < 1 or not np.isfinite(srate) or srate < 0 or (
-                    fmt not in _SAMPLE_BYTES and fmt != "string"
+                if (
+                    n_ch < 1
+                    or not np.isfinite(srate)
+                    or srate < 0
+                    or (fmt not in _SAMPLE_BYTES and fmt != "string")
                 ):
-                    fail(start, f"invalid stream header (channels {n_ch}, rate {srate}, "
-                         f"format {fmt!r})")
+                    fail(
+                        start,
+                        f"invalid stream header (channels {n_ch}, rate {srate}, format {fmt!r})",
+                    )
                 if sid in formats:
                     fail(start, f"stream {sid} declared twice")
                 formats[sid] = (fmt, n_ch)
@@ -255,6 +269,8 @@ def _check_stream(stream, fname):
         )
     rate = float(stream["info"].get("effective_srate") or 0.0)
     if not (np.isfinite(rate) and rate > 0):
-        raise XDFError(f"XDF file {fname}: stream {name!r} has no valid effective sampling "
-                       "rate (corrupt time stamps).")
+        raise XDFError(
+            f"XDF file {fname}: stream {name!r} has no valid effective sampling "
+            "rate (corrupt time stamps)."
+        )
     return ts, data, rate

@@ -62,8 +62,10 @@ def mea_scale(raw, picks=None, *, center=False, verbose=None):
         fin = np.isfinite(x)
         sd = np.std(x[fin], ddof=1) if fin.sum() > 1 else 0.0
         if not sd > 0:
-            raise ValueError(f"Channel {name!r} has no spread (SD {sd:g}): it cannot be scaled. "
-                             "Is it flat or empty?")
+            raise ValueError(
+                f"Channel {name!r} has no spread (SD {sd:g}): it cannot be scaled. "
+                "Is it flat or empty?"
+            )
         if center:
             x = x - x[fin].mean()
         out._data[ci] = x / sd
@@ -147,13 +149,16 @@ def mea_artifacts(raw, picks=None, *, threshold=10.0, max_still=None, verbose=No
     for name, row in zip(names, data):
         outliers += [(name, i0, i1) for i0, i1 in mask_runs(row > threshold * sd)]
         if max_still is not None:
-            still += [(name, i0, i1) for i0, i1 in mask_runs(row == 0)
-                      if (i1 - i0) / sf > max_still]
+            still += [
+                (name, i0, i1) for i0, i1 in mask_runs(row == 0) if (i1 - i0) / sf > max_still
+            ]
     _annotate(out, outliers, "BAD_outlier")
     _annotate(out, still, "BAD_dropout")
     if outliers or still:
-        warn(f"mea_artifacts: {len(outliers)} outlier run(s) above {threshold:g} SD "
-             f"({threshold * sd:g}) and {len(still)} frozen stretch(es) annotated.")
+        warn(
+            f"mea_artifacts: {len(outliers)} outlier run(s) above {threshold:g} SD "
+            f"({threshold * sd:g}) and {len(still)} frozen stretch(es) annotated."
+        )
     return out
 
 
@@ -210,5 +215,10 @@ def mea_ccf_artifacts(result, modality, *, threshold=0.2, delta=1, min_duration=
                 onsets.append(t0)
                 durs.append(t1 - t0)
     chs = list(result.channels[modality])
-    return mne.Annotations(onsets, durs, ["CHECK_ccf_artifact"] * len(onsets),
-                           orig_time=None, ch_names=[chs] * len(onsets))
+    return mne.Annotations(
+        onsets,
+        durs,
+        ["CHECK_ccf_artifact"] * len(onsets),
+        orig_time=None,
+        ch_names=[chs] * len(onsets),
+    )

@@ -176,9 +176,7 @@ def _check_roi(roi, ch_names, side, montage_label):
             )
         present = [m for m in (match(ch) for ch in rois[roi]) if m is not None]
         if not present:
-            raise ValueError(
-                f"ROI {roi!r} ({side}) has no channel in montage {montage_label!r}."
-            )
+            raise ValueError(f"ROI {roi!r} ({side}) has no channel in montage {montage_label!r}.")
         return present
     if not isinstance(roi, (list, tuple)) or not roi:
         raise ValueError(f"{side} must be an ROI name or a non-empty list of channels.")

@@ -169,15 +169,11 @@ def simulate_dyad(
     rng_bg = streams[:2]
     ch_names, info, pos, dig, montage_label = _montage_info(montage, sfreq)
     resolved = [
-        _resolve_coupling(c, ch_names, sfreq, duration, roles, montage_label)
-        for c in couplings
+        _resolve_coupling(c, ch_names, sfreq, duration, roles, montage_label) for c in couplings
     ]
     _check_no_overlap(resolved, duration)
     alpha_peaks = _check_alpha_peaks(alpha_peaks, roles, streams[2], sfreq)
-    coupling_rngs = [
-        np.random.default_rng(s)
-        for s in seqs[4].spawn(len(resolved))
-    ]
+    coupling_rngs = [np.random.default_rng(s) for s in seqs[4].spawn(len(resolved))]
 
     freqs = sp_fft.rfftfreq(n_times, 1.0 / sfreq)
     index = {ch: i for i, ch in enumerate(ch_names)}

@@ -190,12 +190,12 @@ def _check_coupling(c, duration, sfreq):
         for ep in c.episodes:
             on, off = (float(v) for v in ep)
             if not 0 <= on < off <= duration:
-                raise ValueError(f"Episode {ep} must satisfy 0 <= onset < offset <= "
-                                 f"{duration} s.")
+                raise ValueError(f"Episode {ep} must satisfy 0 <= onset < offset <= {duration} s.")
             eps.append([on, off])
     lag = round(float(c.lag) * sfreq) / sfreq
-    return dict(modality=c.modality, strength=float(c.strength), lag=lag, phase=c.phase,
-                episodes=eps)
+    return dict(
+        modality=c.modality, strength=float(c.strength), lag=lag, phase=c.phase, episodes=eps
+    )
 
 
 def _drivers(rng, n, sfreq, modality, couplings):
@@ -229,8 +229,11 @@ def _eda(rng, u, sfreq):
     drive = np.log1p(np.exp(2.0 * u))
     phasic = np.convolve(drive, _scr_kernel(sfreq))[:n]
     phasic = (phasic - phasic.mean()) / phasic.std() * rng.uniform(0.05, 0.3)
-    drift = _band_noise(rng, n, sfreq, (1.0 / (n / sfreq), 0.005)) * 0.3 \
-        if n / sfreq > 400 else np.zeros(n)
+    drift = (
+        _band_noise(rng, n, sfreq, (1.0 / (n / sfreq), 0.005)) * 0.3
+        if n / sfreq > 400
+        else np.zeros(n)
+    )
     scl = rng.uniform(2.0, 10.0)
     eda_us = scl + drift + phasic + 0.005 * rng.standard_normal(n)
     return np.maximum(eda_us, 0.1) * 1e-6  # siemens
@@ -240,8 +243,11 @@ def _heart_rate(rng, u, sfreq):
     n = len(u)
     t = np.arange(n) / sfreq
     resp = rng.uniform(0.2, 0.3)
-    return rng.uniform(60, 80) + 4.0 * u + 2.0 * np.sin(2 * np.pi * resp * t
-                                                        + rng.uniform(0, 2 * np.pi))
+    return (
+        rng.uniform(60, 80)
+        + 4.0 * u
+        + 2.0 * np.sin(2 * np.pi * resp * t + rng.uniform(0, 2 * np.pi))
+    )
 
 
 def _beats(hr, sfreq):
@@ -257,8 +263,11 @@ def _ecg(rng, beats, n, sfreq):
     for b in beats:
         near = slice(max(0, int((b - 0.3) * sfreq)), min(n, int((b + 0.5) * sfreq)))
         tt = t[near] - b
-        qrs = np.exp(-0.5 * (tt / 0.012) ** 2) - 0.15 * np.exp(-0.5 * ((tt + 0.03) / 0.01) ** 2) \
+        qrs = (
+            np.exp(-0.5 * (tt / 0.012) ** 2)
+            - 0.15 * np.exp(-0.5 * ((tt + 0.03) / 0.01) ** 2)
             - 0.2 * np.exp(-0.5 * ((tt - 0.03) / 0.01) ** 2)
+        )
         twave = 0.25 * np.exp(-0.5 * ((tt - 0.25) / 0.04) ** 2)
         ecg[near] += qrs + twave
     return (ecg + 0.02 * rng.standard_normal(n)) * 1e-3  # volts, 1 mV R peak
@@ -270,9 +279,19 @@ def _movement(rng, u):
 
 @verbose
 @fill_doc
-def simulate_physio_dyad(duration=600.0, sfreq=25.0, roles=("therapist", "client"),
-                         modalities=MODALITIES, couplings=None, segments=None, heart="rate",
-                         seed=None, *, meas_date=None, verbose=None):
+def simulate_physio_dyad(
+    duration=600.0,
+    sfreq=25.0,
+    roles=("therapist", "client"),
+    modalities=MODALITIES,
+    couplings=None,
+    segments=None,
+    heart="rate",
+    seed=None,
+    *,
+    meas_date=None,
+    verbose=None,
+):
     """Simulate a dyad's EDA, heart and movement signals with known coupling.
 
     See :mod:`hyperinsync.simulation.physio` for the model.
@@ -321,8 +340,9 @@ def simulate_physio_dyad(duration=600.0, sfreq=25.0, roles=("therapist", "client
     couplings = [_check_coupling(c, duration, sfreq) for c in (couplings or [])]
     for c in couplings:
         if c["modality"] not in modalities:
-            raise ValueError(f"A coupling of {c['modality']!r} needs that modality in "
-                             f"modalities={modalities}.")
+            raise ValueError(
+                f"A coupling of {c['modality']!r} needs that modality in modalities={modalities}."
+            )
     rng = np.random.default_rng(seed)
     data = {r: {} for r in roles}
     types = {}
@@ -349,26 +369,34 @@ def simulate_physio_dyad(duration=600.0, sfreq=25.0, roles=("therapist", "client
     for role in roles:
         names = list(data[role])
         info = mne.create_info(names, float(sfreq), [types[c] for c in names])
-        raws.append(mne.io.RawArray(np.array([data[role][c] for c in names]), info,
-                                    verbose=False))
+        raws.append(mne.io.RawArray(np.array([data[role][c] for c in names]), info, verbose=False))
     raw = make_dyad_raw(raws[0], raws[1], roles=tuple(roles), verbose=False)
     seg = []
     if segments:
         for desc, onset, dur in segments:
             seg.append((str(desc), float(onset), float(dur)))
-        raw.set_annotations(mne.Annotations([s[1] for s in seg], [s[2] for s in seg],
-                                            [s[0] for s in seg]))
+        raw.set_annotations(
+            mne.Annotations([s[1] for s in seg], [s[2] for s in seg], [s[0] for s in seg])
+        )
     if meas_date is not None:
         raw.set_meas_date(meas_date)
     truth = PhysioTruth(
-        roles=tuple(roles), sfreq=float(sfreq), duration=n / float(sfreq),
-        couplings=couplings, beats=beats, segments=seg, seed=seed,
-        channels={m: ("ECG" if (m == "heart" and heart == "ecg") else CHANNELS[m])
-                  for m in modalities},
+        roles=tuple(roles),
+        sfreq=float(sfreq),
+        duration=n / float(sfreq),
+        couplings=couplings,
+        beats=beats,
+        segments=seg,
+        seed=seed,
+        channels={
+            m: ("ECG" if (m == "heart" and heart == "ecg") else CHANNELS[m]) for m in modalities
+        },
     )
     set_dyad_meta(raw, simulation=truth.to_dict())
-    logger.info(f"Simulated physiological dyad: {', '.join(modalities)}, {duration:g} s, "
-                f"{len(couplings)} coupling(s).")
+    logger.info(
+        f"Simulated physiological dyad: {', '.join(modalities)}, {duration:g} s, "
+        f"{len(couplings)} coupling(s)."
+    )
     return raw, truth
 
 
@@ -401,9 +429,11 @@ class SimulatedPhysioStudy:
 
     def __repr__(self):
         """Return the one-line summary that ``repr()`` shows."""
-        return (f"<SimulatedPhysioStudy | {len(self.dyads)} dyads x "
-                f"{self.design['n_sessions']} sessions, segments "
-                f"{[s for s, _ in self.design['segments']]}>")
+        return (
+            f"<SimulatedPhysioStudy | {len(self.dyads)} dyads x "
+            f"{self.design['n_sessions']} sessions, segments "
+            f"{[s for s, _ in self.design['segments']]}>"
+        )
 
     # the same lookup (name or index, clear error) as the EEG study simulator
     _row = SimulatedStudy._row
@@ -432,14 +462,21 @@ class SimulatedPhysioStudy:
         for name, dur in d["segments"]:
             segs.append((name, onset, dur))
             for m in d["modalities"]:
-                couplings.append(PhysioCoupling(m, row[f"strength_{name}"], row["lag"],
-                                                d["phase"], [(onset, onset + dur)]))
+                couplings.append(
+                    PhysioCoupling(
+                        m, row[f"strength_{name}"], row["lag"], d["phase"], [(onset, onset + dur)]
+                    )
+                )
             onset += dur
         raw, truth = simulate_physio_dyad(
-            duration=onset, sfreq=d["sfreq"], roles=d["roles"], modalities=d["modalities"],
-            couplings=couplings, segments=segs, seed=row["seed"],
-            meas_date=_dt.datetime.combine(row["date"], _dt.time(10, 0),
-                                           tzinfo=_dt.timezone.utc),
+            duration=onset,
+            sfreq=d["sfreq"],
+            roles=d["roles"],
+            modalities=d["modalities"],
+            couplings=couplings,
+            segments=segs,
+            seed=row["seed"],
+            meas_date=_dt.datetime.combine(row["date"], _dt.time(10, 0), tzinfo=_dt.timezone.utc),
         )
         truth.extra = _jsonable(dict(row))
         return raw, truth
@@ -458,11 +495,23 @@ class SimulatedPhysioStudy:
 
 
 @fill_doc
-def simulate_physio_study(n_dyads=31, n_sessions=5, segments=(("IM", 600.0), ("CB", 600.0)),
-                          modalities=("eda",), sfreq=8.0, roles=("therapist", "client"),
-                          mean_strength=None, dyad_sd=0.12, session_sd=0.08, lag=1.0,
-                          phase="in", outcomes=None, seed=None, *,
-                          start_date="2024-01-08"):
+def simulate_physio_study(
+    n_dyads=31,
+    n_sessions=5,
+    segments=(("IM", 600.0), ("CB", 600.0)),
+    modalities=("eda",),
+    sfreq=8.0,
+    roles=("therapist", "client"),
+    mean_strength=None,
+    dyad_sd=0.12,
+    session_sd=0.08,
+    lag=1.0,
+    phase="in",
+    outcomes=None,
+    seed=None,
+    *,
+    start_date="2024-01-08",
+):
     r"""Describe a multi-session study whose session outcomes depend on segment synchrony.
 
     Truth per dyad :math:`d`, session :math:`s` and segment :math:`g`: the planted coupling
@@ -521,9 +570,11 @@ def simulate_physio_study(n_dyads=31, n_sessions=5, segments=(("IM", 600.0), ("C
     if mean_strength is None:
         mean_strength = {g: (0.5 if k == 0 else 0.3) for k, g in enumerate(names)}
     if outcomes is None:
-        outcomes = {"bond": {"intercept": 5.0, names[0]: 4.0, "dyad_sd": 0.3, "sd": 0.3},
-                    "task": {"intercept": 5.0, "dyad_sd": 0.3, "sd": 0.3},
-                    "goal": {"intercept": 5.0, "dyad_sd": 0.3, "sd": 0.3}}
+        outcomes = {
+            "bond": {"intercept": 5.0, names[0]: 4.0, "dyad_sd": 0.3, "sd": 0.3},
+            "task": {"intercept": 5.0, "dyad_sd": 0.3, "sd": 0.3},
+            "goal": {"intercept": 5.0, "dyad_sd": 0.3, "sd": 0.3},
+        }
         if len(names) > 1:
             outcomes["task"][names[1]] = 4.0
     seed = _seed_int(seed)
@@ -536,21 +587,34 @@ def simulate_physio_study(n_dyads=31, n_sessions=5, segments=(("IM", 600.0), ("C
     for d, dyad in enumerate(dyads):
         for s in range(n_sessions):
             e = rng.normal(0, session_sd)
-            row = dict(dyad=dyad, session=s,
-                       date=start + _dt.timedelta(days=d + 7 * s), lag=float(lag))
+            row = dict(
+                dyad=dyad, session=s, date=start + _dt.timedelta(days=d + 7 * s), lag=float(lag)
+            )
             for g in names:
                 row[f"strength_{g}"] = float(np.clip(mean_strength[g] + b[d] + e, 0.0, 0.9))
             for o, spec in outcomes.items():
                 y = spec.get("intercept", 0.0) + a[o][d] + rng.normal(0, spec.get("sd", 0.0))
                 y += sum(spec.get(g, 0.0) * row[f"strength_{g}"] for g in names)
                 row[o] = float(y)
-            row["seed"] = int(np.random.SeedSequence(seed, spawn_key=(1, d, s))
-                              .generate_state(1, np.uint64)[0] >> np.uint64(2))
+            row["seed"] = int(
+                np.random.SeedSequence(seed, spawn_key=(1, d, s)).generate_state(1, np.uint64)[0]
+                >> np.uint64(2)
+            )
             table.append(row)
-    design = dict(n_dyads=n_dyads, n_sessions=n_sessions, segments=segs,
-                  modalities=list(modalities), sfreq=float(sfreq), roles=tuple(roles),
-                  mean_strength=dict(mean_strength), dyad_sd=float(dyad_sd),
-                  session_sd=float(session_sd),
-                  icc=float(dyad_sd**2 / (dyad_sd**2 + session_sd**2)), lag=float(lag),
-                  phase=phase, outcomes=outcomes, seed=seed)
+    design = dict(
+        n_dyads=n_dyads,
+        n_sessions=n_sessions,
+        segments=segs,
+        modalities=list(modalities),
+        sfreq=float(sfreq),
+        roles=tuple(roles),
+        mean_strength=dict(mean_strength),
+        dyad_sd=float(dyad_sd),
+        session_sd=float(session_sd),
+        icc=float(dyad_sd**2 / (dyad_sd**2 + session_sd**2)),
+        lag=float(lag),
+        phase=phase,
+        outcomes=outcomes,
+        seed=seed,
+    )
     return SimulatedPhysioStudy(table, dyads, design)

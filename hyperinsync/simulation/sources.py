@@ -85,8 +85,15 @@ def _blink_and_emg(rng, n_times, sfreq, pos, role, blinks, bursts):
             i0 = int(round(onset * sfreq))
             shape = np.sin(np.pi * np.arange(int(round(dur * sfreq))) / (dur * sfreq)) ** 2
             data[:, i0 : i0 + len(shape)] += amp * weight[:, None] * shape[None, :]
-            events.append(dict(kind="blink", role=role, onset=float(onset),
-                               duration=float(dur), amplitude=float(amp)))
+            events.append(
+                dict(
+                    kind="blink",
+                    role=role,
+                    onset=float(onset),
+                    duration=float(dur),
+                    amplitude=float(amp),
+                )
+            )
     if bursts:
         lateral = np.flatnonzero(np.abs(pos[:, 0]) >= 0.6 * np.abs(pos[:, 0]).max())
         onsets = np.sort(rng.uniform(0, duration, rng.poisson(2 * duration / 60)))
@@ -104,8 +111,15 @@ def _blink_and_emg(rng, n_times, sfreq, pos, role, blinks, bursts):
             weight = np.exp(-((pos - centre) ** 2).sum(1) / (2 * 0.03**2))
             i0 = int(round(onset * sfreq))
             data[:, i0 : i0 + n_seg] += amp * weight[:, None] * noise[None, :]
-            events.append(dict(kind="emg", role=role, onset=float(onset),
-                               duration=float(dur), amplitude=float(amp)))
+            events.append(
+                dict(
+                    kind="emg",
+                    role=role,
+                    onset=float(onset),
+                    duration=float(dur),
+                    amplitude=float(amp),
+                )
+            )
     return (data if events else None), events
 
 

@@ -133,8 +133,15 @@ class SimulatedStudy:
             if episodes:
                 for tmpl in self._couplings:
                     out.append(
-                        Coupling(tmpl.band, tmpl.roi_a, tmpl.roi_b, strength, tmpl.lag,
-                                 [tuple(e) for e in episodes], tmpl.phase)
+                        Coupling(
+                            tmpl.band,
+                            tmpl.roi_a,
+                            tmpl.roi_b,
+                            strength,
+                            tmpl.lag,
+                            [tuple(e) for e in episodes],
+                            tmpl.phase,
+                        )
                     )
             onset += dur
         return out
@@ -359,8 +366,7 @@ def simulate_study(
     weights = np.array([len(b) for b in blocks]) / n_dyads
     pop_mean = float(weights @ values)
     pop_sd = float(np.sqrt(weights @ (values - pop_mean) ** 2 + _STRENGTH_JITTER**2))
-    base = np.clip(values[group_of] + rng.normal(0, _STRENGTH_JITTER, n_dyads),
-                   *_STRENGTH_RANGE)
+    base = np.clip(values[group_of] + rng.normal(0, _STRENGTH_JITTER, n_dyads), *_STRENGTH_RANGE)
     level = rng.normal(_WAI_MEAN, _WAI_SD, n_dyads)
     peaks = rng.uniform(*_ALPHA_RANGE, (n_dyads, 2))
     width = len(str(n_dyads))
@@ -402,10 +408,17 @@ def simulate_study(
                 )
             )
     design = dict(
-        n_dyads=n_dyads, n_sessions=n_sessions, segments=segments, sfreq=float(sfreq),
-        montage=montage, roles=roles, session_interval_days=session_interval_days,
-        trend_per_session=float(trend_per_session), rest_post_gain=float(rest_post_gain),
-        seed=seed, start_date=start_date,
+        n_dyads=n_dyads,
+        n_sessions=n_sessions,
+        segments=segments,
+        sfreq=float(sfreq),
+        montage=montage,
+        roles=roles,
+        session_interval_days=session_interval_days,
+        trend_per_session=float(trend_per_session),
+        rest_post_gain=float(rest_post_gain),
+        seed=seed,
+        start_date=start_date,
     )
     alpha_peaks = {dyad: tuple(float(p) for p in peaks[d]) for d, dyad in enumerate(dyads)}
     logger.info(f"Simulated study: {n_dyads} dyads x {n_sessions} session(s), {total:g} s each.")

@@ -10,9 +10,7 @@ from .._utils import _validate_type
 
 def _pooled_sd(a, b):
     na, nb = a.shape[0], b.shape[0]
-    var = ((na - 1) * a.var(axis=0, ddof=1) + (nb - 1) * b.var(axis=0, ddof=1)) / (
-        na + nb - 2
-    )
+    var = ((na - 1) * a.var(axis=0, ddof=1) + (nb - 1) * b.var(axis=0, ddof=1)) / (na + nb - 2)
     return np.sqrt(var)
 
 
@@ -94,8 +92,10 @@ def cohens_d_ci(d, n_a, n_b, ci=0.95):
     def cdf(nc):
         return _sps.nct.cdf(t, df, nc)
 
-    out[ok] = np.stack([_root_decreasing(cdf, 1.0 - half, t),
-                        _root_decreasing(cdf, half, t)], axis=-1) / scale
+    out[ok] = (
+        np.stack([_root_decreasing(cdf, 1.0 - half, t), _root_decreasing(cdf, half, t)], axis=-1)
+        / scale
+    )
     return out
 
 
@@ -142,8 +142,11 @@ def eta_sq_partial_ci(F, df1, df2, ci=0.95):
     lims = []
     for target in (1.0 - half, half):
         # lambda = 0 when even no effect puts F below the quantile; else the root
-        lam = np.where(cdf(np.zeros_like(fv)) <= target, 0.0,
-                       np.maximum(_root_decreasing(cdf, target, fv * d1), 0.0))
+        lam = np.where(
+            cdf(np.zeros_like(fv)) <= target,
+            0.0,
+            np.maximum(_root_decreasing(cdf, target, fv * d1), 0.0),
+        )
         lims.append(lam / (lam + d1 + d2 + 1.0))
     out[ok] = np.stack(lims, axis=-1)
     return out

@@ -19,9 +19,7 @@ _PERM_BLOCK = 1000
 def _check_n_permutations(n_permutations):
     _validate_type(n_permutations, "int", "n_permutations")
     if n_permutations < 1:
-        raise ValueError(
-            f"n_permutations must be at least 1, got {n_permutations}; use e.g. 5000."
-        )
+        raise ValueError(f"n_permutations must be at least 1, got {n_permutations}; use e.g. 5000.")
     return int(n_permutations)
 
 
@@ -164,8 +162,9 @@ STATISTICS = ("F", "welch")
 
 
 @fill_doc
-def group_contrast(values, groups, n_permutations=5000, seed=None, *, statistic="F",
-                   correction="fdr", ci=0.95):
+def group_contrast(
+    values, groups, n_permutations=5000, seed=None, *, statistic="F", correction="fdr", ci=0.95
+):
     r"""Between-group contrast of per-dyad values (e.g. mindful vs non-mindful therapists).
 
     One-way ANOVA over the groups (:func:`scipy.stats.f_oneway`):
@@ -228,8 +227,7 @@ def group_contrast(values, groups, n_permutations=5000, seed=None, *, statistic=
     groups = np.asarray(groups)
     if groups.shape != (values.shape[0],):
         raise ValueError(
-            f"groups must hold one label per dyad ({values.shape[0]}), got shape "
-            f"{groups.shape}."
+            f"groups must hold one label per dyad ({values.shape[0]}), got shape {groups.shape}."
         )
     labels, codes, counts = np.unique(groups, return_inverse=True, return_counts=True)
     if len(labels) < 2:
@@ -293,7 +291,12 @@ def group_contrast(values, groups, n_permutations=5000, seed=None, *, statistic=
         correction=correction,
         n_tests=int(flat.shape[1]),
         ci=ci,
-        t=None, p_t=None, diff=None, diff_ci=None, d=None, d_ci=None,
+        t=None,
+        p_t=None,
+        diff=None,
+        diff_ci=None,
+        d=None,
+        d_ci=None,
     )
     if n_groups == 2:
         a, b = samples
@@ -314,8 +317,15 @@ def group_contrast(values, groups, n_permutations=5000, seed=None, *, statistic=
 
 @fill_doc
 def correlation_test(
-    x, y, n_permutations=5000, seed=None, method="pearson", tail="two-sided", *,
-    correction="fdr", ci=0.95
+    x,
+    y,
+    n_permutations=5000,
+    seed=None,
+    method="pearson",
+    tail="two-sided",
+    *,
+    correction="fdr",
+    ci=0.95,
 ):
     r"""Correlation with a permutation p-value (e.g. dyad PLV vs alliance gap WAI-T - WAI-C).
 
@@ -404,8 +414,11 @@ def correlation_test(
     p_corr = _correct_family(p, correction, obs, null)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = r * np.sqrt((n - 2) / np.maximum(1.0 - r**2, 0.0))
-    p_par = {"two-sided": 2 * _sps.t.sf(np.abs(t), n - 2), "greater": _sps.t.sf(t, n - 2),
-             "less": _sps.t.cdf(t, n - 2)}[tail]
+    p_par = {
+        "two-sided": 2 * _sps.t.sf(np.abs(t), n - 2),
+        "greater": _sps.t.sf(t, n - 2),
+        "less": _sps.t.cdf(t, n - 2),
+    }[tail]
     r_ci = np.stack([_r_ci(rj, n, method, ci) for rj in r])
 
     def out(v):

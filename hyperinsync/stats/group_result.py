@@ -129,8 +129,7 @@ class GroupResult(BaseResult, dict):
                     cols[f"mean_{name}"] = [float(v[g]) for v in values]
             else:
                 cols[kind] = [float(v) for v in values]
-        rows = [dict(feature=f, **{k: v[j] for k, v in cols.items()})
-                for j, f in enumerate(feats)]
+        rows = [dict(feature=f, **{k: v[j] for k, v in cols.items()}) for j, f in enumerate(feats)]
         return as_table(rows, ["feature"])
 
     def to_dict(self):
@@ -167,27 +166,44 @@ class ContrastResult(GroupResult):
     ``labels`` also has ``'group'``: the group labels, in the order of ``means``.
     """
 
-    _KINDS = dict(F="feature", p="feature", eta_sq_partial="feature",
-                  eta_sq_partial_ci="interval", F_welch="feature", df_welch_den="feature",
-                  p_welch="feature", p_perm="feature", p_corrected="feature",
-                  t="feature", p_t="feature", diff="feature", diff_ci="interval",
-                  d="feature", d_ci="interval", means="group")
+    _KINDS = dict(
+        F="feature",
+        p="feature",
+        eta_sq_partial="feature",
+        eta_sq_partial_ci="interval",
+        F_welch="feature",
+        df_welch_den="feature",
+        p_welch="feature",
+        p_perm="feature",
+        p_corrected="feature",
+        t="feature",
+        p_t="feature",
+        diff="feature",
+        diff_ci="interval",
+        d="feature",
+        d_ci="interval",
+        means="group",
+    )
     _PARAMS = ("statistic", "correction", "n_tests", "ci", "df", "feature", "family")
 
     @property
     def labels(self):
         """``{'group': [...], 'feature': [...]}``."""
-        return dict(group=[str(g) for g in np.asarray(self["groups"]).ravel()],
-                    **super().labels)
+        return dict(group=[str(g) for g in np.asarray(self["groups"]).ravel()], **super().labels)
 
 
 class CorrelationResult(GroupResult):
     """The result of :func:`hyperinsync.stats.correlation_test` (a dict; keys there)."""
 
-    _KINDS = dict(r="feature", r_ci="interval", p_perm="feature", p_parametric="feature",
-                  p_corrected="feature", p_fdr="feature")
-    _PARAMS = ("method", "correction", "n_tests", "n", "n_permutations", "ci", "feature",
-               "family")
+    _KINDS = dict(
+        r="feature",
+        r_ci="interval",
+        p_perm="feature",
+        p_parametric="feature",
+        p_corrected="feature",
+        p_fdr="feature",
+    )
+    _PARAMS = ("method", "correction", "n_tests", "n", "n_permutations", "ci", "feature", "family")
 
 
 @fill_doc
@@ -206,10 +222,27 @@ class MixedModelResult(GroupResult):
     0.79
     """
 
-    _KINDS = dict(F="term", df1="term", df2="term", p="term", eta_sq_partial="term",
-                  eta_sq_partial_ci_low="term", eta_sq_partial_ci_high="term")
-    _PARAMS = ("formula", "method", "within", "n_subjects", "n_obs", "converged", "pooled",
-               "boundary", "ci", "feature")
+    _KINDS = dict(
+        F="term",
+        df1="term",
+        df2="term",
+        p="term",
+        eta_sq_partial="term",
+        eta_sq_partial_ci_low="term",
+        eta_sq_partial_ci_high="term",
+    )
+    _PARAMS = (
+        "formula",
+        "method",
+        "within",
+        "n_subjects",
+        "n_obs",
+        "converged",
+        "pooled",
+        "boundary",
+        "ci",
+        "feature",
+    )
 
     def __repr__(self):
         """Return the one-line summary that ``repr()`` shows."""

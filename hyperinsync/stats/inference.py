@@ -128,9 +128,7 @@ def zscore(observed, null, axis=0):
     """
     observed, null = _null_first(observed, null, axis)
     if null.shape[0] < 2:
-        raise ValueError(
-            "zscore needs at least 2 surrogates to estimate the null SD; got 1."
-        )
+        raise ValueError("zscore needs at least 2 surrogates to estimate the null SD; got 1.")
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.nanmean(null, axis=0)
         sd = np.nanstd(null, axis=0, ddof=1)
@@ -265,8 +263,13 @@ def _standardize_sets(sets, null, tail, method):
         finite = np.isfinite(pool)
         n = finite.sum(axis=0)
         counts = []
-        for side in (("greater",) if tail == "greater" else ("less",) if tail == "less"
-                     else ("greater", "less")):
+        for side in (
+            ("greater",)
+            if tail == "greater"
+            else ("less",)
+            if tail == "less"
+            else ("greater", "less")
+        ):
             x = pool if side == "greater" else -pool
             # pooled values >= each value: n minus the values strictly below it (NaN, ranked
             # lowest as -inf, are not counted)

@@ -26,9 +26,18 @@ def _sign_flips(n_blocks, n_sur, rng):
 def _lead_test(d, prof, blocks, n_sur, n_boot, alpha, ci, rng, lags_s, roles, where=None):
     """Lag-mirror test, bootstrap CI of D and of the peak lag (see the module docstring)."""
     ok = np.isfinite(d) & (blocks >= 0)
-    out = dict(lead=np.nan, lead_p=np.nan, lead_ci_low=np.nan, lead_ci_high=np.nan,
-               leader="undetermined", peak_lag=np.nan, peak_lag_ci_low=np.nan,
-               peak_lag_ci_high=np.nan, n_blocks=0, n_windows_lead=0)
+    out = dict(
+        lead=np.nan,
+        lead_p=np.nan,
+        lead_ci_low=np.nan,
+        lead_ci_high=np.nan,
+        leader="undetermined",
+        peak_lag=np.nan,
+        peak_lag_ci_low=np.nan,
+        peak_lag_ci_high=np.nan,
+        n_blocks=0,
+        n_windows_lead=0,
+    )
     if not ok.any():
         return out
     ids = np.unique(blocks[ok])
@@ -53,9 +62,11 @@ def _lead_test(d, prof, blocks, n_sur, n_boot, alpha, ci, rng, lags_s, roles, wh
         else:
             p = float(p_value(D, null, tail="two-sided"))
         if len(ids) < 5 and where is not None:
-            warn(f"{where}: the lead test has only {len(ids)} independent block(s) of "
-                 f"windows, so its p-value cannot fall below {2 / 2 ** len(ids):.3g}. Use a "
-                 "longer recording, shorter windows or a shorter lead_block.")
+            warn(
+                f"{where}: the lead test has only {len(ids)} independent block(s) of "
+                f"windows, so its p-value cannot fall below {2 / 2 ** len(ids):.3g}. Use a "
+                "longer recording, shorter windows or a shorter lead_block."
+            )
         out["lead_p"] = float(p)
     if n_boot and len(ids) > 1:
         pick = rng.integers(0, len(ids), size=(n_boot, len(ids)))
@@ -75,7 +86,7 @@ def _lead_test(d, prof, blocks, n_sur, n_boot, alpha, ci, rng, lags_s, roles, wh
         # same side: either alone lets zero-lag coupling look led more often than alpha
         side = 1 if lo > 0 else -1 if hi < 0 else 0
         led = out["lead_p"] <= alpha and side != 0 and side == np.sign(D)
-        out["leader"] = (f"{roles[0] if D > 0 else roles[1]}-led" if led else "simultaneous")
+        out["leader"] = f"{roles[0] if D > 0 else roles[1]}-led" if led else "simultaneous"
     return out
 
 
@@ -84,8 +95,12 @@ def _surrogate_test(obs, null, tail):
     null = null[np.isfinite(null)]
     if not np.isfinite(obs) or len(null) < 2:
         return np.nan, np.nan, np.nan, np.nan
-    return (float(p_value(obs, null, tail=tail)), float(null.mean()),
-            float(null.std(ddof=1)), float(zscore(obs, null)))
+    return (
+        float(p_value(obs, null, tail=tail)),
+        float(null.mean()),
+        float(null.std(ddof=1)),
+        float(zscore(obs, null)),
+    )
 
 
 def _extreme_lag(profile, count):
@@ -96,8 +111,23 @@ def _extreme_lag(profile, count):
     return k, np.take_along_axis(mean, k[..., None], -1)[..., 0]
 
 
-def _stats_over(windows, red, d, prof, blocks, *, group, roles, lags_s, alpha, ci, n_sur,
-                n_boot, rng, where=None):
+def _stats_over(
+    windows,
+    red,
+    d,
+    prof,
+    blocks,
+    *,
+    group,
+    roles,
+    lags_s,
+    alpha,
+    ci,
+    n_sur,
+    n_boot,
+    rng,
+    where=None,
+):
     """Synchrony, phase and lead statistics over a set of windows (boolean mask)."""
     obs = red.obs[windows]
     ok = np.isfinite(obs)
@@ -107,8 +137,13 @@ def _stats_over(windows, red, d, prof, blocks, *, group, roles, lags_s, alpha, c
     # would be diluted by the mean over every lag)
     k_obs, phase_val = _extreme_lag(np.where(ok, obs, 0.0).sum(0), ok.sum(0))
     phase_val = float(phase_val) if ok.any() else np.nan
-    row = dict(n_windows=int(windows.sum()), n_windows_valid=n_valid, sync=sync,
-               phase_value=phase_val, phase_lag=float(lags_s[k_obs]) if ok.any() else np.nan)
+    row = dict(
+        n_windows=int(windows.sum()),
+        n_windows_valid=n_valid,
+        sync=sync,
+        phase_value=phase_val,
+        phase_lag=float(lags_s[k_obs]) if ok.any() else np.nan,
+    )
     if red.sum_abs.shape[0]:
         cnt = red.count[:, windows].sum(1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -117,18 +152,37 @@ def _stats_over(windows, red, d, prof, blocks, *, group, roles, lags_s, alpha, c
         p, m, s, es = _surrogate_test(sync, null_sync, "greater")
         # corrected: above the recording's own chance level (the feature studies compare,
         # as the EEG study's default feature), in the units of sync
-        row.update(sync_p=p, sync_null_mean=m, sync_null_sd=s, sync_effect_size=es,
-                   sync_corrected=sync - m)
+        row.update(
+            sync_p=p, sync_null_mean=m, sync_null_sd=s, sync_effect_size=es, sync_corrected=sync - m
+        )
         pp, pm, ps, pes = _surrogate_test(phase_val, null_phase, "two-sided")
         row.update(phase_p=pp, phase_null_mean=pm, phase_null_sd=ps, phase_effect_size=pes)
         if np.isfinite(pp) and pp <= alpha:
             row["phase"] = "in-phase" if phase_val > pm else "anti-phase"
         else:
             row["phase"] = "none" if np.isfinite(pp) else "undetermined"
-        row["synchrony"] = ("above chance" if np.isfinite(p) and p <= alpha else
-                            "not above chance" if np.isfinite(p) else "undetermined")
-    row.update(_lead_test(np.where(windows, d, np.nan), prof, blocks, n_sur, n_boot, alpha, ci,
-                          rng, lags_s, roles, where))
+        row["synchrony"] = (
+            "above chance"
+            if np.isfinite(p) and p <= alpha
+            else "not above chance"
+            if np.isfinite(p)
+            else "undetermined"
+        )
+    row.update(
+        _lead_test(
+            np.where(windows, d, np.nan),
+            prof,
+            blocks,
+            n_sur,
+            n_boot,
+            alpha,
+            ci,
+            rng,
+            lags_s,
+            roles,
+            where,
+        )
+    )
     return row
 
 
@@ -147,20 +201,26 @@ def _susy_summary(table, lags):
         return float((real[sel].mean() - ps[sel].mean()) / ps[sel].std(ddof=1))
 
     return dict(
-        susy_Z=float(real_abs.mean()), susy_Z_pseudo=float(ps_abs.mean()),
-        susy_SD_Z=float(real_abs.std(ddof=1)), susy_SD_Z_pseudo=float(ps_abs.std(ddof=1)),
+        susy_Z=float(real_abs.mean()),
+        susy_Z_pseudo=float(ps_abs.mean()),
+        susy_SD_Z=float(real_abs.std(ddof=1)),
+        susy_SD_Z_pseudo=float(ps_abs.std(ddof=1)),
         susy_pct_gt_pseudo=float(100 * np.mean(real_abs > ps_abs)),
         susy_ES=es(real_abs, ps_abs),
-        susy_Z_lead_a=float(real_abs[first].mean()), susy_Z_lead_b=float(real_abs[second].mean()),
-        susy_ES_lead_a=es(real_abs, ps_abs, first), susy_ES_lead_b=es(real_abs, ps_abs, second),
+        susy_Z_lead_a=float(real_abs[first].mean()),
+        susy_Z_lead_b=float(real_abs[second].mean()),
+        susy_ES_lead_a=es(real_abs, ps_abs, first),
+        susy_ES_lead_b=es(real_abs, ps_abs, second),
         susy_meanZ_in_phase=(
             float(real_sgn[real_sgn >= 0].mean()) if (real_sgn >= 0).any() else np.nan
         ),
         susy_meanZ_anti_phase=(
             float(real_sgn[real_sgn < 0].mean()) if (real_sgn < 0).any() else np.nan
         ),
-        susy_n_in_phase=int((real_sgn >= 0).sum()), susy_n_anti_phase=int((real_sgn < 0).sum()),
-        susy_Z_noabs=float(real_sgn.mean()), susy_Z_pseudo_noabs=float(ps_sgn.mean()),
+        susy_n_in_phase=int((real_sgn >= 0).sum()),
+        susy_n_anti_phase=int((real_sgn < 0).sum()),
+        susy_Z_noabs=float(real_sgn.mean()),
+        susy_Z_pseudo_noabs=float(ps_sgn.mean()),
         susy_pct_gt_pseudo_noabs=float(100 * np.mean(real_sgn > ps_sgn)),
         susy_ES_noabs=es(real_sgn, ps_sgn),
         susy_n_segments=int(np.isfinite(diag).any(axis=1).sum()),

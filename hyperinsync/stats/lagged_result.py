@@ -11,9 +11,23 @@ from ..roles import split_ch_name
 from ..sync.lagged import peak_lag, window_summaries
 
 # the columns of the episode table (also when there is no episode)
-EPISODE_COLUMNS = ("modality", "onset", "duration", "n_windows", "peak", "p", "lag",
-                   "lag_ci_low", "lag_ci_high", "lead", "lead_p", "n_blocks", "leader",
-                   "signed_peak", "phase")
+EPISODE_COLUMNS = (
+    "modality",
+    "onset",
+    "duration",
+    "n_windows",
+    "peak",
+    "p",
+    "lag",
+    "lag_ci_low",
+    "lag_ci_high",
+    "lead",
+    "lead_p",
+    "n_blocks",
+    "leader",
+    "signed_peak",
+    "phase",
+)
 
 
 class LaggedSyncResult(BaseResult):
@@ -59,15 +73,30 @@ class LaggedSyncResult(BaseResult):
         Per-window p-values, family-wise corrected over windows (NaN without surrogates).
     """
 
-    _ARRAYS = ("lags", "window_starts", "values", "null_sum_abs", "null_sum_signed",
-               "null_count", "window_p")
-    _FIELDS = _ARRAYS + ("roles", "modalities", "channels", "sessions", "segments",
-                         "episodes", "params")
+    _ARRAYS = (
+        "lags",
+        "window_starts",
+        "values",
+        "null_sum_abs",
+        "null_sum_signed",
+        "null_count",
+        "window_p",
+    )
+    _FIELDS = _ARRAYS + (
+        "roles",
+        "modalities",
+        "channels",
+        "sessions",
+        "segments",
+        "episodes",
+        "params",
+    )
     # the kinds of values get_data returns: per window and lag, or per window
     KINDS = ("values", "window_p")
 
-    def __init__(self, *, roles, modalities, channels, sessions, segments, episodes, params,
-                 **arrays):
+    def __init__(
+        self, *, roles, modalities, channels, sessions, segments, episodes, params, **arrays
+    ):
         for key in self._ARRAYS:
             setattr(self, key, np.asarray(arrays.pop(key), float))
         if arrays:
@@ -82,10 +111,12 @@ class LaggedSyncResult(BaseResult):
 
     def __repr__(self):
         """Return the one-line summary that ``repr()`` shows."""
-        return (f"<LaggedSyncResult | {self.params['definition']} | "
-                f"{', '.join(self.modalities)} | {len(self.window_starts)} windows of "
-                f"{self.params['window']:g} s, lags +/-{self.params['lag']:g} s | "
-                f"{self.params['n_surrogates']} surrogates | {len(self.episodes)} episode(s)>")
+        return (
+            f"<LaggedSyncResult | {self.params['definition']} | "
+            f"{', '.join(self.modalities)} | {len(self.window_starts)} windows of "
+            f"{self.params['window']:g} s, lags +/-{self.params['lag']:g} s | "
+            f"{self.params['n_surrogates']} surrogates | {len(self.episodes)} episode(s)>"
+        )
 
     @property
     def labels(self):
@@ -93,9 +124,11 @@ class LaggedSyncResult(BaseResult):
 
         Window start times and lags are in seconds.
         """
-        return dict(modality=list(self.modalities),
-                    window=[float(t) for t in self.window_starts],
-                    lag=[float(t) for t in self.lags])
+        return dict(
+            modality=list(self.modalities),
+            window=[float(t) for t in self.window_starts],
+            lag=[float(t) for t in self.lags],
+        )
 
     def get_data(self, modality=None, *, absolute=None, kind="values"):
         """Return the values of one modality as an array.
@@ -144,8 +177,10 @@ class LaggedSyncResult(BaseResult):
         values : ndarray, shape (n_windows, n_lags)
             Signed Fisher z (or r) per window and lag (absolute values with ``absolute``).
         """
-        deprecated_getter("LaggedSyncResult.get_values(modality, absolute)",
-                          "result.get_data(modality, absolute=absolute)")
+        deprecated_getter(
+            "LaggedSyncResult.get_values(modality, absolute)",
+            "result.get_data(modality, absolute=absolute)",
+        )
         return self.get_data(modality, absolute=absolute)
 
     def _window_rows(self):
@@ -156,13 +191,19 @@ class LaggedSyncResult(BaseResult):
             summ = window_summaries(vals, self.lags)
             best, peak = peak_lag(vals, self.lags)
             for w, t in enumerate(self.window_starts):
-                rows.append(dict(
-                    modality=mod, window=w, onset=float(t), duration=float(win),
-                    **{k: float(v[w]) for k, v in summ.items()},
-                    best_lag=float(best[w]), peak=float(peak[w]),
-                    valid=bool(np.isfinite(vals[w]).any()),
-                    p=float(self.window_p[mi, w]) if self.window_p.size else np.nan,
-                ))
+                rows.append(
+                    dict(
+                        modality=mod,
+                        window=w,
+                        onset=float(t),
+                        duration=float(win),
+                        **{k: float(v[w]) for k, v in summ.items()},
+                        best_lag=float(best[w]),
+                        peak=float(peak[w]),
+                        valid=bool(np.isfinite(vals[w]).any()),
+                        p=float(self.window_p[mi, w]) if self.window_p.size else np.nan,
+                    )
+                )
         return rows
 
     def grand_average(self, modality):
@@ -220,8 +261,10 @@ class LaggedSyncResult(BaseResult):
         if level == "episode":
             return as_table(self.episodes, EPISODE_COLUMNS)
         rows = {"session": self.sessions, "segment": self.segments}.get(level)
-        return as_table(self._window_rows() if rows is None else rows,
-                        ("modality",) + (("segment",) if level == "segment" else ()))
+        return as_table(
+            self._window_rows() if rows is None else rows,
+            ("modality",) + (("segment",) if level == "segment" else ()),
+        )
 
     def _level2_spans(self):
         """``(modality, onset, duration)`` of the Level 2 findings (see :attr:`annotations`)."""
@@ -261,8 +304,9 @@ class LaggedSyncResult(BaseResult):
             ch_a, ch_b = self.channels[mod]
             onset.append(on)
             duration.append(dur)
-            desc.append(insync_description(level, mod, split_ch_name(ch_a)[1],
-                                           split_ch_name(ch_b)[1]))
+            desc.append(
+                insync_description(level, mod, split_ch_name(ch_a)[1], split_ch_name(ch_b)[1])
+            )
             chs.append([ch_a, ch_b])
         return mne.Annotations(onset, duration, desc, orig_time=None, ch_names=chs)
 

@@ -21,9 +21,7 @@ def _as_frame(data, columns):
     df = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ValueError(
-            f"data has no column(s) {missing}; its columns are {list(df.columns)}."
-        )
+        raise ValueError(f"data has no column(s) {missing}; its columns are {list(df.columns)}.")
     return df
 
 
@@ -42,7 +40,8 @@ def _fit_reml(model):
             except (np.linalg.LinAlgError, ValueError):
                 continue
         ok = bool(getattr(cand, "converged", True)) and not any(
-            "converge" in str(w.message).lower() for w in caught)
+            "converge" in str(w.message).lower() for w in caught
+        )
         if best is None or (ok and (not best_ok or cand.llf > best.llf + 1e-8)):
             best, best_ok = cand, ok
         if best_ok and method is None:
@@ -136,8 +135,10 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
     if bad.any():
         from .._utils import warn
 
-        warn(f"mixed_model: {int(bad.sum())} row(s) with a non-finite {dv!r} are excluded "
-             f"(subjects {sorted(map(str, df.loc[bad, subject].unique()))}).")
+        warn(
+            f"mixed_model: {int(bad.sum())} row(s) with a non-finite {dv!r} are excluded "
+            f"(subjects {sorted(map(str, df.loc[bad, subject].unique()))})."
+        )
         df = df.loc[~bad]
     levels_per_subject = df.groupby(subject)[between].nunique()
     mixed = levels_per_subject[levels_per_subject > 1]
@@ -172,9 +173,13 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
     # within term is tested against its own subject x term interaction
     strata = [c for r in range(1, len(used)) for c in combinations(n_levels, r)]
     vc = {f"vc{k}_": "0 + " + ":".join(f"C({w})" for w in s) for k, s in enumerate(strata)}
+
     def fit_model(vc_formula):
-        return _fit_reml(smf.mixedlm(formula, frame, groups=frame["s_"], re_formula="1",
-                                     vc_formula=vc_formula or None))
+        return _fit_reml(
+            smf.mixedlm(
+                formula, frame, groups=frame["s_"], re_formula="1", vc_formula=vc_formula or None
+            )
+        )
 
     from .._utils import warn
 
@@ -185,16 +190,20 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
         # pooled within-dyad error, i.e. compound symmetry) is the usual simplification
         simple, ok = fit_model(None)
         if ok:
-            warn("mixed_model: the model with one variance component per error stratum did "
-                 "not converge; fitted with a random intercept per subject only (within "
-                 "terms tested against the pooled within-subject error, assuming compound "
-                 "symmetry).")
+            warn(
+                "mixed_model: the model with one variance component per error stratum did "
+                "not converge; fitted with a random intercept per subject only (within "
+                "terms tested against the pooled within-subject error, assuming compound "
+                "symmetry)."
+            )
             fit, converged, pooled, strata, vc = simple, True, True, [], {}
     if fit is None:
         raise ValueError(f"The mixed model {formula} could not be fitted to these data.")
     if not converged:
-        warn("mixed_model: the REML fit did not converge; its tests are unreliable "
-             "(result['converged'] is False).")
+        warn(
+            "mixed_model: the REML fit did not converge; its tests are unreliable "
+            "(result['converged'] is False)."
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         wald = fit.wald_test_terms(scalar=True)
@@ -216,8 +225,9 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
             level = f"[{m.group(3)}]" if m.group(3) is not None else ""
             return names[m.group(1)] + level
 
-        return " x ".join(re.sub(r"C\((\w+_), Sum\)(\[S\.(.*)\])?", one, piece)
-                          for piece in term.split(":"))
+        return " x ".join(
+            re.sub(r"C\((\w+_), Sum\)(\[S\.(.*)\])?", one, piece) for piece in term.split(":")
+        )
 
     terms = []
     table = wald.table
@@ -228,13 +238,22 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
         F = float(table.loc[term, "statistic"]) / df1
         df2 = denominator_df(term)
         lo, hi = eta_sq_partial_ci(F, df1, df2, ci)
-        terms.append(dict(term=readable(term), F=F, df1=df1, df2=df2,
-                          p=float(_sps.f.sf(F, df1, df2)),
-                          eta_sq_partial=F * df1 / (F * df1 + df2),
-                          eta_sq_partial_ci_low=float(lo), eta_sq_partial_ci_high=float(hi)))
+        terms.append(
+            dict(
+                term=readable(term),
+                F=F,
+                df1=df1,
+                df2=df2,
+                p=float(_sps.f.sf(F, df1, df2)),
+                eta_sq_partial=F * df1 / (F * df1 + df2),
+                eta_sq_partial_ci_low=float(lo),
+                eta_sq_partial_ci_high=float(hi),
+            )
+        )
     variance = dict(subject=float(np.asarray(fit.cov_re)[0, 0]))
-    for (key, s), value in zip(((k, s) for k, s in zip(vc, strata)),
-                               np.atleast_1d(getattr(fit, "vcomp", []))):
+    for (key, s), value in zip(
+        ((k, s) for k, s in zip(vc, strata)), np.atleast_1d(getattr(fit, "vcomp", []))
+    ):
         variance[f"{subject} x " + " x ".join(names[w] for w in s)] = float(value)
     variance["residual"] = float(fit.scale)
     sd_total = np.sqrt(sum(variance.values()))
@@ -245,20 +264,39 @@ def mixed_model(data, dv="value", between="group", within=(), subject="dyad", *,
         est, se = float(fit.fe_params[name]), float(fit.bse_fe[name])
         tcrit = _sps.t.ppf(0.5 + ci / 2.0, denominator_df(name))
         lo, hi = est - tcrit * se, est + tcrit * se
-        coefs.append(dict(name=readable(name), estimate=est, se=se,
-                          ci_low=lo, ci_high=hi, standardised=est / sd_total,
-                          standardised_ci_low=lo / sd_total,
-                          standardised_ci_high=hi / sd_total))
+        coefs.append(
+            dict(
+                name=readable(name),
+                estimate=est,
+                se=se,
+                ci_low=lo,
+                ci_high=hi,
+                standardised=est / sd_total,
+                standardised_ci_low=lo / sd_total,
+                standardised_ci_high=hi / sd_total,
+            )
+        )
     random = [f"(1 | {subject})"] + [
-        f"(1 | {subject}:" + ":".join(names[w] for w in s) + ")" for s in strata]
+        f"(1 | {subject}:" + ":".join(names[w] for w in s) + ")" for s in strata
+    ]
     return MixedModelResult(
-        terms=terms, coefficients=coefs, variance=variance,
-        n_subjects=int(n_sub), n_obs=int(n_obs), within=used, boundary=boundary,
+        terms=terms,
+        coefficients=coefs,
+        variance=variance,
+        n_subjects=int(n_sub),
+        n_obs=int(n_obs),
+        within=used,
+        boundary=boundary,
         formula=f"{dv} ~ {' * '.join([between] + used)} + " + " + ".join(random),
-        converged=converged, ci=ci, pooled=pooled,
-        method=("statsmodels MixedLM (REML): random intercept per subject only (the "
-                "stratified model did not converge); Wald F with between-within "
-                "denominator df" if pooled else
-                "statsmodels MixedLM (REML): random intercept per subject and per subject x "
-                "within-factor stratum; Wald F with containment denominator df"),
+        converged=converged,
+        ci=ci,
+        pooled=pooled,
+        method=(
+            "statsmodels MixedLM (REML): random intercept per subject only (the "
+            "stratified model did not converge); Wald F with between-within "
+            "denominator df"
+            if pooled
+            else "statsmodels MixedLM (REML): random intercept per subject and per subject x "
+            "within-factor stratum; Wald F with containment denominator df"
+        ),
     )

@@ -79,10 +79,16 @@ def _icc1_anova(y, groups, ci):
     a = 1 - ci
     fl = F / _sps.f.ppf(1 - a / 2, g - 1, n - g)
     fu = F * _sps.f.ppf(1 - a / 2, n - g, g - 1)
-    return dict(icc_anova=float(icc), icc_anova_ci_low=float((fl - 1) / (fl + k0 - 1)),
-                icc_anova_ci_high=float((fu - 1) / (fu + k0 - 1)), F=float(F),
-                df1=int(g - 1), df2=int(n - g), p_F=float(_sps.f.sf(F, g - 1, n - g)),
-                k0=float(k0))
+    return dict(
+        icc_anova=float(icc),
+        icc_anova_ci_low=float((fl - 1) / (fl + k0 - 1)),
+        icc_anova_ci_high=float((fu - 1) / (fu + k0 - 1)),
+        F=float(F),
+        df1=int(g - 1),
+        df2=int(n - g),
+        p_F=float(_sps.f.sf(F, g - 1, n - g)),
+        k0=float(k0),
+    )
 
 
 def icc(data, value="sync", group="dyad", *, nested=None, ci=0.95):
@@ -137,12 +143,18 @@ def icc(data, value="sync", group="dyad", *, nested=None, ci=0.95):
     variance["residual"] = float(fit.scale)
     total = sum(variance.values())
     share = {k: v / total for k, v in variance.items()}
-    out = dict(variance=variance, share=share, icc=share[group], n_groups=int(n_groups),
-               n_obs=int(len(frame)), converged=ok,
-               boundary=[k for k, v in variance.items() if k != "residual" and
-                         v <= 1e-8 * total],
-               method="statsmodels MixedLM (REML), random intercept per "
-                      + group + (f" and per {nested} within {group}" if nested else ""))
+    out = dict(
+        variance=variance,
+        share=share,
+        icc=share[group],
+        n_groups=int(n_groups),
+        n_obs=int(len(frame)),
+        converged=ok,
+        boundary=[k for k, v in variance.items() if k != "residual" and v <= 1e-8 * total],
+        method="statsmodels MixedLM (REML), random intercept per "
+        + group
+        + (f" and per {nested} within {group}" if nested else ""),
+    )
     if nested:
         out["icc_nested"] = share[group] + share[nested]
     else:
@@ -150,8 +162,9 @@ def icc(data, value="sync", group="dyad", *, nested=None, ci=0.95):
     return out
 
 
-def predict_outcome(data, outcome, predictors, group="dyad", *, center=None,
-                    covariates=(), ci=0.95):
+def predict_outcome(
+    data, outcome, predictors, group="dyad", *, center=None, covariates=(), ci=0.95
+):
     """Session outcomes predicted from segment synchrony, random intercept per dyad.
 
     Fits ``outcome ~ predictors + covariates + (1 | group)`` with statsmodels' MixedLM
@@ -227,18 +240,30 @@ def predict_outcome(data, outcome, predictors, group="dyad", *, center=None,
         est, se = float(fit.fe_params[name]), float(fit.bse_fe[name])
         label = "intercept" if name == "Intercept" else terms[name]
         sd_x = frame[name].std(ddof=1) if name in frame else np.nan
-        rows.append(dict(term=label, estimate=est, se=se, z=est / se,
-                         p=float(2 * _sps.norm.sf(abs(est / se))), ci_low=est - zc * se,
-                         ci_high=est + zc * se,
-                         standardized=float(est * sd_x / sd_y) if name in frame else np.nan))
+        rows.append(
+            dict(
+                term=label,
+                estimate=est,
+                se=se,
+                z=est / se,
+                p=float(2 * _sps.norm.sf(abs(est / se))),
+                ci_low=est - zc * se,
+                ci_high=est + zc * se,
+                standardized=float(est * sd_x / sd_y) if name in frame else np.nan,
+            )
+        )
     var_g = float(np.asarray(fit.cov_re)[0, 0])
     return dict(
-        table=as_table(rows), variance={group: var_g, "residual": float(fit.scale)},
-        icc=var_g / (var_g + float(fit.scale)), n_obs=int(len(frame)),
-        n_groups=int(n_groups), converged=ok,
+        table=as_table(rows),
+        variance={group: var_g, "residual": float(fit.scale)},
+        icc=var_g / (var_g + float(fit.scale)),
+        n_obs=int(len(frame)),
+        n_groups=int(n_groups),
+        converged=ok,
         formula=f"{outcome} ~ " + " + ".join(terms.values()) + f" + (1 | {group})",
-        method="statsmodels MixedLM (REML), random intercept per " + group
-               + "; Wald z tests and intervals",
+        method="statsmodels MixedLM (REML), random intercept per "
+        + group
+        + "; Wald z tests and intervals",
     )
 
 

@@ -291,13 +291,15 @@ def _shift_null(prep, inst, measures, n_sur, min_shift, rng, bk, max_bytes):
             # B's window of A's epoch e starts lag / q samples later: a circular shift
             # by -lag / q in numpy.roll's convention
             shifts = (-(lags // q)) % (n_ep * n_l)
-            vals = _shift_sums(prep, sums, za, cont, shifts, xp.asarray(shifts),
-                               weight_dev, bk, budget, n_jobs)
+            vals = _shift_sums(
+                prep, sums, za, cont, shifts, xp.asarray(shifts), weight_dev, bk, budget, n_jobs
+            )
             for j, m in enumerate(sums):
                 null[:, measures.index(m), bi] = vals[:, j]
         if rest:
-            vals = _shift_gathered(prep, rest, za, cont, src_dev // q, weight_dev, bk,
-                                   budget, n_jobs)
+            vals = _shift_gathered(
+                prep, rest, za, cont, src_dev // q, weight_dev, bk, budget, n_jobs
+            )
             for j, m in enumerate(rest):
                 null[:, measures.index(m), bi] = vals[:, j]
     null = bk.to_numpy(null)
@@ -319,8 +321,9 @@ def _shift_sums(prep, names, za, cont, shifts, shifts_dev, weight_dev, bk, budge
     cb = cont.shape[1]
     kinds = sorted({FROM_SUMS[m][0] for m in names})  # True: sums of unit phasors
     a = {k: unit(za) if k else za for k in kinds}
-    source = {k: CircularShifts(unit(cont) if k else cont, xp, conj=True, power=not k)
-              for k in kinds}
+    source = {
+        k: CircularShifts(unit(cont) if k else cont, xp, conj=True, power=not k) for k in kinds
+    }
     pa = None if False not in kinds else xp.sum(abs(za) ** 2, axis=-1, dtype=xp.float64)
     starts = xp.arange(n_ep) * n_l
     item = za.dtype.itemsize
@@ -333,20 +336,22 @@ def _shift_sums(prep, names, za, cont, shifts, shifts_dev, weight_dev, bk, budge
         n_k = ks.stop - ks.start
         out = xp.empty((n_k, len(names), ca, cb))
         for k in kinds:
-            op = source[k].operand(shifts[ks], n_ep, n_l, out=tmp(
-                f"b{k}", (n_f, n_ep, n_k, cb, n_l), za.dtype, xp))  # (F, E, L, K Cb)
-            cross = xp.matmul(a[k], op.swapaxes(0, 1), out=tmp(
-                f"s{k}", (n_ep, n_f, ca, n_k * cb), za.dtype, xp))  # (E, F, Ca, K Cb)
+            op = source[k].operand(
+                shifts[ks], n_ep, n_l, out=tmp(f"b{k}", (n_f, n_ep, n_k, cb, n_l), za.dtype, xp)
+            )  # (F, E, L, K Cb)
+            cross = xp.matmul(
+                a[k], op.swapaxes(0, 1), out=tmp(f"s{k}", (n_ep, n_f, ca, n_k * cb), za.dtype, xp)
+            )  # (E, F, Ca, K Cb)
             pb = None
             if not k:
                 pb = source[k].window_power(shifts_dev[ks], starts, n_l).swapaxes(0, 1)
             for j, m in enumerate(names):
                 if FROM_SUMS[m][0] == k:
-                    v = value_from_sums(m, cross, n_l, pa, pb, prep.signed,
-                                        tmp.work).mean(axis=1)
+                    v = value_from_sums(m, cross, n_l, pa, pb, prep.signed, tmp.work).mean(axis=1)
                     # the sum over each shift's clean epochs (weights 0/1)
-                    out[:, j] = xp.einsum("eikj,ke->kij", v.reshape(n_ep, ca, n_k, cb),
-                                          weight_dev[ks])
+                    out[:, j] = xp.einsum(
+                        "eikj,ke->kij", v.reshape(n_ep, ca, n_k, cb), weight_dev[ks]
+                    )
         return (out,)
 
     return bk.run_chunks(chunk, len(shifts), budget // per, n_jobs)[0]
@@ -421,8 +426,14 @@ def _phase_null(prep, inst, channels, measures, n_sur, rng, bk, max_bytes):
         del phases
         surr = bk.fft.irfft(spec[None] * rot[:, None, :], n=n, axis=-1, **fft_kw)
         del rot
-        sigs = band_analytic(surr.reshape(n_k * cb, n), prep.sfreq, prep.bands,
-                             method=sig.method, decim=decims, **sig.band_kwargs)
+        sigs = band_analytic(
+            surr.reshape(n_k * cb, n),
+            prep.sfreq,
+            prep.bands,
+            method=sig.method,
+            decim=decims,
+            **sig.band_kwargs,
+        )
         del surr
         for bi, b in enumerate(prep.bands):
             # (E, F, Kc * Cb, L): surrogate k's channels at k * Cb ... (k + 1) * Cb - 1
@@ -430,7 +441,8 @@ def _phase_null(prep, inst, channels, measures, n_sur, rng, bk, max_bytes):
             for mi, m in enumerate(measures):
                 v = _values(m, prep.signals[b][0], zs, prep.signed)  # (E, Ca, Kc * Cb)
                 null[k0 : k0 + n_k, mi, bi] = xp.einsum(
-                    "eikj,e->kij", v.reshape(v.shape[0], ca, n_k, cb), w)
+                    "eikj,e->kij", v.reshape(v.shape[0], ca, n_k, cb), w
+                )
         del sigs
     return bk.to_numpy(null)
 
@@ -456,8 +468,15 @@ def _roi_level(values, rows, cols, roles, rois):
     """Average channel pairs within each ROI pair (per surrogate); returns values, names."""
     spec = roi_spec(rois, rows, cols, roles, "inter")
     holder = SyncResult(
-        np.zeros((0, 0, len(rows), len(cols))), measures=[], bands={}, rows=rows, cols=cols,
-        roles=roles, convention="within", method="", rois=spec,
+        np.zeros((0, 0, len(rows), len(cols))),
+        measures=[],
+        bands={},
+        rows=rows,
+        cols=cols,
+        roles=roles,
+        convention="within",
+        method="",
+        rois=spec,
     )
     return holder._roi_mean(values), list(spec["rows"]), list(spec["cols"])
 

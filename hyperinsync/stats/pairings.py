@@ -24,9 +24,7 @@ def _check_n_surrogates(n_surrogates, allow_none=False):
         return None
     _validate_type(n_surrogates, "int", "n_surrogates")
     if n_surrogates < 1:
-        raise ValueError(
-            f"n_surrogates must be at least 1, got {n_surrogates}; use e.g. 1000."
-        )
+        raise ValueError(f"n_surrogates must be at least 1, got {n_surrogates}; use e.g. 1000.")
     return int(n_surrogates)
 
 
@@ -51,8 +49,10 @@ def _role_order(insts, keep_roles):
                 "or pass keep_roles=False to pair any two people of different dyads."
             )
         else:
-            logger.info(f"Dyad {d} has roles {list(roles)} (dyad 0: {list(ref)}); with "
-                        "keep_roles=False its people are paired in their own order.")
+            logger.info(
+                f"Dyad {d} has roles {list(roles)} (dyad 0: {list(ref)}); with "
+                "keep_roles=False its people are paired in their own order."
+            )
             order.append(roles)
     return order
 
@@ -116,8 +116,7 @@ def _crop_common(insts):
         n = min(lengths)
         sfreq = insts[0].info["sfreq"]
         out = [
-            inst if inst.n_times == n else inst.copy().crop(0, (n - 1) / sfreq)
-            for inst in insts
+            inst if inst.n_times == n else inst.copy().crop(0, (n - 1) / sfreq) for inst in insts
         ]
         if len(set(lengths)) > 1:
             logger.info(
@@ -147,16 +146,16 @@ def _pseudo_pairs(n_dyads, keep_roles, n_surrogates, rng):
         pairs = [(2 * i, 2 * j + 1) for i in range(n_dyads) for j in range(n_dyads) if i != j]
     else:
         pairs = [
-            (p, q) for p in range(2 * n_dyads) for q in range(p + 1, 2 * n_dyads)
+            (p, q)
+            for p in range(2 * n_dyads)
+            for q in range(p + 1, 2 * n_dyads)
             if p // 2 != q // 2
         ]
     pairs = np.array(pairs, int)
     if n_surrogates is not None and n_surrogates < len(pairs):
         pairs = pairs[np.sort(rng.choice(len(pairs), n_surrogates, replace=False))]
     elif n_surrogates is not None and n_surrogates > len(pairs):
-        logger.info(
-            f"Only {len(pairs)} pseudo-dyads exist; using all of them, not {n_surrogates}."
-        )
+        logger.info(f"Only {len(pairs)} pseudo-dyads exist; using all of them, not {n_surrogates}.")
     return pairs
 
 

@@ -104,12 +104,23 @@ class SurrogateResult(BaseResult):
         ``'col'``: the axes of ``observed``.
     """
 
-    _FIELDS = ("observed", "null", "measures", "bands", "rows", "cols", "level", "correction",
-               "tail", "params", "phase", "group")
+    _FIELDS = (
+        "observed",
+        "null",
+        "measures",
+        "bands",
+        "rows",
+        "cols",
+        "level",
+        "correction",
+        "tail",
+        "params",
+        "phase",
+        "group",
+    )
     _OPTIONAL = ("phase", "group")
     # the kinds of values get_data returns (all shaped like `observed`, but `null` and `phase`)
-    KINDS = ("observed", "null", "null_mean", "null_sd", "z", "effect", "p", "p_corrected",
-             "phase")
+    KINDS = ("observed", "null", "null_mean", "null_sd", "z", "effect", "p", "p_corrected", "phase")
 
     def __init__(
         self,
@@ -151,8 +162,9 @@ class SurrogateResult(BaseResult):
         self.effect = self.z
         self.p = np.empty(np.broadcast_shapes(self.observed.shape, self.null.shape[1:]))
         for mi, m in enumerate(self.measures):
-            self.p[..., mi, :, :, :] = p_value(self.observed[..., mi, :, :, :],
-                                               null[:, ..., mi, :, :, :], tail=self.tail[m])
+            self.p[..., mi, :, :, :] = p_value(
+                self.observed[..., mi, :, :, :], null[:, ..., mi, :, :, :], tail=self.tail[m]
+            )
         self.p_corrected = self._correct()
         self.group = group
 
@@ -169,10 +181,15 @@ class SurrogateResult(BaseResult):
                 continue
             # max statistic: each test standardised against its own null (with the tail of
             # its measure), so the family can mix measures, bands and chance levels
-            std = [standardize(obs[d, mi], self.null[:, mi], tail=self.tail[m], method="z")
-                   for mi, m in enumerate(self.measures)]
-            out[d] = maxstat_p(np.stack([o for o, _ in std]),
-                               np.stack([n for _, n in std], axis=1), standardize=None)
+            std = [
+                standardize(obs[d, mi], self.null[:, mi], tail=self.tail[m], method="z")
+                for mi, m in enumerate(self.measures)
+            ]
+            out[d] = maxstat_p(
+                np.stack([o for o, _ in std]),
+                np.stack([n for _, n in std], axis=1),
+                standardize=None,
+            )
         return out if self.observed.ndim == 5 else out[0]
 
     def __repr__(self):
@@ -193,8 +210,12 @@ class SurrogateResult(BaseResult):
         out = {}
         if self.observed.ndim == 5:
             out["dyad"] = list(self.params.get("dyads") or range(len(self.observed)))
-        out.update(measure=list(self.measures), band=list(self.bands), row=list(self.rows),
-                   col=list(self.cols))
+        out.update(
+            measure=list(self.measures),
+            band=list(self.bands),
+            row=list(self.rows),
+            col=list(self.cols),
+        )
         return out
 
     def get_data(self, measure=None, band=None, *, kind="observed"):
@@ -226,8 +247,7 @@ class SurrogateResult(BaseResult):
         mi = self._pick("measure", measure)
         values = getattr(self, kind)
         if values is None:
-            raise ValueError("This result is not corrected (correction=None): no "
-                             "p_corrected.")
+            raise ValueError("This result is not corrected (correction=None): no p_corrected.")
         return values[..., mi, bi, :, :]
 
     def to_table(self):
@@ -249,14 +269,20 @@ class SurrogateResult(BaseResult):
         obs = self.observed if self.observed.ndim == 5 else self.observed[None]
         dyads = self.params.get("dyads") or list(range(len(obs)))
         p_corr = self.p_corrected
-        phase = None if self.phase is None else (
-            self.phase if self.phase.ndim == 4 else self.phase[None])
+        phase = (
+            None
+            if self.phase is None
+            else (self.phase if self.phase.ndim == 4 else self.phase[None])
+        )
         signed = self.params.get("signed", False)
         rows_out = []
         for di in range(len(obs)):
             for mi, m in enumerate(self.measures):
-                labels = (("positive", "negative") if is_signed(m, signed)
-                          else ("above chance", "below chance"))
+                labels = (
+                    ("positive", "negative")
+                    if is_signed(m, signed)
+                    else ("above chance", "below chance")
+                )
                 for bi, b in enumerate(self.bands):
                     for i, rn in enumerate(self.rows):
                         for j, cn in enumerate(self.cols):
@@ -275,8 +301,7 @@ class SurrogateResult(BaseResult):
                                 tail=self.tail[m],
                                 p=float(self.p[full]),
                                 p_corrected=None if p_corr is None else float(p_corr[full]),
-                                direction=(labels[0] if z > 0 else labels[1] if z < 0
-                                           else "none"),
+                                direction=(labels[0] if z > 0 else labels[1] if z < 0 else "none"),
                             )
                             if phase is not None:
                                 ph = float(phase[di, bi, i, j])

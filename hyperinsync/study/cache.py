@@ -48,9 +48,14 @@ def _versions():
 
     from .. import __version__
 
-    out = dict(hyperinsync=__version__, mne=mne.__version__, numpy=np.__version__,
-               scipy=scipy.__version__, h5py=h5py.__version__,
-               python=platform.python_version())
+    out = dict(
+        hyperinsync=__version__,
+        mne=mne.__version__,
+        numpy=np.__version__,
+        scipy=scipy.__version__,
+        h5py=h5py.__version__,
+        python=platform.python_version(),
+    )
     for name, mod in (("mne_connectivity", mne_connectivity), ("pyxdf", pyxdf)):
         out[name] = getattr(mod, "__version__", "unknown")
     return out
@@ -68,8 +73,11 @@ def _code_digest():
     h = hashlib.sha256()
     pkg = Path(__file__).resolve().parent
     entries = [(f"code/{f.relative_to(pkg).as_posix()}", f) for f in sorted(pkg.rglob("*.py"))]
-    entries += [(f"data/{e.name}", e) for e in sorted(data_files().iterdir(), key=str)
-                if e.is_file() and not e.name.endswith(".pyc")]
+    entries += [
+        (f"data/{e.name}", e)
+        for e in sorted(data_files().iterdir(), key=str)
+        if e.is_file() and not e.name.endswith(".pyc")
+    ]
     for name, entry in entries:
         h.update(name.encode())
         h.update(hashlib.sha256(entry.read_bytes()).digest())
@@ -84,8 +92,12 @@ def _cache_versions():
     """
     from ..backend import ENV_VAR, cupy_available
 
-    out = dict(_versions(), hyperinsync_code=_code_digest(),
-               backend_env=os.environ.get(ENV_VAR, ""), cupy=None)
+    out = dict(
+        _versions(),
+        hyperinsync_code=_code_digest(),
+        backend_env=os.environ.get(ENV_VAR, ""),
+        cupy=None,
+    )
     if cupy_available():
         import cupy
 
@@ -165,9 +177,18 @@ def _installed_roots():
 
     from ..montage import data_files
 
-    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(mne.__file__),
-             os.path.dirname(os.path.abspath(__file__)), str(data_files()),
-             os.path.dirname(mne.get_config_path()), "/proc", "/sys", "/dev"}
+    roots = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        os.path.dirname(mne.__file__),
+        os.path.dirname(os.path.abspath(__file__)),
+        str(data_files()),
+        os.path.dirname(mne.get_config_path()),
+        "/proc",
+        "/sys",
+        "/dev",
+    }
     try:
         roots.update(site.getsitepackages())
         roots.add(site.getusersitepackages())
@@ -299,7 +320,8 @@ def _opened_inputs(job, opened):
     # libraries open lazily elsewhere would make the key depend on the order of imports.
     base = job["base_dir"]
     roots = {os.path.realpath(base)} | {
-        os.path.realpath(os.path.dirname(_key_path(k, base))) for k in job["inputs"]}
+        os.path.realpath(os.path.dirname(_key_path(k, base))) for k in job["inputs"]
+    }
     for path, first in opened.items():
         key = _input_key(path, job["base_dir"])
         if key in inputs or not _is_input_file(path) or not _under(path, roots):

@@ -72,16 +72,26 @@ class RecordingError(StudyError):
         """
         # one line: a multi-line message (a list of files, ...) is joined
         message = re.sub(r"\s*\n\s*", " ", str(self.error)).strip()
-        return dict(dyad=self.dyad, session=self.session, files=self.files,
-                    error=type(self.error).__name__, message=message)
+        return dict(
+            dyad=self.dyad,
+            session=self.session,
+            files=self.files,
+            error=type(self.error).__name__,
+            message=message,
+        )
 
 
 # Names that become file names (dyads) or '/'-joined feature labels (segments, bands, ROIs).
 _WINDOWS_CHARS = set('<>:"|?*')
 
 
-_WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"{d}{i}" for d in ("COM", "LPT")
-                                                   for i in range(1, 10))}
+_WINDOWS_DEVICES = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10)),
+}
 
 
 def _check_name(name, what, where, *, file=False):
@@ -125,8 +135,12 @@ def _check_number(value, what, *, integer=False, minimum=None, positive=False):
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     if ok and integer and isinstance(value, float):
         ok = value.is_integer()
-    if not ok or not math.isfinite(value) or (positive and value <= 0) or (
-            minimum is not None and value < minimum):
+    if (
+        not ok
+        or not math.isfinite(value)
+        or (positive and value <= 0)
+        or (minimum is not None and value < minimum)
+    ):
         limit = " above 0" if positive else ("" if minimum is None else f" >= {minimum}")
         raise StudyError(f"{what} must be {kind}{limit}, got {value!r}.")
     return int(value) if integer else value
@@ -186,10 +200,13 @@ def check_section(d, section, where=None):
         new = schema.RENAMED.get((section, key))
         if new is not None:
             if new in d:
-                raise StudyError(f"{where} has both {key} (the older spelling) and {new}: "
-                                 f"keep {new}.")
-            warn(f"{where}: {key} is the older spelling of {new}; write {new} = {value!r}.",
-                 category=FutureWarning)
+                raise StudyError(
+                    f"{where} has both {key} (the older spelling) and {new}: keep {new}."
+                )
+            warn(
+                f"{where}: {key} is the older spelling of {new}; write {new} = {value!r}.",
+                category=FutureWarning,
+            )
             key = new
         out[key] = value
     unknown = [k for k in out if k not in sec.names]
@@ -206,13 +223,17 @@ def check_section(d, section, where=None):
     for key, value in out.items():
         spec = sec.key(key)
         if not spec.accepts(value):
-            raise StudyError(f"{where} {key} must be {spec.kinds}, got {value!r} "
-                             f"({type(value).__name__}).")
+            raise StudyError(
+                f"{where} {key} must be {spec.kinds}, got {value!r} ({type(value).__name__})."
+            )
     if section in CORRECTION_NONE and "correction" in out:
         c = out["correction"]
         if isinstance(c, str) and c.lower() == "none":
-            warn(f"{where}: correction = \"none\" is the older spelling of correction = "
-                 "false (no correction).", category=FutureWarning)
+            warn(
+                f'{where}: correction = "none" is the older spelling of correction = '
+                "false (no correction).",
+                category=FutureWarning,
+            )
             c = False
         out["correction"] = None if c is False else c
     return out
@@ -243,8 +264,11 @@ def read_section(value, section, where=None):
     if value is None or value is True:
         value = {}
     if not isinstance(value, dict):
-        raise StudyError(f"{where} must be a table" + (
-            " or false" if sec.form == "table or false" else "") + f", got {value!r}.")
+        raise StudyError(
+            f"{where} must be a table"
+            + (" or false" if sec.form == "table or false" else "")
+            + f", got {value!r}."
+        )
     out = sec.defaults()
     out.update(check_section(value, section, where))
     return out
@@ -271,8 +295,7 @@ def migrate(d, source="the study file"):
     current = schema.SCHEMA_VERSION
     version = d.pop("schema_version", current)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise StudyError(f"{source}: schema_version must be a whole number >= 1, got "
-                         f"{version!r}.")
+        raise StudyError(f"{source}: schema_version must be a whole number >= 1, got {version!r}.")
     if version > current:
         from .. import __version__
 

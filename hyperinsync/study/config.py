@@ -243,13 +243,15 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
             if not r.strip() or ROLE_SEP in r:
                 raise StudyError(f"role {r!r} must be a non-empty name without {ROLE_SEP!r}.")
         self.roles = roles
-        if groups is not None and (isinstance(groups, str)
-                                   or not isinstance(groups, (list, tuple))):
+        if groups is not None and (
+            isinstance(groups, str) or not isinstance(groups, (list, tuple))
+        ):
             raise StudyError(f"[study] groups must be a list of group labels, got {groups!r}.")
         self.groups = None if groups is None else [str(g) for g in groups]
         # absolute: the parts name their input files relative to it, whatever the cwd
-        self.base_dir = Path(os.path.abspath(Path.cwd() if base_dir is None
-                                             else Path(base_dir).expanduser()))
+        self.base_dir = Path(
+            os.path.abspath(Path.cwd() if base_dir is None else Path(base_dir).expanduser())
+        )
         self.study_toml = study_toml or ""
         self.schema_version = SCHEMA_VERSION
         self.reader = check_section({} if reader is None else reader, "reader")
@@ -258,40 +260,57 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
             self.analysis["segments"] = [self.analysis["segments"]]
         self.surrogates = read_section(surrogates, "surrogates")
         insync = check_section({} if insync is None else insync, "insync")
-        self.insync = {lvl: read_section(insync.get(lvl), f"insync.{lvl}")
-                       for lvl in ("level1", "level2", "level3")}
+        self.insync = {
+            lvl: read_section(insync.get(lvl), f"insync.{lvl}")
+            for lvl in ("level1", "level2", "level3")
+        }
         # `statistics = false` skips the group statistics
         self.statistics = read_section(statistics, "statistics")
         if self.statistics is not None:
             _check_statistics(self.statistics, self.surrogates)
             pseudo = self.statistics.get("pseudo_dyads")
             if pseudo is not None and pseudo is not False:
-                self.statistics["pseudo_dyads"] = read_section(pseudo,
-                                                               "statistics.pseudo_dyads")
-        given = [name for name, v in (("[[dyads]]", dyads), ("[simulate]", simulate),
-                                      ("[simulate_physio]", simulate_physio)) if v]
+                self.statistics["pseudo_dyads"] = read_section(pseudo, "statistics.pseudo_dyads")
+        given = [
+            name
+            for name, v in (
+                ("[[dyads]]", dyads),
+                ("[simulate]", simulate),
+                ("[simulate_physio]", simulate_physio),
+            )
+            if v
+        ]
         if len(given) > 1:
-            raise StudyError(f"Give either dyads ([[dyads]]), [simulate] or [simulate_physio], "
-                             f"not {' and '.join(given)}.")
+            raise StudyError(
+                f"Give either dyads ([[dyads]]), [simulate] or [simulate_physio], "
+                f"not {' and '.join(given)}."
+            )
         if not given:
-            raise StudyError("The study has no dyads: add [[dyads]] tables, a [simulate] or "
-                             "a [simulate_physio] table.")
+            raise StudyError(
+                "The study has no dyads: add [[dyads]] tables, a [simulate] or "
+                "a [simulate_physio] table."
+            )
         self.physio = check_lagged(physio, "physio")
         self.movement = check_lagged(movement, "movement")
         self.simulate_physio = check_simulate_physio(simulate_physio, roles)
         self.simulate = None
         if simulate is not None:
             if isinstance(simulate, dict) and "couplings" in simulate:
-                raise StudyError("[simulate] couplings cannot be given in a study file; use "
-                                 "Python (hyperinsync.simulate_study).")
+                raise StudyError(
+                    "[simulate] couplings cannot be given in a study file; use "
+                    "Python (hyperinsync.simulate_study)."
+                )
             self.simulate = check_section(simulate, "simulate")
             self.simulate["roles"] = list(roles)
             if "segments" in self.simulate:
                 segs = self.simulate["segments"]
                 if not isinstance(segs, list) or not all(
-                        isinstance(x, (list, tuple)) and len(x) == 2 for x in segs):
-                    raise StudyError(f"[simulate] segments must be a list of [name, seconds] "
-                                     f"pairs, got {segs!r}.")
+                    isinstance(x, (list, tuple)) and len(x) == 2 for x in segs
+                ):
+                    raise StudyError(
+                        f"[simulate] segments must be a list of [name, seconds] "
+                        f"pairs, got {segs!r}."
+                    )
                 self.simulate["segments"] = [tuple(x) for x in segs]
         # files named by options (ROI and montage files): their contents enter the cache key
         self._option_files = set()
@@ -313,20 +332,30 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
             _check_name(band, "band name", "[analysis] bands")
         segments = an["segments"]
         if not isinstance(segments, list) or not segments:
-            raise StudyError(f"[analysis] segments must be a list of annotation descriptions "
-                             f"(or 'all'), got {segments!r}.")
+            raise StudyError(
+                f"[analysis] segments must be a list of annotation descriptions "
+                f"(or 'all'), got {segments!r}."
+            )
         for seg in segments:
             _check_name(seg, "segment", "[analysis] segments")
         if len(set(segments)) != len(segments):
             raise StudyError(f"[analysis] segments lists a segment twice: {segments}.")
         measures = an.get("measures", "plv")
-        if not (isinstance(measures, str) or (isinstance(measures, list) and measures and all(
-                isinstance(m, str) for m in measures))):
-            raise StudyError(f"[analysis] measures must be a name or a list of names, got "
-                             f"{measures!r}.")
+        if not (
+            isinstance(measures, str)
+            or (
+                isinstance(measures, list)
+                and measures
+                and all(isinstance(m, str) for m in measures)
+            )
+        ):
+            raise StudyError(
+                f"[analysis] measures must be a name or a list of names, got {measures!r}."
+            )
         if "epoch_duration" in an:
-            _check_number(an["epoch_duration"], "[analysis] epoch_duration (seconds)",
-                          positive=True)
+            _check_number(
+                an["epoch_duration"], "[analysis] epoch_duration (seconds)", positive=True
+            )
         if "overlap" in an:
             _check_number(an["overlap"], "[analysis] overlap (seconds)", minimum=0)
         # the Levels take [analysis]'s signal options too: their window sums need one
@@ -337,7 +366,7 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
                 raise StudyError(
                     f"[insync] {lvl} takes [analysis] method = 'morlet', which it cannot use "
                     "(its window sums need one analytic signal per band): set [insync] "
-                    f"{lvl} = {{ method = \"fft\" }} or {lvl} = false."
+                    f'{lvl} = {{ method = "fft" }} or {lvl} = false.'
                 )
         an["rois"] = self._check_rois(an.get("rois"), "[analysis] rois")
         for lvl in ("level1", "level2"):
@@ -348,15 +377,21 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
         if l1 and "segment" in l1:
             _check_name(l1["segment"], "segment", "[insync] level1 segment")
         if self.surrogates is not None and "n_surrogates" in self.surrogates:
-            _check_number(self.surrogates["n_surrogates"], "[surrogates] n_surrogates",
-                          integer=True, minimum=1)
+            _check_number(
+                self.surrogates["n_surrogates"],
+                "[surrogates] n_surrogates",
+                integer=True,
+                minimum=1,
+            )
         st = self.statistics
         if st is not None:
-            _check_number(st["n_permutations"], "[statistics] n_permutations", integer=True,
-                          minimum=1)
+            _check_number(
+                st["n_permutations"], "[statistics] n_permutations", integer=True, minimum=1
+            )
             rois = st.get("rois")
-            if rois is not None and not (isinstance(rois, list)
-                                         and all(isinstance(r, str) for r in rois)):
+            if rois is not None and not (
+                isinstance(rois, list) and all(isinstance(r, str) for r in rois)
+            ):
                 raise StudyError(f"[statistics] rois must be a list of ROI names, got {rois!r}.")
 
     # -- construction ---------------------------------------------------------------------
@@ -387,8 +422,9 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
             raise FileNotFoundError(f"No study file at {fname}.")
         d = migrate(_load_toml(fname), source=str(fname))  # a version error names the file
         try:
-            return cls.from_dict(d, base_dir=fname.parent,
-                                 study_toml=fname.read_text(encoding="utf-8"))
+            return cls.from_dict(
+                d, base_dir=fname.parent, study_toml=fname.read_text(encoding="utf-8")
+            )
         except StudyError:
             raise
         except (TypeError, ValueError, KeyError, AttributeError) as err:
@@ -418,8 +454,9 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
         base = Path.cwd() if base_dir is None else Path(base_dir)
         if "data_dir" in head:
             if not isinstance(head["data_dir"], str):
-                raise StudyError(f"[study] data_dir must be a folder path, got "
-                                 f"{head['data_dir']!r}.")
+                raise StudyError(
+                    f"[study] data_dir must be a folder path, got {head['data_dir']!r}."
+                )
             base = base / head["data_dir"]
         return cls(
             d.get("dyads"),
@@ -442,8 +479,14 @@ class Study(_StudyRecordings, _StudyRunner, _StudyGroup):
     def __repr__(self):
         """Return the one-line summary that ``repr()`` shows."""
         dyads = {r["dyad"] for r in self.recordings}
-        kind = ("simulated" if self.simulate is not None
-                else "simulated physiology" if self.simulate_physio is not None else "files")
-        return (f"<Study {self.name!r} | {len(dyads)} dyads, {len(self.recordings)} "
-                f"recordings ({kind}) | roles {self.roles}>")
-
+        kind = (
+            "simulated"
+            if self.simulate is not None
+            else "simulated physiology"
+            if self.simulate_physio is not None
+            else "files"
+        )
+        return (
+            f"<Study {self.name!r} | {len(dyads)} dyads, {len(self.recordings)} "
+            f"recordings ({kind}) | roles {self.roles}>"
+        )

@@ -28,11 +28,11 @@ FEATURES = ("corrected", "z", "raw")
 
 _FEATURE_TEXT = {
     "corrected": "surrogate-corrected synchrony: observed minus the mean of the recording's "
-                 "own surrogate null ([surrogates]), per session, then the mean over sessions",
+    "own surrogate null ([surrogates]), per session, then the mean over sessions",
     "z": "surrogate z: (observed - null mean) / null SD of the recording's own surrogate "
-         "null ([surrogates]), per session, then the mean over sessions",
+    "null ([surrogates]), per session, then the mean over sessions",
     "raw": "raw synchrony (not corrected for chance level, which depends on the spectrum "
-           "and the epoch length), mean over sessions",
+    "and the epoch length), mean over sessions",
 }
 
 
@@ -41,21 +41,25 @@ def _check_statistics(st, surrogates):
     if st is None:
         return
     if st.get("feature") not in FEATURES:
-        raise StudyError(f"[statistics] feature must be one of {', '.join(FEATURES)}, got "
-                         f"{st.get('feature')!r}.")
+        raise StudyError(
+            f"[statistics] feature must be one of {', '.join(FEATURES)}, got {st.get('feature')!r}."
+        )
     if st["feature"] != "raw" and surrogates is None:
         raise StudyError(
             f"[statistics] feature = {st['feature']!r} is corrected against each recording's "
             "surrogate null, but [surrogates] is false. Enable [surrogates], or set "
-            "[statistics] feature = \"raw\" (not corrected for chance level: groups that "
+            '[statistics] feature = "raw" (not corrected for chance level: groups that '
             "differ in spectrum, e.g. alpha power, then differ in 'synchrony')."
         )
     if st.get("correction") not in ("fdr", "maxstat", False, None):
-        raise StudyError(f"[statistics] correction must be \"fdr\", \"maxstat\" or false, "
-                         f"got {st.get('correction')!r}.")
+        raise StudyError(
+            f'[statistics] correction must be "fdr", "maxstat" or false, '
+            f"got {st.get('correction')!r}."
+        )
     if st.get("statistic") not in ("F", "welch"):
-        raise StudyError(f"[statistics] statistic must be \"welch\" or \"F\", got "
-                         f"{st.get('statistic')!r}.")
+        raise StudyError(
+            f'[statistics] statistic must be "welch" or "F", got {st.get("statistic")!r}.'
+        )
     ci = st.get("ci")
     if not isinstance(ci, (int, float)) or isinstance(ci, bool) or not 0 < ci < 1:
         raise StudyError(f"[statistics] ci must be a confidence level in (0, 1), got {ci!r}.")
@@ -79,8 +83,9 @@ def _session_features(records, rois, feature):
             res = SyncResult.from_dict(d)
             rn, cn = res.roi_names
             if not rn:
-                raise StudyError("Group statistics compare ROI pairs: set [analysis] rois "
-                                 "(e.g. \"default\").")
+                raise StudyError(
+                    'Group statistics compare ROI pairs: set [analysis] rois (e.g. "default").'
+                )
             names = [r for r in rn if r in cn and (rois is None or r in rois)]
             if rois is not None:
                 missing = [r for r in rois if r not in names]
@@ -95,7 +100,7 @@ def _session_features(records, rois, feature):
                     raise StudyError(
                         f"{where}: no surrogate results for segment {seg!r}, which the "
                         f"{feature!r} feature needs; re-run with [surrogates] enabled or set "
-                        "[statistics] feature = \"raw\"."
+                        '[statistics] feature = "raw".'
                     )
                 sur = SurrogateResult.from_dict(rec["surrogates"][seg])
             for m in res.measures:
@@ -109,15 +114,22 @@ def _session_features(records, rois, feature):
                             chosen[key][lab] = raw[key][lab]
                             continue
                         try:
-                            ix = (sur.measures.index(m), list(sur.bands).index(b),
-                                  sur.rows.index(r), sur.cols.index(r))
+                            ix = (
+                                sur.measures.index(m),
+                                list(sur.bands).index(b),
+                                sur.rows.index(r),
+                                sur.cols.index(r),
+                            )
                         except ValueError:
                             raise StudyError(
                                 f"{where}: the surrogate results of segment {seg!r} hold no "
                                 f"{m} / {b} / {r}-{r} value; re-run the study."
                             ) from None
-                        val = (sur.observed[ix] - sur.null_mean[ix] if feature == "corrected"
-                               else sur.z[ix])
+                        val = (
+                            sur.observed[ix] - sur.null_mean[ix]
+                            if feature == "corrected"
+                            else sur.z[ix]
+                        )
                         if not np.isfinite(val):
                             raise StudyError(
                                 f"{where}, {lab}: the {feature} value is {val} (null with "
@@ -136,25 +148,35 @@ def _dyad_features(records, rois, differences, feature="raw"):
     dyads = sorted(by_dyad)
     incomplete = sorted({lab for lab in labels for key in chosen if lab not in chosen[key]})
     if incomplete:
-        raise StudyError(f"Features {incomplete} are missing for some recordings (segments "
-                         "absent from some of them?).")
+        raise StudyError(
+            f"Features {incomplete} are missing for some recordings (segments "
+            "absent from some of them?)."
+        )
 
     def mean_over_sessions(cells, lab, dyad):
         return np.mean([cells[(dyad, r["session"])][lab] for r in by_dyad[dyad]])
 
     values = np.array([[mean_over_sessions(chosen, lab, d) for lab in labels] for d in dyads])
-    raw_values = np.array([[mean_over_sessions(raw, lab, d) for lab in labels]
-                           for d in dyads])
+    raw_values = np.array([[mean_over_sessions(raw, lab, d) for lab in labels] for d in dyads])
     groups = np.array([str(by_dyad[d][0]["meta"].get("group")) for d in dyads])
-    var_names = sorted({v for recs in by_dyad.values() for r in recs
-                        for v in r["meta"].get("variables", {})})
+    var_names = sorted(
+        {v for recs in by_dyad.values() for r in recs for v in r["meta"].get("variables", {})}
+    )
     variables = {}
     for v in var_names:
-        variables[v] = np.array([
-            np.mean([float(r["meta"]["variables"][v]) for r in by_dyad[d]
-                     if v in r["meta"].get("variables", {})] or [np.nan])
-            for d in dyads
-        ])
+        variables[v] = np.array(
+            [
+                np.mean(
+                    [
+                        float(r["meta"]["variables"][v])
+                        for r in by_dyad[d]
+                        if v in r["meta"].get("variables", {})
+                    ]
+                    or [np.nan]
+                )
+                for d in dyads
+            ]
+        )
     for name, pair in differences.items():
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise StudyError(f"[statistics] differences: {name} must be [minuend, subtrahend].")
@@ -166,12 +188,21 @@ def _dyad_features(records, rois, differences, feature="raw"):
             )
         variables[name] = variables[pair[0]] - variables[pair[1]]
     sessions = dict(
-        dyad=np.array([k[0] for k in chosen]), session=np.array([k[1] for k in chosen]),
+        dyad=np.array([k[0] for k in chosen]),
+        session=np.array([k[1] for k in chosen]),
         values=np.array([[chosen[k][lab] for lab in labels] for k in chosen]),
     )
-    return dict(dyads=np.array(dyads), labels=np.array(labels), groups=groups,
-                values=values, raw=raw_values, feature=feature,
-                description=_FEATURE_TEXT[feature], variables=variables, sessions=sessions)
+    return dict(
+        dyads=np.array(dyads),
+        labels=np.array(labels),
+        groups=groups,
+        values=values,
+        raw=raw_values,
+        feature=feature,
+        description=_FEATURE_TEXT[feature],
+        variables=variables,
+        sessions=sessions,
+    )
 
 
 def _family(labels):
@@ -191,14 +222,26 @@ def _contrast(values, groups, st, seed, labels=None):
 
     labels_, counts = np.unique(groups, return_counts=True)
     if len(labels_) < 2 or np.any(counts < 2):
-        logger.info(f"Group contrast skipped: groups {dict(zip(labels_, counts))} need at "
-                    "least 2 groups of at least 2 dyads.")
+        logger.info(
+            f"Group contrast skipped: groups {dict(zip(labels_, counts))} need at "
+            "least 2 groups of at least 2 dyads."
+        )
         return None
-    res = group_contrast(values, groups, n_permutations=st["n_permutations"], seed=seed,
-                         statistic=st["statistic"], correction=_correction(st),
-                         ci=st["ci"])
-    out = ContrastResult({k: (np.asarray(v) if isinstance(v, (list, tuple)) and k != "df"
-                              else v) for k, v in res.items()})
+    res = group_contrast(
+        values,
+        groups,
+        n_permutations=st["n_permutations"],
+        seed=seed,
+        statistic=st["statistic"],
+        correction=_correction(st),
+        ci=st["ci"],
+    )
+    out = ContrastResult(
+        {
+            k: (np.asarray(v) if isinstance(v, (list, tuple)) and k != "df" else v)
+            for k, v in res.items()
+        }
+    )
     out["feature"] = st["feature"]
     out["family"] = None if labels is None else _family(labels)
     if labels is not None:
@@ -222,13 +265,21 @@ def _correlations(values, variables, names, st, seed, dyads=None, labels=None):
         ok = np.isfinite(y)
         if not ok.all():
             left = [str(d) for d in np.asarray(dyads)[~ok]] if dyads is not None else []
-            warn(f"Correlation with {name!r}: dyad(s) {left} have no value of {name!r} and "
-                 "are left out.")
+            warn(
+                f"Correlation with {name!r}: dyad(s) {left} have no value of {name!r} and "
+                "are left out."
+            )
         if ok.sum() < 3:
             logger.info(f"Correlation with {name!r} skipped: fewer than 3 dyads have it.")
             continue
-        res = correlation_test(values[ok], y[ok], n_permutations=st["n_permutations"],
-                               seed=rng, correction=_correction(st), ci=st["ci"])
+        res = correlation_test(
+            values[ok],
+            y[ok],
+            n_permutations=st["n_permutations"],
+            seed=rng,
+            correction=_correction(st),
+            ci=st["ci"],
+        )
         res["p_fdr"] = res["p_corrected"]  # the name earlier results files used
         res["feature"] = st["feature"]
         res["family"] = None if labels is None else _family(labels)
@@ -250,15 +301,29 @@ def _mixed(feats, st):
     parts = [str(lab).split("/") for lab in feats["labels"]]
     out = {}
     for m in dict.fromkeys(p[1] for p in parts):
-        rows = [dict(dyad=str(d), group=str(g), segment=p[0], band=p[2], roi=p[3],
-                     value=float(feats["values"][i, j]))
-                for i, (d, g) in enumerate(zip(dyads, groups))
-                for j, p in enumerate(parts) if p[1] == m]
-        within = [w for w, k in (("segment", 0), ("band", 2), ("roi", 3))
-                  if len({p[k] for p in parts if p[1] == m}) > 1]
+        rows = [
+            dict(
+                dyad=str(d),
+                group=str(g),
+                segment=p[0],
+                band=p[2],
+                roi=p[3],
+                value=float(feats["values"][i, j]),
+            )
+            for i, (d, g) in enumerate(zip(dyads, groups))
+            for j, p in enumerate(parts)
+            if p[1] == m
+        ]
+        within = [
+            w
+            for w, k in (("segment", 0), ("band", 2), ("roi", 3))
+            if len({p[k] for p in parts if p[1] == m}) > 1
+        ]
         if not within:
-            logger.info("Mixed model skipped: one segment, band and ROI only (the group "
-                        "contrast is the whole design).")
+            logger.info(
+                "Mixed model skipped: one segment, band and ROI only (the group "
+                "contrast is the whole design)."
+            )
             return None
         res = mixed_model(rows, within=within, ci=st["ci"])
         res["feature"] = st["feature"]
@@ -274,15 +339,20 @@ class _StudyGroup:
         # the study's facts (group, variables, date) join each part's record here
         records = [self._read_record(p) for p in parts]
         st = self.statistics
-        out = dict(features=None, contrast=None, correlation=None, mixed=None,
-                   pseudo_dyads=None, level3=None)
+        out = dict(
+            features=None,
+            contrast=None,
+            correlation=None,
+            mixed=None,
+            pseudo_dyads=None,
+            level3=None,
+        )
         if st is None:
             return out
         out.update(lagged_group(self, records, st))  # [physio] / [movement]
         if not any(rec["sync"] for rec in records):  # no EEG: its statistics do not apply
             return out
-        feats = _dyad_features(records, st.get("rois"), st.get("differences") or {},
-                               st["feature"])
+        feats = _dyad_features(records, st.get("rois"), st.get("differences") or {}, st["feature"])
         out["features"] = feats
         values, dyads, labels = feats["values"], feats["dyads"], feats["labels"]
         seed = st.get("seed")
@@ -292,12 +362,15 @@ class _StudyGroup:
                 out["mixed"] = _mixed(feats, st)
         correlate = list(st.get("correlate") or [])
         if correlate:
-            out["correlation"] = _correlations(values, feats["variables"], correlate, st,
-                                               seed, dyads, labels)
+            out["correlation"] = _correlations(
+                values, feats["variables"], correlate, st, seed, dyads, labels
+            )
         out["pseudo_dyads"] = self._pseudo_dyads(records, st)
         out["level3"] = self._level3(records, feats, st)
-        logger.info(f"Group statistics over {len(dyads)} dyads, {values.shape[1]} features "
-                    f"({feats['feature']}).")
+        logger.info(
+            f"Group statistics over {len(dyads)} dyads, {values.shape[1]} features "
+            f"({feats['feature']})."
+        )
         return out
 
     def _pseudo_dyads(self, records, st):
@@ -319,8 +392,11 @@ class _StudyGroup:
         for seg in segments:
             insts = [raw if seg == "all" else _crop_segment(raw, seg) for raw in raws]
             kwargs = _shared_options(an, func)
-            kwargs.update(measures=an.get("measures", "plv"),
-                          n_permutations=st["n_permutations"], seed=st.get("seed"))
+            kwargs.update(
+                measures=an.get("measures", "plv"),
+                n_permutations=st["n_permutations"],
+                seed=st.get("seed"),
+            )
             kwargs.update(opts)
             res = func(insts, **kwargs, verbose=False)
             res.params["dyads"] = list(first)
@@ -337,8 +413,10 @@ class _StudyGroup:
         for rec in records:
             n_ses[rec["dyad"]] = n_ses.get(rec["dyad"], 0) + 1
         if min(n_ses.values()) < 3:
-            logger.info("Level 3 skipped: it needs at least 3 sessions of every dyad "
-                        f"(fewest: {min(n_ses.values())}).")
+            logger.info(
+                "Level 3 skipped: it needs at least 3 sessions of every dyad "
+                f"(fewest: {min(n_ses.values())})."
+            )
             return None
         kwargs = dict(n_permutations=st["n_permutations"], seed=st.get("seed"))
         kwargs.update(opts)
@@ -357,10 +435,12 @@ class _StudyGroup:
             out[str(lab)] = func(rows, **kwargs).to_dict()
         # the features' trend tests form one family; max-stat needs joint permutations,
         # which the per-feature tests do not share: Holm keeps the family-wise rate instead
-        corr, p_corr = correct_trends([d["summary"]["p"] for d in out.values()],
-                                      _correction(st))
+        corr, p_corr = correct_trends([d["summary"]["p"] for d in out.values()], _correction(st))
         for d, pc in zip(out.values(), p_corr):
-            d["summary"].update(p_corrected=None if corr is None else float(pc),
-                                correction=corr, family=_family(feats["labels"]),
-                                feature=feats["feature"])
+            d["summary"].update(
+                p_corrected=None if corr is None else float(pc),
+                correction=corr,
+                family=_family(feats["labels"]),
+                feature=feats["feature"],
+            )
         return out

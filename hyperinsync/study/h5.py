@@ -106,15 +106,19 @@ def _check_seal(fname):
             if head.startswith(_HDF5_SIGNATURE):
                 return False
             if not head.startswith(_SEAL):
-                raise ResultsError(f"{fname} is not a hyperinsync results file, or its first "
-                                   "bytes are damaged (no checksum header).")
+                raise ResultsError(
+                    f"{fname} is not a hyperinsync results file, or its first "
+                    "bytes are damaged (no checksum header)."
+                )
             actual = _sha256_after_userblock(fid)
     except OSError as err:
         raise ResultsError(f"{fname} cannot be read: {err}") from err
     end = len(_SEAL) + len(actual)
-    if head[len(_SEAL):end] != actual or head[end:].strip(b"\0"):
-        raise ResultsError(f"{fname} is damaged or truncated: its content does not match the "
-                           "checksum written with it.")
+    if head[len(_SEAL) : end] != actual or head[end:].strip(b"\0"):
+        raise ResultsError(
+            f"{fname} is damaged or truncated: its content does not match the "
+            "checksum written with it."
+        )
     return True
 
 
@@ -154,16 +158,15 @@ def _write_value(group, name, value):
         sub = group.create_group(name)
         write_dict(sub, value)
     elif isinstance(value, np.ndarray) and value.dtype.kind in "US":
-        ds = group.create_dataset(
-            name, data=value.astype(object), dtype=h5py.string_dtype("utf-8")
-        )
+        ds = group.create_dataset(name, data=value.astype(object), dtype=h5py.string_dtype("utf-8"))
         ds.attrs[_TYPE] = "str_array"
     elif isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
         # lossless compression for all but tiny arrays (per-epoch matrices dominate the file)
         big = value.nbytes > 4096 and value.ndim > 0
         ds = group.create_dataset(
-            name, data=value, **(dict(compression="gzip", compression_opts=4, shuffle=True)
-                                 if big else {})
+            name,
+            data=value,
+            **(dict(compression="gzip", compression_opts=4, shuffle=True) if big else {}),
         )
         ds.attrs[_TYPE] = "ndarray"
     elif isinstance(value, (list, tuple)) and _has_array(value):
@@ -174,9 +177,7 @@ def _write_value(group, name, value):
     else:
         # array-free values (tables as lists of rows, parameters) are one JSON text each:
         # thousands of tiny HDF5 objects made reading and writing the slowest step
-        ds = group.create_dataset(
-            name, data=_ordered_json(value), dtype=h5py.string_dtype("utf-8")
-        )
+        ds = group.create_dataset(name, data=_ordered_json(value), dtype=h5py.string_dtype("utf-8"))
         ds.attrs[_TYPE] = "json"
 
 

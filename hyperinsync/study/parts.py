@@ -119,8 +119,10 @@ def verify_part(fname):
             if not f.attrs.get("complete", False):
                 raise ResultsError(f"{fname} is incomplete (no 'complete' flag).")
             return dict(
-                dyad=str(f.attrs["dyad"]), session=int(f.attrs["session"]),
-                input_hash=str(f.attrs["input_hash"]), param_hash=str(f.attrs["param_hash"]),
+                dyad=str(f.attrs["dyad"]),
+                session=int(f.attrs["session"]),
+                input_hash=str(f.attrs["input_hash"]),
+                param_hash=str(f.attrs["param_hash"]),
                 inputs=json.loads(f.attrs["inputs"]),
             )
     except ResultsError:

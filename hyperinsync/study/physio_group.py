@@ -71,8 +71,12 @@ def lagged_group(study, records, st):
 
 def _design(rec):
     meta = rec["meta"]
-    d = dict(dyad=rec["dyad"], session=int(rec["session"]), group=meta.get("group"),
-             date=meta.get("date"))
+    d = dict(
+        dyad=rec["dyad"],
+        session=int(rec["session"]),
+        group=meta.get("group"),
+        date=meta.get("date"),
+    )
     d.update(meta.get("variables") or {})
     return d
 
@@ -86,15 +90,24 @@ def _group(study, kind, opts, records, st):
     segments = segment_table(results, design, level="segment")
     mods = list(dict.fromkeys(sessions["modality"]))
     notes = []
-    out = dict(value=value, modalities=mods, sessions=_records(sessions),
-               segments=_records(segments), icc={}, level3={}, outcomes={}, notes=notes)
+    out = dict(
+        value=value,
+        modalities=mods,
+        sessions=_records(sessions),
+        segments=_records(segments),
+        icc={},
+        level3={},
+        outcomes={},
+        notes=notes,
+    )
     for m in mods:
         ses = sessions[sessions["modality"] == m]
         if opts["icc"]:
             out["icc"][m] = _icc(ses, value, f"[{kind}] {m}", notes)
         seg = segments[segments["modality"] == m] if len(segments) else segments
-        fits = {o: _predict(ses, seg, o, value, opts, f"[{kind}] {m}", notes)
-                for o in opts["outcomes"]}
+        fits = {
+            o: _predict(ses, seg, o, value, opts, f"[{kind}] {m}", notes) for o in opts["outcomes"]
+        }
         out["outcomes"][m] = {o: f for o, f in fits.items() if f is not None}
     out["level3"] = _level3(study, sessions, mods, value, st, kind, notes)
     out["pseudo_dyads"] = _pseudo(study, kind, opts, st, notes)
@@ -106,8 +119,9 @@ def _group(study, kind, opts, records, st):
 def _icc(ses, value, where, notes):
     n_dyads = ses["dyad"].nunique()
     if n_dyads < 2 or len(ses) <= n_dyads:
-        notes.append(f"{where}: ICC skipped (needs 2 dyads or more and a dyad with 2 "
-                     "sessions or more).")
+        notes.append(
+            f"{where}: ICC skipped (needs 2 dyads or more and a dyad with 2 sessions or more)."
+        )
         return None
     try:
         return icc(ses, value=value, group="dyad")
@@ -119,8 +133,9 @@ def _icc(ses, value, where, notes):
 def _predict(ses, seg, outcome, value, opts, where, notes):
     """``outcome ~ value per segment (or the session's) + (1 | dyad)``."""
     if len(seg) and seg["segment"].nunique():
-        wide = seg.pivot_table(index=["dyad", "session"], columns="segment", values=value,
-                               dropna=False)
+        wide = seg.pivot_table(
+            index=["dyad", "session"], columns="segment", values=value, dropna=False
+        )
         names = list(dict.fromkeys(seg["segment"]))
         wide = wide[names].rename(columns={s: f"{value}_{s}" for s in names}).reset_index()
         predictors = [f"{value}_{s}" for s in names]
@@ -131,8 +146,9 @@ def _predict(ses, seg, outcome, value, opts, where, notes):
         notes.append(f"{where}: {outcome} not predicted (needs 2 dyads or more).")
         return None
     try:
-        fit = predict_outcome(data, outcome, predictors, group="dyad",
-                              center=opts["center"] or None)
+        fit = predict_outcome(
+            data, outcome, predictors, group="dyad", center=opts["center"] or None
+        )
     except ValueError as err:
         warn(f"{where}: {outcome} could not be predicted from {predictors}: {err}")
         return None
@@ -148,8 +164,10 @@ def _level3(study, sessions, mods, value, st, kind, notes):
         return {}
     n_ses = sessions.groupby("dyad")["session"].nunique()
     if len(n_ses) == 0 or n_ses.min() < 3:
-        notes.append(f"[{kind}] Level 3 skipped: it needs at least 3 sessions of every dyad "
-                     f"(fewest: {int(n_ses.min()) if len(n_ses) else 0}).")
+        notes.append(
+            f"[{kind}] Level 3 skipped: it needs at least 3 sessions of every dyad "
+            f"(fewest: {int(n_ses.min()) if len(n_ses) else 0})."
+        )
         return {}
     kwargs = dict(n_permutations=st["n_permutations"], seed=st.get("seed"))
     kwargs.update(opts)
@@ -158,12 +176,17 @@ def _level3(study, sessions, mods, value, st, kind, notes):
         ses = sessions[sessions["modality"] == m]
         cols = ["dyad", "session", value] + (["date"] if ses["date"].notna().all() else [])
         out[m] = level3(ses[cols], value=value, **kwargs).to_dict()
-    corr, p_corr = correct_trends([d["summary"]["p"] for d in out.values()],
-                                  st.get("correction") or None)
+    corr, p_corr = correct_trends(
+        [d["summary"]["p"] for d in out.values()], st.get("correction") or None
+    )
     family = f"{len(out)} modalit{'y' if len(out) == 1 else 'ies'} of [{kind}]"
     for d, pc in zip(out.values(), p_corr):
-        d["summary"].update(p_corrected=None if corr is None else float(pc), correction=corr,
-                            family=family, feature=value)
+        d["summary"].update(
+            p_corrected=None if corr is None else float(pc),
+            correction=corr,
+            family=family,
+            feature=value,
+        )
     return out
 
 
@@ -181,8 +204,20 @@ def _pseudo(study, kind, opts, st, notes):
     for rec in first.values():
         job = dict(rec, roles=list(study.roles), **{k: getattr(study, k) for k in LAGGED})
         raws.append(analysed_dyad(job, kind, _load_recording(job)))
-    kw = {k: opts[k] for k in ("pairs", "lag", "window", "step", "definition", "fisher_z",
-                               "max_missing", "backend") if k in opts}
+    kw = {
+        k: opts[k]
+        for k in (
+            "pairs",
+            "lag",
+            "window",
+            "step",
+            "definition",
+            "fisher_z",
+            "max_missing",
+            "backend",
+        )
+        if k in opts
+    }
     if isinstance(kw.get("pairs"), dict):
         kw["pairs"] = {k: tuple(v) for k, v in kw["pairs"].items()}
     kw.update(n_permutations=st["n_permutations"], seed=st.get("seed"))
@@ -191,7 +226,12 @@ def _pseudo(study, kind, opts, st, notes):
     names = list(first)
     dyads = res["dyads"].copy()
     dyads["dyad"] = [names[int(i)] for i in dyads["dyad"]]
-    params = dict(res["params"], dyad_names=names,
-                  sessions=[int(r["session"]) for r in first.values()])
-    return dict(dyads=_records(dyads), group=_records(res["group"]),
-                pseudo=_records(res["pseudo"]), params=params)
+    params = dict(
+        res["params"], dyad_names=names, sessions=[int(r["session"]) for r in first.values()]
+    )
+    return dict(
+        dyads=_records(dyads),
+        group=_records(res["group"]),
+        pseudo=_records(res["pseudo"]),
+        params=params,
+    )

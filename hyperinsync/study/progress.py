@@ -52,8 +52,15 @@ def progress_enabled(progress=None, stream=None):
 def _tqdm(enabled, stream, **kwargs):
     from tqdm import tqdm
 
-    return tqdm(file=sys.stderr if stream is None else stream, disable=not enabled,
-                dynamic_ncols=True, mininterval=0.2, smoothing=0.1, leave=True, **kwargs)
+    return tqdm(
+        file=sys.stderr if stream is None else stream,
+        disable=not enabled,
+        dynamic_ncols=True,
+        mininterval=0.2,
+        smoothing=0.1,
+        leave=True,
+        **kwargs,
+    )
 
 
 def recording_stages(job):
@@ -92,9 +99,12 @@ class RunProgress:
     def __init__(self, n_recordings, enabled, *, parallel=1, stream=None):
         self.enabled, self.stream = bool(enabled), stream
         self.n_total, self.n_done, self.parallel = int(n_recordings), 0, int(parallel)
-        self._bar = _tqdm(self.enabled, stream, total=self.n_total,
-                          bar_format="Recordings {percentage:3.0f}%|{bar:20}| "
-                                     "[{elapsed}<{remaining}] {desc}")
+        self._bar = _tqdm(
+            self.enabled,
+            stream,
+            total=self.n_total,
+            bar_format="Recordings {percentage:3.0f}%|{bar:20}| [{elapsed}<{remaining}] {desc}",
+        )
         self._durations = {}  # stage -> seconds in the last recording that ran it
         self._job = None
         self._describe()
@@ -168,8 +178,9 @@ class RunProgress:
 @contextlib.contextmanager
 def steps(names, enabled, *, stream=None, desc="Study"):
     """Show the study's closing steps one after the other; yields ``advance(name)``."""
-    bar = _tqdm(enabled, stream, total=len(names),
-                bar_format="{desc} ({n_fmt}/{total_fmt}) [{elapsed}]")
+    bar = _tqdm(
+        enabled, stream, total=len(names), bar_format="{desc} ({n_fmt}/{total_fmt}) [{elapsed}]"
+    )
     state = dict(started=False)
 
     def advance(name):

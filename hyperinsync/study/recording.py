@@ -69,8 +69,13 @@ _ANALYSES = {
     "level3": level3,
 }
 # the study-file section of each analysis (hyperinsync.study.schema)
-_SECTION_OF = {surrogate_test: "surrogates", pseudo_dyad_test: "statistics.pseudo_dyads",
-               level1: "insync.level1", level2: "insync.level2", level3: "insync.level3"}
+_SECTION_OF = {
+    surrogate_test: "surrogates",
+    pseudo_dyad_test: "statistics.pseudo_dyads",
+    level1: "insync.level1",
+    level2: "insync.level2",
+    level3: "insync.level3",
+}
 
 
 def _load_recording(job):
@@ -176,8 +181,15 @@ def _process(job, report=None):
         # a recording without EEG (simulated physiology, files alone): [physio] and
         # [movement] only
         segments = an.pop("segments") if job.get("eeg", True) else []
-        rec = dict(dyad=job["dyad"], session=job["session"], param_hash=job["param_hash"],
-                   sync={}, surrogates={}, level1={}, level2=None)
+        rec = dict(
+            dyad=job["dyad"],
+            session=job["session"],
+            param_hash=job["param_hash"],
+            sync={},
+            surrogates={},
+            level1={},
+            level2=None,
+        )
         for seg in segments:
             report(f"sync {seg}")
             inst = raw if seg == "all" else _crop_segment(raw, seg)
@@ -204,10 +216,16 @@ def _process(job, report=None):
             rec["level2"] = level2(raw, **kw, verbose=False).to_dict()
         # only what the analysis found: the study's facts (group, variables, date, files)
         # are added when the results are assembled, so that correcting them needs no rerun
-        meta = {} if raw is None else dict(
-            alignment=get_dyad_meta(raw).get("alignment"),
-            duration_s=float(raw.times[-1] + 1 / raw.info["sfreq"]),
-            sfreq=float(raw.info["sfreq"]), annotations=annotation_list(raw))
+        meta = (
+            {}
+            if raw is None
+            else dict(
+                alignment=get_dyad_meta(raw).get("alignment"),
+                duration_s=float(raw.times[-1] + 1 / raw.info["sfreq"]),
+                sfreq=float(raw.info["sfreq"]),
+                annotations=annotation_list(raw),
+            )
+        )
         for kind, (res, kind_meta) in lagged_records(job, raw, report).items():
             rec[kind], meta[kind] = res, kind_meta
     rec["inputs"] = _opened_inputs(job, opened)

@@ -35,8 +35,10 @@ class _StudyRecordings:
         lagged = [k for k in LAGGED if getattr(self, k) is not None]
         eeg = {r["eeg"] for r in out}
         if eeg == {False} and not lagged:
-            raise StudyError("The study has no EEG recordings and no [physio] or [movement] "
-                             "section: nothing to analyse.")
+            raise StudyError(
+                "The study has no EEG recordings and no [physio] or [movement] "
+                "section: nothing to analyse."
+            )
         for kind in lagged:
             names = getattr(self, kind)["outcomes"]
             for r in out:
@@ -45,7 +47,8 @@ class _StudyRecordings:
                     raise StudyError(
                         f"[{kind}] outcomes: {r['dyad']} session {r['session']} has no "
                         f"variable(s) {missing}; its variables: "
-                        f"{sorted(r['variables']) or 'none'}.")
+                        f"{sorted(r['variables']) or 'none'}."
+                    )
         return out
 
     def _build_sources(self, dyads):
@@ -55,11 +58,18 @@ class _StudyRecordings:
             except (TypeError, ValueError) as err:
                 raise StudyError(f"[simulate_physio]: {err}") from err
             outcomes = list(sim.design["outcomes"])
-            return [dict(dyad=row["dyad"], session=int(row["session"]), group=None,
-                         date=row["date"].isoformat(), eeg=False,
-                         variables={k: row[k] for k in outcomes},
-                         source=dict(mode="simulate_physio", design=self.simulate_physio))
-                    for row in sim.table]
+            return [
+                dict(
+                    dyad=row["dyad"],
+                    session=int(row["session"]),
+                    group=None,
+                    date=row["date"].isoformat(),
+                    eeg=False,
+                    variables={k: row[k] for k in outcomes},
+                    source=dict(mode="simulate_physio", design=self.simulate_physio),
+                )
+                for row in sim.table
+            ]
         if self.simulate is not None:
             try:
                 sim = _make_simulated(to_json(self.simulate))
@@ -70,11 +80,17 @@ class _StudyRecordings:
             out = []
             for row in sim.table:
                 variables = {k: row[k] for k in ("WAI_T", "WAI_C", "alliance_gap")}
-                out.append(dict(
-                    dyad=row["dyad"], session=int(row["session"]), group=row["group"],
-                    date=row["date"].isoformat(), variables=variables, eeg=True,
-                    source=dict(mode="simulate", design=self.simulate),
-                ))
+                out.append(
+                    dict(
+                        dyad=row["dyad"],
+                        session=int(row["session"]),
+                        group=row["group"],
+                        date=row["date"].isoformat(),
+                        variables=variables,
+                        eeg=True,
+                        source=dict(mode="simulate", design=self.simulate),
+                    )
+                )
             return out
         if not isinstance(dyads, (list, tuple)):
             raise StudyError(f"dyads ([[dyads]]) must be a list of tables, got {dyads!r}.")
@@ -106,17 +122,20 @@ class _StudyRecordings:
             for j, ses in enumerate(sessions):
                 swhere = f"{where}, session #{j + 1}"
                 ses = check_section(ses, "dyads.sessions", swhere)
-                index = _check_number(ses.get("index", j), f"{swhere}: index", integer=True,
-                                      minimum=0)
+                index = _check_number(
+                    ses.get("index", j), f"{swhere}: index", integer=True, minimum=0
+                )
                 if (name, index) in seen:
                     raise StudyError(f"{where} lists session {index} twice.")
                 seen.add((name, index))
                 swhere = f"{where}, session {index}"
                 variables = dict(dyad_vars)
                 variables.update(self._check_variables(ses.get("variables"), swhere))
-                companions = {k: companion_source(ses[k], k, getattr(self, k), swhere,
-                                                  self._path, self.roles)
-                              for k in LAGGED if ses.get(k) is not None}
+                companions = {
+                    k: companion_source(ses[k], k, getattr(self, k), swhere, self._path, self.roles)
+                    for k in LAGGED
+                    if ses.get(k) is not None
+                }
                 eeg = "files" in ses or "file" in ses
                 for kind in LAGGED:
                     if getattr(self, kind) is not None and not eeg and kind not in companions:
@@ -124,21 +143,31 @@ class _StudyRecordings:
                             f"{swhere} has no EEG recording (files / file) to read the "
                             f"[{kind}] channels from: give the session's {kind} files "
                             f"({kind} = {{ files = {{ role = path }} }} or "
-                            f"{{ file = path }}).")
+                            f"{{ file = path }})."
+                        )
                 note = ses.get("annotations")
-                out.append(dict(
-                    dyad=name, session=index, group=group,
-                    date=_check_date(ses.get("date"), swhere), variables=variables,
-                    eeg=eeg, companions=companions,
-                    annotations=None if note is None else str(self._path(note)),
-                    source=self._source(ses, swhere) if eeg or not companions else dict(
-                        mode="none", paths=[]),
-                ))
+                out.append(
+                    dict(
+                        dyad=name,
+                        session=index,
+                        group=group,
+                        date=_check_date(ses.get("date"), swhere),
+                        variables=variables,
+                        eeg=eeg,
+                        companions=companions,
+                        annotations=None if note is None else str(self._path(note)),
+                        source=self._source(ses, swhere)
+                        if eeg or not companions
+                        else dict(mode="none", paths=[]),
+                    )
+                )
         if len({r["eeg"] for r in out}) > 1:
             some = next(f"{r['dyad']} session {r['session']}" for r in out if not r["eeg"])
-            raise StudyError(f"{some} has no EEG recording (files / file) while other "
-                             "sessions have one: a study analyses EEG in every session or in "
-                             "none.")
+            raise StudyError(
+                f"{some} has no EEG recording (files / file) while other "
+                "sessions have one: a study analyses EEG in every session or in "
+                "none."
+            )
         return out
 
     @staticmethod
@@ -146,10 +175,12 @@ class _StudyRecordings:
         if variables is None:
             return {}
         if not isinstance(variables, dict) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool)
-                for v in variables.values()):
-            raise StudyError(f"{where}: variables must be a table of numbers "
-                             f"{{name = value}}, got {variables!r}.")
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in variables.values()
+        ):
+            raise StudyError(
+                f"{where}: variables must be a table of numbers "
+                f"{{name = value}}, got {variables!r}."
+            )
         return dict(variables)
 
     def _source(self, ses, where):
@@ -212,12 +243,16 @@ class _StudyRecordings:
     @staticmethod
     def _check_renames(mapping, where):
         if not isinstance(mapping, dict):
-            raise StudyError(f"{where}: reader rename_annotations must be a table "
-                             f"{{old = new}}, got {mapping!r}.")
+            raise StudyError(
+                f"{where}: reader rename_annotations must be a table "
+                f"{{old = new}}, got {mapping!r}."
+            )
         for old, new in mapping.items():
             if not isinstance(new, str):
-                raise StudyError(f"{where}: reader rename_annotations: {old!r} must be "
-                                 f"renamed to a text, got {new!r}.")
+                raise StudyError(
+                    f"{where}: reader rename_annotations: {old!r} must be "
+                    f"renamed to a text, got {new!r}."
+                )
             _check_name(new, "renamed annotation", f"{where} reader rename_annotations")
 
     def _check_split_roles(self, opts, where):
@@ -259,16 +294,23 @@ class _StudyRecordings:
     def check_files(self):
         """Raise :class:`StudyError` listing every input file that does not exist."""
         missing = [
-            (rec, p) for rec in self.recordings for p in recording_paths(rec)
+            (rec, p)
+            for rec in self.recordings
+            for p in recording_paths(rec)
             if not Path(p).is_file()
         ]
         if len({(rec["dyad"], rec["session"]) for rec, _ in missing}) == 1:
             # one recording: its error, in one line (as when its analysis fails)
             rec = missing[0][0]
             lost = [p for _, p in missing]
-            raise RecordingError(rec["dyad"], rec["session"], recording_paths(rec),
-                                 FileNotFoundError(f"not found: {', '.join(lost)} (relative "
-                                                   f"paths start at {self.base_dir})"))
+            raise RecordingError(
+                rec["dyad"],
+                rec["session"],
+                recording_paths(rec),
+                FileNotFoundError(
+                    f"not found: {', '.join(lost)} (relative paths start at {self.base_dir})"
+                ),
+            )
         missing = [f"{rec['dyad']} session {rec['session']}: {p}" for rec, p in missing]
         if missing:
             raise StudyError(
@@ -302,8 +344,10 @@ class _StudyRecordings:
             except ValueError as err:
                 raise StudyError(f"{where}: {err}") from None
         else:
-            raise StudyError(f"{where} must name a bundled ROI set or an ROI file, or be a "
-                             f"table {{name = [channels]}}, got {rois!r}.")
+            raise StudyError(
+                f"{where} must name a bundled ROI set or an ROI file, or be a "
+                f"table {{name = [channels]}}, got {rois!r}."
+            )
         for name in names:
             _check_name(name, "ROI name", where)
         return rois
@@ -314,8 +358,11 @@ class _StudyRecordings:
 
         if isinstance(montage, list):
             return [self._check_montage(m, where) for m in montage]
-        if not isinstance(montage, str) or montage in list_montages() or (
-                montage in mne.channels.get_builtin_montages()):
+        if (
+            not isinstance(montage, str)
+            or montage in list_montages()
+            or (montage in mne.channels.get_builtin_montages())
+        ):
             return montage
         path = self._path(montage)
         if not path.is_file():

@@ -90,8 +90,9 @@ from .parts import (
 from .schema import LAGGED
 
 
-def write_results(fname, parts, group_stats, params, versions, study_toml="", *, meta=None,
-                  failures=None):
+def write_results(
+    fname, parts, group_stats, params, versions, study_toml="", *, meta=None, failures=None
+):
     """Assemble the study file from part files and group statistics, atomically.
 
     Parameters
@@ -187,8 +188,9 @@ class Results:
         ``files``, ``error``, ``message``); empty (or ``None``) when all were analysed.
     """
 
-    def __init__(self, recordings, group, params, versions, study_toml, attrs, fname=None,
-                 failures=None):
+    def __init__(
+        self, recordings, group, params, versions, study_toml, attrs, fname=None, failures=None
+    ):
         self.failures = list(failures or [])
         self.recordings = recordings
         self.group = group
@@ -265,15 +267,22 @@ class Results:
                             if roi not in cn:
                                 continue
                             j = cn.index(roi)
-                            row = dict(dyad=dyad, session=ses, group=meta.get("group"),
-                                       segment=seg, measure=m, band=b, roi=roi,
-                                       value=float(vals[i, j]))
+                            row = dict(
+                                dyad=dyad,
+                                session=ses,
+                                group=meta.get("group"),
+                                segment=seg,
+                                measure=m,
+                                band=b,
+                                roi=roi,
+                                value=float(vals[i, j]),
+                            )
                             row.update(cells.get((m, b, roi), {}))
                             row.update(meta.get("variables", {}))
                             rows.append(row)
-        return as_table(rows, ["dyad", "session", "group", "segment", "measure", "band",
-                               "roi", "value"])
-
+        return as_table(
+            rows, ["dyad", "session", "group", "segment", "measure", "band", "roi", "value"]
+        )
 
     def lagged_table(self, kind="physio", level="session"):
         """Tidy table of the ``[physio]`` or ``[movement]`` results of every recording.
@@ -302,8 +311,13 @@ class Results:
                 continue
             tab = res.to_table(level)
             meta = rec["meta"]
-            design = dict(dyad=dyad, session=ses, group=meta.get("group"),
-                          date=meta.get("date"), **(meta.get("variables") or {}))
+            design = dict(
+                dyad=dyad,
+                session=ses,
+                group=meta.get("group"),
+                date=meta.get("date"),
+                **(meta.get("variables") or {}),
+            )
             for k, v in reversed(list(design.items())):
                 tab.insert(0, k, [v] * len(tab))
             frames.append(tab)
@@ -321,9 +335,13 @@ def _surrogate_cells(sur):
     observed - null mean, the study's default group feature).
     """
     rows = sur.to_table().to_dict("records")
-    return {(r["measure"], r["band"], r["row"]): dict(
-        p=r["p"], z=r["z"], null_mean=r["null_mean"], corrected=r["observed"] - r["null_mean"])
-        for r in rows if r["row"] == r["col"]}
+    return {
+        (r["measure"], r["band"], r["row"]): dict(
+            p=r["p"], z=r["z"], null_mean=r["null_mean"], corrected=r["observed"] - r["null_mean"]
+        )
+        for r in rows
+        if r["row"] == r["col"]
+    }
 
 
 # stored dict kind -> the class that rebuilds it with from_dict (an explicit registry: a
@@ -416,15 +434,18 @@ def _read_results(fname, sealed):
     # (Level 3), variable (correlations) or measure (mixed model) the others
     if group.get("contrast"):
         group["contrast"] = _rebuild("contrast", group["contrast"])
-    for key, kind in (("pseudo_dyads", "surrogates"), ("level3", "level3"),
-                      ("correlation", "correlation"), ("mixed", "mixed")):
+    for key, kind in (
+        ("pseudo_dyads", "surrogates"),
+        ("level3", "level3"),
+        ("correlation", "correlation"),
+        ("mixed", "mixed"),
+    ):
         if group.get(key):
             group[key] = {k: _rebuild(kind, d) for k, d in group[key].items()}
     for kind in LAGGED:
         if group.get(kind):
             group[kind] = read_lagged_group(group[kind])
-    return Results(recordings, group, params, versions, study_toml, attrs, fname,
-                   failures=failures)
+    return Results(recordings, group, params, versions, study_toml, attrs, fname, failures=failures)
 
 
 def read_lagged_group(d):
@@ -461,12 +482,15 @@ def read_lagged_group(d):
     for key in ("sessions", "segments"):
         out[key] = as_table(d.get(key) or [], ["dyad", "session", "modality"])
     out["level3"] = {m: _rebuild("level3", v) for m, v in (d.get("level3") or {}).items()}
-    out["outcomes"] = {m: {o: dict(fit, table=as_table(fit["table"])) for o, fit in
-                           fits.items()} for m, fits in (d.get("outcomes") or {}).items()}
+    out["outcomes"] = {
+        m: {o: dict(fit, table=as_table(fit["table"])) for o, fit in fits.items()}
+        for m, fits in (d.get("outcomes") or {}).items()
+    }
     pseudo = d.get("pseudo_dyads")
     if pseudo:
-        out["pseudo_dyads"] = {k: as_table(v) if isinstance(v, list) else v
-                               for k, v in pseudo.items()}
+        out["pseudo_dyads"] = {
+            k: as_table(v) if isinstance(v, list) else v for k, v in pseudo.items()
+        }
     return out
 
 
@@ -494,8 +518,10 @@ def failure_line(failure):
     "dyad03 session 1 (dyad03/s1.Poly5): ValueError: no segment 'rest_post'"
     """
     files = ", ".join(failure.get("files") or []) or "simulated"
-    return (f"{failure['dyad']} session {failure['session']} ({files}): "
-            f"{failure['error']}: {failure['message']}")
+    return (
+        f"{failure['dyad']} session {failure['session']} ({files}): "
+        f"{failure['error']}: {failure['message']}"
+    )
 
 
 def describe_results(fname):
@@ -535,7 +561,8 @@ def describe_results(fname):
                 f"  {kind}: {o.get('definition', 'wcc')}, lag {o.get('lag')} s, window "
                 f"{o.get('window')} s, step {o.get('step') or o.get('window')} s, null "
                 f"{o.get('null', 'auto')} x {o.get('n_surrogates', 1000)}, segments "
-                f"{o.get('segments') or 'none'}, group value {o.get('value')}")
+                f"{o.get('segments') or 'none'}, group value {o.get('value')}"
+            )
     lines.append(f"  recordings: {len(res.recordings)} ({len(res.dyads)} dyads)")
     for (dyad, ses), rec in sorted(res.recordings.items()):
         meta = rec["meta"]

@@ -60,8 +60,7 @@ def _safe_process(job, report=None):
         return job, None, err
 
 
-def _execute(jobs, n_jobs, scheduler, commit, *, keep_going=False, dashboard=None,
-             progress=False):
+def _execute(jobs, n_jobs, scheduler, commit, *, keep_going=False, dashboard=None, progress=False):
     """Run jobs, committing each record as soon as it is back; return [(job, exception)].
 
     Without ``keep_going`` the first failure stops the run: jobs not yet started are
@@ -129,19 +128,20 @@ def _dask_client(scheduler, n_jobs, dashboard=None):
         return scheduler, False
     _validate_type(scheduler, str, "scheduler")
     if scheduler == "local":
-        kwargs = dict(n_workers=n_jobs, threads_per_worker=1, processes=True,
-                      host="127.0.0.1")
+        kwargs = dict(n_workers=n_jobs, threads_per_worker=1, processes=True, host="127.0.0.1")
         if dashboard:
             _validate_type(dashboard, str, "dashboard")
             return Client(LocalCluster(**kwargs, dashboard_address=dashboard)), True
         # Dask's scheduler and workers always start an HTTP server (the dashboard, worker
         # pages, metrics; the scheduler's on port 8787): without routes, on free loopback
         # ports, they serve nothing
-        routes = {"distributed.scheduler.http.routes": [],
-                  "distributed.worker.http.routes": []}
+        routes = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
         with dask.config.set(routes):
-            cluster = LocalCluster(**kwargs, dashboard_address=None, scheduler_kwargs=dict(
-                dashboard=False, dashboard_address="127.0.0.1:0"))
+            cluster = LocalCluster(
+                **kwargs,
+                dashboard_address=None,
+                scheduler_kwargs=dict(dashboard=False, dashboard_address="127.0.0.1:0"),
+            )
         return Client(cluster), True
     return Client(scheduler), True
 
@@ -154,25 +154,38 @@ class _StudyRunner:
         """The full parameter set (a JSON-able dict)."""
         return dict(
             schema_version=self.schema_version,
-            name=self.name, roles=list(self.roles), groups=self.groups, reader=self.reader,
-            analysis=self.analysis, surrogates=self.surrogates, insync=self.insync,
-            statistics=self.statistics, simulate=self.simulate, physio=self.physio,
-            movement=self.movement, simulate_physio=self.simulate_physio,
+            name=self.name,
+            roles=list(self.roles),
+            groups=self.groups,
+            reader=self.reader,
+            analysis=self.analysis,
+            surrogates=self.surrogates,
+            insync=self.insync,
+            statistics=self.statistics,
+            simulate=self.simulate,
+            physio=self.physio,
+            movement=self.movement,
+            simulate_physio=self.simulate_physio,
         )
 
     def _recording_params(self, rec, sha_cache):
         """Return what a recording's results depend on, besides the contents of its input files."""
+
         def named(src):
             # file names, not paths: the same study run from another folder reuses its parts
             out = {k: v for k, v in src.items() if k != "paths"}
             out["files"] = [Path(p).name for p in src.get("paths", [])]
             return out
 
-        params = dict(roles=list(self.roles), source=named(rec["source"]),
-                      versions=_cache_versions())
+        params = dict(
+            roles=list(self.roles), source=named(rec["source"]), versions=_cache_versions()
+        )
         if rec.get("eeg", True):
-            params.update(analysis=self.analysis, surrogates=self.surrogates,
-                          insync={k: v for k, v in self.insync.items() if k != "level3"})
+            params.update(
+                analysis=self.analysis,
+                surrogates=self.surrogates,
+                insync={k: v for k, v in self.insync.items() if k != "level3"},
+            )
         # [physio] / [movement] and their files (keys only when used: the parts of studies
         # without them keep their hash); their group options do not reach a recording
         for kind in LAGGED:
@@ -197,14 +210,18 @@ class _StudyRunner:
 
     def _primary_inputs(self, rec, sha_cache):
         """``{file key: SHA-256}`` of the files a recording names (its reader may open more)."""
-        return {_input_key(p, self.base_dir): _sha256_cached(p, sha_cache)
-                for p in recording_paths(rec)}
+        return {
+            _input_key(p, self.base_dir): _sha256_cached(p, sha_cache) for p in recording_paths(rec)
+        }
 
     def _facts(self):
         """``{(dyad, session): facts}``: what the study file says about each recording."""
-        return {(r["dyad"], r["session"]): dict(group=r["group"], date=r["date"],
-                                                variables=r["variables"], source=r["source"])
-                for r in self.recordings}
+        return {
+            (r["dyad"], r["session"]): dict(
+                group=r["group"], date=r["date"], variables=r["variables"], source=r["source"]
+            )
+            for r in self.recordings
+        }
 
     def _read_record(self, part):
         """Return a part's record, with the study's facts about its dyad and session in ``meta``."""
@@ -224,8 +241,10 @@ class _StudyRunner:
             warn(f"{err} Recomputing {what}.")
             return None
         if (header["dyad"], header["session"]) != (job["dyad"], job["session"]):
-            warn(f"{part} holds {header['dyad']} session {header['session']}, not {what}: "
-                 "recomputing it.")
+            warn(
+                f"{part} holds {header['dyad']} session {header['session']}, not {what}: "
+                "recomputing it."
+            )
             return None
         if header["param_hash"] != job["param_hash"]:
             logger.info(f"{what}: parameters or package versions changed, recomputing.")
@@ -237,16 +256,30 @@ class _StudyRunner:
                 current[key] = _sha256_cached(_key_path(key, self.base_dir), sha_cache)
             except OSError:
                 current[key] = None
-        if (not set(job["inputs"]) <= set(inputs) or current != inputs
-                or _input_hash(job, current) != header["input_hash"]):
+        if (
+            not set(job["inputs"]) <= set(inputs)
+            or current != inputs
+            or _input_hash(job, current) != header["input_hash"]
+        ):
             logger.info(f"{what}: input files changed, recomputing.")
             return None
         return header
 
     # -- running --------------------------------------------------------------------------
     @verbose
-    def run(self, out_dir, n_jobs=1, scheduler=None, resume=True, *, fname="results.h5",
-            keep_going=False, dashboard=None, progress=None, verbose=None):
+    def run(
+        self,
+        out_dir,
+        n_jobs=1,
+        scheduler=None,
+        resume=True,
+        *,
+        fname="results.h5",
+        keep_going=False,
+        dashboard=None,
+        progress=None,
+        verbose=None,
+    ):
         """Analyse every recording, then the group, and write the results file.
 
         Parameters
@@ -306,8 +339,10 @@ class _StudyRunner:
         n_jobs = check_n_jobs(n_jobs)
         _check_name(fname, "results file name", "fname", file=True)
         if dashboard and scheduler != "local":
-            raise ValueError(f"dashboard={dashboard!r} applies to scheduler='local' only (a "
-                             "running Dask scheduler serves its own dashboard).")
+            raise ValueError(
+                f"dashboard={dashboard!r} applies to scheduler='local' only (a "
+                "running Dask scheduler serves its own dashboard)."
+            )
         progress = progress_enabled(progress)  # here: ``verbose`` applies
         self.check_files()
         out_dir = Path(out_dir)
@@ -316,11 +351,32 @@ class _StudyRunner:
             parts_dir = out_dir / "parts"
             parts_dir.mkdir(exist_ok=True)
             remove_stale_temp_files(parts_dir)
-            return self._run(out_dir, parts_dir, n_jobs, scheduler, resume, fname, keep_going,
-                             dashboard, t0, progress)
+            return self._run(
+                out_dir,
+                parts_dir,
+                n_jobs,
+                scheduler,
+                resume,
+                fname,
+                keep_going,
+                dashboard,
+                t0,
+                progress,
+            )
 
-    def _run(self, out_dir, parts_dir, n_jobs, scheduler, resume, fname, keep_going,
-             dashboard, t0, progress=False):
+    def _run(
+        self,
+        out_dir,
+        parts_dir,
+        n_jobs,
+        scheduler,
+        resume,
+        fname,
+        keep_going,
+        dashboard,
+        t0,
+        progress=False,
+    ):
         sha_cache = {}  # each input file is hashed once per run
         jobs, skipped, expected = [], [], {}
         for rec in self.recordings:
@@ -328,49 +384,75 @@ class _StudyRunner:
             part = parts_dir / part_name(*key)
             if part.resolve().parent != parts_dir.resolve():  # the names were checked
                 raise StudyError(f"{key}: part file {part} would leave {parts_dir}.")
-            job = dict(rec, part=str(part), base_dir=str(self.base_dir),
-                       inputs=self._primary_inputs(rec, sha_cache),
-                       param_hash=_sha256_json(self._recording_params(rec, sha_cache)),
-                       analysis=self.analysis, surrogates=self.surrogates,
-                       insync=self.insync, roles=list(self.roles), physio=self.physio,
-                       movement=self.movement)
+            job = dict(
+                rec,
+                part=str(part),
+                base_dir=str(self.base_dir),
+                inputs=self._primary_inputs(rec, sha_cache),
+                param_hash=_sha256_json(self._recording_params(rec, sha_cache)),
+                analysis=self.analysis,
+                surrogates=self.surrogates,
+                insync=self.insync,
+                roles=list(self.roles),
+                physio=self.physio,
+                movement=self.movement,
+            )
             header = self._reusable(part, job, sha_cache) if resume and part.exists() else None
             if header is not None:
                 skipped.append(key)
                 expected[key] = (header["input_hash"], job["param_hash"])
                 continue
             jobs.append(job)
-        logger.info(f"Study {self.name!r}: {len(jobs)} recording(s) to compute, "
-                    f"{len(skipped)} reused from {parts_dir}.")
+        logger.info(
+            f"Study {self.name!r}: {len(jobs)} recording(s) to compute, "
+            f"{len(skipped)} reused from {parts_dir}."
+        )
 
         def commit(job, rec):
             write_part(job["part"], rec)
             expected[(job["dyad"], job["session"])] = (rec["input_hash"], rec["param_hash"])
-            logger.info(f"  {job['dyad']} session {job['session']} done "
-                        f"({rec['meta']['elapsed_s']:.1f} s)")
+            logger.info(
+                f"  {job['dyad']} session {job['session']} done ({rec['meta']['elapsed_s']:.1f} s)"
+            )
 
-        failures = _execute(jobs, n_jobs, scheduler, commit, keep_going=keep_going,
-                            dashboard=dashboard, progress=progress)
-        failed = {(job["dyad"], job["session"]): RecordingError(
-            job["dyad"], job["session"], recording_paths(job), err)
-            for job, err in failures}
+        failures = _execute(
+            jobs,
+            n_jobs,
+            scheduler,
+            commit,
+            keep_going=keep_going,
+            dashboard=dashboard,
+            progress=progress,
+        )
+        failed = {
+            (job["dyad"], job["session"]): RecordingError(
+                job["dyad"], job["session"], recording_paths(job), err
+            )
+            for job, err in failures
+        }
         if failed and not keep_going:
             first = next(iter(failed.values()))
             raise first from first.error
         ok = [r for r in self.recordings if (r["dyad"], r["session"]) not in failed]
         if not ok:
-            raise StudyError(f"All {len(failed)} recording(s) failed:\n  " + "\n  ".join(
-                str(e) for e in failed.values()))
+            raise StudyError(
+                f"All {len(failed)} recording(s) failed:\n  "
+                + "\n  ".join(str(e) for e in failed.values())
+            )
         if failed:
-            warn(f"{len(failed)} recording(s) failed and are left out of the results (see "
-                 "results.failures): " + ", ".join(f"{d} session {s}" for d, s in failed))
+            warn(
+                f"{len(failed)} recording(s) failed and are left out of the results (see "
+                "results.failures): " + ", ".join(f"{d} session {s}" for d, s in failed)
+            )
         parts = [parts_dir / part_name(r["dyad"], r["session"]) for r in ok]
         for part, rec in zip(parts, ok):
             # the parts must be those this run computed or checked (their contents were
             # verified then, and the lock keeps other runs out)
             if read_part_header(part) != (True, *expected[(rec["dyad"], rec["session"])]):
-                raise StudyError(f"{part} changed during this run (another process wrote it?): "
-                                 "run the study again.")
+                raise StudyError(
+                    f"{part} changed during this run (another process wrote it?): "
+                    "run the study again."
+                )
         study = self
         if failed:  # the group statistics see the recordings that were analysed
             study = copy.copy(self)
@@ -380,14 +462,24 @@ class _StudyRunner:
             group_stats = study._group_statistics(parts)
             advance("results file")
             out = out_dir / fname
-            write_results(out, parts, group_stats, self.params, _versions(), self.study_toml,
-                          meta=self._facts(), failures=[e.as_dict() for e in failed.values()]
-                          if keep_going else None)
+            write_results(
+                out,
+                parts,
+                group_stats,
+                self.params,
+                _versions(),
+                self.study_toml,
+                meta=self._facts(),
+                failures=[e.as_dict() for e in failed.values()] if keep_going else None,
+            )
             results = read_results(out)
         results.run_info = dict(
-            computed=[(j["dyad"], j["session"]) for j in jobs
-                      if (j["dyad"], j["session"]) not in failed],
-            skipped=skipped, failed=list(failed), elapsed_s=time.perf_counter() - t0,
+            computed=[
+                (j["dyad"], j["session"]) for j in jobs if (j["dyad"], j["session"]) not in failed
+            ],
+            skipped=skipped,
+            failed=list(failed),
+            elapsed_s=time.perf_counter() - t0,
         )
         logger.info(f"Results: {out} ({results.run_info['elapsed_s']:.1f} s).")
         return results

@@ -14,16 +14,25 @@ from dataclasses import dataclass
 _KINDS = {
     "text": lambda v: isinstance(v, str),
     "number": lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool),
-    "integer": lambda v: (isinstance(v, numbers.Integral) and not isinstance(v, bool)) or (
-        isinstance(v, float) and v.is_integer()),
+    "integer": lambda v: (
+        (isinstance(v, numbers.Integral) and not isinstance(v, bool))
+        or (isinstance(v, float) and v.is_integer())
+    ),
     "boolean": lambda v: isinstance(v, bool),
     "list": lambda v: isinstance(v, (list, tuple)),
     "table": lambda v: isinstance(v, dict),
     "date": lambda v: isinstance(v, (_dt.date, _dt.datetime)),
 }
 
-_WORDS = dict(text="text", number="a number", integer="a whole number",
-              boolean="true or false", list="a list", table="a table", date="a date")
+_WORDS = dict(
+    text="text",
+    number="a number",
+    integer="a whole number",
+    boolean="true or false",
+    list="a list",
+    table="a table",
+    date="a date",
+)
 
 
 @dataclass(frozen=True)

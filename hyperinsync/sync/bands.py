@@ -18,8 +18,9 @@ from .._utils import _check_option
 METHODS = ("fft", "mne_fir", "morlet")
 
 
-def mne_transition_bandwidths(l_freq, h_freq, sfreq, l_trans_bandwidth="auto",
-                              h_trans_bandwidth="auto"):
+def mne_transition_bandwidths(
+    l_freq, h_freq, sfreq, l_trans_bandwidth="auto", h_trans_bandwidth="auto"
+):
     """Transition bandwidths of a band-pass, MNE's ``filter_data`` defaults for ``'auto'``.
 
     Parameters
@@ -77,8 +78,9 @@ def _check_trans(value, name):
     return float(value)
 
 
-def fft_filter_response(freqs, l_freq, h_freq, sfreq, *, l_trans_bandwidth="auto",
-                        h_trans_bandwidth="auto"):
+def fft_filter_response(
+    freqs, l_freq, h_freq, sfreq, *, l_trans_bandwidth="auto", h_trans_bandwidth="auto"
+):
     """Magnitude response of the ``'fft'`` method's zero-phase band-pass filter.
 
     The pass band ``[l_freq, h_freq]`` has gain 1; raised-cosine transitions of the widths
@@ -128,8 +130,16 @@ def fft_filter_response(freqs, l_freq, h_freq, sfreq, *, l_trans_bandwidth="auto
 _GAUSS_HALF = float(np.sqrt(2.0 * np.log(2.0)))
 
 
-def effective_band(band, method, sfreq, *, l_trans_bandwidth="auto",
-                   h_trans_bandwidth="auto", n_cycles=7.0, freq_step=1.0):
+def effective_band(
+    band,
+    method,
+    sfreq,
+    *,
+    l_trans_bandwidth="auto",
+    h_trans_bandwidth="auto",
+    n_cycles=7.0,
+    freq_step=1.0,
+):
     """Return the -6 dB (half-amplitude) pass band of a band's analytic signal.
 
     Parameters
@@ -168,8 +178,10 @@ def effective_band(band, method, sfreq, *, l_trans_bandwidth="auto",
     if method == "morlet":
         f = band_freqs((fmin, fmax), freq_step)
         cyc = np.broadcast_to(np.asarray(n_cycles, float), f.shape)
-        return (float(f[0] - _GAUSS_HALF * f[0] / cyc[0]),
-                float(f[-1] + _GAUSS_HALF * f[-1] / cyc[-1]))
+        return (
+            float(f[0] - _GAUSS_HALF * f[0] / cyc[0]),
+            float(f[-1] + _GAUSS_HALF * f[-1] / cyc[-1]),
+        )
     l_trans, h_trans = mne_transition_bandwidths(
         fmin, fmax, sfreq, l_trans_bandwidth, h_trans_bandwidth
     )

@@ -29,8 +29,21 @@ from .result import SyncResult
 from .signals import DyadSignals
 
 
-def _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, summary,
-                 per_epoch, per_time, per_pair, max_bytes, bk):
+def _fill_values(
+    signals,
+    bands,
+    measures,
+    convention,
+    pairs,
+    n_a,
+    n_epochs,
+    summary,
+    per_epoch,
+    per_time,
+    per_pair,
+    max_bytes,
+    bk,
+):
     """Compute every measure and band into ``summary`` and the per-epoch/per-time arrays.
 
     The values stay on the backend's device until all are computed, then come to the host
@@ -56,13 +69,14 @@ def _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, sum
                 v = compute_measure(m, za[e0 : e0 + step], zb[e0 : e0 + step], "within")
                 dev_epoch[mi, bi, e0 : e0 + step] = v.mean(axis=1)
     keys = list(dev_time)
-    host = bk.to_numpy_many(*([] if dev_epoch is None else [dev_epoch]),
-                            *(dev_time[k] for k in keys))
+    host = bk.to_numpy_many(
+        *([] if dev_epoch is None else [dev_epoch]), *(dev_time[k] for k in keys)
+    )
     if per_epoch is not None:
         if host[0] is not per_epoch:
             per_epoch[...] = host[0]
         summary[...] = per_epoch.mean(axis=2)
-    for k, vt in zip(keys, host[len(host) - len(keys):]):
+    for k, vt in zip(keys, host[len(host) - len(keys) :]):
         per_time[k] = vt = vt.astype(np.float64)
         summary[k] = vt.mean(axis=0)
 
@@ -113,6 +127,7 @@ def _fill_across(za, zb, measures, n_epochs, max_bytes):
             vts[m][t0 : t0 + step] = v
         del vals
     return vts
+
 
 def _min_length_checks(bands, convention, n_len, sfreq, n_epochs, what="epoch"):
     """Refuse epoch lengths and counts that make the measures trivial; warn where inflated.
@@ -175,17 +190,17 @@ def _drop_flat(flat, names, picks_all, n_a, signals, rois, roles):
     n_a_new = int(keep[:n_a].sum())
     for side, (lo, hi) in zip(roles, ((0, n_a), (n_a, len(names)))):
         if not keep[lo:hi].any():
-            raise ValueError(
-                f"Every channel of {side!r} is flat (constant): no signal to analyse."
-            )
+            raise ValueError(f"Every channel of {side!r} is flat (constant): no signal to analyse.")
     msg = (
         f"Channel(s) {flat} are flat (constant) over the analysed data: their phase is "
         "undefined, so they are left out of the results"
     )
     if rois is not None:
         msg += " and of every ROI average"
-    warn(msg + " (result.params['flat_channels']). Mark them bad (info['bads']) to "
-         "silence this warning.")
+    warn(
+        msg + " (result.params['flat_channels']). Mark them bad (info['bads']) to "
+        "silence this warning."
+    )
     idx = np.flatnonzero(keep)
     out = {b: (z[:, :, _xp(z).asarray(idx)], meta) for b, (z, meta) in signals.items()}
     return picks_all[keep], n_a_new, [names[i] for i in idx], out
@@ -303,10 +318,20 @@ def compute_sync(
     [3.0, 9.0]
     """
     sig = DyadSignals(
-        inst, bands, reject_by_annotation=reject_by_annotation, picks=picks, method=method,
-        decim=decim, n_cycles=n_cycles, freq_step=freq_step,
-        l_trans_bandwidth=l_trans_bandwidth, h_trans_bandwidth=h_trans_bandwidth,
-        precision=precision, backend=backend, n_jobs=n_jobs, max_bytes=max_bytes,
+        inst,
+        bands,
+        reject_by_annotation=reject_by_annotation,
+        picks=picks,
+        method=method,
+        decim=decim,
+        n_cycles=n_cycles,
+        freq_step=freq_step,
+        l_trans_bandwidth=l_trans_bandwidth,
+        h_trans_bandwidth=h_trans_bandwidth,
+        precision=precision,
+        backend=backend,
+        n_jobs=n_jobs,
+        max_bytes=max_bytes,
     )
     _check_option("convention", convention, CONVENTIONS)
     _check_option("pairs", pairs, ("inter", "all"))
@@ -330,14 +355,16 @@ def compute_sync(
         starts = sig.window_starts(n_len, n_step)
         _min_length_checks(bands, convention, n_len, sfreq, len(starts))
         onsets = inst.times[starts]
-        signals = sig.epochs(picks_all, n_len, n_step, starts,
-                             common_decim=convention == "across", flat=flat)
+        signals = sig.epochs(
+            picks_all, n_len, n_step, starts, common_decim=convention == "across", flat=flat
+        )
         times = np.arange(n_len) / sfreq
     else:
         onsets = inst.events[:, 0] / sfreq
         _min_length_checks(bands, convention, len(inst.times), sfreq, len(onsets))
-        signals = sig.epoch_signals(picks_all, common_decim=convention == "across", flat=flat,
-                                    onsets=onsets)
+        signals = sig.epoch_signals(
+            picks_all, common_decim=convention == "across", flat=flat, onsets=onsets
+        )
         times = inst.times
         if method == "mne_fir" and convention == "across":
             # MNE pads each epoch by odd reflection about its end samples, which pins the
@@ -349,8 +376,9 @@ def compute_sync(
             t_skip = 1
     n_epochs = len(onsets)
     if flat:
-        picks_all, n_a, names, signals = _drop_flat(flat, names, picks_all, n_a, signals,
-                                                    rois, roles)
+        picks_all, n_a, names, signals = _drop_flat(
+            flat, names, picks_all, n_a, signals, rois, roles
+        )
     logger.info(
         f"Synchrony: {', '.join(measures)} in {', '.join(bands)} ({method}, {convention}) "
         f"for {n_a} x {len(picks_all) - n_a} channels over {n_epochs} epochs"
@@ -373,8 +401,21 @@ def compute_sync(
     # Many small batched products: BLAS threads only add synchronisation there (measured
     # 2x slower end to end with 2 threads on 2 cores), so the products run on one thread.
     with threadpool_limits(limits=1, user_api="blas"), gpu_step("synchrony values"):
-        _fill_values(signals, bands, measures, convention, pairs, n_a, n_epochs, summary,
-                     per_epoch, per_time, per_pair, sig.max_bytes, bk)
+        _fill_values(
+            signals,
+            bands,
+            measures,
+            convention,
+            pairs,
+            n_a,
+            n_epochs,
+            summary,
+            per_epoch,
+            per_time,
+            per_pair,
+            sig.max_bytes,
+            bk,
+        )
     time_axis = None
     if convention == "across":
         # bands may be decimated differently: keep the time axis of the first band's grid
@@ -410,8 +451,11 @@ def compute_sync(
         # the -6 dB band actually analysed, and the filter transitions that give it
         effective_band={b: list(signals[b][1].params["effective_band"]) for b in bands},
         trans_bandwidth={
-            b: (None if signals[b][1].params["trans_bandwidth"] is None
-                else list(signals[b][1].params["trans_bandwidth"]))
+            b: (
+                None
+                if signals[b][1].params["trans_bandwidth"] is None
+                else list(signals[b][1].params["trans_bandwidth"])
+            )
             for b in bands
         },
         detrend="linear",

@@ -191,8 +191,7 @@ class LagGeometry:
         self.n_times = int(n_times)
         self.win = seconds_to_samples(window, sfreq, "window", minimum=MIN_PAIRS)
         self.L = seconds_to_samples(lag, sfreq, "lag", minimum=0)
-        self.inc = seconds_to_samples(window if step is None else step, sfreq,
-                                      "step")
+        self.inc = seconds_to_samples(window if step is None else step, sfreq, "step")
         win, L, inc, N = self.win, self.L, self.inc, self.n_times
         if definition == "susy":
             if self.inc != self.win:
@@ -301,11 +300,15 @@ def resolve_pairs(inst, pairs):
         role, ch = split_ch_name(name)
         plain[role][ch] = kind
     if pairs is None:
-        common = [c for c, k in plain[roles[0]].items()
-                  if k in PHYSIO_TYPES and c in plain[roles[1]]]
-        only = {r: sorted(c for c, k in plain[r].items() if k in PHYSIO_TYPES
-                          and c not in plain[roles[1 - i]])
-                for i, r in enumerate(roles)}
+        common = [
+            c for c, k in plain[roles[0]].items() if k in PHYSIO_TYPES and c in plain[roles[1]]
+        ]
+        only = {
+            r: sorted(
+                c for c, k in plain[r].items() if k in PHYSIO_TYPES and c not in plain[roles[1 - i]]
+            )
+            for i, r in enumerate(roles)
+        }
         if not common:
             raise ValueError(
                 f"No physiological or movement channel (types {PHYSIO_TYPES}) is recorded "
@@ -388,8 +391,10 @@ def read_series(raw, name, bad_row, max_missing):
             f"Channel {name!r} has no valid sample (all NaN or inside BAD_ annotations)."
         )
     if frac > max_missing:
-        warn(f"Channel {name!r} misses {100 * frac:.1f} % of its samples (NaN or BAD_): "
-             "most of its windows will be missing.")
+        warn(
+            f"Channel {name!r} misses {100 * frac:.1f} % of its samples (NaN or BAD_): "
+            "most of its windows will be missing."
+        )
     mean = np.mean(x[valid])
     sd = np.std(x[valid])
     if not sd > 0 or sd <= 1e-12 * max(abs(mean), 1e-300):
@@ -408,8 +413,9 @@ def read_series(raw, name, bad_row, max_missing):
 
 
 @fill_doc
-def lagged_values(a, b, geom, pairing=None, *, fisher_z=True, max_missing=0.5, groups=None,
-                  backend="numpy"):
+def lagged_values(
+    a, b, geom, pairing=None, *, fisher_z=True, max_missing=0.5, groups=None, backend="numpy"
+):
     """Window x lag values of one pair of series, observed and under many pairings at once.
 
     Parameters
@@ -518,7 +524,6 @@ def window_summaries(values, lags):
         )
 
 
-
 def peak_lag(values, lags, lag_range=None):
     """Lag of the (first) maximum of each row, within a range of lags (peak picking).
 
@@ -555,12 +560,14 @@ def peak_lag(values, lags, lag_range=None):
         lo, hi = (float(v) for v in lag_range)
         sel = (lags >= lo) & (lags <= hi)
         if not sel.any():
-            raise ValueError(f"lag_range {lag_range} holds none of the lags "
-                             f"({lags.min():g} to {lags.max():g}).")
+            raise ValueError(
+                f"lag_range {lag_range} holds none of the lags ({lags.min():g} to {lags.max():g})."
+            )
     v = np.where(np.isnan(values[..., sel]), -np.inf, values[..., sel])
     best = np.argmax(v, axis=-1)
     found = np.isfinite(np.take_along_axis(v, best[..., None], axis=-1)[..., 0])
     lag = np.where(found, lags[sel][best], np.nan)
-    peak = np.where(found, np.take_along_axis(values[..., sel], best[..., None], -1)[..., 0],
-                    np.nan)
+    peak = np.where(
+        found, np.take_along_axis(values[..., sel], best[..., None], -1)[..., 0], np.nan
+    )
     return lag, peak

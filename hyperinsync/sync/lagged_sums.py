@@ -68,15 +68,15 @@ class _Other:
                 sums[src] = cs[..., win : win + self.n_pos] - cs[..., : self.n_pos]
             ss = sums["bb"] - sums["b"] ** 2 / win
             with np.errstate(divide="ignore", invalid="ignore"):
-                self._isd = bk.xp.asarray(np.where(ss > _FLAT * win, 1.0 / np.sqrt(ss),
-                                                   np.nan))
+                self._isd = bk.xp.asarray(np.where(ss > _FLAT * win, 1.0 / np.sqrt(ss), np.nan))
 
     def spectrum(self, key, c0, c1):
         """Return the rfft of the series ``'b'``, its square ``'bb'`` or its mask ``'mb'``."""
         if key not in self._spec:
             bk = self.bk
-            self._spec[key] = bk.fft.rfft(bk.xp.asarray(self._host[key]), self.nfft,
-                                          axis=-1, **bk.fft_kwargs())
+            self._spec[key] = bk.fft.rfft(
+                bk.xp.asarray(self._host[key]), self.nfft, axis=-1, **bk.fft_kwargs()
+            )
         spec = self._spec[key]
         return spec[None, :] if self.circular else spec[c0:c1]
 
@@ -163,6 +163,7 @@ def _anchored_z(bk, x, other, starts, offsets, fisher_z, max_bytes=_TABLE_BYTES)
 
         def chunk_offsets(c0, c1):
             return offsets[c0:c1]
+
     # the tables of one window: up to 6 real rows of nfft, 3 anchor spectra, the gathers
     per_window = 8 * nfft * 9 + 8 * 8 * n_m
     chunk = int(max(1, max_bytes // per_window))
@@ -179,8 +180,9 @@ def _anchored_z(bk, x, other, starts, offsets, fisher_z, max_bytes=_TABLE_BYTES)
             # within this chunk only, so the closure's variables are this chunk's)
             if key_a not in spec:
                 spec[key_a] = xp.conj(fft.rfft(xp.asarray(anchor[key_a]), nfft, axis=-1, **kw))
-            table = fft.irfft(spec[key_a] * other.spectrum(key_b, c0, c1), nfft, axis=-1,
-                              **kw)[:, :n]
+            table = fft.irfft(spec[key_a] * other.spectrum(key_b, c0, c1), nfft, axis=-1, **kw)[
+                :, :n
+            ]
             return xp.take_along_axis(table, off, axis=1)
 
         if other.complete and ma.all():
@@ -248,8 +250,7 @@ class LaggedSums:
         self.sum_abs = np.zeros((n_sur, n_windows))
         self.sum_sgn = np.zeros((n_sur, n_windows))
         self.count = np.zeros((n_sur, n_windows))
-        self.groups = (np.ones((1, n_windows)) if groups is None else
-                       np.asarray(groups, float))
+        self.groups = np.ones((1, n_windows)) if groups is None else np.asarray(groups, float)
         self.prof_sgn = np.zeros((len(self.groups), n_sur, n_lags))
         self.prof_cnt = np.zeros((len(self.groups), n_sur, n_lags))
 
@@ -279,8 +280,7 @@ class LaggedSums:
             g = xp.asarray(self.groups[:, c0:c1])
             shape = (len(self.groups), n_sur, k)
             self.prof_sgn += bk.to_numpy(g @ zero.reshape(c1 - c0, -1)).reshape(shape)
-            self.prof_cnt += bk.to_numpy(g @ ok.reshape(c1 - c0, -1).astype(float)).reshape(
-                shape)
+            self.prof_cnt += bk.to_numpy(g @ ok.reshape(c1 - c0, -1).astype(float)).reshape(shape)
 
 
 def _mask_pairs(z, bad):

@@ -60,8 +60,22 @@ class SyncResult(BaseResult):
         ``data``.
     """
 
-    _FIELDS = ("data", "measures", "bands", "rows", "cols", "roles", "convention", "method",
-               "rois", "params", "epoch_data", "time_data", "times", "epoch_onsets")
+    _FIELDS = (
+        "data",
+        "measures",
+        "bands",
+        "rows",
+        "cols",
+        "roles",
+        "convention",
+        "method",
+        "rois",
+        "params",
+        "epoch_data",
+        "time_data",
+        "times",
+        "epoch_onsets",
+    )
     _OPTIONAL = ("epoch_data", "time_data", "times", "epoch_onsets")
 
     def __init__(
@@ -118,8 +132,12 @@ class SyncResult(BaseResult):
     @property
     def labels(self):
         """``{'measure', 'band', 'row', 'col'}``: the names along the axes of ``data``."""
-        return dict(measure=list(self.measures), band=list(self.bands), row=list(self.rows),
-                    col=list(self.cols))
+        return dict(
+            measure=list(self.measures),
+            band=list(self.bands),
+            row=list(self.rows),
+            col=list(self.cols),
+        )
 
     def _index(self, measure, band):
         return self._pick("measure", measure), self._pick("band", band)
@@ -166,9 +184,7 @@ class SyncResult(BaseResult):
             raise ValueError("This result has no ROIs: pass rois= to compute_sync.")
         rpos = {n: i for i, n in enumerate(self.rows)}
         cpos = {n: i for i, n in enumerate(self.cols)}
-        out = np.empty(
-            vals.shape[:-2] + (len(self.rois["rows"]), len(self.rois["cols"])), float
-        )
+        out = np.empty(vals.shape[:-2] + (len(self.rois["rows"]), len(self.rois["cols"])), float)
         for i, rchs in enumerate(self.rois["rows"].values()):
             ri = np.array([rpos[c] for c in rchs])
             for j, cchs in enumerate(self.rois["cols"].values()):

@@ -96,8 +96,9 @@ class CircularShifts:
         for k, lag in enumerate(lags):
             s = self.n - int(lag) % self.n
             # runs of `block` contiguous samples per signal and block
-            out[..., k, :, :] = self.z2[..., s : s + span].reshape(
-                lead + (n_sig, n_blocks, block)).swapaxes(-3, -2)
+            out[..., k, :, :] = (
+                self.z2[..., s : s + span].reshape(lead + (n_sig, n_blocks, block)).swapaxes(-3, -2)
+            )
         return out.reshape(lead + (n_blocks, n_k * n_sig, block)).swapaxes(-1, -2)
 
     def window_power(self, lags, starts, length):

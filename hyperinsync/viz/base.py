@@ -28,8 +28,11 @@ def _get_axes(axes, n=1, ncols=None, panel_size=(4.2, 3.6)):
         ncols = min(n, 3) if ncols is None else ncols
         nrows = -(-n // ncols)
         fig, ax = plt.subplots(
-            nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
-            squeeze=False, layout="constrained",
+            nrows,
+            ncols,
+            figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
+            squeeze=False,
+            layout="constrained",
         )
         ax = list(ax.ravel())
         for extra in ax[n:]:

@@ -63,8 +63,9 @@ def _head_outline(center, angle):
     t = np.linspace(0, 2 * np.pi, 101)
     dx, dy = np.cos(np.arccos(np.deg2rad(12))), np.sin(np.arccos(np.deg2rad(12)))
     ear_x = 2 * np.array([0.497, 0.510, 0.518, 0.5299, 0.5419, 0.54, 0.547, 0.532, 0.510, 0.489])
-    ear_y = 2 * np.array([0.0555, 0.0775, 0.0783, 0.0746, 0.0555, -0.0055, -0.0932, -0.1313,
-                          -0.1384, -0.1199])
+    ear_y = 2 * np.array(
+        [0.0555, 0.0775, 0.0783, 0.0746, 0.0555, -0.0055, -0.0932, -0.1313, -0.1384, -0.1199]
+    )
     parts = [
         (np.cos(t), np.sin(t)),
         (np.array([-dx, 0, dx]), np.array([dy, 1.15, dy])),
@@ -104,8 +105,9 @@ def _positions(info, names, sphere):
         pos = np.array([ch_pos[p.lower()] for p in plain])
     else:
         if not isinstance(info, mne.Info):
-            _validate_type(getattr(info, "info", None), mne.Info, "info",
-                           "Info or an MNE object with .info")
+            _validate_type(
+                getattr(info, "info", None), mne.Info, "info", "Info or an MNE object with .info"
+            )
             info = info.info
         missing = [n for n in names if n not in info["ch_names"]]
         if missing:
@@ -209,8 +211,7 @@ def plot_heads(
     if _is_sync_result(result):
         if band is None and len(result.bands) != 1:
             raise ValueError(
-                f"This result holds several bands ({list(result.bands)}): choose one with "
-                "band=..."
+                f"This result holds several bands ({list(result.bands)}): choose one with band=..."
             )
         values = result.get_data(measure, band, level=level)
         band = band or next(iter(result.bands))
@@ -283,8 +284,14 @@ def plot_heads(
         for e, grp in zip(ends, groups):
             ax.scatter(e[:, 0], e[:, 1], s=60, c="0.3", edgecolors="k", zorder=4)
             for (x, y), label in zip(e, grp):
-                ax.annotate(label, (x, y), xytext=(0, 6), textcoords="offset points",
-                            ha="center", fontsize="small")
+                ax.annotate(
+                    label,
+                    (x, y),
+                    xytext=(0, 6),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize="small",
+                )
 
     ii, jj = np.nonzero(keep)
     vals = values[ii, jj]
@@ -295,8 +302,11 @@ def plot_heads(
     frac = np.clip(norm(vals), 0, 1)
     segments = np.stack([ends[0][ii], ends[1][jj]], axis=1)
     links = LineCollection(
-        segments, colors=cmap(frac), linewidths=linewidth[0] + (linewidth[1] - linewidth[0]) * frac,
-        zorder=3, gid="links",
+        segments,
+        colors=cmap(frac),
+        linewidths=linewidth[0] + (linewidth[1] - linewidth[0]) * frac,
+        zorder=3,
+        gid="links",
     )
     links.set_array(vals)
     links.set_norm(norm)

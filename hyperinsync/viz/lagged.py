@@ -29,21 +29,49 @@ def _draw_episodes(ax, episodes, roles, lag_lo, lag_hi):
 
     for ep in episodes:
         color = _leader_color(ep["leader"], roles)
-        ax.add_patch(Rectangle((ep["onset"], lag_lo), ep["duration"], lag_hi - lag_lo,
-                               fill=False, edgecolor=color, lw=1.8, zorder=3))
+        ax.add_patch(
+            Rectangle(
+                (ep["onset"], lag_lo),
+                ep["duration"],
+                lag_hi - lag_lo,
+                fill=False,
+                edgecolor=color,
+                lw=1.8,
+                zorder=3,
+            )
+        )
         mid = ep["onset"] + ep["duration"] / 2
-        ax.plot([mid], [ep["lag"]], marker="D", ms=6, mfc="w", mec=color, mew=1.5,
-                ls="none", zorder=6)
+        ax.plot(
+            [mid], [ep["lag"]], marker="D", ms=6, mfc="w", mec=color, mew=1.5, ls="none", zorder=6
+        )
         # upright inside the box: neighbouring episodes' labels do not run into each other
-        ax.text(mid, lag_hi - 0.02 * (lag_hi - lag_lo), f"{ep['leader']}, {ep['phase']}",
-                ha="center", va="top", rotation=90, fontsize="x-small", color=color,
-                bbox=dict(boxstyle="square,pad=0.1", fc="w", ec="none", alpha=0.7),
-                zorder=5)
+        ax.text(
+            mid,
+            lag_hi - 0.02 * (lag_hi - lag_lo),
+            f"{ep['leader']}, {ep['phase']}",
+            ha="center",
+            va="top",
+            rotation=90,
+            fontsize="x-small",
+            color=color,
+            bbox=dict(boxstyle="square,pad=0.1", fc="w", ec="none", alpha=0.7),
+            zorder=5,
+        )
 
 
 @fill_doc
-def plot_lagged_sync(result, modality=None, *, absolute=None, episodes=True, vmax=None,
-                     cmap=None, title=None, axes=None, show=True):
+def plot_lagged_sync(
+    result,
+    modality=None,
+    *,
+    absolute=None,
+    episodes=True,
+    vmax=None,
+    cmap=None,
+    title=None,
+    axes=None,
+    show=True,
+):
     """Plot the lag x time cross-correlation map of lagged synchrony (rMEA's heat map).
 
     One panel per modality: the Fisher z (or r) of every window (x: its centre, in s from
@@ -88,8 +116,7 @@ def plot_lagged_sync(result, modality=None, *, absolute=None, episodes=True, vma
     else:
         mods = [modality] if isinstance(modality, str) else list(modality)
     if not mods:
-        raise ValueError("modality is empty: name at least one of "
-                         f"{result.modalities}.")
+        raise ValueError(f"modality is empty: name at least one of {result.modalities}.")
     absolute = result.params["absolute"] if absolute is None else absolute
     _validate_type(absolute, bool, "absolute")
     if cmap is None:
@@ -100,8 +127,12 @@ def plot_lagged_sync(result, modality=None, *, absolute=None, episodes=True, vma
     centres = result.window_starts + win / 2
     lags = result.lags
     dlag = lags[1] - lags[0] if len(lags) > 1 else 1.0
-    extent = (centres[0] - step / 2, centres[-1] + step / 2,
-              lags[0] - dlag / 2, lags[-1] + dlag / 2)
+    extent = (
+        centres[0] - step / 2,
+        centres[-1] + step / 2,
+        lags[0] - dlag / 2,
+        lags[-1] + dlag / 2,
+    )
     roles = result.roles
     by_mod = {m: i for i, m in enumerate(result.modalities)}
     for ax, mod in zip(axs, mods):
@@ -111,8 +142,17 @@ def plot_lagged_sync(result, modality=None, *, absolute=None, episodes=True, vma
         if top is None:
             top = float(np.abs(img).max()) if img.count() else 1.0
         lo = 0.0 if absolute else -top
-        im = ax.imshow(img, origin="lower", aspect="auto", interpolation="nearest",
-                       extent=extent, cmap=cmap, vmin=lo, vmax=top, zorder=1)
+        im = ax.imshow(
+            img,
+            origin="lower",
+            aspect="auto",
+            interpolation="nearest",
+            extent=extent,
+            cmap=cmap,
+            vmin=lo,
+            vmax=top,
+            zorder=1,
+        )
         ax.axhline(0.0, color="w" if absolute else "0.3", lw=0.8, ls=":", zorder=2)
         if episodes:
             eps = [e for e in result.episodes if e["modality"] == mod]
@@ -121,15 +161,16 @@ def plot_lagged_sync(result, modality=None, *, absolute=None, episodes=True, vma
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
         ax.set_xlabel("time (s, window centre)")
-        ax.set_ylabel(f"lag (s)\n+: {roles[0]} leads, -: {roles[1]} leads",
-                      fontsize="small")
+        ax.set_ylabel(f"lag (s)\n+: {roles[0]} leads, -: {roles[1]} leads", fontsize="small")
         if title is None:
             row = result.sessions[by_mod[mod]]
             ch_a, ch_b = result.channels[mod]
             parts = [f"{mod}: {ch_a} x {ch_b}"]
             if "sync_p" in row:
-                parts.append(f"sync {row['sync']:.3f} (ES {row['sync_effect_size']:.2f}), "
-                             f"{row['phase']}, {row['leader']}")
+                parts.append(
+                    f"sync {row['sync']:.3f} (ES {row['sync_effect_size']:.2f}), "
+                    f"{row['phase']}, {row['leader']}"
+                )
             ax.set_title("\n".join(parts), fontsize="medium")
         else:
             ax.set_title(title)

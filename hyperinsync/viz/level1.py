@@ -46,13 +46,20 @@ def _episode_spans(episodes):
 def _level1_arrays(level1, values, threshold, episodes, null_band, band, roi_a, roi_b):
     """Plain arrays from a Level 1 result or from the arguments."""
     if values is not None:
-        return _vector(level1, "times"), _vector(values, "values"), threshold, episodes, \
-            null_band, None
+        return (
+            _vector(level1, "times"),
+            _vector(values, "values"),
+            threshold,
+            episodes,
+            null_band,
+            None,
+        )
     from ..insync import InSyncLevel1
 
     if not isinstance(level1, InSyncLevel1):
-        raise ValueError("Pass a Level 1 result (hyperinsync.insync.level1), or times and "
-                         "values arrays.")
+        raise ValueError(
+            "Pass a Level 1 result (hyperinsync.insync.level1), or times and values arrays."
+        )
     # one band and ROI pair of an InSyncLevel1 (None: the only one there is)
     res, pick = level1, label_index
     bi = pick("band", band, list(res.bands))
@@ -67,11 +74,11 @@ def _level1_arrays(level1, values, threshold, episodes, null_band, band, roi_a, 
         sd = float(np.asarray(res.null_sd)[bi, ri, ci])
         null_band = (mean - 1.96 * sd, mean + 1.96 * sd)
     if episodes is None:
-        episodes = [e for e in res.episodes
-                    if (e["band"], e["roi_a"], e["roi_b"]) == (band, roi_a, roi_b)]
+        episodes = [
+            e for e in res.episodes if (e["band"], e["roi_a"], e["roi_b"]) == (band, roi_a, roi_b)
+        ]
     label = f"{res.measure.upper()} {band}, {roi_a}-{roi_b}"
-    return np.asarray(times, float), np.asarray(vals, float), threshold, episodes, \
-        null_band, label
+    return np.asarray(times, float), np.asarray(vals, float), threshold, episodes, null_band, label
 
 
 @fill_doc

@@ -152,16 +152,32 @@ def plot_sync_matrix(
     axes = _get_axes(axes, len(panels))
     fig = axes[0].figure
     for ax, (label, mat), m in zip(axes, panels, masks):
-        im = ax.imshow(mat, cmap=cmap, vmin=lo, vmax=hi, aspect="auto",
-                       interpolation="nearest", origin="upper")
+        im = ax.imshow(
+            mat, cmap=cmap, vmin=lo, vmax=hi, aspect="auto", interpolation="nearest", origin="upper"
+        )
         if m is not None and m.any():
             ii, jj = np.nonzero(m)
-            ax.scatter(jj, ii, s=28, c="white", edgecolors="black", linewidths=0.8,
-                       label="significant", zorder=3)
-        ax.set_xticks(np.arange(len(col_labels)), col_labels, rotation=90,
-                      fontsize="small" if len(col_labels) > 12 else None)
-        ax.set_yticks(np.arange(len(row_labels)), row_labels,
-                      fontsize="small" if len(row_labels) > 12 else None)
+            ax.scatter(
+                jj,
+                ii,
+                s=28,
+                c="white",
+                edgecolors="black",
+                linewidths=0.8,
+                label="significant",
+                zorder=3,
+            )
+        ax.set_xticks(
+            np.arange(len(col_labels)),
+            col_labels,
+            rotation=90,
+            fontsize="small" if len(col_labels) > 12 else None,
+        )
+        ax.set_yticks(
+            np.arange(len(row_labels)),
+            row_labels,
+            fontsize="small" if len(row_labels) > 12 else None,
+        )
         if roles[0]:
             ax.set_ylabel(roles[0])
         if roles[1]:

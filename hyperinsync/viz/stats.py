@@ -107,8 +107,7 @@ def plot_null_distribution(
     obs = np.asarray(observed, dtype=float)
     if obs.size != 1:
         raise ValueError(
-            f"observed must be one value, got shape {obs.shape}: select one pair (and band) "
-            "first."
+            f"observed must be one value, got shape {obs.shape}: select one pair (and band) first."
         )
     obs = float(obs.ravel()[0])
     null = np.asarray(null, dtype=float).ravel()
@@ -190,11 +189,24 @@ def plot_group_contrast(
     ax = _get_axes(axes, 1, panel_size=(4.5, 4.0))[0]
     fig = ax.figure
     pos = np.arange(1, len(names) + 1)
-    ax.boxplot(data, positions=pos, widths=0.5, showfliers=False, patch_artist=True,
-               boxprops=dict(facecolor="0.92"), medianprops=dict(color="k"))
+    ax.boxplot(
+        data,
+        positions=pos,
+        widths=0.5,
+        showfliers=False,
+        patch_artist=True,
+        boxprops=dict(facecolor="0.92"),
+        medianprops=dict(color="k"),
+    )
     for k, (x, d) in enumerate(zip(pos, data)):
-        ax.scatter(x + rng.uniform(-0.12, 0.12, d.size), d, s=22, color=f"C{k}", zorder=3,
-                   label=f"{names[k]} (n = {d.size})")
+        ax.scatter(
+            x + rng.uniform(-0.12, 0.12, d.size),
+            d,
+            s=22,
+            color=f"C{k}",
+            zorder=3,
+            label=f"{names[k]} (n = {d.size})",
+        )
     ax.set_xticks(pos, [f"{g}\n(n = {d.size})" for g, d in zip(names, data)])
     ax.set_ylabel(ylabel)
     stats = []
@@ -264,8 +276,9 @@ def plot_correlation(
         if len(labels) != x.size:
             raise ValueError(f"labels has {len(labels)} entries for {x.size} points.")
         for xi, yi, lab in zip(x, y, labels):
-            ax.annotate(str(lab), (xi, yi), xytext=(3, 3), textcoords="offset points",
-                        fontsize="x-small")
+            ax.annotate(
+                str(lab), (xi, yi), xytext=(3, 3), textcoords="offset points", fontsize="x-small"
+            )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     stats = [f"r = {float(r):.2f}"] + ([_fmt_p(p)] if p is not None else [])

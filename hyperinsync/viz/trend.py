@@ -76,8 +76,14 @@ def plot_trend(
     ax = _get_axes(axes, 1, panel_size=(6.0, 3.8))[0]
     fig = ax.figure
     for k, row in enumerate(vals):
-        ax.plot(sess, row, marker="o", lw=1.2, alpha=0.8 if len(vals) > 1 else 1.0,
-                label=None if labels is None else str(labels[k]))
+        ax.plot(
+            sess,
+            row,
+            marker="o",
+            lw=1.2,
+            alpha=0.8 if len(vals) > 1 else 1.0,
+            label=None if labels is None else str(labels[k]),
+        )
     if fit:
         ok = np.isfinite(vals)
         xx = np.broadcast_to(x_fit, vals.shape)[ok]
@@ -85,8 +91,14 @@ def plot_trend(
             raise ValueError("A trend needs at least two distinct sessions with values.")
         slope, intercept = np.polyfit(xx, vals[ok], 1)
         unit = "day" if dates else "session"
-        ax.plot(sess, intercept + slope * x_fit, color="k", ls="--", lw=2,
-                label=f"trend: {slope:+.3g} per {unit}")
+        ax.plot(
+            sess,
+            intercept + slope * x_fit,
+            color="k",
+            ls="--",
+            lw=2,
+            label=f"trend: {slope:+.3g} per {unit}",
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if labels is not None or fit:
