@@ -210,8 +210,8 @@ class Backend:
 
         Returns
         -------
-        outputs : tuple of arrays
-            Each of ``func``'s outputs, concatenated over the chunks in order.
+        outputs : tuple
+            Each of ``func``'s output arrays, concatenated over the chunks in order.
         """
         size = max(1, int(size))
         chunks = [slice(k, min(n_items, k + size)) for k in range(0, n_items, size)]
