@@ -17,14 +17,10 @@ from .._utils import (
     logger,
     renamed_argument,
     verbose,
-    warn,
 )
 from ..backend import gpu_fallback, gpu_step, single_blas_thread
 from ..sync.measures import unit
-from ..sync.signals import (
-    DyadSignals,
-    bad_spans,
-)
+from ..sync.signals import DyadSignals
 from .episodes import (
     _count_p,
     _critical,
@@ -34,6 +30,13 @@ from .episodes import (
     _merge_episodes,
     _robust_level,
     _standardise,
+)
+from .level1_checks import (
+    LEVEL1_RANGE,  # noqa: F401 (public constant, importable from here as before)
+    _check_shuffle_block,
+    _check_valid_windows,
+    _check_window,
+    _piece_orders,
 )
 from .results import InSyncLevel1
 from .windows import (
@@ -51,119 +54,7 @@ from .windows import (
     _Signals,
 )
 
-LEVEL1_RANGE = (0.3, 10.0)  # s, the phasic time scale of the In-Sync model
-
-
 CORRECTIONS = ("maxstat", None)
-
-
-def _check_window(window, step, bands, sfreq, n_times):
-    window = _check_positive(window, "window")
-    step = _check_positive(step, "step")
-    lo, hi = LEVEL1_RANGE
-    if not lo <= window <= hi:
-        raise ValueError(
-            f"window={window} s is outside the In-Sync Level 1 (phasic) range {lo}-{hi} s; "
-            "use level2 for longer time scales."
-        )
-    if step > window:
-        raise ValueError(
-            f"step={step} s is larger than window={window} s: windows would leave gaps; "
-            "use a step at most the window length."
-        )
-    for name, (fmin, _) in bands.items():
-        if window * fmin < 2.0:
-            raise ValueError(
-                f"window={window} s holds fewer than two cycles of band {name!r}'s lowest "
-                f"frequency {fmin:g} Hz: use a window of at least {2.0 / fmin:g} s."
-            )
-    n_win, n_step = int(round(window * sfreq)), int(round(step * sfreq))
-    if n_step < 1:
-        raise ValueError(f"step={step} s is shorter than one sample at {sfreq:g} Hz.")
-    if n_win > n_times:
-        raise ValueError(
-            f"The recording ({n_times / sfreq:g} s) is shorter than one window ({window} s)."
-        )
-    return n_win, n_step
-
-
-def _check_shuffle_block(shuffle_block, n_unit, sfreq, window, bands):
-    """Pieces of the tonic null, in units of the window grid (``n_unit`` input samples)."""
-    unit = n_unit / sfreq
-    memory = max(2.0 / (fmax - fmin) for fmin, fmax in bands.values())
-    most = max(1, int(np.floor(window / 2.0 / unit + 1e-9)))  # pieces per half window
-    if shuffle_block == "auto":
-        # long enough to keep the coupling within a piece (band signals remember about
-        # 1 / bandwidth), short enough to break episodes into several pieces per window
-        m = min(most, max(1, int(np.ceil(memory / unit - 1e-9))))
-    else:
-        length = _check_positive(shuffle_block, "shuffle_block")
-        m = int(round(length / unit))
-        if m < 1 or abs(m * unit - length) > 1e-6 * max(1.0, length):
-            raise ValueError(
-                f"shuffle_block={length:g} s must be a multiple of {unit:g} s (the greatest "
-                "common divisor of window and step), e.g. 'auto'."
-            )
-        if m > most:
-            raise ValueError(
-                f"shuffle_block={length:g} s is longer than half the window ({window:g} s): "
-                "episodes would move whole instead of being broken up. Use 'auto'."
-            )
-    if m * unit < memory - 1e-9:
-        warn(
-            f"The episode test shuffles pieces of {m * unit:g} s, shorter than twice the "
-            f"memory of the narrowest band (2 / bandwidth = {memory:g} s): its error rate "
-            "has been validated only for pieces at least that long. Use a longer window or "
-            "step, or wider bands."
-        )
-    return m
-
-
-def _piece_orders(rng, n_blocks, m, fixed, n_surrogates):
-    """Block orders of the tonic null: pieces of ``m`` consecutive blocks, shuffled.
-
-    Pieces holding a ``fixed`` block (``BAD_`` spans) and a last piece shorter than ``m``
-    stay in place, so windows touching bad samples are the same in every order.
-    """
-    n_pieces = n_blocks // m
-    stay = fixed[: n_pieces * m].reshape(n_pieces, m).any(axis=1)
-    free = np.flatnonzero(~stay)
-    orders = np.tile(np.arange(n_blocks), (n_surrogates, 1))
-    within = np.arange(m)
-    for k in range(n_surrogates):
-        piece = np.arange(n_pieces)
-        piece[free] = rng.permutation(free)
-        orders[k, : n_pieces * m] = (piece[:, None] * m + within).ravel()
-    return orders
-
-
-def _check_valid_windows(raw, valid, window, step):
-    """Refuse a recording with (almost) no windows free of ``BAD_`` spans; warn on few.
-
-    The tonic level and spread of a series (median and MAD of its windows) need a few
-    windows; ``2 * window / step`` windows (two windows' worth of independent data) are
-    about the least that makes them meaningful.
-    """
-    spans = [f"{on / raw.info['sfreq']:.1f}-{off / raw.info['sfreq']:.1f} s"
-             for on, off in zip(*bad_spans(raw))]
-    listed = ", ".join(spans[:10]) + (f" and {len(spans) - 10} more" if len(spans) > 10 else "")
-    n_ok, n = int(valid.sum()), valid.size
-    where = f"{n - n_ok} touch BAD_ annotations ({listed})" if n_ok < n else "none is BAD_"
-    if n_ok < 3:
-        raise ValueError(
-            f"Only {n_ok} of {n} windows of {window:g} s ({where}) are left for Level 1, "
-            "which needs at least 3 to estimate each series' tonic level: remove or shorten "
-            "BAD_ spans, or analyse a longer recording."
-        )
-    if n_ok < 2 * window / step:
-        warn(
-            f"Only {n_ok} of {n} windows of {window:g} s every {step:g} s ({where}) are "
-            "left for Level 1: the tonic level and its spread rest on little data, which "
-            "costs power. Analyse a longer recording."
-        )
-    elif n_ok < n / 2:
-        warn(f"{n - n_ok} of {n} windows touch BAD_ annotations ({listed}) and are left "
-             "out of Level 1.")
 
 
 @gpu_fallback("level1")
@@ -368,10 +259,20 @@ def level1(
     """
     _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
     dsig = DyadSignals(
-        raw, bands, reject_by_annotation=reject_by_annotation, picks=picks, method=method,
-        decim=decim, n_cycles=n_cycles, freq_step=freq_step,
-        l_trans_bandwidth=l_trans_bandwidth, h_trans_bandwidth=h_trans_bandwidth,
-        precision=precision, backend=backend, n_jobs=n_jobs, max_bytes=max_bytes,
+        raw,
+        bands,
+        reject_by_annotation=reject_by_annotation,
+        picks=picks,
+        method=method,
+        decim=decim,
+        n_cycles=n_cycles,
+        freq_step=freq_step,
+        l_trans_bandwidth=l_trans_bandwidth,
+        h_trans_bandwidth=h_trans_bandwidth,
+        precision=precision,
+        backend=backend,
+        n_jobs=n_jobs,
+        max_bytes=max_bytes,
     )
     _check_window_method(dsig, "Level 1")
     _check_option("measure", measure, WINDOW_MEASURES)
@@ -416,8 +317,14 @@ def level1(
     bad_blocks = sig.bad[: n_blocks * n_unit].reshape(n_blocks, n_unit).any(axis=1)
     orders = _piece_orders(rng, n_blocks, m, bad_blocks, n_surrogates)
     shifts = _null_shifts(rng, raw.n_times, int(np.ceil(min_shift * sfreq)), n_surrogates)
-    _check_valid_windows(raw, ~_bad_windows(sig.bad, 0, _Geometry(
-        n_unit, n_win // n_unit, n_step // n_unit, n_windows, raw.n_times)), window, step)
+    _check_valid_windows(
+        raw,
+        ~_bad_windows(
+            sig.bad, 0, _Geometry(n_unit, n_win // n_unit, n_step // n_unit, n_windows, raw.n_times)
+        ),
+        window,
+        step,
+    )
     logger.info(
         f"In-Sync Level 1: {measure} in {', '.join(bands)}, {n_ra} x {n_rb} ROI pairs, "
         f"{n_windows} windows of {window:g} s every {step:g} s, {n_surrogates} block shuffles "
@@ -442,20 +349,24 @@ def level1(
         # blocks past the common grid (decimation rounding) stay at the end; the orders
         # and window masks go to the device once, the nulls' values come back once
         tail = np.arange(n_blocks, geo.n_blocks)
-        orders_dev = xp.asarray(np.concatenate(
-            [orders, np.broadcast_to(tail, (len(orders), len(tail)))], axis=1))
+        orders_dev = xp.asarray(
+            np.concatenate([orders, np.broadcast_to(tail, (len(orders), len(tail)))], axis=1)
+        )
         valid_dev = xp.asarray(np.flatnonzero(valid))
 
         def shuffled(ks):
             # one order per chunk: its re-ordered block sums are as large as a chunk
             v = cross(orders_dev[ks.start], host=False)[valid_dev]
             loc, scale = _robust_level(v, xp)
-            return (_standardise(v.max(axis=0), loc, scale, xp)[None],
-                    _standardise(v[sub], loc, scale, xp)[None])
+            return (
+                _standardise(v.max(axis=0), loc, scale, xp)[None],
+                _standardise(v[sub], loc, scale, xp)[None],
+            )
 
         with gpu_step("Level 1 tonic null"):
-            tonic_max[:, bi], pooled = _run_null(shuffled, n_surrogates, 1, n_jobs, bk,
-                                                 f"Level 1 tonic null ({band})")
+            tonic_max[:, bi], pooled = _run_null(
+                shuffled, n_surrogates, 1, n_jobs, bk, f"Level 1 tonic null ({band})"
+            )
         if correction is None:
             tonic_pool.append(pooled.reshape((-1,) + pooled.shape[2:]))
 
@@ -480,15 +391,21 @@ def level1(
             # a shift whose BAD_ spans (of A and of shifted B) cover every window is NaN
             some = n_ok_dev[ks] > 0
             top = xp.where(some, xp.where(ok, v, -np.inf).max(axis=1), np.nan)
-            mean = xp.where(some, xp.where(ok, v, 0.0).sum(axis=1)
-                            / xp.maximum(n_ok_dev[ks], 1.0), np.nan)
+            mean = xp.where(
+                some, xp.where(ok, v, 0.0).sum(axis=1) / xp.maximum(n_ok_dev[ks], 1.0), np.nan
+            )
             return top, mean, v[:, sub]
 
         with gpu_step("Level 1 chance null"):
             source = pairs.shifts()  # B twice in a row: every shift a contiguous slice
             chance_max[:, bi], series_null[:, bi], pooled = _run_null(
-                shifted, len(lags), pairs.chunk(len(lags)), n_jobs, bk,
-                f"Level 1 chance null ({band})")
+                shifted,
+                len(lags),
+                pairs.chunk(len(lags)),
+                n_jobs,
+                bk,
+                f"Level 1 chance null ({band})",
+            )
         pooled = pooled.reshape((-1,) + pooled.shape[2:])  # (n_pooled, n_ra, n_rb)
         null_mean[bi] = np.nanmean(pooled, axis=0)
         null_sd[bi] = np.nanstd(pooled, axis=0, ddof=1)
@@ -536,27 +453,50 @@ def level1(
             for ci, roi_b in enumerate(sig.roi_names[1]):
                 ix = (bi, ri, ci)
                 n_valid = int(np.isfinite(values[ix]).sum())
-                chance.append(dict(
-                    band=band, roi_a=roi_a, roi_b=roi_b, tonic=float(tonic[ix]),
-                    mean=float(obs_mean[ix]), null_mean=float(s_mean[ix]), z=float(s_z[ix]),
-                    p=float(s_p[ix]), n_windows=n_valid,
-                    n_above_chance=int(above[ix].sum()),
-                    frac_above_chance=float(above[ix].sum() / max(n_valid, 1)),
-                ))
+                chance.append(
+                    dict(
+                        band=band,
+                        roi_a=roi_a,
+                        roi_b=roi_b,
+                        tonic=float(tonic[ix]),
+                        mean=float(obs_mean[ix]),
+                        null_mean=float(s_mean[ix]),
+                        z=float(s_z[ix]),
+                        p=float(s_p[ix]),
+                        n_windows=n_valid,
+                        n_above_chance=int(above[ix].sum()),
+                        frac_above_chance=float(above[ix].sum() / max(n_valid, 1)),
+                    )
+                )
                 obs, p = values[ix], p_values[ix]
                 with np.errstate(invalid="ignore"):
                     sig_w = p <= alpha
                 if not sig_w.any():
                     continue
-                found = _episode_bounds(times, obs, sig_w, null_mean[ix], tonic[ix],
-                                        n_step / sfreq, n_win / sfreq, t_end)
+                found = _episode_bounds(
+                    times,
+                    obs,
+                    sig_w,
+                    null_mean[ix],
+                    tonic[ix],
+                    n_step / sfreq,
+                    n_win / sfreq,
+                    t_end,
+                )
                 found = _merge_episodes(found, obs, float(merge_gap), min_duration)
                 for on, off, pk in found:
                     row = dict(
-                        band=band, roi_a=roi_a, roi_b=roi_b, onset=float(on),
-                        duration=float(off - on), peak=float(obs[pk]),
-                        peak_time=float(times[pk]), tonic=float(tonic[ix]),
-                        z=float(z[ix][pk]), p=float(p[pk]), p_chance=float(p_chance[ix][pk]),
+                        band=band,
+                        roi_a=roi_a,
+                        roi_b=roi_b,
+                        onset=float(on),
+                        duration=float(off - on),
+                        peak=float(obs[pk]),
+                        peak_time=float(times[pk]),
+                        tonic=float(tonic[ix]),
+                        z=float(z[ix][pk]),
+                        p=float(p[pk]),
+                        p_chance=float(p_chance[ix][pk]),
                         above_chance=bool(above[ix][pk]),
                     )
                     episodes.append(row)
@@ -569,10 +509,15 @@ def level1(
                     fmin, fmax = bands[band]
                     with gpu_step("Level 1 lead-lag"):
                         meta, sums = _lead_lag_sums(
-                            units[(bi, 0, ri)], units[(bi, 1, ci)],
-                            int(round(on * sfreq / q)), int(round(off * sfreq / q)),
-                            int(round(max_lag * sfreq / q)), sfreq / q, fmax - fmin,
-                            max_bytes, xp,
+                            units[(bi, 0, ri)],
+                            units[(bi, 1, ci)],
+                            int(round(on * sfreq / q)),
+                            int(round(off * sfreq / q)),
+                            int(round(max_lag * sfreq / q)),
+                            sfreq / q,
+                            fmax - fmin,
+                            max_bytes,
+                            xp,
                         )
                     pending.append((row, meta, sums, sfreq / q, fmax - fmin))
     # every episode's cross sums come to the host in one copy
@@ -583,18 +528,44 @@ def level1(
     episodes.sort(key=lambda e: (e["onset"], e["band"], e["roi_a"], e["roi_b"]))
     logger.info(f"In-Sync Level 1: {len(episodes)} episode(s)")
     params = dict(
-        window=n_win / sfreq, step=n_step / sfreq, n_surrogates=n_surrogates,
-        shuffle_block=m * n_unit / sfreq, min_shift=min_shift, alpha=alpha,
-        correction=correction, merge_gap=float(merge_gap), min_duration=min_duration,
-        max_lag=max_lag, sfreq=sfreq, decim={b: int(q) for b, q in sig.decim.items()},
-        precision=precision, backend=bk.name, reject_by_annotation=bool(reject_by_annotation),
-        first_time=float(sig.first_time), orig_time=_orig_time_str(sig.orig_time),
+        window=n_win / sfreq,
+        step=n_step / sfreq,
+        n_surrogates=n_surrogates,
+        shuffle_block=m * n_unit / sfreq,
+        min_shift=min_shift,
+        alpha=alpha,
+        correction=correction,
+        merge_gap=float(merge_gap),
+        min_duration=min_duration,
+        max_lag=max_lag,
+        sfreq=sfreq,
+        decim={b: int(q) for b, q in sig.decim.items()},
+        precision=precision,
+        backend=bk.name,
+        reject_by_annotation=bool(reject_by_annotation),
+        first_time=float(sig.first_time),
+        orig_time=_orig_time_str(sig.orig_time),
     )
     return InSyncLevel1(
-        times=times, values=values, tonic=tonic, tonic_sd=tonic_sd, z=z, p_values=p_values,
-        threshold=threshold, tonic_null_max=tonic_null_max, p_chance=p_chance,
-        chance_threshold=chance_threshold, chance_null_max=chance_null_max,
-        null_mean=null_mean, null_sd=null_sd, episodes=episodes, chance=chance, bands=bands,
-        roles=roles, roi_names=sig.roi_names, roi_channels=sig.roi_chs, measure=measure,
+        times=times,
+        values=values,
+        tonic=tonic,
+        tonic_sd=tonic_sd,
+        z=z,
+        p_values=p_values,
+        threshold=threshold,
+        tonic_null_max=tonic_null_max,
+        p_chance=p_chance,
+        chance_threshold=chance_threshold,
+        chance_null_max=chance_null_max,
+        null_mean=null_mean,
+        null_sd=null_sd,
+        episodes=episodes,
+        chance=chance,
+        bands=bands,
+        roles=roles,
+        roi_names=sig.roi_names,
+        roi_channels=sig.roi_chs,
+        measure=measure,
         params=params,
     )

@@ -32,122 +32,31 @@ import mne
 import numpy as np
 
 from .._docs import fill_doc
-from .._utils import _check_option, _validate_type, annotation_samples, logger, verbose, warn
+from .._utils import _check_option, _validate_type, logger, verbose, warn
 from ..roles import set_dyad_meta
 from .errors import PhysioIOError
+from .physio_missing import (  # noqa: F401 (public helpers, importable from here as before)
+    abs_start,
+    annotate_nan,
+    bad_masks,
+    mask_runs,
+)
 
 UTC = _dt.timezone.utc
-_TIME_NAMES = ("time", "times", "timestamp", "timestamps", "t", "seconds", "time_s", "time (s)",
-               "sec", "secs")
+_TIME_NAMES = (
+    "time",
+    "times",
+    "timestamp",
+    "timestamps",
+    "t",
+    "seconds",
+    "time_s",
+    "time (s)",
+    "sec",
+    "secs",
+)
 _UNIT_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "min": 60.0}
 _PHYSIO_TYPES = ("gsr", "ecg", "bio", "resp", "misc", "emg", "eog", "temperature")
-
-
-# --------------------------------------------------------------------------------------------
-# missing data: NaN samples and BAD_ annotations (shared by the readers, the preprocessing and
-# the lagged synchrony)
-
-
-def mask_runs(mask):
-    """Return the runs of True in a boolean vector.
-
-    Parameters
-    ----------
-    mask : array-like of bool, shape (n,)
-        The vector.
-
-    Returns
-    -------
-    runs : list of tuple
-        ``(start, stop)`` index pairs, ``stop`` exclusive, in order.
-    """
-    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
-    edges = np.flatnonzero(np.diff(m.astype(int)))
-    return list(zip(edges[::2], edges[1::2]))
-
-
-def annotate_nan(raw, description="BAD_missing"):
-    """Annotate each run of NaN samples of each channel, in place.
-
-    Parameters
-    ----------
-    raw : mne.io.Raw
-        The recording; its annotations get one entry per NaN run and channel, naming the
-        channel (``ch_names``).
-    description : str
-        The annotations' description.
-
-    Returns
-    -------
-    n_runs : int
-        The number of annotations added.
-    """
-    data = raw.get_data()
-    sf = raw.info["sfreq"]
-    onset, duration, desc, chs = [], [], [], []
-    for ci, row in enumerate(data):
-        for i0, i1 in mask_runs(~np.isfinite(row)):
-            onset.append(raw.first_time + i0 / sf)
-            duration.append((i1 - i0) / sf)
-            desc.append(description)
-            chs.append([raw.ch_names[ci]])
-    if onset:
-        raw.annotations.append(onset, duration, desc, ch_names=chs)
-    return len(onset)
-
-
-def bad_masks(raw, names):
-    """Which samples of each channel lie inside a ``BAD_`` annotation that applies to it.
-
-    An annotation applies to a channel when it names the channel (``ch_names``) or names no
-    channel (then it applies to all).
-
-    Parameters
-    ----------
-    raw : mne.io.Raw
-        The recording.
-    names : list of str
-        Channel names.
-
-    Returns
-    -------
-    mask : ndarray of bool, shape (n_names, n_times)
-        True inside an applicable ``BAD_`` annotation (one row per name, one column per
-        sample of ``raw``).
-    """
-    ann = raw.annotations
-    out = np.zeros((len(names), raw.n_times), bool)
-    is_bad = np.array([d.lower().startswith("bad") for d in ann.description], bool)
-    if not is_bad.any():
-        return out
-    sfreq = raw.info["sfreq"]
-    idx = np.flatnonzero(is_bad)
-    on = annotation_samples(raw, ann.onset[idx])
-    off = on + np.round(ann.duration[idx] * sfreq).astype(int)
-    for i0, i1, k in zip(on, off, idx):
-        chs = ann.ch_names[k]
-        rows = range(len(names)) if not len(chs) else [r for r, n in enumerate(names)
-                                                        if n in chs]
-        for r in rows:
-            out[r, max(int(i0), 0) : max(int(i1), 0)] = True
-    return out
-
-
-def abs_start(raw):
-    """Return the absolute time of a recording's first sample.
-
-    Parameters
-    ----------
-    raw : mne.io.Raw
-        The recording.
-
-    Returns
-    -------
-    start : datetime.datetime | None
-        ``meas_date`` plus ``first_time``; ``None`` when ``meas_date`` is not set.
-    """
-    md = raw.info["meas_date"]
-    return None if md is None else md + _dt.timedelta(seconds=raw.first_time)
 
 
 def _raw(data, names, types, sfreq, meas_date, fname, scales=None):
@@ -166,11 +75,31 @@ def _word(name, alternatives):
     return re.search(rf"(?<![a-z])({alternatives})(?![a-z])", name) is not None
 
 
-_CONDUCTANCE = {"µs": 1e-6, "us": 1e-6, "microsiemens": 1e-6, "microsiemen": 1e-6,
-                "µmho": 1e-6, "umho": 1e-6, "micromho": 1e-6, "micromhos": 1e-6,
-                "ms": 1e-3, "millisiemens": 1e-3, "s": 1.0, "siemens": 1.0, "mho": 1.0}
-_VOLTAGE = {"v": 1.0, "volt": 1.0, "volts": 1.0, "mv": 1e-3, "millivolts": 1e-3,
-            "µv": 1e-6, "uv": 1e-6, "microvolts": 1e-6}
+_CONDUCTANCE = {
+    "µs": 1e-6,
+    "us": 1e-6,
+    "microsiemens": 1e-6,
+    "microsiemen": 1e-6,
+    "µmho": 1e-6,
+    "umho": 1e-6,
+    "micromho": 1e-6,
+    "micromhos": 1e-6,
+    "ms": 1e-3,
+    "millisiemens": 1e-3,
+    "s": 1.0,
+    "siemens": 1.0,
+    "mho": 1.0,
+}
+_VOLTAGE = {
+    "v": 1.0,
+    "volt": 1.0,
+    "volts": 1.0,
+    "mv": 1e-3,
+    "millivolts": 1e-3,
+    "µv": 1e-6,
+    "uv": 1e-6,
+    "microvolts": 1e-6,
+}
 
 
 def _norm_unit(unit):
@@ -180,8 +109,9 @@ def _norm_unit(unit):
 def _guess_type(name, unit=""):
     """MNE channel type from a channel name and unit text."""
     n, u = name.lower(), _norm_unit(unit)
-    if (u in _CONDUCTANCE and u not in ("s", "ms")) or \
-            _word(n, r"eda|gsr|scl|scr|skin ?conductance"):
+    if (u in _CONDUCTANCE and u not in ("s", "ms")) or _word(
+        n, r"eda|gsr|scl|scr|skin ?conductance"
+    ):
         return "gsr"
     if _word(n, r"ecg|ekg"):
         return "ecg"
@@ -203,8 +133,9 @@ def _unit_scale(kind, unit, where):
         return 1.0
     if kind == "gsr":
         if u not in _CONDUCTANCE:
-            raise PhysioIOError(f"{where}: unit {unit!r} is not a conductance unit (µS, uS, "
-                                "µmho, mS, S).")
+            raise PhysioIOError(
+                f"{where}: unit {unit!r} is not a conductance unit (µS, uS, µmho, mS, S)."
+            )
         return _CONDUCTANCE[u]
     return _VOLTAGE.get(u, 1.0)
 
@@ -230,11 +161,18 @@ def _read_table(fname, delimiter):
     if delimiter is None:
         delimiter = "\t" if Path(fname).suffix.lower() in (".tsv", ".tab") else None
     try:
-        return pd.read_csv(fname, sep=delimiter, engine="python", skipinitialspace=True,
-                           na_values=["NA", "NaN", "nan", "", "-"])
+        return pd.read_csv(
+            fname,
+            sep=delimiter,
+            engine="python",
+            skipinitialspace=True,
+            na_values=["NA", "NaN", "nan", "", "-"],
+        )
     except Exception as err:  # pandas raises many types: say which file
-        raise PhysioIOError(f"{fname}: cannot be read as a table ({type(err).__name__}: "
-                            f"{err}). Check the delimiter (delimiter=',' or '\\t').") from None
+        raise PhysioIOError(
+            f"{fname}: cannot be read as a table ({type(err).__name__}: "
+            f"{err}). Check the delimiter (delimiter=',' or '\\t')."
+        ) from None
 
 
 def _times_to_seconds(col, fname, name, time_unit):
@@ -244,8 +182,10 @@ def _times_to_seconds(col, fname, name, time_unit):
     if pd.api.types.is_numeric_dtype(col):
         t = col.to_numpy(float) * _UNIT_SCALE[time_unit]
         if np.isnan(t).any():
-            raise PhysioIOError(f"{fname}: time column {name!r} has empty cells (rows "
-                                f"{np.flatnonzero(np.isnan(t))[:5].tolist()}).")
+            raise PhysioIOError(
+                f"{fname}: time column {name!r} has empty cells (rows "
+                f"{np.flatnonzero(np.isnan(t))[:5].tolist()})."
+            )
         start = None
         if time_unit == "s" and t[0] > 1e9:  # Unix time stamps (after 2001-09-09)
             start = _dt.datetime.fromtimestamp(t[0], tz=UTC)
@@ -253,8 +193,9 @@ def _times_to_seconds(col, fname, name, time_unit):
     try:
         stamps = pd.to_datetime(col, utc=True, format="ISO8601")
     except (ValueError, TypeError) as err:
-        raise PhysioIOError(f"{fname}: time column {name!r} is neither numeric nor ISO 8601 "
-                            f"date-times ({err}).") from None
+        raise PhysioIOError(
+            f"{fname}: time column {name!r} is neither numeric nor ISO 8601 date-times ({err})."
+        ) from None
     t = (stamps - stamps.iloc[0]).dt.total_seconds().to_numpy(float)
     return t, stamps.iloc[0].to_pydatetime()
 
@@ -300,9 +241,20 @@ def _grid(t, sfreq, fname, gap_threshold, jitter_tolerance):
 
 @verbose
 @fill_doc
-def read_raw_physio_csv(fname, *, time_column="auto", sfreq=None, time_unit="s",
-                        ch_types=None, units=None, meas_date=None, delimiter=None,
-                        gap_threshold=1.5, jitter_tolerance=0.25, verbose=None):
+def read_raw_physio_csv(
+    fname,
+    *,
+    time_column="auto",
+    sfreq=None,
+    time_unit="s",
+    ch_types=None,
+    units=None,
+    meas_date=None,
+    delimiter=None,
+    gap_threshold=1.5,
+    jitter_tolerance=0.25,
+    verbose=None,
+):
     """Read a timestamped CSV/TSV of physiological channels.
 
     Parameters
@@ -376,8 +328,10 @@ def read_raw_physio_csv(fname, *, time_column="auto", sfreq=None, time_unit="s",
         raise PhysioIOError(f"{fname}: no data column besides the time column.")
     bad = [c for c in names if not np.issubdtype(df[c].dtype, np.number)]
     if bad:
-        raise PhysioIOError(f"{fname}: column(s) {bad} are not numeric (first value "
-                            f"{df[bad[0]].iloc[0]!r}). Drop them or fix the file.")
+        raise PhysioIOError(
+            f"{fname}: column(s) {bad} are not numeric (first value "
+            f"{df[bad[0]].iloc[0]!r}). Drop them or fix the file."
+        )
     values = df[names].to_numpy(float).T
     start = None
     gaps = []
@@ -391,14 +345,15 @@ def read_raw_physio_csv(fname, *, time_column="auto", sfreq=None, time_unit="s",
     data = np.full((len(names), int(idx[-1]) + 1), np.nan)
     data[:, idx] = values
     if start is not None and meas_date is not None and start != meas_date:
-        warn(f"{fname}: the time stamps start at {start.isoformat()}; meas_date="
-             f"{meas_date} is ignored.")
+        warn(
+            f"{fname}: the time stamps start at {start.isoformat()}; meas_date="
+            f"{meas_date} is ignored."
+        )
     start = start if start is not None else meas_date
     types_over = _check_types(ch_types, names)
     units = dict(units or {})
     types = [types_over.get(c, _guess_type(c)) for c in names]
-    scales = [_unit_scale(k, units.get(c), f"{fname}: column {c!r}")
-              for c, k in zip(names, types)]
+    scales = [_unit_scale(k, units.get(c), f"{fname}: column {c!r}") for c, k in zip(names, types)]
     raw = _raw(data, names, types, sfreq, start, fname, scales)
     for i0, i1 in gaps:
         raw.annotations.append(i0 / sfreq, (i1 - i0) / sfreq, "BAD_gap")
@@ -411,11 +366,21 @@ def read_raw_physio_csv(fname, *, time_column="auto", sfreq=None, time_unit="s",
         tmp = mne.io.RawArray(np.where(cells, np.nan, 0.0), raw.info.copy(), verbose=False)
         n_missing = annotate_nan(tmp)
         raw.set_annotations(raw.annotations + tmp.annotations)
-    set_dyad_meta(raw, physio_source=dict(file=fname, kind="csv", sfreq=sfreq,
-                                          n_gaps=len(gaps), n_missing_runs=n_missing,
-                                          time_column=time_column))
-    logger.info(f"{fname}: {len(names)} channel(s), {data.shape[1]} samples at {sfreq:g} Hz, "
-                f"{len(gaps)} gap(s), {n_missing} run(s) of empty cells.")
+    set_dyad_meta(
+        raw,
+        physio_source=dict(
+            file=fname,
+            kind="csv",
+            sfreq=sfreq,
+            n_gaps=len(gaps),
+            n_missing_runs=n_missing,
+            time_column=time_column,
+        ),
+    )
+    logger.info(
+        f"{fname}: {len(names)} channel(s), {data.shape[1]} samples at {sfreq:g} Hz, "
+        f"{len(gaps)} gap(s), {n_missing} run(s) of empty cells."
+    )
     return raw
 
 
@@ -423,8 +388,13 @@ def read_raw_physio_csv(fname, *, time_column="auto", sfreq=None, time_unit="s",
 # Empatica
 
 
-_EMPATICA = {"EDA": ("gsr", 1e-6), "BVP": ("bio", 1.0), "HR": ("misc", 1.0),
-             "TEMP": ("misc", 1.0), "ACC": ("misc", 1.0)}
+_EMPATICA = {
+    "EDA": ("gsr", 1e-6),
+    "BVP": ("bio", 1.0),
+    "HR": ("misc", 1.0),
+    "TEMP": ("misc", 1.0),
+    "ACC": ("misc", 1.0),
+}
 
 
 @verbose
@@ -457,31 +427,43 @@ def read_raw_empatica(fname, *, ch_name=None, ch_type=None, verbose=None):
     fname = str(fname)
     stem = Path(fname).stem.upper()
     if stem == "IBI":
-        raise PhysioIOError(f"{fname} holds inter-beat intervals, not a regular series: read "
-                            "it with read_empatica_ibi.")
+        raise PhysioIOError(
+            f"{fname} holds inter-beat intervals, not a regular series: read "
+            "it with read_empatica_ibi."
+        )
     try:
         with open(fname, encoding="utf-8") as fid:
             head = [next(fid) for _ in range(2)]
         values = np.loadtxt(fname, delimiter=",", skiprows=2, ndmin=2)
     except (StopIteration, ValueError) as err:
-        raise PhysioIOError(f"{fname}: not an Empatica file (2 header rows: start time, "
-                            f"rate; then numbers): {err}.") from None
+        raise PhysioIOError(
+            f"{fname}: not an Empatica file (2 header rows: start time, rate; then numbers): {err}."
+        ) from None
     starts = [float(v) for v in head[0].split(",")]
     rates = [float(v) for v in head[1].split(",")]
     if len(set(rates)) != 1 or not rates[0] > 0:
-        raise PhysioIOError(f"{fname}: the rate row {head[1].strip()!r} must hold one "
-                            "positive rate.")
+        raise PhysioIOError(
+            f"{fname}: the rate row {head[1].strip()!r} must hold one positive rate."
+        )
     if values.shape[1] != len(starts):
-        raise PhysioIOError(f"{fname}: {len(starts)} start time(s) but {values.shape[1]} "
-                            "column(s).")
+        raise PhysioIOError(
+            f"{fname}: {len(starts)} start time(s) but {values.shape[1]} column(s)."
+        )
     base = ch_name or stem
     names = [base] if values.shape[1] == 1 else [f"{base}_{a}" for a in "XYZ"[: values.shape[1]]]
     kind, scale = _EMPATICA.get(stem, ("misc", 1.0))
     if ch_type is not None:
         _check_option("ch_type", ch_type, _PHYSIO_TYPES)
         kind = ch_type
-    raw = _raw(values.T, names, [kind] * len(names), rates[0],
-               _dt.datetime.fromtimestamp(starts[0], tz=UTC), fname, [scale] * len(names))
+    raw = _raw(
+        values.T,
+        names,
+        [kind] * len(names),
+        rates[0],
+        _dt.datetime.fromtimestamp(starts[0], tz=UTC),
+        fname,
+        [scale] * len(names),
+    )
     annotate_nan(raw)
     set_dyad_meta(raw, physio_source=dict(file=fname, kind="empatica", sfreq=rates[0]))
     return raw
@@ -563,8 +545,9 @@ def read_raw_acqknowledge(fname, *, channels=None, ch_types=None, verbose=None):
     try:
         acq = bioread.read_file(fname)
     except Exception as err:  # bioread raises its own and generic errors
-        raise PhysioIOError(f"{fname}: bioread cannot read it ({type(err).__name__}: "
-                            f"{err}).") from None
+        raise PhysioIOError(
+            f"{fname}: bioread cannot read it ({type(err).__name__}: {err})."
+        ) from None
     chans = list(acq.channels)
     names = [c.name for c in chans]
     if channels is not None:
@@ -583,12 +566,13 @@ def read_raw_acqknowledge(fname, *, channels=None, ch_types=None, verbose=None):
     lengths = {len(c.data) for c in chans}
     n = min(lengths)
     if len(lengths) > 1:
-        warn(f"{fname}: channels have {sorted(lengths)} samples (recording stopped within a "
-             f"block); all are cut to {n}.")
+        warn(
+            f"{fname}: channels have {sorted(lengths)} samples (recording stopped within a "
+            f"block); all are cut to {n}."
+        )
     over = _check_types(ch_types, [c.name for c in chans])
     types = [over.get(c.name, _guess_type(c.name, c.units)) for c in chans]
-    scales = [_unit_scale(k, c.units, f"{fname}: channel {c.name!r}")
-              for c, k in zip(chans, types)]
+    scales = [_unit_scale(k, c.units, f"{fname}: channel {c.name!r}") for c, k in zip(chans, types)]
     start = None
     markers = list(acq.event_markers or [])
     base_rate = float(acq.samples_per_second)
@@ -612,6 +596,10 @@ def read_raw_acqknowledge(fname, *, channels=None, ch_types=None, verbose=None):
     if onset:
         raw.annotations.append(onset, [0.0] * len(onset), desc, ch_names=chs)
     annotate_nan(raw)
-    set_dyad_meta(raw, physio_source=dict(file=fname, kind="acqknowledge", sfreq=sfreq,
-                                          meas_date_from_markers=start is not None))
+    set_dyad_meta(
+        raw,
+        physio_source=dict(
+            file=fname, kind="acqknowledge", sfreq=sfreq, meas_date_from_markers=start is not None
+        ),
+    )
     return raw

@@ -27,7 +27,7 @@ import numpy as np
 from .._docs import fill_doc
 from .._utils import _validate_type, logger, verbose, warn
 from ..io.physio import mask_runs
-from .physio import _annotate, _names
+from .physio_missing import _annotate, _names
 
 
 def _mea_names(raw, picks):

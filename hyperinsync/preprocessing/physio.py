@@ -28,165 +28,19 @@ import numpy as np
 
 from .._docs import fill_doc
 from .._utils import _check_option, _validate_type, as_table, logger, verbose, warn
-from ..dyad import ROLE_SEP, get_dyad_meta, set_dyad_meta
-from ..io.physio import abs_start, bad_masks, mask_runs
+from ..dyad import get_dyad_meta, set_dyad_meta
+from ..io.physio import abs_start, mask_runs
+from .physio_missing import (
+    _annotate,
+    _names,
+    _per_run,
+    _renamed,
+    _valid,
+    annotate_flat,  # noqa: F401 (public, importable from here as before)
+    annotate_missing,  # noqa: F401 (public, importable from here as before)
+)
 
 _MIN_IBI, _MAX_IBI = 0.3, 2.0  # s: 200 and 30 beats per minute
-
-
-# --------------------------------------------------------------------------------------------
-# shared helpers
-
-
-def _names(raw, picks, types, what):
-    """Channel names to process: ``picks`` (names or a type) or every channel of ``types``."""
-    if picks is None or isinstance(picks, str) and picks in ("gsr", "ecg", "bio", "misc",
-                                                               "resp"):
-        want = types if picks is None else (picks,)
-        names = [n for n, t in zip(raw.ch_names, raw.get_channel_types()) if t in want]
-        if not names:
-            raise ValueError(
-                f"No {what} channel (type {' or '.join(want)}) in the recording; its channels: "
-                f"{list(zip(raw.ch_names, raw.get_channel_types()))[:10]}. Pass picks= "
-                "with channel names, or set the channel types."
-            )
-        return names
-    picks = [picks] if isinstance(picks, str) else list(picks)
-    missing = [p for p in picks if p not in raw.ch_names]
-    if missing:
-        raise ValueError(f"picks names channels not in the recording: {missing}.")
-    return picks
-
-
-def _valid(raw, names):
-    """(n, n_times) bool: finite and outside the channel's BAD_ annotations."""
-    data = raw.get_data(picks=names)
-    return np.isfinite(data) & ~bad_masks(raw, names), data
-
-
-def _renamed(name, new):
-    """``'therapist:ECG' -> 'therapist:HR'``; ``'ECG' -> 'HR'``."""
-    role, sep, _ = name.rpartition(ROLE_SEP) if ROLE_SEP in name else ("", "", name)
-    return f"{role}{sep}{new}"
-
-
-def _annotate(raw, spans, description):
-    """Append ``description`` over ``[(channel, i0, i1)]`` sample spans (in place)."""
-    sf = raw.info["sfreq"]
-    if spans:
-        raw.annotations.append([raw.first_time + i0 / sf for _, i0, _ in spans],
-                               [(i1 - i0) / sf for _, i0, i1 in spans],
-                               [description] * len(spans),
-                               ch_names=[[ch] for ch, _, _ in spans])
-
-
-@verbose
-@fill_doc
-def annotate_missing(raw, picks=None, verbose=None):
-    """Return a copy with a ``BAD_missing`` annotation over every NaN run of each channel.
-
-    Parameters
-    ----------
-    raw : mne.io.Raw
-        The recording (a dyad or one person).
-    picks : list of str | None
-        Channels; ``None``: all.
-    %(verbose)s
-
-    Returns
-    -------
-    raw : mne.io.Raw
-        A copy, data unchanged.
-
-    Examples
-    --------
-    >>> import mne
-    >>> raw = mne.io.RawArray([[1.0, np.nan, np.nan, 2.0, 2.5, np.nan]],
-    ...                       mne.create_info(["EDA"], 4.0, "gsr"))
-    >>> marked = hs.preprocessing.annotate_missing(raw)
-    >>> marked.annotations.description.tolist(), marked.annotations.onset.tolist()
-    (['BAD_missing', 'BAD_missing'], [0.25, 1.25])
-    """
-    _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
-    out = raw.copy().load_data()
-    names = out.ch_names if picks is None else _names(out, picks, (), "")
-    data = out.get_data(picks=names)
-    spans = [(n, i0, i1) for n, row in zip(names, data) for i0, i1 in mask_runs(np.isnan(row))]
-    _annotate(out, spans, "BAD_missing")
-    logger.info(f"annotate_missing: {len(spans)} NaN run(s).")
-    return out
-
-
-@verbose
-@fill_doc
-def annotate_flat(raw, picks=None, *, min_duration=10.0, tol=0.0, verbose=None):
-    """Return a copy with ``BAD_flat`` over stretches where a channel does not change.
-
-    A detached electrode, a saturated amplifier or a frozen video reads a constant value;
-    such a stretch carries no synchrony and would correlate as undefined (zero variance).
-
-    Parameters
-    ----------
-    raw : mne.io.Raw
-        The recording.
-    picks : str | list of str | None
-        Channels or a type; ``None``: every ``gsr``, ``ecg``, ``bio``, ``resp`` and ``misc``
-        channel.
-    min_duration : float
-        Shortest flat stretch to annotate, in seconds.
-    tol : float
-        Largest change between consecutive samples that still counts as flat (in the
-        channel's units; 0: exactly constant).
-    %(verbose)s
-
-    Returns
-    -------
-    raw : mne.io.Raw
-        A copy, data unchanged.
-
-    Raises
-    ------
-    ValueError
-        When a channel is flat over all its valid samples (a dead sensor): drop it.
-    """
-    _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
-    out = raw.copy().load_data()
-    names = _names(out, picks, ("gsr", "ecg", "bio", "resp", "misc"), "physiological")
-    sf = out.info["sfreq"]
-    spans = []
-    for name, row in zip(names, out.get_data(picks=names)):
-        finite = np.isfinite(row)
-        if finite.sum() > 1 and np.ptp(row[finite]) <= tol:
-            raise ValueError(
-                f"Channel {name!r} is flat over the whole recording ({row[finite][0]:g}): a "
-                "dead or detached sensor. Drop it (raw.drop_channels) before analysis."
-            )
-        still = np.zeros(len(row), bool)
-        still[1:] = np.abs(np.diff(row)) <= tol  # NaN compare False: a gap ends a run
-        for i0, i1 in mask_runs(still):
-            if (i1 - i0 + 1) / sf >= min_duration:
-                spans.append((name, i0 - 1, i1))
-    _annotate(out, spans, "BAD_flat")
-    if spans:
-        warn(f"annotate_flat: {len(spans)} flat stretch(es) of at least {min_duration:g} s "
-             f"in {sorted({s[0] for s in spans})}, annotated BAD_flat.")
-    return out
-
-
-def _per_run(raw, name, valid, row, min_run, func, what):
-    """Apply ``func`` to each valid run of at least ``min_run`` s; NaN elsewhere."""
-    sf = raw.info["sfreq"]
-    out = np.full(len(row), np.nan)
-    short = []
-    for i0, i1 in mask_runs(valid):
-        if (i1 - i0) / sf < min_run:
-            short.append((name, i0, i1))
-            continue
-        out[i0:i1] = func(row[i0:i1])
-    if short:
-        logger.info(f"{what}: {len(short)} stretch(es) of {name!r} shorter than {min_run:g} s "
-                    "between missing data are left missing (BAD_too_short).")
-    return out, short
 
 
 # --------------------------------------------------------------------------------------------
@@ -228,6 +82,7 @@ def clean_eda(raw, picks="gsr", *, method="neurokit", min_run=10.0, verbose=None
     shorts = []
     low = False
     for k, name in enumerate(names):
+
         def clean(x):
             nonlocal low
             with warnings.catch_warnings(record=True) as caught:
@@ -244,8 +99,10 @@ def clean_eda(raw, picks="gsr", *, method="neurokit", min_run=10.0, verbose=None
         out._data[out.ch_names.index(name)] = row
     _annotate(out, shorts, "BAD_too_short")
     if low:
-        warn(f"clean_eda: at {sf:g} Hz NeuroKit2 does not low-pass ({method!r} filters at 3 "
-             "Hz, above the Nyquist frequency): the channels are unchanged.")
+        warn(
+            f"clean_eda: at {sf:g} Hz NeuroKit2 does not low-pass ({method!r} filters at 3 "
+            "Hz, above the Nyquist frequency): the channels are unchanged."
+        )
     return out
 
 
@@ -310,11 +167,9 @@ def eda_decompose(raw, picks="gsr", *, method="highpass", min_run=30.0, verbose=
     with add.info._unlock():
         add.info["meas_date"] = out.info["meas_date"]
     out.add_channels([add], force_update_info=True)
-    missing = [(n, i0, i1) for n, row in zip(new_names, new)
-               for i0, i1 in mask_runs(np.isnan(row))]
+    missing = [(n, i0, i1) for n, row in zip(new_names, new) for i0, i1 in mask_runs(np.isnan(row))]
     _annotate(out, missing, "BAD_too_short" if shorts else "BAD_missing")
-    logger.info(f"eda_decompose ({method}): {len(names)} channel(s) -> "
-                f"{', '.join(new_names)}.")
+    logger.info(f"eda_decompose ({method}): {len(names)} channel(s) -> {', '.join(new_names)}.")
     return out
 
 
@@ -335,8 +190,9 @@ def _beat_kind(raw, name, kind):
 
 @verbose
 @fill_doc
-def detect_beats(raw, picks=None, *, kind="auto", correct_artifacts=True, min_run=10.0,
-                 verbose=None):
+def detect_beats(
+    raw, picks=None, *, kind="auto", correct_artifacts=True, min_run=10.0, verbose=None
+):
     """Heart beats from ECG (R peaks) or PPG (pulse peaks) with NeuroKit2.
 
     Each stretch between missing samples or ``BAD_`` spans is cleaned (``ecg_clean`` /
@@ -387,21 +243,25 @@ def detect_beats(raw, picks=None, *, kind="auto", correct_artifacts=True, min_ru
                 warnings.simplefilter("ignore")
                 if kk == "ecg":
                     clean = nk.ecg_clean(x, sampling_rate=sf)
-                    _, info = nk.ecg_peaks(clean, sampling_rate=sf,
-                                           correct_artifacts=correct_artifacts)
+                    _, info = nk.ecg_peaks(
+                        clean, sampling_rate=sf, correct_artifacts=correct_artifacts
+                    )
                     peaks = info["ECG_R_Peaks"]
                 else:
                     clean = nk.ppg_clean(x, sampling_rate=sf)
-                    _, info = nk.ppg_peaks(clean, sampling_rate=sf,
-                                           correct_artifacts=correct_artifacts)
+                    _, info = nk.ppg_peaks(
+                        clean, sampling_rate=sf, correct_artifacts=correct_artifacts
+                    )
                     peaks = info["PPG_Peaks"]
             times.append((i0 + np.asarray(peaks, float)) / sf)
             segs.append((i0 / sf, i1 / sf))
         t = np.concatenate(times) if times else np.array([])
         if len(t) < 2:
-            raise ValueError(f"Channel {name!r}: fewer than 2 beats found in "
-                             f"{sum(b - a for a, b in segs):.1f} s of valid signal; is it an "
-                             f"{kk.upper()}? (kind={kind!r})")
+            raise ValueError(
+                f"Channel {name!r}: fewer than 2 beats found in "
+                f"{sum(b - a for a, b in segs):.1f} s of valid signal; is it an "
+                f"{kk.upper()}? (kind={kind!r})"
+            )
         out[name] = dict(times=t, segments=segs, sfreq=float(sf))
         logger.info(f"{name}: {len(t)} beats ({kk}) in {len(segs)} segment(s).")
     return out
@@ -420,8 +280,17 @@ def _intervals(entry, min_ibi, max_ibi):
 
 @verbose
 @fill_doc
-def heart_rate_from_beats(beats, *, sfreq=4.0, n_times=None, meas_date=None,
-                          min_ibi=_MIN_IBI, max_ibi=_MAX_IBI, name="HR", verbose=None):
+def heart_rate_from_beats(
+    beats,
+    *,
+    sfreq=4.0,
+    n_times=None,
+    meas_date=None,
+    min_ibi=_MIN_IBI,
+    max_ibi=_MAX_IBI,
+    name="HR",
+    verbose=None,
+):
     """Return an evenly sampled heart rate (bpm) from beat times.
 
     The rate of each valid interval (``60 / IBI``) is placed at the beat that ends it and
@@ -470,8 +339,7 @@ def heart_rate_from_beats(beats, *, sfreq=4.0, n_times=None, meas_date=None,
             # the rate is known from the run's first interval end on (nothing extrapolated)
             sel = (grid >= x[0]) & (grid <= x[-1])
             if sel.any():
-                row[sel] = nk.signal_interpolate(x, y, x_new=grid[sel],
-                                                 method="monotone_cubic")
+                row[sel] = nk.signal_interpolate(x, y, x_new=grid[sel], method="monotone_cubic")
         out_name = _renamed(ch, name)
         names.append(out_name)
         rows.append(row)
@@ -486,8 +354,17 @@ def heart_rate_from_beats(beats, *, sfreq=4.0, n_times=None, meas_date=None,
 
 @verbose
 @fill_doc
-def heart_rate(raw, picks=None, *, sfreq=4.0, kind="auto", correct_artifacts=True,
-               min_ibi=_MIN_IBI, max_ibi=_MAX_IBI, verbose=None):
+def heart_rate(
+    raw,
+    picks=None,
+    *,
+    sfreq=4.0,
+    kind="auto",
+    correct_artifacts=True,
+    min_ibi=_MIN_IBI,
+    max_ibi=_MAX_IBI,
+    verbose=None,
+):
     """ECG/PPG -> beats -> inter-beat intervals -> evenly sampled heart rate (bpm).
 
     :func:`detect_beats` then :func:`heart_rate_from_beats`; the beat times are kept in
@@ -519,17 +396,37 @@ def heart_rate(raw, picks=None, *, sfreq=4.0, kind="auto", correct_artifacts=Tru
     beats = detect_beats(raw, picks, kind=kind, correct_artifacts=correct_artifacts)
     n_out = int(np.floor((raw.n_times - 1) / raw.info["sfreq"] * sfreq)) + 1
     # time 0 of the output is the input's first sample
-    hr = heart_rate_from_beats(beats, sfreq=sfreq, n_times=n_out, meas_date=abs_start(raw),
-                               min_ibi=min_ibi, max_ibi=max_ibi)
-    set_dyad_meta(hr, beats={ch: dict(times=e["times"].tolist(), segments=e["segments"],
-                                      sfreq=e["sfreq"]) for ch, e in beats.items()},
-                  heart_rate=dict(min_ibi=min_ibi, max_ibi=max_ibi, kind=kind,
-                                  correct_artifacts=correct_artifacts))
+    hr = heart_rate_from_beats(
+        beats,
+        sfreq=sfreq,
+        n_times=n_out,
+        meas_date=abs_start(raw),
+        min_ibi=min_ibi,
+        max_ibi=max_ibi,
+    )
+    set_dyad_meta(
+        hr,
+        beats={
+            ch: dict(times=e["times"].tolist(), segments=e["segments"], sfreq=e["sfreq"])
+            for ch, e in beats.items()
+        },
+        heart_rate=dict(
+            min_ibi=min_ibi, max_ibi=max_ibi, kind=kind, correct_artifacts=correct_artifacts
+        ),
+    )
     return hr
 
 
-def hrv_windows(beats, *, window=60.0, step=30.0, duration=None, min_coverage=0.8,
-                min_ibi=_MIN_IBI, max_ibi=_MAX_IBI):
+def hrv_windows(
+    beats,
+    *,
+    window=60.0,
+    step=30.0,
+    duration=None,
+    min_coverage=0.8,
+    min_ibi=_MIN_IBI,
+    max_ibi=_MAX_IBI,
+):
     """Windowed heart-rate variability: RMSSD and RSA (ln HF power) per window.
 
     Parameters
@@ -560,8 +457,10 @@ def hrv_windows(beats, *, window=60.0, step=30.0, duration=None, min_coverage=0.
     if isinstance(beats, mne.io.BaseRaw):
         meta = get_dyad_meta(beats).get("beats")
         if not meta:
-            raise ValueError("This Raw holds no beats: pass the output of heart_rate, or the "
-                             "dict of detect_beats.")
+            raise ValueError(
+                "This Raw holds no beats: pass the output of heart_rate, or the "
+                "dict of detect_beats."
+            )
         beats = {k: dict(v, times=np.asarray(v["times"])) for k, v in meta.items()}
     _validate_type(beats, dict, "beats")
     if duration is None:
@@ -578,17 +477,22 @@ def hrv_windows(beats, *, window=60.0, step=30.0, duration=None, min_coverage=0.
             pair = good[1:] & good[:-1]
             d = np.diff(ibi)[pair]
             valid = cover >= min_coverage and len(d) >= 2
-            row = dict(channel=ch, onset=float(onset), center=float(onset + window / 2),
-                       n_beats=int(good.sum()) + 1 if good.any() else 0, coverage=cover,
-                       mean_hr=float(60.0 / ibi[good].mean()) if good.any() else np.nan,
-                       rmssd=float(np.sqrt(np.mean(d**2)) * 1000) if valid else np.nan,
-                       rsa_lnhf=np.nan, valid=bool(valid))
+            row = dict(
+                channel=ch,
+                onset=float(onset),
+                center=float(onset + window / 2),
+                n_beats=int(good.sum()) + 1 if good.any() else 0,
+                coverage=cover,
+                mean_hr=float(60.0 / ibi[good].mean()) if good.any() else np.nan,
+                rmssd=float(np.sqrt(np.mean(d**2)) * 1000) if valid else np.nan,
+                rsa_lnhf=np.nan,
+                valid=bool(valid),
+            )
             if valid and good[inside].all():
                 peaks = np.concatenate([[t0[good][0]], t_end[good]])
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    fr = nk.hrv_frequency(np.round(peaks * 1000).astype(int),
-                                          sampling_rate=1000)
+                    fr = nk.hrv_frequency(np.round(peaks * 1000).astype(int), sampling_rate=1000)
                 row["rsa_lnhf"] = float(fr["HRV_LnHF"].iloc[0])
             rows.append(row)
     return as_table(rows)

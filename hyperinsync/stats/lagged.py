@@ -5,8 +5,9 @@ physiological or movement series (the values and their definitions:
 :mod:`hyperinsync.sync.lagged`) and tests it: synchrony against surrogates, in-phase vs
 anti-phase, who leads, per annotated segment and per window (Level 1 episodes).
 :func:`lagged_pseudo_dyads` compares real dyads with pseudo-dyads across a study. The tests
-themselves are in :mod:`hyperinsync.stats.lagged_inference`, the result class in
-:mod:`hyperinsync.stats.lagged_result`.
+themselves are in :mod:`hyperinsync.stats.lagged_inference`, the windows (segments,
+surrogate pairings, episodes) in :mod:`hyperinsync.stats.lagged_windows`, the result class
+in :mod:`hyperinsync.stats.lagged_result`.
 
 .. rubric:: Statistics
 
@@ -94,8 +95,6 @@ Level 2 (the session and its segments)
 
 from __future__ import annotations
 
-import math
-
 import mne
 import numpy as np
 
@@ -117,152 +116,44 @@ from ..sync.lagged import (
     DEFINITIONS,
     LagGeometry,
     lagged_values,
-    peak_lag,
     read_series,
     resolve_pairs,
     seconds_to_samples,
 )
-from ..sync.signals import annotation_spans
 from .group import permutation_test
 from .inference import fdr_bh, maxstat_p
-from .lagged_inference import _lead_test, _stats_over, _surrogate_test, _susy_summary
+from .lagged_inference import _stats_over, _surrogate_test, _susy_summary
 from .lagged_result import LaggedSyncResult
-from .pairings import shuffle_orders
+from .lagged_windows import _episodes, _segment_windows, _surrogate_pairings
 
 NULLS = ("circular_shift", "segment_shuffle")
 
 
-def _segment_windows(raw, names, geom):
-    """Return the windows inside each annotated stretch, and the stretches.
-
-    ``{name: boolean mask of windows whose data lie inside one stretch of that name}`` and
-    ``{name: [[onset, duration], ...]}`` of its stretches (s from the first sample).
-    """
-    descs = np.asarray(raw.annotations.description)
-    out, spans = {}, {}
-    lo = geom.data_starts
-    hi = lo + geom.span
-    for name in names:
-        _validate_type(name, str, "segment name")
-        sel = descs == name
-        if not sel.any():
-            present = sorted(set(descs.tolist())) or ["none"]
-            raise ValueError(
-                f"Segment {name!r} is not annotated in the recording (annotation "
-                f"descriptions: {', '.join(present)})."
-            )
-        on, off = annotation_spans(raw, sel)
-        spans[name] = [[float(s0 / geom.sfreq), float((s1 - s0) / geom.sfreq)]
-                       for s0, s1 in zip(on, off)]
-        inside = np.zeros(len(lo), bool)
-        for s0, s1 in zip(on, off):
-            inside |= (lo >= s0) & (hi <= s1)
-        if not inside.any():
-            warn(f"Segment {name!r}: no window of {geom.span / geom.sfreq:g} s of data fits "
-                 "inside its annotations; it is reported as empty.")
-        out[name] = inside
-    return out, spans
-
-
-def _surrogate_pairings(definition, null, geom, n_sur, min_shift, rng):
-    """Surrogates as shifts (wcc circular: (W, J) B starts) or as window pairings (J, W)."""
-    n_w, n = geom.n_windows, geom.n_times
-    ident = np.arange(n_w)[None, :]
-    if null is None or n_sur == 0:
-        return ident, 0
-    if null == "segment_shuffle":
-        if geom.overlapping:
-            raise ValueError(
-                f"null='segment_shuffle' needs windows that share no samples: with "
-                f"definition={definition!r} a window uses {geom.span / geom.sfreq:g} s of "
-                f"data but windows start every {geom.inc / geom.sfreq:g} s. Shuffling "
-                "overlapping windows breaks the dependence between neighbours that the real "
-                "pairing keeps (a liberal test): use null='circular_shift', or step >= "
-                f"{geom.span / geom.sfreq:g} s."
-            )
-        perms = shuffle_orders(rng, n_w, n_sur, "windows")
-        return np.concatenate([ident, perms]), n_sur
-    if definition == "wcc":
-        lo, hi = min_shift, n - min_shift
-        if hi < lo:
-            raise ValueError(
-                f"min_shift={min_shift / geom.sfreq:g} s leaves no circular shift of a "
-                f"{n / geom.sfreq:g} s recording: lower it or use a longer recording."
-            )
-        avail = hi - lo + 1
-        if avail < n_sur:
-            logger.info(f"Only {avail} distinct circular shifts exist; using all of them.")
-            shifts = np.arange(lo, hi + 1)
-        else:
-            shifts = np.sort(rng.choice(avail, n_sur, replace=False)) + lo
-        return np.concatenate([[0], shifts]), len(shifts)
-    # rmea / susy: whole-window shifts of the window grid
-    m_min = int(math.ceil(min_shift / geom.inc))
-    options = np.arange(m_min, n_w - m_min + 1)
-    if not len(options):
-        raise ValueError(
-            f"With {n_w} windows and min_shift={min_shift / geom.sfreq:g} s no whole-window "
-            f"circular shift is possible for definition={definition!r}: use a longer "
-            "recording, a smaller step, null='segment_shuffle' or definition='wcc'."
-        )
-    if len(options) < n_sur:
-        logger.info(f"definition={definition!r} shifts whole windows: only {len(options)} "
-                    f"distinct circular shifts exist ({n_w} windows); using all of them.")
-        shifts = options
-    else:
-        shifts = np.sort(rng.choice(options, n_sur, replace=False))
-    pairing = np.mod(ident + shifts[:, None], n_w)
-    return np.concatenate([ident, pairing]), len(shifts)
-
-
-def _episodes(mod, p, geom, obs_abs, obs, d, blocks, win_s, stat_kw):
-    """Find runs of consecutive significant windows: their peak lag and sign, and leader.
-
-    Who leads in a run: the lead test of the session restricted to the run's windows.
-    """
-    sig = np.isfinite(p) & (p <= stat_kw["alpha"])
-    lags_s = stat_kw["lags_s"]
-    out = []
-    w = 0
-    while w < len(sig):
-        if not sig[w]:
-            w += 1
-            continue
-        e = w
-        while e + 1 < len(sig) and sig[e + 1]:
-            e += 1
-        with quiet_empty_slices():
-            prof = np.nanmean(obs_abs[w : e + 1], axis=0)
-            signed = np.nanmean(obs[w : e + 1], axis=0)
-        lag, peak = peak_lag(prof, lags_s)
-        k = int(np.argmin(np.abs(lags_s - lag)))
-        inside = np.zeros(len(sig), bool)
-        inside[w : e + 1] = True
-        # a leader only as for the session: the lag-mirror test over the episode's blocks
-        # and a peak-lag interval excluding 0 (a short episode cannot show one: simultaneous)
-        lead = _lead_test(np.where(inside, d, np.nan), obs_abs, blocks, stat_kw["n_sur"],
-                          stat_kw["n_boot"], stat_kw["alpha"], stat_kw["ci"],
-                          stat_kw["rng"], lags_s, stat_kw["roles"])
-        t0 = geom.starts[w] / geom.sfreq
-        out.append(dict(
-            modality=mod, onset=float(t0),
-            duration=float(geom.starts[e] / geom.sfreq + win_s - t0),
-            n_windows=int(e - w + 1), peak=float(peak), p=float(np.nanmin(p[w : e + 1])),
-            lag=float(lag), lag_ci_low=lead["peak_lag_ci_low"],
-            lag_ci_high=lead["peak_lag_ci_high"], lead=lead["lead"], lead_p=lead["lead_p"],
-            n_blocks=lead["n_blocks"], leader=lead["leader"], signed_peak=float(signed[k]),
-            phase="in-phase" if signed[k] > 0 else "anti-phase",
-        ))
-        w = e + 1
-    return out
-
-
 @verbose
 @fill_doc
-def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", absolute=True,
-                fisher_z=True, max_missing=0.5, null="auto", n_surrogates=1000,
-                min_shift=None, segments=None, alpha=0.05, ci=0.95, n_boot=2000,
-                lead_block=None, seed=None, backend="auto", verbose=None):
+def lagged_sync(
+    inst,
+    pairs=None,
+    *,
+    lag,
+    window,
+    step=None,
+    definition="wcc",
+    absolute=True,
+    fisher_z=True,
+    max_missing=0.5,
+    null="auto",
+    n_surrogates=1000,
+    min_shift=None,
+    segments=None,
+    alpha=0.05,
+    ci=0.95,
+    n_boot=2000,
+    lead_block=None,
+    seed=None,
+    backend="auto",
+    verbose=None,
+):
     """Windowed lagged cross-correlation of a dyad's body or autonomic signals.
 
     See :mod:`hyperinsync.sync.lagged` for the definitions and
@@ -352,52 +243,85 @@ def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", a
     sfreq = inst.info["sfreq"]
     geom = LagGeometry(definition, sfreq, inst.n_times, window, lag, step)
     if len(geom.lags) > 1001:
-        warn(f"{len(geom.lags)} lags (+/-{lag} s at {sfreq:g} Hz, one per sample): body and "
-             "autonomic signals rarely need more than 25-32 Hz. Resample first "
-             "(hyperinsync.io.align_physio or raw.resample) to save time and memory.")
-    min_shift_n = (geom.span if min_shift is None else
-                   seconds_to_samples(min_shift, sfreq, "min_shift"))
+        warn(
+            f"{len(geom.lags)} lags (+/-{lag} s at {sfreq:g} Hz, one per sample): body and "
+            "autonomic signals rarely need more than 25-32 Hz. Resample first "
+            "(hyperinsync.io.align_physio or raw.resample) to save time and memory."
+        )
+    min_shift_n = (
+        geom.span if min_shift is None else seconds_to_samples(min_shift, sfreq, "min_shift")
+    )
     chans = resolve_pairs(inst, pairs)
     roles = get_roles(inst)
     names = [n for pair in chans.values() for n in pair]
     bad = bad_masks(inst, names)
-    pairing, n_sur = _surrogate_pairings(definition, null, geom, n_surrogates, min_shift_n,
-                                         rng)
+    pairing, n_sur = _surrogate_pairings(definition, null, geom, n_surrogates, min_shift_n, rng)
     seg_masks, seg_spans = _segment_windows(inst, list(segments or []), geom)
     # the whole recording, then each segment: the groups of windows tested
     groups = np.array([np.ones(geom.n_windows, bool)] + list(seg_masks.values()))
     lags_s = geom.lags / sfreq
     win_s = geom.win / sfreq
     blocks, block_size, block_gap = geom.block_of_windows(
-        None if lead_block is None else seconds_to_samples(lead_block, sfreq, "lead_block"))
+        None if lead_block is None else seconds_to_samples(lead_block, sfreq, "lead_block")
+    )
     all_w = np.ones(geom.n_windows, bool)
     values, s_abs, s_sgn, s_cnt, wp = [], [], [], [], []
     sessions, seg_rows, episodes = [], [], []
     # the lead test's sign flips are surrogates too: none without a null
-    stat_kw = dict(roles=roles, lags_s=lags_s, alpha=alpha, ci=ci,
-                   n_sur=n_surrogates if null is not None else 0, n_boot=n_boot, rng=rng)
+    stat_kw = dict(
+        roles=roles,
+        lags_s=lags_s,
+        alpha=alpha,
+        ci=ci,
+        n_sur=n_surrogates if null is not None else 0,
+        n_boot=n_boot,
+        rng=rng,
+    )
     for mi, (mod, (ch_a, ch_b)) in enumerate(chans.items()):
         a = read_series(inst, ch_a, bad[2 * mi], max_missing)
         b = read_series(inst, ch_b, bad[2 * mi + 1], max_missing)
         # circular shifts (wcc: the first is 0, the observed pairing) or window pairings
-        red = lagged_values(a, b, geom, pairing, fisher_z=fisher_z, max_missing=max_missing,
-                            groups=groups, backend=bk)
+        red = lagged_values(
+            a,
+            b,
+            geom,
+            pairing,
+            fisher_z=fisher_z,
+            max_missing=max_missing,
+            groups=groups,
+            backend=bk,
+        )
         extra = {} if red.table is None else _susy_summary(red.table, lags_s)[0]
         obs = red.obs
         obs_abs = np.abs(obs)
         with quiet_empty_slices():
-            d = (np.nanmean(obs_abs[:, geom.lags > 0], axis=1)
-                 - np.nanmean(obs_abs[:, geom.lags < 0], axis=1)) if geom.L else \
-                np.full(geom.n_windows, np.nan)
+            d = (
+                (
+                    np.nanmean(obs_abs[:, geom.lags > 0], axis=1)
+                    - np.nanmean(obs_abs[:, geom.lags < 0], axis=1)
+                )
+                if geom.L
+                else np.full(geom.n_windows, np.nan)
+            )
         n_missing = int((~np.isfinite(obs).any(axis=1)).sum())
         if n_missing:
-            why = ("a missing sample in the segment: SUSY needs complete segments"
-                   if definition == "susy" else
-                   f"more than {100 * max_missing:g} % of a person's samples missing")
-            warn(f"{mod}: {n_missing} of {geom.n_windows} windows are missing ({why}, or a "
-                 "flat series within the window); they are left out of every statistic.")
-        row = dict(modality=mod, ch_a=ch_a, ch_b=ch_b, role_a=roles[0], role_b=roles[1],
-                   definition=definition)
+            why = (
+                "a missing sample in the segment: SUSY needs complete segments"
+                if definition == "susy"
+                else f"more than {100 * max_missing:g} % of a person's samples missing"
+            )
+            warn(
+                f"{mod}: {n_missing} of {geom.n_windows} windows are missing ({why}, or a "
+                "flat series within the window); they are left out of every statistic."
+            )
+        row = dict(
+            modality=mod,
+            ch_a=ch_a,
+            ch_b=ch_b,
+            role_a=roles[0],
+            role_b=roles[1],
+            definition=definition,
+        )
         row.update(_stats_over(all_w, red, d, obs_abs, blocks, group=0, where=mod, **stat_kw))
         disp = obs_abs if absolute else obs
         row["grand_average"] = float(np.nanmean(disp)) if np.isfinite(disp).any() else np.nan
@@ -431,32 +355,71 @@ def lagged_sync(inst, pairs=None, *, lag, window, step=None, definition="wcc", a
         p_adj = fdr_bh([r["sync_p"] for r in level2], alpha)[1]
         for r, pa in zip(level2, p_adj):
             r["sync_p_fdr"] = float(pa)
-    params = dict(definition=definition, window=float(window), lag=float(lag),
-                  step=float(geom.inc / sfreq), sfreq=float(sfreq), absolute=bool(absolute),
-                  fisher_z=bool(fisher_z), max_missing=float(max_missing), null=null,
-                  n_surrogates=int(n_sur), min_shift=float(min_shift_n / sfreq),
-                  alpha=float(alpha), ci=float(ci), n_boot=int(n_boot),
-                  segments=list(segments or []), segment_spans=seg_spans,
-                  n_times=int(inst.n_times), first_time=float(inst.first_time),
-                  window_span=float(geom.span / sfreq),
-                  block_size=block_size, block_gap=block_gap,
-                  backend=bk.name)
-    logger.info(f"Lagged synchrony ({definition}): {len(chans)} modalities, "
-                f"{geom.n_windows} windows x {len(geom.lags)} lags, {n_sur} surrogates.")
+    params = dict(
+        definition=definition,
+        window=float(window),
+        lag=float(lag),
+        step=float(geom.inc / sfreq),
+        sfreq=float(sfreq),
+        absolute=bool(absolute),
+        fisher_z=bool(fisher_z),
+        max_missing=float(max_missing),
+        null=null,
+        n_surrogates=int(n_sur),
+        min_shift=float(min_shift_n / sfreq),
+        alpha=float(alpha),
+        ci=float(ci),
+        n_boot=int(n_boot),
+        segments=list(segments or []),
+        segment_spans=seg_spans,
+        n_times=int(inst.n_times),
+        first_time=float(inst.first_time),
+        window_span=float(geom.span / sfreq),
+        block_size=block_size,
+        block_gap=block_gap,
+        backend=bk.name,
+    )
+    logger.info(
+        f"Lagged synchrony ({definition}): {len(chans)} modalities, "
+        f"{geom.n_windows} windows x {len(geom.lags)} lags, {n_sur} surrogates."
+    )
     return LaggedSyncResult(
-        roles=roles, modalities=list(chans), channels=chans, sessions=sessions,
-        segments=seg_rows, episodes=episodes, params=params, lags=lags_s,
-        window_starts=geom.starts / sfreq, values=np.array(values),
-        null_sum_abs=np.array(s_abs), null_sum_signed=np.array(s_sgn),
-        null_count=np.array(s_cnt), window_p=np.array(wp),
+        roles=roles,
+        modalities=list(chans),
+        channels=chans,
+        sessions=sessions,
+        segments=seg_rows,
+        episodes=episodes,
+        params=params,
+        lags=lags_s,
+        window_starts=geom.starts / sfreq,
+        values=np.array(values),
+        null_sum_abs=np.array(s_abs),
+        null_sum_signed=np.array(s_sgn),
+        null_count=np.array(s_cnt),
+        window_p=np.array(wp),
     )
 
 
 @verbose
 @fill_doc
-def lagged_pseudo_dyads(raws, pairs=None, *, lag, window, step=None, definition="wcc",
-                        keep_roles=True, n_pseudo=None, fisher_z=True, max_missing=0.5,
-                        n_permutations=5000, seed=None, backend="auto", verbose=None):
+def lagged_pseudo_dyads(
+    raws,
+    pairs=None,
+    *,
+    lag,
+    window,
+    step=None,
+    definition="wcc",
+    keep_roles=True,
+    n_pseudo=None,
+    fisher_z=True,
+    max_missing=0.5,
+    n_permutations=5000,
+    seed=None,
+    backend="auto",
+    verbose=None,
+):
     r"""Real dyads against pseudo-dyads (people who never interacted) across a study.
 
     For every real dyad and every pseudo-dyad -- the first role of dyad *i* with the second
@@ -524,7 +487,7 @@ def lagged_pseudo_dyads(raws, pairs=None, *, lag, window, step=None, definition=
     if keep_roles:
         combos = [((i, 0), (j, 1)) for i in range(n) for j in range(n) if i != j]
     else:
-        combos = [(p, q) for x, p in enumerate(people) for q in people[x + 1:] if p[0] != q[0]]
+        combos = [(p, q) for x, p in enumerate(people) for q in people[x + 1 :] if p[0] != q[0]]
     if n_pseudo is not None and n_pseudo < len(combos):
         combos = [combos[i] for i in np.sort(rng.choice(len(combos), n_pseudo, replace=False))]
     dyad_rows, group_rows, pseudo_rows = [], [], []
@@ -541,30 +504,64 @@ def lagged_pseudo_dyads(raws, pairs=None, *, lag, window, step=None, definition=
             m = min(len(a), len(b))
             geom = LagGeometry(definition, sfreq, m, window, lag, step)
             with quiet_empty_slices():
-                obs = lagged_values(a[:m], b[:m], geom, fisher_z=fisher_z,
-                                    max_missing=max_missing, backend=bk).obs
+                obs = lagged_values(
+                    a[:m], b[:m], geom, fisher_z=fisher_z, max_missing=max_missing, backend=bk
+                ).obs
             return float(np.nanmean(np.abs(obs))) if np.isfinite(obs).any() else np.nan
 
         real = np.array([value((d, 0), (d, 1)) for d in range(n)])
         pseudo = np.array([value(p, q) for p, q in combos])
         for (p, q), v in zip(combos, pseudo):
-            pseudo_rows.append(dict(modality=mod, person_a=f"{p[0]}:{roles[p[1]]}",
-                                    person_b=f"{q[0]}:{roles[q[1]]}", sync=v))
+            pseudo_rows.append(
+                dict(
+                    modality=mod,
+                    person_a=f"{p[0]}:{roles[p[1]]}",
+                    person_b=f"{q[0]}:{roles[q[1]]}",
+                    sync=v,
+                )
+            )
         ps = pseudo[np.isfinite(pseudo)]
         for d in range(n):
             p, m, s, es = _surrogate_test(real[d], ps, "greater")
-            dyad_rows.append(dict(modality=mod, dyad=d, sync=real[d], pseudo_mean=m,
-                                  pseudo_sd=s, effect_size=es, p=p, n_pseudo=len(ps)))
+            dyad_rows.append(
+                dict(
+                    modality=mod,
+                    dyad=d,
+                    sync=real[d],
+                    pseudo_mean=m,
+                    pseudo_sd=s,
+                    effect_size=es,
+                    p=p,
+                    n_pseudo=len(ps),
+                )
+            )
         ok = real[np.isfinite(real)]
-        test = permutation_test(ok, ps, n_permutations=n_permutations, seed=rng,
-                                tail="greater")
-        group_rows.append(dict(modality=mod, n_dyads=len(ok), n_pseudo=len(ps),
-                               real_mean=float(ok.mean()), pseudo_mean=float(ps.mean()),
-                               cohens_d=test["d"], p=test["p"]))
-    params = dict(definition=definition, lag=float(lag), window=float(window),
-                  step=None if step is None else float(step), keep_roles=bool(keep_roles),
-                  n_pseudo=len(combos), fisher_z=bool(fisher_z), roles=list(roles))
-    logger.info(f"Pseudo-dyads: {n} dyads, {len(combos)} pseudo-dyads, {len(mods)} "
-                "modalities.")
-    return dict(dyads=as_table(dyad_rows), group=as_table(group_rows),
-                pseudo=as_table(pseudo_rows), params=params)
+        test = permutation_test(ok, ps, n_permutations=n_permutations, seed=rng, tail="greater")
+        group_rows.append(
+            dict(
+                modality=mod,
+                n_dyads=len(ok),
+                n_pseudo=len(ps),
+                real_mean=float(ok.mean()),
+                pseudo_mean=float(ps.mean()),
+                cohens_d=test["d"],
+                p=test["p"],
+            )
+        )
+    params = dict(
+        definition=definition,
+        lag=float(lag),
+        window=float(window),
+        step=None if step is None else float(step),
+        keep_roles=bool(keep_roles),
+        n_pseudo=len(combos),
+        fisher_z=bool(fisher_z),
+        roles=list(roles),
+    )
+    logger.info(f"Pseudo-dyads: {n} dyads, {len(combos)} pseudo-dyads, {len(mods)} modalities.")
+    return dict(
+        dyads=as_table(dyad_rows),
+        group=as_table(group_rows),
+        pseudo=as_table(pseudo_rows),
+        params=params,
+    )
