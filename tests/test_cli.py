@@ -119,16 +119,17 @@ def test_report_figures_drawn_once(demo, tmp_path, monkeypatch):
         draws.append(self)
         return real_draw(self, renderer)
 
-    import hyperinsync.study.report as rep
+    import mne
 
-    real_add = rep._add_fig
+    real_add = mne.Report.add_figure
 
-    def add(report, fig, title, section):
+    def add(self, fig, title, *args, section=None, **kwargs):
         figs.append((fig, section, fig.get_layout_engine()))
-        return real_add(report, fig, title, section)
+        return real_add(self, fig, title, *args, section=section, **kwargs)
 
     monkeypatch.setattr(Figure, "draw", draw)
-    monkeypatch.setattr(rep, "_add_fig", add)
+    # every section's figures (in report, report_group, report_physio) reach the page here
+    monkeypatch.setattr(mne.Report, "add_figure", add)
     make_report(demo / "results.h5", tmp_path / "r.html", verbose=False)
     assert len(figs) == 4 + 4 + 3  # 4 dyads' matrices and Level 1, 3 group grids
     assert all(engine is None for _, _, engine in figs)

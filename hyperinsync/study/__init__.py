@@ -10,7 +10,10 @@
 - :mod:`~hyperinsync.study.group` -- the group statistics;
 - :mod:`~hyperinsync.study.results` -- the results file (:func:`read_results`), stored through
   :mod:`~hyperinsync.study.h5` and :mod:`~hyperinsync.study.parts`;
-- :mod:`~hyperinsync.study.report` -- the HTML report.
+- :mod:`~hyperinsync.study.report` -- the HTML report, with its group sections in
+  :mod:`~hyperinsync.study.report_group`, those of ``[physio]`` / ``[movement]`` in
+  :mod:`~hyperinsync.study.report_physio` and its building blocks in
+  :mod:`~hyperinsync.study.report_html`.
 """
 
 from .cache import LOCK_NAME, lock_output

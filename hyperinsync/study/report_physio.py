@@ -11,6 +11,7 @@ import html
 
 import numpy as np
 
+from .report_html import _add_fig
 from .schema import LAGGED
 
 # Section titles, by study-file section (the tests look for them in the HTML)
@@ -53,13 +54,6 @@ def _html_table(table, columns=None):
 
 def _note(text):
     return f"<p>{html.escape(text)}</p>"
-
-
-def _add_fig(report, fig, title, section):
-    import matplotlib.pyplot as plt
-
-    report.add_figure(fig, title=title, section=section, image_format="png")
-    plt.close(fig)
 
 
 def add_lagged_sections(report, results, max_dyads=30):

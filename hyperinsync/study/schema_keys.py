@@ -169,3 +169,12 @@ def _copy(value):
 
 def _k(name, types, doc, default=None, filled=False):
     return Key(name, tuple(types.split("|")), doc, default, filled)
+
+
+# the keys every pseudo-dyad section shares
+_PSEUDO_SESSION = _k(
+    "session", "integer", "The session index used; default: each dyad's first.", None
+)
+_KEEP_ROLES = _k(
+    "keep_roles", "boolean", "Pair first-role people with second-role people only.", True
+)
