@@ -15,7 +15,7 @@ import numpy as np
 from ..backend import ThreadScratch
 from ..dyad import get_roles
 from ..rois import roi_spec
-from ..sync.measures import FROM_SUMS, compute_measure, unit, value_from_sums
+from ..sync.measures import compute_measure
 from ..sync.result import SyncResult
 from ..sync.shifts import CircularShifts
 from ..sync.signals import (
@@ -25,6 +25,7 @@ from ..sync.signals import (
     epoch_index,
 )
 from ..sync.spectral import band_analytic
+from ..sync.sums import FROM_SUMS, unit, value_from_sums
 from .pairings import _person_picks
 
 
