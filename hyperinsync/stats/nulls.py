@@ -15,12 +15,12 @@ import numpy as np
 from ..backend import ThreadScratch
 from ..dyad import get_roles
 from ..rois import roi_spec
+from ..sync.checks import check_finite
 from ..sync.measures import compute_measure
 from ..sync.result import SyncResult
 from ..sync.shifts import CircularShifts
 from ..sync.signals import (
     bad_mask,
-    check_finite,
     cut_epochs,
     epoch_index,
 )

@@ -3,7 +3,8 @@
 Modules, in the order data flow through them:
 
 - :mod:`~hyperinsync.sync.signals` -- the signal layer every analysis builds on (picks,
-  ``BAD_`` spans, finite and flat checks, decimation, band signals, chunking);
+  ``BAD_`` spans, finite and flat checks (``hyperinsync.sync.checks``), decimation, band
+  signals, chunking);
 - :mod:`~hyperinsync.sync.bands`, :mod:`~hyperinsync.sync.spectral` -- band edges and band
   analytic signals (FFT filter-Hilbert, MNE FIR + Hilbert, Morlet; their frequency-domain
   kernels: ``hyperinsync.sync.kernels``);
