@@ -20,11 +20,11 @@ from .._utils import (
     warn,
 )
 from ..backend import gpu_fallback, gpu_step, single_blas_thread
+from ..sync.measures import unit
 from ..sync.signals import (
     DyadSignals,
     bad_spans,
 )
-from ..sync.sums import unit
 from .episodes import (
     _count_p,
     _critical,
