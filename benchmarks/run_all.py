@@ -288,7 +288,7 @@ def scen_morlet(args):
 
     from hyperinsync import compute_sync
     from hyperinsync.sync import DyadSignals
-    from hyperinsync.sync.spectral import _pad_lengths
+    from hyperinsync.sync.kernels import _pad_lengths
 
     bc, size, raw, (pa, pb) = _s1_input(args)
     epochs = raw.make_epochs(duration=bc.EPOCH_S, verbose=False)

@@ -24,11 +24,12 @@ from .._utils import (
 from ..backend import gpu_fallback, gpu_step, single_blas_thread
 from ..stats.pairings import shuffle_orders
 from ..stats.result import resolve_tails
-from ..sync.measures import phase_relation, unit
+from ..sync.measures import phase_relation
 from ..sync.signals import (
     DyadSignals,
     annotation_spans,
 )
+from ..sync.sums import unit
 from .results import InSyncLevel2
 from .windows import (
     WINDOW_MEASURES,

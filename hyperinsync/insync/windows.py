@@ -47,8 +47,8 @@ from .._utils import (
 )
 from ..backend import ThreadScratch, scratch
 from ..rois import role_rois
-from ..sync.measures import FROM_SUMS, power, unit
 from ..sync.shifts import CircularShifts
+from ..sync.sums import FROM_SUMS, power, unit
 
 WINDOW_MEASURES = ("plv", "coh", "imcoh")
 

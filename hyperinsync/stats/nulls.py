@@ -15,16 +15,17 @@ import numpy as np
 from ..backend import ThreadScratch
 from ..dyad import get_roles
 from ..rois import roi_spec
-from ..sync.measures import FROM_SUMS, compute_measure, unit, value_from_sums
+from ..sync.checks import check_finite
+from ..sync.measures import compute_measure
 from ..sync.result import SyncResult
 from ..sync.shifts import CircularShifts
 from ..sync.signals import (
     bad_mask,
-    check_finite,
     cut_epochs,
     epoch_index,
 )
 from ..sync.spectral import band_analytic
+from ..sync.sums import FROM_SUMS, unit, value_from_sums
 from .pairings import _person_picks
 
 

@@ -3,10 +3,13 @@
 Modules, in the order data flow through them:
 
 - :mod:`~hyperinsync.sync.signals` -- the signal layer every analysis builds on (picks,
-  ``BAD_`` spans, finite and flat checks, decimation, band signals, chunking);
+  ``BAD_`` spans, finite and flat checks (``hyperinsync.sync.checks``), decimation, band
+  signals, chunking);
 - :mod:`~hyperinsync.sync.bands`, :mod:`~hyperinsync.sync.spectral` -- band edges and band
-  analytic signals (FFT filter-Hilbert, MNE FIR + Hilbert, Morlet);
-- :mod:`~hyperinsync.sync.measures` -- PLV, coh, imcoh, wPLI, ccorr, envcorr, written once;
+  analytic signals (FFT filter-Hilbert, MNE FIR + Hilbert, Morlet; their frequency-domain
+  kernels: ``hyperinsync.sync.kernels``);
+- :mod:`~hyperinsync.sync.measures` -- PLV, coh, imcoh, wPLI, ccorr, envcorr, written once
+  (those that are functions of sums over samples: ``hyperinsync.sync.sums``);
 - :mod:`~hyperinsync.sync.engine` -- :func:`compute_sync`;
 - :mod:`~hyperinsync.sync.result` -- :class:`SyncResult`;
 - :mod:`~hyperinsync.sync.lagged` (engine: :mod:`~hyperinsync.sync.lagged_sums`) -- the

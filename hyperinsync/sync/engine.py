@@ -16,9 +16,7 @@ from ..backend import gpu_fallback, gpu_step, real_dtype
 from ..rois import roi_spec
 from .measures import (
     CONVENTIONS,
-    FROM_SUMS,
     _work,
-    _xp,
     check_measures,
     compute_measure,
     measure_samples_last,
@@ -27,6 +25,7 @@ from .measures import (
 )
 from .result import SyncResult
 from .signals import DyadSignals
+from .sums import FROM_SUMS, _xp
 
 
 def _fill_values(

@@ -11,15 +11,26 @@ Every measure takes two complex arrays ``xa`` of shape ``(..., n_a, S)`` and ``x
 
 Bilinear parts are batched matrix products (all channel pairs of a batch at once). Adding a
 measure is one function and one entry in :data:`MEASURES` (and, when it is a function of
-sums over samples, one in ``FROM_SUMS``, which the window engine of In-Sync Levels 1
-and 2 then uses as well).
+sums over samples, one in ``FROM_SUMS`` of ``hyperinsync.sync.sums``, which the window
+engine of In-Sync Levels 1 and 2 then uses as well).
 """
 
 from __future__ import annotations
 
 from .._docs import fill_doc
 from .._utils import _check_option
-from ..backend import scratch as _work  # scratch arrays of chunked loops (engine, sums)
+from ..backend import scratch as _work  # scratch arrays of the chunked loops (engine, sums)
+from .sums import (
+    FROM_SUMS,
+    _outer_sqrt,
+    _xp,
+    coh_from_sums,
+    imcoh_from_sums,
+    plv_from_sums,
+    power,
+    unit,
+    value_from_sums,
+)
 
 CONVENTIONS = ("within", "across")
 
@@ -55,18 +66,6 @@ def samples_last(x, convention):
     return _xp(x).ascontiguousarray(x.transpose(1, 3, 2, 0))
 
 
-def _xp(a):
-    """Return the array namespace of ``a`` (NumPy or CuPy) without importing CuPy here."""
-    mod = type(a).__module__.split(".")[0]
-    if mod == "cupy":
-        import sys
-
-        return sys.modules["cupy"]
-    import numpy
-
-    return numpy
-
-
 def _cross(xa, xb):
     """Sum over samples of ``xa * conj(xb)`` for every pair: ``xa @ xb^H``."""
     xp = _xp(xa)
@@ -74,96 +73,6 @@ def _cross(xa, xb):
         # conjugate the smaller operand: conj() copies, and B can be all pairings at once
         return xp.matmul(xb, xa.conj().swapaxes(-1, -2)).conj().swapaxes(-1, -2)
     return xp.matmul(xa, xb.conj().swapaxes(-1, -2))
-
-
-def unit(x):
-    """Return unit phasors ``x / |x|`` (0 where ``x`` is exactly 0, never NaN)."""
-    xp = _xp(x)
-    mag = xp.abs(x)
-    mag[mag == 0] = 1
-    # times a real reciprocal: a complex / real division runs as a complex division
-    # (measured 2x slower), and the rounding differs by at most an ulp
-    return x * xp.reciprocal(mag, out=mag)
-
-
-def _outer_sqrt(pa, pb, work=None):
-    """``sqrt(pa_i * pb_j)`` for every pair, with zeros replaced by 1 to avoid 0/0.
-
-    ``work``: scratch arrays (:func:`~hyperinsync.backend.scratch`) to compute in.
-    """
-    import numpy
-
-    xp = _xp(pa)
-    a, b = pa[..., :, None], pb[..., None, :]
-    den = _work(work, "den", numpy.broadcast_shapes(a.shape, b.shape),
-                numpy.result_type(pa.dtype, pb.dtype), xp)
-    xp.sqrt(xp.multiply(a, b, out=den), out=den)
-    den[den == 0] = 1
-    return den
-
-
-def power(x):
-    """Per-sample power ``|x|^2`` of analytic signals (the normalisation of coh and imcoh)."""
-    return abs(x) ** 2
-
-
-def _real_out(cross, dtype, work):
-    """Return a scratch array for a measure of ``cross`` (``work=None``: a new one)."""
-    return _work(work, "value", cross.shape, dtype, _xp(cross))
-
-
-def plv_from_sums(cross, n, work=None):
-    r"""PLV from the cross sum of unit phasors over ``n`` samples: :math:`|S| / n`.
-
-    ``cross`` is :math:`S_{ab} = \sum u_a \bar u_b` (or its conjugate: the value is the
-    same). :func:`plv` and the window engine of :mod:`hyperinsync.insync` (window sums of
-    block cross sums) both end here. ``work``: scratch arrays to compute in (the result is
-    then one of them, valid until their next use; :func:`~hyperinsync.backend.scratch`).
-    """
-    xp = _xp(cross)
-    out = xp.abs(cross, out=_real_out(cross, cross.real.dtype, work))
-    out /= n
-    return out
-
-
-def coh_from_sums(cross, pa, pb, work=None):
-    r"""Coherence from sums over samples: :math:`|S_{ab}| / \sqrt{P_a P_b}`.
-
-    ``cross`` (..., n_a, n_b) is :math:`S_{ab} = \sum x_a \bar x_b`; ``pa`` (..., n_a) and
-    ``pb`` (..., n_b) are the summed :func:`power` of each signal. ``work``: as in
-    :func:`plv_from_sums`.
-    """
-    xp = _xp(cross)
-    den = _outer_sqrt(pa, pb, work)
-    out = _real_out(cross, xp.result_type(cross.real.dtype, den.dtype), work)
-    xp.abs(cross, out=out)
-    out /= den
-    return out
-
-
-def imcoh_from_sums(cross, pa, pb, signed=False, work=None):
-    r"""Imaginary coherence from sums: :math:`\mathrm{Im}(S_{ab}) / \sqrt{P_a P_b}`.
-
-    Its absolute value unless ``signed`` (then ``cross`` must be :math:`S_{ab}`, not its
-    conjugate: a positive value means ``a`` leads ``b`` in phase). ``work``: as in
-    :func:`plv_from_sums`.
-    """
-    xp = _xp(cross)
-    den = _outer_sqrt(pa, pb, work)
-    out = _real_out(cross, xp.result_type(cross.real.dtype, den.dtype), work)
-    xp.divide(cross.imag, den, out=out)
-    return out if signed else xp.abs(out, out=out)
-
-
-# The measures that are functions of sums over samples (window sums need nothing else):
-# name -> (whether the sums are of unit phasors, the value from the sums; ``work``: scratch
-# arrays to compute in, see plv_from_sums)
-FROM_SUMS = {
-    "plv": (True, lambda cross, n, pa, pb, work=None: plv_from_sums(cross, n, work)),
-    "coh": (False, lambda cross, n, pa, pb, work=None: coh_from_sums(cross, pa, pb, work)),
-    "imcoh": (False, lambda cross, n, pa, pb, work=None: imcoh_from_sums(cross, pa, pb,
-                                                                         work=work)),
-}
 
 
 @fill_doc
@@ -208,8 +117,7 @@ def coh(xa, xb):
     (array([[1.]]), array([[0.031]]))
     """
     xp = _xp(xa)
-    return coh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
-                         xp.sum(power(xb), axis=-1))
+    return coh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1), xp.sum(power(xb), axis=-1))
 
 
 @fill_doc
@@ -236,8 +144,9 @@ def imcoh(xa, xb, signed=False):
     array([[0.]])
     """
     xp = _xp(xa)
-    return imcoh_from_sums(_cross(xa, xb), xp.sum(power(xa), axis=-1),
-                           xp.sum(power(xb), axis=-1), signed=signed)
+    return imcoh_from_sums(
+        _cross(xa, xb), xp.sum(power(xa), axis=-1), xp.sum(power(xb), axis=-1), signed=signed
+    )
 
 
 @fill_doc
@@ -376,8 +285,9 @@ def phase_relation(phase):
     import numpy as np
 
     ph = np.abs(np.angle(np.exp(1j * np.asarray(phase, float))))
-    out = np.where(ph <= np.pi / 4, "in-phase",
-                   np.where(ph >= 3 * np.pi / 4, "anti-phase", "lagged"))
+    out = np.where(
+        ph <= np.pi / 4, "in-phase", np.where(ph >= 3 * np.pi / 4, "anti-phase", "lagged")
+    )
     out = np.where(np.isnan(ph), "n/a", out)
     return str(out) if out.ndim == 0 else out
 
@@ -568,18 +478,26 @@ def sums_measures(names, a, b_conj, convention="across", *, work=None):
     n = a.shape[-1]
     wants_unit = {FROM_SUMS[m][0] for m in names}
     real = xp.abs(a[..., :1, :1]).dtype
-    mags = [xp.abs(x, out=_work(work, f"mag{i}", x.shape, real, xp))
-            for i, x in enumerate((a, b_conj))]
+    mags = [
+        xp.abs(x, out=_work(work, f"mag{i}", x.shape, real, xp)) for i, x in enumerate((a, b_conj))
+    ]
     sums = {}
     if False in wants_unit:  # raw cross sums and powers
-        sums[False] = (xp.matmul(a, b_conj.swapaxes(-1, -2)),
-                       *(xp.einsum("...i,...i->...", mag, mag) for mag in mags))
+        sums[False] = (
+            xp.matmul(a, b_conj.swapaxes(-1, -2)),
+            *(xp.einsum("...i,...i->...", mag, mag) for mag in mags),
+        )
     if True in wants_unit:  # unit phasors x / |x| (0 stays 0), as unit()
         phasors = []
         for i, (x, mag) in enumerate(zip((a, b_conj), mags)):
             mag[mag == 0] = 1
-            phasors.append(xp.multiply(x, xp.reciprocal(mag, out=mag),
-                                       out=_work(work, f"unit{i}", x.shape, x.dtype, xp)))
+            phasors.append(
+                xp.multiply(
+                    x,
+                    xp.reciprocal(mag, out=mag),
+                    out=_work(work, f"unit{i}", x.shape, x.dtype, xp),
+                )
+            )
         sums[True] = (xp.matmul(phasors[0], phasors[1].swapaxes(-1, -2)), None, None)
     out = {}
     for m in names:
@@ -587,32 +505,3 @@ def sums_measures(names, a, b_conj, convention="across", *, work=None):
         # imcoh across epochs is signed (mne-connectivity's convention)
         out[m] = value_from_sums(m, cross, n, pa, pb, is_signed(m, convention=convention))
     return out
-
-
-def value_from_sums(name, cross, n, pa, pb, signed=False, work=None):
-    """Compute a ``FROM_SUMS`` measure from its sums over ``n`` samples.
-
-    Parameters
-    ----------
-    name : str
-        A key of ``FROM_SUMS``.
-    cross : array, shape (..., n_a, n_b)
-        The cross sums :math:`S_{ab}` (of unit phasors for PLV); their conjugate serves
-        every measure but signed ``imcoh``.
-    n : int
-        Samples summed.
-    pa, pb : array, shape (..., n_a) and (..., n_b) | None
-        Summed :func:`power` of each signal (coh, imcoh).
-    signed : bool
-        ``imcoh`` keeps its sign (``FROM_SUMS`` holds its absolute value).
-    work : dict | None
-        Scratch arrays to compute in (:func:`~hyperinsync.backend.scratch`); the result is
-        then one of them, valid until their next use. ``None``: a new array.
-
-    Returns
-    -------
-    values : array, shape (..., n_a, n_b)
-    """
-    if name == "imcoh" and signed:
-        return imcoh_from_sums(cross, pa, pb, signed=True, work=work)
-    return FROM_SUMS[name][1](cross, n, pa, pb, work)

@@ -1,7 +1,7 @@
 """The signal layer: :class:`DyadSignals` and its checks.
 
-Picks, ``BAD_`` spans, finite and flat data, decimation (each person's ROIs:
-``hyperinsync.rois.role_rois``).
+Picks, ``BAD_`` spans, finite and flat data (the checks: ``hyperinsync.sync.checks``),
+decimation (each person's ROIs: ``hyperinsync.rois.role_rois``).
 
 Every analysis of a dyad -- :func:`hyperinsync.compute_sync`, the surrogate tests, In-Sync
 Levels 1 and 2 -- makes its band signals through :class:`DyadSignals`, with one set of
@@ -28,6 +28,13 @@ from ..backend import CPU_MAX_BYTES, get_backend, gpu_step
 from ..dyad import get_roles, role_picks
 from ..rois import roi_spec, role_rois  # noqa: F401  (moved to hyperinsync.rois; kept importable)
 from .bands import METHODS, mne_transition_bandwidths
+from .checks import (
+    _flat_report,
+    _flat_windows,
+    check_epoch_data,
+    check_finite,
+    refuse_flat,
+)
 from .spectral import (
     _auto_decim,
     _check_decim,
@@ -116,124 +123,18 @@ def window_starts(raw, n_len, n_step, reject_by_annotation):
     return starts
 
 
-def check_finite(data, ch_names, rejected=None, *, sfreq=None):
-    """Refuse NaN/inf in continuous data ``(n_channels, n_times)`` outside rejected samples.
-
-    Samples flagged in ``rejected`` (inside BAD_ annotations whose epochs/windows are left
-    out) are not checked: non-finite values there are replaced, in a copy, by the straight
-    line between the finite samples around them, only so that the filter does not spread
-    NaN over the whole channel. A line adds no offset, trend or step, and no analysed epoch
-    or window overlaps those samples; their neighbours see what filtering across any BAD_
-    span gives. Returns ``data`` itself when all is finite, else the filled copy.
-    """
-    ok = np.isfinite(data)
-    if ok.all():
-        return data
-    outside = ~ok if rejected is None else ~ok & ~np.asarray(rejected, bool)[None, :]
-    if outside.any():
-        ci = int(np.flatnonzero(outside.any(axis=1))[0])
-        ti = int(np.flatnonzero(outside[ci])[0])
-        when = f"sample {ti}" + ("" if sfreq is None else f" ({ti / sfreq:.3f} s from the start)")
-        raise ValueError(
-            f"Channel {ch_names[ci]!r} contains NaN or infinite values at {when}, "
-            f"{int(outside[ci].sum())} sample(s) outside any rejected BAD_ annotation: "
-            "annotate the span as BAD_ (epochs and windows overlapping it are then left out "
-            "with reject_by_annotation=True) or mark the channel bad (info['bads'])."
-        )
-    data = np.array(data, dtype=np.float64)
-    idx = np.arange(data.shape[1])
-    for ci in np.flatnonzero(~ok.all(axis=1)):
-        good = ok[ci]
-        if not good.any():
-            raise ValueError(
-                f"Channel {ch_names[ci]!r} has no finite value: mark it bad (info['bads'])."
-            )
-        data[ci, ~good] = np.interp(idx[~good], idx[good], data[ci, good])
-    return data
-
-
-def _flat_windows(data, starts, n_len):
-    """``(n_channels, n_windows)``: True where a channel is constant over a window."""
-    out = np.zeros((data.shape[0], len(starts)), bool)
-    for ci, row in enumerate(data):
-        change = row[1:] != row[:-1]
-        if n_len < 2 or change.all():  # no two equal neighbours: nothing can be flat
-            continue
-        # number of sample-to-sample changes before each sample, one row at a time (memory)
-        c = np.zeros(row.shape[0], np.int64)
-        np.cumsum(change, out=c[1:])
-        out[ci] = c[starts + n_len - 1] == c[starts]
-    return out
-
-
-def _flat_report(flat, ch_names, onsets, what, flat_out, *, continuous=True):
-    """Act on a ``(n_channels, n_epochs)`` flatness table of the analysed epochs/windows.
-
-    A channel constant in every one of them is excluded when ``flat_out`` (a list) collects
-    it (compute_sync), else refused; a channel constant in only some of them is refused:
-    its phase is undefined there, and a value of 0 would silently pull its averages down.
-    """
-    if not flat.size:
-        return
-    every = flat.all(axis=1)
-    some = flat.any(axis=1) & ~every
-    if some.any():
-        ci = int(np.flatnonzero(some)[0])
-        k = np.flatnonzero(flat[ci])
-        raise ValueError(
-            f"Channel {ch_names[ci]!r} is flat (constant) in {len(k)} of {flat.shape[1]} "
-            f"{what}s (the first at {onsets[k[0]]:.3f} s): its phase is undefined there. "
-            + ("Annotate those spans BAD_ (mne.preprocessing.annotate_amplitude finds flat "
-               "spans)" if continuous else f"Drop those epochs ({k.tolist()[:10]})")
-            + " or mark the channel bad (info['bads'])."
-        )
-    if every.any():
-        names = [ch_names[i] for i in np.flatnonzero(every)]
-        if flat_out is None:
-            raise ValueError(
-                f"Channel(s) {names} are flat (constant) over the analysed data: their phase "
-                "is undefined. Mark them bad (info['bads']) before computing synchrony."
-            )
-        flat_out.extend(names)
-
-
-def refuse_flat(data, ch_names, rejected=None):
-    """Refuse channels constant over all their samples outside ``rejected``."""
-    keep = slice(None) if rejected is None else ~np.asarray(rejected, bool)
-    part = data[:, keep]
-    if not part.size:
-        return
-    flat = part.max(axis=1) == part.min(axis=1)
-    if flat.any():
-        raise ValueError(
-            f"Channel(s) {[ch_names[i] for i in np.flatnonzero(flat)]} are flat (constant) "
-            "outside the rejected spans: their phase is undefined. Mark them bad "
-            "(info['bads']) before computing synchrony."
-        )
-
-
-def check_epoch_data(data, ch_names, flat_out=None, onsets=None):
-    """Finite, non-flat epochs ``(n_epochs, n_channels, n_times)``; names what is wrong."""
-    if not data.shape[0]:
-        raise ValueError(
-            "The epochs object holds no epochs (all dropped?): nothing to compute synchrony on."
-        )
-    ok = np.isfinite(data)
-    if not ok.all():
-        bad = ~ok.all(axis=2)  # (E, C)
-        ei, ci = (int(i[0]) for i in np.nonzero(bad))
-        raise ValueError(
-            f"Channel {ch_names[ci]!r} contains NaN or infinite values in epoch {ei} "
-            f"({int(bad[:, ci].sum())} epoch(s) in all): drop those epochs (epochs.drop) or "
-            "mark the channel bad (info['bads']) before computing synchrony."
-        )
-    flat = (data.max(axis=2) == data.min(axis=2)).T  # (C, E)
-    onsets = np.arange(data.shape[0], dtype=float) if onsets is None else onsets
-    _flat_report(flat, ch_names, onsets, "epoch", flat_out, continuous=False)
-
-
-def epoch_decims(bands, method, sfreq, decim, n_len, n_step, n_cycles, freq_step,
-                  what="epoch", trans=("auto", "auto")):
+def epoch_decims(
+    bands,
+    method,
+    sfreq,
+    decim,
+    n_len,
+    n_step,
+    n_cycles,
+    freq_step,
+    what="epoch",
+    trans=("auto", "auto"),
+):
     """Decimation per band that divides the epoch (or window) length and step.
 
     ``'auto'`` keeps at least 4 samples per cycle of each band's highest frequency, so that
@@ -300,10 +201,24 @@ class DyadSignals:
     (('A', 'B'), (32, 1, 1000))
     """
 
-    def __init__(self, inst, bands=None, *, reject_by_annotation=True, picks=None,
-                 method="fft", decim="auto", n_cycles=7.0, freq_step=1.0,
-                 l_trans_bandwidth="auto", h_trans_bandwidth="auto", precision="single",
-                 backend="auto", n_jobs=1, max_bytes="auto"):
+    def __init__(
+        self,
+        inst,
+        bands=None,
+        *,
+        reject_by_annotation=True,
+        picks=None,
+        method="fft",
+        decim="auto",
+        n_cycles=7.0,
+        freq_step=1.0,
+        l_trans_bandwidth="auto",
+        h_trans_bandwidth="auto",
+        precision="single",
+        backend="auto",
+        n_jobs=1,
+        max_bytes="auto",
+    ):
         _validate_type(inst, (mne.io.BaseRaw, mne.BaseEpochs), "inst")
         _check_option("method", method, METHODS)
         _check_option("precision", precision, ("single", "double"))
@@ -332,17 +247,26 @@ class DyadSignals:
     def __repr__(self):
         """Return the one-line summary that ``repr()`` shows."""
         kind = "Raw" if self.is_raw else "Epochs"
-        return (f"<DyadSignals | {kind} | {', '.join(self.bands)} | {self.method} | "
-                f"decim={self.decim} | {self.precision} | {self.bk.name}>")
+        return (
+            f"<DyadSignals | {kind} | {', '.join(self.bands)} | {self.method} | "
+            f"decim={self.decim} | {self.precision} | {self.bk.name}>"
+        )
 
     @property
     def options(self):
         """The signal options, as keyword arguments (for :meth:`like` and ``params``)."""
         return dict(
-            reject_by_annotation=self.reject, picks=self.picks, method=self.method,
-            decim=self.decim, n_cycles=self.n_cycles, freq_step=self.freq_step,
-            l_trans_bandwidth=self.trans[0], h_trans_bandwidth=self.trans[1],
-            precision=self.precision, backend=self.bk, n_jobs=self.n_jobs,
+            reject_by_annotation=self.reject,
+            picks=self.picks,
+            method=self.method,
+            decim=self.decim,
+            n_cycles=self.n_cycles,
+            freq_step=self.freq_step,
+            l_trans_bandwidth=self.trans[0],
+            h_trans_bandwidth=self.trans[1],
+            precision=self.precision,
+            backend=self.bk,
+            n_jobs=self.n_jobs,
             max_bytes=self.max_bytes,
         )
 
@@ -367,9 +291,14 @@ class DyadSignals:
     def band_kwargs(self):
         """Keyword arguments of :func:`~hyperinsync.sync.band_analytic` for these options."""
         return dict(
-            n_cycles=self.n_cycles, freq_step=self.freq_step, precision=self.precision,
-            backend=self.bk, n_jobs=self.n_jobs, max_bytes=self.max_bytes,
-            l_trans_bandwidth=self.trans[0], h_trans_bandwidth=self.trans[1],
+            n_cycles=self.n_cycles,
+            freq_step=self.freq_step,
+            precision=self.precision,
+            backend=self.bk,
+            n_jobs=self.n_jobs,
+            max_bytes=self.max_bytes,
+            l_trans_bandwidth=self.trans[0],
+            h_trans_bandwidth=self.trans[1],
         )
 
     def data_picks(self):
@@ -432,8 +361,18 @@ class DyadSignals:
         decims : dict
             ``{band: decimation factor}``.
         """
-        decims = epoch_decims(self.bands, self.method, self.sfreq, self.decim, n_len, n_step,
-                              self.n_cycles, self.freq_step, what=what, trans=self.trans)
+        decims = epoch_decims(
+            self.bands,
+            self.method,
+            self.sfreq,
+            self.decim,
+            n_len,
+            n_step,
+            self.n_cycles,
+            self.freq_step,
+            what=what,
+            trans=self.trans,
+        )
         if common and self.decim == "auto":
             decims = dict.fromkeys(self.bands, min(decims.values()))
         return decims
@@ -491,13 +430,21 @@ class DyadSignals:
             if windows is None:
                 refuse_flat(data, names, rejected)
             else:
-                _flat_report(_flat_windows(data, checked, n_len), names, inst.times[checked],
-                             "epoch", flat)
+                _flat_report(
+                    _flat_windows(data, checked, n_len), names, inst.times[checked], "epoch", flat
+                )
             data = detrend_linear(data, dtype=rdtype)
             # one forward FFT per channel serves every band (the line is already gone)
             with gpu_step("band signals"):
-                sigs = band_analytic(data, sfreq, self.bands, method=self.method,
-                                     decim=decims, detrend=False, **self.band_kwargs)
+                sigs = band_analytic(
+                    data,
+                    sfreq,
+                    self.bands,
+                    method=self.method,
+                    decim=decims,
+                    detrend=False,
+                    **self.band_kwargs,
+                )
             del data
             for b, sig in sigs.items():
                 out[b].append(sig.data)
@@ -531,8 +478,10 @@ class DyadSignals:
         """
         decims = self.decims(n_len, n_step, common=common_decim)
         cont = self.continuous(picks, decims, windows=(starts, n_len), flat=flat)
-        res = {b: (cut_epochs(z, epoch_index(starts, n_len, decims[b], self.bk.xp)), meta)
-               for b, (z, meta) in cont.items()}
+        res = {
+            b: (cut_epochs(z, epoch_index(starts, n_len, decims[b], self.bk.xp)), meta)
+            for b, (z, meta) in cont.items()
+        }
         del cont
         return res
 
@@ -562,18 +511,16 @@ class DyadSignals:
         if common_decim and dec == "auto":
             # averaging over epochs per time point needs one time grid for every band
             dec = min(
-                _auto_decim(e, self.method, self.sfreq, self.n_cycles, self.freq_step,
-                            self.trans)
+                _auto_decim(e, self.method, self.sfreq, self.n_cycles, self.freq_step, self.trans)
                 for e in self.bands.values()
             )
         with gpu_step("band signals"):
-            sig = band_analytic(data, self.sfreq, self.bands, method=self.method, decim=dec,
-                                **self.band_kwargs)
+            sig = band_analytic(
+                data, self.sfreq, self.bands, method=self.method, decim=dec, **self.band_kwargs
+            )
         del data
         # (E, n, F, T) -> (E, F, n, T)
         return {b: (s.data.transpose(0, 2, 1, 3), s) for b, s in sig.items()}
-
-
 
 
 def epoch_index(starts, n_len, q, xp):

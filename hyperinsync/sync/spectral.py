@@ -23,17 +23,15 @@ no response to a ramp, and its odd-reflection padding continues a line exactly, 
 values are unchanged (to 1e-15). For ``'morlet'`` the wavelets have zero mean (no response to
 an offset) but the zero padding of epochs would turn an offset into an edge step.
 
-Band edges (transition bands, the -6 dB band analysed) are in :mod:`hyperinsync.sync.bands`.
+Band edges (transition bands, the -6 dB band analysed) are in :mod:`hyperinsync.sync.bands`;
+the band kernels and the folded inverse FFT in ``hyperinsync.sync.kernels``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
-from math import gcd
 
 import numpy as np
-from scipy.fft import next_fast_len
 
 from .._utils import _check_option, check_bands, check_n_jobs, logger
 from ..backend import complex_dtype, get_backend, real_dtype
@@ -41,9 +39,9 @@ from .bands import (
     METHODS,
     band_freqs,
     effective_band,
-    fft_filter_response,
     mne_transition_bandwidths,
 )
+from .kernels import _fold_ifft, _kernels_on, _pad_lengths
 
 
 @dataclass
@@ -144,8 +142,7 @@ def _top_frequency(band, method, sfreq, n_cycles, freq_step, trans=("auto", "aut
     return band[1] + h_trans
 
 
-def _auto_decim(band, method, sfreq, n_cycles, freq_step, trans=("auto", "auto"),
-                divides=None):
+def _auto_decim(band, method, sfreq, n_cycles, freq_step, trans=("auto", "auto"), divides=None):
     """Return what ``decim='auto'`` means for one band.
 
     ``'mne_fir'`` is the HyPyP-compatible reference: full rate, so that within-epoch averages
@@ -194,123 +191,8 @@ def _check_decim(decim, name="decim"):
     return int(decim)
 
 
-def _support(spec, rtol):
-    """Contiguous index range of ``spec`` above ``rtol`` times its maximum."""
-    big = np.flatnonzero(np.abs(spec) > rtol * np.abs(spec).max())
-    return (int(big[0]), int(big[-1]) + 1) if big.size else None
-
-
-def _morlet_kernel_spectrum(freq, sfreq, n_cycles, n_fft, rtol):
-    """Spectrum segments of MNE's zero-mean Morlet wavelet in an ``n_fft`` FFT.
-
-    The wavelet is centred on sample 0 (circularly), which reproduces ``cwt(mode='same')``.
-    Its (small) negative-frequency content is kept so the result matches MNE to float
-    precision. Returns a list of ``(k0, values)`` over full-FFT bins.
-    """
-    from mne.time_frequency import morlet
-
-    w = morlet(sfreq, [freq], n_cycles=n_cycles, zero_mean=True)[0]
-    if w.size > n_fft:
-        raise ValueError(
-            f"The {freq} Hz wavelet ({w.size} samples, {n_cycles} cycles) is longer than the "
-            "data: use longer epochs or fewer n_cycles."
-        )
-    c = (w.size - 1) // 2
-    kern = np.zeros(n_fft, complex)
-    kern[: w.size - c] = w[c:]
-    if c:
-        kern[n_fft - c :] = w[:c]
-    spec = np.fft.fft(kern)
-    half = n_fft // 2 + 1
-    thresh = rtol * np.abs(spec).max()
-    segs = []
-    for lo, part in ((0, spec[:half]), (half, spec[half:])):
-        sup = _support(part, 0.0) if part.size and np.abs(part).max() > thresh else None
-        if sup is not None:
-            sup = _support(np.where(np.abs(part) > thresh, part, 0), 0.0)
-            segs.append((lo + sup[0], part[sup[0] : sup[1]]))
-    return segs
-
-
 # Bytes of the spectra processed together on the CPU (about an L2 cache)
 _CACHE_BYTES = 2e6
-
-
-@lru_cache(maxsize=32)
-def _band_kernel(band, method, sfreq, n_fft, n_cycles, freq_step, rtol, trans):
-    """One band's kernel segments per frequency, and the frequencies (cached per grid)."""
-    if method == "fft":
-        fbins = np.arange(n_fft // 2 + 1) * (sfreq / n_fft)
-        gain = fft_filter_response(fbins, band[0], band[1], sfreq, l_trans_bandwidth=trans[0],
-                                   h_trans_bandwidth=trans[1])
-        k0, k1 = _support(gain, 0.0)
-        # x2 on positive frequencies: the analytic signal of the filtered data
-        return [[(k0, 2.0 * gain[k0:k1])]], np.array([np.mean(band)])
-    freqs = band_freqs(band, freq_step)
-    cyc = np.broadcast_to(np.asarray(n_cycles, float), freqs.shape)
-    kers = [_morlet_kernel_spectrum(f, sfreq, c, n_fft, rtol) for f, c in zip(freqs, cyc)]
-    return kers, freqs
-
-
-@lru_cache(maxsize=32)
-def _kernels_on(xp, cdtype, band, method, sfreq, n_fft, n_cycles, freq_step, rtol, trans):
-    """Return :func:`_band_kernel` on the backend's device, in ``cdtype``.
-
-    One copy for all of the band's kernel segments, kept for later calls (surrogate batches,
-    channel groups).
-    """
-    kers, freqs = _band_kernel(band, method, sfreq, n_fft, n_cycles, freq_step, rtol, trans)
-    flat = xp.asarray(np.concatenate([k for segs in kers for _, k in segs]), dtype=cdtype)
-    out, pos = [], 0
-    for segs in kers:
-        row = []
-        for k0, k in segs:
-            row.append((k0, flat[pos : pos + k.shape[0]]))
-            pos += k.shape[0]
-        out.append(row)
-    return out, freqs
-
-
-def _spec_bins(spec, k0, k1, n_fft):
-    """Full-FFT bins ``k0:k1`` of a real signal from its one-sided spectrum ``spec``."""
-    half = n_fft // 2 + 1
-    if k1 <= half:
-        return spec[:, k0:k1]
-    # negative frequencies: X[N - k] = conj(X[k])
-    return spec[:, n_fft - k1 + 1 : n_fft - k0 + 1][:, ::-1].conj()
-
-
-def _fold_ifft(bk, spec, segments, q, n_fft, xp, cdtype, fft_kw):
-    """Every q-th sample of ifft(kernel * spectrum) via a folded spectrum (exact)."""
-    m = n_fft // q
-    folded = xp.zeros((spec.shape[0], m), dtype=cdtype)
-    for k0, kern in segments:
-        k1 = k0 + kern.shape[0]
-        # the 1 / q of the folding goes into the (short) kernel, not over the output
-        kern = xp.asarray(kern if q == 1 else kern * (1.0 / q), dtype=cdtype)
-        if q == 1:  # no folding: the product is written in place
-            xp.multiply(_spec_bins(spec, k0, k1, n_fft), kern, out=folded[:, k0:k1])
-            continue
-        prod = _spec_bins(spec, k0, k1, n_fft) * kern
-        # a segment can be wider than m bins only at tiny decimated rates: add block-wise
-        start = k0
-        while start < k1:
-            pos = start % m
-            stop = min(k1, start + (m - pos))
-            folded[:, pos : pos + stop - start] += prod[:, start - k0 : stop - k0]
-            start = stop
-    return bk.fft.ifft(folded, axis=-1, overwrite_x=True, **fft_kw)
-
-
-def _pad_lengths(n_times, n_pad, q_all):
-    """Left pad rounded up to a multiple of every decimation, and the total FFT length."""
-    lcm = 1
-    for q in q_all:
-        lcm = lcm * q // gcd(lcm, q)
-    left = -(-n_pad // lcm) * lcm
-    need = left + n_times + n_pad
-    n_fft = lcm * next_fast_len(-(-need // lcm))
-    return left, n_fft
 
 
 def _mne_fir_analytic(data2d, sfreq, band, n_jobs, filter_kwargs, trans=("auto", "auto")):
@@ -466,8 +348,13 @@ def band_analytic(
     params = {
         name: dict(
             effective_band=effective_band(
-                band, method, sfreq, l_trans_bandwidth=trans[0], h_trans_bandwidth=trans[1],
-                n_cycles=n_cycles, freq_step=freq_step,
+                band,
+                method,
+                sfreq,
+                l_trans_bandwidth=trans[0],
+                h_trans_bandwidth=trans[1],
+                n_cycles=n_cycles,
+                freq_step=freq_step,
             ),
             trans_bandwidth=None if method == "morlet" else edges[name],
             detrend="linear" if detrend else None,
@@ -486,8 +373,17 @@ def band_analytic(
         # MNE's FIR filter runs on the CPU: device data come to the host once, explicitly
         host = bk.to_numpy(flat) if on_device else flat
         return _band_analytic_fir(
-            detrend_linear(host, dtype=rdtype) if detrend else host, lead_shape, sfreq,
-            bands, qs, bk, cdtype, n_jobs, filter_kwargs, trans, params,
+            detrend_linear(host, dtype=rdtype) if detrend else host,
+            lead_shape,
+            sfreq,
+            bands,
+            qs,
+            bk,
+            cdtype,
+            n_jobs,
+            filter_kwargs,
+            trans,
+            params,
         )
 
     # the line goes on the host (in double precision) when the data are there
@@ -528,8 +424,15 @@ def band_analytic(
     rtol = 1e-7 if precision == "single" else 1e-12
     kernels = {
         name: _kernels_on(
-            xp, np.dtype(cdtype), tuple(band), method, float(sfreq), n_fft,
-            tuple(np.atleast_1d(n_cycles_arr)), float(freq_step), rtol,
+            xp,
+            np.dtype(cdtype),
+            tuple(band),
+            method,
+            float(sfreq),
+            n_fft,
+            tuple(np.atleast_1d(n_cycles_arr)),
+            float(freq_step),
+            rtol,
             edges[name] if method == "fft" else None,
         )
         for name, band in bands.items()
@@ -552,9 +455,7 @@ def band_analytic(
             if pad_mode == "reflect":
                 # mirror without repeating the edge sample, as numpy's 'reflect'
                 padded[:, left - n_pad : left] = block[:, n_pad:0:-1]
-                padded[:, left + n_times : left + n_times + right] = block[
-                    :, -2 : -2 - right : -1
-                ]
+                padded[:, left + n_times : left + n_times + right] = block[:, -2 : -2 - right : -1]
         del block
         spec = bk.fft.rfft(padded, axis=-1, **fft_kw)
         del padded
@@ -572,8 +473,7 @@ def band_analytic(
                     outs[name][s0 + r0 : s0 + r0 + len(sp), fi] = z[:, m0 : m0 + n_out]
         del spec
     logger.debug(
-        f"band_analytic: {method}, {n_sig} signals x {n_times} samples, n_fft={n_fft}, "
-        f"decim={qs}"
+        f"band_analytic: {method}, {n_sig} signals x {n_times} samples, n_fft={n_fft}, decim={qs}"
     )
     return {
         name: BandSignal(
@@ -583,22 +483,20 @@ def band_analytic(
             sfreq=sfreq / qs[name],
             decim=qs[name],
             method=method,
-            params=dict(n_cycles=n_cycles_arr.tolist(), freq_step=freq_step, pad=n_pad,
-                        **params[name]),
+            params=dict(
+                n_cycles=n_cycles_arr.tolist(), freq_step=freq_step, pad=n_pad, **params[name]
+            ),
         )
         for name in bands
     }
 
 
-def _band_analytic_fir(flat, lead_shape, sfreq, bands, qs, bk, cdtype, n_jobs, kw, trans,
-                       params):
+def _band_analytic_fir(flat, lead_shape, sfreq, bands, qs, bk, cdtype, n_jobs, kw, trans, params):
     out = {}
     for name, band in bands.items():
         z = _mne_fir_analytic(flat, sfreq, band, n_jobs, kw, trans)[:, None, :: qs[name]]
         out[name] = BandSignal(
-            data=bk.asarray(z.astype(cdtype, copy=False)).reshape(
-                lead_shape + z.shape[1:]
-            ),
+            data=bk.asarray(z.astype(cdtype, copy=False)).reshape(lead_shape + z.shape[1:]),
             freqs=np.array([np.mean(band)]),
             band=band,
             sfreq=sfreq / qs[name],
