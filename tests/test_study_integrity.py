@@ -804,3 +804,33 @@ def test_brainvision_comment_markers_name_segments(tmp_path):
     )
     with pytest.raises(StudyError, match="contains '/'"):
         Study.from_toml(toml)
+
+
+def test_cache_versions_read_without_importing_the_libraries():
+    """The versions in every cache key come from the installed distributions (the same
+    values as the modules report) without importing mne-connectivity, whose import alone
+    takes seconds of every study run.
+    """
+    code = (
+        "import sys, json; from hyperinsync.study.cache import _versions; "
+        "v = _versions(); print(json.dumps([v, 'mne_connectivity' in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=os.path.dirname(os.path.dirname(hyperinsync.__file__)),
+    )
+    import json
+
+    import h5py as _h5py
+    import mne_connectivity
+    import pyxdf
+    import scipy
+
+    versions, imported = json.loads(out.stdout)
+    assert not imported
+    assert versions["mne_connectivity"] == mne_connectivity.__version__
+    assert versions["pyxdf"] == pyxdf.__version__
+    assert versions["scipy"] == scipy.__version__ and versions["h5py"] == _h5py.__version__

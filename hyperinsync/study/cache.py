@@ -16,6 +16,7 @@ import platform
 import sys
 import threading
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 
 import mne
@@ -40,25 +41,30 @@ def _sha256_json(obj):
 
 
 def _versions():
-    """Versions of Python and of the libraries whose code computes or stores the results."""
-    import h5py
-    import mne_connectivity
-    import pyxdf  # reads XDF recordings
-    import scipy
+    """Versions of Python and of the libraries whose code computes or stores the results.
 
+    Read from the installed distributions' metadata, not by importing the libraries: importing
+    mne-connectivity alone takes several seconds, and a study may never use it.
+    """
     from .. import __version__
 
-    out = dict(
+    def dist(name):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "unknown"
+
+    # the keys in the order earlier versions stored them (the order reaches the cache key)
+    return dict(
         hyperinsync=__version__,
         mne=mne.__version__,
         numpy=np.__version__,
-        scipy=scipy.__version__,
-        h5py=h5py.__version__,
+        scipy=dist("scipy"),
+        h5py=dist("h5py"),
         python=platform.python_version(),
+        mne_connectivity=dist("mne-connectivity"),
+        pyxdf=dist("pyxdf"),
     )
-    for name, mod in (("mne_connectivity", mne_connectivity), ("pyxdf", pyxdf)):
-        out[name] = getattr(mod, "__version__", "unknown")
-    return out
 
 
 @functools.lru_cache(maxsize=1)
