@@ -19,6 +19,7 @@ import sys
 import time
 
 from .._utils import _validate_type, logger
+from .recording import eeg_segments
 from .schema import LAGGED
 
 
@@ -66,8 +67,7 @@ def _tqdm(enabled, stream, **kwargs):
 def recording_stages(job):
     """Return the stages of one recording's analysis, in the order :func:`_process` runs them."""
     stages = ["read"]
-    # a recording without EEG runs [physio] / [movement] only
-    segments = job["analysis"]["segments"] if job.get("eeg", True) else []
+    segments = eeg_segments(job)
     for seg in segments:
         stages.append(f"sync {seg}")
         if job.get("surrogates") is not None:

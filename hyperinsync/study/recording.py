@@ -26,28 +26,35 @@ def _simulate_study():
     return simulate_study
 
 
+def _design(design_json):
+    """Return a simulation design from its JSON (segments and roles back to tuples)."""
+    design = json.loads(design_json)
+    if "segments" in design:
+        design["segments"] = [tuple(s) for s in design["segments"]]
+    design["roles"] = tuple(design["roles"])
+    return design
+
+
 @functools.lru_cache(maxsize=4)
 def _make_simulated_physio(design_json):
     """Return the simulated physiological study of a design (cached, as ``_make_simulated``)."""
     from ..simulation import simulate_physio_study
 
-    design = json.loads(design_json)
-    if "segments" in design:
-        design["segments"] = [tuple(s) for s in design["segments"]]
-    design["roles"] = tuple(design["roles"])
-    return simulate_physio_study(**design)
+    return simulate_physio_study(**_design(design_json))
 
 
 @functools.lru_cache(maxsize=4)
 def _make_simulated(design_json):
     """Return the simulated study of a design (cached: every recording of a worker shares it)."""
-    design = json.loads(design_json)
-    if "segments" in design:
-        design["segments"] = [tuple(s) for s in design["segments"]]
+    design = _design(design_json)
     if "couplings" in design:
         raise StudyError("[simulate] couplings cannot be given in a study file; use Python.")
-    design["roles"] = tuple(design["roles"])
     return _simulate_study()(**design, verbose=False)
+
+
+def eeg_segments(job):
+    """Return the EEG segments a recording analyses (none without EEG: [physio] only)."""
+    return job["analysis"]["segments"] if job.get("eeg", True) else []
 
 
 def _shared_options(analysis, func):
@@ -178,9 +185,8 @@ def _process(job, report=None):
         report("read")
         raw = _load_recording(job)
         an = dict(job["analysis"])
-        # a recording without EEG (simulated physiology, files alone): [physio] and
-        # [movement] only
-        segments = an.pop("segments") if job.get("eeg", True) else []
+        an.pop("segments", None)  # the analysis options; the segments come from eeg_segments
+        segments = eeg_segments(job)
         rec = dict(
             dyad=job["dyad"],
             session=job["session"],
