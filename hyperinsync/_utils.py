@@ -87,6 +87,14 @@ def check_seed(seed):
     )
 
 
+def usable_cpus():
+    """Return the number of cores this process may run on (its CPU affinity, else all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this platform (macOS, Windows)
+        return os.cpu_count() or 1
+
+
 def check_n_jobs(n_jobs):
     """Return a positive number of jobs (MNE semantics: None -> 1, -1 -> all cores)."""
     if n_jobs is None:
@@ -95,7 +103,7 @@ def check_n_jobs(n_jobs):
     if n_jobs == 0:
         raise ValueError("n_jobs must not be 0: use 1 for one job or -1 for all cores.")
     if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+        return max(1, usable_cpus() + 1 + n_jobs)
     return int(n_jobs)
 
 

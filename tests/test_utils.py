@@ -95,7 +95,10 @@ def test_check_seed_and_n_jobs():
         with pytest.raises(TypeError, match="seed must be"):
             check_seed(bad)
     assert check_n_jobs(None) == 1 and check_n_jobs(2) == 2
-    assert check_n_jobs(-1) == (os.cpu_count() or 1)
+    # -1: the cores this process may use (a container or `taskset` may allow fewer than
+    # os.cpu_count())
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert check_n_jobs(-1) == usable and check_n_jobs(-2) == max(1, usable - 1)
     with pytest.raises(ValueError, match="must not be 0"):
         check_n_jobs(0)
 

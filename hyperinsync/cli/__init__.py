@@ -256,7 +256,13 @@ def _build_parser():
     demo.add_argument("--out", default="hyperinsync-demo", help="output folder")
     demo.add_argument("--quick", action="store_true", help="4 short dyads (a smoke test)")
     demo.add_argument("--seed", type=int, default=42, help="simulation seed")
-    demo.add_argument("--n-jobs", type=int, default=1, help="parallel recordings")
+    demo.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="parallel recordings (default -1: every usable core; 1: one at a time, with "
+        "stage-by-stage progress)",
+    )
     demo.set_defaults(func=_cmd_demo)
 
     run = sub.add_parser("run", help="run a study file (TOML)")
