@@ -426,6 +426,35 @@ def test_detrend_linear_against_scipy():
     y = x.copy()
     assert detrend_linear(y, copy=False) is y
     np.testing.assert_allclose(y, ref, rtol=0, atol=1e-15)
+    # rows longer than a block of columns (the line is removed block by block), a line
+    # among them, in place too
+    rng = np.random.default_rng(4)
+    long = rng.standard_normal((3, 300_007)) * 1e-5 + 0.3 + np.linspace(0, 0.02, 300_007)
+    long[1] = 0.1 - 2e-7 * np.arange(300_007.0)
+    ref = detrend(long, axis=-1)
+    ref[1] = 0.0
+    np.testing.assert_allclose(detrend_linear(long), ref, rtol=0, atol=1e-15)
+    assert not np.any(detrend_linear(long)[1])
+    y = long.copy()
+    assert detrend_linear(y, copy=False) is y
+    np.testing.assert_allclose(y, ref, rtol=0, atol=1e-15)
+
+
+def test_check_finite_sums_and_samples():
+    from hyperinsync.sync.checks import check_finite
+
+    x = np.random.default_rng(5).standard_normal((3, 1000))
+    assert check_finite(x, ["a", "b", "c"]) is x
+    # finite samples whose sum overflows are finite all the same
+    huge = np.full((2, 10), 1e308)
+    assert check_finite(huge, ["a", "b"]) is huge
+    for bad in (np.nan, np.inf, -np.inf):
+        y = huge.copy()
+        y[1, 7] = bad
+        with pytest.raises(
+            ValueError, match="Channel 'b' contains NaN or infinite values at sample 7"
+        ):
+            check_finite(y, ["a", "b"])
 
 
 def _epochs(raw, duration):
@@ -801,3 +830,28 @@ def test_across_chunks_equal_the_direct_formula(small_epochs, pairs):
                 atol=1e-12,
                 err_msg=f"{m} {band}",
             )
+
+
+def test_loaded_data_read_in_place_never_written(small_dyad):
+    """Band signals read a loaded recording's rows in place: its data stay as they were.
+
+    Consecutive picks read a view of the array (no copy), scattered picks a copy; both give
+    the values of an explicit copy of the channels.
+    """
+    from hyperinsync.sync.signals import _read_rows
+
+    raw = _with_dc(small_dyad)  # offsets and drifts: the line removal must work on a copy
+    before = raw.get_data()
+    rows = np.array([1, 2, 3])
+    view = _read_rows(raw, rows)
+    assert np.shares_memory(view, raw._data)
+    np.testing.assert_array_equal(view, before[1:4])
+    scattered = _read_rows(raw, np.array([0, 2, 5]))
+    assert not np.shares_memory(scattered, raw._data)
+    np.testing.assert_array_equal(scattered, before[[0, 2, 5]])
+    res = compute_sync(raw, measures=["plv", "coh"], verbose=False)
+    np.testing.assert_array_equal(raw.get_data(), before)
+    ref = compute_sync(
+        mne.io.RawArray(before, raw.info, verbose=False), measures=["plv", "coh"], verbose=False
+    )
+    np.testing.assert_array_equal(res.data, ref.data)

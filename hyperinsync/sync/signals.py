@@ -426,7 +426,7 @@ class DyadSignals:
         for c0 in groups:
             part = picks[c0 : c0 + chunk]
             names = [inst.ch_names[i] for i in part]
-            data = check_finite(inst.get_data(picks=part), names, rejected, sfreq=sfreq)
+            data = check_finite(_read_rows(inst, part), names, rejected, sfreq=sfreq)
             if windows is None:
                 refuse_flat(data, names, rejected)
             else:
@@ -521,6 +521,19 @@ class DyadSignals:
         del data
         # (E, n, F, T) -> (E, F, n, T)
         return {b: (s.data.transpose(0, 2, 1, 3), s) for b, s in sig.items()}
+
+
+def _read_rows(inst, rows):
+    """Return the data of channels ``rows`` of a Raw, never to be written to.
+
+    A view of a loaded recording's array when the rows are consecutive (what is computed
+    from them is written elsewhere: copying a long recording's data only to read it cost
+    a pass through memory), else a copy (:meth:`mne.io.Raw.get_data`).
+    """
+    data = getattr(inst, "_data", None) if getattr(inst, "preload", False) else None
+    if isinstance(data, np.ndarray) and len(rows) and np.all(np.diff(rows) == 1):
+        return data[rows[0] : rows[-1] + 1]
+    return inst.get_data(picks=rows)
 
 
 def epoch_index(starts, n_len, q, xp):
