@@ -747,6 +747,12 @@ def test_crop_segment_of_a_file_not_starting_at_sample_zero(meas_date):
 
     seg = _crop_segment(raw, "seg")
     np.testing.assert_array_equal(seg.get_data(), data[:, 200:300])
+    # the copy holds only its samples, and is what raw.copy().crop gives; raw is unchanged
+    ref = raw.copy().crop(2.0, 2.99, include_tmax=True)
+    assert seg._data.shape == (2, 100) and not np.shares_memory(seg._data, raw._data)
+    assert (seg.first_samp, seg.info["meas_date"]) == (ref.first_samp, ref.info["meas_date"])
+    assert seg.annotations.onset.tolist() == ref.annotations.onset.tolist()
+    np.testing.assert_array_equal(raw.get_data(), data)
 
 
 def test_brainvision_comment_markers_name_segments(tmp_path):

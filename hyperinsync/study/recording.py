@@ -166,8 +166,26 @@ def _crop_segment(raw, description):
         # in samples, so a segment that ends with the recording keeps its last sample
         start = max(int(round(onset * sfreq)), 0)
         stop = min(int(round((onset + ann.duration[i]) * sfreq)), raw.n_times)
-        pieces.append(raw.copy().crop(start / sfreq, (stop - 1) / sfreq, include_tmax=True))
+        pieces.append(_crop_copy(raw, start / sfreq, (stop - 1) / sfreq))
     return pieces[0] if len(pieces) == 1 else mne.concatenate_raws(pieces)
+
+
+def _crop_copy(raw, tmin, tmax):
+    """``raw.copy().crop(tmin, tmax, include_tmax=True)`` copying only the cropped samples.
+
+    ``Raw.copy`` copies the whole data array, which ``crop`` then slices and copies again:
+    a recording analysed segment by segment was copied whole once per segment.
+    """
+    data = raw._data if raw.preload else None
+    if data is None:
+        return raw.copy().crop(tmin, tmax, include_tmax=True)
+    raw._data = None  # the copy gets everything else
+    try:
+        out = raw.copy()
+    finally:
+        raw._data = data
+    out._data = data  # shared until crop keeps a copy of the cropped samples only
+    return out.crop(tmin, tmax, include_tmax=True)
 
 
 def _process(job, report=None):
