@@ -17,6 +17,7 @@ import contextvars
 import functools
 import inspect
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -522,9 +523,28 @@ def one_blas_thread():
     measured 2x slower with them on an idle 2-core machine; the surrogate nulls 3-26x when
     other processes load its cores, ``benchmarks/bench_nulls.py``).
     """
-    from threadpoolctl import threadpool_limits
+    return _blas_controller().limit(limits=1, user_api="blas")
 
-    return threadpool_limits(limits=1, user_api="blas")
+
+_CONTROLLER = (None, -1)  # (threadpoolctl controller, len(sys.modules) when it was made)
+
+
+def _blas_controller():
+    """Return a threadpoolctl controller of the loaded BLAS libraries, made once.
+
+    Finding the libraries scans every loaded shared object (about 6 ms, paid by every
+    ``threadpool_limits`` call: several per analysis); the controller is made again only
+    when modules were imported since, which is when new libraries can appear.
+    """
+    global _CONTROLLER
+    from threadpoolctl import ThreadpoolController
+
+    n_mod = len(sys.modules)
+    ctl, seen = _CONTROLLER
+    if ctl is None or seen != n_mod:
+        ctl = ThreadpoolController()
+        _CONTROLLER = (ctl, n_mod)
+    return ctl
 
 
 def single_blas_thread(func):

@@ -44,3 +44,31 @@ def test_unknown_backend():
 
 # NumPy/CuPy agreement of every analysis: tests/test_gpu.py (tolerances from float32
 # rounding itself, measured per measure: a flat 1e-5 fails per-epoch ccorr on a GPU).
+
+
+def test_one_blas_thread_limits_and_restores():
+    """BLAS runs on one thread inside the context, as set before after it; the controller
+    (a scan of every loaded library) is made once while no module is imported.
+    """
+    import sys
+    import types
+
+    from threadpoolctl import threadpool_info
+
+    from hyperinsync.backend import _blas_controller, one_blas_thread
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert before  # NumPy's BLAS is loaded
+    with one_blas_thread():
+        assert blas_threads() == [1] * len(before)
+    assert blas_threads() == before
+    ctl = _blas_controller()
+    assert _blas_controller() is ctl
+    sys.modules["_hyperinsync_test_module"] = types.ModuleType("_hyperinsync_test_module")
+    try:
+        assert _blas_controller() is not ctl  # an import may have loaded a library
+    finally:
+        del sys.modules["_hyperinsync_test_module"]

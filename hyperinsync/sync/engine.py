@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .._docs import fill_doc
 from .._utils import (
@@ -12,7 +11,7 @@ from .._utils import (
     verbose,
     warn,
 )
-from ..backend import gpu_fallback, gpu_step, real_dtype
+from ..backend import gpu_fallback, gpu_step, one_blas_thread, real_dtype
 from ..rois import roi_spec
 from .measures import (
     CONVENTIONS,
@@ -399,7 +398,7 @@ def compute_sync(
     per_pair = 4 * (len(rows) * len(cols) + (len(rows) + len(cols)) * 64)
     # Many small batched products: BLAS threads only add synchronisation there (measured
     # 2x slower end to end with 2 threads on 2 cores), so the products run on one thread.
-    with threadpool_limits(limits=1, user_api="blas"), gpu_step("synchrony values"):
+    with one_blas_thread(), gpu_step("synchrony values"):
         _fill_values(
             signals,
             bands,
