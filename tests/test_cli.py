@@ -219,10 +219,10 @@ def _small_study_file(tmp_path):
     return toml
 
 
-@pytest.mark.parametrize("how", ["terminal", "quiet", "pipe", "verbose error"])
+@pytest.mark.parametrize("how", ["terminal", "parallel", "quiet", "pipe", "verbose error"])
 def test_run_progress(tmp_path, monkeypatch, capsys, how):
-    """A terminal sees the run recording by recording and stage by stage; --quiet, a pipe
-    or --verbose error see nothing.
+    """A terminal sees the run recording by recording and stage by stage (also from worker
+    processes); --quiet, a pipe or --verbose error see nothing.
     """
     import sys
 
@@ -231,8 +231,15 @@ def test_run_progress(tmp_path, monkeypatch, capsys, how):
     monkeypatch.setattr(sys, "stderr", err)
     argv = ["run", str(toml), "--out", str(tmp_path / "o"), "--no-report"]
     argv += {"quiet": ["--quiet"], "verbose error": ["--verbose", "error"]}.get(how, [])
+    argv += ["--n-jobs", "2"] if how == "parallel" else []
     assert main(argv) == 0
     text = err.getvalue()
+    if how == "parallel":  # each worker's stages, by recording; the bar by recordings
+        for stage in ("dyad01 session 0: read", "dyad02 session 0: read", "2/2 done"):
+            assert stage in text, stage
+        for seg in ("rest_pre", "session"):
+            assert f"session 0: surrogates {seg}" in text
+        return
     if how != "terminal":
         assert text == ""
         return

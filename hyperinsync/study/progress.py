@@ -4,7 +4,9 @@ A run shows one bar over its recordings. When the recordings run in this process
 (``n_jobs=1``), the bar also moves stage by stage inside each recording (reading, synchrony
 and surrogates per segment, Levels 1 and 2), each stage weighted by the time it took in the
 recording before, so the estimate of the remaining time holds from the second recording
-on. Parallel workers report whole recordings. The study's last steps (group statistics,
+on. Recordings computed by parallel worker processes (joblib) report their stages through a
+queue, shown by name ("dyad02 session 1: level 1"), and the bar moves by whole recordings;
+a Dask cluster's workers report whole recordings. The study's last steps (group statistics,
 results file, report) follow on a line of their own.
 
 Nothing is shown unless asked (``progress=True``) or, by default, when stderr is a terminal
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import threading
 import time
 
 from .._utils import _validate_type, logger
@@ -107,6 +110,10 @@ class RunProgress:
         )
         self._durations = {}  # stage -> seconds in the last recording that ran it
         self._job = None
+        # recordings of parallel workers: label -> stage, and those done (a late message
+        # from a finished recording is not shown again)
+        self._running, self._finished = {}, set()
+        self._lock = threading.Lock()
         self._describe()
 
     # -- the recordings ---------------------------------------------------------------
@@ -114,6 +121,8 @@ class RunProgress:
         text = f"{self.n_done}/{self.n_total} done"
         if what:
             text += f", {what}"
+        elif self._running:
+            text += ", " + "; ".join(f"{k}: {v}" for k, v in self._running.items())
         elif self.parallel > 1 and self.n_done < self.n_total:
             text += f", {min(self.parallel, self.n_total - self.n_done)} running"
         self._bar.set_description_str(text, refresh=True)
@@ -133,7 +142,7 @@ class RunProgress:
         stages = recording_stages(job)
         weights = dict(zip(stages, self._weights(stages)))
         state = dict(stage=None, t0=None, moved=0.0)
-        label = f"{job['dyad']} session {job['session']}"
+        label = _label(job)
         self._job = state
 
         def report(stage):
@@ -144,6 +153,41 @@ class RunProgress:
 
         return report
 
+    @contextlib.contextmanager
+    def stage_queue(self):
+        """Let worker processes report their stages; yields ``reporter(job)`` (or None).
+
+        ``reporter(job)`` is a picklable ``report(stage)`` for :func:`_process` that puts
+        the stage on a queue (a :class:`multiprocessing.Manager`'s); a thread of this process
+        shows the stages of the recordings running. None when nothing is shown.
+        """
+        if not self.enabled:
+            yield lambda job: None
+            return
+        import multiprocessing
+
+        manager = multiprocessing.Manager()
+        queue = manager.Queue()
+        thread = threading.Thread(target=self._show_stages, args=(queue,), daemon=True)
+        thread.start()
+        try:
+            yield lambda job: _QueueReporter(queue, _label(job))
+        finally:
+            queue.put(None)
+            thread.join()
+            manager.shutdown()
+
+    def _show_stages(self, queue):
+        while True:
+            item = queue.get()
+            if item is None:
+                return
+            label, stage = item
+            with self._lock:
+                if label not in self._finished:
+                    self._running[label] = stage
+                    self._describe()
+
     def _end_stage(self, state, weights, now):
         prev = state["stage"]
         if prev is None:
@@ -153,14 +197,22 @@ class RunProgress:
         state["moved"] += step
         self._bar.update(step)
 
-    def recording_done(self):
-        """One recording finished (or failed): the bar moves to the next whole count."""
+    def recording_done(self, job=None):
+        """One recording finished (or failed): the bar moves to the next whole count.
+
+        ``job``: the recording, when parallel workers reported its stages.
+        """
+        if job is not None:
+            with self._lock:
+                self._finished.add(_label(job))
+                self._running.pop(_label(job), None)
         state, self._job = self._job, None
         if state is not None and state["stage"] is not None:
             self._durations[state["stage"]] = time.perf_counter() - state["t0"]
         self.n_done += 1
-        self._bar.update(self.n_done - self._bar.n)  # exact, whatever the stage weights
-        self._describe()
+        with self._lock:
+            self._bar.update(self.n_done - self._bar.n)  # exact, whatever the stage weights
+            self._describe()
 
     def close(self):
         """Close the progress bar."""
@@ -173,6 +225,20 @@ class RunProgress:
     def __exit__(self, *exc):
         """Close the progress bar, also when the run fails."""
         self.close()
+
+
+def _label(job):
+    return f"{job['dyad']} session {job['session']}"
+
+
+class _QueueReporter:
+    """``report(stage)`` of a worker process: the stage goes on the run's queue."""
+
+    def __init__(self, queue, label):
+        self.queue, self.label = queue, label
+
+    def __call__(self, stage):
+        self.queue.put((self.label, stage))
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ Workers receive and return plain dicts (picklable for joblib and Dask).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from pathlib import Path
@@ -75,23 +76,25 @@ def _execute(jobs, n_jobs, scheduler, commit, *, keep_going=False, dashboard=Non
         if scheduler is None:
             from joblib import Parallel, delayed
 
-            if n_jobs == 1:  # stage by stage: the reporter is made as each job starts
-                results = (_safe_process(job, bar.stage_reporter(job)) for job in jobs)
-            else:
-                results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                    delayed(_safe_process)(job) for job in jobs
-                )
-            try:
-                for job, rec, err in results:
-                    if err is None:
-                        commit(job, rec)
-                    else:
-                        failures.append((job, err))
-                        if not keep_going:
-                            break
-                    bar.recording_done()
-            finally:
-                results.close()  # joblib cancels the jobs not yet started
+            with contextlib.ExitStack() as stack:
+                if n_jobs == 1:  # stage by stage: the reporter is made as each job starts
+                    results = (_safe_process(job, bar.stage_reporter(job)) for job in jobs)
+                else:  # workers put their stages on a queue the bar reads
+                    reporter = stack.enter_context(bar.stage_queue())
+                    results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                        delayed(_safe_process)(job, reporter(job)) for job in jobs
+                    )
+                try:
+                    for job, rec, err in results:
+                        if err is None:
+                            commit(job, rec)
+                        else:
+                            failures.append((job, err))
+                            if not keep_going:
+                                break
+                        bar.recording_done(job if n_jobs > 1 else None)
+                finally:
+                    results.close()  # joblib cancels the jobs not yet started
             return failures
         client, owned = _dask_client(scheduler, n_jobs, dashboard)
         try:
