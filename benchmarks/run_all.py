@@ -520,6 +520,32 @@ def scen_l1(args):
     )
 
 
+def _usable_cpus():
+    from hyperinsync._utils import usable_cpus
+
+    return usable_cpus()
+
+
+def _tree_peak_rss(proc, interval=0.1):
+    """Largest total resident memory (MiB) of ``proc`` and its descendants, until it ends."""
+    import psutil  # a dependency of dask.distributed
+
+    root, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        total = 0
+        try:
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:  # ended meanwhile
+                    pass
+        except psutil.Error:
+            break
+        peak = max(peak, total)
+        time.sleep(interval)
+    return peak / 2**20
+
+
 def scen_demo(args):
     out = Path(tempfile.mkdtemp(prefix="hyperinsync-demo-"))
     try:
@@ -527,11 +553,16 @@ def scen_demo(args):
         if args.quick:
             cmd.append("--quick")
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        log = out.with_suffix(".log")  # a file, not a pipe: nothing blocks while memory is sampled
+        with open(log, "w") as fid:
+            proc = subprocess.Popen(cmd, stdout=fid, stderr=subprocess.STDOUT, text=True)
+            total_peak = _tree_peak_rss(proc)  # the demo and its worker processes together
+            proc.wait()
         wall = time.perf_counter() - t0
+        stderr = log.read_text()
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode:
-            raise RuntimeError(f"hyperinsync demo failed:\n{proc.stderr[-2000:]}")
+            raise RuntimeError(f"hyperinsync demo failed:\n{stderr[-2000:]}")
         # the report alone, on the demo's results (best of the repeats)
         import matplotlib
 
@@ -561,7 +592,11 @@ def scen_demo(args):
                 measured="1 run",
                 extrapolated=False,
                 ours=True,
-                note=f"CPU {usage.ru_utime + usage.ru_stime:.0f} s, peak {peak:.0f} MiB",
+                note=(
+                    f"CPU {usage.ru_utime + usage.ru_stime:.0f} s, peak {total_peak:.0f} MiB "
+                    f"(all its processes at once; largest one {peak:.0f} MiB); "
+                    f"recordings in {_usable_cpus()} worker processes (the demo's default)"
+                ),
             ),
             dict(
                 scenario="demo",
@@ -579,12 +614,13 @@ def scen_demo(args):
             gemm_flops=None,
             fft_flops=None,
             ours=rows[0]["tool"],
-            peak_mib=peak,
+            peak_mib=total_peak,
             target="demo <= 20 s and 1 GB; report <= 5 s",
             target_s=20.0,
         )
     finally:
         shutil.rmtree(out, ignore_errors=True)
+        out.with_suffix(".log").unlink(missing_ok=True)
 
 
 RUN = {
