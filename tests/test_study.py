@@ -370,6 +370,17 @@ def test_insync_levels_and_pseudo_dyads(tmp_path):
     assert pseudo.observed.shape[0] == 2
     assert res.group.get("contrast") is None
     assert pseudo.params["dyads"] == res.dyads
+    # the group step of a parallel run (recordings read in 2 processes, surrogates in 2
+    # threads) gives the same pseudo-dyad test
+    from hyperinsync.study.parts import part_name
+
+    parts = [tmp_path / "parts" / part_name(r["dyad"], r["session"]) for r in st.recordings]
+    par = st._group_statistics(parts, n_jobs=2)["pseudo_dyads"]["session"]
+    ref = pseudo.to_dict()
+    assert sum(isinstance(v, np.ndarray) for v in par.values()) >= 3  # observed, null, p
+    for key, value in par.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_allclose(value, ref[key], rtol=1e-6, atol=1e-7, err_msg=key)
 
 
 # ----------------------------------------------------------------------------------- files

@@ -335,7 +335,7 @@ class _StudyGroup:
     """The group step of a :class:`~hyperinsync.study.Study` (a mixin of ``Study``)."""
 
     # -- group level ----------------------------------------------------------------------
-    def _group_statistics(self, parts):
+    def _group_statistics(self, parts, n_jobs=1):
         # the study's facts (group, variables, date) join each part's record here
         records = [self._read_record(p) for p in parts]
         st = self.statistics
@@ -365,7 +365,7 @@ class _StudyGroup:
             out["correlation"] = _correlations(
                 values, feats["variables"], correlate, st, seed, dyads, labels
             )
-        out["pseudo_dyads"] = self._pseudo_dyads(records, st)
+        out["pseudo_dyads"] = self._pseudo_dyads(records, st, n_jobs)
         out["level3"] = self._level3(records, feats, st)
         logger.info(
             f"Group statistics over {len(dyads)} dyads, {values.shape[1]} features "
@@ -373,8 +373,12 @@ class _StudyGroup:
         )
         return out
 
-    def _pseudo_dyads(self, records, st):
-        """Real vs pseudo-dyads per segment, on each dyad's first session."""
+    def _pseudo_dyads(self, records, st, n_jobs=1):
+        """Real vs pseudo-dyads per segment, on each dyad's first session.
+
+        ``n_jobs``: the run's; recordings are read (or simulated) in that many processes
+        and the surrogates run in that many threads (unless the study sets its own).
+        """
         opts = st.get("pseudo_dyads")
         func = _ANALYSES["pseudo_dyad_test"]
         if opts is None or opts is False:
@@ -387,7 +391,15 @@ class _StudyGroup:
         an = dict(self.analysis)
         segments = an.pop("segments")
         # recordings are read again here: pseudo-dyads pair people of different recordings
-        raws = [_load_recording(dict(rec, roles=list(self.roles))) for rec in first.values()]
+        jobs = [dict(rec, roles=list(self.roles)) for rec in first.values()]
+        if n_jobs > 1:
+            from joblib import Parallel, delayed
+
+            raws = Parallel(n_jobs=min(n_jobs, len(jobs)))(
+                delayed(_load_recording)(job) for job in jobs
+            )
+        else:
+            raws = [_load_recording(job) for job in jobs]
         out = {}
         for seg in segments:
             insts = [raw if seg == "all" else _crop_segment(raw, seg) for raw in raws]
@@ -397,6 +409,7 @@ class _StudyGroup:
                 n_permutations=st["n_permutations"],
                 seed=st.get("seed"),
             )
+            kwargs.setdefault("n_jobs", n_jobs)  # threads over the surrogates: same values
             kwargs.update(opts)
             res = func(insts, **kwargs, verbose=False)
             res.params["dyads"] = list(first)

@@ -462,7 +462,7 @@ class _StudyRunner:
             study.recordings = ok
         with steps(["group statistics", "results file"], progress) as advance:
             advance("group statistics")
-            group_stats = study._group_statistics(parts)
+            group_stats = study._group_statistics(parts, n_jobs if scheduler is None else 1)
             advance("results file")
             out = out_dir / fname
             write_results(
