@@ -15,27 +15,36 @@ for coherence. Then :math:`\mathrm{PLV}_{ij} = |S_{ij}|/n_W`,
 :math:`\mathrm{imcoh}_{ij} = |\mathrm{Im}\,S_{ij}|/\sqrt{P_i Q_j}` (the ``'within'``
 convention of :mod:`hyperinsync.sync.measures`). Windows start every ``step`` and last ``window``,
 so both are multiples of a block of :math:`g = \gcd(n_\mathrm{window}, n_\mathrm{step})`
-decimated samples. The block sums of all channel pairs are one batched matrix product
-(``(n_blocks, n_a, g) @ (n_blocks, g, n_b)``); their cumulative sum :math:`C` gives every
-window as :math:`C[k + w] - C[k]` -- O(1) per window, no loop over windows or pairs. Channel
-pair values are then averaged over the channel pairs of each ROI pair.
+decimated samples: windows of :math:`w` blocks every :math:`h` blocks. The block sums of all
+channel pairs are batched matrix products (``(n_blocks, n_a, g) @ (n_blocks, g, n_b)``); the
+window sums add them up by sliding sums of 1, 2, 4, ... blocks, each the sum of two of the
+previous length, combined along the binary digits of :math:`w` (:func:`_window_sum`): about
+:math:`\log_2 w + 1` passes over the block sums, no loop over windows or pairs, in the
+precision of the signals (each window a summation tree of depth :math:`\log_2 w`: its
+rounding error is a few ulps, as small as that of differences of float64 cumulative sums,
+which cost a widened copy and three passes in double width). The values follow in the same
+precision, and the ROI means of every window are one product with the matrix of ROI-pair
+weights (:meth:`_PairSeries.roi_matrix`).
 
 Nulls, batched over draws
 -------------------------
 A circular shift of B by :math:`s` changes only the cross sums
 :math:`S_{ij}(W, s) = \sum_{t \in W} x_i(t)\,\bar y_j(t - s)` and where B's windows fall
-for :math:`Q_j` (A's :math:`P_i` stay). For a chunk of :math:`K` shifts (or block orders)
-B's shifted copies are laid side by side, lag-major, so that one batched product
-``(n_blocks, n_a, g) @ (n_blocks, g, K * n_b)`` gives the block sums of all of them; B's
-window powers come from one cumulative sum of :math:`|y|^2`
-(:class:`hyperinsync.sync.shifts.CircularShifts`), and the window sums, values and ROI means
-run once per chunk. The work is that of one product per draw
-(:math:`K n_a n_b n_\mathrm{samples}` complex multiply-adds), without the per-draw calls; a
-cross-correlation by FFT would give every shift of the *whole-recording* sum at once, but
-each window needs its own (see :mod:`hyperinsync.sync.shifts`). Chunks hold at most
-``max_bytes`` (on the CPU at most 32 MB, in scratch arrays each thread reuses from chunk to
-chunk), run in ``n_jobs`` threads with BLAS on one thread, and give the values of the
-per-draw computation to rounding.
+for :math:`Q_j` (A's :math:`P_i` stay). For a chunk of :math:`K` shifts, one batched product
+per shift multiplies A's blocks with B's shifted blocks read in place: B is held time-major
+and twice in a row, so that every shifted block is a contiguous matrix
+(:meth:`hyperinsync.sync.shifts.CircularShifts.products`; no copies of B per shift, which
+cost a third of the products' time at Level 2's 2-s epochs). B's window powers come from
+one cumulative sum of :math:`|y|^2`, and the window sums, values and ROI means run once per
+chunk on all its shifts. The work is that of one product per draw
+(:math:`K n_a n_b n_\mathrm{samples}` complex multiply-adds); a cross-correlation by FFT
+would give every shift of the *whole-recording* sum at once, but each window needs its own
+(see :mod:`hyperinsync.sync.shifts`). Block orders (Level 2's epoch shuffle,
+:class:`_BlockOrders`) are multiplied the same way; Level 1's block-shuffle null re-orders
+the block cross sums, computed once, for a chunk of orders at once (:class:`_BlockCross`).
+Chunks hold at most ``max_bytes`` (on the CPU at most 32 MB, in scratch arrays each thread
+reuses from chunk to chunk), run in ``n_jobs`` threads with BLAS on one thread, and give the
+values of the per-draw computation to rounding.
 """
 
 from __future__ import annotations

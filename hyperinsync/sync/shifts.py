@@ -5,12 +5,14 @@ that are functions of sums (``FROM_SUMS`` in :mod:`~hyperinsync.sync.measures`) 
 window :math:`W` and shift :math:`s`, the cross sums
 :math:`S_{ij}(W, s) = \sum_{t \in W} a_i(t)\,\bar b_j(t - s)` and the powers of the shifted
 signal over the window. :class:`CircularShifts` holds :math:`b` twice in a row, so that
-every shift is a contiguous slice; :meth:`CircularShifts.operand` copies the slices of a
-chunk of ``K`` shifts side by side, lag-major (runs of contiguous samples), so that one
-batched matrix product per block of samples (A's block times the operand's block) gives the
-cross sums of all ``K`` shifts; :meth:`CircularShifts.window_power` takes each window's
-power from one cumulative sum of :math:`|b|^2` (the power of a window of the shifted signal
-depends on the shift only through where the window falls).
+every shift is a contiguous slice. :meth:`CircularShifts.products` (``time_major=True``: the
+samples are the rows) multiplies blocks of A with the same blocks of each shifted signal, read
+in place: one batched matrix product per shift, no copy (the In-Sync window engine).
+:meth:`CircularShifts.operand` instead copies the slices of a chunk of ``K`` shifts side by
+side, lag-major (runs of contiguous samples), so that one batched matrix product gives the
+cross sums of all ``K`` shifts (``surrogate_test``). :meth:`CircularShifts.window_power`
+takes each window's power from one cumulative sum of :math:`|b|^2` (the power of a window of
+the shifted signal depends on the shift only through where the window falls).
 
 Why products and not FFTs: a cross-correlation by FFT gives the sum over *all* samples for
 *every* one of the :math:`N` shifts in :math:`O(N \log N)` per pair, but the nulls need the
