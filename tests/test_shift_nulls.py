@@ -77,47 +77,76 @@ def test_circular_shifts_operand_and_powers_equal_numpy_roll():
         np.testing.assert_allclose(power[..., k * 4 : (k + 1) * 4], want, rtol=1e-12)
 
 
-@pytest.mark.parametrize("precision", ["single", "double"])
-@pytest.mark.parametrize("measure", ["plv", "coh", "imcoh"])
-def test_level1_chance_null_equals_per_shift_computation(dyad, monkeypatch, measure, precision):
-    window, step, n_sur = 2.0, 0.5, 9
-    shifts = _spy(monkeypatch, "hyperinsync.insync.level1", "_null_shifts")
-    # a small max_bytes: several chunks of shifts and of A's channels
+def test_circular_shifts_products_equal_numpy_roll():
+    """Per-lag products read B's shifted blocks in place: equal to rolled copies."""
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((2, 4, 60)) + 1j * rng.standard_normal((2, 4, 60))
+    left = rng.standard_normal((2, 5, 3, 12)) + 1j * rng.standard_normal((2, 5, 3, 12))
+    lags = [0, 7, 59, 60, 133]
+    cs = CircularShifts(z, np, conj=True, time_major=True)
+    got = cs.products(left, lags, 5, 12)  # (5 lags, 2, 5 blocks, 3, 4 signals)
+    for k, lag in enumerate(lags):
+        blocks = np.roll(z, lag, axis=-1).conj().reshape(2, 4, 5, 12)
+        np.testing.assert_allclose(got[k], np.einsum("fbiu,fjbu->fbij", left, blocks), rtol=1e-12)
+    # the operand of the batched path is unchanged by the time-major layout
+    np.testing.assert_array_equal(
+        cs.operand(lags, 5, 12), CircularShifts(z, np, conj=True).operand(lags, 5, 12)
+    )
+
+
+L1_WINDOW, L1_STEP, L1_N = 2.0, 0.5, 9
+
+
+def _level1_bands(dyad, measure, precision, seed):
+    """Run Level 1 on the fixture; yield per band its signals and window geometry.
+
+    A small ``max_bytes``: several chunks of draws and of A's channels. Yields the result
+    first, then ``(za, zb, q, geo, starts, length, bad_dec, roi)`` per band.
+    """
     res = level1(
         dyad,
         BANDS,
         ROIS,
         measure=measure,
-        window=window,
-        step=step,
-        n_surrogates=n_sur,
+        window=L1_WINDOW,
+        step=L1_STEP,
+        n_surrogates=L1_N,
         alpha=0.2,
         min_shift=4.0,
         lead_lag=False,
         precision=precision,
-        seed=1,
+        seed=seed,
         max_bytes=3e5,
         verbose=False,
     )
-    (shifts,) = shifts
+    yield res
     sfreq = dyad.info["sfreq"]
-    sig = _Signals(
-        DyadSignals(dyad, BANDS, precision=precision), ROIS, int(window * sfreq), int(step * sfreq)
-    )
+    n_win, n_step = int(L1_WINDOW * sfreq), int(L1_STEP * sfreq)
+    sig = _Signals(DyadSignals(dyad, BANDS, precision=precision), ROIS, n_win, n_step)
     roi = _roi_means(sig)
-    n_win = res.values.shape[-1]
-    top, pooled = [], []
     for band in BANDS:
         q = sig.decim[band]
         za, zb = sig.z[band]
-        g, n_dec = int(step * sfreq) // q, za.shape[-1]
-        geo = _Geometry(g, int(window / step), 1, n_win, n_dec)
-        starts, length = np.arange(n_win) * g, geo.w * g
+        g, n_dec = n_step // q, za.shape[-1]
+        geo = _Geometry(g, n_win // n_step, 1, res.values.shape[-1], n_dec)
+        starts, length = np.arange(geo.n) * g, geo.w * g
+        yield za, zb, q, geo, starts, length, sig.bad[::q][:n_dec], roi
+
+
+@pytest.mark.parametrize("precision", ["single", "double"])
+@pytest.mark.parametrize("measure", ["plv", "coh", "imcoh"])
+def test_level1_chance_null_equals_per_shift_computation(dyad, monkeypatch, measure, precision):
+    shifts = _spy(monkeypatch, "hyperinsync.insync.level1", "_null_shifts")
+    bands = _level1_bands(dyad, measure, precision, seed=1)
+    res = next(bands)
+    (shifts,) = shifts
+    top, pooled = [], []
+    for za, zb, q, geo, starts, length, bad_dec, roi in bands:
         band_top, band_pool = [], []
         for shift in shifts:
             lag = int(round(shift / q))
             v = _windows(za, np.roll(zb, lag, axis=-1), measure, starts, length, roi)
-            v[_bad_windows(sig.bad[::q][:n_dec], lag, geo)] = np.nan
+            v[_bad_windows(bad_dec, lag, geo)] = np.nan
             band_top.append(np.nanmax(v, axis=0))
             band_pool.append(v[:: geo.w])  # non-overlapping windows
         top.append(band_top)
@@ -262,3 +291,34 @@ def test_chunking_and_threads_do_not_change_the_nulls(dyad):
     big = hs.surrogate_test(dyad, **kw)
     small = hs.surrogate_test(dyad, max_bytes=2e5, n_jobs=2, **kw)
     np.testing.assert_allclose(small.null, big.null, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "measure, precision",
+    [("plv", "single"), ("plv", "double"), ("coh", "double"), ("imcoh", "single")],
+)
+def test_level1_tonic_null_equals_per_order_computation(dyad, monkeypatch, measure, precision):
+    """The block-shuffle null, batched over orders, against each order recomputed alone.
+
+    For every drawn order both people's band signals are re-ordered block by block (each
+    block keeps its pairing, the tail past the common grid stays at the end), every window
+    is computed by ``compute_measure``, then ROI means, each series' median and MAD-based
+    SD over the observed series' clean windows and the family's maximum.
+    """
+    orders = _spy(monkeypatch, "hyperinsync.insync.level1", "_piece_orders")
+    bands = _level1_bands(dyad, measure, precision, seed=5)
+    res = next(bands)
+    (orders,) = orders
+    z_max = np.full(L1_N, -np.inf)
+    for za, zb, _, geo, starts, length, bad_dec, roi in bands:
+        valid = ~_bad_windows(bad_dec, 0, geo)
+        for k, order in enumerate(orders):
+            order = np.concatenate([order, np.arange(len(order), geo.n_blocks)])
+            samples = (order[:, None] * geo.g + np.arange(geo.g)).ravel()
+            v = _windows(za[:, samples], zb[:, samples], measure, starts, length, roi)[valid]
+            med = np.median(v, axis=0)
+            sd = 1.482602218505602 * np.median(abs(v - med), axis=0)
+            z_max[k] = max(z_max[k], ((v.max(axis=0) - med) / sd).max())
+    # standardised by a MAD: single-precision rounding is amplified a little
+    tol = TOL[precision] if precision == "double" else dict(rtol=2e-4, atol=2e-4)
+    np.testing.assert_allclose(res.tonic_null_max, z_max, **tol)

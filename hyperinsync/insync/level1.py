@@ -355,17 +355,22 @@ def level1(
         valid_dev = xp.asarray(np.flatnonzero(valid))
 
         def shuffled(ks):
-            # one order per chunk: its re-ordered block sums are as large as a chunk
-            v = cross(orders_dev[ks.start], host=False)[valid_dev]
-            loc, scale = _robust_level(v, xp)
+            # the orders of the chunk at once, windows first: (n_valid, K, n_ra, n_rb)
+            v = xp.moveaxis(cross.batch(orders_dev[ks])[:, valid_dev], 0, 1)
+            loc, scale = _robust_level(v, xp)  # per order
             return (
-                _standardise(v.max(axis=0), loc, scale, xp)[None],
-                _standardise(v[sub], loc, scale, xp)[None],
+                _standardise(v.max(axis=0), loc, scale, xp),
+                xp.moveaxis(_standardise(v[sub], loc, scale, xp), 1, 0),
             )
 
         with gpu_step("Level 1 tonic null"):
             tonic_max[:, bi], pooled = _run_null(
-                shuffled, n_surrogates, 1, n_jobs, bk, f"Level 1 tonic null ({band})"
+                shuffled,
+                n_surrogates,
+                cross.chunk(n_surrogates),
+                n_jobs,
+                bk,
+                f"Level 1 tonic null ({band})",
             )
         if correction is None:
             tonic_pool.append(pooled.reshape((-1,) + pooled.shape[2:]))

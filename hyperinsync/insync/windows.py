@@ -15,27 +15,36 @@ for coherence. Then :math:`\mathrm{PLV}_{ij} = |S_{ij}|/n_W`,
 :math:`\mathrm{imcoh}_{ij} = |\mathrm{Im}\,S_{ij}|/\sqrt{P_i Q_j}` (the ``'within'``
 convention of :mod:`hyperinsync.sync.measures`). Windows start every ``step`` and last ``window``,
 so both are multiples of a block of :math:`g = \gcd(n_\mathrm{window}, n_\mathrm{step})`
-decimated samples. The block sums of all channel pairs are one batched matrix product
-(``(n_blocks, n_a, g) @ (n_blocks, g, n_b)``); their cumulative sum :math:`C` gives every
-window as :math:`C[k + w] - C[k]` -- O(1) per window, no loop over windows or pairs. Channel
-pair values are then averaged over the channel pairs of each ROI pair.
+decimated samples: windows of :math:`w` blocks every :math:`h` blocks. The block sums of all
+channel pairs are batched matrix products (``(n_blocks, n_a, g) @ (n_blocks, g, n_b)``); the
+window sums add them up by sliding sums of 1, 2, 4, ... blocks, each the sum of two of the
+previous length, combined along the binary digits of :math:`w` (:func:`_window_sum`): about
+:math:`\log_2 w + 1` passes over the block sums, no loop over windows or pairs, in the
+precision of the signals (each window a summation tree of depth :math:`\log_2 w`: its
+rounding error is a few ulps, as small as that of differences of float64 cumulative sums,
+which cost a widened copy and three passes in double width). The values follow in the same
+precision, and the ROI means of every window are one product with the matrix of ROI-pair
+weights (:meth:`_PairSeries.roi_matrix`).
 
 Nulls, batched over draws
 -------------------------
 A circular shift of B by :math:`s` changes only the cross sums
 :math:`S_{ij}(W, s) = \sum_{t \in W} x_i(t)\,\bar y_j(t - s)` and where B's windows fall
-for :math:`Q_j` (A's :math:`P_i` stay). For a chunk of :math:`K` shifts (or block orders)
-B's shifted copies are laid side by side, lag-major, so that one batched product
-``(n_blocks, n_a, g) @ (n_blocks, g, K * n_b)`` gives the block sums of all of them; B's
-window powers come from one cumulative sum of :math:`|y|^2`
-(:class:`hyperinsync.sync.shifts.CircularShifts`), and the window sums, values and ROI means
-run once per chunk. The work is that of one product per draw
-(:math:`K n_a n_b n_\mathrm{samples}` complex multiply-adds), without the per-draw calls; a
-cross-correlation by FFT would give every shift of the *whole-recording* sum at once, but
-each window needs its own (see :mod:`hyperinsync.sync.shifts`). Chunks hold at most
-``max_bytes`` (on the CPU at most 32 MB, in scratch arrays each thread reuses from chunk to
-chunk), run in ``n_jobs`` threads with BLAS on one thread, and give the values of the
-per-draw computation to rounding.
+for :math:`Q_j` (A's :math:`P_i` stay). For a chunk of :math:`K` shifts, one batched product
+per shift multiplies A's blocks with B's shifted blocks read in place: B is held time-major
+and twice in a row, so that every shifted block is a contiguous matrix
+(:meth:`hyperinsync.sync.shifts.CircularShifts.products`; no copies of B per shift, which
+cost a third of the products' time at Level 2's 2-s epochs). B's window powers come from
+one cumulative sum of :math:`|y|^2`, and the window sums, values and ROI means run once per
+chunk on all its shifts. The work is that of one product per draw
+(:math:`K n_a n_b n_\mathrm{samples}` complex multiply-adds); a cross-correlation by FFT
+would give every shift of the *whole-recording* sum at once, but each window needs its own
+(see :mod:`hyperinsync.sync.shifts`). Block orders (Level 2's epoch shuffle,
+:class:`_BlockOrders`) are multiplied the same way; Level 1's block-shuffle null re-orders
+the block cross sums, computed once, for a chunk of orders at once (:class:`_BlockCross`).
+Chunks hold at most ``max_bytes`` (on the CPU at most 32 MB, in scratch arrays each thread
+reuses from chunk to chunk), run in ``n_jobs`` threads with BLAS on one thread, and give the
+values of the per-draw computation to rounding.
 """
 
 from __future__ import annotations
@@ -162,28 +171,43 @@ def _blocks(z, g, xp):
 
 
 def _window_sum(blk, w, h, n_win, xp, work=None):
-    """Sum over windows of ``w`` blocks every ``h`` blocks, by a cumulative sum (float64).
+    """Sum blocks (axis 0) over windows of ``w`` blocks every ``h`` blocks, pairwise.
+
+    Sliding sums of 1, 2, 4, ... blocks, each the sum of two of the previous length (one
+    pass each), add up to windows of ``w`` blocks along the binary digits of ``w``: about
+    ``log2(w) + 1`` passes in the precision of ``blk``. Each window is summed as a tree
+    of depth about ``log2(w)``, so its rounding error is a few ulps of its terms, as small
+    as that of a float64 cumulative sum's differences without widening (whose values it
+    equals to rounding). ``w == 1``: a view of ``blk``.
 
     ``work``: scratch arrays reused across calls (:func:`~hyperinsync.backend.scratch`);
-    the result is then one of them, valid until the next call with the same ``work``.
+    the result may then be one of them (or a view of ``blk``), valid until the next call
+    with the same ``work``.
     """
-    wide = xp.complex128 if xp.iscomplexobj(blk) else xp.float64
-    shape = (n_win,) + blk.shape[1:]
-    if w == 1 and h == 1:  # the windows are the blocks (Level 2's epochs)
-        out = scratch(work, "windows", shape, wide, xp)
-        out[...] = blk[:n_win]
-        return out
-    c = scratch(work, "cumsum", (blk.shape[0] + 1,) + blk.shape[1:], wide, xp)
-    c[0] = 0
-    # widen first, then sum in place: NumPy's cumsum with a dtype casts element by element
-    # (measured several times slower); the sums are the same
-    c[1:] = blk
-    xp.cumsum(c[1:], axis=0, out=c[1:])
-    last = (n_win - 1) * h
-    # strided slices, not fancy indexing: no gathered copies of the cumulative sums
-    return xp.subtract(
-        c[w : w + last + 1 : h], c[: last + 1 : h], out=scratch(work, "windows", shape, wide, xp)
-    )
+    last = (n_win - 1) * h  # first block of the last window
+    p, cur, span, done = blk[: last + w], None, 1, 0  # sliding sums of `span` blocks
+    first = out = held = None
+    rem = w
+    while True:
+        if rem & 1:  # the next `span` blocks of every window
+            term = p[done : done + last + 1 : h]
+            if first is None:
+                first, held = term, cur  # its buffer stays until the next term
+            elif out is None:
+                out = xp.add(first, term, out=scratch(work, "windows", term.shape, term.dtype, xp))
+                held = None
+            else:
+                out += term
+            done += span
+        rem >>= 1
+        if not rem:
+            return first if out is None else out
+        n = p.shape[0] - span
+        cur = next(k for k in ("sums0", "sums1", "sums2") if k not in (cur, held))
+        p = xp.add(
+            p[:n], p[span : span + n], out=scratch(work, cur, (n,) + p.shape[1:], p.dtype, xp)
+        )
+        span *= 2
 
 
 class _Geometry:
@@ -207,11 +231,11 @@ def _window_values(s, measure, geo, pa_win, pb_win, xp, work=None):
 
 
 class _BlockOrders:
-    """B's blocks put in other orders (Level 2's epoch shuffle), as a batched operand.
+    """B's blocks put in other orders (Level 2's epoch shuffle), for batched products.
 
     The counterpart of :class:`~hyperinsync.sync.shifts.CircularShifts` for block orders
-    (same layouts): ``operand(orders)`` lays B's blocks in each order side by side
-    (order-major) and ``window_power(orders)`` gives their powers, for windows that are the
+    (same layouts): ``products(left, orders)`` multiplies A's blocks with B's blocks in
+    each order and ``window_power(orders)`` gives their powers, for windows that are the
     blocks (``window = step = one block``). ``orders``: (K, n_blocks) block indices on the
     device.
     """
@@ -220,20 +244,21 @@ class _BlockOrders:
         n_b, n_blk = zb.shape[0], zb.shape[-1] // g
         self.xp = xp
         self.n_signals = n_b
+        # (n_blk, g, n_b): each block's samples the rows of a product's right factor
         self.blk = xp.ascontiguousarray(
-            zb[:, : n_blk * g].reshape(n_b, n_blk, g).transpose(1, 0, 2)
-        )  # (n_blk, n_b, g)
+            zb[:, : n_blk * g].reshape(n_b, n_blk, g).transpose(1, 2, 0)
+        )
         self.pw = None
         if power:
-            self.pw = xp.sum(abs(self.blk) ** 2, axis=-1, dtype=xp.float64)  # (n_blk, n_b)
+            self.pw = xp.sum(abs(self.blk) ** 2, axis=1, dtype=xp.float64)  # (n_blk, n_b)
 
-    def operand(self, orders, n_blocks, block, out=None):
-        n_b, n_k = self.n_signals, len(orders)
-        shape = (n_blocks, n_k, n_b, block)
+    def products(self, left, orders, n_blocks, block, out=None):
+        """``left`` (n_blocks, m, block) times B's blocks in each order: (K, n_blocks, m, n_b)."""
+        shape = (len(orders), n_blocks, left.shape[-2], self.n_signals)
         out = self.xp.empty(shape, self.blk.dtype) if out is None else out.reshape(shape)
-        for k in range(n_k):
-            out[:, k] = self.blk[orders[k]]
-        return out.reshape(n_blocks, n_k * n_b, block).swapaxes(-1, -2)
+        for k in range(len(orders)):
+            self.xp.matmul(left, self.blk[orders[k]], out=out[k])
+        return out
 
     def window_power(self, orders, starts, length):
         p = self.pw[orders]  # (K, n_blk, n_b)
@@ -257,14 +282,16 @@ class _PairSeries:
         self.zb, self.geo, self.measure, self.max_bytes = zb, geo, measure, max_bytes
         self.bk, self.xp = sig.bk, xp
         self.a_blk = _blocks(za, geo.g, xp).conj()
+        self.real = self.a_blk.real.dtype  # the precision of the sums and values
         self.pa = None
         if not FROM_SUMS[measure][0]:  # powers normalise the measure
-            a2 = power(self.a_blk).sum(-1)
-            self.pa = _window_sum(a2, geo.w, geo.h, geo.n, xp)
-        self.ma, self.mb = (xp.asarray(m) for m in _roi_means(sig))
+            a2 = power(self.a_blk).sum(-1, dtype=xp.float64)
+            self.pa = _window_sum(a2, geo.w, geo.h, geo.n, xp).astype(self.real)
+        self.ma, self.mb = _roi_means(sig)
         self.starts = xp.arange(geo.n) * (geo.h * geo.g)  # of the windows, on the device
         self.shape = (geo.n, len(sig.idx[0]), len(sig.idx[1]))
         self._scratch = ThreadScratch()
+        self._roi = {}
 
     @property
     def powers(self):
@@ -273,7 +300,7 @@ class _PairSeries:
 
     def shifts(self):
         """B ready for circular shifts (:meth:`batch`'s ``source``)."""
-        return CircularShifts(self.zb, self.xp, power=self.powers)
+        return CircularShifts(self.zb, self.xp, power=self.powers, time_major=True)
 
     def orders(self):
         """B ready for block orders (:meth:`batch`'s ``source``; windows = blocks)."""
@@ -295,14 +322,24 @@ class _PairSeries:
         return int(max(1, min(n_draws, budget // max(1, per_draw))))
 
     def _bytes(self):
-        """Bytes per draw: B's operand (and window powers), and per A channel."""
-        n_blk, _, g = self.a_blk.shape
+        """Bytes per draw: B's window powers, and per A channel."""
+        n_blk, item = self.a_blk.shape[0], self.a_blk.itemsize
         n_b, geo = self.zb.shape[0], self.geo
-        item = self.a_blk.itemsize
-        fixed = n_blk * g * n_b * item + (16 * geo.n * n_b if self.powers else 0)
-        # block products, their cumulative sums (complex128), window sums, values
-        per_a = n_b * (n_blk * (item + 16) + 32 * geo.n)
+        fixed = 16 * geo.n * n_b if self.powers else 0
+        # block products, sliding sums (at most three at a time), window sums, values
+        per_a = n_b * (4 * n_blk * item + 2 * geo.n * item)
         return fixed, per_a
+
+    def roi_matrix(self, a0, a1):
+        """``(n_roi_a * n_roi_b, (a1 - a0) * n_b)``: ROI means of channel pairs (A-major).
+
+        One product averages both people's channels of every window and draw; in the
+        precision of the sums.
+        """
+        if (a0, a1) not in self._roi:
+            mats = (self.ma[:, a0:a1], self.mb)
+            self._roi[(a0, a1)] = self.xp.asarray(np.kron(*mats), dtype=self.real)
+        return self._roi[(a0, a1)]
 
     def batch(self, source, draws, draws_dev):
         """ROI-pair window values for each draw: ``(K, n_windows, n_roi_a, n_roi_b)``.
@@ -311,42 +348,40 @@ class _PairSeries:
         :meth:`orders` (draws are block orders on the device); ``draws_dev``: the draws on
         the device (window powers). One batched product per A-channel chunk gives the block
         cross sums of every draw (:class:`~hyperinsync.sync.shifts.CircularShifts`); the
-        window sums, values and ROI means follow on all draws at once. The values are those
-        of a call per draw, to rounding.
+        window sums (:func:`_window_sum`), values and ROI means (one product) follow on all
+        draws at once, in the precision of the signals. The values are those of a call per
+        draw, to rounding.
         """
         xp, geo = self.xp, self.geo
         tmp = self._scratch  # this thread's arrays, reused from chunk to chunk
         n_blk, n_a, g = self.a_blk.shape
         n_k, n_b = len(draws), source.n_signals
         dtype = self.a_blk.dtype
-        b = source.operand(draws, n_blk, g, out=tmp("b", (n_blk, n_k, n_b, g), dtype, xp))
         pb = None
-        if self.powers:
-            pb = source.window_power(draws_dev, self.starts, geo.w * g)  # (n_win, K * n_b)
+        if self.powers:  # (n_win, K, n_b)
+            pb = source.window_power(draws_dev, self.starts, geo.w * g).astype(self.real)
+            pb = pb.reshape(geo.n, n_k, n_b)
         fixed, per_a = self._bytes()
         chunk = int(max(1, min(n_a, (self.max_bytes // n_k - fixed) // max(1, per_a))))
-        out = xp.zeros((geo.n, self.ma.shape[0], n_k, self.mb.shape[0]))
+        out = xp.zeros((geo.n * n_k, self.shape[1] * self.shape[2]))
         for a0 in range(0, n_a, chunk):
             a1 = min(n_a, a0 + chunk)
-            s = xp.matmul(
-                self.a_blk[:, a0:a1], b, out=tmp("s", (n_blk, a1 - a0, n_k * n_b), dtype, xp)
+            # (K, n_blk, a1 - a0, n_b): the conjugate cross sums of every block and draw,
+            # one product per draw with B's shifted samples read in place (no copies)
+            s = source.products(
+                self.a_blk[:, a0:a1],
+                draws,
+                n_blk,
+                g,
+                out=tmp("s", (n_k, n_blk, a1 - a0, n_b), dtype, xp),
             )
-            s = _window_sum(s, geo.w, geo.h, geo.n, xp, tmp.work)
-            v = _window_values(
-                s,
-                self.measure,
-                geo,
-                None if self.pa is None else self.pa[:, a0:a1],
-                pb,
-                xp,
-                tmp.work,
-            )
+            s = _window_sum(s.swapaxes(0, 1), geo.w, geo.h, geo.n, xp, tmp.work)
+            pa = None if self.pa is None else self.pa[:, None, a0:a1]
+            v = _window_values(s, self.measure, geo, pa, pb, xp, tmp.work)  # (n_win, K, a, b)
             del s
-            # ROI means: B's channels in one product over every window, A pair and draw
-            # (lag-major columns: draw k, channel j), then A's channels per window
-            v = xp.matmul(v.reshape(-1, n_b), self.mb.T).reshape(geo.n, a1 - a0, -1)
-            out += xp.matmul(self.ma[:, a0:a1], v).reshape(out.shape)
-        return out.transpose(2, 0, 1, 3)
+            # ROI means of both people's channels: one product for every window and draw
+            out += xp.matmul(v.reshape(geo.n * n_k, -1), self.roi_matrix(a0, a1).T)
+        return out.reshape((geo.n, n_k) + self.shape[1:]).swapaxes(0, 1)
 
 
 def _bad_windows(bad_dec, shift, geo):
@@ -366,46 +401,64 @@ class _BlockCross:
     powers; module docstring). Re-ordering those blocks re-orders the recording block by
     block while keeping each block's coupling: a series with the same tonic coupling whose
     transient rises are scattered. The cross sums are computed once when they fit in
-    ``max_bytes`` (else per chunk of A channels at every call). Returns values
-    ``(n_windows, n_roi_a, n_roi_b)``: on the host, or on the device with ``host=False``.
-    ``order``: block indices, a host or (for many orders, copied once) a device array.
+    ``max_bytes`` (else per chunk of A channels at every call). :meth:`batch` gives the
+    values of many orders at once, ``(K, n_windows, n_roi_a, n_roi_b)`` on the device, as
+    :class:`_PairSeries` does for shifts; calling the object gives those of one order
+    (``None``: the observed one) ``(n_windows, n_roi_a, n_roi_b)``: on the host, or on
+    the device with ``host=False``.
     """
 
     def __init__(self, pairs, sig, max_bytes):
         xp = pairs.xp
         self.xp, self.bk, self.geo, self.measure = xp, pairs.bk, pairs.geo, pairs.measure
-        self.a_blk = pairs.a_blk
+        self.pairs, self.a_blk, self.max_bytes = pairs, pairs.a_blk, max_bytes
         n_blk, n_a, g = pairs.a_blk.shape
         n_b = pairs.zb.shape[0]
         self.b = pairs.zb[:, : n_blk * g].reshape(n_b, n_blk, g).transpose(1, 2, 0)
-        self.ma, self.mb = (xp.asarray(m) for m in _roi_means(sig))
         if not FROM_SUMS[self.measure][0]:
-            self.pa = power(pairs.a_blk).sum(-1)  # (n_blk, n_a)
-            self.pb = power(self.b).sum(1)  # (n_blk, n_b)
-        # block sums, their re-ordered copy, cumulative sums and window sums per A channel
-        chunk = int(max(1, min(n_a, max_bytes // max(1, 48 * (n_blk + 1) * n_b))))
+            self.pa = power(pairs.a_blk).sum(-1, dtype=xp.float64)  # (n_blk, n_a)
+            self.pb = power(self.b).sum(1, dtype=xp.float64)  # (n_blk, n_b)
+        # block sums, their re-ordered copy, sliding sums and window sums per A channel
+        self.per_a = 4 * (n_blk + 1) * n_b * self.a_blk.itemsize
+        chunk = int(max(1, min(n_a, max_bytes // max(1, self.per_a))))
         self.chunks = [(a0, min(n_a, a0 + chunk)) for a0 in range(0, n_a, chunk)]
         self.cache = self._cross(0, n_a) if len(self.chunks) == 1 else None
+        self._scratch = ThreadScratch()
 
     def _cross(self, a0, a1):
         return self.xp.matmul(self.a_blk[:, a0:a1], self.b)  # (n_blk, a1 - a0, n_b)
 
+    def chunk(self, n_orders):
+        """How many orders one :meth:`batch` call should take (as :meth:`_PairSeries.chunk`)."""
+        per_order = self.per_a * (self.chunks[0][1] - self.chunks[0][0])
+        budget = self.bk.chunk_bytes(self.max_bytes)
+        return int(max(1, min(n_orders, budget // max(1, per_order))))
+
     def __call__(self, order=None, host=True):
-        xp, geo = self.xp, self.geo
-        idx = slice(None) if order is None else xp.asarray(order)
+        out = self.batch(None if order is None else self.xp.asarray(order)[None])[0]
+        return self.bk.to_numpy(out) if host else out
+
+    def batch(self, orders):
+        """ROI-pair window values of block orders ``(K, n_blocks)`` (``None``: observed)."""
+        xp, geo, tmp = self.xp, self.geo, self._scratch
+        # blocks first: the window sums run along axis 0, every order at once
+        idx = (slice(None), None) if orders is None else orders.T
+        n_k = 1 if orders is None else len(orders)
+        real = self.pairs.real
         pa = pb = None
         if not FROM_SUMS[self.measure][0]:
-            pa = _window_sum(self.pa[idx], geo.w, geo.h, geo.n, xp)
-            pb = _window_sum(self.pb[idx], geo.w, geo.h, geo.n, xp)
-        out = xp.zeros((geo.n, self.ma.shape[0], self.mb.shape[0]))
+            pa = _window_sum(self.pa[idx], geo.w, geo.h, geo.n, xp).astype(real)
+            pb = _window_sum(self.pb[idx], geo.w, geo.h, geo.n, xp).astype(real)
+        out = xp.zeros((geo.n * n_k, self.pairs.ma.shape[0] * self.pairs.mb.shape[0]))
         for a0, a1 in self.chunks:
             s = self.cache if self.cache is not None else self._cross(a0, a1)
-            s = _window_sum(s[idx], geo.w, geo.h, geo.n, xp)
-            v = _window_values(s, self.measure, geo, None if pa is None else pa[:, a0:a1], pb, xp)
+            s = _window_sum(s[idx], geo.w, geo.h, geo.n, xp, tmp.work)  # (n_win, K, a, b)
+            pa_ = None if pa is None else pa[..., a0:a1]
+            v = _window_values(s, self.measure, geo, pa_, pb, xp, tmp.work)
             del s
-            # ROI means: A's channels (rows) and B's channels (columns), two small products
-            out += xp.matmul(self.ma[:, a0:a1], xp.matmul(v, self.mb.T))
-        return self.bk.to_numpy(out) if host else out
+            # ROI means of both people's channels (A-major): one product
+            out += xp.matmul(v.reshape(geo.n * n_k, -1), self.pairs.roi_matrix(a0, a1).T)
+        return out.reshape((geo.n, n_k) + self.pairs.shape[1:]).swapaxes(0, 1)
 
 
 def _run_null(func, n_draws, size, n_jobs, bk, mesg):

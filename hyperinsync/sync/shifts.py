@@ -5,12 +5,14 @@ that are functions of sums (``FROM_SUMS`` in :mod:`~hyperinsync.sync.measures`) 
 window :math:`W` and shift :math:`s`, the cross sums
 :math:`S_{ij}(W, s) = \sum_{t \in W} a_i(t)\,\bar b_j(t - s)` and the powers of the shifted
 signal over the window. :class:`CircularShifts` holds :math:`b` twice in a row, so that
-every shift is a contiguous slice; :meth:`CircularShifts.operand` copies the slices of a
-chunk of ``K`` shifts side by side, lag-major (runs of contiguous samples), so that one
-batched matrix product per block of samples (A's block times the operand's block) gives the
-cross sums of all ``K`` shifts; :meth:`CircularShifts.window_power` takes each window's
-power from one cumulative sum of :math:`|b|^2` (the power of a window of the shifted signal
-depends on the shift only through where the window falls).
+every shift is a contiguous slice. :meth:`CircularShifts.products` (``time_major=True``: the
+samples are the rows) multiplies blocks of A with the same blocks of each shifted signal, read
+in place: one batched matrix product per shift, no copy (the In-Sync window engine).
+:meth:`CircularShifts.operand` instead copies the slices of a chunk of ``K`` shifts side by
+side, lag-major (runs of contiguous samples), so that one batched matrix product gives the
+cross sums of all ``K`` shifts (``surrogate_test``). :meth:`CircularShifts.window_power`
+takes each window's power from one cumulative sum of :math:`|b|^2` (the power of a window of
+the shifted signal depends on the shift only through where the window falls).
 
 Why products and not FFTs: a cross-correlation by FFT gives the sum over *all* samples for
 *every* one of the :math:`N` shifts in :math:`O(N \log N)` per pair, but the nulls need the
@@ -44,6 +46,9 @@ class CircularShifts:
         plain product with :math:`a`).
     power : bool
         Also hold the cumulative power (float64) that :meth:`window_power` reads.
+    time_major : bool
+        Hold the signal time-major (samples the rows), as :meth:`products` reads it: every
+        shifted block is then a contiguous matrix. :meth:`operand` still works (slower).
 
     Notes
     -----
@@ -52,14 +57,19 @@ class CircularShifts:
     float64 (computed once, so that threads can share the object).
     """
 
-    def __init__(self, z, xp, *, conj=False, power=False):
+    def __init__(self, z, xp, *, conj=False, power=False, time_major=False):
         self.xp = xp
         self.n = z.shape[-1]
         z = z.conj() if conj else z
-        self.z2 = xp.ascontiguousarray(xp.concatenate([z, z], axis=-1))  # (..., n_sig, 2N)
+        z2 = xp.concatenate([z, z], axis=-1)  # (..., n_sig, 2N)
+        self.zt = None
+        if time_major:  # (..., 2N, n_sig): every shifted block a contiguous matrix
+            self.zt = xp.ascontiguousarray(xp.swapaxes(z2, -1, -2))
+            self.z2 = xp.swapaxes(self.zt, -1, -2)
+        else:
+            self.z2 = xp.ascontiguousarray(z2)
         self._cum = None
         if power:
-            z2 = self.z2
             cum = xp.zeros(z2.shape[:-1] + (z2.shape[-1] + 1,), xp.float64)
             xp.cumsum(abs(z2) ** 2, axis=-1, dtype=xp.float64, out=cum[..., 1:])
             self._cum = cum
@@ -100,6 +110,44 @@ class CircularShifts:
                 self.z2[..., s : s + span].reshape(lead + (n_sig, n_blocks, block)).swapaxes(-3, -2)
             )
         return out.reshape(lead + (n_blocks, n_k * n_sig, block)).swapaxes(-1, -2)
+
+    def products(self, left, lags, n_blocks, block, out=None):
+        r"""Multiply blocks of ``left`` with the same blocks of each shifted signal.
+
+        One batched product per lag, with the shifted blocks read in place (needs
+        ``time_major=True``): no copies of the signals.
+
+        Parameters
+        ----------
+        left : array, shape (..., n_blocks, m, block)
+            The left factors, e.g. person A's conjugated signals in blocks.
+        lags : sequence of int
+            Shifts in samples (host integers).
+        n_blocks, block : int
+            Blocks of ``block`` samples from sample 0 (``n_blocks * block <= n_samples``).
+        out : array | None
+            A C-contiguous buffer of ``K * prod(...) * n_blocks * m * n_signals``
+            elements and the signal's dtype to fill (reused across chunks); ``None``: a
+            new one.
+
+        Returns
+        -------
+        products : array, shape (K, ..., n_blocks, m, n_signals)
+            Entry ``[k, ..., b, i, j]`` is
+            :math:`\sum_u \mathrm{left}[..., b, i, u]\, z_j(b \cdot block + u - lags[k])`
+            (indices mod ``n_samples``).
+        """
+        if self.zt is None:
+            raise RuntimeError("CircularShifts(..., time_major=True) multiplies in place.")
+        xp, lead = self.xp, self.zt.shape[:-2]
+        n_sig, span = self.n_signals, n_blocks * block
+        shape = (len(lags),) + lead + (n_blocks, left.shape[-2], n_sig)
+        out = xp.empty(shape, self.zt.dtype) if out is None else out.reshape(shape)
+        for k, lag in enumerate(lags):
+            s = self.n - int(lag) % self.n
+            right = self.zt[..., s : s + span, :].reshape(lead + (n_blocks, block, n_sig))
+            xp.matmul(left, right, out=out[k])
+        return out
 
     def window_power(self, lags, starts, length):
         """Sum :math:`|z|^2` of the shifted signals over windows (float64).
