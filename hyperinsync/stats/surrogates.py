@@ -65,13 +65,12 @@ from .inference import fdr_bh
 from .nulls import (
     _observed_phase,
     _observed_within,
-    _pairing_null,
     _phase_null,
     _Prepared,
-    _pseudo_null,
     _roi_level,
     _shift_null,
 )
+from .pairing_nulls import _pairing_null, _pseudo_null
 from .pairings import (
     _pseudo_pairs,
     shuffle_orders,
