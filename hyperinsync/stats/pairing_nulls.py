@@ -250,7 +250,9 @@ def _pairing_null(prep, measures, perms, bk, max_bytes, reducer=None):
         zbf = _fold(zb) if len(fast) < len(measures) else None
         item, rdt = za.dtype.itemsize, np.finfo(za.dtype).dtype
         # A's epochs per chunk: products of a few hundred rows run near the GEMM's peak
-        n_c = int(min(n_ep, max(1, -(-256 // c_a))))
+        # (their values with all of B's epochs: within the budget)
+        n_c = min(-(-256 // c_a), budget // (2 * n_ep * n_pair * len(measures) * item))
+        n_c = int(min(n_ep, max(1, n_c)))
         # B's epochs per tile: its cross sums and values near the caches
         per_b = n_f * n_c * c_a * c_b * (item + 8)
         n_t = int(min(n_ep, max(1, (budget // 4) // per_b)))
