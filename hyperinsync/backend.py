@@ -521,10 +521,25 @@ def one_blas_thread():
     threads of their own: BLAS threads on top only add synchronisation (compute_sync
     measured 2x slower with them on an idle 2-core machine; the surrogate nulls 3-26x when
     other processes load its cores, ``benchmarks/bench_nulls.py``).
-    """
-    from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=1, user_api="blas")
+    The libraries' controller is made once (finding them takes ~6 ms, which every
+    surrogate test of a study paid) and again only after new modules were imported (a
+    BLAS loaded since would otherwise keep its threads).
+    """
+    global _BLAS_CONTROLLER
+    import sys
+
+    from threadpoolctl import ThreadpoolController
+
+    with _BLAS_LOCK:
+        if _BLAS_CONTROLLER is None or _BLAS_CONTROLLER[0] != len(sys.modules):
+            _BLAS_CONTROLLER = (len(sys.modules), ThreadpoolController())
+        controller = _BLAS_CONTROLLER[1]
+    return controller.limit(limits=1, user_api="blas")
+
+
+_BLAS_CONTROLLER = None  # (number of imported modules, threadpoolctl controller)
+_BLAS_LOCK = threading.Lock()
 
 
 def single_blas_thread(func):

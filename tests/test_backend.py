@@ -44,3 +44,22 @@ def test_unknown_backend():
 
 # NumPy/CuPy agreement of every analysis: tests/test_gpu.py (tolerances from float32
 # rounding itself, measured per measure: a flat 1e-5 fails per-epoch ccorr on a GPU).
+
+
+def test_one_blas_thread_limits_and_restores():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from hyperinsync.backend import one_blas_thread
+
+    def blas_threads():
+        return {
+            d["filepath"]: d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"
+        }
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        assert before and set(before.values()) == {2}
+        for _ in range(2):  # the second time from the kept controller
+            with one_blas_thread():
+                assert set(blas_threads().values()) == {1}
+            assert blas_threads() == before
