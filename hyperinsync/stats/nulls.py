@@ -1,8 +1,10 @@
 """The null engines: observed and surrogate values of every pairing from shared band signals.
 
-Every pairing is a batched product of :mod:`hyperinsync.sync.measures`: people (or epochs)
-are folded into the channel axis, so one product yields all A_i x B_j (or all epoch k x
-epoch l) pairs of a band at once. Work is cut into chunks whose intermediate arrays stay
+The prepared band signals, observed values, circular shifts and phase randomisation; the
+pseudo-dyad and epoch-shuffle engines are in :mod:`hyperinsync.stats.pairing_nulls`. Every
+null is a batched product of :mod:`hyperinsync.sync.measures`: surrogates (shifted or
+randomised copies of B) are folded into the channel axis, so one product yields the pairs of
+a whole chunk of them at once. Work is cut into chunks whose intermediate arrays stay
 below about ``max_bytes``. Everything from the band signals to the null values stays on the
 backend's device: surrogate draws go there once, the values come back once, so the number
 of host/device copies does not grow with the number of surrogates or epochs.
