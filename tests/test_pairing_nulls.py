@@ -9,10 +9,11 @@ data, or the measures of ``hyperinsync.sync.measures`` on the permuted band sign
 import mne
 import numpy as np
 import pytest
+from conftest import assert_pseudo_dyads_equal_loop
 
 import hyperinsync as hi
 from hyperinsync import stats as sg
-from hyperinsync.dyad import make_dyad_epochs, make_dyad_raw
+from hyperinsync.dyad import make_dyad_epochs
 from hyperinsync.stats.nulls import _Prepared, _roi_level
 from hyperinsync.stats.pairings import shuffle_orders
 from hyperinsync.stats.surrogate_checks import _select_channels
@@ -116,19 +117,7 @@ def test_pseudo_dyads_chunks_threads_equal_compute_sync_loop():
     measures = ["plv", "coh", "imcoh", "wpli"]
     kw = dict(null="pseudo_dyads", n_surrogates=None, seed=0, rois=None, backend="numpy")
     res = sg.surrogate_sync(dyads, BANDS, measures, max_bytes=SMALL, n_jobs=2, verbose=False, **kw)
-    roles = dyads[0].roles
-    for k, (a, b) in enumerate(res.params["pairs"]):
-        pseudo = make_dyad_raw(
-            dyads[a // 2].participant(roles[0]),
-            dyads[b // 2].participant(roles[1]),
-            roles=roles,
-            verbose=False,
-        )
-        ref = hi.compute_sync(pseudo, BANDS, measures, backend="numpy", verbose=False)
-        np.testing.assert_allclose(res.null[k], ref.data, rtol=1e-5, atol=1e-6)
-    for d in range(3):
-        ref = hi.compute_sync(dyads[d], BANDS, measures, backend="numpy", verbose=False)
-        np.testing.assert_allclose(res.observed[d], ref.data, rtol=1e-5, atol=1e-6)
+    assert_pseudo_dyads_equal_loop(res, dyads, BANDS, measures)
     # one thread: the same values (the chunks' sums are added in chunk order)
     one = sg.surrogate_sync(dyads, BANDS, measures, max_bytes=SMALL, verbose=False, **kw)
     np.testing.assert_array_equal(one.null, res.null)
