@@ -8,6 +8,7 @@ from pathlib import Path
 import mne
 import numpy as np
 import pytest
+from conftest import assert_pseudo_dyads_equal_loop
 
 import hyperinsync as hi
 from hyperinsync import stats as sg
@@ -63,26 +64,14 @@ def test_pseudo_dyads_equal_compute_sync_loop(three_dyads):
     n = res.params["n_times"]
     assert n == min(d.n_times for d in dyads) == 1750
     assert res.null.shape == (6, 3, 2, 32, 32) and res.observed.shape == (3, 3, 2, 32, 32)
-    roles = dyads[0].roles
     cut = [d.copy().crop(0, (n - 1) / SFREQ) for d in dyads]
     pairs = res.params["pairs"]
     assert sorted(map(tuple, pairs)) == [
         (2 * i, 2 * j + 1) for i in range(3) for j in range(3) if i != j
     ]
-    for k, (a, b) in enumerate(pairs):
-        pseudo = make_dyad_raw(
-            cut[a // 2].participant(roles[0]),
-            cut[b // 2].participant(roles[1]),
-            roles=roles,
-            verbose=False,
-        )
-        ref = hi.compute_sync(pseudo, BANDS, measures, backend="numpy", verbose=False)
-        np.testing.assert_allclose(res.null[k], ref.data, rtol=1e-5, atol=1e-6)
-    for d in range(3):
-        ref = hi.compute_sync(cut[d], BANDS, measures, backend="numpy", verbose=False)
-        np.testing.assert_allclose(res.observed[d], ref.data, rtol=1e-5, atol=1e-6)
-        # 17.5 s -> 8 epochs; dyad 2's BAD span removes one (from its pseudo pairings too)
-        assert ref.n_epochs == (7 if d == 2 else 8)
+    real = assert_pseudo_dyads_equal_loop(res, cut, BANDS, measures)
+    # 17.5 s -> 8 epochs; dyad 2's BAD span removes one (from its pseudo pairings too)
+    assert [ref.n_epochs for ref in real] == [8, 8, 7]
 
 
 def test_pseudo_dyads_any_roles_and_roi_level(three_dyads):

@@ -5,7 +5,8 @@ r"""Statistics of synchrony: inference, null models, group tests, mixed models.
 - :mod:`~hyperinsync.stats.surrogates` -- null models of a dyad's synchrony
   (:func:`surrogate_sync`, :func:`surrogate_test`, :func:`pseudo_dyad_test`), built on
   :mod:`~hyperinsync.stats.pairings` (who is paired with whom) and
-  :mod:`~hyperinsync.stats.nulls` (the batched engines); their result
+  :mod:`~hyperinsync.stats.nulls` and :mod:`~hyperinsync.stats.pairing_nulls` (the batched
+  engines); their result
   :class:`~hyperinsync.stats.result.SurrogateResult`;
 - :mod:`~hyperinsync.stats.group`, :mod:`~hyperinsync.stats.effects`,
   :mod:`~hyperinsync.stats.mixed` -- group contrasts, correlations, effect sizes with

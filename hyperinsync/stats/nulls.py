@@ -1,8 +1,10 @@
 """The null engines: observed and surrogate values of every pairing from shared band signals.
 
-Every pairing is a batched product of :mod:`hyperinsync.sync.measures`: people (or epochs)
-are folded into the channel axis, so one product yields all A_i x B_j (or all epoch k x
-epoch l) pairs of a band at once. Work is cut into chunks whose intermediate arrays stay
+The prepared band signals, observed values, circular shifts and phase randomisation; the
+pseudo-dyad and epoch-shuffle engines are in :mod:`hyperinsync.stats.pairing_nulls`. Every
+null is a batched product of :mod:`hyperinsync.sync.measures`: surrogates (shifted or
+randomised copies of B) are folded into the channel axis, so one product yields the pairs of
+a whole chunk of them at once. Work is cut into chunks whose intermediate arrays stay
 below about ``max_bytes``. Everything from the band signals to the null values stays on the
 backend's device: surrogate draws go there once, the values come back once, so the number
 of host/device copies does not grow with the number of surrogates or epochs.
@@ -87,110 +89,6 @@ def _fold(z):
     """(E, F, C, L) -> (1, F, E*C, L): epochs folded into the signal axis."""
     e, f, c, n = z.shape
     return z.transpose(1, 0, 2, 3).reshape(1, f, e * c, n)
-
-
-def _pseudo_null(prep, measures, pairs, n_dyads, bk, max_bytes):
-    """Values of every (person_a, person_b) pairing from one product per chunk.
-
-    Returns the null (n_pairs, M, B, C, C) and the real dyads (n_dyads, M, B, C, C).
-    """
-    xp = bk.xp
-    pa = np.unique(pairs[:, 0].tolist() + list(range(0, 2 * n_dyads, 2)))
-    pb = np.unique(pairs[:, 1].tolist() + list(range(1, 2 * n_dyads, 2)))
-    masks = np.array([prep.masks[p // 2] for p in range(2 * n_dyads)], float)
-    n_b = len(prep.bands)
-    c_a = prep.signals[next(iter(prep.bands))][0].shape[2]
-    c_b = prep.signals[next(iter(prep.bands))][1].shape[2]
-    total = xp.zeros((len(measures), n_b, len(pa), c_a, len(pb), c_b))
-    w = masks[pa][:, None, :] * masks[pb][None, :, :]  # (Pa, Pb, E)
-    count = w.sum(axis=-1)
-    w_dev = xp.asarray(w)  # once: every band and chunk slices it on the device
-    for bi, b in enumerate(prep.bands):
-        sig = prep.signals[b]
-        n_ep, n_f, _, n_l = sig[0].shape
-        za = xp.concatenate([sig[p] for p in pa], axis=2)  # (E, F, Pa*C, L)
-        zb = xp.concatenate([sig[p] for p in pb], axis=2)
-        # bytes per epoch of a chunk: unit copies of the inputs, complex and real products
-        per_ep = 16 * n_f * (za.shape[2] + zb.shape[2]) * n_l + 24 * n_f * za.shape[2] * zb.shape[2]
-        step = int(max(1, max_bytes // per_ep))
-        for e0 in range(0, n_ep, step):
-            wk = w_dev[:, :, e0 : e0 + step]
-            for mi, m in enumerate(measures):
-                v = _values(m, za[e0 : e0 + step], zb[e0 : e0 + step], prep.signed)
-                v = v.reshape(v.shape[0], len(pa), c_a, len(pb), c_b)
-                # mean over each pairing's valid epochs (BAD windows of either dyad)
-                total[mi, bi] += xp.einsum("eiajb,ije->iajb", v, wk)
-    total = bk.to_numpy(total)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = total / count[:, None, :, None]
-    ia = {p: k for k, p in enumerate(pa)}
-    ib = {p: k for k, p in enumerate(pb)}
-    null = np.stack([means[:, :, ia[a], :, ib[b], :] for a, b in pairs])
-    real = np.stack([means[:, :, ia[2 * d], :, ib[2 * d + 1], :] for d in range(n_dyads)])
-    if np.any(count == 0):
-        raise ValueError(
-            "Some pairings have no epoch free of BAD annotations in both recordings: remove "
-            "those dyads or shorten the BAD spans."
-        )
-    return null, real
-
-
-def _pairing_null(prep, measures, perms, bk, max_bytes, reducer=None):
-    """Within-dyad null from all epoch-k-of-A x epoch-l-of-B values.
-
-    ``perms`` (K, E): surrogate k pairs A's epoch e with B's epoch perms[k, e]. One product
-    per chunk of A's epochs gives all (e, l) values; the surrogates gather theirs from them
-    on the device (in chunks of surrogates bounded by ``max_bytes``), so no surrogate copies
-    B's signals and nothing per epoch or surrogate goes to the host. Cost ~E^2 pairings, at
-    most that of K*E when K >= E. ``reducer`` = (Wa, Wb) averages channel pairs into ROI
-    pairs (``Wa @ V @ Wb``) before the surrogates gather their values, so the gather runs
-    over ROI pairs, not channel pairs.
-    """
-    xp = bk.xp
-    mask = prep.masks[0]
-    n_sur = len(perms)
-    c_a, c_b = _pair_shape(prep)
-    if reducer is not None:
-        wa, wb = (xp.asarray(w, dtype=xp.float32) for w in reducer)
-    out_a, out_b = (c_a, c_b) if reducer is None else (reducer[0].shape[0], reducer[1].shape[1])
-    n_pair = out_a * out_b
-    weight = mask[:, None] & mask[perms.T]  # (E, K): both windows free of BAD spans
-    count = weight.sum(axis=0)
-    if np.any(count == 0):
-        raise ValueError("A surrogate pairs no BAD-free epochs: too few clean epochs.")
-    perms_dev = xp.asarray(perms)  # the draws go to the device once
-    weight_dev = xp.asarray(weight.T, dtype=xp.float64)  # (K, E)
-    null = xp.zeros((n_sur, len(measures), len(prep.bands), out_a, out_b))
-    for bi, b in enumerate(prep.bands):
-        za, zb = prep.signals[b][0], prep.signals[b][1]
-        n_ep, n_f, _, n_l = za.shape
-        zbf = _fold(zb)
-        # B (all epochs) is held whole; each of A's epochs in a chunk adds its products
-        fixed = 16 * n_f * n_ep * c_b * n_l
-        per_ep = 16 * n_f * c_a * n_l + 24 * n_f * c_a * n_ep * c_b
-        step = int(max(1, (max_bytes - fixed) // per_ep))
-        for e0 in range(0, n_ep, step):
-            za_c = _fold(za[e0 : e0 + step])
-            n_c = min(step, n_ep - e0)
-            # surrogates per gather: their values of the chunk, in float32 and float64
-            k_step = int(max(1, max_bytes // (12 * n_c * n_pair)))
-            first = xp.arange(n_c)[None, :] * n_ep  # row of (A's epoch e, B's epoch 0)
-            for mi, m in enumerate(measures):
-                # (Ec, Ca, E, Cb)
-                v = _values(m, za_c, zbf, prep.signed)[0].reshape(-1, c_a, n_ep, c_b)
-                if reducer is not None:
-                    v = xp.matmul(xp.matmul(wa, v.transpose(0, 2, 1, 3)), wb)  # (Ec, E, Ra, Rb)
-                else:
-                    v = v.transpose(0, 2, 1, 3)
-                rows = v.reshape(n_c * n_ep, n_pair)  # row e * E + l: A's epoch e, B's l
-                for k0 in range(0, n_sur, k_step):
-                    ks = slice(k0, k0 + k_step)
-                    # each surrogate's values of A's epochs with their B partners, summed
-                    # with weight 1 where both epochs are free of BAD spans
-                    vals = rows[first + perms_dev[ks, e0 : e0 + n_c]].astype(xp.float64)
-                    summed = xp.matmul(weight_dev[ks, None, e0 : e0 + n_c], vals)
-                    null[ks, mi, bi] += summed.reshape(-1, out_a, out_b)
-    return bk.to_numpy(null) / count[:, None, None, None, None]
 
 
 def _observed_within(prep, measures, bk):

@@ -32,9 +32,11 @@ Null models (``null=``), each reproducible with ``seed``:
 
 How it is fast: the band analytic signals of each person are computed once (exactly as
 :func:`hyperinsync.compute_sync` computes them: one transform of the continuous recording,
-then cut into epochs with its own helpers). Every pairing is then a batched product of
-:mod:`hyperinsync.sync.measures`: people (or epochs) are folded into the channel axis, so one
-product yields all A_i x B_j (or all epoch k x epoch l) pairs of a band at once. Circular
+then cut into epochs with its own helpers). Every pairing is then a batched product
+(``hyperinsync.stats.pairing_nulls``): people (or epochs) are folded into the channel axis,
+so one product yields all A_i x B_j (or all epoch k x epoch l) pairs of a band at once, and
+each surrogate gathers its pairs' values; for PLV, coh and imcoh the unit phasors, powers and
+B's conjugate are made once per chunk and each product is one BLAS call. Circular
 shifts of PLV, coh and imcoh come from sums: B is held twice in a row so that every shift is
 a contiguous slice, and one batched product per epoch gives the cross sums of a whole chunk
 of shifts (``hyperinsync.sync.shifts``; unit phasors and powers are made once, B's
@@ -65,13 +67,12 @@ from .inference import fdr_bh
 from .nulls import (
     _observed_phase,
     _observed_within,
-    _pairing_null,
     _phase_null,
     _Prepared,
-    _pseudo_null,
     _roi_level,
     _shift_null,
 )
+from .pairing_nulls import _pairing_null, _pseudo_null
 from .pairings import (
     _pseudo_pairs,
     shuffle_orders,
