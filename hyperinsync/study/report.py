@@ -10,7 +10,7 @@ import numpy as np
 from .._docs import fill_doc
 from .._utils import atomic_path, logger, verbose
 from .h5 import to_json
-from .report_figures import _add_fig, _Page
+from .report_figures import _add_fig, _keep_template, _Page, _template
 from .report_group import add_group_sections
 from .report_html import (
     _FIXED_TITLES,
@@ -73,6 +73,29 @@ def _sync_figure(syncs):
     bands = list(first.bands)
     level = "roi" if first.rois else "channel"
     rows, cols = first.roi_names if level == "roi" else (first.rows, first.cols)
+    mats = [
+        [syncs[seg].get_data(syncs[seg].measures[0], b, level=level) for b in bands] for seg in segs
+    ]
+    vmax = max(float(np.nanmax(m)) for row in mats for m in row)
+    # everything drawn but the values: a figure of the same layout is redrawn with this
+    # dyad's values (same pixels as a new one; making the panels and their ticks was most
+    # of a figure's time)
+    layout = (
+        "sync",
+        level,
+        tuple(map(str, rows)),
+        tuple(map(str, cols)),
+        tuple(first.roles),
+        tuple((seg, syncs[seg].measures[0]) for seg in segs),
+        tuple((b, tuple(first.bands[b])) for b in bands),
+        tuple(tuple(syncs[seg].bands.get(b, ())) for seg in segs for b in bands),
+    )
+    fig = _template(layout)
+    if fig is not None:
+        for ax, mat in zip(fig.axes, (m for row in mats for m in row)):
+            ax.images[0].set_data(mat)
+            ax.images[0].set_clim(0.0, vmax)
+        return fig
     # tick labels without the role prefix, in a smaller font beyond 12 (plot_sync_matrix)
     pts = [8.0 if len(n) > 12 else 10.0 for n in (rows, cols)]
     ylab, xlab = (
@@ -89,11 +112,6 @@ def _sync_figure(syncs):
         top=0.5,
         wgap=ylab + 0.45,
         hgap=xlab + 0.85,
-    )
-    vmax = max(
-        float(np.nanmax(r.get_data(r.measures[0], b, level=level)))
-        for r in syncs.values()
-        for b in bands
     )
     for row, seg in zip(axes, segs):
         sync = syncs[seg]
@@ -115,11 +133,22 @@ def _sync_figure(syncs):
     with plt.rc_context(_FIXED_TITLES):
         cax = fig.add_axes([top.x1 + 0.15 / width, bottom.y0, 0.15 / width, top.y1 - bottom.y0])
     fig.colorbar(axes[0, 0].images[0], cax=cax, label=first.measures[0])
+    _keep_template(layout, fig)
     return fig
 
 
 def _surrogate_section(report, res):
     section = "Surrogate tests"
+    if not any(rec["surrogates"] for rec in res.recordings.values()):
+        _not_computed(report, section, "no surrogate results in the file.")
+        return
+    # made with the figures (in parallel): the tables of every recording take a while
+    report.add_html(
+        partial(_surrogate_html, res), title="ROI results against their nulls", section=section
+    )
+
+
+def _surrogate_html(res):
     rows = []
     for (dyad, ses), rec in sorted(res.recordings.items()):
         for seg, sur in rec["surrogates"].items():
@@ -127,11 +156,10 @@ def _surrogate_section(report, res):
             recs = table.to_dict("records") if hasattr(table, "to_dict") else table
             for r in recs:
                 rows.append(dict(dyad=dyad, session=ses, segment=seg, **r))
-    if not rows:
-        _not_computed(report, section, "no surrogate results in the file.")
-        return
+    if not rows:  # results without a row: say so rather than show an empty table
+        return "<p>Not computed in this run: no surrogate results in the file.</p>"
     columns = list(dict.fromkeys(k for r in rows for k in r))
-    report.add_html(_table(rows, columns), title="ROI results against their nulls", section=section)
+    return _table(rows, columns)
 
 
 def _level1_section(report, res, max_dyads):
@@ -209,12 +237,15 @@ def _records_section(report, res, key, section, what):
         _not_computed(report, section, f"no {what} results in the file.")
         return
     for (dyad, ses), obj in found:
-        table = obj.to_table() if hasattr(obj, "to_table") else None
-        if table is not None and hasattr(table, "to_html"):
-            body = table.to_html(index=False, float_format="%.4g")
-        else:
-            body = _pre(obj if isinstance(obj, dict) else obj.to_dict())
-        report.add_html(body, title=f"{dyad} session {ses}", section=section)
+        # made with the figures (in parallel): long tables take a while
+        report.add_html(partial(_record_html, obj), title=f"{dyad} session {ses}", section=section)
+
+
+def _record_html(obj):
+    table = obj.to_table() if hasattr(obj, "to_table") else None
+    if table is not None and hasattr(table, "to_html"):
+        return table.to_html(index=False, float_format="%.4g")
+    return _pre(obj if isinstance(obj, dict) else obj.to_dict())
 
 
 def _alignment_section(report, res):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import tempfile
+import warnings
 from io import BytesIO
 from pathlib import Path
 
@@ -30,6 +31,8 @@ def _figure_png(build):
     from PIL import Image
 
     fig = build()
+    if fig is None:
+        raise RuntimeError(f"{build} made no figure.")
     try:
         dpi = fig.get_dpi()
         # raw RGBA: one draw, no PNG encoding by matplotlib (PIL encodes once below); Agg
@@ -39,7 +42,8 @@ def _figure_png(build):
         with plt.rc_context({"savefig.bbox": "standard"}):  # the whole figure, as sized
             fig.savefig(raw, format="rgba", dpi=dpi)
     finally:
-        plt.close(fig)
+        if not any(fig is kept for kept in _TEMPLATES.values()):
+            plt.close(fig)
     img = Image.frombuffer("RGBA", (width, height), raw.getbuffer(), "raw", "RGBA", 0, 1)
     white = Image.new("RGBA", img.size, (255, 255, 255))
     out = BytesIO()
@@ -49,12 +53,45 @@ def _figure_png(build):
     return out.getvalue()
 
 
-# the builds of the page being drawn: forked workers inherit them (nothing is pickled)
-_BUILDS = []
+# figures kept to be redrawn with other values (see _template), in this process
+_TEMPLATES = {}
 
 
-def _draw_job(k):
-    return _figure_png(_BUILDS[k])
+def _template(layout):
+    """Return the figure kept for ``layout`` (drawn before, in this process) or None.
+
+    A section whose figures differ only in their values (e.g. one dyad's matrices after
+    another's) keeps its first figure with :func:`_keep_template` and sets the next one's
+    values into it: making the axes and ticks was most of the time of such a figure.
+    ``layout`` must name everything the figure draws but those values.
+    """
+    return _TEMPLATES.get(layout)
+
+
+def _keep_template(layout, fig):
+    _TEMPLATES[layout] = fig
+
+
+def _drop_templates():
+    import matplotlib.pyplot as plt
+
+    for fig in _TEMPLATES.values():
+        plt.close(fig)
+    _TEMPLATES.clear()
+
+
+def _run(job):
+    """Do one job of the page: ``('html', make)`` -> ``make()``; ``('fig', build)`` -> PNG."""
+    kind, make = job
+    return make() if kind == "html" else _figure_png(make)
+
+
+# the jobs of the page being made: forked workers inherit them (nothing is pickled)
+_JOBS = []
+
+
+def _run_job(k):
+    return _run(_JOBS[k])
 
 
 def _worker_init():
@@ -71,46 +108,62 @@ def _fork_context():
         return None
 
 
-def _draw_all(builds, n_jobs):
-    """PNG bytes of every build, in order; ``n_jobs`` forked processes draw them."""
-    n_jobs = min(check_n_jobs(n_jobs), len(builds))
+def _run_all(jobs, n_jobs):
+    """Return the result of every job, in order; ``n_jobs`` forked processes do them."""
+    n_jobs = min(check_n_jobs(n_jobs), len(jobs))
     ctx = _fork_context() if n_jobs > 1 else None
     if n_jobs > 1 and ctx is None:
         logger.info("Report figures drawn in one process: this platform cannot fork.")
-    if ctx is None or n_jobs < 2:
-        return [_figure_png(build) for build in builds]
-    global _BUILDS
-    _BUILDS = list(builds)
+    global _JOBS
+    _drop_templates()  # from nothing, in this process and in the forked ones
     try:
-        with ctx.Pool(n_jobs, initializer=_worker_init) as pool:
-            # one figure per task, in page order: the largest (the group grids) come first
-            return pool.map(_draw_job, range(len(builds)), chunksize=1)
+        if ctx is None or n_jobs < 2:
+            return [_run(job) for job in jobs]
+        _JOBS = list(jobs)
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns on any fork of a process with threads (BLAS pools count);
+            # the workers only draw figures and format tables, then exit
+            warnings.filterwarnings(
+                "ignore", "This process .* is multi-threaded", DeprecationWarning
+            )
+            pool = ctx.Pool(n_jobs, initializer=_worker_init)
+        with pool:
+            # one job per task, in page order: the largest (the group grids) come first
+            return pool.map(_run_job, range(len(jobs)), chunksize=1)
     finally:
-        _BUILDS = []
+        _JOBS = []
+        _drop_templates()
 
 
 class _Page:
-    """The report's items in page order; figures are made and drawn at the end, once each."""
+    """The report's items in page order; figures and long tables are made at the end.
+
+    ``add_html`` takes the HTML or a function that makes it; ``add_figure`` a function that
+    makes the figure. :meth:`write_to` makes them (each figure drawn once), in ``n_jobs``
+    processes, and adds every item to the report in page order.
+    """
 
     def __init__(self):
-        self.items = []  # (html or None, build or None, title, section)
+        self.items = []  # (kind, html or function, title, section)
 
     def add_html(self, html, title, *, section=None):
-        self.items.append((html, None, title, section))
+        self.items.append(("html", html, title, section))
 
     def add_figure(self, build, title, *, section=None):
-        self.items.append((None, build, title, section))
+        self.items.append(("fig", build, title, section))
 
     def write_to(self, report, n_jobs=None):
         """Add the items to ``report`` (an :class:`mne.Report`) in order."""
-        builds = [build for _, build, _, _ in self.items if build is not None]
-        pngs = iter(_draw_all(builds, n_jobs))
+        jobs = [(kind, what) for kind, what, _, _ in self.items if callable(what)]
+        done = iter(_run_all(jobs, n_jobs))
         with tempfile.TemporaryDirectory() as tmp:
-            for k, (html, build, title, section) in enumerate(self.items):
-                if build is None:
-                    report.add_html(html, title=title, section=section)
+            for k, (kind, what, title, section) in enumerate(self.items):
+                if callable(what):
+                    what = next(done)
+                if kind == "html":
+                    report.add_html(what, title=title, section=section)
                 else:
-                    _add_png(report, next(pngs), Path(tmp) / f"fig{k}.png", title, section)
+                    _add_png(report, what, Path(tmp) / f"fig{k}.png", title, section)
 
 
 def _add_png(report, png, path, title, section):
@@ -124,6 +177,6 @@ def _add_fig(report, build, title, section):
     if isinstance(report, _Page):
         report.add_figure(build, title, section=section)
         return
-    png = _figure_png(build)
+    (png,) = _run_all([("fig", build)], 1)
     with tempfile.TemporaryDirectory() as tmp:
         _add_png(report, png, Path(tmp) / "fig.png", title, section)
