@@ -110,35 +110,133 @@ def test_report_figures_drawn_once(demo, tmp_path, monkeypatch):
     """
     from matplotlib.figure import Figure
 
+    import hyperinsync.study.report_figures as rf
     from hyperinsync.study import make_report
 
-    draws, figs = [], []
+    events, figs = [], []
     real_draw = Figure.draw
 
     def draw(self, renderer):
-        draws.append(self)
+        events.append(("draw", id(self)))
         return real_draw(self, renderer)
 
-    import mne
+    real_add = rf._Page.add_figure
 
-    real_add = mne.Report.add_figure
+    def add(self, build, title, *, section=None):
+        def recorded():
+            fig = build()
+            events.append(("made", id(fig)))
+            images = [ax.images[0] for ax in fig.axes if ax.images]
+            clims = {im.get_clim() for im in images}
+            figs.append((section, fig.get_layout_engine(), len(images), len(fig.axes), clims))
+            return fig
 
-    def add(self, fig, title, *args, section=None, **kwargs):
-        figs.append((fig, section, fig.get_layout_engine()))
-        return real_add(self, fig, title, *args, section=section, **kwargs)
+        return real_add(self, recorded, title, section=section)
 
     monkeypatch.setattr(Figure, "draw", draw)
     # every section's figures (in report, report_group, report_physio) reach the page here
-    monkeypatch.setattr(mne.Report, "add_figure", add)
+    monkeypatch.setattr(rf._Page, "add_figure", add)
     make_report(demo / "results.h5", tmp_path / "r.html", verbose=False)
     assert len(figs) == 4 + 4 + 3  # 4 dyads' matrices and Level 1, 3 group grids
-    assert all(engine is None for _, _, engine in figs)
-    assert len(draws) == len(figs) and {id(f) for f in draws} == {id(f) for f, _, _ in figs}
-    matrices = [f for f, section, _ in figs if section == "Inter-brain synchrony"]
-    for fig in matrices:  # 3 segments x 2 bands and one colour bar, on one scale
-        images = [ax.images[0] for ax in fig.axes if ax.images]
-        assert len(images) == 6 and len(fig.axes) == 7
-        assert len({im.get_clim() for im in images}) == 1
+    assert all(engine is None for _, engine, *_ in figs)
+    # each figure made is drawn once, right after it is made
+    assert [kind for kind, _ in events] == ["made", "draw"] * len(figs)
+    assert all(events[k][1] == events[k + 1][1] for k in range(0, len(events), 2))
+    matrices = [f for f in figs if f[0] == "Inter-brain synchrony"]
+    for _, _, n_images, n_axes, clims in matrices:  # 3 segments x 2 bands, one colour bar
+        assert n_images == 6 and n_axes == 7
+        assert len(clims) == 1
+
+
+def _page_parts(html):
+    """The page without its creation time; its images (PNG bytes) and their sizes."""
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    images = [base64.b64decode(x) for x in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
+    sizes = [Image.open(io.BytesIO(x)).size for x in images]
+    return re.sub(r"Created on [^<]*", "", html), images, sizes
+
+
+def test_report_parallel_same_page(demo, tmp_path):
+    """Figures drawn in 2 processes give the page drawn in one: same sections, figures (same
+    PNG bytes, sizes) and tables, in the same order.
+    """
+    from hyperinsync.study import make_report
+
+    res = read_results(demo / "results.h5")
+    pages = {}
+    for n_jobs in (1, 2):
+        make_report(res, tmp_path / f"r{n_jobs}.html", n_jobs=n_jobs, verbose=False)
+        pages[n_jobs] = _page_parts((tmp_path / f"r{n_jobs}.html").read_text())
+    (serial, images, sizes), (parallel, images2, sizes2) = pages[1], pages[2]
+    assert len(images) == len(images2) >= 4 + 4 + 3
+    assert sizes == sizes2 and images == images2
+    for title in SECTIONS:
+        assert serial.count(title) == parallel.count(title) > 0, title
+    assert serial == parallel
+
+
+def test_report_figure_as_mne_draws_it(tmp_path):
+    """A figure added through the report's renderer is the figure mne.Report.add_figure
+    adds (same pixels, PNG, tags and HTML); a wide one keeps its own dpi, as in MNE.
+    """
+    from functools import partial
+
+    import matplotlib.pyplot as plt
+    import mne
+
+    from hyperinsync.study.report_figures import _add_fig
+
+    def build(width):
+        fig, ax = plt.subplots(figsize=(width, 3.0))
+        ax.plot([0, 1, 3], [2, 0, 1], label="x")
+        ax.set_title("a title")
+        ax.legend()
+        return fig
+
+    texts = []
+    for how in ("mne", "ours"):
+        report = mne.Report(title="t", verbose=False)
+        for width in (4.0, 12.0):  # 12 in: wider than MNE's 850 pixels at 100 dpi
+            if how == "mne":
+                fig = build(width)
+                report.add_figure(fig, f"w{width}", section="s", image_format="png")
+                plt.close(fig)
+            else:
+                _add_fig(report, partial(build, width), f"w{width}", "s")
+        report.save(tmp_path / f"{how}.html", open_browser=False, verbose=False)
+        texts.append(_page_parts((tmp_path / f"{how}.html").read_text()))
+    assert texts[0][2][-2:] == [(400, 300), (1200, 300)]
+    assert texts[0] == texts[1]
+
+
+def test_report_matrix_template_same_pixels(demo):
+    """A dyad's matrices drawn into the figure of the dyad before (the kept layout) are the
+    pixels of a new figure.
+    """
+    from functools import partial
+
+    from hyperinsync.study.report import _sync_figure
+    from hyperinsync.study.report_figures import _TEMPLATES, _drop_templates, _figure_png
+
+    res = read_results(demo / "results.h5")
+    first, second = (res.get(d, 0)["sync"] for d in ("dyad01", "dyad02"))
+    try:
+        _drop_templates()
+        fresh = _figure_png(partial(_sync_figure, second))
+        _drop_templates()
+        before = _figure_png(partial(_sync_figure, first))
+        (kept,) = _TEMPLATES.values()
+        reused = _figure_png(partial(_sync_figure, second))
+        assert list(_TEMPLATES.values()) == [kept]  # drawn into the kept figure
+    finally:
+        _drop_templates()
+    assert before != fresh  # two dyads, two pictures
+    assert reused == fresh
 
 
 def test_info(demo, capsys):

@@ -672,7 +672,9 @@ def test_report_out_folder(tmp_path, monkeypatch, capsys):
 
     written = []
     monkeypatch.setattr(
-        report_mod, "make_report", lambda results, fname, verbose=None: written.append(fname)
+        report_mod,
+        "make_report",
+        lambda results, fname, n_jobs=None, verbose=None: written.append(fname),
     )
     folder = tmp_path / "site"
     folder.mkdir()

@@ -63,7 +63,7 @@ def _show_progress(args):
         return progress_enabled(None)
 
 
-def _finish(results, out_dir, report=True, progress=False):
+def _finish(results, out_dir, report=True, progress=False, n_jobs=1):
     from ..study.schema import LAGGED
 
     out_dir = Path(out_dir)
@@ -89,7 +89,7 @@ def _finish(results, out_dir, report=True, progress=False):
         html = out_dir / "report.html"
         with steps(["HTML report"], progress) as advance:
             advance("HTML report")
-            make_report(results, html, verbose=False)
+            make_report(results, html, n_jobs=n_jobs, verbose=False)
         print(f"HTML report  : {html}")
 
 
@@ -188,7 +188,7 @@ def _cmd_demo(args):
             f"{len(results.run_info['skipped'])}, in {time.perf_counter() - t0:.1f} s."
         )
         _print_summary(results)
-        _finish(results, out, progress=progress)
+        _finish(results, out, progress=progress, n_jobs=args.n_jobs)
     return 0
 
 
@@ -214,7 +214,7 @@ def _cmd_run(args):
             f"{len(results.run_info['skipped'])}."
         )
         _print_summary(results)
-        _finish(results, out, report=not args.no_report, progress=progress)
+        _finish(results, out, report=not args.no_report, progress=progress, n_jobs=args.n_jobs)
     if results.failures:
         for failure in results.failures:
             print(f"hyperinsync: error: {failure_line(failure)}", file=sys.stderr)
@@ -241,7 +241,7 @@ def _cmd_report(args):
     out = Path(args.out) if args.out else Path(args.results).with_name("report.html")
     if out.is_dir() or (args.out or "").endswith(("/", os.sep)):  # a folder: into it
         out = out / "report.html"
-    make_report(args.results, out, verbose=args.verbose)
+    make_report(args.results, out, n_jobs=args.n_jobs, verbose=args.verbose)
     print(f"HTML report: {out}")
     return 0
 
@@ -260,15 +260,15 @@ def _build_parser():
         "--n-jobs",
         type=int,
         default=-1,
-        help="parallel recordings (default -1: every usable core; 1: one at a time, with "
-        "stage-by-stage progress)",
+        help="parallel recordings and report figures (default -1: every usable core; 1: "
+        "one at a time, with stage-by-stage progress)",
     )
     demo.set_defaults(func=_cmd_demo)
 
     run = sub.add_parser("run", help="run a study file (TOML)")
     run.add_argument("study", help="the study file")
     run.add_argument("--out", help="output folder (default: beside the study file)")
-    run.add_argument("--n-jobs", type=int, default=1, help="parallel recordings")
+    run.add_argument("--n-jobs", type=int, default=1, help="parallel recordings and report figures")
     run.add_argument(
         "--scheduler",
         default=None,
@@ -300,6 +300,9 @@ def _build_parser():
         "--out",
         help="HTML file, or a folder to write report.html into "
         "(default: report.html beside the results)",
+    )
+    rep.add_argument(
+        "--n-jobs", type=int, default=1, help="processes drawing the figures (-1: all cores)"
     )
     rep.set_defaults(func=_cmd_report)
     phy = add_physio_parser(sub)

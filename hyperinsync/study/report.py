@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from .._docs import fill_doc
 from .._utils import atomic_path, logger, verbose
 from .h5 import to_json
+from .report_figures import _add_fig, _keep_template, _Page, _template
 from .report_group import add_group_sections
 from .report_html import (
     _FIXED_TITLES,
-    _add_fig,
     _fixed_subplots,
     _not_computed,
     _pre,
@@ -46,10 +48,6 @@ def _first_sessions(res):
 
 
 def _sync_section(report, res, max_dyads):
-    import matplotlib.pyplot as plt
-
-    from ..viz import plot_sync_matrix
-
     section = "Inter-brain synchrony"
     for k, (dyad, (ses, rec)) in enumerate(_first_sessions(res).items()):
         if not rec["sync"]:  # no EEG (physiology alone)
@@ -61,60 +59,96 @@ def _sync_section(report, res, max_dyads):
                 section=section,
             )
             break
-        segs = list(rec["sync"])
-        first = rec["sync"][segs[0]]
-        bands = list(first.bands)
-        level = "roi" if first.rois else "channel"
-        rows, cols = first.roi_names if level == "roi" else (first.rows, first.cols)
-        # tick labels without the role prefix, in a smaller font beyond 12 (plot_sync_matrix)
-        pts = [8.0 if len(n) > 12 else 10.0 for n in (rows, cols)]
-        ylab, xlab = (
-            _text_inches([str(x).rpartition(":")[2] for x in n], p)
-            for n, p in zip((rows, cols), pts)
-        )
-        # one figure per dyad: segments x bands on one colour scale, so one colour bar
-        # (in the right margin) serves every panel
-        fig, axes = _fixed_subplots(
-            len(segs),
-            len(bands),
-            (2.4, 2.0),
-            left=ylab + 0.4,
-            right=1.0,
-            bottom=xlab + 0.4,
-            top=0.5,
-            wgap=ylab + 0.45,
-            hgap=xlab + 0.85,
-        )
-        vmax = max(
-            float(np.nanmax(r.get_data(r.measures[0], b, level=level)))
-            for r in rec["sync"].values()
-            for b in bands
-        )
-        for row, seg in zip(axes, segs):
-            sync = rec["sync"][seg]
-            for ax, band in zip(row, bands):
-                plot_sync_matrix(
-                    sync,
-                    sync.measures[0],
-                    band,
-                    level=level,
-                    axes=ax,
-                    vmin=0.0,
-                    vmax=vmax,
-                    title=f"{seg}: {sync.measures[0]}",
-                    colorbar=False,
-                    show=False,
-                )
-        width, height = fig.get_size_inches()
-        top, bottom = axes[0, -1].get_position(), axes[-1, -1].get_position()
-        with plt.rc_context(_FIXED_TITLES):
-            cax = fig.add_axes([top.x1 + 0.15 / width, bottom.y0, 0.15 / width, top.y1 - bottom.y0])
-        fig.colorbar(axes[0, 0].images[0], cax=cax, label=first.measures[0])
-        _add_fig(report, fig, f"{dyad} session {ses}", section)
+        _add_fig(report, partial(_sync_figure, rec["sync"]), f"{dyad} session {ses}", section)
+
+
+def _sync_figure(syncs):
+    """One dyad's matrices: segments x bands on one colour scale, so one colour bar."""
+    import matplotlib.pyplot as plt
+
+    from ..viz import plot_sync_matrix
+
+    segs = list(syncs)
+    first = syncs[segs[0]]
+    bands = list(first.bands)
+    level = "roi" if first.rois else "channel"
+    rows, cols = first.roi_names if level == "roi" else (first.rows, first.cols)
+    mats = [
+        [syncs[seg].get_data(syncs[seg].measures[0], b, level=level) for b in bands] for seg in segs
+    ]
+    vmax = max(float(np.nanmax(m)) for row in mats for m in row)
+    # everything drawn but the values: a figure of the same layout is redrawn with this
+    # dyad's values (same pixels as a new one; making the panels and their ticks was most
+    # of a figure's time)
+    layout = (
+        "sync",
+        level,
+        tuple(map(str, rows)),
+        tuple(map(str, cols)),
+        tuple(first.roles),
+        tuple((seg, syncs[seg].measures[0]) for seg in segs),
+        tuple((b, tuple(first.bands[b])) for b in bands),
+        tuple(tuple(syncs[seg].bands.get(b, ())) for seg in segs for b in bands),
+    )
+    fig = _template(layout)
+    if fig is not None:
+        for ax, mat in zip(fig.axes, (m for row in mats for m in row)):
+            ax.images[0].set_data(mat)
+            ax.images[0].set_clim(0.0, vmax)
+        return fig
+    # tick labels without the role prefix, in a smaller font beyond 12 (plot_sync_matrix)
+    pts = [8.0 if len(n) > 12 else 10.0 for n in (rows, cols)]
+    ylab, xlab = (
+        _text_inches([str(x).rpartition(":")[2] for x in n], p) for n, p in zip((rows, cols), pts)
+    )
+    # the colour bar in the right margin serves every panel
+    fig, axes = _fixed_subplots(
+        len(segs),
+        len(bands),
+        (2.4, 2.0),
+        left=ylab + 0.4,
+        right=1.0,
+        bottom=xlab + 0.4,
+        top=0.5,
+        wgap=ylab + 0.45,
+        hgap=xlab + 0.85,
+    )
+    for row, seg in zip(axes, segs):
+        sync = syncs[seg]
+        for ax, band in zip(row, bands):
+            plot_sync_matrix(
+                sync,
+                sync.measures[0],
+                band,
+                level=level,
+                axes=ax,
+                vmin=0.0,
+                vmax=vmax,
+                title=f"{seg}: {sync.measures[0]}",
+                colorbar=False,
+                show=False,
+            )
+    width, height = fig.get_size_inches()
+    top, bottom = axes[0, -1].get_position(), axes[-1, -1].get_position()
+    with plt.rc_context(_FIXED_TITLES):
+        cax = fig.add_axes([top.x1 + 0.15 / width, bottom.y0, 0.15 / width, top.y1 - bottom.y0])
+    fig.colorbar(axes[0, 0].images[0], cax=cax, label=first.measures[0])
+    _keep_template(layout, fig)
+    return fig
 
 
 def _surrogate_section(report, res):
     section = "Surrogate tests"
+    if not any(rec["surrogates"] for rec in res.recordings.values()):
+        _not_computed(report, section, "no surrogate results in the file.")
+        return
+    # made with the figures (in parallel): the tables of every recording take a while
+    report.add_html(
+        partial(_surrogate_html, res), title="ROI results against their nulls", section=section
+    )
+
+
+def _surrogate_html(res):
     rows = []
     for (dyad, ses), rec in sorted(res.recordings.items()):
         for seg, sur in rec["surrogates"].items():
@@ -122,16 +156,13 @@ def _surrogate_section(report, res):
             recs = table.to_dict("records") if hasattr(table, "to_dict") else table
             for r in recs:
                 rows.append(dict(dyad=dyad, session=ses, segment=seg, **r))
-    if not rows:
-        _not_computed(report, section, "no surrogate results in the file.")
-        return
+    if not rows:  # results without a row: say so rather than show an empty table
+        return "<p>Not computed in this run: no surrogate results in the file.</p>"
     columns = list(dict.fromkeys(k for r in rows for k in r))
-    report.add_html(_table(rows, columns), title="ROI results against their nulls", section=section)
+    return _table(rows, columns)
 
 
 def _level1_section(report, res, max_dyads):
-    from ..viz import plot_level1
-
     section = "In-Sync Level 1"
     shown = 0
     for dyad, (ses, rec) in _first_sessions(res).items():
@@ -140,40 +171,16 @@ def _level1_section(report, res, max_dyads):
                 break
             if isinstance(l1, dict):  # the Level 1 class could not be imported
                 continue
-            bands, (ra, rb) = list(l1.bands), l1.roi_names
+            ra, rb = l1.roi_names
             # the ROIs the study tests (else the first two shared ones) keep the figure small
             wanted = (res.params.get("statistics") or {}).get("rois") or ra[:2]
             pairs = [(r, r) for r in ra if r in rb and r in wanted] or [(ra[0], rb[0])]
-            fig, axes = _fixed_subplots(
-                len(bands),
-                len(pairs),
-                (3.2, 1.8),
-                left=0.75,
-                right=0.15,
-                bottom=0.5,
-                top=0.35,
-                wgap=0.85,
-                hgap=0.85,
+            _add_fig(
+                report,
+                partial(_level1_figure, l1, pairs),
+                f"{dyad} session {ses}: {seg}",
+                section,
             )
-            for bi, band in enumerate(bands):
-                for pi, (a, b) in enumerate(pairs):
-                    times, vals = l1.times, l1.get_data(band, a, b)
-                    eps = [
-                        (e["onset"], e["onset"] + e["duration"])
-                        for e in l1.episodes
-                        if e["band"] == band and e["roi_a"] == a and e["roi_b"] == b
-                    ]
-                    plot_level1(
-                        times,
-                        vals,
-                        threshold=float(l1.threshold[bi, ra.index(a), rb.index(b)]),
-                        episodes=eps,
-                        ylabel=l1.measure,
-                        title=f"{band} {a}-{b}",
-                        axes=axes[bi, pi],
-                        show=False,
-                    )
-            _add_fig(report, fig, f"{dyad} session {ses}: {seg}", section)
             shown += 1
             table = l1.to_table()
             rows = table.to_dict("records") if hasattr(table, "to_dict") else table
@@ -187,18 +194,58 @@ def _level1_section(report, res, max_dyads):
         _not_computed(report, section, "no Level 1 results in the file.")
 
 
+def _level1_figure(l1, pairs):
+    """Bands x ROI pairs of one Level 1 result: the values, threshold and episodes."""
+    from ..viz import plot_level1
+
+    bands, (ra, rb) = list(l1.bands), l1.roi_names
+    fig, axes = _fixed_subplots(
+        len(bands),
+        len(pairs),
+        (3.2, 1.8),
+        left=0.75,
+        right=0.15,
+        bottom=0.5,
+        top=0.35,
+        wgap=0.85,
+        hgap=0.85,
+    )
+    for bi, band in enumerate(bands):
+        for pi, (a, b) in enumerate(pairs):
+            times, vals = l1.times, l1.get_data(band, a, b)
+            eps = [
+                (e["onset"], e["onset"] + e["duration"])
+                for e in l1.episodes
+                if e["band"] == band and e["roi_a"] == a and e["roi_b"] == b
+            ]
+            plot_level1(
+                times,
+                vals,
+                threshold=float(l1.threshold[bi, ra.index(a), rb.index(b)]),
+                episodes=eps,
+                ylabel=l1.measure,
+                title=f"{band} {a}-{b}",
+                axes=axes[bi, pi],
+                show=False,
+            )
+    return fig
+
+
 def _records_section(report, res, key, section, what):
     found = [(k, rec[key]) for k, rec in sorted(res.recordings.items()) if rec[key]]
     if not found:
         _not_computed(report, section, f"no {what} results in the file.")
         return
     for (dyad, ses), obj in found:
-        table = obj.to_table() if hasattr(obj, "to_table") else None
-        if table is not None and hasattr(table, "to_html"):
-            body = table.to_html(index=False, float_format="%.4g")
-        else:
-            body = _pre(obj if isinstance(obj, dict) else obj.to_dict())
-        report.add_html(body, title=f"{dyad} session {ses}", section=section)
+        # made with the figures (in parallel): long tables take a while
+        report.add_html(partial(_record_html, obj), title=f"{dyad} session {ses}", section=section)
+
+
+def _record_html(obj):
+    table = obj.to_table() if hasattr(obj, "to_table") else None
+    if table is not None and hasattr(table, "to_html"):
+        return table.to_html(index=False, float_format="%.4g")
+    return _pre(obj if isinstance(obj, dict) else obj.to_dict())
 
 
 def _alignment_section(report, res):
@@ -251,7 +298,8 @@ def _band_edges(results):
 
 
 @verbose
-def make_report(results, fname=None, *, max_dyads=30, title=None, verbose=None):
+@fill_doc
+def make_report(results, fname=None, *, max_dyads=30, title=None, n_jobs=None, verbose=None):
     """Write the HTML report of a study's results.
 
     Sections (in order): the study's headline results -- the group contrast of real dyads,
@@ -271,6 +319,9 @@ def make_report(results, fname=None, *, max_dyads=30, title=None, verbose=None):
         At most this many dyads get figures (their first session).
     title : str | None
         Page title (default: the study name).
+    %(n_jobs)s
+        The figures are drawn in this many processes (forked: where the platform cannot
+        fork, in this process); the page is the same for every ``n_jobs``.
     verbose : bool | str | int | None
         Control verbosity of the logging output, as in MNE.
 
@@ -289,9 +340,11 @@ def make_report(results, fname=None, *, max_dyads=30, title=None, verbose=None):
         fname = Path(results.fname).with_name("report.html")
     name = results.params.get("name", "study")
     report = mne.Report(title=title or f"hyperinsync: {name}", verbose=False)
+    # the page's items in order; every figure is drawn once, at the end (in parallel)
+    page = _Page()
     # the headline results first, the parameters, then each recording's details
-    add_group_sections(report, results)
-    report.add_html(
+    add_group_sections(page, results)
+    page.add_html(
         _pre(
             dict(
                 params=results.params,
@@ -304,12 +357,13 @@ def make_report(results, fname=None, *, max_dyads=30, title=None, verbose=None):
         title="Parameters and provenance",
         section="Parameters",
     )
-    _sync_section(report, results, max_dyads)
-    _surrogate_section(report, results)
-    _level1_section(report, results, max_dyads)
-    _records_section(report, results, "level2", "In-Sync Level 2", "Level 2")
-    add_lagged_sections(report, results, max_dyads)  # [physio] / [movement]
-    _alignment_section(report, results)
+    _sync_section(page, results, max_dyads)
+    _surrogate_section(page, results)
+    _level1_section(page, results, max_dyads)
+    _records_section(page, results, "level2", "In-Sync Level 2", "Level 2")
+    add_lagged_sections(page, results, max_dyads)  # [physio] / [movement]
+    _alignment_section(page, results)
+    page.write_to(report, n_jobs)
     # written beside and moved into place: never a half-written page
     with atomic_path(fname) as tmp:
         staged = tmp.with_name(tmp.name + ".html")  # MNE picks the format from the extension

@@ -7,10 +7,12 @@ session trends of In-Sync Level 3.
 from __future__ import annotations
 
 import html
+from functools import partial
 
 import numpy as np
 
-from .report_html import _add_fig, _fixed_subplots, _not_computed, _table
+from .report_figures import _add_fig
+from .report_html import _fixed_subplots, _not_computed, _table
 
 
 def _group_inputs(report, res, key, section, why):
@@ -107,22 +109,22 @@ def _contrast_section(report, res):
     report.add_html(
         head + _table(rows, columns), title="Group contrast (ANOVA, permutation p)", section=section
     )
+
+    def panel(j, lab, ax):
+        return dict(
+            values=feats["values"][:, j],
+            groups=feats["groups"],
+            statistic=float(F[j]),
+            p=float(p[j]),
+            ylabel=f"{lab.split('/')[1]} ({feature})",
+            title=lab,
+            axes=ax,
+            show=False,
+        )
+
     _add_fig(
         report,
-        _grid(
-            plot_group_contrast,
-            labels,
-            lambda j, lab, ax: dict(
-                values=feats["values"][:, j],
-                groups=feats["groups"],
-                statistic=float(F[j]),
-                p=float(p[j]),
-                ylabel=f"{lab.split('/')[1]} ({feature})",
-                title=lab,
-                axes=ax,
-                show=False,
-            ),
-        ),
+        partial(_grid, plot_group_contrast, labels, panel),
         "Group contrast per feature",
         section,
     )
@@ -217,29 +219,29 @@ def _correlation_section(report, res):
             title=f"Correlation with {name}",
             section=section,
         )
-        x = np.asarray(feats["variables"][name], float)
-        dyads = [str(d) for d in feats["dyads"]]
+        # bound now: the figure is drawn after the loop has moved on
+        panel = partial(_correlation_panel, feats=feats, name=name, cor=c, feature=feature)
         _add_fig(
             report,
-            _grid(
-                plot_correlation,
-                labels,
-                lambda j, lab, ax: dict(
-                    x=x,
-                    y=feats["values"][:, j],
-                    r=float(np.atleast_1d(c["r"])[j]),
-                    p=float(np.atleast_1d(c["p_perm"])[j]),
-                    xlabel=name,
-                    ylabel=f"{lab.split('/')[1]} ({feature})",
-                    labels=dyads,
-                    title=lab,
-                    axes=ax,
-                    show=False,
-                ),
-            ),
+            partial(_grid, plot_correlation, labels, panel),
             f"{name} vs synchrony",
             section,
         )
+
+
+def _correlation_panel(j, lab, ax, *, feats, name, cor, feature):
+    return dict(
+        x=np.asarray(feats["variables"][name], float),
+        y=feats["values"][:, j],
+        r=float(np.atleast_1d(cor["r"])[j]),
+        p=float(np.atleast_1d(cor["p_perm"])[j]),
+        xlabel=name,
+        ylabel=f"{lab.split('/')[1]} ({feature})",
+        labels=[str(d) for d in feats["dyads"]],
+        title=lab,
+        axes=ax,
+        show=False,
+    )
 
 
 def _pseudo_section(report, res):
@@ -352,7 +354,9 @@ def _level3_section(report, res):
             show=False,
         )
 
-    _add_fig(report, _grid(plot_trend, labels, panel), "Synchrony across sessions", section)
+    _add_fig(
+        report, partial(_grid, plot_trend, labels, panel), "Synchrony across sessions", section
+    )
 
 
 def add_group_sections(report, res):

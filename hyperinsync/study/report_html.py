@@ -43,13 +43,6 @@ def _not_computed(report, section, why):
     )
 
 
-def _add_fig(report, fig, title, section):
-    import matplotlib.pyplot as plt
-
-    report.add_figure(fig, title=title, section=section, image_format="png")
-    plt.close(fig)
-
-
 def _fixed_subplots(nrows, ncols, panel, *, left, right, bottom, top, wgap, hgap):
     """Make a figure of ``nrows x ncols`` panels of ``panel`` (w, h) inches on a fixed grid.
 

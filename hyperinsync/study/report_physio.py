@@ -8,10 +8,11 @@ pseudo-dyads).
 from __future__ import annotations
 
 import html
+from functools import partial
 
 import numpy as np
 
-from .report_html import _add_fig
+from .report_figures import _add_fig
 from .schema import LAGGED
 
 # Section titles, by study-file section (the tests look for them in the HTML)
@@ -127,7 +128,7 @@ def _recordings(report, results, kind, opts, table, section, max_dyads):
         shown.add(dyad)
         _add_fig(
             report,
-            plot_lagged_sync(res, show=False),
+            partial(plot_lagged_sync, res, show=False),
             f"{dyad} session {ses}: lag x time (episodes boxed by leader)",
             section,
         )
@@ -210,8 +211,6 @@ def _group(report, g, opts, section):
 
 
 def _level3(report, g, value, section):
-    from ..viz import plot_trend
-
     l3 = g.get("level3") or {}
     if not l3:
         return
@@ -226,7 +225,6 @@ def _level3(report, g, value, section):
         )
         for m, res in l3.items()
     ]
-    import matplotlib.pyplot as plt
     import pandas as pd
 
     report.add_html(
@@ -238,7 +236,20 @@ def _level3(report, g, value, section):
         title="Level 3: session trends",
         section=section,
     )
-    ses = g["sessions"]
+    _add_fig(
+        report,
+        partial(_level3_figure, g["sessions"], l3, value),
+        "Synchrony across sessions",
+        section,
+    )
+
+
+def _level3_figure(ses, l3, value):
+    """Draw a panel per modality: each dyad's value over sessions."""
+    import matplotlib.pyplot as plt
+
+    from ..viz import plot_trend
+
     fig, axes = plt.subplots(
         1, len(l3), squeeze=False, layout="constrained", figsize=(4.0 * len(l3), 3.2)
     )
@@ -252,4 +263,4 @@ def _level3(report, g, value, section):
         plot_trend(
             np.array(sessions), vals, ylabel=f"{mod} ({value})", title=mod, axes=ax, show=False
         )
-    _add_fig(report, fig, "Synchrony across sessions", section)
+    return fig
