@@ -161,6 +161,37 @@ def test_compute_sync_epochs_hypyp_path_agrees(raw):
         assert_agree(gpu.epoch_data[mi], single.epoch_data[mi], double.epoch_data[mi], m)
 
 
+@pytest.mark.parametrize("pairs", ["inter", "all"])
+def test_compute_sync_epochs_across_streamed_agrees(raw, pairs, monkeypatch):
+    """Epochs across epochs with PLV/coh/imcoh stream over chunks of epochs (on the GPU as
+    many as ``max_bytes`` allows: here several, the last one shorter) and agree with NumPy.
+    """
+    from hyperinsync.sync import engine
+
+    epochs = raw.make_epochs(duration=3.0, verbose=False)  # 10 epochs
+    kw = dict(
+        inst=epochs,
+        bands=BANDS,
+        measures=["plv", "coh", "imcoh"],
+        method="morlet",
+        convention="across",
+        pairs=pairs,
+        decim=2,
+        n_cycles=5.0,
+        rois=None,
+        # 64 channels x 11 wavelets x 300 points x 8 B = 1.7 MB per epoch: chunks of 3, 3,
+        # 3 and 1 epochs
+        max_bytes=6e6,
+        verbose=False,
+    )
+    gpu, single, double = three(hs.compute_sync, **kw)
+    monkeypatch.setattr(engine, "_STREAM_ACROSS", False)
+    whole = hs.compute_sync(**kw, backend="numpy", precision="double")
+    np.testing.assert_allclose(double.time_data, whole.time_data, rtol=1e-10, atol=1e-12)
+    for mi, m in enumerate(kw["measures"]):
+        assert_agree(gpu.time_data[mi], single.time_data[mi], double.time_data[mi], m)
+
+
 # ---------------------------------------------------------------------- nulls
 @pytest.mark.parametrize(
     "null", ["epoch_shuffle", "circular_shift", "segment_shuffle", "phase_randomization"]
