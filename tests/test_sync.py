@@ -661,6 +661,55 @@ def test_flat_channel_excluded_from_rois(small_dyad):
     assert r_ep.params["flat_channels"] == ["B:F4"]
 
 
+@pytest.mark.filterwarnings("ignore:convention='across' over only")
+@pytest.mark.parametrize("pairs", ["inter", "all"])
+def test_across_streamed_on_raw(monkeypatch, small_dyad, pairs):
+    """A Raw across epochs: the continuous band signals are cut into epochs chunk by chunk
+    (overlapping epochs, a BAD_ span, a channel flat throughout left out, chunks of 4 + 4
+    + 1): the values equal the whole-array path and the direct formula on the continuous
+    transform cut by hand.
+    """
+    from hyperinsync.sync import across, engine
+    from hyperinsync.sync.spectral import band_analytic
+
+    sizes = []
+    cut = engine.window_chunks
+
+    def spy(*args):
+        for chunk in cut(*args):
+            sizes.append(next(iter(chunk.values()))[0].shape[2])
+            yield chunk
+
+    monkeypatch.setattr(engine, "window_chunks", spy)
+    raw = small_dyad.copy()
+    raw._data[raw.ch_names.index("B:F4")] = 2e-3  # flat throughout
+    raw.set_annotations(mne.Annotations([13.0], [2.0], ["BAD_gap"]))
+    monkeypatch.setattr(across, "_CPU_EPOCHS", 4)
+    kw = dict(epoch_duration=3.0, overlap=1.0, method="morlet", decim=5, rois=None)
+    kw.update(n_cycles=5.0, pairs=pairs, precision="double")
+    with pytest.warns(RuntimeWarning, match=r"\['B:F4'\] are flat"):
+        res, whole, chunks = _streamed_and_whole(monkeypatch, raw, ["plv", "coh", "imcoh"], **kw)
+    assert chunks == [] and sizes == [4, 4, 1]
+    assert res.n_epochs == whole.n_epochs == 9  # 11 windows, 2 on the gap
+    assert res.params["flat_channels"] == ["B:F4"] and res.cols == whole.cols
+    np.testing.assert_array_equal(res.times, whole.times)
+    np.testing.assert_allclose(res.time_data, whole.time_data, rtol=1e-12, atol=1e-14)
+
+    keep = [c for c in raw.ch_names if c != "B:F4"]
+    data = raw.get_data(picks=keep)
+    sig = band_analytic(
+        data, 250.0, BANDS, method="morlet", decim=5, n_cycles=5.0, precision="double"
+    )
+    starts = (res.epoch_onsets * 250).round().astype(int) // 5
+    for bi, band in enumerate(BANDS):
+        z = sig[band].data  # (n, F, T)
+        ep = np.stack([z[..., s : s + 150] for s in starts])  # (E, n, F, L)
+        u = ep / abs(ep)
+        ua, ub = (u[:, :3], u[:, 3:]) if pairs == "inter" else (u, u)
+        plv = abs(np.einsum("eift,ejft->ftij", ua, ub.conj())).mean(0) / len(ep)
+        np.testing.assert_allclose(res.time_data[0, bi], plv, rtol=0, atol=1e-10)
+
+
 def test_partly_flat_channel_refused(small_dyad):
     raw = small_dyad.copy()
     ci = raw.ch_names.index("A:Cz")

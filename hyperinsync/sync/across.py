@@ -4,17 +4,21 @@ Two paths, with the same values (to float rounding):
 
 - :func:`fill_across`: from every epoch's band signals, held whole (any measure).
 - :func:`stream_across`: for the measures that are functions of sums over samples
-  (``FROM_SUMS``: PLV, coh, imcoh) on Epochs, the band signals are made for a chunk of
-  epochs at a time, in buffers reused from chunk to chunk, and the sums over epochs
+  (``FROM_SUMS``: PLV, coh, imcoh), the band signals come a chunk of epochs at a time, in
+  buffers reused from chunk to chunk (:func:`epoch_chunks`: each epoch's transform;
+  :func:`window_chunks`: epochs cut from a Raw's continuous transform), and the sums over epochs
   (cross sums of unit phasors, raw cross sums and powers, per frequency, time point and
   pair) are accumulated; the values come from the sums at the end. The band signals of
   every epoch (900 epochs x 64 channels x 11 wavelets x 1000 time points: 5 GB in single
-  precision) are never held at once, and no fresh memory is written per epoch.
+  precision) are never held at once as epochs, and no fresh memory is written per epoch.
 
-Both put the signals of a chunk of time points into the contiguous (freq, time, channel,
-epoch) layout of :func:`~hyperinsync.sync.measures.samples_last` (the second side conjugated
-in the same pass), so that each per-time-point product over epochs is one BLAS matrix
-product of a batch.
+Each per-time-point product over epochs is one BLAS matrix product of a batch.
+:func:`fill_across` copies the signals of a chunk of time points into the contiguous (freq,
+time, channel, epoch) layout of :func:`~hyperinsync.sync.measures.samples_last` (the second
+side conjugated in the same pass). :func:`stream_across` has the band signals written in
+(freq, time, epoch, channel) order in the first place (``band_analytic(time_major=True)``):
+BLAS reads each time point's epochs x channels matrix in place, transposed, and only the
+second side's conjugate is copied, per chunk of time points small enough for the caches.
 """
 
 from __future__ import annotations
@@ -115,42 +119,97 @@ def edge_trim(method, n_times, q):
     return slice(1, n_out - last), 1
 
 
-def _epoch_chunk(sig, data, bk):
+def _epoch_chunk(sig, n_ch, n_len, n_epochs):
     """Epochs per chunk of :func:`stream_across`.
 
-    On the CPU at most ``_CPU_EPOCHS``: the epochs are the products' inner dimension, and
-    batched complex GEMMs of 32 x K @ K x 32 run at 83 % of their K = 900 rate with K = 32,
-    90 % with K = 64 (this 2-core machine, one BLAS thread); every chunk adds one pass
-    through the accumulated sums, and a chunk's band signals (64 epochs of 64 channels x 11
-    wavelets x 1000 points: 360 MB in single precision) are written into the same buffers
-    each time. The GPU takes as many epochs as ``max_bytes`` allows.
+    As many as ``max_bytes`` holds of band signals (S1: 64 channels x 11 wavelets x 1000
+    points, 5.6 MB per epoch in single precision: 45 epochs at the CPU's 256 MB), on the
+    CPU at most ``_CPU_EPOCHS``. The epochs are the products' inner dimension: batched
+    complex GEMMs of 32 x K @ K x 32 run at 83 % of their K = 900 rate with K = 32, 90 %
+    with K = 64 (2-core EPYC, one BLAS thread). Every chunk adds one pass through the sums
+    (360 MB on S1); chunks of 22, 45, 128 and 256 epochs took 25.7, 22.2, 20.3 and 22.8 s
+    of CPU on S1 (best of 2, load 3-4), within the noise of a shared machine beyond 45, for
+    2.1 GB more memory at 256: ``max_bytes`` keeps its meaning. The GPU takes as many
+    epochs as ``max_bytes`` allows.
     """
     n_freqs = sum(
         len(band_freqs(band, sig.freq_step)) if sig.method == "morlet" else 1
         for band in sig.bands.values()
     )
     item = 8 if sig.precision == "single" else 16
-    per_epoch = data.shape[1] * n_freqs * data.shape[2] * item
-    n = max(1, int(sig.max_bytes // per_epoch))
-    return min(n, len(data), _CPU_EPOCHS if bk.name == "numpy" else len(data))
+    n = max(1, int(sig.max_bytes // (n_ch * n_freqs * n_len * item)))
+    return min(n, n_epochs, _CPU_EPOCHS if sig.bk.name == "numpy" else n_epochs)
 
 
-def stream_across(sig, data, rows, n_a, pairs, measures):
+def epoch_chunks(sig, data, rows):
+    """Band signals of Epochs per chunk of epochs, for :func:`stream_across`.
+
+    ``data`` (n_epochs, n_channels, n_times): the epochs' checked data
+    (:meth:`DyadSignals.epoch_data`), of which ``rows`` are analysed (channels flat in
+    every epoch left out). Yields ``{band: (z, BandSignal)}``, ``z`` of shape (F, T, E, n)
+    in the same buffers every chunk, without the epochs' edges for ``'mne_fir'``
+    (:func:`edge_trim`).
+    """
+    xp = sig.bk.xp
+    chunk = _epoch_chunk(sig, len(rows), data.shape[-1], len(data))
+    work = {}
+    for e0 in range(0, len(data), chunk):
+        part = data[e0 : e0 + chunk][:, rows]
+        signals = sig.epoch_band_signals(part, common_decim=True, work=work, time_major=True)
+        del part
+        out = {}
+        for b, (z, meta) in signals.items():
+            keep, _ = edge_trim(sig.method, data.shape[-1], meta.decim)
+            # (E, F, n, T) -> (F, T, E, n): contiguous as band_analytic wrote it
+            # ('mne_fir' signals are copied)
+            out[b] = (xp.ascontiguousarray(z.transpose(1, 3, 0, 2))[:, keep], meta)
+        yield out
+
+
+def window_chunks(sig, cont, rows, starts, n_len):
+    """Epochs cut from continuous band signals per chunk of epochs, for :func:`stream_across`.
+
+    ``cont``: :meth:`DyadSignals.continuous` ``{band: (z, BandSignal)}``, ``z`` of shape
+    (n_channels, F, n_times) of which ``rows`` are analysed; epochs of ``n_len`` samples
+    at ``starts``. Yields ``{band: (z, BandSignal)}``, ``z`` of shape (F, L, E, n), each
+    chunk copied from the continuous signals into the same buffer (as
+    :func:`~hyperinsync.sync.signals.cut_epochs`, without a copy of every epoch at once).
+    """
+    xp = sig.bk.xp
+    chunk = _epoch_chunk(sig, len(rows), n_len, len(starts))
+    idx = None if len(rows) == next(iter(cont.values()))[0].shape[0] else xp.asarray(rows)
+    work = {}
+    for e0 in range(0, len(starts), chunk):
+        part = starts[e0 : e0 + chunk]
+        out = {}
+        for b, (z, meta) in cont.items():
+            q = meta.decim
+            n_out = n_len // q
+            win = scratch(work, b, (z.shape[1], n_out, len(part), len(rows)), z.dtype, xp)
+            for j, s0 in enumerate(np.asarray(part) // q):
+                src = z[:, :, s0 : s0 + n_out]
+                win[:, :, j] = (src if idx is None else src[idx]).transpose(1, 2, 0)
+            out[b] = (win, meta)
+        yield out
+
+
+def stream_across(chunks, n_epochs, n_a, pairs, measures, max_bytes):
     """Values over epochs at each time point of ``FROM_SUMS`` measures, epochs streamed.
 
     Parameters
     ----------
-    sig : DyadSignals
-        The signal layer (bands, options, backend) of Epochs.
-    data : ndarray, shape (n_epochs, n_channels, n_times)
-        The epochs' checked data (:meth:`DyadSignals.epoch_data`).
-    rows : ndarray of int
-        The rows of ``data`` analysed (channels flat in every epoch left out); the first
-        ``n_a`` are the first person's.
+    chunks : iterator
+        Per chunk of epochs, ``{band: (z, BandSignal)}`` with ``z`` of shape (F, T, E, n)
+        (:func:`epoch_chunks`, :func:`window_chunks`); the first ``n_a`` channels are
+        the first person's.
+    n_epochs : int
+        Epochs in all the chunks.
     pairs : 'inter' | 'all'
         As in :func:`compute_sync`.
     measures : list of str
         Keys of ``FROM_SUMS``.
+    max_bytes : float
+        Bounds the scratch arrays of a chunk of time points.
 
     Returns
     -------
@@ -159,39 +218,25 @@ def stream_across(sig, data, rows, n_a, pairs, measures):
         over the band's frequencies.
     metas : dict
         ``{band: BandSignal}`` of the last chunk (without meaning for its ``data``).
-    trim : tuple
-        The slice of time points kept and the number skipped (:func:`edge_trim`).
 
     Notes
     -----
-    Per chunk of epochs, the band signals (:meth:`DyadSignals.epoch_band_signals`, into the
-    same buffers every chunk), then per band and chunk of time points the layout copies,
-    :func:`~hyperinsync.sync.measures.cross_sums` (BLAS products in the signals'
-    precision) added into sums in double precision (complex128: the sums of 900 epochs in
-    chunks of 64 round no worse than one product over all of them); at the end,
-    :func:`~hyperinsync.sync.measures.values_of_sums`, then the mean over the band's
-    frequencies.
+    Per chunk of epochs and band, per chunk of time points: the second side's conjugate
+    (a copy), :func:`~hyperinsync.sync.measures.cross_sums` (BLAS products in the signals'
+    precision, reading the first side in place) added into sums in double precision
+    (complex128: the sums of 900 epochs in chunks of 45 round no worse than one product
+    over all of them); at the end, :func:`~hyperinsync.sync.measures.values_of_sums`, then
+    the mean over the band's frequencies.
     """
-    bk = sig.bk
-    xp = bk.xp
-    n_ep = len(data)
-    chunk = _epoch_chunk(sig, data, bk)
-    work_sig, work = {}, {}
-    acc, metas, trim = {}, {}, None
-    for e0 in range(0, n_ep, chunk):
-        part = data[e0 : e0 + chunk][:, rows]
-        signals = sig.epoch_band_signals(part, common_decim=True, work=work_sig, time_major=True)
-        del part
+    work = {}
+    acc, metas = {}, {}
+    for signals in chunks:
         for b, (z, meta) in signals.items():
+            xp = _xp(z)
             metas[b] = meta
-            if trim is None:
-                trim = edge_trim(sig.method, data.shape[-1], meta.decim)
-            # (F, T, E, n): per time point, the chunk's epochs x channels as one matrix
-            # (contiguous as band_analytic wrote it; 'mne_fir' signals are copied)
-            z = xp.ascontiguousarray(z.transpose(1, 3, 0, 2))[:, trim[0]]
             n_t, n_sig = z.shape[1], z.shape[3]
-            per_t = z.shape[0] * len(z[0, 0]) * n_sig * z.itemsize * 3
-            step = max(1, int(min(sig.max_bytes, _STREAM_CHUNK_BYTES) // per_t))
+            per_t = z.shape[0] * z.shape[2] * n_sig * z.itemsize * 3
+            step = max(1, int(min(max_bytes, _STREAM_CHUNK_BYTES) // per_t))
             for t0 in range(0, n_t, step):
                 blk = z[:, t0 : t0 + step]
                 zb = blk[..., n_a:] if pairs == "inter" else blk
@@ -209,6 +254,7 @@ def stream_across(sig, data, rows, n_a, pairs, measures):
     values = {}
     for b in list(acc):
         sums = acc.pop(b)
+        xp = _xp(sums[next(iter(sums))][0])
         # per chunk of time points: the values' temporaries stay small
         values[b] = out = {}
         n_t = sums[next(iter(sums))][0].shape[1]
@@ -217,12 +263,12 @@ def stream_across(sig, data, rows, n_a, pairs, measures):
                 kind: tuple(None if s is None else s[:, t0 : t0 + _VALUE_STEP] for s in parts)
                 for kind, parts in sums.items()
             }
-            for m, v in values_of_sums(measures, part, n_ep, "across").items():
+            for m, v in values_of_sums(measures, part, n_epochs, "across").items():
                 v = v.mean(axis=0)  # over the band's frequencies
                 if m not in out:
                     out[m] = xp.empty((n_t,) + v.shape[1:], v.dtype)
                 out[m][t0 : t0 + _VALUE_STEP] = v
-    return values, metas, trim
+    return values, metas
 
 
 def _new_sums(sums, t_n, dtype, xp):

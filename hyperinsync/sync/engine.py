@@ -13,14 +13,14 @@ from .._utils import (
 )
 from ..backend import gpu_fallback, gpu_step, one_blas_thread, real_dtype
 from ..rois import roi_spec
-from .across import edge_trim, fill_across, stream_across
+from .across import edge_trim, epoch_chunks, fill_across, stream_across, window_chunks
 from .measures import CONVENTIONS, check_measures, compute_measure
 from .result import SyncResult
 from .signals import DyadSignals
 from .sums import FROM_SUMS, _xp
 
-# Across epochs, FROM_SUMS measures of Epochs stream over chunks of epochs (stream_across);
-# False: every epoch's band signals at once (fill_across), as other measures and Raw input
+# Across epochs, FROM_SUMS measures stream over chunks of epochs (stream_across); False:
+# every epoch's band signals at once (fill_across), as for the other measures
 _STREAM_ACROSS = True
 
 
@@ -257,15 +257,16 @@ def compute_sync(
 
     Notes
     -----
-    Memory with ``convention='across'``: on Epochs, PLV, coh and imcoh (functions of sums
-    over epochs) stream over chunks of epochs (as many as ``max_bytes`` holds): per chunk
-    the band signals, written into the same buffers each time, and their products, added
-    into sums over epochs per frequency, time point and pair (in double precision); the
-    values come from the sums at the end. The band signals of every epoch are never held
-    at once: for 900 epochs of 2 x 32 channels, 11 Morlet wavelets and 1000 time points
-    they would take 5 GB (single precision), the sums take 360 MB. wPLI, ccorr and envcorr
-    across epochs, and a Raw cut into epochs, make every epoch's band signals first (a Raw
-    is transformed as one continuous recording).
+    Memory with ``convention='across'``: PLV, coh and imcoh (functions of sums over epochs)
+    stream over chunks of epochs (as many as ``max_bytes`` holds): per chunk the band
+    signals (Epochs: each epoch's transform; a Raw: cut from the continuous transform),
+    written into the same buffers each time, and their products, added into sums over
+    epochs per frequency, time point and pair (in double precision); the values come from
+    the sums at the end. For Epochs, the band signals of every epoch are never held at
+    once: for 900 epochs of 2 x 32 channels, 11 Morlet wavelets and 1000 time points they
+    would take 5 GB (single precision), the sums take 360 MB. A Raw still holds its
+    continuous band signals (as large, at ``decim=1``), not a second copy cut into epochs.
+    wPLI, ccorr and envcorr across epochs make every epoch's band signals first.
 
     Examples
     --------
@@ -310,6 +311,7 @@ def compute_sync(
     flat = []
     t_skip = 0  # decimated samples left out at the start of each epoch (see 'mne_fir')
 
+    stream = convention == "across" and _STREAM_ACROSS and set(measures) <= set(FROM_SUMS)
     if sig.is_raw:
         n_len = int(round(epoch_duration * sfreq))
         n_step = n_len - int(round(overlap * sfreq))
@@ -321,18 +323,23 @@ def compute_sync(
         starts = sig.window_starts(n_len, n_step)
         _min_length_checks(bands, convention, n_len, sfreq, len(starts))
         onsets = inst.times[starts]
-        signals = sig.epochs(
-            picks_all, n_len, n_step, starts, common_decim=convention == "across", flat=flat
-        )
+        if stream:
+            # the continuous signals (checks, flat channels); epochs cut chunk by chunk
+            decims = sig.decims(n_len, n_step, common=True)
+            source = sig.continuous(picks_all, decims, windows=(starts, n_len), flat=flat)
+            signals = None
+        else:
+            signals = sig.epochs(
+                picks_all, n_len, n_step, starts, common_decim=convention == "across", flat=flat
+            )
         times = np.arange(n_len) / sfreq
     else:
         onsets = inst.events[:, 0] / sfreq
         _min_length_checks(bands, convention, len(inst.times), sfreq, len(onsets))
         times = inst.times
-        stream = convention == "across" and _STREAM_ACROSS and set(measures) <= set(FROM_SUMS)
         if stream:
             # every epoch checked first (errors, flat channels), signals made chunk by chunk
-            data = sig.epoch_data(picks_all, flat=flat, onsets=onsets)
+            source = sig.epoch_data(picks_all, flat=flat, onsets=onsets)
             signals = None
         else:
             signals = sig.epoch_signals(
@@ -373,9 +380,15 @@ def compute_sync(
     with one_blas_thread(), gpu_step("synchrony values"):
         across = None
         if signals is None:
-            across, metas, (_, t_skip) = stream_across(sig, data, kept, n_a, pairs, measures)
-            del data
+            if sig.is_raw:
+                chunks = window_chunks(sig, source, kept, starts, n_len)
+            else:
+                chunks = epoch_chunks(sig, source, kept)
+            across, metas = stream_across(chunks, n_epochs, n_a, pairs, measures, sig.max_bytes)
+            del chunks, source
             signals = {b: (None, metas[b]) for b in bands}
+            if not sig.is_raw:
+                t_skip = edge_trim(method, len(times), metas[next(iter(bands))].decim)[1]
         _fill_values(
             signals,
             across,
