@@ -34,13 +34,32 @@ def small_epochs():
     return make_dyad_epochs(ea, eb, roles=("therapist", "client"), verbose=False)
 
 
-def test_across_morlet_equals_mne_connectivity(small_epochs):
-    """Across-epochs Morlet PLV/coh equal spectral_connectivity_epochs(cwt_morlet, faverage)
-    on the linearly detrended epochs (compute_sync removes each epoch's line itself).
+def _cwt_morlet_across(ep, measures, seeds, targets):
+    """mne-connectivity's spectral_connectivity_epochs (cwt_morlet, 7 cycles, 4-13 Hz,
+    theta and alpha averaged) for every seed x target, on the linearly detrended epochs.
     """
     from mne_connectivity import spectral_connectivity_epochs
     from scipy.signal import detrend
 
+    return spectral_connectivity_epochs(
+        detrend(ep.get_data(), axis=-1),
+        method=measures,
+        indices=(np.repeat(seeds, len(targets)), np.tile(targets, len(seeds))),
+        sfreq=ep.info["sfreq"],
+        mode="cwt_morlet",
+        cwt_freqs=np.arange(4.0, 14.0),
+        cwt_n_cycles=7.0,
+        fmin=(4.0, 8.0),
+        fmax=(8.0, 13.0),
+        faverage=True,
+        verbose=False,
+    )
+
+
+def test_across_morlet_equals_mne_connectivity(small_epochs):
+    """Across-epochs Morlet PLV/coh equal spectral_connectivity_epochs(cwt_morlet, faverage)
+    on the linearly detrended epochs (compute_sync removes each epoch's line itself).
+    """
     ep = small_epochs
     with pytest.warns(RuntimeWarning, match="only 6 epochs"):
         res = compute_sync(
@@ -53,21 +72,7 @@ def test_across_morlet_equals_mne_connectivity(small_epochs):
             precision="double",
             verbose=False,
         )
-    seeds = np.repeat([0, 1, 2], 2)
-    targets = np.tile([3, 4], 3)
-    cons = spectral_connectivity_epochs(
-        detrend(ep.get_data(), axis=-1),
-        method=["plv", "coh", "imcoh", "wpli"],
-        indices=(seeds, targets),
-        sfreq=ep.info["sfreq"],
-        mode="cwt_morlet",
-        cwt_freqs=np.arange(4.0, 14.0),
-        cwt_n_cycles=7.0,
-        fmin=(4.0, 8.0),
-        fmax=(8.0, 13.0),
-        faverage=True,
-        verbose=False,
-    )
+    cons = _cwt_morlet_across(ep, ["plv", "coh", "imcoh", "wpli"], [0, 1, 2], [3, 4])
     for mi, con in enumerate(cons):
         ref = con.get_data()  # (n_cons, n_bands, n_times)
         ours = res.time_data[mi].reshape(2, len(ep.times), 6).transpose(2, 0, 1)
@@ -109,9 +114,6 @@ def test_across_streamed_equals_whole_and_mne_connectivity(monkeypatch, pairs):
     (cwt_morlet), in chunks of 4 + 3 epochs (the last one shorter), with a channel flat in
     every epoch left out as before and imcoh signed.
     """
-    from mne_connectivity import spectral_connectivity_epochs
-    from scipy.signal import detrend
-
     from hyperinsync.sync import across
 
     rng = np.random.default_rng(5)
@@ -138,19 +140,7 @@ def test_across_streamed_equals_whole_and_mne_connectivity(monkeypatch, pairs):
     np.testing.assert_allclose(res.time_data, whole.time_data, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(res.data, whole.data, rtol=1e-12, atol=1e-14)
 
-    cons = spectral_connectivity_epochs(
-        detrend(ep.get_data(), axis=-1),
-        method=measures,
-        indices=(np.repeat([0, 1, 2], 2), np.tile([4, 5], 3)),
-        sfreq=sf,
-        mode="cwt_morlet",
-        cwt_freqs=np.arange(4.0, 14.0),
-        cwt_n_cycles=7.0,
-        fmin=(4.0, 8.0),
-        fmax=(8.0, 13.0),
-        faverage=True,
-        verbose=False,
-    )
+    cons = _cwt_morlet_across(ep, measures, [0, 1, 2], [4, 5])
     ours = res.time_data if pairs == "inter" else res.time_data[..., :3, 3:]
     for mi, con in enumerate(cons):
         ref = con.get_data()  # (n_cons, n_bands, n_times)
