@@ -161,6 +161,57 @@ def test_compute_sync_epochs_hypyp_path_agrees(raw):
         assert_agree(gpu.epoch_data[mi], single.epoch_data[mi], double.epoch_data[mi], m)
 
 
+@pytest.mark.parametrize("kind", ["epochs", "raw"])
+@pytest.mark.parametrize("pairs", ["inter", "all"])
+def test_compute_sync_across_streamed_agrees(raw, kind, pairs, monkeypatch):
+    """Across epochs, PLV/coh/imcoh stream over chunks of epochs (Epochs: band signals per
+    chunk; a Raw: epochs cut per chunk from the continuous signals), on the GPU as many
+    epochs as ``max_bytes`` allows, here several with the last one shorter: the values
+    agree with NumPy and with the whole-array path.
+    """
+    from hyperinsync.sync import engine
+
+    sizes = []
+    cut = engine.window_chunks, engine.epoch_chunks
+
+    def spy(make):
+        def chunks(*args):
+            for chunk in make(*args):
+                sizes.append(next(iter(chunk.values()))[0].shape[2])
+                yield chunk
+
+        return chunks
+
+    monkeypatch.setattr(engine, "window_chunks", spy(cut[0]))
+    monkeypatch.setattr(engine, "epoch_chunks", spy(cut[1]))
+    kw = dict(
+        inst=raw.make_epochs(duration=3.0, verbose=False) if kind == "epochs" else raw,
+        bands=BANDS,
+        measures=["plv", "coh", "imcoh"],
+        method="morlet",
+        convention="across",
+        pairs=pairs,
+        decim=2,
+        n_cycles=5.0,
+        rois=None,
+        # 64 channels x 11 wavelets x 300 points x 8 B = 1.7 MB per epoch: chunks of 6 and 4
+        # epochs (double precision: 3, 3, 3 and 1)
+        max_bytes=11e6,
+        verbose=False,
+    )
+    if kind == "raw":
+        kw["epoch_duration"] = 3.0
+    gpu, single, double = three(hs.compute_sync, **kw)
+    assert sizes == [6, 4, 6, 4, 3, 3, 3, 1] and gpu.params["backend"] == "cupy", sizes
+    monkeypatch.setattr(engine, "_STREAM_ACROSS", False)
+    whole = hs.compute_sync(**kw, backend="numpy", precision="double")
+    np.testing.assert_allclose(double.time_data, whole.time_data, rtol=1e-10, atol=1e-12)
+    whole32 = hs.compute_sync(**kw, backend="numpy")
+    np.testing.assert_allclose(single.time_data, whole32.time_data, rtol=0, atol=1e-6)
+    for mi, m in enumerate(kw["measures"]):
+        assert_agree(gpu.time_data[mi], single.time_data[mi], double.time_data[mi], m)
+
+
 # ---------------------------------------------------------------------- nulls
 @pytest.mark.parametrize(
     "null", ["epoch_shuffle", "circular_shift", "segment_shuffle", "phase_randomization"]

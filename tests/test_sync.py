@@ -34,13 +34,32 @@ def small_epochs():
     return make_dyad_epochs(ea, eb, roles=("therapist", "client"), verbose=False)
 
 
-def test_across_morlet_equals_mne_connectivity(small_epochs):
-    """Across-epochs Morlet PLV/coh equal spectral_connectivity_epochs(cwt_morlet, faverage)
-    on the linearly detrended epochs (compute_sync removes each epoch's line itself).
+def _cwt_morlet_across(ep, measures, seeds, targets):
+    """mne-connectivity's spectral_connectivity_epochs (cwt_morlet, 7 cycles, 4-13 Hz,
+    theta and alpha averaged) for every seed x target, on the linearly detrended epochs.
     """
     from mne_connectivity import spectral_connectivity_epochs
     from scipy.signal import detrend
 
+    return spectral_connectivity_epochs(
+        detrend(ep.get_data(), axis=-1),
+        method=measures,
+        indices=(np.repeat(seeds, len(targets)), np.tile(targets, len(seeds))),
+        sfreq=ep.info["sfreq"],
+        mode="cwt_morlet",
+        cwt_freqs=np.arange(4.0, 14.0),
+        cwt_n_cycles=7.0,
+        fmin=(4.0, 8.0),
+        fmax=(8.0, 13.0),
+        faverage=True,
+        verbose=False,
+    )
+
+
+def test_across_morlet_equals_mne_connectivity(small_epochs):
+    """Across-epochs Morlet PLV/coh equal spectral_connectivity_epochs(cwt_morlet, faverage)
+    on the linearly detrended epochs (compute_sync removes each epoch's line itself).
+    """
     ep = small_epochs
     with pytest.warns(RuntimeWarning, match="only 6 epochs"):
         res = compute_sync(
@@ -53,21 +72,7 @@ def test_across_morlet_equals_mne_connectivity(small_epochs):
             precision="double",
             verbose=False,
         )
-    seeds = np.repeat([0, 1, 2], 2)
-    targets = np.tile([3, 4], 3)
-    cons = spectral_connectivity_epochs(
-        detrend(ep.get_data(), axis=-1),
-        method=["plv", "coh", "imcoh", "wpli"],
-        indices=(seeds, targets),
-        sfreq=ep.info["sfreq"],
-        mode="cwt_morlet",
-        cwt_freqs=np.arange(4.0, 14.0),
-        cwt_n_cycles=7.0,
-        fmin=(4.0, 8.0),
-        fmax=(8.0, 13.0),
-        faverage=True,
-        verbose=False,
-    )
+    cons = _cwt_morlet_across(ep, ["plv", "coh", "imcoh", "wpli"], [0, 1, 2], [3, 4])
     for mi, con in enumerate(cons):
         ref = con.get_data()  # (n_cons, n_bands, n_times)
         ours = res.time_data[mi].reshape(2, len(ep.times), 6).transpose(2, 0, 1)
@@ -75,6 +80,107 @@ def test_across_morlet_equals_mne_connectivity(small_epochs):
     # and the container conversion carries the same numbers
     back = res.to_connectivity("plv", kind="times").get_data()
     np.testing.assert_allclose(back, cons[0].get_data(), rtol=1e-6, atol=1e-12)
+
+
+def _streamed_and_whole(monkeypatch, inst, measures, **kw):
+    """compute_sync across epochs streamed over chunks of epochs, and on every epoch's band
+    signals at once (the path of the other measures); the chunks' sizes are recorded.
+    """
+    from hyperinsync.sync import engine
+    from hyperinsync.sync.signals import DyadSignals
+
+    sizes = []
+    make = DyadSignals.epoch_band_signals
+
+    def spy(self, data, **k):
+        sizes.append(len(data))
+        return make(self, data, **k)
+
+    monkeypatch.setattr(DyadSignals, "epoch_band_signals", spy)
+    streamed = compute_sync(inst, BANDS, measures, convention="across", verbose=False, **kw)
+    chunks = list(sizes)
+    monkeypatch.setattr(engine, "_STREAM_ACROSS", False)
+    whole = compute_sync(inst, BANDS, measures, convention="across", verbose=False, **kw)
+    monkeypatch.setattr(engine, "_STREAM_ACROSS", True)
+    return streamed, whole, chunks
+
+
+@pytest.mark.filterwarnings("ignore:convention='across' over only")
+@pytest.mark.parametrize("pairs", ["inter", "all"])
+def test_across_streamed_equals_whole_and_mne_connectivity(monkeypatch, pairs):
+    """Across epochs, PLV, coh and imcoh of Epochs stream over chunks of epochs (band
+    signals per chunk, sums over epochs accumulated, values from the sums at the end): equal
+    to the whole-array path and to mne-connectivity's spectral_connectivity_epochs
+    (cwt_morlet), in chunks of 4 + 3 epochs (the last one shorter), with a channel flat in
+    every epoch left out as before and imcoh signed.
+    """
+    from hyperinsync.sync import across
+
+    rng = np.random.default_rng(5)
+    sf, n_ep, n_t = 200.0, 7, 600
+    shared = rng.standard_normal((n_ep, 1, n_t))
+    lag = np.roll(shared, 3, axis=-1)  # b lags a: imcoh of a consistent sign
+    a = rng.standard_normal((n_ep, 4, n_t)) + shared
+    a[:, 3] = 0.5  # flat (constant) in every epoch
+    b = rng.standard_normal((n_ep, 2, n_t)) + 0.8 * lag
+    ea = mne.EpochsArray(a * 1e-5, mne.create_info(["Fz", "Cz", "Pz", "Oz"], sf, "eeg"))
+    eb = mne.EpochsArray(b * 1e-5, mne.create_info(["Fz", "Cz"], sf, "eeg"))
+    ep = make_dyad_epochs(ea, eb, roles=("therapist", "client"), verbose=False)
+    monkeypatch.setattr(across, "_CPU_EPOCHS", 4)
+    measures = ["plv", "coh", "imcoh"]
+    kw = dict(method="morlet", decim=1, pairs=pairs, rois=None)
+    with pytest.warns(RuntimeWarning, match=r"\['therapist:Oz'\] are flat"):
+        res, whole, chunks = _streamed_and_whole(
+            monkeypatch, ep, measures, precision="double", **kw
+        )
+    assert chunks == [4, 3]
+    assert res.params["flat_channels"] == whole.params["flat_channels"] == ["therapist:Oz"]
+    assert res.rows == whole.rows and res.cols == whole.cols and "therapist:Oz" not in res.rows
+    np.testing.assert_array_equal(res.times, whole.times)
+    np.testing.assert_allclose(res.time_data, whole.time_data, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res.data, whole.data, rtol=1e-12, atol=1e-14)
+
+    cons = _cwt_morlet_across(ep, measures, [0, 1, 2], [4, 5])
+    ours = res.time_data if pairs == "inter" else res.time_data[..., :3, 3:]
+    for mi, con in enumerate(cons):
+        ref = con.get_data()  # (n_cons, n_bands, n_times)
+        got = ours[mi].reshape(2, n_t, 6).transpose(2, 0, 1)
+        np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-12, err_msg=con.method)
+    imcoh = ours[2]
+    assert imcoh.min() < -0.1 and imcoh.max() > 0.1  # signed, not |imcoh|
+
+    # single precision: the sums of complex64 products in double precision, to rounding
+    with pytest.warns(RuntimeWarning, match="are flat"):
+        res32, whole32, chunks = _streamed_and_whole(monkeypatch, ep, measures, **kw)
+    assert chunks == [4, 3]
+    np.testing.assert_allclose(res32.time_data, whole32.time_data, rtol=0, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:convention='across' over only")
+def test_across_streamed_mne_fir_and_checks(monkeypatch, small_epochs):
+    """Streamed across epochs with 'mne_fir' leaves out the same epoch edges; channels flat
+    in only some epochs and NaN are refused by name, as on the whole-array path.
+    """
+    from hyperinsync.sync import across
+
+    monkeypatch.setattr(across, "_CPU_EPOCHS", 4)
+    res, whole, chunks = _streamed_and_whole(
+        monkeypatch, small_epochs, ["plv", "coh"], method="mne_fir", precision="double"
+    )
+    assert chunks == [4, 2]
+    np.testing.assert_array_equal(res.times, small_epochs.times[1:-1])
+    np.testing.assert_array_equal(res.times, whole.times)
+    np.testing.assert_allclose(res.time_data, whole.time_data, rtol=1e-12, atol=1e-14)
+    data = small_epochs.get_data()
+    data[2:4, 1] = 1e-3  # 'therapist:Cz' flat in 2 of 6 epochs
+    bad = mne.EpochsArray(data, small_epochs.info, verbose=False)
+    with pytest.raises(ValueError, match="'therapist:Cz' is flat"):
+        compute_sync(bad, measures="plv", convention="across", verbose=False)
+    data[2:4, 1] = small_epochs.get_data()[2:4, 1]
+    data[5, 4, 10] = np.nan
+    bad = mne.EpochsArray(data, small_epochs.info, verbose=False)
+    with pytest.raises(ValueError, match="'client:Cz' contains NaN or infinite values in epoch 5"):
+        compute_sync(bad, measures="plv", convention="across", verbose=False)
 
 
 def test_within_mne_fir_equals_hypyp_recipe(small_epochs):
@@ -545,6 +651,55 @@ def test_flat_channel_excluded_from_rois(small_dyad):
     assert r_ep.params["flat_channels"] == ["B:F4"]
 
 
+@pytest.mark.filterwarnings("ignore:convention='across' over only")
+@pytest.mark.parametrize("pairs", ["inter", "all"])
+def test_across_streamed_on_raw(monkeypatch, small_dyad, pairs):
+    """A Raw across epochs: the continuous band signals are cut into epochs chunk by chunk
+    (overlapping epochs, a BAD_ span, a channel flat throughout left out, chunks of 4 + 4
+    + 1): the values equal the whole-array path and the direct formula on the continuous
+    transform cut by hand.
+    """
+    from hyperinsync.sync import across, engine
+    from hyperinsync.sync.spectral import band_analytic
+
+    sizes = []
+    cut = engine.window_chunks
+
+    def spy(*args):
+        for chunk in cut(*args):
+            sizes.append(next(iter(chunk.values()))[0].shape[2])
+            yield chunk
+
+    monkeypatch.setattr(engine, "window_chunks", spy)
+    raw = small_dyad.copy()
+    raw._data[raw.ch_names.index("B:F4")] = 2e-3  # flat throughout
+    raw.set_annotations(mne.Annotations([13.0], [2.0], ["BAD_gap"]))
+    monkeypatch.setattr(across, "_CPU_EPOCHS", 4)
+    kw = dict(epoch_duration=3.0, overlap=1.0, method="morlet", decim=5, rois=None)
+    kw.update(n_cycles=5.0, pairs=pairs, precision="double")
+    with pytest.warns(RuntimeWarning, match=r"\['B:F4'\] are flat"):
+        res, whole, chunks = _streamed_and_whole(monkeypatch, raw, ["plv", "coh", "imcoh"], **kw)
+    assert chunks == [] and sizes == [4, 4, 1]
+    assert res.n_epochs == whole.n_epochs == 9  # 11 windows, 2 on the gap
+    assert res.params["flat_channels"] == ["B:F4"] and res.cols == whole.cols
+    np.testing.assert_array_equal(res.times, whole.times)
+    np.testing.assert_allclose(res.time_data, whole.time_data, rtol=1e-12, atol=1e-14)
+
+    keep = [c for c in raw.ch_names if c != "B:F4"]
+    data = raw.get_data(picks=keep)
+    sig = band_analytic(
+        data, 250.0, BANDS, method="morlet", decim=5, n_cycles=5.0, precision="double"
+    )
+    starts = (res.epoch_onsets * 250).round().astype(int) // 5
+    for bi, band in enumerate(BANDS):
+        z = sig[band].data  # (n, F, T)
+        ep = np.stack([z[..., s : s + 150] for s in starts])  # (E, n, F, L)
+        u = ep / abs(ep)
+        ua, ub = (u[:, :3], u[:, 3:]) if pairs == "inter" else (u, u)
+        plv = abs(np.einsum("eift,ejft->ftij", ua, ub.conj())).mean(0) / len(ep)
+        np.testing.assert_allclose(res.time_data[0, bi], plv, rtol=0, atol=1e-10)
+
+
 def test_partly_flat_channel_refused(small_dyad):
     raw = small_dyad.copy()
     ci = raw.ch_names.index("A:Cz")
@@ -771,7 +926,7 @@ def test_across_chunks_equal_the_direct_formula(small_epochs, pairs):
     second side conjugated) shared by the measures: whatever the chunking, the values are
     the direct formulas per time point on the band signals, and mne-connectivity's.
     """
-    from hyperinsync.sync.engine import _fill_across  # noqa: F401  (the path under test)
+    from hyperinsync.sync.across import fill_across  # noqa: F401  (the path under test)
     from hyperinsync.sync.spectral import band_analytic
 
     ep = small_epochs

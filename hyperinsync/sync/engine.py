@@ -13,22 +13,20 @@ from .._utils import (
 )
 from ..backend import gpu_fallback, gpu_step, one_blas_thread, real_dtype
 from ..rois import roi_spec
-from .measures import (
-    CONVENTIONS,
-    _work,
-    check_measures,
-    compute_measure,
-    measure_samples_last,
-    samples_last,
-    sums_measures,
-)
+from .across import edge_trim, epoch_chunks, fill_across, stream_across, window_chunks
+from .measures import CONVENTIONS, check_measures, compute_measure
 from .result import SyncResult
 from .signals import DyadSignals
 from .sums import FROM_SUMS, _xp
 
+# Across epochs, FROM_SUMS measures stream over chunks of epochs (stream_across); False:
+# every epoch's band signals at once (fill_across), as for the other measures
+_STREAM_ACROSS = True
+
 
 def _fill_values(
     signals,
+    across,
     bands,
     measures,
     convention,
@@ -45,7 +43,8 @@ def _fill_values(
     """Compute every measure and band into ``summary`` and the per-epoch/per-time arrays.
 
     The values stay on the backend's device until all are computed, then come to the host
-    in one copy (whatever the number of epochs, chunks, measures and bands).
+    in one copy (whatever the number of epochs, chunks, measures and bands). ``across``:
+    the values over epochs already computed (:func:`stream_across`), or None.
     """
     xp = bk.xp
     dev_epoch = per_epoch
@@ -53,11 +52,14 @@ def _fill_values(
         dev_epoch = xp.empty(per_epoch.shape, per_epoch.dtype)
     dev_time = {}
     for bi, b in enumerate(bands):
+        if across is not None:
+            dev_time.update({(mi, bi): across[b][m] for mi, m in enumerate(measures)})
+            continue
         z = signals[b][0]
         za = z[:, :, :n_a] if pairs == "inter" else z
         zb = z[:, :, n_a:] if pairs == "inter" else z
         if convention == "across":
-            vts = _fill_across(za, zb, measures, n_epochs, max_bytes)
+            vts = fill_across(za, zb, measures, n_epochs, max_bytes)
             dev_time.update({(mi, bi): vts[m] for mi, m in enumerate(measures)})
             continue
         n_f, t_n = z.shape[1], z.shape[-1]
@@ -77,54 +79,6 @@ def _fill_values(
     for k, vt in zip(keys, host[len(host) - len(keys) :]):
         per_time[k] = vt = vt.astype(np.float64)
         summary[k] = vt.mean(axis=0)
-
-
-# Bytes of one chunk of time points in 'across' (layout copies, phasors), at most: the
-# copies read each signal's time points in runs of the chunk's length, so a chunk should
-# hold several time points (a run shorter than a cache line wastes most of each line).
-# The chunks' scratch arrays are allocated once and reused.
-_ACROSS_CHUNK_BYTES = 64e6
-
-
-def _fill_across(za, zb, measures, n_epochs, max_bytes):
-    """Values over epochs at each time point, for every measure of one band.
-
-    Per chunk of time points, each side is copied once into the contiguous (freq, time,
-    channel, epoch) layout of :func:`samples_last` (the second side conjugated in the same
-    pass), shared by every measure: each per-time-point product over epochs is then one
-    BLAS matrix product of a batch, and no measure copies the data again. Returns
-    ``{measure: (n_times, n_rows, n_cols)}`` on the signals' device, in their precision.
-    """
-    xp = _xp(za)
-    t_n = za.shape[-1]
-    same = zb is za
-    sums = [m for m in measures if m in FROM_SUMS]
-    rest = [m for m in measures if m not in FROM_SUMS]
-    n_sig = za.shape[2] + (0 if same else zb.shape[2])
-    # the layout copies and the magnitudes and phasors made from them
-    per_t = za.shape[1] * n_sig * n_epochs * za.dtype.itemsize * 3
-    step = max(1, int(min(max_bytes, _ACROSS_CHUNK_BYTES) // per_t))
-    vts, work = {}, {}  # the chunks' scratch arrays, allocated once
-    for t0 in range(0, t_n, step):
-        view = za[..., t0 : t0 + step].transpose(1, 3, 2, 0)
-        a = _work(work, "a", view.shape, view.dtype, xp)
-        a[...] = view  # the layout of samples_last('across')
-        vals = {}
-        if sums:
-            # the second side's transposing copy and its conjugate in one pass
-            view = (za if same else zb)[..., t0 : t0 + step].transpose(1, 3, 2, 0)
-            b_conj = xp.conjugate(view, out=_work(work, "b", view.shape, view.dtype, xp))
-            vals = sums_measures(sums, a, b_conj, "across", work=work)
-        if rest:
-            b = a if same else samples_last(zb[..., t0 : t0 + step], "across")
-            vals.update({m: measure_samples_last(m, a, b, "across") for m in rest})
-        for m, v in vals.items():
-            v = v.mean(axis=0)
-            if m not in vts:
-                vts[m] = xp.empty((t_n,) + v.shape[1:], dtype=v.dtype)
-            vts[m][t0 : t0 + step] = v
-        del vals
-    return vts
 
 
 def _min_length_checks(bands, convention, n_len, sfreq, n_epochs, what="epoch"):
@@ -200,7 +154,9 @@ def _drop_flat(flat, names, picks_all, n_a, signals, rois, roles):
         "silence this warning."
     )
     idx = np.flatnonzero(keep)
-    out = {b: (z[:, :, _xp(z).asarray(idx)], meta) for b, (z, meta) in signals.items()}
+    out = None
+    if signals is not None:  # None: not made yet (stream_across reads the kept rows)
+        out = {b: (z[:, :, _xp(z).asarray(idx)], meta) for b, (z, meta) in signals.items()}
     return picks_all[keep], n_a_new, [names[i] for i in idx], out
 
 
@@ -299,6 +255,19 @@ def compute_sync(
         Values per measure, band and pair, with per-epoch (or per-time) values, ROI access
         and conversions to tables and mne-connectivity containers.
 
+    Notes
+    -----
+    Memory with ``convention='across'``: PLV, coh and imcoh (functions of sums over epochs)
+    stream over chunks of epochs (as many as ``max_bytes`` holds): per chunk the band
+    signals (Epochs: each epoch's transform; a Raw: cut from the continuous transform),
+    written into the same buffers each time, and their products, added into sums over
+    epochs per frequency, time point and pair (in double precision); the values come from
+    the sums at the end. For Epochs, the band signals of every epoch are never held at
+    once: for 900 epochs of 2 x 32 channels, 11 Morlet wavelets and 1000 time points they
+    would take 5 GB (single precision), the sums take 360 MB. A Raw still holds its
+    continuous band signals (as large, at ``decim=1``), not a second copy cut into epochs.
+    wPLI, ccorr and envcorr across epochs make every epoch's band signals first.
+
     Examples
     --------
     >>> raw, truth = hs.simulate_dyad(
@@ -342,6 +311,7 @@ def compute_sync(
     flat = []
     t_skip = 0  # decimated samples left out at the start of each epoch (see 'mne_fir')
 
+    stream = convention == "across" and _STREAM_ACROSS and set(measures) <= set(FROM_SUMS)
     if sig.is_raw:
         n_len = int(round(epoch_duration * sfreq))
         n_step = n_len - int(round(overlap * sfreq))
@@ -353,27 +323,36 @@ def compute_sync(
         starts = sig.window_starts(n_len, n_step)
         _min_length_checks(bands, convention, n_len, sfreq, len(starts))
         onsets = inst.times[starts]
-        signals = sig.epochs(
-            picks_all, n_len, n_step, starts, common_decim=convention == "across", flat=flat
-        )
+        if stream:
+            # the continuous signals (checks, flat channels); epochs cut chunk by chunk
+            decims = sig.decims(n_len, n_step, common=True)
+            source = sig.continuous(picks_all, decims, windows=(starts, n_len), flat=flat)
+            signals = None
+        else:
+            signals = sig.epochs(
+                picks_all, n_len, n_step, starts, common_decim=convention == "across", flat=flat
+            )
         times = np.arange(n_len) / sfreq
     else:
         onsets = inst.events[:, 0] / sfreq
         _min_length_checks(bands, convention, len(inst.times), sfreq, len(onsets))
-        signals = sig.epoch_signals(
-            picks_all, common_decim=convention == "across", flat=flat, onsets=onsets
-        )
         times = inst.times
-        if method == "mne_fir" and convention == "across":
-            # MNE pads each epoch by odd reflection about its end samples, which pins the
-            # band signal's real part to 0 there (phase +-90 deg whatever the data, wPLI
-            # and ccorr of rounding noise): those time points are left out
-            q = next(iter(signals.values()))[1].decim
-            last = (len(times) - 1) % q == 0
-            signals = {b: (z[..., 1 : z.shape[-1] - last], m) for b, (z, m) in signals.items()}
-            t_skip = 1
+        if stream:
+            # every epoch checked first (errors, flat channels), signals made chunk by chunk
+            source = sig.epoch_data(picks_all, flat=flat, onsets=onsets)
+            signals = None
+        else:
+            signals = sig.epoch_signals(
+                picks_all, common_decim=convention == "across", flat=flat, onsets=onsets
+            )
+            if convention == "across":
+                q = next(iter(signals.values()))[1].decim
+                keep, t_skip = edge_trim(method, len(times), q)
+                signals = {b: (z[..., keep], m) for b, (z, m) in signals.items()}
     n_epochs = len(onsets)
+    kept = np.arange(len(picks_all))
     if flat:
+        kept = np.flatnonzero([n not in flat for n in names])
         picks_all, n_a, names, signals = _drop_flat(
             flat, names, picks_all, n_a, signals, rois, roles
         )
@@ -399,8 +378,20 @@ def compute_sync(
     # Many small batched products: BLAS threads only add synchronisation there (measured
     # 2x slower end to end with 2 threads on 2 cores), so the products run on one thread.
     with one_blas_thread(), gpu_step("synchrony values"):
+        across = None
+        if signals is None:
+            if sig.is_raw:
+                chunks = window_chunks(sig, source, kept, starts, n_len)
+            else:
+                chunks = epoch_chunks(sig, source, kept)
+            across, metas = stream_across(chunks, n_epochs, n_a, pairs, measures, sig.max_bytes)
+            del chunks, source
+            signals = {b: (None, metas[b]) for b in bands}
+            if not sig.is_raw:
+                t_skip = edge_trim(method, len(times), metas[next(iter(bands))].decim)[1]
         _fill_values(
             signals,
+            across,
             bands,
             measures,
             convention,

@@ -472,19 +472,50 @@ def sums_measures(names, a, b_conj, convention="across", *, work=None):
     >>> bool(np.allclose(vals["plv"], compute_measure("plv", x, x, "across")))
     True
     """
+    sums = _cross_sums(names, a, b_conj, work=work)
+    return _values_of_sums(names, sums, a.shape[-1], convention)
+
+
+def _cross_sums(names, a, b_conj, *, work=None):
+    """Compute the sums over samples that the ``FROM_SUMS`` measures ``names`` need.
+
+    Computed as in :func:`sums_measures` (whose first half this is): the magnitudes serve
+    both the unit phasors and the powers, each kind of product is computed once.
+
+    Parameters
+    ----------
+    names : list of str
+        Keys of ``FROM_SUMS``.
+    a, b_conj : array, shape (..., n_a, n_samples) and (..., n_b, n_samples)
+        As in :func:`sums_measures`.
+    work : dict | None
+        Scratch arrays (the sums are then some of them, valid until their next use).
+
+    Returns
+    -------
+    sums : dict
+        ``{True: (cross of unit phasors, None, None), False: (cross, pa, pb)}``, the keys
+        the measures need (``FROM_SUMS[name][0]``): cross sums ``(..., n_a, n_b)`` and
+        summed powers ``(..., n_a)``, ``(..., n_b)``.
+    """
     for m in names:
         _check_option("measure", m, tuple(FROM_SUMS))
     xp = _xp(a)
-    n = a.shape[-1]
     wants_unit = {FROM_SUMS[m][0] for m in names}
     real = xp.abs(a[..., :1, :1]).dtype
     mags = [
         xp.abs(x, out=_work(work, f"mag{i}", x.shape, real, xp)) for i, x in enumerate((a, b_conj))
     ]
+    shape = a.shape[:-1] + b_conj.shape[-2:-1]
+
+    def products(key, x, y):
+        # B = y^T read in place by BLAS (y is C-contiguous)
+        return xp.matmul(x, y.swapaxes(-1, -2), out=_work(work, key, shape, a.dtype, xp))
+
     sums = {}
     if False in wants_unit:  # raw cross sums and powers
         sums[False] = (
-            xp.matmul(a, b_conj.swapaxes(-1, -2)),
+            products("cross", a, b_conj),
             *(xp.einsum("...i,...i->...", mag, mag) for mag in mags),
         )
     if True in wants_unit:  # unit phasors x / |x| (0 stays 0), as unit()
@@ -498,7 +529,29 @@ def sums_measures(names, a, b_conj, convention="across", *, work=None):
                     out=_work(work, f"unit{i}", x.shape, x.dtype, xp),
                 )
             )
-        sums[True] = (xp.matmul(phasors[0], phasors[1].swapaxes(-1, -2)), None, None)
+        sums[True] = (products("cross_unit", *phasors), None, None)
+    return sums
+
+
+def _values_of_sums(names, sums, n, convention="across"):
+    """Compute the ``FROM_SUMS`` measures ``names`` from sums over ``n`` samples.
+
+    Parameters
+    ----------
+    names : list of str
+        Keys of ``FROM_SUMS``.
+    sums : dict
+        As returned by ``_cross_sums`` (or those sums added over several sets of samples).
+    n : int
+        Samples summed.
+    convention : 'within' | 'across'
+        Decides the sign of ``imcoh`` (signed across epochs, as in :func:`is_signed`).
+
+    Returns
+    -------
+    values : dict
+        ``{name: new array of shape (..., n_a, n_b)}``.
+    """
     out = {}
     for m in names:
         cross, pa, pb = sums[FROM_SUMS[m][0]]

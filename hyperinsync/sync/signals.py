@@ -504,9 +504,50 @@ class DyadSignals:
             ``{band: (z, BandSignal)}``, ``z`` of shape ``(n_epochs, n_freqs, n_channels,
             n_times_decimated)`` on the backend's device.
         """
+        data = self.epoch_data(picks, flat=flat, onsets=onsets)
+        return self.epoch_band_signals(data, common_decim=common_decim)
+
+    def epoch_data(self, picks, *, flat=None, onsets=None):
+        """Read the data of Epochs and check them (the first half of :meth:`epoch_signals`).
+
+        Parameters
+        ----------
+        %(signal_picks)s
+        flat : list | None
+            As in :meth:`epoch_signals`.
+        onsets : ndarray | None
+            As in :meth:`epoch_signals`.
+
+        Returns
+        -------
+        data : ndarray, shape (n_epochs, n_channels, n_times)
+            The epochs' data, finite and with no channel flat in only some epochs.
+        """
         picks = np.asarray(picks, int)
         data = self.inst.get_data(picks=picks)
         check_epoch_data(data, [self.inst.ch_names[i] for i in picks], flat, onsets)
+        return data
+
+    def epoch_band_signals(self, data, *, common_decim=False, work=None, time_major=False):
+        """Make the band signals of epochs' data (the second half of :meth:`epoch_signals`).
+
+        Parameters
+        ----------
+        data : ndarray, shape (n_epochs, n_channels, n_times)
+            Data of some or all of the epochs (:meth:`epoch_data`); each epoch is transformed
+            on its own, so the signals of a chunk of epochs are those of the whole.
+        %(common_decim)s
+        work : dict | None
+            Scratch arrays for the signals (see :func:`~hyperinsync.sync.band_analytic`).
+        time_major : bool
+            Signals laid out in memory as (frequency, time, epoch, channel) (see
+            :func:`~hyperinsync.sync.band_analytic`).
+
+        Returns
+        -------
+        signals : dict
+            As :meth:`epoch_signals`.
+        """
         dec = self.decim
         if common_decim and dec == "auto":
             # averaging over epochs per time point needs one time grid for every band
@@ -516,9 +557,15 @@ class DyadSignals:
             )
         with gpu_step("band signals"):
             sig = band_analytic(
-                data, self.sfreq, self.bands, method=self.method, decim=dec, **self.band_kwargs
+                data,
+                self.sfreq,
+                self.bands,
+                method=self.method,
+                decim=dec,
+                work=work,
+                time_major=time_major,
+                **self.band_kwargs,
             )
-        del data
         # (E, n, F, T) -> (E, F, n, T)
         return {b: (s.data.transpose(0, 2, 1, 3), s) for b, s in sig.items()}
 

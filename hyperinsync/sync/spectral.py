@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._utils import _check_option, check_bands, check_n_jobs, logger
-from ..backend import complex_dtype, get_backend, real_dtype
+from ..backend import complex_dtype, get_backend, real_dtype, scratch
 from .bands import (
     METHODS,
     band_freqs,
@@ -247,6 +247,8 @@ def band_analytic(
     l_trans_bandwidth="auto",
     h_trans_bandwidth="auto",
     detrend=True,
+    work=None,
+    time_major=False,
 ):
     """Band-limited analytic signals of continuous or epoched data.
 
@@ -309,6 +311,17 @@ def band_analytic(
         Remove each signal's line first (default). ``False`` only for data that have already
         lost it (:func:`hyperinsync.compute_sync` removes it in double precision before
         casting to single precision) or to reproduce MNE's transforms of raw data exactly.
+    work : dict | None
+        Scratch arrays (:func:`~hyperinsync.backend.scratch`) the ``'fft'`` and ``'morlet'``
+        outputs are written into: a loop over chunks of data that passes the same dict
+        reuses one set of output buffers (a fresh array of hundreds of MB costs a page
+        fault per 4 kB on first touch). The signals returned are then views of those
+        buffers, valid until the next call with the same dict. ``None``: new arrays.
+    time_major : bool
+        Lay the ``'fft'`` and ``'morlet'`` outputs out in memory as (frequency, time,
+        signal): the arrays returned have the same shapes and values, only their strides
+        differ. Per time point, the signals of all epochs are then one contiguous matrix,
+        as the products over epochs of ``convention='across'`` need.
 
     Returns
     -------
@@ -452,10 +465,13 @@ def band_analytic(
     n_sig = flat.shape[0]
     per_sig = n_fft * 8 * (2 if precision == "double" else 1)
     chunk = int(max(1, min(n_sig, max_bytes // per_sig)))
-    outs = {
-        name: xp.empty((n_sig, len(kernels[name][1]), -(-n_times // q)), dtype=cdtype)
-        for name, q in qs.items()
-    }
+    outs = {}
+    for name, q in qs.items():
+        shape = (len(kernels[name][1]), -(-n_times // q), n_sig)
+        if not time_major:
+            shape = shape[2:] + shape[:2]
+        out = scratch(work, f"band:{name}", shape, cdtype, xp)
+        outs[name] = out.transpose(2, 0, 1) if time_major else out
     fft_kw = bk.fft_kwargs(n_jobs)
     for s0 in range(0, n_sig, chunk):
         block = xp.asarray(lineless(flat[s0 : s0 + chunk]), dtype=rdtype)
