@@ -93,8 +93,8 @@ def bench_p1(quick):
             sync = hi.compute_sync(
                 raw, BANDS, "plv", n_jobs=args.threads, backend=args.backend, verbose=False
             )
-            # at the level of the batched null (surrogate_sync's rois='default')
-            out.append(np.stack([sync.get_data("plv", b, level="roi") for b in BANDS])[None])
+            # channel pairs, the level of the batched null (rois=None above)
+            out.append(np.stack([sync.get_data("plv", b, level="channel") for b in BANDS])[None])
         return out
 
     t_loop_sub, loop_vals = median_time(loop, args.repeats)
