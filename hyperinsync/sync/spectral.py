@@ -312,7 +312,7 @@ def band_analytic(
         lost it (:func:`hyperinsync.compute_sync` removes it in double precision before
         casting to single precision) or to reproduce MNE's transforms of raw data exactly.
     work : dict | None
-        Scratch arrays (:func:`~hyperinsync.backend.scratch`) the ``'fft'`` and ``'morlet'``
+        Scratch arrays (``hyperinsync.backend.scratch``) the ``'fft'`` and ``'morlet'``
         outputs are written into: a loop over chunks of data that passes the same dict
         reuses one set of output buffers (a fresh array of hundreds of MB costs a page
         fault per 4 kB on first touch). The signals returned are then views of those
