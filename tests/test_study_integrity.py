@@ -752,6 +752,10 @@ def test_crop_segment_of_a_file_not_starting_at_sample_zero(meas_date):
     # the copy holds only its samples, and is what raw.copy().crop gives; raw is unchanged
     ref = raw.copy().crop(2.0, 2.99, include_tmax=True)
     assert seg._data.shape == (2, 100) and not np.shares_memory(seg._data, raw._data)
+    # no array of the whole recording stays in the crop (a RawArray's _init_kwargs too)
+    sizes = [v.size for v in seg._init_kwargs.values() if isinstance(v, np.ndarray)]
+    assert sizes == [200] and seg._init_kwargs["data"] is seg._data
+    assert raw._init_kwargs["data"] is raw._data
     assert (seg.first_samp, seg.info["meas_date"]) == (ref.first_samp, ref.info["meas_date"])
     assert seg.annotations.onset.tolist() == ref.annotations.onset.tolist()
     np.testing.assert_array_equal(raw.get_data(), data)
