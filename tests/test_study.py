@@ -383,6 +383,20 @@ def test_insync_levels_and_pseudo_dyads(tmp_path):
             np.testing.assert_allclose(value, ref[key], rtol=1e-6, atol=1e-7, err_msg=key)
 
 
+def test_group_step_worker_warnings():
+    """A warning given in the group step's worker process reaches the caller."""
+    from joblib import Parallel, delayed
+
+    from hyperinsync.study.group import _in_worker, _Pending
+
+    work = Parallel(n_jobs=2, return_as="generator")(
+        [delayed(_in_worker)(np.log, np.array([0.0, 1.0]))]
+    )
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        out = _Pending(work).result()
+    np.testing.assert_array_equal(out, [-np.inf, 0.0])
+
+
 # ----------------------------------------------------------------------------------- files
 def _write_fif_study(tmp_path, n=2):
     sim = simulate_study(

@@ -6,6 +6,8 @@ Per-dyad features, group contrast, correlations, mixed model, pseudo-dyads and L
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._utils import (
@@ -331,13 +333,59 @@ def _mixed(feats, st):
     return out
 
 
+def _pseudo_dyad_tests(jobs, segments, kwargs, dyads):
+    """Real vs pseudo-dyads per segment of the recordings of ``jobs``: ``{segment: dict}``.
+
+    Each recording is read (or simulated) and only its analysed segments are kept; a
+    segment's copies are dropped once tested.
+    """
+    func = _ANALYSES["pseudo_dyad_test"]
+    crops = {seg: [] for seg in segments}
+    for job in jobs:
+        raw = _load_recording(job)
+        for seg in segments:
+            crops[seg].append(raw if seg == "all" else _crop_segment(raw, seg))
+        del raw
+    out = {}
+    for seg in segments:
+        res = func(crops.pop(seg), **kwargs, verbose=False)
+        res.params["dyads"] = dyads
+        out[seg] = res.to_dict()
+    return out
+
+
+def _in_worker(func, *args):
+    """``func(*args)`` in a worker process, with the warnings it gave (to give again)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = func(*args)
+    return out, [(w.category, str(w.message)) for w in caught]
+
+
+class _Pending:
+    """The pseudo-dyad step: computed on ``result()``, or a joblib generator to collect."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def result(self):
+        if self.source is None or callable(self.source):
+            return None if self.source is None else self.source()
+        out, caught = next(iter(self.source))
+        for category, message in caught:  # a worker's warnings, given here
+            warnings.warn(message, category, stacklevel=2)
+        return out
+
+    def close(self):
+        if hasattr(self.source, "close"):
+            self.source.close()  # joblib drops the task if it has not started
+
+
 class _StudyGroup:
     """The group step of a :class:`~hyperinsync.study.Study` (a mixin of ``Study``)."""
 
     # -- group level ----------------------------------------------------------------------
     def _group_statistics(self, parts, n_jobs=1):
-        # the study's facts (group, variables, date) join each part's record here
-        records = [self._read_record(p) for p in parts]
         st = self.statistics
         out = dict(
             features=None,
@@ -349,72 +397,81 @@ class _StudyGroup:
         )
         if st is None:
             return out
-        out.update(lagged_group(self, records, st))  # [physio] / [movement]
-        if not any(rec["sync"] for rec in records):  # no EEG: its statistics do not apply
-            return out
-        feats = _dyad_features(records, st.get("rois"), st.get("differences") or {}, st["feature"])
-        out["features"] = feats
-        values, dyads, labels = feats["values"], feats["dyads"], feats["labels"]
-        seed = st.get("seed")
-        if st.get("contrast"):
-            out["contrast"] = _contrast(values, feats["groups"], st, seed, labels)
-            if st["mixed"]:
-                out["mixed"] = _mixed(feats, st)
-        correlate = list(st.get("correlate") or [])
-        if correlate:
-            out["correlation"] = _correlations(
-                values, feats["variables"], correlate, st, seed, dyads, labels
+        # with n_jobs > 1 the pseudo-dyads run in a worker process meanwhile
+        pseudo = self._start_pseudo_dyads(st, n_jobs)
+        try:
+            # the study's facts (group, variables, date) join each part's record here
+            records = [self._read_record(p) for p in parts]
+            out.update(lagged_group(self, records, st))  # [physio] / [movement]
+            if not any(rec["sync"] for rec in records):  # no EEG: its statistics do not apply
+                return out
+            feats = _dyad_features(
+                records, st.get("rois"), st.get("differences") or {}, st["feature"]
             )
-        out["pseudo_dyads"] = self._pseudo_dyads(records, st, n_jobs)
-        out["level3"] = self._level3(records, feats, st)
+            out["features"] = feats
+            values, dyads, labels = feats["values"], feats["dyads"], feats["labels"]
+            seed = st.get("seed")
+            if st.get("contrast"):
+                out["contrast"] = _contrast(values, feats["groups"], st, seed, labels)
+                if st["mixed"]:
+                    out["mixed"] = _mixed(feats, st)
+            correlate = list(st.get("correlate") or [])
+            if correlate:
+                out["correlation"] = _correlations(
+                    values, feats["variables"], correlate, st, seed, dyads, labels
+                )
+            out["pseudo_dyads"] = pseudo.result()
+            out["level3"] = self._level3(records, feats, st)
+        finally:
+            pseudo.close()
         logger.info(
             f"Group statistics over {len(dyads)} dyads, {values.shape[1]} features "
             f"({feats['feature']})."
         )
         return out
 
-    def _pseudo_dyads(self, records, st, n_jobs=1):
+    def _start_pseudo_dyads(self, st, n_jobs=1):
         """Real vs pseudo-dyads per segment, on each dyad's first session.
 
-        ``n_jobs``: the run's; recordings are read (or simulated) in that many processes
-        and the surrogates run in that many threads (unless the study sets its own).
+        Returns a :class:`_Pending` whose ``result()`` is ``{segment: result dict}`` (or
+        ``None``: no test). ``n_jobs``: the run's; the surrogates run in that many threads
+        (unless the study sets its own) and, with ``n_jobs > 1``, the whole test in one of
+        the run's worker processes, started now: it reads (or simulates) the recordings
+        while this process reads the parts and fits the mixed model, and its memory (every
+        dyad's segments) is never this process's.
         """
         opts = st.get("pseudo_dyads")
-        func = _ANALYSES["pseudo_dyad_test"]
         if opts is None or opts is False:
-            return None
+            return _Pending(None)
         opts = dict(opts)
         first = one_session_per_dyad(self.recordings, opts.pop("session", None))
         if len(first) < 2:
             logger.info("Pseudo-dyads skipped: fewer than 2 dyads.")
-            return None
+            return _Pending(None)
+        if not all(rec.get("eeg", True) for rec in first.values()):
+            return _Pending(None)  # no EEG to pair
         an = dict(self.analysis)
         segments = an.pop("segments")
+        func = _ANALYSES["pseudo_dyad_test"]
+        kwargs = _shared_options(an, func)
+        kwargs.update(
+            measures=an.get("measures", "plv"),
+            n_permutations=st["n_permutations"],
+            seed=st.get("seed"),
+        )
+        kwargs.setdefault("n_jobs", n_jobs)  # threads over the surrogates: same values
+        kwargs.update(opts)
         # recordings are read again here: pseudo-dyads pair people of different recordings
         jobs = [dict(rec, roles=list(self.roles)) for rec in first.values()]
-        if n_jobs > 1:
-            from joblib import Parallel, delayed
+        args = (jobs, segments, kwargs, list(first))
+        if n_jobs == 1:
+            return _Pending(lambda: _pseudo_dyad_tests(*args))
+        from joblib import Parallel, delayed
 
-            raws = Parallel(n_jobs=min(n_jobs, len(jobs)))(
-                delayed(_load_recording)(job) for job in jobs
-            )
-        else:
-            raws = [_load_recording(job) for job in jobs]
-        out = {}
-        for seg in segments:
-            insts = [raw if seg == "all" else _crop_segment(raw, seg) for raw in raws]
-            kwargs = _shared_options(an, func)
-            kwargs.update(
-                measures=an.get("measures", "plv"),
-                n_permutations=st["n_permutations"],
-                seed=st.get("seed"),
-            )
-            kwargs.setdefault("n_jobs", n_jobs)  # threads over the surrogates: same values
-            kwargs.update(opts)
-            res = func(insts, **kwargs, verbose=False)
-            res.params["dyads"] = list(first)
-            out[seg] = res.to_dict()
-        return out
+        # a generator: joblib dispatches the task now, to the run's (warm) workers
+        return _Pending(
+            Parallel(n_jobs=2, return_as="generator")([delayed(_in_worker)(_pseudo_dyad_tests, *args)])
+        )
 
     def _level3(self, records, feats, st):
         """Session trends of every feature (needs 3 or more sessions of every dyad)."""
