@@ -470,7 +470,9 @@ class _StudyGroup:
 
         # a generator: joblib dispatches the task now, to the run's (warm) workers
         return _Pending(
-            Parallel(n_jobs=2, return_as="generator")([delayed(_in_worker)(_pseudo_dyad_tests, *args)])
+            Parallel(n_jobs=2, return_as="generator")(
+                [delayed(_in_worker)(_pseudo_dyad_tests, *args)]
+            )
         )
 
     def _level3(self, records, feats, st):
