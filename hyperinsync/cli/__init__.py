@@ -85,12 +85,25 @@ def _finish(results, out_dir, report=True, progress=False, n_jobs=1):
         from ..study import make_report
         from ..study.progress import steps
 
+        _release_workers()
+
         _use_agg()
         html = out_dir / "report.html"
         with steps(["HTML report"], progress) as advance:
             advance("HTML report")
             make_report(results, html, n_jobs=n_jobs, verbose=False)
         print(f"HTML report  : {html}")
+
+
+def _release_workers():
+    """Stop the run's idle joblib worker processes, so that the report's have their memory.
+
+    joblib keeps its workers for the next parallel call (a few hundred MB each); the
+    command has none to make after the run.
+    """
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)
 
 
 def _print_summary(results):
