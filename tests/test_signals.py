@@ -44,6 +44,31 @@ def test_every_analysis_takes_the_signal_options_in_one_order():
             assert params[name].kind is inspect.Parameter.KEYWORD_ONLY
 
 
+def test_from_params_forwards_every_signal_option(dyad):
+    """DyadSignals.from_params (how the analyses build their signals) passes every option."""
+    params = dict(
+        reject_by_annotation=False,
+        picks=["A:Fz", "B:Fz"],
+        method="mne_fir",
+        decim=2,
+        n_cycles=5.0,
+        freq_step=0.5,
+        l_trans_bandwidth=2.0,
+        h_trans_bandwidth=3.0,
+        precision="double",
+        backend="numpy",
+        n_jobs=2,
+        max_bytes=10_000_000,
+        other="ignored",
+    )
+    sig = DyadSignals.from_params(dyad, ALPHA, params)
+    got = sig.options
+    got["backend"] = got["backend"].name
+    assert got == {k: params[k] for k in SIGNAL_OPTIONS}
+    with pytest.raises(KeyError, match="max_bytes"):
+        DyadSignals.from_params(dyad, ALPHA, {k: params[k] for k in SIGNAL_OPTIONS[:-1]})
+
+
 def test_window_formulas_are_the_measures(dyad):
     """The window engine's formulas (FROM_SUMS) give measures.py's values from sums."""
     rng = np.random.default_rng(0)

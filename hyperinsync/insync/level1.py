@@ -258,22 +258,7 @@ def level1(
     ['insync/L1/alpha/central-central']
     """
     _validate_type(raw, mne.io.BaseRaw, "raw", "Raw")
-    dsig = DyadSignals(
-        raw,
-        bands,
-        reject_by_annotation=reject_by_annotation,
-        picks=picks,
-        method=method,
-        decim=decim,
-        n_cycles=n_cycles,
-        freq_step=freq_step,
-        l_trans_bandwidth=l_trans_bandwidth,
-        h_trans_bandwidth=h_trans_bandwidth,
-        precision=precision,
-        backend=backend,
-        n_jobs=n_jobs,
-        max_bytes=max_bytes,
-    )
+    dsig = DyadSignals.from_params(raw, bands, locals())
     _check_window_method(dsig, "Level 1")
     _check_option("measure", measure, WINDOW_MEASURES)
     correction = check_correction(correction, CORRECTIONS)

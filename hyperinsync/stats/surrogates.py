@@ -179,22 +179,7 @@ def surrogate_sync(
         inst_or_insts, null, measures, seed, n_surrogates, correction, keep_roles
     )
     # the signal options, checked once on the first dyad (every dyad gets the same)
-    sig0 = DyadSignals(
-        insts[0],
-        bands,
-        reject_by_annotation=reject_by_annotation,
-        picks=picks,
-        method=method,
-        decim=decim,
-        n_cycles=n_cycles,
-        freq_step=freq_step,
-        l_trans_bandwidth=l_trans_bandwidth,
-        h_trans_bandwidth=h_trans_bandwidth,
-        precision=precision,
-        backend=backend,
-        n_jobs=n_jobs,
-        max_bytes=max_bytes,
-    )
+    sig0 = DyadSignals.from_params(insts[0], bands, locals())
     bands, bk, max_bytes = sig0.bands, sig0.bk, sig0.max_bytes
     params = dict(
         null=null,

@@ -284,22 +284,7 @@ def compute_sync(
     >>> res.params["effective_band"]["theta"]   # -6 dB edges: theta 4-8 Hz passes 3-9 Hz
     [3.0, 9.0]
     """
-    sig = DyadSignals(
-        inst,
-        bands,
-        reject_by_annotation=reject_by_annotation,
-        picks=picks,
-        method=method,
-        decim=decim,
-        n_cycles=n_cycles,
-        freq_step=freq_step,
-        l_trans_bandwidth=l_trans_bandwidth,
-        h_trans_bandwidth=h_trans_bandwidth,
-        precision=precision,
-        backend=backend,
-        n_jobs=n_jobs,
-        max_bytes=max_bytes,
-    )
+    sig = DyadSignals.from_params(inst, bands, locals())
     _check_option("convention", convention, CONVENTIONS)
     _check_option("pairs", pairs, ("inter", "all"))
     measures = check_measures(measures)

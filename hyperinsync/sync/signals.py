@@ -15,7 +15,7 @@ from math import gcd
 import mne
 import numpy as np
 
-from .._docs import fill_doc
+from .._docs import SIGNAL_OPTIONS, fill_doc
 from .._utils import (
     ProgressBar,
     _check_option,
@@ -243,6 +243,28 @@ class DyadSignals:
         # keep the CPU bound unless the user set one
         self.max_bytes = self.bk.max_bytes(max_bytes)
         self.read_bytes = CPU_MAX_BYTES if isinstance(max_bytes, str) else self.max_bytes
+
+    @classmethod
+    def from_params(cls, inst, bands, params):
+        """Return the signal layer of an analysis, its signal options read from ``params``.
+
+        Parameters
+        ----------
+        inst : DyadRaw | DyadEpochs | mne.io.BaseRaw | mne.BaseEpochs
+            The dyad.
+        bands : dict | None
+            The bands.
+        params : dict
+            The analysis's arguments by name (its ``locals()``), among them every signal
+            option (:data:`hyperinsync._docs.SIGNAL_OPTIONS`): one place that forwards
+            them, so an option added to DyadSignals cannot be forgotten by one analysis.
+
+        Returns
+        -------
+        signals : DyadSignals
+            ``DyadSignals(inst, bands, **options)``.
+        """
+        return cls(inst, bands, **{k: params[k] for k in SIGNAL_OPTIONS})
 
     def __repr__(self):
         """Return the one-line summary that ``repr()`` shows."""
