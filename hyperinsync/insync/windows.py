@@ -300,7 +300,7 @@ class _PairSeries:
 
     def shifts(self):
         """B ready for circular shifts (:meth:`batch`'s ``source``)."""
-        return CircularShifts(self.zb, self.xp, power=self.powers, time_major=True)
+        return CircularShifts(self.zb, self.xp, power=self.powers)
 
     def orders(self):
         """B ready for block orders (:meth:`batch`'s ``source``; windows = blocks)."""

@@ -208,49 +208,52 @@ def _shift_null(prep, inst, measures, n_sur, min_shift, rng, bk, max_bytes):
 def _shift_sums(prep, names, za, cont, shifts, shifts_dev, weight_dev, bk, budget, n_jobs):
     r"""``FROM_SUMS`` measures of every shift: (K, len(names), Ca, Cb), summed over epochs.
 
-    B (``cont``: (F, Cb, M), the tiled span) is held twice in a row, conjugated
-    (:class:`~hyperinsync.sync.shifts.CircularShifts`); for a chunk of shifts its shifted
-    epochs lie side by side, so one batched product per epoch and frequency,
-    ``(Ca, L) @ (L, K * Cb)``, gives every shift's cross sums :math:`\sum a \bar b`. A's
-    powers do not depend on the shift; B's come from one cumulative sum. Unit phasors and
-    powers are made once, not per shift and measure.
+    B (``cont``: (F, Cb, M), the tiled span) is held twice in a row, conjugated and
+    time-major (:class:`~hyperinsync.sync.shifts.CircularShifts`), so that every shifted
+    epoch is a contiguous matrix: one batched product per shift, ``(Ca, L) @ (L, Cb)``
+    per epoch and frequency with B read in place, gives the cross sums
+    :math:`\sum a \bar b` (as Levels 1 and 2 do). A's powers do not depend on the shift;
+    B's come from one cumulative sum. Unit phasors and powers are made once, not per shift
+    and measure.
     """
     xp = bk.xp
     n_ep, n_f, ca, n_l = za.shape
     cb = cont.shape[1]
     kinds = sorted({FROM_SUMS[m][0] for m in names})  # True: sums of unit phasors
-    a = {k: unit(za) if k else za for k in kinds}
+    # A's epochs as the left factors of the products: (F, E, Ca, L)
+    a = {k: (unit(za) if k else za).swapaxes(0, 1) for k in kinds}
     source = {
         k: CircularShifts(unit(cont) if k else cont, xp, conj=True, power=not k) for k in kinds
     }
-    pa = None if False not in kinds else xp.sum(abs(za) ** 2, axis=-1, dtype=xp.float64)
+    pa = None
+    if False in kinds:  # (F, E, Ca)
+        pa = xp.sum(abs(za) ** 2, axis=-1, dtype=xp.float64).swapaxes(0, 1)
     starts = xp.arange(n_ep) * n_l
     item = za.dtype.itemsize
-    # per shift: B's shifted epochs and the cross sums per kind, values, B's powers
-    per = len(kinds) * (n_f * n_ep * n_l * cb * item + n_ep * n_f * ca * cb * (item + 16))
-    per += 8 * n_ep * n_f * cb
+    # per shift: the cross sums per kind, values, B's powers
+    per = len(kinds) * n_ep * n_f * ca * cb * (item + 16) + 8 * n_ep * n_f * cb
     tmp = ThreadScratch()  # each thread's arrays, reused from chunk to chunk
 
     def chunk(ks):
         n_k = ks.stop - ks.start
         out = xp.empty((n_k, len(names), ca, cb))
         for k in kinds:
-            op = source[k].operand(
-                shifts[ks], n_ep, n_l, out=tmp(f"b{k}", (n_f, n_ep, n_k, cb, n_l), za.dtype, xp)
-            )  # (F, E, L, K Cb)
-            cross = xp.matmul(
-                a[k], op.swapaxes(0, 1), out=tmp(f"s{k}", (n_ep, n_f, ca, n_k * cb), za.dtype, xp)
-            )  # (E, F, Ca, K Cb)
+            cross = source[k].products(
+                a[k],
+                shifts[ks],
+                n_ep,
+                n_l,
+                out=tmp(f"s{k}", (n_k, n_f, n_ep, ca, cb), za.dtype, xp),
+            )  # (K, F, E, Ca, Cb)
             pb = None
-            if not k:
-                pb = source[k].window_power(shifts_dev[ks], starts, n_l).swapaxes(0, 1)
+            if not k:  # (F, E, K * Cb) -> (K, F, E, Cb)
+                pb = source[k].window_power(shifts_dev[ks], starts, n_l)
+                pb = xp.moveaxis(pb.reshape(n_f, n_ep, n_k, cb), 2, 0)
             for j, m in enumerate(names):
                 if FROM_SUMS[m][0] == k:
                     v = value_from_sums(m, cross, n_l, pa, pb, prep.signed, tmp.work).mean(axis=1)
                     # the sum over each shift's clean epochs (weights 0/1)
-                    out[:, j] = xp.einsum(
-                        "eikj,ke->kij", v.reshape(n_ep, ca, n_k, cb), weight_dev[ks]
-                    )
+                    out[:, j] = xp.einsum("keij,ke->kij", v, weight_dev[ks])
         return (out,)
 
     return bk.run_chunks(chunk, len(shifts), budget // per, n_jobs)[0]

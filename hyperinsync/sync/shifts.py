@@ -1,16 +1,14 @@
-r"""Circular shifts of band signals, batched: the operand of every shift's cross sums at once.
+r"""Circular shifts of band signals, batched: the cross sums of every shift.
 
 A circular-shift surrogate pairs :math:`a(t)` with :math:`b((t - s) \bmod N)`. The measures
 that are functions of sums (``FROM_SUMS`` in :mod:`~hyperinsync.sync.measures`) need, per
 window :math:`W` and shift :math:`s`, the cross sums
 :math:`S_{ij}(W, s) = \sum_{t \in W} a_i(t)\,\bar b_j(t - s)` and the powers of the shifted
-signal over the window. :class:`CircularShifts` holds :math:`b` twice in a row, so that
-every shift is a contiguous slice. :meth:`CircularShifts.products` (``time_major=True``: the
-samples are the rows) multiplies blocks of A with the same blocks of each shifted signal, read
-in place: one batched matrix product per shift, no copy (the In-Sync window engine).
-:meth:`CircularShifts.operand` instead copies the slices of a chunk of ``K`` shifts side by
-side, lag-major (runs of contiguous samples), so that one batched matrix product gives the
-cross sums of all ``K`` shifts (``surrogate_test``). :meth:`CircularShifts.window_power`
+signal over the window. :class:`CircularShifts` holds :math:`b` twice in a row and
+time-major (the samples are the rows), so that every shifted block is a contiguous matrix:
+:meth:`CircularShifts.products` multiplies blocks of A with the same blocks of each shifted
+signal, read in place, one batched matrix product per shift and no copy (the In-Sync window
+engine and ``surrogate_test``'s circular-shift null). :meth:`CircularShifts.window_power`
 takes each window's power from one cumulative sum of :math:`|b|^2` (the power of a window of
 the shifted signal depends on the shift only through where the window falls).
 
@@ -42,13 +40,10 @@ class CircularShifts:
     xp : module
         The array namespace of ``z`` (:attr:`hyperinsync.backend.Backend.xp`).
     conj : bool
-        Hold the complex conjugate (the operand then gives :math:`\\sum a \\bar b` from a
-        plain product with :math:`a`).
+        Hold the complex conjugate (:meth:`products` then gives :math:`\\sum a \\bar b`
+        from a plain product with :math:`a`).
     power : bool
         Also hold the cumulative power (float64) that :meth:`window_power` reads.
-    time_major : bool
-        Hold the signal time-major (samples the rows), as :meth:`products` reads it: every
-        shifted block is then a contiguous matrix. :meth:`operand` still works (slower).
 
     Notes
     -----
@@ -57,17 +52,13 @@ class CircularShifts:
     float64 (computed once, so that threads can share the object).
     """
 
-    def __init__(self, z, xp, *, conj=False, power=False, time_major=False):
+    def __init__(self, z, xp, *, conj=False, power=False):
         self.xp = xp
         self.n = z.shape[-1]
         z = z.conj() if conj else z
         z2 = xp.concatenate([z, z], axis=-1)  # (..., n_sig, 2N)
-        self.zt = None
-        if time_major:  # (..., 2N, n_sig): every shifted block a contiguous matrix
-            self.zt = xp.ascontiguousarray(xp.swapaxes(z2, -1, -2))
-            self.z2 = xp.swapaxes(self.zt, -1, -2)
-        else:
-            self.z2 = xp.ascontiguousarray(z2)
+        # (..., 2N, n_sig): every shifted block a contiguous matrix
+        self.zt = xp.ascontiguousarray(xp.swapaxes(z2, -1, -2))
         self._cum = None
         if power:
             cum = xp.zeros(z2.shape[:-1] + (z2.shape[-1] + 1,), xp.float64)
@@ -76,46 +67,13 @@ class CircularShifts:
 
     @property
     def n_signals(self):
-        return self.z2.shape[-2]
-
-    def operand(self, lags, n_blocks, block, out=None):
-        """Return the shifted signals of ``lags`` laid out as blocks, lag-major.
-
-        Parameters
-        ----------
-        lags : sequence of int
-            Shifts in samples (host integers).
-        n_blocks, block : int
-            Blocks of ``block`` samples from sample 0 (``n_blocks * block <= n_samples``).
-        out : array | None
-            A C-contiguous buffer of ``(..., n_blocks, K, n_signals, block)`` elements and
-            the signal's dtype to fill (reused across chunks); ``None``: a new one.
-
-        Returns
-        -------
-        operand : array, shape (..., n_blocks, block, K * n_signals)
-            Entry ``[..., b, u, k * n_signals + j]`` is signal ``j`` at sample
-            ``(b * block + u - lags[k]) mod n_samples``; a transposed view of ``out`` (each
-            block's samples contiguous, which BLAS reads as a transposed operand).
-        """
-        lead = self.z2.shape[:-2]
-        n_sig, n_k = self.n_signals, len(lags)
-        shape = lead + (n_blocks, n_k, n_sig, block)
-        out = self.xp.empty(shape, self.z2.dtype) if out is None else out.reshape(shape)
-        span = n_blocks * block
-        for k, lag in enumerate(lags):
-            s = self.n - int(lag) % self.n
-            # runs of `block` contiguous samples per signal and block
-            out[..., k, :, :] = (
-                self.z2[..., s : s + span].reshape(lead + (n_sig, n_blocks, block)).swapaxes(-3, -2)
-            )
-        return out.reshape(lead + (n_blocks, n_k * n_sig, block)).swapaxes(-1, -2)
+        return self.zt.shape[-1]
 
     def products(self, left, lags, n_blocks, block, out=None):
         r"""Multiply blocks of ``left`` with the same blocks of each shifted signal.
 
-        One batched product per lag, with the shifted blocks read in place (needs
-        ``time_major=True``): no copies of the signals.
+        One batched product per lag, with the shifted blocks read in place: no copies of
+        the signals.
 
         Parameters
         ----------
@@ -137,8 +95,6 @@ class CircularShifts:
             :math:`\sum_u \mathrm{left}[..., b, i, u]\, z_j(b \cdot block + u - lags[k])`
             (indices mod ``n_samples``).
         """
-        if self.zt is None:
-            raise RuntimeError("CircularShifts(..., time_major=True) multiplies in place.")
         xp, lead = self.xp, self.zt.shape[:-2]
         n_sig, span = self.n_signals, n_blocks * block
         shape = (len(lags),) + lead + (n_blocks, left.shape[-2], n_sig)
@@ -164,7 +120,8 @@ class CircularShifts:
         Returns
         -------
         power : array, shape (..., n_windows, K * n_signals)
-            Lag-major along the last axis, as :meth:`operand`.
+            Lag-major along the last axis: entry ``k * n_signals + j`` is signal ``j``
+            under lag ``k``.
         """
         if self._cum is None:
             raise RuntimeError("CircularShifts(..., power=True) holds the window powers.")
