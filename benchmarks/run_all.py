@@ -534,24 +534,37 @@ def _usable_cpus():
     return usable_cpus()
 
 
-def _tree_peak_rss(proc, interval=0.1):
-    """Largest total resident memory (MiB) of ``proc`` and its descendants, until it ends."""
+def _tree_peak_memory(proc, interval=0.2):
+    """Largest total memory (MiB) of ``proc`` and its descendants at once, until it ends.
+
+    The proportional set size (PSS: a page shared by n processes counts 1/n in each) where
+    the system reports it, so forked workers' shared pages count once; else the resident
+    set size (which counts them in every process). Returns ``(MiB, 'PSS' | 'RSS')``.
+    """
     import psutil  # a dependency of dask.distributed
 
-    root, peak = psutil.Process(proc.pid), 0
+    def size(p):
+        try:
+            return p.memory_full_info().pss, "PSS"
+        except (AttributeError, psutil.AccessDenied):
+            return p.memory_info().rss, "RSS"
+
+    root, peak, kind = psutil.Process(proc.pid), 0, "PSS"
     while proc.poll() is None:
         total = 0
         try:
             for p in [root, *root.children(recursive=True)]:
                 try:
-                    total += p.memory_info().rss
+                    value, what = size(p)
                 except psutil.Error:  # ended meanwhile
-                    pass
+                    continue
+                total += value
+                kind = "RSS" if what == "RSS" else kind
         except psutil.Error:
             break
         peak = max(peak, total)
         time.sleep(interval)
-    return peak / 2**20
+    return peak / 2**20, kind
 
 
 def scen_demo(args):
@@ -564,7 +577,8 @@ def scen_demo(args):
         log = out.with_suffix(".log")  # a file, not a pipe: nothing blocks while memory is sampled
         with open(log, "w") as fid:
             proc = subprocess.Popen(cmd, stdout=fid, stderr=subprocess.STDOUT, text=True)
-            total_peak = _tree_peak_rss(proc)  # the demo and its worker processes together
+            # the demo and its worker processes together
+            total_peak, mem_kind = _tree_peak_memory(proc)
             proc.wait()
         wall = time.perf_counter() - t0
         stderr = log.read_text()
@@ -602,7 +616,8 @@ def scen_demo(args):
                 ours=True,
                 note=(
                     f"CPU {usage.ru_utime + usage.ru_stime:.0f} s, peak {total_peak:.0f} MiB "
-                    f"(all its processes at once; largest one {peak:.0f} MiB); "
+                    f"{mem_kind} (all its processes at once; largest one {peak:.0f} MiB "
+                    "RSS); "
                     f"recordings in {_usable_cpus()} worker processes (the demo's default)"
                 ),
             ),
