@@ -285,3 +285,32 @@ def quiet_empty_slices():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         yield
+
+
+def crop_copy(raw, tmin, tmax):
+    """``raw.copy().crop(tmin, tmax, include_tmax=True)`` copying only the cropped samples.
+
+    ``Raw.copy`` copies the whole data array, which ``crop`` then slices and copies again:
+    a recording analysed segment by segment (or cut to a common length) was copied whole
+    once per crop.
+    """
+    data = raw._data if raw.preload else None
+    if data is None:
+        return raw.copy().crop(tmin, tmax, include_tmax=True)
+    # a RawArray also keeps its data in _init_kwargs, which crop leaves alone: the copy
+    # would hold a whole second recording
+    init = getattr(raw, "_init_kwargs", None)
+    raw._data = None  # the copy gets everything else
+    if isinstance(init, dict):
+        raw._init_kwargs = {k: (None if v is data else v) for k, v in init.items()}
+    try:
+        out = raw.copy()
+    finally:
+        raw._data = data
+        if isinstance(init, dict):
+            raw._init_kwargs = init
+    out._data = data  # shared until crop keeps a copy of the cropped samples only
+    out.crop(tmin, tmax, include_tmax=True)
+    if isinstance(init, dict):  # as a RawArray made from the cropped data
+        out._init_kwargs = {k: (out._data if v is data else v) for k, v in init.items()}
+    return out

@@ -46,6 +46,22 @@ def three_dyads():
     return dyads
 
 
+def test_crop_common_copies_only_the_common_span(three_dyads):
+    """Cutting pseudo-dyads to a common length keeps no copy of the whole recording."""
+    from hyperinsync.stats.pairings import _crop_common
+
+    out, info = _crop_common(three_dyads)
+    n = info["n_times"]
+    assert out[1] is three_dyads[1]  # the shortest is used as it is
+    for inst, cut in zip(three_dyads, out):
+        ref = inst.copy().crop(0, (n - 1) / SFREQ)
+        np.testing.assert_array_equal(cut.get_data(), ref.get_data())
+        assert cut.annotations.description.tolist() == ref.annotations.description.tolist()
+        if cut is not inst:  # a RawArray also holds its data in _init_kwargs: the cut's
+            sizes = [v.size for v in cut._init_kwargs.values() if isinstance(v, np.ndarray)]
+            assert sizes == [cut._data.size]
+
+
 # ------------------------------------------------------------------ exact against a loop
 def test_pseudo_dyads_equal_compute_sync_loop(three_dyads):
     dyads = three_dyads

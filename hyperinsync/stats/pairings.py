@@ -9,6 +9,7 @@ import numpy as np
 
 from .._utils import (
     _validate_type,
+    crop_copy,
     logger,
     warn,
 )
@@ -115,9 +116,7 @@ def _crop_common(insts):
         lengths = [inst.n_times for inst in insts]
         n = min(lengths)
         sfreq = insts[0].info["sfreq"]
-        out = [
-            inst if inst.n_times == n else inst.copy().crop(0, (n - 1) / sfreq) for inst in insts
-        ]
+        out = [inst if inst.n_times == n else crop_copy(inst, 0, (n - 1) / sfreq) for inst in insts]
         if len(set(lengths)) > 1:
             logger.info(
                 f"Recordings of {min(lengths)}-{max(lengths)} samples cut to the common "

@@ -12,6 +12,7 @@ import time
 
 import mne
 
+from .._utils import crop_copy
 from ..insync import level1, level2, level3
 from ..stats import pseudo_dyad_test, surrogate_test
 from .cache import _input_hash, _opened_files, _opened_inputs
@@ -166,36 +167,8 @@ def _crop_segment(raw, description):
         # in samples, so a segment that ends with the recording keeps its last sample
         start = max(int(round(onset * sfreq)), 0)
         stop = min(int(round((onset + ann.duration[i]) * sfreq)), raw.n_times)
-        pieces.append(_crop_copy(raw, start / sfreq, (stop - 1) / sfreq))
+        pieces.append(crop_copy(raw, start / sfreq, (stop - 1) / sfreq))
     return pieces[0] if len(pieces) == 1 else mne.concatenate_raws(pieces)
-
-
-def _crop_copy(raw, tmin, tmax):
-    """``raw.copy().crop(tmin, tmax, include_tmax=True)`` copying only the cropped samples.
-
-    ``Raw.copy`` copies the whole data array, which ``crop`` then slices and copies again:
-    a recording analysed segment by segment was copied whole once per segment.
-    """
-    data = raw._data if raw.preload else None
-    if data is None:
-        return raw.copy().crop(tmin, tmax, include_tmax=True)
-    # a RawArray also keeps its data in _init_kwargs, which crop leaves alone: the copy
-    # would hold a whole second recording
-    init = getattr(raw, "_init_kwargs", None)
-    raw._data = None  # the copy gets everything else
-    if isinstance(init, dict):
-        raw._init_kwargs = {k: (None if v is data else v) for k, v in init.items()}
-    try:
-        out = raw.copy()
-    finally:
-        raw._data = data
-        if isinstance(init, dict):
-            raw._init_kwargs = init
-    out._data = data  # shared until crop keeps a copy of the cropped samples only
-    out.crop(tmin, tmax, include_tmax=True)
-    if isinstance(init, dict):  # as a RawArray made from the cropped data
-        out._init_kwargs = {k: (out._data if v is data else v) for k, v in init.items()}
-    return out
 
 
 def _process(job, report=None):
