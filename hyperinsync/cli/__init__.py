@@ -85,7 +85,8 @@ def _finish(results, out_dir, report=True, progress=False, n_jobs=1):
         from ..study import make_report
         from ..study.progress import steps
 
-        _release_workers()
+        if n_jobs != 1:  # a serial run started no workers
+            _release_workers()
 
         _use_agg()
         html = out_dir / "report.html"
