@@ -363,14 +363,14 @@ def _in_worker(func, *args):
 
 
 class _Pending:
-    """The pseudo-dyad step: computed on ``result()``, or a joblib generator to collect."""
+    """The pseudo-dyad step: a function run on ``result()``, or a joblib generator to collect."""
 
     def __init__(self, source):
         self.source = source
 
     def result(self):
-        if self.source is None or callable(self.source):
-            return None if self.source is None else self.source()
+        if callable(self.source):
+            return self.source()
         out, caught = next(iter(self.source))
         for category, message in caught:  # a worker's warnings, given here
             warnings.warn(message, category, stacklevel=2)
@@ -379,6 +379,9 @@ class _Pending:
     def close(self):
         if hasattr(self.source, "close"):
             self.source.close()  # joblib drops the task if it has not started
+
+
+_NONE = _Pending(lambda: None)  # no pseudo-dyad test
 
 
 class _StudyGroup:
@@ -442,14 +445,14 @@ class _StudyGroup:
         """
         opts = st.get("pseudo_dyads")
         if opts is None or opts is False:
-            return _Pending(None)
+            return _NONE
         opts = dict(opts)
         first = one_session_per_dyad(self.recordings, opts.pop("session", None))
         if len(first) < 2:
             logger.info("Pseudo-dyads skipped: fewer than 2 dyads.")
-            return _Pending(None)
+            return _NONE
         if not all(rec.get("eeg", True) for rec in first.values()):
-            return _Pending(None)  # no EEG to pair
+            return _NONE  # no EEG to pair
         an = dict(self.analysis)
         segments = an.pop("segments")
         func = _ANALYSES["pseudo_dyad_test"]
