@@ -287,16 +287,17 @@ def quiet_empty_slices():
         yield
 
 
-def crop_copy(raw, tmin, tmax):
+def crop_copy(raw, tmin, tmax, picks=None):
     """``raw.copy().crop(tmin, tmax, include_tmax=True)`` copying only the cropped samples.
 
     ``Raw.copy`` copies the whole data array, which ``crop`` then slices and copies again:
     a recording analysed segment by segment (or cut to a common length) was copied whole
-    once per crop.
+    once per crop. ``picks``: channel names to keep (``.pick(picks)`` of the copy), else all.
     """
     data = raw._data if raw.preload else None
     if data is None:
-        return raw.copy().crop(tmin, tmax, include_tmax=True)
+        out = raw.copy().crop(tmin, tmax, include_tmax=True)
+        return out if picks is None else out.pick(picks)
     # a RawArray also keeps its data in _init_kwargs, which crop leaves alone: the copy
     # would hold a whole second recording
     init = getattr(raw, "_init_kwargs", None)
@@ -311,6 +312,8 @@ def crop_copy(raw, tmin, tmax):
             raw._init_kwargs = init
     out._data = data  # shared until crop keeps a copy of the cropped samples only
     out.crop(tmin, tmax, include_tmax=True)
+    if picks is not None:  # the kept rows of the cropped copy
+        out.pick(picks)
     if isinstance(init, dict):  # as a RawArray made from the cropped data
         out._init_kwargs = {k: (out._data if v is data else v) for k, v in init.items()}
     return out

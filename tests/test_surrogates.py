@@ -62,6 +62,55 @@ def test_crop_common_copies_only_the_common_span(three_dyads):
             assert sizes == [cut._data.size]
 
 
+def test_crop_copy_of_some_channels(three_dyads):
+    """A cut of some channels holds only their samples (no copy of the whole recording)."""
+    from hyperinsync._utils import crop_copy
+    from hyperinsync.study.recording import _crop_segment
+
+    raw = three_dyads[0]
+    keep = [raw.ch_names[i] for i in (7, 3, 40)]  # order as given, as Raw.pick
+    cut = crop_copy(raw, 2.0, 5.0, keep)
+    ref = raw.copy().crop(2.0, 5.0).pick(keep)
+    assert cut.ch_names == ref.ch_names
+    np.testing.assert_array_equal(cut.get_data(), ref.get_data())
+    sizes = [v.size for v in cut._init_kwargs.values() if isinstance(v, np.ndarray)]
+    assert sizes == [cut._data.size] == [3 * 301]
+    # the study's segments: one annotated span, or the whole recording
+    seg = _crop_segment(raw, "rest", keep)
+    assert seg.ch_names == ref.ch_names and seg.n_times == raw.n_times
+    np.testing.assert_array_equal(_crop_segment(raw, "all", keep).get_data(), raw.get_data(keep))
+    assert _crop_segment(raw, "all") is raw
+
+
+def test_roi_channels_leave_the_pseudo_dyad_test_unchanged(three_dyads):
+    """Keeping only a recording's good ROI channels (the study's group step does, to hold
+    every dyad at once in less memory) gives the same pseudo-dyad values.
+    """
+    from hyperinsync.stats.surrogate_checks import roi_channels
+
+    dyads = [d.copy() for d in three_dyads]
+    dyads[0].info["bads"] = ["therapist:Fz", "client:O1"]  # an ROI channel, another one
+    kept = roi_channels(dyads[0], ROIS)
+    roi_names = {c for chs in ROIS.values() for c in chs}
+    assert kept == [
+        n
+        for n in dyads[0].ch_names
+        if n.split(":")[1] in roi_names and n not in dyads[0].info["bads"]
+    ]
+    assert 0 < len(kept) < len(dyads[0].ch_names) - 2  # non-ROI channels are left out
+    assert roi_channels(dyads[0], None) == [
+        n for n in dyads[0].ch_names if n not in ["therapist:Fz", "client:O1"]
+    ]
+    kw = dict(bands=BANDS, rois=ROIS, n_permutations=200, seed=4, backend="numpy", verbose=False)
+    ref = sg.pseudo_dyad_test(dyads, **kw)
+    got = sg.pseudo_dyad_test([d.copy().pick(roi_channels(d, ROIS)) for d in dyads], **kw)
+    for attr in ("observed", "null", "p", "z"):
+        np.testing.assert_array_equal(getattr(got, attr), getattr(ref, attr))
+    assert got.params["pairs"] == ref.params["pairs"]
+    # and the group test (real vs pseudo: p, effect sizes), row by row
+    assert got.to_table().equals(ref.to_table())
+
+
 # ------------------------------------------------------------------ exact against a loop
 def test_pseudo_dyads_equal_compute_sync_loop(three_dyads):
     dyads = three_dyads

@@ -6,7 +6,7 @@ import mne
 
 from .._utils import _check_option, _validate_type, check_correction, check_seed
 from ..dyad import ROLE_SEP, get_roles
-from ..rois import roi_spec
+from ..rois import roi_spec, role_rois
 from ..sync.measures import check_measures
 from .nulls import _roi_weights
 from .pairings import (
@@ -107,3 +107,20 @@ def _select_channels(insts, null, keep_roles, picks, rois):
         cols = [n for n in cols if n in used_c]
         reducer = (_roi_weights(spec["rows"], rows), _roi_weights(spec["cols"], cols).T)
     return insts, order, channels, rows, cols, reducer, extra
+
+
+def roi_channels(inst, rois, picks=None):
+    """Dyad channel names of ``inst`` that a test at ROI level reads: those inside an ROI.
+
+    The good data channels (or ``picks``) of each role that lie in one of its ROIs, in
+    ``inst``'s order (``rois=None``: all of them). :func:`_select_channels` transforms and
+    pairs only channels of this kind, so keeping just these of a recording (e.g. the dyads
+    a pseudo-dyad test holds in memory at once) changes none of the test's values.
+    """
+    roles = get_roles(inst)
+    good = [(role, _plain_good_channels(inst, role, picks)) for role in roles]
+    names = {f"{role}{ROLE_SEP}{c}" for role, plain in good for c in plain}
+    if rois is not None:
+        groups = role_rois(rois, [n for n in inst.ch_names if n in names], roles)
+        names = {c for per_role in groups.values() for chs in per_role.values() for c in chs}
+    return [n for n in inst.ch_names if n in names]

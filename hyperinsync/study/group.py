@@ -7,6 +7,7 @@ Per-dyad features, group contrast, correlations, mixed model, pseudo-dyads and L
 from __future__ import annotations
 
 import warnings
+from inspect import signature
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from .._utils import (
     logger,
     warn,
 )
+from ..stats.surrogate_checks import roi_channels
 from .checks import (
     StudyError,
 )
@@ -336,15 +338,24 @@ def _mixed(feats, st):
 def _pseudo_dyad_tests(jobs, segments, kwargs, dyads):
     """Real vs pseudo-dyads per segment of the recordings of ``jobs``: ``{segment: dict}``.
 
-    Each recording is read (or simulated) and only its analysed segments are kept; a
-    segment's copies are dropped once tested.
+    Each recording is read (or simulated) and only its analysed segments, and (unless
+    ``picks`` are set) only its channels inside the ROIs, are kept: every dyad is held at
+    once. A segment's copies are dropped once tested.
     """
     func = _ANALYSES["pseudo_dyad_test"]
+    rois = kwargs.get("rois", signature(func).parameters["rois"].default)
     crops = {seg: [] for seg in segments}
     for job in jobs:
         raw = _load_recording(job)
+        keep = None
+        if kwargs.get("picks") is None:
+            # every dyad is held at once: only the channels the test transforms (same values)
+            try:
+                keep = roi_channels(raw, rois)
+            except ValueError:
+                pass  # no ROI in this recording: the test says so, in its own words
         for seg in segments:
-            crops[seg].append(raw if seg == "all" else _crop_segment(raw, seg))
+            crops[seg].append(_crop_segment(raw, seg, keep))
         del raw
     out = {}
     for seg in segments:

@@ -150,8 +150,16 @@ def _read_recording(job):
     return split_dyad(raw, roles=roles, **opts, verbose=False)
 
 
-def _crop_segment(raw, description):
-    """Return the parts of ``raw`` annotated ``description`` (several are concatenated)."""
+def _crop_segment(raw, description, picks=None):
+    """Return the parts of ``raw`` annotated ``description`` (several are concatenated).
+
+    ``picks``: channel names to keep (default: all); ``description='all'``: the whole
+    recording (``raw`` itself without ``picks``).
+    """
+    if description == "all":
+        if picks is None:
+            return raw
+        return crop_copy(raw, 0, raw.times[-1], picks)
     ann = raw.annotations
     hits = [i for i, d in enumerate(ann.description) if d == description]
     if not hits:
@@ -167,7 +175,7 @@ def _crop_segment(raw, description):
         # in samples, so a segment that ends with the recording keeps its last sample
         start = max(int(round(onset * sfreq)), 0)
         stop = min(int(round((onset + ann.duration[i]) * sfreq)), raw.n_times)
-        pieces.append(crop_copy(raw, start / sfreq, (stop - 1) / sfreq))
+        pieces.append(crop_copy(raw, start / sfreq, (stop - 1) / sfreq, picks))
     return pieces[0] if len(pieces) == 1 else mne.concatenate_raws(pieces)
 
 
@@ -199,7 +207,7 @@ def _process(job, report=None):
         )
         for seg in segments:
             report(f"sync {seg}")
-            inst = raw if seg == "all" else _crop_segment(raw, seg)
+            inst = _crop_segment(raw, seg)
             res = compute_sync(inst, **an, verbose=False)
             rec["sync"][seg] = res.to_dict()
             if job["surrogates"] is not None:
@@ -213,7 +221,7 @@ def _process(job, report=None):
             report("level 1")
             l1 = dict(l1)
             seg = l1.pop("segment", "all")
-            inst = raw if seg == "all" else _crop_segment(raw, seg)
+            inst = _crop_segment(raw, seg)
             res = level1(inst, **{**_shared_options(an, level1), **l1}, verbose=False)
             rec["level1"][seg] = res.to_dict()
         l2 = job["insync"].get("level2") if segments else None
