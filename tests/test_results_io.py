@@ -117,6 +117,30 @@ def test_part_and_results_round_trip(tmp_path, sync_result):
         res.get("dyad02")
 
 
+def test_part_read_without_what_the_group_step_leaves_out(tmp_path, sync_result):
+    """``skip`` leaves keys out at every depth; everything else comes back as written."""
+    from hyperinsync.study.group import _UNUSED
+
+    rec = _record(sync_result)
+    rec.update(level1={"session": {"z": np.ones(3)}}, level2={"null": np.zeros(2)})
+    part = tmp_path / "p.h5"
+    write_part(part, rec)
+    full = read_part(part)
+    assert full["sync"]["all"]["epoch_data"] is not None and full["level2"] is not None
+    light = read_part(part, skip=_UNUSED)
+    assert light["level1"] == {} and light["level2"] is None  # as if not run
+    assert light["meta"] == full["meta"] and light["dyad"] == full["dyad"]
+    for seg in ("all", "a/b"):
+        assert "epoch_data" not in light["sync"][seg]
+        assert set(full["sync"][seg]) - set(light["sync"][seg]) == {"epoch_data"}
+        got = SyncResult.from_dict(light["sync"][seg])
+        assert got.epoch_data is None
+        for m, b in [("plv", "theta"), ("coh", "alpha")]:
+            np.testing.assert_array_equal(
+                got.get_data(m, b, level="roi"), sync_result.get_data(m, b, level="roi")
+            )
+
+
 def test_part_write_is_atomic(tmp_path, sync_result, monkeypatch):
     """A failure while writing leaves the previous part untouched and no temporary file."""
     part = tmp_path / "p.h5"

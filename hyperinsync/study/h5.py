@@ -211,14 +211,14 @@ def write_dict(group, d):
         _write_value(group, _safe_key(str(key)), value)
 
 
-def _read_value(obj):
+def _read_value(obj, skip=()):
     import h5py
 
     kind = obj.attrs.get(_TYPE, "ndarray" if isinstance(obj, h5py.Dataset) else "dict")
     if kind == "dict":
-        return read_dict(obj)
+        return read_dict(obj, skip)
     if kind == "list":
-        return [_read_value(obj[str(i)]) for i in range(len(obj))]
+        return [_read_value(obj[str(i)], skip) for i in range(len(obj))]
     if kind == "json":
         return json.loads(obj.asstr()[()])
     if kind == "str_array":
@@ -226,13 +226,15 @@ def _read_value(obj):
     return obj[()]
 
 
-def read_dict(group):
+def read_dict(group, skip=()):
     """Read a nested dict written by :func:`write_dict`.
 
     Parameters
     ----------
     group : h5py.Group
         The group.
+    skip : collection of str
+        Keys left out, at every depth (their values are not read).
 
     Returns
     -------
@@ -250,4 +252,4 @@ def read_dict(group):
     {'bands': {'alpha': [8, 13]}, 'z': array([ 1.5, -0.2])}
     """
     names = json.loads(group.attrs[_KEYS]) if _KEYS in group.attrs else list(group)
-    return {key: _read_value(group[_safe_key(key)]) for key in names}
+    return {key: _read_value(group[_safe_key(key)], skip) for key in names if key not in skip}

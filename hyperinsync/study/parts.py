@@ -131,7 +131,7 @@ def verify_part(fname):
         raise ResultsError(f"{fname} cannot be read: {type(err).__name__}: {err}") from err
 
 
-def _read_record_raw(group):
+def _read_record_raw(group, skip=()):
     rec = dict(
         dyad=str(group.attrs["dyad"]),
         session=int(group.attrs["session"]),
@@ -141,17 +141,21 @@ def _read_record_raw(group):
         meta=json.loads(group.attrs["meta"]),
     )
     for key in ("sync", "surrogates", "level1"):
-        rec[key] = read_dict(group[key]) if key in group else {}
+        rec[key] = read_dict(group[key], skip) if key in group and key not in skip else {}
     for key in _SINGLE:
-        rec[key] = read_dict(group[key]) if key in group else None
+        rec[key] = read_dict(group[key], skip) if key in group and key not in skip else None
     return rec
 
 
-def read_part(fname):
-    """Read one part file into a record of plain dicts (see :func:`write_part`)."""
+def read_part(fname, skip=()):
+    """Read one part file into a record of plain dicts (see :func:`write_part`).
+
+    ``skip``: keys left out at every depth (:func:`~.h5.read_dict`); a skipped analysis
+    reads as one that was not run.
+    """
     import h5py
 
     with h5py.File(fname, "r") as f:
         if not f.attrs.get("complete", False):
             raise ResultsError(f"{fname} is incomplete (no 'complete' flag): recompute it.")
-        return _read_record_raw(f)
+        return _read_record_raw(f, skip)

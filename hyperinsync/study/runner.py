@@ -226,9 +226,12 @@ class _StudyRunner:
             for r in self.recordings
         }
 
-    def _read_record(self, part):
-        """Return a part's record, with the study's facts about its dyad and session in ``meta``."""
-        rec = read_part(part)
+    def _read_record(self, part, skip=()):
+        """Return a part's record, with the study's facts about its dyad and session in ``meta``.
+
+        ``skip``: keys not read (:func:`~.parts.read_part`).
+        """
+        rec = read_part(part, skip)
         rec["meta"] = merge_meta(self._facts()[(rec["dyad"], rec["session"])], rec["meta"])
         return rec
 
