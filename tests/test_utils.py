@@ -3,6 +3,7 @@
 import datetime
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -179,3 +180,24 @@ def test_fill_doc_on_a_class_fills_its_methods():
     entry = docdict["n_jobs"].splitlines()[1].strip()
     assert "\n" + " " * 16 + entry in Documented.method.__doc__
     assert Documented.plain.__doc__.startswith("Do something else (100 % plain")
+
+
+@pytest.mark.skipif(
+    platform.libc_ver()[0] != "glibc" or not Path("/proc/self/statm").exists(),
+    reason="malloc_trim is glibc's (Linux)",
+)
+def test_release_freed_memory_returns_the_heap():
+    """A study's worker gives back what glibc kept of its freed arrays (malloc_trim)."""
+    from hyperinsync._utils import release_freed_memory
+
+    def rss_mib():
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    big = np.ones(30 * 2**20 // 8)  # freeing it raises glibc's mmap threshold to 30 MB:
+    del big
+    blocks = [np.ones(4 * 2**20 // 8) for _ in range(25)]  # 100 MB of 4-MB blocks on the heap
+    del blocks[:-1]  # freed, but kept by the allocator for reuse
+    before = rss_mib()
+    release_freed_memory()
+    assert before - rss_mib() > 50

@@ -14,6 +14,7 @@ from .._utils import (
     _validate_type,
     check_n_jobs,
     logger,
+    release_freed_memory,
     remove_stale_temp_files,
     verbose,
     warn,
@@ -59,6 +60,8 @@ def _safe_process(job, report=None):
         return job, (_process(job) if report is None else _process(job, report)), None
     except Exception as err:
         return job, None, err
+    finally:
+        release_freed_memory()  # a worker waiting for its next job (or the group step)
 
 
 def _execute(jobs, n_jobs, scheduler, commit, *, keep_going=False, dashboard=None, progress=False):
