@@ -39,8 +39,13 @@ def demo_study(quick=False, seed=42):
         analysis=dict(segments=["rest_pre", "session", "rest_post"], rois="default"),
         surrogates=dict(null="epoch_shuffle", n_surrogates=20 if quick else 100, seed=seed),
         insync=dict(
-            level1=dict(window=6.0, step=1.0, n_surrogates=19 if quick else 99, segment="session"),
-            level2=dict(n_surrogates=19 if quick else 99, contrasts=[["rest_post", "rest_pre"]]),
+            # seeded as every null of the demo: a rerun prints the same results
+            level1=dict(
+                window=6.0, step=1.0, n_surrogates=19 if quick else 99, segment="session", seed=seed
+            ),
+            level2=dict(
+                n_surrogates=19 if quick else 99, contrasts=[["rest_post", "rest_pre"]], seed=seed
+            ),
         ),
         statistics=dict(
             n_permutations=500 if quick else 2000,
