@@ -97,9 +97,7 @@ class Backend:
     def to_numpy_many(self, *arrays):
         """Return several arrays on the host, with one device-to-host copy per dtype.
 
-        On the GPU the arrays of each dtype are joined on the device and copied at once
-        (a copy has a fixed cost of about 10 us: thousands of small ones add up); the
-        results have their shapes.
+        On the GPU those of each dtype are joined and copied at once (each copy costs ~10 us).
 
         Parameters
         ----------
@@ -146,9 +144,8 @@ class Backend:
     def max_bytes(self, max_bytes="auto"):
         """Resolve ``max_bytes``: a number is kept; ``'auto'`` depends on the device.
 
-        NumPy: 256 MB. CuPy: an eighth of the memory the GPU has free now (the driver's free
-        memory, ``cupy.cuda.Device().mem_info``, plus the blocks CuPy's memory pool holds
-        free), at least 16 MB.
+        NumPy: 256 MB. CuPy: an eighth of the GPU's free memory now (the driver's, plus
+        the free blocks of CuPy's pool), at least 16 MB.
 
         Parameters
         ----------
@@ -183,17 +180,46 @@ class Backend:
         Returns
         -------
         n_bytes : float
-            ``max_bytes``, on the CPU at most ``CPU_CHUNK_BYTES`` (32 MB: chunks that
-            fit the caches run faster than one large chunk).
+            ``max_bytes``; on the CPU at most 32 MB (chunks near the caches run faster).
         """
         return max_bytes if self.name == "cupy" else min(max_bytes, CPU_CHUNK_BYTES)
 
-    def run_chunks(self, func, n_items, size, n_jobs=1, mesg=None):
-        """Run ``func(chunk)`` for consecutive chunks of items; join each output along axis 0.
+    def map(self, func, items, n_jobs=1, mesg=None):
+        """``[func(item) for item in items]``: in ``n_jobs`` threads with NumPy.
 
-        With NumPy the chunks run in ``n_jobs`` threads (NumPy releases the GIL; run BLAS on
-        one thread meanwhile, ``one_blas_thread``), with CuPy one after another. The
-        results stay on the device.
+        NumPy releases the GIL: independent chunks of work share the cores (BLAS on one
+        thread meanwhile, ``one_blas_thread``). With CuPy one after another.
+
+        Parameters
+        ----------
+        func : callable
+            Called with one item.
+        items : iterable
+            The items.
+        n_jobs : int
+            Threads (NumPy only).
+        mesg : str | None
+            The message of a progress bar; ``None``: no bar.
+
+        Returns
+        -------
+        results : list
+            ``func``'s results, in the items' order.
+        """
+        items = list(items)
+        workers = min(len(items), max(1, int(n_jobs))) if self.name == "numpy" else 1
+        pool = ThreadPoolExecutor(workers) if workers > 1 else None
+        try:
+            res = map(func, items) if pool is None else pool.map(func, items)
+            if mesg is not None:
+                res = ProgressBar(res, max_value=len(items), mesg=mesg)
+            return list(res)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+
+    def run_chunks(self, func, n_items, size, n_jobs=1, mesg=None):
+        """:meth:`map` ``func`` over consecutive chunks of items; join each output on axis 0.
 
         Parameters
         ----------
@@ -204,10 +230,8 @@ class Backend:
             The number of items.
         size : int
             Items per chunk (the last chunk may hold fewer).
-        n_jobs : int
-            Threads over the chunks (NumPy only).
-        mesg : str | None
-            The message of a progress bar; ``None``: no bar.
+        n_jobs, mesg : int, str | None
+            As :meth:`map`.
 
         Returns
         -------
@@ -216,16 +240,7 @@ class Backend:
         """
         size = max(1, int(size))
         chunks = [slice(k, min(n_items, k + size)) for k in range(0, n_items, size)]
-        workers = min(len(chunks), max(1, int(n_jobs))) if self.name == "numpy" else 1
-        pool = ThreadPoolExecutor(workers) if workers > 1 else None
-        try:
-            res = map(func, chunks) if pool is None else pool.map(func, chunks)
-            if mesg is not None:
-                res = ProgressBar(res, max_value=len(chunks), mesg=mesg)
-            res = list(res)
-        finally:
-            if pool is not None:
-                pool.shutdown()
+        res = self.map(func, chunks, n_jobs, mesg)
         return tuple(self.xp.concatenate([r[i] for r in res]) for i in range(len(res[0])))
 
     def free_memory(self):
@@ -484,9 +499,8 @@ def scratch(work, key, shape, dtype, xp):
     """Return a C-contiguous scratch array of ``shape``, from ``work`` if given.
 
     Chunked loops pass the same dict each time (one per thread), so their large temporaries
-    are allocated once: a fresh array of tens of MB is a fresh mapping whose every page
-    faults on first touch, which costs more than the arithmetic done in it. The array is a
-    view of a flat buffer kept in ``work`` under ``(key, dtype)``, grown when too small.
+    are allocated once (a fresh array of tens of MB page-faults on first touch, which costs
+    more than the arithmetic in it): a view of a flat buffer in ``work[(key, dtype)]``.
     """
     if work is None:
         return xp.empty(shape, dtype)
@@ -518,10 +532,9 @@ class ThreadScratch(threading.local):
 def one_blas_thread():
     """Run BLAS on one thread inside this context (threadpoolctl).
 
-    For loops of many mid-sized products, such as surrogate chunks run in ``n_jobs``
-    threads of their own: BLAS threads on top only add synchronisation (compute_sync
-    measured 2x slower with them on an idle 2-core machine; the surrogate nulls 3-26x when
-    other processes load its cores, ``benchmarks/bench_nulls.py``).
+    For many mid-sized products run in ``n_jobs`` threads of their own (:meth:`Backend.map`):
+    BLAS threads on top only add synchronisation (compute_sync 2x slower on an idle 2-core
+    machine; the surrogate nulls 3-26x when other processes load its cores).
     """
     return _blas_controller().limit(limits=1, user_api="blas")
 
@@ -532,9 +545,8 @@ _CONTROLLER = (None, -1)  # (threadpoolctl controller, len(sys.modules) when it 
 def _blas_controller():
     """Return a threadpoolctl controller of the loaded BLAS libraries, made once.
 
-    Finding the libraries scans every loaded shared object (about 6 ms, paid by every
-    ``threadpool_limits`` call: several per analysis); the controller is made again only
-    when modules were imported since, which is when new libraries can appear.
+    Finding the libraries scans every loaded shared object (~6 ms per ``threadpool_limits``
+    call); it is done again only when modules were imported since (new libraries).
     """
     global _CONTROLLER
     from threadpoolctl import ThreadpoolController

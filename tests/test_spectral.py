@@ -345,3 +345,15 @@ def test_band_analytic_work_buffers_and_time_major(method):
     again = band_analytic(data[::-1], 250.0, bands, work=work, time_major=True, **kw)
     assert all(np.shares_memory(again[b].data, got[b].data) for b in bands)
     np.testing.assert_array_equal(again["alpha"].data, ref["alpha"].data[::-1])
+
+
+@pytest.mark.parametrize("method", ["fft", "morlet"])
+def test_threads_give_the_same_band_signals(noise, method):
+    """n_jobs threads over chunks of signals: every value as on one thread (no row swapped)."""
+    x = noise.reshape(12, 1500) * np.arange(1, 13)[:, None] + np.arange(12)[:, None]
+    for data in (x, noise):  # continuous, epoched
+        kw = dict(method=method, backend="numpy", max_bytes=4e4)  # a few signals per chunk
+        one = band_analytic(data, SF, **kw)
+        three = band_analytic(data, SF, n_jobs=3, **kw)
+        for b in one:
+            assert np.array_equal(three[b].data, one[b].data)

@@ -1010,3 +1010,15 @@ def test_loaded_data_read_in_place_never_written(small_dyad):
         mne.io.RawArray(before, raw.info, verbose=False), measures=["plv", "coh"], verbose=False
     )
     np.testing.assert_array_equal(res.data, ref.data)
+
+
+def test_threads_give_the_same_values(coupled):
+    """compute_sync in n_jobs threads (chunks of signals, then of epochs): every value as
+    on one thread.
+    """
+    raw = coupled[0] if isinstance(coupled, tuple) else coupled
+    kw = dict(measures=["plv", "coh", "wpli", "envcorr"], max_bytes=2e6, verbose=False)
+    one = compute_sync(raw, None, **kw)
+    three = compute_sync(raw, None, **kw, n_jobs=3)
+    assert np.array_equal(three.data, one.data)
+    assert np.array_equal(three.epoch_data, one.epoch_data)

@@ -39,12 +39,15 @@ def _fill_values(
     per_pair,
     max_bytes,
     bk,
+    n_jobs=1,
 ):
     """Compute every measure and band into ``summary`` and the per-epoch/per-time arrays.
 
     The values stay on the backend's device until all are computed, then come to the host
     in one copy (whatever the number of epochs, chunks, measures and bands). ``across``:
-    the values over epochs already computed (:func:`stream_across`), or None.
+    the values over epochs already computed (:func:`stream_across`), or None. Within
+    epochs, chunks of epochs run in ``n_jobs`` threads (NumPy; each epoch's values are
+    the same in any chunk).
     """
     xp = bk.xp
     dev_epoch = per_epoch
@@ -63,11 +66,16 @@ def _fill_values(
             dev_time.update({(mi, bi): vts[m] for mi, m in enumerate(measures)})
             continue
         n_f, t_n = z.shape[1], z.shape[-1]
-        for mi, m in enumerate(measures):
-            step = max(1, int(max_bytes // (per_pair * n_f * max(1, t_n // 64))))
-            for e0 in range(0, n_epochs, step):
-                v = compute_measure(m, za[e0 : e0 + step], zb[e0 : e0 + step], "within")
-                dev_epoch[mi, bi, e0 : e0 + step] = v.mean(axis=1)
+        threads = max(1, int(n_jobs)) if bk.name == "numpy" else 1
+        step = max(1, int(max_bytes // (per_pair * n_f * max(1, t_n // 64) * threads)))
+
+        def within(task, za=za, zb=zb, bi=bi, step=step):
+            mi, e0 = task
+            v = compute_measure(measures[mi], za[e0 : e0 + step], zb[e0 : e0 + step], "within")
+            dev_epoch[mi, bi, e0 : e0 + step] = v.mean(axis=1)
+
+        tasks = [(mi, e0) for mi in range(len(measures)) for e0 in range(0, n_epochs, step)]
+        bk.map(within, tasks, threads)  # each writes its own epochs
     keys = list(dev_time)
     host = bk.to_numpy_many(
         *([] if dev_epoch is None else [dev_epoch]), *(dev_time[k] for k in keys)
@@ -389,6 +397,7 @@ def compute_sync(
             per_pair,
             sig.max_bytes,
             bk,
+            sig.n_jobs,
         )
     time_axis = None
     if convention == "across":

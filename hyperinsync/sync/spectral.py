@@ -464,7 +464,11 @@ def band_analytic(
 
     n_sig = flat.shape[0]
     per_sig = n_fft * 8 * (2 if precision == "double" else 1)
-    chunk = int(max(1, min(n_sig, max_bytes // per_sig)))
+    # on the CPU, n_jobs threads each take chunks of signals through the whole pipeline
+    # (detrend, padding, FFT, folding, inverse FFTs: the FFT's own threads leave the rest
+    # serial); together within max_bytes
+    threads = max(1, min(int(n_jobs), n_sig)) if bk.name == "numpy" else 1
+    chunk = int(max(1, min(-(-n_sig // threads), max_bytes // (per_sig * threads))))
     outs = {}
     for name, q in qs.items():
         shape = (len(kernels[name][1]), -(-n_times // q), n_sig)
@@ -472,8 +476,9 @@ def band_analytic(
             shape = shape[2:] + shape[:2]
         out = scratch(work, f"band:{name}", shape, cdtype, xp)
         outs[name] = out.transpose(2, 0, 1) if time_major else out
-    fft_kw = bk.fft_kwargs(n_jobs)
-    for s0 in range(0, n_sig, chunk):
+    fft_kw = bk.fft_kwargs(1 if threads > 1 else n_jobs)  # one chunk's FFT threads
+
+    def transform(s0):
         block = xp.asarray(lineless(flat[s0 : s0 + chunk]), dtype=rdtype)
         padded = xp.zeros((block.shape[0], n_fft), dtype=rdtype)
         padded[:, left : left + n_times] = block
@@ -498,7 +503,8 @@ def band_analytic(
                 for fi, segments in enumerate(kernels[name][0]):
                     z = _fold_ifft(bk, sp, segments, q, n_fft, xp, cdtype, fft_kw)
                     outs[name][s0 + r0 : s0 + r0 + len(sp), fi] = z[:, m0 : m0 + n_out]
-        del spec
+
+    bk.map(transform, range(0, n_sig, chunk), threads)  # each writes its own rows
     logger.debug(
         f"band_analytic: {method}, {n_sig} signals x {n_times} samples, n_fft={n_fft}, decim={qs}"
     )
