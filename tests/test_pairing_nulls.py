@@ -118,9 +118,11 @@ def test_pseudo_dyads_chunks_threads_equal_compute_sync_loop():
     kw = dict(null="pseudo_dyads", n_surrogates=None, seed=0, rois=None, backend="numpy")
     res = sg.surrogate_sync(dyads, BANDS, measures, max_bytes=SMALL, n_jobs=2, verbose=False, **kw)
     assert_pseudo_dyads_equal_loop(res, dyads, BANDS, measures)
-    # one thread: the same values (the chunks' sums are added in chunk order)
+    # one thread: the same values (the chunks' sums are added in chunk order; the people's
+    # band signals and the dyads' phases are made in the threads too)
     one = sg.surrogate_sync(dyads, BANDS, measures, max_bytes=SMALL, verbose=False, **kw)
-    np.testing.assert_array_equal(one.null, res.null)
+    for attr in ("null", "observed", "phase"):
+        np.testing.assert_array_equal(getattr(one, attr), getattr(res, attr))
     # signed imcoh: the real dyads (from the same products as the pseudo-dyads) against
     # the within-dyad observed values (compute_measure's)
     signed = sg.surrogate_sync(

@@ -544,6 +544,14 @@ def test_detrend_linear_against_scipy():
     y = long.copy()
     assert detrend_linear(y, copy=False) is y
     np.testing.assert_allclose(y, ref, rtol=0, atol=1e-15)
+    # a line but for one sample in its last block of columns is not a line (the search for
+    # lines stops early only for rows already ruled out)
+    nearly = np.stack([long[1], long[1]])
+    nearly[1, -3] += 1e-9
+    out = detrend_linear(nearly)
+    assert not np.any(out[0])
+    np.testing.assert_allclose(out[1], detrend(nearly[1]), rtol=0, atol=1e-15)
+    assert np.any(out[1])
 
 
 def test_check_finite_sums_and_samples():

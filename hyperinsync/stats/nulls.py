@@ -60,12 +60,20 @@ class _Prepared:
         # role in the common order (order[d], roles by name)
         self.signals = {b: [] for b in self.bands}
         self.meta = {}
-        for sig, roles in zip(sigs, order):
-            for r, role in enumerate(roles):
-                picks = _person_picks(sig.inst, role, channels[r])
-                for b, (z, meta) in self._transform(sig, picks).items():
-                    self.signals[b].append(z)
-                    self.meta[b] = meta
+        # the people share the n_jobs threads (NumPy), one thread each: every step of a
+        # transform (reading, checks, line removal, FFTs, epochs) then runs in parallel
+        people = [(d, r, role) for d, roles in enumerate(order) for r, role in enumerate(roles)]
+        threads = first.n_jobs if first.bk.name == "numpy" else 1
+        own = sigs if threads == 1 else [sig.like(sig.inst, n_jobs=1) for sig in sigs]
+
+        def transform(person):
+            d, r, role = person
+            return self._transform(own[d], _person_picks(own[d].inst, role, channels[r]))
+
+        for signals in first.bk.map(transform, people, threads):  # in person order
+            for b, (z, meta) in signals.items():
+                self.signals[b].append(z)
+                self.meta[b] = meta
 
     def _valid(self, sig):
         try:
@@ -120,8 +128,9 @@ def _observed_phase(prep, n_dyads, reducer, bk):
     n = 1 if n_dyads is None else n_dyads
     # every dyad's valid epochs go to the device at once; the others weigh 0
     masks = xp.asarray(np.array(prep.masks[:n], dtype=np.float32))
-    crosses = []
-    for d in range(n):
+
+    def dyad_crosses(d):
+        out = []
         for b in prep.bands:
             za, zb = prep.signals[b][2 * d], prep.signals[b][2 * d + 1]
             # the epochs joined in time, (F, C, E * L): one product per band
@@ -129,7 +138,11 @@ def _observed_phase(prep, n_dyads, reducer, bk):
             ub = unit(zb).transpose(1, 2, 0, 3)
             ua = ua.reshape(ua.shape[0], ua.shape[1], -1)
             ub = ub.reshape(ub.shape[0], ub.shape[1], -1)
-            crosses.append(xp.matmul(ua, ub.conj().swapaxes(-1, -2)).sum(axis=0))
+            out.append(xp.matmul(ua, ub.conj().swapaxes(-1, -2)).sum(axis=0))
+        return out
+
+    # the dyads in the signals' n_jobs threads (NumPy)
+    crosses = [c for per in bk.map(dyad_crosses, range(n), prep.sig.n_jobs) for c in per]
     crosses = iter(bk.to_numpy_many(*crosses))
     out = []
     for _ in range(n):

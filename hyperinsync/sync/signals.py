@@ -292,20 +292,22 @@ class DyadSignals:
             max_bytes=self.max_bytes,
         )
 
-    def like(self, inst):
+    def like(self, inst, **changes):
         """Return the same bands and options on another recording (another dyad, a surrogate).
 
         Parameters
         ----------
         inst : Raw | Epochs
             The other recording, a dyad with the same roles.
+        **changes
+            Options that differ (e.g. ``n_jobs=1`` in one of several threads).
 
         Returns
         -------
         signals : DyadSignals
             The signal layer of ``inst`` with these bands and options.
         """
-        new = DyadSignals(inst, self.bands, **self.options)
+        new = DyadSignals(inst, self.bands, **{**self.options, **changes})
         new.read_bytes = self.read_bytes
         return new
 
