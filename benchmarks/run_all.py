@@ -461,7 +461,13 @@ def scen_p2(args):
     # each surrogate pairs every epoch of one person with another epoch of the other: at
     # best all epoch pairs once (E^2) or each surrogate's pairs (n x E), whichever is less
     n_prod = min(n_ep**2, info["n_surrogates"] * n_ep)
-    gemm = sum(n_prod * info["n_ch"] ** 2 * (n_t // q) * 8 for q in decim.values())
+    # at ROI level only the channels inside an ROI are paired (25 of 32 per person here)
+    from hyperinsync.dyad import split_ch_name
+    from hyperinsync.stats.surrogate_checks import roi_channels
+
+    used = [split_ch_name(n)[0] for n in roi_channels(info["raw"], "default")]
+    n_a, n_b = (used.count(r) for r in info["raw"].roles)
+    gemm = sum(n_prod * n_a * n_b * (n_t // q) * 8 for q in decim.values())
     fft = band_fft_flops(2 * info["n_ch"], int(info["duration"] * info["sfreq"]), decim)
     ours = "ours surrogate_sync epoch_shuffle (batched)"
     text = (
@@ -501,12 +507,11 @@ def scen_l1(args):
     first, second = (res.roi_channels[r] for r in res.roles)
     n_pairs = sum(len(ca) for ca in first.values()) * sum(len(cb) for cb in second.values())
     n = raw.n_times
-    # block shuffles: each a full pass of products; circular shifts: all at once by FFT
-    # cross-correlation (one forward and one inverse FFT per channel pair)
-    gemm = sum((1 + n_null) * (n // q) * n_pairs * 8 for q in decim.values())
-    fft = band_fft_flops(len(raw.ch_names), n, decim) + sum(
-        n_pairs * 2 * fft_flops(n // q) for q in decim.values()
-    )
+    # the observed values, the block shuffles and the circular shifts: each a full pass of
+    # block products (the windows' sums for a few hundred shifts; a cross-correlation by
+    # FFT gives whole-signal sums only, and per window costs more: sync/shifts.py)
+    gemm = sum((1 + 2 * n_null) * (n // q) * n_pairs * 8 for q in decim.values())
+    fft = band_fft_flops(len(raw.ch_names), n, decim)
     ours = f"ours insync.level1 (n_jobs={args.threads})"
     text = (
         f"{raw.times[-1] / 60:.0f} min, 2 x {len(raw.ch_names) // 2} ch, 500 Hz, 6-s "
