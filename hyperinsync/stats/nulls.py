@@ -12,6 +12,8 @@ of host/device copies does not grow with the number of surrogates or epochs.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..backend import ThreadScratch
@@ -68,7 +70,10 @@ class _Prepared:
 
         def transform(person):
             d, r, role = person
-            return self._transform(own[d], _person_picks(own[d].inst, role, channels[r]))
+            out = self._transform(own[d], _person_picks(own[d].inst, role, channels[r]))
+            # the metadata without the continuous signals it came with (all people's would
+            # be held at once)
+            return {b: (z, replace(meta, data=None)) for b, (z, meta) in out.items()}
 
         for signals in first.bk.map(transform, people, threads):  # in person order
             for b, (z, meta) in signals.items():
