@@ -233,7 +233,7 @@ def read_dict(group, skip=()):
     ----------
     group : h5py.Group
         The group.
-    skip : collection of str
+    skip : tuple of str
         Keys left out, at every depth (their values are not read).
 
     Returns
