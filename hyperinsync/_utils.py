@@ -8,6 +8,7 @@ import re
 import secrets
 import warnings
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -94,16 +95,19 @@ def release_freed_memory():
     worker process that has analysed a recording holds a hundred MB or more it no longer
     uses while it waits (``malloc_trim``). Elsewhere (macOS, Windows, musl) nothing is done.
     """
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
-        trim = None
+    trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim():
+    import ctypes
+
+    try:  # the C library the interpreter runs on (no search for its file)
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
 
 
 def usable_cpus():
