@@ -228,9 +228,9 @@ def level1(
     %(precision)s
     %(backend)s
     %(n_jobs)s
-        Used for the FFTs and, with NumPy, as threads over the surrogates (the circular
-        shifts in chunks, see ``hyperinsync.insync.windows``); BLAS runs on one thread
-        meanwhile.
+        With NumPy, threads over chunks of signals (band signals) and over the surrogates
+        (the circular shifts in chunks, see ``hyperinsync.insync.windows``); BLAS runs on
+        one thread meanwhile.
     %(max_bytes)s
     %(n_null_deprecated)s
     %(verbose)s

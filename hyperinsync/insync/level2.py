@@ -271,8 +271,8 @@ def level2(
     %(precision)s
     %(backend)s
     %(n_jobs)s
-        Used for the FFTs and, with NumPy, as threads over chunks of surrogates (each chunk
-        one batched product, see ``hyperinsync.insync.windows``); BLAS runs on one
+        With NumPy, threads over chunks of signals (band signals) and of surrogates (each
+        chunk one batched product, see ``hyperinsync.insync.windows``); BLAS runs on one
         thread meanwhile.
     %(max_bytes)s
     %(n_null_deprecated)s

@@ -165,8 +165,8 @@ def surrogate_sync(
     %(precision)s
     %(backend)s
     %(n_jobs)s
-        Used for the FFTs and, with NumPy, as threads over chunks of surrogates (BLAS runs
-        on one thread meanwhile).
+        With NumPy, threads: one person's band signals per thread, then chunks of
+        surrogates (BLAS on one thread meanwhile); the same values with any number.
     %(max_bytes)s
     %(verbose)s
 
@@ -365,8 +365,8 @@ def surrogate_test(
     %(precision)s
     %(backend)s
     %(n_jobs)s
-        Used for the FFTs and, with NumPy, as threads over chunks of surrogates (BLAS runs
-        on one thread meanwhile).
+        With NumPy, threads: one person's band signals per thread, then chunks of
+        surrogates (BLAS on one thread meanwhile); the same values with any number.
     %(max_bytes)s
     %(verbose)s
 
@@ -496,8 +496,8 @@ def pseudo_dyad_test(
     %(precision)s
     %(backend)s
     %(n_jobs)s
-        Used for the FFTs and, with NumPy, as threads over chunks of surrogates (BLAS runs
-        on one thread meanwhile).
+        With NumPy, threads: one person's band signals per thread, then chunks of
+        surrogates (BLAS on one thread meanwhile); the same values with any number.
     %(max_bytes)s
     %(verbose)s
 

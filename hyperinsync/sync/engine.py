@@ -254,6 +254,8 @@ def compute_sync(
     %(precision)s
     %(backend)s
     %(n_jobs)s
+        With NumPy, threads over chunks of signals (band signals) and of epochs
+        (within-epoch values); the same values with any number.
     %(max_bytes)s
     %(verbose)s
 

@@ -305,7 +305,8 @@ def band_analytic(
     backend : 'auto' | 'numpy' | 'cupy'
         Array backend (see :func:`hyperinsync.backend.get_backend`).
     n_jobs : int
-        Threads for the CPU FFTs.
+        Threads on the CPU, each taking chunks of signals through the whole transform;
+        the same values with any number.
     max_bytes : float | 'auto'
         Approximate memory bound for one chunk of signals' spectra (``'auto'``: see
         :meth:`hyperinsync.backend.Backend.max_bytes`).
