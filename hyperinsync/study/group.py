@@ -482,7 +482,7 @@ class _StudyGroup:
         # but the one this process takes for the rest of the group step (the demo's 2
         # threads on 2 cores: 10 % faster than 1, 15 % more memory)
         n_jobs = check_n_jobs(n_jobs)
-        kwargs.setdefault("n_jobs", max(1, n_jobs - 1) if n_jobs > 1 else 1)
+        kwargs.setdefault("n_jobs", max(1, n_jobs - 1))
         kwargs.update(opts)
         # recordings are read again here: pseudo-dyads pair people of different recordings
         jobs = [dict(rec, roles=list(self.roles)) for rec in first.values()]

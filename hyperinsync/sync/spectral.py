@@ -140,13 +140,13 @@ def detrend_linear(x, xp=np, *, dtype=np.float64, copy=True):
             # samples first, which rule out any EEG channel (the two reductions over every
             # sample were a third of the time); the GPU searches all (no device sync).
             views = (res[:, :4096], res) if xp is np and cols > 4096 else (res,)
-            for view in views if maybe else ():
+            for view in views:
+                if not maybe:
+                    break
                 seen = xp.maximum(view.max(axis=-1), -view.min(axis=-1))
                 left = seen if left is None else xp.maximum(left, seen)
                 if xp is np:
                     maybe = bool(np.any(left <= eps16 * (line + left)))
-                    if not maybe:
-                        break
             dst[r0 : r0 + blk, c0 : c0 + cols] = res
         dst[r0 : r0 + blk][left <= eps16 * (line + left)] = 0.0
     return out
